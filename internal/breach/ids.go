@@ -1,0 +1,90 @@
+// Package breach is Cascade's vocabulary: typed identifiers, breach reports,
+// notices with their states and legal transitions, breach summaries, and the
+// domain errors every boundary translates. It imports only the standard
+// library.
+package breach
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// OrgID identifies a customer organisation (a controller). It is usable as
+// one NATS subject token.
+type OrgID string
+
+// BreachID identifies one incident at the processor.
+type BreachID string
+
+// NoticeID identifies one notice: one breach x one organisation. Its text
+// form is "<breach_id>/<org_id>".
+type NoticeID struct {
+	Breach BreachID
+	Org    OrgID
+}
+
+var (
+	orgIDPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	breachIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+)
+
+// OrgIDPattern and BreachIDPattern are the documented id syntaxes.
+const (
+	OrgIDPattern    = `^[a-z0-9][a-z0-9_-]{0,62}$`
+	BreachIDPattern = `^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`
+)
+
+// Valid reports whether id matches OrgIDPattern.
+func (id OrgID) Valid() bool { return orgIDPattern.MatchString(string(id)) }
+
+// Valid reports whether id matches BreachIDPattern.
+func (id BreachID) Valid() bool { return breachIDPattern.MatchString(string(id)) }
+
+// ParseOrgID checks s against OrgIDPattern.
+func ParseOrgID(s string) (OrgID, error) {
+	if !OrgID(s).Valid() {
+		return "", fmt.Errorf("organisation id %q does not match %s", truncate(s), OrgIDPattern)
+	}
+	return OrgID(s), nil
+}
+
+// ParseBreachID checks s against BreachIDPattern.
+func ParseBreachID(s string) (BreachID, error) {
+	if !BreachID(s).Valid() {
+		return "", fmt.Errorf("breach id %q does not match %s", truncate(s), BreachIDPattern)
+	}
+	return BreachID(s), nil
+}
+
+// NewNoticeID is the notice of breach b for organisation o.
+func NewNoticeID(b BreachID, o OrgID) NoticeID { return NoticeID{Breach: b, Org: o} }
+
+// String is "<breach_id>/<org_id>".
+func (id NoticeID) String() string { return string(id.Breach) + "/" + string(id.Org) }
+
+// ParseNoticeID parses "<breach_id>/<org_id>".
+func ParseNoticeID(s string) (NoticeID, error) {
+	b, o, ok := strings.Cut(s, "/")
+	if !ok {
+		return NoticeID{}, fmt.Errorf("notice id %q is not of the form <breach_id>/<org_id>", truncate(s))
+	}
+	bid, err := ParseBreachID(b)
+	if err != nil {
+		return NoticeID{}, err
+	}
+	oid, err := ParseOrgID(o)
+	if err != nil {
+		return NoticeID{}, err
+	}
+	return NoticeID{Breach: bid, Org: oid}, nil
+}
+
+// truncate keeps error messages about hostile input short.
+func truncate(s string) string {
+	const max = 80
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}

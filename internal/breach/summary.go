@@ -1,0 +1,79 @@
+package breach
+
+import (
+	"sort"
+	"time"
+)
+
+// Summary is the cumulative progress of one breach. It is maintained
+// incrementally from notice changes (Apply), never by scanning notices.
+// Deadlines counts unresolved delivered notices per deadline second, so
+// Overdue and NextDeadline need only now.
+type Summary struct {
+	Breach       BreachID        `json:"breach_id"`
+	Total        int64           `json:"total"`
+	Delivered    int64           `json:"delivered"`
+	Acknowledged int64           `json:"acknowledged"`
+	Resolved     int64           `json:"resolved"`
+	Deadlines    map[int64]int64 `json:"deadlines,omitempty"`
+}
+
+// Apply folds one notice change into the summary: prev is the notice before
+// the change (nil when it was created), next after it.
+func (s *Summary) Apply(prev, next *Notice) {
+	s.count(prev, -1)
+	s.count(next, +1)
+}
+
+func (s *Summary) count(n *Notice, sign int64) {
+	if n == nil {
+		return
+	}
+	s.Total += sign
+	if n.State >= StateDelivered {
+		s.Delivered += sign
+	}
+	if n.State >= StateAcknowledged {
+		s.Acknowledged += sign
+	}
+	if n.State == StateResolved {
+		s.Resolved += sign
+	}
+	if n.State >= StateDelivered && n.State != StateResolved {
+		if s.Deadlines == nil {
+			s.Deadlines = make(map[int64]int64)
+		}
+		k := n.Deadline.Unix()
+		s.Deadlines[k] += sign
+		if s.Deadlines[k] == 0 {
+			delete(s.Deadlines, k)
+		}
+	}
+}
+
+// Overdue is the number of unresolved delivered notices whose deadline has passed at now.
+func (s *Summary) Overdue(now time.Time) int64 {
+	var n int64
+	for k, c := range s.Deadlines {
+		if k <= now.Unix() {
+			n += c
+		}
+	}
+	return n
+}
+
+// NextDeadline is the earliest deadline after now among unresolved notices,
+// or the zero time if there is none.
+func (s *Summary) NextDeadline(now time.Time) time.Time {
+	keys := make([]int64, 0, len(s.Deadlines))
+	for k := range s.Deadlines {
+		if k > now.Unix() {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return time.Time{}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	return time.Unix(keys[0], 0).UTC()
+}
