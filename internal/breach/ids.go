@@ -88,3 +88,16 @@ func truncate(s string) string {
 	}
 	return s[:max] + "…"
 }
+
+// MarshalText encodes the id as "<breach_id>/<org_id>".
+func (id NoticeID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText parses "<breach_id>/<org_id>".
+func (id *NoticeID) UnmarshalText(b []byte) error {
+	v, err := ParseNoticeID(string(b))
+	if err != nil {
+		return err
+	}
+	*id = v
+	return nil
+}

@@ -11,11 +11,11 @@ type State int
 
 // Notice states, in order.
 const (
-	StateUnspecified State = iota
-	StatePending           // recorded, not yet delivered
-	StateDelivered         // delivered; the deadline runs
-	StateAcknowledged      // acknowledged by the organisation
-	StateResolved          // outcome recorded
+	StateUnspecified  State = iota
+	StatePending            // recorded, not yet delivered
+	StateDelivered          // delivered; the deadline runs
+	StateAcknowledged       // acknowledged by the organisation
+	StateResolved           // outcome recorded
 )
 
 var stateNames = [...]string{"UNSPECIFIED", "PENDING", "DELIVERED", "ACKNOWLEDGED", "RESOLVED"}
@@ -55,20 +55,21 @@ const (
 )
 
 // Notice is one breach x one affected organisation: the tracked obligation.
+// Its JSON form is the stored record; golden tests keep old records decoding.
 type Notice struct {
-	ID             NoticeID
-	OrgName        string
-	State          State
-	CreatedAt      time.Time
-	DeliveredAt    time.Time
-	Deadline       time.Time
-	AcknowledgedAt time.Time
-	AcknowledgedBy string
-	AckNote        string
-	ApproxSubjects int64
-	ApproxRecords  int64
-	DiscoveredAt   time.Time // the breach's discovered_at, for the processor's delay
-	DeliveryCount  int
+	ID             NoticeID  `json:"id"`
+	OrgName        string    `json:"org_name,omitempty"`
+	State          State     `json:"state"`
+	CreatedAt      time.Time `json:"created_at"`
+	DeliveredAt    time.Time `json:"delivered_at,omitzero"`
+	Deadline       time.Time `json:"deadline,omitzero"`
+	AcknowledgedAt time.Time `json:"acknowledged_at,omitzero"`
+	AcknowledgedBy string    `json:"acknowledged_by,omitempty"`
+	AckNote        string    `json:"ack_note,omitempty"`
+	ApproxSubjects int64     `json:"approx_subjects,omitempty"`
+	ApproxRecords  int64     `json:"approx_records,omitempty"`
+	DiscoveredAt   time.Time `json:"discovered_at,omitzero"` // the breach's, for the processor's delay
+	DeliveryCount  int       `json:"delivery_count,omitempty"`
 }
 
 // Overdue reports whether the notice is past its deadline and not resolved.
@@ -131,4 +132,17 @@ func ValidateAck(by, note string) error {
 		vs.add("note", "too_long", "note must be valid UTF-8 of at most %d characters", MaxNote)
 	}
 	return vs.err()
+}
+
+// MarshalText encodes the state by name.
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText decodes a state name.
+func (s *State) UnmarshalText(b []byte) error {
+	v, err := ParseState(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
 }

@@ -1,0 +1,330 @@
+// Package intake consumes breach reports from the CASCADE_INTAKE stream:
+// decode → validate → resolve organisations → record the breach → fan out
+// one notice per organisation → ack. The intake message is acknowledged
+// only after all its effects are persisted, so a crash at any point leads
+// to redelivery and an idempotent re-run, never to a lost notice.
+package intake
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/delivery"
+	"github.com/cascadehq/cascade/internal/protoconv"
+	"github.com/cascadehq/cascade/internal/store"
+)
+
+// ConsumerName is the durable consumer every daemon shares, so each
+// published report is processed by one of them.
+const ConsumerName = "cascade-intake"
+
+// Config configures the intake.
+type Config struct {
+	Deadline time.Duration    // controller deadline after delivery
+	Now      func() time.Time // clock
+	Workers  int              // reports processed at once
+	AckWait  time.Duration    // redelivery after a crash; extended while a fan-out progresses
+	Log      *slog.Logger
+}
+
+// Intake processes published reports.
+type Intake struct {
+	st      *store.Store
+	pub     *delivery.Publisher
+	now     func() time.Time
+	window  time.Duration
+	workers int
+	ackWait time.Duration
+	log     *slog.Logger
+}
+
+// New returns an intake over st.
+func New(st *store.Store, pub *delivery.Publisher, cfg Config) *Intake {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	if cfg.AckWait <= 0 {
+		cfg.AckWait = 30 * time.Second
+	}
+	return &Intake{st: st, pub: pub, now: cfg.Now, window: cfg.Deadline, workers: cfg.Workers, ackWait: cfg.AckWait, log: cfg.Log}
+}
+
+// Run consumes reports until ctx ends.
+func (in *Intake) Run(ctx context.Context) error {
+	js := in.st.JetStream()
+	cons, err := js.CreateOrUpdateConsumer(ctx, store.StreamIntake, jetstream.ConsumerConfig{
+		Durable:        ConsumerName,
+		Description:    "Cascade daemons processing breach reports",
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        in.ackWait,
+		MaxDeliver:     -1,
+		MaxAckPending:  in.workers * 4,
+		FilterSubjects: []string{store.SubjectReport, store.SubjectUpdate},
+	})
+	if err != nil {
+		return fmt.Errorf("intake consumer: %w", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(in.workers))
+	if err != nil {
+		return fmt.Errorf("intake consumer: %w", err)
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sem := make(chan struct{}, in.workers)
+	for {
+		m, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil
+			}
+			in.log.Warn("intake: next message", "err", err)
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			in.handle(ctx, m)
+		}()
+	}
+}
+
+// rejectErr is an error that rejects the report instead of retrying it.
+type rejectErr struct{ r Rejection }
+
+func (e *rejectErr) Error() string { return e.r.Reason + ": " + e.r.Detail }
+
+func (in *Intake) handle(ctx context.Context, m jetstream.Msg) {
+	md, err := m.Metadata()
+	if err != nil {
+		in.log.Error("intake: message without metadata", "err", err)
+		return
+	}
+	seq := md.Sequence.Stream
+	log := in.log.With("stream_seq", seq, "subject", m.Subject())
+	err = in.process(ctx, m, md)
+	var rej *rejectErr
+	switch {
+	case err == nil:
+	case errors.As(err, &rej):
+		rej.r.Subject, rej.r.StreamSeq, rej.r.At = m.Subject(), seq, in.now()
+		if perr := publishRejection(ctx, in.st.JetStream(), rej.r, fmt.Sprintf("rejected/%d", seq)); perr != nil {
+			log.Warn("intake: could not publish rejection; will retry", "err", perr)
+			_ = m.NakWithDelay(time.Second)
+			return
+		}
+		log.Warn("breach report rejected", "reason", rej.r.Reason, "detail", rej.r.Detail, "breach_id", rej.r.BreachID)
+	default:
+		if ctx.Err() != nil {
+			return // shutting down: the message is redelivered after AckWait
+		}
+		log.Warn("intake: processing failed; will retry", "err", err)
+		_ = m.NakWithDelay(time.Second)
+		return
+	}
+	if err := m.DoubleAck(ctx); err != nil {
+		log.Warn("intake: ack failed; the report will be processed again (idempotently)", "err", err)
+	}
+}
+
+func (in *Intake) process(ctx context.Context, m jetstream.Msg, md *jetstream.MsgMetadata) error {
+	if m.Subject() == store.SubjectUpdate {
+		return &rejectErr{Rejection{Reason: "unsupported", Detail: "breach updates (cascade.breach.update) are not supported by this version"}}
+	}
+	wire, err := protoconv.DecodeReport(m.Data(), m.Headers().Get("Content-Type"))
+	if err != nil {
+		return &rejectErr{Rejection{Reason: "malformed", Detail: err.Error()}}
+	}
+	r := protoconv.Report(wire)
+	if r.ID == "" {
+		r.ID = GeneratedID(md.Timestamp, md.Sequence.Stream)
+	}
+	_, _, err = in.Accept(ctx, &r, func() { _ = m.InProgress() })
+	return err
+}
+
+// GeneratedID is the id of a report published without one: a UUIDv7 whose
+// time is the intake timestamp and whose random bits come from the intake
+// sequence, so a redelivered message gets the same id.
+func GeneratedID(at time.Time, seq uint64) breach.BreachID {
+	var seed [8]byte
+	binary.BigEndian.PutUint64(seed[:], seq)
+	h := sha256.Sum256(append([]byte("cascade-intake/"), seed[:]...))
+	var u uuid.UUID
+	ms := uint64(at.UnixMilli())
+	u[0], u[1], u[2], u[3], u[4], u[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	copy(u[6:], h[:10])
+	u[6] = (u[6] & 0x0f) | 0x70 // version 7
+	u[8] = (u[8] & 0x3f) | 0x80 // RFC 4122 variant
+	return breach.BreachID(u.String())
+}
+
+// Accept validates r, records the breach and fans it out, calling progress
+// after each chunk. Rejections are *rejectErr; other errors are transient.
+// It is idempotent: accepting the same report again completes an
+// interrupted fan-out and creates nothing twice.
+func (in *Intake) Accept(ctx context.Context, r *breach.Report, progress func()) (*breach.Breach, bool, error) {
+	now := in.now()
+	if err := r.Validate(now); err != nil {
+		var inv *breach.InvalidError
+		errors.As(err, &inv)
+		rej := Rejection{Reason: "invalid", Detail: err.Error(), BreachID: r.ID, Violations: inv.Violations}
+		if len(inv.Violations) > 0 {
+			rej.Field = inv.Violations[0].Field
+		}
+		return nil, false, &rejectErr{rej}
+	}
+	digest := Digest(r)
+	if cur, err := in.st.GetBreach(ctx, r.ID); err == nil {
+		return in.resume(ctx, cur, r, digest, progress)
+	} else if !errors.Is(err, breach.ErrNotFound) {
+		return nil, false, err
+	}
+	known, unknown, err := in.resolve(ctx, r)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(known) == 0 {
+		return nil, false, &rejectErr{Rejection{Reason: "unknown_organisations", BreachID: r.ID, UnknownOrgIDs: unknown, Field: "affected",
+			Detail: fmt.Sprintf("none of the %d affected organisations is in the registry; nothing was recorded", len(unknown))}}
+	}
+	ms := members(r, known)
+	b := &breach.Breach{
+		ID: r.ID, Revision: 1, Report: *r, ReceivedAt: now, Digest: digest,
+		NoticeCount: len(ms), UnknownOrgs: unknown, Chunks: (len(ms) + store.MembersChunk - 1) / store.MembersChunk,
+	}
+	cur, existed, err := in.st.CreateBreach(ctx, b)
+	if err != nil {
+		return nil, false, err
+	}
+	if existed { // created concurrently by another daemon
+		return in.resume(ctx, cur, r, digest, progress)
+	}
+	in.log.Info("breach recorded", "breach_id", b.ID, "notices", b.NoticeCount, "unknown_orgs", len(unknown))
+	if len(unknown) > 0 {
+		if err := in.rejectUnknown(ctx, b); err != nil {
+			return nil, false, err
+		}
+	}
+	if err := in.fanout(ctx, b, ms, progress); err != nil {
+		return nil, false, err
+	}
+	return b, false, nil
+}
+
+// resume handles a report whose breach id is already recorded.
+func (in *Intake) resume(ctx context.Context, cur *breach.Breach, r *breach.Report, digest string, progress func()) (*breach.Breach, bool, error) {
+	if cur.Digest != digest {
+		return nil, false, &rejectErr{Rejection{Reason: "conflict", BreachID: r.ID, Field: "id",
+			Detail: fmt.Sprintf("breach %s was already reported with different content; publish follow-up facts on %s", r.ID, store.SubjectUpdate)}}
+	}
+	if cur.FanoutComplete {
+		return cur, true, nil
+	}
+	in.log.Info("resuming fan-out", "breach_id", cur.ID)
+	var ms []store.Member
+	if missing, err := in.missingChunks(ctx, cur); err != nil {
+		return nil, false, err
+	} else if missing {
+		known, _, err := in.resolve(ctx, &cur.Report)
+		if err != nil {
+			return nil, false, err
+		}
+		ms = members(&cur.Report, known)
+	}
+	if len(cur.UnknownOrgs) > 0 {
+		if err := in.rejectUnknown(ctx, cur); err != nil {
+			return nil, false, err
+		}
+	}
+	if err := in.fanout(ctx, cur, ms, progress); err != nil {
+		return nil, false, err
+	}
+	return cur, true, nil
+}
+
+// missingChunks reports whether some membership chunk was never written.
+func (in *Intake) missingChunks(ctx context.Context, b *breach.Breach) (bool, error) {
+	if b.Chunks == 0 {
+		return false, nil
+	}
+	_, err := in.st.Members(ctx, b.ID, b.Chunks-1)
+	if errors.Is(err, breach.ErrNotFound) {
+		return true, nil
+	}
+	return false, err
+}
+
+// rejectUnknown reports, loudly and once, the affected ids not in the registry.
+func (in *Intake) rejectUnknown(ctx context.Context, b *breach.Breach) error {
+	in.log.Warn("breach names organisations that are not in the registry; they get no notice",
+		"breach_id", b.ID, "unknown_org_ids", b.UnknownOrgs)
+	return publishRejection(ctx, in.st.JetStream(), Rejection{
+		Reason: "unknown_organisations", Partial: true, BreachID: b.ID, UnknownOrgIDs: b.UnknownOrgs, Field: "affected",
+		Detail: fmt.Sprintf("%d affected organisations are not in the registry and got no notice; the %d known ones were notified",
+			len(b.UnknownOrgs), b.NoticeCount),
+		Subject: store.SubjectReport, At: in.now(),
+	}, "unknown/"+string(b.ID))
+}
+
+// resolve looks up the affected organisations in the registry.
+func (in *Intake) resolve(ctx context.Context, r *breach.Report) (map[breach.OrgID]breach.Org, []breach.OrgID, error) {
+	known := map[breach.OrgID]breach.Org{}
+	var unknown []breach.OrgID
+	// Beyond a few hundred ids, one pass over the registry beats a lookup each.
+	if r.AllCustomers || len(r.Affected) > 200 {
+		all, err := in.st.AllOrgs(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		registry := make(map[breach.OrgID]breach.Org, len(all))
+		for _, o := range all {
+			registry[o.ID] = o
+		}
+		if r.AllCustomers {
+			known = registry
+		}
+		for _, a := range r.Affected {
+			if o, ok := registry[a.Org]; ok {
+				known[a.Org] = o
+			} else {
+				unknown = append(unknown, a.Org)
+			}
+		}
+		return known, unknown, nil
+	}
+	for _, a := range r.Affected {
+		o, err := in.st.GetOrg(ctx, a.Org)
+		switch {
+		case err == nil:
+			known[a.Org] = *o
+		case errors.Is(err, breach.ErrNotFound):
+			unknown = append(unknown, a.Org)
+		default:
+			return nil, nil, err
+		}
+	}
+	return known, unknown, nil
+}
+
+// Digest is the SHA-256 of the report's canonical JSON: equal reports have
+// equal digests, which tells a re-publish from a conflicting report.
+func Digest(r *breach.Report) string {
+	data, _ := json.Marshal(r)
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:])
+}

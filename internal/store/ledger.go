@@ -1,0 +1,291 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cascadehq/cascade/internal/breach"
+)
+
+// Change is one entry of a notice's ledger: what happened, when, by whom,
+// and the notice's full state after it. The last change on a notice's
+// subject is its current state; all of them are its audit trail.
+type Change struct {
+	Event  breach.Event  `json:"event"`
+	At     time.Time     `json:"at"`
+	Actor  string        `json:"actor"`
+	Prev   breach.State  `json:"prev_state"` // UNSPECIFIED when the notice was created
+	Notice breach.Notice `json:"notice"`
+}
+
+// changeRecord is the stored form of a Change; V guards future formats.
+type changeRecord struct {
+	V int `json:"v"`
+	Change
+}
+
+const recordVersion = 1
+
+// EncodeChange is the stored bytes of c.
+func EncodeChange(c Change) ([]byte, error) {
+	return json.Marshal(changeRecord{V: recordVersion, Change: c})
+}
+
+// DecodeChange parses a ledger message.
+func DecodeChange(data []byte) (Change, error) {
+	var r changeRecord
+	if err := json.Unmarshal(data, &r); err != nil {
+		return Change{}, fmt.Errorf("decode notice record: %w", err)
+	}
+	if r.V != recordVersion {
+		return Change{}, fmt.Errorf("notice record version %d not supported", r.V)
+	}
+	return r.Change, nil
+}
+
+// PrevNotice is the notice as it was before c (nil if c created it). Only
+// the state differs: the deadline, once set, never moves.
+func (c Change) PrevNotice() *breach.Notice {
+	if c.Prev == breach.StateUnspecified {
+		return nil
+	}
+	p := c.Notice
+	p.State = c.Prev
+	return &p
+}
+
+func noticeSubject(id breach.NoticeID) string {
+	return ledgerNotice + "." + string(id.Breach) + "." + string(id.Org)
+}
+
+// NoticeIDFromSubject parses a ledger notice subject.
+func NoticeIDFromSubject(subj string) (breach.NoticeID, bool) {
+	rest, ok := strings.CutPrefix(subj, ledgerNotice+".")
+	if !ok {
+		return breach.NoticeID{}, false
+	}
+	b, o, ok := strings.Cut(rest, ".")
+	if !ok {
+		return breach.NoticeID{}, false
+	}
+	return breach.NewNoticeID(breach.BreachID(b), breach.OrgID(o)), true
+}
+
+// Version is a notice with the ledger sequence of its current state, the
+// expected sequence for the next change.
+type Version struct {
+	Notice *breach.Notice
+	Seq    uint64
+}
+
+// GetNotice returns the current state of a notice, or breach.ErrNotFound.
+func (s *Store) GetNotice(ctx context.Context, id breach.NoticeID) (Version, error) {
+	m, err := s.ledger.GetLastMsgForSubject(ctx, noticeSubject(id))
+	if err != nil {
+		if isNotFound(err) {
+			return Version{}, fmt.Errorf("notice %s: %w", id, breach.ErrNotFound)
+		}
+		return Version{}, fmt.Errorf("read notice %s: %w", id, err)
+	}
+	c, err := DecodeChange(m.Data)
+	if err != nil {
+		return Version{}, fmt.Errorf("notice %s: %w", id, err)
+	}
+	return Version{Notice: &c.Notice, Seq: m.Sequence}, nil
+}
+
+// GetNotices reads many notices concurrently. The result is aligned with
+// ids; a notice that does not exist has a nil Notice.
+func (s *Store) GetNotices(ctx context.Context, ids []breach.NoticeID) ([]Version, error) {
+	out := make([]Version, len(ids))
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	sem := make(chan struct{}, 32)
+	for i, id := range ids {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			v, err := s.GetNotice(ctx, id)
+			if err != nil && !isDomainNotFound(err) {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+				return
+			}
+			out[i] = v
+		}()
+	}
+	wg.Wait()
+	return out, firstErr
+}
+
+// AppendResult is the outcome of one change in AppendChanges.
+type AppendResult struct {
+	Seq      uint64 // ledger sequence of the stored change
+	Conflict bool   // the notice was not at the expected sequence; nothing stored
+}
+
+// AppendChanges stores changes[i] if its notice's ledger is at expect[i]
+// (0: the notice must not exist yet). All writes are pipelined; the call
+// returns when every one is acknowledged by JetStream, i.e. persisted.
+func (s *Store) AppendChanges(ctx context.Context, changes []Change, expect []uint64) ([]AppendResult, error) {
+	futs := make([]jetstream.PubAckFuture, len(changes))
+	for i, c := range changes {
+		data, err := EncodeChange(c)
+		if err != nil {
+			return nil, err
+		}
+		m := &nats.Msg{Subject: noticeSubject(c.Notice.ID), Data: data, Header: nats.Header{}}
+		f, err := s.js.PublishMsgAsync(m, jetstream.WithExpectLastSequencePerSubject(expect[i]), jetstream.WithExpectStream(StreamLedger))
+		if err != nil {
+			return nil, fmt.Errorf("append %s: %w", c.Notice.ID, err)
+		}
+		futs[i] = f
+	}
+	res := make([]AppendResult, len(changes))
+	var firstErr error
+	for i, f := range futs {
+		select {
+		case ack := <-f.Ok():
+			res[i].Seq = ack.Sequence
+		case err := <-f.Err():
+			if isConflict(err) {
+				res[i].Conflict = true
+			} else if firstErr == nil {
+				firstErr = fmt.Errorf("append %s: %w", changes[i].Notice.ID, err)
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return res, firstErr
+}
+
+// UpdateNotice is the one read-modify-write helper for notices. It reads
+// the current state, lets fn change it and name the event, and appends the
+// change only if nobody else changed the notice meanwhile, retrying on
+// conflict. fn returning an empty event means "no change": nothing is
+// written and the current notice is returned (this makes retries and
+// repeated requests idempotent). fn's error is returned as is.
+func (s *Store) UpdateNotice(ctx context.Context, id breach.NoticeID, actor string, now time.Time,
+	fn func(n *breach.Notice) (breach.Event, error)) (*breach.Notice, error) {
+	for attempt := 0; ; attempt++ {
+		v, err := s.GetNotice(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		prev := v.Notice.State
+		ev, err := fn(v.Notice)
+		if err != nil {
+			return nil, err
+		}
+		if ev == "" {
+			return v.Notice, nil
+		}
+		c := Change{Event: ev, At: now, Actor: actor, Prev: prev, Notice: *v.Notice}
+		data, err := EncodeChange(c)
+		if err != nil {
+			return nil, err
+		}
+		_, err = s.js.PublishMsg(ctx, &nats.Msg{Subject: noticeSubject(id), Data: data},
+			jetstream.WithExpectLastSequencePerSubject(v.Seq), jetstream.WithExpectStream(StreamLedger))
+		if err == nil {
+			return v.Notice, nil
+		}
+		if !isConflict(err) || attempt >= 50 {
+			return nil, fmt.Errorf("update notice %s: %w", id, err)
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// History returns every change of a notice, oldest first.
+func (s *Store) History(ctx context.Context, id breach.NoticeID) ([]Change, error) {
+	var out []Change
+	err := s.scan(ctx, noticeSubject(id), jetstream.DeliverAllPolicy, func(m jetstream.Msg) error {
+		c, err := DecodeChange(m.Data())
+		if err != nil {
+			return err
+		}
+		out = append(out, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("notice %s: %w", id, breach.ErrNotFound)
+	}
+	return out, nil
+}
+
+// OrgNotices returns the current state of every notice of one organisation.
+func (s *Store) OrgNotices(ctx context.Context, org breach.OrgID) ([]*breach.Notice, error) {
+	var out []*breach.Notice
+	err := s.scan(ctx, ledgerNotice+".*."+string(org), jetstream.DeliverLastPerSubjectPolicy, func(m jetstream.Msg) error {
+		c, err := DecodeChange(m.Data())
+		if err != nil {
+			return err
+		}
+		out = append(out, &c.Notice)
+		return nil
+	})
+	return out, err
+}
+
+// scan delivers every ledger message matching filter (under policy) to fn
+// and returns when it has seen them all.
+func (s *Store) scan(ctx context.Context, filter string, policy jetstream.DeliverPolicy, fn func(jetstream.Msg) error) error {
+	cons, err := s.ledger.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{filter},
+		DeliverPolicy:  policy,
+	})
+	if err != nil {
+		return fmt.Errorf("scan %s: %w", filter, err)
+	}
+	info := cons.CachedInfo()
+	if info.NumPending == 0 {
+		return nil
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("scan %s: %w", filter, err)
+	}
+	defer it.Stop()
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	for {
+		m, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("scan %s: %w", filter, err)
+		}
+		if err := fn(m); err != nil {
+			return err
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			return err
+		}
+		if md.NumPending == 0 {
+			return nil
+		}
+	}
+}

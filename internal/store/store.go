@@ -1,0 +1,153 @@
+// Package store keeps Cascade's state in NATS JetStream: the breach and
+// registry buckets, the append-only notice ledger (one subject per notice,
+// whose last message is the notice's current state), the membership chunks
+// of each fan-out and the breach summaries. Storage errors are translated
+// into breach domain errors here, once.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// JetStream layout. Stream and bucket names are part of the operator's
+// contract (documented in the README).
+const (
+	StreamIntake   = "CASCADE_INTAKE"   // cascade.breach.report, cascade.breach.update
+	StreamRejected = "CASCADE_REJECTED" // cascade.breach.rejected
+	StreamNotices  = "CASCADE_NOTICES"  // cascade.notice.<org_id>: what organisations receive
+	StreamLedger   = "CASCADE_LEDGER"   // cascade.ledger.>: notice changes and fan-out membership
+
+	BucketBreaches  = "cascade-breaches"
+	BucketOrgs      = "cascade-orgs"
+	BucketSummaries = "cascade-summaries"
+
+	SubjectReport   = "cascade.breach.report"
+	SubjectUpdate   = "cascade.breach.update"
+	SubjectRejected = "cascade.breach.rejected"
+	SubjectNotice   = "cascade.notice" // + "." + org_id
+
+	ledgerNotice  = "cascade.ledger.notice"  // + ".<breach>.<org>"
+	ledgerMembers = "cascade.ledger.members" // + ".<breach>.<chunk>"
+
+	// MaxReportBytes bounds one intake message.
+	MaxReportBytes = 1 << 20
+	// NoticeDedupWindow is how long CASCADE_NOTICES remembers a Nats-Msg-Id,
+	// so a delivery repeated after a crash is not stored twice.
+	NoticeDedupWindow = time.Hour
+)
+
+// Config says how to lay out the streams.
+type Config struct {
+	// Replicas for every stream and bucket (1 on one server, 3 on a cluster).
+	Replicas int
+}
+
+// Store is Cascade's JetStream state.
+type Store struct {
+	nc        *nats.Conn
+	js        jetstream.JetStream
+	ledger    jetstream.Stream
+	breaches  jetstream.KeyValue
+	orgs      jetstream.KeyValue
+	summaries jetstream.KeyValue
+	log       *slog.Logger
+}
+
+// Open creates or updates the streams and buckets and returns the store.
+// It is safe to call from several daemons at once.
+func Open(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger) (*Store, error) {
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 1
+	}
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	s := &Store{nc: nc, js: js, log: log}
+	streams := []jetstream.StreamConfig{
+		{
+			Name:        StreamIntake,
+			Description: "Breach reports and updates published by the processor",
+			Subjects:    []string{SubjectReport, SubjectUpdate},
+			MaxMsgSize:  MaxReportBytes,
+			Duplicates:  2 * time.Minute,
+		},
+		{
+			Name:        StreamRejected,
+			Description: "Why a published report or update was rejected",
+			Subjects:    []string{SubjectRejected},
+			MaxAge:      90 * 24 * time.Hour,
+			Duplicates:  time.Hour,
+		},
+		{
+			Name:        StreamNotices,
+			Description: "Every message Cascade sends to an organisation, on cascade.notice.<org_id>",
+			Subjects:    []string{SubjectNotice + ".*"},
+			Duplicates:  NoticeDedupWindow,
+			AllowDirect: true,
+		},
+		{
+			Name:        StreamLedger,
+			Description: "Append-only notice ledger and fan-out membership",
+			Subjects:    []string{"cascade.ledger.>"},
+			AllowDirect: true,
+		},
+	}
+	for _, sc := range streams {
+		sc.Storage = jetstream.FileStorage
+		sc.Replicas = cfg.Replicas
+		st, err := js.CreateOrUpdateStream(ctx, sc)
+		if err != nil {
+			return nil, fmt.Errorf("stream %s: %w", sc.Name, err)
+		}
+		if sc.Name == StreamLedger {
+			s.ledger = st
+		}
+	}
+	buckets := []struct {
+		kv  *jetstream.KeyValue
+		cfg jetstream.KeyValueConfig
+	}{
+		{&s.breaches, jetstream.KeyValueConfig{Bucket: BucketBreaches, Description: "Breaches by id", History: 1}},
+		{&s.orgs, jetstream.KeyValueConfig{Bucket: BucketOrgs, Description: "Organisation registry by id", History: 1}},
+		{&s.summaries, jetstream.KeyValueConfig{Bucket: BucketSummaries, Description: "Breach summaries and the summary checkpoint", History: 1}},
+	}
+	for _, b := range buckets {
+		b.cfg.Storage = jetstream.FileStorage
+		b.cfg.Replicas = cfg.Replicas
+		kv, err := js.CreateOrUpdateKeyValue(ctx, b.cfg)
+		if err != nil {
+			return nil, fmt.Errorf("bucket %s: %w", b.cfg.Bucket, err)
+		}
+		*b.kv = kv
+	}
+	return s, nil
+}
+
+// JetStream is the context the store was opened with, for the packages
+// that consume and publish on Cascade's streams.
+func (s *Store) JetStream() jetstream.JetStream { return s.js }
+
+// isConflict reports a failed optimistic-concurrency check
+// (Nats-Expected-Last-Subject-Sequence or a KV revision mismatch).
+func isConflict(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant
+	}
+	return errors.Is(err, jetstream.ErrKeyExists)
+}
+
+// isNotFound reports a missing key or message.
+func isNotFound(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrMsgNotFound) ||
+		errors.Is(err, jetstream.ErrKeyDeleted)
+}
