@@ -226,6 +226,42 @@ func (in *Intake) Accept(ctx context.Context, r *breach.Report, progress func())
 	return b, false, nil
 }
 
+// Check is what ReportBreach verifies before it enqueues a report: that it is
+// valid, that at least one affected organisation is known, and that its id
+// is not taken by different content. It returns the existing breach when
+// the same report was accepted before. Errors are domain errors
+// (*breach.InvalidError, breach.ErrConflict).
+func (in *Intake) Check(ctx context.Context, r *breach.Report) (*breach.Breach, error) {
+	if err := r.Validate(in.now()); err != nil {
+		return nil, err
+	}
+	if cur, err := in.st.GetBreach(ctx, r.ID); err == nil {
+		if cur.Digest != Digest(r) {
+			return nil, fmt.Errorf("%w: breach %s was already reported with different content; send follow-up facts as an update", breach.ErrConflict, r.ID)
+		}
+		return cur, nil
+	} else if !errors.Is(err, breach.ErrNotFound) {
+		return nil, err
+	}
+	known, unknown, err := in.resolve(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(known) == 0 {
+		var vs []breach.FieldViolation
+		for i, a := range r.Affected {
+			vs = append(vs, breach.FieldViolation{Field: fmt.Sprintf("affected[%d].org_id", i), Reason: "unknown_organisation",
+				Detail: fmt.Sprintf("organisation %q is not in the registry", a.Org)})
+		}
+		if len(vs) == 0 {
+			vs = append(vs, breach.FieldViolation{Field: "all_customers", Reason: "empty_registry", Detail: "the registry has no organisations"})
+		}
+		return nil, &breach.InvalidError{Violations: vs}
+	}
+	_ = unknown // known ones are notified; unknown ones are reported on the breach
+	return nil, nil
+}
+
 // resume handles a report whose breach id is already recorded.
 func (in *Intake) resume(ctx context.Context, cur *breach.Breach, r *breach.Report, digest string, progress func()) (*breach.Breach, bool, error) {
 	if cur.Digest != digest {

@@ -1,0 +1,51 @@
+// Command cascaded is the Cascade daemon: it takes breach reports over
+// NATS and gRPC, gives every affected organisation a tracked notice with its
+// own deadline, and serves their status over gRPC.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cascadehq/cascade/internal/daemon"
+)
+
+func main() {
+	fs := flag.NewFlagSet("cascaded", flag.ExitOnError)
+	o := daemon.Options{}
+	fs.StringVar(&o.DataDir, "data-dir", env("CASCADE_DATA_DIR", daemon.DefaultDataDir), "embedded JetStream storage (env CASCADE_DATA_DIR)")
+	fs.StringVar(&o.NATSURL, "nats-url", env("CASCADE_NATS_URL", ""), "external NATS URL(s), comma-separated; empty runs the embedded server (env CASCADE_NATS_URL)")
+	fs.StringVar(&o.NATSListen, "nats-listen", env("CASCADE_NATS_LISTEN", daemon.DefaultNATSListen), "client address of the embedded NATS server (env CASCADE_NATS_LISTEN)")
+	fs.StringVar(&o.GRPCAddr, "grpc-addr", env("CASCADE_GRPC_ADDR", daemon.DefaultGRPCAddr), "gRPC API address (env CASCADE_GRPC_ADDR)")
+	fs.StringVar(&o.HTTPAddr, "http-addr", env("CASCADE_HTTP_ADDR", daemon.DefaultHTTPAddr), "/healthz and /metrics address; empty disables (env CASCADE_HTTP_ADDR)")
+	fs.StringVar(&o.OrgsFile, "orgs", env("CASCADE_ORGS", ""), "registry CSV to load/merge at start (env CASCADE_ORGS)")
+	fs.DurationVar(&o.Deadline, "deadline", daemon.DefaultDeadline, "controller deadline after delivery")
+	fs.DurationVar(&o.SyncInterval, "sync-interval", 0, "embedded JetStream fsync interval; 0 = fsync every write before acknowledging it")
+	fs.IntVar(&o.Replicas, "replicas", 1, "replicas of every stream and bucket (3 on a NATS cluster)")
+	verbose := fs.Bool("v", false, "debug logging")
+	_ = fs.Parse(os.Args[1:])
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	o.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := daemon.Run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "cascaded:", err)
+		os.Exit(1)
+	}
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}

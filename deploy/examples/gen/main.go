@@ -1,0 +1,139 @@
+// Command gen writes the example registry deploy/examples/orgs.csv from a
+// list of Swedish municipalities and regions (CSV columns
+// kind,code,name,county_code,org_number; kind is "municipality" or
+// "region"). Run it from the repository root:
+//
+//	go run ./deploy/examples/gen -in ../shared/data/se-orgs.csv -out deploy/examples/orgs.csv
+//
+// Municipalities get the id se-kommun-<code>, regions se-region-<code>.
+// Region Gotland is both municipality 0980 and region 09 but one legal
+// body, so it is written once, as se-kommun-0980 named "Region Gotland".
+// Contacts are fake addresses on the reserved domain example.org; phone
+// and webhook_url stay empty; the locale is sv. The output is checked with
+// registry.ParseCSV before it is written.
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+
+	"github.com/cascadehq/cascade/internal/registry"
+)
+
+// sameBody maps a region code to the municipality code of the same legal
+// body: the organisation is listed once, under the municipality id, with
+// the region's name.
+var sameBody = map[string]string{"09": "0980"} // Region Gotland
+
+var codePattern = map[string]*regexp.Regexp{
+	"municipality": regexp.MustCompile(`^[0-9]{4}$`),
+	"region":       regexp.MustCompile(`^[0-9]{2}$`),
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "gen:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	in := fs.String("in", "", "input CSV `file` (kind,code,name,county_code,org_number); required")
+	out := fs.String("out", "-", "output registry CSV `file`; - for standard output")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *in == "" || fs.NArg() != 0 {
+		fs.Usage()
+		return errors.New("-in is required and no arguments are accepted")
+	}
+
+	f, err := os.Open(*in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rows, err := convert(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *in, err)
+	}
+
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	if err := w.WriteAll(rows); err != nil {
+		return err
+	}
+	if _, err := registry.ParseCSV(bytes.NewReader(buf.Bytes())); err != nil {
+		return fmt.Errorf("generated registry is invalid: %w", err)
+	}
+	if *out == "-" {
+		_, err := stdout.Write(buf.Bytes())
+		return err
+	}
+	return os.WriteFile(*out, buf.Bytes(), 0o644)
+}
+
+// convert reads the municipality/region list and returns the registry rows,
+// header first, in input order.
+func convert(r io.Reader) ([][]string, error) {
+	recs, err := csv.NewReader(r).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 || fmt.Sprint(recs[0]) != "[kind code name county_code org_number]" {
+		return nil, errors.New("header must be kind,code,name,county_code,org_number")
+	}
+
+	rows := [][]string{slices.Clone(registry.Columns)}
+	index := make(map[string]int) // id -> position in rows
+	merged := make(map[string]bool)
+	for i, rec := range recs[1:] {
+		line := i + 2
+		kind, code, name := rec[0], rec[1], rec[2]
+		p, ok := codePattern[kind]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("line %d: unknown kind %q", line, kind)
+		case !p.MatchString(code):
+			return nil, fmt.Errorf("line %d: %s code %q is malformed", line, kind, code)
+		case name == "":
+			return nil, fmt.Errorf("line %d: name is empty", line)
+		}
+		if muni, ok := sameBody[code]; ok && kind == "region" {
+			j, ok := index["se-kommun-"+muni]
+			if !ok {
+				return nil, fmt.Errorf("line %d: region %s is the same body as municipality %s, which must come first", line, code, muni)
+			}
+			rows[j][1] = name
+			merged[code] = true
+			continue
+		}
+		id := "se-kommun-" + code
+		if kind == "region" {
+			id = "se-region-" + code
+		}
+		if _, dup := index[id]; dup {
+			return nil, fmt.Errorf("line %d: %s listed twice", line, id)
+		}
+		index[id] = len(rows)
+		domain := id + ".example.org"
+		rows = append(rows, []string{id, name, "dpo@" + domain, "security@" + domain, "", "", "sv"})
+	}
+	for code := range sameBody {
+		if !merged[code] {
+			return nil, fmt.Errorf("region %s not found", code)
+		}
+	}
+	return rows, nil
+}

@@ -1,0 +1,54 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/cascadehq/cascade/internal/breach"
+)
+
+// toStatus is the one mapping from domain errors to gRPC status. Errors
+// that are not the caller's are logged here and reach the caller only as a
+// generic Internal/Unavailable message, never as a raw storage error.
+func toStatus(log *slog.Logger, method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var inv *breach.InvalidError
+	switch {
+	case errors.As(err, &inv):
+		st := status.New(codes.InvalidArgument, err.Error())
+		br := &errdetails.BadRequest{}
+		for _, v := range inv.Violations {
+			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+				Field: v.Field, Description: v.Detail, Reason: v.Reason,
+			})
+		}
+		if d, derr := st.WithDetails(br); derr == nil {
+			st = d
+		}
+		return st.Err()
+	case errors.Is(err, breach.ErrNotFound):
+		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, breach.ErrIllegalTransition):
+		return status.Error(codes.FailedPrecondition, err.Error())
+	case errors.Is(err, breach.ErrConflict):
+		return status.Error(codes.AlreadyExists, err.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "canceled")
+	}
+	log.Error("request failed", "method", method, "err", err)
+	return status.Error(codes.Unavailable, "the store is not available; retry later")
+}
+
+// invalid is a single-field InvalidArgument as a domain error.
+func invalid(field, detail string) error {
+	return breach.Invalid(field, "invalid", "%s", detail)
+}

@@ -1,0 +1,202 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"google.golang.org/grpc"
+
+	"github.com/cascadehq/cascade/internal/api"
+	"github.com/cascadehq/cascade/internal/delivery"
+	"github.com/cascadehq/cascade/internal/intake"
+	"github.com/cascadehq/cascade/internal/natsembed"
+	"github.com/cascadehq/cascade/internal/registry"
+	"github.com/cascadehq/cascade/internal/store"
+	"github.com/cascadehq/cascade/internal/summary"
+)
+
+// Daemon is a running Cascade.
+type Daemon struct {
+	opts     Options
+	log      *slog.Logger
+	ns       *server.Server // nil with an external NATS
+	nc       *nats.Conn
+	st       *store.Store
+	grpc     *grpc.Server
+	grpcLn   net.Listener
+	http     *http.Server
+	httpLn   net.Listener
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	cleanups []func() // run in reverse order by Stop
+	stopOnce sync.Once
+}
+
+// Start brings Cascade up and returns once it serves. Stop it with Stop.
+func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	d := &Daemon{opts: opts, log: opts.Log}
+	defer func() {
+		if err != nil {
+			d.Stop()
+		}
+	}()
+
+	url := opts.NATSURL
+	if url == "" {
+		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+		d.ns, err = natsembed.Start(natsembed.Config{StoreDir: opts.DataDir, Listen: opts.NATSListen, SyncInterval: opts.SyncInterval})
+		if err != nil {
+			return nil, err
+		}
+		d.cleanups = append(d.cleanups, func() { d.ns.Shutdown(); d.ns.WaitForShutdown() })
+		url = d.ns.ClientURL()
+		fsync := "every write (fsync before acknowledgement)"
+		if opts.SyncInterval > 0 {
+			fsync = "every " + opts.SyncInterval.String() + " (acknowledged writes may be lost on power failure)"
+		}
+		d.log.Info("embedded NATS server started", "url", url, "data_dir", opts.DataDir, "fsync", fsync)
+	}
+	d.nc, err = nats.Connect(url, nats.Name("cascaded"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { d.log.Warn("NATS disconnected", "err", err) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { d.log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted()) }))
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS %s: %w", url, err)
+	}
+	d.cleanups = append(d.cleanups, d.nc.Close)
+
+	openCtx, cancelOpen := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelOpen()
+	d.st, err = store.Open(openCtx, d.nc, store.Config{Replicas: opts.Replicas}, d.log.With("component", "store"))
+	if err != nil {
+		return nil, err
+	}
+	if opts.OrgsFile != "" {
+		orgs, err := registry.LoadFile(opts.OrgsFile)
+		if err != nil {
+			return nil, err
+		}
+		if err := d.st.PutOrgs(openCtx, orgs); err != nil {
+			return nil, err
+		}
+		d.log.Info("registry loaded", "file", opts.OrgsFile, "organisations", len(orgs))
+	}
+	pub, err := delivery.NewPublisher(openCtx, d.st)
+	if err != nil {
+		return nil, err
+	}
+	in := intake.New(d.st, pub, intake.Config{Deadline: opts.Deadline, Now: opts.Now, AckWait: opts.IntakeAckWait, Log: d.log.With("component", "intake")})
+	folder := summary.NewFolder(d.st, d.log.With("component", "summary"))
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	d.goRun("intake", func() error { return in.Run(runCtx) })
+	d.goRun("summary", func() error { return folder.Run(runCtx) })
+
+	d.grpc, _ = api.New(d.st, in, opts.Now, d.log.With("component", "api"))
+	if d.grpcLn, err = net.Listen("tcp", opts.GRPCAddr); err != nil {
+		return nil, fmt.Errorf("gRPC listen on %s: %w", opts.GRPCAddr, err)
+	}
+	d.goRun("grpc", func() error { return d.grpc.Serve(d.grpcLn) })
+	d.log.Info("gRPC API listening", "addr", d.grpcLn.Addr().String())
+
+	if opts.HTTPAddr != "" {
+		if d.httpLn, err = net.Listen("tcp", opts.HTTPAddr); err != nil {
+			return nil, fmt.Errorf("HTTP listen on %s: %w", opts.HTTPAddr, err)
+		}
+		d.http = &http.Server{Handler: d.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+		d.goRun("http", func() error {
+			if err := d.http.Serve(d.httpLn); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		d.log.Info("HTTP listening", "addr", d.httpLn.Addr().String(), "paths", "/healthz /metrics")
+	}
+	return d, nil
+}
+
+func (d *Daemon) goRun(name string, fn func() error) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if err := fn(); err != nil {
+			d.log.Error("component stopped", "component", name, "err", err)
+		}
+	}()
+}
+
+// Stop shuts Cascade down: gRPC drains for at most 5 seconds, background
+// work ends, then NATS. Unacknowledged intake work is redelivered on the
+// next start.
+func (d *Daemon) Stop() {
+	d.stopOnce.Do(func() {
+		if d.grpc != nil {
+			done := make(chan struct{})
+			go func() { d.grpc.GracefulStop(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				d.grpc.Stop()
+			}
+		}
+		if d.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = d.http.Shutdown(ctx)
+			cancel()
+		}
+		if d.cancel != nil {
+			d.cancel()
+		}
+		d.wg.Wait()
+		for i := len(d.cleanups) - 1; i >= 0; i-- {
+			d.cleanups[i]()
+		}
+	})
+}
+
+// Run starts Cascade and serves until ctx ends.
+func Run(ctx context.Context, opts Options) error {
+	d, err := Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	d.log.Info("shutting down")
+	d.Stop()
+	return nil
+}
+
+// GRPCAddr is the address the gRPC API listens on.
+func (d *Daemon) GRPCAddr() string { return d.grpcLn.Addr().String() }
+
+// HTTPAddr is the address of the HTTP endpoints, or "" if disabled.
+func (d *Daemon) HTTPAddr() string {
+	if d.httpLn == nil {
+		return ""
+	}
+	return d.httpLn.Addr().String()
+}
+
+// NATSURL is the URL of the NATS server the daemon uses.
+func (d *Daemon) NATSURL() string { return d.nc.ConnectedUrl() }

@@ -1,0 +1,72 @@
+// Package daemon runs Cascade: the embedded or external NATS JetStream, the
+// intake, the summary folder, the gRPC API and the HTTP endpoints. It
+// handles no signals, so tests and other programs can embed it.
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+)
+
+// Defaults of the public flags (see README).
+const (
+	DefaultDataDir    = "./cascade-data"
+	DefaultNATSListen = "127.0.0.1:4222"
+	DefaultGRPCAddr   = "127.0.0.1:7400"
+	DefaultHTTPAddr   = "127.0.0.1:7401"
+	DefaultDeadline   = 72 * time.Hour
+)
+
+// Options configure a daemon.
+type Options struct {
+	DataDir    string        // embedded JetStream storage
+	NATSURL    string        // external NATS; empty runs the embedded server
+	NATSListen string        // client address of the embedded server
+	GRPCAddr   string        // gRPC API
+	HTTPAddr   string        // /healthz, /metrics; empty disables
+	OrgsFile   string        // registry CSV to load/merge at start; empty: none
+	Deadline   time.Duration // controller deadline after delivery
+	// SyncInterval is the embedded server's fsync interval. Zero (the
+	// default) fsyncs every write before JetStream acknowledges it.
+	SyncInterval time.Duration
+	// Replicas of every stream and bucket; 0 means 1 (use 3 on a cluster).
+	Replicas int
+	// IntakeAckWait is how long an intake message may go without progress
+	// before another daemon takes it over; 0 means 30s.
+	IntakeAckWait time.Duration
+	Log           *slog.Logger
+	Now           func() time.Time // clock; nil means time.Now
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.NATSURL == "" && o.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir is required with the embedded NATS server"))
+	}
+	if o.NATSURL == "" {
+		if _, _, err := net.SplitHostPort(o.NATSListen); err != nil {
+			errs = append(errs, fmt.Errorf("--nats-listen %q: %w", o.NATSListen, err))
+		}
+	}
+	if _, _, err := net.SplitHostPort(o.GRPCAddr); err != nil {
+		errs = append(errs, fmt.Errorf("--grpc-addr %q: %w", o.GRPCAddr, err))
+	}
+	if o.HTTPAddr != "" {
+		if _, _, err := net.SplitHostPort(o.HTTPAddr); err != nil {
+			errs = append(errs, fmt.Errorf("--http-addr %q: %w", o.HTTPAddr, err))
+		}
+	}
+	if o.Deadline <= 0 {
+		errs = append(errs, fmt.Errorf("--deadline must be positive, got %s", o.Deadline))
+	}
+	if o.SyncInterval < 0 {
+		errs = append(errs, fmt.Errorf("--sync-interval must not be negative"))
+	}
+	if o.Replicas < 0 || o.Replicas > 5 {
+		errs = append(errs, fmt.Errorf("--replicas must be between 1 and 5"))
+	}
+	return errors.Join(errs...)
+}
