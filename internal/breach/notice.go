@@ -139,6 +139,10 @@ func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // UnmarshalText decodes a state name.
 func (s *State) UnmarshalText(b []byte) error {
+	if string(b) == stateNames[StateUnspecified] {
+		*s = StateUnspecified
+		return nil
+	}
 	v, err := ParseState(string(b))
 	if err != nil {
 		return err

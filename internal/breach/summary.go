@@ -7,8 +7,10 @@ import (
 
 // Summary is the cumulative progress of one breach. It is maintained
 // incrementally from notice changes (Apply), never by scanning notices.
-// Deadlines counts unresolved delivered notices per deadline second, so
-// Overdue and NextDeadline need only now.
+// Deadlines counts unresolved delivered notices per deadline, rounded up to
+// the whole second (Unix time), so Overdue and NextDeadline need only now;
+// the summary thus reports a notice overdue, and its deadline, at most one
+// second after the notice's exact deadline.
 type Summary struct {
 	Breach       BreachID        `json:"breach_id"`
 	Total        int64           `json:"total"`
@@ -44,6 +46,9 @@ func (s *Summary) count(n *Notice, sign int64) {
 			s.Deadlines = make(map[int64]int64)
 		}
 		k := n.Deadline.Unix()
+		if n.Deadline.Nanosecond() > 0 {
+			k++ // round up: never overdue early
+		}
 		s.Deadlines[k] += sign
 		if s.Deadlines[k] == 0 {
 			delete(s.Deadlines, k)
