@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/cascadehq/cascade/internal/daemon"
 )
@@ -26,6 +27,7 @@ func main() {
 	fs.StringVar(&o.OrgsFile, "orgs", env("CASCADE_ORGS", ""), "registry CSV to load/merge at start (env CASCADE_ORGS)")
 	fs.DurationVar(&o.Deadline, "deadline", daemon.DefaultDeadline, "controller deadline after delivery")
 	fs.DurationVar(&o.SyncInterval, "sync-interval", 0, "embedded JetStream fsync interval; 0 = fsync every write before acknowledging it")
+	fs.DurationVar(&o.IntakeAckWait, "intake-ack-wait", 30*time.Second, "how long a report being fanned out may go without progress before it is retried (after a crash)")
 	fs.IntVar(&o.Replicas, "replicas", 1, "replicas of every stream and bucket (3 on a NATS cluster)")
 	verbose := fs.Bool("v", false, "debug logging")
 	_ = fs.Parse(os.Args[1:])

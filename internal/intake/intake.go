@@ -73,13 +73,19 @@ func (in *Intake) Run(ctx context.Context) error {
 		MaxAckPending:  in.workers * 4,
 		FilterSubjects: []string{store.SubjectReport, store.SubjectUpdate},
 	})
-	if err != nil {
-		return fmt.Errorf("intake consumer: %w", err)
+	if err == nil {
+		var it jetstream.MessagesContext
+		if it, err = cons.Messages(jetstream.PullMaxMessages(in.workers)); err == nil {
+			return in.consume(ctx, it)
+		}
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(in.workers))
-	if err != nil {
-		return fmt.Errorf("intake consumer: %w", err)
+	if ctx.Err() != nil {
+		return nil
 	}
+	return fmt.Errorf("intake consumer: %w", err)
+}
+
+func (in *Intake) consume(ctx context.Context, it jetstream.MessagesContext) error {
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	var wg sync.WaitGroup

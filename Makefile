@@ -1,0 +1,54 @@
+# Cascade: run `make help` for the targets.
+GO        ?= go
+BIN       := bin
+DATA_DIR  ?= ./cascade-data
+ORGS      ?= deploy/examples/orgs.csv
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build cascaded and cascadectl into ./bin
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+.PHONY: run
+run: build ## start cascaded with the embedded NATS server and the example registry
+	$(BIN)/cascaded --data-dir $(DATA_DIR) --orgs $(ORGS)
+
+.PHONY: generate
+generate: ## regenerate Go code from proto/ with buf
+	$(GO) tool buf generate
+
+.PHONY: lint
+lint: ## gofmt, go vet and buf lint
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool buf lint
+
+.PHONY: check-generated
+check-generated: ## fail if the generated proto code is not current
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	  $(GO) tool buf generate -o $$tmp && \
+	  for f in $$(cd $$tmp && find . -name '*.go'); do \
+	    cmp -s $$tmp/$$f $$f || { echo "generated code is stale: $$f (run make generate)"; exit 1; }; \
+	  done && echo "generated code is current"
+
+.PHONY: test
+test: lint check-generated ## lint, check generated code, run every test with -race
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+.PHONY: test-short
+test-short: ## quick tests (skips the crash tests)
+	$(GO) test -short -count=1 ./...
+
+.PHONY: fuzz
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	$(GO) test -run='^$$' -fuzz=FuzzParseCSV -fuzztime=$${FUZZTIME:-30s} ./internal/registry/
+
+.PHONY: clean
+clean: ## remove binaries and the default data dir
+	rm -rf $(BIN) $(DATA_DIR)
