@@ -101,7 +101,7 @@ func waitDelivered(t *testing.T, bc cascadev1.BreachServiceClient, id string, k 
 	})
 }
 
-func grpcClient(t *testing.T, addr string) cascadev1.BreachServiceClient {
+func grpcClient(t testing.TB, addr string) cascadev1.BreachServiceClient {
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

@@ -178,7 +178,7 @@ func (e *env) deliveries() map[string]uint64 {
 }
 
 // writeRegistry writes a registry of n organisations org-00000.. and returns its path.
-func writeRegistry(t *testing.T, n int) string {
+func writeRegistry(t testing.TB, n int) string {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("id,name\n")

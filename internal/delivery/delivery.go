@@ -72,7 +72,7 @@ type Result struct {
 // PublishNotices delivers each notice of breach b, stamped at `at` with
 // deadline at+window, and returns when every message is persisted.
 func (p *Publisher) PublishNotices(ctx context.Context, b *breach.Breach, ns []*breach.Notice, at time.Time, window time.Duration) ([]Result, error) {
-	futs := make([]jetstream.PubAckFuture, len(ns))
+	msgs := make([]*nats.Msg, len(ns))
 	for i, n := range ns {
 		body, err := json.Marshal(Message{
 			Event: EventNotice, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
@@ -89,23 +89,21 @@ func (p *Publisher) PublishNotices(ctx context.Context, b *breach.Breach, ns []*
 		m.Header.Set(HeaderNoticeID, n.ID.String())
 		m.Header.Set(HeaderBreachID, string(n.ID.Breach))
 		m.Header.Set("Content-Type", "application/json")
-		f, err := p.js.PublishMsgAsync(m, jetstream.WithMsgID(fmt.Sprintf("%s/notice/%d", n.ID, b.Revision)),
-			jetstream.WithExpectStream(store.StreamNotices))
-		if err != nil {
-			return nil, fmt.Errorf("deliver %s: %w", n.ID, err)
-		}
-		futs[i] = f
+		msgs[i] = m
+	}
+	acks, err := store.PublishAll(ctx, p.js, msgs, func(i int) []jetstream.PublishOpt {
+		return []jetstream.PublishOpt{jetstream.WithMsgID(fmt.Sprintf("%s/notice/%d", ns[i].ID, b.Revision)),
+			jetstream.WithExpectStream(store.StreamNotices)}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("deliver notices of %s: %w", b.ID, err)
 	}
 	res := make([]Result, len(ns))
-	for i, f := range futs {
-		select {
-		case ack := <-f.Ok():
-			res[i] = Result{DeliveredAt: at, Seq: ack.Sequence, Repeat: ack.Duplicate}
-		case err := <-f.Err():
-			return nil, fmt.Errorf("deliver %s: %w", ns[i].ID, err)
-		case <-ctx.Done():
-			return nil, ctx.Err()
+	for i, a := range acks {
+		if a.Err != nil {
+			return nil, fmt.Errorf("deliver %s: %w", ns[i].ID, a.Err)
 		}
+		res[i] = Result{DeliveredAt: at, Seq: a.Sequence, Repeat: a.Duplicate}
 	}
 	for i := range res {
 		if !res[i].Repeat {

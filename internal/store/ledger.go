@@ -142,36 +142,32 @@ type AppendResult struct {
 // (0: the notice must not exist yet). All writes are pipelined; the call
 // returns when every one is acknowledged by JetStream, i.e. persisted.
 func (s *Store) AppendChanges(ctx context.Context, changes []Change, expect []uint64) ([]AppendResult, error) {
-	futs := make([]jetstream.PubAckFuture, len(changes))
+	msgs := make([]*nats.Msg, len(changes))
 	for i, c := range changes {
 		data, err := EncodeChange(c)
 		if err != nil {
 			return nil, err
 		}
-		m := &nats.Msg{Subject: noticeSubject(c.Notice.ID), Data: data, Header: nats.Header{}}
-		f, err := s.js.PublishMsgAsync(m, jetstream.WithExpectLastSequencePerSubject(expect[i]), jetstream.WithExpectStream(StreamLedger))
-		if err != nil {
-			return nil, fmt.Errorf("append %s: %w", c.Notice.ID, err)
-		}
-		futs[i] = f
+		msgs[i] = &nats.Msg{Subject: noticeSubject(c.Notice.ID), Data: data}
+	}
+	acks, err := PublishAll(ctx, s.js, msgs, func(i int) []jetstream.PublishOpt {
+		return []jetstream.PublishOpt{jetstream.WithExpectLastSequencePerSubject(expect[i]), jetstream.WithExpectStream(StreamLedger)}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("append notice changes: %w", err)
 	}
 	res := make([]AppendResult, len(changes))
-	var firstErr error
-	for i, f := range futs {
-		select {
-		case ack := <-f.Ok():
-			res[i].Seq = ack.Sequence
-		case err := <-f.Err():
-			if isConflict(err) {
-				res[i].Conflict = true
-			} else if firstErr == nil {
-				firstErr = fmt.Errorf("append %s: %w", changes[i].Notice.ID, err)
-			}
-		case <-ctx.Done():
-			return nil, ctx.Err()
+	for i, a := range acks {
+		switch {
+		case a.Err == nil:
+			res[i].Seq = a.Sequence
+		case isConflict(a.Err):
+			res[i].Conflict = true
+		default:
+			return nil, fmt.Errorf("append %s: %w", changes[i].Notice.ID, a.Err)
 		}
 	}
-	return res, firstErr
+	return res, nil
 }
 
 // UpdateNotice is the one read-modify-write helper for notices. It reads

@@ -14,25 +14,21 @@ import (
 // PutOrgs upserts organisations into the registry bucket. Writes are
 // pipelined; it returns once all are persisted.
 func (s *Store) PutOrgs(ctx context.Context, orgs []breach.Org) error {
-	futs := make([]jetstream.PubAckFuture, 0, len(orgs))
-	for _, o := range orgs {
+	msgs := make([]*nats.Msg, len(orgs))
+	for i, o := range orgs {
 		data, err := json.Marshal(o)
 		if err != nil {
 			return err
 		}
-		f, err := s.js.PublishMsgAsync(&nats.Msg{Subject: "$KV." + BucketOrgs + "." + string(o.ID), Data: data})
-		if err != nil {
-			return fmt.Errorf("store organisation %s: %w", o.ID, err)
-		}
-		futs = append(futs, f)
+		msgs[i] = &nats.Msg{Subject: "$KV." + BucketOrgs + "." + string(o.ID), Data: data}
 	}
-	for i, f := range futs {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			return fmt.Errorf("store organisation %s: %w", orgs[i].ID, err)
-		case <-ctx.Done():
-			return ctx.Err()
+	acks, err := PublishAll(ctx, s.js, msgs, nil)
+	if err != nil {
+		return fmt.Errorf("store registry: %w", err)
+	}
+	for i, a := range acks {
+		if a.Err != nil {
+			return fmt.Errorf("store organisation %s: %w", orgs[i].ID, a.Err)
 		}
 	}
 	return nil
