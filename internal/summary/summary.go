@@ -89,11 +89,9 @@ func (f *Folder) run(ctx context.Context) error {
 	var last uint64
 	var first time.Time
 	for {
-		wait := maxDelay
+		wait := time.Minute // idle: nothing buffered
 		if n > 0 {
 			wait = max(time.Millisecond, maxDelay-time.Since(first))
-		} else {
-			wait = time.Minute
 		}
 		m, err := it.Next(jetstream.NextMaxWait(wait))
 		switch {
