@@ -107,7 +107,7 @@ func (n *Notice) Acknowledge(now time.Time, by, note string) (bool, error) {
 		return false, err
 	}
 	switch n.State {
-	case StatePending:
+	case StateUnspecified, StatePending:
 		return false, fmt.Errorf("%w: notice %s has not been delivered yet", ErrIllegalTransition, n.ID)
 	case StateAcknowledged, StateResolved:
 		return false, nil
@@ -125,11 +125,16 @@ func ValidateAck(by, note string) error {
 	switch {
 	case by == "":
 		vs.add("acknowledged_by", "required", "acknowledged_by is required")
-	case !utf8.ValidString(by) || utf8.RuneCountInString(by) > MaxActor:
-		vs.add("acknowledged_by", "too_long", "acknowledged_by must be valid UTF-8 of at most %d characters", MaxActor)
+	case !utf8.ValidString(by):
+		vs.add("acknowledged_by", "encoding", "acknowledged_by is not valid UTF-8")
+	case utf8.RuneCountInString(by) > MaxActor:
+		vs.add("acknowledged_by", "too_long", "acknowledged_by has more than %d characters", MaxActor)
 	}
-	if !utf8.ValidString(note) || utf8.RuneCountInString(note) > MaxNote {
-		vs.add("note", "too_long", "note must be valid UTF-8 of at most %d characters", MaxNote)
+	switch {
+	case !utf8.ValidString(note):
+		vs.add("note", "encoding", "note is not valid UTF-8")
+	case utf8.RuneCountInString(note) > MaxNote:
+		vs.add("note", "too_long", "note has more than %d characters", MaxNote)
 	}
 	return vs.err()
 }

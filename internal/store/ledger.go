@@ -72,7 +72,7 @@ func NoticeIDFromSubject(subj string) (breach.NoticeID, bool) {
 		return breach.NoticeID{}, false
 	}
 	b, o, ok := strings.Cut(rest, ".")
-	if !ok {
+	if !ok || !breach.BreachID(b).Valid() || !breach.OrgID(o).Valid() {
 		return breach.NoticeID{}, false
 	}
 	return breach.NewNoticeID(breach.BreachID(b), breach.OrgID(o)), true

@@ -1,0 +1,342 @@
+package store
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cascadehq/cascade/internal/breach"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// Fixed times for the golden records. They must never change: the golden
+// files are what old ledgers hold.
+var (
+	goldenCreated      = time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	goldenDiscovered   = time.Date(2024, 2, 29, 8, 30, 0, 0, time.UTC)
+	goldenDelivered    = time.Date(2024, 3, 1, 10, 0, 1, 250_000_000, time.UTC)
+	goldenDeadline     = goldenDelivered.Add(72 * time.Hour)
+	goldenAcknowledged = time.Date(2024, 3, 2, 14, 15, 16, 123_456_789, time.UTC)
+)
+
+// fullChange is an acknowledgement with every Notice field set.
+func fullChange() Change {
+	return Change{
+		Event: breach.EventAcknowledged,
+		At:    goldenAcknowledged,
+		Actor: "dpo@acme.example",
+		Prev:  breach.StateDelivered,
+		Notice: breach.Notice{
+			ID:             breach.NewNoticeID("INC-2024-0042", "acme"),
+			OrgName:        "Acme AB",
+			State:          breach.StateAcknowledged,
+			CreatedAt:      goldenCreated,
+			DeliveredAt:    goldenDelivered,
+			Deadline:       goldenDeadline,
+			AcknowledgedAt: goldenAcknowledged,
+			AcknowledgedBy: "dpo@acme.example",
+			AckNote:        "Received; informing employees. \"Quoted\" & <escaped>, åäö.",
+			ApproxSubjects: 1200,
+			ApproxRecords:  3400,
+			DiscoveredAt:   goldenDiscovered,
+			DeliveryCount:  2,
+		},
+	}
+}
+
+// createdChange is the first change of a notice: Prev is UNSPECIFIED and
+// only the fields known at creation are set.
+func createdChange() Change {
+	return Change{
+		Event: breach.EventCreated,
+		At:    goldenCreated,
+		Actor: "cascade",
+		Prev:  breach.StateUnspecified,
+		Notice: breach.Notice{
+			ID:             breach.NewNoticeID("INC-2024-0042", "globex"),
+			OrgName:        "Globex",
+			State:          breach.StatePending,
+			CreatedAt:      goldenCreated,
+			ApproxSubjects: 5,
+			DiscoveredAt:   goldenDiscovered,
+		},
+	}
+}
+
+// normalise puts every time of c in UTC so DeepEqual compares instants.
+func normalise(c Change) Change {
+	c.At = c.At.UTC()
+	n := &c.Notice
+	for _, tm := range []*time.Time{&n.CreatedAt, &n.DeliveredAt, &n.Deadline, &n.AcknowledgedAt, &n.DiscoveredAt} {
+		*tm = tm.UTC()
+	}
+	return c
+}
+
+func TestChangeGolden(t *testing.T) {
+	tests := []struct {
+		name   string
+		file   string
+		change Change
+	}{
+		{"acknowledged, every field", "change_v1.golden", fullChange()},
+		{"created", "change_created_v1.golden", createdChange()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join("testdata", tc.file)
+			got, err := EncodeChange(tc.change)
+			if err != nil {
+				t.Fatalf("EncodeChange: %v", err)
+			}
+			if *update {
+				if err := os.MkdirAll("testdata", 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("read golden (run with -update to create it): %v", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("EncodeChange differs from %s; stored records would change.\n got %s\nwant %s", path, got, want)
+			}
+
+			// Old records keep decoding to the same change.
+			dec, err := DecodeChange(want)
+			if err != nil {
+				t.Fatalf("DecodeChange(%s): %v", path, err)
+			}
+			if !reflect.DeepEqual(normalise(dec), normalise(tc.change)) {
+				t.Errorf("DecodeChange(%s):\n got %+v\nwant %+v", path, dec, tc.change)
+			}
+		})
+	}
+}
+
+// TestChangeGoldenFields pins the field names of the stored form, so a
+// renamed JSON tag is caught even if the golden file is regenerated.
+func TestChangeGoldenFields(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "change_v1.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`"v":1`, `"event":"acknowledged"`, `"at":"2024-03-02T14:15:16.123456789Z"`, `"actor":"dpo@acme.example"`,
+		`"prev_state":"DELIVERED"`, `"id":"INC-2024-0042/acme"`, `"org_name":"Acme AB"`, `"state":"ACKNOWLEDGED"`,
+		`"created_at":"2024-03-01T10:00:00Z"`, `"delivered_at":"2024-03-01T10:00:01.25Z"`, `"deadline":"2024-03-04T10:00:01.25Z"`,
+		`"acknowledged_at":"2024-03-02T14:15:16.123456789Z"`, `"acknowledged_by":"dpo@acme.example"`, `"ack_note":`,
+		`"approx_subjects":1200`, `"approx_records":3400`, `"discovered_at":"2024-02-29T08:30:00Z"`, `"delivery_count":2`,
+	} {
+		if !bytes.Contains(data, []byte(want)) {
+			t.Errorf("change_v1.golden lacks %s", want)
+		}
+	}
+	created, err := os.ReadFile(filepath.Join("testdata", "change_created_v1.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"prev_state":"UNSPECIFIED"`, `"state":"PENDING"`, `"event":"created"`} {
+		if !bytes.Contains(created, []byte(want)) {
+			t.Errorf("change_created_v1.golden lacks %s", want)
+		}
+	}
+	for _, absent := range []string{"delivered_at", "deadline", "acknowledged_at", "acknowledged_by", "ack_note", "approx_records", "delivery_count"} {
+		if bytes.Contains(created, []byte(`"`+absent+`"`)) {
+			t.Errorf("change_created_v1.golden has zero field %q; want it omitted", absent)
+		}
+	}
+}
+
+func TestEncodeChangeNonUTC(t *testing.T) {
+	cet := time.FixedZone("CET", 3600)
+	c := fullChange()
+	c.At = c.At.In(cet)
+	c.Notice.Deadline = c.Notice.Deadline.In(cet)
+	data, err := EncodeChange(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := DecodeChange(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dec.At.Equal(c.At) || !dec.Notice.Deadline.Equal(c.Notice.Deadline) {
+		t.Errorf("times changed instant: at %v → %v, deadline %v → %v", c.At, dec.At, c.Notice.Deadline, dec.Notice.Deadline)
+	}
+	if !reflect.DeepEqual(normalise(dec), normalise(fullChange())) {
+		t.Errorf("DecodeChange = %+v, want %+v", dec, fullChange())
+	}
+}
+
+func TestDecodeChangeErrors(t *testing.T) {
+	golden, err := os.ReadFile(filepath.Join("testdata", "change_v1.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := bytes.Replace(golden, []byte(`"v":1`), []byte(`"v":2`), 1)
+	if bytes.Equal(v2, golden) {
+		t.Fatal(`golden file has no "v":1`)
+	}
+	noV := bytes.Replace(golden, []byte(`"v":1,`), nil, 1)
+	tests := []struct {
+		name    string
+		data    string
+		wantErr string
+	}{
+		{"version 2", string(v2), "notice record version 2 not supported"},
+		{"version missing", string(noV), "notice record version 0 not supported"},
+		{"version 2 minimal", `{"v":2}`, "notice record version 2 not supported"},
+		{"malformed json", `{"v":1,"event":`, "decode notice record"},
+		{"not json", `hello`, "decode notice record"},
+		{"empty", ``, "decode notice record"},
+		{"array", `[1]`, "decode notice record"},
+		{"bad state", `{"v":1,"prev_state":"DONE"}`, "decode notice record"},
+		{"bad notice id", `{"v":1,"notice":{"id":"no-slash"}}`, "decode notice record"},
+		{"bad time", `{"v":1,"at":"yesterday"}`, "decode notice record"},
+		{"version as string", `{"v":"1"}`, "decode notice record"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := DecodeChange([]byte(tc.data))
+			if err == nil {
+				t.Fatalf("DecodeChange(%q) = %+v, want error", tc.data, c)
+			}
+			if !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("DecodeChange error = %q, want it to contain %q", err, tc.wantErr)
+			}
+			if !reflect.DeepEqual(c, Change{}) {
+				t.Errorf("DecodeChange returned %+v with its error, want zero", c)
+			}
+		})
+	}
+}
+
+func TestChangePrevNotice(t *testing.T) {
+	full := fullChange()
+	tests := []struct {
+		name string
+		c    Change
+		want *breach.Notice // nil = created
+	}{
+		{"created", createdChange(), nil},
+		{"delivered", func() Change {
+			c := createdChange()
+			c.Event, c.Prev = breach.EventDelivered, breach.StatePending
+			c.Notice.Deliver(goldenDelivered, 72*time.Hour)
+			return c
+		}(), func() *breach.Notice {
+			n := createdChange().Notice
+			n.Deliver(goldenDelivered, 72*time.Hour)
+			n.State = breach.StatePending
+			return &n
+		}()},
+		{"acknowledged", full, func() *breach.Notice {
+			n := full.Notice
+			n.State = breach.StateDelivered
+			return &n
+		}()},
+		{"redelivered", func() Change {
+			c := full
+			c.Event, c.Prev = breach.EventRedelivered, breach.StateAcknowledged
+			return c
+		}(), &full.Notice},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := tc.c.Notice
+			got := tc.c.PrevNotice()
+			if tc.want == nil {
+				if got != nil {
+					t.Fatalf("PrevNotice() = %+v, want nil", got)
+				}
+				return
+			}
+			if got == nil {
+				t.Fatal("PrevNotice() = nil")
+			}
+			if *got != *tc.want {
+				t.Errorf("PrevNotice():\n got %+v\nwant %+v", *got, *tc.want)
+			}
+			if got == &tc.c.Notice || tc.c.Notice != before {
+				t.Error("PrevNotice() aliases or modified the change's notice")
+			}
+			if got.Deadline != tc.c.Notice.Deadline {
+				t.Errorf("PrevNotice() moved the deadline: %v, change has %v", got.Deadline, tc.c.Notice.Deadline)
+			}
+		})
+	}
+}
+
+func TestNoticeSubjectRoundTrip(t *testing.T) {
+	tests := []struct {
+		id   breach.NoticeID
+		subj string
+	}{
+		{breach.NewNoticeID("INC-1", "acme"), "cascade.ledger.notice.INC-1.acme"},
+		{breach.NewNoticeID("a_B-c", "x_y-z"), "cascade.ledger.notice.a_B-c.x_y-z"},
+		{breach.NewNoticeID(breach.BreachID("B"+strings.Repeat("x", 63)), breach.OrgID("o"+strings.Repeat("p", 62))),
+			"cascade.ledger.notice.B" + strings.Repeat("x", 63) + ".o" + strings.Repeat("p", 62)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.id.String(), func(t *testing.T) {
+			if !tc.id.Breach.Valid() || !tc.id.Org.Valid() {
+				t.Fatalf("test id %v is not valid", tc.id)
+			}
+			subj := noticeSubject(tc.id)
+			if subj != tc.subj {
+				t.Errorf("noticeSubject = %q, want %q", subj, tc.subj)
+			}
+			got, ok := NoticeIDFromSubject(subj)
+			if !ok || got != tc.id {
+				t.Errorf("NoticeIDFromSubject(%q) = %v, %v; want %v, true", subj, got, ok, tc.id)
+			}
+		})
+	}
+}
+
+func TestNoticeIDFromSubjectRejects(t *testing.T) {
+	for _, subj := range []string{
+		"",
+		"cascade.ledger.notice",
+		"cascade.ledger.notice.",
+		"cascade.ledger.notice.INC-1",
+		"cascade.ledger.members.INC-1.0",
+		"cascade.notice.acme",
+		"xcascade.ledger.notice.INC-1.acme",
+	} {
+		t.Run(subj, func(t *testing.T) {
+			if id, ok := NoticeIDFromSubject(subj); ok {
+				t.Errorf("NoticeIDFromSubject(%q) = %v, true; want false", subj, id)
+			}
+		})
+	}
+}
+
+// TestNoticeIDFromSubjectValidates: a subject that noticeSubject cannot
+// produce (extra tokens, empty tokens, wildcards, invalid ids) is not a
+// notice subject.
+func TestNoticeIDFromSubjectValidates(t *testing.T) {
+	for _, subj := range []string{
+		"cascade.ledger.notice.INC-1.acme.extra",
+		"cascade.ledger.notice..acme",
+		"cascade.ledger.notice.INC-1.",
+		"cascade.ledger.notice.INC-1.*",
+		"cascade.ledger.notice.INC-1.Acme",
+	} {
+		t.Run(subj, func(t *testing.T) {
+			if id, ok := NoticeIDFromSubject(subj); ok {
+				t.Errorf("NoticeIDFromSubject(%q) = %#v, true; want false", subj, id)
+			}
+		})
+	}
+}
