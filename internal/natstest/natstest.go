@@ -3,7 +3,6 @@
 package natstest
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -49,10 +48,10 @@ func (s *Server) start() {
 // as after a crash of the broker process.
 func (s *Server) Restart() {
 	s.t.Helper()
-	port := s.Addr().(interface{ String() string }).String()
+	addr := s.Addr().String()
 	s.Shutdown()
 	s.WaitForShutdown()
-	s.cfg.Listen = port
+	s.cfg.Listen = addr
 	s.start()
 }
 
@@ -86,6 +85,3 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
 		<-time.After(10 * time.Millisecond)
 	}
 }
-
-// Errorf is fmt.Errorf, for Eventually conditions.
-func Errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
