@@ -19,9 +19,9 @@ var (
 
 // FieldViolation names one invalid field of a request or report.
 type FieldViolation struct {
-	Field  string // JSON path, e.g. "affected[3].org_id"
-	Reason string // short machine-readable reason, e.g. "required"
-	Detail string // human-readable sentence
+	Field  string `json:"field"`  // JSON path, e.g. "affected[3].org_id"
+	Reason string `json:"reason"` // short machine-readable reason, e.g. "required"
+	Detail string `json:"detail"` // human-readable sentence
 }
 
 // InvalidError is returned for input that fails validation. It lists every

@@ -159,7 +159,7 @@ func (in *Intake) process(ctx context.Context, m jetstream.Msg, md *jetstream.Ms
 	if r.ID == "" {
 		r.ID = GeneratedID(md.Timestamp, md.Sequence.Stream)
 	}
-	_, _, err = in.Accept(ctx, &r, func() { _ = m.InProgress() })
+	_, _, err = in.accept(ctx, &r, md.Sequence.Stream, func() { _ = m.InProgress() })
 	return err
 }
 
@@ -179,11 +179,11 @@ func GeneratedID(at time.Time, seq uint64) breach.BreachID {
 	return breach.BreachID(u.String())
 }
 
-// Accept validates r, records the breach and fans it out, calling progress
-// after each chunk. Rejections are *rejectErr; other errors are transient.
-// It is idempotent: accepting the same report again completes an
-// interrupted fan-out and creates nothing twice.
-func (in *Intake) Accept(ctx context.Context, r *breach.Report, progress func()) (*breach.Breach, bool, error) {
+// accept validates r (intake message seq), records the breach and fans it
+// out, calling progress after each chunk. Rejections are *rejectErr; other
+// errors are transient. It is idempotent: accepting the same report again
+// completes an interrupted fan-out and creates nothing twice.
+func (in *Intake) accept(ctx context.Context, r *breach.Report, seq uint64, progress func()) (*breach.Breach, bool, error) {
 	now := in.now()
 	if err := r.Validate(now); err != nil {
 		var inv *breach.InvalidError
@@ -196,7 +196,7 @@ func (in *Intake) Accept(ctx context.Context, r *breach.Report, progress func())
 	}
 	digest := Digest(r)
 	if cur, err := in.st.GetBreach(ctx, r.ID); err == nil {
-		return in.resume(ctx, cur, r, digest, progress)
+		return in.resume(ctx, cur, r, digest, seq, progress)
 	} else if !errors.Is(err, breach.ErrNotFound) {
 		return nil, false, err
 	}
@@ -218,11 +218,11 @@ func (in *Intake) Accept(ctx context.Context, r *breach.Report, progress func())
 		return nil, false, err
 	}
 	if existed { // created concurrently by another daemon
-		return in.resume(ctx, cur, r, digest, progress)
+		return in.resume(ctx, cur, r, digest, seq, progress)
 	}
 	in.log.Info("breach recorded", "breach_id", b.ID, "notices", b.NoticeCount, "unknown_orgs", len(unknown))
 	if len(unknown) > 0 {
-		if err := in.rejectUnknown(ctx, b); err != nil {
+		if err := in.rejectUnknown(ctx, b, seq); err != nil {
 			return nil, false, err
 		}
 	}
@@ -269,7 +269,7 @@ func (in *Intake) Check(ctx context.Context, r *breach.Report) (*breach.Breach, 
 }
 
 // resume handles a report whose breach id is already recorded.
-func (in *Intake) resume(ctx context.Context, cur *breach.Breach, r *breach.Report, digest string, progress func()) (*breach.Breach, bool, error) {
+func (in *Intake) resume(ctx context.Context, cur *breach.Breach, r *breach.Report, digest string, seq uint64, progress func()) (*breach.Breach, bool, error) {
 	if cur.Digest != digest {
 		return nil, false, &rejectErr{Rejection{Reason: "conflict", BreachID: r.ID, Field: "id",
 			Detail: fmt.Sprintf("breach %s was already reported with different content; publish follow-up facts on %s", r.ID, store.SubjectUpdate)}}
@@ -289,7 +289,7 @@ func (in *Intake) resume(ctx context.Context, cur *breach.Breach, r *breach.Repo
 		ms = members(&cur.Report, known)
 	}
 	if len(cur.UnknownOrgs) > 0 {
-		if err := in.rejectUnknown(ctx, cur); err != nil {
+		if err := in.rejectUnknown(ctx, cur, seq); err != nil {
 			return nil, false, err
 		}
 	}
@@ -312,14 +312,14 @@ func (in *Intake) missingChunks(ctx context.Context, b *breach.Breach) (bool, er
 }
 
 // rejectUnknown reports, loudly and once, the affected ids not in the registry.
-func (in *Intake) rejectUnknown(ctx context.Context, b *breach.Breach) error {
+func (in *Intake) rejectUnknown(ctx context.Context, b *breach.Breach, seq uint64) error {
 	in.log.Warn("breach names organisations that are not in the registry; they get no notice",
 		"breach_id", b.ID, "unknown_org_ids", b.UnknownOrgs)
 	return publishRejection(ctx, in.st.JetStream(), Rejection{
 		Reason: "unknown_organisations", Partial: true, BreachID: b.ID, UnknownOrgIDs: b.UnknownOrgs, Field: "affected",
 		Detail: fmt.Sprintf("%d affected organisations are not in the registry and got no notice; the %d known ones were notified",
 			len(b.UnknownOrgs), b.NoticeCount),
-		Subject: store.SubjectReport, At: in.now(),
+		Subject: store.SubjectReport, StreamSeq: seq, At: in.now(),
 	}, "unknown/"+string(b.ID))
 }
 

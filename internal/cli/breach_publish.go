@@ -1,0 +1,585 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc/codes"
+
+	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+)
+
+// The NATS side of the public contract (see the README).
+const (
+	subjectReport   = "cascade.breach.report"
+	subjectRejected = "cascade.breach.rejected"
+	streamIntake    = "CASCADE_INTAKE"
+	streamRejected  = "CASCADE_REJECTED"
+	// intakeConsumer is the durable consumer the daemons process reports
+	// with; its ack floor tells that a report has been processed.
+	intakeConsumer = "cascade-intake"
+	// maxReportBytes is the largest report CASCADE_INTAKE stores.
+	maxReportBytes = 1 << 20
+	// rejectionLookback is how far before the publish the rejections are
+	// read from: a re-publish deduplicated by JetStream (2 minutes window)
+	// gets the sequence, and so the rejection, of the original, and the
+	// clocks of cascadectl and the server may differ.
+	rejectionLookback = 5 * time.Minute
+	// intakeDedupWindow is the Duplicates window of CASCADE_INTAKE.
+	intakeDedupWindow = 2 * time.Minute
+	// pollInterval paces the polling for the recorded breach.
+	pollInterval = 100 * time.Millisecond
+)
+
+func breachPublishCmd() *command {
+	return &command{
+		name:    "breach publish",
+		args:    "FILE",
+		summary: "Publish a breach report (JSON) and follow its fan-out",
+		details: `Publishes the report in FILE ("-" for stdin), a JSON object with the fields
+of cascade.v1.BreachReport, on cascade.breach.report and waits for JetStream
+to store it. A report without an "id" gets a UUIDv7 here, so its breach can
+be followed.
+
+Then, unless --no-wait, it waits until Cascade has recorded the breach and
+delivered every notice, showing the progress on stderr, and prints the
+breach status. Affected organisations that are not in the registry are
+reported as a WARNING on stderr. A report Cascade rejects is explained on
+stderr and ends with exit status 1.`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			noWait := fs.Bool("no-wait", false, "return once JetStream has stored the report; do not wait for the breach")
+			return func(ctx context.Context, a *app, args []string) error {
+				if err := wantArgs("breach publish", args, 1); err != nil {
+					return err
+				}
+				return a.publish(ctx, args[0], *noWait)
+			}
+		},
+	}
+}
+
+// publishedJSON is the -o json form of a PubAck.
+type publishedJSON struct {
+	BreachID  string `json:"breach_id,omitempty"`
+	Subject   string `json:"subject"`
+	Stream    string `json:"stream"`
+	Seq       uint64 `json:"seq"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+}
+
+// rejection is what Cascade publishes on cascade.breach.rejected.
+type rejection struct {
+	Reason        string      `json:"reason"`
+	Detail        string      `json:"detail"`
+	Field         string      `json:"field,omitempty"`
+	Violations    []violation `json:"violations,omitempty"`
+	BreachID      string      `json:"breach_id,omitempty"`
+	UnknownOrgIDs []string    `json:"unknown_org_ids,omitempty"`
+	Partial       bool        `json:"partial,omitempty"`
+	Subject       string      `json:"subject"`
+	StreamSeq     uint64      `json:"stream_seq"`
+	At            time.Time   `json:"at"`
+}
+
+// violation is one invalid field of a rejected report.
+type violation struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason,omitempty"`
+	Detail string `json:"detail"`
+}
+
+func (a *app) publish(ctx context.Context, file string, noWait bool) error {
+	data, err := a.readReport(file)
+	if err != nil {
+		return err
+	}
+	data, id, err := prepareReport(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	ctx, cancel := a.withTimeout(ctx)
+	defer cancel()
+	nc, err := a.connectNATS(ctx)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("JetStream: %w", err)
+	}
+
+	var c *clients
+	var rw *rejectionWatch
+	existed := false
+	if !noWait {
+		if c, err = a.dial(); err != nil {
+			return err
+		}
+		defer c.Close()
+		// A breach that exists already says nothing about this publish.
+		if id != "" {
+			_, err := c.breach.GetBreach(ctx, &cascadev1.GetBreachRequest{BreachId: id})
+			switch {
+			case err == nil:
+				existed = true
+			case !isCode(err, codes.NotFound):
+				return err
+			}
+		}
+		if rw, err = watchRejections(ctx, js, time.Now().Add(-rejectionLookback)); err != nil {
+			return err
+		}
+		defer rw.stop()
+	}
+
+	msg := &nats.Msg{Subject: subjectReport, Data: data, Header: nats.Header{}}
+	msg.Header.Set("Content-Type", "application/json")
+	opts := []jetstream.PublishOpt{jetstream.WithExpectStream(streamIntake)}
+	if id != "" {
+		// The id and a content hash: a retry of the same report is
+		// deduplicated by JetStream, a changed one is stored and rejected
+		// by the daemon as a conflict.
+		sum := sha256.Sum256(data)
+		opts = append(opts, jetstream.WithMsgID("cli/"+id+"/"+hex.EncodeToString(sum[:8])))
+	}
+	ack, err := js.PublishMsg(ctx, msg, opts...)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrNoStreamResponse) {
+			return &hintError{err: fmt.Errorf("publish on %s: no JetStream stream stored the report", subjectReport),
+				hint: fmt.Sprintf("(is cascaded running with the NATS server at %s? It creates the stream %s.)", a.g.natsURL, streamIntake)}
+		}
+		return fmt.Errorf("publish on %s: %w", subjectReport, err)
+	}
+	pub := &publishedJSON{BreachID: id, Subject: subjectReport, Stream: ack.Stream, Seq: ack.Sequence, Duplicate: ack.Duplicate}
+	if ack.Duplicate {
+		// JetStream dropped the message for its Nats-Msg-Id: fine for a
+		// retry, but a changed report would be lost without a word.
+		if err := sameAsStored(ctx, js, ack.Sequence, data); err != nil {
+			return err
+		}
+	}
+	if a.g.output == outputTable {
+		fmt.Fprintf(a.stdout, "Published breach %s on %s: stream %s, sequence %d.\n", orNone(id), subjectReport, ack.Stream, ack.Sequence)
+		if ack.Duplicate {
+			fmt.Fprintf(a.stdout, "The same report was published moments ago; JetStream kept the first copy only.\n")
+		}
+	}
+	if noWait {
+		if a.g.output == outputJSON {
+			return writeJSON(a.stdout, statusJSON{Published: pub})
+		}
+		return nil
+	}
+
+	b, again, err := a.awaitRecorded(ctx, c, js, rw, id, ack, existed)
+	if err != nil {
+		var rej *rejectedError
+		if errors.As(err, &rej) {
+			return a.rejected(pub, rej.r)
+		}
+		return err
+	}
+	if a.g.output == outputTable {
+		if again {
+			fmt.Fprintf(a.stdout, "Breach %s was recorded before with the same content; nothing new is sent.\n", id)
+		} else {
+			fmt.Fprintf(a.stdout, "Breach %s recorded: %d notices.\n", id, b.GetNoticeCount())
+		}
+	}
+	warnUnknown(a.stderr, b.GetUnknownOrgIds())
+	if err := a.awaitFanout(ctx, c, rw, b, ack.Sequence); err != nil {
+		var rej *rejectedError
+		if errors.As(err, &rej) {
+			return a.rejected(pub, rej.r)
+		}
+		return err
+	}
+	b, s, err := fetchStatus(ctx, c, id)
+	if err != nil {
+		return err
+	}
+	if a.g.output == outputJSON {
+		out := statusJSON{Published: pub}
+		if out.Breach, err = protoJSON(b); err != nil {
+			return err
+		}
+		if out.Summary, err = protoJSON(s); err != nil {
+			return err
+		}
+		return writeJSON(a.stdout, out)
+	}
+	fmt.Fprintln(a.stdout)
+	return renderBreachStatus(a.stdout, b, s, time.Now())
+}
+
+// sameAsStored checks that the report JetStream deduplicated against the
+// message stored at seq has the same content.
+func sameAsStored(ctx context.Context, js jetstream.JetStream, seq uint64, data []byte) error {
+	stream, err := js.Stream(ctx, streamIntake)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", streamIntake, err)
+	}
+	stored, err := stream.GetMsg(ctx, seq)
+	if err != nil {
+		return fmt.Errorf("read the report stored at %s sequence %d: %w", streamIntake, seq, err)
+	}
+	var x, y any
+	if bytes.Equal(stored.Data, data) ||
+		json.Unmarshal(stored.Data, &x) == nil && json.Unmarshal(data, &y) == nil && reflect.DeepEqual(x, y) {
+		return nil
+	}
+	return &hintError{
+		err: fmt.Errorf("NOT published: a different report with the same id was published within the last %.0f minutes (stream %s, sequence %d), and JetStream dropped this one as a duplicate",
+			intakeDedupWindow.Minutes(), streamIntake, seq),
+		hint: "(a breach's facts cannot be replaced; publish follow-up facts as an update on cascade.breach.update.)",
+	}
+}
+
+// readReport reads FILE, or stdin for "-".
+func (a *app) readReport(file string) ([]byte, error) {
+	var r io.Reader
+	if file == "-" {
+		r = a.stdin
+	} else {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxReportBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	if len(data) > maxReportBytes {
+		return nil, fmt.Errorf("%s: a report may have at most %d bytes", file, maxReportBytes)
+	}
+	return data, nil
+}
+
+// prepareReport checks that data is a JSON object and returns it with its
+// breach id, adding a generated UUIDv7 when it has none. Everything else is
+// the server's to validate. The id is "" if the report's id is not a
+// string (the server rejects it).
+func prepareReport(data []byte) ([]byte, string, error) {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
+		return nil, "", errors.New("the file is empty; want a JSON object")
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &obj); err != nil || trimmed[0] != '{' {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return nil, "", fmt.Errorf("not valid JSON (at byte %d): %w", syn.Offset, err)
+		}
+		return nil, "", errors.New("not a JSON object")
+	}
+	if raw, ok := obj["id"]; ok {
+		var id string
+		if json.Unmarshal(raw, &id) != nil {
+			return data, "", nil // not a string: the server rejects it
+		}
+		if id != "" {
+			return data, id, nil
+		}
+	}
+	u, err := uuid.NewV7()
+	if err != nil {
+		return nil, "", fmt.Errorf("generate a breach id: %w", err)
+	}
+	id := u.String()
+	idJSON, _ := json.Marshal(id)
+	if _, ok := obj["id"]; ok || len(obj) == 0 { // "id": "" or {}
+		obj["id"] = idJSON
+		out, err := json.Marshal(obj)
+		return out, id, err
+	}
+	// Append the id as the last member, so that positions in the server's
+	// error messages still point into the file as written.
+	end := bytes.LastIndexByte(data, '}')
+	out := make([]byte, 0, len(data)+len(idJSON)+8)
+	out = append(out, data[:end]...)
+	out = append(out, `,"id":`...)
+	out = append(out, idJSON...)
+	out = append(out, data[end:]...)
+	return out, id, nil
+}
+
+// rejectedError ends a wait with the rejection of the published report.
+type rejectedError struct{ r rejection }
+
+func (e *rejectedError) Error() string { return "rejected: " + e.r.Reason }
+
+// awaitRecorded waits until the published report has become a breach, or
+// was rejected. again is true when the breach was recorded before from
+// the same content (an idempotent re-publish).
+func (a *app) awaitRecorded(ctx context.Context, c *clients, js jetstream.JetStream, rw *rejectionWatch, id string, ack *jetstream.PubAck, existed bool) (_ *cascadev1.Breach, again bool, _ error) {
+	ticker := time.NewTicker(pollInterval)
+	defer ticker.Stop()
+	for {
+		if r, ok := rw.match(ack.Sequence); ok {
+			return nil, false, &rejectedError{r}
+		}
+		var b *cascadev1.Breach
+		if id != "" {
+			resp, err := c.breach.GetBreach(ctx, &cascadev1.GetBreachRequest{BreachId: id})
+			switch {
+			case err == nil:
+				b = resp.GetBreach()
+				if !existed && !ack.Duplicate {
+					return b, false, nil
+				}
+			case ctx.Err() != nil:
+				return nil, false, a.notRecorded(ctx, id, ack)
+			case !isCode(err, codes.NotFound):
+				return nil, false, err
+			}
+		}
+		// The breach existed before (or the id is unusable): only the
+		// intake having processed the message tells the outcome.
+		if b != nil || id == "" {
+			done, err := intakeProcessed(ctx, js, ack.Sequence)
+			if err == nil && done {
+				done, err = rw.caughtUp(ctx)
+			}
+			switch {
+			case ctx.Err() != nil:
+				return nil, false, a.notRecorded(ctx, id, ack)
+			case err != nil:
+				return nil, false, err
+			case done:
+				if r, ok := rw.match(ack.Sequence); ok {
+					return nil, false, &rejectedError{r}
+				}
+				if b != nil {
+					return b, true, nil
+				}
+				return nil, false, fmt.Errorf("Cascade processed the report (sequence %d) without rejecting it, but its id is unknown; find it with 'cascadectl breach list'", ack.Sequence)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, false, a.notRecorded(ctx, id, ack)
+		case <-rw.notify:
+		case <-ticker.C:
+		}
+	}
+}
+
+func (a *app) notRecorded(ctx context.Context, id string, ack *jetstream.PubAck) error {
+	return &hintError{
+		err: fmt.Errorf("the report is stored (stream %s, sequence %d) but breach %s is not recorded yet: %w",
+			ack.Stream, ack.Sequence, orNone(id), context.Cause(ctx)),
+		hint: "(is cascaded running? It processes the report when it starts. Check with 'cascadectl breach status " + orNone(id) + "'.)",
+	}
+}
+
+// awaitFanout shows the delivery progress of b on stderr until every
+// notice is recorded and delivered once. A rejection of the report stored
+// at seq still ends it: another report may have created the breach first.
+func (a *app) awaitFanout(ctx context.Context, c *clients, rw *rejectionWatch, b *cascadev1.Breach, seq uint64) error {
+	id := b.GetId()
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, err := watchSummaries(wctx, c, id)
+	if err != nil {
+		return err
+	}
+	p := newProgress(a.stderr, b.GetNoticeCount(), time.Second)
+	notComplete := func() error {
+		return &hintError{
+			err:  fmt.Errorf("breach %s is recorded, but its fan-out is not complete: %w", id, context.Cause(ctx)),
+			hint: "(follow it with 'cascadectl breach status " + id + " --watch')",
+		}
+	}
+	complete := false
+	for !complete {
+		select {
+		case ev, ok := <-events:
+			switch {
+			case !ok || ctx.Err() != nil:
+				p.finish()
+				return notComplete()
+			case ev.err != nil:
+				p.finish()
+				return ev.err
+			case ev.summary != nil:
+				p.update(ev.summary)
+				s := ev.summary
+				complete = s.GetTotal() == b.GetNoticeCount() && s.GetDelivered() == s.GetTotal()
+			}
+		case <-rw.notify:
+			if r, ok := rw.match(seq); ok {
+				p.finish()
+				return &rejectedError{r}
+			}
+		case <-ctx.Done():
+			p.finish()
+			return notComplete()
+		}
+	}
+	p.finish()
+	cancel()
+	// The summary can run ahead of the breach record by a moment.
+	ticker := time.NewTicker(pollInterval)
+	defer ticker.Stop()
+	for {
+		resp, err := c.breach.GetBreach(ctx, &cascadev1.GetBreachRequest{BreachId: id})
+		switch {
+		case ctx.Err() != nil:
+			return notComplete()
+		case err != nil:
+			return err
+		case resp.GetBreach().GetFanoutComplete():
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return notComplete()
+		case <-ticker.C:
+		}
+	}
+}
+
+// warnUnknown reports affected organisations that got no notice.
+func warnUnknown(w io.Writer, ids []string) {
+	switch len(ids) {
+	case 0:
+	case 1:
+		fmt.Fprintf(w, "WARNING: affected organisation %s is not in the registry, got no notice.\n", ids[0])
+	default:
+		fmt.Fprintf(w, "WARNING: %d affected organisations are not in the registry, got no notice: %s\n", len(ids), strings.Join(ids, ", "))
+	}
+}
+
+// rejected explains a rejection on stderr (and as JSON with -o json).
+func (a *app) rejected(pub *publishedJSON, r rejection) error {
+	if a.g.output == outputJSON {
+		if err := writeJSON(a.stdout, statusJSON{Published: pub, Rejection: &r}); err != nil {
+			return err
+		}
+	}
+	w := a.stderr
+	fmt.Fprintf(w, "cascadectl: Cascade rejected the breach report (stream sequence %d): %s\n", r.StreamSeq, r.Reason)
+	if len(r.Violations) == 0 {
+		if r.Detail != "" {
+			fmt.Fprintf(w, "  %s\n", r.Detail)
+		}
+		if r.Field != "" {
+			fmt.Fprintf(w, "  field: %s\n", r.Field)
+		}
+	}
+	for _, v := range r.Violations {
+		fmt.Fprintf(w, "  %s: %s\n", v.Field, v.Detail)
+	}
+	if len(r.UnknownOrgIDs) > 0 {
+		fmt.Fprintf(w, "  not in the registry: %s\n", strings.Join(r.UnknownOrgIDs, ", "))
+	}
+	fmt.Fprintln(w, "  Nothing was recorded.")
+	return &exitError{code: 1}
+}
+
+// rejectionWatch reads cascade.breach.rejected with an ordered consumer.
+type rejectionWatch struct {
+	cons   jetstream.Consumer
+	cc     jetstream.ConsumeContext
+	notify chan struct{} // signalled after each rejection read
+
+	mu      sync.Mutex
+	bySeq   map[uint64]rejection // by the stream sequence of the rejected report
+	lastSeq uint64               // consumer sequence of the last message read
+}
+
+// watchRejections starts reading the rejections stored since start.
+func watchRejections(ctx context.Context, js jetstream.JetStream, start time.Time) (*rejectionWatch, error) {
+	cons, err := js.OrderedConsumer(ctx, streamRejected, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subjectRejected},
+		DeliverPolicy:  jetstream.DeliverByStartTimePolicy,
+		OptStartTime:   &start,
+	})
+	if err != nil {
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			return nil, &hintError{err: fmt.Errorf("stream %s not found", streamRejected),
+				hint: "(is cascaded running with this NATS server? It creates the stream.)"}
+		}
+		return nil, fmt.Errorf("read %s: %w", streamRejected, err)
+	}
+	rw := &rejectionWatch{cons: cons, notify: make(chan struct{}, 1), bySeq: map[uint64]rejection{}}
+	rw.cc, err = cons.Consume(func(m jetstream.Msg) {
+		// Partial rejections (unknown organisations of a recorded breach)
+		// carry no sequence; the breach lists those organisations itself.
+		var r rejection
+		decoded := json.Unmarshal(m.Data(), &r) == nil && r.StreamSeq != 0 && !r.Partial
+		rw.mu.Lock()
+		if md, err := m.Metadata(); err == nil {
+			rw.lastSeq = md.Sequence.Consumer
+		}
+		if decoded {
+			rw.bySeq[r.StreamSeq] = r
+		}
+		rw.mu.Unlock()
+		select {
+		case rw.notify <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", streamRejected, err)
+	}
+	return rw, nil
+}
+
+func (rw *rejectionWatch) stop() { rw.cc.Stop() }
+
+// match returns the rejection of the report stored at seq, if read yet.
+func (rw *rejectionWatch) match(seq uint64) (rejection, bool) {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	r, ok := rw.bySeq[seq]
+	return r, ok && seq != 0
+}
+
+// caughtUp reports whether every rejection stored so far has been read.
+func (rw *rejectionWatch) caughtUp(ctx context.Context) (bool, error) {
+	info, err := rw.cons.Info(ctx)
+	if err != nil {
+		return false, fmt.Errorf("read %s: %w", streamRejected, err)
+	}
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	return info.NumPending == 0 && rw.lastSeq >= info.Delivered.Consumer, nil
+}
+
+// intakeProcessed reports whether the daemons have finished processing the
+// report stored at seq in CASCADE_INTAKE.
+func intakeProcessed(ctx context.Context, js jetstream.JetStream, seq uint64) (bool, error) {
+	cons, err := js.Consumer(ctx, streamIntake, intakeConsumer)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return false, nil // no daemon has started its intake yet
+	}
+	if err != nil {
+		return false, fmt.Errorf("intake consumer: %w", err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return false, fmt.Errorf("intake consumer: %w", err)
+	}
+	return info.AckFloor.Stream >= seq || (info.Delivered.Stream >= seq && info.NumAckPending == 0), nil
+}

@@ -1,0 +1,272 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
+
+// golden compares got with testdata/name.golden, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (run go test -update if the change is intended)\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
+	}
+}
+
+// result is one cascadectl run.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runCLI runs Main with args and no stdin.
+func runCLI(ctx context.Context, args ...string) result {
+	return runCLIStdin(ctx, "", args...)
+}
+
+func runCLIStdin(ctx context.Context, stdin string, args ...string) result {
+	var stdout, stderr bytes.Buffer
+	code := Main(ctx, args, strings.NewReader(stdin), &stdout, &stderr)
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+func TestHelpGolden(t *testing.T) {
+	for _, tc := range []struct {
+		golden string
+		args   []string
+	}{
+		{"help", []string{"help"}},
+		{"help", []string{"-h"}},
+		{"help", []string{"--help"}},
+		{"help_breach", []string{"help", "breach"}},
+		{"help_breach", []string{"breach", "-h"}},
+		{"help_breach_publish", []string{"help", "breach", "publish"}},
+		{"help_breach_publish", []string{"breach", "publish", "-h"}},
+		{"help_breach_publish", []string{"breach", "publish", "--help"}},
+		{"help_notice_list", []string{"notice", "list", "-h"}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			r := runCLI(t.Context(), tc.args...)
+			if r.code != 0 || r.stderr != "" {
+				t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			golden(t, tc.golden, r.stdout)
+		})
+	}
+}
+
+// TestEveryCommandHasHelp renders the help of every verb; each must name
+// its flags and the global ones.
+func TestEveryCommandHasHelp(t *testing.T) {
+	for _, c := range commands() {
+		t.Run(c.name, func(t *testing.T) {
+			r := runCLI(t.Context(), append([]string{"help"}, strings.Fields(c.name)...)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			for _, want := range []string{"Usage:\n  cascadectl " + c.name, "--grpc-addr", "--timeout", c.summary} {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("help lacks %q:\n%s", want, r.stdout)
+				}
+			}
+		})
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		stderr []string // each must appear
+	}{
+		{"no arguments", nil, []string{"Usage:", "Commands:"}},
+		{"unknown verb", []string{"frobnicate"}, []string{`cascadectl: unknown command "frobnicate"`, "Commands:"}},
+		{"unknown sub-verb", []string{"breach", "explode"}, []string{`unknown command "breach explode"`, "breach publish"}},
+		{"group without verb", []string{"notice"}, []string{"notice ack"}},
+		{"unknown flag", []string{"breach", "list", "--bogus"}, []string{"flag provided but not defined: -bogus", "cascadectl help breach list"}},
+		{"bad output format", []string{"breach", "list", "-o", "yaml"}, []string{`-o must be "table" or "json", not "yaml"`}},
+		{"missing argument", []string{"breach", "status"}, []string{"missing argument"}},
+		{"extra argument", []string{"notice", "show", "a/b", "c"}, []string{`unexpected argument "c"`}},
+		{"ack without --by", []string{"notice", "ack", "B/o"}, []string{"--by is required"}},
+		{"bad state", []string{"notice", "list", "--state", "LOST"}, []string{`unknown notice state "LOST"`}},
+		{"help for unknown verb", []string{"help", "breach", "nope"}, []string{`unknown command "breach nope"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t.Context(), tc.args...)
+			if r.code != 2 {
+				t.Errorf("exit %d, want 2", r.code)
+			}
+			for _, want := range tc.stderr {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+				}
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout not empty: %q", r.stdout)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := runCLI(t.Context(), "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "cascadectl ") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t.Context(), "version", "-o", "json")
+	var v map[string]string
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v["version"] == "" {
+		t.Fatalf("version -o json: %v: %q", err, r.stdout)
+	}
+}
+
+func TestParseInterspersed(t *testing.T) {
+	for _, tc := range []struct {
+		args     []string
+		wantPos  []string
+		wantBy   string
+		wantJSON bool
+	}{
+		{[]string{"ID", "--by", "x"}, []string{"ID"}, "x", false},
+		{[]string{"--by", "x", "ID"}, []string{"ID"}, "x", false},
+		{[]string{"-o", "json", "ID", "--by=x"}, []string{"ID"}, "x", true},
+		{[]string{"ID", "--", "--by", "x"}, []string{"ID", "--by", "x"}, "", false},
+		{[]string{"-", "--by", "x"}, []string{"-"}, "x", false},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			g := staticGlobals()
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			g.register(fs)
+			by := fs.String("by", "", "")
+			pos, err := parseInterspersed(fs, tc.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(pos, tc.wantPos) || *by != tc.wantBy || (g.output == outputJSON) != tc.wantJSON {
+				t.Errorf("got %q by=%q o=%q", pos, *by, g.output)
+			}
+		})
+	}
+}
+
+func TestGlobalsFromEnv(t *testing.T) {
+	env := map[string]string{EnvGRPCAddr: "10.0.0.1:1", EnvNATSURL: "nats://10.0.0.1:2"}
+	g := envGlobals(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if g.grpcAddr != "10.0.0.1:1" || g.natsURL != "nats://10.0.0.1:2" || g.output != outputTable || g.timeout != DefaultTimeout {
+		t.Errorf("got %+v", g)
+	}
+	g = envGlobals(func(string) (string, bool) { return "", false })
+	if g != staticGlobals() {
+		t.Errorf("without env: got %+v", g)
+	}
+}
+
+func TestPrepareReport(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		in      string
+		wantErr string
+		wantID  string // "" with generate: a UUIDv7
+		gen     bool
+	}{
+		{name: "with id", in: `{"id": "B-1", "title": "t"}`, wantID: "B-1"},
+		{name: "without id", in: "{\"title\": 5}\n", gen: true},
+		{name: "empty id", in: `{"id": "", "title": "t"}`, gen: true},
+		{name: "empty object", in: ` {} `, gen: true},
+		{name: "id not a string", in: `{"id": 5}`, wantID: ""},
+		{name: "array", in: `[{"id": "x"}]`, wantErr: "not a JSON object"},
+		{name: "null", in: `null`, wantErr: "not a JSON object"},
+		{name: "truncated", in: `{"id": "x"`, wantErr: "not valid JSON"},
+		{name: "empty", in: " \n", wantErr: "empty"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, id, err := prepareReport([]byte(tc.in))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.gen {
+				if len(id) != 36 || id[14] != '7' {
+					t.Fatalf("generated id %q is not a UUIDv7", id)
+				}
+			} else if id != tc.wantID {
+				t.Fatalf("id %q, want %q", id, tc.wantID)
+			}
+			var obj map[string]any
+			if err := json.Unmarshal(out, &obj); err != nil {
+				t.Fatalf("output is not JSON: %v: %s", err, out)
+			}
+			if tc.gen && obj["id"] != id {
+				t.Errorf("output id %v, want %q: %s", obj["id"], id, out)
+			}
+			if tc.name == "without id" && !strings.HasPrefix(string(out), `{"title": 5`) {
+				t.Errorf("the report's own bytes moved: %s", out)
+			}
+		})
+	}
+}
+
+func TestFormatError(t *testing.T) {
+	st := status.New(codes.InvalidArgument, "invalid: affected[0].org_id: organisation \"x\" is not in the registry")
+	st, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{
+		{Field: "affected[0].org_id", Description: `organisation "x" is not in the registry`},
+		{Field: "title", Description: "title is required"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"bad request", st.Err(), `cascadectl: InvalidArgument: invalid: affected[0].org_id: organisation "x" is not in the registry
+  affected[0].org_id: organisation "x" is not in the registry
+  title: title is required
+`},
+		{"not found", status.Error(codes.NotFound, "notice B/o: not found"), "cascadectl: NotFound: notice B/o: not found\n"},
+		{"unavailable", status.Error(codes.Unavailable, "connection refused"),
+			"cascadectl: Unavailable: connection refused\n  (is cascaded running? Set the address with --grpc-addr or CASCADE_GRPC_ADDR.)\n"},
+		{"plain", errors.New("boom"), "cascadectl: boom\n"},
+		{"hint", &hintError{err: errors.New("boom"), hint: "(try again)"}, "cascadectl: boom\n  (try again)\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := formatError(tc.err); got != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,167 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+)
+
+// Fixed values, so the rendered output is the same on every run.
+var (
+	tDiscovered = time.Date(2025, 8, 23, 14, 0, 0, 0, time.UTC)
+	tDelivered  = time.Date(2025, 8, 23, 16, 30, 5, 123456789, time.UTC)
+	tNow        = tDelivered.Add(20*time.Hour + 1*time.Minute)
+)
+
+func ts(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
+
+func fixtureBreach() *cascadev1.Breach {
+	return &cascadev1.Breach{
+		Id:       "EXAMPLE-2025-08-23",
+		Revision: 1,
+		Report: &cascadev1.BreachReport{
+			Id:           "EXAMPLE-2025-08-23",
+			Processor:    "Exempel HR-system AB",
+			Title:        "Intrusion in the hosted HR and payroll system; personnel data copied",
+			DiscoveredAt: ts(tDiscovered),
+		},
+		ReceivedAt:     ts(tDelivered.Add(-time.Second)),
+		NoticeCount:    3,
+		UnknownOrgIds:  []string{"se-kommun-9999"},
+		FanoutComplete: true,
+	}
+}
+
+func fixtureNotices() []*cascadev1.Notice {
+	deadline := tDelivered.Add(72 * time.Hour)
+	return []*cascadev1.Notice{
+		{
+			Id: "EXAMPLE-2025-08-23/se-kommun-0180", BreachId: "EXAMPLE-2025-08-23", OrgId: "se-kommun-0180",
+			OrgName: "Stockholms kommun", State: cascadev1.NoticeState_NOTICE_STATE_ACKNOWLEDGED,
+			CreatedAt: ts(tDelivered.Add(-time.Millisecond)), DeliveredAt: ts(tDelivered), Deadline: ts(deadline),
+			AcknowledgedAt: ts(tDelivered.Add(2 * time.Hour)), AcknowledgedBy: "dpo@stockholm.example.org",
+			AcknowledgementNote: "Forwarded to the security team.\tTab and\nnewline stay in one cell.",
+			ApproxSubjects:      52000, ApproxRecords: 410000,
+			ProcessorDelay: durationpb.New(tDelivered.Sub(tDiscovered)), DeliveryCount: 1,
+		},
+		{
+			Id: "EXAMPLE-2025-08-23/se-kommun-0380", BreachId: "EXAMPLE-2025-08-23", OrgId: "se-kommun-0380",
+			OrgName: "Uppsala kommun", State: cascadev1.NoticeState_NOTICE_STATE_DELIVERED,
+			CreatedAt: ts(tDelivered), DeliveredAt: ts(tDelivered), Deadline: ts(tNow.Add(-time.Minute)), Overdue: true,
+			DeliveryCount: 2,
+		},
+		{
+			Id: "EXAMPLE-2025-08-23/se-kommun-0580", BreachId: "EXAMPLE-2025-08-23", OrgId: "se-kommun-0580",
+			State: cascadev1.NoticeState_NOTICE_STATE_PENDING, CreatedAt: ts(tDelivered),
+		},
+	}
+}
+
+func fixtureSummary() *cascadev1.BreachSummary {
+	return &cascadev1.BreachSummary{
+		BreachId: "EXAMPLE-2025-08-23", Total: 3, Delivered: 2, Acknowledged: 1, Overdue: 1,
+		NextDeadline: ts(tDelivered.Add(72 * time.Hour)),
+	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	var b bytes.Buffer
+	section := func(name string, render func() error) {
+		b.WriteString("== " + name + "\n")
+		if err := render(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	ns := fixtureNotices()
+	section("notice list", func() error { return renderNotices(&b, ns) })
+	section("notice list (empty)", func() error { return renderNotices(&b, nil) })
+	section("notice show (acknowledged)", func() error { return renderNotice(&b, ns[0], tNow) })
+	section("notice show (overdue)", func() error { return renderNotice(&b, ns[1], tNow) })
+	section("notice show (pending)", func() error { return renderNotice(&b, ns[2], tNow) })
+	section("breach status", func() error { return renderBreachStatus(&b, fixtureBreach(), fixtureSummary(), tNow) })
+	section("breach list", func() error {
+		running := fixtureBreach()
+		running.Id, running.FanoutComplete, running.UnknownOrgIds = "B-2", false, nil
+		return renderBreaches(&b, []*cascadev1.Breach{fixtureBreach(), running})
+	})
+	golden(t, "render", b.String())
+}
+
+func TestJSONGolden(t *testing.T) {
+	var b bytes.Buffer
+	if err := writeProto(&b, fixtureNotices()[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeProtoList(&b, fixtureNotices()[1:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeProtoList(&b, []*cascadev1.Notice{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeProtoLine(&b, fixtureSummary()); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "json", b.String())
+}
+
+func TestProgressLine(t *testing.T) {
+	for _, tc := range []struct {
+		s     *cascadev1.BreachSummary
+		total int64
+		want  string
+	}{
+		{&cascadev1.BreachSummary{}, 0, "[----------] 0/0 delivered  0 acknowledged"},
+		{&cascadev1.BreachSummary{Total: 3000, Delivered: 1234, Acknowledged: 12}, 3000,
+			"[####------] 1234/3000 delivered  12 acknowledged"},
+		{&cascadev1.BreachSummary{Total: 12, Delivered: 12, Acknowledged: 12, Resolved: 2, Overdue: 1}, 12,
+			"[##########] 12/12 delivered  12 acknowledged  2 resolved  1 OVERDUE"},
+		{&cascadev1.BreachSummary{Total: 20, Delivered: 15}, 10, // more recorded than expected: count them
+			"[#######---] 15/20 delivered  0 acknowledged"},
+	} {
+		if got := progressLine(tc.s, tc.total, 10); got != tc.want {
+			t.Errorf("got  %q\nwant %q", got, tc.want)
+		}
+	}
+}
+
+func TestProgressNotTerminal(t *testing.T) {
+	var b bytes.Buffer
+	p := newProgress(&b, 12, 0)
+	p.update(&cascadev1.BreachSummary{Total: 12, Delivered: 6})
+	p.update(&cascadev1.BreachSummary{Total: 12, Delivered: 6}) // unchanged: not drawn again
+	p.update(&cascadev1.BreachSummary{Total: 12, Delivered: 12})
+	p.finish()
+	want := "[##########----------] 6/12 delivered  0 acknowledged\n[####################] 12/12 delivered  0 acknowledged\n"
+	if b.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	}
+	if strings.Contains(b.String(), "\r") {
+		t.Error("redraws with \\r on a non-terminal")
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0:                                           "0m",
+		59 * time.Second:                            "0m",
+		5 * time.Minute:                             "5m",
+		71*time.Hour + 59*time.Minute:               "71h59m",
+		3*time.Hour + 2*time.Minute:                 "3h02m",
+		-(3*time.Hour + 2*time.Minute):              "-3h02m",
+		500*time.Hour + 30*time.Second:              "500h00m",
+		72*time.Hour - time.Nanosecond:              "71h59m",
+		time.Duration(1<<63 - 1):                    "2562047h47m",
+		-time.Duration(1<<63 - 1):                   "-2562047h47m",
+		time.Hour + 59*time.Minute + 59*time.Second: "1h59m",
+	} {
+		if got := formatDuration(d); got != want {
+			t.Errorf("formatDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
