@@ -9,6 +9,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cascadehq/cascade/internal/breach"
@@ -30,19 +32,19 @@ type breachService struct {
 func (s breachService) ReportBreach(ctx context.Context, req *cascadev1.ReportBreachRequest) (*cascadev1.ReportBreachResponse, error) {
 	const method = "ReportBreach"
 	if req.GetReport() == nil {
-		return nil, toStatus(s.log, method, invalid("report", "report is required"))
+		return nil, toStatus(ctx, s.log, method, invalid("report", "report is required"))
 	}
 	r := protoconv.Report(req.GetReport())
 	if r.ID == "" {
 		id, err := uuid.NewV7()
 		if err != nil {
-			return nil, toStatus(s.log, method, err)
+			return nil, toStatus(ctx, s.log, method, err)
 		}
 		r.ID = breach.BreachID(id.String())
 	}
 	existing, err := s.checker.Check(ctx, &r)
 	if err != nil {
-		return nil, toStatus(s.log, method, err)
+		return nil, toStatus(ctx, s.log, method, err)
 	}
 	if existing != nil {
 		return &cascadev1.ReportBreachResponse{Breach: protoconv.BreachProto(existing), AlreadyReported: true}, nil
@@ -51,26 +53,32 @@ func (s breachService) ReportBreach(ctx context.Context, req *cascadev1.ReportBr
 	// the breach to be recorded.
 	data, err := proto.Marshal(protoconv.ReportProto(&r))
 	if err != nil {
-		return nil, toStatus(s.log, method, err)
+		return nil, toStatus(ctx, s.log, method, err)
 	}
+	digest := r.Digest()
 	msg := &nats.Msg{Subject: store.SubjectReport, Data: data, Header: nats.Header{}}
 	msg.Header.Set("Content-Type", protoconv.ContentTypeProtobuf)
-	if _, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID("grpc/"+string(r.ID)), jetstream.WithExpectStream(store.StreamIntake)); err != nil {
-		return nil, toStatus(s.log, method, fmt.Errorf("enqueue report: %w", err))
+	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID("grpc/"+string(r.ID)+"/"+digest[:16]), jetstream.WithExpectStream(store.StreamIntake))
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, fmt.Errorf("enqueue report: %w", err))
 	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
+	wait := time.NewTimer(30 * time.Second)
+	defer wait.Stop()
 	for {
-		b, err := s.st.GetBreach(wctx, r.ID)
-		if err == nil {
+		b, err := s.st.GetBreach(ctx, r.ID)
+		switch {
+		case err == nil && b.Digest != digest: // another report with this id won the race
+			return nil, toStatus(ctx, s.log, method, fmt.Errorf("%w: breach %s was reported meanwhile with different content", breach.ErrConflict, r.ID))
+		case err == nil:
 			return &cascadev1.ReportBreachResponse{Breach: protoconv.BreachProto(b)}, nil
-		}
-		if !errors.Is(err, breach.ErrNotFound) {
-			return nil, toStatus(s.log, method, err)
+		case !errors.Is(err, breach.ErrNotFound):
+			return nil, toStatus(ctx, s.log, method, err)
 		}
 		select {
-		case <-wctx.Done():
-			return nil, toStatus(s.log, method, fmt.Errorf("report %s enqueued but not yet recorded: %w", r.ID, wctx.Err()))
+		case <-ctx.Done():
+			return nil, toStatus(ctx, s.log, method, ctx.Err())
+		case <-wait.C:
+			return nil, status.Errorf(codes.Unavailable, "report %s is enqueued (intake sequence %d) but not recorded yet; check with GetBreach", r.ID, ack.Sequence)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -80,11 +88,11 @@ func (s breachService) GetBreach(ctx context.Context, req *cascadev1.GetBreachRe
 	const method = "GetBreach"
 	id, err := breach.ParseBreachID(req.GetBreachId())
 	if err != nil {
-		return nil, toStatus(s.log, method, invalid("breach_id", err.Error()))
+		return nil, toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
 	}
 	b, err := s.st.GetBreach(ctx, id)
 	if err != nil {
-		return nil, toStatus(s.log, method, err)
+		return nil, toStatus(ctx, s.log, method, err)
 	}
 	return &cascadev1.GetBreachResponse{Breach: protoconv.BreachProto(b)}, nil
 }
@@ -93,15 +101,15 @@ func (s breachService) ListBreaches(ctx context.Context, req *cascadev1.ListBrea
 	const method = "ListBreaches"
 	size, err := pageSize(req.GetPageSize())
 	if err != nil {
-		return nil, toStatus(s.log, method, err)
+		return nil, toStatus(ctx, s.log, method, err)
 	}
 	cur, err := parseToken(req.GetPageToken())
 	if err != nil {
-		return nil, toStatus(s.log, method, err)
+		return nil, toStatus(ctx, s.log, method, err)
 	}
 	bs, more, err := s.st.ListBreaches(ctx, cur.Breach, size)
 	if err != nil {
-		return nil, toStatus(s.log, method, err)
+		return nil, toStatus(ctx, s.log, method, err)
 	}
 	resp := &cascadev1.ListBreachesResponse{}
 	for _, b := range bs {
@@ -117,15 +125,15 @@ func (s breachService) GetBreachSummary(ctx context.Context, req *cascadev1.GetB
 	const method = "GetBreachSummary"
 	id, err := breach.ParseBreachID(req.GetBreachId())
 	if err != nil {
-		return nil, toStatus(s.log, method, invalid("breach_id", err.Error()))
+		return nil, toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
 	}
 	v, err := s.st.GetSummary(ctx, id)
 	if err != nil {
-		return nil, toStatus(s.log, method, err)
+		return nil, toStatus(ctx, s.log, method, err)
 	}
 	if v.Applied == 0 { // nothing folded yet: tell an unknown breach from a new one
 		if _, err := s.st.GetBreach(ctx, id); err != nil {
-			return nil, toStatus(s.log, method, err)
+			return nil, toStatus(ctx, s.log, method, err)
 		}
 	}
 	return &cascadev1.GetBreachSummaryResponse{Summary: protoconv.SummaryProto(&v.Summary, s.now())}, nil
@@ -136,22 +144,22 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 	ctx := stream.Context()
 	id, err := breach.ParseBreachID(req.GetBreachId())
 	if err != nil {
-		return toStatus(s.log, method, invalid("breach_id", err.Error()))
+		return toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
 	}
 	if _, err := s.st.GetBreach(ctx, id); err != nil {
-		return toStatus(s.log, method, err)
+		return toStatus(ctx, s.log, method, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sums, err := s.st.WatchSummary(ctx, id)
 	if err != nil {
-		return toStatus(s.log, method, err)
+		return toStatus(ctx, s.log, method, err)
 	}
 	var notices <-chan *breach.Notice
 	noticesCaughtUp := true
 	if req.GetIncludeNotices() {
 		if notices, err = s.st.WatchBreachNotices(ctx, id); err != nil {
-			return toStatus(s.log, method, err)
+			return toStatus(ctx, s.log, method, err)
 		}
 		noticesCaughtUp = false
 	}
@@ -180,7 +188,7 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 			return nil
 		case v, ok := <-sums:
 			if !ok {
-				return toStatus(s.log, method, fmt.Errorf("summary watch of %s ended", id))
+				return toStatus(ctx, s.log, method, fmt.Errorf("summary watch of %s ended", id))
 			}
 			if v == nil {
 				summaryCaughtUp = true
@@ -193,7 +201,7 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 			}
 		case n, ok := <-notices:
 			if !ok {
-				return toStatus(s.log, method, fmt.Errorf("notice watch of %s ended", id))
+				return toStatus(ctx, s.log, method, fmt.Errorf("notice watch of %s ended", id))
 			}
 			if n == nil {
 				noticesCaughtUp = true

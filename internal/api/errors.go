@@ -15,9 +15,17 @@ import (
 // toStatus is the one mapping from domain errors to gRPC status. Errors
 // that are not the caller's are logged here and reach the caller only as a
 // generic Internal/Unavailable message, never as a raw storage error.
-func toStatus(log *slog.Logger, method string, err error) error {
+func toStatus(ctx context.Context, log *slog.Logger, method string, err error) error {
 	if err == nil {
 		return nil
+	}
+	// The caller's own deadline or cancellation; a timeout inside the store
+	// (the caller's context still live) is the store's fault: Unavailable.
+	switch ctx.Err() {
+	case context.DeadlineExceeded:
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	case context.Canceled:
+		return status.Error(codes.Canceled, "canceled")
 	}
 	var inv *breach.InvalidError
 	switch {
@@ -39,10 +47,6 @@ func toStatus(log *slog.Logger, method string, err error) error {
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, breach.ErrConflict):
 		return status.Error(codes.AlreadyExists, err.Error())
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, "canceled")
 	}
 	log.Error("request failed", "method", method, "err", err)
 	return status.Error(codes.Unavailable, "the store is not available; retry later")

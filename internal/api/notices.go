@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -28,11 +29,11 @@ func (s noticeService) GetNotice(ctx context.Context, req *cascadev1.GetNoticeRe
 	const method = "GetNotice"
 	id, err := parseNoticeID(req.GetNoticeId())
 	if err != nil {
-		return nil, toStatus(s.log, method, err)
+		return nil, toStatus(ctx, s.log, method, err)
 	}
 	v, err := s.st.GetNotice(ctx, id)
 	if err != nil {
-		return nil, toStatus(s.log, method, err)
+		return nil, toStatus(ctx, s.log, method, err)
 	}
 	return &cascadev1.GetNoticeResponse{Notice: protoconv.NoticeProto(v.Notice, s.now())}, nil
 }
@@ -41,10 +42,10 @@ func (s noticeService) AcknowledgeNotice(ctx context.Context, req *cascadev1.Ack
 	const method = "AcknowledgeNotice"
 	id, err := parseNoticeID(req.GetNoticeId())
 	if err != nil {
-		return nil, toStatus(s.log, method, err)
+		return nil, toStatus(ctx, s.log, method, err)
 	}
 	if err := breach.ValidateAck(req.GetAcknowledgedBy(), req.GetNote()); err != nil {
-		return nil, toStatus(s.log, method, err)
+		return nil, toStatus(ctx, s.log, method, err)
 	}
 	now := s.now()
 	n, err := s.st.UpdateNotice(ctx, id, req.GetAcknowledgedBy(), now, func(n *breach.Notice) (breach.Event, error) {
@@ -55,7 +56,7 @@ func (s noticeService) AcknowledgeNotice(ctx context.Context, req *cascadev1.Ack
 		return breach.EventAcknowledged, nil
 	})
 	if err != nil {
-		return nil, toStatus(s.log, method, err)
+		return nil, toStatus(ctx, s.log, method, err)
 	}
 	s.log.Info("notice acknowledged", "notice_id", id, "breach_id", id.Breach, "org_id", id.Org)
 	return &cascadev1.AcknowledgeNoticeResponse{Notice: protoconv.NoticeProto(n, now)}, nil
@@ -83,20 +84,20 @@ func (s noticeService) ListNotices(ctx context.Context, req *cascadev1.ListNotic
 	const method = "ListNotices"
 	size, err := pageSize(req.GetPageSize())
 	if err != nil {
-		return nil, toStatus(s.log, method, err)
+		return nil, toStatus(ctx, s.log, method, err)
 	}
 	cur, err := parseToken(req.GetPageToken())
 	if err != nil {
-		return nil, toStatus(s.log, method, err)
+		return nil, toStatus(ctx, s.log, method, err)
 	}
 	f := noticeFilter{state: protoconv.State(req.GetState()), overdue: req.GetOverdueOnly()}
 	if _, ok := cascadev1.NoticeState_name[int32(req.GetState())]; !ok {
-		return nil, toStatus(s.log, method, invalid("state", "unknown notice state"))
+		return nil, toStatus(ctx, s.log, method, invalid("state", "unknown notice state"))
 	}
 	var bid breach.BreachID
 	if req.GetBreachId() != "" {
 		if bid, err = breach.ParseBreachID(req.GetBreachId()); err != nil {
-			return nil, toStatus(s.log, method, invalid("breach_id", err.Error()))
+			return nil, toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
 		}
 	}
 	var page []*breach.Notice
@@ -104,16 +105,16 @@ func (s noticeService) ListNotices(ctx context.Context, req *cascadev1.ListNotic
 	if req.GetOrgId() != "" {
 		org, err := breach.ParseOrgID(req.GetOrgId())
 		if err != nil {
-			return nil, toStatus(s.log, method, invalid("org_id", err.Error()))
+			return nil, toStatus(ctx, s.log, method, invalid("org_id", err.Error()))
 		}
 		page, next, err = s.listOrg(ctx, org, bid, f, cur, size)
 		if err != nil {
-			return nil, toStatus(s.log, method, err)
+			return nil, toStatus(ctx, s.log, method, err)
 		}
 	} else {
 		page, next, err = s.listBreaches(ctx, bid, f, cur, size)
 		if err != nil {
-			return nil, toStatus(s.log, method, err)
+			return nil, toStatus(ctx, s.log, method, err)
 		}
 	}
 	resp := &cascadev1.ListNoticesResponse{}
@@ -187,15 +188,14 @@ func (s noticeService) listBreaches(ctx context.Context, only breach.BreachID, f
 			return nil, nil, err
 		}
 		for ; pos.Chunk < b.Chunks; pos.Chunk, pos.Index = pos.Chunk+1, 0 {
-			ms, err := s.st.Members(ctx, b.ID, pos.Chunk)
+			ms, err := s.st.Members(ctx, b.ID, b.Digest, pos.Chunk)
 			if err != nil {
-				if errors.Is(err, breach.ErrNotFound) {
-					break // fan-out still writing its membership
-				}
-				return nil, nil, err
+				// Membership is written before the breach becomes visible,
+				// so a missing chunk is damage, not a fan-out in progress.
+				return nil, nil, fmt.Errorf("breach %s: fan-out membership chunk %d unreadable: %v", b.ID, pos.Chunk, err)
 			}
 			for pos.Index < len(ms) {
-				batch := ms[pos.Index:min(len(ms), pos.Index+size-len(page)+1)]
+				batch := ms[pos.Index:min(len(ms), pos.Index+max(64, size-len(page)+1))]
 				ids := make([]breach.NoticeID, len(batch))
 				for i, m := range batch {
 					ids[i] = breach.NewNoticeID(b.ID, m.Org)

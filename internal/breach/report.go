@@ -1,6 +1,9 @@
 package breach
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/mail"
 	"time"
@@ -49,6 +52,15 @@ type Report struct {
 	MeasuresProposed    string     `json:"measures_proposed,omitempty"`
 	AdviceToControllers string     `json:"advice_to_controllers,omitempty"`
 	Contact             Contact    `json:"contact"`
+}
+
+// Digest is the SHA-256 (hex) of the report's canonical JSON: equal
+// reports have equal digests, which tells a re-publish from a conflicting
+// report with the same id.
+func (r *Report) Digest() string {
+	data, _ := json.Marshal(r)
+	h := sha256.Sum256(data)
+	return hex.EncodeToString(h[:])
 }
 
 // Validate checks every field of r and returns an *InvalidError listing all

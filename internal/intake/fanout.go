@@ -86,8 +86,14 @@ func (in *Intake) fanoutChunk(ctx context.Context, b *breach.Breach, ms []store.
 		if err != nil {
 			return err
 		}
-		for _, v := range vs {
-			if v.Notice != nil && v.Notice.State == breach.StatePending {
+		for i, v := range vs {
+			if v.Notice == nil {
+				// The create conflicted, yet the notice reads as missing: a
+				// concurrent write not yet visible. Retry the report later
+				// rather than skip the organisation.
+				return fmt.Errorf("notice %s: creation conflicted but it is not readable yet", existing[i])
+			}
+			if v.Notice.State == breach.StatePending {
 				pending = append(pending, v.Notice)
 				seqs = append(seqs, v.Seq)
 			}
@@ -135,14 +141,10 @@ func (in *Intake) deliver(ctx context.Context, b *breach.Breach, ns []*breach.No
 }
 
 // fanout runs every chunk of b's membership, reporting progress after each.
-func (in *Intake) fanout(ctx context.Context, b *breach.Breach, all []store.Member, progress func()) error {
+func (in *Intake) fanout(ctx context.Context, b *breach.Breach, progress func()) error {
 	start := time.Now()
 	for c := 0; c < b.Chunks; c++ {
-		var chunk []store.Member
-		if lo := c * store.MembersChunk; lo < len(all) {
-			chunk = all[lo:min(lo+store.MembersChunk, len(all))]
-		}
-		ms, err := in.st.PutMembers(ctx, b.ID, c, chunk)
+		ms, err := in.st.Members(ctx, b.ID, b.Digest, c)
 		if err != nil {
 			return err
 		}

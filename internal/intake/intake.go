@@ -9,11 +9,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -61,8 +60,24 @@ func New(st *store.Store, pub *delivery.Publisher, cfg Config) *Intake {
 	return &Intake{st: st, pub: pub, now: cfg.Now, window: cfg.Deadline, workers: cfg.Workers, ackWait: cfg.AckWait, log: cfg.Log}
 }
 
-// Run consumes reports until ctx ends.
+// Run consumes reports until ctx ends. If the consumer fails (the NATS
+// server lost it, the stream was recreated), it is set up again.
 func (in *Intake) Run(ctx context.Context) error {
+	for {
+		err := in.run(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		in.log.Error("intake interrupted; restarting in 1s", "err", err)
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func (in *Intake) run(ctx context.Context) error {
 	js := in.st.JetStream()
 	cons, err := js.CreateOrUpdateConsumer(ctx, store.StreamIntake, jetstream.ConsumerConfig{
 		Durable:        ConsumerName,
@@ -92,15 +107,23 @@ func (in *Intake) consume(ctx context.Context, it jetstream.MessagesContext) err
 	defer wg.Wait()
 	sem := make(chan struct{}, in.workers)
 	for {
+		sem <- struct{}{} // take a message only when a worker is free
 		m, err := it.Next()
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			<-sem
+			if ctx.Err() != nil {
 				return nil
 			}
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return fmt.Errorf("intake consumer closed: %w", err)
+			}
 			in.log.Warn("intake: next message", "err", err)
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-ctx.Done():
+			}
 			continue
 		}
-		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
@@ -194,7 +217,7 @@ func (in *Intake) accept(ctx context.Context, r *breach.Report, seq uint64, prog
 		}
 		return nil, false, &rejectErr{rej}
 	}
-	digest := Digest(r)
+	digest := r.Digest()
 	if cur, err := in.st.GetBreach(ctx, r.ID); err == nil {
 		return in.resume(ctx, cur, r, digest, seq, progress)
 	} else if !errors.Is(err, breach.ErrNotFound) {
@@ -208,10 +231,16 @@ func (in *Intake) accept(ctx context.Context, r *breach.Report, seq uint64, prog
 		return nil, false, &rejectErr{Rejection{Reason: "unknown_organisations", BreachID: r.ID, UnknownOrgIDs: unknown, Field: "affected",
 			Detail: fmt.Sprintf("none of the %d affected organisations is in the registry; nothing was recorded", len(unknown))}}
 	}
-	ms := members(r, known)
+	// The membership is written before the breach record: once the breach
+	// exists, who it covers is fixed, and a resumed fan-out never
+	// recomputes it from a registry that may have changed meanwhile.
+	chunks, count, err := in.writeMembership(ctx, r.ID, digest, members(r, known))
+	if err != nil {
+		return nil, false, err
+	}
 	b := &breach.Breach{
 		ID: r.ID, Revision: 1, Report: *r, ReceivedAt: now, Digest: digest,
-		NoticeCount: len(ms), UnknownOrgs: unknown, Chunks: (len(ms) + store.MembersChunk - 1) / store.MembersChunk,
+		NoticeCount: count, UnknownOrgs: unknown, Chunks: chunks,
 	}
 	cur, existed, err := in.st.CreateBreach(ctx, b)
 	if err != nil {
@@ -226,7 +255,7 @@ func (in *Intake) accept(ctx context.Context, r *breach.Report, seq uint64, prog
 			return nil, false, err
 		}
 	}
-	if err := in.fanout(ctx, b, ms, progress); err != nil {
+	if err := in.fanout(ctx, b, progress); err != nil {
 		return nil, false, err
 	}
 	return b, false, nil
@@ -242,7 +271,7 @@ func (in *Intake) Check(ctx context.Context, r *breach.Report) (*breach.Breach, 
 		return nil, err
 	}
 	if cur, err := in.st.GetBreach(ctx, r.ID); err == nil {
-		if cur.Digest != Digest(r) {
+		if cur.Digest != r.Digest() {
 			return nil, fmt.Errorf("%w: breach %s was already reported with different content; send follow-up facts as an update", breach.ErrConflict, r.ID)
 		}
 		return cur, nil
@@ -278,37 +307,60 @@ func (in *Intake) resume(ctx context.Context, cur *breach.Breach, r *breach.Repo
 		return cur, true, nil
 	}
 	in.log.Info("resuming fan-out", "breach_id", cur.ID)
-	var ms []store.Member
-	if missing, err := in.missingChunks(ctx, cur); err != nil {
-		return nil, false, err
-	} else if missing {
-		known, _, err := in.resolve(ctx, &cur.Report)
-		if err != nil {
-			return nil, false, err
-		}
-		ms = members(&cur.Report, known)
-	}
 	if len(cur.UnknownOrgs) > 0 {
 		if err := in.rejectUnknown(ctx, cur, seq); err != nil {
 			return nil, false, err
 		}
 	}
-	if err := in.fanout(ctx, cur, ms, progress); err != nil {
+	if err := in.fanout(ctx, cur, progress); err != nil {
 		return nil, false, err
 	}
 	return cur, true, nil
 }
 
-// missingChunks reports whether some membership chunk was never written.
-func (in *Intake) missingChunks(ctx context.Context, b *breach.Breach) (bool, error) {
-	if b.Chunks == 0 {
-		return false, nil
+// writeMembership stores ms (sorted by org id) as write-once chunks of the
+// breach's fan-out and returns the number of chunks and members. Chunks a
+// crashed earlier attempt wrote are kept as they are; only organisations
+// after the last stored one are added, so chunks stay contiguous and no
+// member of the first attempt is lost or counted twice.
+func (in *Intake) writeMembership(ctx context.Context, id breach.BreachID, digest string, ms []store.Member) (int, int, error) {
+	chunks, count := 0, 0
+	var last breach.OrgID
+	for {
+		got, err := in.st.Members(ctx, id, digest, chunks)
+		if errors.Is(err, breach.ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		if len(got) > 0 {
+			last = got[len(got)-1].Org
+		}
+		count += len(got)
+		chunks++
 	}
-	_, err := in.st.Members(ctx, b.ID, b.Chunks-1)
-	if errors.Is(err, breach.ErrNotFound) {
-		return true, nil
+	rest := ms
+	if chunks > 0 {
+		i, _ := slices.BinarySearchFunc(ms, last, func(m store.Member, o breach.OrgID) int { return compare(m.Org, o) })
+		for i < len(ms) && ms[i].Org <= last {
+			i++
+		}
+		rest = ms[i:]
 	}
-	return false, err
+	for lo := 0; lo < len(rest); lo += store.MembersChunk {
+		chunk := rest[lo:min(lo+store.MembersChunk, len(rest))]
+		got, err := in.st.PutMembers(ctx, id, digest, chunks, chunk)
+		if err != nil {
+			return 0, 0, err
+		}
+		if len(got) != len(chunk) || got[0].Org != chunk[0].Org {
+			return 0, 0, fmt.Errorf("fan-out membership of %s is being written concurrently; retrying", id)
+		}
+		count += len(got)
+		chunks++
+	}
+	return chunks, count, nil
 }
 
 // rejectUnknown reports, loudly and once, the affected ids not in the registry.
@@ -361,12 +413,4 @@ func (in *Intake) resolve(ctx context.Context, r *breach.Report) (map[breach.Org
 		}
 	}
 	return known, unknown, nil
-}
-
-// Digest is the SHA-256 of the report's canonical JSON: equal reports have
-// equal digests, which tells a re-publish from a conflicting report.
-func Digest(r *breach.Report) string {
-	data, _ := json.Marshal(r)
-	h := sha256.Sum256(data)
-	return hex.EncodeToString(h[:])
 }

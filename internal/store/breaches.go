@@ -118,19 +118,23 @@ type Member struct {
 // MembersChunk is the largest number of members in one chunk record.
 const MembersChunk = 1000
 
-func membersSubject(b breach.BreachID, chunk int) string {
-	return ledgerMembers + "." + string(b) + "." + strconv.Itoa(chunk)
+// membersSubject names one membership chunk. The report digest is part of
+// it, so chunks written by an attempt that crashed before recording its
+// breach can never be mistaken for those of a different report with the
+// same id.
+func membersSubject(b breach.BreachID, digest string, chunk int) string {
+	return ledgerMembers + "." + string(b) + "." + digest[:min(16, len(digest))] + "." + strconv.Itoa(chunk)
 }
 
 // PutMembers stores chunk number `chunk` of a breach's fan-out membership.
 // A chunk is written once: if it exists, the stored one is returned, so a
 // fan-out resumed after a crash uses exactly the membership it started with.
-func (s *Store) PutMembers(ctx context.Context, b breach.BreachID, chunk int, members []Member) ([]Member, error) {
+func (s *Store) PutMembers(ctx context.Context, b breach.BreachID, digest string, chunk int, members []Member) ([]Member, error) {
 	data, err := json.Marshal(members)
 	if err != nil {
 		return nil, err
 	}
-	_, err = s.js.PublishMsg(ctx, &nats.Msg{Subject: membersSubject(b, chunk), Data: data},
+	_, err = s.js.PublishMsg(ctx, &nats.Msg{Subject: membersSubject(b, digest, chunk), Data: data},
 		jetstream.WithExpectLastSequencePerSubject(0), jetstream.WithExpectStream(StreamLedger))
 	if err == nil {
 		return members, nil
@@ -138,12 +142,12 @@ func (s *Store) PutMembers(ctx context.Context, b breach.BreachID, chunk int, me
 	if !isConflict(err) {
 		return nil, fmt.Errorf("store fan-out chunk %d of %s: %w", chunk, b, err)
 	}
-	return s.Members(ctx, b, chunk)
+	return s.Members(ctx, b, digest, chunk)
 }
 
 // Members returns chunk number `chunk` of a breach's membership, or breach.ErrNotFound.
-func (s *Store) Members(ctx context.Context, b breach.BreachID, chunk int) ([]Member, error) {
-	m, err := s.ledger.GetLastMsgForSubject(ctx, membersSubject(b, chunk))
+func (s *Store) Members(ctx context.Context, b breach.BreachID, digest string, chunk int) ([]Member, error) {
+	m, err := s.ledger.GetLastMsgForSubject(ctx, membersSubject(b, digest, chunk))
 	if err != nil {
 		if isNotFound(err) {
 			return nil, fmt.Errorf("fan-out chunk %d of %s: %w", chunk, b, breach.ErrNotFound)

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -232,24 +234,27 @@ func (s *Store) History(ctx context.Context, id breach.NoticeID) ([]Change, erro
 
 // OrgNotices returns the current state of every notice of one organisation.
 func (s *Store) OrgNotices(ctx context.Context, org breach.OrgID) ([]*breach.Notice, error) {
-	var out []*breach.Notice
+	latest := map[breach.NoticeID]*breach.Notice{}
 	err := s.scan(ctx, ledgerNotice+".*."+string(org), jetstream.DeliverLastPerSubjectPolicy, func(m jetstream.Msg) error {
 		c, err := DecodeChange(m.Data())
 		if err != nil {
 			return err
 		}
-		out = append(out, &c.Notice)
+		// After a reconnect an ordered consumer resumes by sequence and may
+		// deliver older states too: the last one seen is the newest.
+		latest[c.Notice.ID] = &c.Notice
 		return nil
 	})
-	return out, err
+	return slices.Collect(maps.Values(latest)), err
 }
 
 // scan delivers every ledger message matching filter (under policy) to fn
 // and returns when it has seen them all.
 func (s *Store) scan(ctx context.Context, filter string, policy jetstream.DeliverPolicy, fn func(jetstream.Msg) error) error {
 	cons, err := s.ledger.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{filter},
-		DeliverPolicy:  policy,
+		FilterSubjects:    []string{filter},
+		DeliverPolicy:     policy,
+		InactiveThreshold: 5 * time.Second, // the server forgets it soon after the scan
 	})
 	if err != nil {
 		return fmt.Errorf("scan %s: %w", filter, err)

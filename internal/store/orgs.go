@@ -50,13 +50,23 @@ func (s *Store) GetOrg(ctx context.Context, id breach.OrgID) (*breach.Org, error
 	return &o, nil
 }
 
+// stopWatcher stops a KV watcher and drains what it still delivers, so its
+// subscription never blocks on a full channel nobody reads.
+func stopWatcher(w jetstream.KeyWatcher) {
+	_ = w.Stop()
+	go func() {
+		for range w.Updates() {
+		}
+	}()
+}
+
 // AllOrgs returns the whole registry.
 func (s *Store) AllOrgs(ctx context.Context) ([]breach.Org, error) {
 	w, err := s.orgs.WatchAll(ctx, jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("read registry: %w", err)
 	}
-	defer w.Stop()
+	defer stopWatcher(w)
 	var out []breach.Org
 	for {
 		select {

@@ -40,7 +40,7 @@ const (
 	MaxReportBytes = 1 << 20
 	// NoticeDedupWindow is how long CASCADE_NOTICES remembers a Nats-Msg-Id,
 	// so a delivery repeated after a crash is not stored twice.
-	NoticeDedupWindow = time.Hour
+	NoticeDedupWindow = 24 * time.Hour
 )
 
 // Config says how to lay out the streams.
@@ -66,7 +66,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger) (*St
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
 	}
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096), jetstream.WithPublishAsyncTimeout(30*time.Second))
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}

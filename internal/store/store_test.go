@@ -127,17 +127,21 @@ func TestMembersWrittenOnce(t *testing.T) {
 	st := open(t)
 	ctx := context.Background()
 	first := []store.Member{{Org: "a", Name: "A"}}
-	if _, err := st.PutMembers(ctx, "B1", 0, first); err != nil {
+	if _, err := st.PutMembers(ctx, "B1", "d1", 0, first); err != nil {
 		t.Fatal(err)
 	}
-	got, err := st.PutMembers(ctx, "B1", 0, []store.Member{{Org: "z"}})
+	got, err := st.PutMembers(ctx, "B1", "d1", 0, []store.Member{{Org: "z"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 1 || got[0].Org != "a" {
 		t.Fatalf("second write returned %v; want the first", got)
 	}
-	if _, err := st.Members(ctx, "B1", 1); !errors.Is(err, breach.ErrNotFound) {
+	// Another report digest has its own membership.
+	if other, err := st.PutMembers(ctx, "B1", "d2", 0, []store.Member{{Org: "z"}}); err != nil || other[0].Org != "z" {
+		t.Fatalf("other digest = %v, %v", other, err)
+	}
+	if _, err := st.Members(ctx, "B1", "d1", 1); !errors.Is(err, breach.ErrNotFound) {
 		t.Fatalf("missing chunk: %v", err)
 	}
 }

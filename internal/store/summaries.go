@@ -79,7 +79,7 @@ func (s *Store) WatchSummary(ctx context.Context, id breach.BreachID) (<-chan *S
 	out := make(chan *SummaryVersion)
 	go func() {
 		defer close(out)
-		defer w.Stop()
+		defer stopWatcher(w)
 		for {
 			select {
 			case e, ok := <-w.Updates():
