@@ -4,15 +4,16 @@ import "time"
 
 // Breach is one incident at the processor as Cascade recorded it.
 type Breach struct {
-	ID             BreachID  `json:"id"`
-	Revision       int       `json:"revision"`
-	Report         Report    `json:"report"`
-	ReceivedAt     time.Time `json:"received_at"`
-	Digest         string    `json:"digest"` // SHA-256 of the canonical report, to tell a re-publish from a conflicting one
-	NoticeCount    int       `json:"notice_count"`
-	UnknownOrgs    []OrgID   `json:"unknown_org_ids,omitempty"`
-	Chunks         int       `json:"chunks"` // membership chunks written for the fan-out
-	FanoutComplete bool      `json:"fanout_complete"`
+	ID             BreachID   `json:"id"`
+	Revision       int        `json:"revision"`
+	Report         Report     `json:"report"`
+	ReceivedAt     time.Time  `json:"received_at"`
+	Digest         string     `json:"digest"` // SHA-256 of the canonical report, to tell a re-publish from a conflicting one
+	NoticeCount    int        `json:"notice_count"`
+	UnknownOrgs    []OrgID    `json:"unknown_org_ids,omitempty"`
+	Chunks         int        `json:"chunks"` // membership chunks written for the fan-out
+	FanoutComplete bool       `json:"fanout_complete"`
+	Revisions      []Revision `json:"revisions,omitempty"` // revisions 2.. (updates)
 }
 
 // Org is one customer organisation in the registry.

@@ -42,10 +42,16 @@ type Event string
 
 // Notice events.
 const (
-	EventCreated      Event = "created"
-	EventDelivered    Event = "delivered"
-	EventRedelivered  Event = "redelivered"
-	EventAcknowledged Event = "acknowledged"
+	EventCreated              Event = "created"
+	EventDelivered            Event = "delivered"
+	EventRedelivered          Event = "redelivered"
+	EventRevisionDelivered    Event = "revision_delivered"
+	EventReminded             Event = "reminded"
+	EventOverdue              Event = "overdue"
+	EventAcknowledged         Event = "acknowledged"
+	EventRevisionAcknowledged Event = "revision_acknowledged"
+	EventOutcomeRecorded      Event = "outcome_recorded"
+	EventSubjectCommRecorded  Event = "subject_communication_recorded"
 )
 
 // Limits on acknowledgement input.
@@ -70,6 +76,24 @@ type Notice struct {
 	ApproxRecords  int64     `json:"approx_records,omitempty"`
 	DiscoveredAt   time.Time `json:"discovered_at,omitzero"` // the breach's, for the processor's delay
 	DeliveryCount  int       `json:"delivery_count,omitempty"`
+
+	Revision       int                   `json:"revision_delivered,omitempty"`    // latest breach revision delivered
+	RevisionAcked  int                   `json:"revision_acknowledged,omitempty"` // latest breach revision acknowledged
+	LastDeliveryAt time.Time             `json:"last_delivery_at,omitzero"`       // for the redelivery backoff
+	Redeliveries   int                   `json:"redeliveries,omitempty"`          // since the last new revision
+	Reminders      []Reminder            `json:"reminders,omitempty"`
+	OverdueAt      time.Time             `json:"overdue_notified_at,omitzero"`
+	ResolvedAt     time.Time             `json:"resolved_at,omitzero"`
+	Outcome        *Outcome              `json:"outcome,omitempty"`
+	SubjectComm    *SubjectCommunication `json:"subject_communication,omitempty"`
+}
+
+// Reminder records one reminder sent while the notice was not resolved.
+type Reminder struct {
+	Remaining time.Duration `json:"remaining"` // the threshold: time left before the deadline
+	DueAt     time.Time     `json:"due_at"`
+	SentAt    time.Time     `json:"sent_at"`
+	Late      bool          `json:"late,omitempty"` // sent well after DueAt (the daemon was down)
 }
 
 // Overdue reports whether the notice is past its deadline and not resolved.
@@ -85,38 +109,102 @@ func (n *Notice) ProcessorDelay() time.Duration {
 	return n.DeliveredAt.Sub(n.DiscoveredAt)
 }
 
-// Deliver records a durable publish to the organisation's channel at at.
-// The first delivery starts the clock: deadline = at + window. Later
-// deliveries only count; they never move the deadline.
-func (n *Notice) Deliver(at time.Time, window time.Duration) Event {
+// Deliver records a durable publish of breach revision rev to the
+// organisation's channel at at. The first delivery starts the clock:
+// deadline = at + window. A later revision is a revision delivery; the same
+// revision again is a redelivery. Neither moves the deadline.
+func (n *Notice) Deliver(at time.Time, window time.Duration, rev int) Event {
 	n.DeliveryCount++
-	if n.State == StatePending {
+	n.LastDeliveryAt = at
+	switch {
+	case n.State == StatePending || n.State == StateUnspecified:
 		n.State = StateDelivered
 		n.DeliveredAt = at
 		n.Deadline = at.Add(window)
+		n.Revision = rev
 		return EventDelivered
+	case rev > n.Revision:
+		n.Revision = rev
+		n.Redeliveries = 0
+		return EventRevisionDelivered
 	}
+	n.Redeliveries++
 	return EventRedelivered
 }
 
-// Acknowledge records that by received the notice. It returns false, and
-// changes nothing, when the notice was acknowledged already (idempotent).
-// Acknowledging a notice that was never delivered is ErrIllegalTransition.
-func (n *Notice) Acknowledge(now time.Time, by, note string) (bool, error) {
+// NeedsAck reports whether the organisation has not acknowledged the
+// latest revision delivered to it (what redelivery keeps trying for).
+func (n *Notice) NeedsAck() bool {
+	return n.State >= StateDelivered && n.RevisionAcked < n.Revision
+}
+
+// Remind records the reminder for threshold remaining (due at dueAt, sent
+// at now). It returns "" when that reminder was recorded before or the
+// notice is resolved: reminders are idempotent.
+func (n *Notice) Remind(remaining time.Duration, dueAt, now time.Time, late bool) Event {
+	if n.State == StateResolved || n.Reminded(remaining) {
+		return ""
+	}
+	n.Reminders = append(n.Reminders, Reminder{Remaining: remaining, DueAt: dueAt, SentAt: now, Late: late})
+	return EventReminded
+}
+
+// Reminded reports whether the reminder for threshold remaining was sent.
+func (n *Notice) Reminded(remaining time.Duration) bool {
+	for _, r := range n.Reminders {
+		if r.Remaining == remaining {
+			return true
+		}
+	}
+	return false
+}
+
+// MarkOverdue records that the overdue escalation was sent at now. It
+// returns "" when it was recorded before or the notice is resolved.
+func (n *Notice) MarkOverdue(now time.Time) Event {
+	if n.State == StateResolved || !n.OverdueAt.IsZero() || n.State < StateDelivered {
+		return ""
+	}
+	n.OverdueAt = now
+	return EventOverdue
+}
+
+// Acknowledge records that by received revision rev of the breach (0: the
+// latest delivered). It returns "" and changes nothing when that revision
+// was acknowledged already (idempotent). Acknowledging a revision never
+// acknowledges a later one. Acknowledging a notice, or a revision, that was
+// never delivered is ErrIllegalTransition. The deadline never moves.
+func (n *Notice) Acknowledge(now time.Time, by, note string, rev int) (Event, error) {
 	if err := ValidateAck(by, note); err != nil {
-		return false, err
+		return "", err
 	}
-	switch n.State {
-	case StateUnspecified, StatePending:
-		return false, fmt.Errorf("%w: notice %s has not been delivered yet", ErrIllegalTransition, n.ID)
-	case StateAcknowledged, StateResolved:
-		return false, nil
+	if n.State == StateUnspecified || n.State == StatePending {
+		return "", fmt.Errorf("%w: notice %s has not been delivered yet", ErrIllegalTransition, n.ID)
 	}
-	n.State = StateAcknowledged
-	n.AcknowledgedAt = now
-	n.AcknowledgedBy = by
-	n.AckNote = note
-	return true, nil
+	if rev == 0 {
+		rev = n.Revision
+	}
+	if rev < 0 || rev > n.Revision {
+		return "", fmt.Errorf("%w: revision %d of breach %s has not been delivered to %s (latest delivered: %d)",
+			ErrIllegalTransition, rev, n.ID.Breach, n.ID.Org, n.Revision)
+	}
+	if rev <= n.RevisionAcked {
+		return "", nil
+	}
+	first := n.AcknowledgedAt.IsZero()
+	n.RevisionAcked = rev
+	if first {
+		n.AcknowledgedAt = now
+		n.AcknowledgedBy = by
+		n.AckNote = note
+	}
+	if n.State == StateDelivered {
+		n.State = StateAcknowledged
+	}
+	if first {
+		return EventAcknowledged, nil
+	}
+	return EventRevisionAcknowledged, nil
 }
 
 // ValidateAck checks the acknowledgement fields.

@@ -18,7 +18,12 @@ type Summary struct {
 	Acknowledged int64           `json:"acknowledged"`
 	Resolved     int64           `json:"resolved"`
 	Deadlines    map[int64]int64 `json:"deadlines,omitempty"`
+	// RevisionAcked counts notices by the latest revision they acknowledged.
+	RevisionAcked map[int]int64 `json:"revision_acked,omitempty"`
 }
+
+// AcknowledgedRevision is the number of notices that acknowledged revision rev.
+func (s *Summary) AcknowledgedRevision(rev int) int64 { return s.RevisionAcked[rev] }
 
 // Apply folds one notice change into the summary: prev is the notice before
 // the change (nil when it was created), next after it.
@@ -40,6 +45,15 @@ func (s *Summary) count(n *Notice, sign int64) {
 	}
 	if n.State == StateResolved {
 		s.Resolved += sign
+	}
+	if n.RevisionAcked > 0 {
+		if s.RevisionAcked == nil {
+			s.RevisionAcked = make(map[int]int64)
+		}
+		s.RevisionAcked[n.RevisionAcked] += sign
+		if s.RevisionAcked[n.RevisionAcked] == 0 {
+			delete(s.RevisionAcked, n.RevisionAcked)
+		}
 	}
 	if n.State >= StateDelivered && n.State != StateResolved {
 		if s.Deadlines == nil {

@@ -122,6 +122,116 @@ func (x *ReportBreachResponse) GetAlreadyReported() bool {
 	return false
 }
 
+// UpdateBreachRequest carries follow-up information.
+type UpdateBreachRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The update.
+	Update        *BreachUpdate `protobuf:"bytes,1,opt,name=update,proto3" json:"update,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateBreachRequest) Reset() {
+	*x = UpdateBreachRequest{}
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateBreachRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateBreachRequest) ProtoMessage() {}
+
+func (x *UpdateBreachRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateBreachRequest.ProtoReflect.Descriptor instead.
+func (*UpdateBreachRequest) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *UpdateBreachRequest) GetUpdate() *BreachUpdate {
+	if x != nil {
+		return x.Update
+	}
+	return nil
+}
+
+// UpdateBreachResponse is the breach with its new revision.
+type UpdateBreachResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The breach, with the revision in revisions.
+	Breach *Breach `protobuf:"bytes,1,opt,name=breach,proto3" json:"breach,omitempty"`
+	// The revision number the update became.
+	Revision int32 `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	// True if this update had been applied before (nothing new was sent).
+	AlreadyApplied bool `protobuf:"varint,3,opt,name=already_applied,json=alreadyApplied,proto3" json:"already_applied,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *UpdateBreachResponse) Reset() {
+	*x = UpdateBreachResponse{}
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateBreachResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateBreachResponse) ProtoMessage() {}
+
+func (x *UpdateBreachResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateBreachResponse.ProtoReflect.Descriptor instead.
+func (*UpdateBreachResponse) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *UpdateBreachResponse) GetBreach() *Breach {
+	if x != nil {
+		return x.Breach
+	}
+	return nil
+}
+
+func (x *UpdateBreachResponse) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *UpdateBreachResponse) GetAlreadyApplied() bool {
+	if x != nil {
+		return x.AlreadyApplied
+	}
+	return false
+}
+
 // GetBreachRequest names a breach.
 type GetBreachRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -133,7 +243,7 @@ type GetBreachRequest struct {
 
 func (x *GetBreachRequest) Reset() {
 	*x = GetBreachRequest{}
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[2]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -145,7 +255,7 @@ func (x *GetBreachRequest) String() string {
 func (*GetBreachRequest) ProtoMessage() {}
 
 func (x *GetBreachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[2]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -158,7 +268,7 @@ func (x *GetBreachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBreachRequest.ProtoReflect.Descriptor instead.
 func (*GetBreachRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{2}
+	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetBreachRequest) GetBreachId() string {
@@ -179,7 +289,7 @@ type GetBreachResponse struct {
 
 func (x *GetBreachResponse) Reset() {
 	*x = GetBreachResponse{}
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[3]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -191,7 +301,7 @@ func (x *GetBreachResponse) String() string {
 func (*GetBreachResponse) ProtoMessage() {}
 
 func (x *GetBreachResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[3]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -204,7 +314,7 @@ func (x *GetBreachResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBreachResponse.ProtoReflect.Descriptor instead.
 func (*GetBreachResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{3}
+	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetBreachResponse) GetBreach() *Breach {
@@ -227,7 +337,7 @@ type ListBreachesRequest struct {
 
 func (x *ListBreachesRequest) Reset() {
 	*x = ListBreachesRequest{}
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[4]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -239,7 +349,7 @@ func (x *ListBreachesRequest) String() string {
 func (*ListBreachesRequest) ProtoMessage() {}
 
 func (x *ListBreachesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[4]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -252,7 +362,7 @@ func (x *ListBreachesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBreachesRequest.ProtoReflect.Descriptor instead.
 func (*ListBreachesRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{4}
+	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListBreachesRequest) GetPageSize() int32 {
@@ -282,7 +392,7 @@ type ListBreachesResponse struct {
 
 func (x *ListBreachesResponse) Reset() {
 	*x = ListBreachesResponse{}
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[5]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -294,7 +404,7 @@ func (x *ListBreachesResponse) String() string {
 func (*ListBreachesResponse) ProtoMessage() {}
 
 func (x *ListBreachesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[5]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -307,7 +417,7 @@ func (x *ListBreachesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBreachesResponse.ProtoReflect.Descriptor instead.
 func (*ListBreachesResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{5}
+	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListBreachesResponse) GetBreaches() []*Breach {
@@ -335,7 +445,7 @@ type GetBreachSummaryRequest struct {
 
 func (x *GetBreachSummaryRequest) Reset() {
 	*x = GetBreachSummaryRequest{}
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[6]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -347,7 +457,7 @@ func (x *GetBreachSummaryRequest) String() string {
 func (*GetBreachSummaryRequest) ProtoMessage() {}
 
 func (x *GetBreachSummaryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[6]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -360,7 +470,7 @@ func (x *GetBreachSummaryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBreachSummaryRequest.ProtoReflect.Descriptor instead.
 func (*GetBreachSummaryRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{6}
+	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetBreachSummaryRequest) GetBreachId() string {
@@ -381,7 +491,7 @@ type GetBreachSummaryResponse struct {
 
 func (x *GetBreachSummaryResponse) Reset() {
 	*x = GetBreachSummaryResponse{}
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[7]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -393,7 +503,7 @@ func (x *GetBreachSummaryResponse) String() string {
 func (*GetBreachSummaryResponse) ProtoMessage() {}
 
 func (x *GetBreachSummaryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[7]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -406,7 +516,7 @@ func (x *GetBreachSummaryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBreachSummaryResponse.ProtoReflect.Descriptor instead.
 func (*GetBreachSummaryResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{7}
+	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetBreachSummaryResponse) GetSummary() *BreachSummary {
@@ -429,7 +539,7 @@ type WatchBreachRequest struct {
 
 func (x *WatchBreachRequest) Reset() {
 	*x = WatchBreachRequest{}
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[8]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -441,7 +551,7 @@ func (x *WatchBreachRequest) String() string {
 func (*WatchBreachRequest) ProtoMessage() {}
 
 func (x *WatchBreachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[8]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -454,7 +564,7 @@ func (x *WatchBreachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchBreachRequest.ProtoReflect.Descriptor instead.
 func (*WatchBreachRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{8}
+	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *WatchBreachRequest) GetBreachId() string {
@@ -480,7 +590,7 @@ type CaughtUp struct {
 
 func (x *CaughtUp) Reset() {
 	*x = CaughtUp{}
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[9]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -492,7 +602,7 @@ func (x *CaughtUp) String() string {
 func (*CaughtUp) ProtoMessage() {}
 
 func (x *CaughtUp) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[9]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -505,7 +615,7 @@ func (x *CaughtUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaughtUp.ProtoReflect.Descriptor instead.
 func (*CaughtUp) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{9}
+	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{11}
 }
 
 // WatchBreachResponse is one event of a breach watch.
@@ -525,7 +635,7 @@ type WatchBreachResponse struct {
 
 func (x *WatchBreachResponse) Reset() {
 	*x = WatchBreachResponse{}
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[10]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -537,7 +647,7 @@ func (x *WatchBreachResponse) String() string {
 func (*WatchBreachResponse) ProtoMessage() {}
 
 func (x *WatchBreachResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_breach_service_proto_msgTypes[10]
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -550,7 +660,7 @@ func (x *WatchBreachResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchBreachResponse.ProtoReflect.Descriptor instead.
 func (*WatchBreachResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{10}
+	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *WatchBreachResponse) GetEvent() isWatchBreachResponse_Event {
@@ -622,7 +732,13 @@ const file_cascade_v1_breach_service_proto_rawDesc = "" +
 	"\x06report\x18\x01 \x01(\v2\x18.cascade.v1.BreachReportR\x06report\"m\n" +
 	"\x14ReportBreachResponse\x12*\n" +
 	"\x06breach\x18\x01 \x01(\v2\x12.cascade.v1.BreachR\x06breach\x12)\n" +
-	"\x10already_reported\x18\x02 \x01(\bR\x0falreadyReported\"/\n" +
+	"\x10already_reported\x18\x02 \x01(\bR\x0falreadyReported\"G\n" +
+	"\x13UpdateBreachRequest\x120\n" +
+	"\x06update\x18\x01 \x01(\v2\x18.cascade.v1.BreachUpdateR\x06update\"\x87\x01\n" +
+	"\x14UpdateBreachResponse\x12*\n" +
+	"\x06breach\x18\x01 \x01(\v2\x12.cascade.v1.BreachR\x06breach\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x05R\brevision\x12'\n" +
+	"\x0falready_applied\x18\x03 \x01(\bR\x0ealreadyApplied\"/\n" +
 	"\x10GetBreachRequest\x12\x1b\n" +
 	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\"?\n" +
 	"\x11GetBreachResponse\x12*\n" +
@@ -647,9 +763,10 @@ const file_cascade_v1_breach_service_proto_rawDesc = "" +
 	"\asummary\x18\x01 \x01(\v2\x19.cascade.v1.BreachSummaryH\x00R\asummary\x12,\n" +
 	"\x06notice\x18\x02 \x01(\v2\x12.cascade.v1.NoticeH\x00R\x06notice\x123\n" +
 	"\tcaught_up\x18\x03 \x01(\v2\x14.cascade.v1.CaughtUpH\x00R\bcaughtUpB\a\n" +
-	"\x05event2\xc4\x03\n" +
+	"\x05event2\x97\x04\n" +
 	"\rBreachService\x12Q\n" +
-	"\fReportBreach\x12\x1f.cascade.v1.ReportBreachRequest\x1a .cascade.v1.ReportBreachResponse\x12M\n" +
+	"\fReportBreach\x12\x1f.cascade.v1.ReportBreachRequest\x1a .cascade.v1.ReportBreachResponse\x12Q\n" +
+	"\fUpdateBreach\x12\x1f.cascade.v1.UpdateBreachRequest\x1a .cascade.v1.UpdateBreachResponse\x12M\n" +
 	"\tGetBreach\x12\x1c.cascade.v1.GetBreachRequest\x1a\x1d.cascade.v1.GetBreachResponse\"\x03\x90\x02\x01\x12V\n" +
 	"\fListBreaches\x12\x1f.cascade.v1.ListBreachesRequest\x1a .cascade.v1.ListBreachesResponse\"\x03\x90\x02\x01\x12b\n" +
 	"\x10GetBreachSummary\x12#.cascade.v1.GetBreachSummaryRequest\x1a$.cascade.v1.GetBreachSummaryResponse\"\x03\x90\x02\x01\x12U\n" +
@@ -667,48 +784,55 @@ func file_cascade_v1_breach_service_proto_rawDescGZIP() []byte {
 	return file_cascade_v1_breach_service_proto_rawDescData
 }
 
-var file_cascade_v1_breach_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_cascade_v1_breach_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_cascade_v1_breach_service_proto_goTypes = []any{
 	(*ReportBreachRequest)(nil),      // 0: cascade.v1.ReportBreachRequest
 	(*ReportBreachResponse)(nil),     // 1: cascade.v1.ReportBreachResponse
-	(*GetBreachRequest)(nil),         // 2: cascade.v1.GetBreachRequest
-	(*GetBreachResponse)(nil),        // 3: cascade.v1.GetBreachResponse
-	(*ListBreachesRequest)(nil),      // 4: cascade.v1.ListBreachesRequest
-	(*ListBreachesResponse)(nil),     // 5: cascade.v1.ListBreachesResponse
-	(*GetBreachSummaryRequest)(nil),  // 6: cascade.v1.GetBreachSummaryRequest
-	(*GetBreachSummaryResponse)(nil), // 7: cascade.v1.GetBreachSummaryResponse
-	(*WatchBreachRequest)(nil),       // 8: cascade.v1.WatchBreachRequest
-	(*CaughtUp)(nil),                 // 9: cascade.v1.CaughtUp
-	(*WatchBreachResponse)(nil),      // 10: cascade.v1.WatchBreachResponse
-	(*BreachReport)(nil),             // 11: cascade.v1.BreachReport
-	(*Breach)(nil),                   // 12: cascade.v1.Breach
-	(*BreachSummary)(nil),            // 13: cascade.v1.BreachSummary
-	(*Notice)(nil),                   // 14: cascade.v1.Notice
+	(*UpdateBreachRequest)(nil),      // 2: cascade.v1.UpdateBreachRequest
+	(*UpdateBreachResponse)(nil),     // 3: cascade.v1.UpdateBreachResponse
+	(*GetBreachRequest)(nil),         // 4: cascade.v1.GetBreachRequest
+	(*GetBreachResponse)(nil),        // 5: cascade.v1.GetBreachResponse
+	(*ListBreachesRequest)(nil),      // 6: cascade.v1.ListBreachesRequest
+	(*ListBreachesResponse)(nil),     // 7: cascade.v1.ListBreachesResponse
+	(*GetBreachSummaryRequest)(nil),  // 8: cascade.v1.GetBreachSummaryRequest
+	(*GetBreachSummaryResponse)(nil), // 9: cascade.v1.GetBreachSummaryResponse
+	(*WatchBreachRequest)(nil),       // 10: cascade.v1.WatchBreachRequest
+	(*CaughtUp)(nil),                 // 11: cascade.v1.CaughtUp
+	(*WatchBreachResponse)(nil),      // 12: cascade.v1.WatchBreachResponse
+	(*BreachReport)(nil),             // 13: cascade.v1.BreachReport
+	(*Breach)(nil),                   // 14: cascade.v1.Breach
+	(*BreachUpdate)(nil),             // 15: cascade.v1.BreachUpdate
+	(*BreachSummary)(nil),            // 16: cascade.v1.BreachSummary
+	(*Notice)(nil),                   // 17: cascade.v1.Notice
 }
 var file_cascade_v1_breach_service_proto_depIdxs = []int32{
-	11, // 0: cascade.v1.ReportBreachRequest.report:type_name -> cascade.v1.BreachReport
-	12, // 1: cascade.v1.ReportBreachResponse.breach:type_name -> cascade.v1.Breach
-	12, // 2: cascade.v1.GetBreachResponse.breach:type_name -> cascade.v1.Breach
-	12, // 3: cascade.v1.ListBreachesResponse.breaches:type_name -> cascade.v1.Breach
-	13, // 4: cascade.v1.GetBreachSummaryResponse.summary:type_name -> cascade.v1.BreachSummary
-	13, // 5: cascade.v1.WatchBreachResponse.summary:type_name -> cascade.v1.BreachSummary
-	14, // 6: cascade.v1.WatchBreachResponse.notice:type_name -> cascade.v1.Notice
-	9,  // 7: cascade.v1.WatchBreachResponse.caught_up:type_name -> cascade.v1.CaughtUp
-	0,  // 8: cascade.v1.BreachService.ReportBreach:input_type -> cascade.v1.ReportBreachRequest
-	2,  // 9: cascade.v1.BreachService.GetBreach:input_type -> cascade.v1.GetBreachRequest
-	4,  // 10: cascade.v1.BreachService.ListBreaches:input_type -> cascade.v1.ListBreachesRequest
-	6,  // 11: cascade.v1.BreachService.GetBreachSummary:input_type -> cascade.v1.GetBreachSummaryRequest
-	8,  // 12: cascade.v1.BreachService.WatchBreach:input_type -> cascade.v1.WatchBreachRequest
-	1,  // 13: cascade.v1.BreachService.ReportBreach:output_type -> cascade.v1.ReportBreachResponse
-	3,  // 14: cascade.v1.BreachService.GetBreach:output_type -> cascade.v1.GetBreachResponse
-	5,  // 15: cascade.v1.BreachService.ListBreaches:output_type -> cascade.v1.ListBreachesResponse
-	7,  // 16: cascade.v1.BreachService.GetBreachSummary:output_type -> cascade.v1.GetBreachSummaryResponse
-	10, // 17: cascade.v1.BreachService.WatchBreach:output_type -> cascade.v1.WatchBreachResponse
-	13, // [13:18] is the sub-list for method output_type
-	8,  // [8:13] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	13, // 0: cascade.v1.ReportBreachRequest.report:type_name -> cascade.v1.BreachReport
+	14, // 1: cascade.v1.ReportBreachResponse.breach:type_name -> cascade.v1.Breach
+	15, // 2: cascade.v1.UpdateBreachRequest.update:type_name -> cascade.v1.BreachUpdate
+	14, // 3: cascade.v1.UpdateBreachResponse.breach:type_name -> cascade.v1.Breach
+	14, // 4: cascade.v1.GetBreachResponse.breach:type_name -> cascade.v1.Breach
+	14, // 5: cascade.v1.ListBreachesResponse.breaches:type_name -> cascade.v1.Breach
+	16, // 6: cascade.v1.GetBreachSummaryResponse.summary:type_name -> cascade.v1.BreachSummary
+	16, // 7: cascade.v1.WatchBreachResponse.summary:type_name -> cascade.v1.BreachSummary
+	17, // 8: cascade.v1.WatchBreachResponse.notice:type_name -> cascade.v1.Notice
+	11, // 9: cascade.v1.WatchBreachResponse.caught_up:type_name -> cascade.v1.CaughtUp
+	0,  // 10: cascade.v1.BreachService.ReportBreach:input_type -> cascade.v1.ReportBreachRequest
+	2,  // 11: cascade.v1.BreachService.UpdateBreach:input_type -> cascade.v1.UpdateBreachRequest
+	4,  // 12: cascade.v1.BreachService.GetBreach:input_type -> cascade.v1.GetBreachRequest
+	6,  // 13: cascade.v1.BreachService.ListBreaches:input_type -> cascade.v1.ListBreachesRequest
+	8,  // 14: cascade.v1.BreachService.GetBreachSummary:input_type -> cascade.v1.GetBreachSummaryRequest
+	10, // 15: cascade.v1.BreachService.WatchBreach:input_type -> cascade.v1.WatchBreachRequest
+	1,  // 16: cascade.v1.BreachService.ReportBreach:output_type -> cascade.v1.ReportBreachResponse
+	3,  // 17: cascade.v1.BreachService.UpdateBreach:output_type -> cascade.v1.UpdateBreachResponse
+	5,  // 18: cascade.v1.BreachService.GetBreach:output_type -> cascade.v1.GetBreachResponse
+	7,  // 19: cascade.v1.BreachService.ListBreaches:output_type -> cascade.v1.ListBreachesResponse
+	9,  // 20: cascade.v1.BreachService.GetBreachSummary:output_type -> cascade.v1.GetBreachSummaryResponse
+	12, // 21: cascade.v1.BreachService.WatchBreach:output_type -> cascade.v1.WatchBreachResponse
+	16, // [16:22] is the sub-list for method output_type
+	10, // [10:16] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_breach_service_proto_init() }
@@ -717,7 +841,7 @@ func file_cascade_v1_breach_service_proto_init() {
 		return
 	}
 	file_cascade_v1_types_proto_init()
-	file_cascade_v1_breach_service_proto_msgTypes[10].OneofWrappers = []any{
+	file_cascade_v1_breach_service_proto_msgTypes[12].OneofWrappers = []any{
 		(*WatchBreachResponse_Summary)(nil),
 		(*WatchBreachResponse_Notice)(nil),
 		(*WatchBreachResponse_CaughtUp)(nil),
@@ -728,7 +852,7 @@ func file_cascade_v1_breach_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_breach_service_proto_rawDesc), len(file_cascade_v1_breach_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

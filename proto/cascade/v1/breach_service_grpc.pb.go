@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	BreachService_ReportBreach_FullMethodName     = "/cascade.v1.BreachService/ReportBreach"
+	BreachService_UpdateBreach_FullMethodName     = "/cascade.v1.BreachService/UpdateBreach"
 	BreachService_GetBreach_FullMethodName        = "/cascade.v1.BreachService/GetBreach"
 	BreachService_ListBreaches_FullMethodName     = "/cascade.v1.BreachService/ListBreaches"
 	BreachService_GetBreachSummary_FullMethodName = "/cascade.v1.BreachService/GetBreachSummary"
@@ -38,6 +39,10 @@ type BreachServiceClient interface {
 	// as a NATS publish; the call returns once the breach is recorded, while
 	// the fan-out continues (watch it with WatchBreach).
 	ReportBreach(ctx context.Context, in *ReportBreachRequest, opts ...grpc.CallOption) (*ReportBreachResponse, error)
+	// UpdateBreach adds follow-up information as the breach's next revision
+	// (the synchronous alternative to cascade.breach.update). It returns once
+	// the revision is recorded; delivery to every organisation continues.
+	UpdateBreach(ctx context.Context, in *UpdateBreachRequest, opts ...grpc.CallOption) (*UpdateBreachResponse, error)
 	// GetBreach returns one breach.
 	GetBreach(ctx context.Context, in *GetBreachRequest, opts ...grpc.CallOption) (*GetBreachResponse, error)
 	// ListBreaches lists breaches by id.
@@ -62,6 +67,16 @@ func (c *breachServiceClient) ReportBreach(ctx context.Context, in *ReportBreach
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ReportBreachResponse)
 	err := c.cc.Invoke(ctx, BreachService_ReportBreach_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *breachServiceClient) UpdateBreach(ctx context.Context, in *UpdateBreachRequest, opts ...grpc.CallOption) (*UpdateBreachResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateBreachResponse)
+	err := c.cc.Invoke(ctx, BreachService_UpdateBreach_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +144,10 @@ type BreachServiceServer interface {
 	// as a NATS publish; the call returns once the breach is recorded, while
 	// the fan-out continues (watch it with WatchBreach).
 	ReportBreach(context.Context, *ReportBreachRequest) (*ReportBreachResponse, error)
+	// UpdateBreach adds follow-up information as the breach's next revision
+	// (the synchronous alternative to cascade.breach.update). It returns once
+	// the revision is recorded; delivery to every organisation continues.
+	UpdateBreach(context.Context, *UpdateBreachRequest) (*UpdateBreachResponse, error)
 	// GetBreach returns one breach.
 	GetBreach(context.Context, *GetBreachRequest) (*GetBreachResponse, error)
 	// ListBreaches lists breaches by id.
@@ -151,6 +170,9 @@ type UnimplementedBreachServiceServer struct{}
 
 func (UnimplementedBreachServiceServer) ReportBreach(context.Context, *ReportBreachRequest) (*ReportBreachResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReportBreach not implemented")
+}
+func (UnimplementedBreachServiceServer) UpdateBreach(context.Context, *UpdateBreachRequest) (*UpdateBreachResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateBreach not implemented")
 }
 func (UnimplementedBreachServiceServer) GetBreach(context.Context, *GetBreachRequest) (*GetBreachResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetBreach not implemented")
@@ -199,6 +221,24 @@ func _BreachService_ReportBreach_Handler(srv interface{}, ctx context.Context, d
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(BreachServiceServer).ReportBreach(ctx, req.(*ReportBreachRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _BreachService_UpdateBreach_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateBreachRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BreachServiceServer).UpdateBreach(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BreachService_UpdateBreach_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BreachServiceServer).UpdateBreach(ctx, req.(*UpdateBreachRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -278,6 +318,10 @@ var BreachService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReportBreach",
 			Handler:    _BreachService_ReportBreach_Handler,
+		},
+		{
+			MethodName: "UpdateBreach",
+			Handler:    _BreachService_UpdateBreach_Handler,
 		},
 		{
 			MethodName: "GetBreach",

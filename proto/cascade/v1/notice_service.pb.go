@@ -9,6 +9,7 @@ package cascadev1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -268,7 +269,10 @@ type AcknowledgeNoticeRequest struct {
 	// Who acknowledges (name or e-mail). Required.
 	AcknowledgedBy string `protobuf:"bytes,2,opt,name=acknowledged_by,json=acknowledgedBy,proto3" json:"acknowledged_by,omitempty"`
 	// Optional note.
-	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// Revision acknowledged; 0 means the latest delivered. Acknowledging a
+	// revision never acknowledges a later one.
+	Revision      int32 `protobuf:"varint,4,opt,name=revision,proto3" json:"revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -324,6 +328,13 @@ func (x *AcknowledgeNoticeRequest) GetNote() string {
 	return ""
 }
 
+func (x *AcknowledgeNoticeRequest) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
 // AcknowledgeNoticeResponse is the notice after acknowledgement.
 type AcknowledgeNoticeResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -370,12 +381,717 @@ func (x *AcknowledgeNoticeResponse) GetNotice() *Notice {
 	return nil
 }
 
+// RecordAuthorityReportRequest records a report to the supervisory authority.
+type RecordAuthorityReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Notice id.
+	NoticeId string `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	// Authority notified, e.g. "IMY". Required.
+	Authority string `protobuf:"bytes,2,opt,name=authority,proto3" json:"authority,omitempty"`
+	// Reference of the report. Required.
+	Reference string `protobuf:"bytes,3,opt,name=reference,proto3" json:"reference,omitempty"`
+	// When the authority was notified. Required.
+	ReportedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
+	// Reasons for the delay; required when reported_at is after the deadline.
+	DelayReason string `protobuf:"bytes,5,opt,name=delay_reason,json=delayReason,proto3" json:"delay_reason,omitempty"`
+	// Who records this. Required.
+	RecordedBy    string `protobuf:"bytes,6,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordAuthorityReportRequest) Reset() {
+	*x = RecordAuthorityReportRequest{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordAuthorityReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordAuthorityReportRequest) ProtoMessage() {}
+
+func (x *RecordAuthorityReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordAuthorityReportRequest.ProtoReflect.Descriptor instead.
+func (*RecordAuthorityReportRequest) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RecordAuthorityReportRequest) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
+}
+
+func (x *RecordAuthorityReportRequest) GetAuthority() string {
+	if x != nil {
+		return x.Authority
+	}
+	return ""
+}
+
+func (x *RecordAuthorityReportRequest) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+func (x *RecordAuthorityReportRequest) GetReportedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReportedAt
+	}
+	return nil
+}
+
+func (x *RecordAuthorityReportRequest) GetDelayReason() string {
+	if x != nil {
+		return x.DelayReason
+	}
+	return ""
+}
+
+func (x *RecordAuthorityReportRequest) GetRecordedBy() string {
+	if x != nil {
+		return x.RecordedBy
+	}
+	return ""
+}
+
+// RecordAuthorityReportResponse is the resolved notice.
+type RecordAuthorityReportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The notice.
+	Notice        *Notice `protobuf:"bytes,1,opt,name=notice,proto3" json:"notice,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordAuthorityReportResponse) Reset() {
+	*x = RecordAuthorityReportResponse{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordAuthorityReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordAuthorityReportResponse) ProtoMessage() {}
+
+func (x *RecordAuthorityReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordAuthorityReportResponse.ProtoReflect.Descriptor instead.
+func (*RecordAuthorityReportResponse) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RecordAuthorityReportResponse) GetNotice() *Notice {
+	if x != nil {
+		return x.Notice
+	}
+	return nil
+}
+
+// RecordNotReportableRequest records that the breach is not reportable.
+type RecordNotReportableRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Notice id.
+	NoticeId string `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	// Why the breach is unlikely to result in a risk. Required.
+	Justification string `protobuf:"bytes,2,opt,name=justification,proto3" json:"justification,omitempty"`
+	// Who records this. Required.
+	RecordedBy    string `protobuf:"bytes,3,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordNotReportableRequest) Reset() {
+	*x = RecordNotReportableRequest{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordNotReportableRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordNotReportableRequest) ProtoMessage() {}
+
+func (x *RecordNotReportableRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordNotReportableRequest.ProtoReflect.Descriptor instead.
+func (*RecordNotReportableRequest) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RecordNotReportableRequest) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
+}
+
+func (x *RecordNotReportableRequest) GetJustification() string {
+	if x != nil {
+		return x.Justification
+	}
+	return ""
+}
+
+func (x *RecordNotReportableRequest) GetRecordedBy() string {
+	if x != nil {
+		return x.RecordedBy
+	}
+	return ""
+}
+
+// RecordNotReportableResponse is the resolved notice.
+type RecordNotReportableResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The notice.
+	Notice        *Notice `protobuf:"bytes,1,opt,name=notice,proto3" json:"notice,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordNotReportableResponse) Reset() {
+	*x = RecordNotReportableResponse{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordNotReportableResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordNotReportableResponse) ProtoMessage() {}
+
+func (x *RecordNotReportableResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordNotReportableResponse.ProtoReflect.Descriptor instead.
+func (*RecordNotReportableResponse) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RecordNotReportableResponse) GetNotice() *Notice {
+	if x != nil {
+		return x.Notice
+	}
+	return nil
+}
+
+// RecordSubjectCommunicationRequest records the Art. 34 decision.
+type RecordSubjectCommunicationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Notice id.
+	NoticeId string `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	// The decision (kind, and its fields).
+	Communication *SubjectCommunication `protobuf:"bytes,2,opt,name=communication,proto3" json:"communication,omitempty"`
+	// Who records this. Required.
+	RecordedBy    string `protobuf:"bytes,3,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordSubjectCommunicationRequest) Reset() {
+	*x = RecordSubjectCommunicationRequest{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordSubjectCommunicationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordSubjectCommunicationRequest) ProtoMessage() {}
+
+func (x *RecordSubjectCommunicationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordSubjectCommunicationRequest.ProtoReflect.Descriptor instead.
+func (*RecordSubjectCommunicationRequest) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RecordSubjectCommunicationRequest) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
+}
+
+func (x *RecordSubjectCommunicationRequest) GetCommunication() *SubjectCommunication {
+	if x != nil {
+		return x.Communication
+	}
+	return nil
+}
+
+func (x *RecordSubjectCommunicationRequest) GetRecordedBy() string {
+	if x != nil {
+		return x.RecordedBy
+	}
+	return ""
+}
+
+// RecordSubjectCommunicationResponse is the notice.
+type RecordSubjectCommunicationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The notice.
+	Notice        *Notice `protobuf:"bytes,1,opt,name=notice,proto3" json:"notice,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordSubjectCommunicationResponse) Reset() {
+	*x = RecordSubjectCommunicationResponse{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordSubjectCommunicationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordSubjectCommunicationResponse) ProtoMessage() {}
+
+func (x *RecordSubjectCommunicationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordSubjectCommunicationResponse.ProtoReflect.Descriptor instead.
+func (*RecordSubjectCommunicationResponse) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RecordSubjectCommunicationResponse) GetNotice() *Notice {
+	if x != nil {
+		return x.Notice
+	}
+	return nil
+}
+
+// GetNoticeHistoryRequest names a notice.
+type GetNoticeHistoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Notice id.
+	NoticeId      string `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNoticeHistoryRequest) Reset() {
+	*x = GetNoticeHistoryRequest{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNoticeHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNoticeHistoryRequest) ProtoMessage() {}
+
+func (x *GetNoticeHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNoticeHistoryRequest.ProtoReflect.Descriptor instead.
+func (*GetNoticeHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetNoticeHistoryRequest) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
+}
+
+// GetNoticeHistoryResponse is the notice's history.
+type GetNoticeHistoryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Events, oldest first.
+	Events        []*NoticeEvent `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNoticeHistoryResponse) Reset() {
+	*x = GetNoticeHistoryResponse{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNoticeHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNoticeHistoryResponse) ProtoMessage() {}
+
+func (x *GetNoticeHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNoticeHistoryResponse.ProtoReflect.Descriptor instead.
+func (*GetNoticeHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetNoticeHistoryResponse) GetEvents() []*NoticeEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+// ExportEvidenceRequest names what to export: one breach or one organisation.
+type ExportEvidenceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Export every notice of this breach.
+	BreachId string `protobuf:"bytes,1,opt,name=breach_id,json=breachId,proto3" json:"breach_id,omitempty"`
+	// Export every notice of this organisation.
+	OrgId         string `protobuf:"bytes,2,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportEvidenceRequest) Reset() {
+	*x = ExportEvidenceRequest{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportEvidenceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportEvidenceRequest) ProtoMessage() {}
+
+func (x *ExportEvidenceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportEvidenceRequest.ProtoReflect.Descriptor instead.
+func (*ExportEvidenceRequest) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ExportEvidenceRequest) GetBreachId() string {
+	if x != nil {
+		return x.BreachId
+	}
+	return ""
+}
+
+func (x *ExportEvidenceRequest) GetOrgId() string {
+	if x != nil {
+		return x.OrgId
+	}
+	return ""
+}
+
+// ExportEvidenceResponse carries the export in two formats.
+type ExportEvidenceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The full record as JSON (breach facts and revisions, every notice, every event).
+	Json []byte `protobuf:"bytes,1,opt,name=json,proto3" json:"json,omitempty"`
+	// One row per event, as CSV.
+	Csv []byte `protobuf:"bytes,2,opt,name=csv,proto3" json:"csv,omitempty"`
+	// SHA-256 of json, hex.
+	JsonSha256 string `protobuf:"bytes,3,opt,name=json_sha256,json=jsonSha256,proto3" json:"json_sha256,omitempty"`
+	// SHA-256 of csv, hex.
+	CsvSha256 string `protobuf:"bytes,4,opt,name=csv_sha256,json=csvSha256,proto3" json:"csv_sha256,omitempty"`
+	// When the export was made.
+	GeneratedAt   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=generated_at,json=generatedAt,proto3" json:"generated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportEvidenceResponse) Reset() {
+	*x = ExportEvidenceResponse{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportEvidenceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportEvidenceResponse) ProtoMessage() {}
+
+func (x *ExportEvidenceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportEvidenceResponse.ProtoReflect.Descriptor instead.
+func (*ExportEvidenceResponse) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ExportEvidenceResponse) GetJson() []byte {
+	if x != nil {
+		return x.Json
+	}
+	return nil
+}
+
+func (x *ExportEvidenceResponse) GetCsv() []byte {
+	if x != nil {
+		return x.Csv
+	}
+	return nil
+}
+
+func (x *ExportEvidenceResponse) GetJsonSha256() string {
+	if x != nil {
+		return x.JsonSha256
+	}
+	return ""
+}
+
+func (x *ExportEvidenceResponse) GetCsvSha256() string {
+	if x != nil {
+		return x.CsvSha256
+	}
+	return ""
+}
+
+func (x *ExportEvidenceResponse) GetGeneratedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.GeneratedAt
+	}
+	return nil
+}
+
+// DraftAuthorityReportRequest names the notice and the language.
+type DraftAuthorityReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Notice id.
+	NoticeId string `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	// "sv" or "en"; empty means the organisation's locale, else "sv".
+	Language      string `protobuf:"bytes,2,opt,name=language,proto3" json:"language,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DraftAuthorityReportRequest) Reset() {
+	*x = DraftAuthorityReportRequest{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DraftAuthorityReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DraftAuthorityReportRequest) ProtoMessage() {}
+
+func (x *DraftAuthorityReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DraftAuthorityReportRequest.ProtoReflect.Descriptor instead.
+func (*DraftAuthorityReportRequest) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *DraftAuthorityReportRequest) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
+}
+
+func (x *DraftAuthorityReportRequest) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+// DraftAuthorityReportResponse is the draft in two forms.
+type DraftAuthorityReportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The draft as Markdown, for people.
+	Markdown string `protobuf:"bytes,1,opt,name=markdown,proto3" json:"markdown,omitempty"`
+	// The same draft as JSON, for forms and tools.
+	Json string `protobuf:"bytes,2,opt,name=json,proto3" json:"json,omitempty"`
+	// Language used.
+	Language      string `protobuf:"bytes,3,opt,name=language,proto3" json:"language,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DraftAuthorityReportResponse) Reset() {
+	*x = DraftAuthorityReportResponse{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DraftAuthorityReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DraftAuthorityReportResponse) ProtoMessage() {}
+
+func (x *DraftAuthorityReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DraftAuthorityReportResponse.ProtoReflect.Descriptor instead.
+func (*DraftAuthorityReportResponse) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *DraftAuthorityReportResponse) GetMarkdown() string {
+	if x != nil {
+		return x.Markdown
+	}
+	return ""
+}
+
+func (x *DraftAuthorityReportResponse) GetJson() string {
+	if x != nil {
+		return x.Json
+	}
+	return ""
+}
+
+func (x *DraftAuthorityReportResponse) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
 var File_cascade_v1_notice_service_proto protoreflect.FileDescriptor
 
 const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1fcascade/v1/notice_service.proto\x12\n" +
-	"cascade.v1\x1a\x16cascade/v1/types.proto\"/\n" +
+	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n" +
 	"\x10GetNoticeRequest\x12\x1b\n" +
 	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\"?\n" +
 	"\x11GetNoticeResponse\x12*\n" +
@@ -390,17 +1106,71 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"page_token\x18\x06 \x01(\tR\tpageToken\"k\n" +
 	"\x13ListNoticesResponse\x12,\n" +
 	"\anotices\x18\x01 \x03(\v2\x12.cascade.v1.NoticeR\anotices\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"t\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x90\x01\n" +
 	"\x18AcknowledgeNoticeRequest\x12\x1b\n" +
 	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12'\n" +
 	"\x0facknowledged_by\x18\x02 \x01(\tR\x0eacknowledgedBy\x12\x12\n" +
-	"\x04note\x18\x03 \x01(\tR\x04note\"G\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\x12\x1a\n" +
+	"\brevision\x18\x04 \x01(\x05R\brevision\"G\n" +
 	"\x19AcknowledgeNoticeResponse\x12*\n" +
-	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice2\x9a\x02\n" +
+	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"\xf8\x01\n" +
+	"\x1cRecordAuthorityReportRequest\x12\x1b\n" +
+	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12\x1c\n" +
+	"\tauthority\x18\x02 \x01(\tR\tauthority\x12\x1c\n" +
+	"\treference\x18\x03 \x01(\tR\treference\x12;\n" +
+	"\vreported_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"reportedAt\x12!\n" +
+	"\fdelay_reason\x18\x05 \x01(\tR\vdelayReason\x12\x1f\n" +
+	"\vrecorded_by\x18\x06 \x01(\tR\n" +
+	"recordedBy\"K\n" +
+	"\x1dRecordAuthorityReportResponse\x12*\n" +
+	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"\x80\x01\n" +
+	"\x1aRecordNotReportableRequest\x12\x1b\n" +
+	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12$\n" +
+	"\rjustification\x18\x02 \x01(\tR\rjustification\x12\x1f\n" +
+	"\vrecorded_by\x18\x03 \x01(\tR\n" +
+	"recordedBy\"I\n" +
+	"\x1bRecordNotReportableResponse\x12*\n" +
+	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"\xa9\x01\n" +
+	"!RecordSubjectCommunicationRequest\x12\x1b\n" +
+	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12F\n" +
+	"\rcommunication\x18\x02 \x01(\v2 .cascade.v1.SubjectCommunicationR\rcommunication\x12\x1f\n" +
+	"\vrecorded_by\x18\x03 \x01(\tR\n" +
+	"recordedBy\"P\n" +
+	"\"RecordSubjectCommunicationResponse\x12*\n" +
+	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"6\n" +
+	"\x17GetNoticeHistoryRequest\x12\x1b\n" +
+	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\"K\n" +
+	"\x18GetNoticeHistoryResponse\x12/\n" +
+	"\x06events\x18\x01 \x03(\v2\x17.cascade.v1.NoticeEventR\x06events\"K\n" +
+	"\x15ExportEvidenceRequest\x12\x1b\n" +
+	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x15\n" +
+	"\x06org_id\x18\x02 \x01(\tR\x05orgId\"\xbd\x01\n" +
+	"\x16ExportEvidenceResponse\x12\x12\n" +
+	"\x04json\x18\x01 \x01(\fR\x04json\x12\x10\n" +
+	"\x03csv\x18\x02 \x01(\fR\x03csv\x12\x1f\n" +
+	"\vjson_sha256\x18\x03 \x01(\tR\n" +
+	"jsonSha256\x12\x1d\n" +
+	"\n" +
+	"csv_sha256\x18\x04 \x01(\tR\tcsvSha256\x12=\n" +
+	"\fgenerated_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vgeneratedAt\"V\n" +
+	"\x1bDraftAuthorityReportRequest\x12\x1b\n" +
+	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12\x1a\n" +
+	"\blanguage\x18\x02 \x01(\tR\blanguage\"j\n" +
+	"\x1cDraftAuthorityReportResponse\x12\x1a\n" +
+	"\bmarkdown\x18\x01 \x01(\tR\bmarkdown\x12\x12\n" +
+	"\x04json\x18\x02 \x01(\tR\x04json\x12\x1a\n" +
+	"\blanguage\x18\x03 \x01(\tR\blanguage2\xaf\a\n" +
 	"\rNoticeService\x12M\n" +
 	"\tGetNotice\x12\x1c.cascade.v1.GetNoticeRequest\x1a\x1d.cascade.v1.GetNoticeResponse\"\x03\x90\x02\x01\x12S\n" +
 	"\vListNotices\x12\x1e.cascade.v1.ListNoticesRequest\x1a\x1f.cascade.v1.ListNoticesResponse\"\x03\x90\x02\x01\x12e\n" +
-	"\x11AcknowledgeNotice\x12$.cascade.v1.AcknowledgeNoticeRequest\x1a%.cascade.v1.AcknowledgeNoticeResponse\"\x03\x90\x02\x02B9Z7github.com/cascadehq/cascade/proto/cascade/v1;cascadev1b\x06proto3"
+	"\x11AcknowledgeNotice\x12$.cascade.v1.AcknowledgeNoticeRequest\x1a%.cascade.v1.AcknowledgeNoticeResponse\"\x03\x90\x02\x02\x12q\n" +
+	"\x15RecordAuthorityReport\x12(.cascade.v1.RecordAuthorityReportRequest\x1a).cascade.v1.RecordAuthorityReportResponse\"\x03\x90\x02\x02\x12k\n" +
+	"\x13RecordNotReportable\x12&.cascade.v1.RecordNotReportableRequest\x1a'.cascade.v1.RecordNotReportableResponse\"\x03\x90\x02\x02\x12\x80\x01\n" +
+	"\x1aRecordSubjectCommunication\x12-.cascade.v1.RecordSubjectCommunicationRequest\x1a..cascade.v1.RecordSubjectCommunicationResponse\"\x03\x90\x02\x02\x12b\n" +
+	"\x10GetNoticeHistory\x12#.cascade.v1.GetNoticeHistoryRequest\x1a$.cascade.v1.GetNoticeHistoryResponse\"\x03\x90\x02\x01\x12\\\n" +
+	"\x0eExportEvidence\x12!.cascade.v1.ExportEvidenceRequest\x1a\".cascade.v1.ExportEvidenceResponse\"\x03\x90\x02\x01\x12n\n" +
+	"\x14DraftAuthorityReport\x12'.cascade.v1.DraftAuthorityReportRequest\x1a(.cascade.v1.DraftAuthorityReportResponse\"\x03\x90\x02\x01B9Z7github.com/cascadehq/cascade/proto/cascade/v1;cascadev1b\x06proto3"
 
 var (
 	file_cascade_v1_notice_service_proto_rawDescOnce sync.Once
@@ -414,33 +1184,67 @@ func file_cascade_v1_notice_service_proto_rawDescGZIP() []byte {
 	return file_cascade_v1_notice_service_proto_rawDescData
 }
 
-var file_cascade_v1_notice_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_cascade_v1_notice_service_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_cascade_v1_notice_service_proto_goTypes = []any{
-	(*GetNoticeRequest)(nil),          // 0: cascade.v1.GetNoticeRequest
-	(*GetNoticeResponse)(nil),         // 1: cascade.v1.GetNoticeResponse
-	(*ListNoticesRequest)(nil),        // 2: cascade.v1.ListNoticesRequest
-	(*ListNoticesResponse)(nil),       // 3: cascade.v1.ListNoticesResponse
-	(*AcknowledgeNoticeRequest)(nil),  // 4: cascade.v1.AcknowledgeNoticeRequest
-	(*AcknowledgeNoticeResponse)(nil), // 5: cascade.v1.AcknowledgeNoticeResponse
-	(*Notice)(nil),                    // 6: cascade.v1.Notice
-	(NoticeState)(0),                  // 7: cascade.v1.NoticeState
+	(*GetNoticeRequest)(nil),                   // 0: cascade.v1.GetNoticeRequest
+	(*GetNoticeResponse)(nil),                  // 1: cascade.v1.GetNoticeResponse
+	(*ListNoticesRequest)(nil),                 // 2: cascade.v1.ListNoticesRequest
+	(*ListNoticesResponse)(nil),                // 3: cascade.v1.ListNoticesResponse
+	(*AcknowledgeNoticeRequest)(nil),           // 4: cascade.v1.AcknowledgeNoticeRequest
+	(*AcknowledgeNoticeResponse)(nil),          // 5: cascade.v1.AcknowledgeNoticeResponse
+	(*RecordAuthorityReportRequest)(nil),       // 6: cascade.v1.RecordAuthorityReportRequest
+	(*RecordAuthorityReportResponse)(nil),      // 7: cascade.v1.RecordAuthorityReportResponse
+	(*RecordNotReportableRequest)(nil),         // 8: cascade.v1.RecordNotReportableRequest
+	(*RecordNotReportableResponse)(nil),        // 9: cascade.v1.RecordNotReportableResponse
+	(*RecordSubjectCommunicationRequest)(nil),  // 10: cascade.v1.RecordSubjectCommunicationRequest
+	(*RecordSubjectCommunicationResponse)(nil), // 11: cascade.v1.RecordSubjectCommunicationResponse
+	(*GetNoticeHistoryRequest)(nil),            // 12: cascade.v1.GetNoticeHistoryRequest
+	(*GetNoticeHistoryResponse)(nil),           // 13: cascade.v1.GetNoticeHistoryResponse
+	(*ExportEvidenceRequest)(nil),              // 14: cascade.v1.ExportEvidenceRequest
+	(*ExportEvidenceResponse)(nil),             // 15: cascade.v1.ExportEvidenceResponse
+	(*DraftAuthorityReportRequest)(nil),        // 16: cascade.v1.DraftAuthorityReportRequest
+	(*DraftAuthorityReportResponse)(nil),       // 17: cascade.v1.DraftAuthorityReportResponse
+	(*Notice)(nil),                             // 18: cascade.v1.Notice
+	(NoticeState)(0),                           // 19: cascade.v1.NoticeState
+	(*timestamppb.Timestamp)(nil),              // 20: google.protobuf.Timestamp
+	(*SubjectCommunication)(nil),               // 21: cascade.v1.SubjectCommunication
+	(*NoticeEvent)(nil),                        // 22: cascade.v1.NoticeEvent
 }
 var file_cascade_v1_notice_service_proto_depIdxs = []int32{
-	6, // 0: cascade.v1.GetNoticeResponse.notice:type_name -> cascade.v1.Notice
-	7, // 1: cascade.v1.ListNoticesRequest.state:type_name -> cascade.v1.NoticeState
-	6, // 2: cascade.v1.ListNoticesResponse.notices:type_name -> cascade.v1.Notice
-	6, // 3: cascade.v1.AcknowledgeNoticeResponse.notice:type_name -> cascade.v1.Notice
-	0, // 4: cascade.v1.NoticeService.GetNotice:input_type -> cascade.v1.GetNoticeRequest
-	2, // 5: cascade.v1.NoticeService.ListNotices:input_type -> cascade.v1.ListNoticesRequest
-	4, // 6: cascade.v1.NoticeService.AcknowledgeNotice:input_type -> cascade.v1.AcknowledgeNoticeRequest
-	1, // 7: cascade.v1.NoticeService.GetNotice:output_type -> cascade.v1.GetNoticeResponse
-	3, // 8: cascade.v1.NoticeService.ListNotices:output_type -> cascade.v1.ListNoticesResponse
-	5, // 9: cascade.v1.NoticeService.AcknowledgeNotice:output_type -> cascade.v1.AcknowledgeNoticeResponse
-	7, // [7:10] is the sub-list for method output_type
-	4, // [4:7] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	18, // 0: cascade.v1.GetNoticeResponse.notice:type_name -> cascade.v1.Notice
+	19, // 1: cascade.v1.ListNoticesRequest.state:type_name -> cascade.v1.NoticeState
+	18, // 2: cascade.v1.ListNoticesResponse.notices:type_name -> cascade.v1.Notice
+	18, // 3: cascade.v1.AcknowledgeNoticeResponse.notice:type_name -> cascade.v1.Notice
+	20, // 4: cascade.v1.RecordAuthorityReportRequest.reported_at:type_name -> google.protobuf.Timestamp
+	18, // 5: cascade.v1.RecordAuthorityReportResponse.notice:type_name -> cascade.v1.Notice
+	18, // 6: cascade.v1.RecordNotReportableResponse.notice:type_name -> cascade.v1.Notice
+	21, // 7: cascade.v1.RecordSubjectCommunicationRequest.communication:type_name -> cascade.v1.SubjectCommunication
+	18, // 8: cascade.v1.RecordSubjectCommunicationResponse.notice:type_name -> cascade.v1.Notice
+	22, // 9: cascade.v1.GetNoticeHistoryResponse.events:type_name -> cascade.v1.NoticeEvent
+	20, // 10: cascade.v1.ExportEvidenceResponse.generated_at:type_name -> google.protobuf.Timestamp
+	0,  // 11: cascade.v1.NoticeService.GetNotice:input_type -> cascade.v1.GetNoticeRequest
+	2,  // 12: cascade.v1.NoticeService.ListNotices:input_type -> cascade.v1.ListNoticesRequest
+	4,  // 13: cascade.v1.NoticeService.AcknowledgeNotice:input_type -> cascade.v1.AcknowledgeNoticeRequest
+	6,  // 14: cascade.v1.NoticeService.RecordAuthorityReport:input_type -> cascade.v1.RecordAuthorityReportRequest
+	8,  // 15: cascade.v1.NoticeService.RecordNotReportable:input_type -> cascade.v1.RecordNotReportableRequest
+	10, // 16: cascade.v1.NoticeService.RecordSubjectCommunication:input_type -> cascade.v1.RecordSubjectCommunicationRequest
+	12, // 17: cascade.v1.NoticeService.GetNoticeHistory:input_type -> cascade.v1.GetNoticeHistoryRequest
+	14, // 18: cascade.v1.NoticeService.ExportEvidence:input_type -> cascade.v1.ExportEvidenceRequest
+	16, // 19: cascade.v1.NoticeService.DraftAuthorityReport:input_type -> cascade.v1.DraftAuthorityReportRequest
+	1,  // 20: cascade.v1.NoticeService.GetNotice:output_type -> cascade.v1.GetNoticeResponse
+	3,  // 21: cascade.v1.NoticeService.ListNotices:output_type -> cascade.v1.ListNoticesResponse
+	5,  // 22: cascade.v1.NoticeService.AcknowledgeNotice:output_type -> cascade.v1.AcknowledgeNoticeResponse
+	7,  // 23: cascade.v1.NoticeService.RecordAuthorityReport:output_type -> cascade.v1.RecordAuthorityReportResponse
+	9,  // 24: cascade.v1.NoticeService.RecordNotReportable:output_type -> cascade.v1.RecordNotReportableResponse
+	11, // 25: cascade.v1.NoticeService.RecordSubjectCommunication:output_type -> cascade.v1.RecordSubjectCommunicationResponse
+	13, // 26: cascade.v1.NoticeService.GetNoticeHistory:output_type -> cascade.v1.GetNoticeHistoryResponse
+	15, // 27: cascade.v1.NoticeService.ExportEvidence:output_type -> cascade.v1.ExportEvidenceResponse
+	17, // 28: cascade.v1.NoticeService.DraftAuthorityReport:output_type -> cascade.v1.DraftAuthorityReportResponse
+	20, // [20:29] is the sub-list for method output_type
+	11, // [11:20] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_notice_service_proto_init() }
@@ -455,7 +1259,7 @@ func file_cascade_v1_notice_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_notice_service_proto_rawDesc), len(file_cascade_v1_notice_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,9 +19,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	NoticeService_GetNotice_FullMethodName         = "/cascade.v1.NoticeService/GetNotice"
-	NoticeService_ListNotices_FullMethodName       = "/cascade.v1.NoticeService/ListNotices"
-	NoticeService_AcknowledgeNotice_FullMethodName = "/cascade.v1.NoticeService/AcknowledgeNotice"
+	NoticeService_GetNotice_FullMethodName                  = "/cascade.v1.NoticeService/GetNotice"
+	NoticeService_ListNotices_FullMethodName                = "/cascade.v1.NoticeService/ListNotices"
+	NoticeService_AcknowledgeNotice_FullMethodName          = "/cascade.v1.NoticeService/AcknowledgeNotice"
+	NoticeService_RecordAuthorityReport_FullMethodName      = "/cascade.v1.NoticeService/RecordAuthorityReport"
+	NoticeService_RecordNotReportable_FullMethodName        = "/cascade.v1.NoticeService/RecordNotReportable"
+	NoticeService_RecordSubjectCommunication_FullMethodName = "/cascade.v1.NoticeService/RecordSubjectCommunication"
+	NoticeService_GetNoticeHistory_FullMethodName           = "/cascade.v1.NoticeService/GetNoticeHistory"
+	NoticeService_ExportEvidence_FullMethodName             = "/cascade.v1.NoticeService/ExportEvidence"
+	NoticeService_DraftAuthorityReport_FullMethodName       = "/cascade.v1.NoticeService/DraftAuthorityReport"
 )
 
 // NoticeServiceClient is the client API for NoticeService service.
@@ -39,6 +45,27 @@ type NoticeServiceClient interface {
 	// Idempotent: acknowledging again returns the notice unchanged. It never
 	// moves the deadline. A notice not yet delivered: FailedPrecondition.
 	AcknowledgeNotice(ctx context.Context, in *AcknowledgeNoticeRequest, opts ...grpc.CallOption) (*AcknowledgeNoticeResponse, error)
+	// RecordAuthorityReport resolves the notice as reported to the supervisory
+	// authority. After the deadline a delay_reason is required (Art. 33(1)).
+	// Recording the same report again is a no-op; a different reference, or
+	// any outcome on a resolved notice, is FailedPrecondition, as is resolving
+	// an undelivered notice.
+	RecordAuthorityReport(ctx context.Context, in *RecordAuthorityReportRequest, opts ...grpc.CallOption) (*RecordAuthorityReportResponse, error)
+	// RecordNotReportable resolves the notice as documented not reportable;
+	// a justification is required.
+	RecordNotReportable(ctx context.Context, in *RecordNotReportableRequest, opts ...grpc.CallOption) (*RecordNotReportableResponse, error)
+	// RecordSubjectCommunication records the Art. 34 decision: communicated
+	// (when, how), not required, or exempt under Art. 34(3)(a)/(b)/(c) ((c)
+	// requires a public communication). Recorded once.
+	RecordSubjectCommunication(ctx context.Context, in *RecordSubjectCommunicationRequest, opts ...grpc.CallOption) (*RecordSubjectCommunicationResponse, error)
+	// GetNoticeHistory returns the notice's append-only history, oldest first.
+	GetNoticeHistory(ctx context.Context, in *GetNoticeHistoryRequest, opts ...grpc.CallOption) (*GetNoticeHistoryResponse, error)
+	// ExportEvidence returns the full record of one breach or one
+	// organisation as JSON and CSV, each with its SHA-256 digest.
+	ExportEvidence(ctx context.Context, in *ExportEvidenceRequest, opts ...grpc.CallOption) (*ExportEvidenceResponse, error)
+	// DraftAuthorityReport renders a draft of the controller's Art. 33(3)
+	// report to the supervisory authority, pre-filled from the breach.
+	DraftAuthorityReport(ctx context.Context, in *DraftAuthorityReportRequest, opts ...grpc.CallOption) (*DraftAuthorityReportResponse, error)
 }
 
 type noticeServiceClient struct {
@@ -79,6 +106,66 @@ func (c *noticeServiceClient) AcknowledgeNotice(ctx context.Context, in *Acknowl
 	return out, nil
 }
 
+func (c *noticeServiceClient) RecordAuthorityReport(ctx context.Context, in *RecordAuthorityReportRequest, opts ...grpc.CallOption) (*RecordAuthorityReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordAuthorityReportResponse)
+	err := c.cc.Invoke(ctx, NoticeService_RecordAuthorityReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *noticeServiceClient) RecordNotReportable(ctx context.Context, in *RecordNotReportableRequest, opts ...grpc.CallOption) (*RecordNotReportableResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordNotReportableResponse)
+	err := c.cc.Invoke(ctx, NoticeService_RecordNotReportable_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *noticeServiceClient) RecordSubjectCommunication(ctx context.Context, in *RecordSubjectCommunicationRequest, opts ...grpc.CallOption) (*RecordSubjectCommunicationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordSubjectCommunicationResponse)
+	err := c.cc.Invoke(ctx, NoticeService_RecordSubjectCommunication_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *noticeServiceClient) GetNoticeHistory(ctx context.Context, in *GetNoticeHistoryRequest, opts ...grpc.CallOption) (*GetNoticeHistoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetNoticeHistoryResponse)
+	err := c.cc.Invoke(ctx, NoticeService_GetNoticeHistory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *noticeServiceClient) ExportEvidence(ctx context.Context, in *ExportEvidenceRequest, opts ...grpc.CallOption) (*ExportEvidenceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportEvidenceResponse)
+	err := c.cc.Invoke(ctx, NoticeService_ExportEvidence_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *noticeServiceClient) DraftAuthorityReport(ctx context.Context, in *DraftAuthorityReportRequest, opts ...grpc.CallOption) (*DraftAuthorityReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DraftAuthorityReportResponse)
+	err := c.cc.Invoke(ctx, NoticeService_DraftAuthorityReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NoticeServiceServer is the server API for NoticeService service.
 // All implementations must embed UnimplementedNoticeServiceServer
 // for forward compatibility.
@@ -94,6 +181,27 @@ type NoticeServiceServer interface {
 	// Idempotent: acknowledging again returns the notice unchanged. It never
 	// moves the deadline. A notice not yet delivered: FailedPrecondition.
 	AcknowledgeNotice(context.Context, *AcknowledgeNoticeRequest) (*AcknowledgeNoticeResponse, error)
+	// RecordAuthorityReport resolves the notice as reported to the supervisory
+	// authority. After the deadline a delay_reason is required (Art. 33(1)).
+	// Recording the same report again is a no-op; a different reference, or
+	// any outcome on a resolved notice, is FailedPrecondition, as is resolving
+	// an undelivered notice.
+	RecordAuthorityReport(context.Context, *RecordAuthorityReportRequest) (*RecordAuthorityReportResponse, error)
+	// RecordNotReportable resolves the notice as documented not reportable;
+	// a justification is required.
+	RecordNotReportable(context.Context, *RecordNotReportableRequest) (*RecordNotReportableResponse, error)
+	// RecordSubjectCommunication records the Art. 34 decision: communicated
+	// (when, how), not required, or exempt under Art. 34(3)(a)/(b)/(c) ((c)
+	// requires a public communication). Recorded once.
+	RecordSubjectCommunication(context.Context, *RecordSubjectCommunicationRequest) (*RecordSubjectCommunicationResponse, error)
+	// GetNoticeHistory returns the notice's append-only history, oldest first.
+	GetNoticeHistory(context.Context, *GetNoticeHistoryRequest) (*GetNoticeHistoryResponse, error)
+	// ExportEvidence returns the full record of one breach or one
+	// organisation as JSON and CSV, each with its SHA-256 digest.
+	ExportEvidence(context.Context, *ExportEvidenceRequest) (*ExportEvidenceResponse, error)
+	// DraftAuthorityReport renders a draft of the controller's Art. 33(3)
+	// report to the supervisory authority, pre-filled from the breach.
+	DraftAuthorityReport(context.Context, *DraftAuthorityReportRequest) (*DraftAuthorityReportResponse, error)
 	mustEmbedUnimplementedNoticeServiceServer()
 }
 
@@ -112,6 +220,24 @@ func (UnimplementedNoticeServiceServer) ListNotices(context.Context, *ListNotice
 }
 func (UnimplementedNoticeServiceServer) AcknowledgeNotice(context.Context, *AcknowledgeNoticeRequest) (*AcknowledgeNoticeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AcknowledgeNotice not implemented")
+}
+func (UnimplementedNoticeServiceServer) RecordAuthorityReport(context.Context, *RecordAuthorityReportRequest) (*RecordAuthorityReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordAuthorityReport not implemented")
+}
+func (UnimplementedNoticeServiceServer) RecordNotReportable(context.Context, *RecordNotReportableRequest) (*RecordNotReportableResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordNotReportable not implemented")
+}
+func (UnimplementedNoticeServiceServer) RecordSubjectCommunication(context.Context, *RecordSubjectCommunicationRequest) (*RecordSubjectCommunicationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordSubjectCommunication not implemented")
+}
+func (UnimplementedNoticeServiceServer) GetNoticeHistory(context.Context, *GetNoticeHistoryRequest) (*GetNoticeHistoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetNoticeHistory not implemented")
+}
+func (UnimplementedNoticeServiceServer) ExportEvidence(context.Context, *ExportEvidenceRequest) (*ExportEvidenceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportEvidence not implemented")
+}
+func (UnimplementedNoticeServiceServer) DraftAuthorityReport(context.Context, *DraftAuthorityReportRequest) (*DraftAuthorityReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DraftAuthorityReport not implemented")
 }
 func (UnimplementedNoticeServiceServer) mustEmbedUnimplementedNoticeServiceServer() {}
 func (UnimplementedNoticeServiceServer) testEmbeddedByValue()                       {}
@@ -188,6 +314,114 @@ func _NoticeService_AcknowledgeNotice_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NoticeService_RecordAuthorityReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordAuthorityReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NoticeServiceServer).RecordAuthorityReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NoticeService_RecordAuthorityReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NoticeServiceServer).RecordAuthorityReport(ctx, req.(*RecordAuthorityReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NoticeService_RecordNotReportable_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordNotReportableRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NoticeServiceServer).RecordNotReportable(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NoticeService_RecordNotReportable_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NoticeServiceServer).RecordNotReportable(ctx, req.(*RecordNotReportableRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NoticeService_RecordSubjectCommunication_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordSubjectCommunicationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NoticeServiceServer).RecordSubjectCommunication(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NoticeService_RecordSubjectCommunication_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NoticeServiceServer).RecordSubjectCommunication(ctx, req.(*RecordSubjectCommunicationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NoticeService_GetNoticeHistory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetNoticeHistoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NoticeServiceServer).GetNoticeHistory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NoticeService_GetNoticeHistory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NoticeServiceServer).GetNoticeHistory(ctx, req.(*GetNoticeHistoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NoticeService_ExportEvidence_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportEvidenceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NoticeServiceServer).ExportEvidence(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NoticeService_ExportEvidence_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NoticeServiceServer).ExportEvidence(ctx, req.(*ExportEvidenceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NoticeService_DraftAuthorityReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DraftAuthorityReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NoticeServiceServer).DraftAuthorityReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NoticeService_DraftAuthorityReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NoticeServiceServer).DraftAuthorityReport(ctx, req.(*DraftAuthorityReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NoticeService_ServiceDesc is the grpc.ServiceDesc for NoticeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -206,6 +440,30 @@ var NoticeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AcknowledgeNotice",
 			Handler:    _NoticeService_AcknowledgeNotice_Handler,
+		},
+		{
+			MethodName: "RecordAuthorityReport",
+			Handler:    _NoticeService_RecordAuthorityReport_Handler,
+		},
+		{
+			MethodName: "RecordNotReportable",
+			Handler:    _NoticeService_RecordNotReportable_Handler,
+		},
+		{
+			MethodName: "RecordSubjectCommunication",
+			Handler:    _NoticeService_RecordSubjectCommunication_Handler,
+		},
+		{
+			MethodName: "GetNoticeHistory",
+			Handler:    _NoticeService_GetNoticeHistory_Handler,
+		},
+		{
+			MethodName: "ExportEvidence",
+			Handler:    _NoticeService_ExportEvidence_Handler,
+		},
+		{
+			MethodName: "DraftAuthorityReport",
+			Handler:    _NoticeService_DraftAuthorityReport_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -88,6 +88,173 @@ func (NoticeState) EnumDescriptor() ([]byte, []int) {
 	return file_cascade_v1_types_proto_rawDescGZIP(), []int{0}
 }
 
+// OutcomeKind is how a controller resolved its obligation.
+type OutcomeKind int32
+
+const (
+	// Not set.
+	OutcomeKind_OUTCOME_KIND_UNSPECIFIED OutcomeKind = 0
+	// Reported to the supervisory authority.
+	OutcomeKind_OUTCOME_KIND_REPORTED_TO_AUTHORITY OutcomeKind = 1
+	// Documented as not reportable (unlikely to result in a risk).
+	OutcomeKind_OUTCOME_KIND_NOT_REPORTABLE OutcomeKind = 2
+)
+
+// Enum value maps for OutcomeKind.
+var (
+	OutcomeKind_name = map[int32]string{
+		0: "OUTCOME_KIND_UNSPECIFIED",
+		1: "OUTCOME_KIND_REPORTED_TO_AUTHORITY",
+		2: "OUTCOME_KIND_NOT_REPORTABLE",
+	}
+	OutcomeKind_value = map[string]int32{
+		"OUTCOME_KIND_UNSPECIFIED":           0,
+		"OUTCOME_KIND_REPORTED_TO_AUTHORITY": 1,
+		"OUTCOME_KIND_NOT_REPORTABLE":        2,
+	}
+)
+
+func (x OutcomeKind) Enum() *OutcomeKind {
+	p := new(OutcomeKind)
+	*p = x
+	return p
+}
+
+func (x OutcomeKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OutcomeKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_cascade_v1_types_proto_enumTypes[1].Descriptor()
+}
+
+func (OutcomeKind) Type() protoreflect.EnumType {
+	return &file_cascade_v1_types_proto_enumTypes[1]
+}
+
+func (x OutcomeKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OutcomeKind.Descriptor instead.
+func (OutcomeKind) EnumDescriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{1}
+}
+
+// SubjectCommunicationKind is the Art. 34 decision.
+type SubjectCommunicationKind int32
+
+const (
+	// Not set.
+	SubjectCommunicationKind_SUBJECT_COMMUNICATION_KIND_UNSPECIFIED SubjectCommunicationKind = 0
+	// The data subjects were informed.
+	SubjectCommunicationKind_SUBJECT_COMMUNICATION_KIND_COMMUNICATED SubjectCommunicationKind = 1
+	// Not required: the breach is unlikely to result in a high risk.
+	SubjectCommunicationKind_SUBJECT_COMMUNICATION_KIND_NOT_REQUIRED SubjectCommunicationKind = 2
+	// High risk, but exempt under Art. 34(3).
+	SubjectCommunicationKind_SUBJECT_COMMUNICATION_KIND_EXEMPT SubjectCommunicationKind = 3
+)
+
+// Enum value maps for SubjectCommunicationKind.
+var (
+	SubjectCommunicationKind_name = map[int32]string{
+		0: "SUBJECT_COMMUNICATION_KIND_UNSPECIFIED",
+		1: "SUBJECT_COMMUNICATION_KIND_COMMUNICATED",
+		2: "SUBJECT_COMMUNICATION_KIND_NOT_REQUIRED",
+		3: "SUBJECT_COMMUNICATION_KIND_EXEMPT",
+	}
+	SubjectCommunicationKind_value = map[string]int32{
+		"SUBJECT_COMMUNICATION_KIND_UNSPECIFIED":  0,
+		"SUBJECT_COMMUNICATION_KIND_COMMUNICATED": 1,
+		"SUBJECT_COMMUNICATION_KIND_NOT_REQUIRED": 2,
+		"SUBJECT_COMMUNICATION_KIND_EXEMPT":       3,
+	}
+)
+
+func (x SubjectCommunicationKind) Enum() *SubjectCommunicationKind {
+	p := new(SubjectCommunicationKind)
+	*p = x
+	return p
+}
+
+func (x SubjectCommunicationKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SubjectCommunicationKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_cascade_v1_types_proto_enumTypes[2].Descriptor()
+}
+
+func (SubjectCommunicationKind) Type() protoreflect.EnumType {
+	return &file_cascade_v1_types_proto_enumTypes[2]
+}
+
+func (x SubjectCommunicationKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SubjectCommunicationKind.Descriptor instead.
+func (SubjectCommunicationKind) EnumDescriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{2}
+}
+
+// Art34Exemption is the Art. 34(3) ground.
+type Art34Exemption int32
+
+const (
+	// Not set.
+	Art34Exemption_ART34_EXEMPTION_UNSPECIFIED Art34Exemption = 0
+	// (a) the data was made unintelligible, e.g. encrypted.
+	Art34Exemption_ART34_EXEMPTION_A_UNINTELLIGIBLE Art34Exemption = 1
+	// (b) later measures removed the high risk.
+	Art34Exemption_ART34_EXEMPTION_B_RISK_REMOVED Art34Exemption = 2
+	// (c) disproportionate effort: a public communication is used instead.
+	Art34Exemption_ART34_EXEMPTION_C_DISPROPORTIONATE Art34Exemption = 3
+)
+
+// Enum value maps for Art34Exemption.
+var (
+	Art34Exemption_name = map[int32]string{
+		0: "ART34_EXEMPTION_UNSPECIFIED",
+		1: "ART34_EXEMPTION_A_UNINTELLIGIBLE",
+		2: "ART34_EXEMPTION_B_RISK_REMOVED",
+		3: "ART34_EXEMPTION_C_DISPROPORTIONATE",
+	}
+	Art34Exemption_value = map[string]int32{
+		"ART34_EXEMPTION_UNSPECIFIED":        0,
+		"ART34_EXEMPTION_A_UNINTELLIGIBLE":   1,
+		"ART34_EXEMPTION_B_RISK_REMOVED":     2,
+		"ART34_EXEMPTION_C_DISPROPORTIONATE": 3,
+	}
+)
+
+func (x Art34Exemption) Enum() *Art34Exemption {
+	p := new(Art34Exemption)
+	*p = x
+	return p
+}
+
+func (x Art34Exemption) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Art34Exemption) Descriptor() protoreflect.EnumDescriptor {
+	return file_cascade_v1_types_proto_enumTypes[3].Descriptor()
+}
+
+func (Art34Exemption) Type() protoreflect.EnumType {
+	return &file_cascade_v1_types_proto_enumTypes[3]
+}
+
+func (x Art34Exemption) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Art34Exemption.Descriptor instead.
+func (Art34Exemption) EnumDescriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{3}
+}
+
 // Contact is the processor's contact point for the breach (Art. 33(3)(b)).
 type Contact struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -419,6 +586,10 @@ type Breach struct {
 	UnknownOrgIds []string `protobuf:"bytes,6,rep,name=unknown_org_ids,json=unknownOrgIds,proto3" json:"unknown_org_ids,omitempty"`
 	// Whether every notice of the breach has been recorded and delivered once.
 	FanoutComplete bool `protobuf:"varint,7,opt,name=fanout_complete,json=fanoutComplete,proto3" json:"fanout_complete,omitempty"`
+	// Follow-up revisions (2, 3, ...), oldest first.
+	Revisions []*BreachRevision `protobuf:"bytes,8,rep,name=revisions,proto3" json:"revisions,omitempty"`
+	// The latest revision number (1 if there are no updates).
+	LatestRevision int32 `protobuf:"varint,9,opt,name=latest_revision,json=latestRevision,proto3" json:"latest_revision,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -502,6 +673,270 @@ func (x *Breach) GetFanoutComplete() bool {
 	return false
 }
 
+func (x *Breach) GetRevisions() []*BreachRevision {
+	if x != nil {
+		return x.Revisions
+	}
+	return nil
+}
+
+func (x *Breach) GetLatestRevision() int32 {
+	if x != nil {
+		return x.LatestRevision
+	}
+	return 0
+}
+
+// BreachUpdate is follow-up information for an existing breach (Art. 33(4):
+// information provided in phases), published on cascade.breach.update or
+// sent with BreachService.UpdateBreach. It becomes the breach's next
+// revision and is delivered to every affected organisation. Non-empty
+// fields replace the breach's facts. Publishing the same update again is
+// idempotent.
+type BreachUpdate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The breach to update. Required.
+	BreachId string `protobuf:"bytes,1,opt,name=breach_id,json=breachId,proto3" json:"breach_id,omitempty"`
+	// What changed, in a sentence or two. Required.
+	Summary string `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
+	// New description of the nature of the breach.
+	Nature string `protobuf:"bytes,3,opt,name=nature,proto3" json:"nature,omitempty"`
+	// New start of the occurrence window.
+	OccurredFrom *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=occurred_from,json=occurredFrom,proto3" json:"occurred_from,omitempty"`
+	// New end of the occurrence window.
+	OccurredTo *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=occurred_to,json=occurredTo,proto3" json:"occurred_to,omitempty"`
+	// Replaces the categories of personal data.
+	DataCategories []string `protobuf:"bytes,6,rep,name=data_categories,json=dataCategories,proto3" json:"data_categories,omitempty"`
+	// Replaces the categories of data subjects.
+	SubjectCategories []string `protobuf:"bytes,7,rep,name=subject_categories,json=subjectCategories,proto3" json:"subject_categories,omitempty"`
+	// Organisations newly found affected: each gets its own notice and clock.
+	AddAffected []*AffectedOrganisation `protobuf:"bytes,8,rep,name=add_affected,json=addAffected,proto3" json:"add_affected,omitempty"`
+	// New likely consequences.
+	LikelyConsequences string `protobuf:"bytes,9,opt,name=likely_consequences,json=likelyConsequences,proto3" json:"likely_consequences,omitempty"`
+	// New measures taken.
+	MeasuresTaken string `protobuf:"bytes,10,opt,name=measures_taken,json=measuresTaken,proto3" json:"measures_taken,omitempty"`
+	// New measures proposed.
+	MeasuresProposed string `protobuf:"bytes,11,opt,name=measures_proposed,json=measuresProposed,proto3" json:"measures_proposed,omitempty"`
+	// New advice to controllers.
+	AdviceToControllers string `protobuf:"bytes,12,opt,name=advice_to_controllers,json=adviceToControllers,proto3" json:"advice_to_controllers,omitempty"`
+	// New contact point.
+	Contact       *Contact `protobuf:"bytes,13,opt,name=contact,proto3" json:"contact,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BreachUpdate) Reset() {
+	*x = BreachUpdate{}
+	mi := &file_cascade_v1_types_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BreachUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BreachUpdate) ProtoMessage() {}
+
+func (x *BreachUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BreachUpdate.ProtoReflect.Descriptor instead.
+func (*BreachUpdate) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *BreachUpdate) GetBreachId() string {
+	if x != nil {
+		return x.BreachId
+	}
+	return ""
+}
+
+func (x *BreachUpdate) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *BreachUpdate) GetNature() string {
+	if x != nil {
+		return x.Nature
+	}
+	return ""
+}
+
+func (x *BreachUpdate) GetOccurredFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredFrom
+	}
+	return nil
+}
+
+func (x *BreachUpdate) GetOccurredTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredTo
+	}
+	return nil
+}
+
+func (x *BreachUpdate) GetDataCategories() []string {
+	if x != nil {
+		return x.DataCategories
+	}
+	return nil
+}
+
+func (x *BreachUpdate) GetSubjectCategories() []string {
+	if x != nil {
+		return x.SubjectCategories
+	}
+	return nil
+}
+
+func (x *BreachUpdate) GetAddAffected() []*AffectedOrganisation {
+	if x != nil {
+		return x.AddAffected
+	}
+	return nil
+}
+
+func (x *BreachUpdate) GetLikelyConsequences() string {
+	if x != nil {
+		return x.LikelyConsequences
+	}
+	return ""
+}
+
+func (x *BreachUpdate) GetMeasuresTaken() string {
+	if x != nil {
+		return x.MeasuresTaken
+	}
+	return ""
+}
+
+func (x *BreachUpdate) GetMeasuresProposed() string {
+	if x != nil {
+		return x.MeasuresProposed
+	}
+	return ""
+}
+
+func (x *BreachUpdate) GetAdviceToControllers() string {
+	if x != nil {
+		return x.AdviceToControllers
+	}
+	return ""
+}
+
+func (x *BreachUpdate) GetContact() *Contact {
+	if x != nil {
+		return x.Contact
+	}
+	return nil
+}
+
+// BreachRevision is one follow-up revision of a breach.
+type BreachRevision struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Revision number, from 2.
+	Number int32 `protobuf:"varint,1,opt,name=number,proto3" json:"number,omitempty"`
+	// When Cascade accepted the update.
+	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
+	// The update.
+	Update *BreachUpdate `protobuf:"bytes,3,opt,name=update,proto3" json:"update,omitempty"`
+	// Organisations notified for the first time by this revision.
+	Added int64 `protobuf:"varint,4,opt,name=added,proto3" json:"added,omitempty"`
+	// Organisation ids in add_affected that are not in the registry.
+	UnknownOrgIds []string `protobuf:"bytes,5,rep,name=unknown_org_ids,json=unknownOrgIds,proto3" json:"unknown_org_ids,omitempty"`
+	// Whether the revision was delivered to every affected organisation.
+	FanoutComplete bool `protobuf:"varint,6,opt,name=fanout_complete,json=fanoutComplete,proto3" json:"fanout_complete,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *BreachRevision) Reset() {
+	*x = BreachRevision{}
+	mi := &file_cascade_v1_types_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BreachRevision) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BreachRevision) ProtoMessage() {}
+
+func (x *BreachRevision) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BreachRevision.ProtoReflect.Descriptor instead.
+func (*BreachRevision) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *BreachRevision) GetNumber() int32 {
+	if x != nil {
+		return x.Number
+	}
+	return 0
+}
+
+func (x *BreachRevision) GetReceivedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceivedAt
+	}
+	return nil
+}
+
+func (x *BreachRevision) GetUpdate() *BreachUpdate {
+	if x != nil {
+		return x.Update
+	}
+	return nil
+}
+
+func (x *BreachRevision) GetAdded() int64 {
+	if x != nil {
+		return x.Added
+	}
+	return 0
+}
+
+func (x *BreachRevision) GetUnknownOrgIds() []string {
+	if x != nil {
+		return x.UnknownOrgIds
+	}
+	return nil
+}
+
+func (x *BreachRevision) GetFanoutComplete() bool {
+	if x != nil {
+		return x.FanoutComplete
+	}
+	return false
+}
+
 // Notice is one breach x one affected organisation: the tracked obligation.
 type Notice struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -537,13 +972,27 @@ type Notice struct {
 	ProcessorDelay *durationpb.Duration `protobuf:"bytes,15,opt,name=processor_delay,json=processorDelay,proto3" json:"processor_delay,omitempty"`
 	// Number of publishes to the organisation's channel.
 	DeliveryCount int32 `protobuf:"varint,16,opt,name=delivery_count,json=deliveryCount,proto3" json:"delivery_count,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Latest breach revision delivered to the organisation.
+	RevisionDelivered int32 `protobuf:"varint,17,opt,name=revision_delivered,json=revisionDelivered,proto3" json:"revision_delivered,omitempty"`
+	// Latest breach revision the organisation acknowledged (0: none).
+	RevisionAcknowledged int32 `protobuf:"varint,18,opt,name=revision_acknowledged,json=revisionAcknowledged,proto3" json:"revision_acknowledged,omitempty"`
+	// Reminders sent, in order.
+	Reminders []*Reminder `protobuf:"bytes,19,rep,name=reminders,proto3" json:"reminders,omitempty"`
+	// When the overdue escalation was sent, if it was.
+	OverdueNotifiedAt *timestamppb.Timestamp `protobuf:"bytes,20,opt,name=overdue_notified_at,json=overdueNotifiedAt,proto3" json:"overdue_notified_at,omitempty"`
+	// When the notice was resolved.
+	ResolvedAt *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
+	// The recorded outcome (Art. 33), once resolved.
+	Outcome *Outcome `protobuf:"bytes,22,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// The recorded decision on communicating to data subjects (Art. 34).
+	SubjectCommunication *SubjectCommunication `protobuf:"bytes,23,opt,name=subject_communication,json=subjectCommunication,proto3" json:"subject_communication,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Notice) Reset() {
 	*x = Notice{}
-	mi := &file_cascade_v1_types_proto_msgTypes[4]
+	mi := &file_cascade_v1_types_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -555,7 +1004,7 @@ func (x *Notice) String() string {
 func (*Notice) ProtoMessage() {}
 
 func (x *Notice) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[4]
+	mi := &file_cascade_v1_types_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -568,7 +1017,7 @@ func (x *Notice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notice.ProtoReflect.Descriptor instead.
 func (*Notice) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Notice) GetId() string {
@@ -683,6 +1132,448 @@ func (x *Notice) GetDeliveryCount() int32 {
 	return 0
 }
 
+func (x *Notice) GetRevisionDelivered() int32 {
+	if x != nil {
+		return x.RevisionDelivered
+	}
+	return 0
+}
+
+func (x *Notice) GetRevisionAcknowledged() int32 {
+	if x != nil {
+		return x.RevisionAcknowledged
+	}
+	return 0
+}
+
+func (x *Notice) GetReminders() []*Reminder {
+	if x != nil {
+		return x.Reminders
+	}
+	return nil
+}
+
+func (x *Notice) GetOverdueNotifiedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OverdueNotifiedAt
+	}
+	return nil
+}
+
+func (x *Notice) GetResolvedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolvedAt
+	}
+	return nil
+}
+
+func (x *Notice) GetOutcome() *Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return nil
+}
+
+func (x *Notice) GetSubjectCommunication() *SubjectCommunication {
+	if x != nil {
+		return x.SubjectCommunication
+	}
+	return nil
+}
+
+// Reminder is one reminder sent before the deadline.
+type Reminder struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Time left before the deadline at which the reminder was due (e.g. 24h).
+	Remaining *durationpb.Duration `protobuf:"bytes,1,opt,name=remaining,proto3" json:"remaining,omitempty"`
+	// When it was due.
+	DueAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	// When it was sent.
+	SentAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	// Sent well after due_at (the daemon was down).
+	Late          bool `protobuf:"varint,4,opt,name=late,proto3" json:"late,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reminder) Reset() {
+	*x = Reminder{}
+	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reminder) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reminder) ProtoMessage() {}
+
+func (x *Reminder) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reminder.ProtoReflect.Descriptor instead.
+func (*Reminder) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Reminder) GetRemaining() *durationpb.Duration {
+	if x != nil {
+		return x.Remaining
+	}
+	return nil
+}
+
+func (x *Reminder) GetDueAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DueAt
+	}
+	return nil
+}
+
+func (x *Reminder) GetSentAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SentAt
+	}
+	return nil
+}
+
+func (x *Reminder) GetLate() bool {
+	if x != nil {
+		return x.Late
+	}
+	return false
+}
+
+// Outcome is what the controller recorded to resolve its notice.
+type Outcome struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Kind of outcome.
+	Kind OutcomeKind `protobuf:"varint,1,opt,name=kind,proto3,enum=cascade.v1.OutcomeKind" json:"kind,omitempty"`
+	// Supervisory authority notified (e.g. "IMY").
+	Authority string `protobuf:"bytes,2,opt,name=authority,proto3" json:"authority,omitempty"`
+	// Reference of the report (the authority's case number or the controller's own).
+	Reference string `protobuf:"bytes,3,opt,name=reference,proto3" json:"reference,omitempty"`
+	// When the authority was notified.
+	ReportedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=reported_at,json=reportedAt,proto3" json:"reported_at,omitempty"`
+	// Reasons for the delay, when reported after the deadline.
+	DelayReason string `protobuf:"bytes,5,opt,name=delay_reason,json=delayReason,proto3" json:"delay_reason,omitempty"`
+	// Reported after the deadline.
+	Late bool `protobuf:"varint,6,opt,name=late,proto3" json:"late,omitempty"`
+	// Why the breach is not reportable.
+	Justification string `protobuf:"bytes,7,opt,name=justification,proto3" json:"justification,omitempty"`
+	// When the outcome was recorded.
+	RecordedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	// Who recorded it.
+	RecordedBy    string `protobuf:"bytes,9,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Outcome) Reset() {
+	*x = Outcome{}
+	mi := &file_cascade_v1_types_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Outcome) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Outcome) ProtoMessage() {}
+
+func (x *Outcome) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
+func (*Outcome) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Outcome) GetKind() OutcomeKind {
+	if x != nil {
+		return x.Kind
+	}
+	return OutcomeKind_OUTCOME_KIND_UNSPECIFIED
+}
+
+func (x *Outcome) GetAuthority() string {
+	if x != nil {
+		return x.Authority
+	}
+	return ""
+}
+
+func (x *Outcome) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+func (x *Outcome) GetReportedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReportedAt
+	}
+	return nil
+}
+
+func (x *Outcome) GetDelayReason() string {
+	if x != nil {
+		return x.DelayReason
+	}
+	return ""
+}
+
+func (x *Outcome) GetLate() bool {
+	if x != nil {
+		return x.Late
+	}
+	return false
+}
+
+func (x *Outcome) GetJustification() string {
+	if x != nil {
+		return x.Justification
+	}
+	return ""
+}
+
+func (x *Outcome) GetRecordedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordedAt
+	}
+	return nil
+}
+
+func (x *Outcome) GetRecordedBy() string {
+	if x != nil {
+		return x.RecordedBy
+	}
+	return ""
+}
+
+// SubjectCommunication is the recorded Art. 34 decision.
+type SubjectCommunication struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The decision.
+	Kind SubjectCommunicationKind `protobuf:"varint,1,opt,name=kind,proto3,enum=cascade.v1.SubjectCommunicationKind" json:"kind,omitempty"`
+	// When the data subjects were informed (COMMUNICATED).
+	CommunicatedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=communicated_at,json=communicatedAt,proto3" json:"communicated_at,omitempty"`
+	// How they were informed (COMMUNICATED).
+	How string `protobuf:"bytes,3,opt,name=how,proto3" json:"how,omitempty"`
+	// The Art. 34(3) ground (EXEMPT).
+	Exemption Art34Exemption `protobuf:"varint,4,opt,name=exemption,proto3,enum=cascade.v1.Art34Exemption" json:"exemption,omitempty"`
+	// Where and how the public was informed (required for exemption (c)).
+	PublicCommunication string `protobuf:"bytes,5,opt,name=public_communication,json=publicCommunication,proto3" json:"public_communication,omitempty"`
+	// Why no communication is required (NOT_REQUIRED), or more on the exemption.
+	Justification string `protobuf:"bytes,6,opt,name=justification,proto3" json:"justification,omitempty"`
+	// When it was recorded.
+	RecordedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	// Who recorded it.
+	RecordedBy    string `protobuf:"bytes,8,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubjectCommunication) Reset() {
+	*x = SubjectCommunication{}
+	mi := &file_cascade_v1_types_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubjectCommunication) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubjectCommunication) ProtoMessage() {}
+
+func (x *SubjectCommunication) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubjectCommunication.ProtoReflect.Descriptor instead.
+func (*SubjectCommunication) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SubjectCommunication) GetKind() SubjectCommunicationKind {
+	if x != nil {
+		return x.Kind
+	}
+	return SubjectCommunicationKind_SUBJECT_COMMUNICATION_KIND_UNSPECIFIED
+}
+
+func (x *SubjectCommunication) GetCommunicatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CommunicatedAt
+	}
+	return nil
+}
+
+func (x *SubjectCommunication) GetHow() string {
+	if x != nil {
+		return x.How
+	}
+	return ""
+}
+
+func (x *SubjectCommunication) GetExemption() Art34Exemption {
+	if x != nil {
+		return x.Exemption
+	}
+	return Art34Exemption_ART34_EXEMPTION_UNSPECIFIED
+}
+
+func (x *SubjectCommunication) GetPublicCommunication() string {
+	if x != nil {
+		return x.PublicCommunication
+	}
+	return ""
+}
+
+func (x *SubjectCommunication) GetJustification() string {
+	if x != nil {
+		return x.Justification
+	}
+	return ""
+}
+
+func (x *SubjectCommunication) GetRecordedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordedAt
+	}
+	return nil
+}
+
+func (x *SubjectCommunication) GetRecordedBy() string {
+	if x != nil {
+		return x.RecordedBy
+	}
+	return ""
+}
+
+// NoticeEvent is one entry of a notice's append-only history.
+type NoticeEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened: created, delivered, redelivered, revision_delivered,
+	// reminded, overdue, acknowledged, revision_acknowledged,
+	// outcome_recorded, subject_communication_recorded.
+	Event string `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	// When.
+	At *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
+	// Who: "cascade" for what Cascade did, else the person recorded.
+	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// State after the event.
+	State NoticeState `protobuf:"varint,4,opt,name=state,proto3,enum=cascade.v1.NoticeState" json:"state,omitempty"`
+	// Human-readable detail (e.g. which reminder, which revision).
+	Detail string `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
+	// Position in the ledger (increasing).
+	Sequence      uint64 `protobuf:"varint,6,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NoticeEvent) Reset() {
+	*x = NoticeEvent{}
+	mi := &file_cascade_v1_types_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NoticeEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NoticeEvent) ProtoMessage() {}
+
+func (x *NoticeEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NoticeEvent.ProtoReflect.Descriptor instead.
+func (*NoticeEvent) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *NoticeEvent) GetEvent() string {
+	if x != nil {
+		return x.Event
+	}
+	return ""
+}
+
+func (x *NoticeEvent) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *NoticeEvent) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *NoticeEvent) GetState() NoticeState {
+	if x != nil {
+		return x.State
+	}
+	return NoticeState_NOTICE_STATE_UNSPECIFIED
+}
+
+func (x *NoticeEvent) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *NoticeEvent) GetSequence() uint64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
 // BreachSummary is the cumulative progress of one breach.
 type BreachSummary struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -699,14 +1590,18 @@ type BreachSummary struct {
 	// Delivered notices past their deadline and not resolved, at the time of the answer.
 	Overdue int64 `protobuf:"varint,6,opt,name=overdue,proto3" json:"overdue,omitempty"`
 	// Earliest deadline still ahead among unresolved notices; unset if none.
-	NextDeadline  *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=next_deadline,json=nextDeadline,proto3" json:"next_deadline,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	NextDeadline *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=next_deadline,json=nextDeadline,proto3" json:"next_deadline,omitempty"`
+	// The breach's latest revision.
+	LatestRevision int32 `protobuf:"varint,8,opt,name=latest_revision,json=latestRevision,proto3" json:"latest_revision,omitempty"`
+	// Notices whose organisation acknowledged the latest revision.
+	AcknowledgedLatest int64 `protobuf:"varint,9,opt,name=acknowledged_latest,json=acknowledgedLatest,proto3" json:"acknowledged_latest,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *BreachSummary) Reset() {
 	*x = BreachSummary{}
-	mi := &file_cascade_v1_types_proto_msgTypes[5]
+	mi := &file_cascade_v1_types_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -718,7 +1613,7 @@ func (x *BreachSummary) String() string {
 func (*BreachSummary) ProtoMessage() {}
 
 func (x *BreachSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[5]
+	mi := &file_cascade_v1_types_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -731,7 +1626,7 @@ func (x *BreachSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachSummary.ProtoReflect.Descriptor instead.
 func (*BreachSummary) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{5}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BreachSummary) GetBreachId() string {
@@ -783,6 +1678,20 @@ func (x *BreachSummary) GetNextDeadline() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *BreachSummary) GetLatestRevision() int32 {
+	if x != nil {
+		return x.LatestRevision
+	}
+	return 0
+}
+
+func (x *BreachSummary) GetAcknowledgedLatest() int64 {
+	if x != nil {
+		return x.AcknowledgedLatest
+	}
+	return 0
+}
+
 var File_cascade_v1_types_proto protoreflect.FileDescriptor
 
 const file_cascade_v1_types_proto_rawDesc = "" +
@@ -815,7 +1724,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x0emeasures_taken\x18\r \x01(\tR\rmeasuresTaken\x12+\n" +
 	"\x11measures_proposed\x18\x0e \x01(\tR\x10measuresProposed\x122\n" +
 	"\x15advice_to_controllers\x18\x0f \x01(\tR\x13adviceToControllers\x12-\n" +
-	"\acontact\x18\x10 \x01(\v2\x13.cascade.v1.ContactR\acontact\"\x97\x02\n" +
+	"\acontact\x18\x10 \x01(\v2\x13.cascade.v1.ContactR\acontact\"\xfa\x02\n" +
 	"\x06Breach\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x05R\brevision\x120\n" +
@@ -824,7 +1733,33 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"receivedAt\x12!\n" +
 	"\fnotice_count\x18\x05 \x01(\x03R\vnoticeCount\x12&\n" +
 	"\x0funknown_org_ids\x18\x06 \x03(\tR\runknownOrgIds\x12'\n" +
-	"\x0ffanout_complete\x18\a \x01(\bR\x0efanoutComplete\"\xbe\x05\n" +
+	"\x0ffanout_complete\x18\a \x01(\bR\x0efanoutComplete\x128\n" +
+	"\trevisions\x18\b \x03(\v2\x1a.cascade.v1.BreachRevisionR\trevisions\x12'\n" +
+	"\x0flatest_revision\x18\t \x01(\x05R\x0elatestRevision\"\xe0\x04\n" +
+	"\fBreachUpdate\x12\x1b\n" +
+	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x18\n" +
+	"\asummary\x18\x02 \x01(\tR\asummary\x12\x16\n" +
+	"\x06nature\x18\x03 \x01(\tR\x06nature\x12?\n" +
+	"\roccurred_from\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\foccurredFrom\x12;\n" +
+	"\voccurred_to\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredTo\x12'\n" +
+	"\x0fdata_categories\x18\x06 \x03(\tR\x0edataCategories\x12-\n" +
+	"\x12subject_categories\x18\a \x03(\tR\x11subjectCategories\x12C\n" +
+	"\fadd_affected\x18\b \x03(\v2 .cascade.v1.AffectedOrganisationR\vaddAffected\x12/\n" +
+	"\x13likely_consequences\x18\t \x01(\tR\x12likelyConsequences\x12%\n" +
+	"\x0emeasures_taken\x18\n" +
+	" \x01(\tR\rmeasuresTaken\x12+\n" +
+	"\x11measures_proposed\x18\v \x01(\tR\x10measuresProposed\x122\n" +
+	"\x15advice_to_controllers\x18\f \x01(\tR\x13adviceToControllers\x12-\n" +
+	"\acontact\x18\r \x01(\v2\x13.cascade.v1.ContactR\acontact\"\xfe\x01\n" +
+	"\x0eBreachRevision\x12\x16\n" +
+	"\x06number\x18\x01 \x01(\x05R\x06number\x12;\n" +
+	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"receivedAt\x120\n" +
+	"\x06update\x18\x03 \x01(\v2\x18.cascade.v1.BreachUpdateR\x06update\x12\x14\n" +
+	"\x05added\x18\x04 \x01(\x03R\x05added\x12&\n" +
+	"\x0funknown_org_ids\x18\x05 \x03(\tR\runknownOrgIds\x12'\n" +
+	"\x0ffanout_complete\x18\x06 \x01(\bR\x0efanoutComplete\"\xe5\b\n" +
 	"\x06Notice\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tbreach_id\x18\x02 \x01(\tR\bbreachId\x12\x15\n" +
@@ -843,7 +1778,51 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x0fapprox_subjects\x18\r \x01(\x03R\x0eapproxSubjects\x12%\n" +
 	"\x0eapprox_records\x18\x0e \x01(\x03R\rapproxRecords\x12B\n" +
 	"\x0fprocessor_delay\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\x0eprocessorDelay\x12%\n" +
-	"\x0edelivery_count\x18\x10 \x01(\x05R\rdeliveryCount\"\xfb\x01\n" +
+	"\x0edelivery_count\x18\x10 \x01(\x05R\rdeliveryCount\x12-\n" +
+	"\x12revision_delivered\x18\x11 \x01(\x05R\x11revisionDelivered\x123\n" +
+	"\x15revision_acknowledged\x18\x12 \x01(\x05R\x14revisionAcknowledged\x122\n" +
+	"\treminders\x18\x13 \x03(\v2\x14.cascade.v1.ReminderR\treminders\x12J\n" +
+	"\x13overdue_notified_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\x11overdueNotifiedAt\x12;\n" +
+	"\vresolved_at\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"resolvedAt\x12-\n" +
+	"\aoutcome\x18\x16 \x01(\v2\x13.cascade.v1.OutcomeR\aoutcome\x12U\n" +
+	"\x15subject_communication\x18\x17 \x01(\v2 .cascade.v1.SubjectCommunicationR\x14subjectCommunication\"\xbf\x01\n" +
+	"\bReminder\x127\n" +
+	"\tremaining\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\tremaining\x121\n" +
+	"\x06due_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x123\n" +
+	"\asent_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12\x12\n" +
+	"\x04late\x18\x04 \x01(\bR\x04late\"\xea\x02\n" +
+	"\aOutcome\x12+\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x17.cascade.v1.OutcomeKindR\x04kind\x12\x1c\n" +
+	"\tauthority\x18\x02 \x01(\tR\tauthority\x12\x1c\n" +
+	"\treference\x18\x03 \x01(\tR\treference\x12;\n" +
+	"\vreported_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"reportedAt\x12!\n" +
+	"\fdelay_reason\x18\x05 \x01(\tR\vdelayReason\x12\x12\n" +
+	"\x04late\x18\x06 \x01(\bR\x04late\x12$\n" +
+	"\rjustification\x18\a \x01(\tR\rjustification\x12;\n" +
+	"\vrecorded_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordedAt\x12\x1f\n" +
+	"\vrecorded_by\x18\t \x01(\tR\n" +
+	"recordedBy\"\x98\x03\n" +
+	"\x14SubjectCommunication\x128\n" +
+	"\x04kind\x18\x01 \x01(\x0e2$.cascade.v1.SubjectCommunicationKindR\x04kind\x12C\n" +
+	"\x0fcommunicated_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x0ecommunicatedAt\x12\x10\n" +
+	"\x03how\x18\x03 \x01(\tR\x03how\x128\n" +
+	"\texemption\x18\x04 \x01(\x0e2\x1a.cascade.v1.Art34ExemptionR\texemption\x121\n" +
+	"\x14public_communication\x18\x05 \x01(\tR\x13publicCommunication\x12$\n" +
+	"\rjustification\x18\x06 \x01(\tR\rjustification\x12;\n" +
+	"\vrecorded_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordedAt\x12\x1f\n" +
+	"\vrecorded_by\x18\b \x01(\tR\n" +
+	"recordedBy\"\xc8\x01\n" +
+	"\vNoticeEvent\x12\x14\n" +
+	"\x05event\x18\x01 \x01(\tR\x05event\x12*\n" +
+	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x14\n" +
+	"\x05actor\x18\x03 \x01(\tR\x05actor\x12-\n" +
+	"\x05state\x18\x04 \x01(\x0e2\x17.cascade.v1.NoticeStateR\x05state\x12\x16\n" +
+	"\x06detail\x18\x05 \x01(\tR\x06detail\x12\x1a\n" +
+	"\bsequence\x18\x06 \x01(\x04R\bsequence\"\xd5\x02\n" +
 	"\rBreachSummary\x12\x1b\n" +
 	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\x03R\x05total\x12\x1c\n" +
@@ -851,13 +1830,29 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\facknowledged\x18\x04 \x01(\x03R\facknowledged\x12\x1a\n" +
 	"\bresolved\x18\x05 \x01(\x03R\bresolved\x12\x18\n" +
 	"\aoverdue\x18\x06 \x01(\x03R\aoverdue\x12?\n" +
-	"\rnext_deadline\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\fnextDeadline*\x9b\x01\n" +
+	"\rnext_deadline\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\fnextDeadline\x12'\n" +
+	"\x0flatest_revision\x18\b \x01(\x05R\x0elatestRevision\x12/\n" +
+	"\x13acknowledged_latest\x18\t \x01(\x03R\x12acknowledgedLatest*\x9b\x01\n" +
 	"\vNoticeState\x12\x1c\n" +
 	"\x18NOTICE_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14NOTICE_STATE_PENDING\x10\x01\x12\x1a\n" +
 	"\x16NOTICE_STATE_DELIVERED\x10\x02\x12\x1d\n" +
 	"\x19NOTICE_STATE_ACKNOWLEDGED\x10\x03\x12\x19\n" +
-	"\x15NOTICE_STATE_RESOLVED\x10\x04B9Z7github.com/cascadehq/cascade/proto/cascade/v1;cascadev1b\x06proto3"
+	"\x15NOTICE_STATE_RESOLVED\x10\x04*t\n" +
+	"\vOutcomeKind\x12\x1c\n" +
+	"\x18OUTCOME_KIND_UNSPECIFIED\x10\x00\x12&\n" +
+	"\"OUTCOME_KIND_REPORTED_TO_AUTHORITY\x10\x01\x12\x1f\n" +
+	"\x1bOUTCOME_KIND_NOT_REPORTABLE\x10\x02*\xc7\x01\n" +
+	"\x18SubjectCommunicationKind\x12*\n" +
+	"&SUBJECT_COMMUNICATION_KIND_UNSPECIFIED\x10\x00\x12+\n" +
+	"'SUBJECT_COMMUNICATION_KIND_COMMUNICATED\x10\x01\x12+\n" +
+	"'SUBJECT_COMMUNICATION_KIND_NOT_REQUIRED\x10\x02\x12%\n" +
+	"!SUBJECT_COMMUNICATION_KIND_EXEMPT\x10\x03*\xa3\x01\n" +
+	"\x0eArt34Exemption\x12\x1f\n" +
+	"\x1bART34_EXEMPTION_UNSPECIFIED\x10\x00\x12$\n" +
+	" ART34_EXEMPTION_A_UNINTELLIGIBLE\x10\x01\x12\"\n" +
+	"\x1eART34_EXEMPTION_B_RISK_REMOVED\x10\x02\x12&\n" +
+	"\"ART34_EXEMPTION_C_DISPROPORTIONATE\x10\x03B9Z7github.com/cascadehq/cascade/proto/cascade/v1;cascadev1b\x06proto3"
 
 var (
 	file_cascade_v1_types_proto_rawDescOnce sync.Once
@@ -871,39 +1866,72 @@ func file_cascade_v1_types_proto_rawDescGZIP() []byte {
 	return file_cascade_v1_types_proto_rawDescData
 }
 
-var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_cascade_v1_types_proto_goTypes = []any{
 	(NoticeState)(0),              // 0: cascade.v1.NoticeState
-	(*Contact)(nil),               // 1: cascade.v1.Contact
-	(*AffectedOrganisation)(nil),  // 2: cascade.v1.AffectedOrganisation
-	(*BreachReport)(nil),          // 3: cascade.v1.BreachReport
-	(*Breach)(nil),                // 4: cascade.v1.Breach
-	(*Notice)(nil),                // 5: cascade.v1.Notice
-	(*BreachSummary)(nil),         // 6: cascade.v1.BreachSummary
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 8: google.protobuf.Duration
+	(OutcomeKind)(0),              // 1: cascade.v1.OutcomeKind
+	(SubjectCommunicationKind)(0), // 2: cascade.v1.SubjectCommunicationKind
+	(Art34Exemption)(0),           // 3: cascade.v1.Art34Exemption
+	(*Contact)(nil),               // 4: cascade.v1.Contact
+	(*AffectedOrganisation)(nil),  // 5: cascade.v1.AffectedOrganisation
+	(*BreachReport)(nil),          // 6: cascade.v1.BreachReport
+	(*Breach)(nil),                // 7: cascade.v1.Breach
+	(*BreachUpdate)(nil),          // 8: cascade.v1.BreachUpdate
+	(*BreachRevision)(nil),        // 9: cascade.v1.BreachRevision
+	(*Notice)(nil),                // 10: cascade.v1.Notice
+	(*Reminder)(nil),              // 11: cascade.v1.Reminder
+	(*Outcome)(nil),               // 12: cascade.v1.Outcome
+	(*SubjectCommunication)(nil),  // 13: cascade.v1.SubjectCommunication
+	(*NoticeEvent)(nil),           // 14: cascade.v1.NoticeEvent
+	(*BreachSummary)(nil),         // 15: cascade.v1.BreachSummary
+	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 17: google.protobuf.Duration
 }
 var file_cascade_v1_types_proto_depIdxs = []int32{
-	7,  // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
-	7,  // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
-	7,  // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
-	2,  // 3: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
-	1,  // 4: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
-	3,  // 5: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
-	7,  // 6: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
-	0,  // 7: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
-	7,  // 8: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
-	7,  // 9: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
-	7,  // 10: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
-	7,  // 11: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
-	8,  // 12: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
-	7,  // 13: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	16, // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
+	16, // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
+	16, // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
+	5,  // 3: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
+	4,  // 4: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
+	6,  // 5: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
+	16, // 6: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
+	9,  // 7: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
+	16, // 8: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
+	16, // 9: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
+	5,  // 10: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
+	4,  // 11: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
+	16, // 12: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
+	8,  // 13: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
+	0,  // 14: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
+	16, // 15: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
+	16, // 16: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
+	16, // 17: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
+	16, // 18: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
+	17, // 19: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
+	11, // 20: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
+	16, // 21: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	16, // 22: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
+	12, // 23: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
+	13, // 24: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
+	17, // 25: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
+	16, // 26: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
+	16, // 27: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
+	1,  // 28: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
+	16, // 29: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
+	16, // 30: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
+	2,  // 31: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
+	16, // 32: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
+	3,  // 33: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
+	16, // 34: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
+	16, // 35: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
+	0,  // 36: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
+	16, // 37: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	38, // [38:38] is the sub-list for method output_type
+	38, // [38:38] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_types_proto_init() }
@@ -916,8 +1944,8 @@ func file_cascade_v1_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_types_proto_rawDesc), len(file_cascade_v1_types_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   6,
+			NumEnums:      4,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

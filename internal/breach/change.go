@@ -1,0 +1,32 @@
+package breach
+
+import "time"
+
+// Change is one entry of a notice's audit trail: what happened, when, by
+// whom, and the notice's full state after it. A notice's changes, in
+// order, are its complete history (Art. 33(5) documentation); the last one
+// is its current state.
+type Change struct {
+	Event  Event     `json:"event"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Prev   State     `json:"prev_state"` // UNSPECIFIED when the notice was created
+	Detail string    `json:"detail,omitempty"`
+	// PrevRevisionAcked is the revision acknowledged before the change, so
+	// summaries can count acknowledgements of the latest revision.
+	PrevRevisionAcked int    `json:"prev_revision_acked,omitempty"`
+	Notice            Notice `json:"notice"`
+}
+
+// PrevNotice is the notice as it was before c (nil if c created it), as far
+// as summaries need: state and acknowledged revision. The deadline, once
+// set, never moves.
+func (c Change) PrevNotice() *Notice {
+	if c.Prev == StateUnspecified {
+		return nil
+	}
+	p := c.Notice
+	p.State = c.Prev
+	p.RevisionAcked = c.PrevRevisionAcked
+	return &p
+}
