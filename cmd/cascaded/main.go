@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cascadehq/cascade/internal/daemon"
+	"github.com/cascadehq/cascade/internal/deadline"
 )
 
 func main() {
@@ -26,11 +27,28 @@ func main() {
 	fs.StringVar(&o.HTTPAddr, "http-addr", env("CASCADE_HTTP_ADDR", daemon.DefaultHTTPAddr), "/healthz and /metrics address; empty disables (env CASCADE_HTTP_ADDR)")
 	fs.StringVar(&o.OrgsFile, "orgs", env("CASCADE_ORGS", ""), "registry CSV to load/merge at start (env CASCADE_ORGS)")
 	fs.DurationVar(&o.Deadline, "deadline", daemon.DefaultDeadline, "controller deadline after delivery")
+	remind := fs.String("remind", deadline.FormatDurations(deadline.DefaultRemind), "reminders at these amounts of time remaining before the deadline while not resolved (comma-separated; empty: none)")
+	redeliver := fs.String("redeliver", deadline.FormatDurations(deadline.DefaultRedeliver), "backoff between deliveries of a notice not yet acknowledged; the last repeats (comma-separated; empty: none)")
 	fs.DurationVar(&o.SyncInterval, "sync-interval", 0, "embedded JetStream fsync interval; 0 = fsync every write before acknowledging it")
 	fs.DurationVar(&o.IntakeAckWait, "intake-ack-wait", 30*time.Second, "how long a report being fanned out may go without progress before it is retried (after a crash)")
 	fs.IntVar(&o.Replicas, "replicas", 1, "replicas of every stream and bucket (3 on a NATS cluster)")
 	verbose := fs.Bool("v", false, "debug logging")
 	_ = fs.Parse(os.Args[1:])
+	var err error
+	if o.Remind, err = deadline.ParseDurations(*remind); err != nil {
+		fmt.Fprintln(os.Stderr, "cascaded: --remind:", err)
+		os.Exit(2)
+	}
+	if o.Redeliver, err = deadline.ParseDurations(*redeliver); err != nil {
+		fmt.Fprintln(os.Stderr, "cascaded: --redeliver:", err)
+		os.Exit(2)
+	}
+	if o.Remind == nil {
+		o.Remind = []time.Duration{}
+	}
+	if o.Redeliver == nil {
+		o.Redeliver = []time.Duration{}
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug

@@ -19,9 +19,11 @@ import (
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
-// Checker verifies a report before it is enqueued (implemented by intake).
+// Checker verifies reports and updates before they are enqueued
+// (implemented by intake).
 type Checker interface {
 	Check(ctx context.Context, r *breach.Report) (*breach.Breach, error)
+	CheckUpdate(ctx context.Context, u *breach.Update) (*breach.Breach, *breach.Revision, error)
 }
 
 type breachService struct {
@@ -84,6 +86,50 @@ func (s breachService) ReportBreach(ctx context.Context, req *cascadev1.ReportBr
 	}
 }
 
+func (s breachService) UpdateBreach(ctx context.Context, req *cascadev1.UpdateBreachRequest) (*cascadev1.UpdateBreachResponse, error) {
+	const method = "UpdateBreach"
+	if req.GetUpdate() == nil {
+		return nil, toStatus(ctx, s.log, method, invalid("update", "update is required"))
+	}
+	u := protoconv.Update(req.GetUpdate())
+	b, rev, err := s.checker.CheckUpdate(ctx, &u)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	if rev != nil {
+		return &cascadev1.UpdateBreachResponse{Breach: protoconv.BreachProto(b), Revision: int32(rev.Number), AlreadyApplied: true}, nil
+	}
+	data, err := proto.Marshal(protoconv.UpdateProto(&u))
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	digest := u.Digest()
+	msg := &nats.Msg{Subject: store.SubjectUpdate, Data: data, Header: nats.Header{}}
+	msg.Header.Set("Content-Type", protoconv.ContentTypeProtobuf)
+	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID("grpc-update/"+string(u.Breach)+"/"+digest[:16]), jetstream.WithExpectStream(store.StreamIntake))
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, fmt.Errorf("enqueue update: %w", err))
+	}
+	wait := time.NewTimer(60 * time.Second)
+	defer wait.Stop()
+	for {
+		b, err := s.st.GetBreach(ctx, u.Breach)
+		if err != nil {
+			return nil, toStatus(ctx, s.log, method, err)
+		}
+		if r := b.RevisionByDigest(digest); r != nil {
+			return &cascadev1.UpdateBreachResponse{Breach: protoconv.BreachProto(b), Revision: int32(r.Number)}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, toStatus(ctx, s.log, method, ctx.Err())
+		case <-wait.C:
+			return nil, status.Errorf(codes.Unavailable, "update of %s is enqueued (intake sequence %d) but not recorded yet (an earlier revision may still be in delivery); check with GetBreach", u.Breach, ack.Sequence)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
 func (s breachService) GetBreach(ctx context.Context, req *cascadev1.GetBreachRequest) (*cascadev1.GetBreachResponse, error) {
 	const method = "GetBreach"
 	id, err := breach.ParseBreachID(req.GetBreachId())
@@ -127,16 +173,15 @@ func (s breachService) GetBreachSummary(ctx context.Context, req *cascadev1.GetB
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
 	}
+	b, err := s.st.GetBreach(ctx, id)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
 	v, err := s.st.GetSummary(ctx, id)
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	if v.Applied == 0 { // nothing folded yet: tell an unknown breach from a new one
-		if _, err := s.st.GetBreach(ctx, id); err != nil {
-			return nil, toStatus(ctx, s.log, method, err)
-		}
-	}
-	return &cascadev1.GetBreachSummaryResponse{Summary: protoconv.SummaryProto(&v.Summary, s.now())}, nil
+	return &cascadev1.GetBreachSummaryResponse{Summary: protoconv.SummaryProto(&v.Summary, b.Latest(), s.now())}, nil
 }
 
 func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cascadev1.BreachService_WatchBreachServer) error {
@@ -146,9 +191,11 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 	if err != nil {
 		return toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
 	}
-	if _, err := s.st.GetBreach(ctx, id); err != nil {
+	b, err := s.st.GetBreach(ctx, id)
+	if err != nil {
 		return toStatus(ctx, s.log, method, err)
 	}
+	latest := b.Latest()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sums, err := s.st.WatchSummary(ctx, id)
@@ -174,7 +221,7 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 		if summaryCaughtUp && noticesCaughtUp && !sentCaughtUp {
 			if !sentSummary { // no summary stored yet: an empty one
 				if err := send(&cascadev1.WatchBreachResponse{Event: &cascadev1.WatchBreachResponse_Summary{
-					Summary: protoconv.SummaryProto(&breach.Summary{Breach: id}, s.now())}}); err != nil {
+					Summary: protoconv.SummaryProto(&breach.Summary{Breach: id}, latest, s.now())}}); err != nil {
 					return err
 				}
 			}
@@ -195,8 +242,11 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 				continue
 			}
 			sentSummary = true
+			if b, err := s.st.GetBreach(ctx, id); err == nil { // a revision may have been added
+				latest = b.Latest()
+			}
 			if err := send(&cascadev1.WatchBreachResponse{Event: &cascadev1.WatchBreachResponse_Summary{
-				Summary: protoconv.SummaryProto(&v.Summary, s.now())}}); err != nil {
+				Summary: protoconv.SummaryProto(&v.Summary, latest, s.now())}}); err != nil {
 				return err
 			}
 		case n, ok := <-notices:

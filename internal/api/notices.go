@@ -49,11 +49,7 @@ func (s noticeService) AcknowledgeNotice(ctx context.Context, req *cascadev1.Ack
 	}
 	now := s.now()
 	n, err := s.st.UpdateNotice(ctx, id, req.GetAcknowledgedBy(), now, func(n *breach.Notice) (breach.Event, error) {
-		changed, err := n.Acknowledge(now, req.GetAcknowledgedBy(), req.GetNote())
-		if err != nil || !changed {
-			return "", err
-		}
-		return breach.EventAcknowledged, nil
+		return n.Acknowledge(now, req.GetAcknowledgedBy(), req.GetNote(), int(req.GetRevision()))
 	})
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)

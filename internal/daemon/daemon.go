@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/cascadehq/cascade/internal/api"
+	"github.com/cascadehq/cascade/internal/deadline"
 	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/intake"
 	"github.com/cascadehq/cascade/internal/natsembed"
@@ -105,13 +106,23 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	in := intake.New(d.st, pub, intake.Config{Deadline: opts.Deadline, Now: opts.Now, AckWait: opts.IntakeAckWait, Log: d.log.With("component", "intake")})
+	policy := deadline.Policy{Window: opts.Deadline, Remind: opts.Remind, Redeliver: opts.Redeliver, LateAfter: deadline.DefaultLateAfter}
+	if policy.Remind == nil {
+		policy.Remind = deadline.DefaultRemind
+	}
+	if policy.Redeliver == nil {
+		policy.Redeliver = deadline.DefaultRedeliver
+	}
+	timers := deadline.NewTimers(d.st, pub, policy, opts.Now, d.log.With("component", "timers"))
+	in := intake.New(d.st, pub, intake.Config{Deadline: opts.Deadline, Now: opts.Now, AckWait: opts.IntakeAckWait, Timers: timers,
+		Log: d.log.With("component", "intake")})
 	folder := summary.NewFolder(d.st, d.log.With("component", "summary"))
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	d.goRun("intake", func() error { return in.Run(runCtx) })
 	d.goRun("summary", func() error { return folder.Run(runCtx) })
+	d.goRun("timers", func() error { return timers.Run(runCtx) })
 
 	d.grpc, _ = api.New(d.st, in, opts.Now, d.log.With("component", "api"))
 	if d.grpcLn, err = net.Listen("tcp", opts.GRPCAddr); err != nil {

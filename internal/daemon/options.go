@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"time"
 )
 
@@ -29,6 +30,12 @@ type Options struct {
 	HTTPAddr   string        // /healthz, /metrics; empty disables
 	OrgsFile   string        // registry CSV to load/merge at start; empty: none
 	Deadline   time.Duration // controller deadline after delivery
+	// Remind are the reminder thresholds (time remaining before the
+	// deadline); nil means deadline.DefaultRemind, empty means none.
+	Remind []time.Duration
+	// Redeliver is the backoff between deliveries of an unacknowledged
+	// notice (the last repeats); nil means deadline.DefaultRedeliver.
+	Redeliver []time.Duration
 	// SyncInterval is the embedded server's fsync interval. Zero (the
 	// default) fsyncs every write before JetStream acknowledges it.
 	SyncInterval time.Duration
@@ -61,6 +68,11 @@ func (o *Options) validate() error {
 	}
 	if o.Deadline <= 0 {
 		errs = append(errs, fmt.Errorf("--deadline must be positive, got %s", o.Deadline))
+	}
+	for _, d := range append(slices.Clone(o.Remind), o.Redeliver...) {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("--remind and --redeliver take positive durations, got %s", d))
+		}
 	}
 	if o.SyncInterval < 0 {
 		errs = append(errs, fmt.Errorf("--sync-interval must not be negative"))

@@ -1,13 +1,16 @@
 // Package delivery publishes what an organisation receives on its own
-// subject, cascade.notice.<org_id>, captured durably by the CASCADE_NOTICES
-// stream. Every message has a Cascade-Event header and a stable
-// Nats-Msg-Id, so a delivery repeated after a crash is stored once.
+// subject, cascade.notice.<org_id> (captured by the CASCADE_NOTICES
+// stream), and the vendor's copy of reminders and escalations on
+// cascade.events.<breach_id>.<org_id> (CASCADE_EVENTS). Every message has a
+// Cascade-Event header and a stable Nats-Msg-Id, so a message repeated
+// after a crash is stored once.
 package delivery
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -19,33 +22,124 @@ import (
 
 // Headers on every message to an organisation.
 const (
-	HeaderEvent    = "Cascade-Event"     // notice (later also: revision, reminder, overdue)
-	HeaderNoticeID = "Cascade-Notice-Id" // "<breach_id>/<org_id>"
-	HeaderBreachID = "Cascade-Breach-Id"
-	EventNotice    = "notice"
+	HeaderEvent      = "Cascade-Event"     // notice, revision, reminder, overdue
+	HeaderNoticeID   = "Cascade-Notice-Id" // "<breach_id>/<org_id>"
+	HeaderBreachID   = "Cascade-Breach-Id"
+	HeaderRevision   = "Cascade-Revision"
+	HeaderRedelivery = "Cascade-Redelivery" // attempt number of a redelivery
+	HeaderLate       = "Cascade-Late"       // "true" when sent well after it was due
 )
 
-// Message is the JSON body an organisation receives for a new notice. It
-// carries everything the controller needs for its own Art. 33 assessment.
+// Cascade-Event values.
+const (
+	EventNotice   = "notice"
+	EventRevision = "revision"
+	EventReminder = "reminder"
+	EventOverdue  = "overdue"
+)
+
+// Message is the JSON body of every message to an organisation. A notice
+// or revision carries everything the controller needs for its own Art. 33
+// assessment; a reminder or overdue message says where the clock stands.
 type Message struct {
-	Event          string          `json:"event"`
-	NoticeID       breach.NoticeID `json:"notice_id"`
-	BreachID       breach.BreachID `json:"breach_id"`
-	OrgID          breach.OrgID    `json:"org_id"`
-	OrgName        string          `json:"org_name,omitempty"`
-	Revision       int             `json:"revision"`
-	DeliveredAt    time.Time       `json:"delivered_at"`
-	Deadline       time.Time       `json:"deadline"`
-	ApproxSubjects int64           `json:"approx_subjects,omitempty"`
-	ApproxRecords  int64           `json:"approx_records,omitempty"`
-	Breach         breach.Report   `json:"breach"`
-	HowToAck       string          `json:"how_to_acknowledge"`
+	Event           string          `json:"event"`
+	NoticeID        breach.NoticeID `json:"notice_id"`
+	BreachID        breach.BreachID `json:"breach_id"`
+	OrgID           breach.OrgID    `json:"org_id"`
+	OrgName         string          `json:"org_name,omitempty"`
+	Revision        int             `json:"revision"`
+	RevisionSummary string          `json:"revision_summary,omitempty"` // what changed (revisions)
+	Title           string          `json:"title"`
+	DeliveredAt     time.Time       `json:"delivered_at"` // when the organisation first received the notice
+	SentAt          time.Time       `json:"sent_at"`      // when this message was sent
+	Deadline        time.Time       `json:"deadline"`
+	Remaining       string          `json:"remaining,omitempty"` // reminders: time left at the threshold
+	Late            bool            `json:"late,omitempty"`
+	Redelivery      int             `json:"redelivery,omitempty"`
+	ApproxSubjects  int64           `json:"approx_subjects,omitempty"`
+	ApproxRecords   int64           `json:"approx_records,omitempty"`
+	Breach          *breach.Report  `json:"breach,omitempty"` // facts as of Revision (notices and revisions)
+	HowToAck        string          `json:"how_to_acknowledge,omitempty"`
+}
+
+// Outgoing is one message to send.
+type Outgoing struct {
+	Msg    Message
+	MsgID  string // Nats-Msg-Id: stable for the same logical message
+	Vendor bool   // also publish the vendor's copy on cascade.events.<breach>.<org>
 }
 
 // Subject is the organisation's delivery subject.
 func Subject(org breach.OrgID) string { return store.SubjectNotice + "." + string(org) }
 
-// Publisher publishes notices to organisations.
+// VendorSubject is the vendor-wide event subject for one notice.
+func VendorSubject(id breach.NoticeID) string {
+	return store.SubjectEvents + "." + string(id.Breach) + "." + string(id.Org)
+}
+
+func howToAck(id breach.NoticeID) string {
+	return fmt.Sprintf("cascadectl notice ack %s --by <your name>", id)
+}
+
+// NoticeMessage is the first delivery of a notice: revision rev of b's
+// facts, sent at at, starting the clock at+window.
+func NoticeMessage(b *breach.Breach, n *breach.Notice, rev int, at time.Time, window time.Duration) Outgoing {
+	facts := b.Facts()
+	return Outgoing{MsgID: fmt.Sprintf("%s/notice/%d", n.ID, rev), Msg: Message{
+		Event: EventNotice, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
+		Revision: rev, Title: facts.Title, DeliveredAt: at, SentAt: at, Deadline: at.Add(window),
+		ApproxSubjects: n.ApproxSubjects, ApproxRecords: n.ApproxRecords, Breach: &facts, HowToAck: howToAck(n.ID),
+	}}
+}
+
+// RevisionMessage delivers revision rev of b to a notice delivered before.
+func RevisionMessage(b *breach.Breach, n *breach.Notice, rev int, at time.Time) Outgoing {
+	facts := b.Facts()
+	var summary string
+	for _, r := range b.Revisions {
+		if r.Number == rev {
+			summary = r.Update.Summary
+		}
+	}
+	return Outgoing{MsgID: fmt.Sprintf("%s/revision/%d", n.ID, rev), Msg: Message{
+		Event: EventRevision, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
+		Revision: rev, RevisionSummary: summary, Title: facts.Title, DeliveredAt: n.DeliveredAt, SentAt: at, Deadline: n.Deadline,
+		ApproxSubjects: n.ApproxSubjects, ApproxRecords: n.ApproxRecords, Breach: &facts, HowToAck: howToAck(n.ID),
+	}}
+}
+
+// RedeliveryMessage repeats the latest revision to an organisation that
+// has not acknowledged it.
+func RedeliveryMessage(b *breach.Breach, n *breach.Notice, attempt int, at time.Time) Outgoing {
+	o := RevisionMessage(b, n, n.Revision, at)
+	o.Msg.Event = EventNotice
+	if n.Revision > 1 {
+		o.Msg.Event = EventRevision
+	}
+	o.Msg.Redelivery = attempt
+	o.MsgID = fmt.Sprintf("%s/redeliver/%d/%d", n.ID, n.Revision, attempt)
+	o.Vendor = true
+	return o
+}
+
+// ReminderMessage reminds an organisation that remaining is left.
+func ReminderMessage(b *breach.Breach, n *breach.Notice, remaining time.Duration, at time.Time, late bool) Outgoing {
+	return Outgoing{MsgID: fmt.Sprintf("%s/reminder/%s", n.ID, remaining), Vendor: true, Msg: Message{
+		Event: EventReminder, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
+		Revision: n.Revision, Title: b.Report.Title, DeliveredAt: n.DeliveredAt, SentAt: at, Deadline: n.Deadline,
+		Remaining: remaining.String(), Late: late, HowToAck: howToAck(n.ID),
+	}}
+}
+
+// OverdueMessage tells an organisation (and the vendor) that the deadline passed unresolved.
+func OverdueMessage(b *breach.Breach, n *breach.Notice, at time.Time, late bool) Outgoing {
+	return Outgoing{MsgID: fmt.Sprintf("%s/overdue", n.ID), Vendor: true, Msg: Message{
+		Event: EventOverdue, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
+		Revision: n.Revision, Title: b.Report.Title, DeliveredAt: n.DeliveredAt, SentAt: at, Deadline: n.Deadline, Late: late,
+	}}
+}
+
+// Publisher publishes to organisations and to the vendor's event stream.
 type Publisher struct {
 	js     jetstream.JetStream
 	notice jetstream.Stream
@@ -61,64 +155,86 @@ func NewPublisher(ctx context.Context, st *store.Store) (*Publisher, error) {
 	return &Publisher{js: js, notice: s}, nil
 }
 
-// Result is the outcome of one delivery: when the organisation's copy became
-// durable (for a repeated delivery: when the first copy did) and where it is.
+// Result is the outcome of one message: when the organisation's copy was
+// sent (for a repeat: when the first copy was) and where it is stored.
 type Result struct {
-	DeliveredAt time.Time
-	Seq         uint64
-	Repeat      bool // an earlier copy was already stored (crash replay)
+	SentAt time.Time
+	Seq    uint64
+	Repeat bool // an earlier copy was already stored (crash replay)
 }
 
-// PublishNotices delivers each notice of breach b, stamped at `at` with
-// deadline at+window, and returns when every message is persisted.
-func (p *Publisher) PublishNotices(ctx context.Context, b *breach.Breach, ns []*breach.Notice, at time.Time, window time.Duration) ([]Result, error) {
-	msgs := make([]*nats.Msg, len(ns))
-	for i, n := range ns {
-		body, err := json.Marshal(Message{
-			Event: EventNotice, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
-			Revision: b.Revision, DeliveredAt: at, Deadline: at.Add(window),
-			ApproxSubjects: n.ApproxSubjects, ApproxRecords: n.ApproxRecords,
-			Breach:   b.Report,
-			HowToAck: fmt.Sprintf("cascadectl notice ack %s --by <your name>", n.ID),
-		})
+func natsMsg(subject string, o Outgoing) (*nats.Msg, error) {
+	body, err := json.Marshal(o.Msg)
+	if err != nil {
+		return nil, err
+	}
+	m := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
+	m.Header.Set(HeaderEvent, o.Msg.Event)
+	m.Header.Set(HeaderNoticeID, o.Msg.NoticeID.String())
+	m.Header.Set(HeaderBreachID, string(o.Msg.BreachID))
+	m.Header.Set(HeaderRevision, strconv.Itoa(o.Msg.Revision))
+	if o.Msg.Redelivery > 0 {
+		m.Header.Set(HeaderRedelivery, strconv.Itoa(o.Msg.Redelivery))
+	}
+	if o.Msg.Late {
+		m.Header.Set(HeaderLate, "true")
+	}
+	m.Header.Set("Content-Type", "application/json")
+	return m, nil
+}
+
+// Send publishes every message (and the vendor copies) and returns when all
+// are persisted.
+func (p *Publisher) Send(ctx context.Context, out []Outgoing) ([]Result, error) {
+	msgs := make([]*nats.Msg, 0, len(out))
+	ids := make([]string, 0, len(out))
+	streams := make([]string, 0, len(out))
+	for _, o := range out {
+		m, err := natsMsg(Subject(o.Msg.OrgID), o)
 		if err != nil {
 			return nil, err
 		}
-		m := &nats.Msg{Subject: Subject(n.ID.Org), Data: body, Header: nats.Header{}}
-		m.Header.Set(HeaderEvent, EventNotice)
-		m.Header.Set(HeaderNoticeID, n.ID.String())
-		m.Header.Set(HeaderBreachID, string(n.ID.Breach))
-		m.Header.Set("Content-Type", "application/json")
-		msgs[i] = m
+		msgs, ids, streams = append(msgs, m), append(ids, o.MsgID), append(streams, store.StreamNotices)
+	}
+	for _, o := range out {
+		if !o.Vendor {
+			continue
+		}
+		m, err := natsMsg(VendorSubject(o.Msg.NoticeID), o)
+		if err != nil {
+			return nil, err
+		}
+		msgs, ids, streams = append(msgs, m), append(ids, o.MsgID), append(streams, store.StreamEvents)
 	}
 	acks, err := store.PublishAll(ctx, p.js, msgs, func(i int) []jetstream.PublishOpt {
-		return []jetstream.PublishOpt{jetstream.WithMsgID(fmt.Sprintf("%s/notice/%d", ns[i].ID, b.Revision)),
-			jetstream.WithExpectStream(store.StreamNotices)}
+		return []jetstream.PublishOpt{jetstream.WithMsgID(ids[i]), jetstream.WithExpectStream(streams[i])}
 	})
 	if err != nil {
-		return nil, fmt.Errorf("deliver notices of %s: %w", b.ID, err)
+		return nil, fmt.Errorf("publish to organisations: %w", err)
 	}
-	res := make([]Result, len(ns))
+	res := make([]Result, len(out))
 	for i, a := range acks {
 		if a.Err != nil {
-			return nil, fmt.Errorf("deliver %s: %w", ns[i].ID, a.Err)
+			return nil, fmt.Errorf("publish %s: %w", ids[i], a.Err)
 		}
-		res[i] = Result{DeliveredAt: at, Seq: a.Sequence, Repeat: a.Duplicate}
+		if i < len(out) {
+			res[i] = Result{SentAt: out[i].Msg.SentAt, Seq: a.Sequence, Repeat: a.Duplicate}
+		}
 	}
 	for i := range res {
 		if !res[i].Repeat {
 			continue
 		}
-		// The first copy's stamp is what the organisation saw: keep it.
+		// The first copy is what the organisation saw: keep its time.
 		m, err := p.notice.GetMsg(ctx, res[i].Seq)
 		if err != nil {
-			return nil, fmt.Errorf("read earlier delivery of %s: %w", ns[i].ID, err)
+			return nil, fmt.Errorf("read earlier copy of %s: %w", ids[i], err)
 		}
 		var first Message
 		if err := json.Unmarshal(m.Data, &first); err != nil {
-			return nil, fmt.Errorf("decode earlier delivery of %s: %w", ns[i].ID, err)
+			return nil, fmt.Errorf("decode earlier copy of %s: %w", ids[i], err)
 		}
-		res[i].DeliveredAt = first.DeliveredAt
+		res[i].SentAt = first.SentAt
 	}
 	return res, nil
 }

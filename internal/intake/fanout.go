@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/store"
 )
 
@@ -44,17 +45,18 @@ func compare(a, b breach.OrgID) int {
 	return 0
 }
 
-// fanoutChunk records and delivers the notices of one membership chunk:
-// create (PENDING) → deliver on cascade.notice.<org> → record DELIVERED.
-// Every step is idempotent, so a chunk interrupted anywhere is completed by
-// running it again: existing notices are not created twice, delivered ones
-// are not delivered again.
-func (in *Intake) fanoutChunk(ctx context.Context, b *breach.Breach, ms []store.Member) error {
+// fanoutChunk brings the notices of one membership chunk to revision rev:
+// an organisation without a notice gets one (PENDING), then its first
+// delivery of rev, which starts its clock; one delivered an older revision
+// gets rev. Then the chunk's timer is armed. Every step is idempotent, so a
+// chunk interrupted anywhere is completed by running it again: notices are
+// not created twice, deliveries are not repeated (stable message ids), and
+// recorded deliveries are not recorded again.
+func (in *Intake) fanoutChunk(ctx context.Context, b *breach.Breach, chunk int, ms []store.Member, rev int) error {
 	now := in.now()
-	changes := make([]store.Change, len(ms))
-	expect := make([]uint64, len(ms))
+	creates := make([]store.Change, len(ms))
 	for i, m := range ms {
-		changes[i] = store.Change{Event: breach.EventCreated, At: now, Actor: actorSystem, Notice: breach.Notice{
+		creates[i] = store.Change{Event: breach.EventCreated, At: now, Actor: actorSystem, Notice: breach.Notice{
 			ID:             breach.NewNoticeID(b.ID, m.Org),
 			OrgName:        m.Name,
 			State:          breach.StatePending,
@@ -64,24 +66,24 @@ func (in *Intake) fanoutChunk(ctx context.Context, b *breach.Breach, ms []store.
 			DiscoveredAt:   b.Report.DiscoveredAt,
 		}}
 	}
-	res, err := in.st.AppendChanges(ctx, changes, expect)
+	res, err := in.st.AppendChanges(ctx, creates, make([]uint64, len(ms)))
 	if err != nil {
 		return err
 	}
-	// Notices to deliver, with the ledger sequence their next change expects.
-	var pending []*breach.Notice
+	all := make([]*breach.Notice, 0, len(ms)) // every notice of the chunk, for its timer
+	var todo []*breach.Notice                // notices to deliver rev to
 	var seqs []uint64
 	var existing []breach.NoticeID
 	for i, r := range res {
 		if r.Conflict {
-			existing = append(existing, changes[i].Notice.ID)
+			existing = append(existing, creates[i].Notice.ID)
 			continue
 		}
-		n := changes[i].Notice
-		pending = append(pending, &n)
-		seqs = append(seqs, r.Seq)
+		n := creates[i].Notice
+		all = append(all, &n)
+		todo, seqs = append(todo, &n), append(seqs, r.Seq)
 	}
-	if len(existing) > 0 { // resumed fan-out: pick up notices recorded but not delivered
+	if len(existing) > 0 { // resumed fan-out, or a later revision
 		vs, err := in.st.GetNotices(ctx, existing)
 		if err != nil {
 			return err
@@ -93,29 +95,42 @@ func (in *Intake) fanoutChunk(ctx context.Context, b *breach.Breach, ms []store.
 				// rather than skip the organisation.
 				return fmt.Errorf("notice %s: creation conflicted but it is not readable yet", existing[i])
 			}
-			if v.Notice.State == breach.StatePending {
-				pending = append(pending, v.Notice)
-				seqs = append(seqs, v.Seq)
+			all = append(all, v.Notice)
+			if v.Notice.State == breach.StatePending || v.Notice.Revision < rev {
+				todo, seqs = append(todo, v.Notice), append(seqs, v.Seq)
 			}
 		}
 	}
-	if len(pending) == 0 {
-		return nil
+	if len(todo) > 0 {
+		if err := in.deliver(ctx, b, todo, seqs, rev); err != nil {
+			return err
+		}
 	}
-	return in.deliver(ctx, b, pending, seqs)
+	return in.timers.Arm(ctx, b.ID, chunk, in.timers.Next(all))
 }
 
-// deliver publishes notices to their organisations, then records delivery.
-func (in *Intake) deliver(ctx context.Context, b *breach.Breach, ns []*breach.Notice, seqs []uint64) error {
-	results, err := in.pub.PublishNotices(ctx, b, ns, in.now(), in.window)
+// deliver publishes revision rev to each notice's organisation, then
+// records the delivery. ns are updated in place to their stored state.
+func (in *Intake) deliver(ctx context.Context, b *breach.Breach, ns []*breach.Notice, seqs []uint64, rev int) error {
+	at := in.now()
+	out := make([]delivery.Outgoing, len(ns))
+	for i, n := range ns {
+		if n.State == breach.StatePending {
+			out[i] = delivery.NoticeMessage(b, n, rev, at, in.window)
+		} else {
+			out[i] = delivery.RevisionMessage(b, n, rev, at)
+		}
+	}
+	results, err := in.pub.Send(ctx, out)
 	if err != nil {
 		return err
 	}
 	changes := make([]store.Change, len(ns))
 	for i, n := range ns {
-		prev := n.State
-		ev := n.Deliver(results[i].DeliveredAt, in.window)
-		changes[i] = store.Change{Event: ev, At: results[i].DeliveredAt, Actor: actorSystem, Prev: prev, Notice: *n}
+		prev, prevAcked := n.State, n.RevisionAcked
+		ev := n.Deliver(results[i].SentAt, in.window, rev)
+		changes[i] = store.Change{Event: ev, At: results[i].SentAt, Actor: actorSystem, Prev: prev, PrevRevisionAcked: prevAcked,
+			Detail: fmt.Sprintf("revision %d", rev), Notice: *n}
 	}
 	res, err := in.st.AppendChanges(ctx, changes, seqs)
 	if err != nil {
@@ -125,34 +140,45 @@ func (in *Intake) deliver(ctx context.Context, b *breach.Breach, ns []*breach.No
 		if !r.Conflict {
 			continue
 		}
-		// Someone changed the notice meanwhile (another daemon resuming the
-		// same fan-out): record delivery only if it is still pending.
-		at := results[i].DeliveredAt
-		if _, err := in.st.UpdateNotice(ctx, ns[i].ID, actorSystem, at, func(n *breach.Notice) (breach.Event, error) {
-			if n.State != breach.StatePending {
+		// Someone changed the notice meanwhile (an acknowledgement, or another
+		// daemon on the same fan-out): record the delivery only if still needed.
+		sent := results[i].SentAt
+		cur, err := in.st.UpdateNoticeDetail(ctx, ns[i].ID, actorSystem, sent, fmt.Sprintf("revision %d", rev), func(n *breach.Notice) (breach.Event, error) {
+			if n.State != breach.StatePending && n.Revision >= rev {
 				return "", nil
 			}
-			return n.Deliver(at, in.window), nil
-		}); err != nil {
+			return n.Deliver(sent, in.window, rev), nil
+		})
+		if err != nil {
 			return err
 		}
+		*ns[i] = *cur
 	}
 	return nil
 }
 
-// fanout runs every chunk of b's membership, reporting progress after each.
-func (in *Intake) fanout(ctx context.Context, b *breach.Breach, progress func()) error {
-	start := time.Now()
-	for c := 0; c < b.Chunks; c++ {
+// fanoutChunks runs chunks [from, to) of b's membership for revision rev,
+// reporting progress after each.
+func (in *Intake) fanoutChunks(ctx context.Context, b *breach.Breach, from, to, rev int, progress func()) error {
+	for c := from; c < to; c++ {
 		ms, err := in.st.Members(ctx, b.ID, b.Digest, c)
 		if err != nil {
 			return err
 		}
-		if err := in.fanoutChunk(ctx, b, ms); err != nil {
-			return fmt.Errorf("fan-out chunk %d/%d of %s: %w", c+1, b.Chunks, b.ID, err)
+		if err := in.fanoutChunk(ctx, b, c, ms, rev); err != nil {
+			return fmt.Errorf("fan-out chunk %d/%d of %s revision %d: %w", c+1, to, b.ID, rev, err)
 		}
 		progress()
-		in.log.Debug("fan-out chunk done", "breach_id", b.ID, "chunk", c+1, "chunks", b.Chunks)
+		in.log.Debug("fan-out chunk done", "breach_id", b.ID, "revision", rev, "chunk", c+1, "chunks", to)
+	}
+	return nil
+}
+
+// fanout delivers revision 1 to every member and marks the breach complete.
+func (in *Intake) fanout(ctx context.Context, b *breach.Breach, progress func()) error {
+	start := time.Now()
+	if err := in.fanoutChunks(ctx, b, 0, b.Chunks, 1, progress); err != nil {
+		return err
 	}
 	if _, err := in.st.UpdateBreach(ctx, b.ID, func(b *breach.Breach) error {
 		b.FanoutComplete = true
@@ -161,5 +187,26 @@ func (in *Intake) fanout(ctx context.Context, b *breach.Breach, progress func())
 		return err
 	}
 	in.log.Info("fan-out complete", "breach_id", b.ID, "notices", b.NoticeCount, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// fanoutRevision delivers revision rev to every member (older ones and the
+// ones it adds) and marks the revision complete.
+func (in *Intake) fanoutRevision(ctx context.Context, b *breach.Breach, rev int, progress func()) error {
+	start := time.Now()
+	if err := in.fanoutChunks(ctx, b, 0, b.TotalChunks(), rev, progress); err != nil {
+		return err
+	}
+	if _, err := in.st.UpdateBreach(ctx, b.ID, func(b *breach.Breach) error {
+		for i := range b.Revisions {
+			if b.Revisions[i].Number == rev {
+				b.Revisions[i].FanoutComplete = true
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	in.log.Info("revision delivered", "breach_id", b.ID, "revision", rev, "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }

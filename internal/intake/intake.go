@@ -35,7 +35,16 @@ type Config struct {
 	Now      func() time.Time // clock
 	Workers  int              // reports processed at once
 	AckWait  time.Duration    // redelivery after a crash; extended while a fan-out progresses
+	Timers   Timers
 	Log      *slog.Logger
+}
+
+// Timers arms the durable per-chunk timers (implemented by deadline.Timers).
+type Timers interface {
+	// Arm sets chunk's timer to at (zero: nothing to arm).
+	Arm(ctx context.Context, b breach.BreachID, chunk int, at time.Time) error
+	// Next is when any of ns next needs a reminder, escalation or redelivery.
+	Next(ns []*breach.Notice) time.Time
 }
 
 // Intake processes published reports.
@@ -46,6 +55,7 @@ type Intake struct {
 	window  time.Duration
 	workers int
 	ackWait time.Duration
+	timers  Timers
 	log     *slog.Logger
 }
 
@@ -57,7 +67,7 @@ func New(st *store.Store, pub *delivery.Publisher, cfg Config) *Intake {
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 30 * time.Second
 	}
-	return &Intake{st: st, pub: pub, now: cfg.Now, window: cfg.Deadline, workers: cfg.Workers, ackWait: cfg.AckWait, log: cfg.Log}
+	return &Intake{st: st, pub: pub, now: cfg.Now, window: cfg.Deadline, workers: cfg.Workers, ackWait: cfg.AckWait, timers: cfg.Timers, log: cfg.Log}
 }
 
 // Run consumes reports until ctx ends. If the consumer fails (the NATS
@@ -172,7 +182,13 @@ func (in *Intake) handle(ctx context.Context, m jetstream.Msg) {
 
 func (in *Intake) process(ctx context.Context, m jetstream.Msg, md *jetstream.MsgMetadata) error {
 	if m.Subject() == store.SubjectUpdate {
-		return &rejectErr{Rejection{Reason: "unsupported", Detail: "breach updates (cascade.breach.update) are not supported by this version"}}
+		wire, err := protoconv.DecodeUpdate(m.Data(), m.Headers().Get("Content-Type"))
+		if err != nil {
+			return &rejectErr{Rejection{Reason: "malformed", Detail: err.Error()}}
+		}
+		u := protoconv.Update(wire)
+		_, _, err = in.acceptUpdate(ctx, &u, md.Sequence.Stream, func() { _ = m.InProgress() })
+		return err
 	}
 	wire, err := protoconv.DecodeReport(m.Data(), m.Headers().Get("Content-Type"))
 	if err != nil {
@@ -234,7 +250,7 @@ func (in *Intake) accept(ctx context.Context, r *breach.Report, seq uint64, prog
 	// The membership is written before the breach record: once the breach
 	// exists, who it covers is fixed, and a resumed fan-out never
 	// recomputes it from a registry that may have changed meanwhile.
-	chunks, count, err := in.writeMembership(ctx, r.ID, digest, members(r, known))
+	chunks, count, err := in.writeMembership(ctx, r.ID, digest, 0, members(r, known))
 	if err != nil {
 		return nil, false, err
 	}
@@ -323,8 +339,8 @@ func (in *Intake) resume(ctx context.Context, cur *breach.Breach, r *breach.Repo
 // crashed earlier attempt wrote are kept as they are; only organisations
 // after the last stored one are added, so chunks stay contiguous and no
 // member of the first attempt is lost or counted twice.
-func (in *Intake) writeMembership(ctx context.Context, id breach.BreachID, digest string, ms []store.Member) (int, int, error) {
-	chunks, count := 0, 0
+func (in *Intake) writeMembership(ctx context.Context, id breach.BreachID, digest string, first int, ms []store.Member) (int, int, error) {
+	chunks, count := first, 0
 	var last breach.OrgID
 	for {
 		got, err := in.st.Members(ctx, id, digest, chunks)
@@ -341,7 +357,7 @@ func (in *Intake) writeMembership(ctx context.Context, id breach.BreachID, diges
 		chunks++
 	}
 	rest := ms
-	if chunks > 0 {
+	if chunks > first {
 		i, _ := slices.BinarySearchFunc(ms, last, func(m store.Member, o breach.OrgID) int { return compare(m.Org, o) })
 		for i < len(ms) && ms[i].Org <= last {
 			i++
@@ -360,7 +376,7 @@ func (in *Intake) writeMembership(ctx context.Context, id breach.BreachID, diges
 		count += len(got)
 		chunks++
 	}
-	return chunks, count, nil
+	return chunks - first, count, nil
 }
 
 // rejectUnknown reports, loudly and once, the affected ids not in the registry.

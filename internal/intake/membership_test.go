@@ -44,7 +44,7 @@ func TestWriteMembershipResumesAfterCrash(t *testing.T) {
 			second = append(second, m)
 		}
 	}
-	chunks, count, err := in.writeMembership(ctx, "B1", "digest", second)
+	chunks, count, err := in.writeMembership(ctx, "B1", "digest", 0, second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestWriteMembershipResumesAfterCrash(t *testing.T) {
 		t.Fatalf("membership wrong: org-00010=%v org-02000=%v org-02504=%v", seen["org-00010"], seen["org-02000"], seen["org-02504"])
 	}
 	// Running it again changes nothing.
-	if c2, n2, err := in.writeMembership(ctx, "B1", "digest", second); err != nil || c2 != chunks || n2 != count {
+	if c2, n2, err := in.writeMembership(ctx, "B1", "digest", 0, second); err != nil || c2 != chunks || n2 != count {
 		t.Fatalf("rerun = %d, %d, %v", c2, n2, err)
 	}
 }

@@ -117,6 +117,8 @@ func BreachProto(b *breach.Breach) *cascadev1.Breach {
 		ReceivedAt:     pts(b.ReceivedAt),
 		NoticeCount:    int64(b.NoticeCount),
 		FanoutComplete: b.FanoutComplete,
+		Revisions:      revisionsProto(b.Revisions),
+		LatestRevision: int32(b.Latest()),
 	}
 	for _, o := range b.UnknownOrgs {
 		out.UnknownOrgIds = append(out.UnknownOrgIds, string(o))
@@ -135,21 +137,28 @@ func State(s cascadev1.NoticeState) breach.State { return breach.State(s) }
 // NoticeProto converts a notice; overdue is evaluated at now.
 func NoticeProto(n *breach.Notice, now time.Time) *cascadev1.Notice {
 	out := &cascadev1.Notice{
-		Id:                  n.ID.String(),
-		BreachId:            string(n.ID.Breach),
-		OrgId:               string(n.ID.Org),
-		OrgName:             n.OrgName,
-		State:               StateProto(n.State),
-		CreatedAt:           pts(n.CreatedAt),
-		DeliveredAt:         pts(n.DeliveredAt),
-		Deadline:            pts(n.Deadline),
-		AcknowledgedAt:      pts(n.AcknowledgedAt),
-		AcknowledgedBy:      n.AcknowledgedBy,
-		AcknowledgementNote: n.AckNote,
-		Overdue:             n.Overdue(now),
-		ApproxSubjects:      n.ApproxSubjects,
-		ApproxRecords:       n.ApproxRecords,
-		DeliveryCount:       int32(n.DeliveryCount),
+		Id:                   n.ID.String(),
+		BreachId:             string(n.ID.Breach),
+		OrgId:                string(n.ID.Org),
+		OrgName:              n.OrgName,
+		State:                StateProto(n.State),
+		CreatedAt:            pts(n.CreatedAt),
+		DeliveredAt:          pts(n.DeliveredAt),
+		Deadline:             pts(n.Deadline),
+		AcknowledgedAt:       pts(n.AcknowledgedAt),
+		AcknowledgedBy:       n.AcknowledgedBy,
+		AcknowledgementNote:  n.AckNote,
+		Overdue:              n.Overdue(now),
+		ApproxSubjects:       n.ApproxSubjects,
+		ApproxRecords:        n.ApproxRecords,
+		DeliveryCount:        int32(n.DeliveryCount),
+		RevisionDelivered:    int32(n.Revision),
+		RevisionAcknowledged: int32(n.RevisionAcked),
+		Reminders:            remindersProto(n.Reminders),
+		OverdueNotifiedAt:    pts(n.OverdueAt),
+		ResolvedAt:           pts(n.ResolvedAt),
+		Outcome:              outcomeProto(n.Outcome),
+		SubjectCommunication: commProto(n.SubjectComm),
 	}
 	if d := n.ProcessorDelay(); d != 0 {
 		out.ProcessorDelay = durationpb.New(d)
@@ -157,15 +166,18 @@ func NoticeProto(n *breach.Notice, now time.Time) *cascadev1.Notice {
 	return out
 }
 
-// SummaryProto converts a summary; overdue and next deadline are evaluated at now.
-func SummaryProto(s *breach.Summary, now time.Time) *cascadev1.BreachSummary {
+// SummaryProto converts a summary of a breach whose latest revision is
+// latest; overdue and next deadline are evaluated at now.
+func SummaryProto(s *breach.Summary, latest int, now time.Time) *cascadev1.BreachSummary {
 	return &cascadev1.BreachSummary{
-		BreachId:     string(s.Breach),
-		Total:        s.Total,
-		Delivered:    s.Delivered,
-		Acknowledged: s.Acknowledged,
-		Resolved:     s.Resolved,
-		Overdue:      s.Overdue(now),
-		NextDeadline: pts(s.NextDeadline(now)),
+		LatestRevision:     int32(latest),
+		AcknowledgedLatest: s.AcknowledgedRevision(latest),
+		BreachId:           string(s.Breach),
+		Total:              s.Total,
+		Delivered:          s.Delivered,
+		Acknowledged:       s.Acknowledged,
+		Resolved:           s.Resolved,
+		Overdue:            s.Overdue(now),
+		NextDeadline:       pts(s.NextDeadline(now)),
 	}
 }

@@ -69,7 +69,7 @@ func TestNoticeAndSummary(t *testing.T) {
 	at := time.Date(2025, 8, 24, 9, 0, 0, 0, time.UTC)
 	n := &breach.Notice{ID: breach.NewNoticeID("B1", "a"), State: breach.StateDelivered, DiscoveredAt: at.Add(-19 * time.Hour)}
 	n.State = breach.StatePending
-	n.Deliver(at, 72*time.Hour)
+	n.Deliver(at, 72*time.Hour, 1)
 	p := NoticeProto(n, at.Add(72*time.Hour))
 	if p.GetId() != "B1/a" || p.GetState() != cascadev1.NoticeState_NOTICE_STATE_DELIVERED || !p.GetOverdue() ||
 		p.GetProcessorDelay().AsDuration() != 19*time.Hour || p.GetDeliveryCount() != 1 {
@@ -81,7 +81,7 @@ func TestNoticeAndSummary(t *testing.T) {
 	var s breach.Summary
 	s.Breach = "B1"
 	s.Apply(nil, n)
-	sp := SummaryProto(&s, at)
+	sp := SummaryProto(&s, 1, at)
 	if sp.GetTotal() != 1 || sp.GetDelivered() != 1 || !sp.GetNextDeadline().AsTime().Equal(at.Add(72*time.Hour)) {
 		t.Fatalf("summary = %v", sp)
 	}

@@ -16,16 +16,8 @@ import (
 	"github.com/cascadehq/cascade/internal/breach"
 )
 
-// Change is one entry of a notice's ledger: what happened, when, by whom,
-// and the notice's full state after it. The last change on a notice's
-// subject is its current state; all of them are its audit trail.
-type Change struct {
-	Event  breach.Event  `json:"event"`
-	At     time.Time     `json:"at"`
-	Actor  string        `json:"actor"`
-	Prev   breach.State  `json:"prev_state"` // UNSPECIFIED when the notice was created
-	Notice breach.Notice `json:"notice"`
-}
+// Change is one entry of a notice's ledger (see breach.Change).
+type Change = breach.Change
 
 // changeRecord is the stored form of a Change; V guards future formats.
 type changeRecord struct {
@@ -50,17 +42,6 @@ func DecodeChange(data []byte) (Change, error) {
 		return Change{}, fmt.Errorf("notice record version %d not supported", r.V)
 	}
 	return r.Change, nil
-}
-
-// PrevNotice is the notice as it was before c (nil if c created it). Only
-// the state differs: the deadline, once set, never moves.
-func (c Change) PrevNotice() *breach.Notice {
-	if c.Prev == breach.StateUnspecified {
-		return nil
-	}
-	p := c.Notice
-	p.State = c.Prev
-	return &p
 }
 
 func noticeSubject(id breach.NoticeID) string {
@@ -180,12 +161,19 @@ func (s *Store) AppendChanges(ctx context.Context, changes []Change, expect []ui
 // repeated requests idempotent). fn's error is returned as is.
 func (s *Store) UpdateNotice(ctx context.Context, id breach.NoticeID, actor string, now time.Time,
 	fn func(n *breach.Notice) (breach.Event, error)) (*breach.Notice, error) {
+	return s.UpdateNoticeDetail(ctx, id, actor, now, "", fn)
+}
+
+// UpdateNoticeDetail is UpdateNotice with a human-readable detail for the
+// history entry.
+func (s *Store) UpdateNoticeDetail(ctx context.Context, id breach.NoticeID, actor string, now time.Time, detail string,
+	fn func(n *breach.Notice) (breach.Event, error)) (*breach.Notice, error) {
 	for attempt := 0; ; attempt++ {
 		v, err := s.GetNotice(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		prev := v.Notice.State
+		prev, prevAcked := v.Notice.State, v.Notice.RevisionAcked
 		ev, err := fn(v.Notice)
 		if err != nil {
 			return nil, err
@@ -193,7 +181,7 @@ func (s *Store) UpdateNotice(ctx context.Context, id breach.NoticeID, actor stri
 		if ev == "" {
 			return v.Notice, nil
 		}
-		c := Change{Event: ev, At: now, Actor: actor, Prev: prev, Notice: *v.Notice}
+		c := Change{Event: ev, At: now, Actor: actor, Prev: prev, PrevRevisionAcked: prevAcked, Detail: detail, Notice: *v.Notice}
 		data, err := EncodeChange(c)
 		if err != nil {
 			return nil, err
@@ -212,15 +200,25 @@ func (s *Store) UpdateNotice(ctx context.Context, id breach.NoticeID, actor stri
 	}
 }
 
+// Entry is one change of a notice with its position in the ledger.
+type Entry struct {
+	Seq    uint64
+	Change Change
+}
+
 // History returns every change of a notice, oldest first.
-func (s *Store) History(ctx context.Context, id breach.NoticeID) ([]Change, error) {
-	var out []Change
+func (s *Store) History(ctx context.Context, id breach.NoticeID) ([]Entry, error) {
+	var out []Entry
 	err := s.scan(ctx, noticeSubject(id), jetstream.DeliverAllPolicy, func(m jetstream.Msg) error {
 		c, err := DecodeChange(m.Data())
 		if err != nil {
 			return err
 		}
-		out = append(out, c)
+		md, err := m.Metadata()
+		if err != nil {
+			return err
+		}
+		out = append(out, Entry{Seq: md.Sequence.Stream, Change: c})
 		return nil
 	})
 	if err != nil {

@@ -232,11 +232,11 @@ func TestChangePrevNotice(t *testing.T) {
 		{"delivered", func() Change {
 			c := createdChange()
 			c.Event, c.Prev = breach.EventDelivered, breach.StatePending
-			c.Notice.Deliver(goldenDelivered, 72*time.Hour)
+			c.Notice.Deliver(goldenDelivered, 72*time.Hour, 1)
 			return c
 		}(), func() *breach.Notice {
 			n := createdChange().Notice
-			n.Deliver(goldenDelivered, 72*time.Hour)
+			n.Deliver(goldenDelivered, 72*time.Hour, 1)
 			n.State = breach.StatePending
 			return &n
 		}()},
@@ -264,10 +264,10 @@ func TestChangePrevNotice(t *testing.T) {
 			if got == nil {
 				t.Fatal("PrevNotice() = nil")
 			}
-			if *got != *tc.want {
+			if !reflect.DeepEqual(*got, *tc.want) {
 				t.Errorf("PrevNotice():\n got %+v\nwant %+v", *got, *tc.want)
 			}
-			if got == &tc.c.Notice || tc.c.Notice != before {
+			if got == &tc.c.Notice || !reflect.DeepEqual(tc.c.Notice, before) {
 				t.Error("PrevNotice() aliases or modified the change's notice")
 			}
 			if got.Deadline != tc.c.Notice.Deadline {

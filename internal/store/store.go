@@ -23,15 +23,20 @@ const (
 	StreamRejected = "CASCADE_REJECTED" // cascade.breach.rejected
 	StreamNotices  = "CASCADE_NOTICES"  // cascade.notice.<org_id>: what organisations receive
 	StreamLedger   = "CASCADE_LEDGER"   // cascade.ledger.>: notice changes and fan-out membership
+	StreamEvents   = "CASCADE_EVENTS"   // cascade.events.<breach>.<org>: reminders and escalations, for the vendor
+	StreamTimers   = "CASCADE_TIMERS"   // cascade.timer.>: scheduled timers per fan-out chunk
 
 	BucketBreaches  = "cascade-breaches"
 	BucketOrgs      = "cascade-orgs"
 	BucketSummaries = "cascade-summaries"
 
-	SubjectReport   = "cascade.breach.report"
-	SubjectUpdate   = "cascade.breach.update"
-	SubjectRejected = "cascade.breach.rejected"
-	SubjectNotice   = "cascade.notice" // + "." + org_id
+	SubjectReport    = "cascade.breach.report"
+	SubjectUpdate    = "cascade.breach.update"
+	SubjectRejected  = "cascade.breach.rejected"
+	SubjectNotice    = "cascade.notice"     // + "." + org_id
+	SubjectEvents    = "cascade.events"     // + ".<breach_id>.<org_id>"
+	SubjectTimerAt   = "cascade.timer.at"   // + ".<breach_id>.<chunk>": the chunk's pending schedule
+	SubjectTimerFire = "cascade.timer.fire" // + ".<breach_id>.<chunk>": where it fires
 
 	ledgerNotice  = "cascade.ledger.notice"  // + ".<breach>.<org>"
 	ledgerMembers = "cascade.ledger.members" // + ".<breach>.<chunk>"
@@ -92,6 +97,19 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger) (*St
 			Subjects:    []string{SubjectNotice + ".*"},
 			Duplicates:  NoticeDedupWindow,
 			AllowDirect: true,
+		},
+		{
+			Name:        StreamEvents,
+			Description: "Reminders, overdue escalations and redeliveries, for the vendor's dashboards",
+			Subjects:    []string{SubjectEvents + ".>"},
+			Duplicates:  NoticeDedupWindow,
+		},
+		{
+			Name:              StreamTimers,
+			Description:       "Durable timers: one message schedule per fan-out chunk",
+			Subjects:          []string{"cascade.timer.>"},
+			AllowMsgSchedules: true,
+			AllowMsgTTL:       true,
 		},
 		{
 			Name:        StreamLedger,

@@ -72,7 +72,7 @@ func TestUpdateNoticeUnderContention(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			if _, err := st.UpdateNotice(ctx, c.Notice.ID, "w", t0, func(n *breach.Notice) (breach.Event, error) {
-				return n.Deliver(t0, time.Hour), nil
+				return n.Deliver(t0, time.Hour, 1), nil
 			}); err != nil {
 				t.Error(err)
 			}
@@ -90,7 +90,7 @@ func TestUpdateNoticeUnderContention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(h) != writers+1 || h[1].Event != breach.EventDelivered || h[1].Prev != breach.StatePending || h[2].Event != breach.EventRedelivered {
+	if len(h) != writers+1 || h[1].Change.Event != breach.EventDelivered || h[1].Change.Prev != breach.StatePending || h[2].Change.Event != breach.EventRedelivered {
 		t.Fatalf("history has %d entries: %+v", len(h), h[:3])
 	}
 }
@@ -108,8 +108,7 @@ func TestUpdateNoticeErrors(t *testing.T) {
 	}
 	// A domain error from fn is returned as is and nothing is written.
 	_, err = st.UpdateNotice(ctx, c.Notice.ID, "x", t0, func(n *breach.Notice) (breach.Event, error) {
-		_, err := n.Acknowledge(t0, "dpo", "")
-		return breach.EventAcknowledged, err
+		return n.Acknowledge(t0, "dpo", "", 0)
 	})
 	if !errors.Is(err, breach.ErrIllegalTransition) {
 		t.Fatalf("ack of pending notice: %v", err)

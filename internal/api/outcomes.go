@@ -1,0 +1,181 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/evidence"
+	"github.com/cascadehq/cascade/internal/protoconv"
+	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// update runs one notice transition through the store's CAS helper and
+// returns the notice as the caller sees it.
+func (s noticeService) update(ctx context.Context, method, rawID, actor, detail string,
+	fn func(now time.Time, n *breach.Notice) (breach.Event, error)) (*cascadev1.Notice, error) {
+	id, err := parseNoticeID(rawID)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	now := s.now()
+	n, err := s.st.UpdateNoticeDetail(ctx, id, actor, now, detail, func(n *breach.Notice) (breach.Event, error) {
+		return fn(now, n)
+	})
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	s.log.Info("notice updated", "method", method, "notice_id", id, "breach_id", id.Breach, "org_id", id.Org)
+	return protoconv.NoticeProto(n, now), nil
+}
+
+func (s noticeService) RecordAuthorityReport(ctx context.Context, req *cascadev1.RecordAuthorityReportRequest) (*cascadev1.RecordAuthorityReportResponse, error) {
+	n, err := s.update(ctx, "RecordAuthorityReport", req.GetNoticeId(), req.GetRecordedBy(),
+		fmt.Sprintf("reported to %s, reference %s", req.GetAuthority(), req.GetReference()),
+		func(now time.Time, n *breach.Notice) (breach.Event, error) {
+			var reported time.Time
+			if at := req.GetReportedAt(); at != nil {
+				reported = at.AsTime()
+			}
+			return n.RecordAuthorityReport(now, req.GetRecordedBy(), req.GetAuthority(), req.GetReference(), reported, req.GetDelayReason())
+		})
+	if err != nil {
+		return nil, err
+	}
+	return &cascadev1.RecordAuthorityReportResponse{Notice: n}, nil
+}
+
+func (s noticeService) RecordNotReportable(ctx context.Context, req *cascadev1.RecordNotReportableRequest) (*cascadev1.RecordNotReportableResponse, error) {
+	n, err := s.update(ctx, "RecordNotReportable", req.GetNoticeId(), req.GetRecordedBy(), "documented as not reportable",
+		func(now time.Time, n *breach.Notice) (breach.Event, error) {
+			return n.RecordNotReportable(now, req.GetRecordedBy(), req.GetJustification())
+		})
+	if err != nil {
+		return nil, err
+	}
+	return &cascadev1.RecordNotReportableResponse{Notice: n}, nil
+}
+
+func (s noticeService) RecordSubjectCommunication(ctx context.Context, req *cascadev1.RecordSubjectCommunicationRequest) (*cascadev1.RecordSubjectCommunicationResponse, error) {
+	sc := protoconv.SubjectCommunication(req.GetCommunication())
+	n, err := s.update(ctx, "RecordSubjectCommunication", req.GetNoticeId(), req.GetRecordedBy(), "data subjects: "+string(sc.Kind),
+		func(now time.Time, n *breach.Notice) (breach.Event, error) {
+			return n.RecordSubjectCommunication(now, req.GetRecordedBy(), sc)
+		})
+	if err != nil {
+		return nil, err
+	}
+	return &cascadev1.RecordSubjectCommunicationResponse{Notice: n}, nil
+}
+
+func (s noticeService) GetNoticeHistory(ctx context.Context, req *cascadev1.GetNoticeHistoryRequest) (*cascadev1.GetNoticeHistoryResponse, error) {
+	const method = "GetNoticeHistory"
+	id, err := parseNoticeID(req.GetNoticeId())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	h, err := s.st.History(ctx, id)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	resp := &cascadev1.GetNoticeHistoryResponse{}
+	for _, e := range h {
+		resp.Events = append(resp.Events, protoconv.EventProto(&e.Change, e.Seq))
+	}
+	return resp, nil
+}
+
+// maxExportNotices bounds one export (the response must fit a gRPC message).
+const maxExportNotices = 2000
+
+func (s noticeService) ExportEvidence(ctx context.Context, req *cascadev1.ExportEvidenceRequest) (*cascadev1.ExportEvidenceResponse, error) {
+	const method = "ExportEvidence"
+	var (
+		scope evidence.Scope
+		ids   []breach.NoticeID
+		bs    []breach.Breach
+	)
+	switch {
+	case req.GetBreachId() != "" && req.GetOrgId() != "":
+		return nil, toStatus(ctx, s.log, method, invalid("org_id", "name either breach_id or org_id, not both"))
+	case req.GetBreachId() != "":
+		id, err := breach.ParseBreachID(req.GetBreachId())
+		if err != nil {
+			return nil, toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
+		}
+		b, err := s.st.GetBreach(ctx, id)
+		if err != nil {
+			return nil, toStatus(ctx, s.log, method, err)
+		}
+		bs = append(bs, *b)
+		scope = evidence.BreachScope(id)
+		for c := 0; c < b.TotalChunks(); c++ {
+			ms, err := s.st.Members(ctx, id, b.Digest, c)
+			if err != nil {
+				return nil, toStatus(ctx, s.log, method, err)
+			}
+			for _, m := range ms {
+				ids = append(ids, breach.NewNoticeID(id, m.Org))
+			}
+		}
+	case req.GetOrgId() != "":
+		org, err := breach.ParseOrgID(req.GetOrgId())
+		if err != nil {
+			return nil, toStatus(ctx, s.log, method, invalid("org_id", err.Error()))
+		}
+		scope = evidence.OrganisationScope(org)
+		ns, err := s.st.OrgNotices(ctx, org)
+		if err != nil {
+			return nil, toStatus(ctx, s.log, method, err)
+		}
+		if len(ns) == 0 {
+			return nil, toStatus(ctx, s.log, method, fmt.Errorf("notices of organisation %s: %w", org, breach.ErrNotFound))
+		}
+		for _, n := range ns {
+			ids = append(ids, n.ID)
+			if !slices.ContainsFunc(bs, func(b breach.Breach) bool { return b.ID == n.ID.Breach }) {
+				b, err := s.st.GetBreach(ctx, n.ID.Breach)
+				if err != nil {
+					return nil, toStatus(ctx, s.log, method, err)
+				}
+				bs = append(bs, *b)
+			}
+		}
+	default:
+		return nil, toStatus(ctx, s.log, method, invalid("breach_id", "name a breach_id or an org_id"))
+	}
+	if len(ids) > maxExportNotices {
+		return nil, toStatus(ctx, s.log, method, invalid("breach_id",
+			fmt.Sprintf("%d notices exceed one export (at most %d); export per organisation", len(ids), maxExportNotices)))
+	}
+	var recs []evidence.NoticeRecord
+	for _, id := range ids {
+		h, err := s.st.History(ctx, id)
+		if errors.Is(err, breach.ErrNotFound) {
+			continue // member whose notice is not created yet (fan-out in progress)
+		}
+		if err != nil {
+			return nil, toStatus(ctx, s.log, method, err)
+		}
+		changes := make([]breach.Change, len(h))
+		for i, e := range h {
+			changes[i] = e.Change
+		}
+		rec, err := evidence.NewNoticeRecord(changes)
+		if err != nil {
+			return nil, toStatus(ctx, s.log, method, err)
+		}
+		recs = append(recs, rec)
+	}
+	now := s.now()
+	r, err := evidence.Render(evidence.Build(scope, now, bs, recs))
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	return &cascadev1.ExportEvidenceResponse{Json: r.JSON, Csv: r.CSV, JsonSha256: r.JSONSHA256, CsvSha256: r.CSVSHA256,
+		GeneratedAt: timestamppb.New(now)}, nil
+}

@@ -1,0 +1,286 @@
+package deadline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/delivery"
+	"github.com/cascadehq/cascade/internal/store"
+)
+
+// ConsumerName is the durable consumer every daemon shares for timers, so
+// each firing is handled by one daemon.
+const ConsumerName = "cascade-timers"
+
+// firedTTL is how long a fired timer message stays in CASCADE_TIMERS after
+// it fires (it is handled within moments; the TTL only keeps the stream small).
+const firedTTL = 7 * 24 * time.Hour
+
+// Timers are durable per-chunk timers on JetStream message schedules. Each
+// fan-out chunk (up to 1000 notices) has at most one pending schedule, on
+// cascade.timer.at.<breach>.<chunk>, set to the earliest time any of its
+// notices needs a reminder, an overdue escalation or a redelivery. When it
+// fires, the JetStream server stores a message on
+// cascade.timer.fire.<breach>.<chunk>; one daemon takes it from the shared
+// durable consumer, performs every action due for the chunk's notices
+// (deriving them from the stored notices, so nothing is lost if a firing is
+// late or repeated), and arms the chunk's next time. Schedules live in the
+// stream, so they survive restarts of the daemon and of the server; one
+// that fell due while the daemon was down fires (or has fired) and is
+// handled on start, its actions marked late.
+type Timers struct {
+	st     *store.Store
+	js     jetstream.JetStream
+	pub    *delivery.Publisher
+	policy Policy
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// NewTimers returns the timers over st.
+func NewTimers(st *store.Store, pub *delivery.Publisher, p Policy, now func() time.Time, log *slog.Logger) *Timers {
+	return &Timers{st: st, js: st.JetStream(), pub: pub, policy: p, now: now, log: log}
+}
+
+// Next is when any of ns next needs an action (zero if none).
+func (t *Timers) Next(ns []*breach.Notice) time.Time { return t.policy.NextOf(ns) }
+
+// Policy is the policy the timers apply.
+func (t *Timers) Policy() Policy { return t.policy }
+
+func chunkToken(b breach.BreachID, chunk int) string { return string(b) + "." + strconv.Itoa(chunk) }
+
+// Arm sets chunk's timer to fire at `at` (replacing any pending one). A
+// zero `at` means the chunk needs nothing more; nothing is armed.
+func (t *Timers) Arm(ctx context.Context, b breach.BreachID, chunk int, at time.Time) error {
+	if at.IsZero() {
+		return nil
+	}
+	// A schedule in the past fires at once; the server wants it in the future.
+	if min := t.now().Add(50 * time.Millisecond); at.Before(min) {
+		at = min
+	}
+	tok := chunkToken(b, chunk)
+	body, _ := json.Marshal(map[string]any{"breach_id": b, "chunk": chunk, "due": at.UTC()})
+	_, err := t.js.PublishMsg(ctx, &nats.Msg{Subject: store.SubjectTimerAt + "." + tok, Data: body},
+		jetstream.WithScheduleAt(at.UTC().Truncate(time.Second).Add(roundUp(at))),
+		jetstream.WithScheduleTarget(store.SubjectTimerFire+"."+tok),
+		jetstream.WithScheduleTTL(firedTTL),
+		jetstream.WithExpectStream(store.StreamTimers))
+	if err != nil {
+		return fmt.Errorf("arm timer of %s chunk %d: %w", b, chunk, err)
+	}
+	return nil
+}
+
+// roundUp: schedules have one-second resolution; never fire early.
+func roundUp(at time.Time) time.Duration {
+	if at.Nanosecond() > 0 {
+		return time.Second
+	}
+	return 0
+}
+
+// Run handles fired timers until ctx ends, recreating the consumer if it fails.
+func (t *Timers) Run(ctx context.Context) error {
+	for {
+		err := t.run(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		t.log.Error("timers interrupted; restarting in 1s", "err", err)
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func (t *Timers) run(ctx context.Context) error {
+	cons, err := t.js.CreateOrUpdateConsumer(ctx, store.StreamTimers, jetstream.ConsumerConfig{
+		Durable:        ConsumerName,
+		Description:    "Cascade daemons handling fired timers",
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        time.Minute,
+		MaxDeliver:     -1,
+		MaxAckPending:  64,
+		FilterSubjects: []string{store.SubjectTimerFire + ".>"},
+	})
+	if err != nil {
+		return fmt.Errorf("timer consumer: %w", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(16))
+	if err != nil {
+		return fmt.Errorf("timer consumer: %w", err)
+	}
+	defer it.Stop()
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	for {
+		m, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return fmt.Errorf("timer consumer closed: %w", err)
+			}
+			t.log.Warn("timers: next message", "err", err)
+			continue
+		}
+		t.handle(ctx, m)
+	}
+}
+
+func (t *Timers) handle(ctx context.Context, m jetstream.Msg) {
+	rest, _ := strings.CutPrefix(m.Subject(), store.SubjectTimerFire+".")
+	b, c, ok := strings.Cut(rest, ".")
+	chunk, err := strconv.Atoi(c)
+	if !ok || err != nil || !breach.BreachID(b).Valid() {
+		t.log.Error("timers: dropping message on an unexpected subject", "subject", m.Subject())
+		_ = m.Term()
+		return
+	}
+	if err := t.ProcessChunk(ctx, breach.BreachID(b), chunk); err != nil {
+		if ctx.Err() == nil {
+			t.log.Warn("timers: chunk failed; will retry", "breach_id", b, "chunk", chunk, "err", err)
+			_ = m.NakWithDelay(time.Second)
+		}
+		return
+	}
+	if err := m.DoubleAck(ctx); err != nil {
+		t.log.Warn("timers: ack failed; the chunk will be handled again (idempotently)", "err", err)
+	}
+}
+
+// ProcessChunk performs every action due now for the notices of one
+// chunk, records each on its notice, and arms the chunk's next time.
+func (t *Timers) ProcessChunk(ctx context.Context, id breach.BreachID, chunk int) error {
+	b, err := t.st.GetBreach(ctx, id)
+	if err != nil {
+		if errors.Is(err, breach.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	ms, err := t.st.Members(ctx, id, b.Digest, chunk)
+	if err != nil {
+		if errors.Is(err, breach.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	ids := make([]breach.NoticeID, len(ms))
+	for i, m := range ms {
+		ids[i] = breach.NewNoticeID(id, m.Org)
+	}
+	vs, err := t.st.GetNotices(ctx, ids)
+	if err != nil {
+		return err
+	}
+	now := t.now()
+	var out []delivery.Outgoing
+	type work struct {
+		id      breach.NoticeID
+		actions []Action
+	}
+	var todo []work
+	for _, v := range vs {
+		if v.Notice == nil {
+			continue
+		}
+		acts := t.policy.Due(v.Notice, now)
+		if len(acts) == 0 {
+			continue
+		}
+		todo = append(todo, work{id: v.Notice.ID, actions: acts})
+		n := *v.Notice
+		for _, a := range acts {
+			late := t.policy.Late(a, now)
+			switch a.Kind {
+			case ActRemind:
+				out = append(out, delivery.ReminderMessage(b, &n, a.Remaining, now, late))
+			case ActOverdue:
+				out = append(out, delivery.OverdueMessage(b, &n, now, late))
+			case ActRedeliver:
+				out = append(out, delivery.RedeliveryMessage(b, &n, a.Attempt, now))
+			}
+		}
+	}
+	// Publish first (stable message ids make a repeat a no-op), then record.
+	if len(out) > 0 {
+		if _, err := t.pub.Send(ctx, out); err != nil {
+			return err
+		}
+	}
+	for _, w := range todo {
+		for _, a := range w.actions {
+			late := t.policy.Late(a, now)
+			detail := string(a.Kind)
+			if a.Kind == ActRemind {
+				detail = fmt.Sprintf("reminder: %s left", a.Remaining)
+			}
+			if late {
+				detail += fmt.Sprintf(" (late: due %s)", a.DueAt.UTC().Format(time.RFC3339))
+			}
+			if _, err := t.st.UpdateNoticeDetail(ctx, w.id, "cascade", now, detail, func(n *breach.Notice) (breach.Event, error) {
+				switch a.Kind {
+				case ActRemind:
+					return n.Remind(a.Remaining, a.DueAt, now, late), nil
+				case ActOverdue:
+					return n.MarkOverdue(now), nil
+				default:
+					if !n.NeedsAck() || n.Redeliveries+1 != a.Attempt {
+						return "", nil
+					}
+					return n.Deliver(now, t.policy.Window, n.Revision), nil
+				}
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	// Arm the next time from the stored state.
+	next, err := t.nextFor(ctx, ids)
+	if err != nil {
+		return err
+	}
+	return t.Arm(ctx, id, chunk, next)
+}
+
+func (t *Timers) nextFor(ctx context.Context, ids []breach.NoticeID) (time.Time, error) {
+	vs, err := t.st.GetNotices(ctx, ids)
+	if err != nil {
+		return time.Time{}, err
+	}
+	ns := make([]*breach.Notice, len(vs))
+	for i, v := range vs {
+		ns[i] = v.Notice
+	}
+	return t.policy.NextOf(ns), nil
+}
+
+// NextOf is the earliest time any of ns needs an action (zero if none).
+func (p Policy) NextOf(ns []*breach.Notice) time.Time {
+	var next time.Time
+	for _, n := range ns {
+		if n == nil {
+			continue
+		}
+		if t := p.Next(n); !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	return next
+}

@@ -1,0 +1,114 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/store"
+)
+
+// errBusy: the breach is still being fanned out (an earlier revision); the
+// update is retried shortly, so revisions are delivered in order.
+var errBusy = errors.New("an earlier revision of the breach is still being delivered")
+
+// CheckUpdate is what UpdateBreach verifies before it enqueues an update:
+// the update is valid and its breach exists. It returns the existing
+// revision when the same update was applied before.
+func (in *Intake) CheckUpdate(ctx context.Context, u *breach.Update) (*breach.Breach, *breach.Revision, error) {
+	if err := u.Validate(); err != nil {
+		return nil, nil, err
+	}
+	b, err := in.st.GetBreach(ctx, u.Breach)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, b.RevisionByDigest(u.Digest()), nil
+}
+
+// acceptUpdate turns an update into the breach's next revision and
+// delivers it: to every organisation notified before (a revision) and to
+// every newly affected one (a notice with its own clock). Like accept, it
+// is idempotent and resumable.
+func (in *Intake) acceptUpdate(ctx context.Context, u *breach.Update, seq uint64, progress func()) (*breach.Breach, int, error) {
+	if err := u.Validate(); err != nil {
+		var inv *breach.InvalidError
+		errors.As(err, &inv)
+		return nil, 0, &rejectErr{Rejection{Reason: "invalid", Detail: err.Error(), BreachID: u.Breach, Violations: inv.Violations, Field: inv.Violations[0].Field}}
+	}
+	b, err := in.st.GetBreach(ctx, u.Breach)
+	if errors.Is(err, breach.ErrNotFound) {
+		return nil, 0, &rejectErr{Rejection{Reason: "unknown_breach", BreachID: u.Breach, Field: "breach_id",
+			Detail: fmt.Sprintf("breach %s does not exist; report it on %s first", u.Breach, store.SubjectReport)}}
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	digest := u.Digest()
+	if r := b.RevisionByDigest(digest); r != nil {
+		if !r.FanoutComplete {
+			in.log.Info("resuming revision", "breach_id", b.ID, "revision", r.Number)
+			if err := in.fanoutRevision(ctx, b, r.Number, progress); err != nil {
+				return nil, 0, err
+			}
+		}
+		return b, r.Number, nil
+	}
+	if !b.FanoutComplete || slices.ContainsFunc(b.Revisions, func(r breach.Revision) bool { return !r.FanoutComplete }) {
+		return nil, 0, errBusy
+	}
+	// Newly affected organisations: known, and not notified before.
+	known, unknown, err := in.resolve(ctx, &breach.Report{Affected: u.AddAffected})
+	if err != nil {
+		return nil, 0, err
+	}
+	ids := make([]breach.NoticeID, 0, len(known))
+	for id := range known {
+		ids = append(ids, breach.NewNoticeID(b.ID, id))
+	}
+	vs, err := in.st.GetNotices(ctx, ids)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, v := range vs {
+		if v.Notice != nil {
+			delete(known, v.Notice.ID.Org)
+		}
+	}
+	first := b.TotalChunks()
+	chunks, added, err := in.writeMembership(ctx, b.ID, b.Digest, first, members(&breach.Report{Affected: u.AddAffected}, known))
+	if err != nil {
+		return nil, 0, err
+	}
+	rev := b.Latest() + 1
+	b, err = in.st.UpdateBreach(ctx, b.ID, func(cur *breach.Breach) error {
+		if cur.RevisionByDigest(digest) != nil {
+			return nil // recorded by a concurrent attempt
+		}
+		if cur.Latest()+1 != rev || cur.TotalChunks() != first {
+			return fmt.Errorf("breach %s changed while recording revision %d; retrying", b.ID, rev)
+		}
+		cur.Revisions = append(cur.Revisions, breach.Revision{Number: rev, At: in.now(), Update: *u, Digest: digest,
+			FirstChunk: first, Chunks: chunks, Added: added, UnknownOrgs: unknown})
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	in.log.Info("revision recorded", "breach_id", b.ID, "revision", rev, "added_orgs", added, "unknown_orgs", len(unknown))
+	if len(unknown) > 0 {
+		if err := publishRejection(ctx, in.st.JetStream(), Rejection{
+			Reason: "unknown_organisations", Partial: true, BreachID: b.ID, UnknownOrgIDs: unknown, Field: "add_affected",
+			Detail:  fmt.Sprintf("%d organisations added by revision %d are not in the registry and got no notice", len(unknown), rev),
+			Subject: store.SubjectUpdate, StreamSeq: seq, At: in.now(),
+		}, fmt.Sprintf("unknown/%s/%d", b.ID, rev)); err != nil {
+			return nil, 0, err
+		}
+	}
+	if err := in.fanoutRevision(ctx, b, rev, progress); err != nil {
+		return nil, 0, err
+	}
+	return b, rev, nil
+}

@@ -1,0 +1,156 @@
+package protoconv
+
+import (
+	"fmt"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/cascadehq/cascade/internal/breach"
+	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+)
+
+// DecodeUpdate parses a published update (protojson, or binary protobuf
+// when contentType is ContentTypeProtobuf).
+func DecodeUpdate(data []byte, contentType string) (*cascadev1.BreachUpdate, error) {
+	var u cascadev1.BreachUpdate
+	var err error
+	if contentType == ContentTypeProtobuf {
+		err = proto.Unmarshal(data, &u)
+	} else {
+		err = protojson.Unmarshal(data, &u)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("malformed breach update: %w", err)
+	}
+	return &u, nil
+}
+
+func affected(as []*cascadev1.AffectedOrganisation) []breach.Affected {
+	var out []breach.Affected
+	for _, a := range as {
+		out = append(out, breach.Affected{Org: breach.OrgID(a.GetOrgId()), ApproxSubjects: a.GetApproxSubjects(), ApproxRecords: a.GetApproxRecords()})
+	}
+	return out
+}
+
+func affectedProto(as []breach.Affected) []*cascadev1.AffectedOrganisation {
+	var out []*cascadev1.AffectedOrganisation
+	for _, a := range as {
+		out = append(out, &cascadev1.AffectedOrganisation{OrgId: string(a.Org), ApproxSubjects: a.ApproxSubjects, ApproxRecords: a.ApproxRecords})
+	}
+	return out
+}
+
+// Update converts a wire update.
+func Update(u *cascadev1.BreachUpdate) breach.Update {
+	out := breach.Update{
+		Breach: breach.BreachID(u.GetBreachId()), Summary: u.GetSummary(), Nature: u.GetNature(),
+		OccurredFrom: ts(u.GetOccurredFrom()), OccurredTo: ts(u.GetOccurredTo()),
+		DataCategories: u.GetDataCategories(), SubjectCategories: u.GetSubjectCategories(),
+		AddAffected: affected(u.GetAddAffected()), LikelyConsequences: u.GetLikelyConsequences(),
+		MeasuresTaken: u.GetMeasuresTaken(), MeasuresProposed: u.GetMeasuresProposed(), AdviceToControllers: u.GetAdviceToControllers(),
+	}
+	if c := u.GetContact(); c != nil {
+		out.Contact = &breach.Contact{Name: c.GetName(), Email: c.GetEmail(), Phone: c.GetPhone()}
+	}
+	return out
+}
+
+// UpdateProto converts an update to the wire type.
+func UpdateProto(u *breach.Update) *cascadev1.BreachUpdate {
+	out := &cascadev1.BreachUpdate{
+		BreachId: string(u.Breach), Summary: u.Summary, Nature: u.Nature,
+		OccurredFrom: pts(u.OccurredFrom), OccurredTo: pts(u.OccurredTo),
+		DataCategories: u.DataCategories, SubjectCategories: u.SubjectCategories,
+		AddAffected: affectedProto(u.AddAffected), LikelyConsequences: u.LikelyConsequences,
+		MeasuresTaken: u.MeasuresTaken, MeasuresProposed: u.MeasuresProposed, AdviceToControllers: u.AdviceToControllers,
+	}
+	if c := u.Contact; c != nil {
+		out.Contact = &cascadev1.Contact{Name: c.Name, Email: c.Email, Phone: c.Phone}
+	}
+	return out
+}
+
+func revisionsProto(rs []breach.Revision) []*cascadev1.BreachRevision {
+	var out []*cascadev1.BreachRevision
+	for _, r := range rs {
+		p := &cascadev1.BreachRevision{Number: int32(r.Number), ReceivedAt: pts(r.At), Update: UpdateProto(&r.Update),
+			Added: int64(r.Added), FanoutComplete: r.FanoutComplete}
+		for _, o := range r.UnknownOrgs {
+			p.UnknownOrgIds = append(p.UnknownOrgIds, string(o))
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func outcomeProto(o *breach.Outcome) *cascadev1.Outcome {
+	if o == nil {
+		return nil
+	}
+	kind := cascadev1.OutcomeKind_OUTCOME_KIND_UNSPECIFIED
+	switch o.Kind {
+	case breach.OutcomeReported:
+		kind = cascadev1.OutcomeKind_OUTCOME_KIND_REPORTED_TO_AUTHORITY
+	case breach.OutcomeNotReportable:
+		kind = cascadev1.OutcomeKind_OUTCOME_KIND_NOT_REPORTABLE
+	}
+	return &cascadev1.Outcome{Kind: kind, Authority: o.Authority, Reference: o.Reference, ReportedAt: pts(o.ReportedAt),
+		DelayReason: o.DelayReason, Late: o.Late, Justification: o.Justification, RecordedAt: pts(o.RecordedAt), RecordedBy: o.RecordedBy}
+}
+
+var (
+	commKinds = map[breach.CommKind]cascadev1.SubjectCommunicationKind{
+		breach.CommCommunicated: cascadev1.SubjectCommunicationKind_SUBJECT_COMMUNICATION_KIND_COMMUNICATED,
+		breach.CommNotRequired:  cascadev1.SubjectCommunicationKind_SUBJECT_COMMUNICATION_KIND_NOT_REQUIRED,
+		breach.CommExempt:       cascadev1.SubjectCommunicationKind_SUBJECT_COMMUNICATION_KIND_EXEMPT,
+	}
+	exemptions = map[breach.Exemption]cascadev1.Art34Exemption{
+		breach.ExemptUnintelligible: cascadev1.Art34Exemption_ART34_EXEMPTION_A_UNINTELLIGIBLE,
+		breach.ExemptRiskRemoved:    cascadev1.Art34Exemption_ART34_EXEMPTION_B_RISK_REMOVED,
+		breach.ExemptDisproportion:  cascadev1.Art34Exemption_ART34_EXEMPTION_C_DISPROPORTIONATE,
+	}
+)
+
+func commProto(c *breach.SubjectCommunication) *cascadev1.SubjectCommunication {
+	if c == nil {
+		return nil
+	}
+	return &cascadev1.SubjectCommunication{Kind: commKinds[c.Kind], CommunicatedAt: pts(c.CommunicatedAt), How: c.How,
+		Exemption: exemptions[c.Exemption], PublicCommunication: c.PublicCommunication, Justification: c.Justification,
+		RecordedAt: pts(c.RecordedAt), RecordedBy: c.RecordedBy}
+}
+
+// SubjectCommunication converts a wire Art. 34 decision (unknown enum
+// values become empty kinds, which validation rejects).
+func SubjectCommunication(c *cascadev1.SubjectCommunication) breach.SubjectCommunication {
+	out := breach.SubjectCommunication{CommunicatedAt: ts(c.GetCommunicatedAt()), How: c.GetHow(),
+		PublicCommunication: c.GetPublicCommunication(), Justification: c.GetJustification()}
+	for k, v := range commKinds {
+		if v == c.GetKind() {
+			out.Kind = k
+		}
+	}
+	for k, v := range exemptions {
+		if v == c.GetExemption() {
+			out.Exemption = k
+		}
+	}
+	return out
+}
+
+func remindersProto(rs []breach.Reminder) []*cascadev1.Reminder {
+	var out []*cascadev1.Reminder
+	for _, r := range rs {
+		out = append(out, &cascadev1.Reminder{Remaining: durationpb.New(r.Remaining), DueAt: pts(r.DueAt), SentAt: pts(r.SentAt), Late: r.Late})
+	}
+	return out
+}
+
+// EventProto converts one history entry at ledger sequence seq.
+func EventProto(c *breach.Change, seq uint64) *cascadev1.NoticeEvent {
+	return &cascadev1.NoticeEvent{Event: string(c.Event), At: pts(c.At), Actor: c.Actor,
+		State: StateProto(c.Notice.State), Detail: c.Detail, Sequence: seq}
+}
