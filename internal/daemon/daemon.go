@@ -106,7 +106,10 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	policy := deadline.Policy{Window: opts.Deadline, Remind: opts.Remind, Redeliver: opts.Redeliver, LateAfter: deadline.DefaultLateAfter}
+	policy := deadline.Policy{Window: opts.Deadline, Remind: opts.Remind, Redeliver: opts.Redeliver, LateAfter: opts.LateAfter}
+	if policy.LateAfter == 0 {
+		policy.LateAfter = deadline.DefaultLateAfter
+	}
 	if policy.Remind == nil {
 		policy.Remind = deadline.DefaultRemind
 	}

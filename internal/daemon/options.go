@@ -36,6 +36,9 @@ type Options struct {
 	// Redeliver is the backoff between deliveries of an unacknowledged
 	// notice (the last repeats); nil means deadline.DefaultRedeliver.
 	Redeliver []time.Duration
+	// LateAfter: a reminder or escalation sent this long after it was due
+	// is marked late; 0 means deadline.DefaultLateAfter.
+	LateAfter time.Duration
 	// SyncInterval is the embedded server's fsync interval. Zero (the
 	// default) fsyncs every write before JetStream acknowledges it.
 	SyncInterval time.Duration

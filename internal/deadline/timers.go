@@ -72,8 +72,11 @@ func (t *Timers) Arm(ctx context.Context, b breach.BreachID, chunk int, at time.
 	}
 	tok := chunkToken(b, chunk)
 	body, _ := json.Marshal(map[string]any{"breach_id": b, "chunk": chunk, "due": at.UTC()})
-	_, err := t.js.PublishMsg(ctx, &nats.Msg{Subject: store.SubjectTimerAt + "." + tok, Data: body},
-		jetstream.WithScheduleAt(at.UTC().Truncate(time.Second).Add(roundUp(at))),
+	m := &nats.Msg{Subject: store.SubjectTimerAt + "." + tok, Data: body, Header: nats.Header{}}
+	// The server parses @at as RFC 3339 with fractional seconds; the
+	// client's WithScheduleAt would truncate to whole seconds.
+	m.Header.Set("Nats-Schedule", ScheduleAt(at))
+	_, err := t.js.PublishMsg(ctx, m,
 		jetstream.WithScheduleTarget(store.SubjectTimerFire+"."+tok),
 		jetstream.WithScheduleTTL(firedTTL),
 		jetstream.WithExpectStream(store.StreamTimers))
@@ -83,13 +86,8 @@ func (t *Timers) Arm(ctx context.Context, b breach.BreachID, chunk int, at time.
 	return nil
 }
 
-// roundUp: schedules have one-second resolution; never fire early.
-func roundUp(at time.Time) time.Duration {
-	if at.Nanosecond() > 0 {
-		return time.Second
-	}
-	return 0
-}
+// ScheduleAt is the Nats-Schedule header value that fires at at.
+func ScheduleAt(at time.Time) string { return "@at " + at.UTC().Format(time.RFC3339Nano) }
 
 // Run handles fired timers until ctx ends, recreating the consumer if it fails.
 func (t *Timers) Run(ctx context.Context) error {
