@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/draft"
 	"github.com/cascadehq/cascade/internal/evidence"
 	"github.com/cascadehq/cascade/internal/protoconv"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
@@ -178,4 +179,34 @@ func (s noticeService) ExportEvidence(ctx context.Context, req *cascadev1.Export
 	}
 	return &cascadev1.ExportEvidenceResponse{Json: r.JSON, Csv: r.CSV, JsonSha256: r.JSONSHA256, CsvSha256: r.CSVSHA256,
 		GeneratedAt: timestamppb.New(now)}, nil
+}
+
+func (s noticeService) DraftAuthorityReport(ctx context.Context, req *cascadev1.DraftAuthorityReportRequest) (*cascadev1.DraftAuthorityReportResponse, error) {
+	const method = "DraftAuthorityReport"
+	id, err := parseNoticeID(req.GetNoticeId())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	lang, err := draft.ParseLang(req.GetLanguage())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, invalid("language", err.Error()))
+	}
+	v, err := s.st.GetNotice(ctx, id)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	b, err := s.st.GetBreach(ctx, id.Breach)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	org, err := s.st.GetOrg(ctx, id.Org)
+	if err != nil && !errors.Is(err, breach.ErrNotFound) {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	d := draft.Build(b, v.Notice, org, lang, s.now())
+	j, err := d.JSON()
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	return &cascadev1.DraftAuthorityReportResponse{Markdown: d.Markdown(), Json: string(j), Language: string(d.Language)}, nil
 }

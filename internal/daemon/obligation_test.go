@@ -254,3 +254,24 @@ func TestOutcomesAndHistory(t *testing.T) {
 	_, err = e.noticeC.ExportEvidence(ctx(t), &cascadev1.ExportEvidenceRequest{})
 	wantCode(t, err, "InvalidArgument")
 }
+
+func TestDraftAuthorityReport(t *testing.T) {
+	e := start(t, options(t))
+	e.publish(readFile(t, "../../deploy/examples/breach.json"))
+	e.waitSummary("EXAMPLE-2025-08-23", 20*time.Second, func(s *cascadev1.BreachSummary) bool { return s.GetDelivered() == 12 })
+	for _, c := range []struct{ lang, want string }{
+		{"sv", "Integritetsskyddsmyndigheten"}, {"", "personuppgiftsincident"}, {"en", "supervisory authority"},
+	} {
+		r, err := e.noticeC.DraftAuthorityReport(ctx(t), &cascadev1.DraftAuthorityReportRequest{NoticeId: "EXAMPLE-2025-08-23/se-kommun-0180", Language: c.lang})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(r.GetMarkdown(), c.want) || !strings.Contains(r.GetMarkdown(), "Stockholm") || !json.Valid([]byte(r.GetJson())) {
+			t.Fatalf("draft (%q) lacks %q or is malformed:\n%s", c.lang, c.want, r.GetMarkdown())
+		}
+	}
+	_, err := e.noticeC.DraftAuthorityReport(ctx(t), &cascadev1.DraftAuthorityReportRequest{NoticeId: "EXAMPLE-2025-08-23/se-kommun-0180", Language: "de"})
+	wantCode(t, err, "InvalidArgument")
+	_, err = e.noticeC.DraftAuthorityReport(ctx(t), &cascadev1.DraftAuthorityReportRequest{NoticeId: "EXAMPLE-2025-08-23/se-kommun-9999"})
+	wantCode(t, err, "NotFound")
+}
