@@ -71,7 +71,7 @@ func (in *Intake) fanoutChunk(ctx context.Context, b *breach.Breach, chunk int, 
 		return err
 	}
 	all := make([]*breach.Notice, 0, len(ms)) // every notice of the chunk, for its timer
-	var todo []*breach.Notice                // notices to deliver rev to
+	var todo []*breach.Notice                 // notices to deliver rev to
 	var seqs []uint64
 	var existing []breach.NoticeID
 	for i, r := range res {

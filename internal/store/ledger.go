@@ -2,10 +2,10 @@ package store
 
 import (
 	"context"
-	"maps"
-	"slices"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
