@@ -164,6 +164,9 @@ func (t *Timers) handle(ctx context.Context, m jetstream.Msg) {
 
 // ProcessChunk performs every action due now for the notices of one
 // chunk, records each on its notice, and arms the chunk's next time.
+// Messages are published first (stable message ids make a repeat a no-op),
+// then the changes are recorded, pipelined across notices with optimistic
+// concurrency; a notice changed meanwhile is redone through the CAS helper.
 func (t *Timers) ProcessChunk(ctx context.Context, id breach.BreachID, chunk int) error {
 	b, err := t.st.GetBreach(ctx, id)
 	if err != nil {
@@ -188,85 +191,121 @@ func (t *Timers) ProcessChunk(ctx context.Context, id breach.BreachID, chunk int
 		return err
 	}
 	now := t.now()
-	var out []delivery.Outgoing
 	type work struct {
-		id      breach.NoticeID
+		n       *breach.Notice // evolving copy
+		seq     uint64
 		actions []Action
+		done    bool
 	}
-	var todo []work
+	var todo []*work
+	var out []delivery.Outgoing
+	all := make([]*breach.Notice, 0, len(vs))
 	for _, v := range vs {
 		if v.Notice == nil {
 			continue
 		}
+		all = append(all, v.Notice)
 		acts := t.policy.Due(v.Notice, now)
 		if len(acts) == 0 {
 			continue
 		}
-		todo = append(todo, work{id: v.Notice.ID, actions: acts})
-		n := *v.Notice
+		todo = append(todo, &work{n: v.Notice, seq: v.Seq, actions: acts})
 		for _, a := range acts {
-			late := t.policy.Late(a, now)
 			switch a.Kind {
 			case ActRemind:
-				out = append(out, delivery.ReminderMessage(b, &n, a.Remaining, now, late))
+				out = append(out, delivery.ReminderMessage(b, v.Notice, a.Remaining, now, t.policy.Late(a, now)))
 			case ActOverdue:
-				out = append(out, delivery.OverdueMessage(b, &n, now, late))
+				out = append(out, delivery.OverdueMessage(b, v.Notice, now, t.policy.Late(a, now)))
 			case ActRedeliver:
-				out = append(out, delivery.RedeliveryMessage(b, &n, a.Attempt, now))
+				out = append(out, delivery.RedeliveryMessage(b, v.Notice, a.Attempt, now))
 			}
 		}
 	}
-	// Publish first (stable message ids make a repeat a no-op), then record.
 	if len(out) > 0 {
 		if _, err := t.pub.Send(ctx, out); err != nil {
 			return err
 		}
 	}
-	for _, w := range todo {
-		for _, a := range w.actions {
-			late := t.policy.Late(a, now)
-			detail := string(a.Kind)
-			if a.Kind == ActRemind {
-				detail = fmt.Sprintf("reminder: %s left", a.Remaining)
+	// Record: round r appends each notice's r-th change.
+	for round := 0; ; round++ {
+		var changes []store.Change
+		var expect []uint64
+		var owners []*work
+		for _, w := range todo {
+			if w.done || round >= len(w.actions) {
+				continue
 			}
-			if late {
-				detail += fmt.Sprintf(" (late: due %s)", a.DueAt.UTC().Format(time.RFC3339))
+			a := w.actions[round]
+			prev, prevAcked := w.n.State, w.n.RevisionAcked
+			ev := t.apply(w.n, a, now)
+			if ev == "" {
+				continue
 			}
-			if _, err := t.st.UpdateNoticeDetail(ctx, w.id, "cascade", now, detail, func(n *breach.Notice) (breach.Event, error) {
-				switch a.Kind {
-				case ActRemind:
-					return n.Remind(a.Remaining, a.DueAt, now, late), nil
-				case ActOverdue:
-					return n.MarkOverdue(now), nil
-				default:
-					if !n.NeedsAck() || n.Redeliveries+1 != a.Attempt {
-						return "", nil
-					}
-					return n.Deliver(now, t.policy.Window, n.Revision), nil
+			changes = append(changes, store.Change{Event: ev, At: now, Actor: actor, Prev: prev, PrevRevisionAcked: prevAcked,
+				Detail: t.detail(a, now), Notice: *w.n})
+			expect, owners = append(expect, w.seq), append(owners, w)
+		}
+		if len(changes) == 0 {
+			break
+		}
+		res, err := t.st.AppendChanges(ctx, changes, expect)
+		if err != nil {
+			return err
+		}
+		for i, r := range res {
+			w := owners[i]
+			if !r.Conflict {
+				w.seq = r.Seq
+				continue
+			}
+			// Changed meanwhile (an acknowledgement, an outcome): redo this
+			// and the remaining actions against the stored state.
+			for _, a := range w.actions[round:] {
+				cur, err := t.st.UpdateNoticeDetail(ctx, w.n.ID, actor, now, t.detail(a, now), func(n *breach.Notice) (breach.Event, error) {
+					return t.apply(n, a, now), nil
+				})
+				if err != nil {
+					return err
 				}
-			}); err != nil {
-				return err
+				*w.n = *cur
 			}
+			w.done = true
 		}
 	}
-	// Arm the next time from the stored state.
-	next, err := t.nextFor(ctx, ids)
-	if err != nil {
-		return err
-	}
-	return t.Arm(ctx, id, chunk, next)
+	return t.Arm(ctx, id, chunk, t.policy.NextOf(all))
 }
 
-func (t *Timers) nextFor(ctx context.Context, ids []breach.NoticeID) (time.Time, error) {
-	vs, err := t.st.GetNotices(ctx, ids)
-	if err != nil {
-		return time.Time{}, err
+// actor of the changes timers make.
+const actor = "cascade"
+
+// apply performs action a on n (in memory) and names the event, or ""
+// when it is no longer needed.
+func (t *Timers) apply(n *breach.Notice, a Action, now time.Time) breach.Event {
+	switch a.Kind {
+	case ActRemind:
+		return n.Remind(a.Remaining, a.DueAt, now, t.policy.Late(a, now))
+	case ActOverdue:
+		return n.MarkOverdue(now)
+	default:
+		if !n.NeedsAck() || n.Redeliveries+1 != a.Attempt {
+			return ""
+		}
+		return n.Deliver(now, t.policy.Window, n.Revision)
 	}
-	ns := make([]*breach.Notice, len(vs))
-	for i, v := range vs {
-		ns[i] = v.Notice
+}
+
+func (t *Timers) detail(a Action, now time.Time) string {
+	d := string(a.Kind)
+	switch a.Kind {
+	case ActRemind:
+		d = fmt.Sprintf("reminder: %s left", a.Remaining)
+	case ActRedeliver:
+		d = fmt.Sprintf("redelivery %d", a.Attempt)
 	}
-	return t.policy.NextOf(ns), nil
+	if t.policy.Late(a, now) {
+		d += fmt.Sprintf(" (late: due %s)", a.DueAt.UTC().Format(time.RFC3339))
+	}
+	return d
 }
 
 // NextOf is the earliest time any of ns needs an action (zero if none).
