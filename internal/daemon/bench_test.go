@@ -3,11 +3,14 @@ package daemon_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cascadehq/cascade/internal/daemon"
 	"github.com/cascadehq/cascade/internal/store"
@@ -106,4 +109,88 @@ func fanoutOnce(b *testing.B, n int) (fanout, raw, restart time.Duration) {
 	}
 	restart = time.Since(start)
 	return fanout, raw, restart
+}
+
+// BenchmarkReminderLateness fans one breach out to N organisations with a
+// reminder threshold that falls due for all of them within seconds of each
+// other, and reports how late the reminders were sent (p50, p99, max) and
+// how many message schedules the server held for them.
+func BenchmarkReminderLateness(b *testing.B) {
+	const n = 10_000
+	for i := 0; i < b.N; i++ {
+		opts := daemon.Options{DataDir: b.TempDir(), NATSListen: "127.0.0.1:-1", GRPCAddr: "127.0.0.1:0",
+			Deadline: 40 * time.Second, Remind: []time.Duration{20 * time.Second}, Redeliver: []time.Duration{},
+			OrgsFile: writeRegistry(b, n)}
+		d, err := daemon.Start(context.Background(), opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		nc, err := nats.Connect(d.NATSURL())
+		if err != nil {
+			b.Fatal(err)
+		}
+		js, _ := jetstream.New(nc)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		if _, err := js.Publish(ctx, "cascade.breach.report", allReport("LATE")); err != nil {
+			b.Fatal(err)
+		}
+		cc := grpcClient(b, d.GRPCAddr())
+		var schedules int
+		for {
+			r, err := cc.GetBreachSummary(ctx, &cascadev1.GetBreachSummaryRequest{BreachId: "LATE"})
+			if err == nil && r.GetSummary().GetDelivered() == n && schedules == 0 {
+				ts, _ := js.Stream(ctx, "CASCADE_TIMERS")
+				info, _ := ts.Info(ctx, jetstream.WithSubjectFilter("cascade.timer.at.>"))
+				schedules = len(info.State.Subjects)
+			}
+			if err == nil && r.GetSummary().GetDelivered() == n && lastReminded(ctx, b, d.GRPCAddr(), n) {
+				break
+			}
+			<-time.After(500 * time.Millisecond)
+		}
+		var late []time.Duration
+		nsc := noticeClient(b, d.GRPCAddr())
+		req := &cascadev1.ListNoticesRequest{BreachId: "LATE", PageSize: 1000}
+		for {
+			r, err := nsc.ListNotices(ctx, req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, nt := range r.GetNotices() {
+				for _, rm := range nt.GetReminders() {
+					late = append(late, rm.GetSentAt().AsTime().Sub(rm.GetDueAt().AsTime()))
+				}
+			}
+			if req.PageToken = r.GetNextPageToken(); req.PageToken == "" {
+				break
+			}
+		}
+		cancel()
+		nc.Close()
+		d.Stop()
+		if len(late) != n {
+			b.Fatalf("%d reminders for %d notices", len(late), n)
+		}
+		slices.Sort(late)
+		b.ReportMetric(float64(late[len(late)/2].Milliseconds()), "p50-ms")
+		b.ReportMetric(float64(late[len(late)*99/100].Milliseconds()), "p99-ms")
+		b.ReportMetric(float64(late[len(late)-1].Milliseconds()), "max-ms")
+		b.ReportMetric(float64(schedules), "schedules")
+		b.ReportMetric(0, "ns/op")
+	}
+}
+
+func noticeClient(t testing.TB, addr string) cascadev1.NoticeServiceClient {
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return cascadev1.NewNoticeServiceClient(cc)
+}
+
+// lastReminded reports whether the last organisation's reminder was sent.
+func lastReminded(ctx context.Context, t testing.TB, addr string, n int) bool {
+	r, err := noticeClient(t, addr).GetNotice(ctx, &cascadev1.GetNoticeRequest{NoticeId: fmt.Sprintf("LATE/org-%05d", n-1)})
+	return err == nil && len(r.GetNotice().GetReminders()) == 1
 }
