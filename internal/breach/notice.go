@@ -135,14 +135,23 @@ func (n *Notice) Deliver(at time.Time, window time.Duration, rev int) Event {
 // NeedsAck reports whether the organisation has not acknowledged the
 // latest revision delivered to it (what redelivery keeps trying for).
 func (n *Notice) NeedsAck() bool {
-	return n.State >= StateDelivered && n.RevisionAcked < n.Revision
+	return n.State >= StateDelivered && n.RevisionAcked < n.delivered()
+}
+
+// delivered is the latest revision delivered; a delivered notice stored
+// before revisions were recorded has revision 1.
+func (n *Notice) delivered() int {
+	if n.State >= StateDelivered && n.Revision == 0 {
+		return 1
+	}
+	return n.Revision
 }
 
 // Remind records the reminder for threshold remaining (due at dueAt, sent
 // at now). It returns "" when that reminder was recorded before or the
 // notice is resolved: reminders are idempotent.
 func (n *Notice) Remind(remaining time.Duration, dueAt, now time.Time, late bool) Event {
-	if n.State == StateResolved || n.Reminded(remaining) {
+	if n.State < StateDelivered || n.State == StateResolved || n.Reminded(remaining) {
 		return ""
 	}
 	n.Reminders = append(n.Reminders, Reminder{Remaining: remaining, DueAt: dueAt, SentAt: now, Late: late})
@@ -180,6 +189,9 @@ func (n *Notice) Acknowledge(now time.Time, by, note string, rev int) (Event, er
 	}
 	if n.State == StateUnspecified || n.State == StatePending {
 		return "", fmt.Errorf("%w: notice %s has not been delivered yet", ErrIllegalTransition, n.ID)
+	}
+	if n.Revision == 0 {
+		n.Revision = n.delivered()
 	}
 	if rev == 0 {
 		rev = n.Revision

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/mail"
+	"slices"
 	"time"
 )
 
@@ -66,6 +68,11 @@ func (u *Update) Validate() error {
 		if u.Contact.Email == "" && u.Contact.Phone == "" {
 			vs.add("contact", "required", "contact needs an email or a phone")
 		}
+		if u.Contact.Email != "" {
+			if a, err := mail.ParseAddress(u.Contact.Email); err != nil || a.Address != u.Contact.Email {
+				vs.add("contact.email", "format", "contact.email %q is not an e-mail address", truncate(u.Contact.Email))
+			}
+		}
 	}
 	if !u.OccurredFrom.IsZero() && !u.OccurredTo.IsZero() && u.OccurredTo.Before(u.OccurredFrom) {
 		vs.add("occurred_to", "order", "occurred_to is before occurred_from")
@@ -83,8 +90,11 @@ func (u *Update) Validate() error {
 			vs.add(field+".org_id", "duplicate", "organisation %q is listed twice", a.Org)
 		}
 		seen[a.Org] = true
-		if a.ApproxSubjects < 0 || a.ApproxRecords < 0 {
-			vs.add(field, "range", "approximate numbers must not be negative")
+		if a.ApproxSubjects < 0 || a.ApproxSubjects > MaxApproxQuantity {
+			vs.add(field+".approx_subjects", "range", "approx_subjects must be between 0 and %d", int64(MaxApproxQuantity))
+		}
+		if a.ApproxRecords < 0 || a.ApproxRecords > MaxApproxQuantity {
+			vs.add(field+".approx_records", "range", "approx_records must be between 0 and %d", int64(MaxApproxQuantity))
 		}
 	}
 	return vs.err()
@@ -153,7 +163,7 @@ func (b *Breach) Facts() Report {
 		if u.Contact != nil {
 			r.Contact = *u.Contact
 		}
-		r.Affected = append(r.Affected, u.AddAffected...)
+		r.Affected = append(slices.Clip(r.Affected), u.AddAffected...)
 	}
 	return r
 }

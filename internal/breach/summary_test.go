@@ -28,11 +28,11 @@ type step struct {
 func lifecycle(id OrgID, deliveredAt time.Time, window time.Duration) []step {
 	created := &Notice{ID: NewNoticeID("INC-1", id), State: StatePending, CreatedAt: deliveredAt.Add(-time.Minute)}
 	delivered := *created
-	delivered.Deliver(deliveredAt, window)
+	delivered.Deliver(deliveredAt, window, 1)
 	redelivered := delivered
-	redelivered.Deliver(deliveredAt.Add(time.Hour), window)
+	redelivered.Deliver(deliveredAt.Add(time.Hour), window, 1)
 	acked := redelivered
-	if _, err := acked.Acknowledge(deliveredAt.Add(2*time.Hour), "dpo", ""); err != nil {
+	if _, err := acked.Acknowledge(deliveredAt.Add(2*time.Hour), "dpo", "", 0); err != nil {
 		panic(err)
 	}
 	resolved := acked
@@ -270,5 +270,168 @@ func TestSummaryJSON(t *testing.T) {
 	}
 	if b, _ := json.Marshal(Summary{Breach: "x", Deadlines: map[int64]int64{}}); string(b) != `{"breach_id":"x","total":0,"delivered":0,"acknowledged":0,"resolved":0}` {
 		t.Errorf("empty Deadlines JSON = %s, want the field omitted", b)
+	}
+}
+
+// record is what the store does for one notice change: it keeps the state
+// and acknowledged revision before the change, and the notice after it.
+func record(n *Notice, ev Event, at time.Time, op func(n *Notice)) Change {
+	prev, prevAcked := n.State, n.RevisionAcked
+	op(n)
+	return Change{Event: ev, At: at, Actor: "test", Prev: prev, PrevRevisionAcked: prevAcked, Notice: *n}
+}
+
+// TestSummaryApplyRevisions folds the change log of four notices through
+// two revisions and checks the per-revision acknowledgement counts.
+func TestSummaryApplyRevisions(t *testing.T) {
+	at := func(h int) time.Time { return time.Date(2024, 3, 1, h, 0, 0, 0, time.UTC) }
+	window := 72 * time.Hour
+	orgs := []OrgID{"a", "b", "c", "d"}
+	ns := map[OrgID]*Notice{}
+	var log []Change
+	for _, o := range orgs {
+		n := &Notice{ID: NewNoticeID("INC-1", o), State: StatePending, CreatedAt: at(0)}
+		ns[o] = n
+		log = append(log, Change{Event: EventCreated, At: at(0), Actor: "test", Notice: *n})
+	}
+	deliver := func(o OrgID, h, rev int, want Event) {
+		log = append(log, record(ns[o], want, at(h), func(n *Notice) {
+			if ev := n.Deliver(at(h), window, rev); ev != want {
+				t.Fatalf("%s: Deliver(rev %d) = %q, want %q", o, rev, ev, want)
+			}
+		}))
+	}
+	ack := func(o OrgID, h, rev int, want Event) {
+		log = append(log, record(ns[o], want, at(h), func(n *Notice) {
+			if ev, err := n.Acknowledge(at(h), "dpo", "", rev); err != nil || ev != want {
+				t.Fatalf("%s: Acknowledge(rev %d) = %q, %v; want %q", o, rev, ev, err, want)
+			}
+		}))
+	}
+	for _, o := range orgs {
+		deliver(o, 1, 1, EventDelivered)
+	}
+	ack("a", 2, 0, EventAcknowledged)
+	ack("b", 2, 1, EventAcknowledged)
+	for _, o := range orgs {
+		deliver(o, 3, 2, EventRevisionDelivered)
+	}
+	deliver("b", 4, 2, EventRedelivered)
+	ack("a", 5, 2, EventRevisionAcknowledged) // a: 1 -> 2
+	ack("c", 5, 0, EventAcknowledged)         // c: first acknowledgement, of revision 2
+	ack("b", 5, 1, "")                        // b: revision 1 again, no change
+	log = append(log, record(ns["d"], EventOutcomeRecorded, at(6), func(n *Notice) {
+		must(n.RecordNotReportable(at(6), "ctrl", "encrypted")) // d: resolving acknowledges revision 2
+	}))
+
+	var s Summary
+	for i, c := range log {
+		if c.Event == "" {
+			continue // the store records no change without an event
+		}
+		prev := c.PrevNotice()
+		if (prev == nil) != (c.Event == EventCreated) {
+			t.Fatalf("change %d (%s): PrevNotice = %v", i, c.Event, prev)
+		}
+		s.Apply(prev, &c.Notice)
+	}
+	if got, want := countsOf(&s), (counts{4, 4, 4, 1}); got != want {
+		t.Errorf("counts = %v, want %v", got, want)
+	}
+	if got := s.AcknowledgedRevision(2); got != 3 {
+		t.Errorf("AcknowledgedRevision(2) = %d, want 3 (a, c, d)", got)
+	}
+	if got := s.AcknowledgedRevision(1); got != 1 {
+		t.Errorf("AcknowledgedRevision(1) = %d, want 1 (b)", got)
+	}
+	if got := s.AcknowledgedRevision(3); got != 0 {
+		t.Errorf("AcknowledgedRevision(3) = %d, want 0", got)
+	}
+	if want := map[int]int64{1: 1, 2: 3}; !maps.Equal(s.RevisionAcked, want) {
+		t.Errorf("RevisionAcked = %v, want %v", s.RevisionAcked, want)
+	}
+
+	// The incremental summary equals one built from the final notices.
+	var fresh Summary
+	for _, o := range orgs {
+		fresh.Apply(nil, ns[o])
+	}
+	if !reflect.DeepEqual(fresh, s) {
+		t.Errorf("incremental summary %+v != summary of the final notices %+v", s, fresh)
+	}
+
+	// Undoing every change, newest first, gives the empty summary.
+	for i := len(log) - 1; i >= 0; i-- {
+		if c := log[i]; c.Event != "" {
+			s.Apply(&c.Notice, c.PrevNotice())
+		}
+	}
+	if s.Total != 0 || s.Delivered != 0 || s.Acknowledged != 0 || s.Resolved != 0 || len(s.Deadlines) != 0 || len(s.RevisionAcked) != 0 {
+		t.Errorf("after undoing everything: %+v, want zero", s)
+	}
+}
+
+func TestChangePrevNotice(t *testing.T) {
+	n := deliveredNotice()
+	must(n.Acknowledge(t1.Add(time.Hour), "dpo", "", 0))
+	n.Deliver(t1.Add(2*time.Hour), window, 2)
+	next := n
+	must(next.Acknowledge(t1.Add(3*time.Hour), "dpo", "", 0))
+
+	c := Change{Event: EventRevisionAcknowledged, At: t1.Add(3 * time.Hour), Prev: n.State, PrevRevisionAcked: n.RevisionAcked, Notice: next}
+	p := c.PrevNotice()
+	if p == nil {
+		t.Fatal("PrevNotice = nil")
+	}
+	if p.State != StateAcknowledged || p.RevisionAcked != 1 {
+		t.Errorf("PrevNotice state %v, revision acked %d; want ACKNOWLEDGED, 1", p.State, p.RevisionAcked)
+	}
+	if !p.Deadline.Equal(n.Deadline) || p.ID != n.ID || p.Revision != next.Revision {
+		t.Errorf("PrevNotice = %+v, want the notice with the previous state and acknowledged revision", p)
+	}
+	if c.Notice.RevisionAcked != 2 {
+		t.Errorf("PrevNotice modified the change's notice: RevisionAcked = %d", c.Notice.RevisionAcked)
+	}
+	var s Summary
+	s.Apply(nil, p)
+	s.Apply(p, &c.Notice)
+	if s.AcknowledgedRevision(1) != 0 || s.AcknowledgedRevision(2) != 1 {
+		t.Errorf("RevisionAcked = %v, want {2: 1}", s.RevisionAcked)
+	}
+
+	// A creation has no previous notice.
+	if p := (Change{Event: EventCreated, Notice: *pendingNoticePtr()}).PrevNotice(); p != nil {
+		t.Errorf("PrevNotice of a creation = %+v, want nil", p)
+	}
+
+	// The JSON form carries the previous acknowledged revision.
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Change
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.PrevRevisionAcked != 1 || back.Prev != StateAcknowledged || !reflect.DeepEqual(back.PrevNotice(), p) {
+		t.Errorf("JSON round trip %s lost the previous revision: %+v", b, back)
+	}
+}
+
+func pendingNoticePtr() *Notice { n := pendingNotice(); return &n }
+
+func TestSummaryJSONRevisionAcked(t *testing.T) {
+	s := Summary{Breach: "INC-1", Total: 2, Delivered: 2, Acknowledged: 2, RevisionAcked: map[int]int64{1: 1, 2: 1}}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"breach_id":"INC-1","total":2,"delivered":2,"acknowledged":2,"resolved":0,"revision_acked":{"1":1,"2":1}}`
+	if string(b) != want {
+		t.Errorf("JSON = %s\nwant   %s", b, want)
+	}
+	var back Summary
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, s) {
+		t.Errorf("round trip = %+v, %v; want %+v", back, err, s)
 	}
 }
