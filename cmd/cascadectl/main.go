@@ -1,6 +1,8 @@
 // Command cascadectl is the command-line client of Cascade: it publishes
-// breach reports and follows, lists and acknowledges the notices Cascade
-// tracks for every affected organisation. See internal/cli.
+// breach reports and updates and follows, lists and acknowledges the
+// notices Cascade tracks for every affected organisation, records their
+// outcomes, drafts their reports to the authority and exports and verifies
+// evidence. See internal/cli.
 package main
 
 import (

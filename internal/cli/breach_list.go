@@ -69,7 +69,7 @@ func renderBreaches(w io.Writer, bs []*cascadev1.Breach) error {
 		if b.GetFanoutComplete() {
 			fanout = "complete"
 		}
-		row(tw, b.GetId(), fmt.Sprint(b.GetRevision()), fmt.Sprint(b.GetNoticeCount()), fmt.Sprint(len(b.GetUnknownOrgIds())),
+		row(tw, b.GetId(), fmt.Sprint(latestRevision(b)), fmt.Sprint(b.GetNoticeCount()), fmt.Sprint(len(unknownOrgs(b))),
 			fanout, formatTime(b.GetReceivedAt()), truncate(b.GetReport().GetTitle(), 60))
 	}
 	return tw.Flush()

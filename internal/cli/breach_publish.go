@@ -191,7 +191,7 @@ func (a *app) publish(ctx context.Context, file string, noWait bool) error {
 	if err != nil {
 		var rej *rejectedError
 		if errors.As(err, &rej) {
-			return a.rejected(pub, rej.r)
+			return a.rejected(pub, rej.r, "breach report")
 		}
 		return err
 	}
@@ -206,7 +206,7 @@ func (a *app) publish(ctx context.Context, file string, noWait bool) error {
 	if err := a.awaitFanout(ctx, c, rw, b, ack.Sequence); err != nil {
 		var rej *rejectedError
 		if errors.As(err, &rej) {
-			return a.rejected(pub, rej.r)
+			return a.rejected(pub, rej.r, "breach report")
 		}
 		return err
 	}
@@ -252,7 +252,11 @@ func sameAsStored(ctx context.Context, js jetstream.JetStream, seq uint64, data 
 }
 
 // readReport reads FILE, or stdin for "-".
-func (a *app) readReport(file string) ([]byte, error) {
+func (a *app) readReport(file string) ([]byte, error) { return a.readMessage(file, "report") }
+
+// readMessage reads FILE, or stdin for "-": a message of at most
+// maxReportBytes, what ("report", "update") naming it in errors.
+func (a *app) readMessage(file, what string) ([]byte, error) {
 	var r io.Reader
 	if file == "-" {
 		r = a.stdin
@@ -269,7 +273,7 @@ func (a *app) readReport(file string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
 	if len(data) > maxReportBytes {
-		return nil, fmt.Errorf("%s: a report may have at most %d bytes", file, maxReportBytes)
+		return nil, fmt.Errorf("%s: a %s may have at most %d bytes", file, what, maxReportBytes)
 	}
 	return data, nil
 }
@@ -423,7 +427,8 @@ func (a *app) awaitFanout(ctx context.Context, c *clients, rw *rejectionWatch, b
 			case ev.summary != nil:
 				p.update(ev.summary)
 				s := ev.summary
-				complete = s.GetTotal() == b.GetNoticeCount() && s.GetDelivered() == s.GetTotal()
+				// At least: revisions may have added organisations since.
+				complete = s.GetTotal() >= b.GetNoticeCount() && s.GetDelivered() == s.GetTotal()
 			}
 		case <-rw.notify:
 			if r, ok := rw.match(seq); ok {
@@ -469,15 +474,16 @@ func warnUnknown(w io.Writer, ids []string) {
 	}
 }
 
-// rejected explains a rejection on stderr (and as JSON with -o json).
-func (a *app) rejected(pub *publishedJSON, r rejection) error {
+// rejected explains the rejection of the published message, what ("breach
+// report", "breach update"), on stderr (and as JSON with -o json).
+func (a *app) rejected(pub *publishedJSON, r rejection, what string) error {
 	if a.g.output == outputJSON {
 		if err := writeJSON(a.stdout, statusJSON{Published: pub, Rejection: &r}); err != nil {
 			return err
 		}
 	}
 	w := a.stderr
-	fmt.Fprintf(w, "cascadectl: Cascade rejected the breach report (stream sequence %d): %s\n", r.StreamSeq, r.Reason)
+	fmt.Fprintf(w, "cascadectl: Cascade rejected the %s (stream sequence %d): %s\n", what, r.StreamSeq, r.Reason)
 	if len(r.Violations) == 0 {
 		if r.Detail != "" {
 			fmt.Fprintf(w, "  %s\n", r.Detail)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,7 +22,9 @@ func breachStatusCmd() *command {
 		details: `Shows the breach and its cumulative counts: notices recorded, delivered,
 acknowledged, resolved and overdue, the next deadline, the affected
 organisations that are not in the registry, and whether the fan-out is
-complete.
+complete. A breach updated with follow-up information has revisions: the
+status shows the latest revision, how many organisations acknowledged it,
+and every revision with the number of organisations it added.
 
 With --watch, a progress bar is redrawn as notices are delivered and
 acknowledged, until interrupted (Ctrl-C); --timeout does not apply. When
@@ -53,13 +56,15 @@ stdout is not a terminal, one line is printed per change instead (with
 	}
 }
 
-// fetchStatus reads a breach and its summary.
+// fetchStatus reads a breach and its summary. The summary is read first:
+// the breach read after it is at least as new, so the revisions it lists
+// include the summary's latest one.
 func fetchStatus(ctx context.Context, c *clients, id string) (*cascadev1.Breach, *cascadev1.BreachSummary, error) {
-	br, err := c.breach.GetBreach(ctx, &cascadev1.GetBreachRequest{BreachId: id})
+	sr, err := c.breach.GetBreachSummary(ctx, &cascadev1.GetBreachSummaryRequest{BreachId: id})
 	if err != nil {
 		return nil, nil, err
 	}
-	sr, err := c.breach.GetBreachSummary(ctx, &cascadev1.GetBreachSummaryRequest{BreachId: id})
+	br, err := c.breach.GetBreach(ctx, &cascadev1.GetBreachRequest{BreachId: id})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -93,25 +98,51 @@ func (a *app) writeStatus(b *cascadev1.Breach, s *cascadev1.BreachSummary) error
 // renderBreachStatus writes the status table of a breach; time left is
 // counted from now.
 func renderBreachStatus(w io.Writer, b *cascadev1.Breach, s *cascadev1.BreachSummary, now time.Time) error {
+	// Revisions may add organisations: the recorded notices count too.
+	total := max(b.GetNoticeCount(), s.GetTotal())
 	tw := newTable(w)
 	row(tw, "ID:", b.GetId())
 	row(tw, "Title:", orNone(b.GetReport().GetTitle()))
 	row(tw, "Processor:", orNone(b.GetReport().GetProcessor()))
-	row(tw, "Revision:", fmt.Sprint(b.GetRevision()))
+	row(tw, "Latest revision:", fmt.Sprint(max(latestRevision(b), s.GetLatestRevision())))
 	row(tw, "Received:", formatTime(b.GetReceivedAt()))
-	row(tw, "Notices:", fmt.Sprint(b.GetNoticeCount()))
-	row(tw, "Delivered:", fmt.Sprintf("%d/%d", s.GetDelivered(), b.GetNoticeCount()))
+	row(tw, "Notices:", fmt.Sprint(total))
+	row(tw, "Delivered:", fmt.Sprintf("%d/%d", s.GetDelivered(), total))
 	row(tw, "Acknowledged:", fmt.Sprint(s.GetAcknowledged()))
+	row(tw, "Acknowledged latest:", fmt.Sprintf("%d/%d", s.GetAcknowledgedLatest(), total))
 	row(tw, "Resolved:", fmt.Sprint(s.GetResolved()))
 	row(tw, "Overdue:", fmt.Sprint(s.GetOverdue()))
 	row(tw, "Next deadline:", formatDeadline(s.GetNextDeadline(), now))
 	unknown := none
-	if ids := b.GetUnknownOrgIds(); len(ids) > 0 {
+	if ids := unknownOrgs(b); len(ids) > 0 {
 		unknown = fmt.Sprintf("%d (%s): not in the registry, got no notice", len(ids), strings.Join(ids, ", "))
 	}
 	row(tw, "Unknown orgs:", unknown)
-	row(tw, "Fan-out complete:", yesNo(b.GetFanoutComplete()))
+	complete := b.GetFanoutComplete()
+	for _, r := range b.GetRevisions() {
+		line := fmt.Sprintf("%s, %s added", formatTime(r.GetReceivedAt()), plural(r.GetAdded(), "organisation", "organisations"))
+		if !r.GetFanoutComplete() {
+			line += ", being delivered"
+			complete = false
+		}
+		row(tw, fmt.Sprintf("Revision %d:", r.GetNumber()), line+": "+truncate(r.GetUpdate().GetSummary(), 80))
+	}
+	row(tw, "Fan-out complete:", yesNo(complete))
 	return tw.Flush()
+}
+
+// unknownOrgs are the organisation ids of the report and of its revisions
+// that are not in the registry, each once.
+func unknownOrgs(b *cascadev1.Breach) []string {
+	ids := slices.Clone(b.GetUnknownOrgIds())
+	for _, r := range b.GetRevisions() {
+		for _, id := range r.GetUnknownOrgIds() {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
 }
 
 // watchBreach streams a breach's summary until ctx ends.

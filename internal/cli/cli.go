@@ -1,7 +1,9 @@
 // Package cli implements cascadectl, the command-line client of Cascade:
-// it publishes breach reports over NATS and follows their fan-out, shows a
-// breach's progress, lists, shows and acknowledges notices over the gRPC
-// API. Every verb lives in its own file (breach_publish.go, notice_ack.go,
+// it publishes breach reports and updates over NATS and follows their
+// fan-out, shows a breach's progress, lists, shows and acknowledges
+// notices, records what controllers did (authority report, not reportable,
+// data-subject communication), drafts their report to the authority and
+// exports and verifies evidence, over the gRPC API. Every verb lives in its own file (breach_publish.go, notice_ack.go,
 // ...), writes to the io.Writers it is given and renders from proto
 // messages, so the output can be tested without a terminal. Main is the
 // whole program; cmd/cascadectl only wires it to the process.
@@ -129,11 +131,19 @@ type command struct {
 func commands() []*command {
 	return []*command{
 		breachPublishCmd(),
+		breachUpdateCmd(),
 		breachStatusCmd(),
 		breachListCmd(),
 		noticeListCmd(),
 		noticeShowCmd(),
+		noticeHistoryCmd(),
 		noticeAckCmd(),
+		noticeRecordReportCmd(),
+		noticeRecordNotReportableCmd(),
+		noticeRecordSubjectsCmd(),
+		noticeReportCmd(),
+		evidenceExportCmd(),
+		evidenceVerifyCmd(),
 		versionCmd(),
 		helpCmd(),
 	}
@@ -142,8 +152,9 @@ func commands() []*command {
 // groups are the first words of multi-word verbs.
 func groups() map[string]string {
 	return map[string]string{
-		"breach": "Publish breach reports and follow their progress",
-		"notice": "List, show and acknowledge notices",
+		"breach":   "Publish breach reports and updates and follow their progress",
+		"notice":   "List, show and acknowledge notices, record outcomes, draft reports",
+		"evidence": "Export and verify the documented record (Art. 33(5))",
 	}
 }
 

@@ -72,6 +72,10 @@ func TestHelpGolden(t *testing.T) {
 		{"help_breach_publish", []string{"breach", "publish", "-h"}},
 		{"help_breach_publish", []string{"breach", "publish", "--help"}},
 		{"help_notice_list", []string{"notice", "list", "-h"}},
+		{"help_notice", []string{"help", "notice"}},
+		{"help_evidence", []string{"evidence", "--help"}},
+		{"help_breach_update", []string{"help", "breach", "update"}},
+		{"help_notice_record_subjects", []string{"notice", "record-subjects", "-h"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			r := runCLI(t.Context(), tc.args...)
@@ -118,6 +122,32 @@ func TestUsageErrors(t *testing.T) {
 		{"ack without --by", []string{"notice", "ack", "B/o"}, []string{"--by is required"}},
 		{"bad state", []string{"notice", "list", "--state", "LOST"}, []string{`unknown notice state "LOST"`}},
 		{"help for unknown verb", []string{"help", "breach", "nope"}, []string{`unknown command "breach nope"`}},
+		{"update without file", []string{"breach", "update"}, []string{"missing argument"}},
+		{"ack negative revision", []string{"notice", "ack", "B/o", "--by", "x", "--revision", "-1"}, []string{"--revision must be"}},
+		{"ack revision not a number", []string{"notice", "ack", "B/o", "--by", "x", "--revision", "two"}, []string{"invalid value"}},
+		{"history without id", []string{"notice", "history"}, []string{"missing argument"}},
+		{"record-report without authority", []string{"notice", "record-report", "B/o", "--reference", "R", "--by", "x"}, []string{"--authority is required"}},
+		{"record-report without reference", []string{"notice", "record-report", "B/o", "--authority", "IMY", "--by", "x"}, []string{"--reference is required"}},
+		{"record-report without --by", []string{"notice", "record-report", "B/o", "--authority", "IMY", "--reference", "R"}, []string{"--by is required"}},
+		{"record-report bad time", []string{"notice", "record-report", "B/o", "--authority", "IMY", "--reference", "R", "--by", "x", "--reported-at", "yesterday"},
+			[]string{`--reported-at: "yesterday" is not an RFC 3339 time`}},
+		{"record-not-reportable without justification", []string{"notice", "record-not-reportable", "B/o", "--by", "x"}, []string{"--justification is required"}},
+		{"record-subjects without mode", []string{"notice", "record-subjects", "B/o", "--by", "x"}, []string{"choose exactly one of --communicated, --not-required or --exempt"}},
+		{"record-subjects two modes", []string{"notice", "record-subjects", "B/o", "--by", "x", "--not-required", "--exempt", "a", "--justification", "j"},
+			[]string{"choose exactly one"}},
+		{"record-subjects bad ground", []string{"notice", "record-subjects", "B/o", "--by", "x", "--exempt", "d"}, []string{`--exempt must be a, b or c`}},
+		{"record-subjects flag of another mode", []string{"notice", "record-subjects", "B/o", "--by", "x", "--exempt", "c", "--how", "letter"},
+			[]string{"--how goes only with --communicated"}},
+		{"record-subjects public without exempt", []string{"notice", "record-subjects", "B/o", "--by", "x", "--not-required", "--justification", "j", "--public", "p"},
+			[]string{"--public goes only with --exempt"}},
+		{"record-subjects bad time", []string{"notice", "record-subjects", "B/o", "--by", "x", "--communicated", "--how", "h", "--at", "2025-08-24"},
+			[]string{"--at:"}},
+		{"report bad language", []string{"notice", "report", "B/o", "--lang", "fi"}, []string{`--lang must be sv or en, not "fi"`}},
+		{"report bad format", []string{"notice", "report", "B/o", "--format", "pdf"}, []string{`--format must be markdown or json`}},
+		{"export without scope", []string{"evidence", "export"}, []string{"name exactly one of --breach ID or --org ID"}},
+		{"export with both scopes", []string{"evidence", "export", "--breach", "B", "--org", "o"}, []string{"name exactly one"}},
+		{"verify without dir", []string{"evidence", "verify"}, []string{"missing argument"}},
+		{"unknown evidence verb", []string{"evidence", "delete"}, []string{`unknown command "evidence delete"`, "evidence export"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCLI(t.Context(), tc.args...)

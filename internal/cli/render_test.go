@@ -63,6 +63,37 @@ func fixtureNotices() []*cascadev1.Notice {
 	}
 }
 
+// fixtureResolved is a notice reported late to the authority, with
+// reminders, revisions and an Art. 34 exemption.
+func fixtureResolved() *cascadev1.Notice {
+	n := fixtureNotices()[0]
+	deadline := n.GetDeadline().AsTime()
+	n.State = cascadev1.NoticeState_NOTICE_STATE_RESOLVED
+	n.RevisionDelivered, n.RevisionAcknowledged = 3, 2
+	n.Reminders = []*cascadev1.Reminder{
+		{Remaining: durationpb.New(48 * time.Hour), DueAt: ts(deadline.Add(-48 * time.Hour)), SentAt: ts(deadline.Add(-48*time.Hour + time.Second))},
+		{Remaining: durationpb.New(24 * time.Hour), DueAt: ts(deadline.Add(-24 * time.Hour)), SentAt: ts(deadline.Add(-20 * time.Hour)), Late: true},
+	}
+	n.OverdueNotifiedAt = ts(deadline.Add(time.Second))
+	n.ResolvedAt = ts(deadline.Add(3 * time.Hour))
+	n.Outcome = &cascadev1.Outcome{Kind: cascadev1.OutcomeKind_OUTCOME_KIND_REPORTED_TO_AUTHORITY, Authority: "IMY", Reference: "IMY-2025-1234",
+		ReportedAt: ts(deadline.Add(2 * time.Hour)), DelayReason: "The supplier's extract arrived late.", Late: true,
+		RecordedAt: ts(deadline.Add(3 * time.Hour)), RecordedBy: "dpo@stockholm.example.org"}
+	n.SubjectCommunication = &cascadev1.SubjectCommunication{Kind: cascadev1.SubjectCommunicationKind_SUBJECT_COMMUNICATION_KIND_EXEMPT,
+		Exemption: cascadev1.Art34Exemption_ART34_EXEMPTION_C_DISPROPORTIONATE, PublicCommunication: "Press release and notice on stockholm.se",
+		RecordedAt: ts(deadline.Add(4 * time.Hour)), RecordedBy: "dpo@stockholm.example.org"}
+	return n
+}
+
+func fixtureHistory() []*cascadev1.NoticeEvent {
+	return []*cascadev1.NoticeEvent{
+		{Sequence: 11, Event: "created", At: ts(tDelivered), Actor: "cascade", State: cascadev1.NoticeState_NOTICE_STATE_PENDING},
+		{Sequence: 24, Event: "delivered", At: ts(tDelivered), Actor: "cascade", State: cascadev1.NoticeState_NOTICE_STATE_DELIVERED, Detail: "revision 1"},
+		{Sequence: 97, Event: "outcome_recorded", At: ts(tNow), Actor: "dpo@stockholm.example.org", State: cascadev1.NoticeState_NOTICE_STATE_RESOLVED,
+			Detail: "reported to IMY, reference IMY-2025-1234"},
+	}
+}
+
 func fixtureSummary() *cascadev1.BreachSummary {
 	return &cascadev1.BreachSummary{
 		BreachId: "EXAMPLE-2025-08-23", Total: 3, Delivered: 2, Acknowledged: 1, Overdue: 1,
@@ -85,6 +116,30 @@ func TestRenderGolden(t *testing.T) {
 	section("notice show (overdue)", func() error { return renderNotice(&b, ns[1], tNow) })
 	section("notice show (pending)", func() error { return renderNotice(&b, ns[2], tNow) })
 	section("breach status", func() error { return renderBreachStatus(&b, fixtureBreach(), fixtureSummary(), tNow) })
+	section("notice show (resolved, revisions, reminders)", func() error { return renderNotice(&b, fixtureResolved(), tNow) })
+	section("notice show (not reportable, subjects informed)", func() error {
+		n := fixtureResolved()
+		n.Reminders, n.OverdueNotifiedAt = nil, nil
+		n.Outcome = &cascadev1.Outcome{Kind: cascadev1.OutcomeKind_OUTCOME_KIND_NOT_REPORTABLE,
+			Justification: "Only encrypted backups were copied.", RecordedAt: ts(tNow), RecordedBy: "dpo@x"}
+		n.SubjectCommunication = &cascadev1.SubjectCommunication{Kind: cascadev1.SubjectCommunicationKind_SUBJECT_COMMUNICATION_KIND_COMMUNICATED,
+			CommunicatedAt: ts(tNow.Add(-time.Hour)), How: "letter to every employee", RecordedAt: ts(tNow), RecordedBy: "dpo@x"}
+		return renderNotice(&b, n, tNow)
+	})
+	section("notice history", func() error { return renderHistory(&b, fixtureHistory()) })
+	section("notice history (empty)", func() error { return renderHistory(&b, nil) })
+	section("breach status (revisions)", func() error {
+		br := fixtureBreach()
+		br.LatestRevision = 3
+		br.Revisions = []*cascadev1.BreachRevision{
+			{Number: 2, ReceivedAt: ts(tNow.Add(-2 * time.Hour)), Added: 1, UnknownOrgIds: []string{"se-kommun-9998"}, FanoutComplete: true,
+				Update: &cascadev1.BreachUpdate{BreachId: br.Id, Summary: "Malmö is affected too."}},
+			{Number: 3, ReceivedAt: ts(tNow.Add(-time.Minute)), Update: &cascadev1.BreachUpdate{BreachId: br.Id, Summary: "The copied files were published on 2025-08-30."}},
+		}
+		s := fixtureSummary()
+		s.Total, s.LatestRevision, s.AcknowledgedLatest = 4, 3, 1
+		return renderBreachStatus(&b, br, s, tNow)
+	})
 	section("breach list", func() error {
 		running := fixtureBreach()
 		running.Id, running.FanoutComplete, running.UnknownOrgIds = "B-2", false, nil

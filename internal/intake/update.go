@@ -90,6 +90,7 @@ func (in *Intake) acceptUpdate(ctx context.Context, u *breach.Update, seq uint64
 		if cur.Latest()+1 != rev || cur.TotalChunks() != first {
 			return fmt.Errorf("breach %s changed while recording revision %d; retrying", b.ID, rev)
 		}
+		cur.NoticeCount += added
 		cur.Revisions = append(cur.Revisions, breach.Revision{Number: rev, At: in.now(), Update: *u, Digest: digest,
 			FirstChunk: first, Chunks: chunks, Added: added, UnknownOrgs: unknown})
 		return nil

@@ -112,7 +112,7 @@ func ReportProto(r *breach.Report) *cascadev1.BreachReport {
 func BreachProto(b *breach.Breach) *cascadev1.Breach {
 	out := &cascadev1.Breach{
 		Id:             string(b.ID),
-		Revision:       int32(b.Revision),
+		Revision:       int32(b.Latest()),
 		Report:         ReportProto(&b.Report),
 		ReceivedAt:     pts(b.ReceivedAt),
 		NoticeCount:    int64(b.NoticeCount),

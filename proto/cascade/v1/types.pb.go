@@ -580,7 +580,7 @@ type Breach struct {
 	Report *BreachReport `protobuf:"bytes,3,opt,name=report,proto3" json:"report,omitempty"`
 	// When Cascade accepted the report.
 	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
-	// Number of organisations that get a notice.
+	// Number of organisations that get a notice (all revisions).
 	NoticeCount int64 `protobuf:"varint,5,opt,name=notice_count,json=noticeCount,proto3" json:"notice_count,omitempty"`
 	// Organisation ids in the report that are not in the registry; they got no notice.
 	UnknownOrgIds []string `protobuf:"bytes,6,rep,name=unknown_org_ids,json=unknownOrgIds,proto3" json:"unknown_org_ids,omitempty"`

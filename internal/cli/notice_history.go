@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+)
+
+func noticeHistoryCmd() *command {
+	return &command{
+		name:    "notice history",
+		args:    "ID",
+		summary: "List every event of a notice, oldest first",
+		details: `Lists the notice's append-only history (its Art. 33(5) documentation):
+created, delivered, redelivered, revision_delivered, reminded, overdue,
+acknowledged, revision_acknowledged, outcome_recorded and
+subject_communication_recorded, with when, who ("cascade" for what Cascade
+did), the state after the event and a detail. SEQ is the event's position
+in the ledger. ID is "<breach_id>/<org_id>".`,
+		setup: func(*flag.FlagSet) runFunc {
+			return func(ctx context.Context, a *app, args []string) error {
+				if err := wantArgs("notice history", args, 1); err != nil {
+					return err
+				}
+				ctx, cancel := a.withTimeout(ctx)
+				defer cancel()
+				c, err := a.dial()
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				resp, err := c.notices.GetNoticeHistory(ctx, &cascadev1.GetNoticeHistoryRequest{NoticeId: args[0]})
+				if err != nil {
+					return err
+				}
+				if a.g.output == outputJSON {
+					return writeProtoList(a.stdout, resp.GetEvents())
+				}
+				return renderHistory(a.stdout, resp.GetEvents())
+			}
+		},
+	}
+}
+
+// renderHistory writes the event table of a notice.
+func renderHistory(w io.Writer, events []*cascadev1.NoticeEvent) error {
+	tw := newTable(w)
+	row(tw, "SEQ", "AT", "EVENT", "ACTOR", "STATE", "DETAIL")
+	for _, e := range events {
+		row(tw, fmt.Sprint(e.GetSequence()), formatTime(e.GetAt()), orNone(e.GetEvent()), orNone(e.GetActor()),
+			stateName(e.GetState()), orNone(e.GetDetail()))
+	}
+	return tw.Flush()
+}

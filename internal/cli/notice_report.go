@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+)
+
+// Formats of a report draft (--format).
+const (
+	draftMarkdown = "markdown"
+	draftJSON     = "json"
+)
+
+func noticeReportCmd() *command {
+	const name = "notice report"
+	return &command{
+		name:    name,
+		args:    "ID",
+		summary: "Draft the organisation's Art. 33(3) report to the authority",
+		details: `Prints a draft of the organisation's report to the supervisory authority
+(Art. 33(3)), pre-filled from the breach as the processor reported it and
+its latest revision: the nature of the breach, categories and approximate
+numbers of data subjects and records, likely consequences, measures, the
+contact point, when the organisation became aware (the notice's delivery)
+and its deadline. Fields only the organisation can fill in are marked.
+
+--lang chooses Swedish (sv) or English (en); without it, the organisation's
+locale, else Swedish. --format json gives the same draft as JSON, for forms
+and tools. --out writes the draft to a new file instead of stdout; an
+existing file is never overwritten. With -o json, the whole answer (both
+forms and the language) is printed as JSON. ID is "<breach_id>/<org_id>".`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			lang := fs.String("lang", "", "`language` of the draft: sv or en (default: the organisation's locale, else sv)")
+			format := fs.String("format", draftMarkdown, "`format` of the draft: markdown or json")
+			out := fs.String("out", "", "write the draft to this new `file` instead of stdout")
+			return func(ctx context.Context, a *app, args []string) error {
+				if err := wantArgs(name, args, 1); err != nil {
+					return err
+				}
+				l := strings.ToLower(strings.TrimSpace(*lang))
+				if l != "" && l != "sv" && l != "en" {
+					return usageErrorf(name, "--lang must be sv or en, not %q", *lang)
+				}
+				f := strings.ToLower(strings.TrimSpace(*format))
+				if f != draftMarkdown && f != draftJSON {
+					return usageErrorf(name, "--format must be %s or %s, not %q", draftMarkdown, draftJSON, *format)
+				}
+				if *out != "" {
+					// Refuse before asking the daemon; the write checks again.
+					if _, err := os.Lstat(*out); err == nil {
+						return draftExists(*out)
+					}
+				}
+				ctx, cancel := a.withTimeout(ctx)
+				defer cancel()
+				c, err := a.dial()
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				resp, err := c.notices.DraftAuthorityReport(ctx, &cascadev1.DraftAuthorityReportRequest{NoticeId: args[0], Language: l})
+				if err != nil {
+					return err
+				}
+				text := resp.GetMarkdown()
+				if f == draftJSON {
+					text = resp.GetJson()
+				}
+				if !strings.HasSuffix(text, "\n") {
+					text += "\n"
+				}
+				if *out == "" {
+					if a.g.output == outputJSON {
+						return writeProto(a.stdout, resp)
+					}
+					_, err := fmt.Fprint(a.stdout, text)
+					return err
+				}
+				if err := writeNewFile(*out, []byte(text)); err != nil {
+					return err
+				}
+				if a.g.output == outputJSON {
+					return writeJSON(a.stdout, map[string]string{"path": *out, "language": resp.GetLanguage(), "format": f})
+				}
+				fmt.Fprintf(a.stdout, "Wrote the draft report (%s, %s) of notice %s to %s.\n", orNone(resp.GetLanguage()), f, args[0], *out)
+				return nil
+			}
+		},
+	}
+}
+
+func draftExists(path string) error {
+	return &hintError{err: fmt.Errorf("%s already exists; a draft is never written over an existing file", path),
+		hint: "(choose another file with --out, or remove it first)"}
+}
+
+// writeNewFile creates path, which must not exist, with data.
+func writeNewFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return draftExists(path)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path) // a partial draft is worse than none
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
