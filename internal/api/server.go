@@ -9,10 +9,12 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/cascadehq/cascade/internal/auth"
 	"github.com/cascadehq/cascade/internal/store"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -25,21 +27,40 @@ type Server struct {
 	st      *store.Store
 	js      jetstream.JetStream
 	checker Checker
+	tokens  *auth.Tokens
 	now     func() time.Time
 	log     *slog.Logger
 	health  *health.Server
 }
 
-// New builds a gRPC server with Cascade's services, health and reflection.
-func New(st *store.Store, checker Checker, now func() time.Time, log *slog.Logger) (*grpc.Server, *health.Server) {
-	s := &Server{st: st, js: st.JetStream(), checker: checker, now: now, log: log, health: health.NewServer()}
-	g := grpc.NewServer(grpc.MaxRecvMsgSize(MaxRequestBytes))
+// Config is what the API needs besides the store.
+type Config struct {
+	Checker Checker
+	Tokens  *auth.Tokens
+	Guard   *auth.Guard                      // authentication and the access policy
+	Creds   credentials.TransportCredentials // TLS; nil for plaintext
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// New builds a gRPC server with Cascade's services, health and reflection,
+// every call going through the guard's interceptors.
+func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server) {
+	s := &Server{st: st, js: st.JetStream(), checker: cfg.Checker, tokens: cfg.Tokens, now: cfg.Now, log: cfg.Log, health: health.NewServer()}
+	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxRequestBytes),
+		grpc.ChainUnaryInterceptor(cfg.Guard.Unary()), grpc.ChainStreamInterceptor(cfg.Guard.Stream())}
+	if cfg.Creds != nil {
+		opts = append(opts, grpc.Creds(cfg.Creds))
+	}
+	g := grpc.NewServer(opts...)
 	cascadev1.RegisterBreachServiceServer(g, breachService{Server: s})
 	cascadev1.RegisterNoticeServiceServer(g, noticeService{Server: s})
+	cascadev1.RegisterTokenServiceServer(g, tokenService{Server: s})
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
-	for _, name := range []string{cascadev1.BreachService_ServiceDesc.ServiceName, cascadev1.NoticeService_ServiceDesc.ServiceName} {
+	for _, name := range []string{cascadev1.BreachService_ServiceDesc.ServiceName, cascadev1.NoticeService_ServiceDesc.ServiceName,
+		cascadev1.TokenService_ServiceDesc.ServiceName} {
 		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	return g, s.health

@@ -51,6 +51,9 @@ func startDaemonWith(t *testing.T, set func(*daemon.Options)) *cluster {
 		Deadline:   72 * time.Hour,
 		OrgsFile:   "../../deploy/examples/orgs.csv",
 		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		// These tests are about the CLI; authentication is tested by the
+		// daemon's tests and TestTokens here.
+		InsecureNoAuth: true,
 	}
 	set(&opts)
 	d, err := daemon.Start(t.Context(), opts)

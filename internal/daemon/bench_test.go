@@ -46,7 +46,7 @@ func fanoutOnce(b *testing.B, n int) (fanout, raw, restart time.Duration) {
 	b.StopTimer()
 	dir := b.TempDir()
 	reg := writeRegistry(b, n)
-	opts := daemon.Options{DataDir: dir, NATSListen: "127.0.0.1:-1", GRPCAddr: "127.0.0.1:0", Deadline: 72 * time.Hour, OrgsFile: reg}
+	opts := daemon.Options{DataDir: dir, NATSListen: "127.0.0.1:-1", GRPCAddr: "127.0.0.1:0", InsecureNoAuth: true, Deadline: 72 * time.Hour, OrgsFile: reg}
 	d, err := daemon.Start(context.Background(), opts)
 	if err != nil {
 		b.Fatal(err)
@@ -118,7 +118,7 @@ func fanoutOnce(b *testing.B, n int) (fanout, raw, restart time.Duration) {
 func BenchmarkReminderLateness(b *testing.B) {
 	const n = 10_000
 	for i := 0; i < b.N; i++ {
-		opts := daemon.Options{DataDir: b.TempDir(), NATSListen: "127.0.0.1:-1", GRPCAddr: "127.0.0.1:0",
+		opts := daemon.Options{DataDir: b.TempDir(), NATSListen: "127.0.0.1:-1", GRPCAddr: "127.0.0.1:0", InsecureNoAuth: true,
 			Deadline: 40 * time.Second, Remind: []time.Duration{20 * time.Second}, Redeliver: []time.Duration{},
 			OrgsFile: writeRegistry(b, n)}
 		d, err := daemon.Start(context.Background(), opts)

@@ -118,7 +118,7 @@ func TestDaemonStopsMidFanout(t *testing.T) {
 		t.Skip("crash test")
 	}
 	srv := natstest.Start(t)
-	opts := daemon.Options{NATSURL: srv.ClientURL(), GRPCAddr: "127.0.0.1:0", Deadline: 72 * time.Hour,
+	opts := daemon.Options{NATSURL: srv.ClientURL(), GRPCAddr: "127.0.0.1:0", InsecureNoAuth: true, Deadline: 72 * time.Hour,
 		OrgsFile: writeRegistry(t, crashOrgs), IntakeAckWait: 2 * time.Second, Log: testLogger(t)}
 	js, err := jetstream.New(srv.Connect())
 	if err != nil {
@@ -149,7 +149,7 @@ func TestNATSRestartsMidFanout(t *testing.T) {
 		t.Skip("crash test")
 	}
 	srv := natstest.Start(t)
-	d, err := daemon.Start(context.Background(), daemon.Options{NATSURL: srv.ClientURL(), GRPCAddr: "127.0.0.1:0", Deadline: 72 * time.Hour,
+	d, err := daemon.Start(context.Background(), daemon.Options{NATSURL: srv.ClientURL(), GRPCAddr: "127.0.0.1:0", InsecureNoAuth: true, Deadline: 72 * time.Hour,
 		OrgsFile: writeRegistry(t, crashOrgs), IntakeAckWait: 2 * time.Second, Log: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +196,7 @@ func TestKill9MidFanout(t *testing.T) {
 	var logs strings.Builder
 	run := func() *exec.Cmd {
 		cmd := exec.Command(bin, "--data-dir", dataDir, "--nats-listen", natsAddr, "--grpc-addr", grpcAddr,
-			"--http-addr", "", "--orgs", orgs, "--intake-ack-wait", "2s")
+			"--http-addr", "", "--orgs", orgs, "--intake-ack-wait", "2s", "--insecure-no-auth")
 		cmd.Stderr = &logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/cascadehq/cascade/internal/api"
+	"github.com/cascadehq/cascade/internal/auth"
 	"github.com/cascadehq/cascade/internal/deadline"
 	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/intake"
@@ -127,7 +128,22 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.goRun("summary", func() error { return folder.Run(runCtx) })
 	d.goRun("timers", func() error { return timers.Run(runCtx) })
 
-	d.grpc, _ = api.New(d.st, in, opts.Now, d.log.With("component", "api"))
+	tokens := auth.NewTokens(d.st, opts.Now)
+	if opts.InsecureNoAuth {
+		d.log.Warn("!!! gRPC AUTHENTICATION IS OFF (--insecure-no-auth): anyone who can reach " + opts.GRPCAddr +
+			" may read and change every notice. Development only. !!!")
+	} else if err := d.bootstrapToken(openCtx, tokens); err != nil {
+		return nil, err
+	}
+	creds, err := serverTLS(opts)
+	if err != nil {
+		return nil, err
+	}
+	if creds == nil && !opts.InsecureNoAuth && !loopback(opts.GRPCAddr) {
+		d.log.Warn("gRPC without TLS on a non-loopback address: bearer tokens travel in clear text; set --tls-cert and --tls-key")
+	}
+	guard := auth.NewGuard(tokens, api.NoticeExists(d.st), opts.InsecureNoAuth, d.log.With("component", "auth"))
+	d.grpc, _ = api.New(d.st, api.Config{Checker: in, Tokens: tokens, Guard: guard, Creds: creds, Now: opts.Now, Log: d.log.With("component", "api")})
 	if d.grpcLn, err = net.Listen("tcp", opts.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("gRPC listen on %s: %w", opts.GRPCAddr, err)
 	}

@@ -50,6 +50,9 @@ func options(t *testing.T) daemon.Options {
 		Deadline:   72 * time.Hour,
 		OrgsFile:   exampleOrgs,
 		Log:        testLogger(t),
+		// Authentication has its own tests (auth_test.go); the others run
+		// in the development mode, which loopback addresses allow.
+		InsecureNoAuth: true,
 	}
 }
 
@@ -207,4 +210,33 @@ func (e *env) listAll(req *cascadev1.ListNoticesRequest) []*cascadev1.Notice {
 		}
 		req.PageToken = r.GetNextPageToken()
 	}
+}
+
+// startErr starts a daemon expected to fail.
+func startErr(opts daemon.Options) (*daemon.Daemon, error) {
+	d, err := daemon.Start(context.Background(), opts)
+	if err == nil {
+		d.Stop()
+	}
+	return d, err
+}
+
+// bearer sends a token with every call.
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+func (bearer) RequireTransportSecurity() bool { return false }
+
+// useToken makes the env's clients send token.
+func (e *env) useToken(token string) {
+	e.t.Helper()
+	cc, err := grpc.NewClient(e.d.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithPerRPCCredentials(bearer(token)))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { cc.Close() })
+	e.breachC = cascadev1.NewBreachServiceClient(cc)
+	e.noticeC = cascadev1.NewNoticeServiceClient(cc)
 }

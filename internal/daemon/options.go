@@ -47,8 +47,31 @@ type Options struct {
 	// IntakeAckWait is how long an intake message may go without progress
 	// before another daemon takes it over; 0 means 30s.
 	IntakeAckWait time.Duration
-	Log           *slog.Logger
+	// InsecureNoAuth serves gRPC without authentication: development only,
+	// allowed only on a loopback address, and logged loudly.
+	InsecureNoAuth bool
+	// TLSCert and TLSKey serve gRPC over TLS; TLSClientCA also accepts
+	// client certificates issued by that CA (mutual TLS: CN = organisation
+	// id, OU = role).
+	TLSCert, TLSKey, TLSClientCA string
+	// BootstrapTokenFile receives the first vendor token when no token
+	// exists yet; empty means <data-dir>/vendor.token.
+	BootstrapTokenFile string
+	Log                *slog.Logger
 	Now           func() time.Time // clock; nil means time.Now
+}
+
+// loopback reports whether host:port listens on a loopback address only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (o *Options) validate() error {
@@ -79,6 +102,18 @@ func (o *Options) validate() error {
 	}
 	if o.SyncInterval < 0 {
 		errs = append(errs, fmt.Errorf("--sync-interval must not be negative"))
+	}
+	if o.InsecureNoAuth && !loopback(o.GRPCAddr) {
+		errs = append(errs, fmt.Errorf("--insecure-no-auth is allowed only with a loopback --grpc-addr, not %q", o.GRPCAddr))
+	}
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	if o.TLSClientCA != "" && o.TLSCert == "" {
+		errs = append(errs, errors.New("--tls-client-ca needs --tls-cert and --tls-key"))
+	}
+	if !o.InsecureNoAuth && o.BootstrapTokenFile == "" && o.DataDir == "" {
+		errs = append(errs, errors.New("--bootstrap-token-file is required when there is no --data-dir"))
 	}
 	if o.Replicas < 0 || o.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("--replicas must be between 1 and 5"))

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -63,6 +64,10 @@ type Store struct {
 	orgs      jetstream.KeyValue
 	summaries jetstream.KeyValue
 	log       *slog.Logger
+	replicas  int
+
+	tokMu sync.Mutex
+	tok   jetstream.KeyValue // created on first use
 }
 
 // Open creates or updates the streams and buckets and returns the store.
@@ -75,7 +80,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger) (*St
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	s := &Store{nc: nc, js: js, log: log}
+	s := &Store{nc: nc, js: js, log: log, replicas: cfg.Replicas}
 	streams := []jetstream.StreamConfig{
 		{
 			Name:        StreamIntake,
