@@ -29,8 +29,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string               { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 type caller struct {
 	name  string
@@ -204,26 +208,26 @@ func TestAuthorisationMatrix(t *testing.T) {
 	wide := row{{ok, ok}, {deny, deny}, {deny, deny}, {ok, ok}}
 	act := row{{deny, deny}, {ok, nf}, {deny, deny}, {deny, deny}}
 	want := map[string]row{
-		cascadev1.BreachService_ReportBreach_FullMethodName:              vendorOnly,
-		cascadev1.BreachService_UpdateBreach_FullMethodName:              vendorOnly,
-		cascadev1.BreachService_GetBreach_FullMethodName:                 read,
-		cascadev1.BreachService_ListBreaches_FullMethodName:              {{ok, ok}, {ok, nf}, {ok, nf}, {ok, ok}},
-		cascadev1.BreachService_GetBreachSummary_FullMethodName:          wide,
-		cascadev1.BreachService_WatchBreach_FullMethodName:               wide,
-		cascadev1.NoticeService_GetNotice_FullMethodName:                 read,
-		cascadev1.NoticeService_ListNotices_FullMethodName:               {{ok, ok}, {ok, deny}, {ok, deny}, {ok, ok}},
-		cascadev1.NoticeService_AcknowledgeNotice_FullMethodName:         act,
-		cascadev1.NoticeService_RecordAuthorityReport_FullMethodName:     act,
-		cascadev1.NoticeService_RecordNotReportable_FullMethodName:       act,
+		cascadev1.BreachService_ReportBreach_FullMethodName:               vendorOnly,
+		cascadev1.BreachService_UpdateBreach_FullMethodName:               vendorOnly,
+		cascadev1.BreachService_GetBreach_FullMethodName:                  read,
+		cascadev1.BreachService_ListBreaches_FullMethodName:               {{ok, ok}, {ok, nf}, {ok, nf}, {ok, ok}},
+		cascadev1.BreachService_GetBreachSummary_FullMethodName:           wide,
+		cascadev1.BreachService_WatchBreach_FullMethodName:                wide,
+		cascadev1.NoticeService_GetNotice_FullMethodName:                  read,
+		cascadev1.NoticeService_ListNotices_FullMethodName:                {{ok, ok}, {ok, deny}, {ok, deny}, {ok, ok}},
+		cascadev1.NoticeService_AcknowledgeNotice_FullMethodName:          act,
+		cascadev1.NoticeService_RecordAuthorityReport_FullMethodName:      act,
+		cascadev1.NoticeService_RecordNotReportable_FullMethodName:        act,
 		cascadev1.NoticeService_RecordSubjectCommunication_FullMethodName: act,
-		cascadev1.NoticeService_GetNoticeHistory_FullMethodName:          read,
-		cascadev1.NoticeService_ExportEvidence_FullMethodName:            {{ok, ok}, {ok, deny}, {ok, deny}, {ok, ok}},
-		cascadev1.NoticeService_DraftAuthorityReport_FullMethodName:      read,
-		cascadev1.TokenService_IssueToken_FullMethodName:                 vendorOnly,
-		cascadev1.TokenService_RevokeToken_FullMethodName:                vendorOnly,
-		cascadev1.TokenService_ListTokens_FullMethodName:                 vendorOnly,
-		cascadev1.KeyService_ListSigningKeys_FullMethodName:              all,
-		cascadev1.KeyService_RotateSigningKey_FullMethodName:             vendorOnly,
+		cascadev1.NoticeService_GetNoticeHistory_FullMethodName:           read,
+		cascadev1.NoticeService_ExportEvidence_FullMethodName:             {{ok, ok}, {ok, deny}, {ok, deny}, {ok, ok}},
+		cascadev1.NoticeService_DraftAuthorityReport_FullMethodName:       read,
+		cascadev1.TokenService_IssueToken_FullMethodName:                  vendorOnly,
+		cascadev1.TokenService_RevokeToken_FullMethodName:                 vendorOnly,
+		cascadev1.TokenService_ListTokens_FullMethodName:                  vendorOnly,
+		cascadev1.KeyService_ListSigningKeys_FullMethodName:               all,
+		cascadev1.KeyService_RotateSigningKey_FullMethodName:              vendorOnly,
 	}
 	// Every RPC of every service is in the policy, in this test, and in the table.
 	for _, sd := range []grpc.ServiceDesc{cascadev1.BreachService_ServiceDesc, cascadev1.NoticeService_ServiceDesc,

@@ -58,7 +58,7 @@ type Options struct {
 	// exists yet; empty means <data-dir>/vendor.token.
 	BootstrapTokenFile string
 	Log                *slog.Logger
-	Now           func() time.Time // clock; nil means time.Now
+	Now                func() time.Time // clock; nil means time.Now
 }
 
 // loopback reports whether host:port listens on a loopback address only.
