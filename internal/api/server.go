@@ -28,6 +28,7 @@ type Server struct {
 	js      jetstream.JetStream
 	checker Checker
 	tokens  *auth.Tokens
+	keys    Keys
 	now     func() time.Time
 	log     *slog.Logger
 	health  *health.Server
@@ -37,6 +38,7 @@ type Server struct {
 type Config struct {
 	Checker Checker
 	Tokens  *auth.Tokens
+	Keys    Keys
 	Guard   *auth.Guard                      // authentication and the access policy
 	Creds   credentials.TransportCredentials // TLS; nil for plaintext
 	Now     func() time.Time
@@ -46,7 +48,7 @@ type Config struct {
 // New builds a gRPC server with Cascade's services, health and reflection,
 // every call going through the guard's interceptors.
 func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server) {
-	s := &Server{st: st, js: st.JetStream(), checker: cfg.Checker, tokens: cfg.Tokens, now: cfg.Now, log: cfg.Log, health: health.NewServer()}
+	s := &Server{st: st, js: st.JetStream(), checker: cfg.Checker, tokens: cfg.Tokens, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, health: health.NewServer()}
 	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxRequestBytes),
 		grpc.ChainUnaryInterceptor(cfg.Guard.Unary()), grpc.ChainStreamInterceptor(cfg.Guard.Stream())}
 	if cfg.Creds != nil {
@@ -56,11 +58,12 @@ func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server) {
 	cascadev1.RegisterBreachServiceServer(g, breachService{Server: s})
 	cascadev1.RegisterNoticeServiceServer(g, noticeService{Server: s})
 	cascadev1.RegisterTokenServiceServer(g, tokenService{Server: s})
+	cascadev1.RegisterKeyServiceServer(g, keyService{Server: s})
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	for _, name := range []string{cascadev1.BreachService_ServiceDesc.ServiceName, cascadev1.NoticeService_ServiceDesc.ServiceName,
-		cascadev1.TokenService_ServiceDesc.ServiceName} {
+		cascadev1.TokenService_ServiceDesc.ServiceName, cascadev1.KeyService_ServiceDesc.ServiceName} {
 		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	return g, s.health

@@ -3,7 +3,8 @@
 // fan-out, shows a breach's progress, lists, shows and acknowledges
 // notices, records what controllers did (authority report, not reportable,
 // data-subject communication), drafts their report to the authority and
-// exports and verifies evidence, over the gRPC API. Every verb lives in its own file (breach_publish.go, notice_ack.go,
+// exports and verifies evidence, over the gRPC API, and checks the
+// signature of a message from Cascade (verify). Every verb lives in its own file (breach_publish.go, notice_ack.go,
 // ...), writes to the io.Writers it is given and renders from proto
 // messages, so the output can be tested without a terminal. Main is the
 // whole program; cmd/cascadectl only wires it to the process.
@@ -144,6 +145,7 @@ func commands() []*command {
 		noticeReportCmd(),
 		evidenceExportCmd(),
 		evidenceVerifyCmd(),
+		verifyCmd(),
 		versionCmd(),
 		helpCmd(),
 	}

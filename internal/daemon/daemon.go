@@ -23,6 +23,7 @@ import (
 	"github.com/cascadehq/cascade/internal/intake"
 	"github.com/cascadehq/cascade/internal/natsembed"
 	"github.com/cascadehq/cascade/internal/registry"
+	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/store"
 	"github.com/cascadehq/cascade/internal/summary"
 )
@@ -103,7 +104,16 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		}
 		d.log.Info("registry loaded", "file", opts.OrgsFile, "organisations", len(orgs))
 	}
-	pub, err := delivery.NewPublisher(openCtx, d.st)
+	ring, err := signing.OpenRing(openCtx, d.st.JetStream(), opts.Replicas, opts.Now, opts.KeyOverlap)
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	d.cleanups = append(d.cleanups, ring.Close)
+	if err := ring.PublishKeys(openCtx); err != nil {
+		return nil, fmt.Errorf("publish signing keys: %w", err)
+	}
+	d.log.Info("signing notices", "key_id", ring.Active().ID)
+	pub, err := delivery.NewPublisher(openCtx, d.st, ring)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +153,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		d.log.Warn("gRPC without TLS on a non-loopback address: bearer tokens travel in clear text; set --tls-cert and --tls-key")
 	}
 	guard := auth.NewGuard(tokens, api.NoticeExists(d.st), opts.InsecureNoAuth, d.log.With("component", "auth"))
-	d.grpc, _ = api.New(d.st, api.Config{Checker: in, Tokens: tokens, Guard: guard, Creds: creds, Now: opts.Now, Log: d.log.With("component", "api")})
+	d.grpc, _ = api.New(d.st, api.Config{Checker: in, Tokens: tokens, Keys: ring, Guard: guard, Creds: creds, Now: opts.Now, Log: d.log.With("component", "api")})
 	if d.grpcLn, err = net.Listen("tcp", opts.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("gRPC listen on %s: %w", opts.GRPCAddr, err)
 	}

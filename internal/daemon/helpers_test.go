@@ -240,3 +240,13 @@ func (e *env) useToken(token string) {
 	e.breachC = cascadev1.NewBreachServiceClient(cc)
 	e.noticeC = cascadev1.NewNoticeServiceClient(cc)
 }
+
+func grpcConn(t *testing.T, addr string) *grpc.ClientConn {
+	t.Helper()
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return cc
+}

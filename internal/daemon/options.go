@@ -47,6 +47,9 @@ type Options struct {
 	// IntakeAckWait is how long an intake message may go without progress
 	// before another daemon takes it over; 0 means 30s.
 	IntakeAckWait time.Duration
+	// KeyOverlap is how long a replaced signing key still verifies; 0
+	// means signing.DefaultOverlap.
+	KeyOverlap time.Duration
 	// InsecureNoAuth serves gRPC without authentication: development only,
 	// allowed only on a loopback address, and logged loudly.
 	InsecureNoAuth bool

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/store"
 )
 
@@ -139,20 +140,25 @@ func OverdueMessage(b *breach.Breach, n *breach.Notice, at time.Time, late bool)
 	}}
 }
 
-// Publisher publishes to organisations and to the vendor's event stream.
+// Publisher publishes to organisations and to the vendor's event stream,
+// signing every message.
 type Publisher struct {
 	js     jetstream.JetStream
 	notice jetstream.Stream
+	keys   Signer
 }
 
-// NewPublisher returns a publisher on st's JetStream.
-func NewPublisher(ctx context.Context, st *store.Store) (*Publisher, error) {
+// Signer gives the active signing key (implemented by signing.Ring).
+type Signer interface{ Active() *signing.Key }
+
+// NewPublisher returns a publisher on st's JetStream that signs with keys.
+func NewPublisher(ctx context.Context, st *store.Store, keys Signer) (*Publisher, error) {
 	js := st.JetStream()
 	s, err := js.Stream(ctx, store.StreamNotices)
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", store.StreamNotices, err)
 	}
-	return &Publisher{js: js, notice: s}, nil
+	return &Publisher{js: js, notice: s, keys: keys}, nil
 }
 
 // Result is the outcome of one message: when the organisation's copy was
@@ -163,7 +169,7 @@ type Result struct {
 	Repeat bool // an earlier copy was already stored (crash replay)
 }
 
-func natsMsg(subject string, o Outgoing) (*nats.Msg, error) {
+func (p *Publisher) natsMsg(subject string, o Outgoing) (*nats.Msg, error) {
 	body, err := json.Marshal(o.Msg)
 	if err != nil {
 		return nil, err
@@ -180,6 +186,9 @@ func natsMsg(subject string, o Outgoing) (*nats.Msg, error) {
 		m.Header.Set(HeaderLate, "true")
 	}
 	m.Header.Set("Content-Type", "application/json")
+	// Signed over subject, notice id, event and body: a genuine message
+	// cannot be altered or replayed to another organisation unnoticed.
+	signing.SignMsg(p.keys.Active(), m)
 	return m, nil
 }
 
@@ -190,7 +199,7 @@ func (p *Publisher) Send(ctx context.Context, out []Outgoing) ([]Result, error) 
 	ids := make([]string, 0, len(out))
 	streams := make([]string, 0, len(out))
 	for _, o := range out {
-		m, err := natsMsg(Subject(o.Msg.OrgID), o)
+		m, err := p.natsMsg(Subject(o.Msg.OrgID), o)
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +209,7 @@ func (p *Publisher) Send(ctx context.Context, out []Outgoing) ([]Result, error) 
 		if !o.Vendor {
 			continue
 		}
-		m, err := natsMsg(VendorSubject(o.Msg.NoticeID), o)
+		m, err := p.natsMsg(VendorSubject(o.Msg.NoticeID), o)
 		if err != nil {
 			return nil, err
 		}
