@@ -31,6 +31,7 @@ func main() {
 	redeliver := fs.String("redeliver", deadline.FormatDurations(deadline.DefaultRedeliver), "backoff between deliveries of a notice not yet acknowledged; the last repeats (comma-separated; empty: none)")
 	fs.DurationVar(&o.SyncInterval, "sync-interval", 0, "embedded JetStream fsync interval; 0 = fsync every write before acknowledging it")
 	fs.DurationVar(&o.IntakeAckWait, "intake-ack-wait", 30*time.Second, "how long a report being fanned out may go without progress before it is retried (after a crash)")
+	fs.StringVar(&o.NATSAuthDir, "nats-auth", env("CASCADE_NATS_AUTH", ""), "NATS credentials dir from `cascadectl nats-auth generate`: per-organisation permissions on the embedded server; the daemon's own user (env CASCADE_NATS_AUTH)")
 	fs.BoolVar(&o.InsecureNoAuth, "insecure-no-auth", false, "serve gRPC WITHOUT authentication (development only; loopback --grpc-addr only)")
 	fs.StringVar(&o.TLSCert, "tls-cert", env("CASCADE_TLS_CERT", ""), "gRPC server certificate (PEM) (env CASCADE_TLS_CERT)")
 	fs.StringVar(&o.TLSKey, "tls-key", env("CASCADE_TLS_KEY", ""), "gRPC server private key (PEM) (env CASCADE_TLS_KEY)")

@@ -21,6 +21,7 @@ import (
 	"github.com/cascadehq/cascade/internal/deadline"
 	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/intake"
+	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/natsembed"
 	"github.com/cascadehq/cascade/internal/registry"
 	"github.com/cascadehq/cascade/internal/signing"
@@ -63,12 +64,22 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		}
 	}()
 
+	var natsUser []nats.Option
+	var users []*server.NkeyUser
+	if opts.NATSAuthDir != "" {
+		set, err := natsauth.LoadDir(opts.NATSAuthDir)
+		if err != nil {
+			return nil, fmt.Errorf("--nats-auth: %w", err)
+		}
+		users = set.ServerUsers()
+		natsUser = append(natsUser, natsauth.UserOption(set.Daemon.Seed))
+	}
 	url := opts.NATSURL
 	if url == "" {
 		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
-		d.ns, err = natsembed.Start(natsembed.Config{StoreDir: opts.DataDir, Listen: opts.NATSListen, SyncInterval: opts.SyncInterval})
+		d.ns, err = natsembed.Start(natsembed.Config{StoreDir: opts.DataDir, Listen: opts.NATSListen, SyncInterval: opts.SyncInterval, Users: users})
 		if err != nil {
 			return nil, err
 		}
@@ -78,11 +89,15 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		if opts.SyncInterval > 0 {
 			fsync = "every " + opts.SyncInterval.String() + " (acknowledged writes may be lost on power failure)"
 		}
-		d.log.Info("embedded NATS server started", "url", url, "data_dir", opts.DataDir, "fsync", fsync)
+		d.log.Info("embedded NATS server started", "url", url, "data_dir", opts.DataDir, "fsync", fsync, "nats_auth", len(users) > 0)
+		if len(users) == 0 {
+			d.log.Warn("the embedded NATS server admits anyone who can reach " + opts.NATSListen +
+				" (no --nats-auth): keep it on loopback, or generate per-organisation credentials")
+		}
 	}
-	d.nc, err = nats.Connect(url, nats.Name("cascaded"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
+	d.nc, err = nats.Connect(url, append(natsUser, nats.Name("cascaded"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { d.log.Warn("NATS disconnected", "err", err) }),
-		nats.ReconnectHandler(func(nc *nats.Conn) { d.log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted()) }))
+		nats.ReconnectHandler(func(nc *nats.Conn) { d.log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted()) }))...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS %s: %w", url, err)
 	}

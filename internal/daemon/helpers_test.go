@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cascadehq/cascade/internal/daemon"
+	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/natstest"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -64,7 +65,15 @@ func start(t *testing.T, opts daemon.Options) *env {
 	}
 	t.Cleanup(d.Stop)
 	e := &env{t: t, d: d, opts: opts}
-	nc, err := nats.Connect(d.NATSURL(), nats.MaxReconnects(-1))
+	natsOpts := []nats.Option{nats.MaxReconnects(-1)}
+	if opts.NATSAuthDir != "" { // connect as the daemon's user
+		set, err := natsauth.LoadDir(opts.NATSAuthDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		natsOpts = append(natsOpts, natsauth.UserOption(set.Daemon.Seed))
+	}
+	nc, err := nats.Connect(d.NATSURL(), natsOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,11 @@ type Config struct {
 	MaxPayload int32
 	// ServerName names the server (defaults to "cascade").
 	ServerName string
+	// Users, when non-nil, are the only users the server accepts: NKey
+	// users with their subject permissions (natsauth.Set.ServerUsers), and
+	// no connection without credentials. Nil: no authentication, every
+	// client may do everything (the default).
+	Users []*server.NkeyUser
 }
 
 // Start runs the server and waits until it accepts connections.
@@ -55,6 +60,13 @@ func Start(cfg Config) (*server.Server, error) {
 		NoSigs:             true,
 		NoLog:              true,
 		JetStreamMaxMemory: 256 << 20,
+	}
+	if cfg.Users != nil {
+		if len(cfg.Users) == 0 {
+			return nil, errors.New("natsembed: Users is empty: no client could connect")
+		}
+		opts.Nkeys = cfg.Users
+		opts.NoAuthUser = ""
 	}
 	if cfg.SyncInterval == 0 {
 		opts.SyncAlways = true

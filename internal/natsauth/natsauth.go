@@ -1,0 +1,306 @@
+// Package natsauth generates NATS users and subject permissions for Cascade
+// from the registry: the daemon, the vendor, and one user per organisation.
+//
+// Every user is an NKey user (an ed25519 key pair; the server holds only the
+// public key, the user its seed), all in one account (the server's global
+// account, where Cascade's streams are). Permissions are allow lists:
+//
+//	user             publish                                   subscribe
+//	cascade-daemon   >                                         >
+//	cascade-vendor   cascade.breach.report                     cascade.breach.rejected
+//	                 cascade.breach.update                     cascade.events.>
+//	                 the JetStream API its tools use (below)   cascade.keys
+//	                                                           _INBOX.<its public key>.>
+//	org-<id>         nothing                                   cascade.notice.<id>
+//	                                                           cascade.keys
+//
+// and the vendor is also denied cascade.notice.>, cascade.ledger.>,
+// cascade.timer.>, $KV.> and $JS.ACK.> explicitly, so that widening its
+// allow list cannot let it publish notices. Only the daemon publishes on
+// cascade.notice.*.
+//
+// Organisations publish nothing, not even requests: the server answers a
+// request on whatever reply subject the requester names, and it is not
+// checked against the requester's permissions. An organisation allowed to
+// ask JetStream anything (a direct get of the signing keys, say) could have
+// the answer published on another organisation's cascade.notice.<id>,
+// where CASCADE_NOTICES would store it. Organisations get the signing keys
+// on cascade.keys and from the gRPC KeyService instead. The vendor needs
+// requests (a JetStream publish is one, for its PubAck), so it keeps that
+// ability: it cannot publish a message of its choosing on a notice subject,
+// but it could have a PubAck, API response or message of the streams it
+// reads stored there. Cascade's signature on every message to an
+// organisation (KeyService) tells such a message from a notice; separate
+// accounts per organisation would rule it out at the server.
+//
+// Replies: the vendor receives replies (JetStream publish
+// acknowledgements, API responses, pulled messages) only below its own
+// inbox prefix, InboxPrefix(public key), never on _INBOX.>: a user allowed
+// to subscribe to _INBOX.> would read every reply the server sends to every
+// other user, the daemon's reads of every organisation's notices included.
+// Clients therefore connect with UserOption, which sets that prefix (for
+// every user, so the daemon's replies are below its own prefix too).
+//
+// The vendor's JetStream API allowances are what cascadectl's breach
+// publish and update use and no more: a publish waits for its PubAck (a
+// reply to its inbox, no API subject); it reads stream info of
+// CASCADE_INTAKE, CASCADE_REJECTED and CASCADE_EVENTS, a stored report of
+// CASCADE_INTAKE by sequence, the info of the daemons' intake consumer, and
+// reads CASCADE_REJECTED and CASCADE_EVENTS with ordered consumers (create,
+// pull, info and delete of consumers on those two streams only; an ordered
+// consumer is a pull consumer with a generated name). Ordered consumers do
+// not acknowledge (AckNone), so the vendor gets no $JS.ACK.>: with it, it
+// could acknowledge or terminate the daemons' intake and timer messages.
+package natsauth
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
+
+	"github.com/cascadehq/cascade/internal/breach"
+)
+
+// Roles of a user.
+const (
+	RoleDaemon = "daemon"
+	RoleVendor = "vendor"
+	RoleOrg    = "org"
+)
+
+// User names.
+const (
+	DaemonName = "cascade-daemon"
+	VendorName = "cascade-vendor"
+	orgPrefix  = "org-"
+)
+
+// Subjects and JetStream names the permissions refer to. They must agree
+// with internal/store.
+const (
+	subjectReport   = "cascade.breach.report"
+	subjectUpdate   = "cascade.breach.update"
+	subjectRejected = "cascade.breach.rejected"
+	subjectEvents   = "cascade.events.>"
+	subjectNotice   = "cascade.notice."
+	subjectKeys     = "cascade.keys"
+
+	streamIntake   = "CASCADE_INTAKE"
+	streamRejected = "CASCADE_REJECTED"
+	streamEvents   = "CASCADE_EVENTS"
+	intakeConsumer = "cascade-intake"
+
+	jsAPI = "$JS.API."
+)
+
+// Credentials are one user's: its name, role, organisation (for RoleOrg),
+// NKey seed (secret; nil when only the public key is known) and public key.
+type Credentials struct {
+	Name, Role string
+	Org        breach.OrgID
+	Seed       []byte
+	Public     string
+}
+
+// Set is every user of one deployment.
+type Set struct {
+	Daemon, Vendor Credentials
+	// Orgs are ordered by organisation id.
+	Orgs []Credentials
+}
+
+// OrgName is the user name of organisation id.
+func OrgName(id breach.OrgID) string { return orgPrefix + string(id) }
+
+// InboxPrefix is the inbox prefix of the user with the given public key:
+// the only subjects on which it may receive replies are below it.
+func InboxPrefix(public string) string { return "_INBOX." + public }
+
+// InboxPrefix is c's inbox prefix.
+func (c Credentials) InboxPrefix() string { return InboxPrefix(c.Public) }
+
+// Generate creates fresh keys for the daemon, the vendor and every
+// organisation in orgs.
+func Generate(orgs []breach.Org) (Set, error) {
+	return Set{}.Update(orgs)
+}
+
+// Update returns s with users for the organisations in orgs that have none
+// yet (and for the daemon and vendor if s has none). Existing users keep
+// their keys, so credentials already handed out stay valid; users of
+// organisations no longer in orgs are kept (the registry is upserted, never
+// shrunk; to revoke a user, delete its seed file and load the directory).
+func (s Set) Update(orgs []breach.Org) (Set, error) {
+	out := Set{Daemon: s.Daemon, Vendor: s.Vendor, Orgs: slices.Clone(s.Orgs)}
+	var err error
+	if out.Daemon.Public == "" {
+		if out.Daemon, err = newCredentials(DaemonName, RoleDaemon, ""); err != nil {
+			return Set{}, err
+		}
+	}
+	if out.Vendor.Public == "" {
+		if out.Vendor, err = newCredentials(VendorName, RoleVendor, ""); err != nil {
+			return Set{}, err
+		}
+	}
+	have := map[breach.OrgID]bool{}
+	for _, c := range out.Orgs {
+		have[c.Org] = true
+	}
+	for _, o := range orgs {
+		if !o.ID.Valid() {
+			return Set{}, fmt.Errorf("natsauth: organisation id %q does not match %s", o.ID, breach.OrgIDPattern)
+		}
+		if have[o.ID] {
+			continue
+		}
+		c, err := newCredentials(OrgName(o.ID), RoleOrg, o.ID)
+		if err != nil {
+			return Set{}, err
+		}
+		out.Orgs = append(out.Orgs, c)
+		have[o.ID] = true
+	}
+	slices.SortFunc(out.Orgs, func(a, b Credentials) int { return strings.Compare(string(a.Org), string(b.Org)) })
+	return out, nil
+}
+
+func newCredentials(name, role string, org breach.OrgID) (Credentials, error) {
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		return Credentials{}, fmt.Errorf("natsauth: create nkey for %s: %w", name, err)
+	}
+	return fromKeyPair(name, role, org, kp)
+}
+
+func fromKeyPair(name, role string, org breach.OrgID, kp nkeys.KeyPair) (Credentials, error) {
+	seed, err := kp.Seed()
+	if err != nil {
+		return Credentials{}, fmt.Errorf("natsauth: seed of %s: %w", name, err)
+	}
+	pub, err := kp.PublicKey()
+	if err != nil {
+		return Credentials{}, fmt.Errorf("natsauth: public key of %s: %w", name, err)
+	}
+	// A copy: kp.Seed is kp's own slice, which kp.Wipe overwrites.
+	return Credentials{Name: name, Role: role, Org: org, Seed: slices.Clone(seed), Public: pub}, nil
+}
+
+// All is the daemon, the vendor, then every organisation.
+func (s Set) All() []Credentials {
+	return append([]Credentials{s.Daemon, s.Vendor}, s.Orgs...)
+}
+
+// Org returns the credentials of organisation id.
+func (s Set) Org(id breach.OrgID) (Credentials, bool) {
+	for _, c := range s.Orgs {
+		if c.Org == id {
+			return c, true
+		}
+	}
+	return Credentials{}, false
+}
+
+// validate checks that every user has a valid public key, a known role
+// and a name that matches it, and that no key or organisation is used twice.
+func (s Set) validate() error {
+	if s.Daemon.Role != RoleDaemon || s.Vendor.Role != RoleVendor {
+		return errors.New("natsauth: the set has no daemon or no vendor user")
+	}
+	keys := map[string]string{}
+	orgs := map[breach.OrgID]bool{}
+	for _, c := range s.All() {
+		if !nkeys.IsValidPublicUserKey(c.Public) {
+			return fmt.Errorf("natsauth: user %s: %q is not a public user nkey", c.Name, c.Public)
+		}
+		if other, dup := keys[c.Public]; dup {
+			return fmt.Errorf("natsauth: users %s and %s have the same key", other, c.Name)
+		}
+		keys[c.Public] = c.Name
+		if c.Role == RoleOrg {
+			if !c.Org.Valid() || c.Name != OrgName(c.Org) {
+				return fmt.Errorf("natsauth: organisation user %q (organisation %q) is not named org-<organisation id>", c.Name, c.Org)
+			}
+			if orgs[c.Org] {
+				return fmt.Errorf("natsauth: organisation %s has two users", c.Org)
+			}
+			orgs[c.Org] = true
+		}
+	}
+	for _, c := range s.Orgs {
+		if c.Role != RoleOrg {
+			return fmt.Errorf("natsauth: user %s among the organisations has role %q", c.Name, c.Role)
+		}
+	}
+	return nil
+}
+
+// Permissions are c's subject permissions.
+func (c Credentials) Permissions() *server.Permissions {
+	switch c.Role {
+	case RoleDaemon:
+		return &server.Permissions{
+			Publish:   &server.SubjectPermission{Allow: []string{">"}},
+			Subscribe: &server.SubjectPermission{Allow: []string{">"}},
+		}
+	case RoleVendor:
+		return &server.Permissions{
+			Publish: &server.SubjectPermission{
+				Allow: []string{
+					subjectReport,
+					subjectUpdate,
+					// cascadectl breach publish/update: stream lookups,
+					// the stored report (by sequence; MSG.GET now, DIRECT.GET
+					// should the stream allow direct gets), the daemons'
+					// intake progress.
+					jsAPI + "STREAM.INFO." + streamIntake,
+					jsAPI + "STREAM.INFO." + streamRejected,
+					jsAPI + "STREAM.INFO." + streamEvents,
+					jsAPI + "STREAM.MSG.GET." + streamIntake,
+					jsAPI + "DIRECT.GET." + streamIntake,
+					jsAPI + "CONSUMER.INFO." + streamIntake + "." + intakeConsumer,
+					// Ordered consumers on the two streams meant for the vendor.
+					jsAPI + "CONSUMER.CREATE." + streamRejected + ".>",
+					jsAPI + "CONSUMER.CREATE." + streamEvents + ".>",
+					jsAPI + "CONSUMER.MSG.NEXT." + streamRejected + ".>",
+					jsAPI + "CONSUMER.MSG.NEXT." + streamEvents + ".>",
+					jsAPI + "CONSUMER.INFO." + streamRejected + ".>",
+					jsAPI + "CONSUMER.INFO." + streamEvents + ".>",
+					jsAPI + "CONSUMER.DELETE." + streamRejected + ".>",
+					jsAPI + "CONSUMER.DELETE." + streamEvents + ".>",
+				},
+				Deny: []string{"cascade.notice.>", "cascade.ledger.>", "cascade.timer.>", "$KV.>", "$JS.ACK.>"},
+			},
+			Subscribe: &server.SubjectPermission{
+				Allow: []string{subjectRejected, subjectEvents, subjectKeys, c.InboxPrefix() + ".>"},
+			},
+		}
+	case RoleOrg:
+		return &server.Permissions{
+			// Nothing, not even requests (see the package documentation).
+			Publish: &server.SubjectPermission{Deny: []string{">"}},
+			Subscribe: &server.SubjectPermission{
+				Allow: []string{subjectNotice + string(c.Org), subjectKeys},
+			},
+		}
+	}
+	// Unknown role: nothing allowed.
+	return &server.Permissions{
+		Publish:   &server.SubjectPermission{Deny: []string{">"}},
+		Subscribe: &server.SubjectPermission{Deny: []string{">"}},
+	}
+}
+
+// ServerUsers are the users for server.Options.Nkeys (natsembed.Config.Users).
+func (s Set) ServerUsers() []*server.NkeyUser {
+	all := s.All()
+	users := make([]*server.NkeyUser, 0, len(all))
+	for _, c := range all {
+		users = append(users, &server.NkeyUser{Nkey: c.Public, Permissions: c.Permissions()})
+	}
+	return users
+}
