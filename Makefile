@@ -38,16 +38,22 @@ check-generated: ## fail if the generated proto code is not current
 	  done && echo "generated code is current"
 
 .PHONY: test
-test: lint check-generated ## lint, check generated code, run every test with -race
+test: lint check-generated ## lint, check generated code, run every test with -race, then each fuzz target briefly
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) fuzz FUZZTIME=10s
 
 .PHONY: test-short
 test-short: ## quick tests (skips the crash tests)
 	$(GO) test -short -count=1 ./...
 
+FUZZ_TARGETS := FuzzParseCSV:./internal/registry/ FuzzDecodeReport:./internal/protoconv/ FuzzVerify:./internal/signing/
+
 .PHONY: fuzz
-fuzz: ## run each fuzz target for FUZZTIME (default 30s)
-	$(GO) test -run='^$$' -fuzz=FuzzParseCSV -fuzztime=$${FUZZTIME:-30s} ./internal/registry/
+fuzz: ## run each fuzz target (registry CSV, intake decoder, signature verifier) for FUZZTIME (default 60s)
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $${t%%:*} for $${FUZZTIME:-60s}"; \
+	  $(GO) test -run='^$$' -fuzz="^$${t%%:*}$$" -fuzztime=$${FUZZTIME:-60s} $${t#*:} || exit 1; \
+	done
 
 .PHONY: clean
 clean: ## remove binaries and the default data dir
