@@ -3,11 +3,19 @@
 // fan-out, shows a breach's progress, lists, shows and acknowledges
 // notices, records what controllers did (authority report, not reportable,
 // data-subject communication), drafts their report to the authority and
-// exports and verifies evidence, over the gRPC API, and checks the
-// signature of a message from Cascade (verify). Every verb lives in its own file (breach_publish.go, notice_ack.go,
-// ...), writes to the io.Writers it is given and renders from proto
-// messages, so the output can be tested without a terminal. Main is the
-// whole program; cmd/cascadectl only wires it to the process.
+// exports and verifies evidence, issues and revokes tokens and lists and
+// rotates signing keys, over the gRPC API, and checks the signature of a
+// message from Cascade (verify). Every verb lives in its own file
+// (breach_publish.go, notice_ack.go, ...), writes to the io.Writers it is
+// given and renders from proto messages, so the output can be tested
+// without a terminal. Main is the whole program; cmd/cascadectl only
+// wires it to the process.
+//
+// Every gRPC call carries the caller's credentials: a bearer token
+// (--token, --token-file, CASCADE_TOKEN, CASCADE_TOKEN_FILE) as
+// "authorization: Bearer <token>", and/or a client certificate over
+// mutual TLS (--tls-cert, --tls-key). A token is never printed, except
+// by tokens issue, which exists to show it once.
 package cli
 
 import (
@@ -17,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -30,8 +39,15 @@ const (
 
 // Environment variables the global flags fall back to.
 const (
-	EnvGRPCAddr = "CASCADE_GRPC_ADDR"
-	EnvNATSURL  = "CASCADE_NATS_URL"
+	EnvGRPCAddr      = "CASCADE_GRPC_ADDR"
+	EnvNATSURL       = "CASCADE_NATS_URL"
+	EnvToken         = "CASCADE_TOKEN"
+	EnvTokenFile     = "CASCADE_TOKEN_FILE"
+	EnvTLSCA         = "CASCADE_TLS_CA"
+	EnvTLSCert       = "CASCADE_CLIENT_TLS_CERT" // not CASCADE_TLS_CERT: that is cascaded's server certificate
+	EnvTLSKey        = "CASCADE_CLIENT_TLS_KEY"
+	EnvNATSNkey      = "CASCADE_NATS_NKEY"
+	EnvTLSServerName = "CASCADE_TLS_SERVER_NAME"
 )
 
 // Output formats (-o).
@@ -60,14 +76,26 @@ type app struct {
 	stdout, stderr io.Writer
 	g              globals
 	timed          context.Context // the last context withTimeout made
+	// warnedPlaintext: the warning about a token sent without TLS was
+	// printed (once per invocation).
+	warnedPlaintext bool
 }
 
 // globals are the flags every verb accepts.
 type globals struct {
 	grpcAddr string
 	natsURL  string
+	natsNkey string // NKey seed file of the NATS user (from `nats-auth generate`)
 	output   string
 	timeout  time.Duration
+	// token and tokenFile are the flags only; envToken and envTokenFile
+	// the environment, used when neither flag is given (see credential).
+	// A token never becomes a flag default, so it never shows in help.
+	token, tokenFile       string
+	envToken, envTokenFile string
+	// TLS: a CA to verify the server, a client certificate and key for
+	// mutual TLS, and the name to verify the server's certificate against.
+	tlsCA, tlsCert, tlsKey, tlsServerName string
 }
 
 // staticGlobals are the built-in defaults, shown in help text.
@@ -84,6 +112,15 @@ func envGlobals(lookup func(string) (string, bool)) globals {
 	if v, ok := lookup(EnvNATSURL); ok && v != "" {
 		g.natsURL = v
 	}
+	if v, ok := lookup(EnvNATSNkey); ok && v != "" {
+		g.natsNkey = v
+	}
+	for env, p := range map[string]*string{EnvToken: &g.envToken, EnvTokenFile: &g.envTokenFile, EnvTLSCA: &g.tlsCA,
+		EnvTLSCert: &g.tlsCert, EnvTLSKey: &g.tlsKey, EnvTLSServerName: &g.tlsServerName} {
+		if v, ok := lookup(env); ok && v != "" {
+			*p = v
+		}
+	}
 	return g
 }
 
@@ -91,17 +128,23 @@ func envGlobals(lookup func(string) (string, bool)) globals {
 func (g *globals) register(fs *flag.FlagSet) {
 	fs.StringVar(&g.grpcAddr, "grpc-addr", g.grpcAddr, "gRPC API `address` of cascaded (env "+EnvGRPCAddr+")")
 	fs.StringVar(&g.natsURL, "nats-url", g.natsURL, "NATS `URL` to publish on (env "+EnvNATSURL+")")
+	fs.StringVar(&g.natsNkey, "nats-nkey", g.natsNkey, "NKey seed `file` of your NATS user, when the NATS server requires credentials (env "+EnvNATSNkey+")")
+	fs.StringVar(&g.token, "token", g.token, "bearer `token` for the gRPC API (env "+EnvToken+", safer than the flag: command lines are visible)")
+	fs.StringVar(&g.tokenFile, "token-file", g.tokenFile, "read the bearer token from `file` (env "+EnvTokenFile+")")
+	fs.StringVar(&g.tlsCA, "tls-ca", g.tlsCA, "use TLS, trusting the CA certificates in PEM `file` for cascaded's certificate (env "+EnvTLSCA+")")
+	fs.StringVar(&g.tlsCert, "tls-cert", g.tlsCert, "use mutual TLS with the client certificate in PEM `file` (env "+EnvTLSCert+")")
+	fs.StringVar(&g.tlsKey, "tls-key", g.tlsKey, "private key of --tls-cert, PEM `file` (env "+EnvTLSKey+")")
+	fs.StringVar(&g.tlsServerName, "tls-server-name", g.tlsServerName, "use TLS, expecting cascaded's certificate to name `host` (env "+EnvTLSServerName+")")
 	fs.StringVar(&g.output, "o", g.output, "output `format`: table or json")
 	fs.DurationVar(&g.timeout, "timeout", g.timeout, "time limit (a `duration`) of the command; 0 means none")
 }
 
+// globalOrder is the order help lists the global flags in.
+var globalOrder = []string{"grpc-addr", "nats-url", "nats-nkey", "token", "token-file", "tls-ca", "tls-cert", "tls-key", "tls-server-name", "o", "timeout"}
+
 // isGlobal reports whether name is one of the global flags.
 func isGlobal(name string) bool {
-	switch name {
-	case "grpc-addr", "nats-url", "o", "timeout":
-		return true
-	}
-	return false
+	return slices.Contains(globalOrder, name)
 }
 
 func (g *globals) check() error {
@@ -110,6 +153,15 @@ func (g *globals) check() error {
 	}
 	if g.timeout < 0 {
 		return fmt.Errorf("--timeout must not be negative")
+	}
+	if g.token != "" && g.tokenFile != "" {
+		return errors.New("give either --token or --token-file, not both")
+	}
+	if g.token == "" && g.tokenFile == "" && g.envToken != "" && g.envTokenFile != "" {
+		return fmt.Errorf("both %s and %s are set: unset one (or choose with --token or --token-file)", EnvToken, EnvTokenFile)
+	}
+	if (g.tlsCert == "") != (g.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together (or " + EnvTLSCert + " and " + EnvTLSKey + ")")
 	}
 	return nil
 }
@@ -145,6 +197,12 @@ func commands() []*command {
 		noticeReportCmd(),
 		evidenceExportCmd(),
 		evidenceVerifyCmd(),
+		tokensIssueCmd(),
+		tokensListCmd(),
+		tokensRevokeCmd(),
+		keysListCmd(),
+		keysRotateCmd(),
+		natsAuthGenerateCmd(),
 		verifyCmd(),
 		versionCmd(),
 		helpCmd(),
@@ -154,9 +212,12 @@ func commands() []*command {
 // groups are the first words of multi-word verbs.
 func groups() map[string]string {
 	return map[string]string{
-		"breach":   "Publish breach reports and updates and follow their progress",
-		"notice":   "List, show and acknowledge notices, record outcomes, draft reports",
-		"evidence": "Export and verify the documented record (Art. 33(5))",
+		"breach":    "Publish breach reports and updates and follow their progress",
+		"notice":    "List, show and acknowledge notices, record outcomes, draft reports",
+		"evidence":  "Export and verify the documented record (Art. 33(5))",
+		"tokens":    "Issue, list and revoke the bearer tokens of the gRPC API (vendor only)",
+		"keys":      "List and rotate the keys that sign every message to an organisation",
+		"nats-auth": "Generate NATS users and permissions from the registry",
 	}
 }
 
@@ -247,7 +308,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 	if ctx.Err() != nil && !errors.As(err, new(*exitError)) {
 		return errors.New("interrupted")
 	}
-	return err
+	return a.connHint(err)
 }
 
 func isHelpArg(s string) bool {

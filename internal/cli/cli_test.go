@@ -76,6 +76,10 @@ func TestHelpGolden(t *testing.T) {
 		{"help_evidence", []string{"evidence", "--help"}},
 		{"help_breach_update", []string{"help", "breach", "update"}},
 		{"help_notice_record_subjects", []string{"notice", "record-subjects", "-h"}},
+		{"help_tokens", []string{"help", "tokens"}},
+		{"help_tokens_issue", []string{"tokens", "issue", "-h"}},
+		{"help_keys", []string{"keys", "--help"}},
+		{"help_keys_list", []string{"help", "keys", "list"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			r := runCLI(t.Context(), tc.args...)
@@ -148,6 +152,20 @@ func TestUsageErrors(t *testing.T) {
 		{"export with both scopes", []string{"evidence", "export", "--breach", "B", "--org", "o"}, []string{"name exactly one"}},
 		{"verify without dir", []string{"evidence", "verify"}, []string{"missing argument"}},
 		{"unknown evidence verb", []string{"evidence", "delete"}, []string{`unknown command "evidence delete"`, "evidence export"}},
+		{"token and token file", []string{"breach", "list", "--token", "cas_x", "--token-file", "f"}, []string{"give either --token or --token-file, not both"}},
+		{"tls cert without key", []string{"--tls-cert", "c.pem", "notice", "list"}, []string{"--tls-cert and --tls-key go together"}},
+		{"issue without role", []string{"tokens", "issue", "--org", "o"}, []string{"--role is required"}},
+		{"issue bad role", []string{"tokens", "issue", "--role", "admin"}, []string{`unknown role "admin": want controller, vendor or viewer`}},
+		{"issue controller without org", []string{"tokens", "issue", "--role", "controller"}, []string{"--org is required with --role controller"}},
+		{"issue vendor with org", []string{"tokens", "issue", "--role", "vendor", "--org", "o"}, []string{"--org does not go with --role vendor"}},
+		{"issue quiet json", []string{"tokens", "issue", "--role", "viewer", "-q", "-o", "json"}, []string{"-q prints only the token"}},
+		{"issue argument", []string{"tokens", "issue", "--role", "viewer", "x"}, []string{`unexpected argument "x"`}},
+		{"revoke without id", []string{"tokens", "revoke"}, []string{"missing argument"}},
+		{"revoke a token", []string{"tokens", "revoke", "cas_secret"}, []string{"that is a token, not its id"}},
+		{"revoke bad id", []string{"tokens", "revoke", "12345"}, []string{`"12345" is not a token id`}},
+		{"unknown tokens verb", []string{"tokens", "show"}, []string{`unknown command "tokens show"`, "tokens issue"}},
+		{"keys list argument", []string{"keys", "list", "x"}, []string{`unexpected argument "x"`}},
+		{"keys rotate argument", []string{"keys", "rotate", "now"}, []string{`unexpected argument "now"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCLI(t.Context(), tc.args...)
@@ -208,9 +226,15 @@ func TestParseInterspersed(t *testing.T) {
 }
 
 func TestGlobalsFromEnv(t *testing.T) {
-	env := map[string]string{EnvGRPCAddr: "10.0.0.1:1", EnvNATSURL: "nats://10.0.0.1:2"}
+	env := map[string]string{EnvGRPCAddr: "10.0.0.1:1", EnvNATSURL: "nats://10.0.0.1:2", EnvToken: "cas_t", EnvTokenFile: "t.file",
+		EnvTLSCA: "ca.pem", EnvTLSCert: "c.pem", EnvTLSKey: "c.key", EnvTLSServerName: "cascade.example.org"}
 	g := envGlobals(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if g.grpcAddr != "10.0.0.1:1" || g.natsURL != "nats://10.0.0.1:2" || g.output != outputTable || g.timeout != DefaultTimeout {
+		t.Errorf("got %+v", g)
+	}
+	// Tokens stay out of the flags (and so out of help); TLS files are defaults.
+	if g.token != "" || g.tokenFile != "" || g.envToken != "cas_t" || g.envTokenFile != "t.file" ||
+		g.tlsCA != "ca.pem" || g.tlsCert != "c.pem" || g.tlsKey != "c.key" || g.tlsServerName != "cascade.example.org" {
 		t.Errorf("got %+v", g)
 	}
 	g = envGlobals(func(string) (string, bool) { return "", false })

@@ -98,6 +98,9 @@ func formatError(err error) string {
 		if !hasHint && st.Code() == codes.Unavailable {
 			b.WriteString("  (is cascaded running? Set the address with --grpc-addr or " + EnvGRPCAddr + ".)\n")
 		}
+		if st.Code() == codes.Unauthenticated {
+			b.WriteString("  " + unauthenticatedHint + "\n")
+		}
 	default:
 		fmt.Fprintf(&b, "cascadectl: %s\n", err)
 	}
@@ -106,6 +109,11 @@ func formatError(err error) string {
 	}
 	return b.String()
 }
+
+// unauthenticatedHint follows every Unauthenticated error. A
+// PermissionDenied error is shown as the server words it: who may not
+// call what.
+const unauthenticatedHint = "(set --token or " + EnvToken + "; the first vendor token is in <data-dir>/vendor.token)"
 
 // grpcStatus returns the gRPC status err carries, if any, unwrapping.
 func grpcStatus(err error) (*status.Status, bool) {

@@ -119,9 +119,8 @@ func writeFlags(w io.Writer, fs *flag.FlagSet, keep func(*flag.Flag) bool) {
 		}
 	})
 	// Globals in a fixed order; a verb's own flags alphabetically.
-	order := []string{"grpc-addr", "nats-url", "o", "timeout"}
 	slices.SortStableFunc(flags, func(x, y *flag.Flag) int {
-		return slices.Index(order, x.Name) - slices.Index(order, y.Name)
+		return slices.Index(globalOrder, x.Name) - slices.Index(globalOrder, y.Name)
 	})
 	tw := newTable(w)
 	for _, f := range flags {

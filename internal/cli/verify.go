@@ -142,7 +142,7 @@ func (a *app) signingKeys(ctx context.Context, keysFile string) (signing.KeySet,
 		return signing.KeySet{}, err
 	}
 	defer c.Close()
-	resp, err := cascadev1.NewKeyServiceClient(c.conn).ListSigningKeys(ctx, &cascadev1.ListSigningKeysRequest{})
+	resp, err := c.keys.ListSigningKeys(ctx, &cascadev1.ListSigningKeysRequest{})
 	if err != nil {
 		return signing.KeySet{}, &hintError{err: fmt.Errorf("fetch signing keys: %w", err),
 			hint: "(or verify offline with --keys FILE, the key set saved from cascade.keys)"}

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/cascadehq/cascade/internal/natsauth"
+	"github.com/cascadehq/cascade/internal/registry"
+)
+
+func natsAuthGenerateCmd() *command {
+	const name = "nats-auth generate"
+	return &command{
+		name:    name,
+		summary: "Generate NATS users and per-organisation permissions from the registry",
+		details: `Creates NKey users for the daemon, the vendor and each organisation in the
+registry, with subject permissions: an organisation may subscribe only to
+cascade.notice.<its id> and cascade.keys; only the vendor may publish on
+cascade.breach.*. Writes the seeds (mode 0600, one file per user) and
+nats-auth.conf (public keys and permissions, to include in a nats-server
+configuration) into --out. Run it again with a grown registry: existing
+credentials are kept, new organisations are added.
+
+Start the embedded server with them: cascaded --nats-auth DIR. Hand each
+organisation its own seed file (orgs/<id>.nk) and the vendor vendor.nk;
+cascadectl takes a seed with --nats-nkey.`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			orgs := fs.String("orgs", "", "registry CSV `file` (required)")
+			out := fs.String("out", "", "credentials `directory` to create or extend (required)")
+			return func(ctx context.Context, a *app, args []string) error {
+				if err := wantArgs(name, args, 0); err != nil {
+					return err
+				}
+				if *orgs == "" || *out == "" {
+					return usageErrorf(name, "%s needs --orgs FILE and --out DIR", name)
+				}
+				reg, err := registry.LoadFile(*orgs)
+				if err != nil {
+					return err
+				}
+				set, err := natsauth.LoadDir(*out)
+				switch {
+				case err == nil:
+					if set, err = set.Update(reg); err != nil {
+						return err
+					}
+				case errors.Is(err, os.ErrNotExist):
+					if set, err = natsauth.Generate(reg); err != nil {
+						return err
+					}
+				default:
+					return err
+				}
+				if err := set.WriteDir(*out); err != nil {
+					return err
+				}
+				if a.g.output == outputJSON {
+					return writeJSON(a.stdout, map[string]any{"dir": *out, "organisations": len(set.Orgs),
+						"daemon": set.Daemon.Public, "vendor": set.Vendor.Public})
+				}
+				_, err = fmt.Fprintf(a.stdout, "NATS credentials for the daemon, the vendor and %d organisations are in %s.\n"+
+					"Start the embedded server with them: cascaded --nats-auth %s\n"+
+					"Give each organisation its own seed (%s/orgs/<id>.nk) and keep the others secret.\n",
+					len(set.Orgs), *out, *out, *out)
+				return err
+			}
+		},
+	}
+}

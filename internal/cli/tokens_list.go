@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"io"
+
+	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+)
+
+func tokensListCmd() *command {
+	const name = "tokens list"
+	return &command{
+		name:    name,
+		summary: "List the issued tokens, revoked ones included (vendor only)",
+		details: `Lists every token by issue time: its id, organisation, role, label, when
+it was issued and when it was revoked ("-" while valid). Tokens
+themselves are never shown: cascaded does not keep them.`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			return func(ctx context.Context, a *app, args []string) error {
+				if err := wantArgs(name, args, 0); err != nil {
+					return err
+				}
+				ctx, cancel := a.withTimeout(ctx)
+				defer cancel()
+				c, err := a.dial()
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				resp, err := c.tokens.ListTokens(ctx, &cascadev1.ListTokensRequest{})
+				if err != nil {
+					return err
+				}
+				if a.g.output == outputJSON {
+					return writeProtoList(a.stdout, resp.GetTokens())
+				}
+				return renderTokens(a.stdout, resp.GetTokens())
+			}
+		},
+	}
+}
+
+// renderTokens writes the token table.
+func renderTokens(w io.Writer, ts []*cascadev1.TokenInfo) error {
+	tw := newTable(w)
+	row(tw, "ID", "ORG", "ROLE", "LABEL", "ISSUED", "REVOKED")
+	for _, t := range ts {
+		row(tw, t.GetTokenId(), orNone(t.GetOrgId()), roleName(t.GetRole()), orNone(truncate(t.GetLabel(), 40)),
+			formatTime(t.GetIssuedAt()), formatTime(t.GetRevokedAt()))
+	}
+	return tw.Flush()
+}
+
+// renderToken writes one token's fields as a key-value table.
+func renderToken(w io.Writer, t *cascadev1.TokenInfo) error {
+	tw := newTable(w)
+	row(tw, "ID:", t.GetTokenId())
+	row(tw, "Org:", orNone(t.GetOrgId()))
+	row(tw, "Role:", roleName(t.GetRole()))
+	row(tw, "Label:", orNone(t.GetLabel()))
+	row(tw, "Issued:", formatTime(t.GetIssuedAt()))
+	if t.GetRevokedAt() != nil {
+		row(tw, "Revoked:", formatTime(t.GetRevokedAt()))
+	}
+	return tw.Flush()
+}
