@@ -417,8 +417,11 @@ func TestTLS(t *testing.T) {
 		r = c.run("notice", "show", exampleNotice, "--tls-ca", pki.ca, "--tls-server-name", "cascade.example.org", "--token", vendor)
 		wantFail(t, r, "cascadectl: Unavailable:", "set --tls-server-name")
 		// A client certificate from a CA cascaded does not trust.
+		// With TLS 1.3 the server refuses the certificate after the client's
+		// handshake is done, so the client sees the alert or, racing it, a
+		// closed connection: either way the call fails as Unavailable.
 		r = c.run("notice", "show", exampleNotice, "--tls-ca", pki.ca, "--tls-cert", other.clientCert, "--tls-key", other.clientKey)
-		wantFail(t, r, "cascadectl: Unavailable:", "cascaded refused the client certificate of --tls-cert")
+		wantFail(t, r, "cascadectl: Unavailable:")
 	})
 
 	t.Run("TLS from the environment", func(t *testing.T) {
