@@ -378,6 +378,7 @@ func (a *app) awaitRevisionFanout(ctx context.Context, c *clients, b *cascadev1.
 	}
 	ticker := time.NewTicker(pollInterval)
 	defer ticker.Stop()
+	var delivered int64
 	for {
 		select {
 		case ev, ok := <-events:
@@ -388,6 +389,7 @@ func (a *app) awaitRevisionFanout(ctx context.Context, c *clients, b *cascadev1.
 				return nil, ev.err
 			case ev.summary != nil:
 				p.update(ev.summary)
+				delivered = ev.summary.GetDelivered()
 			}
 			continue
 		case <-ctx.Done():
@@ -403,7 +405,9 @@ func (a *app) awaitRevisionFanout(ctx context.Context, c *clients, b *cascadev1.
 		case err != nil:
 			return nil, err
 		}
-		if r := findRevision(resp.GetBreach(), rev); r.GetFanoutComplete() {
+		// The summary follows the ledger by a moment: wait for it too, so
+		// the status printed next counts every delivery.
+		if r := findRevision(resp.GetBreach(), rev); r.GetFanoutComplete() && delivered >= resp.GetBreach().GetNoticeCount() {
 			return r, nil
 		}
 	}
