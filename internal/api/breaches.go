@@ -53,34 +53,54 @@ func (s breachService) ReportBreach(ctx context.Context, req *cascadev1.ReportBr
 	}
 	// Enqueue on the same durable intake as a NATS publish, then wait for
 	// the breach to be recorded.
-	data, err := proto.Marshal(protoconv.ReportProto(&r))
+	digest := r.Digest()
+	var resp *cascadev1.ReportBreachResponse
+	err = s.enqueue(ctx, store.SubjectReport, "grpc/"+string(r.ID)+"/"+digest[:16], protoconv.ReportProto(&r), 30*time.Second,
+		func() (bool, error) {
+			b, err := s.st.GetBreach(ctx, r.ID)
+			switch {
+			case errors.Is(err, breach.ErrNotFound):
+				return false, nil
+			case err != nil:
+				return false, err
+			case b.Digest != digest: // another report with this id won the race
+				return false, fmt.Errorf("%w: breach %s was reported meanwhile with different content", breach.ErrConflict, r.ID)
+			}
+			resp = &cascadev1.ReportBreachResponse{Breach: protoconv.BreachProto(b)}
+			return true, nil
+		})
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	digest := r.Digest()
-	msg := &nats.Msg{Subject: store.SubjectReport, Data: data, Header: nats.Header{}}
-	msg.Header.Set("Content-Type", protoconv.ContentTypeProtobuf)
-	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID("grpc/"+string(r.ID)+"/"+digest[:16]), jetstream.WithExpectStream(store.StreamIntake))
+	return resp, nil
+}
+
+// enqueue publishes m (protobuf) on the durable intake with a stable
+// message id, then polls done until it reports the effect, the caller's
+// context ends, or wait passes (Unavailable, naming the intake sequence).
+func (s *Server) enqueue(ctx context.Context, subject, msgID string, m proto.Message, wait time.Duration, done func() (bool, error)) error {
+	data, err := proto.Marshal(m)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, fmt.Errorf("enqueue report: %w", err))
+		return err
 	}
-	wait := time.NewTimer(30 * time.Second)
-	defer wait.Stop()
+	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+	msg.Header.Set("Content-Type", protoconv.ContentTypeProtobuf)
+	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID), jetstream.WithExpectStream(store.StreamIntake))
+	if err != nil {
+		return fmt.Errorf("enqueue on %s: %w", subject, err)
+	}
+	timeout := time.NewTimer(wait)
+	defer timeout.Stop()
 	for {
-		b, err := s.st.GetBreach(ctx, r.ID)
-		switch {
-		case err == nil && b.Digest != digest: // another report with this id won the race
-			return nil, toStatus(ctx, s.log, method, fmt.Errorf("%w: breach %s was reported meanwhile with different content", breach.ErrConflict, r.ID))
-		case err == nil:
-			return &cascadev1.ReportBreachResponse{Breach: protoconv.BreachProto(b)}, nil
-		case !errors.Is(err, breach.ErrNotFound):
-			return nil, toStatus(ctx, s.log, method, err)
+		ok, err := done()
+		if ok || err != nil {
+			return err
 		}
 		select {
 		case <-ctx.Done():
-			return nil, toStatus(ctx, s.log, method, ctx.Err())
-		case <-wait.C:
-			return nil, status.Errorf(codes.Unavailable, "report %s is enqueued (intake sequence %d) but not recorded yet; check with GetBreach", r.ID, ack.Sequence)
+			return ctx.Err()
+		case <-timeout.C:
+			return status.Errorf(codes.Unavailable, "enqueued on %s (intake sequence %d) but not recorded yet; check again shortly", subject, ack.Sequence)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -99,35 +119,25 @@ func (s breachService) UpdateBreach(ctx context.Context, req *cascadev1.UpdateBr
 	if rev != nil {
 		return &cascadev1.UpdateBreachResponse{Breach: protoconv.BreachProto(b), Revision: int32(rev.Number), AlreadyApplied: true}, nil
 	}
-	data, err := proto.Marshal(protoconv.UpdateProto(&u))
+	digest := u.Digest()
+	var resp *cascadev1.UpdateBreachResponse
+	err = s.enqueue(ctx, store.SubjectUpdate, "grpc-update/"+string(u.Breach)+"/"+digest[:16], protoconv.UpdateProto(&u), 60*time.Second,
+		func() (bool, error) {
+			b, err := s.st.GetBreach(ctx, u.Breach)
+			if err != nil {
+				return false, err
+			}
+			r := b.RevisionByDigest(digest)
+			if r == nil {
+				return false, nil // not yet (an earlier revision may still be in delivery)
+			}
+			resp = &cascadev1.UpdateBreachResponse{Breach: protoconv.BreachProto(b), Revision: int32(r.Number)}
+			return true, nil
+		})
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	digest := u.Digest()
-	msg := &nats.Msg{Subject: store.SubjectUpdate, Data: data, Header: nats.Header{}}
-	msg.Header.Set("Content-Type", protoconv.ContentTypeProtobuf)
-	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID("grpc-update/"+string(u.Breach)+"/"+digest[:16]), jetstream.WithExpectStream(store.StreamIntake))
-	if err != nil {
-		return nil, toStatus(ctx, s.log, method, fmt.Errorf("enqueue update: %w", err))
-	}
-	wait := time.NewTimer(60 * time.Second)
-	defer wait.Stop()
-	for {
-		b, err := s.st.GetBreach(ctx, u.Breach)
-		if err != nil {
-			return nil, toStatus(ctx, s.log, method, err)
-		}
-		if r := b.RevisionByDigest(digest); r != nil {
-			return &cascadev1.UpdateBreachResponse{Breach: protoconv.BreachProto(b), Revision: int32(r.Number)}, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, toStatus(ctx, s.log, method, ctx.Err())
-		case <-wait.C:
-			return nil, status.Errorf(codes.Unavailable, "update of %s is enqueued (intake sequence %d) but not recorded yet (an earlier revision may still be in delivery); check with GetBreach", u.Breach, ack.Sequence)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	return resp, nil
 }
 
 func (s breachService) GetBreach(ctx context.Context, req *cascadev1.GetBreachRequest) (*cascadev1.GetBreachResponse, error) {

@@ -27,6 +27,9 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 	case context.Canceled:
 		return status.Error(codes.Canceled, "canceled")
 	}
+	if st, ok := status.FromError(err); ok && st.Code() != codes.Unknown {
+		return err // already a status made for the caller
+	}
 	var inv *breach.InvalidError
 	switch {
 	case errors.As(err, &inv):

@@ -91,7 +91,7 @@ func textField(vs *violations, field, v string, required bool, max int) {
 	case !utf8.ValidString(v):
 		vs.add(field, "encoding", "%s is not valid UTF-8", field)
 	case utf8.RuneCountInString(v) > max:
-		vs.add(field, "too_long", "%s has more than %d characters", field, max)
+		vs.add(field, "too_long", "%s has %d characters; at most %d", field, utf8.RuneCountInString(v), max)
 	}
 }
 

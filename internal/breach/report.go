@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/mail"
 	"time"
-	"unicode/utf8"
 )
 
 // Limits on a breach report. They keep one report inside one NATS message
@@ -71,16 +70,7 @@ func (r *Report) Validate(now time.Time) error {
 	if r.ID != "" && !r.ID.Valid() {
 		vs.add("id", "pattern", "breach id %q does not match %s", truncate(string(r.ID)), BreachIDPattern)
 	}
-	text := func(field, v string, required bool, max int) {
-		switch {
-		case v == "" && required:
-			vs.add(field, "required", "%s is required", field)
-		case !utf8.ValidString(v):
-			vs.add(field, "encoding", "%s is not valid UTF-8", field)
-		case utf8.RuneCountInString(v) > max:
-			vs.add(field, "too_long", "%s has %d characters; at most %d", field, utf8.RuneCountInString(v), max)
-		}
-	}
+	text := func(field, v string, required bool, max int) { textField(&vs, field, v, required, max) }
 	text("processor", r.Processor, true, MaxShortText)
 	text("title", r.Title, true, MaxShortText)
 	text("nature", r.Nature, true, MaxLongText)
@@ -108,17 +98,8 @@ func (r *Report) Validate(now time.Time) error {
 	if !r.OccurredFrom.IsZero() && !r.OccurredTo.IsZero() && r.OccurredTo.Before(r.OccurredFrom) {
 		vs.add("occurred_to", "order", "occurred_to is before occurred_from")
 	}
-	list := func(field string, vals []string) {
-		if len(vals) > MaxCategories {
-			vs.add(field, "too_many", "%s has %d entries; at most %d", field, len(vals), MaxCategories)
-			return
-		}
-		for i, v := range vals {
-			text(fmt.Sprintf("%s[%d]", field, i), v, true, MaxShortText)
-		}
-	}
-	list("data_categories", r.DataCategories)
-	list("subject_categories", r.SubjectCategories)
+	categoryList(&vs, "data_categories", r.DataCategories)
+	categoryList(&vs, "subject_categories", r.SubjectCategories)
 
 	switch {
 	case len(r.Affected) == 0 && !r.AllCustomers:
@@ -136,13 +117,29 @@ func (r *Report) Validate(now time.Time) error {
 			} else {
 				seen[a.Org] = i
 			}
-			if a.ApproxSubjects < 0 || a.ApproxSubjects > MaxApproxQuantity {
-				vs.add(field+".approx_subjects", "range", "approx_subjects must be between 0 and %d", int64(MaxApproxQuantity))
-			}
-			if a.ApproxRecords < 0 || a.ApproxRecords > MaxApproxQuantity {
-				vs.add(field+".approx_records", "range", "approx_records must be between 0 and %d", int64(MaxApproxQuantity))
-			}
+			approxRange(&vs, field, a)
 		}
 	}
 	return vs.err()
+}
+
+// categoryList checks a list of category names.
+func categoryList(vs *violations, field string, vals []string) {
+	if len(vals) > MaxCategories {
+		vs.add(field, "too_many", "%s has %d entries; at most %d", field, len(vals), MaxCategories)
+		return
+	}
+	for i, v := range vals {
+		textField(vs, fmt.Sprintf("%s[%d]", field, i), v, true, MaxShortText)
+	}
+}
+
+// approxRange checks the approximate numbers of one affected organisation.
+func approxRange(vs *violations, field string, a Affected) {
+	if a.ApproxSubjects < 0 || a.ApproxSubjects > MaxApproxQuantity {
+		vs.add(field+".approx_subjects", "range", "approx_subjects must be between 0 and %d", int64(MaxApproxQuantity))
+	}
+	if a.ApproxRecords < 0 || a.ApproxRecords > MaxApproxQuantity {
+		vs.add(field+".approx_records", "range", "approx_records must be between 0 and %d", int64(MaxApproxQuantity))
+	}
 }

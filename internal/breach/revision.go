@@ -49,18 +49,8 @@ func (u *Update) Validate() error {
 	textField(&vs, "measures_taken", u.MeasuresTaken, false, MaxLongText)
 	textField(&vs, "measures_proposed", u.MeasuresProposed, false, MaxLongText)
 	textField(&vs, "advice_to_controllers", u.AdviceToControllers, false, MaxLongText)
-	for _, l := range []struct {
-		field string
-		vals  []string
-	}{{"data_categories", u.DataCategories}, {"subject_categories", u.SubjectCategories}} {
-		if len(l.vals) > MaxCategories {
-			vs.add(l.field, "too_many", "%s has %d entries; at most %d", l.field, len(l.vals), MaxCategories)
-			continue
-		}
-		for i, v := range l.vals {
-			textField(&vs, fmt.Sprintf("%s[%d]", l.field, i), v, true, MaxShortText)
-		}
-	}
+	categoryList(&vs, "data_categories", u.DataCategories)
+	categoryList(&vs, "subject_categories", u.SubjectCategories)
 	if u.Contact != nil {
 		textField(&vs, "contact.name", u.Contact.Name, false, MaxShortText)
 		textField(&vs, "contact.email", u.Contact.Email, false, MaxShortText)
@@ -90,12 +80,7 @@ func (u *Update) Validate() error {
 			vs.add(field+".org_id", "duplicate", "organisation %q is listed twice", a.Org)
 		}
 		seen[a.Org] = true
-		if a.ApproxSubjects < 0 || a.ApproxSubjects > MaxApproxQuantity {
-			vs.add(field+".approx_subjects", "range", "approx_subjects must be between 0 and %d", int64(MaxApproxQuantity))
-		}
-		if a.ApproxRecords < 0 || a.ApproxRecords > MaxApproxQuantity {
-			vs.add(field+".approx_records", "range", "approx_records must be between 0 and %d", int64(MaxApproxQuantity))
-		}
+		approxRange(&vs, field, a)
 	}
 	return vs.err()
 }
