@@ -12,6 +12,9 @@ import (
 	"github.com/cascadehq/cascade/internal/breach"
 )
 
+// errCallTimeout is the cause of the server's default call deadline.
+var errCallTimeout = errors.New("call timed out in the server")
+
 // toStatus is the one mapping from domain errors to gRPC status. Errors
 // that are not the caller's are logged here and reach the caller only as a
 // generic Internal/Unavailable message, never as a raw storage error.
@@ -20,7 +23,11 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 		return nil
 	}
 	// The caller's own deadline or cancellation; a timeout inside the store
-	// (the caller's context still live) is the store's fault: Unavailable.
+	// (the caller's context still live) is the store's fault: Unavailable,
+	// and so is the server's own default deadline.
+	if errors.Is(context.Cause(ctx), errCallTimeout) {
+		return status.Error(codes.Unavailable, "the store did not answer in time; retry later")
+	}
 	switch ctx.Err() {
 	case context.DeadlineExceeded:
 		return status.Error(codes.DeadlineExceeded, "deadline exceeded")

@@ -153,14 +153,16 @@ func (s noticeService) ExportEvidence(ctx context.Context, req *cascadev1.Export
 		return nil, toStatus(ctx, s.log, method, invalid("breach_id",
 			fmt.Sprintf("%d notices exceed one export (at most %d); export per organisation", len(ids), maxExportNotices)))
 	}
+	// One pass over the ledger for the whole scope.
+	hs, err := s.st.Histories(ctx, breach.BreachID(req.GetBreachId()), breach.OrgID(req.GetOrgId()))
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
 	var recs []evidence.NoticeRecord
 	for _, id := range ids {
-		h, err := s.st.History(ctx, id)
-		if errors.Is(err, breach.ErrNotFound) {
+		h := hs[id]
+		if len(h) == 0 {
 			continue // member whose notice is not created yet (fan-out in progress)
-		}
-		if err != nil {
-			return nil, toStatus(ctx, s.log, method, err)
 		}
 		changes := make([]breach.Change, len(h))
 		for i, e := range h {

@@ -4,6 +4,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -45,12 +46,26 @@ type Config struct {
 	Log     *slog.Logger
 }
 
+// callTimeout bounds a unary call whose caller set no deadline, so a
+// request lost with a failing NATS node ends as Unavailable instead of
+// hanging.
+const callTimeout = 30 * time.Second
+
+func defaultDeadline(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if _, ok := ctx.Deadline(); ok {
+		return handler(ctx, req)
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, callTimeout, errCallTimeout)
+	defer cancel()
+	return handler(ctx, req)
+}
+
 // New builds a gRPC server with Cascade's services, health and reflection,
 // every call going through the guard's interceptors.
 func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server) {
 	s := &Server{st: st, js: st.JetStream(), checker: cfg.Checker, tokens: cfg.Tokens, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, health: health.NewServer()}
 	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxRequestBytes),
-		grpc.ChainUnaryInterceptor(cfg.Guard.Unary()), grpc.ChainStreamInterceptor(cfg.Guard.Stream())}
+		grpc.ChainUnaryInterceptor(defaultDeadline, cfg.Guard.Unary()), grpc.ChainStreamInterceptor(cfg.Guard.Stream())}
 	if cfg.Creds != nil {
 		opts = append(opts, grpc.Creds(cfg.Creds))
 	}

@@ -110,7 +110,7 @@ func (t *Timers) run(ctx context.Context) error {
 		Durable:        ConsumerName,
 		Description:    "Cascade daemons handling fired timers",
 		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        time.Minute,
+		AckWait:        15 * time.Second, // a daemon that died mid-chunk hands it over this soon
 		MaxDeliver:     -1,
 		MaxAckPending:  64,
 		FilterSubjects: []string{store.SubjectTimerFire + ".>"},

@@ -230,6 +230,29 @@ func (s *Store) History(ctx context.Context, id breach.NoticeID) ([]Entry, error
 	return out, nil
 }
 
+// Histories returns the history of every notice of one breach (b set) or
+// of one organisation (org set), read with a single consumer.
+func (s *Store) Histories(ctx context.Context, b breach.BreachID, org breach.OrgID) (map[breach.NoticeID][]Entry, error) {
+	filter := ledgerNotice + ".*." + string(org)
+	if b != "" {
+		filter = BreachNoticeFilter(b)
+	}
+	out := map[breach.NoticeID][]Entry{}
+	err := s.scan(ctx, filter, jetstream.DeliverAllPolicy, func(m jetstream.Msg) error {
+		c, err := DecodeChange(m.Data())
+		if err != nil {
+			return err
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			return err
+		}
+		out[c.Notice.ID] = append(out[c.Notice.ID], Entry{Seq: md.Sequence.Stream, Change: c})
+		return nil
+	})
+	return out, err
+}
+
 // OrgNotices returns the current state of every notice of one organisation.
 func (s *Store) OrgNotices(ctx context.Context, org breach.OrgID) ([]*breach.Notice, error) {
 	latest := map[breach.NoticeID]*breach.Notice{}
@@ -258,6 +281,13 @@ func (s *Store) scan(ctx context.Context, filter string, policy jetstream.Delive
 		return fmt.Errorf("scan %s: %w", filter, err)
 	}
 	info := cons.CachedInfo()
+	// Delete the consumer when done rather than leave it to expire: a
+	// stream admits a limited number of consumers.
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = s.ledger.DeleteConsumer(dctx, info.Name)
+	}()
 	if info.NumPending == 0 {
 		return nil
 	}

@@ -120,7 +120,11 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger) (*St
 			Name:        StreamLedger,
 			Description: "Append-only notice ledger and fan-out membership",
 			Subjects:    []string{"cascade.ledger.>"},
-			AllowDirect: true,
+			// Direct gets may be answered by any replica, also one that has
+			// not applied the latest write: a notice read right after it was
+			// acknowledged could look unacknowledged. On a replicated ledger
+			// reads go through the stream leader instead.
+			AllowDirect: cfg.Replicas <= 1,
 		},
 	}
 	for _, sc := range streams {
