@@ -58,3 +58,12 @@ fuzz: ## run each fuzz target (registry CSV, intake decoder, signature verifier)
 .PHONY: clean
 clean: ## remove binaries and the default data dir
 	rm -rf $(BIN) $(DATA_DIR)
+
+.PHONY: bench
+bench: ## measure with cascade-load: every scenario at the default sizes, 3 reps (long: the restart/timers store is 1,000,000 notices); writes bench.json (extra flags: BENCH_FLAGS=...)
+	$(GO) run ./cmd/cascade-load --json bench.json $(BENCH_FLAGS)
+
+.PHONY: bench-smoke
+bench-smoke: ## check cascade-load end to end: every scenario with tiny sizes (N=200, 1,000 notices, 2s durations, reps 1), well under a minute
+	@tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	  $(GO) run ./cmd/cascade-load --smoke --json $$tmp/bench-smoke.json
