@@ -41,6 +41,7 @@ check-generated: ## fail if the generated proto code is not current
 test: lint check-generated ## lint, check generated code, run every test with -race, then each fuzz target briefly
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) fuzz FUZZTIME=10s
+	$(MAKE) bench-smoke
 
 .PHONY: test-short
 test-short: ## quick tests (skips the crash tests)

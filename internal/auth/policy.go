@@ -241,11 +241,44 @@ func (g *Guard) authorize(ctx context.Context, id Identity, method string, req a
 	return nil
 }
 
-// filter narrows a response for scoped callers (ListBreaches: only
-// breaches with a notice of theirs).
+// redact removes from a breach what one organisation may not see: which
+// other organisations are affected, and their numbers.
+func redact(b *cascadev1.Breach, org breach.OrgID) {
+	keep := func(as []*cascadev1.AffectedOrganisation) []*cascadev1.AffectedOrganisation {
+		var out []*cascadev1.AffectedOrganisation
+		for _, a := range as {
+			if a.GetOrgId() == string(org) {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	if r := b.GetReport(); r != nil {
+		r.Affected = keep(r.Affected)
+	}
+	b.UnknownOrgIds = nil
+	b.NoticeCount = 0
+	for _, rev := range b.GetRevisions() {
+		if u := rev.GetUpdate(); u != nil {
+			u.AddAffected = keep(u.AddAffected)
+		}
+		rev.UnknownOrgIds, rev.Added = nil, 0
+	}
+}
+
+// filter narrows a response for scoped callers: ListBreaches shows only
+// breaches with a notice of theirs, and no breach names the other
+// affected organisations.
 func (g *Guard) filter(ctx context.Context, id Identity, method string, resp any) (any, error) {
+	if !scoped(id) {
+		return resp, nil
+	}
+	if r, ok := resp.(*cascadev1.GetBreachResponse); ok {
+		redact(r.GetBreach(), id.Org)
+		return r, nil
+	}
 	r, ok := resp.(*cascadev1.ListBreachesResponse)
-	if !ok || !scoped(id) {
+	if !ok {
 		return resp, nil
 	}
 	kept := r.Breaches[:0]
@@ -255,6 +288,7 @@ func (g *Guard) filter(ctx context.Context, id Identity, method string, resp any
 			return nil, status.Error(codes.Unavailable, "cannot check access now; retry later")
 		}
 		if has {
+			redact(b, id.Org)
 			kept = append(kept, b)
 		}
 	}

@@ -288,6 +288,21 @@ func TestAuthorisationMatrix(t *testing.T) {
 	if err != nil || len(l.GetNotices()) != 1 || l.GetNotices()[0].GetOrgId() != a {
 		t.Fatalf("controller's unfiltered list = %v, %v", l, err)
 	}
+	// A controller never learns which other organisations are affected.
+	gb, err := bs.GetBreach(withToken(ctx(t), callers[1].token), &cascadev1.GetBreachRequest{BreachId: "AUTH-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aff := gb.GetBreach().GetReport().GetAffected(); len(aff) != 1 || aff[0].GetOrgId() != a {
+		t.Fatalf("controller A sees affected = %v", aff)
+	}
+	lb, err := bs.ListBreaches(withToken(ctx(t), callers[1].token), &cascadev1.ListBreachesRequest{})
+	if err != nil || len(lb.GetBreaches()) != 1 || len(lb.GetBreaches()[0].GetReport().GetAffected()) != 1 {
+		t.Fatalf("controller A's breach list = %v, %v", lb, err)
+	}
+	if vb, _ := bs.GetBreach(withToken(ctx(t), vendor), &cascadev1.GetBreachRequest{BreachId: "AUTH-1"}); len(vb.GetBreach().GetReport().GetAffected()) != 2 {
+		t.Fatal("the vendor should see every affected organisation")
+	}
 	// Denials are logged; no token ever is.
 	out := logs.String()
 	if !strings.Contains(out, "access denied") {

@@ -114,7 +114,11 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := d.st.PutOrgs(openCtx, orgs); err != nil {
+		// A large registry takes longer than the rest of the start-up.
+		loadCtx, cancelLoad := context.WithTimeout(ctx, 10*time.Minute)
+		err = d.st.PutOrgs(loadCtx, orgs)
+		cancelLoad()
+		if err != nil {
 			return nil, err
 		}
 		d.log.Info("registry loaded", "file", opts.OrgsFile, "organisations", len(orgs))

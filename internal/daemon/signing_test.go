@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,9 @@ func TestNoticesAreSigned(t *testing.T) {
 	m, err := notices.GetLastMsgForSubject(ctx(t), "cascade.notice.se-kommun-0180")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.Contains(string(m.Data), "se-kommun-1480") {
+		t.Fatal("a notice names another affected organisation")
 	}
 	now := time.Now()
 	if kid, err := signing.Verify(set, m.Subject, m.Header, m.Data, now); err != nil || kid != set.Keys[0].ID {

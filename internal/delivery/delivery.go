@@ -82,10 +82,19 @@ func howToAck(id breach.NoticeID) string {
 	return fmt.Sprintf("cascadectl notice ack %s --by <your name>", id)
 }
 
+// factsFor is what one organisation may see of the breach: the facts
+// without the list of other affected organisations (its own numbers are in
+// the message).
+func factsFor(b *breach.Breach) breach.Report {
+	f := b.Facts()
+	f.Affected = nil
+	return f
+}
+
 // NoticeMessage is the first delivery of a notice: revision rev of b's
 // facts, sent at at, starting the clock at+window.
 func NoticeMessage(b *breach.Breach, n *breach.Notice, rev int, at time.Time, window time.Duration) Outgoing {
-	facts := b.Facts()
+	facts := factsFor(b)
 	return Outgoing{MsgID: fmt.Sprintf("%s/notice/%d", n.ID, rev), Msg: Message{
 		Event: EventNotice, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
 		Revision: rev, Title: facts.Title, DeliveredAt: at, SentAt: at, Deadline: at.Add(window),
@@ -95,7 +104,7 @@ func NoticeMessage(b *breach.Breach, n *breach.Notice, rev int, at time.Time, wi
 
 // RevisionMessage delivers revision rev of b to a notice delivered before.
 func RevisionMessage(b *breach.Breach, n *breach.Notice, rev int, at time.Time) Outgoing {
-	facts := b.Facts()
+	facts := factsFor(b)
 	var summary string
 	for _, r := range b.Revisions {
 		if r.Number == rev {

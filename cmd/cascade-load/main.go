@@ -1,0 +1,39 @@
+// Command cascade-load measures Cascade under load beside the raw limits of
+// the same JetStream server, in one run: fan-out, acknowledgements, status
+// under load, restart and timers (see internal/loadtest). It embeds the
+// daemon and its NATS server, or runs the daemon against --nats-url.
+//
+//	cascade-load --json bench.json             # every scenario, the defaults (make bench)
+//	cascade-load --smoke                       # tiny sizes, well under a minute (make bench-smoke)
+//	cascade-load --scenarios raw,fanout --orgs-list 1000,10000
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cascadehq/cascade/internal/loadtest"
+)
+
+func main() {
+	cfg, err := loadtest.ParseFlags(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cascade-load:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if _, err := loadtest.Run(ctx, cfg, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "cascade-load:", err)
+		stop()
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,426 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cascadehq/cascade/internal/daemon"
+	"github.com/cascadehq/cascade/internal/deadline"
+	"github.com/cascadehq/cascade/internal/store"
+	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+)
+
+// bigStore is the store the restart and timers scenarios share: Breaches
+// all_customers breaches over a registry of PerBreach organisations.
+type bigStore struct {
+	in             *instance
+	breaches       []string
+	perBreach      int
+	firstDelivered time.Time // of the first notice of the first breach
+	createdEnd     time.Time // every delivery of every breach durable
+}
+
+func (b *bigStore) total() int { return len(b.breaches) * b.perBreach }
+
+// setupBig creates the notices of the restart and timers scenarios by
+// fan-outs, one breach after another.
+func (r *runner) setupBig(ctx context.Context) (*bigStore, error) {
+	cfg := r.cfg
+	total := 0
+	if cfg.Has(ScenarioRestart) {
+		total = cfg.RestartNotices
+	}
+	if cfg.Has(ScenarioTimers) {
+		total = max(total, cfg.TimerNotices)
+	}
+	nb := min(cfg.RestartBreaches, total)
+	per := (total + nb - 1) / nb
+	in, err := r.startFresh(ctx, "store", per, nil)
+	if err != nil {
+		return nil, err
+	}
+	b := &bigStore{in: in, perBreach: per}
+	r.progressf("store: creating %d notices: %d all_customers breaches over %d organisations", nb*per, nb, per)
+	start := time.Now()
+	for i := range nb {
+		id := fmt.Sprintf("BIG-%02d", i+1)
+		label := fmt.Sprintf("store: breach %d/%d", i+1, nb)
+		t0 := time.Now()
+		if err := in.publishReport(ctx, allReport(id)); err != nil {
+			in.stop()
+			return nil, err
+		}
+		if _, err := in.waitFanout(ctx, id, per, t0, label); err != nil {
+			in.stop()
+			return nil, err
+		}
+		b.breaches = append(b.breaches, id)
+		done := (i + 1) * per
+		r.progressf("store: %d/%d notices stored and delivered (%.0f notices/s overall)", done, nb*per, rate(done, time.Since(start)))
+	}
+	b.createdEnd = time.Now()
+	r.rep.add(ScenarioRestart, "restart.setup_notices_per_s", fmt.Sprintf("creating the store: %d fan-outs of %d, notices/s", nb, per), "notices/s",
+		[]float64{rate(nb*per, b.createdEnd.Sub(start))})
+	n, err := in.ncl.GetNotice(ctx, &cascadev1.GetNoticeRequest{NoticeId: b.breaches[0] + "/" + orgID(0)})
+	if err != nil {
+		in.stop()
+		return nil, err
+	}
+	b.firstDelivered = n.GetNotice().GetDeliveredAt().AsTime()
+	return b, nil
+}
+
+// runRestart stops and starts the daemon Reps times on the big store and
+// times each start until the last breach's summary shows every notice
+// delivered; then reads the process's RSS.
+func (r *runner) runRestart(ctx context.Context, b *bigStore) error {
+	cfg := r.cfg
+	last := b.breaches[len(b.breaches)-1]
+	var secs, rssMiB, heapMiB, notices []float64
+	for rep := range cfg.Reps {
+		r.progressf("restart rep %d/%d: stopping and starting the daemon with %d notices stored", rep+1, cfg.Reps, b.total())
+		start, err := b.in.restart(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if err := waitDelivered(ctx, b.in, last, b.perBreach, 5*time.Minute); err != nil {
+			return fmt.Errorf("restart rep %d: %w", rep+1, err)
+		}
+		d := time.Since(start)
+		rs := rss()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		r.progressf("restart rep %d/%d: correct summary after %.2fs; RSS %.0f MiB", rep+1, cfg.Reps, d.Seconds(), float64(rs)/(1<<20))
+		secs = append(secs, d.Seconds())
+		rssMiB = append(rssMiB, float64(rs)/(1<<20))
+		heapMiB = append(heapMiB, float64(ms.HeapInuse)/(1<<20))
+		notices = append(notices, float64(b.total()))
+		// Every breach, not only the last, must be whole.
+		for _, id := range b.breaches {
+			if err := waitDelivered(ctx, b.in, id, b.perBreach, time.Minute); err != nil {
+				r.rep.Errors = append(r.rep.Errors, fmt.Sprintf("restart rep %d: %v", rep+1, err))
+			}
+		}
+	}
+	r.rep.add(ScenarioRestart, "restart.notices", "notices stored", "notices", notices)
+	r.rep.add(ScenarioRestart, "restart.seconds", fmt.Sprintf("Start → correct summary (%d notices)", b.total()), "s", secs)
+	r.rep.add(ScenarioRestart, "restart.rss_mib", "RSS after restart (daemon + server + tool, one process)", "MiB", rssMiB)
+	r.rep.add(ScenarioRestart, "restart.go_heap_mib", "Go heap in use after restart (same process)", "MiB", heapMiB)
+	where := "the daemon and the embedded NATS server run in this process"
+	if r.external() {
+		where = "the daemon runs in this process; the external NATS server is not included"
+	}
+	r.rep.notef("restart: RSS is this process's VmRSS from /proc/self/status: %s, beside the tool's own memory; "+
+		"read right after the correct summary was served (garbage of earlier steps collected before the start); the registry is not reloaded on restart", where)
+	return nil
+}
+
+// waitDelivered polls GetBreachSummary until it shows n notices delivered.
+func waitDelivered(ctx context.Context, in *instance, id string, n int, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last *cascadev1.BreachSummary
+	for {
+		s, err := in.bc.GetBreachSummary(ctx, &cascadev1.GetBreachSummaryRequest{BreachId: id})
+		if err == nil {
+			if last = s.GetSummary(); last.GetDelivered() == int64(n) && last.GetTotal() == int64(n) {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("summary of %s: want %d delivered, have %v (%v)", id, n, last, err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// chunkRef is one fan-out chunk of the big store.
+type chunkRef struct {
+	breach   string
+	chunk    int
+	from, to int // organisations
+}
+
+// runTimers restarts the daemon with one reminder threshold chosen so that
+// the reminders of TimerNotices notices fall due during the run, the first
+// one TimerLead after the start, the others spread as their deliveries
+// were. The daemon arms a chunk's timer when the chunk is fanned out and
+// whenever it fires, never at start, so a changed policy applies to a
+// chunk from its next firing: the tool fires each chunk once (publishing
+// on cascade.timer.fire.<breach>.<chunk>, what the server does when a
+// schedule falls due), and the daemon arms it for the new threshold. Then
+// it waits until every reminder is sent and reads sent_at - due_at from
+// the notices.
+func (r *runner) runTimers(ctx context.Context, b *bigStore) error {
+	cfg := r.cfg
+	var chunks []chunkRef
+	pending := 0
+	for _, id := range b.breaches {
+		for lo := 0; lo < b.perBreach && pending < cfg.TimerNotices; lo += store.MembersChunk {
+			hi := min(lo+store.MembersChunk, b.perBreach)
+			chunks = append(chunks, chunkRef{breach: id, chunk: lo / store.MembersChunk, from: lo, to: hi})
+			pending += hi - lo
+		}
+	}
+	lead := cfg.TimerLead
+	if lead == 0 {
+		lead = 5*time.Second + time.Duration(pending)*100*time.Microsecond
+	}
+	window := b.in.opts.Deadline
+	firstDue := time.Now().Add(lead)
+	offset := firstDue.Sub(b.firstDelivered) // due = delivered + offset
+	threshold := (window - offset).Truncate(time.Millisecond)
+	if threshold <= 0 {
+		return fmt.Errorf("timers: the store is older than the deadline (%s); cannot place a reminder", window)
+	}
+	r.progressf("timers: restarting with one reminder at %s remaining: %d reminders fall due from %s on", threshold, pending, lead)
+	if _, err := b.in.restart(ctx, func(o *daemon.Options) { o.Remind = []time.Duration{threshold} }); err != nil {
+		return err
+	}
+	in := b.in
+	freeMemory()
+	rssBefore := rss()
+	fired0, err := timerDeliveries(ctx, in.js)
+	if err != nil {
+		return err
+	}
+
+	// Fire each chunk once so that the daemon arms it for the new policy.
+	t0 := time.Now()
+	msgs := make([]*nats.Msg, len(chunks))
+	for i, c := range chunks {
+		msgs[i] = &nats.Msg{Subject: fmt.Sprintf("%s.%s.%d", store.SubjectTimerFire, c.breach, c.chunk), Data: []byte(`{"fired_by":"cascade-load"}`)}
+	}
+	acks, err := store.PublishAll(ctx, in.js, msgs, nil)
+	if err != nil {
+		return fmt.Errorf("timers: fire chunks: %w", err)
+	}
+	for _, a := range acks {
+		if a.Err != nil {
+			return fmt.Errorf("timers: fire chunks: %w", a.Err)
+		}
+	}
+	if err := waitConsumerIdle(ctx, r, in.js, lead+10*time.Minute); err != nil {
+		return err
+	}
+	rearmed := time.Now()
+	r.progressf("timers: %d chunks armed for the new threshold in %.1fs", len(chunks), rearmed.Sub(t0).Seconds())
+	if rearmed.After(firstDue) {
+		r.rep.notef("timers: arming finished %.1fs after the first reminder fell due; reminders due before it are excluded from the lateness (raise --timer-lead)",
+			rearmed.Sub(firstDue).Seconds())
+	}
+	freeMemory()
+	rssAfter := rss()
+	schedules, err := countSubjects(ctx, in.js, store.StreamTimers, store.SubjectTimerAt+".>")
+	if err != nil {
+		return err
+	}
+
+	// Wait until every reminder is sent (each has a vendor copy in CASCADE_EVENTS).
+	cpu := startCPU()
+	lastDue := b.createdEnd.Add(offset)
+	limit := lastDue.Add(2*time.Minute + time.Duration(pending)*100*time.Microsecond)
+	var tk ticker
+	for {
+		sent, err := streamMsgs(ctx, in.js, store.StreamEvents)
+		if err != nil {
+			return err
+		}
+		if sent >= uint64(pending) {
+			break
+		}
+		if time.Now().After(limit) {
+			r.rep.Errors = append(r.rep.Errors, fmt.Sprintf("timers: only %d of %d reminders sent %.0fs after the last fell due", sent, pending, time.Since(lastDue).Seconds()))
+			break
+		}
+		if tk.due() {
+			r.progressf("timers: %d/%d reminders sent (the last falls due in %.0fs)", sent, pending, time.Until(lastDue).Seconds())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	cores := cpu.cores()
+	fired1, err := timerDeliveries(ctx, in.js)
+	if err != nil {
+		return err
+	}
+	firings := int(fired1-fired0) - len(chunks)
+	r.progressf("timers: reading the reminders of %d notices", pending)
+	sent, early, missing, err := reminderLateness(ctx, r, in, chunks, rearmed)
+	if err != nil {
+		return err
+	}
+	// By due time: does the lateness grow (the timers fall behind) or not?
+	slices.SortFunc(sent, func(a, b sentReminder) int { return a.due.Compare(b.due) })
+	tenth := func(part []sentReminder) float64 {
+		ds := make([]time.Duration, len(part))
+		for i, s := range part {
+			ds[i] = s.late
+		}
+		return LatencyOf(ds).P50ms
+	}
+	firstTenth, lastTenth := tenth(sent[:len(sent)/10]), tenth(sent[len(sent)-len(sent)/10:])
+	late := make([]time.Duration, len(sent))
+	for i, s := range sent {
+		late[i] = s.late
+	}
+	lat := LatencyOf(late)
+	r.progressf("timers: lateness p50 %.0f ms, p99 %.0f ms, max %.0f ms over %d reminders", lat.P50ms, lat.P99ms, lat.Maxms, lat.Count)
+	one := func(v float64) []float64 { return []float64{v} }
+	r.rep.add(ScenarioTimers, "timers.pending", "pending reminders when armed", "reminders", one(float64(pending)))
+	r.rep.add(ScenarioTimers, "timers.lateness_p50_ms", "reminder lateness p50 (sent_at - due_at)", "ms", one(lat.P50ms))
+	r.rep.add(ScenarioTimers, "timers.lateness_p99_ms", "reminder lateness p99", "ms", one(lat.P99ms))
+	r.rep.add(ScenarioTimers, "timers.lateness_max_ms", "reminder lateness max", "ms", one(lat.Maxms))
+	r.rep.add(ScenarioTimers, "timers.measured", "reminders measured", "reminders", one(float64(lat.Count)))
+	r.rep.add(ScenarioTimers, "timers.lateness_first_tenth_p50_ms", "lateness p50, first tenth by due time", "ms", one(firstTenth))
+	r.rep.add(ScenarioTimers, "timers.lateness_last_tenth_p50_ms", "lateness p50, last tenth by due time", "ms", one(lastTenth))
+	r.rep.add(ScenarioTimers, "timers.due_spread_s", "first to last due (the fan-outs' duration)", "s", one(lastDue.Sub(firstDue).Seconds()))
+	r.rep.add(ScenarioTimers, "timers.arm_s", fmt.Sprintf("arming %d chunks for the new threshold", len(chunks)), "s", one(rearmed.Sub(t0).Seconds()))
+	r.rep.add(ScenarioTimers, "timers.schedules", "message schedules held (cascade.timer.at.>)", "schedules", one(float64(schedules)))
+	r.rep.add(ScenarioTimers, "timers.firings", "timer firings handled while the reminders fell due", "firings", one(float64(firings)))
+	r.rep.add(ScenarioTimers, "timers.cpu_cores", "process CPU while the reminders fell due", "cores", one(cores))
+	r.rep.add(ScenarioTimers, "timers.rss_before_mib", "RSS before arming", "MiB", one(float64(rssBefore)/(1<<20)))
+	r.rep.add(ScenarioTimers, "timers.rss_after_mib", "RSS with every reminder armed", "MiB", one(float64(rssAfter)/(1<<20)))
+	r.rep.add(ScenarioTimers, "timers.rss_per_pending_bytes", "RSS delta / pending reminders", "bytes", one(float64(rssAfter-rssBefore)/float64(pending)))
+	if early > 0 || missing > 0 {
+		r.rep.add(ScenarioTimers, "timers.excluded_early", "reminders due before arming finished (excluded)", "reminders", one(float64(early)))
+		r.rep.add(ScenarioTimers, "timers.missing", "notices without their reminder", "notices", one(float64(missing)))
+	}
+	if missing > 0 {
+		r.rep.Errors = append(r.rep.Errors, fmt.Sprintf("timers: %d notices did not get their reminder", missing))
+	}
+	r.rep.notef("timers: run once (a reminder is sent once per threshold); reminders fall due spread over the store's fan-out time, as they would 72h minus the threshold after a real fan-out; "+
+		"the daemon holds no timer in memory, the server holds one schedule per chunk of %d notices; RSS readings after a GC, in-process (daemon + server + tool)", store.MembersChunk)
+	r.rep.notef("timers: a --remind changed at restart applies to a chunk only from its next firing (timers are armed at fan-out and when they fire): the tool fired each chunk once to arm it")
+	return nil
+}
+
+// waitConsumerIdle waits until the daemons' timer consumer has handled
+// every fired message.
+func waitConsumerIdle(ctx context.Context, r *runner, js jetstream.JetStream, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var tk ticker
+	for {
+		c, err := js.Consumer(ctx, store.StreamTimers, deadline.ConsumerName)
+		if err == nil {
+			info, err := c.Info(ctx)
+			if err == nil && info.NumPending == 0 && info.NumAckPending == 0 {
+				return nil
+			}
+			if err == nil && tk.due() {
+				r.progressf("timers: arming: %d fired chunks waiting, %d in progress", info.NumPending, info.NumAckPending)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("timers: the daemon did not handle the fired chunks: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func countSubjects(ctx context.Context, js jetstream.JetStream, stream, filter string) (int, error) {
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return 0, err
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(filter))
+	if err != nil {
+		return 0, err
+	}
+	return len(info.State.Subjects), nil
+}
+
+// timerDeliveries is how many fired timer messages the daemons' timer
+// consumer has been given so far.
+func timerDeliveries(ctx context.Context, js jetstream.JetStream) (uint64, error) {
+	c, err := js.Consumer(ctx, store.StreamTimers, deadline.ConsumerName)
+	if err != nil {
+		return 0, err
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.Delivered.Consumer, nil
+}
+
+func streamMsgs(ctx context.Context, js jetstream.JetStream, stream string) (uint64, error) {
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return 0, err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.Msgs, nil
+}
+
+// reminderLateness reads the notices of chunks and returns every reminder
+// due after armed (with sent_at - due_at), the number due before it, and
+// the number of notices without a reminder.
+// sentReminder is one reminder read back from its notice.
+type sentReminder struct {
+	due  time.Time
+	late time.Duration // sent_at - due_at
+}
+
+func reminderLateness(ctx context.Context, r *runner, in *instance, chunks []chunkRef, armed time.Time) (sent []sentReminder, early, missing int, err error) {
+	upto := map[string]int{} // breach → organisations covered (chunks are a prefix)
+	var order []string
+	for _, c := range chunks {
+		if _, ok := upto[c.breach]; !ok {
+			order = append(order, c.breach)
+		}
+		upto[c.breach] = max(upto[c.breach], c.to)
+	}
+	var tk ticker
+	for _, id := range order {
+		seen := 0
+		req := &cascadev1.ListNoticesRequest{BreachId: id, PageSize: 1000}
+		for seen < upto[id] {
+			res, err := in.ncl.ListNotices(ctx, req)
+			if err != nil {
+				return nil, 0, 0, fmt.Errorf("ListNotices %s: %w", id, err)
+			}
+			for _, n := range res.GetNotices() {
+				if seen >= upto[id] {
+					break
+				}
+				seen++
+				rs := n.GetReminders()
+				if len(rs) == 0 {
+					missing++
+					continue
+				}
+				for _, rm := range rs {
+					due := rm.GetDueAt().AsTime()
+					if due.Before(armed) {
+						early++
+						continue
+					}
+					sent = append(sent, sentReminder{due: due, late: rm.GetSentAt().AsTime().Sub(due)})
+				}
+			}
+			if req.PageToken = res.GetNextPageToken(); req.PageToken == "" {
+				break
+			}
+			if tk.due() {
+				r.progressf("timers: read %s: %d/%d notices", id, seen, upto[id])
+			}
+		}
+	}
+	return sent, early, missing, nil
+}

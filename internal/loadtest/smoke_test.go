@@ -1,0 +1,68 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSmokeEndToEnd runs the smoke configuration (every scenario, tiny
+// sizes, once) and checks that each scenario produced its figures.
+func TestSmokeEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts several daemons; skipped under -short")
+	}
+	cfg := SmokeConfig()
+	cfg.JSONPath = filepath.Join(t.TempDir(), "smoke.json")
+	var out, progress bytes.Buffer
+	var pw io.Writer = &progress
+	if testing.Verbose() {
+		pw = io.MultiWriter(&progress, os.Stderr)
+	}
+	rep, err := Run(context.Background(), cfg, &out, pw)
+	if err != nil {
+		t.Fatalf("Run: %v\nprogress:\n%s\ntable:\n%s", err, progress.String(), out.String())
+	}
+	for _, key := range []string{
+		"raw.publish_fsync_s.n=200", "raw.publish_nofsync_s.n=200", "raw.kv_cas_fsync.ops_per_s", "raw.kv_cas_nofsync.ops_per_s",
+		"fanout.notices_s.n=200", "fanout.delivered_s.n=200", "fanout.x_raw_fsync.n=200", "fanout.x_raw_nofsync.n=200",
+		"acks.acks_per_s", "acks.p99_ms", "acks.pct_of_kv_cas",
+		"status.summary_p99_ms", "status.list_p99_ms",
+		"restart.seconds", "restart.rss_mib",
+		"timers.lateness_p99_ms", "timers.schedules", "timers.rss_per_pending_bytes",
+	} {
+		f := rep.Figure(key)
+		if f == nil || len(f.Values) != 1 {
+			t.Errorf("figure %s: %+v", key, f)
+		}
+	}
+	if f := rep.Figure("acks.count"); f == nil || f.Median != 200 {
+		t.Errorf("acks.count = %+v, want all 200 notices acknowledged", f)
+	}
+	if f := rep.Figure("timers.measured"); f == nil || f.Median != 1000 {
+		t.Errorf("timers.measured = %+v, want 1000 reminders", f)
+	}
+	if f := rep.Figure("timers.schedules"); f == nil || f.Median != 10 {
+		t.Errorf("timers.schedules = %+v, want one per chunk of 1000 (10 breaches of 100)", f)
+	}
+	if !strings.Contains(out.String(), "every delivery durable") || !strings.Contains(out.String(), "targets") {
+		t.Errorf("table:\n%s", out.String())
+	}
+	b, err := os.ReadFile(cfg.JSONPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Report
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatalf("JSON: %v", err)
+	}
+	if got.Machine.Cores == 0 || got.Machine.GOMAXPROCS == 0 || got.Server.NATSServerVersion == "" || got.Machine.Go == "" ||
+		got.Server.Fsync == "" || len(got.Figures) != len(rep.Figures) {
+		t.Errorf("JSON header: %+v %+v, %d figures", got.Machine, got.Server, len(got.Figures))
+	}
+}
