@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -21,6 +22,9 @@ import (
 // ConsumerName is the durable consumer every daemon shares for timers, so
 // each firing is handled by one daemon.
 const ConsumerName = "cascade-timers"
+
+// timerWorkers is how many fired chunks one daemon handles at once.
+const timerWorkers = 8
 
 // firedTTL is how long a fired timer message stays in CASCADE_TIMERS after
 // it fires (it is handled within moments; the TTL only keeps the stream small).
@@ -125,9 +129,16 @@ func (t *Timers) run(ctx context.Context) error {
 	defer it.Stop()
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
+	// Chunks are independent: handle several at once, so that many timers
+	// falling due together share the disk's fsyncs instead of queueing.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sem := make(chan struct{}, timerWorkers)
 	for {
+		sem <- struct{}{}
 		m, err := it.Next()
 		if err != nil {
+			<-sem
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -137,7 +148,11 @@ func (t *Timers) run(ctx context.Context) error {
 			t.log.Warn("timers: next message", "err", err)
 			continue
 		}
-		t.handle(ctx, m)
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			t.handle(ctx, m)
+		}()
 	}
 }
 
