@@ -59,7 +59,7 @@ type Message struct {
 	Redelivery      int             `json:"redelivery,omitempty"`
 	ApproxSubjects  int64           `json:"approx_subjects,omitempty"`
 	ApproxRecords   int64           `json:"approx_records,omitempty"`
-	Breach          *breach.Report  `json:"breach,omitempty"` // facts as of Revision (notices and revisions)
+	Breach          *breach.Report  `json:"breach,omitempty"` // facts as of Revision, without the other affected organisations
 	HowToAck        string          `json:"how_to_acknowledge,omitempty"`
 }
 

@@ -294,7 +294,7 @@ func (in *Intake) Check(ctx context.Context, r *breach.Report) (*breach.Breach, 
 	} else if !errors.Is(err, breach.ErrNotFound) {
 		return nil, err
 	}
-	known, unknown, err := in.resolve(ctx, r)
+	known, _, err := in.resolve(ctx, r) // unknown ones are reported on the breach, not refused
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +309,6 @@ func (in *Intake) Check(ctx context.Context, r *breach.Report) (*breach.Breach, 
 		}
 		return nil, &breach.InvalidError{Violations: vs}
 	}
-	_ = unknown // known ones are notified; unknown ones are reported on the breach
 	return nil, nil
 }
 

@@ -48,7 +48,7 @@ type BreachServiceClient interface {
 	// ListBreaches lists breaches by id.
 	ListBreaches(ctx context.Context, in *ListBreachesRequest, opts ...grpc.CallOption) (*ListBreachesResponse, error)
 	// GetBreachSummary returns the cumulative counts of one breach. It reads
-	// one stored record; it does not scan notices.
+	// two stored records (the breach and its summary); it does not scan notices.
 	GetBreachSummary(ctx context.Context, in *GetBreachSummaryRequest, opts ...grpc.CallOption) (*GetBreachSummaryResponse, error)
 	// WatchBreach streams the current summary (and, if asked, every notice),
 	// then one caught_up marker, then every change as it happens.
@@ -153,7 +153,7 @@ type BreachServiceServer interface {
 	// ListBreaches lists breaches by id.
 	ListBreaches(context.Context, *ListBreachesRequest) (*ListBreachesResponse, error)
 	// GetBreachSummary returns the cumulative counts of one breach. It reads
-	// one stored record; it does not scan notices.
+	// two stored records (the breach and its summary); it does not scan notices.
 	GetBreachSummary(context.Context, *GetBreachSummaryRequest) (*GetBreachSummaryResponse, error)
 	// WatchBreach streams the current summary (and, if asked, every notice),
 	// then one caught_up marker, then every change as it happens.
