@@ -21,9 +21,38 @@ import (
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
-// crashOrgs is the fan-out size of the crash tests: thousands of
-// organisations, so that every kill lands in the middle of a fan-out.
-const crashOrgs = 3000
+// crashOrgs is the fan-out size of the crash tests: enough organisations
+// (10 chunks of 1,000) that every kill lands in the middle of a fan-out;
+// killAt checks that it did.
+const crashOrgs = 10_000
+
+// crashPoints are the numbers of delivered messages after which the crash
+// tests interrupt a fan-out: after the first chunk, around the middle and
+// near the end.
+var crashPoints = []uint64{1000, 5000, 8000}
+
+// killAt polls the number of messages delivered to organisations until it
+// reaches k, then runs kill, and fails the test if the fan-out was already
+// complete when kill ran (the test would then prove nothing).
+func killAt(t *testing.T, js jetstream.JetStream, k uint64, kill func()) {
+	t.Helper()
+	var seen uint64
+	natstest.Eventually(t, 120*time.Second, func() error {
+		s, err := js.Stream(ctx(t), "CASCADE_NOTICES")
+		if err != nil {
+			return err
+		}
+		if seen = s.CachedInfo().State.Msgs; seen < k {
+			return fmt.Errorf("delivered %d < %d", seen, k)
+		}
+		return nil
+	})
+	kill()
+	if seen >= crashOrgs {
+		t.Fatalf("fan-out already complete (%d messages) when the kill at %d ran; raise crashOrgs", seen, k)
+	}
+	t.Logf("interrupted after %d of %d deliveries", seen, crashOrgs)
+}
 
 // verifyFanout checks the crash-safety invariants of a completed fan-out of
 // breach id to n organisations org-00000..: every organisation has exactly
@@ -86,21 +115,6 @@ func verifyFanout(t *testing.T, js jetstream.JetStream, bc cascadev1.BreachServi
 	t.Logf("%d notices, each recorded once; %d organisations got a repeated delivery", n, repeats)
 }
 
-// waitDelivered polls until at least k notices of id are delivered.
-func waitDelivered(t *testing.T, bc cascadev1.BreachServiceClient, id string, k int64) {
-	t.Helper()
-	waitFor(t, 120*time.Second, func() error {
-		s, err := bc.GetBreachSummary(ctx(t), &cascadev1.GetBreachSummaryRequest{BreachId: id})
-		if err != nil {
-			return err
-		}
-		if s.GetSummary().GetDelivered() < k {
-			return fmt.Errorf("delivered %d < %d", s.GetSummary().GetDelivered(), k)
-		}
-		return nil
-	})
-}
-
 func grpcClient(t testing.TB, addr string) cascadev1.BreachServiceClient {
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -131,9 +145,8 @@ func TestDaemonStopsMidFanout(t *testing.T) {
 	if _, err := js.Publish(ctx(t), "cascade.breach.report", allReport("CRASH-1")); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []int64{1, 700, 1600, 2400} {
-		waitDelivered(t, grpcClient(t, d.GRPCAddr()), "CRASH-1", k)
-		d.Stop()
+	for _, k := range crashPoints {
+		killAt(t, js, k, d.Stop)
 		if d, err = daemon.Start(context.Background(), opts); err != nil {
 			t.Fatal(err)
 		}
@@ -163,9 +176,8 @@ func TestNATSRestartsMidFanout(t *testing.T) {
 	if _, err := js.Publish(ctx(t), "cascade.breach.report", allReport("CRASH-2")); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []int64{500, 1500, 2500} {
-		waitDelivered(t, bc, "CRASH-2", k)
-		srv.Restart()
+	for _, k := range crashPoints {
+		killAt(t, js, k, srv.Restart)
 	}
 	verifyFanout(t, js, bc, "CRASH-2", crashOrgs)
 }
@@ -220,11 +232,12 @@ func TestKill9MidFanout(t *testing.T) {
 		return err
 	})
 	bc := grpcClient(t, grpcAddr)
-	for _, k := range []int64{300, 1300, 2300} {
-		waitDelivered(t, bc, "KILL-1", k)
-		if err := cmd.Process.Signal(os.Kill); err != nil {
-			t.Fatal(err)
-		}
+	for _, k := range crashPoints {
+		killAt(t, js, k, func() {
+			if err := cmd.Process.Signal(os.Kill); err != nil {
+				t.Fatal(err)
+			}
+		})
 		_ = cmd.Wait()
 		cmd = run()
 	}

@@ -152,6 +152,7 @@ func OverdueMessage(b *breach.Breach, n *breach.Notice, at time.Time, late bool)
 // Publisher publishes to organisations and to the vendor's event stream,
 // signing every message.
 type Publisher struct {
+	st     *store.Store
 	js     jetstream.JetStream
 	notice jetstream.Stream
 	keys   Signer
@@ -167,7 +168,7 @@ func NewPublisher(ctx context.Context, st *store.Store, keys Signer) (*Publisher
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", store.StreamNotices, err)
 	}
-	return &Publisher{js: js, notice: s, keys: keys}, nil
+	return &Publisher{st: st, js: js, notice: s, keys: keys}, nil
 }
 
 // Result is the outcome of one message: when the organisation's copy was
@@ -202,42 +203,49 @@ func (p *Publisher) natsMsg(subject string, o Outgoing) (*nats.Msg, error) {
 }
 
 // Send publishes every message (and the vendor copies) and returns when all
-// are persisted.
+// are persisted. Each stream's messages go in atomic batches.
 func (p *Publisher) Send(ctx context.Context, out []Outgoing) ([]Result, error) {
-	msgs := make([]*nats.Msg, 0, len(out))
-	ids := make([]string, 0, len(out))
-	streams := make([]string, 0, len(out))
+	toOrgs := make([]*nats.Msg, 0, len(out))
+	var toVendor []*nats.Msg
+	var vendorIDs []string
 	for _, o := range out {
 		m, err := p.natsMsg(Subject(o.Msg.OrgID), o)
 		if err != nil {
 			return nil, err
 		}
-		msgs, ids, streams = append(msgs, m), append(ids, o.MsgID), append(streams, store.StreamNotices)
-	}
-	for _, o := range out {
+		m.Header.Set(jetstream.MsgIDHeader, o.MsgID)
+		m.Header.Set(jetstream.ExpectedStreamHeader, store.StreamNotices)
+		toOrgs = append(toOrgs, m)
 		if !o.Vendor {
 			continue
 		}
-		m, err := p.natsMsg(VendorSubject(o.Msg.NoticeID), o)
+		v, err := p.natsMsg(VendorSubject(o.Msg.NoticeID), o)
 		if err != nil {
 			return nil, err
 		}
-		msgs, ids, streams = append(msgs, m), append(ids, o.MsgID), append(streams, store.StreamEvents)
+		v.Header.Set(jetstream.MsgIDHeader, o.MsgID)
+		v.Header.Set(jetstream.ExpectedStreamHeader, store.StreamEvents)
+		toVendor, vendorIDs = append(toVendor, v), append(vendorIDs, o.MsgID)
 	}
-	acks, err := store.PublishAll(ctx, p.js, msgs, func(i int) []jetstream.PublishOpt {
-		return []jetstream.PublishOpt{jetstream.WithMsgID(ids[i]), jetstream.WithExpectStream(streams[i])}
-	})
+	acks, err := p.st.PublishBatched(ctx, store.StreamNotices, toOrgs)
 	if err != nil {
 		return nil, fmt.Errorf("publish to organisations: %w", err)
+	}
+	vacks, err := p.st.PublishBatched(ctx, store.StreamEvents, toVendor)
+	if err != nil {
+		return nil, fmt.Errorf("publish vendor copies: %w", err)
+	}
+	for i, a := range vacks {
+		if a.Err != nil {
+			return nil, fmt.Errorf("publish %s: %w", vendorIDs[i], a.Err)
+		}
 	}
 	res := make([]Result, len(out))
 	for i, a := range acks {
 		if a.Err != nil {
-			return nil, fmt.Errorf("publish %s: %w", ids[i], a.Err)
+			return nil, fmt.Errorf("publish %s: %w", out[i].MsgID, a.Err)
 		}
-		if i < len(out) {
-			res[i] = Result{SentAt: out[i].Msg.SentAt, Seq: a.Sequence, Repeat: a.Duplicate}
-		}
+		res[i] = Result{SentAt: out[i].Msg.SentAt, Seq: a.Sequence, Repeat: a.Duplicate}
 	}
 	for i := range res {
 		if !res[i].Repeat {
@@ -246,11 +254,11 @@ func (p *Publisher) Send(ctx context.Context, out []Outgoing) ([]Result, error) 
 		// The first copy is what the organisation saw: keep its time.
 		m, err := p.notice.GetMsg(ctx, res[i].Seq)
 		if err != nil {
-			return nil, fmt.Errorf("read earlier copy of %s: %w", ids[i], err)
+			return nil, fmt.Errorf("read earlier copy of %s: %w", out[i].MsgID, err)
 		}
 		var first Message
 		if err := json.Unmarshal(m.Data, &first); err != nil {
-			return nil, fmt.Errorf("decode earlier copy of %s: %w", ids[i], err)
+			return nil, fmt.Errorf("decode earlier copy of %s: %w", out[i].MsgID, err)
 		}
 		res[i].SentAt = first.SentAt
 	}

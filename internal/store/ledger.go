@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -122,8 +123,9 @@ type AppendResult struct {
 }
 
 // AppendChanges stores changes[i] if its notice's ledger is at expect[i]
-// (0: the notice must not exist yet). All writes are pipelined; the call
-// returns when every one is acknowledged by JetStream, i.e. persisted.
+// (0: the notice must not exist yet). The writes go in atomic batches (see
+// PublishBatched); the call returns when every one is acknowledged by
+// JetStream, i.e. persisted.
 func (s *Store) AppendChanges(ctx context.Context, changes []Change, expect []uint64) ([]AppendResult, error) {
 	msgs := make([]*nats.Msg, len(changes))
 	for i, c := range changes {
@@ -131,11 +133,11 @@ func (s *Store) AppendChanges(ctx context.Context, changes []Change, expect []ui
 		if err != nil {
 			return nil, err
 		}
-		msgs[i] = &nats.Msg{Subject: noticeSubject(c.Notice.ID), Data: data}
+		msgs[i] = &nats.Msg{Subject: noticeSubject(c.Notice.ID), Data: data, Header: nats.Header{}}
+		msgs[i].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expect[i], 10))
+		msgs[i].Header.Set(jetstream.ExpectedStreamHeader, StreamLedger)
 	}
-	acks, err := PublishAll(ctx, s.js, msgs, func(i int) []jetstream.PublishOpt {
-		return []jetstream.PublishOpt{jetstream.WithExpectLastSequencePerSubject(expect[i]), jetstream.WithExpectStream(StreamLedger)}
-	})
+	acks, err := s.PublishBatched(ctx, StreamLedger, msgs)
 	if err != nil {
 		return nil, fmt.Errorf("append notice changes: %w", err)
 	}

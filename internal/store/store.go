@@ -97,17 +97,21 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger) (*St
 			Duplicates:  time.Hour,
 		},
 		{
-			Name:        StreamNotices,
-			Description: "Every message Cascade sends to an organisation, on cascade.notice.<org_id>",
-			Subjects:    []string{SubjectNotice + ".*"},
-			Duplicates:  NoticeDedupWindow,
-			AllowDirect: true,
+			Name: StreamNotices,
+			// One fsync per batch of notices instead of one per notice.
+			AllowAtomicPublish: true,
+			Description:        "Every message Cascade sends to an organisation, on cascade.notice.<org_id>",
+			Subjects:           []string{SubjectNotice + ".*"},
+			Duplicates:         NoticeDedupWindow,
+			AllowDirect:        true,
 		},
 		{
-			Name:        StreamEvents,
-			Description: "Reminders, overdue escalations and redeliveries, for the vendor's dashboards",
-			Subjects:    []string{SubjectEvents + ".>"},
-			Duplicates:  NoticeDedupWindow,
+			Name: StreamEvents,
+			// One fsync per batch of notices instead of one per notice.
+			AllowAtomicPublish: true,
+			Description:        "Reminders, overdue escalations and redeliveries, for the vendor's dashboards",
+			Subjects:           []string{SubjectEvents + ".>"},
+			Duplicates:         NoticeDedupWindow,
 		},
 		{
 			Name:              StreamTimers,
@@ -117,9 +121,11 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger) (*St
 			AllowMsgTTL:       true,
 		},
 		{
-			Name:        StreamLedger,
-			Description: "Append-only notice ledger and fan-out membership",
-			Subjects:    []string{"cascade.ledger.>"},
+			Name: StreamLedger,
+			// One fsync per batch of notices instead of one per notice.
+			AllowAtomicPublish: true,
+			Description:        "Append-only notice ledger and fan-out membership",
+			Subjects:           []string{"cascade.ledger.>"},
 			// Direct gets may be answered by any replica, also one that has
 			// not applied the latest write: a notice read right after it was
 			// acknowledged could look unacknowledged. On a replicated ledger
