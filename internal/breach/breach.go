@@ -25,4 +25,7 @@ type Org struct {
 	Phone         string `json:"phone,omitempty"`
 	WebhookURL    string `json:"webhook_url,omitempty"`
 	Locale        string `json:"locale,omitempty"`
+	// Channels lists the organisation's delivery channels as the registry
+	// names them; empty means the default (see DeliveryChannels).
+	Channels []Channel `json:"channels,omitempty"`
 }

@@ -86,6 +86,7 @@ type Notice struct {
 	ResolvedAt     time.Time             `json:"resolved_at,omitzero"`
 	Outcome        *Outcome              `json:"outcome,omitempty"`
 	SubjectComm    *SubjectCommunication `json:"subject_communication,omitempty"`
+	Channels       []ChannelDelivery     `json:"channels,omitempty"` // webhook and e-mail delivery, per channel (channel.go)
 }
 
 // Reminder records one reminder sent while the notice was not resolved.

@@ -11,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/mail"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -39,11 +41,12 @@ const (
 	ColPhone         = "phone"
 	ColWebhookURL    = "webhook_url"
 	ColLocale        = "locale"
+	ColChannels      = "channels"
 )
 
 // Columns lists every column a registry file may have, in the canonical
 // order.
-var Columns = []string{ColID, ColName, ColDPOEmail, ColSecurityEmail, ColPhone, ColWebhookURL, ColLocale}
+var Columns = []string{ColID, ColName, ColDPOEmail, ColSecurityEmail, ColPhone, ColWebhookURL, ColLocale, ColChannels}
 
 // Locales are the accepted values of the locale column (empty is accepted
 // too and means the deployment's default).
@@ -60,16 +63,20 @@ type limits struct {
 var defaultLimits = limits{bytes: MaxBytes, rows: MaxRows}
 
 // ParseCSV reads a registry file: a header row naming the columns (id and
-// name required; dpo_email, security_email, phone, webhook_url and locale
-// optional; any order), then one organisation per row. Surrounding
+// name required; dpo_email, security_email, phone, webhook_url, locale and
+// channels optional; any order), then one organisation per row. Surrounding
 // whitespace of every header name and value is ignored, as are a leading
 // UTF-8 byte-order mark and blank lines.
 //
 // Every row is checked: id matches breach.OrgIDPattern and is unique in the
 // file; name is present; every value is valid UTF-8 without control
 // characters and at most MaxField characters long (webhook_url: MaxURL);
-// e-mail columns hold a bare address; webhook_url is an absolute http or
-// https URL; locale is empty, "sv" or "en". If any row fails, ParseCSV
+// e-mail columns hold a bare address; webhook_url is an absolute https URL
+// (http only for a loopback host, for tests and development); locale is
+// empty, "sv" or "en"; channels is empty (the default: nats, plus webhook
+// with a webhook_url, plus email with an e-mail address) or names some of
+// nats, webhook and email, separated by spaces or semicolons, and names
+// webhook only with a webhook_url and email only with an e-mail address. If any row fails, ParseCSV
 // returns no organisations and a *ParseError listing every problem with its
 // line number. A bad header is reported alone: the rows cannot be read
 // without it.
@@ -228,6 +235,7 @@ func parseRow(rec, cols []string, line int, seen map[breach.OrgID]int, perr *Par
 		return breach.Org{}, false
 	}
 	before := len(perr.Rows) + perr.Omitted
+	channelsSet := false
 	for i, col := range cols {
 		v := strings.TrimSpace(rec[i])
 		if !checkText(col, v, line, perr) {
@@ -277,7 +285,13 @@ func parseRow(rec, cols []string, line int, seen map[breach.OrgID]int, perr *Par
 				perr.add(line, col, v, fmt.Sprintf("must be empty or one of %s", strings.Join(Locales, ", ")))
 			}
 			org.Locale = v
+		case ColChannels:
+			channelsSet = v != ""
+			org.Channels = parseChannels(v, line, perr)
 		}
+	}
+	if channelsSet {
+		checkChannels(org, line, perr)
 	}
 	return org, len(perr.Rows)+perr.Omitted == before
 }
@@ -302,18 +316,66 @@ func checkText(col, v string, line int, perr *ParseError) bool {
 	return false
 }
 
-// checkURL returns why v is not an absolute http(s) URL, or "".
+// checkURL returns why v is not an absolute https URL (or http to a
+// loopback host), or "".
 func checkURL(v string) string {
 	u, err := url.Parse(v)
 	switch {
 	case err != nil:
 		return "is not a URL"
 	case u.Scheme != "http" && u.Scheme != "https":
-		return "must be an absolute http:// or https:// URL"
+		return "must be an absolute https:// URL"
 	case u.Host == "" || u.Hostname() == "":
 		return "has no host"
+	case u.User != nil:
+		return "must not hold a user name or password"
+	case u.Scheme == "http" && !LoopbackHost(u.Hostname()):
+		return "must be https:// (http:// only to a loopback host such as 127.0.0.1, for tests and development)"
 	}
 	return ""
+}
+
+// LoopbackHost reports whether host (without port) is "localhost" or a
+// loopback IP address.
+func LoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// parseChannels reads the channels column: channel names separated by
+// spaces or semicolons; empty is the default (nil).
+func parseChannels(v string, line int, perr *ParseError) []breach.Channel {
+	words := strings.FieldsFunc(v, func(r rune) bool { return r == ';' || unicode.IsSpace(r) })
+	if v != "" && len(words) == 0 {
+		perr.add(line, ColChannels, v, "names no channel; leave it empty for the default (nats, plus webhook and email where configured)")
+		return nil
+	}
+	var out []breach.Channel
+	for _, w := range words {
+		c, err := breach.ParseChannel(w)
+		switch {
+		case err != nil:
+			perr.add(line, ColChannels, w, "unknown channel; expected nats, webhook or email")
+		case slices.Contains(out, c):
+			perr.add(line, ColChannels, w, "named twice")
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// checkChannels checks that every channel a row names can deliver.
+func checkChannels(org breach.Org, line int, perr *ParseError) {
+	if slices.Contains(org.Channels, breach.ChannelWebhook) && org.WebhookURL == "" {
+		perr.add(line, ColChannels, "", "names webhook, but the row has no webhook_url")
+	}
+	if slices.Contains(org.Channels, breach.ChannelEmail) && len(org.EmailAddresses()) == 0 {
+		perr.add(line, ColChannels, "", "names email, but the row has no dpo_email or security_email")
+	}
 }
 
 func validLocale(v string) bool {

@@ -117,6 +117,27 @@ var parseCases = []parseCase{
 	{name: "webhook unparsable", in: "id,name,webhook_url\nacme,A,https://exa mple.org/\n", errs: []at{{2, "webhook_url"}}},
 	{name: "webhook too long", in: "id,name,webhook_url\nacme,A," + url2000 + "p\n", errs: []at{{2, "webhook_url"}}},
 
+	{name: "webhook http to a public host", in: "id,name,webhook_url\nacme,A,http://hooks.example.org/x\n", errs: []at{{2, "webhook_url"}}},
+	{name: "webhook with password", in: "id,name,webhook_url\nacme,A,https://u:p@hooks.example.org/x\n", errs: []at{{2, "webhook_url"}}},
+	{name: "webhook http to localhost and ::1", in: "id,name,webhook_url\na,A,http://localhost:8080/x\nb,B,http://[::1]:8080/x\n",
+		want: []breach.Org{{ID: "a", Name: "A", WebhookURL: "http://localhost:8080/x"}, {ID: "b", Name: "B", WebhookURL: "http://[::1]:8080/x"}}},
+
+	// Rows: channels.
+	{name: "channels empty is the default", in: "id,name,webhook_url,channels\nacme,A,https://h.example.org/,\n",
+		want: []breach.Org{{ID: "acme", Name: "A", WebhookURL: "https://h.example.org/"}}},
+	{name: "channels separated by spaces and semicolons",
+		in: "id,name,webhook_url,dpo_email,channels\nacme,A,https://h.example.org/,dpo@example.org,webhook; email\nb,B,,,nats\n",
+		want: []breach.Org{
+			{ID: "acme", Name: "A", WebhookURL: "https://h.example.org/", DPOEmail: "dpo@example.org", Channels: []breach.Channel{"webhook", "email"}},
+			{ID: "b", Name: "B", Channels: []breach.Channel{"nats"}},
+		}},
+	{name: "channels unknown", in: "id,name,channels\nacme,A,nats sms\n", errs: []at{{2, "channels"}}},
+	{name: "channels twice", in: "id,name,channels\nacme,A,nats;nats\n", errs: []at{{2, "channels"}}},
+	{name: "channels only separators", in: "id,name,channels\nacme,A, ; \n", errs: []at{{2, "channels"}}},
+	{name: "channels webhook without url", in: "id,name,channels\nacme,A,nats\nb,B,webhook\n", errs: []at{{3, "channels"}}},
+	{name: "channels email without address", in: "id,name,security_email,channels\nacme,A,s@example.org,email\nb,B,,email nats\n",
+		errs: []at{{3, "channels"}}},
+
 	// Rows: locale.
 	{name: "locale unknown", in: "id,name,locale\nacme,A,de\n", errs: []at{{2, "locale"}}},
 	{name: "locale upper case", in: "id,name,locale\nacme,A,SV\n", errs: []at{{2, "locale"}}},
@@ -507,7 +528,11 @@ func FuzzParseCSV(f *testing.F) {
 		w := csv.NewWriter(&buf)
 		_ = w.Write(Columns)
 		for _, o := range orgs {
-			_ = w.Write([]string{string(o.ID), o.Name, o.DPOEmail, o.SecurityEmail, o.Phone, o.WebhookURL, o.Locale})
+			var chans []string
+			for _, c := range o.Channels {
+				chans = append(chans, string(c))
+			}
+			_ = w.Write([]string{string(o.ID), o.Name, o.DPOEmail, o.SecurityEmail, o.Phone, o.WebhookURL, o.Locale, strings.Join(chans, " ")})
 		}
 		w.Flush()
 		again, err := ParseCSV(&buf)
