@@ -26,6 +26,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -279,10 +280,10 @@ func (a *app) run(ctx context.Context, args []string) error {
 				return a.run(ctx, append([]string{args[0]}, gfs.Args()...))
 			}
 			group := args[0]
-			return &usageError{msg: fmt.Sprintf("unknown command %q", args[0]+" "+args[1]),
+			return &usageError{msg: fmt.Sprintf("unknown command %q", group+" "+args[1]) + didYouMean(args[1], verbWords(group), quoteWith(group+" ")),
 				usage: func(w io.Writer) { _ = a.printGroupUsage(w, group) }}
 		}
-		return &usageError{msg: fmt.Sprintf("unknown command %q", args[0]),
+		return &usageError{msg: fmt.Sprintf("unknown command %q", args[0]) + didYouMean(args[0], verbWords(""), quoteWith("")),
 			usage: func(w io.Writer) { _ = a.printUsage(w) }}
 	}
 	fs := a.newFlagSet("cascadectl " + cmd.name)
@@ -292,7 +293,13 @@ func (a *app) run(ctx context.Context, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return a.printCommandUsage(a.stdout, cmd)
 		}
-		return &usageError{name: cmd.name, msg: err.Error()}
+		msg := err.Error()
+		if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+			var names []string
+			fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+			msg += didYouMean(strings.TrimPrefix(name, "-"), names, func(n string) string { return flagName(n) })
+		}
+		return &usageError{name: cmd.name, msg: msg}
 	}
 	if err := a.g.check(); err != nil {
 		return &usageError{name: cmd.name, msg: err.Error()}
@@ -308,7 +315,42 @@ func (a *app) run(ctx context.Context, args []string) error {
 	if ctx.Err() != nil && !errors.As(err, new(*exitError)) {
 		return errors.New("interrupted")
 	}
-	return a.connHint(err)
+	return a.advise(cmd.name, err)
+}
+
+// verbWords are the words that can follow "cascadectl" (group "") or
+// "cascadectl <group>".
+func verbWords(group string) []string {
+	var words []string
+	if group == "" {
+		for g := range groups() {
+			words = append(words, g)
+		}
+	}
+	for _, c := range commands() {
+		w := strings.Fields(c.name)
+		switch {
+		case group == "" && len(w) == 1:
+			words = append(words, w[0])
+		case group != "" && len(w) == 2 && w[0] == group:
+			words = append(words, w[1])
+		}
+	}
+	slices.Sort(words)
+	return words
+}
+
+// quoteWith formats a suggested verb as prefix+verb, quoted.
+func quoteWith(prefix string) func(string) string {
+	return func(s string) string { return strconv.Quote(prefix + s) }
+}
+
+// flagName is how help writes a flag: -o, --grpc-addr.
+func flagName(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 func isHelpArg(s string) bool {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -119,9 +120,12 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown verb", []string{"frobnicate"}, []string{`cascadectl: unknown command "frobnicate"`, "Commands:"}},
 		{"unknown sub-verb", []string{"breach", "explode"}, []string{`unknown command "breach explode"`, "breach publish"}},
 		{"group without verb", []string{"notice"}, []string{"notice ack"}},
-		{"unknown flag", []string{"breach", "list", "--bogus"}, []string{"flag provided but not defined: -bogus", "cascadectl help breach list"}},
+		{"unknown flag", []string{"breach", "list", "--bogus"}, []string{"flag provided but not defined: -bogus\nUsage: cascadectl breach list [flags]\nRun 'cascadectl breach list --help' for its flags and examples.\n"}},
+		{"misspelt flag", []string{"notice", "list", "--overdeu"}, []string{"flag provided but not defined: -overdeu (did you mean --overdue?)"}},
+		{"misspelt verb", []string{"breach", "stauts", "X"}, []string{`unknown command "breach stauts" (did you mean "breach status"?)`}},
+		{"misspelt group", []string{"notcie", "list"}, []string{`unknown command "notcie" (did you mean "notice"?)`}},
 		{"bad output format", []string{"breach", "list", "-o", "yaml"}, []string{`-o must be "table" or "json", not "yaml"`}},
-		{"missing argument", []string{"breach", "status"}, []string{"missing argument"}},
+		{"missing argument", []string{"breach", "status"}, []string{"missing argument: want 1, got 0\nUsage: cascadectl breach status [flags] ID\n"}},
 		{"extra argument", []string{"notice", "show", "a/b", "c"}, []string{`unexpected argument "c"`}},
 		{"ack without --by", []string{"notice", "ack", "B/o"}, []string{"--by is required"}},
 		{"bad state", []string{"notice", "list", "--state", "LOST"}, []string{`unknown notice state "LOST"`}},
@@ -312,10 +316,11 @@ func TestFormatError(t *testing.T) {
   title: title is required
 `},
 		{"not found", status.Error(codes.NotFound, "notice B/o: not found"), "cascadectl: NotFound: notice B/o: not found\n"},
-		{"unavailable", status.Error(codes.Unavailable, "connection refused"),
-			"cascadectl: Unavailable: connection refused\n  (is cascaded running? Set the address with --grpc-addr or CASCADE_GRPC_ADDR.)\n"},
+		{"unavailable", status.Error(codes.Unavailable, "connection refused"), "cascadectl: Unavailable: connection refused\n"},
 		{"plain", errors.New("boom"), "cascadectl: boom\n"},
 		{"hint", &hintError{err: errors.New("boom"), hint: "(try again)"}, "cascadectl: boom\n  (try again)\n"},
+		{"hints, innermost first", &hintError{err: fmt.Errorf("fetch: %w", &hintError{err: status.Error(codes.Unavailable, "down"), hint: "(inner)"}), hint: "(outer)"},
+			"cascadectl: fetch: Unavailable: down\n  (inner)\n  (outer)\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := formatError(tc.err); got != tc.want {

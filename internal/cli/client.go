@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -20,6 +19,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -119,6 +119,22 @@ func (g *globals) credential() (string, error) {
 	return token, nil
 }
 
+// tokenSource names where the bearer token comes from, as credential
+// chooses it, e.g. "--token-file vendor.token"; "" when none is given.
+func (g *globals) tokenSource() string {
+	switch {
+	case g.token != "":
+		return "--token"
+	case g.tokenFile != "":
+		return "--token-file " + g.tokenFile
+	case g.envToken != "":
+		return EnvToken
+	case g.envTokenFile != "":
+		return EnvTokenFile + " " + g.envTokenFile
+	}
+	return ""
+}
+
 // readLimited reads file, refusing one longer than limit bytes.
 func readLimited(file string, limit int64) ([]byte, error) {
 	f, err := os.Open(file)
@@ -200,36 +216,29 @@ func loopbackTarget(target string) bool {
 
 // connHint explains an Unavailable error that comes from a TLS mismatch
 // between cascadectl and the daemon, which gRPC reports in TLS's words,
-// and a client certificate the daemon did not ask for.
-func (a *app) connHint(err error) error {
-	st, ok := grpcStatus(err)
-	if !ok || errors.As(err, new(*hintError)) {
-		return err
-	}
+// and a client certificate the daemon did not ask for; "" for other errors.
+func (a *app) connHint(st *status.Status) string {
 	msg := st.Message()
 	if st.Code() == codes.Unauthenticated && a.g.tlsCert != "" && strings.HasPrefix(msg, "missing credentials") {
-		return &hintError{err: err, hint: "(cascaded did not ask for the client certificate of --tls-cert: it takes certificates only when started with --tls-client-ca)"}
+		return "(cascaded did not ask for the client certificate of --tls-cert: it takes certificates only when started with --tls-client-ca)"
 	}
 	if st.Code() != codes.Unavailable {
-		return err
+		return ""
 	}
-	var hint string
 	switch {
 	case a.g.tlsOn() && strings.Contains(msg, "first record does not look like a TLS handshake"):
-		hint = "(cascaded does not serve TLS at " + a.g.grpcAddr + ": drop the --tls-* flags and CASCADE_TLS_* variables, or check --grpc-addr)"
+		return "(cascaded does not serve TLS at " + a.g.grpcAddr + ": drop the --tls-* flags and CASCADE_TLS_* variables, or check --grpc-addr)"
 	case strings.Contains(msg, "x509: certificate signed by unknown authority"):
-		hint = "(cascaded's certificate is not signed by a CA cascadectl trusts: set --tls-ca to the CA certificate, or " + EnvTLSCA + ")"
+		return "(cascaded's certificate is not signed by a CA cascadectl trusts: set --tls-ca to the CA certificate, or " + EnvTLSCA + ")"
 	case strings.Contains(msg, "x509: certificate is valid for") || strings.Contains(msg, "x509: certificate is not valid for") ||
 		strings.Contains(msg, "x509: cannot validate certificate") || strings.Contains(msg, "legacy Common Name"):
-		hint = "(cascaded's certificate names another host: connect by a name it has, or set --tls-server-name)"
+		return "(cascaded's certificate names another host: connect by a name it has, or set --tls-server-name)"
 	case strings.Contains(msg, "remote error: tls: "):
-		hint = "(cascaded refused the client certificate of --tls-cert: it must be issued by the CA of cascaded's --tls-client-ca, be valid now and allow client authentication)"
+		return "(cascaded refused the client certificate of --tls-cert: it must be issued by the CA of cascaded's --tls-client-ca, be valid now and allow client authentication)"
 	case !a.g.tlsOn() && (strings.Contains(msg, "error reading server preface") || strings.Contains(msg, "connection reset by peer")):
-		hint = "(cascaded closed the connection: if it serves TLS at " + a.g.grpcAddr + ", set --tls-ca, or " + EnvTLSCA + ")"
-	default:
-		return err
+		return "(cascaded closed the connection: if it serves TLS at " + a.g.grpcAddr + ", set --tls-ca, or " + EnvTLSCA + ")"
 	}
-	return &hintError{err: err, hint: hint}
+	return ""
 }
 
 // connectNATS connects to --nats-url, within ctx's deadline.

@@ -6,9 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 const testToken = "cas_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
@@ -199,19 +196,5 @@ func TestClientTLSFiles(t *testing.T) {
 				t.Fatalf("err %v, want %q", err, tc.wantErr)
 			}
 		})
-	}
-}
-
-func TestFormatErrorAuth(t *testing.T) {
-	got := formatError(status.Error(codes.Unauthenticated, "invalid or revoked token"))
-	want := "cascadectl: Unauthenticated: invalid or revoked token\n" +
-		"  (set --token or CASCADE_TOKEN; the first vendor token is in <data-dir>/vendor.token)\n"
-	if got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
-	}
-	got = formatError(status.Error(codes.PermissionDenied, "controller@se-kommun-0180 (abc) may not call /cascade.v1.TokenService/ListTokens"))
-	want = "cascadectl: PermissionDenied: controller@se-kommun-0180 (abc) may not call /cascade.v1.TokenService/ListTokens\n"
-	if got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }

@@ -412,7 +412,7 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("daemon unreachable", func(t *testing.T) {
 		r := runCLI(t.Context(), "breach", "list", "--grpc-addr", "127.0.0.1:1", "--timeout", "5s")
-		if r.code != 1 || !strings.Contains(r.stderr, "Unavailable") || !strings.Contains(r.stderr, "is cascaded running?") {
+		if r.code != 1 || !strings.Contains(r.stderr, "Unavailable") || !strings.Contains(r.stderr, "(is cascaded running at 127.0.0.1:1? Start it with 'make run', or pass its address with --grpc-addr") {
 			t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 		}
 	})

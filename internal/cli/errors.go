@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,11 +61,11 @@ func (a *app) exitCode(err error) int {
 	var ue *usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(w, "cascadectl: %s\n", ue.msg)
-		switch {
+		switch cmd, _ := lookup(strings.Fields(ue.name)); {
 		case ue.usage != nil:
 			ue.usage(w)
-		case ue.name != "":
-			fmt.Fprintf(w, "Run 'cascadectl help %s' for usage.\n", ue.name)
+		case cmd != nil:
+			fmt.Fprintf(w, "Usage: %s\nRun 'cascadectl %s --help' for its flags and examples.\n", synopsis(cmd), cmd.name)
 		default:
 			fmt.Fprintln(w, "Run 'cascadectl help' for usage.")
 		}
@@ -76,11 +77,9 @@ func (a *app) exitCode(err error) int {
 
 // formatError renders err as "cascadectl: <message>" lines. A gRPC status
 // is shown as its code and message, with every BadRequest field violation
-// on a line of its own.
+// on a line of its own. The hints of err follow, the innermost first.
 func formatError(err error) string {
 	var b strings.Builder
-	var hint *hintError
-	hasHint := errors.As(err, &hint)
 	switch st, ok := grpcStatus(err); {
 	case ok:
 		prefix := ""
@@ -88,32 +87,116 @@ func formatError(err error) string {
 			prefix = msg[:strings.Index(msg, ": rpc error: ")] + ": "
 		}
 		fmt.Fprintf(&b, "cascadectl: %s%s: %s\n", prefix, st.Code(), st.Message())
-		for _, d := range st.Details() {
-			if br, ok := d.(*errdetails.BadRequest); ok {
-				for _, v := range br.GetFieldViolations() {
-					fmt.Fprintf(&b, "  %s: %s\n", v.GetField(), v.GetDescription())
-				}
-			}
-		}
-		if !hasHint && st.Code() == codes.Unavailable {
-			b.WriteString("  (is cascaded running? Set the address with --grpc-addr or " + EnvGRPCAddr + ".)\n")
-		}
-		if st.Code() == codes.Unauthenticated {
-			b.WriteString("  " + unauthenticatedHint + "\n")
+		for _, v := range fieldViolations(st) {
+			fmt.Fprintf(&b, "  %s: %s\n", v.GetField(), v.GetDescription())
 		}
 	default:
 		fmt.Fprintf(&b, "cascadectl: %s\n", err)
 	}
-	if hasHint {
-		fmt.Fprintf(&b, "  %s\n", hint.hint)
+	var hints []string
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if h, ok := e.(*hintError); ok {
+			hints = append(hints, h.hint)
+		}
+	}
+	for _, h := range slices.Backward(hints) {
+		fmt.Fprintf(&b, "  %s\n", h)
 	}
 	return b.String()
 }
 
-// unauthenticatedHint follows every Unauthenticated error. A
-// PermissionDenied error is shown as the server words it: who may not
-// call what.
-const unauthenticatedHint = "(set --token or " + EnvToken + "; the first vendor token is in <data-dir>/vendor.token)"
+// fieldViolations are the BadRequest field violations of st.
+func fieldViolations(st *status.Status) []*errdetails.BadRequest_FieldViolation {
+	var vs []*errdetails.BadRequest_FieldViolation
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			vs = append(vs, br.GetFieldViolations()...)
+		}
+	}
+	return vs
+}
+
+// advise adds to err, the failure of verb, what the user can do next: the
+// explanation of a TLS mismatch or of an unrequested client certificate
+// (connHint), and the advice for its gRPC code (nextStep). An explained
+// TLS mismatch is the whole story of an Unavailable error: the daemon is
+// running.
+func (a *app) advise(verb string, err error) error {
+	st, ok := grpcStatus(err)
+	if !ok {
+		return err
+	}
+	conn := a.connHint(st)
+	if conn != "" {
+		err = &hintError{err: err, hint: conn}
+	}
+	if conn != "" && st.Code() == codes.Unavailable {
+		return err
+	}
+	if next := a.nextStep(verb, st); next != "" {
+		err = &hintError{err: err, hint: next}
+	}
+	return err
+}
+
+// nextStep is the advice that follows a gRPC error of verb with status st,
+// or "" when the server's message says it all.
+func (a *app) nextStep(verb string, st *status.Status) string {
+	msg := st.Message()
+	switch st.Code() {
+	case codes.Unavailable:
+		if strings.HasSuffix(msg, "retry later") { // said by cascaded: it is running
+			return "(cascaded is running but its store did not answer: retry in a moment; if this persists, check cascaded's log and its NATS server)"
+		}
+		return fmt.Sprintf("(is cascaded running at %s? Start it with 'make run', or pass its address with --grpc-addr or %s)", a.g.grpcAddr, EnvGRPCAddr)
+	case codes.Unauthenticated:
+		if src := a.g.tokenSource(); src != "" {
+			return fmt.Sprintf("(cascaded refused the token of %s: it may be revoked, mistyped or from another installation; the vendor issues a new one with 'cascadectl tokens issue')", src)
+		}
+		return fmt.Sprintf("(no token given: pass --token-file FILE or set %s (or %s, or --token); the first vendor token is in <data-dir>/vendor.token, and the vendor issues others with 'cascadectl tokens issue')", EnvTokenFile, EnvToken)
+	case codes.PermissionDenied:
+		switch {
+		case containsAny(msg, "/cascade.v1.TokenService/", "/ReportBreach", "/UpdateBreach", "/RotateSigningKey"):
+			return "(only the vendor may do this: use the vendor's token, e.g. --token-file <data-dir>/vendor.token)"
+		case containsAny(msg, "/AcknowledgeNotice", "/Record"):
+			return "(only the notice's own organisation records this: use a controller token of that organisation; the vendor issues one with 'cascadectl tokens issue --org ORG --role controller')"
+		case containsAny(msg, "/GetBreachSummary", "/WatchBreach"):
+			return "(a breach's progress is for the vendor and for viewers without an organisation; a controller follows its own notice with 'cascadectl notice show ID')"
+		case containsAny(msg, "/ListNotices"):
+			return "(a controller or viewer of an organisation lists only that organisation's notices: leave out --org, or give its own)"
+		case containsAny(msg, "/ExportEvidence"):
+			return "(a controller or viewer of an organisation exports only that organisation's record: 'cascadectl evidence export --org ORG')"
+		}
+		return "(the role of your token may not do this: see \"Who may do what\" in the README; the vendor issues tokens of other roles with 'cascadectl tokens issue')"
+	case codes.NotFound:
+		switch group, _, _ := strings.Cut(verb, " "); group {
+		case "breach":
+			return "(check the breach id: 'cascadectl breach list' lists the breaches you may see)"
+		case "notice":
+			return "(check the notice id, <breach_id>/<org_id>: 'cascadectl notice list --breach BREACH_ID' lists them; a controller sees only its own organisation's notices)"
+		case "evidence":
+			return "(check the id: 'cascadectl breach list' lists the breaches, 'cascadectl notice list --org ORG' an organisation's notices)"
+		case "tokens":
+			return "(check the token id: 'cascadectl tokens list' lists them)"
+		}
+		return "(check the id you gave)"
+	case codes.InvalidArgument:
+		if len(fieldViolations(st)) > 0 {
+			return fmt.Sprintf("(correct the fields above; 'cascadectl %s --help' shows the arguments, with an example)", verb)
+		}
+		return fmt.Sprintf("('cascadectl %s --help' shows the arguments, with an example)", verb)
+	case codes.FailedPrecondition:
+		if strings.HasPrefix(verb, "notice ") {
+			return "(the notice's state does not allow this: 'cascadectl notice show ID' shows it, 'cascadectl notice history ID' how it got there)"
+		}
+	}
+	return ""
+}
+
+// containsAny reports whether s contains any of subs.
+func containsAny(s string, subs ...string) bool {
+	return slices.ContainsFunc(subs, func(sub string) bool { return strings.Contains(s, sub) })
+}
 
 // grpcStatus returns the gRPC status err carries, if any, unwrapping.
 func grpcStatus(err error) (*status.Status, bool) {
@@ -128,4 +211,43 @@ func grpcStatus(err error) (*status.Status, bool) {
 func isCode(err error, c codes.Code) bool {
 	st, ok := grpcStatus(err)
 	return ok && st.Code() == c
+}
+
+// didYouMean is " (did you mean X?)" for the candidate closest to s, if
+// one is close enough to be a typo of it, else "".
+func didYouMean(s string, candidates []string, format func(string) string) string {
+	if len(s) < 3 {
+		return ""
+	}
+	best, bestDist := "", max(1, len(s)/3)+1
+	for _, c := range candidates {
+		if d := editDistance(s, c); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return " (did you mean " + format(best) + "?)"
+}
+
+// editDistance is the Levenshtein distance of a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

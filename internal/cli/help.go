@@ -80,14 +80,7 @@ func (a *app) printCommandUsage(w io.Writer, cmd *command) error {
 	own := func(f *flag.Flag) bool { return !isGlobal(f.Name) }
 	hasOwn := false
 	fs.VisitAll(func(f *flag.Flag) { hasOwn = hasOwn || own(f) })
-	synopsis := "cascadectl " + cmd.name
-	if hasOwn {
-		synopsis += " [flags]"
-	}
-	if cmd.args != "" {
-		synopsis += " " + cmd.args
-	}
-	fmt.Fprintf(&b, "Usage:\n  %s\n\n%s.\n", synopsis, cmd.summary)
+	fmt.Fprintf(&b, "Usage:\n  %s\n\n%s.\n", synopsis(cmd), cmd.summary)
 	if cmd.details != "" {
 		fmt.Fprintf(&b, "\n%s\n", strings.TrimSpace(cmd.details))
 	}
@@ -99,6 +92,23 @@ func (a *app) printCommandUsage(w io.Writer, cmd *command) error {
 	writeFlags(&b, fs, func(f *flag.Flag) bool { return isGlobal(f.Name) })
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// synopsis is the usage line of cmd, e.g.
+// "cascadectl breach status [flags] ID".
+func synopsis(cmd *command) string {
+	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
+	cmd.setup(fs)
+	s := "cascadectl " + cmd.name
+	hasOwn := false
+	fs.VisitAll(func(*flag.Flag) { hasOwn = true })
+	if hasOwn {
+		s += " [flags]"
+	}
+	if cmd.args != "" {
+		s += " " + cmd.args
+	}
+	return s
 }
 
 // globalFlagSet has the global flags with their built-in defaults, so help
@@ -125,10 +135,7 @@ func writeFlags(w io.Writer, fs *flag.FlagSet, keep func(*flag.Flag) bool) {
 	tw := newTable(w)
 	for _, f := range flags {
 		arg, usage := flag.UnquoteUsage(f)
-		name := "--" + f.Name
-		if len(f.Name) == 1 {
-			name = "-" + f.Name
-		}
+		name := flagName(f.Name)
 		if arg != "" {
 			name += " " + arg
 		}
