@@ -14,6 +14,11 @@ func breachListCmd() *command {
 		name:    "breach list",
 		summary: "List breaches, in id order",
 		details: "Fetches every page unless --limit is given.",
+		examples: `
+# Every breach
+cascadectl breach list
+# The first ten, as JSON
+cascadectl breach list --limit 10 -o json`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			pageSize := fs.Int("page-size", 0, "`n` breaches per request; 0 means the server's default (100), at most 1000")
 			limit := fs.Int("limit", 0, "list at most `n` breaches; 0 means all")

@@ -61,6 +61,11 @@ delivered every notice, showing the progress on stderr, and prints the
 breach status. Affected organisations that are not in the registry are
 reported as a WARNING on stderr. A report Cascade rejects is explained on
 stderr and ends with exit status 1.`,
+		examples: `
+# Publish the example report and wait until every notice is delivered
+cascadectl breach publish deploy/examples/breach.json
+# From stdin, without waiting for the fan-out
+generate-report | cascadectl breach publish --no-wait -`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			noWait := fs.Bool("no-wait", false, "return once JetStream has stored the report; do not wait for the breach")
 			return func(ctx context.Context, a *app, args []string) error {

@@ -30,6 +30,13 @@ With --watch, a progress bar is redrawn as notices are delivered and
 acknowledged, until interrupted (Ctrl-C); --timeout does not apply. When
 stdout is not a terminal, one line is printed per change instead (with
 -o json, one JSON summary per line).`,
+		examples: `
+# The counts and the next deadline, once
+cascadectl breach status EXAMPLE-2025-08-23
+# Follow it live (Ctrl-C to stop)
+cascadectl breach status EXAMPLE-2025-08-23 --watch
+# One JSON summary per change, for scripts
+cascadectl breach status EXAMPLE-2025-08-23 --watch -o json`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			watch := fs.Bool("watch", false, "follow the progress live until interrupted")
 			return func(ctx context.Context, a *app, args []string) error {

@@ -44,6 +44,11 @@ organisations it added and the breach status. Added organisations that are
 not in the registry are reported as a WARNING on stderr. An update Cascade
 rejects (for example an unknown breach) is explained on stderr and ends
 with exit status 1.`,
+		examples: `
+# Publish follow-up facts and wait until every organisation has them
+cascadectl breach update update.json
+# From stdin, returning once JetStream has stored the update
+cascadectl breach update --no-wait - < update.json`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			noWait := fs.Bool("no-wait", false, "return once JetStream has stored the update; do not wait for the revision")
 			return func(ctx context.Context, a *app, args []string) error {

@@ -176,6 +176,9 @@ type command struct {
 	args    string // positional arguments in usage, e.g. "FILE"
 	summary string // one line for the command list
 	details string // paragraphs for the verb's help
+	// examples are command lines, each after a "# what it does" comment
+	// line, shown in help; TestEveryVerbHasExamples parses them.
+	examples string
 	// setup registers the verb's own flags on fs and returns the function
 	// that runs it once fs is parsed.
 	setup func(fs *flag.FlagSet) runFunc

@@ -30,6 +30,11 @@ The files go to a new directory, by default
 overwritten: if a file exists, nothing is written. Check the files later
 with 'sha256sum -c SHA256SUMS' in that directory, or with
 'cascadectl evidence verify DIR'.`,
+		examples: `
+# Everything recorded about a breach, into ./evidence
+cascadectl evidence export --breach EXAMPLE-2025-08-23 --dir evidence
+# One organisation's record, across breaches
+cascadectl evidence export --org se-kommun-0180`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			breachID := fs.String("breach", "", "export every notice of the breach with this `id`")
 			orgID := fs.String("org", "", "export every notice of the organisation with this `id`")

@@ -24,6 +24,9 @@ checks the SHA-256 digest of every file it lists, like 'sha256sum -c'.
 Prints "<file>: OK" for each file that matches and exits 0 when all do;
 otherwise names every file that does not match or cannot be read and
 exits 1. Needs no connection to Cascade.`,
+		examples: `
+# Check exported files against their digests
+cascadectl evidence verify evidence`,
 		setup: func(*flag.FlagSet) runFunc {
 			return func(_ context.Context, a *app, args []string) error {
 				if err := wantArgs(name, args, 1); err != nil {

@@ -15,6 +15,11 @@ func helpCmd() *command {
 		args:    "[COMMAND]",
 		summary: "Show help for cascadectl or for one command",
 		details: "Every command also takes -h.",
+		examples: `
+# The help of one command
+cascadectl help breach status
+# The commands of a group
+cascadectl help notice`,
 		setup: func(*flag.FlagSet) runFunc {
 			return func(_ context.Context, a *app, args []string) error {
 				if len(args) == 0 {
@@ -51,7 +56,7 @@ func (a *app) printUsage(w io.Writer) error {
 	_ = tw.Flush()
 	b.WriteString("\nGlobal flags (before or after the command):\n")
 	writeFlags(&b, globalFlagSet(), func(f *flag.Flag) bool { return true })
-	b.WriteString("\nRun 'cascadectl help <command>' for the flags of a command.\n")
+	b.WriteString("\nRun 'cascadectl help <command>' for the flags and examples of a command.\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -67,7 +72,7 @@ func (a *app) printGroupUsage(w io.Writer, group string) error {
 		}
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(&b, "\nRun 'cascadectl help %s <command>' for the flags of a command.\n", group)
+	fmt.Fprintf(&b, "\nRun 'cascadectl help %s <command>' for the flags and examples of a command.\n", group)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -83,6 +88,12 @@ func (a *app) printCommandUsage(w io.Writer, cmd *command) error {
 	fmt.Fprintf(&b, "Usage:\n  %s\n\n%s.\n", synopsis(cmd), cmd.summary)
 	if cmd.details != "" {
 		fmt.Fprintf(&b, "\n%s\n", strings.TrimSpace(cmd.details))
+	}
+	if ex := strings.TrimSpace(cmd.examples); ex != "" {
+		b.WriteString("\nExamples:\n")
+		for line := range strings.Lines(ex) {
+			fmt.Fprintf(&b, "  %s\n", strings.TrimSpace(line))
+		}
 	}
 	if hasOwn {
 		b.WriteString("\nFlags:\n")

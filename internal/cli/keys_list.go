@@ -27,6 +27,9 @@ on cascade.keys, for verifying offline:
   cascadectl keys list --save keys.json
   cascadectl verify message.json --keys keys.json
 FILE is replaced if it exists; save the set again after every rotation.`,
+		examples: `
+# The public keys, saved for offline verification
+cascadectl keys list --save keys.json`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			save := fs.String("save", "", "also write the key set as JSON to `file`, for 'cascadectl verify --keys'")
 			return func(ctx context.Context, a *app, args []string) error {

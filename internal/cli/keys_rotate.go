@@ -18,6 +18,9 @@ it. The previous key stops signing but verifies messages for an overlap
 (90 days by default), so notices already received still verify. The new key set is published on
 cascade.keys at once; whoever verifies offline needs it saved again
 ('cascadectl keys list --save FILE').`,
+		examples: `
+# Make a new signing key active; the previous one keeps verifying
+cascadectl keys rotate`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			return func(ctx context.Context, a *app, args []string) error {
 				if err := wantArgs(name, args, 0); err != nil {

@@ -27,6 +27,9 @@ credentials are kept, new organisations are added.
 Start the embedded server with them: cascaded --nats-auth DIR. Hand each
 organisation its own seed file (orgs/<id>.nk) and the vendor vendor.nk;
 cascadectl takes a seed with --nats-nkey.`,
+		examples: `
+# NATS users for the daemon, the vendor and every organisation
+cascadectl nats-auth generate --orgs deploy/examples/orgs.csv --out nats-auth`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			orgs := fs.String("orgs", "", "registry CSV `file` (required)")
 			out := fs.String("out", "", "credentials `directory` to create or extend (required)")

@@ -22,6 +22,11 @@ A breach updated with follow-up information has revisions; the notice
 shows the latest revision delivered and the latest acknowledged. Without
 --revision the latest delivered revision is acknowledged; --revision N
 acknowledges revision N (and so the ones before it), never a later one.`,
+		examples: `
+# Acknowledge as the organisation's DPO, with a controller token
+cascadectl --token-file stockholm.token notice ack EXAMPLE-2025-08-23/se-kommun-0180 --by dpo@stockholm.example.org --note "received, assessing"
+# Acknowledge revision 2 of the breach
+cascadectl notice ack EXAMPLE-2025-08-23/se-kommun-0180 --by dpo@stockholm.example.org --revision 2`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			by := fs.String("by", "", "`name` or e-mail address of who acknowledges (required)")
 			note := fs.String("note", "", "optional `text` to record with the acknowledgement")

@@ -20,6 +20,9 @@ acknowledged, revision_acknowledged, outcome_recorded and
 subject_communication_recorded, with when, who ("cascade" for what Cascade
 did), the state after the event and a detail. SEQ is the event's position
 in the ledger. ID is "<breach_id>/<org_id>".`,
+		examples: `
+# What happened to a notice, oldest first
+cascadectl notice history EXAMPLE-2025-08-23/se-kommun-0180`,
 		setup: func(*flag.FlagSet) runFunc {
 			return func(ctx context.Context, a *app, args []string) error {
 				if err := wantArgs("notice history", args, 1); err != nil {

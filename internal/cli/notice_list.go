@@ -15,6 +15,13 @@ func noticeListCmd() *command {
 		details: `Notices are listed by breach id, then organisation id. Every page is
 fetched unless --limit is given. --state takes PENDING, DELIVERED,
 ACKNOWLEDGED or RESOLVED.`,
+		examples: `
+# Every notice of a breach
+cascadectl notice list --breach EXAMPLE-2025-08-23
+# The notices past their deadline and not resolved, of every breach
+cascadectl notice list --overdue
+# One organisation's notices that are delivered but not yet acknowledged
+cascadectl notice list --org se-kommun-0180 --state delivered`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			breachID := fs.String("breach", "", "only notices of the breach with this `id`")
 			orgID := fs.String("org", "", "only notices of the organisation with this `id`")

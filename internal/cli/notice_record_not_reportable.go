@@ -19,6 +19,9 @@ The justification is kept as the documentation Art. 33(5) requires. Then
 prints the notice. Recording the same justification again changes nothing;
 any other outcome on a resolved notice is refused (FailedPrecondition).
 ID is "<breach_id>/<org_id>".`,
+		examples: `
+# Record why the breach is not reportable for the organisation
+cascadectl notice record-not-reportable EXAMPLE-2025-08-23/se-kommun-0180 --justification "only encrypted backups were copied" --by dpo@stockholm.example.org`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			justification := fs.String("justification", "", "why the breach is unlikely to result in a risk, as `text` (required)")
 			by := fs.String("by", "", "`name` or e-mail address of who records this (required)")

@@ -23,6 +23,11 @@ A report made after the notice's deadline needs --delay-reason: the reasons
 for the delay (Art. 33(1)). Recording the same report again changes
 nothing; another reference, or any outcome on a resolved notice, is
 refused (FailedPrecondition). ID is "<breach_id>/<org_id>".`,
+		examples: `
+# Record the report to IMY, made now
+cascadectl notice record-report EXAMPLE-2025-08-23/se-kommun-0180 --authority IMY --reference IMY-2025-1234 --by dpo@stockholm.example.org
+# Record a late report, with its reasons
+cascadectl notice record-report EXAMPLE-2025-08-23/se-kommun-0180 --authority IMY --reference IMY-2025-1234 --reported-at 2025-08-27T09:00:00Z --delay-reason "the supplier's extract arrived late" --by dpo@stockholm.example.org`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			authority := fs.String("authority", "", "`name` of the supervisory authority notified, e.g. IMY (required)")
 			reference := fs.String("reference", "", "reference of the report, an `id`: the authority's case number or your own (required)")

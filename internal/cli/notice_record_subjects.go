@@ -32,6 +32,11 @@ func noticeRecordSubjectsCmd() *command {
 The decision is recorded once: the same decision again changes nothing,
 another one is refused (FailedPrecondition). It does not change the
 notice's state. ID is "<breach_id>/<org_id>".`,
+		examples: `
+# The data subjects were informed by letter
+cascadectl notice record-subjects EXAMPLE-2025-08-23/se-kommun-0180 --communicated --at 2025-08-25T10:00:00Z --how "letter to every employee" --by dpo@stockholm.example.org
+# Exempt under Art. 34(3)(c), with a public communication instead
+cascadectl notice record-subjects EXAMPLE-2025-08-23/se-kommun-0180 --exempt c --public "press release on stockholm.se" --by dpo@stockholm.example.org`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			communicated := fs.Bool("communicated", false, "the data subjects were informed (with --at and --how)")
 			at := fs.String("at", "", "when the data subjects were informed, an RFC 3339 `time`")

@@ -36,6 +36,11 @@ locale, else Swedish. --format json gives the same draft as JSON, for forms
 and tools. --out writes the draft to a new file instead of stdout; an
 existing file is never overwritten. With -o json, the whole answer (both
 forms and the language) is printed as JSON. ID is "<breach_id>/<org_id>".`,
+		examples: `
+# Draft the report to IMY in Swedish, to a file
+cascadectl notice report EXAMPLE-2025-08-23/se-kommun-0180 --lang sv --out report.md
+# The draft's fields as JSON
+cascadectl notice report EXAMPLE-2025-08-23/se-kommun-0180 --format json`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			lang := fs.String("lang", "", "`language` of the draft: sv or en (default: the organisation's locale, else sv)")
 			format := fs.String("format", draftMarkdown, "`format` of the draft: markdown or json")

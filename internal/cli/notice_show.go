@@ -26,6 +26,9 @@ sent (time left when due, when due, when sent, whether late), when the
 overdue escalation was sent, the recorded outcome (reported to the
 authority, or not reportable) and the decision on informing the data
 subjects (Art. 34). 'cascadectl notice history ID' lists every event.`,
+		examples: `
+# Every field of Stockholm's notice of the example breach
+cascadectl notice show EXAMPLE-2025-08-23/se-kommun-0180`,
 		setup: func(*flag.FlagSet) runFunc {
 			return func(ctx context.Context, a *app, args []string) error {
 				if err := wantArgs("notice show", args, 1); err != nil {

@@ -26,6 +26,11 @@ With -q only the token is printed, on one line, for scripts:
   cascadectl tokens issue --org se-kommun-0180 --role controller -q > controller.token
 With -o json the whole response is printed, token included. Callers send
 the token with --token-file, --token or ` + EnvToken + `.`,
+		examples: `
+# A token for Stockholm's DPO, printed alone so it can be stored
+cascadectl tokens issue --org se-kommun-0180 --role controller --label "Stockholm DPO" -q > stockholm.token
+# A read-only token for an auditor
+cascadectl tokens issue --role viewer --label auditor`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			org := fs.String("org", "", "organisation `id` the token acts for (required for controllers)")
 			roleName := fs.String("role", "", "`role`: controller, vendor or viewer (required)")

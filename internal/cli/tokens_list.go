@@ -16,6 +16,9 @@ func tokensListCmd() *command {
 		details: `Lists every token by issue time: its id, organisation, role, label, when
 it was issued and when it was revoked ("-" while valid). Tokens
 themselves are never shown: cascaded does not keep them.`,
+		examples: `
+# Every token, with its role, organisation and revocation
+cascadectl tokens list`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			return func(ctx context.Context, a *app, args []string) error {
 				if err := wantArgs(name, args, 0); err != nil {

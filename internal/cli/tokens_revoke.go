@@ -21,6 +21,9 @@ func tokensRevokeCmd() *command {
 		details: `Revokes the token with TOKEN_ID, the 16-character id shown when it was
 issued and by 'cascadectl tokens list'. From then on every call with the
 token is Unauthenticated. Revoking cannot be undone: issue a new token.`,
+		examples: `
+# Revoke a token by the id 'cascadectl tokens list' shows
+cascadectl tokens revoke 0123456789abcdef`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			return func(ctx context.Context, a *app, args []string) error {
 				if err := wantArgs(name, args, 1); err != nil {

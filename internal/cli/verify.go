@@ -29,6 +29,11 @@ Prints "OK: signed by Cascade key ..." and the subject, notice and event
 it was signed for, and exits 0; or "FAILED: <reason>" and exits 1. Check
 that the subject is your organisation's: a genuine message to another
 organisation verifies too.`,
+		examples: `
+# Check a saved message with the keys from 'cascadectl keys list --save'
+cascadectl verify MSG.json --keys keys.json
+# Check one from stdin, fetching the keys from cascaded
+cascadectl verify - < MSG.json`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			keysFile := fs.String("keys", "", "verify offline with the key `file` saved from cascade.keys")
 			return func(ctx context.Context, a *app, args []string) error {

@@ -13,6 +13,9 @@ func versionCmd() *command {
 		name:    "version",
 		summary: "Print the version of cascadectl",
 		details: "The version is the module version cascadectl was built from, with the VCS\nrevision when the build recorded one.",
+		examples: `
+# The version, as JSON
+cascadectl version -o json`,
 		setup: func(*flag.FlagSet) runFunc {
 			return func(_ context.Context, a *app, args []string) error {
 				if err := wantArgs("version", args, 0); err != nil {
