@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/delivery"
@@ -157,21 +160,34 @@ func (in *Intake) deliver(ctx context.Context, b *breach.Breach, ns []*breach.No
 	return nil
 }
 
+// fanoutWorkers is how many chunks of one fan-out run at once: enough to
+// overlap signing and encoding on one core with JetStream storing the
+// previous batch on the other.
+const fanoutWorkers = 4
+
 // fanoutChunks runs chunks [from, to) of b's membership for revision rev,
-// reporting progress after each.
+// up to fanoutWorkers at a time, reporting progress after each.
 func (in *Intake) fanoutChunks(ctx context.Context, b *breach.Breach, from, to, rev int, progress func()) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(fanoutWorkers)
+	var mu sync.Mutex
 	for c := from; c < to; c++ {
-		ms, err := in.st.Members(ctx, b.ID, b.Digest, c)
-		if err != nil {
-			return err
-		}
-		if err := in.fanoutChunk(ctx, b, c, ms, rev); err != nil {
-			return fmt.Errorf("fan-out chunk %d/%d of %s revision %d: %w", c+1, to, b.ID, rev, err)
-		}
-		progress()
-		in.log.Debug("fan-out chunk done", "breach_id", b.ID, "revision", rev, "chunk", c+1, "chunks", to)
+		g.Go(func() error {
+			ms, err := in.st.Members(gctx, b.ID, b.Digest, c)
+			if err != nil {
+				return err
+			}
+			if err := in.fanoutChunk(gctx, b, c, ms, rev); err != nil {
+				return fmt.Errorf("fan-out chunk %d/%d of %s revision %d: %w", c+1, to, b.ID, rev, err)
+			}
+			mu.Lock()
+			progress()
+			mu.Unlock()
+			in.log.Debug("fan-out chunk done", "breach_id", b.ID, "revision", rev, "chunk", c+1, "chunks", to)
+			return nil
+		})
 	}
-	return nil
+	return g.Wait()
 }
 
 // fanout delivers revision 1 to every member and marks the breach complete.
