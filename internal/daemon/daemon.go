@@ -183,14 +183,16 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		if d.httpLn, err = net.Listen("tcp", opts.HTTPAddr); err != nil {
 			return nil, fmt.Errorf("HTTP listen on %s: %w", opts.HTTPAddr, err)
 		}
-		d.http = &http.Server{Handler: d.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+		if d.http, err = d.newHTTPServer(); err != nil { // the dashboard calls this daemon's gRPC API
+			return nil, err
+		}
 		d.goRun("http", func() error {
 			if err := d.http.Serve(d.httpLn); !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
 			return nil
 		})
-		d.log.Info("HTTP listening", "addr", d.httpLn.Addr().String(), "paths", "/healthz /metrics")
+		d.log.Info("HTTP listening", "addr", d.httpLn.Addr().String(), "paths", "/ (dashboard) /healthz /metrics")
 	}
 	return d, nil
 }
@@ -210,6 +212,12 @@ func (d *Daemon) goRun(name string, fn func() error) {
 // next start.
 func (d *Daemon) Stop() {
 	d.stopOnce.Do(func() {
+		// HTTP first: the dashboard's live views are gRPC streams.
+		if d.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = d.http.Shutdown(ctx)
+			cancel()
+		}
 		if d.grpc != nil {
 			done := make(chan struct{})
 			go func() { d.grpc.GracefulStop(); close(done) }()
@@ -218,11 +226,6 @@ func (d *Daemon) Stop() {
 			case <-time.After(5 * time.Second):
 				d.grpc.Stop()
 			}
-		}
-		if d.http != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_ = d.http.Shutdown(ctx)
-			cancel()
 		}
 		if d.cancel != nil {
 			d.cancel()

@@ -1,0 +1,235 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+)
+
+// callTimeout bounds one unary call made for a browser.
+const callTimeout = 15 * time.Second
+
+// maxBodyBytes bounds a request body from the browser.
+const maxBodyBytes = 64 << 10
+
+// outgoing carries the browser's credentials to the gRPC API: the
+// Authorization header becomes the "authorization" metadata, unchanged
+// and unlogged. Without one the call is anonymous, and the API decides.
+func outgoing(ctx context.Context, r *http.Request) context.Context {
+	if a := r.Header.Get("Authorization"); a != "" {
+		return metadata.AppendToOutgoingContext(ctx, "authorization", a)
+	}
+	return ctx
+}
+
+// unary is the context of one unary call for r.
+func unary(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
+	return outgoing(ctx, r), cancel
+}
+
+// httpStatus is the one mapping from gRPC codes to HTTP statuses.
+func httpStatus(c codes.Code) int {
+	switch c {
+	case codes.OK:
+		return http.StatusOK
+	case codes.InvalidArgument, codes.OutOfRange:
+		return http.StatusBadRequest
+	case codes.Unauthenticated:
+		return http.StatusUnauthorized
+	case codes.PermissionDenied:
+		return http.StatusForbidden
+	case codes.NotFound:
+		return http.StatusNotFound
+	case codes.AlreadyExists, codes.FailedPrecondition, codes.Aborted:
+		return http.StatusConflict
+	case codes.ResourceExhausted:
+		return http.StatusTooManyRequests
+	case codes.Unimplemented:
+		return http.StatusNotImplemented
+	case codes.Unavailable, codes.Canceled:
+		return http.StatusServiceUnavailable
+	case codes.DeadlineExceeded:
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusInternalServerError
+}
+
+// apiError is the JSON body of every error answer and error event.
+type apiError struct {
+	Code       string      `json:"code"`    // the gRPC code, e.g. NOT_FOUND
+	Message    string      `json:"message"` // the gRPC message
+	Violations []violation `json:"violations,omitempty"`
+}
+
+type violation struct {
+	Field       string `json:"field"`
+	Description string `json:"description"`
+}
+
+// errorOf turns a gRPC error into the HTTP status and body. Errors that
+// are not a gRPC status (the in-process connection failed) are logged
+// and answered as Unavailable.
+func (d *Dashboard) errorOf(r *http.Request, err error) (int, apiError) {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() == codes.Unknown {
+		d.log.Error("gRPC call failed", "path", r.URL.Path, "err", err)
+		st = status.New(codes.Unavailable, "the service is not available; retry later")
+	}
+	body := apiError{Code: codeName(st.Code()), Message: st.Message()}
+	for _, det := range st.Details() {
+		if br, ok := det.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				body.Violations = append(body.Violations, violation{Field: v.GetField(), Description: v.GetDescription()})
+			}
+		}
+	}
+	return httpStatus(st.Code()), body
+}
+
+// codeName is the canonical upper-case name, as in google.rpc.Code.
+func codeName(c codes.Code) string {
+	names := map[codes.Code]string{
+		codes.OK: "OK", codes.Canceled: "CANCELLED", codes.Unknown: "UNKNOWN", codes.InvalidArgument: "INVALID_ARGUMENT",
+		codes.DeadlineExceeded: "DEADLINE_EXCEEDED", codes.NotFound: "NOT_FOUND", codes.AlreadyExists: "ALREADY_EXISTS",
+		codes.PermissionDenied: "PERMISSION_DENIED", codes.ResourceExhausted: "RESOURCE_EXHAUSTED",
+		codes.FailedPrecondition: "FAILED_PRECONDITION", codes.Aborted: "ABORTED", codes.OutOfRange: "OUT_OF_RANGE",
+		codes.Unimplemented: "UNIMPLEMENTED", codes.Internal: "INTERNAL", codes.Unavailable: "UNAVAILABLE",
+		codes.DataLoss: "DATA_LOSS", codes.Unauthenticated: "UNAUTHENTICATED",
+	}
+	if n, ok := names[c]; ok {
+		return n
+	}
+	return "UNKNOWN"
+}
+
+// writeError answers a failed gRPC call.
+func (d *Dashboard) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code, body := d.errorOf(r, err)
+	if code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cascade"`)
+	}
+	writeJSON(w, code, body)
+}
+
+func writeJSONError(w http.ResponseWriter, code int, name, msg string) {
+	writeJSON(w, code, apiError{Code: name, Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "cannot encode the answer", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// jsonOf is a message as protojson with the proto field names, as the
+// gRPC API documents them.
+func jsonOf(m proto.Message) json.RawMessage {
+	b, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(m)
+	if err != nil { // only for invalid UTF-8, which the store never holds
+		return json.RawMessage("null")
+	}
+	return b
+}
+
+// sessionInfo is what the page needs to choose its view.
+type sessionInfo struct {
+	// Scope is "all" (vendor, global viewer, development mode) or
+	// "organisation" (a controller or an organisation's viewer).
+	Scope string `json:"scope"`
+	// Acknowledge: the caller may acknowledge notices.
+	Acknowledge bool `json:"acknowledge"`
+	// Auth: the API requires credentials.
+	Auth bool `json:"auth"`
+	// ServerTime lets the page correct its clock for the countdowns.
+	ServerTime time.Time `json:"server_time"`
+}
+
+// session tells the page what the caller may see and do, by asking the
+// API's own policy: two calls with an empty id, which the policy judges
+// before the handler rejects the id, so nothing is read or changed.
+func (d *Dashboard) session(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := unary(r)
+	defer cancel()
+	info := sessionInfo{Auth: !d.noAuth, ServerTime: d.now().UTC()}
+	_, err := d.breaches.GetBreachSummary(ctx, &cascadev1.GetBreachSummaryRequest{})
+	switch status.Code(err) {
+	case codes.InvalidArgument: // allowed: a caller who sees every organisation
+		info.Scope = "all"
+		info.Acknowledge = d.noAuth // only the development mode acts for controllers
+		writeJSON(w, http.StatusOK, info)
+		return
+	case codes.PermissionDenied:
+		info.Scope = "organisation"
+	default:
+		d.writeError(w, r, err)
+		return
+	}
+	_, err = d.notices.AcknowledgeNotice(ctx, &cascadev1.AcknowledgeNoticeRequest{})
+	switch status.Code(err) {
+	case codes.InvalidArgument:
+		info.Acknowledge = true
+	case codes.PermissionDenied:
+	default:
+		d.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, info)
+}
+
+func (d *Dashboard) getBreach(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := unary(r)
+	defer cancel()
+	resp, err := d.breaches.GetBreach(ctx, &cascadev1.GetBreachRequest{BreachId: r.PathValue("breach")})
+	if err != nil {
+		d.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, jsonOf(resp))
+}
+
+// acknowledge takes an AcknowledgeNoticeRequest as JSON (acknowledged_by,
+// note, revision); the notice id comes from the path.
+func (d *Dashboard) acknowledge(w http.ResponseWriter, r *http.Request) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		// Also keeps plain cross-site form posts out.
+		writeJSONError(w, http.StatusUnsupportedMediaType, "INVALID_ARGUMENT", "send application/json")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		writeJSONError(w, http.StatusRequestEntityTooLarge, "INVALID_ARGUMENT", "request body too large")
+		return
+	}
+	req := &cascadev1.AcknowledgeNoticeRequest{}
+	if err := protojson.Unmarshal(body, req); err != nil {
+		writeJSONError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "request body: "+err.Error())
+		return
+	}
+	req.NoticeId = r.PathValue("breach") + "/" + r.PathValue("org")
+	ctx, cancel := unary(r)
+	defer cancel()
+	resp, err := d.notices.AcknowledgeNotice(ctx, req)
+	if err != nil {
+		d.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, jsonOf(resp))
+}

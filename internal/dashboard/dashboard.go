@@ -1,0 +1,157 @@
+// Package dashboard serves Cascade's web dashboard: static pages (HTML,
+// CSS and plain JavaScript, embedded) for the vendor and for each
+// organisation, and a small JSON and server-sent-events backend for them.
+//
+// The backend is a gRPC client of the daemon's own API: it forwards the
+// browser's "Authorization: Bearer <token>" as gRPC metadata, so who may
+// see and do what, redaction and errors are exactly those of the gRPC API
+// (internal/auth). It holds no credentials of its own and never logs a
+// token.
+package dashboard
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+
+	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+)
+
+//go:embed static
+var static embed.FS
+
+// DefaultPollInterval is how often a live view that has no gRPC watch
+// (the breach list, a controller's notices, one notice's history) asks
+// again.
+const DefaultPollInterval = 2 * time.Second
+
+// Config is what the dashboard needs.
+type Config struct {
+	// Conn is a connection to the daemon's own gRPC API.
+	Conn grpc.ClientConnInterface
+	// NoAuth: the API runs without authentication (--insecure-no-auth).
+	// The dashboard then answers loopback clients only, with the full
+	// view.
+	NoAuth bool
+	// PollInterval of the live views without a gRPC watch; 0 means
+	// DefaultPollInterval.
+	PollInterval time.Duration
+	Log          *slog.Logger
+	Now          func() time.Time // clock; nil means time.Now
+}
+
+// Dashboard is the dashboard's HTTP handler.
+type Dashboard struct {
+	breaches cascadev1.BreachServiceClient
+	notices  cascadev1.NoticeServiceClient
+	noAuth   bool
+	poll     time.Duration
+	log      *slog.Logger
+	now      func() time.Time
+	mux      *http.ServeMux
+	done     context.Context // ends the live streams on Close
+	close    context.CancelFunc
+}
+
+// New returns the dashboard. Close ends its live streams.
+func New(cfg Config) *Dashboard {
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	d := &Dashboard{
+		breaches: cascadev1.NewBreachServiceClient(cfg.Conn),
+		notices:  cascadev1.NewNoticeServiceClient(cfg.Conn),
+		noAuth:   cfg.NoAuth,
+		poll:     cfg.PollInterval,
+		log:      cfg.Log,
+		now:      cfg.Now,
+		mux:      http.NewServeMux(),
+	}
+	d.done, d.close = context.WithCancel(context.Background())
+	files, _ := fs.Sub(static, "static")
+	d.mux.Handle("GET /{$}", serveFile(files, "index.html"))
+	d.mux.Handle("GET /static/{file}", http.StripPrefix("/static/", http.FileServerFS(files)))
+	d.mux.HandleFunc("GET /api/session", d.session)
+	d.mux.HandleFunc("GET /api/breaches/{breach}", d.getBreach)
+	d.mux.HandleFunc("POST /api/notices/{breach}/{org}/acknowledge", d.acknowledge)
+	d.mux.HandleFunc("GET /api/events/breaches", d.breachListEvents)
+	d.mux.HandleFunc("GET /api/events/breaches/{breach}", d.breachEvents)
+	d.mux.HandleFunc("GET /api/events/notices", d.noticeListEvents)
+	d.mux.HandleFunc("GET /api/events/notices/{breach}/{org}", d.noticeEvents)
+	return d
+}
+
+// Close ends every live stream, so that the HTTP and gRPC servers can
+// shut down without waiting for browsers.
+func (d *Dashboard) Close() { d.close() }
+
+// contentSecurityPolicy allows only the dashboard's own files and API.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// ServeHTTP sets the security headers and, without authentication,
+// answers loopback clients only.
+func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		h.Set("Cache-Control", "no-store")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	if d.noAuth && !(loopbackHost(r.Host) && loopbackAddr(r.RemoteAddr)) {
+		// Without authentication anyone who reaches the page could act as
+		// any organisation; a non-loopback Host also means DNS rebinding.
+		writeJSONError(w, http.StatusForbidden, "PERMISSION_DENIED",
+			"authentication is off (--insecure-no-auth): the dashboard answers only on localhost")
+		return
+	}
+	d.mux.ServeHTTP(w, r)
+}
+
+func serveFile(files fs.FS, name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, files, name)
+	})
+}
+
+// loopbackHost reports whether a Host header names this machine.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

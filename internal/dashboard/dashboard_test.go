@@ -1,0 +1,230 @@
+package dashboard_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+)
+
+const (
+	stockholm = "se-kommun-0180"
+	uppsala   = "se-kommun-0380"
+	malmo     = "se-kommun-1280"
+)
+
+// TestAPIAuthAndStatus: the dashboard's answers are the gRPC API's
+// decisions, for each kind of caller, with gRPC codes mapped to HTTP
+// statuses.
+func TestAPIAuthAndStatus(t *testing.T) {
+	e := start(t, false)
+	e.publish("DASH-1", stockholm, uppsala)
+	controller := e.issue(stockholm, cascadev1.Role_ROLE_CONTROLLER)
+	outsider := e.issue(malmo, cascadev1.Role_ROLE_CONTROLLER)
+	orgViewer := e.issue(stockholm, cascadev1.Role_ROLE_VIEWER)
+	const ack = `{"acknowledged_by":"dpo@stockholm.example.org","note":"received"}`
+
+	for _, tc := range []struct {
+		name, method, path, token, ctype, body string
+		status                                 int
+		code                                   string         // error code, for errors
+		want                                   map[string]any // fields of a successful answer
+		check                                  func(m map[string]any) bool
+	}{
+		{name: "no token", method: "GET", path: "/api/session", status: 401, code: "UNAUTHENTICATED"},
+		{name: "wrong token", method: "GET", path: "/api/session", token: "cas_not-a-token", status: 401, code: "UNAUTHENTICATED"},
+		{name: "vendor session", method: "GET", path: "/api/session", token: e.vendor, status: 200,
+			want: map[string]any{"scope": "all", "acknowledge": false, "auth": true}},
+		{name: "controller session", method: "GET", path: "/api/session", token: controller, status: 200,
+			want: map[string]any{"scope": "organisation", "acknowledge": true, "auth": true}},
+		{name: "organisation viewer session", method: "GET", path: "/api/session", token: orgViewer, status: 200,
+			want: map[string]any{"scope": "organisation", "acknowledge": false}},
+		{name: "unknown breach", method: "GET", path: "/api/breaches/NOPE", token: e.vendor, status: 404, code: "NOT_FOUND"},
+		{name: "malformed breach id", method: "GET", path: "/api/breaches/bad.id", token: e.vendor, status: 400, code: "INVALID_ARGUMENT",
+			check: func(m map[string]any) bool { return len(m["violations"].([]any)) == 1 }},
+		{name: "breach without a notice of the caller's", method: "GET", path: "/api/breaches/DASH-1", token: outsider, status: 404, code: "NOT_FOUND"},
+		{name: "breach redacted for its controller", method: "GET", path: "/api/breaches/DASH-1", token: controller, status: 200,
+			check: func(m map[string]any) bool {
+				aff := m["breach"].(map[string]any)["report"].(map[string]any)["affected"].([]any)
+				return len(aff) == 1 && aff[0].(map[string]any)["org_id"] == stockholm
+			}},
+		{name: "controller may not watch the whole breach", method: "GET", path: "/api/events/breaches/DASH-1", token: controller,
+			status: 403, code: "PERMISSION_DENIED"},
+		{name: "vendor may not acknowledge", method: "POST", path: "/api/notices/DASH-1/" + stockholm + "/acknowledge", token: e.vendor,
+			ctype: "application/json", body: ack, status: 403, code: "PERMISSION_DENIED"},
+		{name: "another organisation's notice", method: "POST", path: "/api/notices/DASH-1/" + uppsala + "/acknowledge", token: controller,
+			ctype: "application/json", body: ack, status: 404, code: "NOT_FOUND"},
+		{name: "not JSON", method: "POST", path: "/api/notices/DASH-1/" + stockholm + "/acknowledge", token: controller,
+			ctype: "text/plain", body: ack, status: 415, code: "INVALID_ARGUMENT"},
+		{name: "unknown field", method: "POST", path: "/api/notices/DASH-1/" + stockholm + "/acknowledge", token: controller,
+			ctype: "application/json", body: `{"notice_id_x":1}`, status: 400, code: "INVALID_ARGUMENT"},
+		{name: "missing acknowledged_by", method: "POST", path: "/api/notices/DASH-1/" + stockholm + "/acknowledge", token: controller,
+			ctype: "application/json", body: `{}`, status: 400, code: "INVALID_ARGUMENT"},
+		{name: "undelivered revision", method: "POST", path: "/api/notices/DASH-1/" + stockholm + "/acknowledge", token: controller,
+			ctype: "application/json", body: `{"acknowledged_by":"x","revision":7}`, status: 409, code: "FAILED_PRECONDITION"},
+		{name: "controller acknowledges its notice", method: "POST", path: "/api/notices/DASH-1/" + stockholm + "/acknowledge", token: controller,
+			ctype: "application/json", body: ack, status: 200,
+			check: func(m map[string]any) bool {
+				n := m["notice"].(map[string]any)
+				return n["state"] == "NOTICE_STATE_ACKNOWLEDGED" && n["acknowledged_by"] == "dpo@stockholm.example.org"
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := e.call(tc.method, tc.path, tc.token, tc.ctype, tc.body)
+			m := decode(t, resp)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d: %v", resp.StatusCode, tc.status, m)
+			}
+			if tc.code != "" && m["code"] != tc.code {
+				t.Errorf("code %v, want %s: %v", m["code"], tc.code, m)
+			}
+			if tc.status == 401 && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("401 without WWW-Authenticate: Bearer")
+			}
+			for k, v := range tc.want {
+				if m[k] != v {
+					t.Errorf("%s = %v, want %v (%v)", k, m[k], v, m)
+				}
+			}
+			if tc.check != nil && !tc.check(m) {
+				t.Errorf("unexpected answer %v", m)
+			}
+		})
+	}
+}
+
+// TestPageAndSecurityHeaders: the page and its files are served with a
+// strict Content-Security-Policy; /healthz and /metrics stay.
+func TestPageAndSecurityHeaders(t *testing.T) {
+	e := start(t, false)
+	for _, tc := range []struct {
+		path, ctype string
+		status      int
+	}{
+		{"/", "text/html", 200},
+		{"/static/app.js", "text/javascript", 200},
+		{"/static/app.css", "text/css", 200},
+		{"/static/", "", 404},
+		{"/static/missing.js", "", 404},
+		{"/healthz", "text/plain", 200},
+		{"/metrics", "text/plain", 200},
+	} {
+		resp := e.call("GET", tc.path, "", "", "")
+		if resp.StatusCode != tc.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), tc.ctype) {
+			t.Errorf("GET %s: %d %s, want %d %s", tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), tc.status, tc.ctype)
+		}
+	}
+	resp := e.call("GET", "/", "", "", "")
+	for h, want := range map[string]string{
+		"Content-Security-Policy": "default-src 'none'; script-src 'self'",
+		"X-Content-Type-Options":  "nosniff",
+		"X-Frame-Options":         "DENY",
+		"Referrer-Policy":         "no-referrer",
+	} {
+		if got := resp.Header.Get(h); !strings.HasPrefix(got, want) {
+			t.Errorf("%s: %q, want %q…", h, got, want)
+		}
+	}
+	if got := e.call("GET", "/api/session", e.vendor, "", "").Header.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("API Cache-Control %q", got)
+	}
+}
+
+// TestLiveEvents: the breach list and a breach's watch arrive as
+// server-sent events, and change live.
+func TestLiveEvents(t *testing.T) {
+	e := start(t, false)
+	controller := e.issue(stockholm, cascadev1.Role_ROLE_CONTROLLER)
+
+	list := e.call("GET", "/api/events/breaches?summaries=1", e.vendor, "", "")
+	if list.StatusCode != 200 || list.Header.Get("Content-Type") != "text/event-stream; charset=utf-8" {
+		t.Fatalf("breach list: %d %s", list.StatusCode, list.Header.Get("Content-Type"))
+	}
+	listEvents := events(t, list)
+	first := next(t, listEvents, 5*time.Second, func(ev sse) bool { return ev.event == "breaches" })
+	if n := len(first.data["breaches"].([]any)); n != 0 {
+		t.Fatalf("%d breaches before any was published", n)
+	}
+	e.publish("LIVE-1", stockholm, uppsala, malmo)
+	next(t, listEvents, 10*time.Second, func(ev sse) bool {
+		bs, sums := ev.data["breaches"].([]any), ev.data["summaries"].([]any)
+		return ev.event == "breaches" && len(bs) == 1 && bs[0].(map[string]any)["id"] == "LIVE-1" &&
+			sums[0].(map[string]any)["total"] == "3"
+	})
+
+	watch := events(t, e.call("GET", "/api/events/breaches/LIVE-1", e.vendor, "", ""))
+	var order []string
+	for ev := range watch {
+		order = append(order, ev.event)
+		if ev.event == "caught_up" {
+			break
+		}
+	}
+	if got := strings.Join(order, ","); got != "breach,summary,notice,notice,notice,caught_up" &&
+		got != "breach,notice,notice,notice,summary,caught_up" {
+		t.Errorf("snapshot events: %s", got)
+	}
+
+	mine := events(t, e.call("GET", "/api/events/notices", controller, "", ""))
+	n := next(t, mine, 5*time.Second, func(ev sse) bool { return ev.event == "notices" })
+	if ns := n.data["notices"].([]any); len(ns) != 1 || ns[0].(map[string]any)["org_id"] != stockholm {
+		t.Fatalf("controller's notices: %v", ns)
+	}
+	history := events(t, e.call("GET", "/api/events/notices/LIVE-1/"+stockholm, controller, "", ""))
+	next(t, history, 5*time.Second, func(ev sse) bool { return ev.event == "notice" })
+
+	resp := e.call("POST", "/api/notices/LIVE-1/"+stockholm+"/acknowledge", controller, "application/json", `{"acknowledged_by":"dpo"}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("acknowledge: %d %v", resp.StatusCode, decode(t, resp))
+	}
+	next(t, watch, 10*time.Second, func(ev sse) bool {
+		return ev.event == "notice" && ev.data["org_id"] == stockholm && ev.data["state"] == "NOTICE_STATE_ACKNOWLEDGED"
+	})
+	next(t, watch, 10*time.Second, func(ev sse) bool { return ev.event == "summary" && ev.data["acknowledged"] == "1" })
+	next(t, mine, 10*time.Second, func(ev sse) bool {
+		return ev.event == "notices" && ev.data["notices"].([]any)[0].(map[string]any)["state"] == "NOTICE_STATE_ACKNOWLEDGED"
+	})
+	next(t, history, 10*time.Second, func(ev sse) bool {
+		evs := ev.data["events"].([]any)
+		return ev.event == "notice" && evs[len(evs)-1].(map[string]any)["event"] == "acknowledged"
+	})
+}
+
+// TestStopWithOpenStreams: an open live view does not hold up shutdown.
+func TestStopWithOpenStreams(t *testing.T) {
+	e := start(t, false)
+	e.publish("STOP-1", stockholm)
+	watch := events(t, e.call("GET", "/api/events/breaches/STOP-1", e.vendor, "", ""))
+	next(t, watch, 5*time.Second, func(ev sse) bool { return ev.event == "caught_up" })
+	events(t, e.call("GET", "/api/events/breaches", e.vendor, "", ""))
+	began := time.Now()
+	e.d.Stop()
+	if took := time.Since(began); took > 3*time.Second {
+		t.Errorf("Stop took %s with open streams", took)
+	}
+}
+
+// TestWithoutAuthentication: --insecure-no-auth shows everything, and
+// only to this machine.
+func TestWithoutAuthentication(t *testing.T) {
+	e := start(t, true)
+	m := decode(t, e.call("GET", "/api/session", "", "", ""))
+	if m["scope"] != "all" || m["acknowledge"] != true || m["auth"] != false {
+		t.Errorf("session %v", m)
+	}
+	req, err := http.NewRequestWithContext(ctx(t), "GET", e.base+"/api/session", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = "attacker.example.com" // as after DNS rebinding
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("foreign Host: %d, want 403", resp.StatusCode)
+	}
+}

@@ -1,0 +1,336 @@
+package dashboard
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"time"
+
+	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+)
+
+// Limits of what one live view carries.
+const (
+	maxBreaches  = 1000 // breaches in the list
+	maxSummaries = 50   // newest breaches whose progress the list shows
+	maxNotices   = 5000 // notices in a polled notice list
+	keepAlive    = 15 * time.Second
+	writeTimeout = 30 * time.Second
+)
+
+// eventStream writes server-sent events. The page reads it with fetch()
+// (EventSource cannot send an Authorization header).
+type eventStream struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func startEvents(w http.ResponseWriter) *eventStream {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("X-Accel-Buffering", "no") // proxies: do not buffer
+	w.WriteHeader(http.StatusOK)
+	s := &eventStream{w: w, rc: http.NewResponseController(w)}
+	_ = s.flush()
+	return s
+}
+
+// write frames one event; data lines are split so that a newline in data
+// can never end the event early.
+func (s *eventStream) write(event string, data []byte) error {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	var b bytes.Buffer
+	b.WriteString("event: " + event + "\n")
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		b.WriteString("data: ")
+		b.Write(bytes.TrimSuffix(line, []byte("\r")))
+		b.WriteByte('\n')
+	}
+	b.WriteByte('\n')
+	_, err := s.w.Write(b.Bytes())
+	return err
+}
+
+func (s *eventStream) send(event string, data []byte) error {
+	if err := s.write(event, data); err != nil {
+		return err
+	}
+	return s.flush()
+}
+
+func (s *eventStream) ping() error {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if _, err := s.w.Write([]byte(": keep-alive\n\n")); err != nil {
+		return err
+	}
+	return s.flush()
+}
+
+func (s *eventStream) flush() error { return s.rc.Flush() }
+
+// streamContext is the context of one live stream: it ends with the
+// request or when the dashboard closes, and carries the credentials.
+func (d *Dashboard) streamContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(d.done, cancel)
+	return outgoing(ctx, r), func() { stop(); cancel() }
+}
+
+// fetcher reads what a polled view shows.
+type fetcher func(ctx context.Context) (json.RawMessage, error)
+
+// pollEvents answers with a stream of events named name, each the result
+// of fetch, sent first at once and then whenever it changes. The first
+// failure is an ordinary error answer; a later one is an "error" event,
+// after which the stream ends unless the error is transient.
+func (d *Dashboard) pollEvents(w http.ResponseWriter, r *http.Request, name string, fetch fetcher) {
+	ctx, cancel := d.streamContext(r)
+	defer cancel()
+	call := func() (json.RawMessage, error) {
+		c, cancel := context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+		return fetch(c)
+	}
+	last, err := call()
+	if err != nil {
+		d.writeError(w, r, err)
+		return
+	}
+	s := startEvents(w)
+	if s.send(name, last) != nil {
+		return
+	}
+	tick := time.NewTicker(d.poll)
+	defer tick.Stop()
+	ping := time.NewTicker(keepAlive)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ping.C:
+			if s.ping() != nil {
+				return
+			}
+		case <-tick.C:
+			b, err := call()
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
+				code, body := d.errorOf(r, err)
+				if s.send("error", mustJSON(body)) != nil || !transient(code) {
+					return
+				}
+				continue
+			}
+			if !bytes.Equal(b, last) {
+				if s.send(name, b) != nil {
+					return
+				}
+				last = b
+			}
+		}
+	}
+}
+
+// transient errors are worth polling through.
+func transient(httpCode int) bool {
+	return httpCode == http.StatusServiceUnavailable || httpCode == http.StatusGatewayTimeout
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// breachListEvents streams the caller's breaches, newest first; with
+// summaries=1 also the progress of the newest ones (the vendor's list).
+func (d *Dashboard) breachListEvents(w http.ResponseWriter, r *http.Request) {
+	withSummaries := r.URL.Query().Get("summaries") == "1"
+	d.pollEvents(w, r, "breaches", func(ctx context.Context) (json.RawMessage, error) {
+		var all []*cascadev1.Breach
+		req := &cascadev1.ListBreachesRequest{PageSize: 1000}
+		truncated := false
+		for {
+			resp, err := d.breaches.ListBreaches(ctx, req)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, resp.GetBreaches()...)
+			if resp.GetNextPageToken() == "" {
+				break
+			}
+			if len(all) >= maxBreaches {
+				truncated = true
+				break
+			}
+			req.PageToken = resp.GetNextPageToken()
+		}
+		slices.SortStableFunc(all, func(a, b *cascadev1.Breach) int {
+			return cmp.Or(b.GetReceivedAt().AsTime().Compare(a.GetReceivedAt().AsTime()), cmp.Compare(a.GetId(), b.GetId()))
+		})
+		out := struct {
+			Breaches  []json.RawMessage `json:"breaches"`
+			Summaries []json.RawMessage `json:"summaries,omitempty"`
+			Truncated bool              `json:"truncated,omitempty"`
+		}{Breaches: []json.RawMessage{}, Truncated: truncated}
+		for i, b := range all {
+			out.Breaches = append(out.Breaches, jsonOf(b))
+			if withSummaries && i < maxSummaries {
+				s, err := d.breaches.GetBreachSummary(ctx, &cascadev1.GetBreachSummaryRequest{BreachId: b.GetId()})
+				if err != nil {
+					return nil, err
+				}
+				out.Summaries = append(out.Summaries, jsonOf(s.GetSummary()))
+			}
+		}
+		return json.Marshal(out)
+	})
+}
+
+// noticeListEvents streams the caller's notices (a controller's: its
+// organisation's), optionally of one breach, as ListNotices orders them.
+func (d *Dashboard) noticeListEvents(w http.ResponseWriter, r *http.Request) {
+	breachID := r.URL.Query().Get("breach_id")
+	d.pollEvents(w, r, "notices", func(ctx context.Context) (json.RawMessage, error) {
+		out := struct {
+			Notices   []json.RawMessage `json:"notices"`
+			Truncated bool              `json:"truncated,omitempty"`
+		}{Notices: []json.RawMessage{}}
+		req := &cascadev1.ListNoticesRequest{BreachId: breachID, PageSize: 1000}
+		for {
+			resp, err := d.notices.ListNotices(ctx, req)
+			if err != nil {
+				return nil, err
+			}
+			for _, n := range resp.GetNotices() {
+				out.Notices = append(out.Notices, jsonOf(n))
+			}
+			if resp.GetNextPageToken() == "" {
+				break
+			}
+			if len(out.Notices) >= maxNotices {
+				out.Truncated = true
+				break
+			}
+			req.PageToken = resp.GetNextPageToken()
+		}
+		return json.Marshal(out)
+	})
+}
+
+// noticeEvents streams one notice with its history.
+func (d *Dashboard) noticeEvents(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("breach") + "/" + r.PathValue("org")
+	d.pollEvents(w, r, "notice", func(ctx context.Context) (json.RawMessage, error) {
+		n, err := d.notices.GetNotice(ctx, &cascadev1.GetNoticeRequest{NoticeId: id})
+		if err != nil {
+			return nil, err
+		}
+		h, err := d.notices.GetNoticeHistory(ctx, &cascadev1.GetNoticeHistoryRequest{NoticeId: id})
+		if err != nil {
+			return nil, err
+		}
+		out := struct {
+			Notice json.RawMessage   `json:"notice"`
+			Events []json.RawMessage `json:"events"`
+		}{Notice: jsonOf(n.GetNotice()), Events: []json.RawMessage{}}
+		for _, e := range h.GetEvents() {
+			out.Events = append(out.Events, jsonOf(e))
+		}
+		return json.Marshal(out)
+	})
+}
+
+// breachEvents relays WatchBreach with every notice: first "breach" (the
+// breach itself), then "summary" and "notice" events of the snapshot, one
+// "caught_up", then every change. Only callers who may watch the breach
+// (the vendor and global viewers) get one.
+func (d *Dashboard) breachEvents(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := d.streamContext(r)
+	defer cancel()
+	id := r.PathValue("breach")
+	callCtx, cancelCall := context.WithTimeout(ctx, callTimeout)
+	b, err := d.breaches.GetBreach(callCtx, &cascadev1.GetBreachRequest{BreachId: id})
+	cancelCall()
+	if err != nil {
+		d.writeError(w, r, err)
+		return
+	}
+	watch, err := d.breaches.WatchBreach(ctx, &cascadev1.WatchBreachRequest{BreachId: id, IncludeNotices: true})
+	if err != nil {
+		d.writeError(w, r, err)
+		return
+	}
+	first, err := watch.Recv() // authorisation happens on the first message
+	if err != nil {
+		d.writeError(w, r, err)
+		return
+	}
+	type received struct {
+		m   *cascadev1.WatchBreachResponse
+		err error
+	}
+	in := make(chan received, 64)
+	go func() {
+		for {
+			m, err := watch.Recv()
+			select {
+			case in <- received{m, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	s := startEvents(w)
+	if s.write("breach", jsonOf(b.GetBreach())) != nil || writeWatch(s, first) != nil {
+		return
+	}
+	ping := time.NewTicker(keepAlive)
+	defer ping.Stop()
+	for {
+		// Flush once the relay has caught up with the watch, not per event:
+		// a snapshot of thousands of notices goes out in a few writes.
+		if len(in) == 0 && s.flush() != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ping.C:
+			if s.ping() != nil {
+				return
+			}
+		case rcv := <-in:
+			if rcv.err != nil {
+				if ctx.Err() == nil {
+					_, body := d.errorOf(r, rcv.err)
+					_ = s.send("error", mustJSON(body))
+				}
+				return
+			}
+			if writeWatch(s, rcv.m) != nil {
+				return
+			}
+		}
+	}
+}
+
+func writeWatch(s *eventStream, m *cascadev1.WatchBreachResponse) error {
+	switch ev := m.GetEvent().(type) {
+	case *cascadev1.WatchBreachResponse_Summary:
+		return s.write("summary", jsonOf(ev.Summary))
+	case *cascadev1.WatchBreachResponse_Notice:
+		return s.write("notice", jsonOf(ev.Notice))
+	case *cascadev1.WatchBreachResponse_CaughtUp:
+		return s.write("caught_up", []byte("{}"))
+	}
+	return nil
+}
