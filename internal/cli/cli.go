@@ -209,6 +209,7 @@ func commands() []*command {
 		natsAuthGenerateCmd(),
 		verifyCmd(),
 		versionCmd(),
+		completionCmd(),
 		helpCmd(),
 	}
 }
