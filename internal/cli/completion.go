@@ -206,7 +206,7 @@ func shQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// fishQuote quotes s for fish, where '\'' does not work.
+// fishQuote quotes s for fish, which escapes quotes with a backslash.
 func fishQuote(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, "'", `\'`).Replace(s) + "'"
 }

@@ -109,7 +109,7 @@ func shellWords(line string) []string {
 func TestShellWords(t *testing.T) {
 	for line, want := range map[string]string{
 		`cascadectl notice ack B/o --by x --note "received, assessing"`: "cascadectl|notice|ack|B/o|--by|x|--note|received, assessing",
-		`gen | cascadectl breach publish -`:                              "cascadectl|breach|publish|-",
+		`gen | cascadectl breach publish -`:                             "cascadectl|breach|publish|-",
 		`cascadectl breach update - < update.json`:                      "cascadectl|breach|update|-",
 		`cascadectl tokens issue -q > t.token`:                          "cascadectl|tokens|issue|-q",
 		`cascadectl x --a 'b c' | less`:                                 "cascadectl|x|--a|b c",
