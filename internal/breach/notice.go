@@ -87,6 +87,13 @@ type Notice struct {
 	Outcome        *Outcome              `json:"outcome,omitempty"`
 	SubjectComm    *SubjectCommunication `json:"subject_communication,omitempty"`
 	Channels       []ChannelDelivery     `json:"channels,omitempty"` // webhook and e-mail delivery, per channel (channel.go)
+	// Chunk is the breach membership chunk the notice belongs to: its
+	// timer is that chunk's.
+	Chunk int `json:"chunk,omitempty"`
+	// ClockOnChannel: the organisation does not take notices over NATS, so
+	// the notice stays PENDING until its first webhook or e-mail delivery,
+	// which starts the clock.
+	ClockOnChannel bool `json:"clock_on_channel,omitempty"`
 }
 
 // Reminder records one reminder sent while the notice was not resolved.

@@ -90,6 +90,36 @@ func (t *Timers) Arm(ctx context.Context, b breach.BreachID, chunk int, at time.
 	return nil
 }
 
+// ArmNotice makes sure the timer of n's chunk fires by the time n next
+// needs something: it arms the chunk at that time unless a pending schedule
+// already fires no later. The webhook and e-mail dispatcher calls it after
+// recording the delivery that starts a notice's clock (a notice whose
+// organisation takes no notices over NATS).
+func (t *Timers) ArmNotice(ctx context.Context, n *breach.Notice) error {
+	at := t.policy.Next(n)
+	if at.IsZero() {
+		return nil
+	}
+	tok := chunkToken(n.ID.Breach, n.Chunk)
+	m, err := t.js.Stream(ctx, store.StreamTimers)
+	if err != nil {
+		return fmt.Errorf("arm timer of %s: %w", n.ID, err)
+	}
+	cur, err := m.GetLastMsgForSubject(ctx, store.SubjectTimerAt+"."+tok)
+	switch {
+	case err == nil:
+		var pending struct {
+			Due time.Time `json:"due"`
+		}
+		if json.Unmarshal(cur.Data, &pending) == nil && !pending.Due.After(at) && pending.Due.After(t.now()) {
+			return nil // fires in time, and then re-arms from every notice's state
+		}
+	case !errors.Is(err, jetstream.ErrMsgNotFound):
+		return fmt.Errorf("arm timer of %s: %w", n.ID, err)
+	}
+	return t.Arm(ctx, n.ID.Breach, n.Chunk, at)
+}
+
 // ScheduleAt is the Nats-Schedule header value that fires at at.
 func ScheduleAt(at time.Time) string { return "@at " + at.UTC().Format(time.RFC3339Nano) }
 

@@ -25,12 +25,13 @@ func members(r *breach.Report, known map[breach.OrgID]breach.Org) []store.Member
 	byOrg := make(map[breach.OrgID]store.Member, len(known))
 	if r.AllCustomers {
 		for _, o := range known {
-			byOrg[o.ID] = store.Member{Org: o.ID, Name: o.Name}
+			byOrg[o.ID] = store.Member{Org: o.ID, Name: o.Name, ClockOnChannel: !o.ClockOnNATS()}
 		}
 	}
 	for _, a := range r.Affected {
 		if o, ok := known[a.Org]; ok {
-			byOrg[a.Org] = store.Member{Org: o.ID, Name: o.Name, ApproxSubjects: a.ApproxSubjects, ApproxRecords: a.ApproxRecords}
+			byOrg[a.Org] = store.Member{Org: o.ID, Name: o.Name, ApproxSubjects: a.ApproxSubjects, ApproxRecords: a.ApproxRecords,
+				ClockOnChannel: !o.ClockOnNATS()}
 		}
 	}
 	out := slices.Collect(maps.Values(byOrg))
@@ -51,7 +52,10 @@ func compare(a, b breach.OrgID) int {
 // fanoutChunk brings the notices of one membership chunk to revision rev:
 // an organisation without a notice gets one (PENDING), then its first
 // delivery of rev, which starts its clock; one delivered an older revision
-// gets rev. Then the chunk's timer is armed. Every step is idempotent, so a
+// gets rev. For an organisation without the NATS channel the message is
+// published all the same (the webhook and e-mail dispatcher takes it from
+// there) but the notice stays PENDING: the dispatcher records the delivery
+// that starts its clock. Then the chunk's timer is armed. Every step is idempotent, so a
 // chunk interrupted anywhere is completed by running it again: notices are
 // not created twice, deliveries are not repeated (stable message ids), and
 // recorded deliveries are not recorded again.
@@ -67,6 +71,8 @@ func (in *Intake) fanoutChunk(ctx context.Context, b *breach.Breach, chunk int, 
 			ApproxSubjects: m.ApproxSubjects,
 			ApproxRecords:  m.ApproxRecords,
 			DiscoveredAt:   b.Report.DiscoveredAt,
+			Chunk:          chunk,
+			ClockOnChannel: m.ClockOnChannel,
 		}}
 	}
 	res, err := in.st.AppendChanges(ctx, creates, make([]uint64, len(ms)))
@@ -128,18 +134,25 @@ func (in *Intake) deliver(ctx context.Context, b *breach.Breach, ns []*breach.No
 	if err != nil {
 		return err
 	}
-	changes := make([]store.Change, len(ns))
+	var changes []store.Change
+	var expect []uint64
+	var idx []int // changes[j] records ns[idx[j]]
 	for i, n := range ns {
+		if n.State == breach.StatePending && n.ClockOnChannel {
+			continue // the dispatcher records the delivery
+		}
 		prev, prevAcked := n.State, n.RevisionAcked
 		ev := n.Deliver(results[i].SentAt, in.window, rev)
-		changes[i] = store.Change{Event: ev, At: results[i].SentAt, Actor: actorSystem, Prev: prev, PrevRevisionAcked: prevAcked,
-			Detail: fmt.Sprintf("revision %d", rev), Notice: *n}
+		changes = append(changes, store.Change{Event: ev, At: results[i].SentAt, Actor: actorSystem, Prev: prev, PrevRevisionAcked: prevAcked,
+			Detail: fmt.Sprintf("revision %d", rev), Notice: *n})
+		expect, idx = append(expect, seqs[i]), append(idx, i)
 	}
-	res, err := in.st.AppendChanges(ctx, changes, seqs)
+	res, err := in.st.AppendChanges(ctx, changes, expect)
 	if err != nil {
 		return err
 	}
-	for i, r := range res {
+	for j, r := range res {
+		i := idx[j]
 		if !r.Conflict {
 			continue
 		}

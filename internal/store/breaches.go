@@ -113,6 +113,11 @@ type Member struct {
 	Name           string       `json:"name"`
 	ApproxSubjects int64        `json:"approx_subjects,omitempty"`
 	ApproxRecords  int64        `json:"approx_records,omitempty"`
+	// ClockOnChannel: the organisation takes no notices over NATS; its
+	// clock starts at its first webhook or e-mail delivery. Fixed when the
+	// membership is written, so a registry change mid fan-out changes
+	// nothing.
+	ClockOnChannel bool `json:"clock_on_channel,omitempty"`
 }
 
 // MembersChunk is the largest number of members in one chunk record.
