@@ -38,6 +38,13 @@ func main() {
 	fs.StringVar(&o.TLSClientCA, "tls-client-ca", env("CASCADE_TLS_CLIENT_CA", ""), "CA for client certificates (mutual TLS: CN=org id, OU=role) (env CASCADE_TLS_CLIENT_CA)")
 	fs.StringVar(&o.BootstrapTokenFile, "bootstrap-token-file", env("CASCADE_BOOTSTRAP_TOKEN_FILE", ""), "where the first vendor token is written when none exists (default <data-dir>/vendor.token)")
 	fs.IntVar(&o.Replicas, "replicas", 1, "replicas of every stream and bucket (3 on a NATS cluster)")
+	fs.StringVar(&o.SMTP.Addr, "smtp-addr", env("CASCADE_SMTP_ADDR", ""), "SMTP relay host:port for the e-mail channel (STARTTLS required); empty: no e-mail (env CASCADE_SMTP_ADDR)")
+	fs.StringVar(&o.SMTP.From, "smtp-from", env("CASCADE_SMTP_FROM", ""), "sender of notice e-mails, e.g. \"Cascade <cascade@vendor.example>\" (env CASCADE_SMTP_FROM)")
+	fs.StringVar(&o.SMTP.Username, "smtp-username", env("CASCADE_SMTP_USERNAME", ""), "SMTP user name (PLAIN over TLS) (env CASCADE_SMTP_USERNAME)")
+	fs.StringVar(&o.SMTP.PasswordFile, "smtp-password-file", env("CASCADE_SMTP_PASSWORD_FILE", ""), "file holding the SMTP password (env CASCADE_SMTP_PASSWORD_FILE)")
+	fs.StringVar(&o.SMTP.CAFile, "smtp-ca", env("CASCADE_SMTP_CA", ""), "PEM certificates that verify the SMTP relay (private relays, tests); default the system's roots (env CASCADE_SMTP_CA)")
+	fs.BoolVar(&o.SMTP.AllowPlainLoopback, "smtp-allow-plain-loopback", false, "allow a loopback SMTP relay without STARTTLS (development only)")
+	fs.DurationVar(&o.WebhookTimeout, "webhook-timeout", 0, "time limit of one webhook attempt (0: 30s)")
 	verbose := fs.Bool("v", false, "debug logging")
 	_ = fs.Parse(os.Args[1:])
 	var err error

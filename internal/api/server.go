@@ -33,6 +33,8 @@ type Server struct {
 	now     func() time.Time
 	log     *slog.Logger
 	health  *health.Server
+	// channels: webhook secrets and dead letters (DeliveryService).
+	channels *store.Channels
 }
 
 // Config is what the API needs besides the store.
@@ -44,6 +46,9 @@ type Config struct {
 	Creds   credentials.TransportCredentials // TLS; nil for plaintext
 	Now     func() time.Time
 	Log     *slog.Logger
+
+	// Channels holds webhook secrets and dead letters (DeliveryService).
+	Channels *store.Channels
 }
 
 // callTimeout bounds a unary call whose caller set no deadline, so a
@@ -63,7 +68,8 @@ func defaultDeadline(ctx context.Context, req any, _ *grpc.UnaryServerInfo, hand
 // New builds a gRPC server with Cascade's services, health and reflection,
 // every call going through the guard's interceptors.
 func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server) {
-	s := &Server{st: st, js: st.JetStream(), checker: cfg.Checker, tokens: cfg.Tokens, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, health: health.NewServer()}
+	s := &Server{st: st, js: st.JetStream(), checker: cfg.Checker, tokens: cfg.Tokens, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, health: health.NewServer(),
+		channels: cfg.Channels}
 	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxRequestBytes),
 		grpc.ChainUnaryInterceptor(defaultDeadline, cfg.Guard.Unary()), grpc.ChainStreamInterceptor(cfg.Guard.Stream())}
 	if cfg.Creds != nil {
@@ -74,11 +80,13 @@ func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server) {
 	cascadev1.RegisterNoticeServiceServer(g, noticeService{Server: s})
 	cascadev1.RegisterTokenServiceServer(g, tokenService{Server: s})
 	cascadev1.RegisterKeyServiceServer(g, keyService{Server: s})
+	cascadev1.RegisterDeliveryServiceServer(g, deliveryService{Server: s})
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	for _, name := range []string{cascadev1.BreachService_ServiceDesc.ServiceName, cascadev1.NoticeService_ServiceDesc.ServiceName,
-		cascadev1.TokenService_ServiceDesc.ServiceName, cascadev1.KeyService_ServiceDesc.ServiceName} {
+		cascadev1.TokenService_ServiceDesc.ServiceName, cascadev1.KeyService_ServiceDesc.ServiceName,
+		cascadev1.DeliveryService_ServiceDesc.ServiceName} {
 		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	return g, s.health

@@ -57,6 +57,8 @@ var Policy = map[string]access{
 	cascadev1.TokenService_ListTokens_FullMethodName:                  vendorOnly,
 	cascadev1.KeyService_ListSigningKeys_FullMethodName:               anyone,
 	cascadev1.KeyService_RotateSigningKey_FullMethodName:              vendorOnly,
+	cascadev1.DeliveryService_RotateWebhookSecret_FullMethodName:      vendorOnly,
+	cascadev1.DeliveryService_ListDeadLetters_FullMethodName:          readBreachWide,
 }
 
 // open are the methods that need no identity: health checks and reflection.

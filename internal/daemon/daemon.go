@@ -18,8 +18,11 @@ import (
 
 	"github.com/cascadehq/cascade/internal/api"
 	"github.com/cascadehq/cascade/internal/auth"
+	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/deadline"
 	"github.com/cascadehq/cascade/internal/delivery"
+	"github.com/cascadehq/cascade/internal/dispatch"
+	"github.com/cascadehq/cascade/internal/email"
 	"github.com/cascadehq/cascade/internal/intake"
 	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/natsembed"
@@ -27,6 +30,7 @@ import (
 	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/store"
 	"github.com/cascadehq/cascade/internal/summary"
+	"github.com/cascadehq/cascade/internal/webhook"
 )
 
 // Daemon is a running Cascade.
@@ -147,6 +151,10 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		policy.Redeliver = deadline.DefaultRedeliver
 	}
 	timers := deadline.NewTimers(d.st, pub, policy, opts.Now, d.log.With("component", "timers"))
+	disp, chans, err := d.dispatcher(openCtx, timers.ArmNotice)
+	if err != nil {
+		return nil, err
+	}
 	in := intake.New(d.st, pub, intake.Config{Deadline: opts.Deadline, Now: opts.Now, AckWait: opts.IntakeAckWait, Timers: timers,
 		Log: d.log.With("component", "intake")})
 	folder := summary.NewFolder(d.st, d.log.With("component", "summary"))
@@ -156,6 +164,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.goRun("intake", func() error { return in.Run(runCtx) })
 	d.goRun("summary", func() error { return folder.Run(runCtx) })
 	d.goRun("timers", func() error { return timers.Run(runCtx) })
+	d.goRun("dispatch", func() error { return disp.Run(runCtx) })
 
 	tokens := auth.NewTokens(d.st, opts.Now)
 	if opts.InsecureNoAuth {
@@ -172,7 +181,8 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		d.log.Warn("gRPC without TLS on a non-loopback address: bearer tokens travel in clear text; set --tls-cert and --tls-key")
 	}
 	guard := auth.NewGuard(tokens, api.NoticeExists(d.st), opts.InsecureNoAuth, d.log.With("component", "auth"))
-	d.grpc, _ = api.New(d.st, api.Config{Checker: in, Tokens: tokens, Keys: ring, Guard: guard, Creds: creds, Now: opts.Now, Log: d.log.With("component", "api")})
+	d.grpc, _ = api.New(d.st, api.Config{Checker: in, Tokens: tokens, Keys: ring, Guard: guard, Creds: creds, Now: opts.Now, Log: d.log.With("component", "api"),
+		Channels: chans})
 	if d.grpcLn, err = net.Listen("tcp", opts.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("gRPC listen on %s: %w", opts.GRPCAddr, err)
 	}
@@ -258,6 +268,30 @@ func (d *Daemon) HTTPAddr() string {
 		return ""
 	}
 	return d.httpLn.Addr().String()
+}
+
+// dispatcher sets up webhook and e-mail delivery: the channel state, the
+// SMTP relay, and the shared consumer (before anything is published).
+// onDelivered arms the timers of a notice whose clock a channel started.
+func (d *Daemon) dispatcher(ctx context.Context, onDelivered func(context.Context, *breach.Notice) error) (*dispatch.Dispatcher, *store.Channels, error) {
+	chans, err := d.st.OpenChannels(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var relay *email.Relay
+	if d.opts.SMTP.Addr != "" {
+		if relay, err = email.NewRelay(d.opts.SMTP); err != nil {
+			return nil, nil, err
+		}
+		d.log.Info("e-mail channel enabled", "smtp_relay", relay.Addr, "from", relay.From)
+	}
+	disp := dispatch.New(d.st, chans, dispatch.Config{Window: d.opts.Deadline, Backoff: d.opts.DispatchBackoff, Relay: relay,
+		Webhook:     webhook.NewClient(webhook.Config{Timeout: d.opts.WebhookTimeout, Now: d.opts.Now}),
+		OnDelivered: onDelivered, Now: d.opts.Now, Log: d.log.With("component", "dispatch")})
+	if err := disp.Prepare(ctx); err != nil {
+		return nil, nil, err
+	}
+	return disp, chans, nil
 }
 
 // NATSURL is the URL of the NATS server the daemon uses.

@@ -10,6 +10,9 @@ import (
 	"net"
 	"slices"
 	"time"
+
+	"github.com/cascadehq/cascade/internal/dispatch"
+	"github.com/cascadehq/cascade/internal/email"
 )
 
 // Defaults of the public flags (see README).
@@ -67,6 +70,17 @@ type Options struct {
 	BootstrapTokenFile string
 	Log                *slog.Logger
 	Now                func() time.Time // clock; nil means time.Now
+
+	// SMTP is the relay of the e-mail channel; an empty Addr means e-mail
+	// is not configured (organisations with e-mail are then warned about
+	// at start and, where the registry names the channel, recorded as not
+	// configured).
+	SMTP email.Options
+	// DispatchBackoff is the retry schedule of webhook and e-mail
+	// deliveries; zero fields take dispatch.DefaultBackoff's.
+	DispatchBackoff dispatch.Backoff
+	// WebhookTimeout bounds one webhook attempt; 0 means webhook.DefaultTimeout.
+	WebhookTimeout time.Duration
 }
 
 // loopback reports whether host:port listens on a loopback address only.
@@ -125,6 +139,12 @@ func (o *Options) validate() error {
 	}
 	if o.Replicas < 0 || o.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("--replicas must be between 1 and 5"))
+	}
+	if o.SMTP.Addr == "" && (o.SMTP.From != "" || o.SMTP.Username != "" || o.SMTP.PasswordFile != "" || o.SMTP.CAFile != "") {
+		errs = append(errs, errors.New("the --smtp-* flags need --smtp-addr"))
+	}
+	if b := o.DispatchBackoff; b.Initial < 0 || b.Max < 0 || b.GiveUp < 0 || b.MinAttempts < 0 || o.WebhookTimeout < 0 {
+		errs = append(errs, errors.New("the delivery retry schedule and the webhook timeout must not be negative"))
 	}
 	return errors.Join(errs...)
 }

@@ -159,6 +159,7 @@ func NoticeProto(n *breach.Notice, now time.Time) *cascadev1.Notice {
 		ResolvedAt:           pts(n.ResolvedAt),
 		Outcome:              outcomeProto(n.Outcome),
 		SubjectCommunication: commProto(n.SubjectComm),
+		Channels:             ChannelDeliveriesProto(n.Channels),
 	}
 	if d := n.ProcessorDelay(); d != 0 {
 		out.ProcessorDelay = durationpb.New(d)

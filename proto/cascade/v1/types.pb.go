@@ -88,6 +88,63 @@ func (NoticeState) EnumDescriptor() ([]byte, []int) {
 	return file_cascade_v1_types_proto_rawDescGZIP(), []int{0}
 }
 
+// DeliveryChannel is a way of delivering messages to an organisation.
+type DeliveryChannel int32
+
+const (
+	// Not set.
+	DeliveryChannel_DELIVERY_CHANNEL_UNSPECIFIED DeliveryChannel = 0
+	// The organisation's NATS subject, cascade.notice.<org_id>.
+	DeliveryChannel_DELIVERY_CHANNEL_NATS DeliveryChannel = 1
+	// An HTTPS POST to the organisation's webhook URL.
+	DeliveryChannel_DELIVERY_CHANNEL_WEBHOOK DeliveryChannel = 2
+	// E-mail to the organisation's DPO and security addresses.
+	DeliveryChannel_DELIVERY_CHANNEL_EMAIL DeliveryChannel = 3
+)
+
+// Enum value maps for DeliveryChannel.
+var (
+	DeliveryChannel_name = map[int32]string{
+		0: "DELIVERY_CHANNEL_UNSPECIFIED",
+		1: "DELIVERY_CHANNEL_NATS",
+		2: "DELIVERY_CHANNEL_WEBHOOK",
+		3: "DELIVERY_CHANNEL_EMAIL",
+	}
+	DeliveryChannel_value = map[string]int32{
+		"DELIVERY_CHANNEL_UNSPECIFIED": 0,
+		"DELIVERY_CHANNEL_NATS":        1,
+		"DELIVERY_CHANNEL_WEBHOOK":     2,
+		"DELIVERY_CHANNEL_EMAIL":       3,
+	}
+)
+
+func (x DeliveryChannel) Enum() *DeliveryChannel {
+	p := new(DeliveryChannel)
+	*p = x
+	return p
+}
+
+func (x DeliveryChannel) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DeliveryChannel) Descriptor() protoreflect.EnumDescriptor {
+	return file_cascade_v1_types_proto_enumTypes[1].Descriptor()
+}
+
+func (DeliveryChannel) Type() protoreflect.EnumType {
+	return &file_cascade_v1_types_proto_enumTypes[1]
+}
+
+func (x DeliveryChannel) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DeliveryChannel.Descriptor instead.
+func (DeliveryChannel) EnumDescriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{1}
+}
+
 // OutcomeKind is how a controller resolved its obligation.
 type OutcomeKind int32
 
@@ -125,11 +182,11 @@ func (x OutcomeKind) String() string {
 }
 
 func (OutcomeKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[1].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[2].Descriptor()
 }
 
 func (OutcomeKind) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[1]
+	return &file_cascade_v1_types_proto_enumTypes[2]
 }
 
 func (x OutcomeKind) Number() protoreflect.EnumNumber {
@@ -138,7 +195,7 @@ func (x OutcomeKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use OutcomeKind.Descriptor instead.
 func (OutcomeKind) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{1}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{2}
 }
 
 // SubjectCommunicationKind is the Art. 34 decision.
@@ -182,11 +239,11 @@ func (x SubjectCommunicationKind) String() string {
 }
 
 func (SubjectCommunicationKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[2].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[3].Descriptor()
 }
 
 func (SubjectCommunicationKind) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[2]
+	return &file_cascade_v1_types_proto_enumTypes[3]
 }
 
 func (x SubjectCommunicationKind) Number() protoreflect.EnumNumber {
@@ -195,7 +252,7 @@ func (x SubjectCommunicationKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SubjectCommunicationKind.Descriptor instead.
 func (SubjectCommunicationKind) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{2}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{3}
 }
 
 // Art34Exemption is the Art. 34(3) ground.
@@ -239,11 +296,11 @@ func (x Art34Exemption) String() string {
 }
 
 func (Art34Exemption) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[3].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[4].Descriptor()
 }
 
 func (Art34Exemption) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[3]
+	return &file_cascade_v1_types_proto_enumTypes[4]
 }
 
 func (x Art34Exemption) Number() protoreflect.EnumNumber {
@@ -252,7 +309,7 @@ func (x Art34Exemption) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Art34Exemption.Descriptor instead.
 func (Art34Exemption) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{3}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
 }
 
 // Contact is the processor's contact point for the breach (Art. 33(3)(b)).
@@ -986,8 +1043,11 @@ type Notice struct {
 	Outcome *Outcome `protobuf:"bytes,22,opt,name=outcome,proto3" json:"outcome,omitempty"`
 	// The recorded decision on communicating to data subjects (Art. 34).
 	SubjectCommunication *SubjectCommunication `protobuf:"bytes,23,opt,name=subject_communication,json=subjectCommunication,proto3" json:"subject_communication,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Delivery on the organisation's webhook and e-mail channels, one entry
+	// per channel tried (the NATS channel is delivery_count and delivered_at).
+	Channels      []*ChannelDelivery `protobuf:"bytes,24,rep,name=channels,proto3" json:"channels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Notice) Reset() {
@@ -1181,6 +1241,141 @@ func (x *Notice) GetSubjectCommunication() *SubjectCommunication {
 	return nil
 }
 
+func (x *Notice) GetChannels() []*ChannelDelivery {
+	if x != nil {
+		return x.Channels
+	}
+	return nil
+}
+
+// ChannelDelivery is how a notice's messages (the notice, revisions,
+// reminders, escalations) fared on one channel.
+type ChannelDelivery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The channel.
+	Channel DeliveryChannel `protobuf:"varint,1,opt,name=channel,proto3,enum=cascade.v1.DeliveryChannel" json:"channel,omitempty"`
+	// Attempts made, successful or not.
+	Attempts int32 `protobuf:"varint,2,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// Messages delivered.
+	Delivered int32 `protobuf:"varint,3,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	// When the first message was delivered on this channel.
+	DeliveredAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=delivered_at,json=deliveredAt,proto3" json:"delivered_at,omitempty"`
+	// When the latest message was delivered on this channel.
+	LastDeliveredAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_delivered_at,json=lastDeliveredAt,proto3" json:"last_delivered_at,omitempty"`
+	// When the latest attempt was made.
+	LastAttemptAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_attempt_at,json=lastAttemptAt,proto3" json:"last_attempt_at,omitempty"`
+	// Error of the latest attempt, if it failed (retried on a backoff schedule).
+	LastError string `protobuf:"bytes,7,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	// Messages given up on after every retry (see DeliveryService.ListDeadLetters).
+	DeadLettered int32 `protobuf:"varint,8,opt,name=dead_lettered,json=deadLettered,proto3" json:"dead_lettered,omitempty"`
+	// When the latest message was given up on.
+	DeadLetteredAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=dead_lettered_at,json=deadLetteredAt,proto3" json:"dead_lettered_at,omitempty"`
+	// Why the channel cannot deliver at all (e.g. no SMTP relay configured); empty if it can.
+	NotConfigured string `protobuf:"bytes,10,opt,name=not_configured,json=notConfigured,proto3" json:"not_configured,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelDelivery) Reset() {
+	*x = ChannelDelivery{}
+	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelDelivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelDelivery) ProtoMessage() {}
+
+func (x *ChannelDelivery) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelDelivery.ProtoReflect.Descriptor instead.
+func (*ChannelDelivery) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ChannelDelivery) GetChannel() DeliveryChannel {
+	if x != nil {
+		return x.Channel
+	}
+	return DeliveryChannel_DELIVERY_CHANNEL_UNSPECIFIED
+}
+
+func (x *ChannelDelivery) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *ChannelDelivery) GetDelivered() int32 {
+	if x != nil {
+		return x.Delivered
+	}
+	return 0
+}
+
+func (x *ChannelDelivery) GetDeliveredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeliveredAt
+	}
+	return nil
+}
+
+func (x *ChannelDelivery) GetLastDeliveredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastDeliveredAt
+	}
+	return nil
+}
+
+func (x *ChannelDelivery) GetLastAttemptAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastAttemptAt
+	}
+	return nil
+}
+
+func (x *ChannelDelivery) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *ChannelDelivery) GetDeadLettered() int32 {
+	if x != nil {
+		return x.DeadLettered
+	}
+	return 0
+}
+
+func (x *ChannelDelivery) GetDeadLetteredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DeadLetteredAt
+	}
+	return nil
+}
+
+func (x *ChannelDelivery) GetNotConfigured() string {
+	if x != nil {
+		return x.NotConfigured
+	}
+	return ""
+}
+
 // Reminder is one reminder sent before the deadline.
 type Reminder struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1198,7 +1393,7 @@ type Reminder struct {
 
 func (x *Reminder) Reset() {
 	*x = Reminder{}
-	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	mi := &file_cascade_v1_types_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1405,7 @@ func (x *Reminder) String() string {
 func (*Reminder) ProtoMessage() {}
 
 func (x *Reminder) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	mi := &file_cascade_v1_types_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1418,7 @@ func (x *Reminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reminder.ProtoReflect.Descriptor instead.
 func (*Reminder) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{7}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Reminder) GetRemaining() *durationpb.Duration {
@@ -1281,7 +1476,7 @@ type Outcome struct {
 
 func (x *Outcome) Reset() {
 	*x = Outcome{}
-	mi := &file_cascade_v1_types_proto_msgTypes[8]
+	mi := &file_cascade_v1_types_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1293,7 +1488,7 @@ func (x *Outcome) String() string {
 func (*Outcome) ProtoMessage() {}
 
 func (x *Outcome) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[8]
+	mi := &file_cascade_v1_types_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1306,7 +1501,7 @@ func (x *Outcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
 func (*Outcome) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{8}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Outcome) GetKind() OutcomeKind {
@@ -1397,7 +1592,7 @@ type SubjectCommunication struct {
 
 func (x *SubjectCommunication) Reset() {
 	*x = SubjectCommunication{}
-	mi := &file_cascade_v1_types_proto_msgTypes[9]
+	mi := &file_cascade_v1_types_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1409,7 +1604,7 @@ func (x *SubjectCommunication) String() string {
 func (*SubjectCommunication) ProtoMessage() {}
 
 func (x *SubjectCommunication) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[9]
+	mi := &file_cascade_v1_types_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1422,7 +1617,7 @@ func (x *SubjectCommunication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubjectCommunication.ProtoReflect.Descriptor instead.
 func (*SubjectCommunication) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{9}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SubjectCommunication) GetKind() SubjectCommunicationKind {
@@ -1504,7 +1699,7 @@ type NoticeEvent struct {
 
 func (x *NoticeEvent) Reset() {
 	*x = NoticeEvent{}
-	mi := &file_cascade_v1_types_proto_msgTypes[10]
+	mi := &file_cascade_v1_types_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1516,7 +1711,7 @@ func (x *NoticeEvent) String() string {
 func (*NoticeEvent) ProtoMessage() {}
 
 func (x *NoticeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[10]
+	mi := &file_cascade_v1_types_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1529,7 +1724,7 @@ func (x *NoticeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoticeEvent.ProtoReflect.Descriptor instead.
 func (*NoticeEvent) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{10}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *NoticeEvent) GetEvent() string {
@@ -1601,7 +1796,7 @@ type BreachSummary struct {
 
 func (x *BreachSummary) Reset() {
 	*x = BreachSummary{}
-	mi := &file_cascade_v1_types_proto_msgTypes[11]
+	mi := &file_cascade_v1_types_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1613,7 +1808,7 @@ func (x *BreachSummary) String() string {
 func (*BreachSummary) ProtoMessage() {}
 
 func (x *BreachSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[11]
+	mi := &file_cascade_v1_types_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1626,7 +1821,7 @@ func (x *BreachSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachSummary.ProtoReflect.Descriptor instead.
 func (*BreachSummary) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{11}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BreachSummary) GetBreachId() string {
@@ -1759,7 +1954,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x06update\x18\x03 \x01(\v2\x18.cascade.v1.BreachUpdateR\x06update\x12\x14\n" +
 	"\x05added\x18\x04 \x01(\x03R\x05added\x12&\n" +
 	"\x0funknown_org_ids\x18\x05 \x03(\tR\runknownOrgIds\x12'\n" +
-	"\x0ffanout_complete\x18\x06 \x01(\bR\x0efanoutComplete\"\xe5\b\n" +
+	"\x0ffanout_complete\x18\x06 \x01(\bR\x0efanoutComplete\"\x9e\t\n" +
 	"\x06Notice\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tbreach_id\x18\x02 \x01(\tR\bbreachId\x12\x15\n" +
@@ -1786,7 +1981,21 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\vresolved_at\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"resolvedAt\x12-\n" +
 	"\aoutcome\x18\x16 \x01(\v2\x13.cascade.v1.OutcomeR\aoutcome\x12U\n" +
-	"\x15subject_communication\x18\x17 \x01(\v2 .cascade.v1.SubjectCommunicationR\x14subjectCommunication\"\xbf\x01\n" +
+	"\x15subject_communication\x18\x17 \x01(\v2 .cascade.v1.SubjectCommunicationR\x14subjectCommunication\x127\n" +
+	"\bchannels\x18\x18 \x03(\v2\x1b.cascade.v1.ChannelDeliveryR\bchannels\"\xfe\x03\n" +
+	"\x0fChannelDelivery\x125\n" +
+	"\achannel\x18\x01 \x01(\x0e2\x1b.cascade.v1.DeliveryChannelR\achannel\x12\x1a\n" +
+	"\battempts\x18\x02 \x01(\x05R\battempts\x12\x1c\n" +
+	"\tdelivered\x18\x03 \x01(\x05R\tdelivered\x12=\n" +
+	"\fdelivered_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\x12F\n" +
+	"\x11last_delivered_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastDeliveredAt\x12B\n" +
+	"\x0flast_attempt_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\rlastAttemptAt\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\a \x01(\tR\tlastError\x12#\n" +
+	"\rdead_lettered\x18\b \x01(\x05R\fdeadLettered\x12D\n" +
+	"\x10dead_lettered_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0edeadLetteredAt\x12%\n" +
+	"\x0enot_configured\x18\n" +
+	" \x01(\tR\rnotConfigured\"\xbf\x01\n" +
 	"\bReminder\x127\n" +
 	"\tremaining\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\tremaining\x121\n" +
 	"\x06due_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x123\n" +
@@ -1838,7 +2047,12 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x14NOTICE_STATE_PENDING\x10\x01\x12\x1a\n" +
 	"\x16NOTICE_STATE_DELIVERED\x10\x02\x12\x1d\n" +
 	"\x19NOTICE_STATE_ACKNOWLEDGED\x10\x03\x12\x19\n" +
-	"\x15NOTICE_STATE_RESOLVED\x10\x04*t\n" +
+	"\x15NOTICE_STATE_RESOLVED\x10\x04*\x88\x01\n" +
+	"\x0fDeliveryChannel\x12 \n" +
+	"\x1cDELIVERY_CHANNEL_UNSPECIFIED\x10\x00\x12\x19\n" +
+	"\x15DELIVERY_CHANNEL_NATS\x10\x01\x12\x1c\n" +
+	"\x18DELIVERY_CHANNEL_WEBHOOK\x10\x02\x12\x1a\n" +
+	"\x16DELIVERY_CHANNEL_EMAIL\x10\x03*t\n" +
 	"\vOutcomeKind\x12\x1c\n" +
 	"\x18OUTCOME_KIND_UNSPECIFIED\x10\x00\x12&\n" +
 	"\"OUTCOME_KIND_REPORTED_TO_AUTHORITY\x10\x01\x12\x1f\n" +
@@ -1866,72 +2080,80 @@ func file_cascade_v1_types_proto_rawDescGZIP() []byte {
 	return file_cascade_v1_types_proto_rawDescData
 }
 
-var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_cascade_v1_types_proto_goTypes = []any{
 	(NoticeState)(0),              // 0: cascade.v1.NoticeState
-	(OutcomeKind)(0),              // 1: cascade.v1.OutcomeKind
-	(SubjectCommunicationKind)(0), // 2: cascade.v1.SubjectCommunicationKind
-	(Art34Exemption)(0),           // 3: cascade.v1.Art34Exemption
-	(*Contact)(nil),               // 4: cascade.v1.Contact
-	(*AffectedOrganisation)(nil),  // 5: cascade.v1.AffectedOrganisation
-	(*BreachReport)(nil),          // 6: cascade.v1.BreachReport
-	(*Breach)(nil),                // 7: cascade.v1.Breach
-	(*BreachUpdate)(nil),          // 8: cascade.v1.BreachUpdate
-	(*BreachRevision)(nil),        // 9: cascade.v1.BreachRevision
-	(*Notice)(nil),                // 10: cascade.v1.Notice
-	(*Reminder)(nil),              // 11: cascade.v1.Reminder
-	(*Outcome)(nil),               // 12: cascade.v1.Outcome
-	(*SubjectCommunication)(nil),  // 13: cascade.v1.SubjectCommunication
-	(*NoticeEvent)(nil),           // 14: cascade.v1.NoticeEvent
-	(*BreachSummary)(nil),         // 15: cascade.v1.BreachSummary
-	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 17: google.protobuf.Duration
+	(DeliveryChannel)(0),          // 1: cascade.v1.DeliveryChannel
+	(OutcomeKind)(0),              // 2: cascade.v1.OutcomeKind
+	(SubjectCommunicationKind)(0), // 3: cascade.v1.SubjectCommunicationKind
+	(Art34Exemption)(0),           // 4: cascade.v1.Art34Exemption
+	(*Contact)(nil),               // 5: cascade.v1.Contact
+	(*AffectedOrganisation)(nil),  // 6: cascade.v1.AffectedOrganisation
+	(*BreachReport)(nil),          // 7: cascade.v1.BreachReport
+	(*Breach)(nil),                // 8: cascade.v1.Breach
+	(*BreachUpdate)(nil),          // 9: cascade.v1.BreachUpdate
+	(*BreachRevision)(nil),        // 10: cascade.v1.BreachRevision
+	(*Notice)(nil),                // 11: cascade.v1.Notice
+	(*ChannelDelivery)(nil),       // 12: cascade.v1.ChannelDelivery
+	(*Reminder)(nil),              // 13: cascade.v1.Reminder
+	(*Outcome)(nil),               // 14: cascade.v1.Outcome
+	(*SubjectCommunication)(nil),  // 15: cascade.v1.SubjectCommunication
+	(*NoticeEvent)(nil),           // 16: cascade.v1.NoticeEvent
+	(*BreachSummary)(nil),         // 17: cascade.v1.BreachSummary
+	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 19: google.protobuf.Duration
 }
 var file_cascade_v1_types_proto_depIdxs = []int32{
-	16, // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
-	16, // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
-	16, // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
-	5,  // 3: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
-	4,  // 4: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
-	6,  // 5: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
-	16, // 6: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
-	9,  // 7: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
-	16, // 8: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
-	16, // 9: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
-	5,  // 10: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
-	4,  // 11: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
-	16, // 12: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
-	8,  // 13: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
+	18, // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
+	18, // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
+	18, // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
+	6,  // 3: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
+	5,  // 4: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
+	7,  // 5: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
+	18, // 6: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
+	10, // 7: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
+	18, // 8: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
+	18, // 9: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
+	6,  // 10: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
+	5,  // 11: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
+	18, // 12: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
+	9,  // 13: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
 	0,  // 14: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
-	16, // 15: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
-	16, // 16: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
-	16, // 17: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
-	16, // 18: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
-	17, // 19: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
-	11, // 20: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
-	16, // 21: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	16, // 22: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
-	12, // 23: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
-	13, // 24: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
-	17, // 25: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
-	16, // 26: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
-	16, // 27: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
-	1,  // 28: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
-	16, // 29: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
-	16, // 30: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
-	2,  // 31: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
-	16, // 32: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
-	3,  // 33: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
-	16, // 34: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
-	16, // 35: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
-	0,  // 36: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
-	16, // 37: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
-	38, // [38:38] is the sub-list for method output_type
-	38, // [38:38] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	18, // 15: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
+	18, // 16: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
+	18, // 17: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
+	18, // 18: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
+	19, // 19: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
+	13, // 20: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
+	18, // 21: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	18, // 22: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
+	14, // 23: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
+	15, // 24: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
+	12, // 25: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
+	1,  // 26: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
+	18, // 27: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
+	18, // 28: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
+	18, // 29: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
+	18, // 30: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
+	19, // 31: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
+	18, // 32: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
+	18, // 33: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
+	2,  // 34: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
+	18, // 35: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
+	18, // 36: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
+	3,  // 37: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
+	18, // 38: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
+	4,  // 39: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
+	18, // 40: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
+	18, // 41: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
+	0,  // 42: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
+	18, // 43: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	44, // [44:44] is the sub-list for method output_type
+	44, // [44:44] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_types_proto_init() }
@@ -1944,8 +2166,8 @@ func file_cascade_v1_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_types_proto_rawDesc), len(file_cascade_v1_types_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   12,
+			NumEnums:      5,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,89 @@
+package api
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/cascadehq/cascade/internal/auth"
+	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/protoconv"
+	"github.com/cascadehq/cascade/internal/webhook"
+	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+)
+
+// WebhookSecretOverlap is how long a replaced webhook secret keeps signing
+// beside the new one.
+const WebhookSecretOverlap = 24 * time.Hour
+
+type deliveryService struct {
+	cascadev1.UnimplementedDeliveryServiceServer
+	*Server
+}
+
+func (s deliveryService) RotateWebhookSecret(ctx context.Context, req *cascadev1.RotateWebhookSecretRequest) (*cascadev1.RotateWebhookSecretResponse, error) {
+	const method = "RotateWebhookSecret"
+	org, err := breach.ParseOrgID(req.GetOrgId())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, invalid("org_id", err.Error()))
+	}
+	if _, err := s.st.GetOrg(ctx, org); err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	secret, err := webhook.NewSecret()
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	w, err := s.channels.RotateWebhookSecret(ctx, org, secret, s.now(), WebhookSecretOverlap)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	caller, _ := auth.FromContext(ctx)
+	s.log.Info("webhook secret issued", "org_id", org, "by", caller.String()) // never the secret
+	resp := &cascadev1.RotateWebhookSecretResponse{OrgId: string(org), Secret: w.Secret, CreatedAt: timestamppb.New(w.CreatedAt)}
+	if w.Previous != "" {
+		resp.PreviousValidUntil = timestamppb.New(w.PreviousUntil)
+	}
+	return resp, nil
+}
+
+func (s deliveryService) ListDeadLetters(ctx context.Context, req *cascadev1.ListDeadLettersRequest) (*cascadev1.ListDeadLettersResponse, error) {
+	const method = "ListDeadLetters"
+	var b breach.BreachID
+	var org breach.OrgID
+	var err error
+	if req.GetBreachId() != "" {
+		if b, err = breach.ParseBreachID(req.GetBreachId()); err != nil {
+			return nil, toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
+		}
+	}
+	if req.GetOrgId() != "" {
+		if org, err = breach.ParseOrgID(req.GetOrgId()); err != nil {
+			return nil, toStatus(ctx, s.log, method, invalid("org_id", err.Error()))
+		}
+	}
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	var after uint64
+	if t := req.GetPageToken(); t != "" {
+		if after, err = strconv.ParseUint(t, 10, 64); err != nil {
+			return nil, toStatus(ctx, s.log, method, invalid("page_token", "page_token is not a token returned by this service"))
+		}
+	}
+	entries, more, err := s.channels.DeadLetters(ctx, b, org, after, size)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	resp := &cascadev1.ListDeadLettersResponse{}
+	for i := range entries {
+		resp.DeadLetters = append(resp.DeadLetters, protoconv.DeadLetterProto(&entries[i].DeadLetter))
+	}
+	if more {
+		resp.NextPageToken = strconv.FormatUint(entries[len(entries)-1].Seq, 10)
+	}
+	return resp, nil
+}

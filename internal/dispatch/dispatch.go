@@ -1,0 +1,575 @@
+// Package dispatch delivers every message Cascade sends to an organisation
+// to the organisation's webhook and e-mail channels. Its source is the
+// durable NATS channel itself: stream CASCADE_NOTICES, read through one
+// durable consumer that every daemon shares (each message is handled by
+// one daemon). The fan-out never waits for it.
+//
+// A message that fails on a channel is retried by JetStream redelivery
+// (NakWithDelay, on the Backoff schedule), so retries survive restarts and
+// crashes of any daemon; when a message has several channels, the ones it
+// has reached are kept in a bucket so a retry repeats only the failed
+// ones. A message given up on becomes a dead letter (stream
+// CASCADE_DEADLETTER) that the vendor lists. Every attempt is recorded on
+// the notice (per channel: attempts, last error, delivered time) through
+// the store's CAS helper, so it is part of the notice's history. For an
+// organisation without the NATS channel the first successful delivery on
+// another channel is the delivery that starts its clock.
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/delivery"
+	"github.com/cascadehq/cascade/internal/email"
+	"github.com/cascadehq/cascade/internal/store"
+	"github.com/cascadehq/cascade/internal/webhook"
+)
+
+// ConsumerName is the durable consumer of CASCADE_NOTICES every daemon
+// shares.
+const ConsumerName = "cascade-dispatch"
+
+// actor of the changes the dispatcher records.
+const actor = "cascade"
+
+// Defaults.
+const (
+	DefaultWorkers    = 16
+	DefaultAckWait    = 5 * time.Minute
+	DefaultRecordWait = 5 * time.Second
+)
+
+// Config configures a Dispatcher.
+type Config struct {
+	// Window is the controller deadline after delivery (--deadline), for
+	// organisations whose clock a webhook or e-mail delivery starts.
+	Window  time.Duration
+	Backoff Backoff         // zero fields: DefaultBackoff's
+	Webhook *webhook.Client // nil: webhook.NewClient with defaults
+	// Relay is the SMTP relay; nil means e-mail is not configured: the
+	// channel is recorded as not configured on the notices of
+	// organisations whose channels column names email, and skipped for
+	// those that have it only by default.
+	Relay *email.Relay
+	// Workers is how many messages are handled at once; 0 means
+	// DefaultWorkers.
+	Workers int
+	// AckWait: a message being handled by a daemon that died is taken
+	// over after this long; 0 means DefaultAckWait.
+	AckWait time.Duration
+	// RecordWait bounds how long a delivery's record waits for the
+	// publisher's own record of the message (so the two do not collide on
+	// the notice's ledger); 0 means DefaultRecordWait.
+	RecordWait time.Duration
+	// OnDelivered is called after a webhook or e-mail delivery of a notice
+	// or revision whose clock starts on a channel (Notice.ClockOnChannel:
+	// its organisation takes no notices over NATS), with the notice as
+	// stored: its first such delivery started the clock. It may be called
+	// more than once for one notice and must be idempotent (the daemon
+	// passes deadline.Timers.ArmNotice). An error is retried (the message is
+	// redelivered; channels already reached are not repeated).
+	OnDelivered func(ctx context.Context, n *breach.Notice) error
+	Now         func() time.Time // nil: time.Now
+	Log         *slog.Logger
+}
+
+// Dispatcher delivers messages to webhooks and e-mail.
+type Dispatcher struct {
+	st   *store.Store
+	ch   *store.Channels
+	cfg  Config
+	back Backoff
+	hook *webhook.Client
+	log  *slog.Logger
+	now  func() time.Time
+}
+
+// New returns a dispatcher over the store and the channel state.
+func New(st *store.Store, ch *store.Channels, cfg Config) *Dispatcher {
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.AckWait <= 0 {
+		cfg.AckWait = DefaultAckWait
+	}
+	if cfg.RecordWait <= 0 {
+		cfg.RecordWait = DefaultRecordWait
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Webhook == nil {
+		cfg.Webhook = webhook.NewClient(webhook.Config{Now: cfg.Now})
+	}
+	return &Dispatcher{st: st, ch: ch, cfg: cfg, back: cfg.Backoff.withDefaults(), hook: cfg.Webhook, log: cfg.Log, now: cfg.Now}
+}
+
+// Prepare creates or updates the shared consumer. Call it before anything
+// publishes to organisations: the consumer starts with the messages
+// published after it was first created (an existing deployment does not
+// send its history to newly added channels).
+func (d *Dispatcher) Prepare(ctx context.Context) error {
+	_, err := d.consumer(ctx)
+	return err
+}
+
+func (d *Dispatcher) consumer(ctx context.Context) (jetstream.Consumer, error) {
+	c, err := d.st.JetStream().CreateOrUpdateConsumer(ctx, store.StreamNotices, jetstream.ConsumerConfig{
+		Durable:        ConsumerName,
+		Description:    "Cascade daemons delivering to organisations' webhooks and e-mail",
+		DeliverPolicy:  jetstream.DeliverNewPolicy,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        d.cfg.AckWait,
+		MaxDeliver:     -1,
+		MaxAckPending:  -1, // messages waiting for a retry must not hold back the others
+		FilterSubjects: []string{store.SubjectNotice + ".*"},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dispatch consumer: %w", err)
+	}
+	return c, nil
+}
+
+// Run delivers messages until ctx ends. If the consumer fails it is set
+// up again.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	d.warnUnconfigured(ctx)
+	for {
+		err := d.run(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		d.log.Error("dispatch interrupted; restarting in 1s", "err", err)
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func (d *Dispatcher) run(ctx context.Context) error {
+	cons, err := d.consumer(ctx)
+	if err != nil {
+		return err
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(d.cfg.Workers))
+	if err != nil {
+		return fmt.Errorf("dispatch consumer: %w", err)
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sem := make(chan struct{}, d.cfg.Workers)
+	for {
+		sem <- struct{}{}
+		m, err := it.Next()
+		if err != nil {
+			<-sem
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return fmt.Errorf("dispatch consumer closed: %w", err)
+			}
+			d.log.Warn("dispatch: next message", "err", err)
+			select {
+			case <-time.After(100 * time.Millisecond):
+			case <-ctx.Done():
+			}
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			d.handle(ctx, m)
+		}()
+	}
+}
+
+// warnUnconfigured logs once, at start, when organisations have e-mail but
+// no relay is configured.
+func (d *Dispatcher) warnUnconfigured(ctx context.Context) {
+	if d.cfg.Relay != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	orgs, err := d.st.AllOrgs(ctx)
+	if err != nil {
+		return
+	}
+	var named, byDefault int
+	for _, o := range orgs {
+		switch {
+		case slices.Contains(o.Channels, breach.ChannelEmail):
+			named++
+		case o.HasChannel(breach.ChannelEmail):
+			byDefault++
+		}
+	}
+	if named+byDefault > 0 {
+		d.log.Warn("no SMTP relay configured (--smtp-addr): e-mail is not sent; organisations whose channels column names email have it recorded as not configured on their notices",
+			"orgs_naming_email", named, "orgs_with_email_by_default", byDefault)
+	}
+}
+
+// errNotConfigured: the channel cannot deliver at all (no relay).
+var errNotConfigured = errors.New("no SMTP relay is configured (cascaded --smtp-addr)")
+
+// message is one message being handled.
+type message struct {
+	m       jetstream.Msg
+	md      *jetstream.MsgMetadata
+	org     breach.Org
+	body    delivery.Message
+	id      breach.NoticeID
+	msgID   string
+	attempt int
+}
+
+// carriesNotice reports whether x delivers the notice (first delivery or
+// a revision), which for a notice whose clock starts on a channel
+// (Notice.ClockOnChannel) starts the clock.
+func (x *message) carriesNotice() bool {
+	return x.body.Event == delivery.EventNotice || x.body.Event == delivery.EventRevision
+}
+
+// channels are the message's channels besides NATS.
+func channels(o breach.Org) []breach.Channel {
+	var out []breach.Channel
+	for _, c := range o.DeliveryChannels() {
+		if c != breach.ChannelNATS {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
+	md, err := m.Metadata()
+	if err != nil {
+		d.log.Error("dispatch: message without metadata", "subject", m.Subject(), "err", err)
+		_ = m.Term()
+		return
+	}
+	orgID := breach.OrgID(strings.TrimPrefix(m.Subject(), store.SubjectNotice+"."))
+	o, err := d.st.GetOrg(ctx, orgID)
+	if errors.Is(err, breach.ErrNotFound) {
+		_ = m.Ack() // no longer in the registry: nothing else to deliver to
+		return
+	}
+	if err != nil {
+		d.retryLater(m, "read organisation", err)
+		return
+	}
+	chans := channels(*o)
+	if len(chans) == 0 {
+		_ = m.Ack()
+		return
+	}
+	x := &message{m: m, md: md, org: *o, attempt: int(md.NumDelivered), msgID: m.Headers().Get(jetstream.MsgIDHeader)}
+	if err := json.Unmarshal(m.Data(), &x.body); err != nil {
+		d.log.Error("dispatch: undecodable message; not delivered", "subject", m.Subject(), "seq", md.Sequence.Stream, "err", err)
+		_ = m.Term()
+		return
+	}
+	if x.id, err = breach.ParseNoticeID(m.Headers().Get(delivery.HeaderNoticeID)); err != nil {
+		x.id = x.body.NoticeID
+	}
+	if x.msgID == "" {
+		x.msgID = fmt.Sprintf("%s/seq/%d", x.id, md.Sequence.Stream)
+	}
+	log := d.log.With("notice_id", x.id.String(), "org_id", string(orgID), "message_id", x.msgID, "attempt", x.attempt)
+
+	var done []breach.Channel
+	if x.attempt > 1 {
+		if done, err = d.ch.Progress(ctx, md.Sequence.Stream); err != nil {
+			d.retryLater(m, "read delivery progress", err)
+			return
+		}
+	}
+	type failure struct {
+		c   breach.Channel
+		err error
+	}
+	var failed []failure
+	progressed := false
+	for _, c := range chans {
+		if slices.Contains(done, c) {
+			continue
+		}
+		_ = m.InProgress()
+		err := d.send(ctx, c, x)
+		at := d.now()
+		if errors.Is(err, errNotConfigured) {
+			if slices.Contains(o.Channels, c) { // named by the registry: say so on the notice, once
+				if _, rerr := d.st.UpdateNoticeDetail(ctx, x.id, actor, at, string(c)+": "+err.Error(), func(n *breach.Notice) (breach.Event, error) {
+					return n.RecordNotConfigured(c, at, err.Error()), nil
+				}); rerr != nil && !errors.Is(rerr, breach.ErrNotFound) {
+					log.Warn("dispatch: cannot record an unconfigured channel", "channel", c, "err", rerr)
+				}
+			}
+			continue // nothing to retry
+		}
+		if ctx.Err() != nil {
+			return // shutting down: the message is redelivered, this attempt did not count
+		}
+		if rerr := d.record(ctx, c, x, at, err); rerr != nil {
+			// The attempt happened but is not on record: try it again (a
+			// webhook receiver deduplicates by Idempotency-Key).
+			log.Warn("dispatch: cannot record a delivery attempt", "channel", c, "err", rerr)
+			if err == nil {
+				err = fmt.Errorf("delivered, but not recorded: %w", rerr)
+			}
+		}
+		if err != nil {
+			failed = append(failed, failure{c, err})
+			continue
+		}
+		done, progressed = append(done, c), true
+		log.Debug("delivered", "channel", c)
+	}
+
+	if x.carriesNotice() && len(done) > 0 && d.cfg.OnDelivered != nil {
+		if err := d.onDelivered(ctx, x); err != nil {
+			if progressed {
+				d.saveProgress(ctx, x, done)
+			}
+			d.retryLater(m, "start the timers of a notice delivered on "+string(done[0]), err)
+			return
+		}
+	}
+	if len(failed) == 0 {
+		d.settle(ctx, x)
+		return
+	}
+	age := d.now().Sub(md.Timestamp)
+	permanent := !slices.ContainsFunc(failed, func(f failure) bool { return !errors.Is(f.err, webhook.ErrNotAllowed) })
+	if permanent || d.back.Exhausted(x.attempt, age) {
+		for _, f := range failed {
+			if err := d.deadLetter(ctx, f.c, x, f.err); err != nil {
+				if progressed {
+					d.saveProgress(ctx, x, done)
+				}
+				d.retryLater(m, "store a dead letter", err)
+				return
+			}
+			log.Warn("message given up on: dead-lettered", "channel", f.c, "err", f.err, "published", md.Timestamp)
+		}
+		d.settle(ctx, x)
+		return
+	}
+	if progressed {
+		d.saveProgress(ctx, x, done)
+	}
+	delay := d.back.Delay(x.attempt, jitter())
+	for _, f := range failed {
+		log.Info("delivery failed; will retry", "channel", f.c, "err", f.err, "retry_in", delay.Round(time.Second))
+	}
+	_ = m.NakWithDelay(delay)
+}
+
+// settle acknowledges a message that needs nothing more and forgets its
+// progress.
+func (d *Dispatcher) settle(ctx context.Context, x *message) {
+	if x.attempt > 1 {
+		if err := d.ch.DeleteProgress(ctx, x.md.Sequence.Stream); err != nil {
+			d.log.Debug("dispatch: progress not forgotten (it expires)", "err", err)
+		}
+	}
+	_ = x.m.Ack()
+}
+
+func (d *Dispatcher) saveProgress(ctx context.Context, x *message, done []breach.Channel) {
+	if err := d.ch.PutProgress(ctx, x.md.Sequence.Stream, done); err != nil {
+		d.log.Warn("dispatch: progress not stored; reached channels will be tried again", "notice_id", x.id.String(), "err", err)
+	}
+}
+
+// retryLater redelivers a message after a failure of Cascade's own (not a
+// channel's), without waiting for the channel schedule.
+func (d *Dispatcher) retryLater(m jetstream.Msg, what string, err error) {
+	d.log.Warn("dispatch: cannot "+what+"; retrying", "subject", m.Subject(), "err", err)
+	_ = m.NakWithDelay(d.back.Initial)
+}
+
+// send makes one attempt on channel c.
+func (d *Dispatcher) send(ctx context.Context, c breach.Channel, x *message) error {
+	switch c {
+	case breach.ChannelWebhook:
+		return d.sendWebhook(ctx, x)
+	case breach.ChannelEmail:
+		return d.sendEmail(ctx, x)
+	}
+	return fmt.Errorf("unknown channel %q", c)
+}
+
+func (d *Dispatcher) sendWebhook(ctx context.Context, x *message) error {
+	if _, err := webhook.CheckURL(x.org.WebhookURL); err != nil {
+		return err
+	}
+	sec, err := d.ch.WebhookSecret(ctx, x.org.ID)
+	if errors.Is(err, breach.ErrNotFound) {
+		return fmt.Errorf("no webhook secret issued for %s: the vendor issues one with cascadectl webhook secret --org %s", x.org.ID, x.org.ID)
+	}
+	if err != nil {
+		return err
+	}
+	h := http.Header{}
+	for k, vs := range x.m.Headers() {
+		if strings.HasPrefix(http.CanonicalHeaderKey(k), "Cascade-") {
+			h[http.CanonicalHeaderKey(k)] = vs
+		}
+	}
+	h.Set(webhook.HeaderIdempotencyKey, x.msgID)
+	h.Set(webhook.HeaderSubject, x.m.Subject())
+	return d.hook.Post(ctx, webhook.Request{URL: x.org.WebhookURL, Body: x.m.Data(), Header: h,
+		Secrets: sec.Valid(d.now()), Attempt: x.attempt})
+}
+
+func (d *Dispatcher) sendEmail(ctx context.Context, x *message) error {
+	if d.cfg.Relay == nil {
+		return errNotConfigured
+	}
+	at := d.now()
+	deliveredAt, deadline := x.body.DeliveredAt, x.body.Deadline
+	if v, err := d.st.GetNotice(ctx, x.id); err == nil && v.Notice.ClockOnChannel {
+		// The body's clock is that of the NATS publish; this notice's
+		// starts with its first delivery here or on another channel.
+		deliveredAt, deadline = at, at.Add(d.cfg.Window)
+		if v.Notice.State >= breach.StateDelivered {
+			deliveredAt, deadline = v.Notice.DeliveredAt, v.Notice.Deadline
+		}
+	}
+	return d.cfg.Relay.Send(ctx, &email.Message{
+		Msg: x.body, Subject: x.m.Subject(), Header: x.m.Headers(), Body: x.m.Data(), MessageID: x.msgID,
+		Locale: x.org.Locale, To: x.org.EmailAddresses(), Date: at, DeliveredAt: deliveredAt, Deadline: deadline,
+	})
+}
+
+// detail is the history entry's text of an attempt.
+func detail(c breach.Channel, x *message, err error) string {
+	s := fmt.Sprintf("%s: message %s, attempt %d", c, x.msgID, x.attempt)
+	if err != nil {
+		s += ": " + err.Error()
+	}
+	return s
+}
+
+// record stores an attempt on the notice; a successful one delivers a
+// notice that waits for its first channel delivery (ClockOnChannel: its
+// clock starts at at).
+func (d *Dispatcher) record(ctx context.Context, c breach.Channel, x *message, at time.Time, sendErr error) error {
+	d.awaitPublisherRecord(ctx, x)
+	_, err := d.st.UpdateNoticeDetail(ctx, x.id, actor, at, detail(c, x, sendErr), func(n *breach.Notice) (breach.Event, error) {
+		if sendErr != nil {
+			return n.RecordChannelAttempt(c, at, sendErr.Error()), nil
+		}
+		ev := n.RecordChannelAttempt(c, at, "")
+		if x.carriesNotice() && n.ClockOnChannel && n.State == breach.StatePending {
+			return n.Deliver(at, d.cfg.Window, x.body.Revision), nil
+		}
+		return ev, nil
+	})
+	if errors.Is(err, breach.ErrNotFound) {
+		return nil // no notice to record on (never happens: notices precede their messages)
+	}
+	return err
+}
+
+// awaitPublisherRecord waits, for at most RecordWait, until the notice's
+// ledger shows the publisher's own record of x (delivery, reminder,
+// escalation), which follows the NATS publish by a moment. Writing before
+// it would make the publisher's batched write conflict and be redone one
+// by one.
+func (d *Dispatcher) awaitPublisherRecord(ctx context.Context, x *message) {
+	deadline := time.Now().Add(d.cfg.RecordWait)
+	for {
+		v, err := d.st.GetNotice(ctx, x.id)
+		if err != nil || recorded(v.Notice, &x.body) || time.Now().After(deadline) {
+			return
+		}
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// recorded reports whether n shows the publisher's record of message b
+// (or whether there is none to wait for).
+func recorded(n *breach.Notice, b *delivery.Message) bool {
+	if n.ClockOnChannel && n.State == breach.StatePending {
+		return true // the dispatcher records this notice's delivery
+	}
+	switch b.Event {
+	case delivery.EventReminder:
+		r, err := time.ParseDuration(b.Remaining)
+		return err != nil || n.Reminded(r)
+	case delivery.EventOverdue:
+		return !n.OverdueAt.IsZero()
+	}
+	return n.State >= breach.StateDelivered && !n.LastDeliveryAt.Before(b.SentAt)
+}
+
+func (d *Dispatcher) onDelivered(ctx context.Context, x *message) error {
+	v, err := d.st.GetNotice(ctx, x.id)
+	if err != nil {
+		return err
+	}
+	if !v.Notice.ClockOnChannel || v.Notice.State < breach.StateDelivered {
+		return nil
+	}
+	return d.cfg.OnDelivered(ctx, v.Notice)
+}
+
+// destination is where channel c delivers for o, fit to show.
+func destination(c breach.Channel, o breach.Org) string {
+	if c == breach.ChannelWebhook {
+		if u, err := webhook.CheckURL(o.WebhookURL); err == nil {
+			return webhook.Redact(u)
+		}
+		return "(webhook URL not allowed)"
+	}
+	return strings.Join(o.EmailAddresses(), ", ")
+}
+
+// deadLetter gives up on x on channel c: a dead letter for the vendor and
+// a record on the notice.
+func (d *Dispatcher) deadLetter(ctx context.Context, c breach.Channel, x *message, cause error) error {
+	at := d.now()
+	dl := breach.DeadLetter{NoticeID: x.id, Channel: c, Event: x.body.Event, Revision: x.body.Revision, MessageID: x.msgID,
+		NoticeSeq: x.md.Sequence.Stream, Destination: destination(c, x.org), Attempts: x.attempt, PublishedAt: x.md.Timestamp,
+		At: at, LastError: cause.Error()}
+	if r := []rune(dl.LastError); len(r) > breach.MaxChannelError {
+		dl.LastError = string(r[:breach.MaxChannelError]) + "…"
+	}
+	if err := d.ch.PutDeadLetter(ctx, dl); err != nil {
+		return err
+	}
+	_, err := d.st.UpdateNoticeDetail(ctx, x.id, actor, at, detail(c, x, cause)+"; given up after "+strconv.Itoa(x.attempt)+" attempts",
+		func(n *breach.Notice) (breach.Event, error) { return n.RecordDeadLetter(c, at, cause.Error()), nil })
+	if errors.Is(err, breach.ErrNotFound) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,275 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cascadehq/cascade/internal/breach"
+)
+
+// JetStream layout of the webhook and e-mail channels (documented in the
+// README with the rest).
+const (
+	StreamDeadLetters    = "CASCADE_DEADLETTER"      // cascade.deadletter.<breach_id>.<org_id>
+	SubjectDeadLetter    = "cascade.deadletter"      // + ".<breach_id>.<org_id>"
+	BucketWebhookSecrets = "cascade-webhook-secrets" // org id -> WebhookSecret
+	BucketDispatch       = "cascade-dispatch"        // CASCADE_NOTICES sequence -> channels done
+	dispatchProgressTTL  = 7 * 24 * time.Hour        // far beyond the longest retry schedule
+	maxDeadLetterBytes   = 64 << 10                  // one dead-letter record
+)
+
+// WebhookSecret is an organisation's webhook signing secret. After a
+// rotation the previous secret keeps signing, beside the new one, until
+// PreviousUntil, so a receiver can switch without losing messages.
+type WebhookSecret struct {
+	Org           breach.OrgID `json:"org_id"`
+	Secret        string       `json:"secret"`
+	CreatedAt     time.Time    `json:"created_at"`
+	Previous      string       `json:"previous,omitempty"`
+	PreviousUntil time.Time    `json:"previous_until,omitzero"`
+}
+
+// Valid are the secrets that sign at now: the current one first.
+func (w *WebhookSecret) Valid(now time.Time) []string {
+	out := []string{w.Secret}
+	if w.Previous != "" && now.Before(w.PreviousUntil) {
+		out = append(out, w.Previous)
+	}
+	return out
+}
+
+// String never shows the secrets.
+func (w WebhookSecret) String() string { return "webhook secret of " + string(w.Org) + " (redacted)" }
+
+// DeadLetterEntry is a dead letter with its position in CASCADE_DEADLETTER.
+type DeadLetterEntry struct {
+	Seq uint64
+	breach.DeadLetter
+}
+
+// Channels is the state of the webhook and e-mail channels: dead letters,
+// webhook secrets, and which channels a message has reached so far.
+type Channels struct {
+	deadLetters jetstream.Stream
+	js          jetstream.JetStream
+	secrets     jetstream.KeyValue
+	progress    jetstream.KeyValue
+}
+
+// OpenChannels creates or updates the stream and buckets of the webhook
+// and e-mail channels. It is safe to call from several daemons at once.
+func (s *Store) OpenChannels(ctx context.Context) (*Channels, error) {
+	st, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        StreamDeadLetters,
+		Description: "Messages given up on after every retry, per channel, for the vendor",
+		Subjects:    []string{SubjectDeadLetter + ".>"},
+		Duplicates:  24 * time.Hour,
+		MaxMsgSize:  maxDeadLetterBytes,
+		Storage:     jetstream.FileStorage,
+		Replicas:    s.replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", StreamDeadLetters, err)
+	}
+	c := &Channels{deadLetters: st, js: s.js}
+	for _, b := range []struct {
+		kv  *jetstream.KeyValue
+		cfg jetstream.KeyValueConfig
+	}{
+		{&c.secrets, jetstream.KeyValueConfig{Bucket: BucketWebhookSecrets, Description: "Webhook signing secrets by organisation id (daemons only)", History: 1}},
+		{&c.progress, jetstream.KeyValueConfig{Bucket: BucketDispatch, Description: "Channels each message being retried has reached", History: 1, TTL: dispatchProgressTTL}},
+	} {
+		b.cfg.Storage = jetstream.FileStorage
+		b.cfg.Replicas = s.replicas
+		kv, err := s.js.CreateOrUpdateKeyValue(ctx, b.cfg)
+		if err != nil {
+			return nil, fmt.Errorf("bucket %s: %w", b.cfg.Bucket, err)
+		}
+		*b.kv = kv
+	}
+	return c, nil
+}
+
+// WebhookSecret returns an organisation's webhook secret, or
+// breach.ErrNotFound if none was issued.
+func (c *Channels) WebhookSecret(ctx context.Context, org breach.OrgID) (*WebhookSecret, error) {
+	w, _, err := c.webhookSecret(ctx, org)
+	return w, err
+}
+
+func (c *Channels) webhookSecret(ctx context.Context, org breach.OrgID) (*WebhookSecret, uint64, error) {
+	e, err := c.secrets.Get(ctx, string(org))
+	if err != nil {
+		if isNotFound(err) {
+			return nil, 0, fmt.Errorf("webhook secret of %s: %w", org, breach.ErrNotFound)
+		}
+		return nil, 0, fmt.Errorf("read webhook secret of %s: %w", org, err)
+	}
+	var w WebhookSecret
+	if err := json.Unmarshal(e.Value(), &w); err != nil {
+		return nil, 0, fmt.Errorf("decode webhook secret of %s: %w", org, err)
+	}
+	return &w, e.Revision(), nil
+}
+
+// RotateWebhookSecret makes secret the organisation's current webhook
+// secret, created at now; the one it replaces keeps signing until
+// now+overlap.
+func (c *Channels) RotateWebhookSecret(ctx context.Context, org breach.OrgID, secret string, now time.Time, overlap time.Duration) (*WebhookSecret, error) {
+	for attempt := 0; ; attempt++ {
+		old, rev, err := c.webhookSecret(ctx, org)
+		if err != nil && !errors.Is(err, breach.ErrNotFound) {
+			return nil, err
+		}
+		w := &WebhookSecret{Org: org, Secret: secret, CreatedAt: now}
+		if old != nil && overlap > 0 {
+			w.Previous, w.PreviousUntil = old.Secret, now.Add(overlap)
+		}
+		data, err := json.Marshal(w)
+		if err != nil {
+			return nil, err
+		}
+		if old == nil {
+			_, err = c.secrets.Create(ctx, string(org), data)
+		} else {
+			_, err = c.secrets.Update(ctx, string(org), data, rev)
+		}
+		if err == nil {
+			return w, nil
+		}
+		if !isConflict(err) && !errors.Is(err, jetstream.ErrKeyExists) || attempt >= 20 {
+			return nil, fmt.Errorf("store webhook secret of %s: %w", org, err)
+		}
+	}
+}
+
+func deadLetterSubject(id breach.NoticeID) string {
+	return SubjectDeadLetter + "." + string(id.Breach) + "." + string(id.Org)
+}
+
+// PutDeadLetter stores a dead letter. The same message on the same
+// channel is stored once (a repeat after a crash is a no-op).
+func (c *Channels) PutDeadLetter(ctx context.Context, d breach.DeadLetter) error {
+	data, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	m := &nats.Msg{Subject: deadLetterSubject(d.NoticeID), Data: data, Header: nats.Header{}}
+	m.Header.Set("Content-Type", "application/json")
+	_, err = c.js.PublishMsg(ctx, m, jetstream.WithMsgID(d.MessageID+"/"+string(d.Channel)), jetstream.WithExpectStream(StreamDeadLetters))
+	if err != nil {
+		return fmt.Errorf("store dead letter of %s: %w", d.NoticeID, err)
+	}
+	return nil
+}
+
+// DeadLetters returns up to limit dead letters after stream sequence
+// after, oldest first, of one breach and/or one organisation (empty: all),
+// and whether more follow.
+func (c *Channels) DeadLetters(ctx context.Context, b breach.BreachID, org breach.OrgID, after uint64, limit int) ([]DeadLetterEntry, bool, error) {
+	bt, ot := string(b), string(org)
+	if bt == "" {
+		bt = "*"
+	}
+	if ot == "" {
+		ot = "*"
+	}
+	filter := SubjectDeadLetter + "." + bt + "." + ot
+	cons, err := c.deadLetters.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects:    []string{filter},
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       after + 1,
+		InactiveThreshold: 5 * time.Second,
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("read dead letters: %w", err)
+	}
+	info := cons.CachedInfo()
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = c.deadLetters.DeleteConsumer(dctx, info.Name)
+	}()
+	if info.NumPending == 0 {
+		return nil, false, nil
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return nil, false, fmt.Errorf("read dead letters: %w", err)
+	}
+	defer it.Stop()
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	var out []DeadLetterEntry
+	for {
+		m, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, false, ctx.Err()
+			}
+			return nil, false, fmt.Errorf("read dead letters: %w", err)
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			return nil, false, err
+		}
+		var d breach.DeadLetter
+		if err := json.Unmarshal(m.Data(), &d); err != nil {
+			return nil, false, fmt.Errorf("decode dead letter %d: %w", md.Sequence.Stream, err)
+		}
+		out = append(out, DeadLetterEntry{Seq: md.Sequence.Stream, DeadLetter: d})
+		if md.NumPending == 0 {
+			return out, false, nil
+		}
+		if len(out) >= limit {
+			return out, true, nil
+		}
+	}
+}
+
+func progressKey(seq uint64) string { return strconv.FormatUint(seq, 10) }
+
+// Progress returns the channels that message seq of CASCADE_NOTICES has
+// reached so far (recorded while other channels are retried).
+func (c *Channels) Progress(ctx context.Context, seq uint64) ([]breach.Channel, error) {
+	e, err := c.progress.Get(ctx, progressKey(seq))
+	if err != nil {
+		if isNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read delivery progress of message %d: %w", seq, err)
+	}
+	var done []breach.Channel
+	if err := json.Unmarshal(e.Value(), &done); err != nil {
+		return nil, fmt.Errorf("decode delivery progress of message %d: %w", seq, err)
+	}
+	return done, nil
+}
+
+// PutProgress records the channels message seq has reached.
+func (c *Channels) PutProgress(ctx context.Context, seq uint64, done []breach.Channel) error {
+	data, err := json.Marshal(slices.Compact(slices.Sorted(slices.Values(done))))
+	if err != nil {
+		return err
+	}
+	if _, err := c.progress.Put(ctx, progressKey(seq), data); err != nil {
+		return fmt.Errorf("store delivery progress of message %d: %w", seq, err)
+	}
+	return nil
+}
+
+// DeleteProgress forgets message seq's progress once it is settled.
+func (c *Channels) DeleteProgress(ctx context.Context, seq uint64) error {
+	if err := c.progress.Purge(ctx, progressKey(seq)); err != nil && !isNotFound(err) {
+		return fmt.Errorf("forget delivery progress of message %d: %w", seq, err)
+	}
+	return nil
+}

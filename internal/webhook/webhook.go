@@ -1,0 +1,287 @@
+// Package webhook delivers Cascade's messages to an organisation's webhook:
+// an HTTPS POST of the message's JSON body, exactly as published on
+// cascade.notice.<org_id>, with the message's Ed25519 Cascade-Signature
+// headers, an Idempotency-Key that stays the same across retries, and an
+// HMAC-SHA256 signature with the organisation's own secret:
+//
+//	Cascade-Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>
+//
+// During a secret rotation the header carries one v1 per valid secret, the
+// newest first. A receiver checks that one v1 matches with its secret and
+// that t is recent (Verify does both), then answers 2xx; anything else is a
+// failure that is retried.
+//
+// Only https URLs are accepted, and http to a loopback host for tests and
+// development.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Headers of a webhook request besides the message's own Cascade-* headers.
+const (
+	HeaderSignature      = "Cascade-Webhook-Signature"
+	HeaderIdempotencyKey = "Idempotency-Key"
+	// HeaderSubject is the NATS subject the message was published on,
+	// which its Ed25519 Cascade-Signature covers.
+	HeaderSubject = "Cascade-Subject"
+	// HeaderAttempt counts the attempts to deliver this message (1, 2, ...).
+	HeaderAttempt = "Cascade-Delivery-Attempt"
+)
+
+// Defaults.
+const (
+	DefaultTimeout   = 30 * time.Second // one attempt, response included
+	DefaultTolerance = 5 * time.Minute  // how old a signature Verify accepts
+	SecretPrefix     = "whsec_"
+	maxErrorBody     = 200 // characters of a failed response kept in the error
+)
+
+// ErrNotAllowed: the URL is not one Cascade posts to (not https, and not
+// http to a loopback host). Retrying does not help.
+var ErrNotAllowed = errors.New("webhook URL not allowed")
+
+// NewSecret returns a new random webhook secret: "whsec_" and 32 random
+// bytes in unpadded base64url. The HMAC key is the whole string.
+func NewSecret() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("webhook secret: %w", err)
+	}
+	return SecretPrefix + base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// Sign is the Cascade-Webhook-Signature value for body at t, with one v1
+// per secret.
+func Sign(secrets []string, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	var b strings.Builder
+	b.WriteString("t=" + ts)
+	for _, s := range secrets {
+		b.WriteString(",v1=" + hex.EncodeToString(mac(s, ts, body)))
+	}
+	return b.String()
+}
+
+func mac(secret, ts string, body []byte) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts + "."))
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// Verify checks a Cascade-Webhook-Signature header against body and the
+// receiver's secret: one v1 must match, and t must be within tolerance of
+// now (so a captured request cannot be replayed later).
+func Verify(header string, body []byte, secret string, now time.Time, tolerance time.Duration) error {
+	var ts string
+	var sigs [][]byte
+	for _, part := range strings.Split(header, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return fmt.Errorf("%s: malformed part %q", HeaderSignature, clip(part, 40))
+		}
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			if s, err := hex.DecodeString(v); err == nil {
+				sigs = append(sigs, s)
+			}
+		}
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%s: no valid t=", HeaderSignature)
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
+		return fmt.Errorf("%s: timestamp %s is more than %s from now", HeaderSignature, time.Unix(sec, 0).UTC().Format(time.RFC3339), tolerance)
+	}
+	want := mac(secret, ts, body)
+	for _, s := range sigs {
+		if hmac.Equal(s, want) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: no v1 signature matches this secret and body", HeaderSignature)
+}
+
+// CheckURL parses a webhook URL and checks that Cascade may post to it:
+// https, or http to a loopback host (tests and development).
+func CheckURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Hostname() == "" {
+		return nil, fmt.Errorf("%w: not an absolute URL", ErrNotAllowed)
+	}
+	switch {
+	case u.User != nil:
+		return nil, fmt.Errorf("%w: %s holds a user name or password", ErrNotAllowed, Redact(u))
+	case u.Scheme == "https":
+		return u, nil
+	case u.Scheme == "http" && loopback(u.Hostname()):
+		return u, nil
+	}
+	return nil, fmt.Errorf("%w: %s: webhooks must be https:// (http:// only to a loopback host such as 127.0.0.1, for tests and development)", ErrNotAllowed, Redact(u))
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Redact is the URL without user information, query and fragment: what
+// may appear in logs, errors and dead letters (a query may hold a token).
+func Redact(u *url.URL) string {
+	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	return r.String()
+}
+
+// Config configures a Client.
+type Config struct {
+	// Timeout of one attempt; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// TLS configures the client side of TLS (e.g. RootCAs for a private CA
+	// or a test server); nil means the system's roots.
+	TLS *tls.Config
+	// Now is the clock of the signature timestamps; nil means time.Now.
+	Now func() time.Time
+}
+
+// Client posts messages to webhooks.
+type Client struct {
+	http    *http.Client
+	timeout time.Duration
+	now     func() time.Time
+}
+
+// NewClient returns a client. It never follows redirects: a 3xx answer is
+// a failure (a redirect would post the notice somewhere the organisation
+// did not register).
+func NewClient(cfg Config) *Client {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if cfg.TLS != nil {
+		tlsCfg = cfg.TLS.Clone()
+		if tlsCfg.MinVersion < tls.VersionTLS12 {
+			tlsCfg.MinVersion = tls.VersionTLS12
+		}
+	}
+	tr.TLSClientConfig = tlsCfg
+	tr.MaxIdleConnsPerHost = 4
+	return &Client{
+		http: &http.Client{Transport: tr,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		timeout: cfg.Timeout,
+		now:     cfg.Now,
+	}
+}
+
+// Request is one message to post.
+type Request struct {
+	URL     string
+	Body    []byte      // the message body, unchanged
+	Header  http.Header // the message's Cascade-* headers, Idempotency-Key, Cascade-Subject
+	Secrets []string    // the organisation's valid secrets, newest first; at least one
+	Attempt int         // 1 for the first attempt
+}
+
+// Post delivers r: it succeeds on a 2xx answer. Errors never contain the
+// URL's query or the secrets; an error wrapping ErrNotAllowed will not go
+// away by retrying.
+func (c *Client) Post(ctx context.Context, r Request) error {
+	u, err := CheckURL(r.URL)
+	if err != nil {
+		return err
+	}
+	if len(r.Secrets) == 0 {
+		return errors.New("no webhook secret to sign with")
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(r.Body))
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", Redact(u), unwrapURL(err))
+	}
+	for k, vs := range r.Header {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Cascade-Webhook/1")
+	if r.Attempt > 0 {
+		req.Header.Set(HeaderAttempt, strconv.Itoa(r.Attempt))
+	}
+	req.Header.Set(HeaderSignature, Sign(r.Secrets, c.now(), r.Body))
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			return fmt.Errorf("POST %s: no answer within %s", Redact(u), c.timeout)
+		}
+		return fmt.Errorf("POST %s: %w", Redact(u), unwrapURL(err))
+	}
+	defer resp.Body.Close()
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, 4*maxErrorBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // keep the connection reusable
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	msg := fmt.Sprintf("POST %s: HTTP %d", Redact(u), resp.StatusCode)
+	if body := clip(printable(string(head)), maxErrorBody); body != "" {
+		msg += ": " + body
+	}
+	return errors.New(msg)
+}
+
+// unwrapURL drops the *url.Error wrapper, whose text repeats the full URL
+// (query included).
+func unwrapURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// printable keeps one line of printable text.
+func printable(s string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return ' '
+		}
+		return r
+	}, s))
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
