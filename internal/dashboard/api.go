@@ -151,8 +151,9 @@ func jsonOf(m proto.Message) json.RawMessage {
 
 // sessionInfo is what the page needs to choose its view.
 type sessionInfo struct {
-	// Scope is "all" (vendor, global viewer, development mode) or
-	// "organisation" (a controller or an organisation's viewer).
+	// Scope is "all" (vendor, global viewer, development mode),
+	// "organisation" (a controller or an organisation's viewer), or empty
+	// when the request carried no credentials and the API needs them.
 	Scope string `json:"scope"`
 	// Acknowledge: the caller may acknowledge notices.
 	Acknowledge bool `json:"acknowledge"`
@@ -178,6 +179,13 @@ func (d *Dashboard) session(w http.ResponseWriter, r *http.Request) {
 		return
 	case codes.PermissionDenied:
 		info.Scope = "organisation"
+	case codes.Unauthenticated:
+		if r.Header.Get("Authorization") == "" { // not signed in yet: the page asks for a token
+			writeJSON(w, http.StatusOK, info)
+			return
+		}
+		d.writeError(w, r, err)
+		return
 	default:
 		d.writeError(w, r, err)
 		return

@@ -24,17 +24,20 @@ const (
 // eventStream writes server-sent events. The page reads it with fetch()
 // (EventSource cannot send an Authorization header).
 type eventStream struct {
-	w  http.ResponseWriter
-	rc *http.ResponseController
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	now func() time.Time
 }
 
-func startEvents(w http.ResponseWriter) *eventStream {
+// startEvents begins a stream with a "clock" event, which the page uses
+// to correct its own clock for the countdowns.
+func startEvents(w http.ResponseWriter, now func() time.Time) *eventStream {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("X-Accel-Buffering", "no") // proxies: do not buffer
 	w.WriteHeader(http.StatusOK)
-	s := &eventStream{w: w, rc: http.NewResponseController(w)}
-	_ = s.flush()
+	s := &eventStream{w: w, rc: http.NewResponseController(w), now: now}
+	_ = s.ping()
 	return s
 }
 
@@ -61,12 +64,10 @@ func (s *eventStream) send(event string, data []byte) error {
 	return s.flush()
 }
 
+// ping sends the server's time; it also keeps proxies from closing an
+// idle stream.
 func (s *eventStream) ping() error {
-	_ = s.rc.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if _, err := s.w.Write([]byte(": keep-alive\n\n")); err != nil {
-		return err
-	}
-	return s.flush()
+	return s.send("clock", mustJSON(map[string]time.Time{"server_time": s.now().UTC()}))
 }
 
 func (s *eventStream) flush() error { return s.rc.Flush() }
@@ -99,7 +100,7 @@ func (d *Dashboard) pollEvents(w http.ResponseWriter, r *http.Request, name stri
 		d.writeError(w, r, err)
 		return
 	}
-	s := startEvents(w)
+	s := startEvents(w, d.now)
 	if s.send(name, last) != nil {
 		return
 	}
@@ -289,7 +290,7 @@ func (d *Dashboard) breachEvents(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}()
-	s := startEvents(w)
+	s := startEvents(w, d.now)
 	if s.write("breach", jsonOf(b.GetBreach())) != nil || writeWatch(s, first) != nil {
 		return
 	}

@@ -42,7 +42,7 @@ func testLogger() *slog.Logger {
 }
 
 // start runs a daemon with the example registry on free loopback ports.
-func start(t *testing.T, noAuth bool) *env {
+func start(t *testing.T, noAuth bool, with ...func(*daemon.Options)) *env {
 	t.Helper()
 	opts := daemon.Options{
 		DataDir:        t.TempDir(),
@@ -53,6 +53,9 @@ func start(t *testing.T, noAuth bool) *env {
 		OrgsFile:       "../../deploy/examples/orgs.csv",
 		InsecureNoAuth: noAuth,
 		Log:            testLogger(),
+	}
+	for _, f := range with {
+		f(&opts)
 	}
 	d, err := daemon.Start(context.Background(), opts)
 	if err != nil {
@@ -128,6 +131,31 @@ func (e *env) publish(id string, orgs ...string) {
 		}
 		if r.GetSummary().GetDelivered() != int64(len(orgs)) {
 			return fmt.Errorf("delivered %d of %d", r.GetSummary().GetDelivered(), len(orgs))
+		}
+		return nil
+	})
+}
+
+// update publishes follow-up facts that add organisations, and waits
+// until the breach has total notices, all delivered.
+func (e *env) update(id string, total int64, add ...string) {
+	e.t.Helper()
+	var aff []string
+	for _, o := range add {
+		aff = append(aff, fmt.Sprintf(`{"org_id":%q,"approx_subjects":300}`, o))
+	}
+	body := fmt.Sprintf(`{"breach_id":%q,"summary":"More municipalities found affected","add_affected":[%s]}`, id, strings.Join(aff, ","))
+	if _, err := e.js.Publish(ctx(e.t), "cascade.breach.update", []byte(body)); err != nil {
+		e.t.Fatalf("publish update: %v", err)
+	}
+	bc := cascadev1.NewBreachServiceClient(e.cc)
+	eventually(e.t, 20*time.Second, func() error {
+		r, err := bc.GetBreachSummary(as(e.t, e.vendor), &cascadev1.GetBreachSummaryRequest{BreachId: id})
+		if err != nil {
+			return err
+		}
+		if s := r.GetSummary(); s.GetTotal() != total || s.GetDelivered() != total {
+			return fmt.Errorf("summary %v, want %d delivered", s, total)
 		}
 		return nil
 	})

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 )
@@ -24,7 +25,7 @@ func TestHTTPStatus(t *testing.T) {
 // newline in the data cannot end or forge an event.
 func TestEventFraming(t *testing.T) {
 	rec := httptest.NewRecorder()
-	s := startEvents(rec)
+	s := startEvents(rec, func() time.Time { return time.Date(2025, 8, 23, 14, 0, 0, 0, time.UTC) })
 	if err := s.send("notice", []byte("{\"a\":1}")); err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,8 @@ func TestEventFraming(t *testing.T) {
 	if err := s.ping(); err != nil {
 		t.Fatal(err)
 	}
-	want := "event: notice\ndata: {\"a\":1}\n\nevent: x\ndata: line1\ndata: event: forged\ndata: line3\n\n: keep-alive\n\n"
+	clock := "event: clock\ndata: {\"server_time\":\"2025-08-23T14:00:00Z\"}\n\n"
+	want := clock + "event: notice\ndata: {\"a\":1}\n\nevent: x\ndata: line1\ndata: event: forged\ndata: line3\n\n" + clock
 	if got := rec.Body.String(); got != want {
 		t.Errorf("got %q\nwant %q", got, want)
 	}

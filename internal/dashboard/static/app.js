@@ -18,7 +18,7 @@
       orgView: 'Organisation view', viewerView: 'read only',
       breaches: 'Breaches', noBreaches: 'No breaches yet. A new one appears here as soon as it is reported.',
       received: 'received', notices: '{0} notices', live: 'Live', reconnecting: 'Reconnecting…',
-      progress: 'Progress', delivered: 'Delivered', acknowledged: 'Acknowledged', resolved: 'Resolved', overdue: 'Overdue',
+      progress: 'Progress', delivered: 'Delivered', acknowledged: 'Acknowledged', resolved: 'Resolved', overdue: 'Overdue', overdueOne: 'Overdue',
       nextDeadline: 'Next deadline', latestRevision: 'Revision {0}: acknowledged by {1} of {2}',
       byTimeLeft: 'Organisations by time left', filter: 'Filter organisations', showing: 'Showing {0} of {1}. Filter to find the others.',
       left: '{0} left', overdueBy: 'overdue by {0}', notDelivered: 'not delivered yet', done: 'resolved',
@@ -47,7 +47,7 @@
       orgView: 'Organisationsvy', viewerView: 'endast läsning',
       breaches: 'Incidenter', noBreaches: 'Inga incidenter ännu. En ny visas här så snart den rapporteras.',
       received: 'mottagen', notices: '{0} underrättelser', live: 'Live', reconnecting: 'Ansluter igen…',
-      progress: 'Förlopp', delivered: 'Levererade', acknowledged: 'Kvitterade', resolved: 'Avslutade', overdue: 'Försenade',
+      progress: 'Förlopp', delivered: 'Levererade', acknowledged: 'Kvitterade', resolved: 'Avslutade', overdue: 'Försenade', overdueOne: 'Försenad',
       nextDeadline: 'Nästa tidsfrist', latestRevision: 'Revision {0}: kvitterad av {1} av {2}',
       byTimeLeft: 'Organisationer efter återstående tid', filter: 'Filtrera organisationer', showing: 'Visar {0} av {1}. Filtrera för att hitta de andra.',
       left: '{0} kvar', overdueBy: 'försenad {0}', notDelivered: 'inte levererad än', done: 'avslutad',
@@ -77,6 +77,7 @@
   let clockOffset = 0; // server time - local time, for the countdowns
   let viewAbort = null; // ends the current view's streams
   let rerender = null; // redraws the current view (after a language change)
+  let onTick = null; // the current view's work each second
 
   function pickLanguage() {
     const saved = localStorage.getItem(store.lang);
@@ -114,9 +115,10 @@
   const enc = encodeURIComponent;
   const now = () => Date.now() + clockOffset;
 
-  function fmtTime(ts) {
+  function fmtTime(ts, seconds) {
     if (!ts) return '';
-    return new Intl.DateTimeFormat(lang === 'sv' ? 'sv-SE' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(ts));
+    return new Intl.DateTimeFormat(lang === 'sv' ? 'sv-SE' : 'en-GB',
+      { dateStyle: 'medium', timeStyle: seconds ? 'medium' : 'short' }).format(new Date(ts));
   }
 
   function fmtDuration(ms) {
@@ -199,7 +201,9 @@
             buf = buf.slice(i + 2);
             const ev = parseEvent(block);
             if (!ev) continue;
-            if (ev.event === 'error') {
+            if (ev.event === 'clock') {
+              clockOffset = Date.parse(ev.data.server_time) - Date.now();
+            } else if (ev.event === 'error') {
               const err = new APIError(0, ev.data);
               if (err.code !== 'UNAVAILABLE' && err.code !== 'DEADLINE_EXCEEDED') return fail(err, on);
               on.live?.(false);
@@ -313,6 +317,7 @@
       const r = remaining(n);
       el.closest('.notice-row, .card')?.classList.toggle('late', r != null && r < 0);
     }
+    onTick?.();
   }
 
   // byTimeLeft: overdue first (the longest overdue first), then by
@@ -332,7 +337,7 @@
   function stateBadge(n) {
     return h('span', { class: 'badges' },
       h('span', { class: 'badge state ' + n.state.replace('NOTICE_STATE_', '').toLowerCase() }, t('state_' + n.state)),
-      isLate(n) ? h('span', { class: 'badge overdue' }, t('overdue')) : null);
+      isLate(n) ? h('span', { class: 'badge overdue' }, t('overdueOne')) : null);
   }
 
   // reconcile keeps list's children in the order of items, reusing the
@@ -479,14 +484,31 @@
       meta.textContent = [breach.id, breach.report?.processor, `${t('received')} ${fmtTime(breach.received_at)}`,
         t('revision', breach.latest_revision || 1)].filter(Boolean).join(' · ');
     };
+    // Once every notice is here, overdue and the next deadline are counted
+    // in the page, so they follow the clock; before, the summary's count.
+    const clientSide = () => {
+      let late = 0;
+      let next = null;
+      for (const n of notices.values()) {
+        const r = remaining(n);
+        if (r == null) continue;
+        if (r < 0) late++;
+        else if (!next || Date.parse(n.deadline) < Date.parse(next)) next = n.deadline;
+      }
+      return { late, next };
+    };
+    let shown = '';
     const renderSummary = () => {
       if (!summary) return;
       const total = Number(summary.total || 0);
-      bars.replaceChildren(...['delivered', 'acknowledged', 'resolved', 'overdue'].map((k) => meter(k, Number(summary[k] || 0), total)));
+      const own = caughtUp && notices.size === total ? clientSide() : { late: Number(summary.overdue || 0), next: summary.next_deadline };
+      shown = JSON.stringify([summary, own, lang]);
+      const values = { ...summary, overdue: own.late };
+      bars.replaceChildren(...['delivered', 'acknowledged', 'resolved', 'overdue'].map((k) => meter(k, Number(values[k] || 0), total)));
       const parts = [];
-      if (summary.next_deadline) {
+      if (own.next) {
         parts.push(h('span', {}, `${t('nextDeadline')}: `,
-          countdown({ deadline: summary.next_deadline, state: 'NOTICE_STATE_DELIVERED' }), ` (${fmtTime(summary.next_deadline)})`));
+          countdown({ deadline: own.next, state: 'NOTICE_STATE_DELIVERED' }), ` (${fmtTime(own.next)})`));
       }
       if ((summary.latest_revision || 1) > 1) {
         parts.push(h('span', {}, ' · ' + t('latestRevision', summary.latest_revision, num(summary.acknowledged_latest), num(total))));
@@ -496,6 +518,7 @@
     let pending = false;
     const renderList = () => {
       pending = false;
+      renderSummary();
       const q = filter.value.trim().toLowerCase();
       const all = [...notices.values()].sort(byTimeLeft);
       const shown = all.filter((n) => !q || (n.org_name || '').toLowerCase().includes(q) || n.org_id.includes(q));
@@ -505,6 +528,13 @@
     };
     const schedule = () => { if (!pending && caughtUp) { pending = true; requestAnimationFrame(renderList); } };
     filter.addEventListener('input', renderList);
+    // Each second: a notice that just passed its deadline moves up and turns red.
+    onTick = () => {
+      if (!caughtUp || !summary) return;
+      const own = clientSide();
+      const total = Number(summary.total || 0);
+      if (notices.size === total && shown !== JSON.stringify([summary, own, lang])) renderList();
+    };
     rerender = () => {
       for (const [el, k] of [[orgsHead, 'byTimeLeft'], [filterLabel, 'filter'], [$('#progress-head'), 'progress']]) el.textContent = t(k);
       setLive(live, live.dataset.live === 'true');
@@ -664,7 +694,7 @@
       if (keep) action.querySelector('input[name="note"]').value = keep;
       const events = data.events || [];
       history.replaceChildren(...(events.length ? events.map((e) => h('li', { 'data-event': e.event },
-        h('time', { datetime: e.at }, fmtTime(e.at)),
+        h('time', { datetime: e.at }, fmtTime(e.at, true)),
         h('span', { class: 'event' }, t('ev_' + e.event)),
         e.actor && e.actor !== 'cascade' ? h('span', { class: 'actor' }, t('by', e.actor)) : null,
         e.detail ? h('span', { class: 'detail' }, e.detail) : null)) : [h('li', { class: 'muted' }, t('noHistory'))]));
@@ -679,6 +709,7 @@
     viewAbort?.abort();
     viewAbort = new AbortController();
     const signal = viewAbort.signal;
+    onTick = null;
     setStatus('');
     if (!session) return viewSignIn();
     const [kind, a, b] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
@@ -691,6 +722,11 @@
     try {
       session = await api('/api/session');
       clockOffset = Date.parse(session.server_time) - Date.now();
+      if (!session.scope) { // credentials needed
+        session = null;
+        updateWho();
+        return viewSignIn();
+      }
     } catch (err) {
       session = null;
       if (err.status === 401) {
