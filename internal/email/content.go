@@ -81,7 +81,7 @@ var swedish = texts{
 	lAdvice:         "Råd till er",
 	lContact:        "Kontakt hos biträdet",
 	lDeadline:       "Er tidsfrist",
-	about:           "cirka %d",
+	about:           "cirka %s",
 	unknown:         "okänt",
 	subjectsRecords: "%s registrerade, %s poster",
 	deadlineTitle:   "Er tidsfrist",
@@ -140,7 +140,7 @@ var english = texts{
 	lAdvice:         "Advice to you",
 	lContact:        "Processor's contact",
 	lDeadline:       "Your deadline",
-	about:           "about %d",
+	about:           "about %s",
 	unknown:         "unknown",
 	subjectsRecords: "%s data subjects, %s records",
 	deadlineTitle:   "Your deadline",
@@ -168,6 +168,20 @@ var english = texts{
 		}
 		return fmt.Sprintf("%d minutes", n)
 	},
+}
+
+// number groups the digits of n by thousands: "52 000" in Swedish (with a
+// no-break space), "52,000" in English.
+func (tx *texts) number(n int64) string {
+	sep := ","
+	if tx.lang == "sv" {
+		sep = "\u00a0"
+	}
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + sep + s[i:]
+	}
+	return s
 }
 
 // language picks the texts of a registry locale: English for "en",
@@ -274,7 +288,7 @@ func content(m *Message) doc {
 			if n <= 0 {
 				return tx.unknown
 			}
-			return fmt.Sprintf(tx.about, n)
+			return fmt.Sprintf(tx.about, tx.number(n))
 		}
 		add(tx.lAffected, fmt.Sprintf(tx.subjectsRecords, count(msg.ApproxSubjects), count(msg.ApproxRecords)))
 		add(tx.lData, strings.Join(facts.DataCategories, ", "))

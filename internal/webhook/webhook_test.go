@@ -1,0 +1,149 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2025, 8, 23, 14, 0, 0, 0, time.UTC)
+
+func TestSignVerify(t *testing.T) {
+	secret, err := NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(secret, SecretPrefix) || len(secret) != len(SecretPrefix)+43 {
+		t.Fatalf("secret %q", secret)
+	}
+	body := []byte(`{"event":"notice"}`)
+	h := Sign([]string{secret}, t0, body)
+	if err := Verify(h, body, secret, t0.Add(time.Minute), DefaultTolerance); err != nil {
+		t.Fatalf("genuine request: %v", err)
+	}
+	for name, check := range map[string]func() error{
+		"changed body":   func() error { return Verify(h, []byte(`{"event":"overdue"}`), secret, t0, DefaultTolerance) },
+		"other secret":   func() error { return Verify(h, body, "whsec_other", t0, DefaultTolerance) },
+		"replayed later": func() error { return Verify(h, body, secret, t0.Add(time.Hour), DefaultTolerance) },
+		"no timestamp":   func() error { return Verify("v1=00", body, secret, t0, DefaultTolerance) },
+		"garbage":        func() error { return Verify("garbage", body, secret, t0, DefaultTolerance) },
+	} {
+		if check() == nil {
+			t.Errorf("%s: verified", name)
+		}
+	}
+	// During a rotation both secrets sign.
+	old := "whsec_old"
+	both := Sign([]string{secret, old}, t0, body)
+	if strings.Count(both, "v1=") != 2 {
+		t.Fatalf("two secrets: %s", both)
+	}
+	for _, s := range []string{secret, old} {
+		if err := Verify(both, body, s, t0, DefaultTolerance); err != nil {
+			t.Errorf("rotation, secret %s: %v", s[:8], err)
+		}
+	}
+}
+
+func TestCheckURL(t *testing.T) {
+	for _, tc := range []struct {
+		url string
+		ok  bool
+	}{
+		{"https://hooks.example.org/cascade?token=x", true},
+		{"http://127.0.0.1:8080/hook", true},
+		{"http://localhost/hook", true},
+		{"http://[::1]:9/hook", true},
+		{"http://hooks.example.org/hook", false},
+		{"ftp://hooks.example.org/", false},
+		{"https://user:pw@hooks.example.org/", false},
+		{"/relative", false},
+		{"https://", false},
+	} {
+		_, err := CheckURL(tc.url)
+		if (err == nil) != tc.ok {
+			t.Errorf("CheckURL(%q) = %v", tc.url, err)
+		}
+		if err != nil && !errors.Is(err, ErrNotAllowed) {
+			t.Errorf("CheckURL(%q): %v does not wrap ErrNotAllowed", tc.url, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "pw") {
+			t.Errorf("CheckURL(%q) shows the password: %v", tc.url, err)
+		}
+	}
+}
+
+func TestPost(t *testing.T) {
+	secret := "whsec_test"
+	body := []byte(`{"event":"notice","notice_id":"B/a"}`)
+	var status atomic.Int32
+	status.Store(http.StatusNoContent)
+	var got atomic.Pointer[http.Request]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if err := Verify(r.Header.Get(HeaderSignature), b, secret, time.Now(), DefaultTolerance); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		got.Store(r)
+		if s := int(status.Load()); s == http.StatusFound {
+			http.Redirect(w, r, "/elsewhere", s)
+			return
+		}
+		w.WriteHeader(int(status.Load()))
+		_, _ = io.WriteString(w, "receiver says\nno\x1b[31m")
+	}))
+	defer srv.Close()
+	c := NewClient(Config{})
+	h := http.Header{}
+	h.Set("Cascade-Event", "notice")
+	h.Set(HeaderIdempotencyKey, "B/a/notice/1")
+	req := Request{URL: srv.URL + "/hook?token=s3cret", Body: body, Header: h, Secrets: []string{secret}, Attempt: 2}
+	if err := c.Post(context.Background(), req); err != nil {
+		t.Fatalf("2xx: %v", err)
+	}
+	r := got.Load()
+	if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" || r.Header.Get(HeaderIdempotencyKey) != "B/a/notice/1" ||
+		r.Header.Get("Cascade-Event") != "notice" || r.Header.Get(HeaderAttempt) != "2" || r.URL.Query().Get("token") != "s3cret" {
+		t.Fatalf("request: %s %v %v", r.Method, r.URL, r.Header)
+	}
+
+	status.Store(http.StatusInternalServerError)
+	err := c.Post(context.Background(), req)
+	if err == nil || !strings.Contains(err.Error(), "HTTP 500: receiver says no") || strings.Contains(err.Error(), "s3cret") || strings.ContainsRune(err.Error(), 0x1b) {
+		t.Fatalf("500: %v", err)
+	}
+	status.Store(http.StatusFound)
+	if err := c.Post(context.Background(), req); err == nil || !strings.Contains(err.Error(), "HTTP 302") {
+		t.Fatalf("a redirect is a failure, not followed: %v", err)
+	}
+	if err := c.Post(context.Background(), Request{URL: req.URL, Body: body}); err == nil {
+		t.Fatal("posted without a secret")
+	}
+	if err := c.Post(context.Background(), Request{URL: "http://hooks.example.org/", Body: body, Secrets: []string{secret}}); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("plain http to a public host: %v", err)
+	}
+}
+
+func TestPostTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := NewClient(Config{Timeout: 100 * time.Millisecond})
+	err := c.Post(context.Background(), Request{URL: srv.URL + "/?k=secret", Body: []byte("{}"), Secrets: []string{"whsec_x"}})
+	if err == nil || !strings.Contains(err.Error(), "no answer within 100ms") || strings.Contains(err.Error(), "secret") {
+		t.Fatalf("slow receiver: %v", err)
+	}
+}
