@@ -1,0 +1,150 @@
+package dispatch_test
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/delivery"
+	"github.com/cascadehq/cascade/internal/dispatch"
+	"github.com/cascadehq/cascade/internal/email"
+	"github.com/cascadehq/cascade/internal/natstest"
+)
+
+// mailbox is a real SMTP server (github.com/emersion/go-smtp) on loopback
+// that refuses the first failFirst recipients with a temporary error.
+// STARTTLS is tested in package email; here the relay is plain, which the
+// relay settings allow for loopback only.
+type mailbox struct {
+	addr      string
+	mu        sync.Mutex
+	failFirst int
+	rcpts     int
+	msgs      [][]byte
+}
+
+func (b *mailbox) all() [][]byte { b.mu.Lock(); defer b.mu.Unlock(); return slices.Clone(b.msgs) }
+
+type mailSession struct{ b *mailbox }
+
+func (s mailSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s mailSession) Rcpt(string, *smtp.RcptOptions) error {
+	s.b.mu.Lock()
+	defer s.b.mu.Unlock()
+	s.b.rcpts++
+	if s.b.rcpts <= s.b.failFirst {
+		return &smtp.SMTPError{Code: 451, Message: "try again later"}
+	}
+	return nil
+}
+func (s mailSession) Data(r io.Reader) error {
+	data, err := io.ReadAll(r)
+	s.b.mu.Lock()
+	s.b.msgs = append(s.b.msgs, data)
+	s.b.mu.Unlock()
+	return err
+}
+func (s mailSession) Reset()        {}
+func (s mailSession) Logout() error { return nil }
+
+func startMailbox(t *testing.T, failFirst int) *mailbox {
+	b := &mailbox{failFirst: failFirst}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return mailSession{b}, nil }))
+	srv.Domain, srv.ErrorLog = "relay.test", log.New(io.Discard, "", 0)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.addr = ln.Addr().String()
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return b
+}
+
+// TestWebhookAndEmail: an organisation with both channels (the default
+// with a webhook URL and an e-mail address). The relay refuses twice; the
+// retries send e-mail only: the webhook, reached at once, is not repeated.
+func TestWebhookAndEmail(t *testing.T) {
+	rc := newReceiver(t, func(int, *http.Request, []byte) int { return http.StatusOK })
+	mb := startMailbox(t, 2)
+	org := breach.Org{ID: "both", Name: "Båda kommun", WebhookURL: rc.URL, DPOEmail: "dpo@both.example.org", Locale: "sv"}
+	h := newHarness(t, []breach.Org{org}, dispatch.Config{Relay: &email.Relay{Addr: mb.addr, From: "cascade@vendor.example", AllowPlainLoopback: true}})
+	h.secret("both")
+	id := h.notify("both", false)
+	natstest.Eventually(t, 20*time.Second, func() error {
+		n := h.notice(id)
+		if e := channel(n, breach.ChannelEmail); e.Delivered != 1 {
+			return fmt.Errorf("e-mail record %+v", e)
+		}
+		return nil
+	})
+	n := h.notice(id)
+	if w, e := channel(n, breach.ChannelWebhook), channel(n, breach.ChannelEmail); w.Attempts != 1 || w.Delivered != 1 || e.Attempts != 3 {
+		t.Fatalf("webhook %+v, e-mail %+v", w, e)
+	}
+	if hits := rc.all(); len(hits) != 1 {
+		t.Fatalf("the webhook got %d requests, want 1", len(hits))
+	}
+	msgs := mb.all()
+	if len(msgs) != 1 || !strings.Contains(string(msgs[0]), "Idempotency-Key: "+id.String()+"/notice/1") ||
+		!strings.Contains(string(msgs[0]), "Content-Language: sv") {
+		t.Fatalf("mail: %d messages\n%s", len(msgs), msgs)
+	}
+	natstest.Eventually(t, 10*time.Second, func() error {
+		info, err := consumerInfo(h)
+		if err != nil {
+			return err
+		}
+		if info.NumAckPending != 0 {
+			return fmt.Errorf("%d unacknowledged", info.NumAckPending)
+		}
+		return nil
+	})
+	if done, err := h.ch.Progress(ctx(t), 1); err != nil || done != nil {
+		t.Fatalf("progress of a settled message: %v, %v", done, err)
+	}
+}
+
+// TestEmailNotConfigured: without a relay, an organisation whose registry
+// row names email gets "not configured" on its notice once; one that has
+// e-mail only by default gets nothing recorded.
+func TestEmailNotConfigured(t *testing.T) {
+	named := breach.Org{ID: "named", Name: "N", DPOEmail: "dpo@named.example.org", Channels: []breach.Channel{breach.ChannelNATS, breach.ChannelEmail}}
+	implicit := breach.Org{ID: "implicit", Name: "I", DPOEmail: "dpo@implicit.example.org"}
+	h := newHarness(t, []breach.Org{named, implicit}, dispatch.Config{})
+	nid, iid := h.notify("named", false), h.notify("implicit", false)
+	n := h.notice(nid)
+	at := time.Now()
+	if _, err := h.pub.Send(ctx(t), []delivery.Outgoing{delivery.ReminderMessage(testBreach, n, time.Hour, at, false)}); err != nil {
+		t.Fatal(err)
+	}
+	natstest.Eventually(t, 20*time.Second, func() error {
+		info, err := consumerInfo(h)
+		if err != nil {
+			return err
+		}
+		if info.NumPending != 0 || info.NumAckPending != 0 || info.AckFloor.Stream != 3 {
+			return fmt.Errorf("consumer: %d pending, %d unacknowledged, ack floor %d", info.NumPending, info.NumAckPending, info.AckFloor.Stream)
+		}
+		return nil
+	})
+	if e := channel(h.notice(nid), breach.ChannelEmail); !strings.Contains(e.NotConfigured, "--smtp-addr") || e.Attempts != 0 {
+		t.Fatalf("named: %+v", e)
+	}
+	if got := h.events(nid); !slices.Equal(got, []breach.Event{breach.EventCreated, breach.EventDelivered, breach.EventChannelFailed}) {
+		t.Fatalf("named: history %v", got)
+	}
+	if got := h.events(iid); !slices.Equal(got, []breach.Event{breach.EventCreated, breach.EventDelivered}) {
+		t.Fatalf("implicit: history %v", got)
+	}
+}
