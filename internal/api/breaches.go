@@ -183,6 +183,11 @@ func (s breachService) GetBreachSummary(ctx context.Context, req *cascadev1.GetB
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
 	}
+	if s.view != nil {
+		if b, sum, ok := s.view.Summary(id); ok {
+			return &cascadev1.GetBreachSummaryResponse{Summary: protoconv.SummaryProto(&sum, b.Latest(), s.now())}, nil
+		}
+	}
 	b, err := s.st.GetBreach(ctx, id)
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)

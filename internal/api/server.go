@@ -35,6 +35,7 @@ type Server struct {
 	health  *health.Server
 	// channels: webhook secrets and dead letters (DeliveryService).
 	channels *store.Channels
+	view     *store.View // nil: status reads go to the buckets
 }
 
 // Config is what the API needs besides the store.
@@ -42,6 +43,7 @@ type Config struct {
 	Checker Checker
 	Tokens  *auth.Tokens
 	Keys    Keys
+	View    *store.View                      // answers GetBreachSummary from memory when caught up; may be nil
 	Guard   *auth.Guard                      // authentication and the access policy
 	Creds   credentials.TransportCredentials // TLS; nil for plaintext
 	Now     func() time.Time
@@ -69,7 +71,7 @@ func defaultDeadline(ctx context.Context, req any, _ *grpc.UnaryServerInfo, hand
 // every call going through the guard's interceptors.
 func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server) {
 	s := &Server{st: st, js: st.JetStream(), checker: cfg.Checker, tokens: cfg.Tokens, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, health: health.NewServer(),
-		channels: cfg.Channels}
+		channels: cfg.Channels, view: cfg.View}
 	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxRequestBytes),
 		grpc.ChainUnaryInterceptor(defaultDeadline, cfg.Guard.Unary()), grpc.ChainStreamInterceptor(cfg.Guard.Stream())}
 	if cfg.Creds != nil {

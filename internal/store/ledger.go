@@ -188,8 +188,13 @@ func (s *Store) UpdateNoticeDetail(ctx context.Context, id breach.NoticeID, acto
 		if err != nil {
 			return nil, err
 		}
-		_, err = s.js.PublishMsg(ctx, &nats.Msg{Subject: noticeSubject(id), Data: data},
-			jetstream.WithExpectLastSequencePerSubject(v.Seq), jetstream.WithExpectStream(StreamLedger))
+		m := &nats.Msg{Subject: noticeSubject(id), Data: data, Header: nats.Header{}}
+		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(v.Seq, 10))
+		m.Header.Set(jetstream.ExpectedStreamHeader, StreamLedger)
+		a, err := s.ledgerCommit.publish(ctx, m)
+		if err == nil {
+			err = a.Err
+		}
 		if err == nil {
 			return v.Notice, nil
 		}

@@ -66,6 +66,8 @@ type Store struct {
 	log       *slog.Logger
 	replicas  int
 
+	ledgerCommit *groupCommit // single notice changes, stored together
+
 	tokMu sync.Mutex
 	tok   jetstream.KeyValue // created on first use
 }
@@ -81,6 +83,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger) (*St
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	s := &Store{nc: nc, js: js, log: log, replicas: cfg.Replicas}
+	s.ledgerCommit = &groupCommit{s: s, stream: StreamLedger}
 	streams := []jetstream.StreamConfig{
 		{
 			Name:        StreamIntake,
