@@ -84,8 +84,13 @@ type violation struct {
 // and answered as Unavailable.
 func (d *Dashboard) errorOf(r *http.Request, err error) (int, apiError) {
 	st, ok := status.FromError(err)
-	if !ok || st.Code() == codes.Unknown {
+	switch {
+	case !ok || st.Code() == codes.Unknown:
 		d.log.Error("gRPC call failed", "path", r.URL.Path, "err", err)
+		st = status.New(codes.Unavailable, "the service is not available; retry later")
+	case st.Code() == codes.Unavailable:
+		// The API's own messages say no more; the connection's may.
+		d.log.Warn("gRPC API unavailable", "path", r.URL.Path, "err", err)
 		st = status.New(codes.Unavailable, "the service is not available; retry later")
 	}
 	body := apiError{Code: codeName(st.Code()), Message: st.Message()}

@@ -224,6 +224,9 @@ func TestDashboardInBrowser(t *testing.T) {
 	ctrl.waitFor("acknowledged in the controller's view", `document.querySelector('`+card+`')?.dataset.state === 'NOTICE_STATE_ACKNOWLEDGED' &&
 		document.querySelector('`+card+` .acked') !== null && document.querySelectorAll('#notice-cards > li').length === 1`)
 	ctrl.screenshot("dashboard-controller")
+	ctrl.do("open the notice", chromedp.Click(card+` h2 a`))
+	ctrl.waitFor("the controller's history", `document.querySelector('#history li[data-event="acknowledged"]') !== null &&
+		document.querySelector('#notice-action form') === null`)
 
 	// The vendor's open page shows it, live.
 	vendor.waitFor("acknowledgement reaches the vendor", `document.querySelector('#org-list li[data-org-id="`+stockholm+`"]')?.dataset.state === 'NOTICE_STATE_ACKNOWLEDGED' &&

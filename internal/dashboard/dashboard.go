@@ -56,6 +56,7 @@ type Dashboard struct {
 	log      *slog.Logger
 	now      func() time.Time
 	mux      *http.ServeMux
+	handler  http.Handler    // mux behind cross-origin protection
 	done     context.Context // ends the live streams on Close
 	close    context.CancelFunc
 }
@@ -91,6 +92,9 @@ func New(cfg Config) *Dashboard {
 	d.mux.HandleFunc("GET /api/events/breaches/{breach}", d.breachEvents)
 	d.mux.HandleFunc("GET /api/events/notices", d.noticeListEvents)
 	d.mux.HandleFunc("GET /api/events/notices/{breach}/{org}", d.noticeEvents)
+	// Another site's page may not make the browser post here (the token is
+	// not a cookie, but without authentication nothing else would stop it).
+	d.handler = http.NewCrossOriginProtection().Handler(d.mux)
 	return d
 }
 
@@ -125,7 +129,7 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"authentication is off (--insecure-no-auth): the dashboard answers only on localhost")
 		return
 	}
-	d.mux.ServeHTTP(w, r)
+	d.handler.ServeHTTP(w, r)
 }
 
 func serveFile(files fs.FS, name string) http.Handler {

@@ -1,11 +1,21 @@
 package dashboard_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cascadehq/cascade/internal/daemon"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -230,5 +240,37 @@ func TestWithoutAuthentication(t *testing.T) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("foreign Host: %d, want 403", resp.StatusCode)
+	}
+}
+
+// TestOverTLS: with gRPC over TLS the dashboard's in-process connection
+// accepts the daemon's own certificate (whatever name it carries).
+func TestOverTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cascade.example.org"},
+		DNSNames: []string{"cascade.example.org"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, block := range map[string]*pem.Block{certFile: {Type: "CERTIFICATE", Bytes: der}, keyFile: {Type: "EC PRIVATE KEY", Bytes: keyDER}} {
+		if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := start(t, false, func(o *daemon.Options) { o.TLSCert, o.TLSKey = certFile, keyFile })
+	m := decode(t, e.call("GET", "/api/session", e.vendor, "", ""))
+	if m["scope"] != "all" {
+		t.Fatalf("session over TLS: %v", m)
 	}
 }
