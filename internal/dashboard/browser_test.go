@@ -195,13 +195,16 @@ func TestDashboardInBrowser(t *testing.T) {
 	// Three days later the processor finds more organisations affected:
 	// the first two are now overdue, the new ones have 72 hours.
 	ahead.Store(int64(72*time.Hour + 5*time.Minute))
-	e.update("E2E-1", 5, stockholm, uppsala, "se-kommun-1281")
+	e.update("E2E-1", 5, stockholm, uppsala, "se-kommun-1281", "se-kommun-9999") // the last is not in the registry
 
 	vendor.do("open the breach", chromedp.Click(`[data-breach-id="E2E-1"] h2 a`))
 	vendor.waitFor("progress and five organisations", `document.querySelectorAll('#org-list li').length === 5 &&
 		document.querySelector('[data-meter="delivered"] .meter-value')?.textContent === '5 / 5'`)
 	if got := vendor.eval(`[...document.querySelectorAll('#org-list li')].map(li => li.dataset.orgId + (li.classList.contains('late') ? ':late' : '')).join(' ')`); !strings.HasPrefix(got, "se-kommun-1280:late se-kommun-1480:late ") && !strings.HasPrefix(got, "se-kommun-1480:late se-kommun-1280:late ") {
 		t.Errorf("overdue organisations not first and red: %s", got)
+	}
+	if got := vendor.eval(`document.querySelector('#unknown-orgs').textContent`); !strings.HasSuffix(got, ": se-kommun-9999") {
+		t.Errorf("unknown organisation not shown: %q", got)
 	}
 	if got := vendor.eval(`document.querySelector('[data-meter="overdue"] .meter-value').textContent`); got != "2 / 5" {
 		t.Errorf("overdue bar %q, want 2 / 5", got)

@@ -30,6 +30,7 @@
       revision: 'Revision {0}', notice: 'Notice', organisation: 'Organisation', state: 'State',
       deliveries: 'Deliveries', approxSubjects: 'Data subjects (approx.)', resolvedAt: 'Resolved', outcome: 'Outcome',
       noHistory: 'No events yet.', by: 'by {0}', truncated: 'Only the first part is shown.',
+      unknownOrgs: 'Not in the registry, so not notified: {0}',
       notFound: 'Not found, or not yours to see.', forbidden: 'Your token may not see this.', failed: 'Something went wrong: {0}',
       state_NOTICE_STATE_PENDING: 'Pending', state_NOTICE_STATE_DELIVERED: 'Delivered',
       state_NOTICE_STATE_ACKNOWLEDGED: 'Acknowledged', state_NOTICE_STATE_RESOLVED: 'Resolved',
@@ -59,6 +60,7 @@
       revision: 'Revision {0}', notice: 'Underrättelse', organisation: 'Organisation', state: 'Status',
       deliveries: 'Leveranser', approxSubjects: 'Registrerade (ungefär)', resolvedAt: 'Avslutad', outcome: 'Utfall',
       noHistory: 'Inga händelser än.', by: 'av {0}', truncated: 'Bara den första delen visas.',
+      unknownOrgs: 'Finns inte i registret och har inte underrättats: {0}',
       notFound: 'Finns inte, eller är inte er att se.', forbidden: 'Er token får inte se detta.', failed: 'Något gick fel: {0}',
       state_NOTICE_STATE_PENDING: 'Väntar', state_NOTICE_STATE_DELIVERED: 'Levererad',
       state_NOTICE_STATE_ACKNOWLEDGED: 'Kvitterad', state_NOTICE_STATE_RESOLVED: 'Avslutad',
@@ -464,6 +466,7 @@
     const live = liveBadge();
     const title = h('h1', { id: 'breach-title' }, id);
     const meta = h('p', { class: 'meta' });
+    const warn = h('p', { class: 'warn', id: 'unknown-orgs' });
     const bars = h('div', { class: 'bars', id: 'progress' });
     const extra = h('p', { class: 'meta', id: 'progress-extra' });
     const filter = h('input', { id: 'org-filter', name: 'filter', type: 'search', autocomplete: 'off' });
@@ -474,7 +477,7 @@
     mainView(
       h('p', {}, h('a', { href: '#/' }, t('allBreaches'))),
       h('div', { class: 'head' }, title, live),
-      meta,
+      meta, warn,
       h('section', { 'aria-labelledby': 'progress-head', class: 'panel' }, h('h2', { id: 'progress-head' }, t('progress')), bars, extra),
       h('section', { 'aria-labelledby': 'orgs-head', class: 'panel' }, orgsHead, h('div', { class: 'filter' }, filterLabel, filter), count, list));
 
@@ -483,6 +486,8 @@
       title.textContent = breach.report?.title || breach.id;
       meta.textContent = [breach.id, breach.report?.processor, `${t('received')} ${fmtTime(breach.received_at)}`,
         t('revision', breach.latest_revision || 1)].filter(Boolean).join(' · ');
+      const unknown = [...(breach.unknown_org_ids || []), ...(breach.revisions || []).flatMap((r) => r.unknown_org_ids || [])];
+      warn.textContent = unknown.length ? t('unknownOrgs', unknown.join(', ')) : '';
     };
     // Once every notice is here, overdue and the next deadline are counted
     // in the page, so they follow the clock; before, the summary's count.
