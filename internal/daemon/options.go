@@ -30,7 +30,7 @@ type Options struct {
 	NATSURL    string        // external NATS; empty runs the embedded server
 	NATSListen string        // client address of the embedded server
 	GRPCAddr   string        // gRPC API
-	HTTPAddr   string        // /healthz, /metrics; empty disables
+	HTTPAddr   string        // the web dashboard, /healthz, /metrics; empty disables
 	OrgsFile   string        // registry CSV to load/merge at start; empty: none
 	Deadline   time.Duration // controller deadline after delivery
 	// Remind are the reminder thresholds (time remaining before the
