@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -26,31 +25,53 @@ complete. A breach updated with follow-up information has revisions: the
 status shows the latest revision, how many organisations acknowledged it,
 and every revision with the number of organisations it added.
 
-With --watch, a progress bar is redrawn as notices are delivered and
-acknowledged, until interrupted (Ctrl-C); --timeout does not apply. When
-stdout is not a terminal, one line is printed per change instead (with
--o json, one JSON summary per line).`,
+With --watch, it follows the breach until interrupted (Ctrl-C); --timeout
+does not apply. On a terminal a block is redrawn in place: the counts with
+bars, the processor's delay and the organisations with the least time left
+(overdue first), counting down every second. Otherwise, or with --display
+plain, one line is printed per change: the time, then key=value pairs, the
+same keys on every line. With -o json, one JSON summary per change. When
+the connection to cascaded is lost, the watch says so and reconnects.
+
+The next deadlines come from streaming every notice of the breach once,
+then its changes; --deadlines 0 shows only the earliest deadline and
+skips that. NO_COLOR turns colours off; TERM=dumb, the redrawing.`,
 		examples: `
 # The counts and the next deadline, once
 cascadectl breach status EXAMPLE-2025-08-23
 # Follow it live (Ctrl-C to stop)
 cascadectl breach status EXAMPLE-2025-08-23 --watch
+# One line per change into a log, whatever stdout is
+cascadectl breach status EXAMPLE-2025-08-23 --watch --display plain >> breach.log
 # One JSON summary per change, for scripts
 cascadectl breach status EXAMPLE-2025-08-23 --watch -o json`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			watch := fs.Bool("watch", false, "follow the progress live until interrupted")
+			display := fs.String("display", displayAuto, "with --watch: `mode` auto (live on a terminal), live (redrawn in place) or plain (a line per change)")
+			deadlines := fs.Int("deadlines", defaultDeadlines, "with --watch: list the `n` organisations with the least time left; 0: only the earliest deadline")
 			return func(ctx context.Context, a *app, args []string) error {
 				if err := wantArgs("breach status", args, 1); err != nil {
 					return err
+				}
+				if !slices.Contains([]string{displayAuto, displayLive, displayPlain}, *display) {
+					return usageErrorf("breach status", "--display must be auto, live or plain, not %q", *display)
+				}
+				if *deadlines < 0 {
+					return usageErrorf("breach status", "--deadlines must not be negative")
+				}
+				if *watch {
+					c, err := a.dial(watchConnectParams)
+					if err != nil {
+						return err
+					}
+					defer c.Close()
+					return a.watchBreach(ctx, c, args[0], *display, *deadlines)
 				}
 				c, err := a.dial()
 				if err != nil {
 					return err
 				}
 				defer c.Close()
-				if *watch {
-					return a.watchBreach(ctx, c, args[0])
-				}
 				tctx, cancel := a.withTimeout(ctx)
 				defer cancel()
 				b, s, err := fetchStatus(tctx, c, args[0])
@@ -152,79 +173,6 @@ func unknownOrgs(b *cascadev1.Breach) []string {
 	return ids
 }
 
-// watchBreach streams a breach's summary until ctx ends.
-func (a *app) watchBreach(ctx context.Context, c *clients, id string) error {
-	tctx, cancel := a.withTimeout(ctx)
-	br, err := c.breach.GetBreach(tctx, &cascadev1.GetBreachRequest{BreachId: id})
-	cancel()
-	if err != nil {
-		return err
-	}
-	events, err := watchSummaries(ctx, c, id)
-	if err != nil {
-		return err
-	}
-	p := newProgress(a.stdout, br.GetBreach().GetNoticeCount(), 0)
-	defer p.finish()
-	for ev := range events {
-		switch {
-		case ev.err != nil:
-			if ctx.Err() != nil {
-				return nil // interrupted: the normal end of a watch
-			}
-			return ev.err
-		case ev.summary != nil && a.g.output == outputJSON:
-			if err := writeProtoLine(a.stdout, ev.summary); err != nil {
-				return err
-			}
-		case ev.summary != nil:
-			p.update(ev.summary)
-		}
-	}
-	return nil
-}
-
-// watchEvent is one event of a WatchBreach stream, or the error ending it.
-type watchEvent struct {
-	summary  *cascadev1.BreachSummary
-	caughtUp bool
-	err      error
-}
-
-// watchSummaries runs WatchBreach and delivers its events on a channel,
-// closed after the event carrying the stream's error. Cancel ctx to stop.
-func watchSummaries(ctx context.Context, c *clients, id string) (<-chan watchEvent, error) {
-	stream, err := c.breach.WatchBreach(ctx, &cascadev1.WatchBreachRequest{BreachId: id})
-	if err != nil {
-		return nil, err
-	}
-	ch := make(chan watchEvent)
-	go func() {
-		defer close(ch)
-		for {
-			resp, err := stream.Recv()
-			var ev watchEvent
-			switch {
-			case err == io.EOF:
-				ev.err = fmt.Errorf("the daemon ended the watch of %s", id)
-			case err != nil:
-				ev.err = err
-			default:
-				ev.summary, ev.caughtUp = resp.GetSummary(), resp.GetCaughtUp() != nil
-			}
-			select {
-			case ch <- ev:
-			case <-ctx.Done():
-				return
-			}
-			if ev.err != nil {
-				return
-			}
-		}
-	}()
-	return ch, nil
-}
-
 // progress draws a breach's delivery progress: redrawn in place on a
 // terminal, one line per change (at most one per interval) otherwise.
 type progress struct {
@@ -296,14 +244,4 @@ func progressLine(s *cascadev1.BreachSummary, total int64, width int) string {
 		line += fmt.Sprintf("  %d OVERDUE", o)
 	}
 	return line
-}
-
-// isTerminal reports whether w is a terminal (a character device).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

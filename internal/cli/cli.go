@@ -80,6 +80,7 @@ type app struct {
 	// warnedPlaintext: the warning about a token sent without TLS was
 	// printed (once per invocation).
 	warnedPlaintext bool
+	clk             clock // of breach status --watch; nil: the system's
 }
 
 // globals are the flags every verb accepts.
@@ -97,6 +98,9 @@ type globals struct {
 	// TLS: a CA to verify the server, a client certificate and key for
 	// mutual TLS, and the name to verify the server's certificate against.
 	tlsCA, tlsCert, tlsKey, tlsServerName string
+	// From the environment only: NO_COLOR is set; TERM is "dumb" (a
+	// terminal that cannot move the cursor).
+	noColor, dumbTerm bool
 }
 
 // staticGlobals are the built-in defaults, shown in help text.
@@ -115,6 +119,12 @@ func envGlobals(lookup func(string) (string, bool)) globals {
 	}
 	if v, ok := lookup(EnvNATSNkey); ok && v != "" {
 		g.natsNkey = v
+	}
+	if v, ok := lookup("NO_COLOR"); ok && v != "" {
+		g.noColor = true
+	}
+	if v, _ := lookup("TERM"); v == "dumb" {
+		g.dumbTerm = true
 	}
 	for env, p := range map[string]*string{EnvToken: &g.envToken, EnvTokenFile: &g.envTokenFile, EnvTLSCA: &g.tlsCA,
 		EnvTLSCert: &g.tlsCert, EnvTLSKey: &g.tlsKey, EnvTLSServerName: &g.tlsServerName} {

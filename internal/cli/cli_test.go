@@ -76,6 +76,7 @@ func TestHelpGolden(t *testing.T) {
 		{"help_notice", []string{"help", "notice"}},
 		{"help_evidence", []string{"evidence", "--help"}},
 		{"help_breach_update", []string{"help", "breach", "update"}},
+		{"help_breach_status", []string{"breach", "status", "--help"}},
 		{"help_notice_record_subjects", []string{"notice", "record-subjects", "-h"}},
 		{"help_tokens", []string{"help", "tokens"}},
 		{"help_tokens_issue", []string{"tokens", "issue", "-h"}},

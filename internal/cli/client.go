@@ -34,9 +34,9 @@ type clients struct {
 }
 
 // dial prepares a connection to the gRPC API, with the token and TLS of
-// the global flags. It connects lazily: an unreachable daemon shows as
-// Unavailable on the first call.
-func (a *app) dial() (*clients, error) {
+// the global flags, and extra options. It connects lazily: an unreachable
+// daemon shows as Unavailable on the first call.
+func (a *app) dial(extra ...grpc.DialOption) (*clients, error) {
 	token, err := a.g.credential()
 	if err != nil {
 		return nil, err
@@ -55,7 +55,7 @@ func (a *app) dial() (*clients, error) {
 			fmt.Fprintf(a.stderr, "cascadectl: WARNING: sending the token to %s without TLS: anyone on the way can read it (set --tls-ca)\n", a.g.grpcAddr)
 		}
 	}
-	conn, err := grpc.NewClient(a.g.grpcAddr, opts...)
+	conn, err := grpc.NewClient(a.g.grpcAddr, append(opts, extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("gRPC address %q: %w", a.g.grpcAddr, err)
 	}

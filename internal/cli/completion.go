@@ -102,12 +102,13 @@ func flagValues() map[string][]string {
 		}
 	}
 	return map[string][]string{
-		"o":      {outputTable, outputJSON},
-		"state":  states,
-		"role":   roles,
-		"lang":   {"sv", "en"},
-		"format": {draftMarkdown, draftJSON},
-		"exempt": {"a", "b", "c"},
+		"o":       {outputTable, outputJSON},
+		"state":   states,
+		"role":    roles,
+		"lang":    {"sv", "en"},
+		"format":  {draftMarkdown, draftJSON},
+		"exempt":  {"a", "b", "c"},
+		"display": {displayAuto, displayLive, displayPlain},
 	}
 }
 

@@ -391,7 +391,7 @@ func TestEndToEnd(t *testing.T) {
 			done <- Main(ctx, c.args([]string{"breach", "status", exampleID, "--watch"}), strings.NewReader(""), &stdout, &stderr)
 		}()
 		natstest.Eventually(t, 10*time.Second, func() error {
-			if !strings.Contains(stdout.String(), "12/12 delivered  1 acknowledged") {
+			if !strings.Contains(stdout.String(), " total=12 delivered=12 acknowledged=1 ") {
 				return fmt.Errorf("stdout %q stderr %q", stdout.String(), stderr.String())
 			}
 			return nil
@@ -399,7 +399,7 @@ func TestEndToEnd(t *testing.T) {
 		// A change while watching is printed as a new line.
 		c.must("notice", "ack", exampleID+"/se-kommun-1480", "--by", "dpo@y")
 		natstest.Eventually(t, 10*time.Second, func() error {
-			if !strings.Contains(stdout.String(), "12/12 delivered  2 acknowledged") {
+			if !strings.Contains(stdout.String(), " total=12 delivered=12 acknowledged=2 ") {
 				return fmt.Errorf("stdout %q", stdout.String())
 			}
 			return nil

@@ -97,7 +97,7 @@ func shellWords(line string) []string {
 				return cmd
 			}
 			cmd = nil
-		case "<", ">":
+		case "<", ">", ">>":
 			i++ // and the file
 		default:
 			cmd = append(cmd, words[i])
