@@ -216,6 +216,8 @@ func commands() []*command {
 		tokensRevokeCmd(),
 		keysListCmd(),
 		keysRotateCmd(),
+		webhookSecretCmd(),
+		deadletterListCmd(),
 		natsAuthGenerateCmd(),
 		verifyCmd(),
 		versionCmd(),
@@ -227,12 +229,14 @@ func commands() []*command {
 // groups are the first words of multi-word verbs.
 func groups() map[string]string {
 	return map[string]string{
-		"breach":    "Publish breach reports and updates and follow their progress",
-		"notice":    "List, show and acknowledge notices, record outcomes, draft reports",
-		"evidence":  "Export and verify the documented record (Art. 33(5))",
-		"tokens":    "Issue, list and revoke the bearer tokens of the gRPC API (vendor only)",
-		"keys":      "List and rotate the keys that sign every message to an organisation",
-		"nats-auth": "Generate NATS users and permissions from the registry",
+		"breach":     "Publish breach reports and updates and follow their progress",
+		"notice":     "List, show and acknowledge notices, record outcomes, draft reports",
+		"evidence":   "Export and verify the documented record (Art. 33(5))",
+		"tokens":     "Issue, list and revoke the bearer tokens of the gRPC API (vendor only)",
+		"keys":       "List and rotate the keys that sign every message to an organisation",
+		"nats-auth":  "Generate NATS users and permissions from the registry",
+		"webhook":    "Issue the secrets that sign webhook requests (vendor only)",
+		"deadletter": "List messages given up on after every webhook or e-mail retry",
 	}
 }
 

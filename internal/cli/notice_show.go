@@ -79,6 +79,7 @@ func renderNotice(w io.Writer, n *cascadev1.Notice, now time.Time) error {
 	row(tw, "Created:", formatTime(n.GetCreatedAt()))
 	row(tw, "Delivered:", formatTime(n.GetDeliveredAt()))
 	row(tw, "Deliveries:", fmt.Sprint(n.GetDeliveryCount()))
+	renderChannels(tw, n.GetChannels())
 	row(tw, "Revision:", formatRevisions(n))
 	row(tw, "Deadline:", formatDeadline(n.GetDeadline(), now))
 	row(tw, "Overdue:", yesNo(n.GetOverdue()))
