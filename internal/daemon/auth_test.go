@@ -93,6 +93,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 
 	bs, ns := cascadev1.NewBreachServiceClient(cc), cascadev1.NewNoticeServiceClient(cc)
 	ks := cascadev1.NewKeyServiceClient(cc)
+	ds := cascadev1.NewDeliveryServiceClient(cc)
 	// Each case: the RPC, and for the target organisation (own = A, other = B) a call.
 	type call func(ctx context.Context, org string) error
 	noticeOf := func(org string) string { return "AUTH-1/" + org }
@@ -194,6 +195,14 @@ func TestAuthorisationMatrix(t *testing.T) {
 			_, err := ks.RotateSigningKey(ctx, &cascadev1.RotateSigningKeyRequest{})
 			return err
 		},
+		cascadev1.DeliveryService_RotateWebhookSecret_FullMethodName: func(ctx context.Context, _ string) error {
+			_, err := ds.RotateWebhookSecret(ctx, &cascadev1.RotateWebhookSecretRequest{}) // no org_id: InvalidArgument once allowed
+			return err
+		},
+		cascadev1.DeliveryService_ListDeadLetters_FullMethodName: func(ctx context.Context, _ string) error {
+			_, err := ds.ListDeadLetters(ctx, &cascadev1.ListDeadLettersRequest{})
+			return err
+		},
 	}
 	const (
 		ok   = "allowed" // OK or InvalidArgument: reached the handler
@@ -228,10 +237,12 @@ func TestAuthorisationMatrix(t *testing.T) {
 		cascadev1.TokenService_ListTokens_FullMethodName:                  vendorOnly,
 		cascadev1.KeyService_ListSigningKeys_FullMethodName:               all,
 		cascadev1.KeyService_RotateSigningKey_FullMethodName:              vendorOnly,
+		cascadev1.DeliveryService_RotateWebhookSecret_FullMethodName:      vendorOnly,
+		cascadev1.DeliveryService_ListDeadLetters_FullMethodName:          wide,
 	}
 	// Every RPC of every service is in the policy, in this test, and in the table.
 	for _, sd := range []grpc.ServiceDesc{cascadev1.BreachService_ServiceDesc, cascadev1.NoticeService_ServiceDesc,
-		cascadev1.TokenService_ServiceDesc, cascadev1.KeyService_ServiceDesc} {
+		cascadev1.TokenService_ServiceDesc, cascadev1.KeyService_ServiceDesc, cascadev1.DeliveryService_ServiceDesc} {
 		var names []string
 		for _, m := range sd.Methods {
 			names = append(names, m.MethodName)
