@@ -131,8 +131,12 @@ func (a *app) watchBreach(ctx context.Context, c *clients, id, display string, d
 					return ev.err
 				}
 				wait = min(max(2*wait, watchRetryFirst), watchRetryMax)
+				msg := fmt.Sprintf("watch of %s lost (%s); reconnecting in %s", id, briefError(ev.err), wait)
+				if lost {
+					msg = fmt.Sprintf("watch of %s: reconnecting failed (%s); next attempt in %s", id, briefError(ev.err), wait)
+				}
 				retry, lost = time.After(wait), true
-				err = say(fmt.Sprintf("watch of %s lost (%s); reconnecting in %s", id, briefError(ev.err), wait))
+				err = say(msg)
 			case jsonOut:
 				if ev.summary != nil {
 					err = writeProtoLine(a.stdout, ev.summary)
