@@ -3,7 +3,6 @@ package intake
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -22,19 +21,40 @@ const actorSystem = "cascade"
 // org id order. With all_customers, known is the whole registry and the
 // affected list only adds approximate numbers.
 func members(r *breach.Report, known map[breach.OrgID]breach.Org) []store.Member {
-	byOrg := make(map[breach.OrgID]store.Member, len(known))
+	member := func(o breach.Org) store.Member {
+		return store.Member{Org: o.ID, Name: o.Name, ClockOnChannel: !o.ClockOnNATS()}
+	}
+	var out []store.Member
 	if r.AllCustomers {
+		approx := make(map[breach.OrgID]breach.Affected, len(r.Affected))
+		for _, a := range r.Affected {
+			approx[a.Org] = a
+		}
+		out = make([]store.Member, 0, len(known))
 		for _, o := range known {
-			byOrg[o.ID] = store.Member{Org: o.ID, Name: o.Name, ClockOnChannel: !o.ClockOnNATS()}
+			m := member(o)
+			if a, ok := approx[o.ID]; ok {
+				m.ApproxSubjects, m.ApproxRecords = a.ApproxSubjects, a.ApproxRecords
+			}
+			out = append(out, m)
+		}
+	} else {
+		seen := make(map[breach.OrgID]int, len(r.Affected)) // index in out
+		for _, a := range r.Affected {
+			o, ok := known[a.Org]
+			if !ok {
+				continue
+			}
+			m := member(o)
+			m.ApproxSubjects, m.ApproxRecords = a.ApproxSubjects, a.ApproxRecords
+			if i, dup := seen[a.Org]; dup {
+				out[i] = m // the last mention wins
+				continue
+			}
+			seen[a.Org] = len(out)
+			out = append(out, m)
 		}
 	}
-	for _, a := range r.Affected {
-		if o, ok := known[a.Org]; ok {
-			byOrg[a.Org] = store.Member{Org: o.ID, Name: o.Name, ApproxSubjects: a.ApproxSubjects, ApproxRecords: a.ApproxRecords,
-				ClockOnChannel: !o.ClockOnNATS()}
-		}
-	}
-	out := slices.Collect(maps.Values(byOrg))
 	slices.SortFunc(out, func(a, b store.Member) int { return compare(a.Org, b.Org) })
 	return out
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/cascadehq/cascade/internal/store"
 )
 
-func open(t *testing.T) *store.Store {
+func open(t testing.TB) *store.Store {
 	t.Helper()
 	srv := natstest.Start(t)
 	st, err := store.Open(context.Background(), srv.Connect(), store.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
