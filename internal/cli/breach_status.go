@@ -29,9 +29,10 @@ With --watch, it follows the breach until interrupted (Ctrl-C); --timeout
 does not apply. On a terminal a block is redrawn in place: the counts with
 bars, the processor's delay and the organisations with the least time left
 (overdue first), counting down every second. Otherwise, or with --display
-plain, one line is printed per change: the time, then key=value pairs, the
-same keys on every line. With -o json, one JSON summary per change. When
-the connection to cascaded is lost, the watch says so and reconnects.
+plain, one line is printed per change (at most ten a second): the time,
+then key=value pairs, the same keys on every line. With -o json, one JSON
+summary per change. When the connection to cascaded is lost, the watch
+says so and reconnects.
 
 The next deadlines come from streaming every notice of the breach once,
 then its changes; --deadlines 0 shows only the earliest deadline and

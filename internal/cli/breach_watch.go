@@ -60,6 +60,10 @@ func (a *app) clock() clock {
 // newWatchDisplay), or as JSON summaries with -o json. A lost stream is
 // reopened, with growing waits, once the watch has worked; an error of
 // the first attempt, or one that retrying cannot mend, ends it.
+//
+// The display is drawn every second, and after changes at most every
+// minRedraw: drawing looks at every notice, and a fan-out or a snapshot
+// brings thousands of changes a second.
 func (a *app) watchBreach(ctx context.Context, c *clients, id, display string, deadlines int) (retErr error) {
 	tctx, cancel := a.withTimeout(ctx)
 	br, err := c.breach.GetBreach(tctx, &cascadev1.GetBreachRequest{BreachId: id})
@@ -69,25 +73,31 @@ func (a *app) watchBreach(ctx context.Context, c *clients, id, display string, d
 	}
 	jsonOut := a.g.output == outputJSON
 	v := newWatchView(br.GetBreach(), deadlines > 0 && !jsonOut)
-	d := a.newWatchDisplay(display, deadlines)
-	if jsonOut {
-		d = nil
+	var d watchDisplay
+	if !jsonOut {
+		d = a.newWatchDisplay(display, deadlines)
 	}
 	_, live := d.(*liveDisplay)
 	clk := a.clock()
 	ticks, stopTicks := clk.Tick(time.Second)
 	defer stopTicks()
 	var (
-		events <-chan watchEvent
-		stop   = func() {}
-		retry  <-chan time.Time
-		wait   time.Duration // before the next attempt
-		worked bool          // a stream has caught up
-		lost   bool          // the stream was lost, not yet back
+		events   <-chan watchEvent
+		stop     = func() {}
+		retry    <-chan time.Time
+		wait     time.Duration // before the next attempt
+		worked   bool          // a stream has caught up
+		lost     bool          // the stream was lost, not yet back
+		redraw   <-chan time.Time
+		lastDraw time.Time // real time, for minRedraw
 	)
 	defer func() { stop() }()
 	if d != nil {
 		defer func() { retErr = errors.Join(retErr, d.close(v, clk.Now())) }()
+	}
+	draw := func(now time.Time) error {
+		redraw, lastDraw = nil, time.Now()
+		return d.show(v, now)
 	}
 	connect := func() {
 		sctx, cancel := context.WithCancel(ctx)
@@ -99,11 +109,9 @@ func (a *app) watchBreach(ctx context.Context, c *clients, id, display string, d
 	say := func(msg string) error {
 		if live {
 			v.status = msg
-			return d.show(v, clk.Now())
+			return draw(clk.Now())
 		}
-		if msg != "" {
-			fmt.Fprintf(a.stderr, "cascadectl: %s\n", msg)
-		}
+		fmt.Fprintf(a.stderr, "cascadectl: %s\n", msg)
 		return nil
 	}
 	connect()
@@ -114,14 +122,15 @@ func (a *app) watchBreach(ctx context.Context, c *clients, id, display string, d
 			return nil // interrupted: the normal end of a watch
 		case now := <-ticks:
 			if d != nil {
-				err = d.show(v, now)
+				err = draw(now)
 			}
+		case <-redraw:
+			err = draw(clk.Now())
 		case <-retry:
 			retry = nil
 			connect()
 		case ev := <-events:
-			switch {
-			case ev.err != nil:
+			if ev.err != nil {
 				stop()
 				events = nil
 				if ctx.Err() != nil {
@@ -137,30 +146,23 @@ func (a *app) watchBreach(ctx context.Context, c *clients, id, display string, d
 				}
 				retry, lost = time.After(wait), true
 				err = say(msg)
-			case jsonOut:
-				if ev.summary != nil {
-					err = writeProtoLine(a.stdout, ev.summary)
+				break
+			}
+			if jsonOut && ev.summary != nil {
+				err = writeProtoLine(a.stdout, ev.summary)
+			}
+			v.apply(ev)
+			if ev.caughtUp {
+				worked, wait = true, 0
+			}
+			if ev.caughtUp && lost {
+				lost, v.status = false, ""
+				if !live {
+					err = errors.Join(err, say(fmt.Sprintf("watch of %s resumed", id)))
 				}
-				if ev.caughtUp {
-					worked, wait = true, 0
-				}
-				if ev.caughtUp && lost {
-					lost = false
-					err = say(fmt.Sprintf("watch of %s resumed", id))
-				}
-			default:
-				v.apply(ev)
-				if ev.caughtUp {
-					worked, wait = true, 0
-				}
-				if ev.caughtUp && lost {
-					lost = false
-					v.status = ""
-					if !live {
-						err = say(fmt.Sprintf("watch of %s resumed", id))
-					}
-				}
-				err = errors.Join(err, d.show(v, clk.Now()))
+			}
+			if d != nil && redraw == nil {
+				redraw = time.After(minRedraw - time.Since(lastDraw))
 			}
 		}
 		if err != nil {
@@ -168,6 +170,9 @@ func (a *app) watchBreach(ctx context.Context, c *clients, id, display string, d
 		}
 	}
 }
+
+// minRedraw is the least time between two draws for changes.
+const minRedraw = 100 * time.Millisecond
 
 // retryable reports whether reopening the watch may mend err: a lost
 // connection or a daemon that stopped, not a refusal.
