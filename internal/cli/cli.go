@@ -269,7 +269,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return a.printUsage(a.stdout)
 		}
-		return &usageError{msg: err.Error()}
+		return &usageError{msg: flagError(top, err)}
 	}
 	args = top.Args()
 	if len(args) == 0 {
@@ -311,13 +311,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return a.printCommandUsage(a.stdout, cmd)
 		}
-		msg := err.Error()
-		if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
-			var names []string
-			fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
-			msg += didYouMean(strings.TrimPrefix(name, "-"), names, func(n string) string { return flagName(n) })
-		}
-		return &usageError{name: cmd.name, msg: msg}
+		return &usageError{name: cmd.name, msg: flagError(fs, err)}
 	}
 	if err := a.g.check(); err != nil {
 		return &usageError{name: cmd.name, msg: err.Error()}
@@ -334,6 +328,18 @@ func (a *app) run(ctx context.Context, args []string) error {
 		return errors.New("interrupted")
 	}
 	return a.advise(cmd.name, err)
+}
+
+// flagError is the message of a parse error of fs, with a suggestion for
+// a mistyped flag.
+func flagError(fs *flag.FlagSet, err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		var names []string
+		fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+		msg += didYouMean(strings.TrimPrefix(name, "-"), names, flagName)
+	}
+	return msg
 }
 
 // verbWords are the words that can follow "cascadectl" (group "") or

@@ -126,6 +126,30 @@ func TestWatchNext(t *testing.T) {
 	}
 }
 
+// TestNewWatchDisplay: --display, NO_COLOR and TERM choose the display.
+func TestNewWatchDisplay(t *testing.T) {
+	for _, tc := range []struct {
+		display   string
+		env       map[string]string
+		live      bool
+		wantColor bool
+	}{
+		{displayAuto, nil, false, false}, // stdout is not a terminal
+		{displayPlain, nil, false, false},
+		{displayLive, nil, true, true},
+		{displayLive, map[string]string{"NO_COLOR": "1"}, true, false},
+		{displayLive, map[string]string{"NO_COLOR": ""}, true, true}, // set but empty: ignored
+		{displayLive, map[string]string{"TERM": "dumb"}, true, false},
+	} {
+		a := &app{stdout: &bytes.Buffer{}, g: envGlobals(func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok })}
+		d := a.newWatchDisplay(tc.display, 5)
+		ld, live := d.(*liveDisplay)
+		if live != tc.live || live && ld.color != tc.wantColor {
+			t.Errorf("--display %s with %v: %T %+v", tc.display, tc.env, d, d)
+		}
+	}
+}
+
 // fakeClock is a clock a test sets and ticks.
 type fakeClock struct {
 	mu    sync.Mutex
