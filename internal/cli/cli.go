@@ -4,8 +4,9 @@
 // notices, records what controllers did (authority report, not reportable,
 // data-subject communication), drafts their report to the authority and
 // exports and verifies evidence, issues and revokes tokens and lists and
-// rotates signing keys, over the gRPC API, and checks the signature of a
-// message from Cascade (verify). Every verb lives in its own file
+// rotates signing keys, over the gRPC API, checks the signature of a
+// message from Cascade (verify) and prints shell completion scripts made
+// from its verb table (completion). Every verb lives in its own file
 // (breach_publish.go, notice_ack.go, ...), writes to the io.Writers it is
 // given and renders from proto messages, so the output can be tested
 // without a terminal. Main is the whole program; cmd/cascadectl only
