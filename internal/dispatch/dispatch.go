@@ -95,6 +95,14 @@ type Dispatcher struct {
 	hook *webhook.Client
 	log  *slog.Logger
 	now  func() time.Time
+
+	// The organisations the dispatcher has work for, kept from a watch of
+	// the registry, so that the messages of every other organisation (most,
+	// usually) are settled without reading the registry per message.
+	mu        sync.RWMutex
+	active    map[breach.OrgID]bool
+	ready     chan struct{} // closed once the registry was read
+	readyOnce sync.Once
 }
 
 // New returns a dispatcher over the store and the channel state.
@@ -117,7 +125,8 @@ func New(st *store.Store, ch *store.Channels, cfg Config) *Dispatcher {
 	if cfg.Webhook == nil {
 		cfg.Webhook = webhook.NewClient(webhook.Config{Now: cfg.Now})
 	}
-	return &Dispatcher{st: st, ch: ch, cfg: cfg, back: cfg.Backoff.withDefaults(), hook: cfg.Webhook, log: cfg.Log, now: cfg.Now}
+	return &Dispatcher{st: st, ch: ch, cfg: cfg, back: cfg.Backoff.withDefaults(), hook: cfg.Webhook, log: cfg.Log, now: cfg.Now,
+		active: map[breach.OrgID]bool{}, ready: make(chan struct{})}
 }
 
 // Prepare creates or updates the shared consumer. Call it before anything
@@ -149,7 +158,17 @@ func (d *Dispatcher) consumer(ctx context.Context) (jetstream.Consumer, error) {
 // Run delivers messages until ctx ends. If the consumer fails it is set
 // up again.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	d.warnUnconfigured(ctx)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() { defer wg.Done(); d.watchRegistry(ctx) }()
+	select {
+	case <-d.ready:
+	case <-ctx.Done():
+		return nil
+	}
 	for {
 		err := d.run(ctx)
 		if ctx.Err() != nil {
@@ -204,30 +223,55 @@ func (d *Dispatcher) run(ctx context.Context) error {
 	}
 }
 
-// warnUnconfigured logs once, at start, when organisations have e-mail but
-// no relay is configured.
-func (d *Dispatcher) warnUnconfigured(ctx context.Context) {
-	if d.cfg.Relay != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	orgs, err := d.st.AllOrgs(ctx)
-	if err != nil {
-		return
-	}
+// hasWork reports whether the dispatcher has anything to do for o: a
+// webhook, or e-mail (sent with a relay; without one recorded as not
+// configured where the registry names the channel).
+func (d *Dispatcher) hasWork(o breach.Org) bool {
+	return o.HasChannel(breach.ChannelWebhook) ||
+		o.HasChannel(breach.ChannelEmail) && (d.cfg.Relay != nil || slices.Contains(o.Channels, breach.ChannelEmail))
+}
+
+// watchRegistry keeps the set of organisations with work up to date until
+// ctx ends. Once the registry has been read it warns, once, when
+// organisations have e-mail but no relay is configured.
+func (d *Dispatcher) watchRegistry(ctx context.Context) {
 	var named, byDefault int
-	for _, o := range orgs {
-		switch {
-		case slices.Contains(o.Channels, breach.ChannelEmail):
-			named++
-		case o.HasChannel(breach.ChannelEmail):
-			byDefault++
+	for {
+		err := d.st.WatchOrgs(ctx, func(o breach.Org, deleted bool) {
+			work := !deleted && d.hasWork(o)
+			d.mu.Lock()
+			if work {
+				d.active[o.ID] = true
+			} else {
+				delete(d.active, o.ID)
+			}
+			d.mu.Unlock()
+			if d.cfg.Relay == nil && !deleted {
+				switch {
+				case slices.Contains(o.Channels, breach.ChannelEmail):
+					named++
+				case o.HasChannel(breach.ChannelEmail):
+					byDefault++
+				}
+			}
+		}, func() {
+			d.readyOnce.Do(func() {
+				if named+byDefault > 0 {
+					d.log.Warn("no SMTP relay configured (--smtp-addr): e-mail is not sent; organisations whose channels column names email have it recorded as not configured on their notices",
+						"orgs_naming_email", named, "orgs_with_email_by_default", byDefault)
+				}
+				close(d.ready)
+			})
+		})
+		if ctx.Err() != nil {
+			return
 		}
-	}
-	if named+byDefault > 0 {
-		d.log.Warn("no SMTP relay configured (--smtp-addr): e-mail is not sent; organisations whose channels column names email have it recorded as not configured on their notices",
-			"orgs_naming_email", named, "orgs_with_email_by_default", byDefault)
+		d.log.Warn("dispatch: registry watch interrupted; restarting in 1s", "err", err)
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return
+		}
 	}
 }
 
@@ -271,6 +315,13 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	orgID := breach.OrgID(strings.TrimPrefix(m.Subject(), store.SubjectNotice+"."))
+	d.mu.RLock()
+	work := d.active[orgID]
+	d.mu.RUnlock()
+	if !work {
+		_ = m.Ack()
+		return
+	}
 	o, err := d.st.GetOrg(ctx, orgID)
 	if errors.Is(err, breach.ErrNotFound) {
 		_ = m.Ack() // no longer in the registry: nothing else to deliver to
@@ -321,9 +372,7 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 		at := d.now()
 		if errors.Is(err, errNotConfigured) {
 			if slices.Contains(o.Channels, c) { // named by the registry: say so on the notice, once
-				if _, rerr := d.st.UpdateNoticeDetail(ctx, x.id, actor, at, string(c)+": "+err.Error(), func(n *breach.Notice) (breach.Event, error) {
-					return n.RecordNotConfigured(c, at, err.Error()), nil
-				}); rerr != nil && !errors.Is(rerr, breach.ErrNotFound) {
+				if rerr := d.recordNotConfigured(ctx, c, x, at, err); rerr != nil {
 					log.Warn("dispatch: cannot record an unconfigured channel", "channel", c, "err", rerr)
 				}
 			}
@@ -491,6 +540,29 @@ func (d *Dispatcher) record(ctx context.Context, c breach.Channel, x *message, a
 	})
 	if errors.Is(err, breach.ErrNotFound) {
 		return nil // no notice to record on (never happens: notices precede their messages)
+	}
+	return err
+}
+
+// recordNotConfigured records, once per notice, that channel c cannot
+// deliver at all.
+func (d *Dispatcher) recordNotConfigured(ctx context.Context, c breach.Channel, x *message, at time.Time, why error) error {
+	v, err := d.st.GetNotice(ctx, x.id)
+	if err != nil {
+		if errors.Is(err, breach.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	if r := v.Notice.ChannelDelivery(c); r != nil && r.NotConfigured != "" {
+		return nil
+	}
+	d.awaitPublisherRecord(ctx, x)
+	_, err = d.st.UpdateNoticeDetail(ctx, x.id, actor, at, string(c)+": "+why.Error(), func(n *breach.Notice) (breach.Event, error) {
+		return n.RecordNotConfigured(c, at, why.Error()), nil
+	})
+	if errors.Is(err, breach.ErrNotFound) {
+		return nil
 	}
 	return err
 }

@@ -439,3 +439,43 @@ func TestMessageKinds(t *testing.T) {
 		t.Fatalf("history %v", got)
 	}
 }
+
+// TestRegistryChanges: the dispatcher follows the registry: an
+// organisation that gets a webhook later has its later messages delivered
+// there.
+func TestRegistryChanges(t *testing.T) {
+	rc := newReceiver(t, func(int, *http.Request, []byte) int { return http.StatusOK })
+	h := newHarness(t, []breach.Org{{ID: "later", Name: "L"}}, dispatch.Config{})
+	first := h.notify("later", false)
+	natstest.Eventually(t, 10*time.Second, func() error {
+		info, err := consumerInfo(h)
+		if err != nil {
+			return err
+		}
+		if info.AckFloor.Stream != 1 {
+			return fmt.Errorf("ack floor %d", info.AckFloor.Stream)
+		}
+		return nil
+	})
+	if err := h.st.PutOrgs(ctx(t), []breach.Org{hookOrg("later", rc.URL)}); err != nil {
+		t.Fatal(err)
+	}
+	h.secret("later")
+	n := h.notice(first)
+	threshold := 24 * time.Hour
+	natstest.Eventually(t, 10*time.Second, func() error {
+		// A reminder (a new message id each time) until the dispatcher has
+		// seen the registry change.
+		if len(rc.all()) > 0 {
+			return nil
+		}
+		threshold += time.Second
+		if _, err := h.pub.Send(ctx(t), []delivery.Outgoing{delivery.ReminderMessage(testBreach, n, threshold, time.Now(), false)}); err != nil {
+			return err
+		}
+		return fmt.Errorf("not delivered")
+	})
+	if got := rc.all()[0].header.Get("Cascade-Event"); got != "reminder" {
+		t.Fatalf("event %q", got)
+	}
+}

@@ -273,3 +273,37 @@ func (c *Channels) DeleteProgress(ctx context.Context, seq uint64) error {
 	}
 	return nil
 }
+
+// WatchOrgs calls fn with every organisation of the registry, then ready
+// once, then with every change (deleted: the organisation was removed)
+// until ctx ends or the watch fails.
+func (s *Store) WatchOrgs(ctx context.Context, fn func(o breach.Org, deleted bool), ready func()) error {
+	w, err := s.orgs.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("watch registry: %w", err)
+	}
+	defer stopWatcher(w)
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errors.New("watch registry: stopped")
+			}
+			if e == nil {
+				ready()
+				continue
+			}
+			if e.Operation() != jetstream.KeyValuePut {
+				fn(breach.Org{ID: breach.OrgID(e.Key())}, true)
+				continue
+			}
+			var o breach.Org
+			if err := json.Unmarshal(e.Value(), &o); err != nil {
+				return fmt.Errorf("decode organisation %s: %w", e.Key(), err)
+			}
+			fn(o, false)
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
