@@ -379,7 +379,8 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 			continue // nothing to retry
 		}
 		if ctx.Err() != nil {
-			return // shutting down: the message is redelivered, this attempt did not count
+			_ = m.Nak() // shutting down: another daemon (or the next start) takes it over at once
+			return
 		}
 		if rerr := d.record(ctx, c, x, at, err); rerr != nil {
 			// The attempt happened but is not on record: try it again (a
