@@ -428,7 +428,7 @@ func TestWatchDisplay(t *testing.T) {
 		w.until(t, "first line", func(out string) bool { return strings.Contains(out, " acknowledged=3 ") })
 		p.setDown(true)
 		natstest.Eventually(t, 15*time.Second, func() error {
-			if !strings.Contains(w.stderr.String(), "cascadectl: watch of "+exampleID+" lost (Unavailable: ") ||
+			if !strings.Contains(w.stderr.String(), "cascadectl: watch of "+exampleID+" lost (") ||
 				!strings.Contains(w.stderr.String(), "; reconnecting in 1s\n") {
 				return fmt.Errorf("stderr %q", w.stderr.String())
 			}
