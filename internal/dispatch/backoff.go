@@ -16,7 +16,7 @@ type Backoff struct {
 	Max         time.Duration
 	GiveUp      time.Duration
 	MinAttempts int
-	Jitter      float64 // fraction, 0 to 0.5
+	Jitter      float64 // fraction, 0 to 0.5; 0 is none
 }
 
 // DefaultBackoff: 30 s doubling to an hourly cap, given up after 24 hours
@@ -26,8 +26,12 @@ type Backoff struct {
 // follow up by other means, and the dead letter says so.
 var DefaultBackoff = Backoff{Initial: 30 * time.Second, Max: time.Hour, GiveUp: 24 * time.Hour, MinAttempts: 3, Jitter: 0.2}
 
-// withDefaults fills the unset fields from DefaultBackoff.
+// withDefaults is DefaultBackoff for the zero Backoff, else b with its
+// unset durations and attempts from DefaultBackoff (Jitter as given).
 func (b Backoff) withDefaults() Backoff {
+	if b == (Backoff{}) {
+		return DefaultBackoff
+	}
 	if b.Initial <= 0 {
 		b.Initial = DefaultBackoff.Initial
 	}

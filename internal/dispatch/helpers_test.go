@@ -22,7 +22,7 @@ import (
 // fast is a retry schedule for tests: 50 ms doubling to 200 ms, given up
 // after a second and at least three attempts, no jitter (the gaps are
 // checked).
-var fast = dispatch.Backoff{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond, GiveUp: time.Second, MinAttempts: 3}
+var fast = dispatch.Backoff{Initial: 50 * time.Millisecond, Max: 200 * time.Millisecond, GiveUp: time.Second, MinAttempts: 3} // Jitter 0
 
 const window = 72 * time.Hour
 
