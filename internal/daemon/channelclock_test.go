@@ -52,8 +52,13 @@ func TestClockStartsOnChannelDelivery(t *testing.T) {
 		t.Fatalf("webhook-only organisation before any channel delivery: state %v, delivered %v, deadline %v",
 			hook.GetState(), hook.GetDeliveredAt(), hook.GetDeadline())
 	}
-	if evs, _ := orgMessages(t, e.js, "CASCADE_NOTICES", "cascade.notice.org-hook"); !slices.Equal(evs, []string{"notice"}) {
+	evs, bodies := orgMessages(t, e.js, "CASCADE_NOTICES", "cascade.notice.org-hook")
+	if !slices.Equal(evs, []string{"notice"}) {
 		t.Fatalf("messages for the dispatcher = %v, want [notice]", evs)
+	}
+	// Its clock is not known when the message is signed: no deadline in it.
+	if _, has := bodies[0]["deadline"]; has || bodies[0]["clock"] == nil {
+		t.Fatalf("first notice body of a channel-clock organisation: deadline %v, clock %v", bodies[0]["deadline"], bodies[0]["clock"])
 	}
 
 	// The first webhook success, as the dispatcher records it.

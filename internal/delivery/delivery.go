@@ -51,16 +51,21 @@ type Message struct {
 	Revision        int             `json:"revision"`
 	RevisionSummary string          `json:"revision_summary,omitempty"` // what changed (revisions)
 	Title           string          `json:"title"`
-	DeliveredAt     time.Time       `json:"delivered_at"` // when the organisation first received the notice
-	SentAt          time.Time       `json:"sent_at"`      // when this message was sent
-	Deadline        time.Time       `json:"deadline"`
-	Remaining       string          `json:"remaining,omitempty"` // reminders: time left at the threshold
-	Late            bool            `json:"late,omitempty"`
-	Redelivery      int             `json:"redelivery,omitempty"`
-	ApproxSubjects  int64           `json:"approx_subjects,omitempty"`
-	ApproxRecords   int64           `json:"approx_records,omitempty"`
-	Breach          *breach.Report  `json:"breach,omitempty"` // facts as of Revision, without the other affected organisations
-	HowToAck        string          `json:"how_to_acknowledge,omitempty"`
+	DeliveredAt     time.Time       `json:"delivered_at,omitzero"` // when the organisation first received the notice
+	SentAt          time.Time       `json:"sent_at"`               // when this message was sent
+	Deadline        time.Time       `json:"deadline,omitzero"`
+	// Clock, for an organisation that takes no notices over NATS, says that
+	// its clock starts at the first webhook or e-mail delivery (not known
+	// when this message is signed): then delivered_at and deadline are
+	// absent from the first notice.
+	Clock          string         `json:"clock,omitempty"`
+	Remaining      string         `json:"remaining,omitempty"` // reminders: time left at the threshold
+	Late           bool           `json:"late,omitempty"`
+	Redelivery     int            `json:"redelivery,omitempty"`
+	ApproxSubjects int64          `json:"approx_subjects,omitempty"`
+	ApproxRecords  int64          `json:"approx_records,omitempty"`
+	Breach         *breach.Report `json:"breach,omitempty"` // facts as of Revision, without the other affected organisations
+	HowToAck       string         `json:"how_to_acknowledge,omitempty"`
 }
 
 // Outgoing is one message to send.
@@ -95,11 +100,16 @@ func factsFor(b *breach.Breach) breach.Report {
 // facts, sent at at, starting the clock at+window.
 func NoticeMessage(b *breach.Breach, n *breach.Notice, rev int, at time.Time, window time.Duration) Outgoing {
 	facts := factsFor(b)
-	return Outgoing{MsgID: fmt.Sprintf("%s/notice/%d", n.ID, rev), Msg: Message{
+	o := Outgoing{MsgID: fmt.Sprintf("%s/notice/%d", n.ID, rev), Msg: Message{
 		Event: EventNotice, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
 		Revision: rev, Title: facts.Title, DeliveredAt: at, SentAt: at, Deadline: at.Add(window),
 		ApproxSubjects: n.ApproxSubjects, ApproxRecords: n.ApproxRecords, Breach: &facts, HowToAck: howToAck(n.ID),
 	}}
+	if n.ClockOnChannel {
+		o.Msg.DeliveredAt, o.Msg.Deadline = time.Time{}, time.Time{}
+		o.Msg.Clock = fmt.Sprintf("your deadline is %s after the first successful delivery of this notice to your webhook or e-mail", window)
+	}
+	return o
 }
 
 // RevisionMessage delivers revision rev of b to a notice delivered before.
