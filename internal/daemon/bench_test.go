@@ -85,7 +85,7 @@ func fanoutOnce(b *testing.B, n int) (fanout, raw, restart time.Duration) {
 		msgs[i] = &nats.Msg{Subject: fmt.Sprintf("raw.%d", i), Data: payload}
 	}
 	start = time.Now()
-	if _, err := store.PublishAll(ctx, js, msgs, nil); err != nil {
+	if _, err := store.PublishAll(ctx, js, msgs); err != nil {
 		b.Fatal(err)
 	}
 	raw = time.Since(start)

@@ -163,7 +163,6 @@ func OverdueMessage(b *breach.Breach, n *breach.Notice, at time.Time, late bool)
 // signing every message.
 type Publisher struct {
 	st     *store.Store
-	js     jetstream.JetStream
 	notice jetstream.Stream
 	keys   Signer
 }
@@ -178,7 +177,7 @@ func NewPublisher(ctx context.Context, st *store.Store, keys Signer) (*Publisher
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", store.StreamNotices, err)
 	}
-	return &Publisher{st: st, js: js, notice: s, keys: keys}, nil
+	return &Publisher{st: st, notice: s, keys: keys}, nil
 }
 
 // Result is the outcome of one message: when the organisation's copy was

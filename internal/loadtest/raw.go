@@ -41,7 +41,7 @@ func rawPublish(ctx context.Context, js jetstream.JetStream, n, size int) (time.
 	ctx, cancel := context.WithTimeout(ctx, time.Minute+time.Duration(n)*5*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	acks, err := store.PublishAll(ctx, js, msgs, nil)
+	acks, err := store.PublishAll(ctx, js, msgs)
 	d := time.Since(start)
 	if err != nil {
 		return 0, err

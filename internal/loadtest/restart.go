@@ -198,7 +198,7 @@ func (r *runner) runTimers(ctx context.Context, b *bigStore) error {
 	for i, c := range chunks {
 		msgs[i] = &nats.Msg{Subject: fmt.Sprintf("%s.%s.%d", store.SubjectTimerFire, c.breach, c.chunk), Data: []byte(`{"fired_by":"cascade-load"}`)}
 	}
-	acks, err := store.PublishAll(ctx, in.js, msgs, nil)
+	acks, err := store.PublishAll(ctx, in.js, msgs)
 	if err != nil {
 		return fmt.Errorf("timers: fire chunks: %w", err)
 	}

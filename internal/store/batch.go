@@ -54,7 +54,7 @@ func (s *Store) PublishBatched(ctx context.Context, stream string, msgs []*nats.
 			return nil, ctx.Err()
 		}
 		s.log.Debug("atomic batch not stored, publishing one by one", "stream", stream, "messages", len(part), "reason", err)
-		one, err := PublishAll(ctx, s.js, part, nil)
+		one, err := PublishAll(ctx, s.js, part)
 		if err != nil {
 			return nil, err
 		}

@@ -22,7 +22,7 @@ func (s *Store) PutOrgs(ctx context.Context, orgs []breach.Org) error {
 		}
 		msgs[i] = &nats.Msg{Subject: "$KV." + BucketOrgs + "." + string(o.ID), Data: data}
 	}
-	acks, err := PublishAll(ctx, s.js, msgs, nil)
+	acks, err := PublishAll(ctx, s.js, msgs)
 	if err != nil {
 		return fmt.Errorf("store registry: %w", err)
 	}

@@ -19,11 +19,11 @@ type Ack struct {
 
 // PublishAll publishes msgs with up to pipelineWindow acknowledgements
 // outstanding and returns each message's outcome once all are acknowledged
-// (that is, persisted by JetStream). opts gives the publish options of
-// message i. The error is only for the call as a whole (ctx ended, client
-// refused to publish); per-message errors such as failed expectations are
-// in the Acks.
-func PublishAll(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg, opts func(i int) []jetstream.PublishOpt) ([]Ack, error) {
+// (that is, persisted by JetStream). Expectations (expected last subject
+// sequence, message id, expected stream) are headers on msgs. The error is
+// only for the call as a whole (ctx ended, client refused to publish);
+// per-message errors such as failed expectations are in the Acks.
+func PublishAll(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) ([]Ack, error) {
 	acks := make([]Ack, len(msgs))
 	futs := make([]jetstream.PubAckFuture, len(msgs))
 	wait := func(i int) error {
@@ -45,11 +45,7 @@ func PublishAll(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg, o
 			}
 			done++
 		}
-		var o []jetstream.PublishOpt
-		if opts != nil {
-			o = opts(i)
-		}
-		f, err := js.PublishMsgAsync(m, o...)
+		f, err := js.PublishMsgAsync(m)
 		if err != nil {
 			return nil, err
 		}

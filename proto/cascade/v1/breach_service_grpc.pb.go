@@ -47,8 +47,10 @@ type BreachServiceClient interface {
 	GetBreach(ctx context.Context, in *GetBreachRequest, opts ...grpc.CallOption) (*GetBreachResponse, error)
 	// ListBreaches lists breaches by id.
 	ListBreaches(ctx context.Context, in *ListBreachesRequest, opts ...grpc.CallOption) (*ListBreachesResponse, error)
-	// GetBreachSummary returns the cumulative counts of one breach. It reads
-	// two stored records (the breach and its summary); it does not scan notices.
+	// GetBreachSummary returns the cumulative counts of one breach from two
+	// stored records (the breach and its summary), answered from the daemon's
+	// in-memory view of them when that view is caught up; it does not scan
+	// notices.
 	GetBreachSummary(ctx context.Context, in *GetBreachSummaryRequest, opts ...grpc.CallOption) (*GetBreachSummaryResponse, error)
 	// WatchBreach streams the current summary (and, if asked, every notice),
 	// then one caught_up marker, then every change as it happens.
@@ -152,8 +154,10 @@ type BreachServiceServer interface {
 	GetBreach(context.Context, *GetBreachRequest) (*GetBreachResponse, error)
 	// ListBreaches lists breaches by id.
 	ListBreaches(context.Context, *ListBreachesRequest) (*ListBreachesResponse, error)
-	// GetBreachSummary returns the cumulative counts of one breach. It reads
-	// two stored records (the breach and its summary); it does not scan notices.
+	// GetBreachSummary returns the cumulative counts of one breach from two
+	// stored records (the breach and its summary), answered from the daemon's
+	// in-memory view of them when that view is caught up; it does not scan
+	// notices.
 	GetBreachSummary(context.Context, *GetBreachSummaryRequest) (*GetBreachSummaryResponse, error)
 	// WatchBreach streams the current summary (and, if asked, every notice),
 	// then one caught_up marker, then every change as it happens.
