@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -13,11 +14,25 @@ import (
 	"github.com/cascadehq/cascade/internal/daemon"
 	"github.com/cascadehq/cascade/internal/deadline"
 	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/signing"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
 // orgMessages returns the Cascade-Event headers of every message stored for
 // one organisation, in order, and the bodies.
+func lastMsg(t *testing.T, js jetstream.JetStream, stream, subject string) *jetstream.RawStreamMsg {
+	t.Helper()
+	st, err := js.Stream(ctx(t), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.GetLastMsgForSubject(ctx(t), subject)
+	if err != nil {
+		t.Fatalf("last message on %s: %v", subject, err)
+	}
+	return m
+}
+
 func orgMessages(t *testing.T, js jetstream.JetStream, stream, subject string) ([]string, []map[string]any) {
 	t.Helper()
 	c, err := js.OrderedConsumer(ctx(t), stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
@@ -118,6 +133,18 @@ func TestRemindersThenOverdue(t *testing.T) {
 	// The vendor sees the same reminders and escalation.
 	if evs, _ := orgMessages(t, e.js, "CASCADE_EVENTS", "cascade.events.REM-1.>"); !slices.Equal(evs, []string{"reminder", "reminder", "overdue"}) {
 		t.Fatalf("vendor events = %v", evs)
+	}
+	// ... as the organisation's message unchanged, which verifies as it is.
+	vendor, org := lastMsg(t, e.js, "CASCADE_EVENTS", "cascade.events.REM-1.se-kommun-1480"), lastMsg(t, e.js, "CASCADE_NOTICES", "cascade.notice.se-kommun-1480")
+	if !bytes.Equal(vendor.Data, org.Data) || vendor.Header.Get(signing.HeaderSignature) != org.Header.Get(signing.HeaderSignature) {
+		t.Fatalf("vendor copy differs from the organisation's message:\n%s\n%s", vendor.Data, org.Data)
+	}
+	keys, err := signing.ParseKeySet(lastMsg(t, e.js, "CASCADE_KEYS", "cascade.keys").Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := signing.Verify(keys, vendor.Subject, vendor.Header, vendor.Data, time.Now()); err != nil {
+		t.Fatalf("vendor copy does not verify: %v", err)
 	}
 	t.Logf("lateness: %v", lateness(n))
 }

@@ -10,7 +10,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -212,7 +214,10 @@ func (p *Publisher) natsMsg(subject string, o Outgoing) (*nats.Msg, error) {
 }
 
 // Send publishes every message (and the vendor copies) and returns when all
-// are persisted. Each stream's messages go in atomic batches.
+// are persisted. Each stream's messages go in atomic batches; the two
+// streams are written at the same time. A vendor copy is the
+// organisation's message on the vendor's subject, signature included
+// (signed once: see signing.SignedSubject).
 func (p *Publisher) Send(ctx context.Context, out []Outgoing) ([]Result, error) {
 	toOrgs := make([]*nats.Msg, 0, len(out))
 	var toVendor []*nats.Msg
@@ -223,26 +228,27 @@ func (p *Publisher) Send(ctx context.Context, out []Outgoing) ([]Result, error) 
 			return nil, err
 		}
 		m.Header.Set(jetstream.MsgIDHeader, o.MsgID)
+		if o.Vendor {
+			v := &nats.Msg{Subject: VendorSubject(o.Msg.NoticeID), Data: m.Data, Header: maps.Clone(m.Header)}
+			v.Header.Set(jetstream.ExpectedStreamHeader, store.StreamEvents)
+			toVendor, vendorIDs = append(toVendor, v), append(vendorIDs, o.MsgID)
+		}
 		m.Header.Set(jetstream.ExpectedStreamHeader, store.StreamNotices)
 		toOrgs = append(toOrgs, m)
-		if !o.Vendor {
-			continue
-		}
-		v, err := p.natsMsg(VendorSubject(o.Msg.NoticeID), o)
-		if err != nil {
-			return nil, err
-		}
-		v.Header.Set(jetstream.MsgIDHeader, o.MsgID)
-		v.Header.Set(jetstream.ExpectedStreamHeader, store.StreamEvents)
-		toVendor, vendorIDs = append(toVendor, v), append(vendorIDs, o.MsgID)
+	}
+	var vacks []store.Ack
+	var verr error
+	var wg sync.WaitGroup
+	if len(toVendor) > 0 {
+		wg.Go(func() { vacks, verr = p.st.PublishBatched(ctx, store.StreamEvents, toVendor) })
 	}
 	acks, err := p.st.PublishBatched(ctx, store.StreamNotices, toOrgs)
+	wg.Wait()
 	if err != nil {
 		return nil, fmt.Errorf("publish to organisations: %w", err)
 	}
-	vacks, err := p.st.PublishBatched(ctx, store.StreamEvents, toVendor)
-	if err != nil {
-		return nil, fmt.Errorf("publish vendor copies: %w", err)
+	if verr != nil {
+		return nil, fmt.Errorf("publish vendor copies: %w", verr)
 	}
 	for i, a := range vacks {
 		if a.Err != nil {

@@ -16,7 +16,9 @@
 //
 // (subject is the NATS subject the message was published on, the two
 // middle parts are the values of those headers, body is the message data
-// unchanged). Binding the subject and the notice id means a genuine
+// unchanged; the vendor's copy on cascade.events.<breach_id>.<org_id> is
+// the organisation's message unchanged, so its subject here is
+// cascade.notice.<org_id>: see [SignedSubject]). Binding the subject and the notice id means a genuine
 // message cannot be replayed to another organisation. The key id is the
 // first 16 hex characters of the SHA-256 of the raw 32-byte public key.
 // Cascade sets each of the three headers exactly once; [Verify] treats a
@@ -300,10 +302,35 @@ func Verify(keys KeySet, subject string, h nats.Header, body []byte, now time.Ti
 	if !k.ValidAt(now) {
 		return "", fmt.Errorf("%w: key %s stopped verifying messages at %s", ErrKeyExpired, kid, k.ExpiresAt.UTC().Format(time.RFC3339))
 	}
-	if !ed25519.Verify(k.Public, signedBytes(subject, noticeID, event, body), sig) {
+	if !ed25519.Verify(k.Public, signedBytes(SignedSubject(subject, noticeID), noticeID, event, body), sig) {
 		return "", ErrBadSignature
 	}
 	return kid, nil
+}
+
+// Subject prefixes of an organisation's messages and of the vendor's
+// copies (the store's SubjectNotice and SubjectEvents).
+const (
+	orgPrefix    = "cascade.notice."
+	vendorPrefix = "cascade.events."
+)
+
+// SignedSubject is the subject a message on subject was signed for. The
+// vendor's copy of a message (cascade.events.<breach_id>.<org_id>) carries
+// the organisation's message unchanged, signature included, so it was
+// signed for cascade.notice.<org_id>, provided its subject names the
+// notice the signed Cascade-Notice-Id header names (noticeID,
+// "<breach_id>/<org_id>"). Any other subject is its own.
+func SignedSubject(subject, noticeID string) string {
+	rest, ok := strings.CutPrefix(subject, vendorPrefix)
+	if !ok {
+		return subject
+	}
+	b, o, ok := strings.Cut(rest, ".")
+	if !ok || noticeID != b+"/"+o {
+		return subject
+	}
+	return orgPrefix + o
 }
 
 // VerifyMsg is Verify of a received message.

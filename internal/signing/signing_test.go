@@ -389,3 +389,33 @@ func b64(b []byte) string {
 	s, _ := json.Marshal(b)
 	return strings.Trim(string(s), `"`)
 }
+
+// The vendor's copy carries the organisation's message unchanged: it
+// verifies on its own subject only when that names the signed notice.
+func TestVendorCopyVerifies(t *testing.T) {
+	k := fixedKey(7, t0)
+	set := KeySet{Keys: []PublicKey{k.PublicPart()}}
+	m := message(k)
+	for _, c := range []struct {
+		subject string
+		ok      bool
+	}{
+		{"cascade.events.B-2025-001.se-kommun-0180", true},
+		{"cascade.notice.se-kommun-0180", true},
+		{"cascade.events.B-2025-002.se-kommun-0180", false}, // another breach
+		{"cascade.events.B-2025-001.se-kommun-1480", false}, // another organisation
+		{"cascade.events.B-2025-001", false},
+		{"cascade.notice.se-kommun-1480", false},
+	} {
+		_, err := Verify(set, c.subject, m.Headers, m.Data, t0)
+		if c.ok && err != nil {
+			t.Errorf("%s: %v", c.subject, err)
+		}
+		if !c.ok && !errors.Is(err, ErrBadSignature) {
+			t.Errorf("%s: got %v, want ErrBadSignature", c.subject, err)
+		}
+	}
+	if got := SignedSubject("cascade.events.B-1.se-x", "B-1/se-x"); got != "cascade.notice.se-x" {
+		t.Errorf("SignedSubject = %q", got)
+	}
+}
