@@ -18,9 +18,10 @@
 // middle parts are the values of those headers, body is the message data
 // unchanged; the vendor's copy on cascade.events.<breach_id>.<org_id> is
 // the organisation's message unchanged, so its subject here is
-// cascade.notice.<org_id>: see [SignedSubject]). Binding the subject and the notice id means a genuine
-// message cannot be replayed to another organisation. The key id is the
-// first 16 hex characters of the SHA-256 of the raw 32-byte public key.
+// cascade.notice.<org_id>: see [SignedSubject]). Binding the subject and
+// the notice id means a genuine message cannot be replayed to another
+// organisation. The key id is the first 16 hex characters of the SHA-256
+// of the raw 32-byte public key.
 // Cascade sets each of the three headers exactly once; [Verify] treats a
 // message that lacks one, repeats one (in any letter case) or has a line
 // break in the subject or a signed header as not genuine.

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/cascadehq/cascade/internal/store"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
@@ -417,5 +419,8 @@ func TestVendorCopyVerifies(t *testing.T) {
 	}
 	if got := SignedSubject("cascade.events.B-1.se-x", "B-1/se-x"); got != "cascade.notice.se-x" {
 		t.Errorf("SignedSubject = %q", got)
+	}
+	if orgPrefix != store.SubjectNotice+"." || vendorPrefix != store.SubjectEvents+"." {
+		t.Errorf("prefixes %q, %q differ from the store's subjects", orgPrefix, vendorPrefix)
 	}
 }
