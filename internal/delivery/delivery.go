@@ -230,10 +230,8 @@ func (p *Publisher) Send(ctx context.Context, out []Outgoing) ([]Result, error) 
 		m.Header.Set(jetstream.MsgIDHeader, o.MsgID)
 		if o.Vendor {
 			v := &nats.Msg{Subject: VendorSubject(o.Msg.NoticeID), Data: m.Data, Header: maps.Clone(m.Header)}
-			v.Header.Set(jetstream.ExpectedStreamHeader, store.StreamEvents)
 			toVendor, vendorIDs = append(toVendor, v), append(vendorIDs, o.MsgID)
 		}
-		m.Header.Set(jetstream.ExpectedStreamHeader, store.StreamNotices)
 		toOrgs = append(toOrgs, m)
 	}
 	var vacks []store.Ack

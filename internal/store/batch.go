@@ -29,7 +29,9 @@ var errBatchRefused = errors.New("atomic batch refused")
 
 // PublishBatched persists msgs, all on stream, and returns each message's
 // outcome once all are persisted. Per-message expectations (expected last
-// subject sequence, message id, expected stream) are headers on msgs.
+// subject sequence, message id) are headers on msgs; PublishBatched sets
+// each message's expected stream to stream, so that a subject another
+// stream owns is refused rather than stored there.
 //
 // Messages go in atomic batches of up to MaxBatch: the server stores a batch
 // all or nothing and, with sync_always, with one fsync instead of one per
@@ -40,6 +42,12 @@ var errBatchRefused = errors.New("atomic batch refused")
 // message by message, so that every message gets its own outcome; the
 // expectations and message ids make that replay safe.
 func (s *Store) PublishBatched(ctx context.Context, stream string, msgs []*nats.Msg) ([]Ack, error) {
+	for _, m := range msgs {
+		if m.Header == nil {
+			m.Header = nats.Header{}
+		}
+		m.Header.Set(jetstream.ExpectedStreamHeader, stream)
+	}
 	acks := make([]Ack, 0, len(msgs))
 	for from := 0; from < len(msgs); from += MaxBatch {
 		part := msgs[from:min(from+MaxBatch, len(msgs))]
@@ -91,7 +99,6 @@ func (s *Store) publishAtomic(ctx context.Context, stream string, msgs []*nats.M
 		for k, v := range m.Header {
 			c.Header[k] = v
 		}
-		c.Header.Set(jetstream.ExpectedStreamHeader, stream)
 		c.Header.Set(hdrBatchID, id)
 		c.Header.Set(hdrBatchSeq, strconv.Itoa(i+1))
 		if i < len(msgs)-1 {

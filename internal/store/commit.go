@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // groupCommit gathers the single writes that callers make at the same time
@@ -36,10 +37,11 @@ type commitReq struct {
 // commitTimeout bounds one batch's round trip.
 const commitTimeout = 30 * time.Second
 
-// publish stores m (its headers carry the expectations) and returns its
-// outcome. A ctx that ends while m waits in a batch leaves the write's
+// publish stores m on the group's stream (its headers carry the
+// expectations; the expected stream is set here) and returns its outcome. A ctx that ends while m waits in a batch leaves the write's
 // outcome unknown, as with a lost reply.
 func (g *groupCommit) publish(ctx context.Context, m *nats.Msg) (Ack, error) {
+	m.Header.Set(jetstream.ExpectedStreamHeader, g.stream)
 	r := &commitReq{msg: m, done: make(chan struct{})}
 	g.mu.Lock()
 	g.pending = append(g.pending, r)

@@ -226,7 +226,6 @@ func (s *Store) AppendChanges(ctx context.Context, changes []Change, expect []ui
 		}
 		msgs[i] = &nats.Msg{Subject: noticeSubject(c.Notice.ID), Data: data, Header: nats.Header{}}
 		msgs[i].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expect[i], 10))
-		msgs[i].Header.Set(jetstream.ExpectedStreamHeader, StreamLedger)
 	}
 	acks, err := s.PublishBatched(ctx, StreamLedger, msgs)
 	if err != nil {
@@ -281,7 +280,6 @@ func (s *Store) UpdateNoticeDetail(ctx context.Context, id breach.NoticeID, acto
 		}
 		m := &nats.Msg{Subject: noticeSubject(id), Data: data, Header: nats.Header{}}
 		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(v.Seq, 10))
-		m.Header.Set(jetstream.ExpectedStreamHeader, StreamLedger)
 		a, err := s.ledgerCommit.publish(ctx, m)
 		if err == nil {
 			err = a.Err
