@@ -2,7 +2,8 @@
 // to the organisation's webhook and e-mail channels. Its source is the
 // durable NATS channel itself: stream CASCADE_NOTICES, read through one
 // durable consumer that every daemon shares (each message is handled by
-// one daemon). The fan-out never waits for it.
+// one daemon), filtered to the organisations that have a webhook or
+// e-mail (filter.go). The fan-out never waits for it.
 //
 // A message that fails on a channel is retried by JetStream redelivery
 // (NakWithDelay, on the Backoff schedule), so retries survive restarts and
@@ -97,12 +98,20 @@ type Dispatcher struct {
 	now  func() time.Time
 
 	// The organisations the dispatcher has work for, kept from a watch of
-	// the registry, so that the messages of every other organisation (most,
-	// usually) are settled without reading the registry per message.
+	// the registry, each with where its messages start (filter.go). The
+	// consumer is filtered to them; messages of any other organisation that
+	// still arrive are settled without reading the registry.
 	mu        sync.RWMutex
-	active    map[breach.OrgID]bool
+	active    map[breach.OrgID]from
+	isReady   bool
 	ready     chan struct{} // closed once the registry was read
 	readyOnce sync.Once
+	changed   chan struct{} // the set of active organisations changed
+
+	filterMu    sync.Mutex // serialises consumer updates
+	startFilter []string   // the consumer's filter when this dispatcher started
+	startSeq    uint64     // the stream's last sequence then
+	applied     string     // the filter last applied
 }
 
 // New returns a dispatcher over the store and the channel state.
@@ -126,33 +135,7 @@ func New(st *store.Store, ch *store.Channels, cfg Config) *Dispatcher {
 		cfg.Webhook = webhook.NewClient(webhook.Config{Now: cfg.Now})
 	}
 	return &Dispatcher{st: st, ch: ch, cfg: cfg, back: cfg.Backoff.withDefaults(), hook: cfg.Webhook, log: cfg.Log, now: cfg.Now,
-		active: map[breach.OrgID]bool{}, ready: make(chan struct{})}
-}
-
-// Prepare creates or updates the shared consumer. Call it before anything
-// publishes to organisations: the consumer starts with the messages
-// published after it was first created (an existing deployment does not
-// send its history to newly added channels).
-func (d *Dispatcher) Prepare(ctx context.Context) error {
-	_, err := d.consumer(ctx)
-	return err
-}
-
-func (d *Dispatcher) consumer(ctx context.Context) (jetstream.Consumer, error) {
-	c, err := d.st.JetStream().CreateOrUpdateConsumer(ctx, store.StreamNotices, jetstream.ConsumerConfig{
-		Durable:        ConsumerName,
-		Description:    "Cascade daemons delivering to organisations' webhooks and e-mail",
-		DeliverPolicy:  jetstream.DeliverNewPolicy,
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        d.cfg.AckWait,
-		MaxDeliver:     -1,
-		MaxAckPending:  -1, // messages waiting for a retry must not hold back the others
-		FilterSubjects: []string{store.SubjectNotice + ".*"},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("dispatch consumer: %w", err)
-	}
-	return c, nil
+		active: map[breach.OrgID]from{}, ready: make(chan struct{}), changed: make(chan struct{}, 1)}
 }
 
 // Run delivers messages until ctx ends. If the consumer fails it is set
@@ -160,6 +143,11 @@ func (d *Dispatcher) consumer(ctx context.Context) (jetstream.Consumer, error) {
 func (d *Dispatcher) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if d.startFilter == nil {
+		if err := d.Prepare(ctx); err != nil {
+			return err
+		}
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Add(1)
@@ -169,6 +157,8 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	case <-ctx.Done():
 		return nil
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); d.refilter(ctx) }()
 	for {
 		err := d.run(ctx)
 		if ctx.Err() != nil {
@@ -237,15 +227,28 @@ func (d *Dispatcher) hasWork(o breach.Org) bool {
 func (d *Dispatcher) watchRegistry(ctx context.Context) {
 	var named, byDefault int
 	for {
-		err := d.st.WatchOrgs(ctx, func(o breach.Org, deleted bool) {
+		err := d.st.WatchOrgs(ctx, func(o breach.Org, deleted bool, changed time.Time) {
 			work := !deleted && d.hasWork(o)
 			d.mu.Lock()
-			if work {
-				d.active[o.ID] = true
-			} else {
+			_, was := d.active[o.ID]
+			switch {
+			case work && !was:
+				f := from{at: changed} // gained work now
+				if !d.isReady {
+					f = from{seq: d.startSeq} // had it when this daemon started
+					if routed(d.startFilter, o.ID) {
+						f = from{} // and was routed before: its backlog is its own
+					}
+				}
+				d.active[o.ID] = f
+			case !work && was:
 				delete(d.active, o.ID)
 			}
+			signal := d.isReady && work != was
 			d.mu.Unlock()
+			if signal {
+				d.signalChanged()
+			}
 			if d.cfg.Relay == nil && !deleted {
 				switch {
 				case slices.Contains(o.Channels, breach.ChannelEmail):
@@ -256,6 +259,9 @@ func (d *Dispatcher) watchRegistry(ctx context.Context) {
 			}
 		}, func() {
 			d.readyOnce.Do(func() {
+				d.mu.Lock()
+				d.isReady = true
+				d.mu.Unlock()
 				if named+byDefault > 0 {
 					d.log.Warn("no SMTP relay configured (--smtp-addr): e-mail is not sent; organisations whose channels column names email have it recorded as not configured on their notices",
 						"orgs_naming_email", named, "orgs_with_email_by_default", byDefault)
@@ -316,9 +322,9 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 	}
 	orgID := breach.OrgID(strings.TrimPrefix(m.Subject(), store.SubjectNotice+"."))
 	d.mu.RLock()
-	work := d.active[orgID]
+	f, work := d.active[orgID]
 	d.mu.RUnlock()
-	if !work {
+	if !work || f.excludes(md) {
 		_ = m.Ack()
 		return
 	}

@@ -383,23 +383,56 @@ func TestChannelOnlyClock(t *testing.T) {
 	}
 }
 
-// TestNoChannels: messages to organisations with only the NATS channel are
-// settled without any record.
+// TestNoChannels: messages to organisations with only the NATS channel
+// are not even handed to the dispatcher (its consumer is filtered to the
+// organisations it has work for) and leave no record.
 func TestNoChannels(t *testing.T) {
 	h := newHarness(t, []breach.Org{{ID: "natsonly", Name: "N"}}, dispatch.Config{})
+	waitFilter(t, h, "cascade.notice._none")
 	id := h.notify("natsonly", false)
+	info, err := consumerInfo(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Delivered.Consumer != 0 || info.NumPending != 0 || info.NumAckPending != 0 {
+		t.Fatalf("the dispatcher was handed a message of an organisation without channels: %+v", info)
+	}
+	if got := h.events(id); !slices.Equal(got, []breach.Event{breach.EventCreated, breach.EventDelivered}) {
+		t.Fatalf("history %v", got)
+	}
+}
+
+// TestFilteredToOrgsWithWork: of a fan-out to organisations with and
+// without a webhook, the dispatcher is handed exactly the messages of
+// those with one.
+func TestFilteredToOrgsWithWork(t *testing.T) {
+	rc := newReceiver(t, func(int, *http.Request, []byte) int { return http.StatusOK })
+	h := newHarness(t, []breach.Org{hookOrg("hook-a", rc.URL), {ID: "plain-b", Name: "B"}, hookOrg("hook-c", rc.URL), {ID: "plain-d", Name: "D"}}, dispatch.Config{})
+	h.secret("hook-a")
+	h.secret("hook-c")
+	waitFilter(t, h, "cascade.notice.hook-a", "cascade.notice.hook-c")
+	for _, o := range []breach.OrgID{"hook-a", "plain-b", "hook-c", "plain-d"} {
+		h.notify(o, false)
+	}
 	natstest.Eventually(t, 10*time.Second, func() error {
+		if n := len(rc.all()); n != 2 {
+			return fmt.Errorf("%d webhook requests", n)
+		}
 		info, err := consumerInfo(h)
 		if err != nil {
 			return err
 		}
-		if info.NumPending != 0 || info.NumAckPending != 0 || info.AckFloor.Stream == 0 {
-			return fmt.Errorf("consumer %+v", info)
+		if info.NumAckPending != 0 || info.AckFloor.Consumer != 2 {
+			return fmt.Errorf("consumer: ack floor %d, %d unacknowledged", info.AckFloor.Consumer, info.NumAckPending)
 		}
 		return nil
 	})
-	if got := h.events(id); !slices.Equal(got, []breach.Event{breach.EventCreated, breach.EventDelivered}) {
-		t.Fatalf("history %v", got)
+	info, err := consumerInfo(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Delivered.Consumer != 2 {
+		t.Fatalf("dispatcher handed %d messages, want the 2 of the organisations with a webhook", info.Delivered.Consumer)
 	}
 }
 
@@ -442,40 +475,77 @@ func TestMessageKinds(t *testing.T) {
 
 // TestRegistryChanges: the dispatcher follows the registry: an
 // organisation that gets a webhook later has its later messages delivered
-// there.
+// there, and not the ones stored before.
 func TestRegistryChanges(t *testing.T) {
 	rc := newReceiver(t, func(int, *http.Request, []byte) int { return http.StatusOK })
 	h := newHarness(t, []breach.Org{{ID: "later", Name: "L"}}, dispatch.Config{})
+	waitFilter(t, h, "cascade.notice._none")
 	first := h.notify("later", false)
+	if err := h.st.PutOrgs(ctx(t), []breach.Org{hookOrg("later", rc.URL)}); err != nil {
+		t.Fatal(err)
+	}
+	h.secret("later")
+	waitFilter(t, h, "cascade.notice.later")
+	remindAndCheck(t, h, rc, first)
+}
+
+// TestChannelAddedWhileStopped: an organisation that got a webhook while
+// no dispatcher ran is sent the messages stored after one started, not
+// its history.
+func TestChannelAddedWhileStopped(t *testing.T) {
+	rc := newReceiver(t, func(int, *http.Request, []byte) int { return http.StatusOK })
+	h := newHarness(t, []breach.Org{{ID: "later", Name: "L"}}, dispatch.Config{})
+	waitFilter(t, h, "cascade.notice._none")
+	h.stopDispatcher()
+	first := h.notify("later", false)
+	if err := h.st.PutOrgs(ctx(t), []breach.Org{hookOrg("later", rc.URL)}); err != nil {
+		t.Fatal(err)
+	}
+	h.secret("later")
+	h.startDispatcher()
+	waitFilter(t, h, "cascade.notice.later")
+	remindAndCheck(t, h, rc, first)
+}
+
+// remindAndCheck sends a reminder for id and checks that the webhook gets
+// it, and that the earlier notice message was settled without reaching
+// the webhook.
+func remindAndCheck(t *testing.T, h *harness, rc *receiver, id breach.NoticeID) {
+	t.Helper()
+	if _, err := h.pub.Send(ctx(t), []delivery.Outgoing{delivery.ReminderMessage(testBreach, h.notice(id), 24*time.Hour, time.Now(), false)}); err != nil {
+		t.Fatal(err)
+	}
 	natstest.Eventually(t, 10*time.Second, func() error {
 		info, err := consumerInfo(h)
 		if err != nil {
 			return err
 		}
-		if info.AckFloor.Stream != 1 {
-			return fmt.Errorf("ack floor %d", info.AckFloor.Stream)
+		if info.AckFloor.Stream != 2 || len(rc.all()) == 0 {
+			return fmt.Errorf("ack floor %d, %d webhook requests", info.AckFloor.Stream, len(rc.all()))
 		}
 		return nil
 	})
-	if err := h.st.PutOrgs(ctx(t), []breach.Org{hookOrg("later", rc.URL)}); err != nil {
-		t.Fatal(err)
-	}
-	h.secret("later")
-	n := h.notice(first)
-	threshold := 24 * time.Hour
-	natstest.Eventually(t, 10*time.Second, func() error {
-		// A reminder (a new message id each time) until the dispatcher has
-		// seen the registry change.
-		if len(rc.all()) > 0 {
-			return nil
+	hits := rc.all()
+	if len(hits) != 1 || hits[0].header.Get("Cascade-Event") != "reminder" {
+		var evs []string
+		for _, hi := range hits {
+			evs = append(evs, hi.header.Get("Cascade-Event"))
 		}
-		threshold += time.Second
-		if _, err := h.pub.Send(ctx(t), []delivery.Outgoing{delivery.ReminderMessage(testBreach, n, threshold, time.Now(), false)}); err != nil {
+		t.Fatalf("webhook got %v, want only the reminder", evs)
+	}
+}
+
+// waitFilter waits until the dispatcher's consumer is filtered to subjects.
+func waitFilter(t *testing.T, h *harness, subjects ...string) {
+	t.Helper()
+	natstest.Eventually(t, 10*time.Second, func() error {
+		info, err := consumerInfo(h)
+		if err != nil {
 			return err
 		}
-		return fmt.Errorf("not delivered")
+		if !slices.Equal(info.Config.FilterSubjects, subjects) {
+			return fmt.Errorf("filter %v, want %v", info.Config.FilterSubjects, subjects)
+		}
+		return nil
 	})
-	if got := rc.all()[0].header.Get("Cascade-Event"); got != "reminder" {
-		t.Fatalf("event %q", got)
-	}
 }

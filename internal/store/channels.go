@@ -275,9 +275,10 @@ func (c *Channels) DeleteProgress(ctx context.Context, seq uint64) error {
 }
 
 // WatchOrgs calls fn with every organisation of the registry, then ready
-// once, then with every change (deleted: the organisation was removed)
+// once, then with every change (deleted: the organisation was removed; at:
+// when the entry was written, by the server's clock)
 // until ctx ends or the watch fails.
-func (s *Store) WatchOrgs(ctx context.Context, fn func(o breach.Org, deleted bool), ready func()) error {
+func (s *Store) WatchOrgs(ctx context.Context, fn func(o breach.Org, deleted bool, at time.Time), ready func()) error {
 	w, err := s.orgs.WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("watch registry: %w", err)
@@ -294,14 +295,14 @@ func (s *Store) WatchOrgs(ctx context.Context, fn func(o breach.Org, deleted boo
 				continue
 			}
 			if e.Operation() != jetstream.KeyValuePut {
-				fn(breach.Org{ID: breach.OrgID(e.Key())}, true)
+				fn(breach.Org{ID: breach.OrgID(e.Key())}, true, e.Created())
 				continue
 			}
 			var o breach.Org
 			if err := json.Unmarshal(e.Value(), &o); err != nil {
 				return fmt.Errorf("decode organisation %s: %w", e.Key(), err)
 			}
-			fn(o, false)
+			fn(o, false, e.Created())
 		case <-ctx.Done():
 			return nil
 		}
