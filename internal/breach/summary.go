@@ -32,6 +32,15 @@ func (s *Summary) Apply(prev, next *Notice) {
 	s.count(next, +1)
 }
 
+// MovesSummary reports whether folding c into a summary changes it: false
+// when the notice's state, acknowledged revision and deadline are what
+// they were (a reminder, an escalation, a redelivery, a channel attempt),
+// which are all that count reads.
+func MovesSummary(c Change) bool {
+	p := c.PrevNotice()
+	return p == nil || p.State != c.Notice.State || p.RevisionAcked != c.Notice.RevisionAcked || !p.Deadline.Equal(c.Notice.Deadline)
+}
+
 func (s *Summary) count(n *Notice, sign int64) {
 	if n == nil {
 		return

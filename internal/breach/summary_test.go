@@ -435,3 +435,47 @@ func TestSummaryJSONRevisionAcked(t *testing.T) {
 		t.Errorf("round trip = %+v, %v; want %+v", back, err, s)
 	}
 }
+
+// TestMovesSummary: a change MovesSummary calls still does not change a
+// summary at all when folded, and the ones that do change it are all
+// reported, for every step of a notice's life plus a reminder, an
+// escalation and a revision.
+func TestMovesSummary(t *testing.T) {
+	deliveredAt := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	steps := lifecycle("acme", deliveredAt, 72*time.Hour)
+	delivered := *steps[1].next
+	reminded := delivered
+	reminded.Remind(24*time.Hour, deliveredAt.Add(48*time.Hour), deliveredAt.Add(48*time.Hour), false)
+	overdue := reminded
+	overdue.MarkOverdue(deliveredAt.Add(73 * time.Hour))
+	revised := overdue
+	revised.Deliver(deliveredAt.Add(74*time.Hour), 72*time.Hour, 2)
+	steps = append(steps,
+		step{name: "remind", prev: &delivered, next: &reminded},
+		step{name: "overdue", prev: &reminded, next: &overdue},
+		step{name: "revision", prev: &overdue, next: &revised},
+	)
+	moved := map[string]bool{}
+	for _, st := range steps {
+		c := Change{Notice: *st.next}
+		if st.prev != nil {
+			c.Prev, c.PrevRevisionAcked = st.prev.State, st.prev.RevisionAcked
+		}
+		base := Summary{Total: 5, Delivered: 3, Acknowledged: 2, Resolved: 1,
+			RevisionAcked: map[int]int64{1: 2}, Deadlines: map[int64]int64{deliveredAt.Unix(): 2}}
+		before, _ := json.Marshal(base)
+		base.Apply(c.PrevNotice(), &c.Notice)
+		after, _ := json.Marshal(base)
+		changed := string(before) != string(after)
+		if MovesSummary(c) != changed {
+			t.Errorf("%s: MovesSummary %v, but folding it changed the summary: %v", st.name, MovesSummary(c), changed)
+		}
+		moved[st.name] = changed
+	}
+	for name, want := range map[string]bool{"create": true, "deliver": true, "acknowledge": true, "resolve": true,
+		"redeliver": false, "remind": false, "overdue": false, "revision": false} {
+		if moved[name] != want {
+			t.Errorf("%s moves the summary: %v, want %v", name, moved[name], want)
+		}
+	}
+}

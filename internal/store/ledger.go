@@ -45,6 +45,57 @@ func DecodeChange(data []byte) (Change, error) {
 	return r.Change, nil
 }
 
+// HeaderSummary on a ledger record: "same" when the change moves no
+// summary count (breach.MovesSummary), so the summary folder skips it
+// without decoding it. Records without it are decoded.
+const HeaderSummary = "Cascade-Summary"
+
+// changeMsg is the ledger message storing c if its notice's ledger is at
+// expect (0: the notice must not exist yet).
+func changeMsg(c Change, expect uint64) (*nats.Msg, error) {
+	data, err := EncodeChange(c)
+	if err != nil {
+		return nil, err
+	}
+	m := &nats.Msg{Subject: noticeSubject(c.Notice.ID), Data: data, Header: nats.Header{}}
+	m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expect, 10))
+	if !breach.MovesSummary(c) {
+		m.Header.Set(HeaderSummary, "same")
+	}
+	return m, nil
+}
+
+// SummaryChange decodes, of a ledger message, what summaries count: the
+// event, the previous state and acknowledged revision, and the notice's id,
+// state, acknowledged revision and deadline. ok is false when the record
+// says it moves no count (nothing decoded).
+func SummaryChange(h nats.Header, data []byte) (c Change, ok bool, err error) {
+	if h.Get(HeaderSummary) == "same" {
+		return Change{}, false, nil
+	}
+	var r struct {
+		V                 int          `json:"v"`
+		Event             breach.Event `json:"event"`
+		Prev              breach.State `json:"prev_state"`
+		PrevRevisionAcked int          `json:"prev_revision_acked"`
+		Notice            struct {
+			ID            breach.NoticeID `json:"id"`
+			State         breach.State    `json:"state"`
+			Deadline      time.Time       `json:"deadline"`
+			RevisionAcked int             `json:"revision_acknowledged"`
+		} `json:"notice"`
+	}
+	if err := json.Unmarshal(data, &r); err != nil {
+		return Change{}, false, fmt.Errorf("decode notice record: %w", err)
+	}
+	if r.V != recordVersion {
+		return Change{}, false, fmt.Errorf("notice record version %d not supported", r.V)
+	}
+	c = Change{Event: r.Event, Prev: r.Prev, PrevRevisionAcked: r.PrevRevisionAcked, Notice: breach.Notice{
+		ID: r.Notice.ID, State: r.Notice.State, Deadline: r.Notice.Deadline, RevisionAcked: r.Notice.RevisionAcked}}
+	return c, true, nil
+}
+
 func noticeSubject(id breach.NoticeID) string {
 	return ledgerNotice + "." + string(id.Breach) + "." + string(id.Org)
 }
@@ -220,12 +271,11 @@ type AppendResult struct {
 func (s *Store) AppendChanges(ctx context.Context, changes []Change, expect []uint64) ([]AppendResult, error) {
 	msgs := make([]*nats.Msg, len(changes))
 	for i, c := range changes {
-		data, err := EncodeChange(c)
+		m, err := changeMsg(c, expect[i])
 		if err != nil {
 			return nil, err
 		}
-		msgs[i] = &nats.Msg{Subject: noticeSubject(c.Notice.ID), Data: data, Header: nats.Header{}}
-		msgs[i].Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expect[i], 10))
+		msgs[i] = m
 	}
 	acks, err := s.PublishBatched(ctx, StreamLedger, msgs)
 	if err != nil {
@@ -274,12 +324,10 @@ func (s *Store) UpdateNoticeDetail(ctx context.Context, id breach.NoticeID, acto
 			return v.Notice, nil
 		}
 		c := Change{Event: ev, At: now, Actor: actor, Prev: prev, PrevRevisionAcked: prevAcked, Detail: detail, Notice: *v.Notice}
-		data, err := EncodeChange(c)
+		m, err := changeMsg(c, v.Seq)
 		if err != nil {
 			return nil, err
 		}
-		m := &nats.Msg{Subject: noticeSubject(id), Data: data, Header: nats.Header{}}
-		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(v.Seq, 10))
 		a, err := s.ledgerCommit.publish(ctx, m)
 		if err == nil {
 			err = a.Err

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/cascadehq/cascade/internal/breach"
 )
 
@@ -338,5 +341,64 @@ func TestNoticeIDFromSubjectValidates(t *testing.T) {
 				t.Errorf("NoticeIDFromSubject(%q) = %#v, true; want false", subj, id)
 			}
 		})
+	}
+}
+
+// TestSummaryChange: the summary folder's partial decoding of a record
+// gives the same counted fields as a full decoding, for every golden
+// record, and a record marked as moving no count is not decoded.
+func TestSummaryChange(t *testing.T) {
+	for _, file := range []string{"change_v1.golden", "change_created_v1.golden"} {
+		data, err := os.ReadFile(filepath.Join("testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := DecodeChange(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := SummaryChange(nats.Header{}, data)
+		if err != nil || !ok {
+			t.Fatalf("%s: SummaryChange: %v %v", file, ok, err)
+		}
+		p, q := got.PrevNotice(), full.PrevNotice()
+		if (p == nil) != (q == nil) || p != nil && (p.State != q.State || p.RevisionAcked != q.RevisionAcked) {
+			t.Errorf("%s: previous notice %+v, want %+v", file, p, q)
+		}
+		n, m := got.Notice, full.Notice
+		if n.ID != m.ID || n.State != m.State || n.RevisionAcked != m.RevisionAcked || !n.Deadline.Equal(m.Deadline) || got.Event != full.Event {
+			t.Errorf("%s: counted fields %+v, want those of %+v", file, n, m)
+		}
+	}
+	if _, ok, err := SummaryChange(nats.Header{HeaderSummary: []string{"same"}}, []byte("not even JSON")); ok || err != nil {
+		t.Errorf("a record marked same: ok %v, err %v; want skipped", ok, err)
+	}
+	if _, _, err := SummaryChange(nats.Header{}, []byte(`{"v":9}`)); err == nil {
+		t.Error("an unknown record version decoded")
+	}
+}
+
+// TestChangeMsgMarksSummary: a reminder's record is marked as moving no
+// count; a creation's and an acknowledgement's are not.
+func TestChangeMsgMarksSummary(t *testing.T) {
+	full := fullChange()
+	created := createdChange()
+	reminded := full
+	reminded.Event, reminded.Prev, reminded.PrevRevisionAcked = breach.EventReminded, full.Notice.State, full.Notice.RevisionAcked
+	for _, tc := range []struct {
+		name string
+		c    Change
+		same bool
+	}{{"created", created, false}, {"acknowledged", full, false}, {"reminded", reminded, true}} {
+		m, err := changeMsg(tc.c, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Header.Get(HeaderSummary) == "same"; got != tc.same {
+			t.Errorf("%s: marked same %v, want %v", tc.name, got, tc.same)
+		}
+		if m.Header.Get(jetstream.ExpectedLastSubjSeqHeader) != "7" {
+			t.Errorf("%s: expected sequence header %q", tc.name, m.Header.Get(jetstream.ExpectedLastSubjSeqHeader))
+		}
 	}
 }

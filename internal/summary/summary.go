@@ -103,10 +103,11 @@ func (f *Folder) run(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			c, err := store.DecodeChange(m.Data())
-			if err != nil {
+			c, counts, err := store.SummaryChange(m.Headers(), m.Data())
+			switch {
+			case err != nil:
 				f.log.Error("skipping undecodable ledger record", "seq", md.Sequence.Stream, "err", err)
-			} else {
+			case counts:
 				next := c.Notice
 				pending[c.Notice.ID.Breach] = append(pending[c.Notice.ID.Breach], delta{seq: md.Sequence.Stream, prev: c.PrevNotice(), next: &next})
 			}
