@@ -3,6 +3,8 @@ package daemon_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -201,7 +203,8 @@ func lastReminded(ctx context.Context, t testing.TB, addr string, n int) bool {
 // first reminder, every chunk fired at once (what the server does when
 // their schedules fall due together); timed until every reminder is sent
 // (each one's vendor copy is in CASCADE_EVENTS) and recorded. Reported:
-// reminders/s. Run it with -cpuprofile to see where a reminder's CPU goes.
+// reminders/s. With CASCADE_BENCH_CPUPROFILE=file it writes a CPU profile
+// of the timed part of the first run (without the fan-out before it).
 func BenchmarkReminderThroughput(b *testing.B) {
 	const n = 20_000
 	var total time.Duration
@@ -241,6 +244,7 @@ func BenchmarkReminderThroughput(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		stopProfile := profileTimed(b, i)
 		b.StartTimer()
 		start := time.Now()
 		if _, err := store.PublishAll(ctx, js, msgs); err != nil {
@@ -258,10 +262,35 @@ func BenchmarkReminderThroughput(b *testing.B) {
 		}
 		total += time.Since(start)
 		b.StopTimer()
+		stopProfile()
+		for _, name := range []string{store.StreamNotices, store.StreamEvents, store.StreamLedger} {
+			if st, err := js.Stream(ctx, name); err == nil {
+				if info, err := st.Info(ctx); err == nil {
+					b.Logf("%s: %d messages, %d bytes each", name, info.State.Msgs, info.State.Bytes/max(info.State.Msgs, 1))
+				}
+			}
+		}
 		cancel()
 		nc.Close()
 		d.Stop()
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/total.Seconds(), "reminders/s")
 	b.ReportMetric(0, "ns/op")
+}
+
+// profileTimed starts a CPU profile of run 0 into $CASCADE_BENCH_CPUPROFILE
+// and returns what stops it.
+func profileTimed(b *testing.B, run int) func() {
+	path := os.Getenv("CASCADE_BENCH_CPUPROFILE")
+	if path == "" || run != 0 {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }

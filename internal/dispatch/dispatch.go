@@ -552,7 +552,11 @@ func (d *Dispatcher) record(ctx context.Context, c breach.Channel, x *message, a
 }
 
 // recordNotConfigured records, once per notice, that channel c cannot
-// deliver at all.
+// deliver at all, and leaves a dead letter for the vendor: an organisation
+// that takes notices by e-mail only is otherwise never told (its notice
+// stays PENDING, its clock not started) and the vendor must reach it
+// another way. The dead letter goes first: it is stored once per message
+// and channel, so a crash between the two leaves neither missing.
 func (d *Dispatcher) recordNotConfigured(ctx context.Context, c breach.Channel, x *message, at time.Time, why error) error {
 	v, err := d.st.GetNotice(ctx, x.id)
 	if err != nil {
@@ -563,6 +567,9 @@ func (d *Dispatcher) recordNotConfigured(ctx context.Context, c breach.Channel, 
 	}
 	if r := v.Notice.ChannelDelivery(c); r != nil && r.NotConfigured != "" {
 		return nil
+	}
+	if err := d.ch.PutDeadLetter(ctx, d.deadLetterOf(c, x, at, why)); err != nil {
+		return err
 	}
 	d.awaitPublisherRecord(ctx, x)
 	_, err = d.st.UpdateNoticeDetail(ctx, x.id, actor, at, string(c)+": "+why.Error(), func(n *breach.Notice) (breach.Event, error) {
@@ -634,15 +641,20 @@ func destination(c breach.Channel, o breach.Org) string {
 
 // deadLetter gives up on x on channel c: a dead letter for the vendor and
 // a record on the notice.
-func (d *Dispatcher) deadLetter(ctx context.Context, c breach.Channel, x *message, cause error) error {
-	at := d.now()
+// deadLetterOf is the dead letter of x on channel c, given up at at.
+func (d *Dispatcher) deadLetterOf(c breach.Channel, x *message, at time.Time, cause error) breach.DeadLetter {
 	dl := breach.DeadLetter{NoticeID: x.id, Channel: c, Event: x.body.Event, Revision: x.body.Revision, MessageID: x.msgID,
 		NoticeSeq: x.md.Sequence.Stream, Destination: destination(c, x.org), Attempts: x.attempt, PublishedAt: x.md.Timestamp,
 		At: at, LastError: cause.Error()}
 	if r := []rune(dl.LastError); len(r) > breach.MaxChannelError {
 		dl.LastError = string(r[:breach.MaxChannelError]) + "…"
 	}
-	if err := d.ch.PutDeadLetter(ctx, dl); err != nil {
+	return dl
+}
+
+func (d *Dispatcher) deadLetter(ctx context.Context, c breach.Channel, x *message, cause error) error {
+	at := d.now()
+	if err := d.ch.PutDeadLetter(ctx, d.deadLetterOf(c, x, at, cause)); err != nil {
 		return err
 	}
 	_, err := d.st.UpdateNoticeDetail(ctx, x.id, actor, at, detail(c, x, cause)+"; given up after "+strconv.Itoa(x.attempt)+" attempts",

@@ -116,8 +116,9 @@ func TestWebhookAndEmail(t *testing.T) {
 }
 
 // TestEmailNotConfigured: without a relay, an organisation whose registry
-// row names email gets "not configured" on its notice once; one that has
-// e-mail only by default gets nothing recorded.
+// row names email gets "not configured" on its notice and one dead letter
+// for the vendor, once; one that has e-mail only by default gets nothing
+// recorded.
 func TestEmailNotConfigured(t *testing.T) {
 	named := breach.Org{ID: "named", Name: "N", DPOEmail: "dpo@named.example.org", Channels: []breach.Channel{breach.ChannelNATS, breach.ChannelEmail}}
 	implicit := breach.Org{ID: "implicit", Name: "I", DPOEmail: "dpo@implicit.example.org"}
@@ -146,5 +147,18 @@ func TestEmailNotConfigured(t *testing.T) {
 	}
 	if got := h.events(iid); !slices.Equal(got, []breach.Event{breach.EventCreated, breach.EventDelivered}) {
 		t.Fatalf("implicit: history %v", got)
+	}
+	// The vendor sees it among the dead letters: once per notice (the
+	// notice, not again for the reminder), none for the implicit channel.
+	dls, _, err := h.ch.DeadLetters(ctx(t), "", "", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dls) != 1 {
+		t.Fatalf("dead letters = %+v, want one for the named organisation's notice", dls)
+	}
+	if dl := dls[0].DeadLetter; dl.NoticeID != nid || dl.Channel != breach.ChannelEmail || dl.Event != delivery.EventNotice ||
+		!strings.Contains(dl.LastError, "--smtp-addr") || dl.Destination != "dpo@named.example.org" {
+		t.Fatalf("dead letter = %+v", dl)
 	}
 }
