@@ -49,6 +49,9 @@ type Timers struct {
 	policy Policy
 	now    func() time.Time
 	log    *slog.Logger
+
+	mu     sync.Mutex
+	timers jetstream.Stream // CASCADE_TIMERS, once looked up
 }
 
 // NewTimers returns the timers over st.
@@ -101,7 +104,7 @@ func (t *Timers) ArmNotice(ctx context.Context, n *breach.Notice) error {
 		return nil
 	}
 	tok := chunkToken(n.ID.Breach, n.Chunk)
-	m, err := t.js.Stream(ctx, store.StreamTimers)
+	m, err := t.stream(ctx)
 	if err != nil {
 		return fmt.Errorf("arm timer of %s: %w", n.ID, err)
 	}
@@ -118,6 +121,20 @@ func (t *Timers) ArmNotice(ctx context.Context, n *breach.Notice) error {
 		return fmt.Errorf("arm timer of %s: %w", n.ID, err)
 	}
 	return t.Arm(ctx, n.ID.Breach, n.Chunk, at)
+}
+
+// stream is CASCADE_TIMERS, looked up once.
+func (t *Timers) stream(ctx context.Context) (jetstream.Stream, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.timers == nil {
+		s, err := t.js.Stream(ctx, store.StreamTimers)
+		if err != nil {
+			return nil, err
+		}
+		t.timers = s
+	}
+	return t.timers, nil
 }
 
 // ScheduleAt is the Nats-Schedule header value that fires at at.
