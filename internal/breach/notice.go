@@ -2,6 +2,7 @@ package breach
 
 import (
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 )
@@ -164,6 +165,38 @@ func (n *Notice) Remind(remaining time.Duration, dueAt, now time.Time, late bool
 	}
 	n.Reminders = append(n.Reminders, Reminder{Remaining: remaining, DueAt: dueAt, SentAt: now, Late: late})
 	return EventReminded
+}
+
+// AddReminder puts r on record unless the reminder for its threshold is
+// recorded already, whatever the notice's state (a reminder sent before
+// the notice was resolved stays on record). Reminders stay in the order
+// they were sent. It reports whether r was added; n's earlier Reminders
+// slice is never written to.
+func (n *Notice) AddReminder(r Reminder) bool {
+	if n.Reminded(r.Remaining) {
+		return false
+	}
+	i := len(n.Reminders)
+	for i > 0 && n.Reminders[i-1].SentAt.After(r.SentAt) {
+		i--
+	}
+	n.Reminders = slices.Insert(slices.Clip(n.Reminders), i, r)
+	return true
+}
+
+// ReminderDetail is the history detail of the reminder for threshold
+// remaining, due at dueAt; late marks one sent well after it was due.
+func ReminderDetail(remaining time.Duration, dueAt time.Time, late bool) string {
+	d := fmt.Sprintf("reminder: %s left", remaining)
+	if late {
+		d += LateDetail(dueAt)
+	}
+	return d
+}
+
+// LateDetail is what a history detail adds for an action sent late.
+func LateDetail(dueAt time.Time) string {
+	return fmt.Sprintf(" (late: due %s)", dueAt.UTC().Format(time.RFC3339))
 }
 
 // Reminded reports whether the reminder for threshold remaining was sent.

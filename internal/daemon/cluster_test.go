@@ -2,6 +2,7 @@ package daemon_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -520,8 +521,9 @@ func TestTwoDaemonsOneDies(t *testing.T) {
 			}
 			return nil
 		})
-		// Wait until every notice is reminded and overdue: four ledger
-		// entries (created, delivered, reminded, overdue).
+		// Wait until every notice is overdue: three entries on its ledger
+		// subject (created, delivered, overdue; the reminder before the
+		// escalation is recorded in its chunk's reminder record).
 		waitFor(t, 150*time.Second, func() error {
 			s, err := js.Stream(shortCtx(t), "CASCADE_LEDGER")
 			if err != nil {
@@ -533,12 +535,12 @@ func TestTwoDaemonsOneDies(t *testing.T) {
 			}
 			done := 0
 			for _, k := range info.State.Subjects {
-				if k >= 4 {
+				if k >= 3 {
 					done++
 				}
 			}
 			if done < n {
-				return fmt.Errorf("%d of %d notices reminded and overdue", done, n)
+				return fmt.Errorf("%d of %d notices overdue", done, n)
 			}
 			return nil
 		})
@@ -549,6 +551,37 @@ func TestTwoDaemonsOneDies(t *testing.T) {
 			ev := events[org]
 			if ev["reminder"] != 1 || ev["overdue"] != 1 || ev["notice"] < 1 {
 				t.Errorf("%s received %v; want exactly one reminder, one overdue and at least one notice", org, ev)
+			}
+		}
+		// Recorded once each: the chunks' reminder records name every
+		// organisation once.
+		ledger, err := js.Stream(shortCtx(t), "CASCADE_LEDGER")
+		if err != nil {
+			t.Fatal(err)
+		}
+		recorded := map[string]int{}
+		for c := 0; c*1000 < n; c++ {
+			m, err := ledger.GetLastMsgForSubject(shortCtx(t), fmt.Sprintf("cascade.ledger.reminders.%s.%d", id, c))
+			if err != nil {
+				t.Fatalf("reminder record of chunk %d: %v", c, err)
+			}
+			var rec struct {
+				Rounds []struct {
+					Orgs string `json:"orgs"`
+				} `json:"rounds"`
+			}
+			if err := json.Unmarshal(m.Data, &rec); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rec.Rounds {
+				for _, o := range strings.Split(r.Orgs, ",") {
+					recorded[o]++
+				}
+			}
+		}
+		for i := range n {
+			if org := fmt.Sprintf("org-%05d", i); recorded[org] != 1 {
+				t.Errorf("%s: reminder recorded %d times", org, recorded[org])
 			}
 		}
 		t.Logf("timings: until the fan-out was completed by the surviving daemon %s, until every notice was overdue %s, counting %s",

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -253,12 +254,6 @@ func (t *Timers) ProcessChunk(ctx context.Context, id breach.BreachID, chunk int
 		return err
 	}
 	now := t.now()
-	type work struct {
-		n       *breach.Notice // evolving copy
-		seq     uint64
-		actions []Action
-		done    bool
-	}
 	var todo []*work
 	var out []delivery.Outgoing
 	all := make([]*breach.Notice, 0, len(vs))
@@ -288,7 +283,10 @@ func (t *Timers) ProcessChunk(ctx context.Context, id breach.BreachID, chunk int
 			return err
 		}
 	}
-	// Record: round r appends each notice's r-th change.
+	if err := t.recordReminders(ctx, id, chunk, now, todo); err != nil {
+		return err
+	}
+	// Record the other actions: round r appends each notice's r-th change.
 	for round := 0; ; round++ {
 		var changes []store.Change
 		var expect []uint64
@@ -337,6 +335,67 @@ func (t *Timers) ProcessChunk(ctx context.Context, id breach.BreachID, chunk int
 	return t.Arm(ctx, id, chunk, t.policy.NextOf(all))
 }
 
+// work is what one notice of a fired chunk needs.
+type work struct {
+	n       *breach.Notice // evolving copy
+	seq     uint64
+	actions []Action
+	done    bool
+}
+
+// recordReminders records the reminders due in todo as one round per
+// threshold in the chunk's reminder record (store.RecordReminders), applies
+// them to the notices in memory and takes them off the actions left to
+// record. A record that would be too large (a very long reminder list)
+// leaves them to be recorded per notice.
+func (t *Timers) recordReminders(ctx context.Context, id breach.BreachID, chunk int, now time.Time, todo []*work) error {
+	var rounds []store.ReminderRound
+	round := func(r time.Duration) *store.ReminderRound {
+		for i := range rounds {
+			if rounds[i].Remaining == r {
+				return &rounds[i]
+			}
+		}
+		rounds = append(rounds, store.ReminderRound{Remaining: r, SentAt: now, Actor: actor})
+		return &rounds[len(rounds)-1]
+	}
+	for _, w := range todo {
+		probe := *w.n
+		probe.Reminders = slices.Clip(probe.Reminders)
+		for _, a := range w.actions {
+			if a.Kind != ActRemind || probe.Remind(a.Remaining, a.DueAt, now, false) == "" {
+				continue
+			}
+			r := round(a.Remaining)
+			r.Orgs = append(r.Orgs, w.n.ID.Org)
+			if t.policy.Late(a, now) {
+				r.Late = append(r.Late, w.n.ID.Org)
+			}
+		}
+	}
+	if len(rounds) == 0 {
+		return nil
+	}
+	err := t.st.RecordReminders(ctx, id, chunk, rounds)
+	if errors.Is(err, store.ErrRemindersTooLarge) {
+		t.log.Warn("timers: reminders recorded per notice", "breach_id", id, "chunk", chunk, "err", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, w := range todo {
+		w.actions = slices.DeleteFunc(w.actions, func(a Action) bool {
+			if a.Kind == ActRemind {
+				w.n.Remind(a.Remaining, a.DueAt, now, t.policy.Late(a, now))
+				return true
+			}
+			return false
+		})
+	}
+	return nil
+}
+
 // actor of the changes timers make.
 const actor = "cascade"
 
@@ -360,12 +419,12 @@ func (t *Timers) detail(a Action, now time.Time) string {
 	d := string(a.Kind)
 	switch a.Kind {
 	case ActRemind:
-		d = fmt.Sprintf("reminder: %s left", a.Remaining)
+		return breach.ReminderDetail(a.Remaining, a.DueAt, t.policy.Late(a, now))
 	case ActRedeliver:
 		d = fmt.Sprintf("redelivery %d", a.Attempt)
 	}
 	if t.policy.Late(a, now) {
-		d += fmt.Sprintf(" (late: due %s)", a.DueAt.UTC().Format(time.RFC3339))
+		d += breach.LateDetail(a.DueAt)
 	}
 	return d
 }

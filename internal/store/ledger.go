@@ -120,8 +120,21 @@ type Version struct {
 	Seq    uint64
 }
 
-// GetNotice returns the current state of a notice, or breach.ErrNotFound.
+// GetNotice returns the current state of a notice, or breach.ErrNotFound:
+// its last record with the reminders recorded for its chunk.
 func (s *Store) GetNotice(ctx context.Context, id breach.NoticeID) (Version, error) {
+	v, err := s.getNotice(ctx, id)
+	if err != nil {
+		return Version{}, err
+	}
+	if err := s.withReminders(ctx, []*breach.Notice{v.Notice}); err != nil {
+		return Version{}, err
+	}
+	return v, nil
+}
+
+// getNotice reads a notice's own last record.
+func (s *Store) getNotice(ctx context.Context, id breach.NoticeID) (Version, error) {
 	m, err := s.ledger.GetLastMsgForSubject(ctx, noticeSubject(id))
 	if err != nil {
 		if isNotFound(err) {
@@ -141,6 +154,22 @@ func (s *Store) GetNotice(ctx context.Context, id breach.NoticeID) (Version, err
 // with one direct-get request per 1,000 notices (multi_last); on a
 // replicated ledger one by one, concurrently, through the stream leader.
 func (s *Store) GetNotices(ctx context.Context, ids []breach.NoticeID) ([]Version, error) {
+	vs, err := s.getNotices(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	ns := make([]*breach.Notice, len(vs))
+	for i := range vs {
+		ns[i] = vs[i].Notice
+	}
+	if err := s.withReminders(ctx, ns); err != nil {
+		return nil, err
+	}
+	return vs, nil
+}
+
+// getNotices reads the notices' own records (see GetNotices).
+func (s *Store) getNotices(ctx context.Context, ids []breach.NoticeID) ([]Version, error) {
 	if s.replicas <= 1 {
 		out := make([]Version, 0, len(ids))
 		for from := 0; from < len(ids); from += multiGetMax {
@@ -242,7 +271,7 @@ func (s *Store) getNoticesEach(ctx context.Context, ids []breach.NoticeID) ([]Ve
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			v, err := s.GetNotice(ctx, id)
+			v, err := s.getNotice(ctx, id)
 			if err != nil && !isDomainNotFound(err) {
 				mu.Lock()
 				if firstErr == nil {
@@ -371,7 +400,11 @@ func (s *Store) History(ctx context.Context, id breach.NoticeID) ([]Entry, error
 	if len(out) == 0 {
 		return nil, fmt.Errorf("notice %s: %w", id, breach.ErrNotFound)
 	}
-	return out, nil
+	rs, _, err := s.ChunkReminders(ctx, id.Breach, out[0].Change.Notice.Chunk)
+	if err != nil {
+		return nil, err
+	}
+	return mergeHistory(out, rs), nil
 }
 
 // Histories returns the history of every notice of one breach (b set) or
@@ -394,7 +427,22 @@ func (s *Store) Histories(ctx context.Context, b breach.BreachID, org breach.Org
 		out[c.Notice.ID] = append(out[c.Notice.ID], Entry{Seq: md.Sequence.Stream, Change: c})
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	rounds := map[chunkKey][]ReminderRound{}
+	for id, h := range out {
+		k := chunkKey{id.Breach, h[0].Change.Notice.Chunk}
+		rs, ok := rounds[k]
+		if !ok {
+			if rs, _, err = s.ChunkReminders(ctx, k.b, k.chunk); err != nil {
+				return nil, err
+			}
+			rounds[k] = rs
+		}
+		out[id] = mergeHistory(h, rs)
+	}
+	return out, nil
 }
 
 // OrgNotices returns the current state of every notice of one organisation.
@@ -410,7 +458,14 @@ func (s *Store) OrgNotices(ctx context.Context, org breach.OrgID) ([]*breach.Not
 		latest[c.Notice.ID] = &c.Notice
 		return nil
 	})
-	return slices.Collect(maps.Values(latest)), err
+	if err != nil {
+		return nil, err
+	}
+	ns := slices.Collect(maps.Values(latest))
+	if err := s.withReminders(ctx, ns); err != nil {
+		return nil, err
+	}
+	return ns, nil
 }
 
 // scan delivers every ledger message matching filter (under policy) to fn

@@ -1,7 +1,8 @@
 // Package store keeps Cascade's state in NATS JetStream: the breach and
 // registry buckets, the append-only notice ledger (one subject per notice,
-// whose last message is the notice's current state), the membership chunks
-// of each fan-out and the breach summaries. Storage errors are translated
+// whose last message, with its chunk's reminder rounds, is the notice's
+// current state), the membership chunks of each fan-out and the breach
+// summaries. Storage errors are translated
 // into breach domain errors here, once.
 package store
 
@@ -23,7 +24,7 @@ const (
 	StreamIntake   = "CASCADE_INTAKE"   // cascade.breach.report, cascade.breach.update
 	StreamRejected = "CASCADE_REJECTED" // cascade.breach.rejected
 	StreamNotices  = "CASCADE_NOTICES"  // cascade.notice.<org_id>: what organisations receive
-	StreamLedger   = "CASCADE_LEDGER"   // cascade.ledger.>: notice changes and fan-out membership
+	StreamLedger   = "CASCADE_LEDGER"   // cascade.ledger.>: notice changes, chunk reminder rounds, fan-out membership
 	StreamEvents   = "CASCADE_EVENTS"   // cascade.events.<breach>.<org>: reminders and escalations, for the vendor
 	StreamTimers   = "CASCADE_TIMERS"   // cascade.timer.>: scheduled timers per fan-out chunk
 
