@@ -283,6 +283,10 @@ func (r *runner) runTimers(ctx context.Context, b *bigStore) error {
 		late[i] = s.late
 	}
 	lat := LatencyOf(late)
+	fired, handled, err := fireLateness(ctx, in.js, sent, rearmed)
+	if err != nil {
+		return err
+	}
 	r.progressf("timers: lateness p50 %.0f ms, p99 %.0f ms, max %.0f ms over %d reminders", lat.P50ms, lat.P99ms, lat.Maxms, lat.Count)
 	one := func(v float64) []float64 { return []float64{v} }
 	r.rep.add(ScenarioTimers, "timers.pending", "pending reminders when armed", "reminders", one(float64(pending)))
@@ -290,6 +294,10 @@ func (r *runner) runTimers(ctx context.Context, b *bigStore) error {
 	r.rep.add(ScenarioTimers, "timers.lateness_p99_ms", "reminder lateness p99", "ms", one(lat.P99ms))
 	r.rep.add(ScenarioTimers, "timers.lateness_max_ms", "reminder lateness max", "ms", one(lat.Maxms))
 	r.rep.add(ScenarioTimers, "timers.measured", "reminders measured", "reminders", one(float64(lat.Count)))
+	r.rep.add(ScenarioTimers, "timers.fire_late_p50_ms", "server: schedule fired after the chunk's first due time, p50 over chunks", "ms", one(fired.P50ms))
+	r.rep.add(ScenarioTimers, "timers.fire_late_p99_ms", "server: schedule fired after the chunk's first due time, p99", "ms", one(fired.P99ms))
+	r.rep.add(ScenarioTimers, "timers.handled_p50_ms", "daemon: sent_at after the firing, p50 over chunks", "ms", one(handled.P50ms))
+	r.rep.add(ScenarioTimers, "timers.handled_p99_ms", "daemon: sent_at after the firing, p99", "ms", one(handled.P99ms))
 	r.rep.add(ScenarioTimers, "timers.lateness_first_tenth_p50_ms", "lateness p50, first tenth by due time", "ms", one(firstTenth))
 	r.rep.add(ScenarioTimers, "timers.lateness_last_tenth_p50_ms", "lateness p50, last tenth by due time", "ms", one(lastTenth))
 	r.rep.add(ScenarioTimers, "timers.due_spread_s", "first to last due (the fan-outs' duration)", "s", one(lastDue.Sub(firstDue).Seconds()))
@@ -311,6 +319,45 @@ func (r *runner) runTimers(ctx context.Context, b *bigStore) error {
 		"the daemon holds no timer in memory, the server holds one schedule per chunk of %d notices; RSS readings after a GC, in-process (daemon + server + tool)", store.MembersChunk)
 	r.rep.notef("timers: a --remind changed at restart applies to a chunk only from its next firing (timers are armed at fan-out and when they fire): the tool fired each chunk once to arm it")
 	return nil
+}
+
+// fireLateness splits the lateness per chunk: from the chunk's first due
+// time to the server storing its fired timer message (the last on
+// cascade.timer.fire.<breach>.<chunk>, stored after armed), and from there
+// to the reminders' sent_at (one per chunk firing).
+func fireLateness(ctx context.Context, js jetstream.JetStream, sent []sentReminder, armed time.Time) (fired, handled Latency, err error) {
+	type chunkTimes struct{ due, sentAt time.Time }
+	chunks := map[chunkRef]*chunkTimes{}
+	for _, s := range sent {
+		c := chunks[s.chunk]
+		if c == nil {
+			c = &chunkTimes{due: s.due, sentAt: s.due.Add(s.late)}
+			chunks[s.chunk] = c
+		}
+		if s.due.Before(c.due) {
+			c.due = s.due
+		}
+		if at := s.due.Add(s.late); at.Before(c.sentAt) {
+			c.sentAt = at
+		}
+	}
+	st, err := js.Stream(ctx, store.StreamTimers)
+	if err != nil {
+		return Latency{}, Latency{}, err
+	}
+	var f, h []time.Duration
+	for ref, c := range chunks {
+		m, err := st.GetLastMsgForSubject(ctx, fmt.Sprintf("%s.%s.%d", store.SubjectTimerFire, ref.breach, ref.chunk))
+		if err != nil {
+			return Latency{}, Latency{}, fmt.Errorf("timers: fired message of %s chunk %d: %w", ref.breach, ref.chunk, err)
+		}
+		if m.Time.Before(armed) {
+			continue // only the tool's own firing: the schedule fired before arming finished
+		}
+		f = append(f, m.Time.Sub(c.due))
+		h = append(h, c.sentAt.Sub(m.Time))
+	}
+	return LatencyOf(f), LatencyOf(h), nil
 }
 
 // waitConsumerIdle waits until the daemons' timer consumer has handled
@@ -381,8 +428,9 @@ func streamMsgs(ctx context.Context, js jetstream.JetStream, stream string) (uin
 // the number of notices without a reminder.
 // sentReminder is one reminder read back from its notice.
 type sentReminder struct {
-	due  time.Time
-	late time.Duration // sent_at - due_at
+	chunk chunkRef
+	due   time.Time
+	late  time.Duration // sent_at - due_at
 }
 
 func reminderLateness(ctx context.Context, r *runner, in *instance, chunks []chunkRef, armed time.Time) (sent []sentReminder, early, missing int, err error) {
@@ -407,6 +455,7 @@ func reminderLateness(ctx context.Context, r *runner, in *instance, chunks []chu
 				if seen >= upto[id] {
 					break
 				}
+				chunk := chunkRef{breach: id, chunk: seen / store.MembersChunk}
 				seen++
 				rs := n.GetReminders()
 				if len(rs) == 0 {
@@ -419,7 +468,7 @@ func reminderLateness(ctx context.Context, r *runner, in *instance, chunks []chu
 						early++
 						continue
 					}
-					sent = append(sent, sentReminder{due: due, late: rm.GetSentAt().AsTime().Sub(due)})
+					sent = append(sent, sentReminder{chunk: chunk, due: due, late: rm.GetSentAt().AsTime().Sub(due)})
 				}
 			}
 			if req.PageToken = res.GetNextPageToken(); req.PageToken == "" {
