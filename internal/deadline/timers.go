@@ -345,9 +345,10 @@ type work struct {
 
 // recordReminders records the reminders due in todo as one round per
 // threshold in the chunk's reminder record (store.RecordReminders), applies
-// them to the notices in memory and takes them off the actions left to
-// record. A record that would be too large (a very long reminder list)
-// leaves them to be recorded per notice.
+// what the record then holds to the notices in memory, and takes those
+// reminders off the actions left to record. A round of fewer than
+// store.MinRound notices, or a record that would pass its bounds, leaves
+// its reminders to be recorded per notice.
 func (t *Timers) recordReminders(ctx context.Context, id breach.BreachID, chunk int, now time.Time, todo []*work) error {
 	var rounds []store.ReminderRound
 	round := func(r time.Duration) *store.ReminderRound {
@@ -373,10 +374,11 @@ func (t *Timers) recordReminders(ctx context.Context, id breach.BreachID, chunk 
 			}
 		}
 	}
+	rounds = slices.DeleteFunc(rounds, func(r store.ReminderRound) bool { return len(r.Orgs) < store.MinRound })
 	if len(rounds) == 0 {
 		return nil
 	}
-	err := t.st.RecordReminders(ctx, id, chunk, rounds)
+	recorded, err := t.st.RecordReminders(ctx, id, chunk, rounds)
 	if errors.Is(err, store.ErrRemindersTooLarge) {
 		t.log.Warn("timers: reminders recorded per notice", "breach_id", id, "chunk", chunk, "err", err)
 		return nil
@@ -385,13 +387,8 @@ func (t *Timers) recordReminders(ctx context.Context, id breach.BreachID, chunk 
 		return err
 	}
 	for _, w := range todo {
-		w.actions = slices.DeleteFunc(w.actions, func(a Action) bool {
-			if a.Kind == ActRemind {
-				w.n.Remind(a.Remaining, a.DueAt, now, t.policy.Late(a, now))
-				return true
-			}
-			return false
-		})
+		store.ApplyReminders(w.n, recorded)
+		w.actions = slices.DeleteFunc(w.actions, func(a Action) bool { return a.Kind == ActRemind && w.n.Reminded(a.Remaining) })
 	}
 	return nil
 }

@@ -340,7 +340,10 @@ func (s *Store) UpdateNotice(ctx context.Context, id breach.NoticeID, actor stri
 func (s *Store) UpdateNoticeDetail(ctx context.Context, id breach.NoticeID, actor string, now time.Time, detail string,
 	fn func(n *breach.Notice) (breach.Event, error)) (*breach.Notice, error) {
 	for attempt := 0; ; attempt++ {
-		v, err := s.GetNotice(ctx, id)
+		// The notice's own record: the reminder rounds of its chunk are
+		// applied by every read, so the change need not carry them (and
+		// fn decides nothing by them); the caller gets them.
+		v, err := s.getNotice(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -350,7 +353,7 @@ func (s *Store) UpdateNoticeDetail(ctx context.Context, id breach.NoticeID, acto
 			return nil, err
 		}
 		if ev == "" {
-			return v.Notice, nil
+			return v.Notice, s.withReminders(ctx, []*breach.Notice{v.Notice})
 		}
 		c := Change{Event: ev, At: now, Actor: actor, Prev: prev, PrevRevisionAcked: prevAcked, Detail: detail, Notice: *v.Notice}
 		m, err := changeMsg(c, v.Seq)
@@ -362,7 +365,7 @@ func (s *Store) UpdateNoticeDetail(ctx context.Context, id breach.NoticeID, acto
 			err = a.Err
 		}
 		if err == nil {
-			return v.Notice, nil
+			return v.Notice, s.withReminders(ctx, []*breach.Notice{v.Notice})
 		}
 		if !isConflict(err) || attempt >= 50 {
 			return nil, fmt.Errorf("update notice %s: %w", id, err)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -30,15 +31,25 @@ import (
 
 const ledgerReminders = "cascade.ledger.reminders" // + ".<breach>.<chunk>"
 
-// maxRemindersRecord bounds one chunk's reminder record. A chunk of 1,000
-// organisations with the longest ids takes about 64 KB per threshold; a
-// record that would grow past this (a very long --remind list) is refused
-// with ErrRemindersTooLarge, and the timers record per notice instead.
-const maxRemindersRecord = 768 << 10
+// Bounds of one chunk's reminder record. A chunk of 1,000 organisations
+// with the longest ids takes about 64 KB per threshold. Each write stores
+// the whole record again (earlier versions stay in the ledger), so the
+// number of rounds is bounded too: a record that would pass either bound
+// (a very long --remind list; many small rounds) is refused with
+// ErrRemindersTooLarge, and the timers record per notice instead. Small
+// rounds are not worth a record at all (MinRound).
+const (
+	maxRemindersRecord = 768 << 10
+	maxRounds          = 32
+	// MinRound is the fewest reminders the timers record as a round; fewer
+	// (organisations whose clock started on their own, a few stragglers)
+	// are recorded per notice.
+	MinRound = 16
+)
 
-// ErrRemindersTooLarge: the chunk's reminder record would exceed
-// maxRemindersRecord; nothing was written.
-var ErrRemindersTooLarge = errors.New("chunk reminder record too large")
+// ErrRemindersTooLarge: the chunk's reminder record would pass its bounds;
+// nothing was written.
+var ErrRemindersTooLarge = errors.New("chunk reminder record full")
 
 // ReminderRound is what one timer firing sent for one threshold: a
 // reminder to each of Orgs, all at SentAt.
@@ -109,6 +120,8 @@ func joinOrgs(os []breach.OrgID) string {
 	return sb.String()
 }
 
+// splitOrgs parses a joined list of the ids the timers wrote (checked
+// for shape, not against the id pattern: this is read on every notice read).
 func splitOrgs(s string) ([]breach.OrgID, error) {
 	if s == "" {
 		return nil, nil
@@ -116,9 +129,10 @@ func splitOrgs(s string) ([]breach.OrgID, error) {
 	parts := strings.Split(s, ",")
 	out := make([]breach.OrgID, len(parts))
 	for i, p := range parts {
-		if out[i] = breach.OrgID(p); !out[i].Valid() {
+		if p == "" || len(p) > 63 {
 			return nil, fmt.Errorf("reminder record: invalid organisation id %q", p)
 		}
+		out[i] = breach.OrgID(p)
 	}
 	if !slices.IsSorted(out) {
 		slices.Sort(out)
@@ -163,34 +177,73 @@ func encodeReminders(b breach.BreachID, chunk int, rounds []ReminderRound) ([]by
 }
 
 // ChunkReminders returns every reminder round recorded for one chunk,
-// oldest first, and the sequence of the record (0: none yet).
+// oldest first, and the sequence of the record (0: none yet). The rounds
+// are shared: callers must not change them.
 func (s *Store) ChunkReminders(ctx context.Context, b breach.BreachID, chunk int) ([]ReminderRound, uint64, error) {
-	m, err := s.ledger.GetLastMsgForSubject(ctx, remindersSubject(b, chunk))
+	subj := remindersSubject(b, chunk)
+	m, err := s.ledger.GetLastMsgForSubject(ctx, subj)
 	if err != nil {
 		if isNotFound(err) {
 			return nil, 0, nil
 		}
 		return nil, 0, fmt.Errorf("read reminders of %s chunk %d: %w", b, chunk, err)
 	}
+	if rs, ok := s.rounds.get(subj, m.Sequence); ok {
+		return rs, m.Sequence, nil
+	}
 	rs, err := decodeReminders(m.Data, m.Sequence)
 	if err != nil {
 		return nil, 0, fmt.Errorf("reminders of %s chunk %d: %w", b, chunk, err)
 	}
+	s.rounds.put(subj, m.Sequence, rs)
 	return rs, m.Sequence, nil
 }
 
+// roundsCache keeps the decoded reminder records read last: a record is
+// immutable at its sequence, and an acknowledgement reads its chunk's
+// record again (a read costs one direct get, not a decode).
+type roundsCache struct {
+	mu sync.Mutex
+	m  map[string]cachedRounds
+}
+
+type cachedRounds struct {
+	seq    uint64
+	rounds []ReminderRound
+}
+
+const roundsCached = 256
+
+func (c *roundsCache) get(subj string, seq uint64) ([]ReminderRound, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[subj]
+	return e.rounds, ok && e.seq == seq
+}
+
+func (c *roundsCache) put(subj string, seq uint64, rs []ReminderRound) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= roundsCached {
+		c.m = make(map[string]cachedRounds, roundsCached)
+	}
+	c.m[subj] = cachedRounds{seq, rs}
+}
+
 // RecordReminders adds rounds (Seq unset, Orgs and Late in any order) to
-// the chunk's reminder record and returns when it is persisted. An
-// organisation already recorded for a round's threshold is left out (a
-// firing repeated after a crash records nothing twice); nothing is written
-// when nothing is left. Concurrent writers are merged by retrying on the
-// subject's last sequence. ErrRemindersTooLarge: the record would be too
-// large, nothing was written.
-func (s *Store) RecordReminders(ctx context.Context, b breach.BreachID, chunk int, rounds []ReminderRound) error {
+// the chunk's reminder record and returns, once it is persisted, every
+// round the record now holds: what is on record, which is what a notice
+// shows (ApplyReminders). An organisation already recorded for a round's
+// threshold is left out (a firing repeated after a crash, or handled by
+// two daemons, records nothing twice); nothing is written when nothing is
+// left. Concurrent writers are merged by retrying on the subject's last
+// sequence. ErrRemindersTooLarge: the record would pass its bounds,
+// nothing was written.
+func (s *Store) RecordReminders(ctx context.Context, b breach.BreachID, chunk int, rounds []ReminderRound) ([]ReminderRound, error) {
 	for attempt := 0; ; attempt++ {
 		cur, seq, err := s.ChunkReminders(ctx, b, chunk)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		next := slices.Clone(cur)
 		for _, r := range rounds {
@@ -213,14 +266,17 @@ func (s *Store) RecordReminders(ctx context.Context, b breach.BreachID, chunk in
 			next = append(next, r)
 		}
 		if len(next) == len(cur) {
-			return nil
+			return cur, nil
+		}
+		if len(next) > maxRounds {
+			return nil, fmt.Errorf("reminders of %s chunk %d: %w (%d rounds)", b, chunk, ErrRemindersTooLarge, len(next))
 		}
 		data, err := encodeReminders(b, chunk, next)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(data) > maxRemindersRecord {
-			return fmt.Errorf("reminders of %s chunk %d: %w (%d bytes)", b, chunk, ErrRemindersTooLarge, len(data))
+			return nil, fmt.Errorf("reminders of %s chunk %d: %w (%d bytes)", b, chunk, ErrRemindersTooLarge, len(data))
 		}
 		m := &nats.Msg{Subject: remindersSubject(b, chunk), Data: data, Header: nats.Header{}}
 		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(seq, 10))
@@ -229,13 +285,16 @@ func (s *Store) RecordReminders(ctx context.Context, b breach.BreachID, chunk in
 			err = a.Err
 		}
 		if err == nil {
-			return nil
+			for i := len(cur); i < len(next); i++ {
+				next[i].Seq = a.Sequence
+			}
+			return next, nil
 		}
 		if !isConflict(err) || attempt >= 50 {
-			return fmt.Errorf("record reminders of %s chunk %d: %w", b, chunk, err)
+			return nil, fmt.Errorf("record reminders of %s chunk %d: %w", b, chunk, err)
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 	}
 }
@@ -267,6 +326,10 @@ func (s *Store) withReminders(ctx context.Context, ns []*breach.Notice) error {
 	}
 	return nil
 }
+
+// ApplyReminders records on n every round of rs that names it (a
+// reminder already on n for the same threshold stays as it is).
+func ApplyReminders(n *breach.Notice, rs []ReminderRound) { applyRounds(n, rs) }
 
 // applyRounds records on n every round of rs that names it.
 func applyRounds(n *breach.Notice, rs []ReminderRound) {

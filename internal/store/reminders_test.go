@@ -70,23 +70,32 @@ func TestChunkReminders(t *testing.T) {
 	ctx := context.Background()
 	ids := deliveredNotices(t, st, "B1", "a", "b", "c")
 	sent48 := t0.Add(24 * time.Hour)
-	if err := st.RecordReminders(ctx, "B1", 0, []store.ReminderRound{
+	rec, err := st.RecordReminders(ctx, "B1", 0, []store.ReminderRound{
 		{Remaining: 48 * time.Hour, SentAt: sent48, Actor: "cascade", Orgs: []breach.OrgID{"c", "a"}, Late: []breach.OrgID{"c"}},
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	_, seq1, err := st.ChunkReminders(ctx, "B1", 0)
 	if err != nil || seq1 == 0 {
 		t.Fatalf("record: seq %d, %v", seq1, err)
 	}
-	// A repeat (a firing handled again after a crash) adds nothing.
-	if err := st.RecordReminders(ctx, "B1", 0, []store.ReminderRound{
+	if len(rec) != 1 || rec[0].Seq != seq1 || !slices.Equal(rec[0].Orgs, []breach.OrgID{"a", "c"}) || !slices.Equal(rec[0].Late, []breach.OrgID{"c"}) {
+		t.Fatalf("recorded %+v", rec)
+	}
+	// A repeat (a firing handled again after a crash, or by a second
+	// daemon) adds nothing, and says what is on record: the first time.
+	again, err := st.RecordReminders(ctx, "B1", 0, []store.ReminderRound{
 		{Remaining: 48 * time.Hour, SentAt: sent48.Add(time.Minute), Actor: "cascade", Orgs: []breach.OrgID{"a", "c"}},
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, seq, _ := st.ChunkReminders(ctx, "B1", 0); seq != seq1 {
 		t.Fatalf("a repeated round was written: seq %d, was %d", seq, seq1)
+	}
+	if len(again) != 1 || !again[0].SentAt.Equal(sent48) {
+		t.Fatalf("repeat: on record %+v", again)
 	}
 
 	v, err := st.GetNotice(ctx, ids[0])
@@ -121,7 +130,7 @@ func TestChunkReminders(t *testing.T) {
 		t.Fatal(err)
 	}
 	sent24 := t0.Add(48 * time.Hour)
-	if err := st.RecordReminders(ctx, "B1", 0, []store.ReminderRound{
+	if _, err := st.RecordReminders(ctx, "B1", 0, []store.ReminderRound{
 		{Remaining: 24 * time.Hour, SentAt: sent24, Actor: "cascade", Orgs: []breach.OrgID{"b", "a"}},
 		{Remaining: 48 * time.Hour, SentAt: sent24, Actor: "cascade", Orgs: []breach.OrgID{"b", "a"}}, // a: recorded before
 	}); err != nil {
@@ -198,7 +207,7 @@ func TestChunkRemindersConcurrent(t *testing.T) {
 	st := open(t)
 	ctx := context.Background()
 	var orgs []string
-	for i := range 40 {
+	for i := range 24 { // 24 rounds: within a record's bound
 		orgs = append(orgs, fmt.Sprintf("org-%02d", i))
 	}
 	deliveredNotices(t, st, "B2", orgs...)
@@ -207,7 +216,8 @@ func TestChunkRemindersConcurrent(t *testing.T) {
 	for i, o := range orgs {
 		wg.Go(func() {
 			r := time.Duration(1+i%4) * time.Hour
-			errs <- st.RecordReminders(ctx, "B2", 0, []store.ReminderRound{{Remaining: r, SentAt: t0.Add(time.Duration(i) * time.Second), Actor: "cascade", Orgs: []breach.OrgID{breach.OrgID(o)}}})
+			_, err := st.RecordReminders(ctx, "B2", 0, []store.ReminderRound{{Remaining: r, SentAt: t0.Add(time.Duration(i) * time.Second), Actor: "cascade", Orgs: []breach.OrgID{breach.OrgID(o)}}})
+			errs <- err
 		})
 	}
 	wg.Wait()
@@ -237,8 +247,9 @@ func TestChunkRemindersConcurrent(t *testing.T) {
 	}
 }
 
-// TestChunkRemindersBounded: a record that would grow too large is
-// refused as a whole (the timers then record per notice).
+// TestChunkRemindersBounded: a record that would grow too large, or hold
+// too many rounds, is refused as a whole (the timers then record per
+// notice).
 func TestChunkRemindersBounded(t *testing.T) {
 	st := open(t)
 	ctx := context.Background()
@@ -248,7 +259,7 @@ func TestChunkRemindersBounded(t *testing.T) {
 	}
 	var err error
 	for r := 1; r <= 20 && err == nil; r++ {
-		err = st.RecordReminders(ctx, "B3", 0, []store.ReminderRound{{Remaining: time.Duration(r) * time.Hour, SentAt: t0, Actor: "cascade", Orgs: orgs}})
+		_, err = st.RecordReminders(ctx, "B3", 0, []store.ReminderRound{{Remaining: time.Duration(r) * time.Hour, SentAt: t0, Actor: "cascade", Orgs: orgs}})
 	}
 	if !errors.Is(err, store.ErrRemindersTooLarge) {
 		t.Fatalf("err = %v, want ErrRemindersTooLarge", err)
@@ -256,6 +267,17 @@ func TestChunkRemindersBounded(t *testing.T) {
 	rs, _, err := st.ChunkReminders(ctx, "B3", 0)
 	if err != nil || len(rs) == 0 || len(rs) >= 20 {
 		t.Fatalf("%d rounds kept, %v", len(rs), err)
+	}
+	// Many small rounds: each write stores the record again, so their
+	// number is bounded too.
+	for r := 1; ; r++ {
+		_, err = st.RecordReminders(ctx, "B3", 1, []store.ReminderRound{{Remaining: time.Hour, SentAt: t0, Actor: "cascade", Orgs: []breach.OrgID{breach.OrgID(fmt.Sprintf("o-%d", r))}}})
+		if err != nil {
+			if !errors.Is(err, store.ErrRemindersTooLarge) || r < 30 || r > 40 {
+				t.Fatalf("round %d: %v", r, err)
+			}
+			break
+		}
 	}
 }
 
@@ -285,7 +307,7 @@ func TestWatchShowsReminderRounds(t *testing.T) {
 	for caught := false; !caught; {
 		caught = next() == nil
 	}
-	if err := st.RecordReminders(ctx, "B4", 0, []store.ReminderRound{{Remaining: 6 * time.Hour, SentAt: t0.Add(66 * time.Hour), Actor: "cascade", Orgs: []breach.OrgID{"b"}}}); err != nil {
+	if _, err := st.RecordReminders(ctx, "B4", 0, []store.ReminderRound{{Remaining: 6 * time.Hour, SentAt: t0.Add(66 * time.Hour), Actor: "cascade", Orgs: []breach.OrgID{"b"}}}); err != nil {
 		t.Fatal(err)
 	}
 	n := next()

@@ -68,6 +68,7 @@ type Store struct {
 	replicas  int
 
 	ledgerCommit *groupCommit // single notice changes, stored together
+	rounds       roundsCache  // decoded chunk reminder records
 
 	tokMu sync.Mutex
 	tok   jetstream.KeyValue // created on first use

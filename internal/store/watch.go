@@ -28,7 +28,7 @@ func (s *Store) WatchBreachNotices(ctx context.Context, b breach.BreachID) (<-ch
 		return nil, fmt.Errorf("watch notices of %s: %w", b, err)
 	}
 	out := make(chan *breach.Notice, 64)
-	rounds := &watchRounds{s: s, known: map[chunkKey][]ReminderRound{}}
+	rounds := &watchRounds{s: s, known: map[chunkKey][]ReminderRound{}, streamed: map[chunkKey]uint64{}}
 	caughtUp := cons.CachedInfo().NumPending == 0
 	go func() {
 		defer close(out)
@@ -77,11 +77,13 @@ func (s *Store) WatchBreachNotices(ctx context.Context, b breach.BreachID) (<-ch
 }
 
 // watchRounds keeps, for one watch, the reminder rounds of the chunks it
-// saw last (a bounded number: a watch over a large breach must not hold
-// every chunk's rounds).
+// met last (for the notices it streams) and, per chunk, the last reminder
+// record it streamed (so a round's notices are streamed again once). Both
+// are bounded: a watch over a large breach must not hold every chunk.
 type watchRounds struct {
-	s     *Store
-	known map[chunkKey][]ReminderRound
+	s        *Store
+	known    map[chunkKey][]ReminderRound
+	streamed map[chunkKey]uint64
 }
 
 const watchRoundsKept = 64
@@ -92,17 +94,17 @@ func (w *watchRounds) notices(ctx context.Context, m jetstream.Msg) ([]*breach.N
 	if err != nil {
 		return nil, err
 	}
+	seq := md.Sequence.Stream
 	if k, ok := parseRemindersSubject(m.Subject()); ok {
-		rs, err := decodeReminders(m.Data(), md.Sequence.Stream)
+		rs, err := decodeReminders(m.Data(), seq)
 		if err != nil {
 			return nil, err
 		}
-		prev, seen := w.known[k]
-		w.keep(k, rs)
+		keep(w.known, k, rs)
 		var ids []breach.NoticeID
 		for _, r := range rs {
-			if seen && slices.ContainsFunc(prev, func(p ReminderRound) bool { return p.Seq == r.Seq }) {
-				continue // streamed before
+			if r.Seq <= w.streamed[k] {
+				continue // its notices were streamed with it before
 			}
 			for _, o := range r.Orgs {
 				ids = append(ids, breach.NewNoticeID(k.b, o))
@@ -113,9 +115,13 @@ func (w *watchRounds) notices(ctx context.Context, m jetstream.Msg) ([]*breach.N
 		if err != nil {
 			return nil, err
 		}
+		keep(w.streamed, k, seq)
 		out := make([]*breach.Notice, 0, len(vs))
 		for _, v := range vs {
-			if v.Notice != nil {
+			// A notice changed after this record is streamed when the
+			// watch reaches that change (with this round): streaming its
+			// newer state now would go back in time then.
+			if v.Notice != nil && v.Seq < seq {
 				out = append(out, v.Notice)
 			}
 		}
@@ -130,18 +136,21 @@ func (w *watchRounds) notices(ctx context.Context, m jetstream.Msg) ([]*breach.N
 		rs, ok := w.known[k]
 		if !ok {
 			if rs, _, err = w.s.ChunkReminders(ctx, k.b, k.chunk); err != nil {
-				return nil, err
+				w.s.log.Warn("notice watch: reminders not read; the notice is streamed without them", "notice_id", c.Notice.ID.String(), "err", err)
+				return []*breach.Notice{&c.Notice}, nil
 			}
-			w.keep(k, rs)
+			keep(w.known, k, rs)
 		}
 		applyRounds(&c.Notice, rs)
 	}
 	return []*breach.Notice{&c.Notice}, nil
 }
 
-func (w *watchRounds) keep(k chunkKey, rs []ReminderRound) {
-	if _, ok := w.known[k]; !ok && len(w.known) >= watchRoundsKept {
-		clear(w.known)
+// keep sets m[k] = v, first emptying m when it holds watchRoundsKept
+// other chunks.
+func keep[V any](m map[chunkKey]V, k chunkKey, v V) {
+	if _, ok := m[k]; !ok && len(m) >= watchRoundsKept {
+		clear(m)
 	}
-	w.known[k] = rs
+	m[k] = v
 }
