@@ -293,8 +293,14 @@ func TestRedeliveryUntilAcknowledged(t *testing.T) {
 			return err
 		}
 		sched := m.Header.Get("Nats-Schedule")
-		if want := deadline.ScheduleAt(n.GetDeadline().AsTime()); sched != want {
-			return fmt.Errorf("schedule %q, want %q", sched, want)
+		if want := deadline.ScheduleAt(n.GetDeadline().AsTime().Add(-deadline.ScheduleLead)); sched != want {
+			return fmt.Errorf("schedule %q, want %q (the deadline, %s early)", sched, want, deadline.ScheduleLead)
+		}
+		var body struct {
+			Due time.Time `json:"due"`
+		}
+		if err := json.Unmarshal(m.Data, &body); err != nil || !body.Due.Equal(n.GetDeadline().AsTime()) {
+			return fmt.Errorf("schedule body %s, want due at the deadline %v (%v)", m.Data, n.GetDeadline().AsTime(), err)
 		}
 		return nil
 	})

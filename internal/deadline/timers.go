@@ -68,6 +68,14 @@ func (t *Timers) Policy() Policy { return t.policy }
 
 func chunkToken(b breach.BreachID, chunk int) string { return string(b) + "." + strconv.Itoa(chunk) }
 
+// ScheduleLead is how long before a chunk falls due its schedule fires.
+// The server runs its message scheduler at most every 250 ms, so a
+// schedule fires up to that much after its time; firing this much early
+// and waiting out the rest in the daemon (handle) takes that delay off
+// every reminder and escalation. Nothing is sent early: what is due is
+// decided at the due time.
+const ScheduleLead = 250 * time.Millisecond
+
 // Arm sets chunk's timer to fire at `at` (replacing any pending one). A
 // zero `at` means the chunk needs nothing more; nothing is armed.
 func (t *Timers) Arm(ctx context.Context, b breach.BreachID, chunk int, at time.Time) error {
@@ -75,15 +83,20 @@ func (t *Timers) Arm(ctx context.Context, b breach.BreachID, chunk int, at time.
 		return nil
 	}
 	// A schedule in the past fires at once; the server wants it in the future.
-	if min := t.now().Add(50 * time.Millisecond); at.Before(min) {
+	now := t.now()
+	if min := now.Add(50 * time.Millisecond); at.Before(min) {
 		at = min
 	}
+	fire := at.Add(-ScheduleLead)
+	if min := now.Add(50 * time.Millisecond); fire.Before(min) {
+		fire = min
+	}
 	tok := chunkToken(b, chunk)
-	body, _ := json.Marshal(map[string]any{"breach_id": b, "chunk": chunk, "due": at.UTC()})
+	body, _ := json.Marshal(timerBody{Breach: b, Chunk: chunk, Due: at.UTC()})
 	m := &nats.Msg{Subject: store.SubjectTimerAt + "." + tok, Data: body, Header: nats.Header{}}
 	// The server parses @at as RFC 3339 with fractional seconds; the
 	// client's WithScheduleAt would truncate to whole seconds.
-	m.Header.Set("Nats-Schedule", ScheduleAt(at))
+	m.Header.Set("Nats-Schedule", ScheduleAt(fire))
 	_, err := t.js.PublishMsg(ctx, m,
 		jetstream.WithScheduleTarget(store.SubjectTimerFire+"."+tok),
 		jetstream.WithScheduleTTL(firedTTL),
@@ -112,9 +125,7 @@ func (t *Timers) ArmNotice(ctx context.Context, n *breach.Notice) error {
 	cur, err := m.GetLastMsgForSubject(ctx, store.SubjectTimerAt+"."+tok)
 	switch {
 	case err == nil:
-		var pending struct {
-			Due time.Time `json:"due"`
-		}
+		var pending timerBody
 		if json.Unmarshal(cur.Data, &pending) == nil && !pending.Due.After(at) && pending.Due.After(t.now()) {
 			return nil // fires in time, and then re-arms from every notice's state
 		}
@@ -136,6 +147,14 @@ func (t *Timers) stream(ctx context.Context) (jetstream.Stream, error) {
 		t.timers = s
 	}
 	return t.timers, nil
+}
+
+// timerBody is a chunk's schedule, and what it fires: Due is when the
+// chunk next needs something.
+type timerBody struct {
+	Breach breach.BreachID `json:"breach_id"`
+	Chunk  int             `json:"chunk"`
+	Due    time.Time       `json:"due"`
 }
 
 // ScheduleAt is the Nats-Schedule header value that fires at at.
@@ -183,10 +202,8 @@ func (t *Timers) run(ctx context.Context) error {
 	defer wg.Wait()
 	sem := make(chan struct{}, timerWorkers)
 	for {
-		sem <- struct{}{}
 		m, err := it.Next()
 		if err != nil {
-			<-sem
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -196,11 +213,43 @@ func (t *Timers) run(ctx context.Context) error {
 			t.log.Warn("timers: next message", "err", err)
 			continue
 		}
+		// The consumer hands out at most MaxAckPending firings at once;
+		// each waits for its due time, then for one of the workers.
 		wg.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
+			defer wg.Done()
+			if !t.waitDue(ctx, m.Data()) {
+				return
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
 			t.handle(ctx, m)
 		}()
+	}
+}
+
+// waitDue waits until the due time a fired schedule carries (it fires
+// ScheduleLead early); false if ctx ended first. A firing without one (a
+// chunk fired by hand) is handled at once.
+func (t *Timers) waitDue(ctx context.Context, data []byte) bool {
+	var b timerBody
+	if json.Unmarshal(data, &b) != nil || b.Due.IsZero() {
+		return true
+	}
+	wait := b.Due.Sub(t.now())
+	if wait <= 0 {
+		return true
+	}
+	wait = min(wait, 2*ScheduleLead) // a clock that moved back must not hold a firing
+	select {
+	case <-time.After(wait):
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
