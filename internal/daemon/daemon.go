@@ -83,7 +83,8 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
-		d.ns, err = natsembed.Start(natsembed.Config{StoreDir: opts.DataDir, Listen: opts.NATSListen, SyncInterval: opts.SyncInterval, Users: users})
+		d.ns, err = natsembed.Start(natsembed.Config{StoreDir: opts.DataDir, Listen: opts.NATSListen, SyncInterval: opts.SyncInterval, Users: users,
+			Log: d.log.With("component", "nats-server")})
 		if err != nil {
 			return nil, err
 		}

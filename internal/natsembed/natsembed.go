@@ -6,6 +6,7 @@ package natsembed
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"time"
@@ -31,7 +32,20 @@ type Config struct {
 	// no connection without credentials. Nil: no authentication, every
 	// client may do everything (the default).
 	Users []*server.NkeyUser
+	// Log receives the server's warnings and errors (its notices at debug
+	// level); nil drops them.
+	Log *slog.Logger
 }
+
+// serverLog passes the server's log lines to a slog.Logger.
+type serverLog struct{ log *slog.Logger }
+
+func (l serverLog) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l serverLog) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l serverLog) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l serverLog) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l serverLog) Debugf(format string, v ...any)  {}
+func (l serverLog) Tracef(format string, v ...any)  {}
 
 // Start runs the server and waits until it accepts connections.
 func Start(cfg Config) (*server.Server, error) {
@@ -76,6 +90,9 @@ func Start(cfg Config) (*server.Server, error) {
 	s, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("nats server: %w", err)
+	}
+	if cfg.Log != nil {
+		s.SetLoggerV2(serverLog{cfg.Log}, false, false, false)
 	}
 	go s.Start()
 	if !s.ReadyForConnections(30 * time.Second) {
