@@ -124,19 +124,8 @@ func BenchmarkReminderLateness(b *testing.B) {
 		opts := daemon.Options{DataDir: b.TempDir(), NATSListen: "127.0.0.1:-1", GRPCAddr: "127.0.0.1:0", InsecureNoAuth: true,
 			Deadline: 40 * time.Second, Remind: []time.Duration{20 * time.Second}, Redeliver: []time.Duration{},
 			OrgsFile: writeRegistry(b, n)}
-		d, err := daemon.Start(context.Background(), opts)
-		if err != nil {
-			b.Fatal(err)
-		}
-		nc, err := nats.Connect(d.NATSURL())
-		if err != nil {
-			b.Fatal(err)
-		}
-		js, _ := jetstream.New(nc)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		if _, err := js.Publish(ctx, "cascade.breach.report", allReport("LATE")); err != nil {
-			b.Fatal(err)
-		}
+		d, nc, js := startWithBreach(ctx, b, opts, "LATE")
 		cc := grpcClient(b, d.GRPCAddr())
 		var schedules int
 		for {
@@ -202,7 +191,7 @@ func lastReminded(ctx context.Context, t testing.TB, addr string, n int) bool {
 // breach fanned out to N organisations, the daemon's clock moved to the
 // first reminder, every chunk fired at once (what the server does when
 // their schedules fall due together); timed until every reminder is sent
-// (each one's vendor copy is in CASCADE_EVENTS) and recorded. Reported:
+// (each one's vendor copy is in CASCADE_EVENTS). Reported:
 // reminders/s. With CASCADE_BENCH_CPUPROFILE=file it writes a CPU profile
 // of the timed part of the first run (without the fan-out before it).
 func BenchmarkReminderThroughput(b *testing.B) {
@@ -214,19 +203,8 @@ func BenchmarkReminderThroughput(b *testing.B) {
 		opts := daemon.Options{DataDir: b.TempDir(), NATSListen: "127.0.0.1:-1", GRPCAddr: "127.0.0.1:0", InsecureNoAuth: true,
 			Deadline: 72 * time.Hour, Remind: []time.Duration{48 * time.Hour}, Redeliver: []time.Duration{},
 			OrgsFile: writeRegistry(b, n), Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }}
-		d, err := daemon.Start(context.Background(), opts)
-		if err != nil {
-			b.Fatal(err)
-		}
-		nc, err := nats.Connect(d.NATSURL())
-		if err != nil {
-			b.Fatal(err)
-		}
-		js, _ := jetstream.New(nc)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		if _, err := js.Publish(ctx, "cascade.breach.report", allReport("REMIND")); err != nil {
-			b.Fatal(err)
-		}
+		d, nc, js := startWithBreach(ctx, b, opts, "REMIND")
 		bc := grpcClient(b, d.GRPCAddr())
 		for {
 			r, err := bc.GetBreachSummary(ctx, &cascadev1.GetBreachSummaryRequest{BreachId: "REMIND"})
@@ -276,6 +254,24 @@ func BenchmarkReminderThroughput(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/total.Seconds(), "reminders/s")
 	b.ReportMetric(0, "ns/op")
+}
+
+// startWithBreach starts a daemon with opts and publishes an all_customers
+// breach id to it over NATS.
+func startWithBreach(ctx context.Context, b *testing.B, opts daemon.Options, id string) (*daemon.Daemon, *nats.Conn, jetstream.JetStream) {
+	d, err := daemon.Start(context.Background(), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	nc, err := nats.Connect(d.NATSURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	if _, err := js.Publish(ctx, "cascade.breach.report", allReport(id)); err != nil {
+		b.Fatal(err)
+	}
+	return d, nc, js
 }
 
 // profileTimed starts a CPU profile of run 0 into $CASCADE_BENCH_CPUPROFILE

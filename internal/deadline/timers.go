@@ -410,10 +410,8 @@ func (t *Timers) recordReminders(ctx context.Context, id breach.BreachID, chunk 
 		return &rounds[len(rounds)-1]
 	}
 	for _, w := range todo {
-		probe := *w.n
-		probe.Reminders = slices.Clip(probe.Reminders)
-		for _, a := range w.actions {
-			if a.Kind != ActRemind || probe.Remind(a.Remaining, a.DueAt, now, false) == "" {
+		for _, a := range w.actions { // due: not sent yet, the notice not resolved
+			if a.Kind != ActRemind {
 				continue
 			}
 			r := round(a.Remaining)

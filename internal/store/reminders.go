@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -322,17 +323,14 @@ func (s *Store) withReminders(ctx context.Context, ns []*breach.Notice) error {
 			}
 			rounds[k] = rs
 		}
-		applyRounds(n, rs)
+		ApplyReminders(n, rs)
 	}
 	return nil
 }
 
 // ApplyReminders records on n every round of rs that names it (a
 // reminder already on n for the same threshold stays as it is).
-func ApplyReminders(n *breach.Notice, rs []ReminderRound) { applyRounds(n, rs) }
-
-// applyRounds records on n every round of rs that names it.
-func applyRounds(n *breach.Notice, rs []ReminderRound) {
+func ApplyReminders(n *breach.Notice, rs []ReminderRound) {
 	for i := range rs {
 		if rs[i].Names(n.ID.Org) {
 			n.AddReminder(rs[i].reminder(n))
@@ -358,7 +356,7 @@ func mergeHistory(h []Entry, rs []ReminderRound) []Entry {
 	if len(mine) == 0 {
 		return h
 	}
-	slices.SortStableFunc(mine, func(a, b *ReminderRound) int { return compareSeq(a.Seq, b.Seq) })
+	slices.SortStableFunc(mine, func(a, b *ReminderRound) int { return cmp.Compare(a.Seq, b.Seq) })
 	out := make([]Entry, 0, len(h)+len(mine))
 	var cur *breach.Notice
 	applied := 0
@@ -387,16 +385,6 @@ func mergeHistory(h []Entry, rs []ReminderRound) []Entry {
 		cur = &out[len(out)-1].Change.Notice
 	}
 	return out
-}
-
-func compareSeq(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // parseRemindersSubject parses a chunk reminder record's subject.

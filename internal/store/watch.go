@@ -141,7 +141,7 @@ func (w *watchRounds) notices(ctx context.Context, m jetstream.Msg) ([]*breach.N
 			}
 			keep(w.known, k, rs)
 		}
-		applyRounds(&c.Notice, rs)
+		ApplyReminders(&c.Notice, rs)
 	}
 	return []*breach.Notice{&c.Notice}, nil
 }
