@@ -56,6 +56,7 @@ type Config struct {
 	DaemonSyncInterval time.Duration
 	CPUProfile         string // write a CPU profile of the whole run here
 	BlockProfile       string // write a blocking profile (events ≥ ~100µs) of the whole run here
+	StallTrace         string // timers: write an execution trace of each stall (no reminder sent for 1s) into this directory
 
 	NATSURL      string // external NATS (loopback only); empty embeds the server
 	WipeExternal bool   // allow deleting Cascade's streams on the external server
@@ -245,6 +246,7 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&c.DaemonSyncInterval, "daemon-sync-interval", 0, "diagnostic only: run the daemons' embedded server with this fsync interval instead of fsync on every write (0)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run (daemon and server included) to this file")
 	fs.StringVar(&c.BlockProfile, "blockprofile", "", "write a profile of goroutine blocking (sampled, events of about 100µs and more) of the whole run to this file")
+	fs.StringVar(&c.StallTrace, "stall-trace", "", "timers: keep a flight recorder running and write the execution trace around each stall (no reminder sent for 1s while some are due; at most 3) into this directory (go tool trace FILE)")
 	fs.BoolVar(&c.Verbose, "v", false, "daemon warnings and errors to stderr")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err

@@ -229,6 +229,11 @@ func (r *runner) runTimers(ctx context.Context, b *bigStore) error {
 	lastDue := b.createdEnd.Add(offset)
 	limit := lastDue.Add(2*time.Minute + time.Duration(pending)*100*time.Microsecond)
 	var tk ticker
+	stalls, err := r.newStallTracer()
+	if err != nil {
+		return err
+	}
+	defer stalls.stop()
 	for {
 		sent, err := streamMsgs(ctx, in.js, store.StreamEvents)
 		if err != nil {
@@ -238,6 +243,7 @@ func (r *runner) runTimers(ctx context.Context, b *bigStore) error {
 			m := startCPU()
 			cpu = &m
 		}
+		stalls.observe(sent, time.Now().After(firstDue) && sent < uint64(pending))
 		if sent >= uint64(pending) {
 			break
 		}

@@ -1,0 +1,94 @@
+package loadtest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/trace"
+	"time"
+)
+
+// stallAfter is how long without a reminder sent, while some are due,
+// counts as a stall.
+const stallAfter = time.Second
+
+// maxStallTraces bounds the traces one run writes.
+const maxStallTraces = 3
+
+// stallTracer keeps a flight recorder (the last seconds of the process's
+// execution trace) running while reminders fall due, and writes it out
+// when the reminders stop moving for stallAfter and then move again: the
+// trace then covers the seconds before the stall, the stall and its end.
+// A nil *stallTracer (no --stall-trace) does nothing.
+type stallTracer struct {
+	r       *runner
+	dir     string
+	fr      *trace.FlightRecorder
+	last    uint64    // messages sent at the last progress
+	lastAt  time.Time // when it was seen
+	stalled time.Time // start of the stall being watched, zero if none
+	written int
+}
+
+func (r *runner) newStallTracer() (*stallTracer, error) {
+	if r.cfg.StallTrace == "" {
+		return nil, nil
+	}
+	if err := os.MkdirAll(r.cfg.StallTrace, 0o755); err != nil {
+		return nil, fmt.Errorf("--stall-trace: %w", err)
+	}
+	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: 10 * time.Second, MaxBytes: 256 << 20})
+	if err := fr.Start(); err != nil {
+		return nil, fmt.Errorf("--stall-trace: flight recorder: %w", err)
+	}
+	return &stallTracer{r: r, dir: r.cfg.StallTrace, fr: fr, lastAt: time.Now()}, nil
+}
+
+// observe takes the count of reminders sent so far; due says whether some
+// are due and unsent.
+func (s *stallTracer) observe(sent uint64, due bool) {
+	if s == nil {
+		return
+	}
+	now := time.Now()
+	if sent == s.last {
+		if due && s.stalled.IsZero() && now.Sub(s.lastAt) >= stallAfter {
+			s.stalled = s.lastAt
+		}
+		return
+	}
+	s.last, s.lastAt = sent, now
+	if s.stalled.IsZero() {
+		return
+	}
+	stall := now.Sub(s.stalled)
+	s.stalled = time.Time{}
+	if s.written >= maxStallTraces {
+		return
+	}
+	s.written++
+	path := filepath.Join(s.dir, fmt.Sprintf("stall-%d.trace", s.written))
+	if err := s.write(path); err != nil {
+		s.r.progressf("timers: stall trace: %v", err)
+		return
+	}
+	s.r.progressf("timers: no reminder sent for %.1fs (at %d sent); execution trace of it in %s", stall.Seconds(), sent, path)
+}
+
+func (s *stallTracer) write(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := s.fr.WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func (s *stallTracer) stop() {
+	if s != nil {
+		s.fr.Stop()
+	}
+}
