@@ -30,7 +30,7 @@ var AllScenarios = []string{ScenarioRaw, ScenarioFanout, ScenarioAcks, ScenarioS
 // bounded (see validate).
 type Config struct {
 	Scenarios []string // subset of AllScenarios
-	Reps      int      // repetitions of each scenario (timers run once)
+	Reps      int      // repetitions of each scenario
 
 	OrgsList []int // fan-out sizes; raw publish uses the same sizes
 	MsgSize  int   // raw publish payload and KV value size (a notice's size)
@@ -226,7 +226,7 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	}
 	scen := fs.String("scenarios", strings.Join(c.Scenarios, ","), "comma-separated scenarios to run: "+strings.Join(AllScenarios, ","))
 	fs.Bool("smoke", false, "tiny sizes for a quick check (N=200, 1,000 notices, 2s durations, reps 1); flags given explicitly override it")
-	fs.IntVar(&c.Reps, "reps", c.Reps, "repetitions of each scenario (median, min, max are reported; timers run once)")
+	fs.IntVar(&c.Reps, "reps", c.Reps, "repetitions of each scenario (median, min, max are reported)")
 	orgs := fs.String("orgs-list", joinInts(c.OrgsList), "fan-out sizes (organisations), comma-separated; raw publish uses the same sizes")
 	fs.IntVar(&c.MsgSize, "msg-size", c.MsgSize, "raw publish payload and KV value size in bytes (about a notice)")
 	fs.IntVar(&c.AckNotices, "ack-notices", c.AckNotices, "notices fanned out per repetition for the acknowledgements")
@@ -238,7 +238,7 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.IntVar(&c.RestartNotices, "restart-notices", c.RestartNotices, "notices stored before the restart (created by all_customers fan-outs)")
 	fs.IntVar(&c.RestartBreaches, "restart-breaches", c.RestartBreaches, "breaches the restart notices come from (registry = notices / breaches)")
 	fs.IntVar(&c.TimerNotices, "timer-notices", c.TimerNotices, "pending reminders (reusing the restart scenario's notices)")
-	fs.DurationVar(&c.TimerLead, "timer-lead", c.TimerLead, "first reminder falls due this long after the timers daemon starts (0: 5s + 100µs per reminder)")
+	fs.DurationVar(&c.TimerLead, "timer-lead", c.TimerLead, "first reminder falls due this long after the timers daemon starts (0: 5s + 60µs per reminder)")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "external NATS URL(s) on loopback; the daemon runs against it (default: embedded server)")
 	fs.BoolVar(&c.WipeExternal, "wipe-external", false, "with --nats-url: allow deleting Cascade's streams and buckets on that server (they are deleted between scenarios)")
 	fs.StringVar(&c.JSONPath, "json", "", "write every figure as JSON to this file")

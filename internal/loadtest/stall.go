@@ -21,13 +21,21 @@ const maxStallTraces = 3
 // trace then covers the seconds before the stall, the stall and its end.
 // A nil *stallTracer (no --stall-trace) does nothing.
 type stallTracer struct {
-	r       *runner
-	dir     string
-	fr      *trace.FlightRecorder
-	last    uint64    // messages sent at the last progress
-	lastAt  time.Time // when it was seen
-	stalled time.Time // start of the stall being watched, zero if none
-	written int
+	r        *runner
+	dir      string
+	fr       *trace.FlightRecorder
+	last     uint64    // messages sent at the last progress
+	lastAt   time.Time // when it was seen
+	stalled  time.Time // start of the stall being watched, zero if none
+	dueSince time.Time // since when reminders are due and unsent, zero if not
+	written  int
+	traced   []tracedStall // this repetition's
+}
+
+// tracedStall is one stall with a trace.
+type tracedStall struct {
+	from, to time.Time
+	path     string
 }
 
 func (r *runner) newStallTracer() (*stallTracer, error) {
@@ -51,9 +59,19 @@ func (s *stallTracer) observe(sent uint64, due bool) {
 		return
 	}
 	now := time.Now()
+	if !due {
+		s.dueSince = time.Time{}
+	} else if s.dueSince.IsZero() {
+		s.dueSince = now
+	}
 	if sent == s.last {
-		if due && s.stalled.IsZero() && now.Sub(s.lastAt) >= stallAfter {
-			s.stalled = s.lastAt
+		// Quiet since the last progress, or since reminders became due.
+		since := s.lastAt
+		if s.dueSince.After(since) {
+			since = s.dueSince
+		}
+		if due && s.stalled.IsZero() && now.Sub(since) >= stallAfter {
+			s.stalled = since
 		}
 		return
 	}
@@ -72,7 +90,43 @@ func (s *stallTracer) observe(sent uint64, due bool) {
 		s.r.progressf("timers: stall trace: %v", err)
 		return
 	}
+	s.traced = append(s.traced, tracedStall{from: now.Add(-stall), to: now, path: path})
 	s.r.progressf("timers: no reminder sent for %.1fs (at %d sent); execution trace of it in %s", stall.Seconds(), sent, path)
+}
+
+// reset starts a repetition: counts start from zero again.
+func (s *stallTracer) reset() {
+	if s == nil {
+		return
+	}
+	s.last, s.lastAt, s.stalled, s.dueSince, s.traced = 0, time.Now(), time.Time{}, time.Time{}, nil
+}
+
+// explain says, for each stall traced in this repetition, how many
+// reminders fell due during it and how late they were sent: none, or a
+// lateness no larger than usual, means the daemon was quiet because little
+// was due (a gap between two fan-outs' deliveries), not held up.
+func (s *stallTracer) explain(r *runner, sent []sentReminder) {
+	if s == nil {
+		return
+	}
+	for _, t := range s.traced {
+		var late []time.Duration
+		for _, x := range sent {
+			if !x.due.Before(t.from) && x.due.Before(t.to) {
+				late = append(late, x.late)
+			}
+		}
+		l := LatencyOf(late)
+		r.progressf("timers: %s: %d reminders fell due during the %.1fs without sending; their lateness p50 %.0f ms, max %.0f ms",
+			t.path, l.Count, t.to.Sub(t.from).Seconds(), l.P50ms, l.Maxms)
+	}
+}
+
+func (s *stallTracer) stop() {
+	if s != nil {
+		s.fr.Stop()
+	}
 }
 
 func (s *stallTracer) write(path string) error {
@@ -85,10 +139,4 @@ func (s *stallTracer) write(path string) error {
 		return err
 	}
 	return f.Close()
-}
-
-func (s *stallTracer) stop() {
-	if s != nil {
-		s.fr.Stop()
-	}
 }
