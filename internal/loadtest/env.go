@@ -44,7 +44,9 @@ type runner struct {
 	registryLoads []registryLoad
 	live          []*instance // daemons not yet stopped, stopped at the end
 	serial        int
-	blockRate     int // block profile rate (--blockprofile), 0: off
+	blockRate     int       // block profile rate (--blockprofile), 0: off
+	big           *bigStore // the restart/timers store in use
+	storeRates    []float64 // notices/s of each big store created
 }
 
 // afterServerStart sets the block profile rate again: an embedded

@@ -66,8 +66,12 @@ func (r *runner) setupBig(ctx context.Context) (*bigStore, error) {
 		r.progressf("store: %d/%d notices stored and delivered (%.0f notices/s overall)", done, nb*per, rate(done, time.Since(start)))
 	}
 	b.createdEnd = time.Now()
-	r.rep.add(ScenarioRestart, "restart.setup_notices_per_s", fmt.Sprintf("creating the store: %d fan-outs of %d, notices/s", nb, per), "notices/s",
-		[]float64{rate(nb*per, b.createdEnd.Sub(start))})
+	r.storeRates = append(r.storeRates, rate(nb*per, b.createdEnd.Sub(start)))
+	if f := r.rep.Figure("restart.setup_notices_per_s"); f != nil {
+		f.Stat = Summarize(r.storeRates)
+	} else {
+		r.rep.add(ScenarioRestart, "restart.setup_notices_per_s", fmt.Sprintf("creating the store: %d fan-outs of %d, notices/s", nb, per), "notices/s", r.storeRates)
+	}
 	n, err := in.ncl.GetNotice(ctx, &cascadev1.GetNoticeRequest{NoticeId: b.breaches[0] + "/" + orgID(0)})
 	if err != nil {
 		in.stop()
@@ -180,6 +184,19 @@ func (r *runner) runTimers(ctx context.Context, b *bigStore) error {
 	defer stalls.stop()
 	var reps []timersRep
 	for rep := range cfg.Reps {
+		if rep > 0 {
+			// Each repetition on a store as fresh as the first one's: a
+			// repetition sends as many messages as the store holds, and
+			// the server keeps every message id it stored within the
+			// streams' 24-hour duplicate window in memory.
+			b.in.discard()
+			r.progressf("timers rep %d/%d: a fresh store", rep+1, cfg.Reps)
+			var err error
+			if b, err = r.setupBig(ctx); err != nil {
+				return fmt.Errorf("rep %d: %w", rep+1, err)
+			}
+			r.big = b
+		}
 		t, err := r.timersRep(ctx, b, chunks, pending, rep, stalls)
 		if err != nil {
 			return fmt.Errorf("rep %d: %w", rep+1, err)
@@ -224,7 +241,7 @@ func (r *runner) runTimers(ctx context.Context, b *bigStore) error {
 		r.rep.add(ScenarioTimers, "timers.excluded_early", "reminders due before arming finished (excluded)", "reminders", early)
 		r.rep.add(ScenarioTimers, "timers.missing", "notices without their reminder", "notices", missing)
 	}
-	r.rep.notef("timers: each repetition restarts the daemon with a new reminder threshold (a reminder is sent once per threshold), smaller than the last; reminders fall due spread over the store's fan-out time, as they would 72h minus the threshold after a real fan-out; "+
+	r.rep.notef("timers: each repetition on a fresh store of the same size, the daemon restarted with one reminder threshold; reminders fall due spread over the store's fan-out time, as they would 72h minus the threshold after a real fan-out; "+
 		"the daemon holds no timer in memory, the server holds one schedule per chunk of %d notices; RSS readings after a GC, in-process (daemon + server + tool)", store.MembersChunk)
 	r.rep.notef("timers: a --remind changed at restart applies to a chunk only from its next firing (timers are armed at fan-out and when they fire): the tool fired each chunk once to arm it")
 	return nil

@@ -107,13 +107,14 @@ func Run(ctx context.Context, cfg Config, out, progress io.Writer) (*Report, err
 		b, err := r.setupBig(ctx)
 		fail("restart/timers setup", err)
 		if err == nil {
+			r.big = b
 			if cfg.Has(ScenarioRestart) {
 				fail(ScenarioRestart, r.runRestart(ctx, b))
 			}
 			if cfg.Has(ScenarioTimers) && ctx.Err() == nil {
-				fail(ScenarioTimers, r.runTimers(ctx, b))
+				fail(ScenarioTimers, r.runTimers(ctx, b)) // replaces r.big for each repetition after the first
 			}
-			b.in.discard()
+			r.big.in.discard()
 		}
 	}
 	r.stopAll()
