@@ -167,17 +167,19 @@ func (l *intakeLog) WithGroup(name string) slog.Handler {
 
 func (l *intakeLog) logged(msg string) bool { _, ok := l.seen.Load(msg); return ok }
 
-// TestClusterNodeDiesMidFanout stops one NATS node of three at about 30%
-// of a 10,000-organisation R3 fan-out and restarts it at about 70%: once a
-// node the daemon is not connected to, once the one it is connected to.
+// TestClusterNodeDiesMidFanout stops one NATS node of three in the middle
+// of a 10,000-organisation R3 fan-out and restarts it four tenths later
+// (or at nine tenths): a node the daemon is not connected to at 10%, the
+// one it is connected to at 30% and at 70%.
 func TestClusterNodeDiesMidFanout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster crash test")
 	}
 	for _, tc := range []struct {
 		name      string
-		connected bool // stop the node the daemon is connected to
-	}{{"other-node", false}, {"connected-node", true}} {
+		connected bool  // stop the node the daemon is connected to
+		at        int64 // stop it once this many tenths of the notices are delivered
+	}{{"other-node-at-1/10", false, 1}, {"connected-node-at-3/10", true, 3}, {"connected-node-at-7/10", true, 7}} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
 			const n, id = clusterFanoutOrgs, "CLUSTER-1"
@@ -188,7 +190,7 @@ func TestClusterNodeDiesMidFanout(t *testing.T) {
 			ready := time.Now()
 			publishUntilAcked(t, js, allReport(id))
 
-			waitPublished(t, js, n*3/10)
+			waitPublished(t, js, n*tc.at/10)
 			conn := c.Index(d.NATSURL())
 			if conn < 0 {
 				t.Fatalf("daemon connected to %q, not a cluster node (%s)", d.NATSURL(), c.URLs())
@@ -198,11 +200,14 @@ func TestClusterNodeDiesMidFanout(t *testing.T) {
 				victim = (conn + 1) % c.N()
 			}
 			at := published(t, js)
+			if at >= n {
+				t.Fatalf("the fan-out had finished (%d delivered) before node %d was stopped", at, victim)
+			}
 			c.Stop(victim)
 			stopped := time.Now()
 			t.Logf("stopped node %d (daemon connected to node %d) at %d delivered", victim, conn, at)
 
-			at = waitPublished(t, js, n*7/10)
+			at = waitPublished(t, js, n*min(tc.at+4, int64(9))/10)
 			c.Restart(victim)
 			t.Logf("restarted node %d at %d delivered, %s after the stop; daemon now on %s",
 				victim, at, time.Since(stopped).Round(time.Millisecond), d.NATSURL())
@@ -437,19 +442,20 @@ func checkHistories(t *testing.T, nc cascadev1.NoticeServiceClient, id string, n
 }
 
 // TestTwoDaemonsOneDies: two daemons share the intake on a 3-node cluster;
-// the one fanning out a 5,000-organisation breach is stopped at 40% and
-// the other completes the fan-out after IntakeAckWait. With short clocks
-// (deadline 6 s, one reminder 3 s before it, no redelivery) every
-// organisation also gets exactly one reminder although a daemon died.
+// the one fanning out a 5,000-organisation breach is stopped (at 20% and
+// at 60% of the fan-out; at 40% in the reminders case) and the other
+// completes the fan-out after IntakeAckWait. With short clocks (deadline
+// 6 s, one reminder 3 s before it, no redelivery) every organisation also
+// gets exactly one reminder although a daemon died.
 func TestTwoDaemonsOneDies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster crash test")
 	}
 	const n = 5000
 	// run starts both daemons, publishes the report, stops the daemon
-	// that recorded the breach at 40% of the fan-out and returns the
+	// that recorded the breach at tenths/10 of the fan-out and returns the
 	// other one once it has completed the fan-out.
-	run := func(t *testing.T, id string, tune func(*daemon.Options)) (jetstream.JetStream, *daemon.Daemon) {
+	run := func(t *testing.T, id string, tenths int64, tune func(*daemon.Options)) (jetstream.JetStream, *daemon.Daemon) {
 		t.Helper()
 		c := natstest.StartCluster(t, 3)
 		var ds [2]*daemon.Daemon
@@ -477,7 +483,7 @@ func TestTwoDaemonsOneDies(t *testing.T) {
 			return fmt.Errorf("no daemon has recorded %s yet", id)
 		})
 		other := 1 - working
-		at := waitPublished(t, js, n*4/10)
+		at := waitPublished(t, js, n*tenths/10)
 		ds[working].Stop()
 		stopped := published(t, js)
 		t.Logf("stopped daemon %d, which recorded the breach, at %d of %d notices delivered (%d once it had stopped)", working+1, at, n, stopped)
@@ -493,20 +499,22 @@ func TestTwoDaemonsOneDies(t *testing.T) {
 		return js, ds[other]
 	}
 
-	t.Run("fanout", func(t *testing.T) {
-		start := time.Now()
-		const id = "TWO-1"
-		js, d2 := run(t, id, func(*daemon.Options) {})
-		stopped := time.Now()
-		verifyFanout(t, js, grpcClient(t, d2.GRPCAddr()), id, n)
-		t.Logf("timings: until a daemon stopped and the other completed the fan-out %s, verification %s",
-			stopped.Sub(start).Round(time.Millisecond), time.Since(stopped).Round(time.Millisecond))
-	})
+	for _, tenths := range []int64{2, 6} {
+		t.Run(fmt.Sprintf("fanout-at-%d/10", tenths), func(t *testing.T) {
+			start := time.Now()
+			id := fmt.Sprintf("TWO-1-%d", tenths)
+			js, d2 := run(t, id, tenths, func(*daemon.Options) {})
+			stopped := time.Now()
+			verifyFanout(t, js, grpcClient(t, d2.GRPCAddr()), id, n)
+			t.Logf("timings: until a daemon stopped and the other completed the fan-out %s, verification %s",
+				stopped.Sub(start).Round(time.Millisecond), time.Since(stopped).Round(time.Millisecond))
+		})
+	}
 
 	t.Run("reminders", func(t *testing.T) {
 		start := time.Now()
 		const id = "TWO-2"
-		js, d2 := run(t, id, func(o *daemon.Options) {
+		js, d2 := run(t, id, 4, func(o *daemon.Options) {
 			o.Deadline, o.Remind, o.Redeliver = 6*time.Second, []time.Duration{3 * time.Second}, []time.Duration{}
 		})
 		stopped := time.Now()
