@@ -111,11 +111,16 @@ func pollSummary(t *testing.T, bc cascadev1.BreachServiceClient, id string, time
 // folded from the ledger and lags it by seconds under the race detector,
 // it tells how far a fan-out really is.
 func published(t *testing.T, js jetstream.JetStream) int64 {
+	return streamMsgs(t, js, "CASCADE_NOTICES")
+}
+
+// streamMsgs is how many messages stream holds (-1 if it cannot tell now).
+func streamMsgs(t *testing.T, js jetstream.JetStream, stream string) int64 {
 	// A short timeout: while a stream leader is elected the call fails,
 	// and a poll must not miss the fan-out resuming meanwhile.
 	c, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	s, err := js.Stream(c, "CASCADE_NOTICES")
+	s, err := js.Stream(c, stream)
 	if err != nil {
 		return -1
 	}
@@ -125,10 +130,16 @@ func published(t *testing.T, js jetstream.JetStream) int64 {
 // waitPublished polls until at least k notices are on CASCADE_NOTICES.
 func waitPublished(t *testing.T, js jetstream.JetStream, k int64) int64 {
 	t.Helper()
+	return waitStream(t, js, "CASCADE_NOTICES", k)
+}
+
+// waitStream polls until stream holds at least k messages.
+func waitStream(t *testing.T, js jetstream.JetStream, stream string, k int64) int64 {
+	t.Helper()
 	var got int64
 	waitFor(t, 120*time.Second, func() error {
-		if got = published(t, js); got < k {
-			return fmt.Errorf("%d notices published, waiting for %d", got, k)
+		if got = streamMsgs(t, js, stream); got < k {
+			return fmt.Errorf("%d messages on %s, waiting for %d", got, stream, k)
 		}
 		return nil
 	})
@@ -169,17 +180,25 @@ func (l *intakeLog) logged(msg string) bool { _, ok := l.seen.Load(msg); return 
 
 // TestClusterNodeDiesMidFanout stops one NATS node of three in the middle
 // of a 10,000-organisation R3 fan-out and restarts it four tenths later
-// (or at nine tenths): a node the daemon is not connected to at 10%, the
-// one it is connected to at 30% and at 70%.
+// (or at nine tenths): a node the daemon is not connected to once the
+// first notices are created and none delivered, the one it is connected
+// to at 30% and at 70% delivered.
 func TestClusterNodeDiesMidFanout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster crash test")
 	}
+	const chunks = clusterFanoutOrgs / 1000 // membership records on the ledger
 	for _, tc := range []struct {
 		name      string
-		connected bool  // stop the node the daemon is connected to
-		at        int64 // stop it once this many tenths of the notices are delivered
-	}{{"other-node-at-1/10", false, 1}, {"connected-node-at-3/10", true, 3}, {"connected-node-at-7/10", true, 7}} {
+		connected bool   // stop the node the daemon is connected to
+		stream    string // stop it once this stream holds
+		at        int64  // this many messages
+	}{
+		// After the first chunk's notices are created, before any is delivered.
+		{"other-node-after-first-creations", false, "CASCADE_LEDGER", chunks + 1000},
+		{"connected-node-at-3/10-delivered", true, "CASCADE_NOTICES", clusterFanoutOrgs * 3 / 10},
+		{"connected-node-at-7/10-delivered", true, "CASCADE_NOTICES", clusterFanoutOrgs * 7 / 10},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
 			const n, id = clusterFanoutOrgs, "CLUSTER-1"
@@ -190,7 +209,7 @@ func TestClusterNodeDiesMidFanout(t *testing.T) {
 			ready := time.Now()
 			publishUntilAcked(t, js, allReport(id))
 
-			waitPublished(t, js, n*tc.at/10)
+			waitStream(t, js, tc.stream, tc.at)
 			conn := c.Index(d.NATSURL())
 			if conn < 0 {
 				t.Fatalf("daemon connected to %q, not a cluster node (%s)", d.NATSURL(), c.URLs())
@@ -199,15 +218,15 @@ func TestClusterNodeDiesMidFanout(t *testing.T) {
 			if !tc.connected {
 				victim = (conn + 1) % c.N()
 			}
-			at := published(t, js)
+			at, records := published(t, js), streamMsgs(t, js, "CASCADE_LEDGER")
 			if at >= n {
 				t.Fatalf("the fan-out had finished (%d delivered) before node %d was stopped", at, victim)
 			}
 			c.Stop(victim)
 			stopped := time.Now()
-			t.Logf("stopped node %d (daemon connected to node %d) at %d delivered", victim, conn, at)
+			t.Logf("stopped node %d (daemon connected to node %d) at %d delivered, %d ledger records", victim, conn, at, records)
 
-			at = waitPublished(t, js, n*min(tc.at+4, int64(9))/10)
+			at = waitPublished(t, js, min(max(at, 0)+n*4/10, n*9/10))
 			c.Restart(victim)
 			t.Logf("restarted node %d at %d delivered, %s after the stop; daemon now on %s",
 				victim, at, time.Since(stopped).Round(time.Millisecond), d.NATSURL())
