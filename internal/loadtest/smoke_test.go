@@ -66,3 +66,35 @@ func TestSmokeEndToEnd(t *testing.T) {
 		t.Errorf("JSON header: %+v %+v, %d figures", got.Machine, got.Server, len(got.Figures))
 	}
 }
+
+// TestTimersRepeated runs the timers scenario three times at tiny size:
+// each repetition on a fresh store, with its own figures, every reminder
+// of each measured, the stall tracer running.
+func TestTimersRepeated(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts several daemons; skipped under -short")
+	}
+	cfg := SmokeConfig()
+	cfg.Scenarios = []string{ScenarioTimers}
+	cfg.Reps = 3
+	cfg.StallTrace = t.TempDir()
+	var out, progress bytes.Buffer
+	rep, err := Run(context.Background(), cfg, &out, &progress)
+	if err != nil {
+		t.Fatalf("Run: %v\nprogress:\n%s", err, progress.String())
+	}
+	for _, key := range []string{"timers.measured", "timers.lateness_p99_ms", "timers.schedules", "timers.fire_late_max_ms"} {
+		if f := rep.Figure(key); f == nil || len(f.Values) != 3 {
+			t.Errorf("figure %s: %+v, want 3 values", key, f)
+		}
+	}
+	if f := rep.Figure("timers.measured"); f != nil && (f.Min != 1000 || f.Max != 1000) {
+		t.Errorf("timers.measured = %+v, want 1000 reminders in every repetition", f)
+	}
+	if f := rep.Figure("restart.setup_notices_per_s"); f == nil || len(f.Values) != 3 {
+		t.Errorf("store creation figure %+v, want one value per fresh store", f)
+	}
+	if got := strings.Count(progress.String(), "a fresh store"); got != 2 {
+		t.Errorf("%d fresh stores, want 2 (repetitions 2 and 3)\n%s", got, progress.String())
+	}
+}
