@@ -368,7 +368,7 @@ func (r *runner) timersRep(ctx context.Context, b *bigStore, chunks []chunkRef, 
 		return out, err
 	}
 	out.early, out.missing = early, missing
-	stalls.explain(r, sent)
+	stalls.explain(sent)
 	// By due time: does the lateness grow (the timers fall behind) or not?
 	slices.SortFunc(sent, func(a, b sentReminder) int { return a.due.Compare(b.due) })
 	tenth := func(part []sentReminder) float64 {

@@ -106,7 +106,7 @@ func (s *stallTracer) reset() {
 // reminders fell due during it and how late they were sent: none, or a
 // lateness no larger than usual, means the daemon was quiet because little
 // was due (a gap between two fan-outs' deliveries), not held up.
-func (s *stallTracer) explain(r *runner, sent []sentReminder) {
+func (s *stallTracer) explain(sent []sentReminder) {
 	if s == nil {
 		return
 	}
@@ -118,7 +118,7 @@ func (s *stallTracer) explain(r *runner, sent []sentReminder) {
 			}
 		}
 		l := LatencyOf(late)
-		r.progressf("timers: %s: %d reminders fell due during the %.1fs without sending; their lateness p50 %.0f ms, max %.0f ms",
+		s.r.progressf("timers: %s: %d reminders fell due during the %.1fs without sending; their lateness p50 %.0f ms, max %.0f ms",
 			t.path, l.Count, t.to.Sub(t.from).Seconds(), l.P50ms, l.Maxms)
 	}
 }
