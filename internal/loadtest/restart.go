@@ -153,12 +153,12 @@ type chunkRef struct {
 	from, to int // organisations
 }
 
-// runTimers measures reminder lateness Reps times on the big store. Each
-// repetition restarts the daemon with one reminder threshold, a new one
-// each time, chosen so that the reminders of TimerNotices notices fall
-// due during it, the first one TimerLead after the start, the others
-// spread as their deliveries were (a reminder is sent once per threshold,
-// so a later repetition needs a smaller one). The daemon arms a chunk's
+// runTimers measures reminder lateness Reps times: on the big store, then
+// on a fresh one of the same size for each further repetition. Each
+// restarts the daemon with one reminder threshold chosen so that the
+// reminders of TimerNotices notices fall due during it, the first one
+// TimerLead after the start, the others spread as their deliveries
+// were. The daemon arms a chunk's
 // timer when the chunk is fanned out and whenever it fires, never at
 // start, so a changed policy applies to a chunk from its next firing: the
 // tool fires each chunk once (publishing on

@@ -433,15 +433,11 @@ func (s *Store) Histories(ctx context.Context, b breach.BreachID, org breach.Org
 	if err != nil {
 		return nil, err
 	}
-	rounds := map[chunkKey][]ReminderRound{}
+	rounds := chunkRounds{}
 	for id, h := range out {
-		k := chunkKey{id.Breach, h[0].Change.Notice.Chunk}
-		rs, ok := rounds[k]
-		if !ok {
-			if rs, _, err = s.ChunkReminders(ctx, k.b, k.chunk); err != nil {
-				return nil, err
-			}
-			rounds[k] = rs
+		rs, err := rounds.of(ctx, s, chunkKey{id.Breach, h[0].Change.Notice.Chunk})
+		if err != nil {
+			return nil, err
 		}
 		out[id] = mergeHistory(h, rs)
 	}

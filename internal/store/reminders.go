@@ -159,12 +159,10 @@ func decodeReminders(data []byte, seq uint64) ([]ReminderRound, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[i] = ReminderRound{Remaining: r.Remaining, SentAt: r.SentAt, Actor: r.Actor, Orgs: orgs, Late: late, Seq: r.Seq}
-	}
-	for i := range out {
-		if out[i].Seq == 0 { // added by this record
-			out[i].Seq = seq
+		if r.Seq == 0 { // added by this record
+			r.Seq = seq
 		}
+		out[i] = ReminderRound{Remaining: r.Remaining, SentAt: r.SentAt, Actor: r.Actor, Orgs: orgs, Late: late, Seq: r.Seq}
 	}
 	return out, nil
 }
@@ -257,13 +255,14 @@ func (s *Store) RecordReminders(ctx context.Context, b breach.BreachID, chunk in
 				}
 			}
 			r.Orgs = slices.DeleteFunc(slices.Clone(r.Orgs), func(o breach.OrgID) bool { return done[o] })
-			r.Late = slices.DeleteFunc(slices.Clone(r.Late), func(o breach.OrgID) bool { return done[o] || !slices.Contains(r.Orgs, o) })
 			if len(r.Orgs) == 0 {
 				continue
 			}
 			slices.Sort(r.Orgs)
+			r.Orgs = slices.Compact(r.Orgs)
+			r.Late = slices.DeleteFunc(slices.Clone(r.Late), func(o breach.OrgID) bool { return !r.Names(o) })
 			slices.Sort(r.Late)
-			r.Orgs, r.Late, r.Seq = slices.Compact(r.Orgs), slices.Compact(r.Late), 0
+			r.Late, r.Seq = slices.Compact(r.Late), 0
 			next = append(next, r)
 		}
 		if len(next) == len(cur) {
@@ -306,22 +305,32 @@ type chunkKey struct {
 	chunk int
 }
 
+// chunkRounds reads each chunk's reminder rounds once for one call.
+type chunkRounds map[chunkKey][]ReminderRound
+
+func (c chunkRounds) of(ctx context.Context, s *Store, k chunkKey) ([]ReminderRound, error) {
+	if rs, ok := c[k]; ok {
+		return rs, nil
+	}
+	rs, _, err := s.ChunkReminders(ctx, k.b, k.chunk)
+	if err != nil {
+		return nil, err
+	}
+	c[k] = rs
+	return rs, nil
+}
+
 // withReminders applies to each notice the reminder rounds of its chunk
 // that name it (each chunk's record is read once).
 func (s *Store) withReminders(ctx context.Context, ns []*breach.Notice) error {
-	rounds := map[chunkKey][]ReminderRound{}
+	rounds := chunkRounds{}
 	for _, n := range ns {
 		if n == nil || n.State < breach.StateDelivered {
 			continue // never reminded
 		}
-		k := chunkKey{n.ID.Breach, n.Chunk}
-		rs, ok := rounds[k]
-		if !ok {
-			var err error
-			if rs, _, err = s.ChunkReminders(ctx, k.b, k.chunk); err != nil {
-				return err
-			}
-			rounds[k] = rs
+		rs, err := rounds.of(ctx, s, chunkKey{n.ID.Breach, n.Chunk})
+		if err != nil {
+			return err
 		}
 		ApplyReminders(n, rs)
 	}
