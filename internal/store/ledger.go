@@ -360,12 +360,16 @@ func (s *Store) UpdateNoticeDetail(ctx context.Context, id breach.NoticeID, acto
 		if err != nil {
 			return nil, err
 		}
+		// The chunk's reminder rounds, which the caller gets, are read
+		// while the change is stored: a read waits for the commit in
+		// progress, so reading after it would wait for another.
+		reminders := s.remindersOf(ctx, v.Notice)
 		a, err := s.ledgerCommit.publish(ctx, m)
 		if err == nil {
 			err = a.Err
 		}
 		if err == nil {
-			return v.Notice, s.withReminders(ctx, []*breach.Notice{v.Notice})
+			return v.Notice, reminders()
 		}
 		if !isConflict(err) || attempt >= 50 {
 			return nil, fmt.Errorf("update notice %s: %w", id, err)

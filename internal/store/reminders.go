@@ -337,6 +337,30 @@ func (s *Store) withReminders(ctx context.Context, ns []*breach.Notice) error {
 	return nil
 }
 
+// remindersOf starts reading the reminder rounds of n's chunk and returns
+// a function that waits for them and applies them to n.
+func (s *Store) remindersOf(ctx context.Context, n *breach.Notice) func() error {
+	if n.State < breach.StateDelivered {
+		return func() error { return nil } // never reminded
+	}
+	type result struct {
+		rs  []ReminderRound
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rs, _, err := s.ChunkReminders(ctx, n.ID.Breach, n.Chunk)
+		done <- result{rs, err}
+	}()
+	return func() error {
+		r := <-done
+		if r.err == nil {
+			ApplyReminders(n, r.rs)
+		}
+		return r.err
+	}
+}
+
 // ApplyReminders records on n every round of rs that names it (a
 // reminder already on n for the same threshold stays as it is).
 func ApplyReminders(n *breach.Notice, rs []ReminderRound) {

@@ -117,11 +117,16 @@ func TestChunkReminders(t *testing.T) {
 		t.Fatalf("b was not reminded: %+v", r)
 	}
 
-	// An acknowledgement through the CAS helper carries the reminder on.
-	if _, err := st.UpdateNotice(ctx, ids[0], "dpo", t0.Add(25*time.Hour), func(n *breach.Notice) (breach.Event, error) {
+	// An acknowledgement through the CAS helper carries the reminder on,
+	// and the notice it returns shows it.
+	acked, err := st.UpdateNotice(ctx, ids[0], "dpo", t0.Add(25*time.Hour), func(n *breach.Notice) (breach.Event, error) {
 		return n.Acknowledge(t0.Add(25*time.Hour), "dpo", "", 0)
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if r := acked.Reminders; acked.State != breach.StateAcknowledged || len(r) != 1 || r[0].Remaining != 48*time.Hour || !r[0].SentAt.Equal(sent48) {
+		t.Fatalf("a after acknowledging: state %v, reminders %+v", acked.State, r)
 	}
 	// A change stored concurrently with a round, from a read before it:
 	// the round still shows on the notice and on that change in the history.
