@@ -2,6 +2,7 @@ package breach
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -254,5 +255,44 @@ func TestNoticeIDUnmarshalTextInvalid(t *testing.T) {
 				t.Errorf("UnmarshalText(%q) changed the id on error to %#v", in, id)
 			}
 		})
+	}
+}
+
+// TestIDsMatchDocumentedPatterns: the byte-by-byte checks accept exactly
+// what the documented regular expressions accept: every string of up to
+// three characters over an alphabet with each class and its neighbours,
+// and strings around the length limits.
+func TestIDsMatchDocumentedPatterns(t *testing.T) {
+	orgRE, breachRE := regexp.MustCompile(OrgIDPattern), regexp.MustCompile(BreachIDPattern)
+	alphabet := []string{"a", "z", "A", "Z", "0", "9", "_", "-", "/", ".", " ", "`", "{", "@", "[", ":", "ö", "\x00"}
+	var cases []string
+	var grow func(prefix string, n int)
+	grow = func(prefix string, n int) {
+		cases = append(cases, prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			grow(prefix+c, n-1)
+		}
+	}
+	grow("", 3)
+	for _, n := range []int{61, 62, 63, 64, 65} {
+		for _, first := range []string{"a", "A", "-", "0"} {
+			for _, rest := range []string{"b", "B", "_", "-"} {
+				cases = append(cases, first+strings.Repeat(rest, n-1), first+strings.Repeat(rest, n-2)+"ö")
+			}
+		}
+	}
+	for _, s := range cases {
+		if got, want := OrgID(s).Valid(), orgRE.MatchString(s); got != want {
+			t.Errorf("OrgID(%q).Valid() = %v, pattern says %v", s, got, want)
+		}
+		if got, want := BreachID(s).Valid(), breachRE.MatchString(s); got != want {
+			t.Errorf("BreachID(%q).Valid() = %v, pattern says %v", s, got, want)
+		}
+	}
+	if len(cases) < 6000 {
+		t.Fatalf("only %d cases", len(cases))
 	}
 }

@@ -87,3 +87,26 @@ func BenchmarkCAS(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodeChange: decoding one delivered notice's ledger record,
+// what every notice read costs (a timer chunk reads 1,000).
+func BenchmarkDecodeChange(b *testing.B) {
+	at := time.Date(2025, 8, 23, 10, 0, 0, 0, time.UTC)
+	n := breach.Notice{
+		ID: breach.NewNoticeID("MILJODATA-2025-08-23", "se-kommun-0180"), OrgName: "Stockholms kommun",
+		State: breach.StateDelivered, CreatedAt: at, DeliveredAt: at, Deadline: at.Add(72 * time.Hour),
+		ApproxSubjects: 120000, ApproxRecords: 450000, DiscoveredAt: at.Add(-20 * time.Hour),
+		DeliveryCount: 1, Revision: 1, LastDeliveryAt: at, Chunk: 3,
+	}
+	data, err := store.EncodeChange(store.Change{Event: breach.EventDelivered, At: at, Actor: "cascade", Prev: breach.StatePending, Notice: n})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := store.DecodeChange(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
