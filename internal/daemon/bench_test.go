@@ -191,7 +191,7 @@ func lastReminded(ctx context.Context, t testing.TB, addr string, n int) bool {
 // breach fanned out to N organisations, the daemon's clock moved to the
 // first reminder, every chunk fired at once (what the server does when
 // their schedules fall due together); timed until every reminder is sent
-// (each one's vendor copy is in CASCADE_EVENTS). Reported:
+// (every organisation's reminder is in CASCADE_NOTICES). Reported:
 // reminders/s. With CASCADE_BENCH_CPUPROFILE=file it writes a CPU profile
 // of the timed part of the first run (without the fan-out before it).
 func BenchmarkReminderThroughput(b *testing.B) {
@@ -218,7 +218,7 @@ func BenchmarkReminderThroughput(b *testing.B) {
 		for c := 0; c*store.MembersChunk < n; c++ {
 			msgs = append(msgs, &nats.Msg{Subject: fmt.Sprintf("%s.REMIND.%d", store.SubjectTimerFire, c), Data: []byte(`{}`)})
 		}
-		events, err := js.Stream(ctx, store.StreamEvents)
+		notices, err := js.Stream(ctx, store.StreamNotices)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -229,11 +229,11 @@ func BenchmarkReminderThroughput(b *testing.B) {
 			b.Fatal(err)
 		}
 		for {
-			info, err := events.Info(ctx)
+			info, err := notices.Info(ctx)
 			if err != nil {
 				b.Fatal(err)
 			}
-			if info.State.Msgs >= n {
+			if info.State.Msgs >= 2*n { // the notices, then the reminders
 				break
 			}
 			<-time.After(2 * time.Millisecond)

@@ -1,16 +1,18 @@
 // Package delivery publishes what an organisation receives on its own
 // subject, cascade.notice.<org_id> (captured by the CASCADE_NOTICES
-// stream), and the vendor's copy of reminders and escalations on
-// cascade.events.<breach_id>.<org_id> (CASCADE_EVENTS). Every message has a
-// Cascade-Event header and a stable Nats-Msg-Id, so a message repeated
-// after a crash is stored once.
+// stream), and tells the vendor of reminders, escalations and
+// redeliveries: one round message per breach, event and threshold on
+// cascade.events.<breach_id>._<event> (CASCADE_EVENTS), listing the
+// organisations. Every message has a Cascade-Event header and a stable
+// Nats-Msg-Id, so a message repeated after a crash is stored once.
 package delivery
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -74,16 +76,46 @@ type Message struct {
 type Outgoing struct {
 	Msg    Message
 	MsgID  string // Nats-Msg-Id: stable for the same logical message
-	Vendor bool   // also publish the vendor's copy on cascade.events.<breach>.<org>
+	Vendor bool   // the vendor is told: the organisation is listed in a Round
 }
 
 // Subject is the organisation's delivery subject.
 func Subject(org breach.OrgID) string { return store.SubjectNotice + "." + string(org) }
 
-// VendorSubject is the vendor-wide event subject for one notice.
-func VendorSubject(id breach.NoticeID) string {
-	return store.SubjectEvents + "." + string(id.Breach) + "." + string(id.Org)
+// Round is what the vendor is told of the messages of one send that share
+// a breach, an event and a threshold (or redelivery attempt): which
+// organisations got one, and which of them late. A timer's firing sends
+// the reminders, escalations and redeliveries of up to 1,000 notices at
+// once, so the vendor gets one message per firing and kind, not one per
+// organisation.
+type Round struct {
+	Event      string          `json:"event"` // reminder, overdue or redelivery
+	BreachID   breach.BreachID `json:"breach_id"`
+	Title      string          `json:"title"`
+	Remaining  string          `json:"remaining,omitempty"`  // reminders: the threshold
+	Redelivery int             `json:"redelivery,omitempty"` // redeliveries: the attempt
+	Revision   int             `json:"revision,omitempty"`   // redeliveries: the revision repeated
+	SentAt     time.Time       `json:"sent_at"`
+	Orgs       []breach.OrgID  `json:"org_ids"`                // sorted
+	Late       []breach.OrgID  `json:"late_org_ids,omitempty"` // sent well after due (the daemon was down); sorted
 }
+
+// Round events (Cascade-Event of a round message).
+const (
+	RoundReminder   = EventReminder
+	RoundOverdue    = EventOverdue
+	RoundRedelivery = "redelivery"
+)
+
+// RoundSubject is the vendor's subject for rounds of event in breach b.
+// The last token starts with "_", which no organisation id does.
+func RoundSubject(b breach.BreachID, event string) string {
+	return store.SubjectEvents + "." + string(b) + "._" + event
+}
+
+// MaxRoundOrgs bounds the organisations one round message lists (about
+// 64 KiB of ids); a larger round goes as several messages.
+const MaxRoundOrgs = 1000
 
 func howToAck(id breach.NoticeID) string {
 	return fmt.Sprintf("cascadectl notice ack %s --by <your name>", id)
@@ -161,8 +193,11 @@ func OverdueMessage(b *breach.Breach, n *breach.Notice, at time.Time, late bool)
 	}}
 }
 
-// Publisher publishes to organisations and to the vendor's event stream,
-// signing every message.
+// Publisher publishes to organisations, signing every message, and the
+// vendor's rounds to the vendor's event stream. Rounds are not signed:
+// only Cascade's NATS user may publish on cascade.events.> (see
+// internal/natsauth), and every message a round lists is signed and
+// stored in CASCADE_NOTICES.
 type Publisher struct {
 	st     *store.Store
 	notice jetstream.Stream
@@ -213,26 +248,23 @@ func (p *Publisher) natsMsg(subject string, o Outgoing) (*nats.Msg, error) {
 	return m, nil
 }
 
-// Send publishes every message (and the vendor copies) and returns when all
-// are persisted. Each stream's messages go in atomic batches; the two
-// streams are written at the same time. A vendor copy is the
-// organisation's message on the vendor's subject, signature included
-// (signed once: see signing.SignedSubject).
+// Send publishes every message and, for those flagged Vendor, the rounds
+// that tell the vendor (see Round), and returns when all are persisted.
+// Each stream's messages go in atomic batches; the two streams are written
+// at the same time.
 func (p *Publisher) Send(ctx context.Context, out []Outgoing) ([]Result, error) {
 	toOrgs := make([]*nats.Msg, 0, len(out))
-	var toVendor []*nats.Msg
-	var vendorIDs []string
 	for _, o := range out {
 		m, err := p.natsMsg(Subject(o.Msg.OrgID), o)
 		if err != nil {
 			return nil, err
 		}
 		m.Header.Set(jetstream.MsgIDHeader, o.MsgID)
-		if o.Vendor {
-			v := &nats.Msg{Subject: VendorSubject(o.Msg.NoticeID), Data: m.Data, Header: maps.Clone(m.Header)}
-			toVendor, vendorIDs = append(toVendor, v), append(vendorIDs, o.MsgID)
-		}
 		toOrgs = append(toOrgs, m)
+	}
+	toVendor, err := roundMsgs(Rounds(out))
+	if err != nil {
+		return nil, err
 	}
 	var vacks []store.Ack
 	var verr error
@@ -246,11 +278,11 @@ func (p *Publisher) Send(ctx context.Context, out []Outgoing) ([]Result, error) 
 		return nil, fmt.Errorf("publish to organisations: %w", err)
 	}
 	if verr != nil {
-		return nil, fmt.Errorf("publish vendor copies: %w", verr)
+		return nil, fmt.Errorf("publish the vendor's rounds: %w", verr)
 	}
 	for i, a := range vacks {
 		if a.Err != nil {
-			return nil, fmt.Errorf("publish %s: %w", vendorIDs[i], a.Err)
+			return nil, fmt.Errorf("publish the vendor's round %s: %w", toVendor[i].Header.Get(jetstream.MsgIDHeader), a.Err)
 		}
 	}
 	res := make([]Result, len(out))
@@ -276,4 +308,87 @@ func (p *Publisher) Send(ctx context.Context, out []Outgoing) ([]Result, error) 
 		res[i].SentAt = first.SentAt
 	}
 	return res, nil
+}
+
+// Rounds groups the messages of out flagged Vendor by breach, event and
+// threshold or attempt, in order of first appearance, each listing its
+// organisations sorted.
+func Rounds(out []Outgoing) []Round {
+	type key struct {
+		b          breach.BreachID
+		event      string
+		remaining  string
+		redelivery int
+		revision   int
+	}
+	var rounds []Round
+	index := map[key]int{}
+	for _, o := range out {
+		if !o.Vendor {
+			continue
+		}
+		m := o.Msg
+		k := key{b: m.BreachID, event: m.Event, remaining: m.Remaining}
+		if m.Redelivery > 0 {
+			k.event, k.redelivery, k.revision = RoundRedelivery, m.Redelivery, m.Revision
+		}
+		i, ok := index[k]
+		if !ok {
+			i = len(rounds)
+			index[k] = i
+			rounds = append(rounds, Round{Event: k.event, BreachID: k.b, Title: m.Title, Remaining: k.remaining,
+				Redelivery: k.redelivery, Revision: k.revision, SentAt: m.SentAt})
+		}
+		r := &rounds[i]
+		r.Orgs = append(r.Orgs, m.OrgID)
+		if m.Late {
+			r.Late = append(r.Late, m.OrgID)
+		}
+		if m.SentAt.Before(r.SentAt) {
+			r.SentAt = m.SentAt
+		}
+	}
+	for i := range rounds {
+		slices.Sort(rounds[i].Orgs)
+		slices.Sort(rounds[i].Late)
+	}
+	return rounds
+}
+
+// roundMsgs are the vendor's messages for rounds, at most MaxRoundOrgs
+// organisations each. A message's id is derived from its breach, event,
+// threshold or attempt and organisations, so a firing handled again after
+// a crash stores it once (if the same notices were due again).
+func roundMsgs(rounds []Round) ([]*nats.Msg, error) {
+	var msgs []*nats.Msg
+	for _, r := range rounds {
+		orgs, late := r.Orgs, r.Late
+		for from := 0; from < len(orgs); from += MaxRoundOrgs {
+			part := r
+			part.Orgs = orgs[from:min(from+MaxRoundOrgs, len(orgs))]
+			part.Late = nil
+			for _, o := range late {
+				if _, ok := slices.BinarySearch(part.Orgs, o); ok {
+					part.Late = append(part.Late, o)
+				}
+			}
+			body, err := json.Marshal(part)
+			if err != nil {
+				return nil, err
+			}
+			h := sha256.New()
+			for _, o := range part.Orgs {
+				h.Write([]byte(o))
+				h.Write([]byte{0})
+			}
+			id := fmt.Sprintf("%s/_%s/%s/%d/%d/%x", r.BreachID, r.Event, r.Remaining, r.Revision, r.Redelivery, h.Sum(nil)[:12])
+			m := &nats.Msg{Subject: RoundSubject(r.BreachID, r.Event), Data: body, Header: nats.Header{}}
+			m.Header.Set(HeaderEvent, r.Event)
+			m.Header.Set(HeaderBreachID, string(r.BreachID))
+			m.Header.Set("Content-Type", "application/json")
+			m.Header.Set(jetstream.MsgIDHeader, id)
+			msgs = append(msgs, m)
+		}
+	}
+	return msgs, nil
 }

@@ -282,7 +282,7 @@ func (r *runner) timersRep(ctx context.Context, b *bigStore, chunks []chunkRef, 
 	if err != nil {
 		return out, err
 	}
-	sent0, err := streamMsgs(ctx, in.js, store.StreamEvents)
+	sent0, err := streamMsgs(ctx, in.js, store.StreamNotices)
 	if err != nil {
 		return out, err
 	}
@@ -320,7 +320,8 @@ func (r *runner) timersRep(ctx context.Context, b *bigStore, chunks []chunkRef, 
 		return out, err
 	}
 
-	// Wait until every reminder is sent (each has a vendor copy in CASCADE_EVENTS).
+	// Wait until every reminder is sent (each is a message in CASCADE_NOTICES;
+	// nothing else is sent meanwhile: redelivery is off, no deadline passes).
 	// CPU is measured from the first due time: before it the daemon waits.
 	var cpu *cpuMeter
 	lastDue := b.createdEnd.Add(offset)
@@ -328,7 +329,7 @@ func (r *runner) timersRep(ctx context.Context, b *bigStore, chunks []chunkRef, 
 	var tk ticker
 	stalls.reset()
 	for {
-		all, err := streamMsgs(ctx, in.js, store.StreamEvents)
+		all, err := streamMsgs(ctx, in.js, store.StreamNotices)
 		if err != nil {
 			return out, err
 		}

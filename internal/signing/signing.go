@@ -16,9 +16,10 @@
 //
 // (subject is the NATS subject the message was published on, the two
 // middle parts are the values of those headers, body is the message data
-// unchanged; the vendor's copy on cascade.events.<breach_id>.<org_id> is
-// the organisation's message unchanged, so its subject here is
-// cascade.notice.<org_id>: see [SignedSubject]). Binding the subject and
+// unchanged; a copy of an organisation's message on
+// cascade.events.<breach_id>.<org_id>, as Cascade stored them for the
+// vendor before it sent rounds, is the message unchanged, so its subject
+// here is cascade.notice.<org_id>: see [SignedSubject]). Binding the subject and
 // the notice id means a genuine message cannot be replayed to another
 // organisation. The key id is the first 16 hex characters of the SHA-256
 // of the raw 32-byte public key.
@@ -316,12 +317,14 @@ const (
 	vendorPrefix = "cascade.events."
 )
 
-// SignedSubject is the subject a message on subject was signed for. The
-// vendor's copy of a message (cascade.events.<breach_id>.<org_id>) carries
-// the organisation's message unchanged, signature included, so it was
-// signed for cascade.notice.<org_id>, provided its subject names the
-// notice the signed Cascade-Notice-Id header names (noticeID,
-// "<breach_id>/<org_id>"). Any other subject is its own.
+// SignedSubject is the subject a message on subject was signed for. A
+// copy of an organisation's message for the vendor
+// (cascade.events.<breach_id>.<org_id>, stored by Cascade before it sent
+// the vendor rounds instead; CASCADE_EVENTS may still hold them) carries
+// the message unchanged, signature included, so it was signed for
+// cascade.notice.<org_id>, provided its subject names the notice the
+// signed Cascade-Notice-Id header names (noticeID, "<breach_id>/<org_id>").
+// Any other subject is its own.
 func SignedSubject(subject, noticeID string) string {
 	rest, ok := strings.CutPrefix(subject, vendorPrefix)
 	if !ok {

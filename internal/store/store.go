@@ -25,7 +25,7 @@ const (
 	StreamRejected = "CASCADE_REJECTED" // cascade.breach.rejected
 	StreamNotices  = "CASCADE_NOTICES"  // cascade.notice.<org_id>: what organisations receive
 	StreamLedger   = "CASCADE_LEDGER"   // cascade.ledger.>: notice changes, chunk reminder rounds, fan-out membership
-	StreamEvents   = "CASCADE_EVENTS"   // cascade.events.<breach>.<org>: reminders and escalations, for the vendor
+	StreamEvents   = "CASCADE_EVENTS"   // cascade.events.<breach>._<event>: rounds of reminders, escalations and redeliveries, for the vendor
 	StreamTimers   = "CASCADE_TIMERS"   // cascade.timer.>: scheduled timers per fan-out chunk
 
 	BucketBreaches  = "cascade-breaches"
@@ -112,9 +112,9 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger) (*St
 		},
 		{
 			Name: StreamEvents,
-			// One fsync per batch of notices instead of one per notice.
+			// One fsync per firing's rounds.
 			AllowAtomicPublish: true,
-			Description:        "Reminders, overdue escalations and redeliveries, for the vendor's dashboards",
+			Description:        "Rounds of reminders, overdue escalations and redeliveries (the organisations of each), for the vendor's dashboards",
 			Subjects:           []string{SubjectEvents + ".>"},
 			Duplicates:         NoticeDedupWindow,
 		},
