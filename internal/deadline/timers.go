@@ -24,8 +24,14 @@ import (
 // each firing is handled by one daemon.
 const ConsumerName = "cascade-timers"
 
-// timerWorkers is how many fired chunks one daemon handles at once.
-const timerWorkers = 8
+// timerWorkers is how many fired chunks one daemon handles at once. A
+// chunk spends much of its time waiting (for its reads, which wait for
+// the batch commit in progress, and for its own commits), so a daemon
+// needs many at once to use its cores: with 8, 1,000,000 reminders falling
+// due over 96 s kept 1.2 of 2 cores busy and queued at the start (p99
+// 905 ms, p50 of the first tenth 608 ms); with 16, p99 627 ms, first
+// tenth 64 ms.
+const timerWorkers = 16
 
 // firedTTL is how long a fired timer message stays in CASCADE_TIMERS after
 // it fires (it is handled within moments; the TTL only keeps the stream small).
