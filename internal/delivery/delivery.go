@@ -1,10 +1,12 @@
 // Package delivery publishes what an organisation receives on its own
 // subject, cascade.notice.<org_id> (captured by the CASCADE_NOTICES
 // stream), and tells the vendor of reminders, escalations and
-// redeliveries: one round message per breach, event and threshold on
-// cascade.events.<breach_id>._<event> (CASCADE_EVENTS), listing the
-// organisations. Every message has a Cascade-Event header and a stable
-// Nats-Msg-Id, so a message repeated after a crash is stored once.
+// redeliveries: one round message per breach, event and threshold (or
+// redelivery attempt) on cascade.events.<breach_id>._<event>
+// (CASCADE_EVENTS), listing the organisations. Every message has a
+// Cascade-Event header and a Nats-Msg-Id: an organisation's message
+// repeated after a crash is stored once, and so is a round when the same
+// organisations are in it again.
 package delivery
 
 import (
@@ -86,8 +88,8 @@ func Subject(org breach.OrgID) string { return store.SubjectNotice + "." + strin
 // a breach, an event and a threshold (or redelivery attempt): which
 // organisations got one, and which of them late. A timer's firing sends
 // the reminders, escalations and redeliveries of up to 1,000 notices at
-// once, so the vendor gets one message per firing and kind, not one per
-// organisation.
+// once, so the vendor gets one message per firing, kind and threshold or
+// attempt, not one per organisation.
 type Round struct {
 	Event      string          `json:"event"` // reminder, overdue or redelivery
 	BreachID   breach.BreachID `json:"breach_id"`
@@ -113,8 +115,9 @@ func RoundSubject(b breach.BreachID, event string) string {
 	return store.SubjectEvents + "." + string(b) + "._" + event
 }
 
-// MaxRoundOrgs bounds the organisations one round message lists (about
-// 64 KiB of ids); a larger round goes as several messages.
+// MaxRoundOrgs bounds the organisations one round message lists (at most
+// about 130 KB with organisation ids of 63 characters, all late); a larger
+// round goes as several messages.
 const MaxRoundOrgs = 1000
 
 func howToAck(id breach.NoticeID) string {
@@ -195,9 +198,9 @@ func OverdueMessage(b *breach.Breach, n *breach.Notice, at time.Time, late bool)
 
 // Publisher publishes to organisations, signing every message, and the
 // vendor's rounds to the vendor's event stream. Rounds are not signed:
-// only Cascade's NATS user may publish on cascade.events.> (see
-// internal/natsauth), and every message a round lists is signed and
-// stored in CASCADE_NOTICES.
+// they go only to the vendor, with --nats-auth only Cascade's NATS user
+// may publish on cascade.events.> (see internal/natsauth), and every
+// message a round lists is signed and stored in CASCADE_NOTICES.
 type Publisher struct {
 	st     *store.Store
 	notice jetstream.Stream

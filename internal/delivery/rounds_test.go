@@ -94,6 +94,30 @@ func TestRounds(t *testing.T) {
 	if len(ids) != len(msgs) {
 		t.Fatalf("round message ids not distinct: %v", ids)
 	}
+	// The same organisations in rounds that differ in one field each:
+	// every field is part of the id.
+	same := Round{Event: RoundRedelivery, BreachID: "B-1", Redelivery: 1, Revision: 2, SentAt: at, Orgs: []breach.OrgID{"se-d"}}
+	variants := []Round{same, same, same, same, same, same}
+	variants[1].Redelivery = 2
+	variants[2].Revision = 3
+	variants[3].Event, variants[3].Redelivery, variants[3].Revision = RoundReminder, 0, 0
+	variants[4].Event, variants[4].Redelivery, variants[4].Revision, variants[4].Remaining = RoundReminder, 0, 0, "1h0m0s"
+	variants[5].BreachID = "B-2"
+	vms, err := roundMsgs(variants)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for i, m := range vms {
+		id := m.Header.Get(jetstream.MsgIDHeader)
+		if j, ok := seen[id]; ok {
+			t.Fatalf("rounds %d and %d share the id %s", j, i, id)
+		}
+		seen[id] = i
+	}
+	if again, _ := roundMsgs(variants[:1]); again[0].Header.Get(jetstream.MsgIDHeader) != vms[0].Header.Get(jetstream.MsgIDHeader) {
+		t.Fatalf("the same round, another id")
+	}
 
 	// 2,500 organisations: three messages; the same organisations in
 	// another order give the same ids, one organisation fewer another.

@@ -310,8 +310,9 @@ func Verify(keys KeySet, subject string, h nats.Header, body []byte, now time.Ti
 	return kid, nil
 }
 
-// Subject prefixes of an organisation's messages and of the vendor's
-// copies (the store's SubjectNotice and SubjectEvents).
+// Subject prefixes of an organisation's messages and of the copies of them
+// stored for the vendor before rounds (the store's SubjectNotice and
+// SubjectEvents).
 const (
 	orgPrefix    = "cascade.notice."
 	vendorPrefix = "cascade.events."

@@ -339,6 +339,7 @@ func (s *Store) UpdateNotice(ctx context.Context, id breach.NoticeID, actor stri
 // history entry.
 func (s *Store) UpdateNoticeDetail(ctx context.Context, id breach.NoticeID, actor string, now time.Time, detail string,
 	fn func(n *breach.Notice) (breach.Event, error)) (*breach.Notice, error) {
+	var reminders func(*breach.Notice) error // read once, whatever the attempts
 	for attempt := 0; ; attempt++ {
 		// The notice's own record: the reminder rounds of its chunk are
 		// applied by every read, so the change need not carry them (and
@@ -363,13 +364,15 @@ func (s *Store) UpdateNoticeDetail(ctx context.Context, id breach.NoticeID, acto
 		// The chunk's reminder rounds, which the caller gets, are read
 		// while the change is stored: a read waits for the commit in
 		// progress, so reading after it would wait for another.
-		reminders := s.remindersOf(ctx, v.Notice)
+		if reminders == nil {
+			reminders = s.remindersOf(ctx, v.Notice)
+		}
 		a, err := s.ledgerCommit.publish(ctx, m)
 		if err == nil {
 			err = a.Err
 		}
 		if err == nil {
-			return v.Notice, reminders()
+			return v.Notice, reminders(v.Notice)
 		}
 		if !isConflict(err) || attempt >= 50 {
 			return nil, fmt.Errorf("update notice %s: %w", id, err)

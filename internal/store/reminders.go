@@ -338,22 +338,28 @@ func (s *Store) withReminders(ctx context.Context, ns []*breach.Notice) error {
 }
 
 // remindersOf starts reading the reminder rounds of n's chunk and returns
-// a function that waits for them and applies them to n.
-func (s *Store) remindersOf(ctx context.Context, n *breach.Notice) func() error {
+// a function that waits for them and applies them to a version of n (the
+// same notice, so the same chunk).
+func (s *Store) remindersOf(ctx context.Context, n *breach.Notice) func(*breach.Notice) error {
 	if n.State < breach.StateDelivered {
-		return func() error { return nil } // never reminded
+		return func(*breach.Notice) error { return nil } // never reminded
 	}
 	type result struct {
 		rs  []ReminderRound
 		err error
 	}
-	done := make(chan result, 1)
+	done := make(chan result, 1) // the reader finishes even if nobody waits
+	b, chunk := n.ID.Breach, n.Chunk
 	go func() {
-		rs, _, err := s.ChunkReminders(ctx, n.ID.Breach, n.Chunk)
+		rs, _, err := s.ChunkReminders(ctx, b, chunk)
 		done <- result{rs, err}
 	}()
-	return func() error {
-		r := <-done
+	var r *result
+	return func(n *breach.Notice) error {
+		if r == nil {
+			got := <-done
+			r = &got
+		}
 		if r.err == nil {
 			ApplyReminders(n, r.rs)
 		}

@@ -36,7 +36,7 @@ const (
 	SubjectUpdate    = "cascade.breach.update"
 	SubjectRejected  = "cascade.breach.rejected"
 	SubjectNotice    = "cascade.notice"     // + "." + org_id
-	SubjectEvents    = "cascade.events"     // + ".<breach_id>.<org_id>"
+	SubjectEvents    = "cascade.events"     // + ".<breach_id>._<event>": the vendor's rounds
 	SubjectTimerAt   = "cascade.timer.at"   // + ".<breach_id>.<chunk>": the chunk's pending schedule
 	SubjectTimerFire = "cascade.timer.fire" // + ".<breach_id>.<chunk>": where it fires
 
