@@ -157,12 +157,11 @@ type chunkRef struct {
 // on a fresh one of the same size for each further repetition. Each
 // restarts the daemon with one reminder threshold chosen so that the
 // reminders of TimerNotices notices fall due during it, the first one
-// TimerLead after the start, the others spread as their deliveries
-// were. The daemon arms a chunk's
-// timer when the chunk is fanned out and whenever it fires, never at
-// start, so a changed policy applies to a chunk from its next firing: the
-// tool fires each chunk once (publishing on
-// cascade.timer.fire.<breach>.<chunk>, what the server does when a
+// TimerLead after the start, the others spread as their deliveries were.
+// The daemon arms a chunk's timer when the chunk is fanned out and
+// whenever it fires, never at start, so a changed policy applies to a
+// chunk from its next firing: the tool fires each chunk once (publishing
+// on cascade.timer.fire.<breach>.<chunk>, what the server does when a
 // schedule falls due), and the daemon arms it for the new threshold. Then
 // it waits until every reminder is sent and reads sent_at - due_at from
 // the notices.
