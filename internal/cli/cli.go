@@ -220,6 +220,7 @@ func commands() []*command {
 		webhookSecretCmd(),
 		deadletterListCmd(),
 		natsAuthGenerateCmd(),
+		natsAuthInboxPrefixCmd(),
 		verifyCmd(),
 		versionCmd(),
 		completionCmd(),
@@ -235,7 +236,7 @@ func groups() map[string]string {
 		"evidence":   "Export and verify the documented record (Art. 33(5))",
 		"tokens":     "Issue, list and revoke the bearer tokens of the gRPC API (vendor only)",
 		"keys":       "List and rotate the keys that sign every message to an organisation",
-		"nats-auth":  "Generate NATS users and permissions from the registry",
+		"nats-auth":  "Generate NATS users and permissions from the registry; print a user's inbox prefix",
 		"webhook":    "Issue the secrets that sign webhook requests (vendor only)",
 		"deadletter": "List messages given up on after every webhook or e-mail retry",
 	}

@@ -256,6 +256,13 @@ func (a *app) connectNATS(ctx context.Context) (*nats.Conn, error) {
 		opts = append(opts, o)
 	}
 	nc, err := nats.Connect(a.g.natsURL, opts...)
+	if err != nil && strings.Contains(err.Error(), "Authorization Violation") {
+		return nil, &hintError{
+			err: fmt.Errorf("connect to NATS at %s: %w", a.g.natsURL, err),
+			hint: "(the NATS server admits only its users: pass your NKey seed file with --nats-nkey FILE or " + EnvNATSNkey +
+				"; cascaded's embedded server keeps the vendor's in <data-dir>/nats-auth/vendor.nk, e.g. cascade-data/nats-auth/vendor.nk)",
+		}
+	}
 	if err != nil {
 		return nil, &hintError{
 			err:  fmt.Errorf("connect to NATS at %s: %w", a.g.natsURL, err),

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/cascadehq/cascade/internal/daemon"
+	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/signing"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -69,7 +70,12 @@ func wantFail(t *testing.T, r result, want ...string) {
 // saved to a file in the form cascadectl verify reads.
 func lastNotice(t *testing.T, c *cluster, org string) string {
 	t.Helper()
-	nc, err := nats.Connect(c.d.NATSURL())
+	// As the daemon's NATS user: the test reads the stream as Cascade stores it.
+	user, err := natsauth.UserOptionFromFile(filepath.Join(c.d.NATSAuthDir(), natsauth.DaemonSeedFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(c.d.NATSURL(), user)
 	if err != nil {
 		t.Fatal(err)
 	}

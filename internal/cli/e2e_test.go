@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/cascadehq/cascade/internal/daemon"
+	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/natstest"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -64,7 +65,13 @@ func startDaemonWith(t *testing.T, set func(*daemon.Options)) *cluster {
 
 // args prefixes the connection flags (after the verb, as users may).
 func (c *cluster) args(args []string) []string {
-	return append(args, "--grpc-addr", c.d.GRPCAddr(), "--nats-url", c.d.NATSURL())
+	// The embedded server always authenticates: cascadectl publishes as
+	// the vendor's NATS user, as the README tells vendors to.
+	args = append(args, "--grpc-addr", c.d.GRPCAddr(), "--nats-url", c.d.NATSURL())
+	if dir := c.d.NATSAuthDir(); dir != "" {
+		args = append(args, "--nats-nkey", filepath.Join(dir, natsauth.VendorSeedFile))
+	}
+	return args
 }
 
 func (c *cluster) run(args ...string) result {

@@ -73,3 +73,41 @@ cascadectl nats-auth generate --orgs deploy/examples/orgs.csv --out nats-auth`,
 		},
 	}
 }
+
+func natsAuthInboxPrefixCmd() *command {
+	const name = "nats-auth inbox-prefix"
+	return &command{
+		name:    name,
+		args:    "SEEDFILE",
+		summary: "Print the inbox prefix a NATS user must use for replies",
+		details: `Prints _INBOX.<public key> of the user whose NKey seed is in SEEDFILE: the
+only subjects on which Cascade's NATS server lets that user receive replies
+(a request's answer, a JetStream PubAck). NATS clients other than cascadectl
+need it to make requests, e.g. the nats CLI's --inbox-prefix:
+
+  nats --nkey cascade-data/nats-auth/vendor.nk \
+    --inbox-prefix "$(cascadectl nats-auth inbox-prefix cascade-data/nats-auth/vendor.nk)" \
+    req cascade.breach.report "$(cat deploy/examples/breach.json)"
+
+The seed is read, never printed.`,
+		examples: `
+# the vendor's inbox prefix under 'make run', for the nats CLI's --inbox-prefix
+cascadectl nats-auth inbox-prefix cascade-data/nats-auth/vendor.nk`,
+		setup: func(fs *flag.FlagSet) runFunc {
+			return func(ctx context.Context, a *app, args []string) error {
+				if err := wantArgs(name, args, 1); err != nil {
+					return err
+				}
+				pub, err := natsauth.PublicKeyFromFile(args[0])
+				if err != nil {
+					return err
+				}
+				if a.g.output == outputJSON {
+					return writeJSON(a.stdout, map[string]string{"public_key": pub, "inbox_prefix": natsauth.InboxPrefix(pub)})
+				}
+				_, err = fmt.Fprintln(a.stdout, natsauth.InboxPrefix(pub))
+				return err
+			}
+		},
+	}
+}

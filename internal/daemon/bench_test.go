@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cascadehq/cascade/internal/daemon"
+	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/store"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -54,10 +55,7 @@ func fanoutOnce(b *testing.B, n int) (fanout, raw, restart time.Duration) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	nc, err := nats.Connect(d.NATSURL())
-	if err != nil {
-		b.Fatal(err)
-	}
+	nc := connectNC(b, d, natsauth.DaemonSeedFile)
 	js, _ := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -263,10 +261,7 @@ func startWithBreach(ctx context.Context, b *testing.B, opts daemon.Options, id 
 	if err != nil {
 		b.Fatal(err)
 	}
-	nc, err := nats.Connect(d.NATSURL())
-	if err != nil {
-		b.Fatal(err)
-	}
+	nc := connectNC(b, d, natsauth.DaemonSeedFile)
 	js, _ := jetstream.New(nc)
 	if _, err := js.Publish(ctx, "cascade.breach.report", allReport(id)); err != nil {
 		b.Fatal(err)

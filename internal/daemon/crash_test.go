@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cascadehq/cascade/internal/daemon"
+	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/natstest"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -219,7 +220,13 @@ func TestKill9MidFanout(t *testing.T) {
 	cmd := run()
 	var nc *nats.Conn
 	waitFor(t, 30*time.Second, func() (err error) {
-		nc, err = nats.Connect("nats://"+natsAddr, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+		// The daemon creates the NATS users on its first start; the test
+		// inspects as the daemon's.
+		user, err := natsauth.UserOptionFromFile(filepath.Join(dataDir, daemon.NATSAuthSubdir, natsauth.DaemonSeedFile))
+		if err != nil {
+			return err
+		}
+		nc, err = nats.Connect("nats://"+natsAddr, user, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 		return err
 	})
 	defer nc.Close()

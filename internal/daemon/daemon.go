@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -35,19 +36,22 @@ import (
 
 // Daemon is a running Cascade.
 type Daemon struct {
-	opts     Options
-	log      *slog.Logger
-	ns       *server.Server // nil with an external NATS
-	nc       *nats.Conn
-	st       *store.Store
-	grpc     *grpc.Server
-	grpcLn   net.Listener
-	http     *http.Server
-	httpLn   net.Listener
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	cleanups []func() // run in reverse order by Stop
-	stopOnce sync.Once
+	opts Options
+	log  *slog.Logger
+	ns   *server.Server // nil with an external NATS
+	// natsAuthDir holds the NATS users' seeds: <data-dir>/nats-auth or
+	// --nats-auth; empty with an external NATS and no --nats-auth.
+	natsAuthDir string
+	nc          *nats.Conn
+	st          *store.Store
+	grpc        *grpc.Server
+	grpcLn      net.Listener
+	http        *http.Server
+	httpLn      net.Listener
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
+	cleanups    []func() // run in reverse order by Stop
+	stopOnce    sync.Once
 }
 
 // Start brings Cascade up and returns once it serves. Stop it with Stop.
@@ -68,42 +72,54 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		}
 	}()
 
-	var natsUser []nats.Option
-	var users []*server.NkeyUser
-	if opts.NATSAuthDir != "" {
-		set, err := natsauth.LoadDir(opts.NATSAuthDir)
-		if err != nil {
-			return nil, fmt.Errorf("--nats-auth: %w", err)
+	// The registry is read first: the embedded server's users follow it.
+	var orgs []breach.Org
+	if opts.OrgsFile != "" {
+		if orgs, err = registry.LoadFile(opts.OrgsFile); err != nil {
+			return nil, err
 		}
-		users = set.ServerUsers()
-		natsUser = append(natsUser, natsauth.UserOption(set.Daemon.Seed))
 	}
+	natsOpts := []nats.Option{nats.Name("cascaded"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { d.log.Warn("NATS disconnected", "err", err) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { d.log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted()) })}
 	url := opts.NATSURL
 	if url == "" {
 		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
-		d.ns, err = natsembed.Start(natsembed.Config{StoreDir: opts.DataDir, Listen: opts.NATSListen, SyncInterval: opts.SyncInterval, Users: users,
+		set, dir, err := natsUsers(opts, orgs)
+		if err != nil {
+			return nil, err
+		}
+		d.natsAuthDir = dir
+		d.ns, err = natsembed.Start(natsembed.Config{StoreDir: opts.DataDir, Listen: opts.NATSListen, SyncInterval: opts.SyncInterval, Users: set.ServerUsers(),
 			Log: d.log.With("component", "nats-server")})
 		if err != nil {
 			return nil, err
 		}
 		d.cleanups = append(d.cleanups, func() { d.ns.Shutdown(); d.ns.WaitForShutdown() })
-		url = d.ns.ClientURL()
 		fsync := "every write (fsync before acknowledgement)"
 		if opts.SyncInterval > 0 {
 			fsync = "every " + opts.SyncInterval.String() + " (acknowledged writes may be lost on power failure)"
 		}
-		d.log.Info("embedded NATS server started", "url", url, "data_dir", opts.DataDir, "fsync", fsync, "nats_auth", len(users) > 0)
-		if len(users) == 0 {
-			d.log.Warn("the embedded NATS server admits anyone who can reach " + opts.NATSListen +
-				" (no --nats-auth): keep it on loopback, or generate per-organisation credentials")
+		d.log.Info("embedded NATS server started", "url", d.ns.ClientURL(), "data_dir", opts.DataDir, "fsync", fsync,
+			"credentials", dir, "vendor_seed", filepath.Join(dir, natsauth.VendorSeedFile), "organisations", len(set.Orgs))
+		// The daemon's own connection is in-process, as its own user: it
+		// needs no port, and nothing else can use it.
+		natsOpts = append(natsOpts, nats.InProcessServer(d.ns), natsauth.UserOption(set.Daemon.Seed))
+	} else if opts.NATSAuthDir != "" {
+		set, err := natsauth.LoadDir(opts.NATSAuthDir)
+		if err != nil {
+			return nil, fmt.Errorf("--nats-auth: %w", err)
 		}
+		d.natsAuthDir = opts.NATSAuthDir
+		natsOpts = append(natsOpts, natsauth.UserOption(set.Daemon.Seed))
 	}
-	d.nc, err = nats.Connect(url, append(natsUser, nats.Name("cascaded"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { d.log.Warn("NATS disconnected", "err", err) }),
-		nats.ReconnectHandler(func(nc *nats.Conn) { d.log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted()) }))...)
+	d.nc, err = nats.Connect(url, natsOpts...)
 	if err != nil {
+		if url == "" {
+			url = "the embedded server"
+		}
 		return nil, fmt.Errorf("connect to NATS %s: %w", url, err)
 	}
 	d.cleanups = append(d.cleanups, d.nc.Close)
@@ -115,10 +131,6 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	if opts.OrgsFile != "" {
-		orgs, err := registry.LoadFile(opts.OrgsFile)
-		if err != nil {
-			return nil, err
-		}
 		// A large registry takes longer than the rest of the start-up.
 		loadCtx, cancelLoad := context.WithTimeout(ctx, 10*time.Minute)
 		err = d.st.PutOrgs(loadCtx, orgs)
@@ -297,5 +309,18 @@ func (d *Daemon) dispatcher(ctx context.Context, onDelivered func(context.Contex
 	return disp, chans, nil
 }
 
-// NATSURL is the URL of the NATS server the daemon uses.
-func (d *Daemon) NATSURL() string { return d.nc.ConnectedUrl() }
+// NATSURL is the client URL of the NATS server the daemon uses (the
+// embedded server's listener, though the daemon itself connects to it in
+// process).
+func (d *Daemon) NATSURL() string {
+	if d.ns != nil {
+		return d.ns.ClientURL()
+	}
+	return d.nc.ConnectedUrl()
+}
+
+// NATSAuthDir is the directory of the NATS users' seed files
+// (natsauth.DaemonSeedFile, natsauth.VendorSeedFile, orgs/<id>.nk): the
+// embedded server's, or --nats-auth. Empty when the daemon connects to an
+// external NATS without --nats-auth.
+func (d *Daemon) NATSAuthDir() string { return d.natsAuthDir }

@@ -30,7 +30,8 @@ type env struct {
 	t       *testing.T
 	d       *daemon.Daemon
 	opts    daemon.Options
-	js      jetstream.JetStream
+	js       jetstream.JetStream // as the daemon's NATS user
+	vendorJS jetstream.JetStream // as the vendor's NATS user
 	breachC cascadev1.BreachServiceClient
 	noticeC cascadev1.NoticeServiceClient
 }
@@ -65,22 +66,10 @@ func start(t *testing.T, opts daemon.Options) *env {
 	}
 	t.Cleanup(d.Stop)
 	e := &env{t: t, d: d, opts: opts}
-	natsOpts := []nats.Option{nats.MaxReconnects(-1)}
-	if opts.NATSAuthDir != "" { // connect as the daemon's user
-		set, err := natsauth.LoadDir(opts.NATSAuthDir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		natsOpts = append(natsOpts, natsauth.UserOption(set.Daemon.Seed))
-	}
-	nc, err := nats.Connect(d.NATSURL(), natsOpts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	if e.js, err = jetstream.New(nc); err != nil {
-		t.Fatal(err)
-	}
+	// The test reads and inspects as the daemon's NATS user and publishes
+	// reports as the vendor's, as a vendor would.
+	e.js = connectJS(t, d, natsauth.DaemonSeedFile)
+	e.vendorJS = connectJS(t, d, natsauth.VendorSeedFile)
 	cc, err := grpc.NewClient(d.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +78,38 @@ func start(t *testing.T, opts daemon.Options) *env {
 	e.breachC = cascadev1.NewBreachServiceClient(cc)
 	e.noticeC = cascadev1.NewNoticeServiceClient(cc)
 	return e
+}
+
+// connectNC connects to d's NATS server as the user of seedFile in d's
+// credentials directory (natsauth.DaemonSeedFile, VendorSeedFile or
+// orgs/<id>.nk); anonymously when d has none (an external server without
+// authentication).
+func connectNC(tb testing.TB, d *daemon.Daemon, seedFile string, extra ...nats.Option) *nats.Conn {
+	tb.Helper()
+	opts := append([]nats.Option{nats.MaxReconnects(-1)}, extra...)
+	if dir := d.NATSAuthDir(); dir != "" {
+		o, err := natsauth.UserOptionFromFile(filepath.Join(dir, seedFile))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		opts = append(opts, o)
+	}
+	nc, err := nats.Connect(d.NATSURL(), opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(nc.Close)
+	return nc
+}
+
+// connectJS is connectNC's JetStream.
+func connectJS(tb testing.TB, d *daemon.Daemon, seedFile string) jetstream.JetStream {
+	tb.Helper()
+	js, err := jetstream.New(connectNC(tb, d, seedFile))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return js
 }
 
 func ctx(t *testing.T) context.Context {
@@ -104,7 +125,7 @@ func (e *env) publish(body []byte, hdr ...string) uint64 {
 	for i := 0; i+1 < len(hdr); i += 2 {
 		m.Header.Set(hdr[i], hdr[i+1])
 	}
-	ack, err := e.js.PublishMsg(ctx(e.t), m)
+	ack, err := e.vendorJS.PublishMsg(ctx(e.t), m)
 	if err != nil {
 		e.t.Fatalf("publish: %v", err)
 	}

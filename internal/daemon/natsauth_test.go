@@ -1,6 +1,9 @@
 package daemon_test
 
 import (
+	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cascadehq/cascade/internal/daemon"
 	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/registry"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
@@ -95,3 +99,115 @@ func TestEmbeddedServerWithOrganisationPermissions(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// TestDefaultEmbeddedServerAuthenticates: without --nats-auth the daemon
+// creates the users itself in <data-dir>/nats-auth, owner-only, and the
+// embedded server admits nobody without them. The vendor's seed publishes
+// a report and nothing more: it cannot read the signing keys or the
+// tokens, publish a notice or a ledger record, or purge or delete a
+// stream. A grown registry gets new users at the next start; existing
+// seeds never change.
+func TestDefaultEmbeddedServerAuthenticates(t *testing.T) {
+	opts := options(t)
+	opts.OrgsFile = writeRegistry(t, 3)
+	e := start(t, opts)
+	dir := filepath.Join(opts.DataDir, daemon.NATSAuthSubdir)
+	if e.d.NATSAuthDir() != dir {
+		t.Fatalf("NATSAuthDir = %q, want %q", e.d.NATSAuthDir(), dir)
+	}
+	for _, f := range []string{natsauth.DaemonSeedFile, natsauth.VendorSeedFile, "orgs/org-00000.nk", "orgs/org-00002.nk"} {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", f, fi.Mode().Perm())
+		}
+	}
+	if nc, err := nats.Connect(e.d.NATSURL()); err == nil {
+		nc.Close()
+		t.Fatal("an anonymous client connected to the default daemon")
+	} else if !strings.Contains(err.Error(), "Authorization Violation") {
+		t.Fatalf("anonymous connect: %v, want an authorization violation", err)
+	}
+
+	vendorNC := connectNC(t, e.d, natsauth.VendorSeedFile, nats.PermissionErrOnSubscribe(true),
+		nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
+	vendor, err := jetstream.New(vendorNC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := vendor.Publish(ctx(t), "cascade.breach.report", report("AUTH-1", "org-00000", "org-00001")); err != nil {
+		t.Fatalf("the vendor cannot publish a report: %v", err)
+	}
+	e.waitSummary("AUTH-1", 20*time.Second, func(s *cascadev1.BreachSummary) bool { return s.GetDelivered() == 2 })
+
+	short := func() context.Context {
+		c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		t.Cleanup(cancel)
+		return c
+	}
+	// Every one of these must fail; none may change anything.
+	denied := map[string]func() error{
+		"read the signing keys": func() error {
+			kv, err := vendor.KeyValue(short(), "cascade-keys")
+			if err != nil {
+				return err
+			}
+			_, err = kv.Get(short(), "active")
+			return err
+		},
+		"read a token record": func() error {
+			_, err := vendor.KeyValue(short(), "cascade-tokens")
+			return err
+		},
+		"publish a notice": func() error {
+			_, err := vendor.Publish(short(), "cascade.notice.org-00000", []byte(`{"event":"notice"}`))
+			return err
+		},
+		"publish a ledger record": func() error {
+			_, err := vendor.Publish(short(), "cascade.ledger.notice.x", []byte(`{}`))
+			return err
+		},
+		"purge the notices": func() error {
+			s, err := vendor.Stream(short(), "CASCADE_NOTICES")
+			if err != nil {
+				return err
+			}
+			return s.Purge(short())
+		},
+		"delete the intake stream": func() error { return vendor.DeleteStream(short(), "CASCADE_INTAKE") },
+		"subscribe to another user's replies": func() error {
+			sub, err := vendorNC.SubscribeSync("_INBOX.>")
+			if err != nil {
+				return err
+			}
+			_, err = sub.NextMsg(5 * time.Second) // the server's refusal, or a timeout
+			if errors.Is(err, nats.ErrTimeout) {
+				return nil
+			}
+			return err
+		},
+	}
+	for name, do := range denied {
+		if err := do(); err == nil {
+			t.Errorf("the vendor's seed could %s", name)
+		}
+	}
+	seed := readFile(t, filepath.Join(dir, natsauth.VendorSeedFile))
+	e.d.Stop()
+
+	// A grown registry: a user for the new organisation, the others kept.
+	opts.OrgsFile = writeRegistry(t, 4)
+	e2 := start(t, opts)
+	if got := readFile(t, filepath.Join(dir, natsauth.VendorSeedFile)); string(got) != string(seed) {
+		t.Fatal("the vendor's seed changed across a restart")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "orgs/org-00003.nk")); err != nil {
+		t.Fatalf("no user for the new organisation: %v", err)
+	}
+	org := connectNC(t, e2.d, "orgs/org-00003.nk")
+	if _, err := org.SubscribeSync("cascade.notice.org-00003"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -53,6 +53,11 @@ func (d *Daemon) bootstrapToken(ctx context.Context, tokens *auth.Tokens) error 
 	if path == "" {
 		path = filepath.Join(d.opts.DataDir, "vendor.token")
 	}
+	// It creates what it writes: a fresh --data-dir with --nats-url has
+	// no directory yet.
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("bootstrap token file: %w", err)
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("bootstrap token file %s exists but the token store is empty: remove the file (its token is not valid here) and start again", path)

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/cascadehq/cascade/internal/daemon"
+	"github.com/cascadehq/cascade/internal/natsauth"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -70,7 +71,12 @@ func start(t *testing.T, noAuth bool, with ...func(*daemon.Options)) *env {
 		}
 		e.vendor = strings.TrimSpace(string(raw))
 	}
-	nc, err := nats.Connect(d.NATSURL())
+	// As the daemon's NATS user (the embedded server always authenticates).
+	user, err := natsauth.UserOptionFromFile(filepath.Join(d.NATSAuthDir(), natsauth.DaemonSeedFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(d.NATSURL(), user)
 	if err != nil {
 		t.Fatal(err)
 	}

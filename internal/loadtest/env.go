@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/cascadehq/cascade/internal/daemon"
+	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/registry"
 	"github.com/cascadehq/cascade/internal/store"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
@@ -310,7 +311,17 @@ func (r *runner) startInstance(ctx context.Context, name string, o daemon.Option
 
 func (in *instance) connect() error {
 	var err error
-	if in.nc, err = nats.Connect(in.d.NATSURL(), nats.Name("cascade-load"), nats.MaxReconnects(-1)); err != nil {
+	opts := []nats.Option{nats.Name("cascade-load"), nats.MaxReconnects(-1)}
+	if dir := in.d.NATSAuthDir(); dir != "" {
+		// The embedded server authenticates; the tool measures with the
+		// daemon's user, which may use every stream.
+		user, err := natsauth.UserOptionFromFile(filepath.Join(dir, natsauth.DaemonSeedFile))
+		if err != nil {
+			return err
+		}
+		opts = append(opts, user)
+	}
+	if in.nc, err = nats.Connect(in.d.NATSURL(), opts...); err != nil {
 		return fmt.Errorf("connect to NATS: %w", err)
 	}
 	if in.js, err = jetstream.New(in.nc, jetstream.WithPublishAsyncMaxPending(4096)); err != nil {

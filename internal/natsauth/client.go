@@ -44,3 +44,21 @@ func UserOptionFromFile(path string) (nats.Option, error) {
 	}
 	return UserOption(seed), nil
 }
+
+// PublicKeyFromFile is the public key of the user whose seed file is path.
+func PublicKeyFromFile(path string) (string, error) {
+	data, err := os.ReadFile(filepath.Clean(path))
+	if err != nil {
+		return "", fmt.Errorf("natsauth: %w", err)
+	}
+	kp, err := userKeyPair(bytes.TrimSpace(data))
+	if err != nil {
+		return "", fmt.Errorf("natsauth: %s: %w", path, err)
+	}
+	defer kp.Wipe()
+	pub, err := kp.PublicKey()
+	if err != nil {
+		return "", fmt.Errorf("natsauth: %s: %w", path, err)
+	}
+	return pub, nil
+}
