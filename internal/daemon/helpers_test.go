@@ -27,13 +27,13 @@ const exampleOrgs = "../../deploy/examples/orgs.csv"
 
 // env is a daemon under test with clients for both of its interfaces.
 type env struct {
-	t       *testing.T
-	d       *daemon.Daemon
-	opts    daemon.Options
+	t        *testing.T
+	d        *daemon.Daemon
+	opts     daemon.Options
 	js       jetstream.JetStream // as the daemon's NATS user
 	vendorJS jetstream.JetStream // as the vendor's NATS user
-	breachC cascadev1.BreachServiceClient
-	noticeC cascadev1.NoticeServiceClient
+	breachC  cascadev1.BreachServiceClient
+	noticeC  cascadev1.NoticeServiceClient
 }
 
 func testLogger(t *testing.T) *slog.Logger {
