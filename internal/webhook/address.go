@@ -2,9 +2,14 @@ package webhook
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
+	"os"
 	"syscall"
 )
 
@@ -163,4 +168,56 @@ func (c *Client) control(_ context.Context, _, address string, _ syscall.RawConn
 		return fmt.Errorf("webhook address %q: %w", address, ErrNotAllowed)
 	}
 	return c.allowed(ip)
+}
+
+// transportError is a failure before a valid HTTP answer. Its text comes
+// from a list of known causes and never repeats what the receiver sent
+// (Go's own errors quote a malformed status line or header).
+type transportError struct{ err error }
+
+func (e *transportError) Error() string { return describe(e.err) }
+func (e *transportError) Unwrap() error { return e.err }
+
+func describe(err error) string {
+	var (
+		dns   *net.DNSError
+		cert  *tls.CertificateVerificationError
+		alert tls.AlertError
+		rec   tls.RecordHeaderError
+		op    *net.OpError
+		sys   *os.SyscallError
+		errno syscall.Errno
+	)
+	switch {
+	case errors.As(err, &dns):
+		return dns.Error() // the name is the URL's, the rest the resolver's
+	case errors.As(err, &cert):
+		return "TLS: the receiver's certificate does not verify: " + certReason(cert.Err)
+	case errors.As(err, &alert):
+		return "TLS: the receiver sent alert: " + alert.Error()
+	case errors.As(err, &rec):
+		return "TLS: " + rec.Msg
+	case errors.As(err, &op) && (errors.As(op.Err, &sys) || errors.As(op.Err, &errno)):
+		return op.Error() // addresses and a system error
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the receiver closed the connection without an answer"
+	}
+	return "no valid HTTP answer (what the receiver sent is not shown)"
+}
+
+func certReason(err error) string {
+	var (
+		host    x509.HostnameError
+		unknown x509.UnknownAuthorityError
+		invalid x509.CertificateInvalidError
+	)
+	switch {
+	case errors.As(err, &host):
+		return "not valid for " + host.Host
+	case errors.As(err, &unknown):
+		return "signed by an unknown authority"
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		return "expired or not yet valid"
+	}
+	return "invalid"
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -288,6 +289,42 @@ func TestPostIgnoresEnvironmentProxy(t *testing.T) {
 		err := c.Post(context.Background(), Request{URL: target, Body: []byte("{}"), Secrets: []string{"whsec_x"}})
 		if err == nil || connects.Load() != 1 {
 			t.Fatalf("AllowPrivate %t: webhook through the environment's proxy: %v; proxy requests %d", allow, err, connects.Load())
+		}
+	}
+}
+
+// TestPostMalformedAnswerNotEchoed: Go's own errors quote a malformed
+// status line or header; Post's error does not.
+func TestPostMalformedAnswerNotEchoed(t *testing.T) {
+	const leak = "internal-token-6f1e"
+	c := NewClient(Config{AllowPrivate: true, Timeout: 10 * time.Second})
+	for reply, want := range map[string]string{
+		leak + " garbage\r\n\r\n":                                    "no valid HTTP answer (what the receiver sent is not shown)",
+		"HTTP/1.1 " + leak + " OK\r\n\r\n":                           "no valid HTTP answer (what the receiver sent is not shown)",
+		"HTTP/1.1 500 OK\r\n" + leak + " header\r\n\r\n":             "no valid HTTP answer (what the receiver sent is not shown)",
+		"HTTP/1.1 500 OK\r\nContent-Length: " + leak + "\r\n\r\n":    "no valid HTTP answer (what the receiver sent is not shown)",
+		"HTTP/1.1 500 OK\r\nTransfer-Encoding: " + leak + "\r\n\r\n": "no valid HTTP answer (what the receiver sent is not shown)",
+		"": "the receiver closed the connection without an answer",
+	} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			if _, err := http.ReadRequest(bufio.NewReader(conn)); err == nil {
+				_, _ = io.WriteString(conn, reply)
+			}
+		}()
+		url := "http://" + ln.Addr().String() + "/hook"
+		err = c.Post(context.Background(), Request{URL: url, Body: []byte("{}"), Secrets: []string{"whsec_x"}})
+		_ = ln.Close()
+		if err == nil || err.Error() != "POST "+url+": "+want {
+			t.Errorf("reply %q: %v, want %q", reply, err, want)
 		}
 	}
 }

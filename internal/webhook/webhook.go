@@ -269,7 +269,7 @@ func (c *Client) Post(ctx context.Context, r Request) error {
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 			return fmt.Errorf("POST %s: no answer within %s", Redact(u), c.timeout)
 		}
-		return fmt.Errorf("POST %s: %w", Redact(u), unwrapURL(err))
+		return fmt.Errorf("POST %s: %w", Redact(u), &transportError{err: unwrapURL(err)})
 	}
 	defer resp.Body.Close()
 	// The body is never read into anything: what a receiver writes must not
