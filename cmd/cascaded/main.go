@@ -44,6 +44,7 @@ func main() {
 	fs.StringVar(&o.SMTP.PasswordFile, "smtp-password-file", env("CASCADE_SMTP_PASSWORD_FILE", ""), "file holding the SMTP password (env CASCADE_SMTP_PASSWORD_FILE)")
 	fs.StringVar(&o.SMTP.CAFile, "smtp-ca", env("CASCADE_SMTP_CA", ""), "PEM certificates that verify the SMTP relay (private relays, tests); default the system's roots (env CASCADE_SMTP_CA)")
 	fs.BoolVar(&o.SMTP.AllowPlainLoopback, "smtp-allow-plain-loopback", false, "allow a loopback SMTP relay without STARTTLS (development only)")
+	fs.BoolVar(&o.WebhookAllowPrivate, "webhook-allow-private", false, "let webhooks reach loopback, private, link-local and other non-global addresses, and http:// to loopback (development only)")
 	fs.DurationVar(&o.WebhookTimeout, "webhook-timeout", 0, "time limit of one webhook attempt (0: 30s)")
 	verbose := fs.Bool("v", false, "debug logging")
 	_ = fs.Parse(os.Args[1:])

@@ -29,6 +29,7 @@ func TestWebhookVerbs(t *testing.T) {
 	c := startDaemonWith(t, func(o *daemon.Options) {
 		o.OrgsFile = orgs
 		o.DispatchBackoff = dispatch.Backoff{Initial: 50 * time.Millisecond, Max: 100 * time.Millisecond, GiveUp: 500 * time.Millisecond, MinAttempts: 3}
+		o.WebhookAllowPrivate = true // the receiver listens on loopback
 	})
 
 	r := c.must("webhook", "secret", "--org", "org-down")

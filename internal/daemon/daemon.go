@@ -300,8 +300,13 @@ func (d *Daemon) dispatcher(ctx context.Context, onDelivered func(context.Contex
 		}
 		d.log.Info("e-mail channel enabled", "smtp_relay", relay.Addr, "from", relay.From)
 	}
+	if d.opts.WebhookAllowPrivate {
+		d.log.Warn("!!! WEBHOOKS MAY REACH PRIVATE ADDRESSES (--webhook-allow-private): a registry webhook_url can make this daemon post to " +
+			"loopback, the local network and cloud metadata (169.254.169.254), and http:// to loopback is allowed. Development only. !!!")
+	}
 	disp := dispatch.New(d.st, chans, dispatch.Config{Window: d.opts.Deadline, Backoff: d.opts.DispatchBackoff, Relay: relay,
-		Webhook:     webhook.NewClient(webhook.Config{Timeout: d.opts.WebhookTimeout, Now: d.opts.Now}),
+		Webhook: webhook.NewClient(webhook.Config{Timeout: d.opts.WebhookTimeout, Now: d.opts.Now,
+			AllowPrivate: d.opts.WebhookAllowPrivate}),
 		OnDelivered: onDelivered, Now: d.opts.Now, Log: d.log.With("component", "dispatch")})
 	if err := disp.Prepare(ctx); err != nil {
 		return nil, nil, err

@@ -81,6 +81,12 @@ type Options struct {
 	DispatchBackoff dispatch.Backoff
 	// WebhookTimeout bounds one webhook attempt; 0 means webhook.DefaultTimeout.
 	WebhookTimeout time.Duration
+	// WebhookAllowPrivate lets webhooks reach loopback, private,
+	// link-local (cloud metadata) and other non-global addresses, and
+	// http:// to a loopback host (--webhook-allow-private): development
+	// only, logged loudly at start. Without it such a webhook's messages are
+	// dead-lettered at once.
+	WebhookAllowPrivate bool
 }
 
 // loopback reports whether host:port listens on a loopback address only.

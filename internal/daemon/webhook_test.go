@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,12 +19,15 @@ import (
 )
 
 // hookServer is a real HTTP server on loopback that records every request
-// and answers with status(n) for the n-th (0-based).
+// and answers with status(n) for the n-th (0-based); a failure's body holds
+// hookLeak, which must never reach a controller.
 type hookServer struct {
 	*httptest.Server
 	mu   sync.Mutex
 	reqs []hookRequest
 }
+
+const hookLeak = "internal-db-password=hunter2"
 
 type hookRequest struct {
 	at     time.Time
@@ -41,6 +45,9 @@ func newHookServer(t *testing.T, status func(n int) int) *hookServer {
 		s.reqs = append(s.reqs, hookRequest{at: time.Now(), header: r.Header.Clone(), status: code})
 		s.mu.Unlock()
 		w.WriteHeader(code)
+		if code >= 300 {
+			_, _ = io.WriteString(w, "upstream error: "+hookLeak+"\n")
+		}
 	}))
 	t.Cleanup(s.Close)
 	return s
@@ -79,6 +86,7 @@ func TestWebhookOnlyOrganisation(t *testing.T) {
 	opts.Remind = []time.Duration{2 * time.Second}
 	opts.Redeliver = []time.Duration{}
 	opts.DispatchBackoff = dispatch.Backoff{Initial: 50 * time.Millisecond, Max: 100 * time.Millisecond, GiveUp: time.Second, MinAttempts: 3}
+	opts.WebhookAllowPrivate = true // the receivers listen on loopback
 	e := start(t, opts)
 	ds := cascadev1.NewDeliveryServiceClient(grpcConn(t, e.d.GRPCAddr()))
 	for _, org := range []string{"org-hook", "org-down"} {
@@ -155,6 +163,14 @@ func TestWebhookOnlyOrganisation(t *testing.T) {
 		dl.GetAttempts() < 3 || dl.GetDestination() != down.URL+"/cascade" || dl.GetMessageId() != "HOOK-1/org-down/notice/1" {
 		t.Fatalf("dead letter %v", dl)
 	}
+	// The receiver's answer is not echoed: the status only.
+	if want := "POST " + down.URL + "/cascade: HTTP 502 Bad Gateway"; dl.GetLastError() != want {
+		t.Fatalf("dead letter's last error %q, want %q", dl.GetLastError(), want)
+	}
+	if d := getNotice(t, e.noticeC, "HOOK-1/org-down"); len(d.GetChannels()) != 1 || strings.Contains(d.GetChannels()[0].GetLastError(), "hunter2") ||
+		!strings.Contains(d.GetChannels()[0].GetLastError(), "HTTP 502 Bad Gateway") {
+		t.Fatalf("org-down's channel record %v", d.GetChannels())
+	}
 	if d := getNotice(t, e.noticeC, "HOOK-1/org-down"); d.GetDeliveredAt() == nil || d.GetDeliveryCount() < 1 {
 		t.Fatalf("org-down: NATS delivery not recorded: %v", d)
 	}
@@ -163,5 +179,80 @@ func TestWebhookOnlyOrganisation(t *testing.T) {
 	}
 	if nn := getNotice(t, e.noticeC, "HOOK-1/org-nats"); len(nn.GetChannels()) != 0 {
 		t.Fatalf("NATS-only organisation has channel records %v", nn.GetChannels())
+	}
+}
+
+// TestWebhookPrivateAddressRefused: without --webhook-allow-private a
+// webhook on a loopback address (a real HTTPS receiver, by IP and by the
+// name localhost) or on the cloud metadata address is refused when
+// connecting: the message is dead-lettered at its first attempt with the
+// reason, listed over gRPC and on the notice, and the receiver sees
+// nothing. Plain http to loopback is refused too.
+func TestWebhookPrivateAddressRefused(t *testing.T) {
+	var hits sync.Mutex
+	n := 0
+	count := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Lock(); n++; hits.Unlock() })
+	tlsHook := httptest.NewTLSServer(count)
+	t.Cleanup(tlsHook.Close)
+	plainHook := httptest.NewServer(count)
+	t.Cleanup(plainHook.Close)
+	port := tlsHook.URL[strings.LastIndex(tlsHook.URL, ":")+1:]
+	const hint = ": refused (set --webhook-allow-private for development)"
+	want := map[string]string{
+		"org-loop":  "POST " + tlsHook.URL + "/cascade: webhook address 127.0.0.1 is loopback" + hint,
+		"org-name":  "is loopback" + hint, // 127.0.0.1 or ::1, as localhost resolves
+		"org-meta":  "POST https://169.254.169.254/latest/meta-data/: webhook address 169.254.169.254 is link-local (cloud metadata lives here)" + hint,
+		"org-plain": "webhook URL not allowed: " + plainHook.URL + "/cascade: http:// (to a loopback host) is for development only, with --webhook-allow-private; webhooks must be https://",
+	}
+	orgs := filepath.Join(t.TempDir(), "orgs.csv")
+	if err := os.WriteFile(orgs, []byte("id,name,webhook_url,channels\n"+
+		"org-loop,Loopback,"+tlsHook.URL+"/cascade?token=s3cret,webhook\n"+
+		"org-name,Localhost,https://localhost:"+port+"/cascade,webhook\n"+
+		"org-meta,Metadata,https://169.254.169.254/latest/meta-data/,webhook\n"+
+		"org-plain,Plain http,"+plainHook.URL+"/cascade,webhook\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts := options(t)
+	opts.OrgsFile = orgs
+	// A retry would come after an hour: a dead letter here is the first attempt's.
+	opts.DispatchBackoff = dispatch.Backoff{Initial: time.Hour, Max: time.Hour, GiveUp: 24 * time.Hour, MinAttempts: 3}
+	e := start(t, opts)
+	ds := cascadev1.NewDeliveryServiceClient(grpcConn(t, e.d.GRPCAddr()))
+	for org := range want {
+		if _, err := ds.RotateWebhookSecret(ctx(t), &cascadev1.RotateWebhookSecretRequest{OrgId: org}); err != nil {
+			t.Fatalf("webhook secret for %s: %v", org, err)
+		}
+	}
+	e.publish(report("PRIV-1", "org-loop", "org-name", "org-meta", "org-plain"))
+	for org, w := range want {
+		var dl *cascadev1.DeadLetter
+		natstest.Eventually(t, 20*time.Second, func() error {
+			r, err := ds.ListDeadLetters(ctx(t), &cascadev1.ListDeadLettersRequest{BreachId: "PRIV-1", OrgId: org})
+			if err != nil {
+				return err
+			}
+			if len(r.GetDeadLetters()) != 1 {
+				return fmt.Errorf("%s: dead letters %v", org, r.GetDeadLetters())
+			}
+			dl = r.GetDeadLetters()[0]
+			return nil
+		})
+		if got := dl.GetLastError(); dl.GetAttempts() != 1 || (got != w && !(org == "org-name" && strings.HasSuffix(got, w))) || strings.Contains(got, "s3cret") {
+			t.Errorf("%s: dead letter after %d attempts: %q, want %q", org, dl.GetAttempts(), got, w)
+		}
+		// The notice is recorded just after the dead letter is stored.
+		natstest.Eventually(t, 10*time.Second, func() error {
+			nt := getNotice(t, e.noticeC, "PRIV-1/"+org)
+			if c := nt.GetChannels(); nt.GetState() != cascadev1.NoticeState_NOTICE_STATE_PENDING || len(c) != 1 ||
+				c[0].GetLastError() != dl.GetLastError() || c[0].GetDeadLettered() != 1 {
+				return fmt.Errorf("%s: notice %v, channels %v", org, nt.GetState(), c)
+			}
+			return nil
+		})
+	}
+	hits.Lock()
+	defer hits.Unlock()
+	if n != 0 {
+		t.Fatalf("the loopback receivers got %d requests", n)
 	}
 }

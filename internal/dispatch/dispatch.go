@@ -58,8 +58,11 @@ type Config struct {
 	// Window is the controller deadline after delivery (--deadline), for
 	// organisations whose clock a webhook or e-mail delivery starts.
 	Window  time.Duration
-	Backoff Backoff         // zero fields: DefaultBackoff's
-	Webhook *webhook.Client // nil: webhook.NewClient with defaults
+	Backoff Backoff // zero fields: DefaultBackoff's
+	// Webhook posts to webhooks; nil means webhook.NewClient with defaults,
+	// which refuses non-global addresses. A refused address (an error
+	// wrapping webhook.ErrNotAllowed) is dead-lettered at once.
+	Webhook *webhook.Client
 	// Relay is the SMTP relay; nil means e-mail is not configured: the
 	// channel is recorded as not configured on the notices of
 	// organisations whose channels column names email, and skipped for

@@ -163,7 +163,7 @@ func TestWebhookSlowReceiver(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	h := newHarness(t, []breach.Org{hookOrg("slow", rc.URL)}, dispatch.Config{Webhook: webhook.NewClient(webhook.Config{Timeout: 300 * time.Millisecond})})
+	h := newHarness(t, []breach.Org{hookOrg("slow", rc.URL)}, dispatch.Config{Webhook: webhook.NewClient(webhook.Config{Timeout: 300 * time.Millisecond, AllowPrivate: true})})
 	h.secret("slow")
 	id := h.notify("slow", false)
 	var failed string

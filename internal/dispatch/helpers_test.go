@@ -17,6 +17,7 @@ import (
 	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/store"
+	"github.com/cascadehq/cascade/internal/webhook"
 )
 
 // fast is a retry schedule for tests: 50 ms doubling to 200 ms, given up
@@ -79,6 +80,10 @@ func newHarness(t *testing.T, orgs []breach.Org, cfg dispatch.Config) *harness {
 	}
 	if cfg.Backoff == (dispatch.Backoff{}) {
 		cfg.Backoff = fast
+	}
+	if cfg.Webhook == nil {
+		// The receivers listen on loopback.
+		cfg.Webhook = webhook.NewClient(webhook.Config{AllowPrivate: true})
 	}
 	cfg.Window, cfg.Log = window, testLogger()
 	h.cfg = cfg

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -21,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/webhook"
 )
 
 // Limits on a registry file. They bound the memory one load can take.
@@ -72,7 +74,10 @@ var defaultLimits = limits{bytes: MaxBytes, rows: MaxRows}
 // file; name is present; every value is valid UTF-8 without control
 // characters and at most MaxField characters long (webhook_url: MaxURL);
 // e-mail columns hold a bare address; webhook_url is an absolute https URL
-// (http only for a loopback host, for tests and development); locale is
+// (http only for a loopback host, which cascaded posts to only with
+// --webhook-allow-private, for development) whose host is not an
+// unspecified, multicast or broadcast address (cascaded checks every other
+// address when it connects: webhook.AllowedIP); locale is
 // empty, "sv" or "en"; channels is empty (the default: nats, plus webhook
 // with a webhook_url, plus email with an e-mail address) or names some of
 // nats, webhook and email, separated by spaces or semicolons, and names
@@ -317,7 +322,9 @@ func checkText(col, v string, line int, perr *ParseError) bool {
 }
 
 // checkURL returns why v is not an absolute https URL (or http to a
-// loopback host), or "".
+// loopback host) to a host a webhook may ever reach, or "". Private and
+// loopback addresses pass: whether they may be reached is the daemon's
+// --webhook-allow-private, checked when connecting.
 func checkURL(v string) string {
 	u, err := url.Parse(v)
 	switch {
@@ -330,7 +337,13 @@ func checkURL(v string) string {
 	case u.User != nil:
 		return "must not hold a user name or password"
 	case u.Scheme == "http" && !LoopbackHost(u.Hostname()):
-		return "must be https:// (http:// only to a loopback host such as 127.0.0.1, for tests and development)"
+		return "must be https:// (http:// only to a loopback host such as 127.0.0.1, for development with cascaded --webhook-allow-private)"
+	}
+	if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
+		var ae *webhook.AddressError
+		if errors.As(webhook.AllowedIP(ip), &ae) && ae.Never {
+			return fmt.Sprintf("has host %s, which is %s: no webhook is posted there", ae.Addr, ae.Kind)
+		}
 	}
 	return ""
 }

@@ -121,6 +121,11 @@ var parseCases = []parseCase{
 	{name: "webhook with password", in: "id,name,webhook_url\nacme,A,https://u:p@hooks.example.org/x\n", errs: []at{{2, "webhook_url"}}},
 	{name: "webhook http to localhost and ::1", in: "id,name,webhook_url\na,A,http://localhost:8080/x\nb,B,http://[::1]:8080/x\n",
 		want: []breach.Org{{ID: "a", Name: "A", WebhookURL: "http://localhost:8080/x"}, {ID: "b", Name: "B", WebhookURL: "http://[::1]:8080/x"}}},
+	{name: "webhook to an address no webhook reaches", in: "id,name,webhook_url\na,A,https://0.0.0.0/x\nb,B,https://224.0.0.1/x\nc,C,https://[ff02::1]/x\nd,D,https://[::]:8443/x\ne,E,https://[::ffff:0.0.0.0]/x\nf,F,https://255.255.255.255/x\n",
+		errs: []at{{2, "webhook_url"}, {3, "webhook_url"}, {4, "webhook_url"}, {5, "webhook_url"}, {6, "webhook_url"}, {7, "webhook_url"}}},
+	// Private addresses are the daemon's to refuse (--webhook-allow-private), when connecting.
+	{name: "webhook to private addresses", in: "id,name,webhook_url\na,A,https://10.0.0.5/x\nb,B,https://[fd00::1]/x\nc,C,http://127.0.0.1:8080/x\n",
+		want: []breach.Org{{ID: "a", Name: "A", WebhookURL: "https://10.0.0.5/x"}, {ID: "b", Name: "B", WebhookURL: "https://[fd00::1]/x"}, {ID: "c", Name: "C", WebhookURL: "http://127.0.0.1:8080/x"}}},
 
 	// Rows: channels.
 	{name: "channels empty is the default", in: "id,name,webhook_url,channels\nacme,A,https://h.example.org/,\n",
@@ -540,4 +545,21 @@ func FuzzParseCSV(f *testing.F) {
 			t.Fatalf("round trip: %v\n got %#v\nwant %#v", err, again, orgs)
 		}
 	})
+}
+
+// TestWebhookURLDetail: what a row with a webhook URL Cascade never posts
+// to is told.
+func TestWebhookURLDetail(t *testing.T) {
+	for url, want := range map[string]string{
+		"https://0.0.0.0/x":           "has host 0.0.0.0, which is unspecified: no webhook is posted there",
+		"https://[::ffff:0.0.0.0]/x":  "has host ::ffff:0.0.0.0, which is unspecified (IPv4-mapped form of 0.0.0.0): no webhook is posted there",
+		"https://224.0.0.1/x":         "has host 224.0.0.1, which is multicast: no webhook is posted there",
+		"http://hooks.example.org/x":  "must be https:// (http:// only to a loopback host such as 127.0.0.1, for development with cascaded --webhook-allow-private)",
+		"https://169.254.169.254/x":   "",
+		"https://hooks.example.org/x": "",
+	} {
+		if got := checkURL(url); got != want {
+			t.Errorf("checkURL(%q) = %q, want %q", url, got, want)
+		}
+	}
 }

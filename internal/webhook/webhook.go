@@ -9,10 +9,17 @@
 // During a secret rotation the header carries one v1 per valid secret, the
 // newest first. A receiver checks that one v1 matches with its secret and
 // that t is recent (Verify does both), then answers 2xx; anything else is a
-// failure that is retried.
+// failure that is retried. Only the status of a failed answer is kept
+// (e.g. "HTTP 500 Internal Server Error"), never the receiver's text: the
+// errors end up where controllers read them.
 //
-// Only https URLs are accepted, and http to a loopback host for tests and
-// development.
+// Webhooks cannot reach inside: every connection is checked after DNS
+// resolution, against the address it really goes to (AllowedIP), so
+// loopback, private, link-local (cloud metadata), CGNAT, multicast and other
+// non-global addresses are refused whatever name points there; proxies from
+// the environment are not used. Config.AllowPrivate (cascaded
+// --webhook-allow-private, development only) lifts that. Only https URLs are
+// accepted, and http to a loopback host, with AllowPrivate.
 package webhook
 
 import (
@@ -33,7 +40,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // Headers of a webhook request besides the message's own Cascade-* headers.
@@ -52,11 +58,14 @@ const (
 	DefaultTimeout   = 30 * time.Second // one attempt, response included
 	DefaultTolerance = 5 * time.Minute  // how old a signature Verify accepts
 	SecretPrefix     = "whsec_"
-	maxErrorBody     = 200 // characters of a failed response kept in the error
+	// maxDrain bounds what is read of an answer's body (and discarded),
+	// to reuse the connection; a longer body closes it.
+	maxDrain = 4 << 10
 )
 
 // ErrNotAllowed: the URL is not one Cascade posts to (not https, and not
-// http to a loopback host). Retrying does not help.
+// http to a loopback host), or its address is one webhooks may not reach
+// (an *AddressError). Retrying does not help.
 var ErrNotAllowed = errors.New("webhook URL not allowed")
 
 // NewSecret returns a new random webhook secret: "whsec_" and 32 random
@@ -124,8 +133,9 @@ func Verify(header string, body []byte, secret string, now time.Time, tolerance 
 	return fmt.Errorf("%s: no v1 signature matches this secret and body", HeaderSignature)
 }
 
-// CheckURL parses a webhook URL and checks that Cascade may post to it:
-// https, or http to a loopback host (tests and development).
+// CheckURL parses a webhook URL and checks its form: https, or http to a
+// loopback host (which a Client reaches only with AllowPrivate). The
+// address is checked when connecting.
 func CheckURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Hostname() == "" {
@@ -139,7 +149,7 @@ func CheckURL(raw string) (*url.URL, error) {
 	case u.Scheme == "http" && loopback(u.Hostname()):
 		return u, nil
 	}
-	return nil, fmt.Errorf("%w: %s: webhooks must be https:// (http:// only to a loopback host such as 127.0.0.1, for tests and development)", ErrNotAllowed, Redact(u))
+	return nil, fmt.Errorf("%w: %s: webhooks must be https:// (http:// only to a loopback host such as 127.0.0.1, for development with %s)", ErrNotAllowed, Redact(u), AllowPrivateFlag)
 }
 
 func loopback(host string) bool {
@@ -166,18 +176,25 @@ type Config struct {
 	TLS *tls.Config
 	// Now is the clock of the signature timestamps; nil means time.Now.
 	Now func() time.Time
+	// AllowPrivate lets webhooks reach loopback, private, link-local and
+	// other non-global addresses (AllowedIP), and http:// to a loopback
+	// host: development and tests only. Unspecified, multicast and
+	// broadcast addresses stay refused.
+	AllowPrivate bool
 }
 
 // Client posts messages to webhooks.
 type Client struct {
-	http    *http.Client
-	timeout time.Duration
-	now     func() time.Time
+	http         *http.Client
+	timeout      time.Duration
+	now          func() time.Time
+	allowPrivate bool
 }
 
 // NewClient returns a client. It never follows redirects: a 3xx answer is
 // a failure (a redirect would post the notice somewhere the organisation
-// did not register).
+// did not register). It connects directly, never through a proxy, and only
+// to addresses AllowedIP accepts (unless cfg.AllowPrivate).
 func NewClient(cfg Config) *Client {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -185,7 +202,11 @@ func NewClient(cfg Config) *Client {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	c := &Client{timeout: cfg.Timeout, now: cfg.Now, allowPrivate: cfg.AllowPrivate}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// No proxy: the address checked is the one connected to.
+	tr.Proxy = nil
+	tr.DialContext = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, ControlContext: c.control}).DialContext
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.TLS != nil {
 		tlsCfg = cfg.TLS.Clone()
@@ -195,12 +216,9 @@ func NewClient(cfg Config) *Client {
 	}
 	tr.TLSClientConfig = tlsCfg
 	tr.MaxIdleConnsPerHost = 4
-	return &Client{
-		http: &http.Client{Transport: tr,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		timeout: cfg.Timeout,
-		now:     cfg.Now,
-	}
+	c.http = &http.Client{Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return c
 }
 
 // Request is one message to post.
@@ -213,12 +231,16 @@ type Request struct {
 }
 
 // Post delivers r: it succeeds on a 2xx answer. Errors never contain the
-// URL's query or the secrets; an error wrapping ErrNotAllowed will not go
-// away by retrying.
+// URL's query, the secrets or the receiver's answer (only its status); an
+// error wrapping ErrNotAllowed (such as an *AddressError) will not go away
+// by retrying.
 func (c *Client) Post(ctx context.Context, r Request) error {
 	u, err := CheckURL(r.URL)
 	if err != nil {
 		return err
+	}
+	if u.Scheme == "http" && !c.allowPrivate {
+		return fmt.Errorf("%w: %s: http:// (to a loopback host) is for development only, with %s; webhooks must be https://", ErrNotAllowed, Redact(u), AllowPrivateFlag)
 	}
 	if len(r.Secrets) == 0 {
 		return errors.New("no webhook secret to sign with")
@@ -240,22 +262,33 @@ func (c *Client) Post(ctx context.Context, r Request) error {
 	req.Header.Set(HeaderSignature, Sign(r.Secrets, c.now(), r.Body))
 	resp, err := c.http.Do(req)
 	if err != nil {
+		var ae *AddressError
+		if errors.As(err, &ae) {
+			return fmt.Errorf("POST %s: %w", Redact(u), ae)
+		}
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 			return fmt.Errorf("POST %s: no answer within %s", Redact(u), c.timeout)
 		}
-		return fmt.Errorf("POST %s: %w", Redact(u), unwrapURL(err))
+		return fmt.Errorf("POST %s: %w", Redact(u), &transportError{err: unwrapURL(err)})
 	}
 	defer resp.Body.Close()
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, 4*maxErrorBody))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // keep the connection reusable
+	// The body is never read into anything: what a receiver writes must not
+	// reach the notice, its history or a dead letter (controllers read
+	// them). A little is discarded so the connection can be reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	msg := fmt.Sprintf("POST %s: HTTP %d", Redact(u), resp.StatusCode)
-	if body := clip(printable(string(head)), maxErrorBody); body != "" {
-		msg += ": " + body
+	return fmt.Errorf("POST %s: %s", Redact(u), statusLine(resp.StatusCode))
+}
+
+// statusLine is "HTTP <code> <standard reason>": the reason phrase is
+// Go's, not the receiver's, which could carry any text.
+func statusLine(code int) string {
+	if t := http.StatusText(code); t != "" {
+		return fmt.Sprintf("HTTP %d %s", code, t)
 	}
-	return errors.New(msg)
+	return fmt.Sprintf("HTTP %d", code)
 }
 
 // unwrapURL drops the *url.Error wrapper, whose text repeats the full URL
@@ -266,16 +299,6 @@ func unwrapURL(err error) error {
 		return ue.Err
 	}
 	return err
-}
-
-// printable keeps one line of printable text.
-func printable(s string) string {
-	return strings.TrimSpace(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			return ' '
-		}
-		return r
-	}, s))
 }
 
 func clip(s string, n int) string {

@@ -85,7 +85,9 @@ func TestPost(t *testing.T) {
 	var status atomic.Int32
 	status.Store(http.StatusNoContent)
 	var got atomic.Pointer[http.Request]
+	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
 		b, _ := io.ReadAll(r.Body)
 		if err := Verify(r.Header.Get(HeaderSignature), b, secret, time.Now(), DefaultTolerance); err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
@@ -93,14 +95,14 @@ func TestPost(t *testing.T) {
 		}
 		got.Store(r)
 		if s := int(status.Load()); s == http.StatusFound {
-			http.Redirect(w, r, "/elsewhere", s)
+			http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/", s)
 			return
 		}
 		w.WriteHeader(int(status.Load()))
 		_, _ = io.WriteString(w, "receiver says\nno\x1b[31m")
 	}))
 	defer srv.Close()
-	c := NewClient(Config{})
+	c := NewClient(Config{AllowPrivate: true})
 	h := http.Header{}
 	h.Set("Cascade-Event", "notice")
 	h.Set(HeaderIdempotencyKey, "B/a/notice/1")
@@ -116,18 +118,31 @@ func TestPost(t *testing.T) {
 
 	status.Store(http.StatusInternalServerError)
 	err := c.Post(context.Background(), req)
-	if err == nil || !strings.Contains(err.Error(), "HTTP 500: receiver says no") || strings.Contains(err.Error(), "s3cret") || strings.ContainsRune(err.Error(), 0x1b) {
+	if err == nil || err.Error() != "POST "+srv.URL+"/hook: HTTP 500 Internal Server Error" {
 		t.Fatalf("500: %v", err)
 	}
+	before := hits.Load()
 	status.Store(http.StatusFound)
-	if err := c.Post(context.Background(), req); err == nil || !strings.Contains(err.Error(), "HTTP 302") {
+	if err := c.Post(context.Background(), req); err == nil || err.Error() != "POST "+srv.URL+"/hook: HTTP 302 Found" {
 		t.Fatalf("a redirect is a failure, not followed: %v", err)
+	}
+	if n := hits.Load() - before; n != 1 {
+		t.Fatalf("a redirect: %d requests, want 1 (not followed)", n)
 	}
 	if err := c.Post(context.Background(), Request{URL: req.URL, Body: body}); err == nil {
 		t.Fatal("posted without a secret")
 	}
 	if err := c.Post(context.Background(), Request{URL: "http://hooks.example.org/", Body: body, Secrets: []string{secret}}); !errors.Is(err, ErrNotAllowed) {
 		t.Fatalf("plain http to a public host: %v", err)
+	}
+	// Plain http to loopback is for development: not without AllowPrivate.
+	strict := NewClient(Config{})
+	before = hits.Load()
+	if err := strict.Post(context.Background(), req); !errors.Is(err, ErrNotAllowed) || !strings.Contains(err.Error(), "--webhook-allow-private") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("plain http to loopback without AllowPrivate: %v", err)
+	}
+	if hits.Load() != before {
+		t.Fatal("plain http to loopback without AllowPrivate reached the receiver")
 	}
 }
 
@@ -141,7 +156,7 @@ func TestPostTimeout(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	c := NewClient(Config{Timeout: 100 * time.Millisecond})
+	c := NewClient(Config{Timeout: 100 * time.Millisecond, AllowPrivate: true})
 	err := c.Post(context.Background(), Request{URL: srv.URL + "/?k=secret", Body: []byte("{}"), Secrets: []string{"whsec_x"}})
 	if err == nil || !strings.Contains(err.Error(), "no answer within 100ms") || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("slow receiver: %v", err)
