@@ -122,6 +122,16 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		}
 		return nil, fmt.Errorf("connect to NATS %s: %w", url, err)
 	}
+	if d.ns == nil && !d.nc.AuthRequired() {
+		if !opts.InsecureNATSNoAuth {
+			d.nc.Close()
+			return nil, fmt.Errorf("the NATS server at %s admits clients without credentials: whoever reaches it could read and rewrite "+
+				"every stream and bucket. Require authentication (cascadectl nats-auth generate, deploy/nats-auth) and start with "+
+				"--nats-auth DIR; for development only, --insecure-nats-no-auth", d.nc.ConnectedUrlRedacted())
+		}
+		d.log.Warn("!!! the NATS server admits clients without credentials (--insecure-nats-no-auth): anyone who reaches it " +
+			"can read the signing keys' store, mint tokens and rewrite notices. Development only. !!!")
+	}
 	d.cleanups = append(d.cleanups, d.nc.Close)
 
 	openCtx, cancelOpen := context.WithTimeout(ctx, 30*time.Second)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/daemon"
 	"github.com/cascadehq/cascade/internal/natsauth"
+	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/registry"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -209,5 +210,30 @@ func TestDefaultEmbeddedServerAuthenticates(t *testing.T) {
 	org := connectNC(t, e2.d, "orgs/org-00003.nk")
 	if _, err := org.SubscribeSync("cascade.notice.org-00003"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestExternalNATSWithoutAuthentication: an external server that admits
+// anonymous clients is refused unless the development flag says so; a
+// fresh --data-dir with --nats-url gets its bootstrap token file (the
+// daemon creates the directories it writes to).
+func TestExternalNATSWithoutAuthentication(t *testing.T) {
+	srv := natstest.Start(t)
+	opts := daemon.Options{NATSURL: srv.ClientURL(), GRPCAddr: "127.0.0.1:0", Deadline: 72 * time.Hour,
+		DataDir: filepath.Join(t.TempDir(), "fresh", "data"), Log: testLogger(t)}
+	if d, err := daemon.Start(context.Background(), opts); err == nil {
+		d.Stop()
+		t.Fatal("the daemon started on a NATS server that admits anyone")
+	} else if !strings.Contains(err.Error(), "admits clients without credentials") || !strings.Contains(err.Error(), "--nats-auth") {
+		t.Fatalf("error %q does not say why and what to do", err)
+	}
+	opts.InsecureNATSNoAuth = true
+	d, err := daemon.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("start with --insecure-nats-no-auth on a fresh data dir: %v", err)
+	}
+	defer d.Stop()
+	if fi, err := os.Stat(filepath.Join(opts.DataDir, "vendor.token")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("bootstrap token file: %v, %v", fi, err)
 	}
 }

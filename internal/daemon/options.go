@@ -55,6 +55,10 @@ type Options struct {
 	// per-organisation permissions, and the daemon connects as its own
 	// user (with --nats-url it only connects with it).
 	NATSAuthDir string
+	// InsecureNATSNoAuth lets the daemon use an external NATS server
+	// (NATSURL) that admits clients without credentials: development and
+	// tests only. Without it such a server is refused at start.
+	InsecureNATSNoAuth bool
 	// KeyOverlap is how long a replaced signing key still verifies; 0
 	// means signing.DefaultOverlap.
 	KeyOverlap time.Duration

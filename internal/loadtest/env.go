@@ -137,8 +137,11 @@ func (r *runner) baseOptions(name string) (daemon.Options, error) {
 		Deadline:       daemon.DefaultDeadline,
 		Redeliver:      []time.Duration{},
 		InsecureNoAuth: true,
-		SyncInterval:   r.cfg.DaemonSyncInterval,
-		Log:            r.log,
+		// An external server of this tool is on loopback (Config.validate)
+		// and admits the tool without credentials.
+		InsecureNATSNoAuth: true,
+		SyncInterval:       r.cfg.DaemonSyncInterval,
+		Log:                r.log,
 	}
 	if r.external() {
 		o.DataDir = ""
