@@ -1,0 +1,54 @@
+package daemon_test
+
+import (
+	"context"
+	"strings"
+
+	"google.golang.org/grpc/metadata"
+)
+
+// withRawAuth sends the token without the "Bearer " scheme.
+func withRawAuth(a *adversary, token string) context.Context {
+	return metadata.AppendToOutgoingContext(a.as(""), "authorization", token)
+}
+
+// Hostile browsers and scripts against the dashboard's API.
+func init() {
+	get := func(path string, token func(a *adversary) string, hdr ...string) func(a *adversary) error {
+		return func(a *adversary) error { return a.httpDo("GET", path, token(a), nil, hdr...) }
+	}
+	post := func(path string, token func(a *adversary) string, body string) func(a *adversary) error {
+		return func(a *adversary) error {
+			return a.httpDo("POST", path, token(a), strings.NewReader(body), "Content-Type", "application/json")
+		}
+	}
+	none := func(*adversary) string { return "" }
+	ctrlA := func(a *adversary) string { return a.controllerA }
+	viewerA := func(a *adversary) string { return a.viewerA }
+	vendor := func(a *adversary) string { return a.vendor }
+	ackA := "/api/notices/" + advNotA + "/acknowledge"
+	ackB := "/api/notices/" + advNotB + "/acknowledge"
+	addHostile(
+		hostile{name: "breach without a token", surface: "http", want: "HTTP 401", do: get("/api/breaches/"+advBreach, none)},
+		hostile{name: "token in the query string", surface: "http", want: "HTTP 401",
+			do: func(a *adversary) error { return a.httpDo("GET", "/api/breaches/"+advBreach+"?token="+a.vendor, "", nil) }},
+		hostile{name: "token in a cookie", surface: "http", want: "HTTP 401",
+			do: func(a *adversary) error {
+				return a.httpDo("GET", "/api/breaches/"+advBreach, "", nil, "Cookie", "token="+a.vendor)
+			}},
+		hostile{name: "revoked token", surface: "http", want: "HTTP 401", do: get("/api/session", func(a *adversary) string { return a.revoked })},
+		hostile{name: "made-up token", surface: "http", want: "HTTP 401", do: get("/api/session", func(*adversary) string { return "cas_x" })},
+		hostile{name: "live view without a token", surface: "http", want: "HTTP 401", do: get("/api/events/breaches", none)},
+		hostile{name: "controller's live view of a whole breach", surface: "http", want: "HTTP 403", do: get("/api/events/breaches/"+advBreach, ctrlA)},
+		hostile{name: "acknowledgement without a token", surface: "http", want: "HTTP 401", do: post(ackA, none, `{"acknowledged_by":"x"}`)},
+		hostile{name: "controller acknowledges another's notice", surface: "http", want: "HTTP 404", do: post(ackB, ctrlA, `{"acknowledged_by":"x"}`)},
+		hostile{name: "viewer acknowledges", surface: "http", want: "HTTP 403", do: post(ackA, viewerA, `{"acknowledged_by":"x"}`)},
+		hostile{name: "vendor acknowledges on a controller's behalf", surface: "http", want: "HTTP 403", do: post(ackA, vendor, `{"acknowledged_by":"x"}`)},
+		hostile{name: "acknowledgement that is not JSON", surface: "http", want: "HTTP 400", do: post(ackA, ctrlA, `{"acknowledged_by":`)},
+		hostile{name: "acknowledgement without a name", surface: "http", want: "HTTP 400", do: post(ackA, ctrlA, `{}`)},
+		hostile{name: "acknowledgement by GET", surface: "http", want: "HTTP 405", do: get(ackA, ctrlA)},
+		hostile{name: "notice with a path in its id", surface: "http", want: "HTTP 400",
+			do: get("/api/events/notices/..%2F..%2Fetc/passwd", ctrlA)},
+		hostile{name: "static file outside the dashboard", surface: "http", want: "HTTP 404", do: get("/static/..%2f..%2fgo.mod", none)},
+	)
+}
