@@ -31,7 +31,9 @@ func init() {
 	addHostile(
 		hostile{name: "breach without a token", surface: "http", want: "HTTP 401", do: get("/api/breaches/"+advBreach, none)},
 		hostile{name: "token in the query string", surface: "http", want: "HTTP 401",
-			do: func(a *adversary) error { return a.httpDo("GET", "/api/breaches/"+advBreach+"?token="+a.vendor, "", nil) }},
+			do: func(a *adversary) error {
+				return a.httpDo("GET", "/api/breaches/"+advBreach+"?token="+a.vendor, "", nil)
+			}},
 		hostile{name: "token in a cookie", surface: "http", want: "HTTP 401",
 			do: func(a *adversary) error {
 				return a.httpDo("GET", "/api/breaches/"+advBreach, "", nil, "Cookie", "token="+a.vendor)

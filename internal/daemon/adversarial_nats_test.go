@@ -59,13 +59,17 @@ func init() {
 		hostile{name: "vendor publishes a timer", surface: "nats", want: denied,
 			do: vendor(func(a *adversary, nc *nats.Conn) error { return a.pubAs(nc, "cascade.timer.x", []byte(`{}`)) })},
 		hostile{name: "vendor forges a round", surface: "nats", want: denied,
-			do: vendor(func(a *adversary, nc *nats.Conn) error { return a.pubAs(nc, "cascade.events."+advBreach+"._overdue", []byte(`{}`)) })},
+			do: vendor(func(a *adversary, nc *nats.Conn) error {
+				return a.pubAs(nc, "cascade.events."+advBreach+"._overdue", []byte(`{}`))
+			})},
 		hostile{name: "vendor forges the key set", surface: "nats", want: denied,
 			do: vendor(func(a *adversary, nc *nats.Conn) error { return a.pubAs(nc, "cascade.keys", []byte(`{"keys":[]}`)) })},
 		hostile{name: "vendor forges a rejection", surface: "nats", want: denied,
 			do: vendor(func(a *adversary, nc *nats.Conn) error { return a.pubAs(nc, "cascade.breach.rejected", []byte(`{}`)) })},
 		hostile{name: "vendor mints a token record", surface: "nats", want: denied,
-			do: vendor(func(a *adversary, nc *nats.Conn) error { return a.pubAs(nc, "$KV.cascade-tokens.0123456789abcdef", []byte(`{"role":"vendor"}`)) })},
+			do: vendor(func(a *adversary, nc *nats.Conn) error {
+				return a.pubAs(nc, "$KV.cascade-tokens.0123456789abcdef", []byte(`{"role":"vendor"}`))
+			})},
 		hostile{name: "vendor plants a signing key", surface: "nats", want: denied,
 			do: vendor(func(a *adversary, nc *nats.Conn) error { return a.pubAs(nc, "$KV.cascade-keys.active", []byte(`{}`)) })},
 		hostile{name: "vendor rewrites an organisation's webhook", surface: "nats", want: denied,
@@ -73,11 +77,17 @@ func init() {
 				return a.pubAs(nc, "$KV.cascade-orgs."+advOrgA, []byte(`{"id":"`+advOrgA+`","webhook_url":"https://evil.example/"}`))
 			})},
 		hostile{name: "vendor rewrites a breach record", surface: "nats", want: denied,
-			do: vendor(func(a *adversary, nc *nats.Conn) error { return a.pubAs(nc, "$KV.cascade-breaches."+advBreach, []byte(`{}`)) })},
+			do: vendor(func(a *adversary, nc *nats.Conn) error {
+				return a.pubAs(nc, "$KV.cascade-breaches."+advBreach, []byte(`{}`))
+			})},
 		hostile{name: "vendor acknowledges intake work", surface: "nats", want: denied,
-			do: vendor(func(a *adversary, nc *nats.Conn) error { return a.refused(nc, func() error { return nc.Publish("$JS.ACK.CASCADE_INTAKE.cascade-intake.1.1.1.0.0", []byte("+TERM")) }) })},
+			do: vendor(func(a *adversary, nc *nats.Conn) error {
+				return a.refused(nc, func() error { return nc.Publish("$JS.ACK.CASCADE_INTAKE.cascade-intake.1.1.1.0.0", []byte("+TERM")) })
+			})},
 		hostile{name: "vendor reads the signing key bucket", surface: "nats", want: denied,
-			do: vendor(func(a *adversary, nc *nats.Conn) error { return a.requestAs(nc, api+"STREAM.INFO.KV_cascade-keys", nil) })},
+			do: vendor(func(a *adversary, nc *nats.Conn) error {
+				return a.requestAs(nc, api+"STREAM.INFO.KV_cascade-keys", nil)
+			})},
 		hostile{name: "vendor direct-gets the active key", surface: "nats", want: denied,
 			do: vendor(func(a *adversary, nc *nats.Conn) error {
 				return a.requestAs(nc, api+"DIRECT.GET.KV_cascade-keys", []byte(`{"last_by_subj":"$KV.cascade-keys.active"}`))
@@ -87,23 +97,37 @@ func init() {
 				return a.requestAs(nc, api+"STREAM.MSG.GET.KV_cascade-tokens", []byte(`{"seq":1}`))
 			})},
 		hostile{name: "vendor reads webhook secrets", surface: "nats", want: denied,
-			do: vendor(func(a *adversary, nc *nats.Conn) error { return a.requestAs(nc, api+"STREAM.INFO.KV_cascade-webhook-secrets", nil) })},
+			do: vendor(func(a *adversary, nc *nats.Conn) error {
+				return a.requestAs(nc, api+"STREAM.INFO.KV_cascade-webhook-secrets", nil)
+			})},
 		hostile{name: "vendor purges the notices", surface: "nats", want: denied,
-			do: vendor(func(a *adversary, nc *nats.Conn) error { return a.requestAs(nc, api+"STREAM.PURGE.CASCADE_NOTICES", nil) })},
+			do: vendor(func(a *adversary, nc *nats.Conn) error {
+				return a.requestAs(nc, api+"STREAM.PURGE.CASCADE_NOTICES", nil)
+			})},
 		hostile{name: "vendor purges the ledger", surface: "nats", want: denied,
-			do: vendor(func(a *adversary, nc *nats.Conn) error { return a.requestAs(nc, api+"STREAM.PURGE.CASCADE_LEDGER", nil) })},
+			do: vendor(func(a *adversary, nc *nats.Conn) error {
+				return a.requestAs(nc, api+"STREAM.PURGE.CASCADE_LEDGER", nil)
+			})},
 		hostile{name: "vendor deletes the intake stream", surface: "nats", want: denied,
-			do: vendor(func(a *adversary, nc *nats.Conn) error { return a.requestAs(nc, api+"STREAM.DELETE.CASCADE_INTAKE", nil) })},
+			do: vendor(func(a *adversary, nc *nats.Conn) error {
+				return a.requestAs(nc, api+"STREAM.DELETE.CASCADE_INTAKE", nil)
+			})},
 		hostile{name: "vendor deletes the token bucket", surface: "nats", want: denied,
-			do: vendor(func(a *adversary, nc *nats.Conn) error { return a.requestAs(nc, api+"STREAM.DELETE.KV_cascade-tokens", nil) })},
+			do: vendor(func(a *adversary, nc *nats.Conn) error {
+				return a.requestAs(nc, api+"STREAM.DELETE.KV_cascade-tokens", nil)
+			})},
 		hostile{name: "vendor deletes a stored report", surface: "nats", want: denied,
-			do: vendor(func(a *adversary, nc *nats.Conn) error { return a.requestAs(nc, api+"STREAM.MSG.DELETE.CASCADE_INTAKE", []byte(`{"seq":1}`)) })},
+			do: vendor(func(a *adversary, nc *nats.Conn) error {
+				return a.requestAs(nc, api+"STREAM.MSG.DELETE.CASCADE_INTAKE", []byte(`{"seq":1}`))
+			})},
 		hostile{name: "vendor shortens the rejections' retention", surface: "nats", want: denied,
 			do: vendor(func(a *adversary, nc *nats.Conn) error {
 				return a.requestAs(nc, api+"STREAM.UPDATE.CASCADE_REJECTED", []byte(`{"name":"CASCADE_REJECTED","subjects":["cascade.breach.rejected"],"max_age":1}`))
 			})},
 		hostile{name: "vendor deletes the intake consumer", surface: "nats", want: denied,
-			do: vendor(func(a *adversary, nc *nats.Conn) error { return a.requestAs(nc, api+"CONSUMER.DELETE.CASCADE_INTAKE.cascade-intake", nil) })},
+			do: vendor(func(a *adversary, nc *nats.Conn) error {
+				return a.requestAs(nc, api+"CONSUMER.DELETE.CASCADE_INTAKE.cascade-intake", nil)
+			})},
 		hostile{name: "vendor reads every organisation's notices", surface: "nats", want: denied,
 			do: vendor(func(a *adversary, nc *nats.Conn) error {
 				return a.requestAs(nc, api+"CONSUMER.CREATE.CASCADE_NOTICES", []byte(`{"stream_name":"CASCADE_NOTICES","config":{"ack_policy":"none"}}`))
@@ -123,7 +147,9 @@ func init() {
 
 		// An organisation may only listen to its own notices and the key set.
 		hostile{name: "organisation publishes a report", surface: "nats", want: denied,
-			do: org(func(a *adversary, nc *nats.Conn) error { return a.pubAs(nc, "cascade.breach.report", report("ORG-1", advOrgA)) })},
+			do: org(func(a *adversary, nc *nats.Conn) error {
+				return a.pubAs(nc, "cascade.breach.report", report("ORG-1", advOrgA))
+			})},
 		hostile{name: "organisation publishes a notice to another", surface: "nats", want: denied,
 			do: org(func(a *adversary, nc *nats.Conn) error { return a.pubAs(nc, "cascade.notice."+advOrgB, []byte(`{}`)) })},
 		hostile{name: "organisation listens to another's notices", surface: "nats", want: denied,
@@ -135,7 +161,9 @@ func init() {
 		hostile{name: "organisation reads the rejections", surface: "nats", want: denied,
 			do: org(func(a *adversary, nc *nats.Conn) error { return subscribeAs(nc, "cascade.breach.rejected") })},
 		hostile{name: "organisation asks JetStream for the notices", surface: "nats", want: denied,
-			do: org(func(a *adversary, nc *nats.Conn) error { return a.requestAs(nc, api+"STREAM.INFO.CASCADE_NOTICES", nil) })},
+			do: org(func(a *adversary, nc *nats.Conn) error {
+				return a.requestAs(nc, api+"STREAM.INFO.CASCADE_NOTICES", nil)
+			})},
 		hostile{name: "organisation direct-gets another's notice", surface: "nats", want: denied,
 			do: org(func(a *adversary, nc *nats.Conn) error {
 				return a.requestAs(nc, api+"DIRECT.GET.CASCADE_NOTICES", []byte(`{"last_by_subj":"cascade.notice.`+advOrgB+`"}`))
@@ -194,4 +222,3 @@ func init() {
 			}},
 	)
 }
-

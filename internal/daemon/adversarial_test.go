@@ -442,8 +442,12 @@ func (a *adversary) as(token string) context.Context {
 	return withToken(c, token)
 }
 
-func (a *adversary) breaches() cascadev1.BreachServiceClient { return cascadev1.NewBreachServiceClient(a.cc) }
-func (a *adversary) notices() cascadev1.NoticeServiceClient  { return cascadev1.NewNoticeServiceClient(a.cc) }
+func (a *adversary) breaches() cascadev1.BreachServiceClient {
+	return cascadev1.NewBreachServiceClient(a.cc)
+}
+func (a *adversary) notices() cascadev1.NoticeServiceClient {
+	return cascadev1.NewNoticeServiceClient(a.cc)
+}
 
 // httpDo sends a request to the daemon's HTTP server and returns an error
 // "HTTP <status>: <body>" unless the status is 2xx.
