@@ -146,18 +146,22 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"authentication is off (--insecure-no-auth): the dashboard answers only on localhost")
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	if d.gate != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		// Credentials first: an unauthenticated client gets its 401
-		// without the server reading what it sends.
+		// without the server reading what it sends, and the connection
+		// closes (the unread body must not be read as a next request).
 		ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
 		err := d.gate.Authenticate(ctx, r.Header.Get("Authorization"))
 		cancel()
 		if err != nil {
+			w.Header().Set("Connection", "close")
 			d.writeError(w, r, err)
 			return
 		}
 	}
+	// No handler reads more, and the server discards no more of a body
+	// left unread, than this.
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	d.handler.ServeHTTP(w, r)
 }
 

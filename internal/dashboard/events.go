@@ -80,10 +80,9 @@ func (s *eventStream) flush() error { return s.rc.Flush() }
 // the gate ends it; it carries the credentials. An error (refused by the
 // gate) has been answered.
 func (d *Dashboard) streamContext(w http.ResponseWriter, r *http.Request, counted bool) (context.Context, context.CancelFunc, bool) {
-	// A live view outlasts the server's ReadTimeout, whose expiry would
-	// cancel the request; a closed connection still ends it. Each write
-	// has its own deadline (eventStream.write).
-	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+	// A live view outlasts the server's WriteTimeout: each write has its
+	// own deadline (eventStream.write). ReadTimeout does not end it (the
+	// server lifts the read deadline once a bodiless request is read).
 	ctx, cancel := context.WithCancel(r.Context())
 	stop := context.AfterFunc(d.done, cancel)
 	release := func() {}
