@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/cascadehq/cascade/internal/auth"
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/protoconv"
 	"github.com/cascadehq/cascade/internal/store"
@@ -159,11 +161,24 @@ func (s breachService) ListBreaches(ctx context.Context, req *cascadev1.ListBrea
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	cur, err := parseToken(req.GetPageToken())
+	ad := binding(ctx, method)
+	cur, err := s.pages.open(req.GetPageToken(), ad)
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	bs, more, err := s.st.ListBreaches(ctx, cur.Breach, size)
+	var bs []*breach.Breach
+	var next breach.BreachID
+	if id, _ := auth.FromContext(ctx); id.Scoped() {
+		// Only the breaches the caller may see are listed, counted and
+		// paged through: a token never holds a position it could not see.
+		bs, next, err = s.orgBreaches(ctx, id.Org, cur.Breach, size)
+	} else {
+		var more bool
+		bs, more, err = s.st.ListBreaches(ctx, cur.Breach, size)
+		if more && len(bs) > 0 {
+			next = bs[len(bs)-1].ID
+		}
+	}
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
@@ -171,10 +186,44 @@ func (s breachService) ListBreaches(ctx context.Context, req *cascadev1.ListBrea
 	for _, b := range bs {
 		resp.Breaches = append(resp.Breaches, protoconv.BreachProto(b))
 	}
-	if more && len(bs) > 0 {
-		resp.NextPageToken = cursor{Breach: bs[len(bs)-1].ID}.token()
+	if next != "" {
+		resp.NextPageToken = s.pages.token(cursor{Breach: next}, ad)
 	}
 	return resp, nil
+}
+
+// orgBreaches returns up to size breaches with a notice of org, with ids
+// after `after`, in id order, and the id to continue after ("" at the end).
+func (s breachService) orgBreaches(ctx context.Context, org breach.OrgID, after breach.BreachID, size int) ([]*breach.Breach, breach.BreachID, error) {
+	ns, err := s.st.OrgNotices(ctx, org)
+	if err != nil {
+		return nil, "", err
+	}
+	var ids []breach.BreachID
+	for _, n := range ns {
+		if n.ID.Breach > after {
+			ids = append(ids, n.ID.Breach)
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var next breach.BreachID
+	if len(ids) > size {
+		ids = ids[:size]
+		next = ids[size-1]
+	}
+	out := make([]*breach.Breach, 0, len(ids))
+	for _, id := range ids {
+		b, err := s.st.GetBreach(ctx, id)
+		if errors.Is(err, breach.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, b)
+	}
+	return out, next, nil
 }
 
 func (s breachService) GetBreachSummary(ctx context.Context, req *cascadev1.GetBreachSummaryRequest) (*cascadev1.GetBreachSummaryResponse, error) {

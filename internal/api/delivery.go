@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -68,13 +67,12 @@ func (s deliveryService) ListDeadLetters(ctx context.Context, req *cascadev1.Lis
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	var after uint64
-	if t := req.GetPageToken(); t != "" {
-		if after, err = strconv.ParseUint(t, 10, 64); err != nil {
-			return nil, toStatus(ctx, s.log, method, invalid("page_token", "page_token is not a token returned by this service"))
-		}
+	ad := binding(ctx, method, string(b), string(org))
+	cur, err := s.pages.open(req.GetPageToken(), ad)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
 	}
-	entries, more, err := s.channels.DeadLetters(ctx, b, org, after, size)
+	entries, more, err := s.channels.DeadLetters(ctx, b, org, cur.Seq, size)
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
@@ -82,8 +80,8 @@ func (s deliveryService) ListDeadLetters(ctx context.Context, req *cascadev1.Lis
 	for i := range entries {
 		resp.DeadLetters = append(resp.DeadLetters, protoconv.DeadLetterProto(&entries[i].DeadLetter))
 	}
-	if more {
-		resp.NextPageToken = strconv.FormatUint(entries[len(entries)-1].Seq, 10)
+	if more && len(entries) > 0 {
+		resp.NextPageToken = s.pages.token(cursor{Seq: entries[len(entries)-1].Seq}, ad)
 	}
 	return resp, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/cascadehq/cascade/internal/breach"
@@ -82,7 +83,9 @@ func (s noticeService) ListNotices(ctx context.Context, req *cascadev1.ListNotic
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	cur, err := parseToken(req.GetPageToken())
+	// The guard has set a scoped caller's org_id, so it is bound too.
+	ad := binding(ctx, method, req.GetOrgId(), req.GetBreachId(), strconv.Itoa(int(req.GetState())), strconv.FormatBool(req.GetOverdueOnly()))
+	cur, err := s.pages.open(req.GetPageToken(), ad)
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
@@ -119,7 +122,7 @@ func (s noticeService) ListNotices(ctx context.Context, req *cascadev1.ListNotic
 		resp.Notices = append(resp.Notices, protoconv.NoticeProto(n, now))
 	}
 	if next != nil {
-		resp.NextPageToken = next.token()
+		resp.NextPageToken = s.pages.token(*next, ad)
 	}
 	return resp, nil
 }

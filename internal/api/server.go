@@ -36,6 +36,7 @@ type Server struct {
 	// channels: webhook secrets and dead letters (DeliveryService).
 	channels *store.Channels
 	view     *store.View // nil: status reads go to the buckets
+	pages    pages       // seals page tokens
 }
 
 // Config is what the API needs besides the store.
@@ -51,6 +52,12 @@ type Config struct {
 
 	// Channels holds webhook secrets and dead letters (DeliveryService).
 	Channels *store.Channels
+
+	// PageKey (PageKeySize bytes, secret) seals the page tokens of every
+	// List RPC (AES-256-GCM). Daemons that serve the same clients must
+	// share it. nil: a random key per process, so page tokens do not
+	// survive a restart (a client then starts its listing again).
+	PageKey []byte
 }
 
 // callTimeout bounds a unary call whose caller set no deadline, so a
@@ -68,10 +75,20 @@ func defaultDeadline(ctx context.Context, req any, _ *grpc.UnaryServerInfo, hand
 }
 
 // New builds a gRPC server with Cascade's services, health and reflection,
-// every call going through the guard's interceptors.
-func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server) {
+// every call going through the guard's interceptors. The only error is a
+// PageKey of the wrong length.
+func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server, error) {
+	key := cfg.PageKey
+	if key == nil {
+		key = randomPageKey()
+		cfg.Log.Debug("no page token key configured: using a random one; page tokens will not survive a restart")
+	}
+	pg, err := newPages(key)
+	if err != nil {
+		return nil, nil, err
+	}
 	s := &Server{st: st, js: st.JetStream(), checker: cfg.Checker, tokens: cfg.Tokens, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, health: health.NewServer(),
-		channels: cfg.Channels, view: cfg.View}
+		channels: cfg.Channels, view: cfg.View, pages: pg}
 	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxRequestBytes),
 		grpc.ChainUnaryInterceptor(defaultDeadline, cfg.Guard.Unary()), grpc.ChainStreamInterceptor(cfg.Guard.Stream())}
 	if cfg.Creds != nil {
@@ -91,5 +108,5 @@ func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server) {
 		cascadev1.DeliveryService_ServiceDesc.ServiceName} {
 		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
-	return g, s.health
+	return g, s.health, nil
 }

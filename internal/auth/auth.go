@@ -59,6 +59,10 @@ func (id Identity) String() string {
 	return s
 }
 
+// Scoped reports whether the caller sees one organisation only (a
+// controller, or a viewer with an organisation).
+func (id Identity) Scoped() bool { return scoped(id) }
+
 type ctxKey struct{}
 
 // FromContext returns the caller's identity, set by the interceptors.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -71,16 +72,18 @@ type NoticeExists func(ctx context.Context, id breach.NoticeID) (bool, error)
 
 // Guard authenticates and authorises every call.
 type Guard struct {
-	tokens *Tokens
-	exists NoticeExists
-	dev    bool
-	log    *slog.Logger
+	tokens       *Tokens
+	exists       NoticeExists
+	dev          bool
+	log          *slog.Logger
+	streams      streams
+	recheckEvery time.Duration
 }
 
 // NewGuard returns a guard. With dev set every call is allowed without
 // credentials: only for --insecure-no-auth on loopback.
 func NewGuard(tokens *Tokens, exists NoticeExists, dev bool, log *slog.Logger) *Guard {
-	return &Guard{tokens: tokens, exists: exists, dev: dev, log: log}
+	return &Guard{tokens: tokens, exists: exists, dev: dev, log: log, recheckEvery: RecheckInterval}
 }
 
 var errNoCredentials = status.Error(codes.Unauthenticated,
@@ -93,19 +96,7 @@ func (g *Guard) identify(ctx context.Context) (Identity, error) {
 	}
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if vs := md.Get("authorization"); len(vs) > 0 {
-			scheme, tok, ok := strings.Cut(vs[0], " ")
-			if !ok || !strings.EqualFold(scheme, "bearer") {
-				return Identity{}, status.Error(codes.Unauthenticated, "authorization must be \"Bearer <token>\"")
-			}
-			id, err := g.tokens.Check(ctx, strings.TrimSpace(tok))
-			if errors.Is(err, errUnauthenticated) {
-				return Identity{}, status.Error(codes.Unauthenticated, err.Error())
-			}
-			if err != nil {
-				g.log.Error("token check failed", "err", err)
-				return Identity{}, status.Error(codes.Unavailable, "cannot check credentials now; retry later")
-			}
-			return id, nil
+			return g.bearer(ctx, vs[0])
 		}
 	}
 	if p, ok := peer.FromContext(ctx); ok {
@@ -114,6 +105,58 @@ func (g *Guard) identify(ctx context.Context) (Identity, error) {
 		}
 	}
 	return Identity{}, errNoCredentials
+}
+
+// bearer authenticates an authorization value "Bearer <token>".
+func (g *Guard) bearer(ctx context.Context, authorization string) (Identity, error) {
+	scheme, tok, ok := strings.Cut(authorization, " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return Identity{}, status.Error(codes.Unauthenticated, "authorization must be \"Bearer <token>\"")
+	}
+	id, err := g.tokens.Check(ctx, strings.TrimSpace(tok))
+	if errors.Is(err, errUnauthenticated) {
+		return Identity{}, status.Error(codes.Unauthenticated, err.Error())
+	}
+	if err != nil {
+		g.log.Error("token check failed", "err", err)
+		return Identity{}, status.Error(codes.Unavailable, "cannot check credentials now; retry later")
+	}
+	return id, nil
+}
+
+// httpIdentity authenticates an HTTP request's Authorization header (the
+// dashboard's), as identify does gRPC metadata.
+func (g *Guard) httpIdentity(ctx context.Context, authorization string) (Identity, error) {
+	if g.dev {
+		return Identity{Role: roleDev}, nil
+	}
+	if authorization == "" {
+		return Identity{}, errNoCredentials
+	}
+	return g.bearer(ctx, authorization)
+}
+
+// Authenticate checks an HTTP Authorization header before the dashboard
+// reads a request body; the error is a gRPC status (Unauthenticated).
+func (g *Guard) Authenticate(ctx context.Context, authorization string) error {
+	id, err := g.httpIdentity(ctx, authorization)
+	if err != nil {
+		return g.deny("HTTP", id, err)
+	}
+	return nil
+}
+
+// OpenStream admits one live view of the dashboard for the caller of an
+// HTTP Authorization header, counted with its gRPC streams: an error is
+// Unauthenticated or ResourceExhausted. The context ends, with
+// ErrTokenRevoked as its cause, when the token is revoked; release frees
+// the place.
+func (g *Guard) OpenStream(ctx context.Context, authorization string) (context.Context, func(), error) {
+	id, err := g.httpIdentity(ctx, authorization)
+	if err != nil {
+		return nil, nil, g.deny("HTTP", id, err)
+	}
+	return g.openStream(ctx, id)
 }
 
 // certIdentity reads a verified client certificate: the organisation id in
@@ -326,7 +369,9 @@ func (g *Guard) Unary() grpc.UnaryServerInterceptor {
 	}
 }
 
-// Stream is the streaming interceptor: it authorises on the first request.
+// Stream is the streaming interceptor: it authorises on the first
+// request, admits the stream within the stream limits, and ends it with
+// Unauthenticated "token revoked" when its token is revoked.
 func (g *Guard) Stream() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		if open(info.FullMethod) {
@@ -336,12 +381,22 @@ func (g *Guard) Stream() grpc.StreamServerInterceptor {
 		if err != nil {
 			return g.deny(info.FullMethod, id, err)
 		}
-		return handler(srv, &guardedStream{ServerStream: ss, g: g, id: id, method: info.FullMethod})
+		ctx, release, err := g.openStream(ss.Context(), id)
+		if err != nil {
+			return err
+		}
+		defer release()
+		err = handler(srv, &guardedStream{ServerStream: ss, ctx: ctx, g: g, id: id, method: info.FullMethod})
+		if errors.Is(context.Cause(ctx), ErrTokenRevoked) {
+			return ErrTokenRevoked
+		}
+		return err
 	}
 }
 
 type guardedStream struct {
 	grpc.ServerStream
+	ctx     context.Context // ends when the token is revoked
 	g       *Guard
 	id      Identity
 	method  string
@@ -349,7 +404,7 @@ type guardedStream struct {
 }
 
 func (s *guardedStream) Context() context.Context {
-	return withIdentity(s.ServerStream.Context(), s.id)
+	return withIdentity(s.ctx, s.id)
 }
 
 func (s *guardedStream) RecvMsg(m any) error {

@@ -48,6 +48,7 @@ type Daemon struct {
 	grpcLn      net.Listener
 	http        *http.Server
 	httpLn      net.Listener
+	guard       *auth.Guard // the dashboard's live views count with the gRPC streams
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
 	cleanups    []func() // run in reverse order by Stop
@@ -204,10 +205,14 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		d.log.Warn("gRPC without TLS on a non-loopback address: bearer tokens travel in clear text; set --tls-cert and --tls-key")
 	}
 	guard := auth.NewGuard(tokens, api.NoticeExists(d.st), opts.InsecureNoAuth, d.log.With("component", "auth"))
+	guard.SetStreamLimits(opts.MaxStreamsPerToken, opts.MaxStreams)
+	d.guard = guard
 	view := d.st.NewView()
 	d.goRun("status view", func() error { return view.Run(runCtx) })
-	d.grpc, _ = api.New(d.st, api.Config{Checker: in, Tokens: tokens, Keys: ring, View: view, Guard: guard, Creds: creds, Now: opts.Now, Log: d.log.With("component", "api"),
-		Channels: chans})
+	if d.grpc, _, err = api.New(d.st, api.Config{Checker: in, Tokens: tokens, Keys: ring, View: view, Guard: guard, Creds: creds, Now: opts.Now, Log: d.log.With("component", "api"),
+		Channels: chans}); err != nil {
+		return nil, err
+	}
 	if d.grpcLn, err = net.Listen("tcp", opts.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("gRPC listen on %s: %w", opts.GRPCAddr, err)
 	}

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -20,6 +21,9 @@ import (
 	"github.com/cascadehq/cascade/internal/store"
 )
 
+// maxHeaderBytes bounds a request's headers (a bearer token is under 100 bytes).
+const maxHeaderBytes = 64 << 10
+
 // newHTTPServer serves /healthz, /metrics and, at /, the web dashboard.
 // The dashboard is a client of the daemon's own gRPC server over an
 // in-process connection, so every browser request is authenticated and
@@ -30,12 +34,17 @@ func (d *Daemon) newHTTPServer() (*http.Server, error) {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
 	d.cleanups = append(d.cleanups, func() { cc.Close() })
-	dash := dashboard.New(dashboard.Config{Conn: cc, NoAuth: d.opts.InsecureNoAuth, Now: d.opts.Now,
+	dash := dashboard.New(dashboard.Config{Conn: cc, NoAuth: d.opts.InsecureNoAuth, Gate: d.guard, Now: d.opts.Now,
 		Log: d.log.With("component", "dashboard")})
 	if !d.opts.InsecureNoAuth && !loopback(d.opts.HTTPAddr) {
 		d.log.Warn("the dashboard is served over plain HTTP on a non-loopback address: bearer tokens travel in clear text; put it behind a TLS proxy")
 	}
-	srv := &http.Server{Handler: d.httpHandler(dash), ReadHeaderTimeout: 5 * time.Second}
+	t, def := d.opts.HTTPTimeouts, DefaultHTTPTimeouts
+	// The live views lift ReadTimeout and set a deadline per write
+	// (internal/dashboard), so WriteTimeout bounds the other answers only.
+	srv := &http.Server{Handler: d.httpHandler(dash), MaxHeaderBytes: maxHeaderBytes,
+		ReadHeaderTimeout: cmp.Or(t.ReadHeader, def.ReadHeader), ReadTimeout: cmp.Or(t.Read, def.Read),
+		WriteTimeout: cmp.Or(t.Write, def.Write), IdleTimeout: cmp.Or(t.Idle, def.Idle)}
 	srv.RegisterOnShutdown(dash.Close) // live streams end, so gRPC can drain
 	return srv, nil
 }

@@ -91,7 +91,29 @@ type Options struct {
 	// only, logged loudly at start. Without it such a webhook's messages are
 	// dead-lettered at once.
 	WebhookAllowPrivate bool
+
+	// MaxStreamsPerToken and MaxStreams bound the open streams (gRPC
+	// WatchBreach and the dashboard's live views together) of one token
+	// or client certificate, and of everyone; 0 means
+	// auth.DefaultStreamsPerCaller and auth.DefaultStreamsTotal. More are
+	// refused with ResourceExhausted (HTTP 429).
+	MaxStreamsPerToken, MaxStreams int
+	// HTTPTimeouts of the HTTP server; zero fields take DefaultHTTPTimeouts'.
+	HTTPTimeouts HTTPTimeouts
 }
+
+// HTTPTimeouts bound the HTTP server's connections. The dashboard's live
+// views are exempt from ReadTimeout and WriteTimeout: each of their
+// writes has its own deadline.
+type HTTPTimeouts struct {
+	ReadHeader time.Duration // to read a request's headers (slow clients are cut off)
+	Read       time.Duration // to read a whole request
+	Write      time.Duration // to write a response
+	Idle       time.Duration // a kept-alive connection waits for the next request
+}
+
+// DefaultHTTPTimeouts are the HTTP server's timeouts.
+var DefaultHTTPTimeouts = HTTPTimeouts{ReadHeader: 5 * time.Second, Read: 30 * time.Second, Write: 60 * time.Second, Idle: 120 * time.Second}
 
 // loopback reports whether host:port listens on a loopback address only.
 func loopback(addr string) bool {
@@ -152,6 +174,12 @@ func (o *Options) validate() error {
 	}
 	if o.SMTP.Addr == "" && (o.SMTP.From != "" || o.SMTP.Username != "" || o.SMTP.PasswordFile != "" || o.SMTP.CAFile != "") {
 		errs = append(errs, errors.New("the --smtp-* flags need --smtp-addr"))
+	}
+	if o.MaxStreamsPerToken < 0 || o.MaxStreams < 0 {
+		errs = append(errs, errors.New("the stream limits must not be negative"))
+	}
+	if t := o.HTTPTimeouts; t.ReadHeader < 0 || t.Read < 0 || t.Write < 0 || t.Idle < 0 {
+		errs = append(errs, errors.New("the HTTP timeouts must not be negative"))
 	}
 	if b := o.DispatchBackoff; b.Initial < 0 || b.Max < 0 || b.GiveUp < 0 || b.MinAttempts < 0 || o.WebhookTimeout < 0 {
 		errs = append(errs, errors.New("the delivery retry schedule and the webhook timeout must not be negative"))

@@ -40,6 +40,9 @@ type Config struct {
 	// The dashboard then answers loopback clients only, with the full
 	// view.
 	NoAuth bool
+	// Gate, if set, admits requests before the dashboard does any work
+	// for them (implemented by auth.Guard).
+	Gate Gate
 	// PollInterval of the live views without a gRPC watch; 0 means
 	// DefaultPollInterval.
 	PollInterval time.Duration
@@ -47,11 +50,24 @@ type Config struct {
 	Now          func() time.Time // clock; nil means time.Now
 }
 
+// Gate checks credentials and counts live views for the dashboard. Its
+// errors are gRPC statuses, answered like the API's.
+type Gate interface {
+	// Authenticate checks an Authorization header: the dashboard calls it
+	// before it reads a request body.
+	Authenticate(ctx context.Context, authorization string) error
+	// OpenStream admits one live view (Unauthenticated, ResourceExhausted
+	// otherwise). Its context ends when the credentials are revoked, with
+	// the status to tell the page as its cause; release frees the place.
+	OpenStream(ctx context.Context, authorization string) (_ context.Context, release func(), _ error)
+}
+
 // Dashboard is the dashboard's HTTP handler.
 type Dashboard struct {
 	breaches cascadev1.BreachServiceClient
 	notices  cascadev1.NoticeServiceClient
 	noAuth   bool
+	gate     Gate
 	poll     time.Duration
 	log      *slog.Logger
 	now      func() time.Time
@@ -76,6 +92,7 @@ func New(cfg Config) *Dashboard {
 		breaches: cascadev1.NewBreachServiceClient(cfg.Conn),
 		notices:  cascadev1.NewNoticeServiceClient(cfg.Conn),
 		noAuth:   cfg.NoAuth,
+		gate:     cfg.Gate,
 		poll:     cfg.PollInterval,
 		log:      cfg.Log,
 		now:      cfg.Now,
@@ -129,6 +146,22 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"authentication is off (--insecure-no-auth): the dashboard answers only on localhost")
 		return
 	}
+	if d.gate != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// Credentials first: an unauthenticated client gets its 401
+		// without the server reading what it sends, and the connection
+		// closes (the unread body must not be read as a next request).
+		ctx, cancel := context.WithTimeout(r.Context(), callTimeout)
+		err := d.gate.Authenticate(ctx, r.Header.Get("Authorization"))
+		cancel()
+		if err != nil {
+			w.Header().Set("Connection", "close")
+			d.writeError(w, r, err)
+			return
+		}
+	}
+	// No handler reads more, and the server discards no more of a body
+	// left unread, than this.
+	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 	d.handler.ServeHTTP(w, r)
 }
 

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"google.golang.org/grpc/status"
+
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -73,11 +75,37 @@ func (s *eventStream) ping() error {
 func (s *eventStream) flush() error { return s.rc.Flush() }
 
 // streamContext is the context of one live stream: it ends with the
-// request or when the dashboard closes, and carries the credentials.
-func (d *Dashboard) streamContext(r *http.Request) (context.Context, context.CancelFunc) {
+// request, when the dashboard closes or, for a view the dashboard counts
+// itself (counted: one without a gRPC stream, which the API counts), when
+// the gate ends it; it carries the credentials. An error (refused by the
+// gate) has been answered.
+func (d *Dashboard) streamContext(w http.ResponseWriter, r *http.Request, counted bool) (context.Context, context.CancelFunc, bool) {
+	// A live view outlasts the server's WriteTimeout: each write has its
+	// own deadline (eventStream.write). ReadTimeout does not end it (the
+	// server lifts the read deadline once a bodiless request is read).
 	ctx, cancel := context.WithCancel(r.Context())
 	stop := context.AfterFunc(d.done, cancel)
-	return outgoing(ctx, r), func() { stop(); cancel() }
+	release := func() {}
+	if counted && d.gate != nil {
+		gctx, rel, err := d.gate.OpenStream(ctx, r.Header.Get("Authorization"))
+		if err != nil {
+			stop()
+			cancel()
+			d.writeError(w, r, err)
+			return nil, nil, false
+		}
+		ctx, release = gctx, rel
+	}
+	return outgoing(ctx, r), func() { release(); stop(); cancel() }, true
+}
+
+// ended tells the page why the gate ended its stream (a revoked token),
+// if it did.
+func (d *Dashboard) ended(ctx context.Context, s *eventStream, r *http.Request) {
+	if st, ok := status.FromError(context.Cause(ctx)); ok {
+		_, body := d.errorOf(r, st.Err())
+		_ = s.send("error", mustJSON(body))
+	}
 }
 
 // fetcher reads what a polled view shows.
@@ -88,7 +116,10 @@ type fetcher func(ctx context.Context) (json.RawMessage, error)
 // failure is an ordinary error answer; a later one is an "error" event,
 // after which the stream ends unless the error is transient.
 func (d *Dashboard) pollEvents(w http.ResponseWriter, r *http.Request, name string, fetch fetcher) {
-	ctx, cancel := d.streamContext(r)
+	ctx, cancel, ok := d.streamContext(w, r, true)
+	if !ok {
+		return
+	}
 	defer cancel()
 	call := func() (json.RawMessage, error) {
 		c, cancel := context.WithTimeout(ctx, callTimeout)
@@ -111,6 +142,7 @@ func (d *Dashboard) pollEvents(w http.ResponseWriter, r *http.Request, name stri
 	for {
 		select {
 		case <-ctx.Done():
+			d.ended(ctx, s, r)
 			return
 		case <-ping.C:
 			if s.ping() != nil {
@@ -119,6 +151,7 @@ func (d *Dashboard) pollEvents(w http.ResponseWriter, r *http.Request, name stri
 		case <-tick.C:
 			b, err := call()
 			if ctx.Err() != nil {
+				d.ended(ctx, s, r)
 				return
 			}
 			if err != nil {
@@ -252,7 +285,10 @@ func (d *Dashboard) noticeEvents(w http.ResponseWriter, r *http.Request) {
 // "caught_up", then every change. Only callers who may watch the breach
 // (the vendor and global viewers) get one.
 func (d *Dashboard) breachEvents(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := d.streamContext(r)
+	ctx, cancel, ok := d.streamContext(w, r, false) // WatchBreach is counted by the API
+	if !ok {
+		return
+	}
 	defer cancel()
 	id := r.PathValue("breach")
 	callCtx, cancelCall := context.WithTimeout(ctx, callTimeout)
