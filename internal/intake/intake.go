@@ -6,6 +6,7 @@
 package intake
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -29,14 +30,32 @@ import (
 // published report is processed by one of them.
 const ConsumerName = "cascade-intake"
 
+// DefaultMaxAttempts is how often a message whose processing keeps failing
+// is delivered before it is dead-lettered: 8 attempts 1, 2, 4, 8, 16, 30,
+// 30 s apart, about 1.5 minutes in all.
+const DefaultMaxAttempts = 8
+
+// maxAckPending is how many intake messages may be outstanding (being
+// processed, or waiting for their next attempt).
+const maxAckPending = 1024
+
 // Config configures the intake.
 type Config struct {
 	Deadline time.Duration    // controller deadline after delivery
 	Now      func() time.Time // clock
 	Workers  int              // reports processed at once
 	AckWait  time.Duration    // redelivery after a crash; extended while a fan-out progresses
-	Timers   Timers
-	Log      *slog.Logger
+	// MaxAttempts bounds the deliveries of a message whose processing
+	// keeps failing (default 8); then it is dead-lettered.
+	MaxAttempts int
+	// RetryDelay is the wait after a first failed attempt (default 1 s),
+	// doubling per attempt up to 30 s.
+	RetryDelay time.Duration
+	// BusyLimit is how long an update may wait for an earlier revision's
+	// delivery before its waits count as failed attempts (default 1 h).
+	BusyLimit time.Duration
+	Timers    Timers
+	Log       *slog.Logger
 }
 
 // Timers arms the durable per-chunk timers (implemented by deadline.Timers).
@@ -56,7 +75,11 @@ type Intake struct {
 	workers int
 	ackWait time.Duration
 	timers  Timers
-	log     *slog.Logger
+
+	maxAttempts int
+	retryDelay  time.Duration
+	busyLimit   time.Duration
+	log         *slog.Logger
 }
 
 // New returns an intake over st.
@@ -67,7 +90,8 @@ func New(st *store.Store, pub *delivery.Publisher, cfg Config) *Intake {
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 30 * time.Second
 	}
-	return &Intake{st: st, pub: pub, now: cfg.Now, window: cfg.Deadline, workers: cfg.Workers, ackWait: cfg.AckWait, timers: cfg.Timers, log: cfg.Log}
+	return &Intake{st: st, pub: pub, now: cfg.Now, window: cfg.Deadline, workers: cfg.Workers, ackWait: cfg.AckWait, timers: cfg.Timers, log: cfg.Log,
+		maxAttempts: cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts), retryDelay: cmp.Or(cfg.RetryDelay, time.Second), busyLimit: cmp.Or(cfg.BusyLimit, time.Hour)}
 }
 
 // Run consumes reports until ctx ends. If the consumer fails (the NATS
@@ -90,12 +114,18 @@ func (in *Intake) Run(ctx context.Context) error {
 func (in *Intake) run(ctx context.Context) error {
 	js := in.st.JetStream()
 	cons, err := js.CreateOrUpdateConsumer(ctx, store.StreamIntake, jetstream.ConsumerConfig{
-		Durable:        ConsumerName,
-		Description:    "Cascade daemons processing breach reports",
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        in.ackWait,
-		MaxDeliver:     -1,
-		MaxAckPending:  in.workers * 4,
+		Durable:     ConsumerName,
+		Description: "Cascade daemons processing breach reports",
+		AckPolicy:   jetstream.AckExplicitPolicy,
+		AckWait:     in.ackWait,
+		// Deliveries are bounded by handle (MaxAttempts, from the
+		// message's delivery count), not by the server: a server-side
+		// MaxDeliver drops the message silently when the give-up could not
+		// be recorded; handle records it first.
+		MaxDeliver: -1,
+		// Messages waiting for a retry count as pending: room for many, so
+		// failing ones never keep a valid report from being delivered.
+		MaxAckPending:  max(in.workers*4, maxAckPending),
 		FilterSubjects: []string{store.SubjectReport, store.SubjectUpdate},
 	})
 	if err == nil {
@@ -147,37 +177,109 @@ type rejectErr struct{ r Rejection }
 
 func (e *rejectErr) Error() string { return e.r.Reason + ": " + e.r.Detail }
 
+// handle processes one intake message and ends it one of three ways:
+// acknowledged (recorded, or rejected with the rejection published),
+// retried with a growing delay (a transient failure, up to MaxAttempts
+// deliveries), or dead-lettered: after MaxAttempts failed deliveries a
+// rejection with reason dead_lettered is published and the message is
+// terminated. Nothing is retried forever, and a message being retried
+// waits outside the workers, so it holds back no other message.
 func (in *Intake) handle(ctx context.Context, m jetstream.Msg) {
 	md, err := m.Metadata()
 	if err != nil {
-		in.log.Error("intake: message without metadata", "err", err)
+		in.log.Error("intake: message without metadata; terminated", "err", err)
+		_ = m.Term()
 		return
 	}
 	seq := md.Sequence.Stream
-	log := in.log.With("stream_seq", seq, "subject", m.Subject())
+	log := in.log.With("stream_seq", seq, "subject", m.Subject(), "attempt", md.NumDelivered)
 	err = in.process(ctx, m, md)
 	var rej *rejectErr
+	if err != nil && !errors.As(err, &rej) && ctx.Err() == nil {
+		if r, ok := permanent(err); ok {
+			r.BreachID = cmp.Or(r.BreachID, in.breachOf(m, md))
+			rej = &rejectErr{r}
+		}
+	}
 	switch {
 	case err == nil:
-	case errors.As(err, &rej):
+	case rej != nil:
 		rej.r.Subject, rej.r.StreamSeq, rej.r.At = m.Subject(), seq, in.now()
 		if perr := publishRejection(ctx, in.st.JetStream(), rej.r, fmt.Sprintf("rejected/%d", seq)); perr != nil {
-			log.Warn("intake: could not publish rejection; will retry", "err", perr)
-			_ = m.NakWithDelay(time.Second)
+			in.retry(ctx, m, md, log, fmt.Errorf("publish rejection (%s): %w", rej.r.Reason, perr))
 			return
 		}
-		log.Warn("breach report rejected", "reason", rej.r.Reason, "detail", rej.r.Detail, "breach_id", rej.r.BreachID)
+		log.Warn("breach report rejected", "reason", rej.r.Reason, "detail", clip(rej.r.Detail, 500), "breach_id", rej.r.BreachID)
+	case ctx.Err() != nil:
+		return // shutting down: the message is redelivered after AckWait
 	default:
-		if ctx.Err() != nil {
-			return // shutting down: the message is redelivered after AckWait
-		}
-		log.Warn("intake: processing failed; will retry", "err", err)
-		_ = m.NakWithDelay(time.Second)
+		in.retry(ctx, m, md, log, err)
 		return
 	}
 	if err := m.DoubleAck(ctx); err != nil {
 		log.Warn("intake: ack failed; the report will be processed again (idempotently)", "err", err)
 	}
+}
+
+// retry naks a message whose processing failed with err, or, once it has
+// been delivered MaxAttempts times, dead-letters it: the give-up is
+// published on cascade.breach.rejected (reason dead_lettered) before the
+// message is terminated, so it is never lost silently. If even that
+// publish fails, the message is retried once more later.
+func (in *Intake) retry(ctx context.Context, m jetstream.Msg, md *jetstream.MsgMetadata, log *slog.Logger, err error) {
+	if errors.Is(err, errBusy) && in.now().Sub(md.Timestamp) < in.busyLimit {
+		// Waiting for an earlier revision is no failure: it does not count.
+		_ = m.NakWithDelay(in.delay(1))
+		return
+	}
+	if md.NumDelivered < uint64(in.maxAttempts) {
+		log.Warn("intake: processing failed; will retry", "err", err, "max_attempts", in.maxAttempts)
+		_ = m.NakWithDelay(in.delay(md.NumDelivered))
+		return
+	}
+	seq := md.Sequence.Stream
+	r := Rejection{Reason: "dead_lettered", BreachID: in.breachOf(m, md), Attempts: int(md.NumDelivered),
+		Detail: fmt.Sprintf("gave up after %d attempts; the last failed with: %v. Nothing more is retried: publish the report again to resume it (a breach already recorded is completed, never duplicated)",
+			md.NumDelivered, err),
+		Subject: m.Subject(), StreamSeq: seq, At: in.now()}
+	if perr := publishRejection(ctx, in.st.JetStream(), r, fmt.Sprintf("dead/%d", seq)); perr != nil {
+		log.Error("intake: giving up on the message, but could not record it; will retry", "err", err, "publish_err", perr)
+		_ = m.NakWithDelay(in.delay(md.NumDelivered))
+		return
+	}
+	log.Error("intake: gave up on the message (dead-lettered on "+store.SubjectRejected+")", "err", err, "breach_id", r.BreachID)
+	if terr := m.TermWithReason("dead_lettered"); terr != nil {
+		log.Warn("intake: terminating a dead-lettered message failed; it may be tried once more", "err", terr)
+	}
+}
+
+// delay is the wait after the n-th failed delivery: RetryDelay doubling
+// per attempt, at most 30 s.
+func (in *Intake) delay(n uint64) time.Duration {
+	d := in.retryDelay
+	for i := uint64(1); i < n && d < 30*time.Second; i++ {
+		d *= 2
+	}
+	return min(d, 30*time.Second)
+}
+
+// breachOf is the breach id a message names, for a rejection that has
+// none: the report's or update's id, or the id generated for the message.
+func (in *Intake) breachOf(m jetstream.Msg, md *jetstream.MsgMetadata) breach.BreachID {
+	if m.Subject() == store.SubjectUpdate {
+		if u, err := protoconv.DecodeUpdate(m.Data(), m.Headers().Get("Content-Type")); err == nil {
+			return breach.BreachID(clip(u.GetBreachId(), 64))
+		}
+		return ""
+	}
+	wire, err := protoconv.DecodeReport(m.Data(), m.Headers().Get("Content-Type"))
+	if err != nil {
+		return ""
+	}
+	if wire.GetId() == "" {
+		return GeneratedID(md.Timestamp, md.Sequence.Stream)
+	}
+	return breach.BreachID(clip(wire.GetId(), 64))
 }
 
 func (in *Intake) process(ctx context.Context, m jetstream.Msg, md *jetstream.MsgMetadata) error {
@@ -284,7 +386,7 @@ func (in *Intake) accept(ctx context.Context, r *breach.Report, seq uint64, prog
 // (*breach.InvalidError, breach.ErrConflict).
 func (in *Intake) Check(ctx context.Context, r *breach.Report) (*breach.Breach, error) {
 	if err := r.Validate(in.now()); err != nil {
-		return nil, err
+		return nil, capViolations(err)
 	}
 	if cur, err := in.st.GetBreach(ctx, r.ID); err == nil {
 		if cur.Digest != r.Digest() {
@@ -299,10 +401,16 @@ func (in *Intake) Check(ctx context.Context, r *breach.Report) (*breach.Breach, 
 		return nil, err
 	}
 	if len(known) == 0 {
+		// At most MaxListed violations, then one that counts the rest: a
+		// status with 20,000 details would not reach the caller.
 		var vs []breach.FieldViolation
-		for i, a := range r.Affected {
+		for i, a := range r.Affected[:min(len(r.Affected), MaxListed)] {
 			vs = append(vs, breach.FieldViolation{Field: fmt.Sprintf("affected[%d].org_id", i), Reason: "unknown_organisation",
 				Detail: fmt.Sprintf("organisation %q is not in the registry", a.Org)})
+		}
+		if n := len(r.Affected) - MaxListed; n > 0 {
+			vs = append(vs, breach.FieldViolation{Field: "affected", Reason: "unknown_organisation",
+				Detail: fmt.Sprintf("%d more organisations (of %d) are not in the registry either; none is", n, len(r.Affected))})
 		}
 		if len(vs) == 0 {
 			vs = append(vs, breach.FieldViolation{Field: "all_customers", Reason: "empty_registry", Detail: "the registry has no organisations"})
@@ -381,7 +489,7 @@ func (in *Intake) writeMembership(ctx context.Context, id breach.BreachID, diges
 // rejectUnknown reports, loudly and once, the affected ids not in the registry.
 func (in *Intake) rejectUnknown(ctx context.Context, b *breach.Breach, seq uint64) error {
 	in.log.Warn("breach names organisations that are not in the registry; they get no notice",
-		"breach_id", b.ID, "unknown_org_ids", b.UnknownOrgs)
+		"breach_id", b.ID, "unknown_orgs", len(b.UnknownOrgs), "first_unknown_org_ids", b.UnknownOrgs[:min(len(b.UnknownOrgs), MaxListed)])
 	return publishRejection(ctx, in.st.JetStream(), Rejection{
 		Reason: "unknown_organisations", Partial: true, BreachID: b.ID, UnknownOrgIDs: b.UnknownOrgs, Field: "affected",
 		Detail: fmt.Sprintf("%d affected organisations are not in the registry and got no notice; the %d known ones were notified",
@@ -428,4 +536,16 @@ func (in *Intake) resolve(ctx context.Context, r *breach.Report) (map[breach.Org
 		}
 	}
 	return known, unknown, nil
+}
+
+// capViolations bounds an *breach.InvalidError to MaxListed violations and
+// one that counts the rest; other errors are returned as they are.
+func capViolations(err error) error {
+	var inv *breach.InvalidError
+	if !errors.As(err, &inv) || len(inv.Violations) <= MaxListed {
+		return err
+	}
+	vs := append(slices.Clip(inv.Violations[:MaxListed]), breach.FieldViolation{Field: inv.Violations[MaxListed].Field, Reason: "too_many_violations",
+		Detail: fmt.Sprintf("%d more violations, from this field on, are not listed (%d in all)", len(inv.Violations)-MaxListed, len(inv.Violations))})
+	return &breach.InvalidError{Violations: vs}
 }

@@ -19,7 +19,7 @@ var errBusy = errors.New("an earlier revision of the breach is still being deliv
 // revision when the same update was applied before.
 func (in *Intake) CheckUpdate(ctx context.Context, u *breach.Update) (*breach.Breach, *breach.Revision, error) {
 	if err := u.Validate(); err != nil {
-		return nil, nil, err
+		return nil, nil, capViolations(err)
 	}
 	b, err := in.st.GetBreach(ctx, u.Breach)
 	if err != nil {
