@@ -57,7 +57,7 @@ func (s tokenService) RevokeToken(ctx context.Context, req *cascadev1.RevokeToke
 	if len(req.GetTokenId()) != 16 {
 		return nil, toStatus(ctx, s.log, method, invalid("token_id", "token_id is the 16-character id shown when the token was issued"))
 	}
-	tok, err := s.st.RevokeToken(ctx, req.GetTokenId(), s.now())
+	tok, err := s.tokens.Revoke(ctx, req.GetTokenId())
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -75,14 +76,28 @@ func withIdentity(ctx context.Context, id Identity) context.Context {
 	return context.WithValue(ctx, ctxKey{}, id)
 }
 
-// Tokens issues and checks bearer tokens; only their SHA-256 is stored.
+// Tokens issues and checks bearer tokens; only their SHA-256 is stored,
+// in a record that carries a MAC under a key derived from the deployment
+// secret (store.Token): a record Cascade did not write never authenticates.
 type Tokens struct {
 	st  *store.Store
 	now func() time.Time
+	mac []byte
+	log *slog.Logger
 }
 
-// NewTokens returns the token manager over st.
-func NewTokens(st *store.Store, now func() time.Time) *Tokens { return &Tokens{st: st, now: now} }
+// NewTokens returns the token manager over st. macKey (32 bytes) is
+// derived from the deployment secret for store.TokenMACPurpose; log (nil:
+// none) gets a warning for every record that fails its MAC.
+func NewTokens(st *store.Store, now func() time.Time, macKey []byte, log *slog.Logger) (*Tokens, error) {
+	if len(macKey) != 32 {
+		return nil, fmt.Errorf("auth: token MAC key of %d bytes, want 32 (derived from the deployment secret)", len(macKey))
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Tokens{st: st, now: now, mac: macKey, log: log}, nil
+}
 
 // tokenPrefix marks Cascade tokens (so secret scanners can find leaked ones).
 const tokenPrefix = "cas_"
@@ -114,7 +129,7 @@ func (t *Tokens) Issue(ctx context.Context, org breach.OrgID, role Role, label s
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	id, hash := hashOf(secret)
 	tok := store.Token{ID: id, Hash: hash, Org: org, Role: string(role), Label: label, IssuedAt: t.now()}
-	if err := t.st.PutToken(ctx, tok); err != nil {
+	if err := t.st.PutToken(ctx, &tok, t.mac); err != nil {
 		return "", nil, err
 	}
 	return secret, &tok, nil
@@ -130,17 +145,37 @@ func (t *Tokens) Check(ctx context.Context, secret string) (Identity, error) {
 		return Identity{}, errUnauthenticated
 	}
 	id, hash := hashOf(secret)
-	tok, _, err := t.st.GetToken(ctx, id)
+	tok, rev, err := t.st.GetToken(ctx, id)
 	if errors.Is(err, breach.ErrNotFound) {
 		return Identity{}, errUnauthenticated
 	}
 	if err != nil {
 		return Identity{}, err
 	}
+	if err := tok.CheckMAC(t.mac, rev); err != nil || tok.ID != id {
+		if err == nil {
+			err = fmt.Errorf("record under id %s says id %q", id, tok.ID)
+		}
+		t.log.Warn("token record refused: written or changed outside Cascade (or by a daemon with another deployment secret)",
+			"token_id", id, "reason", err.Error())
+		return Identity{}, errUnauthenticated
+	}
 	if subtle.ConstantTimeCompare([]byte(tok.Hash), []byte(hash)) != 1 || !tok.RevokedAt.IsZero() {
 		return Identity{}, errUnauthenticated
 	}
 	return Identity{Org: tok.Org, Role: Role(tok.Role), TokenID: tok.ID}, nil
+}
+
+// Revoke marks the token revoked (idempotent); later checks of it fail.
+func (t *Tokens) Revoke(ctx context.Context, id string) (*store.Token, error) {
+	return t.st.RevokeToken(ctx, id, t.now(), t.mac)
+}
+
+// SignUnsigned gives a MAC to the token records of versions before the
+// deployment secret (run at the first start with one) and returns how
+// many it signed.
+func (t *Tokens) SignUnsigned(ctx context.Context) (int, error) {
+	return t.st.SignUnsignedTokens(ctx, t.mac)
 }
 
 // Any reports whether any token exists (to bootstrap the first one).

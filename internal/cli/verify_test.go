@@ -36,7 +36,7 @@ func newSignedFixture(t *testing.T) *signedFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring, err := signing.OpenRing(t.Context(), js, 1, nil, time.Hour)
+	ring, err := signing.OpenRing(t.Context(), js, 1, nil, time.Hour, signing.Sealing{Key: make([]byte, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}

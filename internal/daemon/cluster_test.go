@@ -32,7 +32,7 @@ const clusterFanoutOrgs = 10_000
 
 // clusterOptions are a daemon's options on cluster c with a registry file.
 func clusterOptions(t *testing.T, c *natstest.Cluster, orgs string) daemon.Options {
-	return daemon.Options{NATSURL: c.URLs(), InsecureNATSNoAuth: true, Replicas: 3, GRPCAddr: "127.0.0.1:0", InsecureNoAuth: true,
+	return daemon.Options{SecretFile: sharedSecret(t), InsecureNATSNoAuth: true, NATSURL: c.URLs(), Replicas: 3, GRPCAddr: "127.0.0.1:0", InsecureNoAuth: true,
 		Deadline: 72 * time.Hour, OrgsFile: orgs, IntakeAckWait: 2 * time.Second, Log: testLogger(t)}
 }
 

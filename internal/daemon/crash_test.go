@@ -133,7 +133,7 @@ func TestDaemonStopsMidFanout(t *testing.T) {
 		t.Skip("crash test")
 	}
 	srv := natstest.Start(t)
-	opts := daemon.Options{NATSURL: srv.ClientURL(), InsecureNATSNoAuth: true, GRPCAddr: "127.0.0.1:0", InsecureNoAuth: true, Deadline: 72 * time.Hour,
+	opts := daemon.Options{SecretFile: sharedSecret(t), InsecureNATSNoAuth: true, NATSURL: srv.ClientURL(), GRPCAddr: "127.0.0.1:0", InsecureNoAuth: true, Deadline: 72 * time.Hour,
 		OrgsFile: writeRegistry(t, crashOrgs), IntakeAckWait: 2 * time.Second, Log: testLogger(t)}
 	js, err := jetstream.New(srv.Connect())
 	if err != nil {
@@ -163,7 +163,7 @@ func TestNATSRestartsMidFanout(t *testing.T) {
 		t.Skip("crash test")
 	}
 	srv := natstest.Start(t)
-	d, err := daemon.Start(context.Background(), daemon.Options{NATSURL: srv.ClientURL(), InsecureNATSNoAuth: true, GRPCAddr: "127.0.0.1:0", InsecureNoAuth: true, Deadline: 72 * time.Hour,
+	d, err := daemon.Start(context.Background(), daemon.Options{SecretFile: sharedSecret(t), InsecureNATSNoAuth: true, NATSURL: srv.ClientURL(), GRPCAddr: "127.0.0.1:0", InsecureNoAuth: true, Deadline: 72 * time.Hour,
 		OrgsFile: writeRegistry(t, crashOrgs), IntakeAckWait: 2 * time.Second, Log: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)

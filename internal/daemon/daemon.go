@@ -28,7 +28,6 @@ import (
 	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/natsembed"
 	"github.com/cascadehq/cascade/internal/registry"
-	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/store"
 	"github.com/cascadehq/cascade/internal/summary"
 	"github.com/cascadehq/cascade/internal/webhook"
@@ -141,6 +140,12 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The deployment secret (outside NATS) and what it protects in NATS.
+	ring, tokens, err := d.openTrust(openCtx)
+	if err != nil {
+		return nil, err
+	}
+	d.cleanups = append(d.cleanups, ring.Close)
 	if opts.OrgsFile != "" {
 		// A large registry takes longer than the rest of the start-up.
 		loadCtx, cancelLoad := context.WithTimeout(ctx, 10*time.Minute)
@@ -151,11 +156,6 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		}
 		d.log.Info("registry loaded", "file", opts.OrgsFile, "organisations", len(orgs))
 	}
-	ring, err := signing.OpenRing(openCtx, d.st.JetStream(), opts.Replicas, opts.Now, opts.KeyOverlap)
-	if err != nil {
-		return nil, fmt.Errorf("signing keys: %w", err)
-	}
-	d.cleanups = append(d.cleanups, ring.Close)
 	if err := ring.PublishKeys(openCtx); err != nil {
 		return nil, fmt.Errorf("publish signing keys: %w", err)
 	}
@@ -190,7 +190,6 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.goRun("timers", func() error { return timers.Run(runCtx) })
 	d.goRun("dispatch", func() error { return disp.Run(runCtx) })
 
-	tokens := auth.NewTokens(d.st, opts.Now)
 	if opts.InsecureNoAuth {
 		d.log.Warn("!!! gRPC AUTHENTICATION IS OFF (--insecure-no-auth): anyone who can reach " + opts.GRPCAddr +
 			" may read and change every notice. Development only. !!!")

@@ -69,6 +69,11 @@ type Options struct {
 	// client certificates issued by that CA (mutual TLS: CN = organisation
 	// id, OU = role).
 	TLSCert, TLSKey, TLSClientCA string
+	// SecretFile is the deployment secret (32 random bytes, mode 0600)
+	// that seals the signing keys and binds the token records in NATS; it
+	// must exist. Empty means <data-dir>/secret.key, created on first
+	// start. Every daemon on one NATS store needs the same secret.
+	SecretFile string
 	// BootstrapTokenFile receives the first vendor token when no token
 	// exists yet; empty means <data-dir>/vendor.token.
 	BootstrapTokenFile string
@@ -132,6 +137,9 @@ func (o *Options) validate() error {
 	var errs []error
 	if o.NATSURL == "" && o.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir is required with the embedded NATS server"))
+	}
+	if o.NATSURL != "" && o.DataDir == "" && o.SecretFile == "" {
+		errs = append(errs, errors.New("--secret-file (or --data-dir for <data-dir>/secret.key) is required with --nats-url"))
 	}
 	if o.NATSURL == "" {
 		if _, _, err := net.SplitHostPort(o.NATSListen); err != nil {

@@ -160,7 +160,7 @@ func TestRemindersThenOverdue(t *testing.T) {
 // late) and then the rest on time, each once.
 func TestTimersSurviveRestart(t *testing.T) {
 	srv := natstest.Start(t)
-	opts := daemon.Options{NATSURL: srv.ClientURL(), InsecureNATSNoAuth: true, GRPCAddr: "127.0.0.1:0", InsecureNoAuth: true, Deadline: 7 * time.Second,
+	opts := daemon.Options{SecretFile: sharedSecret(t), InsecureNATSNoAuth: true, NATSURL: srv.ClientURL(), GRPCAddr: "127.0.0.1:0", InsecureNoAuth: true, Deadline: 7 * time.Second,
 		Remind: []time.Duration{5 * time.Second, 2 * time.Second}, Redeliver: []time.Duration{}, LateAfter: 500 * time.Millisecond,
 		OrgsFile: exampleOrgs, Log: testLogger(t)}
 	e := start(t, opts)
@@ -220,7 +220,7 @@ func TestTwoDaemonsFireOnce(t *testing.T) {
 	reg := writeRegistry(t, orgs)
 	var es []*env
 	for i := range 2 {
-		opts := daemon.Options{NATSURL: srv.ClientURL(), InsecureNATSNoAuth: true, GRPCAddr: "127.0.0.1:0", InsecureNoAuth: true, Deadline: 5 * time.Second,
+		opts := daemon.Options{SecretFile: sharedSecret(t), InsecureNATSNoAuth: true, NATSURL: srv.ClientURL(), GRPCAddr: "127.0.0.1:0", InsecureNoAuth: true, Deadline: 5 * time.Second,
 			Remind: []time.Duration{3 * time.Second, time.Second}, Redeliver: []time.Duration{}, Log: testLogger(t)}
 		if i == 0 {
 			opts.OrgsFile = reg

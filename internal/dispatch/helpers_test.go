@@ -71,7 +71,7 @@ func newHarness(t *testing.T, orgs []breach.Org, cfg dispatch.Config) *harness {
 	if err := h.st.PutOrgs(ctx(t), orgs); err != nil {
 		t.Fatal(err)
 	}
-	if h.ring, err = signing.OpenRing(ctx(t), h.st.JetStream(), 1, time.Now, 0); err != nil {
+	if h.ring, err = signing.OpenRing(ctx(t), h.st.JetStream(), 1, time.Now, 0, signing.Sealing{Key: make([]byte, 32)}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(h.ring.Close)

@@ -25,6 +25,7 @@ import (
 	"github.com/cascadehq/cascade/internal/daemon"
 	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/registry"
+	"github.com/cascadehq/cascade/internal/secret"
 	"github.com/cascadehq/cascade/internal/store"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -144,7 +145,11 @@ func (r *runner) baseOptions(name string) (daemon.Options, error) {
 		Log:                r.log,
 	}
 	if r.external() {
-		o.DataDir = ""
+		// Every daemon on the external server shares one deployment secret.
+		o.DataDir, o.SecretFile = "", filepath.Join(r.tmp, "secret.key")
+		if _, err := secret.Load(o.SecretFile, true); err != nil {
+			return daemon.Options{}, err
+		}
 	}
 	return o, nil
 }

@@ -2,11 +2,15 @@ package signing
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -18,7 +22,8 @@ import (
 // JetStream layout of the signing keys (part of the operator's contract,
 // documented in the README).
 const (
-	// BucketKeys holds the private keys: grant it to the daemons only.
+	// BucketKeys holds the private keys, sealed under a key derived from
+	// the deployment secret: grant it to the daemons only.
 	BucketKeys = "cascade-keys"
 	// StreamKeys keeps the published public key sets.
 	StreamKeys = "CASCADE_KEYS"
@@ -26,7 +31,8 @@ const (
 	// message is the current set.
 	SubjectKeys = "cascade.keys"
 
-	// recordKey is the bucket's one key: every key, with its private key.
+	// recordKey is the bucket's one key: every key, with its sealed
+	// private key.
 	recordKey = "active"
 	// headerKeysRevision on a published set is the bucket revision it was
 	// made from, so an older set is never published over a newer one.
@@ -42,6 +48,28 @@ const (
 // notice it received before a rotation.
 const DefaultOverlap = 90 * 24 * time.Hour
 
+// SealingPurpose is the purpose string of the sealing key derived from the
+// deployment secret (secret.Key.Derive).
+const SealingPurpose = "cascade signing-key sealing v1"
+
+// Sealing is how a Ring keeps the private keys in bucket cascade-keys:
+// each sealed with AES-256-GCM under Key, the key id as additional data.
+// A reader of the bucket without the deployment secret cannot sign.
+type Sealing struct {
+	// Key is the 32-byte sealing key, derived from the deployment secret
+	// for SealingPurpose.
+	Key []byte
+	// MigratePlain seals in place, when OpenRing reads them, the private
+	// keys that versions before the deployment secret stored in clear.
+	// Without it a private key in clear is refused (OpenRing fails; a
+	// running Ring keeps its last good keys and logs an error): after the
+	// migration only someone bypassing Cascade writes one, for example to
+	// plant a key they know.
+	MigratePlain bool
+	// Log (nil: none) records the migration and unusable records.
+	Log *slog.Logger
+}
+
 // Ring is the vendor's signing keys, kept in the JetStream bucket
 // cascade-keys and shared by every daemon: exactly one key is active and
 // signs new messages; replaced keys verify until they expire. A Ring
@@ -52,6 +80,8 @@ type Ring struct {
 	stream  jetstream.Stream
 	now     func() time.Time
 	overlap time.Duration
+	seal    *sealer
+	log     *slog.Logger
 
 	mu    sync.RWMutex
 	state ringState
@@ -62,8 +92,9 @@ type Ring struct {
 
 // ringState is one version of the bucket's record.
 type ringState struct {
-	keys []Key // newest first; never modified once stored here
-	rev  uint64
+	keys  []Key // newest first; never modified once stored here
+	rev   uint64
+	plain int // private keys stored in clear (read during a migration only)
 }
 
 // OpenRing creates or opens the bucket and the stream of the signing keys
@@ -71,8 +102,18 @@ type ringState struct {
 // publishes the public keys and follows the bucket until Close. It is safe
 // to call from several daemons at once: they end up with one active key.
 // now is the clock (nil: time.Now); overlap is how long a replaced key
-// keeps verifying (0: DefaultOverlap).
-func OpenRing(ctx context.Context, js jetstream.JetStream, replicas int, now func() time.Time, overlap time.Duration) (*Ring, error) {
+// keeps verifying (0: DefaultOverlap); seal is how private keys are
+// stored. A stored private key that does not open under seal.Key is an
+// error, never skipped.
+func OpenRing(ctx context.Context, js jetstream.JetStream, replicas int, now func() time.Time, overlap time.Duration, seal Sealing) (*Ring, error) {
+	sl, err := newSealer(seal.Key)
+	if err != nil {
+		return nil, err
+	}
+	log := seal.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	switch {
 	case replicas < 0:
 		return nil, fmt.Errorf("signing: replicas %d must not be negative", replicas)
@@ -90,7 +131,7 @@ func OpenRing(ctx context.Context, js jetstream.JetStream, replicas int, now fun
 	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      BucketKeys,
-		Description: "Cascade's message signing keys, private keys included",
+		Description: "Cascade's message signing keys, private keys sealed under the deployment secret",
 		History:     1,
 		Storage:     jetstream.FileStorage,
 		Replicas:    replicas,
@@ -110,8 +151,10 @@ func OpenRing(ctx context.Context, js jetstream.JetStream, replicas int, now fun
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", StreamKeys, err)
 	}
-	r := &Ring{kv: kv, js: js, stream: stream, now: now, overlap: overlap, done: make(chan struct{})}
-	if _, err := r.modify(ctx, func(keys []Key, at time.Time) ([]Key, bool, error) {
+	r := &Ring{kv: kv, js: js, stream: stream, now: now, overlap: overlap, seal: sl, log: log, done: make(chan struct{})}
+	// The one read that may find private keys in clear: modify stores
+	// them sealed.
+	if _, err := r.modify(ctx, seal.MigratePlain, func(keys []Key, at time.Time) ([]Key, bool, error) {
 		for _, k := range keys {
 			if k.Active {
 				return keys, false, nil
@@ -160,10 +203,12 @@ func (r *Ring) follow(ctx context.Context, w jetstream.KeyWatcher) {
 			if e == nil || e.Operation() != jetstream.KeyValuePut {
 				continue
 			}
-			keys, err := decodeRecord(e.Value())
+			keys, _, err := decodeRecord(e.Value(), r.seal, false)
 			if err != nil {
-				// Keep signing with the last good keys; the writer that
-				// stored this will fail loudly on its own next read.
+				// Keep signing with the last good keys; a rotation or a
+				// restart fails on this record until it is repaired.
+				r.log.Error("signing keys in bucket "+BucketKeys+" cannot be used: signing on with the last good keys",
+					"revision", e.Revision(), "err", err)
 				continue
 			}
 			r.adopt(ringState{keys: keys, rev: e.Revision()})
@@ -226,7 +271,7 @@ func publicAt(keys []Key, now time.Time) []PublicKey {
 // verifies messages until now + overlap; keys whose time has passed are
 // dropped. The new public key set is published before Rotate returns.
 func (r *Ring) Rotate(ctx context.Context) (*Key, error) {
-	s, err := r.modify(ctx, func(keys []Key, at time.Time) ([]Key, bool, error) {
+	s, err := r.modify(ctx, false, func(keys []Key, at time.Time) ([]Key, bool, error) {
 		k, err := generate(at)
 		if err != nil {
 			return nil, false, err
@@ -254,13 +299,14 @@ func (r *Ring) Rotate(ctx context.Context) (*Key, error) {
 }
 
 // modify is the one read-modify-write of the record: it reads the stored
-// keys, applies change at the clock's time and, if change altered them,
-// stores the result expecting the revision it read (Create when there was
-// none), retrying when another daemon wrote in between. The state
-// written (or read, if unchanged) becomes current.
-func (r *Ring) modify(ctx context.Context, change func(keys []Key, now time.Time) ([]Key, bool, error)) (ringState, error) {
+// keys (accepting private keys in clear only with migrate), applies change
+// at the clock's time and, if change altered them or some were in clear,
+// stores the result, sealed, expecting the revision it read (Create when
+// there was none), retrying when another daemon wrote in between. The
+// state written (or read, if unchanged) becomes current.
+func (r *Ring) modify(ctx context.Context, migrate bool, change func(keys []Key, now time.Time) ([]Key, bool, error)) (ringState, error) {
 	for range maxAttempts {
-		cur, err := r.read(ctx)
+		cur, err := r.read(ctx, migrate)
 		if err != nil {
 			return ringState{}, err
 		}
@@ -268,11 +314,11 @@ func (r *Ring) modify(ctx context.Context, change func(keys []Key, now time.Time
 		if err != nil {
 			return ringState{}, err
 		}
-		if !changed {
+		if !changed && cur.plain == 0 {
 			r.adopt(cur)
 			return cur, nil
 		}
-		data, err := encodeRecord(keys)
+		data, err := encodeRecord(keys, r.seal)
 		if err != nil {
 			return ringState{}, err
 		}
@@ -288,6 +334,10 @@ func (r *Ring) modify(ctx context.Context, change func(keys []Key, now time.Time
 		if err != nil {
 			return ringState{}, fmt.Errorf("store signing keys: %w", err)
 		}
+		if cur.plain > 0 {
+			r.log.Info("sealed the private signing keys that an older version stored in clear in bucket "+BucketKeys,
+				"keys", cur.plain)
+		}
 		s := ringState{keys: keys, rev: rev}
 		r.adopt(s)
 		return s, nil
@@ -295,8 +345,9 @@ func (r *Ring) modify(ctx context.Context, change func(keys []Key, now time.Time
 	return ringState{}, fmt.Errorf("store signing keys: still conflicting after %d attempts", maxAttempts)
 }
 
-// read is the stored record; rev 0 when there is none.
-func (r *Ring) read(ctx context.Context) (ringState, error) {
+// read is the stored record; rev 0 when there is none. Private keys in
+// clear are an error unless plainOK.
+func (r *Ring) read(ctx context.Context, plainOK bool) (ringState, error) {
 	e, err := r.kv.Get(ctx, recordKey)
 	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
 		return ringState{}, nil
@@ -304,12 +355,12 @@ func (r *Ring) read(ctx context.Context) (ringState, error) {
 	if err != nil {
 		return ringState{}, fmt.Errorf("read signing keys: %w", err)
 	}
-	keys, err := decodeRecord(e.Value())
+	keys, plain, err := decodeRecord(e.Value(), r.seal, plainOK)
 	if err != nil {
 		// Never overwrite what cannot be read: it holds private keys.
 		return ringState{}, fmt.Errorf("read signing keys from bucket %s: %w", BucketKeys, err)
 	}
-	return ringState{keys: keys, rev: e.Revision()}, nil
+	return ringState{keys: keys, rev: e.Revision(), plain: plain}, nil
 }
 
 // PublishKeys publishes the public keys, {"keys": [...]}, on cascade.keys,
@@ -317,7 +368,7 @@ func (r *Ring) read(ctx context.Context) (ringState, error) {
 // once, a set made from an older version of the bucket never ends up last.
 func (r *Ring) PublishKeys(ctx context.Context) error {
 	for range maxAttempts {
-		cur, err := r.read(ctx)
+		cur, err := r.read(ctx, false)
 		if err != nil {
 			return err
 		}
@@ -369,10 +420,13 @@ func generate(at time.Time) (Key, error) {
 }
 
 // storedKey is one key in the bucket: the public fields and the private
-// key as its RFC 8032 32-byte seed.
+// key, its RFC 8032 32-byte seed, sealed (nonce and AES-256-GCM
+// ciphertext). Versions before the deployment secret stored the seed in
+// clear, as private_key.
 type storedKey struct {
 	PublicKey
-	Seed []byte `json:"private_key"`
+	Sealed []byte `json:"sealed_private_key,omitempty"`
+	Seed   []byte `json:"private_key,omitempty"`
 }
 
 // record is the bucket's value.
@@ -380,42 +434,113 @@ type record struct {
 	Keys []storedKey `json:"keys"`
 }
 
-func encodeRecord(keys []Key) ([]byte, error) {
+func encodeRecord(keys []Key, s *sealer) ([]byte, error) {
 	var rec record
 	for i := range keys {
-		rec.Keys = append(rec.Keys, storedKey{PublicKey: keys[i].PublicPart(), Seed: keys[i].Private.Seed()})
+		sealed, err := s.seal(keys[i].ID, keys[i].Private.Seed())
+		if err != nil {
+			return nil, err
+		}
+		rec.Keys = append(rec.Keys, storedKey{PublicKey: keys[i].PublicPart(), Sealed: sealed})
 	}
 	return json.Marshal(rec)
 }
 
-// decodeRecord reads the bucket's value and checks that every private key
-// is its public key's and at most one key is active.
-func decodeRecord(data []byte) ([]Key, error) {
+// decodeRecord reads the bucket's value, opens every private key and
+// checks that it is its public key's and that at most one key is active.
+// A private key in clear is an error unless plainOK; plain counts them.
+func decodeRecord(data []byte, s *sealer, plainOK bool) (keys []Key, plain int, err error) {
 	var rec record
 	if err := json.Unmarshal(data, &rec); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	keys := make([]Key, 0, len(rec.Keys))
+	keys = make([]Key, 0, len(rec.Keys))
 	active := 0
-	for _, s := range rec.Keys {
-		if err := s.check(); err != nil {
-			return nil, err
+	for _, sk := range rec.Keys {
+		if err := sk.check(); err != nil {
+			return nil, 0, err
 		}
-		if len(s.Seed) != ed25519.SeedSize {
-			return nil, fmt.Errorf("key %q: private key of %d bytes, want %d", s.ID, len(s.Seed), ed25519.SeedSize)
+		seed := sk.Seed
+		switch {
+		case sk.Sealed != nil && sk.Seed != nil:
+			return nil, 0, fmt.Errorf("key %q: both a sealed private key and one in clear", sk.ID)
+		case sk.Sealed != nil:
+			if seed, err = s.open(sk.ID, sk.Sealed); err != nil {
+				return nil, 0, err
+			}
+		case sk.Seed == nil:
+			return nil, 0, fmt.Errorf("key %q: no private key", sk.ID)
+		case !plainOK:
+			return nil, 0, fmt.Errorf("key %q: private key in clear, refused: Cascade stores private keys sealed "+
+				"under the deployment secret since its first start with one, so this one was written by someone else "+
+				"(someone who knows it could sign as the vendor): find out who, then remove it from bucket %s", sk.ID, BucketKeys)
+		default:
+			plain++
 		}
-		k := newKey(s.Seed, s.CreatedAt)
-		if !k.Public.Equal(s.Public) {
-			return nil, fmt.Errorf("key %q: the private key is not that of the public key", s.ID)
+		if len(seed) != ed25519.SeedSize {
+			return nil, 0, fmt.Errorf("key %q: private key of %d bytes, want %d", sk.ID, len(seed), ed25519.SeedSize)
 		}
-		k.Active, k.ExpiresAt = s.Active, s.ExpiresAt
+		k := newKey(seed, sk.CreatedAt)
+		if !k.Public.Equal(sk.Public) {
+			return nil, 0, fmt.Errorf("key %q: the private key is not that of the public key", sk.ID)
+		}
+		k.Active, k.ExpiresAt = sk.Active, sk.ExpiresAt
 		if k.Active {
 			active++
 		}
 		keys = append(keys, k)
 	}
 	if active > 1 {
-		return nil, fmt.Errorf("%d active keys, want at most 1", active)
+		return nil, 0, fmt.Errorf("%d active keys, want at most 1", active)
 	}
-	return keys, nil
+	return keys, plain, nil
+}
+
+// sealer seals private keys with AES-256-GCM, binding each to its key id.
+type sealer struct {
+	aead cipher.AEAD
+	rand io.Reader // nonces
+}
+
+func newSealer(key []byte) (*sealer, error) {
+	if len(key) != 32 {
+		return nil, fmt.Errorf("signing: sealing key of %d bytes, want 32 (derived from the deployment secret)", len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
+	return &sealer{aead: aead, rand: rand.Reader}, nil
+}
+
+// sealedAD is the additional data of key id's sealed private key: a sealed
+// key moved to another key's entry does not open.
+func sealedAD(id string) []byte { return []byte("cascade signing-key v1\x00" + id) }
+
+// seal is a random nonce followed by the ciphertext of seed.
+func (s *sealer) seal(id string, seed []byte) ([]byte, error) {
+	n := s.aead.NonceSize()
+	out := make([]byte, n, n+len(seed)+s.aead.Overhead())
+	if _, err := io.ReadFull(s.rand, out); err != nil {
+		return nil, fmt.Errorf("seal signing key: %w", err)
+	}
+	return s.aead.Seal(out, out, seed, sealedAD(id)), nil
+}
+
+// open is the seed sealed for key id, or an error if it does not open.
+func (s *sealer) open(id string, sealed []byte) ([]byte, error) {
+	n := s.aead.NonceSize()
+	if len(sealed) < n+s.aead.Overhead() {
+		return nil, fmt.Errorf("key %q: sealed private key of %d bytes, too short", id, len(sealed))
+	}
+	seed, err := s.aead.Open(nil, sealed[:n], sealed[n:], sealedAD(id))
+	if err != nil {
+		return nil, fmt.Errorf("key %q: the sealed private key does not open with this deployment secret "+
+			"(sealed under another secret, or altered)", id)
+	}
+	return seed, nil
 }

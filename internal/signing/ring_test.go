@@ -1,6 +1,7 @@
 package signing
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -36,9 +37,22 @@ func jetStream(t *testing.T, nc *nats.Conn) jetstream.JetStream {
 	return js
 }
 
+// testSealing seals the private keys of the tests' rings.
+var testSealing = Sealing{Key: bytes.Repeat([]byte{0x5e}, 32)}
+
+// testSealer opens what testSealing sealed.
+func testSealer(t *testing.T) *sealer {
+	t.Helper()
+	s, err := newSealer(testSealing.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func openRing(t *testing.T, js jetstream.JetStream, c *clock, overlap time.Duration) *Ring {
 	t.Helper()
-	r, err := OpenRing(t.Context(), js, 1, c.now, overlap)
+	r, err := OpenRing(t.Context(), js, 1, c.now, overlap, testSealing)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +71,7 @@ func stored(t *testing.T, js jetstream.JetStream) []Key {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := decodeRecord(e.Value())
+	keys, _, err := decodeRecord(e.Value(), testSealer(t), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +137,7 @@ func TestConcurrentOpen(t *testing.T) {
 	for i := range daemons {
 		wg.Go(func() {
 			<-start
-			rings[i], errs[i] = OpenRing(t.Context(), jss[i], 1, c.now, time.Hour)
+			rings[i], errs[i] = OpenRing(t.Context(), jss[i], 1, c.now, time.Hour, testSealing)
 		})
 	}
 	close(start)

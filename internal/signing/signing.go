@@ -40,7 +40,9 @@
 // $JS.API.DIRECT.GET.CASCADE_KEYS.cascade.keys; organisations, who may
 // publish nothing, use the other two). [Ring] keeps the private keys in the
 // JetStream bucket cascade-keys, readable by the daemons only, shared by
-// them, and rotates them.
+// them, and rotates them; each private key is sealed there under a key
+// derived from the deployment secret, which is kept outside NATS
+// ([Sealing]), so a reader of the bucket cannot sign.
 //
 // # Verifying in a few lines
 //

@@ -346,45 +346,106 @@ func TestSavedMessageUnmarshal(t *testing.T) {
 	}
 }
 
-// TestRecordGolden: the bucket's record format must keep decoding.
+// TestRecordGolden: the bucket's record format must keep decoding, and
+// the format of versions before the deployment secret (record_v1.json,
+// private keys in clear) only when migrating.
 func TestRecordGolden(t *testing.T) {
 	active := fixedKey(3, t0.Add(24*time.Hour))
 	retired := fixedKey(4, t0)
 	retired.Active, retired.ExpiresAt = false, t0.Add(24*time.Hour+DefaultOverlap)
-	data, err := encodeRecord([]Key{*active, *retired})
+	s := testSealer(t)
+	s.rand = bytes.NewReader(bytes.Repeat([]byte{9}, 1000)) // fixed nonces, for the golden file only
+	data, err := encodeRecord([]Key{*active, *retired}, s)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte(b64(active.Private.Seed()))) || bytes.Contains(data, []byte(b64(retired.Private.Seed()))) {
+		t.Fatalf("encoded record holds a private key in clear: %s", data)
 	}
 	var indented bytes.Buffer
 	if err := json.Indent(&indented, data, "", "  "); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "record_v1.json", append(indented.Bytes(), '\n'))
-	stored, err := os.ReadFile(filepath.Join("testdata", "record_v1.json"))
+	golden(t, "record_v2.json", append(indented.Bytes(), '\n'))
+	check := func(name string, keys []Key) {
+		t.Helper()
+		if len(keys) != 2 || keys[0].ID != active.ID || !keys[0].Active || !keys[0].Private.Equal(active.Private) ||
+			keys[1].ID != retired.ID || keys[1].Active || !keys[1].ExpiresAt.Equal(retired.ExpiresAt) || !keys[1].Private.Equal(retired.Private) {
+			t.Errorf("%s: decoded %+v", name, keys)
+		}
+	}
+	sealed, err := os.ReadFile(filepath.Join("testdata", "record_v2.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := decodeRecord(stored)
+	for _, plainOK := range []bool{false, true} {
+		keys, plain, err := decodeRecord(sealed, testSealer(t), plainOK)
+		if err != nil || plain != 0 {
+			t.Fatalf("record_v2.json (plainOK %v): %d in clear, %v", plainOK, plain, err)
+		}
+		check("record_v2.json", keys)
+	}
+	old, err := os.ReadFile(filepath.Join("testdata", "record_v1.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 2 || keys[0].ID != active.ID || !keys[0].Active || !keys[0].Private.Equal(active.Private) ||
-		keys[1].ID != retired.ID || keys[1].Active || !keys[1].ExpiresAt.Equal(retired.ExpiresAt) {
-		t.Errorf("decoded %+v", keys)
+	keys, plain, err := decodeRecord(old, testSealer(t), true)
+	if err != nil || plain != 2 {
+		t.Fatalf("record_v1.json when migrating: %d in clear, %v; want 2", plain, err)
 	}
+	check("record_v1.json", keys)
+	if _, _, err := decodeRecord(old, testSealer(t), false); err == nil || !strings.Contains(err.Error(), "private key in clear, refused") {
+		t.Fatalf("record_v1.json after the migration: %v; want refused", err)
+	}
+
 	// A record that does not hold together is refused, never repaired.
-	for _, tc := range []struct{ name, from, to string }{
-		{"private key of another key", `"private_key": "` + b64(active.Private.Seed()), `"private_key": "` + b64(retired.Private.Seed())},
-		{"two active", `"active": false`, `"active": true`},
+	other, err := newSealer(bytes.Repeat([]byte{0x11}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherData, err := encodeRecord([]Key{*active}, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var otherRec record
+	if err := json.Unmarshal(otherData, &otherRec); err != nil {
+		t.Fatal(err)
+	}
+	var sealedRec record
+	if err := json.Unmarshal(sealed, &sealedRec); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, from, to string
+		file           []byte
+		want           string
+	}{
+		{"private key of another key", `"private_key": "` + b64(active.Private.Seed()), `"private_key": "` + b64(retired.Private.Seed()), old, "not that of the public key"},
+		{"two active", `"active": false`, `"active": true`, old, "2 active keys"},
+		{"sealed key of another key", b64(sealedRec.Keys[0].Sealed), b64(sealedRec.Keys[1].Sealed), sealed, "does not open"},
+		{"sealed under another secret", b64(sealedRec.Keys[0].Sealed), b64(otherRec.Keys[0].Sealed), sealed, "does not open"},
+		{"sealed key altered", b64(sealedRec.Keys[0].Sealed), b64(flipped(sealedRec.Keys[0].Sealed, 40)), sealed, "does not open"},
+		{"sealed key truncated", b64(sealedRec.Keys[0].Sealed), "AAAA", sealed, "too short"},
+		{"sealed key removed", `"sealed_private_key": "` + b64(sealedRec.Keys[0].Sealed) + `"`, `"sealed_private_key": null`, sealed, "no private key"},
+		{"sealed and clear", `"sealed_private_key": "` + b64(sealedRec.Keys[0].Sealed) + `"`,
+			`"private_key": "` + b64(active.Private.Seed()) + `", "sealed_private_key": "` + b64(sealedRec.Keys[0].Sealed) + `"`, sealed, "both"},
+		{"clear key planted", `"sealed_private_key": "` + b64(sealedRec.Keys[0].Sealed) + `"`, `"private_key": "` + b64(active.Private.Seed()) + `"`, sealed, "in clear, refused"},
 	} {
-		bad := strings.Replace(string(stored), tc.from, tc.to, 1)
-		if bad == string(stored) {
+		bad := strings.Replace(string(tc.file), tc.from, tc.to, 1)
+		if bad == string(tc.file) {
 			t.Fatalf("%s: nothing replaced", tc.name)
 		}
-		if _, err := decodeRecord([]byte(bad)); err == nil {
-			t.Errorf("%s: decoded", tc.name)
+		if _, _, err := decodeRecord([]byte(bad), testSealer(t), bytes.Equal(tc.file, old)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.want)
 		}
 	}
+}
+
+// flipped is b with one bit of byte i changed.
+func flipped(b []byte, i int) []byte {
+	out := bytes.Clone(b)
+	out[i] ^= 1
+	return out
 }
 
 func b64(b []byte) string {

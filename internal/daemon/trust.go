@@ -1,0 +1,156 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cascadehq/cascade/internal/auth"
+	"github.com/cascadehq/cascade/internal/secret"
+	"github.com/cascadehq/cascade/internal/signing"
+	"github.com/cascadehq/cascade/internal/store"
+)
+
+// BucketSecret holds the fingerprint of the deployment secret (never the
+// secret): the first daemon with a secret records it, and a daemon with
+// another one refuses to start.
+const BucketSecret = "cascade-secret"
+
+// DefaultSecretFile is the deployment secret's file in the data dir when
+// no --secret-file is given.
+const DefaultSecretFile = "secret.key"
+
+// secretClaimKey is the bucket's one key.
+const secretClaimKey = "fingerprint"
+
+// secretClaim is the value of BucketSecret's key.
+type secretClaim struct {
+	Fingerprint string `json:"fingerprint"`
+	// Migrated: the records of versions before the deployment secret
+	// (private keys in clear, tokens without a MAC) have been sealed or
+	// signed. Until then a daemon with the secret migrates them; after,
+	// such records are refused.
+	Migrated bool `json:"migrated"`
+}
+
+// openTrust loads the deployment secret, checks that it is the store's
+// and opens what it protects: the signing keys (sealed with a key derived
+// from it) and the tokens (their records carry a MAC under another).
+func (d *Daemon) openTrust(ctx context.Context) (_ *signing.Ring, _ *auth.Tokens, err error) {
+	path, create := d.opts.SecretFile, false
+	if path == "" {
+		path, create = filepath.Join(d.opts.DataDir, DefaultSecretFile), true
+	}
+	key, err := secret.Load(path, create)
+	if err != nil {
+		return nil, nil, fmt.Errorf("deployment secret (--secret-file): %w", err)
+	}
+	if create && d.opts.NATSURL != "" {
+		d.log.Warn("deployment secret kept in "+path+": every daemon on this NATS store must use the same secret; "+
+			"copy the file (mode 0600) to the others and give it with --secret-file", "fingerprint", key.Fingerprint())
+	}
+	js := d.st.JetStream()
+	migrate, rev, err := claimSecret(ctx, js, d.opts.Replicas, key, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	ring, err := signing.OpenRing(ctx, js, d.opts.Replicas, d.opts.Now, d.opts.KeyOverlap, signing.Sealing{
+		Key: key.Derive(signing.SealingPurpose), MigratePlain: migrate, Log: d.log.With("component", "signing")})
+	if err != nil {
+		return nil, nil, fmt.Errorf("signing keys: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			ring.Close()
+		}
+	}()
+	tokens, err := auth.NewTokens(d.st, d.opts.Now, key.Derive(store.TokenMACPurpose), d.log.With("component", "auth"))
+	if err != nil {
+		return nil, nil, err
+	}
+	if migrate {
+		n, err := tokens.SignUnsigned(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("tokens: %w", err)
+		}
+		if n > 0 {
+			d.log.Info("gave a MAC to the token records that an older version stored without one", "tokens", n)
+		}
+		if err := markMigrated(ctx, js, key, rev); err != nil {
+			return nil, nil, err
+		}
+	}
+	d.log.Info("deployment secret loaded", "file", path, "fingerprint", key.Fingerprint())
+	return ring, tokens, nil
+}
+
+// claimSecret records key's fingerprint in BucketSecret if none is there
+// yet, or refuses a different one. It returns whether the records of
+// older versions are still to be migrated, and the claim's revision.
+func claimSecret(ctx context.Context, js jetstream.JetStream, replicas int, key *secret.Key, path string) (migrate bool, rev uint64, err error) {
+	if replicas == 0 {
+		replicas = 1
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: BucketSecret,
+		Description: "Fingerprint of Cascade's deployment secret (not the secret)", History: 1,
+		Storage: jetstream.FileStorage, Replicas: replicas})
+	if err != nil {
+		return false, 0, fmt.Errorf("bucket %s: %w", BucketSecret, err)
+	}
+	for range 10 {
+		e, err := kv.Get(ctx, secretClaimKey)
+		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+			data, err := json.Marshal(secretClaim{Fingerprint: key.Fingerprint()})
+			if err != nil {
+				return false, 0, err
+			}
+			rev, err := kv.Create(ctx, secretClaimKey, data)
+			if errors.Is(err, jetstream.ErrKeyExists) {
+				continue // another daemon claimed it first: compare with its claim
+			}
+			if err != nil {
+				return false, 0, fmt.Errorf("record the deployment secret's fingerprint: %w", err)
+			}
+			return true, rev, nil
+		}
+		if err != nil {
+			return false, 0, fmt.Errorf("read the deployment secret's fingerprint: %w", err)
+		}
+		var c secretClaim
+		if err := json.Unmarshal(e.Value(), &c); err != nil {
+			return false, 0, fmt.Errorf("bucket %s: %w", BucketSecret, err)
+		}
+		if c.Fingerprint != key.Fingerprint() {
+			return false, 0, fmt.Errorf("the deployment secret in %s (fingerprint %s) is not the one this NATS store was set up with "+
+				"(fingerprint %s): every daemon on one store must use the same secret file (--secret-file); "+
+				"without the store's secret its signing keys and tokens cannot be used", path, key.Fingerprint(), c.Fingerprint)
+		}
+		return !c.Migrated, e.Revision(), nil
+	}
+	return false, 0, fmt.Errorf("bucket %s: still conflicting", BucketSecret)
+}
+
+// markMigrated records that the records of older versions are migrated.
+// Another daemon doing the same meanwhile is fine.
+func markMigrated(ctx context.Context, js jetstream.JetStream, key *secret.Key, rev uint64) error {
+	kv, err := js.KeyValue(ctx, BucketSecret)
+	if err != nil {
+		return fmt.Errorf("bucket %s: %w", BucketSecret, err)
+	}
+	data, err := json.Marshal(secretClaim{Fingerprint: key.Fingerprint(), Migrated: true})
+	if err != nil {
+		return err
+	}
+	_, err = kv.Update(ctx, secretClaimKey, data, rev)
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return nil // another daemon marked it (a different claim is refused at its next start)
+	}
+	if err != nil {
+		return fmt.Errorf("record the migration: %w", err)
+	}
+	return nil
+}
