@@ -230,7 +230,7 @@ func WriteSigned(dir string, s Signed) ([]string, error) {
 		return nil, fmt.Errorf("evidence: %w", err)
 	}
 	if err := m.Check(s.Files); err != nil {
-		return nil, fmt.Errorf("the files do not match their manifest: %w", err)
+		return nil, fmt.Errorf("evidence: nothing written: the files do not match their manifest: %w", err)
 	}
 	if s.Signature == "" || strings.ContainsAny(s.Signature, "\r\n") {
 		return nil, errors.New("evidence: the manifest's signature is empty or spans lines")
