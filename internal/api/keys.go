@@ -12,6 +12,8 @@ import (
 
 // Keys is the signing key ring (implemented by signing.Ring).
 type Keys interface {
+	// Active is the key that signs (here: evidence manifests).
+	Active() *signing.Key
 	Public() []signing.PublicKey
 	Rotate(ctx context.Context) (*signing.Key, error)
 	PublishKeys(ctx context.Context) error

@@ -175,12 +175,17 @@ func (s noticeService) ExportEvidence(ctx context.Context, req *cascadev1.Export
 		recs = append(recs, rec)
 	}
 	now := s.now()
-	r, err := evidence.Render(evidence.Build(scope, now, bs, recs))
+	e := evidence.Build(scope, now, bs, recs)
+	r, err := evidence.Render(e)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	signed, err := evidence.Sign(e, r, s.keys.Active())
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
 	return &cascadev1.ExportEvidenceResponse{Json: r.JSON, Csv: r.CSV, JsonSha256: r.JSONSHA256, CsvSha256: r.CSVSHA256,
-		GeneratedAt: timestamppb.New(now)}, nil
+		GeneratedAt: timestamppb.New(now), Manifest: signed.Manifest, ManifestSignature: signed.Signature, KeyId: signed.KeyID}, nil
 }
 
 func (s noticeService) DraftAuthorityReport(ctx context.Context, req *cascadev1.DraftAuthorityReportRequest) (*cascadev1.DraftAuthorityReportResponse, error) {

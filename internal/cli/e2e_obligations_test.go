@@ -262,7 +262,8 @@ func TestEndToEndObligations(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "x")
 		r := c.must("evidence", "export", "--breach", exampleID, "--dir", dir)
 		for _, want := range []string{filepath.Join(dir, "evidence.json"), filepath.Join(dir, "evidence.csv"), filepath.Join(dir, "SHA256SUMS"),
-			"sha256sum -c SHA256SUMS", "cascadectl evidence verify " + dir} {
+			filepath.Join(dir, "manifest.json"), filepath.Join(dir, "manifest.sig"),
+			"sha256sum -c SHA256SUMS", "cascadectl evidence verify " + dir + " --keys keys.json"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 			}
@@ -276,8 +277,9 @@ func TestEndToEndObligations(t *testing.T) {
 				t.Errorf("evidence.csv lacks %q", want)
 			}
 		}
-		r = c.must("evidence", "verify", dir)
-		if r.stdout != filepath.Join(dir, "evidence.json")+": OK\n"+filepath.Join(dir, "evidence.csv")+": OK\n" {
+		r = c.must("evidence", "verify", dir) // with cascaded's keys
+		if !strings.HasPrefix(r.stdout, filepath.Join(dir, "manifest.json")+": signature OK (Cascade key ") ||
+			!strings.HasSuffix(r.stdout, "\n"+filepath.Join(dir, "evidence.json")+": OK\n"+filepath.Join(dir, "evidence.csv")+": OK\n"+filepath.Join(dir, "SHA256SUMS")+": OK\n") {
 			t.Errorf("verify:\n%s", r.stdout)
 		}
 		// Evidence is never overwritten.
@@ -297,10 +299,10 @@ func TestEndToEndObligations(t *testing.T) {
 		}
 		r = c.run("evidence", "verify", dir, "-o", "json")
 		var v verifyJSON
-		if err := json.Unmarshal([]byte(r.stdout), &v); r.code != 1 || err != nil || v.OK || len(v.Files) != 2 || !v.Files[0].OK || v.Files[1].OK {
+		if err := json.Unmarshal([]byte(r.stdout), &v); r.code != 1 || err != nil || v.OK || !v.Signed || len(v.Files) != 3 || !v.Files[0].OK || v.Files[1].OK || !v.Files[2].OK {
 			t.Errorf("verify -o json: exit %d, %v: %s", r.code, err, r.stdout)
 		}
-		if r := c.run("evidence", "verify", t.TempDir()); r.code != 1 || !strings.Contains(r.stderr, "SHA256SUMS") {
+		if r := c.run("evidence", "verify", t.TempDir()); r.code != 1 || !strings.Contains(r.stderr, "neither manifest.json nor manifest.sig") {
 			t.Errorf("verify an empty directory: exit %d, stderr %q", r.code, r.stderr)
 		}
 	})
@@ -334,7 +336,7 @@ func TestEndToEndObligations(t *testing.T) {
 		t.Chdir(t.TempDir())
 		r := c.must("evidence", "export", "--org", "se-kommun-0114", "-o", "json")
 		var out evidenceExportJSON
-		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out.Files) != 3 {
+		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || len(out.Files) != 5 || !out.Signed || out.KeyID == "" {
 			t.Fatalf("%v: %s", err, r.stdout)
 		}
 		if !strings.HasPrefix(out.Dir, "."+string(filepath.Separator)+"evidence-se-kommun-0114-") || len(filepath.Base(out.Dir)) != len("evidence-se-kommun-0114-20250824T100000Z") {

@@ -125,12 +125,25 @@ func TestEvidenceExportDigestMismatch(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("%s was created: %v", dir, err)
 	}
+	// A cascaded older than signed manifests sends none: the files are
+	// written, with a warning, and verify only with --unsigned.
+	var stderr bytes.Buffer
+	a.stderr = &stderr
 	if err := a.writeEvidence(&cascadev1.ExportEvidenceResponse{Json: js, Csv: csv, JsonSha256: sha(js), CsvSha256: sha(csv)}, "B-1", "", dir); err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(stderr.String(), "WARNING: cascaded sent no signed manifest") || !strings.Contains(stdout.String(), "evidence verify --unsigned "+dir) {
+		t.Errorf("unsigned export:\nstdout %s\nstderr %s", &stdout, &stderr)
+	}
 	r := runCLI(t.Context(), "evidence", "verify", dir)
-	if r.code != 0 || r.stdout != filepath.Join(dir, "evidence.json")+": OK\n"+filepath.Join(dir, "evidence.csv")+": OK\n" {
-		t.Errorf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	if r.code != 1 || !strings.Contains(r.stderr, "the export is not signed: it has neither manifest.json nor manifest.sig") ||
+		!strings.Contains(r.stderr, "with --unsigned") {
+		t.Errorf("verify without --unsigned: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	r = runCLI(t.Context(), "evidence", "verify", dir, "--unsigned")
+	if r.code != 0 || r.stdout != filepath.Join(dir, "evidence.json")+": OK\n"+filepath.Join(dir, "evidence.csv")+": OK\n" ||
+		!strings.Contains(r.stderr, "WARNING: "+dir+" is not signed: checked against SHA256SUMS only") {
+		t.Errorf("verify --unsigned: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 	}
 }
 
@@ -138,6 +151,9 @@ func TestEvidenceVerifyBroken(t *testing.T) {
 	write := func(t *testing.T, files map[string]string) string {
 		dir := t.TempDir()
 		for name, data := range files {
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+				t.Fatal(err)
+			}
 			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -154,10 +170,11 @@ func TestEvidenceVerifyBroken(t *testing.T) {
 		{"malformed sums file", map[string]string{"SHA256SUMS": "not a digest line\n"}, "", []string{"line 1"}},
 		{"missing file", map[string]string{"SHA256SUMS": sha([]byte("{}")) + "  evidence.json\n" + sha([]byte("a")) + "  evidence.csv\n", "evidence.json": "{}"},
 			"evidence.json: OK\n", []string{"evidence.csv: no such file", "1 of 2 files"}},
+		{"sums file a directory", map[string]string{"SHA256SUMS/x": ""}, "", []string{"SHA256SUMS"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := write(t, tc.files)
-			r := runCLI(t.Context(), "evidence", "verify", dir)
+			r := runCLI(t.Context(), "evidence", "verify", dir, "--unsigned")
 			if r.code != 1 {
 				t.Errorf("exit %d", r.code)
 			}

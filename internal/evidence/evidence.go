@@ -1,6 +1,7 @@
 // Package evidence builds the exportable record of a breach or an
 // organisation: every notice with its full append-only history, as JSON and
-// CSV with SHA-256 digests, so a later copy can be checked. It supports the
+// CSV with SHA-256 digests and a manifest of them signed by Cascade (see
+// manifest.go), so a later copy can be checked. It supports the
 // controller's documentation duty under GDPR Art. 33(5).
 //
 // The JSON form is the complete record; the CSV form has one row per

@@ -61,6 +61,24 @@ func mismatch(want, got string) error {
 // nothing is written and the error names it, so each directory holds one
 // export. If writing fails part way, the files written are removed.
 func WriteFiles(dir string, r Rendered, base string) ([]string, error) {
+	files, err := r.Files(base)
+	if err != nil {
+		return nil, err
+	}
+	return writeAll(dir, files)
+}
+
+// File is one file of an export: its name in the export's directory and
+// its bytes.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// Files are the files of r as WriteFiles writes them: <base>.json,
+// <base>.csv and SumsFile, in that order. base is as for WriteFiles. The
+// rendered forms must match their digests.
+func (r Rendered) Files(base string) ([]File, error) {
 	if !basePattern.MatchString(base) {
 		return nil, fmt.Errorf("evidence: file base name %q must match %s", truncate(base), basePattern)
 	}
@@ -74,17 +92,20 @@ func WriteFiles(dir string, r Rendered, base string) ([]string, error) {
 	}
 	jsonName, csvName := base+".json", base+".csv"
 	sums := fmt.Sprintf("%s  %s\n%s  %s\n", r.JSONSHA256, jsonName, r.CSVSHA256, csvName)
-	files := []struct {
-		name string
-		data []byte
-	}{{jsonName, r.JSON}, {csvName, r.CSV}, {SumsFile, []byte(sums)}}
+	return []File{{jsonName, r.JSON}, {csvName, r.CSV}, {SumsFile, []byte(sums)}}, nil
+}
 
+// writeAll writes files into dir, creating it (0755) if needed, and
+// returns their paths in order. If any of them exists, nothing is written
+// and the error names it; if writing fails part way, the files written
+// are removed.
+func writeAll(dir string, files []File) ([]string, error) {
 	if err := makeDir(dir); err != nil {
 		return nil, err
 	}
 	paths := make([]string, len(files))
 	for i, f := range files {
-		paths[i] = filepath.Join(dir, f.name)
+		paths[i] = filepath.Join(dir, f.Name)
 		switch _, err := os.Lstat(paths[i]); {
 		case err == nil:
 			return nil, exists(paths[i])
@@ -93,7 +114,7 @@ func WriteFiles(dir string, r Rendered, base string) ([]string, error) {
 		}
 	}
 	for i, f := range files {
-		if err := writeNew(paths[i], f.data); err != nil {
+		if err := writeNew(paths[i], f.Data); err != nil {
 			for _, p := range paths[:i] {
 				_ = os.Remove(p) // best effort: the write error is what matters
 			}

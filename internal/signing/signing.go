@@ -27,6 +27,12 @@
 // message that lacks one, repeats one (in any letter case) or has a line
 // break in the subject or a signed header as not genuine.
 //
+// # Evidence (v1)
+//
+// The same keys sign evidence exports: [SignEvidence] signs an export's
+// manifest over "cascade-evidence-v1\n" + manifest, a prefix no message
+// signature starts with, so neither kind of signature passes for the other.
+//
 // # Keys
 //
 // The public keys are published as JSON, {"keys": [...]}, each key with
@@ -292,19 +298,13 @@ func Verify(keys KeySet, subject string, h nats.Header, body []byte, now time.Ti
 	if strings.ContainsAny(subject, "\r\n") {
 		return "", fmt.Errorf("%w: line break in the subject %s", ErrMalformed, quote(subject))
 	}
-	kid, sig, err := parseHeader(sigValue)
+	kid, sig, err := parseSignature(HeaderSignature+" header", sigValue)
 	if err != nil {
 		return "", err
 	}
-	k, ok := keys.Lookup(kid)
-	if !ok {
-		return "", fmt.Errorf("%w %s: not one of Cascade's published keys (fetch the current ones)", ErrUnknownKey, kid)
-	}
-	if err := k.check(); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrUnknownKey, err)
-	}
-	if !k.ValidAt(now) {
-		return "", fmt.Errorf("%w: key %s stopped verifying messages at %s", ErrKeyExpired, kid, k.ExpiresAt.UTC().Format(time.RFC3339))
+	k, err := validKey(keys, kid, now, "messages")
+	if err != nil {
+		return "", err
 	}
 	if !ed25519.Verify(k.Public, signedBytes(SignedSubject(subject, noticeID), noticeID, event, body), sig) {
 		return "", ErrBadSignature
@@ -372,10 +372,28 @@ func header(h nats.Header, name string) (string, error) {
 	return values[0], nil
 }
 
-// parseHeader splits "v1;kid=<key id>;sig=<signature>".
-func parseHeader(v string) (kid string, sig []byte, err error) {
+// validKey is the key kid of keys, provided it verifies (what: "messages",
+// "evidence") at now: an error wrapping ErrUnknownKey or ErrKeyExpired
+// otherwise.
+func validKey(keys KeySet, kid string, now time.Time, what string) (PublicKey, error) {
+	k, ok := keys.Lookup(kid)
+	if !ok {
+		return PublicKey{}, fmt.Errorf("%w %s: not one of Cascade's published keys (fetch the current ones)", ErrUnknownKey, kid)
+	}
+	if err := k.check(); err != nil {
+		return PublicKey{}, fmt.Errorf("%w: %w", ErrUnknownKey, err)
+	}
+	if !k.ValidAt(now) {
+		return PublicKey{}, fmt.Errorf("%w: key %s stopped verifying %s at %s", ErrKeyExpired, kid, what, k.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return k, nil
+}
+
+// parseSignature splits "v1;kid=<key id>;sig=<signature>", the value of
+// field (named in errors).
+func parseSignature(field, v string) (kid string, sig []byte, err error) {
 	bad := func(why string) error {
-		return fmt.Errorf("%w: %s header %s: %s (want \"v1;kid=<key id>;sig=<signature>\")", ErrMalformed, HeaderSignature, quote(v), why)
+		return fmt.Errorf("%w: %s %s: %s (want \"v1;kid=<key id>;sig=<signature>\")", ErrMalformed, field, quote(v), why)
 	}
 	parts := strings.Split(v, ";")
 	if len(parts) == 0 || parts[0] != Version {

@@ -885,7 +885,8 @@ func (x *ExportEvidenceRequest) GetOrgId() string {
 	return ""
 }
 
-// ExportEvidenceResponse carries the export in two formats.
+// ExportEvidenceResponse carries the export in two formats, with a
+// manifest of its files signed by Cascade.
 type ExportEvidenceResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The full record as JSON (breach facts and revisions, every notice, every event).
@@ -897,7 +898,21 @@ type ExportEvidenceResponse struct {
 	// SHA-256 of csv, hex.
 	CsvSha256 string `protobuf:"bytes,4,opt,name=csv_sha256,json=csvSha256,proto3" json:"csv_sha256,omitempty"`
 	// When the export was made.
-	GeneratedAt   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=generated_at,json=generatedAt,proto3" json:"generated_at,omitempty"`
+	GeneratedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=generated_at,json=generatedAt,proto3" json:"generated_at,omitempty"`
+	// The digest manifest, JSON: format ("cascade-evidence-manifest/v1"),
+	// scope (kind "breach" or "organisation", id), exported_at, and every
+	// file of the export with its name, size and SHA-256: json as
+	// evidence.json, csv as evidence.csv, and SHA256SUMS (their digests, as
+	// sha256sum writes them). Save it unchanged as manifest.json: the
+	// signature covers its exact bytes.
+	Manifest []byte `protobuf:"bytes,6,opt,name=manifest,proto3" json:"manifest,omitempty"`
+	// The manifest's signature, "v1;kid=<key id>;sig=<signature>": Ed25519,
+	// base64url without padding, over "cascade-evidence-v1\n" + manifest,
+	// by Cascade's active signing key (KeyService.ListSigningKeys). Save it
+	// as manifest.sig.
+	ManifestSignature string `protobuf:"bytes,7,opt,name=manifest_signature,json=manifestSignature,proto3" json:"manifest_signature,omitempty"`
+	// Id of the key that signed the manifest.
+	KeyId         string `protobuf:"bytes,8,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -965,6 +980,27 @@ func (x *ExportEvidenceResponse) GetGeneratedAt() *timestamppb.Timestamp {
 		return x.GeneratedAt
 	}
 	return nil
+}
+
+func (x *ExportEvidenceResponse) GetManifest() []byte {
+	if x != nil {
+		return x.Manifest
+	}
+	return nil
+}
+
+func (x *ExportEvidenceResponse) GetManifestSignature() string {
+	if x != nil {
+		return x.ManifestSignature
+	}
+	return ""
+}
+
+func (x *ExportEvidenceResponse) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
 }
 
 // DraftAuthorityReportRequest names the notice and the language.
@@ -1145,7 +1181,7 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"\x06events\x18\x01 \x03(\v2\x17.cascade.v1.NoticeEventR\x06events\"K\n" +
 	"\x15ExportEvidenceRequest\x12\x1b\n" +
 	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x15\n" +
-	"\x06org_id\x18\x02 \x01(\tR\x05orgId\"\xbd\x01\n" +
+	"\x06org_id\x18\x02 \x01(\tR\x05orgId\"\x9f\x02\n" +
 	"\x16ExportEvidenceResponse\x12\x12\n" +
 	"\x04json\x18\x01 \x01(\fR\x04json\x12\x10\n" +
 	"\x03csv\x18\x02 \x01(\fR\x03csv\x12\x1f\n" +
@@ -1153,7 +1189,10 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"jsonSha256\x12\x1d\n" +
 	"\n" +
 	"csv_sha256\x18\x04 \x01(\tR\tcsvSha256\x12=\n" +
-	"\fgenerated_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vgeneratedAt\"V\n" +
+	"\fgenerated_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vgeneratedAt\x12\x1a\n" +
+	"\bmanifest\x18\x06 \x01(\fR\bmanifest\x12-\n" +
+	"\x12manifest_signature\x18\a \x01(\tR\x11manifestSignature\x12\x15\n" +
+	"\x06key_id\x18\b \x01(\tR\x05keyId\"V\n" +
 	"\x1bDraftAuthorityReportRequest\x12\x1b\n" +
 	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12\x1a\n" +
 	"\blanguage\x18\x02 \x01(\tR\blanguage\"j\n" +
