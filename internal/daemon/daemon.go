@@ -48,6 +48,7 @@ type Daemon struct {
 	http        *http.Server
 	httpLn      net.Listener
 	guard       *auth.Guard // the dashboard's live views count with the gRPC streams
+	pageKey     []byte      // encrypts the List RPCs' page tokens (from the deployment secret)
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
 	cleanups    []func() // run in reverse order by Stop
@@ -208,7 +209,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.guard = guard
 	view := d.st.NewView()
 	d.goRun("status view", func() error { return view.Run(runCtx) })
-	if d.grpc, _, err = api.New(d.st, api.Config{Checker: in, Tokens: tokens, Keys: ring, View: view, Guard: guard, Creds: creds, Now: opts.Now, Log: d.log.With("component", "api"),
+	if d.grpc, _, err = api.New(d.st, api.Config{Checker: in, Tokens: tokens, Keys: ring, View: view, Guard: guard, Creds: creds, PageKey: d.pageKey, Now: opts.Now, Log: d.log.With("component", "api"),
 		Channels: chans}); err != nil {
 		return nil, err
 	}

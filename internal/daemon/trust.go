@@ -24,6 +24,10 @@ const BucketSecret = "cascade-secret"
 // no --secret-file is given.
 const DefaultSecretFile = "secret.key"
 
+// PageTokenPurpose derives the key of the List RPCs' page tokens from the
+// deployment secret.
+const PageTokenPurpose = "cascade page token v1"
+
 // secretClaimKey is the bucket's one key.
 const secretClaimKey = "fingerprint"
 
@@ -84,6 +88,9 @@ func (d *Daemon) openTrust(ctx context.Context) (_ *signing.Ring, _ *auth.Tokens
 			return nil, nil, err
 		}
 	}
+	// Page tokens are encrypted under a third key, so any daemon on the
+	// store can continue a listing another one started.
+	d.pageKey = key.Derive(PageTokenPurpose)
 	d.log.Info("deployment secret loaded", "file", path, "fingerprint", key.Fingerprint())
 	return ring, tokens, nil
 }

@@ -93,7 +93,7 @@ func TestTransientFailureDeadLetters(t *testing.T) {
 	if err := st.PutOrgs(ctx, []breach.Org{{ID: "org-a", Name: "A"}, {ID: "org-b", Name: "B"}}); err != nil {
 		t.Fatal(err)
 	}
-	ring, err := signing.OpenRing(ctx, st.JetStream(), 1, time.Now, 0)
+	ring, err := signing.OpenRing(ctx, st.JetStream(), 1, time.Now, 0, signing.Sealing{Key: make([]byte, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}
