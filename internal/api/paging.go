@@ -45,7 +45,8 @@ func parseToken(tok string) (cursor, error) {
 		return c, nil
 	}
 	data, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || json.Unmarshal(data, &c) != nil || c.Chunk < 0 || c.Index < 0 {
+	if err != nil || json.Unmarshal(data, &c) != nil || c.Chunk < 0 || c.Index < 0 ||
+		(c.Breach != "" && !c.Breach.Valid()) || (c.Org != "" && !c.Org.Valid()) {
 		return c, invalid("page_token", "page_token is not a token returned by this service")
 	}
 	return c, nil
