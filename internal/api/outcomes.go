@@ -38,11 +38,8 @@ func (s noticeService) RecordAuthorityReport(ctx context.Context, req *cascadev1
 	n, err := s.update(ctx, "RecordAuthorityReport", req.GetNoticeId(), req.GetRecordedBy(),
 		fmt.Sprintf("reported to %s, reference %s", req.GetAuthority(), req.GetReference()),
 		func(now time.Time, n *breach.Notice) (breach.Event, error) {
-			var reported time.Time
-			if at := req.GetReportedAt(); at != nil {
-				reported = at.AsTime()
-			}
-			return n.RecordAuthorityReport(now, req.GetRecordedBy(), req.GetAuthority(), req.GetReference(), reported, req.GetDelayReason())
+			return n.RecordAuthorityReport(now, req.GetRecordedBy(), req.GetAuthority(), req.GetReference(),
+				protoconv.Time(req.GetReportedAt()), req.GetDelayReason())
 		})
 	if err != nil {
 		return nil, err

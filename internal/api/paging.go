@@ -116,7 +116,8 @@ func (p pages) open(tok string, ad []byte) (cursor, error) {
 		return c, errPageToken
 	}
 	plain, err := p.aead.Open(nil, raw[1:1+ns], raw[1+ns:], ad)
-	if err != nil || json.Unmarshal(plain, &c) != nil || c.Chunk < 0 || c.Index < 0 {
+	if err != nil || json.Unmarshal(plain, &c) != nil || c.Chunk < 0 || c.Index < 0 ||
+		(c.Breach != "" && !c.Breach.Valid()) {
 		return cursor{}, errPageToken
 	}
 	return c, nil

@@ -89,8 +89,10 @@ func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server, error) {
 	}
 	s := &Server{st: st, js: st.JetStream(), checker: cfg.Checker, tokens: cfg.Tokens, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, health: health.NewServer(),
 		channels: cfg.Channels, view: cfg.View, pages: pg}
-	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxRequestBytes),
-		grpc.ChainUnaryInterceptor(defaultDeadline, cfg.Guard.Unary()), grpc.ChainStreamInterceptor(cfg.Guard.Stream())}
+	codec := newRequestCodec(cfg.Log)
+	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxRequestBytes), grpc.ForceServerCodecV2(codec),
+		grpc.ChainUnaryInterceptor(codec.checkDecoded, defaultDeadline, cfg.Guard.Unary()),
+		grpc.ChainStreamInterceptor(codec.checkDecodedStream, cfg.Guard.Stream())}
 	if cfg.Creds != nil {
 		opts = append(opts, grpc.Creds(cfg.Creds))
 	}

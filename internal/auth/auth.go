@@ -119,6 +119,9 @@ func (t *Tokens) Issue(ctx context.Context, org breach.OrgID, role Role, label s
 	if len(label) > breach.MaxShortText {
 		return "", nil, breach.Invalid("label", "too_long", "label has more than %d characters", breach.MaxShortText)
 	}
+	if err := breach.CheckText("label", label, false); err != nil {
+		return "", nil, err
+	}
 	if role == RoleVendor {
 		org = ""
 	}

@@ -266,14 +266,12 @@ func ValidateAck(by, note string) error {
 	switch {
 	case by == "":
 		vs.add("acknowledged_by", "required", "acknowledged_by is required")
-	case !utf8.ValidString(by):
-		vs.add("acknowledged_by", "encoding", "acknowledged_by is not valid UTF-8")
+	case !textChars(&vs, "acknowledged_by", by, false):
 	case utf8.RuneCountInString(by) > MaxActor:
 		vs.add("acknowledged_by", "too_long", "acknowledged_by has more than %d characters", MaxActor)
 	}
 	switch {
-	case !utf8.ValidString(note):
-		vs.add("note", "encoding", "note is not valid UTF-8")
+	case !textChars(&vs, "note", note, true):
 	case utf8.RuneCountInString(note) > MaxNote:
 		vs.add("note", "too_long", "note has more than %d characters", MaxNote)
 	}

@@ -84,12 +84,15 @@ func (n *Notice) resolve(now time.Time, by string, o *Outcome) Event {
 	return EventOutcomeRecorded
 }
 
+// textField checks one text field: present if required, valid UTF-8, free
+// of the characters UnsafeRune refuses, and at most max characters. A
+// field allowed more than a short text (MaxShortText) is multi-line: it
+// may hold newlines and tabs.
 func textField(vs *violations, field, v string, required bool, max int) {
 	switch {
 	case v == "" && required:
 		vs.add(field, "required", "%s is required", field)
-	case !utf8.ValidString(v):
-		vs.add(field, "encoding", "%s is not valid UTF-8", field)
+	case !textChars(vs, field, v, max > MaxShortText):
 	case utf8.RuneCountInString(v) > max:
 		vs.add(field, "too_long", "%s has %d characters; at most %d", field, utf8.RuneCountInString(v), max)
 	}
@@ -109,6 +112,7 @@ func (n *Notice) RecordAuthorityReport(now time.Time, by, authority, reference s
 	switch {
 	case reportedAt.IsZero():
 		vs.add("reported_at", "required", "reported_at is required")
+	case !timeField(&vs, "reported_at", reportedAt):
 	case reportedAt.After(now.Add(5 * time.Minute)):
 		vs.add("reported_at", "future", "reported_at %s is in the future", reportedAt.Format(time.RFC3339))
 	case !n.DiscoveredAt.IsZero() && reportedAt.Before(n.DiscoveredAt):
@@ -174,7 +178,7 @@ func (n *Notice) RecordSubjectCommunication(now time.Time, by string, sc Subject
 	case CommCommunicated:
 		if sc.CommunicatedAt.IsZero() {
 			vs.add("communicated_at", "required", "communicated_at is required when the data subjects were informed")
-		} else if sc.CommunicatedAt.After(now.Add(5 * time.Minute)) {
+		} else if timeField(&vs, "communicated_at", sc.CommunicatedAt) && sc.CommunicatedAt.After(now.Add(5*time.Minute)) {
 			vs.add("communicated_at", "future", "communicated_at is in the future")
 		}
 		if sc.How == "" {

@@ -92,10 +92,12 @@ func (r *Report) Validate(now time.Time) error {
 	switch {
 	case r.DiscoveredAt.IsZero():
 		vs.add("discovered_at", "required", "discovered_at is required (RFC 3339)")
+	case !timeField(&vs, "discovered_at", r.DiscoveredAt):
 	case r.DiscoveredAt.After(now.Add(5 * time.Minute)):
 		vs.add("discovered_at", "future", "discovered_at %s is in the future", r.DiscoveredAt.Format(time.RFC3339))
 	}
-	if !r.OccurredFrom.IsZero() && !r.OccurredTo.IsZero() && r.OccurredTo.Before(r.OccurredFrom) {
+	fromOK, toOK := timeField(&vs, "occurred_from", r.OccurredFrom), timeField(&vs, "occurred_to", r.OccurredTo)
+	if fromOK && toOK && !r.OccurredFrom.IsZero() && !r.OccurredTo.IsZero() && r.OccurredTo.Before(r.OccurredFrom) {
 		vs.add("occurred_to", "order", "occurred_to is before occurred_from")
 	}
 	categoryList(&vs, "data_categories", r.DataCategories)
@@ -104,6 +106,10 @@ func (r *Report) Validate(now time.Time) error {
 	switch {
 	case len(r.Affected) == 0 && !r.AllCustomers:
 		vs.add("affected", "required", "affected must name at least one organisation, or set all_customers")
+	case r.AllCustomers && len(r.Affected) > 0:
+		vs.add("all_customers", "ambiguous",
+			"all_customers notifies every organisation in the registry, yet affected names %d; send either all_customers or the affected list, not both",
+			len(r.Affected))
 	case len(r.Affected) > MaxAffected:
 		vs.add("affected", "too_many", "affected has %d entries; at most %d (use all_customers)", len(r.Affected), MaxAffected)
 	default:

@@ -84,7 +84,6 @@ func TestReportValidate(t *testing.T) {
 				Affected: []Affected{{Org: "acme"}}, Contact: Contact{Phone: "1"}}
 		}, nil},
 		{"all customers without affected", func(r *Report) { r.Affected = nil; r.AllCustomers = true }, nil},
-		{"all customers with affected numbers", func(r *Report) { r.AllCustomers = true }, nil},
 		{"contact email only", func(r *Report) { r.Contact = Contact{Email: "dpo@example.org"} }, nil},
 		{"contact phone only", func(r *Report) { r.Contact = Contact{Phone: "+1 555"} }, nil},
 		{"short text at limit", func(r *Report) { r.Title = strings.Repeat("ü", MaxShortText) }, nil},
@@ -162,8 +161,24 @@ func TestReportValidate(t *testing.T) {
 		{"affected required", func(r *Report) { r.Affected = nil }, []violation{{"affected", "required"}}},
 		{"affected empty list", func(r *Report) { r.Affected = []Affected{} }, []violation{{"affected", "required"}}},
 		{"affected too many", func(r *Report) { r.Affected = tooManyAffected }, []violation{{"affected", "too_many"}}},
+		// all_customers with an affected list is ambiguous: it used to notify
+		// the whole registry and silently ignore the list.
+		{"all customers with affected", func(r *Report) { r.AllCustomers = true },
+			[]violation{{"all_customers", "ambiguous"}}},
+		{"all customers with one affected", func(r *Report) { r.AllCustomers = true; r.Affected = r.Affected[:1] },
+			[]violation{{"all_customers", "ambiguous"}}},
 		{"affected too many with all customers", func(r *Report) { r.Affected = tooManyAffected; r.AllCustomers = true },
-			[]violation{{"affected", "too_many"}}},
+			[]violation{{"all_customers", "ambiguous"}}},
+
+		// times outside RFC 3339 (an invalid wire timestamp converts to one)
+		{"discovered_at after year 9999", func(r *Report) { r.DiscoveredAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) },
+			[]violation{{"discovered_at", "range"}}},
+		{"discovered_at before year 1", func(r *Report) { r.DiscoveredAt = time.Date(0, 12, 31, 0, 0, 0, 0, time.UTC) },
+			[]violation{{"discovered_at", "range"}}},
+		{"occurred_from and occurred_to out of range", func(r *Report) {
+			r.OccurredFrom = time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC)
+			r.OccurredTo = time.Date(20000, 1, 1, 0, 0, 0, 0, time.UTC)
+		}, []violation{{"occurred_from", "range"}, {"occurred_to", "range"}}},
 		{"affected org_id pattern", func(r *Report) { r.Affected[1].Org = "Globex" }, []violation{{"affected[1].org_id", "pattern"}}},
 		{"affected org_id empty", func(r *Report) { r.Affected[0].Org = "" }, []violation{{"affected[0].org_id", "pattern"}}},
 		{"affected org_id duplicate", func(r *Report) { r.Affected = append(r.Affected, Affected{Org: "acme"}) },

@@ -64,7 +64,8 @@ func (u *Update) Validate() error {
 			}
 		}
 	}
-	if !u.OccurredFrom.IsZero() && !u.OccurredTo.IsZero() && u.OccurredTo.Before(u.OccurredFrom) {
+	fromOK, toOK := timeField(&vs, "occurred_from", u.OccurredFrom), timeField(&vs, "occurred_to", u.OccurredTo)
+	if fromOK && toOK && !u.OccurredFrom.IsZero() && !u.OccurredTo.IsZero() && u.OccurredTo.Before(u.OccurredFrom) {
 		vs.add("occurred_to", "order", "occurred_to is before occurred_from")
 	}
 	if len(u.AddAffected) > MaxAffected {

@@ -473,9 +473,9 @@ func warnUnknown(w io.Writer, ids []string) {
 	switch len(ids) {
 	case 0:
 	case 1:
-		fmt.Fprintf(w, "WARNING: affected organisation %s is not in the registry, got no notice.\n", ids[0])
+		fmt.Fprintf(w, "WARNING: affected organisation %s is not in the registry, got no notice.\n", safeText(ids[0]))
 	default:
-		fmt.Fprintf(w, "WARNING: %d affected organisations are not in the registry, got no notice: %s\n", len(ids), strings.Join(ids, ", "))
+		fmt.Fprintf(w, "WARNING: %d affected organisations are not in the registry, got no notice: %s\n", len(ids), safeText(strings.Join(ids, ", ")))
 	}
 }
 
@@ -488,20 +488,20 @@ func (a *app) rejected(pub *publishedJSON, r rejection, what string) error {
 		}
 	}
 	w := a.stderr
-	fmt.Fprintf(w, "cascadectl: Cascade rejected the %s (stream sequence %d): %s\n", what, r.StreamSeq, r.Reason)
+	fmt.Fprintf(w, "cascadectl: Cascade rejected the %s (stream sequence %d): %s\n", what, r.StreamSeq, safeText(r.Reason))
 	if len(r.Violations) == 0 {
 		if r.Detail != "" {
-			fmt.Fprintf(w, "  %s\n", r.Detail)
+			fmt.Fprintf(w, "  %s\n", safeText(r.Detail))
 		}
 		if r.Field != "" {
-			fmt.Fprintf(w, "  field: %s\n", r.Field)
+			fmt.Fprintf(w, "  field: %s\n", safeText(r.Field))
 		}
 	}
 	for _, v := range r.Violations {
-		fmt.Fprintf(w, "  %s: %s\n", v.Field, v.Detail)
+		fmt.Fprintf(w, "  %s: %s\n", safeText(v.Field), safeText(v.Detail))
 	}
 	if len(r.UnknownOrgIDs) > 0 {
-		fmt.Fprintf(w, "  not in the registry: %s\n", strings.Join(r.UnknownOrgIDs, ", "))
+		fmt.Fprintf(w, "  not in the registry: %s\n", safeText(strings.Join(r.UnknownOrgIDs, ", ")))
 	}
 	fmt.Fprintln(w, "  Nothing was recorded.")
 	return &exitError{code: 1}

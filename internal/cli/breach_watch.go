@@ -107,6 +107,7 @@ func (a *app) watchBreach(ctx context.Context, c *clients, id, display string, d
 	// say tells what happens to the connection: in the block on a
 	// terminal, else on stderr, away from the lines of data.
 	say := func(msg string) error {
+		msg = safeText(msg)
 		if live {
 			v.status = msg
 			return draw(clk.Now())

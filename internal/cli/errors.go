@@ -102,7 +102,7 @@ func formatError(err error) string {
 	for _, h := range slices.Backward(hints) {
 		fmt.Fprintf(&b, "  %s\n", h)
 	}
-	return b.String()
+	return safeMultiline(b.String())
 }
 
 // fieldViolations are the BadRequest field violations of st.

@@ -223,7 +223,7 @@ func (a *app) verifyUnsigned(dir string) error {
 			if !f.OK {
 				status = "FAILED"
 			}
-			fmt.Fprintf(a.stdout, "%s: %s\n", filepath.Join(dir, f.File), status)
+			fmt.Fprintf(a.stdout, "%s: %s\n", safeText(filepath.Join(dir, f.File)), status)
 		}
 	}
 	if checkErr == nil {
@@ -231,7 +231,7 @@ func (a *app) verifyUnsigned(dir string) error {
 	}
 	for _, n := range names {
 		if err := failed[n]; err != nil {
-			fmt.Fprintf(a.stderr, "cascadectl: %v\n", err)
+			fmt.Fprintf(a.stderr, "cascadectl: %s\n", safeText(err.Error()))
 		}
 	}
 	fmt.Fprintf(a.stderr, "cascadectl: %d of %d files in %s do NOT match %s: the evidence was changed or damaged\n",

@@ -85,7 +85,7 @@ cascadectl notice report EXAMPLE-2025-08-23/se-kommun-0180 --format json`,
 					if a.g.output == outputJSON {
 						return writeProto(a.stdout, resp)
 					}
-					_, err := fmt.Fprint(a.stdout, text)
+					_, err := fmt.Fprint(a.stdout, safeMultiline(text))
 					return err
 				}
 				if err := writeNewFile(*out, []byte(text)); err != nil {

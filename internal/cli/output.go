@@ -8,12 +8,14 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/cascadehq/cascade/internal/breach"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -44,7 +46,7 @@ func writeJSON(w io.Writer, v any) error {
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(append(data, '\n'))
+	_, err = w.Write(append(jsonSafe(data), '\n'))
 	return err
 }
 
@@ -76,7 +78,7 @@ func writeProtoLine(w io.Writer, m proto.Message) error {
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(append(raw, '\n'))
+	_, err = w.Write(append(jsonSafe(raw), '\n'))
 	return err
 }
 
@@ -85,13 +87,73 @@ func newTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 }
 
-// row writes one tab-separated table row.
+// row writes one tab-separated table row. Every cell is printed through
+// safeText.
 func row(tw io.Writer, cells ...string) {
 	for i, c := range cells {
 		// A tab or newline in a value would break the columns.
-		cells[i] = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(c)
+		cells[i] = safeText(strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(c))
 	}
 	fmt.Fprintln(tw, strings.Join(cells, "\t"))
+}
+
+// safeText is text from the server or a file as it may be printed on a
+// terminal: every character Cascade's intake refuses in a one-line text
+// (breach.UnsafeRune: control characters, which start escape sequences
+// that could rewrite the screen, the window title or a hyperlink, and bidi
+// overrides, which make text display other than it reads), and every byte
+// that is not UTF-8, is shown as an escape such as \x1b or \u202e. Intake
+// refuses such text; this covers text stored by older versions and what
+// other parties wrote (a webhook endpoint's error, a file being verified).
+// All stored or remote text cascadectl prints goes through safeText or
+// safeMultiline.
+func safeText(s string) string { return sanitize(s, false) }
+
+// safeMultiline is safeText keeping newlines and tabs: a draft report, an
+// error with its field violations.
+func safeMultiline(s string) string { return sanitize(s, true) }
+
+func sanitize(s string, multiline bool) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r == utf8.RuneError || breach.UnsafeRune(r, multiline) }) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case breach.UnsafeRune(r, multiline) && r < 0x80:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case breach.UnsafeRune(r, multiline):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+// jsonSafe escapes in JSON output what encoding/json and protojson leave
+// raw although a terminal may act on it: DEL, the C1 controls (U+009B
+// starts an escape sequence like ESC [) and bidi overrides, as \u escapes,
+// which decode to the same string. Outside strings, JSON is ASCII
+// punctuation, so no such character is there.
+func jsonSafe(data []byte) []byte {
+	s := string(data)
+	if !strings.ContainsFunc(s, func(r rune) bool { return breach.UnsafeRune(r, true) }) {
+		return data
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if breach.UnsafeRune(r, true) {
+			fmt.Fprintf(&b, `\u%04x`, r)
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return []byte(b.String())
 }
 
 // none is what an unset value shows in a table.

@@ -87,14 +87,14 @@ func (a *app) verifyMessage(ctx context.Context, file, keysFile string) error {
 			return err
 		}
 	} else if verr != nil {
-		fmt.Fprintf(a.stdout, "FAILED: %v\n", verr)
+		fmt.Fprintf(a.stdout, "FAILED: %s\n", safeText(verr.Error()))
 	} else {
 		state := "active"
 		if !key.Active {
 			state = "replaced, valid until " + key.ExpiresAt.UTC().Format(time.RFC3339)
 		}
 		fmt.Fprintf(a.stdout, "OK: signed by Cascade key %s (created %s, %s)\n", kid, key.CreatedAt.UTC().Format(time.RFC3339), state)
-		fmt.Fprintf(a.stdout, "  for subject %s, notice %s, event %s\n", msg.Subject, out.NoticeID, out.Event)
+		fmt.Fprintf(a.stdout, "  for subject %s, notice %s, event %s\n", safeText(msg.Subject), safeText(out.NoticeID), safeText(out.Event))
 	}
 	if verr != nil {
 		return &exitError{code: 1}

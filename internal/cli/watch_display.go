@@ -37,7 +37,7 @@ type noticeClock struct {
 
 func newWatchView(b *cascadev1.Breach, tracking bool) *watchView {
 	v := &watchView{
-		id: b.GetId(), title: b.GetReport().GetTitle(), processor: b.GetReport().GetProcessor(),
+		id: safeText(b.GetId()), title: safeText(b.GetReport().GetTitle()), processor: safeText(b.GetReport().GetProcessor()),
 		noticeCount: b.GetNoticeCount(), summary: &cascadev1.BreachSummary{}, tracking: tracking,
 		clocks: map[string]noticeClock{},
 	}
@@ -58,7 +58,7 @@ func (v *watchView) apply(ev watchEvent) {
 			delete(v.clocks, n.GetId())
 			return
 		}
-		v.clocks[n.GetId()] = noticeClock{org: n.GetOrgId(), name: n.GetOrgName(), deadline: n.GetDeadline().AsTime(), state: n.GetState()}
+		v.clocks[n.GetId()] = noticeClock{org: safeText(n.GetOrgId()), name: safeText(n.GetOrgName()), deadline: n.GetDeadline().AsTime(), state: n.GetState()}
 	case ev.caughtUp:
 		v.caughtUp = true
 	}

@@ -75,22 +75,54 @@ func (r *renderer) todo(what string) string {
 }
 
 // text is processor-supplied text as Markdown paragraphs. Line breaks are
-// kept; a line that Markdown would read as a heading is escaped, so the
-// processor's text cannot restructure the draft.
+// kept; the text is escaped (see escape), so it reads as the processor
+// wrote it and cannot add HTML, links, images or headings to the draft.
 func (r *renderer) text(s string) string {
 	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		if strings.HasPrefix(strings.TrimLeft(l, " "), "#") {
-			lines[i] = `\` + strings.TrimLeft(l, " ")
-		}
+		lines[i] = escapeLine(l)
 	}
 	return strings.Join(lines, "\n")
 }
 
-// inline is processor-supplied text on one line.
+// inline is supplied text (by the processor, the controller or the
+// registry) on one line, escaped.
 func (r *renderer) inline(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return escape(strings.Join(strings.Fields(s), " "))
+}
+
+// inlineEscaper makes every character through which text could become
+// markup literal: < and > as entities (no HTML, no autolink, in any
+// Markdown dialect), and a backslash before the characters of links and
+// images ([ ] !), emphasis and code (* _ ` ~), tables (|) and the backslash
+// itself. Control characters never reach a draft: intake refuses them.
+var inlineEscaper = strings.NewReplacer(
+	"<", "&lt;", ">", "&gt;",
+	`\`, `\\`, "[", `\[`, "]", `\]`, "!", `\!`, "*", `\*`, "_", `\_`, "`", "\\`", "~", `\~`, "|", `\|`,
+)
+
+// escape is supplied text as literal Markdown inside a line.
+func escape(s string) string { return inlineEscaper.Replace(s) }
+
+// escapeLine is supplied text that starts a line (or a list item) as
+// literal Markdown: escaped, and with the marker of a heading, list item or
+// heading underline made plain (a block quote's > is an entity already).
+func escapeLine(line string) string {
+	line = escape(line)
+	indent := len(line) - len(strings.TrimLeft(line, " "))
+	rest := line[indent:]
+	switch {
+	case rest == "":
+	case strings.ContainsRune("#-+=", rune(rest[0])):
+		return line[:indent] + `\` + rest
+	default:
+		// An ordered list marker: digits, then "." or ")".
+		if n := len(rest) - len(strings.TrimLeft(rest, "0123456789")); n > 0 && n < len(rest) && (rest[n] == '.' || rest[n] == ')') {
+			return line[:indent] + rest[:n] + `\` + rest[n:]
+		}
+	}
+	return line
 }
 
 func (r *renderer) when(t time.Time) string {
@@ -161,7 +193,7 @@ func (r *renderer) authority() string {
 	case AuthorityGeneric, "":
 		return r.w.authorityGeneric
 	}
-	return r.d.Authority
+	return r.inline(r.d.Authority)
 }
 
 func (r *renderer) followUp() bool { return r.d.NotificationType == TypeFollowUp }
@@ -180,7 +212,7 @@ func (r *renderer) header() {
 		submit = r.w.submitFollowUp
 	}
 	paras := []string{
-		"**" + r.w.draftNotice + "** " + fmt.Sprintf(r.w.generatedf, r.when(r.d.GeneratedAt), r.d.Controller.Name),
+		"**" + r.w.draftNotice + "** " + fmt.Sprintf(r.w.generatedf, r.when(r.d.GeneratedAt), r.inline(r.d.Controller.Name)),
 		fmt.Sprintf(r.w.sourcef, r.inline(r.d.Processor.Name), r.d.Breach.Revision),
 		fmt.Sprintf(review, submit),
 	}
@@ -193,7 +225,7 @@ func (r *renderer) header() {
 func (r *renderer) particulars() {
 	d, w := r.d, r.w
 	r.heading(2, w.hParticulars)
-	r.item(w.lController, d.Controller.Name+" ("+fmt.Sprintf(w.cascadeIDf, d.Controller.OrgID)+")")
+	r.item(w.lController, r.inline(d.Controller.Name)+" ("+fmt.Sprintf(w.cascadeIDf, d.Controller.OrgID)+")")
 	r.item(w.lOrgNumber, r.todo(w.tOrgNumber))
 	if o := d.Outcome; o != nil && o.Reference != "" {
 		r.item(w.lPrevReference, r.inline(o.Reference))
@@ -291,7 +323,7 @@ func (r *renderer) listOr(items []string, placeholder string) {
 		return
 	}
 	for _, it := range items {
-		r.b.WriteString("- " + r.inline(it) + "\n")
+		r.b.WriteString("- " + escapeLine(strings.Join(strings.Fields(it), " ")) + "\n")
 	}
 	r.endList()
 }
@@ -326,7 +358,7 @@ func (r *renderer) pointA() {
 	r.item(w.lSubjects, approx(d.ApproxSubjects, w.tSubjects))
 	r.item(w.lRecords, approx(d.ApproxRecords, w.tRecords))
 	r.endList()
-	r.para(fmt.Sprintf(w.numbersSourcef, d.Controller.Name))
+	r.para(fmt.Sprintf(w.numbersSourcef, r.inline(d.Controller.Name)))
 }
 
 func (r *renderer) pointB() {

@@ -36,12 +36,25 @@ func DecodeReport(data []byte, contentType string) (*cascadev1.BreachReport, err
 	return &r, nil
 }
 
-func ts(t *timestamppb.Timestamp) time.Time {
+// invalidTime stands for a wire timestamp that is not valid: a time after
+// year 9999, which validation refuses ("range") instead of a normalised
+// time nobody sent.
+var invalidTime = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Time converts a wire timestamp: nil is the zero time, and one that is not
+// valid (seconds outside years 0001-9999, nanos outside 0-999,999,999)
+// becomes a time validation rejects as out of range.
+func Time(t *timestamppb.Timestamp) time.Time {
 	if t == nil {
 		return time.Time{}
 	}
+	if t.CheckValid() != nil {
+		return invalidTime
+	}
 	return t.AsTime()
 }
+
+func ts(t *timestamppb.Timestamp) time.Time { return Time(t) }
 
 func pts(t time.Time) *timestamppb.Timestamp {
 	if t.IsZero() {

@@ -72,7 +72,7 @@ var defaultLimits = limits{bytes: MaxBytes, rows: MaxRows}
 //
 // Every row is checked: id matches breach.OrgIDPattern and is unique in the
 // file; name is present; every value is valid UTF-8 without control
-// characters and at most MaxField characters long (webhook_url: MaxURL);
+// characters or bidirectional overrides (breach.UnsafeRune) and at most MaxField characters long (webhook_url: MaxURL);
 // e-mail columns hold a bare address; webhook_url is an absolute https URL
 // (http only for a loopback host, which cascaded posts to only with
 // --webhook-allow-private, for development) whose host is not an
@@ -311,8 +311,8 @@ func checkText(col, v string, line int, perr *ParseError) bool {
 	switch {
 	case !utf8.ValidString(v):
 		perr.add(line, col, v, "is not valid UTF-8")
-	case strings.ContainsFunc(v, unicode.IsControl):
-		perr.add(line, col, v, "contains control characters")
+	case strings.ContainsFunc(v, func(r rune) bool { return breach.UnsafeRune(r, false) }):
+		perr.add(line, col, v, "contains control characters or bidirectional overrides")
 	case utf8.RuneCountInString(v) > limit:
 		perr.add(line, col, v, fmt.Sprintf("has %d characters; at most %d", utf8.RuneCountInString(v), limit))
 	default:

@@ -97,6 +97,9 @@ var parseCases = []parseCase{
 	{name: "name not utf-8", in: "id,name\nacme,Malm\xf6\n", errs: []at{{2, "name"}}},
 	{name: "name with newline", in: "id,name\nacme,\"two\nlines\"\nb,B\nC,x\n", errs: []at{{2, "name"}, {5, "id"}}},
 	{name: "name with control character", in: "id,name\nacme,A\x1b[31m\n", errs: []at{{2, "name"}}},
+	{name: "name with C1 CSI", in: "id,name\nacme,A\u009b31m\n", errs: []at{{2, "name"}}},
+	{name: "name with bidi override", in: "id,name\nacme,Kommun\u202eAB\n", errs: []at{{2, "name"}}},
+	{name: "name with bidi isolate", in: "id,name\nacme,\u2067Kommun\u2069\n", errs: []at{{2, "name"}}},
 
 	// Rows: e-mail.
 	{name: "dpo_email not an address", in: "id,name,dpo_email\nacme,A,not-an-address\n", errs: []at{{2, "dpo_email"}}},

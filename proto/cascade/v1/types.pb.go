@@ -466,9 +466,11 @@ type BreachReport struct {
 	DataCategories []string `protobuf:"bytes,8,rep,name=data_categories,json=dataCategories,proto3" json:"data_categories,omitempty"`
 	// Categories of data subjects concerned (e.g. "employees").
 	SubjectCategories []string `protobuf:"bytes,9,rep,name=subject_categories,json=subjectCategories,proto3" json:"subject_categories,omitempty"`
-	// Affected organisations. Required unless all_customers is set.
+	// Affected organisations. Required unless all_customers is set; must be
+	// empty when it is.
 	Affected []*AffectedOrganisation `protobuf:"bytes,10,rep,name=affected,proto3" json:"affected,omitempty"`
-	// Every organisation in the registry is affected.
+	// Every organisation in the registry is affected. A report that sets it
+	// and names affected organisations is refused as ambiguous.
 	AllCustomers bool `protobuf:"varint,11,opt,name=all_customers,json=allCustomers,proto3" json:"all_customers,omitempty"`
 	// Likely consequences of the breach (Art. 33(3)(c)).
 	LikelyConsequences string `protobuf:"bytes,12,opt,name=likely_consequences,json=likelyConsequences,proto3" json:"likely_consequences,omitempty"`
