@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/cascadehq/cascade/internal/auth"
+	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/store"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -92,4 +93,14 @@ func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server) {
 		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	return g, s.health
+}
+
+// principal is who is calling, as the guard authenticated them, for the
+// records a call writes; nil outside a guarded call (never in service).
+func principal(ctx context.Context) *breach.Principal {
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return nil
+	}
+	return &p
 }

@@ -45,6 +45,34 @@ type Identity struct {
 	Org     breach.OrgID // empty for the vendor and for global viewers
 	Role    Role
 	TokenID string // for tokens; "cert:<serial>" for certificates
+	Label   string // a token's label
+	Subject string // a certificate's subject
+}
+
+// Principal is who a caller is, as recorded in what it changes (see
+// breach.Principal): the handlers get it from the context with
+// PrincipalFrom.
+type Principal = breach.Principal
+
+// Principal is the identity as recorded: never a secret.
+func (id Identity) Principal() Principal {
+	switch {
+	case id.Role == roleDev:
+		return breach.AnonymousPrincipal
+	case strings.HasPrefix(id.TokenID, certPrefix):
+		return Principal{Kind: breach.PrincipalCertificate, ID: id.TokenID, Role: string(id.Role), Org: id.Org, Subject: id.Subject}
+	}
+	return Principal{Kind: breach.PrincipalToken, ID: id.TokenID, Label: id.Label, Role: string(id.Role), Org: id.Org}
+}
+
+// PrincipalFrom returns the principal of the caller whose call ctx is,
+// set by the guard's interceptors; ok is false outside a guarded call.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	id, ok := FromContext(ctx)
+	if !ok {
+		return Principal{}, false
+	}
+	return id.Principal(), true
 }
 
 // String is safe to log: it never contains a secret.
@@ -136,7 +164,7 @@ func (t *Tokens) Check(ctx context.Context, secret string) (Identity, error) {
 	if subtle.ConstantTimeCompare([]byte(tok.Hash), []byte(hash)) != 1 || !tok.RevokedAt.IsZero() {
 		return Identity{}, errUnauthenticated
 	}
-	return Identity{Org: tok.Org, Role: Role(tok.Role), TokenID: tok.ID}, nil
+	return Identity{Org: tok.Org, Role: Role(tok.Role), TokenID: tok.ID, Label: tok.Label}, nil
 }
 
 // Any reports whether any token exists (to bootstrap the first one).

@@ -116,6 +116,9 @@ func (g *Guard) identify(ctx context.Context) (Identity, error) {
 	return Identity{}, errNoCredentials
 }
 
+// certPrefix starts the id of a certificate's identity.
+const certPrefix = "cert:"
+
 // certIdentity reads a verified client certificate: the organisation id in
 // the subject's CommonName, the role in its first OrganizationalUnit.
 func certIdentity(c *x509.Certificate) (Identity, error) {
@@ -126,7 +129,7 @@ func certIdentity(c *x509.Certificate) (Identity, error) {
 	if err != nil {
 		return Identity{}, status.Error(codes.Unauthenticated, "client certificate: "+err.Error())
 	}
-	id := Identity{Role: role, TokenID: "cert:" + c.SerialNumber.Text(16)}
+	id := Identity{Role: role, TokenID: certPrefix + c.SerialNumber.Text(16), Subject: c.Subject.String()}
 	if role != RoleVendor && c.Subject.CommonName != "" {
 		org, err := breach.ParseOrgID(c.Subject.CommonName)
 		if err != nil {
