@@ -17,6 +17,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/auth"
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/store"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -37,6 +38,13 @@ type Server struct {
 	// channels: webhook secrets and dead letters (DeliveryService).
 	channels *store.Channels
 	view     *store.View // nil: status reads go to the buckets
+	teller   Teller
+}
+
+// Teller tells an organisation of the tokens issued for it and revoked
+// (implemented by delivery.Publisher).
+type Teller interface {
+	SendToken(ctx context.Context, t delivery.TokenMessage) (delivery.Result, error)
 }
 
 // Config is what the API needs besides the store.
@@ -52,6 +60,10 @@ type Config struct {
 
 	// Channels holds webhook secrets and dead letters (DeliveryService).
 	Channels *store.Channels
+
+	// Teller tells organisations of their tokens; without it no token
+	// that acts for an organisation can be issued.
+	Teller Teller
 }
 
 // callTimeout bounds a unary call whose caller set no deadline, so a
@@ -72,7 +84,7 @@ func defaultDeadline(ctx context.Context, req any, _ *grpc.UnaryServerInfo, hand
 // every call going through the guard's interceptors.
 func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server) {
 	s := &Server{st: st, js: st.JetStream(), checker: cfg.Checker, tokens: cfg.Tokens, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, health: health.NewServer(),
-		channels: cfg.Channels, view: cfg.View}
+		channels: cfg.Channels, view: cfg.View, teller: cfg.Teller}
 	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxRequestBytes),
 		grpc.ChainUnaryInterceptor(defaultDeadline, cfg.Guard.Unary()), grpc.ChainStreamInterceptor(cfg.Guard.Stream())}
 	if cfg.Creds != nil {

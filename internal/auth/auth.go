@@ -117,8 +117,21 @@ func hashOf(secret string) (id, hash string) {
 	return full[:16], full
 }
 
-// Issue creates a token for org and role and returns the secret (shown once).
+// Issue creates a token for org and role and returns the secret (shown
+// once). It records no issuer: it is for the bootstrap token.
 func (t *Tokens) Issue(ctx context.Context, org breach.OrgID, role Role, label string) (string, *store.Token, error) {
+	return t.IssueBy(ctx, org, role, label, nil, nil)
+}
+
+// IssueBy is Issue for a token issued by principal by. A token that acts
+// for an organisation (a controller's, or a viewer's of one organisation)
+// can be issued only for an organisation in the registry (else an error
+// wrapping breach.ErrNotFound). tell, if not nil, is called with the token
+// (never the secret) before it is stored, so that the token works only
+// once it has been told (to its organisation); its error is returned and
+// the token is not stored.
+func (t *Tokens) IssueBy(ctx context.Context, org breach.OrgID, role Role, label string, by *Principal,
+	tell func(context.Context, store.Token) error) (string, *store.Token, error) {
 	if role == RoleController && org == "" {
 		return "", nil, breach.Invalid("org_id", "required", "a controller token needs org_id")
 	}
@@ -131,13 +144,26 @@ func (t *Tokens) Issue(ctx context.Context, org breach.OrgID, role Role, label s
 	if role == RoleVendor {
 		org = ""
 	}
+	if org != "" {
+		if _, err := t.st.GetOrg(ctx, org); errors.Is(err, breach.ErrNotFound) {
+			return "", nil, fmt.Errorf("organisation %s is not in the registry: a token can act only for an organisation in the registry: %w",
+				org, breach.ErrNotFound)
+		} else if err != nil {
+			return "", nil, err
+		}
+	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", nil, err
 	}
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	id, hash := hashOf(secret)
-	tok := store.Token{ID: id, Hash: hash, Org: org, Role: string(role), Label: label, IssuedAt: t.now()}
+	tok := store.Token{ID: id, Hash: hash, Org: org, Role: string(role), Label: label, IssuedAt: t.now(), IssuedBy: by}
+	if tell != nil {
+		if err := tell(ctx, tok); err != nil {
+			return "", nil, err
+		}
+	}
 	if err := t.st.PutToken(ctx, tok); err != nil {
 		return "", nil, err
 	}

@@ -185,7 +185,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	view := d.st.NewView()
 	d.goRun("status view", func() error { return view.Run(runCtx) })
 	d.grpc, _ = api.New(d.st, api.Config{Checker: in, Tokens: tokens, Keys: ring, View: view, Guard: guard, Creds: creds, Now: opts.Now, Log: d.log.With("component", "api"),
-		Channels: chans})
+		Channels: chans, Teller: pub})
 	if d.grpcLn, err = net.Listen("tcp", opts.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("gRPC listen on %s: %w", opts.GRPCAddr, err)
 	}

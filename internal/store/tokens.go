@@ -24,6 +24,11 @@ type Token struct {
 	Label     string       `json:"label,omitempty"`
 	IssuedAt  time.Time    `json:"issued_at"`
 	RevokedAt time.Time    `json:"revoked_at,omitzero"`
+	// IssuedBy and RevokedBy are who issued and revoked the token through
+	// the API; nil for the bootstrap token and tokens stored before this
+	// was recorded.
+	IssuedBy  *breach.Principal `json:"issued_by,omitempty"`
+	RevokedBy *breach.Principal `json:"revoked_by,omitempty"`
 }
 
 func (s *Store) tokens(ctx context.Context) (jetstream.KeyValue, error) {
@@ -80,8 +85,9 @@ func (s *Store) GetToken(ctx context.Context, id string) (*Token, uint64, error)
 	return &t, e.Revision(), nil
 }
 
-// RevokeToken marks a token revoked at now (idempotent).
-func (s *Store) RevokeToken(ctx context.Context, id string, now time.Time) (*Token, error) {
+// RevokeToken marks a token revoked at now by by (nil: not recorded);
+// revoking a revoked token changes nothing and returns it.
+func (s *Store) RevokeToken(ctx context.Context, id string, now time.Time, by *breach.Principal) (*Token, error) {
 	kv, err := s.tokens(ctx)
 	if err != nil {
 		return nil, err
@@ -94,7 +100,7 @@ func (s *Store) RevokeToken(ctx context.Context, id string, now time.Time) (*Tok
 		if !t.RevokedAt.IsZero() {
 			return t, nil
 		}
-		t.RevokedAt = now
+		t.RevokedAt, t.RevokedBy = now, by
 		data, err := json.Marshal(t)
 		if err != nil {
 			return nil, err
