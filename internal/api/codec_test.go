@@ -79,4 +79,3 @@ func TestRequestCodec(t *testing.T) {
 		t.Fatalf("valid request: %v, handler called %v", err, called)
 	}
 }
-

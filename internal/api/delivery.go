@@ -2,11 +2,11 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/cascadehq/cascade/internal/auth"
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/protoconv"
 	"github.com/cascadehq/cascade/internal/webhook"
@@ -35,12 +35,12 @@ func (s deliveryService) RotateWebhookSecret(ctx context.Context, req *cascadev1
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	w, err := s.channels.RotateWebhookSecret(ctx, org, secret, s.now(), WebhookSecretOverlap)
+	by := principal(ctx)
+	w, err := s.channels.RotateWebhookSecretBy(ctx, org, secret, s.now(), WebhookSecretOverlap, by)
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	caller, _ := auth.FromContext(ctx)
-	s.log.Info("webhook secret issued", "org_id", org, "by", caller.String()) // never the secret
+	s.log.Info("webhook secret issued", "org_id", org, "by", fmt.Sprint(by)) // never the secret
 	resp := &cascadev1.RotateWebhookSecretResponse{OrgId: string(org), Secret: w.Secret, CreatedAt: timestamppb.New(w.CreatedAt)}
 	if w.Previous != "" {
 		resp.PreviousValidUntil = timestamppb.New(w.PreviousUntil)

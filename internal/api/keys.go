@@ -2,10 +2,10 @@ package api
 
 import (
 	"context"
+	"fmt"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/cascadehq/cascade/internal/auth"
 	"github.com/cascadehq/cascade/internal/signing"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -49,7 +49,6 @@ func (s keyService) RotateSigningKey(ctx context.Context, _ *cascadev1.RotateSig
 	if err := s.keys.PublishKeys(ctx); err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	caller, _ := auth.FromContext(ctx)
-	s.log.Info("signing key rotated", "key_id", k.ID, "by", caller.String())
+	s.log.Info("signing key rotated", "key_id", k.ID, "by", fmt.Sprint(principal(ctx)))
 	return &cascadev1.RotateSigningKeyResponse{Key: keyProto(k.PublicPart())}, nil
 }

@@ -49,7 +49,7 @@ func (s noticeService) AcknowledgeNotice(ctx context.Context, req *cascadev1.Ack
 		return nil, toStatus(ctx, s.log, method, err)
 	}
 	now := s.now()
-	n, err := s.st.UpdateNotice(ctx, id, req.GetAcknowledgedBy(), now, func(n *breach.Notice) (breach.Event, error) {
+	n, err := s.st.UpdateNoticeBy(ctx, id, req.GetAcknowledgedBy(), principal(ctx), now, "", func(n *breach.Notice) (breach.Event, error) {
 		return n.Acknowledge(now, req.GetAcknowledgedBy(), req.GetNote(), int(req.GetRevision()))
 	})
 	if err != nil {

@@ -24,7 +24,7 @@ func (s noticeService) update(ctx context.Context, method, rawID, actor, detail 
 		return nil, toStatus(ctx, s.log, method, err)
 	}
 	now := s.now()
-	n, err := s.st.UpdateNoticeDetail(ctx, id, actor, now, detail, func(n *breach.Notice) (breach.Event, error) {
+	n, err := s.st.UpdateNoticeBy(ctx, id, actor, principal(ctx), now, detail, func(n *breach.Notice) (breach.Event, error) {
 		return fn(now, n)
 	})
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/cascadehq/cascade/internal/auth"
+	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/store"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -37,6 +39,13 @@ type Server struct {
 	channels *store.Channels
 	view     *store.View // nil: status reads go to the buckets
 	pages    pages       // seals page tokens
+	teller   Teller
+}
+
+// Teller tells an organisation of the tokens issued for it and revoked
+// (implemented by delivery.Publisher).
+type Teller interface {
+	SendToken(ctx context.Context, t delivery.TokenMessage) (delivery.Result, error)
 }
 
 // Config is what the API needs besides the store.
@@ -58,6 +67,9 @@ type Config struct {
 	// share it. nil: a random key per process, so page tokens do not
 	// survive a restart (a client then starts its listing again).
 	PageKey []byte
+	// Teller tells organisations of their tokens; without it no token
+	// that acts for an organisation can be issued.
+	Teller Teller
 }
 
 // callTimeout bounds a unary call whose caller set no deadline, so a
@@ -88,7 +100,7 @@ func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server, error) {
 		return nil, nil, err
 	}
 	s := &Server{st: st, js: st.JetStream(), checker: cfg.Checker, tokens: cfg.Tokens, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, health: health.NewServer(),
-		channels: cfg.Channels, view: cfg.View, pages: pg}
+		channels: cfg.Channels, view: cfg.View, pages: pg, teller: cfg.Teller}
 	codec := newRequestCodec(cfg.Log)
 	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxRequestBytes), grpc.ForceServerCodecV2(codec),
 		grpc.ChainUnaryInterceptor(codec.checkDecoded, defaultDeadline, cfg.Guard.Unary()),
@@ -111,4 +123,14 @@ func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server, error) {
 		s.health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
 	}
 	return g, s.health, nil
+}
+
+// principal is who is calling, as the guard authenticated them, for the
+// records a call writes; nil outside a guarded call (never in service).
+func principal(ctx context.Context) *breach.Principal {
+	p, ok := auth.PrincipalFrom(ctx)
+	if !ok {
+		return nil
+	}
+	return &p
 }

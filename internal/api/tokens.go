@@ -3,11 +3,17 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/cascadehq/cascade/internal/auth"
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/delivery"
+	"github.com/cascadehq/cascade/internal/protoconv"
 	"github.com/cascadehq/cascade/internal/store"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -29,6 +35,7 @@ func tokenInfo(t *store.Token) *cascadev1.TokenInfo {
 	if !t.RevokedAt.IsZero() {
 		info.RevokedAt = timestamppb.New(t.RevokedAt)
 	}
+	info.IssuedBy, info.RevokedBy = protoconv.PrincipalProto(t.IssuedBy), protoconv.PrincipalProto(t.RevokedBy)
 	return info
 }
 
@@ -43,13 +50,41 @@ func (s tokenService) IssueToken(ctx context.Context, req *cascadev1.IssueTokenR
 	if role == "" {
 		return nil, toStatus(ctx, s.log, method, invalid("role", "role must be ROLE_CONTROLLER, ROLE_VENDOR or ROLE_VIEWER"))
 	}
-	secret, tok, err := s.tokens.Issue(ctx, breach.OrgID(req.GetOrgId()), role, req.GetLabel())
+	by := principal(ctx)
+	secret, tok, err := s.tokens.IssueBy(ctx, breach.OrgID(req.GetOrgId()), role, req.GetLabel(), by,
+		func(ctx context.Context, t store.Token) error { return s.tell(ctx, delivery.EventTokenIssued, &t) })
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	caller, _ := auth.FromContext(ctx)
-	s.log.Info("token issued", "token_id", tok.ID, "org_id", tok.Org, "role", tok.Role, "by", caller.String())
+	s.log.Info("token issued", "token_id", tok.ID, "org_id", tok.Org, "role", tok.Role, "by", fmt.Sprint(by))
 	return &cascadev1.IssueTokenResponse{Token: secret, Info: tokenInfo(tok)}, nil
+}
+
+// tell tells the organisation a token acts for (if any) that it was
+// issued or revoked, durably: the message is stored before this returns.
+func (s tokenService) tell(ctx context.Context, event string, t *store.Token) error {
+	if t.Org == "" {
+		return nil // the vendor's and global viewers' tokens act for no organisation
+	}
+	if s.teller == nil {
+		return status.Errorf(codes.FailedPrecondition, "cannot tell organisation %s of token %s: no publisher configured", t.Org, t.ID)
+	}
+	m := delivery.TokenMessage{Event: event, OrgID: t.Org, TokenID: t.ID, Label: t.Label, Role: t.Role,
+		IssuedAt: t.IssuedAt, RevokedAt: t.RevokedAt, SentAt: s.now()}
+	if event == delivery.EventTokenRevoked && t.RevokedBy != nil {
+		m.By = *t.RevokedBy
+	} else if event == delivery.EventTokenIssued && t.IssuedBy != nil {
+		m.By = *t.IssuedBy
+	}
+	if o, err := s.st.GetOrg(ctx, t.Org); err == nil {
+		m.OrgName = o.Name
+	} else if !errors.Is(err, breach.ErrNotFound) { // revoking a token of an organisation since removed: still told
+		return err
+	}
+	if _, err := s.teller.SendToken(ctx, m); err != nil {
+		return fmt.Errorf("%s of %s not told to it, so not done: %w", event, t.ID, err)
+	}
+	return nil
 }
 
 func (s tokenService) RevokeToken(ctx context.Context, req *cascadev1.RevokeTokenRequest) (*cascadev1.RevokeTokenResponse, error) {
@@ -57,12 +92,17 @@ func (s tokenService) RevokeToken(ctx context.Context, req *cascadev1.RevokeToke
 	if len(req.GetTokenId()) != 16 {
 		return nil, toStatus(ctx, s.log, method, invalid("token_id", "token_id is the 16-character id shown when the token was issued"))
 	}
-	tok, err := s.tokens.Revoke(ctx, req.GetTokenId())
+	by := principal(ctx)
+	tok, err := s.tokens.Revoke(ctx, req.GetTokenId(), by)
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	caller, _ := auth.FromContext(ctx)
-	s.log.Info("token revoked", "token_id", tok.ID, "by", caller.String())
+	// Told after the revocation (which holds whatever happens next); a
+	// repeated RevokeToken tells again if this fails, stored once.
+	if err := s.tell(ctx, delivery.EventTokenRevoked, tok); err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	s.log.Info("token revoked", "token_id", tok.ID, "org_id", tok.Org, "by", fmt.Sprint(by))
 	return &cascadev1.RevokeTokenResponse{Info: tokenInfo(tok)}, nil
 }
 

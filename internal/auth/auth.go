@@ -46,6 +46,34 @@ type Identity struct {
 	Org     breach.OrgID // empty for the vendor and for global viewers
 	Role    Role
 	TokenID string // for tokens; "cert:<serial>" for certificates
+	Label   string // a token's label
+	Subject string // a certificate's subject
+}
+
+// Principal is who a caller is, as recorded in what it changes (see
+// breach.Principal): the handlers get it from the context with
+// PrincipalFrom.
+type Principal = breach.Principal
+
+// Principal is the identity as recorded: never a secret.
+func (id Identity) Principal() Principal {
+	switch {
+	case id.Role == roleDev:
+		return breach.AnonymousPrincipal
+	case strings.HasPrefix(id.TokenID, certPrefix):
+		return Principal{Kind: breach.PrincipalCertificate, ID: id.TokenID, Role: string(id.Role), Org: id.Org, Subject: id.Subject}
+	}
+	return Principal{Kind: breach.PrincipalToken, ID: id.TokenID, Label: id.Label, Role: string(id.Role), Org: id.Org}
+}
+
+// PrincipalFrom returns the principal of the caller whose call ctx is,
+// set by the guard's interceptors; ok is false outside a guarded call.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	id, ok := FromContext(ctx)
+	if !ok {
+		return Principal{}, false
+	}
+	return id.Principal(), true
 }
 
 // String is safe to log: it never contains a secret.
@@ -108,8 +136,21 @@ func hashOf(secret string) (id, hash string) {
 	return full[:16], full
 }
 
-// Issue creates a token for org and role and returns the secret (shown once).
+// Issue creates a token for org and role and returns the secret (shown
+// once). It records no issuer: it is for the bootstrap token.
 func (t *Tokens) Issue(ctx context.Context, org breach.OrgID, role Role, label string) (string, *store.Token, error) {
+	return t.IssueBy(ctx, org, role, label, nil, nil)
+}
+
+// IssueBy is Issue for a token issued by principal by. A token that acts
+// for an organisation (a controller's, or a viewer's of one organisation)
+// can be issued only for an organisation in the registry (else an error
+// wrapping breach.ErrNotFound). tell, if not nil, is called with the token
+// (never the secret) before it is stored, so that the token works only
+// once it has been told (to its organisation); its error is returned and
+// the token is not stored.
+func (t *Tokens) IssueBy(ctx context.Context, org breach.OrgID, role Role, label string, by *Principal,
+	tell func(context.Context, store.Token) error) (string, *store.Token, error) {
 	if role == RoleController && org == "" {
 		return "", nil, breach.Invalid("org_id", "required", "a controller token needs org_id")
 	}
@@ -125,13 +166,26 @@ func (t *Tokens) Issue(ctx context.Context, org breach.OrgID, role Role, label s
 	if role == RoleVendor {
 		org = ""
 	}
+	if org != "" {
+		if _, err := t.st.GetOrg(ctx, org); errors.Is(err, breach.ErrNotFound) {
+			return "", nil, fmt.Errorf("organisation %s is not in the registry: a token can act only for an organisation in the registry: %w",
+				org, breach.ErrNotFound)
+		} else if err != nil {
+			return "", nil, err
+		}
+	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", nil, err
 	}
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	id, hash := hashOf(secret)
-	tok := store.Token{ID: id, Hash: hash, Org: org, Role: string(role), Label: label, IssuedAt: t.now()}
+	tok := store.Token{ID: id, Hash: hash, Org: org, Role: string(role), Label: label, IssuedAt: t.now(), IssuedBy: by}
+	if tell != nil {
+		if err := tell(ctx, tok); err != nil {
+			return "", nil, err
+		}
+	}
 	if err := t.st.PutToken(ctx, &tok, t.mac); err != nil {
 		return "", nil, err
 	}
@@ -166,12 +220,12 @@ func (t *Tokens) Check(ctx context.Context, secret string) (Identity, error) {
 	if subtle.ConstantTimeCompare([]byte(tok.Hash), []byte(hash)) != 1 || !tok.RevokedAt.IsZero() {
 		return Identity{}, errUnauthenticated
 	}
-	return Identity{Org: tok.Org, Role: Role(tok.Role), TokenID: tok.ID}, nil
+	return Identity{Org: tok.Org, Role: Role(tok.Role), TokenID: tok.ID, Label: tok.Label}, nil
 }
 
 // Revoke marks the token revoked (idempotent); later checks of it fail.
-func (t *Tokens) Revoke(ctx context.Context, id string) (*store.Token, error) {
-	return t.st.RevokeToken(ctx, id, t.now(), t.mac)
+func (t *Tokens) Revoke(ctx context.Context, id string, by *Principal) (*store.Token, error) {
+	return t.st.RevokeToken(ctx, id, t.now(), by, t.mac)
 }
 
 // SignUnsigned gives a MAC to the token records of versions before the

@@ -159,6 +159,9 @@ func (g *Guard) OpenStream(ctx context.Context, authorization string) (context.C
 	return g.openStream(ctx, id)
 }
 
+// certPrefix starts the id of a certificate's identity.
+const certPrefix = "cert:"
+
 // certIdentity reads a verified client certificate: the organisation id in
 // the subject's CommonName, the role in its first OrganizationalUnit.
 func certIdentity(c *x509.Certificate) (Identity, error) {
@@ -169,7 +172,7 @@ func certIdentity(c *x509.Certificate) (Identity, error) {
 	if err != nil {
 		return Identity{}, status.Error(codes.Unauthenticated, "client certificate: "+err.Error())
 	}
-	id := Identity{Role: role, TokenID: "cert:" + c.SerialNumber.Text(16)}
+	id := Identity{Role: role, TokenID: certPrefix + c.SerialNumber.Text(16), Subject: c.Subject.String()}
 	if role != RoleVendor && c.Subject.CommonName != "" {
 		org, err := breach.ParseOrgID(c.Subject.CommonName)
 		if err != nil {

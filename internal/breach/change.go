@@ -7,11 +7,17 @@ import "time"
 // order, are its complete history (Art. 33(5) documentation); the last one
 // is its current state.
 type Change struct {
-	Event  Event     `json:"event"`
-	At     time.Time `json:"at"`
-	Actor  string    `json:"actor"`
-	Prev   State     `json:"prev_state"` // UNSPECIFIED when the notice was created
-	Detail string    `json:"detail,omitempty"`
+	Event Event     `json:"event"`
+	At    time.Time `json:"at"`
+	// Actor is the name recorded: "cascade" for what Cascade did, else
+	// the name the caller typed (not checked).
+	Actor string `json:"actor"`
+	// Principal is who made the change through the API, as authenticated;
+	// nil for what Cascade did itself and in records stored before
+	// principals were recorded.
+	Principal *Principal `json:"principal,omitempty"`
+	Prev      State      `json:"prev_state"` // UNSPECIFIED when the notice was created
+	Detail    string     `json:"detail,omitempty"`
 	// PrevRevisionAcked is the revision acknowledged before the change, so
 	// summaries can count acknowledgements of the latest revision.
 	PrevRevisionAcked int    `json:"prev_revision_acked,omitempty"`

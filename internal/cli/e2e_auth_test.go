@@ -397,6 +397,11 @@ func TestTLS(t *testing.T) {
 		wantFields(t, r.stdout, "Notice", exampleNotice, "State", "DELIVERED")
 		r = c.must(with([]string{"notice", "ack", exampleNotice, "--by", "dpo"}, mtls...)...)
 		wantFields(t, r.stdout, "State", "ACKNOWLEDGED")
+		// The history records the certificate beside the name typed.
+		r = c.must(with([]string{"notice", "history", exampleNotice}, mtls...)...)
+		if want := `certificate "CN=se-kommun-0180,OU=controller" (controller@se-kommun-0180)`; !strings.Contains(r.stdout, want) {
+			t.Errorf("notice history lacks %s:\n%s", want, r.stdout)
+		}
 		// The certificate is the controller of se-kommun-0180 only.
 		wantFail(t, c.run(with([]string{"notice", "show", exampleID + "/se-kommun-1480"}, mtls...)...), "cascadectl: NotFound:")
 		wantFail(t, c.run(with([]string{"tokens", "list"}, mtls...)...), "cascadectl: PermissionDenied:", "controller@se-kommun-0180")

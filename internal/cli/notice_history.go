@@ -18,8 +18,12 @@ func noticeHistoryCmd() *command {
 created, delivered, redelivered, revision_delivered, reminded, overdue,
 acknowledged, revision_acknowledged, outcome_recorded and
 subject_communication_recorded, with when, who ("cascade" for what Cascade
-did), the state after the event and a detail. SEQ is the event's position
-in the ledger. ID is "<breach_id>/<org_id>".`,
+did, else the name the caller typed), the state after the event, a detail
+and the principal: who made the change through the API as Cascade
+authenticated the call (the token's id, label, role and organisation, or
+the client certificate's subject; "-" for what Cascade did itself and for
+changes recorded before principals were). SEQ is the event's position in
+the ledger. ID is "<breach_id>/<org_id>".`,
 		examples: `
 # What happened to a notice, oldest first
 cascadectl notice history EXAMPLE-2025-08-23/se-kommun-0180`,
@@ -51,10 +55,10 @@ cascadectl notice history EXAMPLE-2025-08-23/se-kommun-0180`,
 // renderHistory writes the event table of a notice.
 func renderHistory(w io.Writer, events []*cascadev1.NoticeEvent) error {
 	tw := newTable(w)
-	row(tw, "SEQ", "AT", "EVENT", "ACTOR", "STATE", "DETAIL")
+	row(tw, "SEQ", "AT", "EVENT", "ACTOR", "STATE", "DETAIL", "PRINCIPAL")
 	for _, e := range events {
 		row(tw, fmt.Sprint(e.GetSequence()), formatTime(e.GetAt()), orNone(e.GetEvent()), orNone(e.GetActor()),
-			stateName(e.GetState()), orNone(e.GetDetail()))
+			stateName(e.GetState()), orNone(e.GetDetail()), orNone(e.GetPrincipal().GetDisplay()))
 	}
 	return tw.Flush()
 }

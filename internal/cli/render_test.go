@@ -90,7 +90,8 @@ func fixtureHistory() []*cascadev1.NoticeEvent {
 		{Sequence: 11, Event: "created", At: ts(tDelivered), Actor: "cascade", State: cascadev1.NoticeState_NOTICE_STATE_PENDING},
 		{Sequence: 24, Event: "delivered", At: ts(tDelivered), Actor: "cascade", State: cascadev1.NoticeState_NOTICE_STATE_DELIVERED, Detail: "revision 1"},
 		{Sequence: 97, Event: "outcome_recorded", At: ts(tNow), Actor: "dpo@stockholm.example.org", State: cascadev1.NoticeState_NOTICE_STATE_RESOLVED,
-			Detail: "reported to IMY, reference IMY-2025-1234"},
+			Detail: "reported to IMY, reference IMY-2025-1234", Principal: &cascadev1.Principal{Kind: "token", Id: "3f2a9c0d1e2b4a5f",
+				Label: "DPO\tlaptop", Role: "controller", OrgId: "se-stockholm", Display: "token 3f2a9c0d1e2b4a5f \"DPO\tlaptop\" (controller@se-stockholm)"}},
 	}
 }
 

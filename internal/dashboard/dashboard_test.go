@@ -200,10 +200,20 @@ func TestLiveEvents(t *testing.T) {
 	next(t, mine, 10*time.Second, func(ev sse) bool {
 		return ev.event == "notices" && ev.data["notices"].([]any)[0].(map[string]any)["state"] == "NOTICE_STATE_ACKNOWLEDGED"
 	})
-	next(t, history, 10*time.Second, func(ev sse) bool {
+	ack := next(t, history, 10*time.Second, func(ev sse) bool {
 		evs := ev.data["events"].([]any)
 		return ev.event == "notice" && evs[len(evs)-1].(map[string]any)["event"] == "acknowledged"
 	})
+	// The dashboard forwards the caller's token: the history records who
+	// the daemon authenticated, beside the name typed.
+	evs := ack.data["events"].([]any)
+	p, _ := evs[len(evs)-1].(map[string]any)["principal"].(map[string]any)
+	id, _ := p["id"].(string)
+	display, _ := p["display"].(string)
+	if p["kind"] != "token" || p["role"] != "controller" || p["org_id"] != stockholm || p["label"] != "dashboard test" ||
+		len(id) != 16 || !strings.Contains(display, "controller@"+stockholm) {
+		t.Errorf("acknowledgement's principal through the dashboard: %v", p)
+	}
 }
 
 // TestStopWithOpenStreams: an open live view does not hold up shutdown.

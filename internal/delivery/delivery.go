@@ -395,3 +395,69 @@ func roundMsgs(rounds []Round) ([]*nats.Msg, error) {
 	}
 	return msgs, nil
 }
+
+// Events of the messages that tell an organisation of the API tokens
+// issued for it and revoked (Cascade-Event).
+const (
+	EventTokenIssued  = "token_issued"
+	EventTokenRevoked = "token_revoked"
+)
+
+// HeaderTokenID names the token a token message is about.
+const HeaderTokenID = "Cascade-Token-Id"
+
+// TokenMessage is the body of a token_issued or token_revoked message: an
+// organisation is told, on its own subject and so by webhook and e-mail
+// too, of every token that can act for it (a controller token, or a viewer
+// token of the organisation) when it is issued and when it is revoked. It
+// never holds the token's secret.
+type TokenMessage struct {
+	Event     string       `json:"event"` // token_issued or token_revoked
+	OrgID     breach.OrgID `json:"org_id"`
+	OrgName   string       `json:"org_name,omitempty"`
+	TokenID   string       `json:"token_id"`
+	Label     string       `json:"label,omitempty"`
+	Role      string       `json:"role"`
+	IssuedAt  time.Time    `json:"issued_at"`
+	RevokedAt time.Time    `json:"revoked_at,omitzero"`
+	// By is who issued (token_issued) or revoked (token_revoked) it.
+	By     breach.Principal `json:"by"`
+	SentAt time.Time        `json:"sent_at"`
+}
+
+// TokenNoticeID is the Cascade-Notice-Id of token messages to org,
+// "_token/<org_id>": signed like a notice id, so the message is bound to
+// the organisation, and never a notice's (no breach id starts with "_").
+func TokenNoticeID(org breach.OrgID) string { return "_token/" + string(org) }
+
+// IsTokenEvent reports whether event is that of a token message.
+func IsTokenEvent(event string) bool { return event == EventTokenIssued || event == EventTokenRevoked }
+
+// SendToken publishes a token message to its organisation, signed, and
+// returns once it is stored in CASCADE_NOTICES (the dispatcher then
+// delivers it by webhook and e-mail). The same message again (the same
+// token and event) is stored once.
+func (p *Publisher) SendToken(ctx context.Context, t TokenMessage) (Result, error) {
+	if !IsTokenEvent(t.Event) || !t.OrgID.Valid() || t.TokenID == "" {
+		return Result{}, fmt.Errorf("token message: event %q, organisation %q, token %q", t.Event, t.OrgID, t.TokenID)
+	}
+	body, err := json.Marshal(t)
+	if err != nil {
+		return Result{}, err
+	}
+	m := &nats.Msg{Subject: Subject(t.OrgID), Data: body, Header: nats.Header{}}
+	m.Header.Set(HeaderEvent, t.Event)
+	m.Header.Set(HeaderNoticeID, TokenNoticeID(t.OrgID))
+	m.Header.Set(HeaderTokenID, t.TokenID)
+	m.Header.Set("Content-Type", "application/json")
+	signing.SignMsg(p.keys.Active(), m)
+	m.Header.Set(jetstream.MsgIDHeader, TokenNoticeID(t.OrgID)+"/"+t.TokenID+"/"+t.Event)
+	acks, err := p.st.PublishBatched(ctx, store.StreamNotices, []*nats.Msg{m})
+	if err != nil {
+		return Result{}, fmt.Errorf("tell %s of token %s: %w", t.OrgID, t.TokenID, err)
+	}
+	if a := acks[0]; a.Err != nil {
+		return Result{}, fmt.Errorf("tell %s of token %s: %w", t.OrgID, t.TokenID, a.Err)
+	}
+	return Result{SentAt: t.SentAt, Seq: acks[0].Sequence, Repeat: acks[0].Duplicate}, nil
+}

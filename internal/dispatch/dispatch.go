@@ -298,6 +298,13 @@ type message struct {
 	attempt int
 }
 
+// aboutNotice reports whether x is about a notice, whose history records
+// its deliveries; a token message (delivery.TokenMessage: a token issued
+// or revoked for the organisation) is not: it is delivered like any other,
+// with no notice to record on, and no dead letter (which names a notice)
+// when given up on.
+func (x *message) aboutNotice() bool { return !delivery.IsTokenEvent(x.body.Event) }
+
 // carriesNotice reports whether x delivers the notice (first delivery or
 // a revision), which for a notice whose clock starts on a channel
 // (Notice.ClockOnChannel) starts the clock.
@@ -380,7 +387,7 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 		err := d.send(ctx, c, x)
 		at := d.now()
 		if errors.Is(err, errNotConfigured) {
-			if slices.Contains(o.Channels, c) { // named by the registry: say so on the notice, once
+			if slices.Contains(o.Channels, c) && x.aboutNotice() { // named by the registry: say so on the notice, once
 				if rerr := d.recordNotConfigured(ctx, c, x, at, err); rerr != nil {
 					log.Warn("dispatch: cannot record an unconfigured channel", "channel", c, "err", rerr)
 				}
@@ -391,12 +398,14 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 			_ = m.Nak() // shutting down: another daemon (or the next start) takes it over at once
 			return
 		}
-		if rerr := d.record(ctx, c, x, at, err); rerr != nil {
-			// The attempt happened but is not on record: try it again (a
-			// webhook receiver deduplicates by Idempotency-Key).
-			log.Warn("dispatch: cannot record a delivery attempt", "channel", c, "err", rerr)
-			if err == nil {
-				err = fmt.Errorf("delivered, but not recorded: %w", rerr)
+		if x.aboutNotice() {
+			if rerr := d.record(ctx, c, x, at, err); rerr != nil {
+				// The attempt happened but is not on record: try it again (a
+				// webhook receiver deduplicates by Idempotency-Key).
+				log.Warn("dispatch: cannot record a delivery attempt", "channel", c, "err", rerr)
+				if err == nil {
+					err = fmt.Errorf("delivered, but not recorded: %w", rerr)
+				}
 			}
 		}
 		if err != nil {
@@ -424,6 +433,10 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 	permanent := !slices.ContainsFunc(failed, func(f failure) bool { return !errors.Is(f.err, webhook.ErrNotAllowed) })
 	if permanent || d.back.Exhausted(x.attempt, age) {
 		for _, f := range failed {
+			if !x.aboutNotice() {
+				log.Warn("token message given up on", "channel", f.c, "event", x.body.Event, "err", f.err, "published", md.Timestamp)
+				continue
+			}
 			if err := d.deadLetter(ctx, f.c, x, f.err); err != nil {
 				if progressed {
 					d.saveProgress(ctx, x, done)
@@ -510,12 +523,14 @@ func (d *Dispatcher) sendEmail(ctx context.Context, x *message) error {
 	}
 	at := d.now()
 	deliveredAt, deadline := x.body.DeliveredAt, x.body.Deadline
-	if v, err := d.st.GetNotice(ctx, x.id); err == nil && v.Notice.ClockOnChannel {
-		// The body's clock is that of the NATS publish; this notice's
-		// starts with its first delivery here or on another channel.
-		deliveredAt, deadline = at, at.Add(d.cfg.Window)
-		if v.Notice.State >= breach.StateDelivered {
-			deliveredAt, deadline = v.Notice.DeliveredAt, v.Notice.Deadline
+	if x.aboutNotice() {
+		if v, err := d.st.GetNotice(ctx, x.id); err == nil && v.Notice.ClockOnChannel {
+			// The body's clock is that of the NATS publish; this notice's
+			// starts with its first delivery here or on another channel.
+			deliveredAt, deadline = at, at.Add(d.cfg.Window)
+			if v.Notice.State >= breach.StateDelivered {
+				deliveredAt, deadline = v.Notice.DeliveredAt, v.Notice.Deadline
+			}
 		}
 	}
 	return d.cfg.Relay.Send(ctx, &email.Message{

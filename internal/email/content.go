@@ -225,6 +225,9 @@ func (tx *texts) span(d time.Duration) string {
 
 // content builds the e-mail of message m for its organisation.
 func content(m *Message) doc {
+	if delivery.IsTokenEvent(m.Msg.Event) {
+		return tokenContent(m)
+	}
 	tx := language(m.Locale)
 	msg := &m.Msg
 	id := msg.NoticeID.String()

@@ -52,15 +52,19 @@ func OrganisationScope(id breach.OrgID) Scope {
 // exports small: the notice as it is now is NoticeRecord.Notice, and what
 // is set once (delivery time, deadline, outcome) never changes afterwards.
 type Entry struct {
-	Seq               uint64       `json:"seq"` // position in the notice's history, from 1
-	Event             breach.Event `json:"event"`
-	At                time.Time    `json:"at"`
-	Actor             string       `json:"actor"`
-	Prev              breach.State `json:"prev_state"` // UNSPECIFIED for the entry that created the notice
-	State             breach.State `json:"state"`
-	Detail            string       `json:"detail,omitempty"`
-	RevisionDelivered int          `json:"revision_delivered,omitempty"`    // latest breach revision delivered, after the event
-	RevisionAcked     int          `json:"revision_acknowledged,omitempty"` // latest breach revision acknowledged, after the event
+	Seq   uint64       `json:"seq"` // position in the notice's history, from 1
+	Event breach.Event `json:"event"`
+	At    time.Time    `json:"at"`
+	Actor string       `json:"actor"`
+	// Principal is who made the change through the API, as authenticated
+	// (Actor is the name typed); absent for what Cascade did itself and
+	// for changes recorded before principals were.
+	Principal         *breach.Principal `json:"principal,omitempty"`
+	Prev              breach.State      `json:"prev_state"` // UNSPECIFIED for the entry that created the notice
+	State             breach.State      `json:"state"`
+	Detail            string            `json:"detail,omitempty"`
+	RevisionDelivered int               `json:"revision_delivered,omitempty"`    // latest breach revision delivered, after the event
+	RevisionAcked     int               `json:"revision_acknowledged,omitempty"` // latest breach revision acknowledged, after the event
 }
 
 // NoticeRecord is one notice as it is now, with its history oldest first.
@@ -91,6 +95,7 @@ func NewNoticeRecord(history []breach.Change) (NoticeRecord, error) {
 			Event:             c.Event,
 			At:                c.At.UTC(),
 			Actor:             c.Actor,
+			Principal:         c.Principal,
 			Prev:              c.Prev,
 			State:             c.Notice.State,
 			Detail:            c.Detail,

@@ -65,10 +65,23 @@ func history(t *testing.T, org breach.OrgID, name string, steps ...step) []breac
 		if err != nil || ev == "" {
 			t.Fatalf("step at %s: event %q, %v", s.at, ev, err)
 		}
-		out = append(out, breach.Change{Event: ev, At: s.at, Actor: s.actor, Prev: prev, Detail: s.detail,
-			PrevRevisionAcked: prevAcked, Notice: n})
+		out = append(out, breach.Change{Event: ev, At: s.at, Actor: s.actor, Principal: principalOf(org, s.actor), Prev: prev,
+			Detail: s.detail, PrevRevisionAcked: prevAcked, Notice: n})
 	}
 	return out
+}
+
+// principalOf is who the API authenticated for a change by actor: none
+// for Cascade's own, a certificate for region-b, else a token.
+func principalOf(org breach.OrgID, actor string) *breach.Principal {
+	switch {
+	case actor == "cascade":
+		return nil
+	case org == "region-b":
+		return &breach.Principal{Kind: breach.PrincipalCertificate, ID: "cert:1f", Role: "controller", Org: org,
+			Subject: "CN=region-b,OU=controller,O=Region B"}
+	}
+	return &breach.Principal{Kind: breach.PrincipalToken, ID: "0123456789abcdef", Label: "DPO, \"laptop\"", Role: "controller", Org: org}
 }
 
 func create(n *breach.Notice, at time.Time) (breach.Event, error) {

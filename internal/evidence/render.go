@@ -18,7 +18,7 @@ var CSVHeader = []string{
 	"notice_id", "breach_id", "org_id", "org_name",
 	"seq", "event", "at", "actor", "prev_state", "state", "detail",
 	"deadline", "delivered_at", "revision_delivered", "revision_acknowledged",
-	"outcome_kind", "outcome_reference",
+	"outcome_kind", "outcome_reference", "principal",
 }
 
 // Rendered is an export in its two file forms with their SHA-256 digests
@@ -36,7 +36,9 @@ type Rendered struct {
 // delivered_at (set once, on delivery) are empty on rows before delivery,
 // the outcome (set once, on resolution) is empty on rows before
 // resolution, and the revision columns are the entry's own (empty for
-// none). Times are RFC 3339 in UTC with the fraction the data has.
+// none). The principal column is who made the change through the API, in
+// one line (breach.Principal's String), empty for what Cascade did itself;
+// the JSON form has its fields. Times are RFC 3339 in UTC with the fraction the data has.
 // Text is written as recorded, escaped by CSV quoting only.
 //
 // A notice without history, or a notice listed twice, is an error: the
@@ -89,6 +91,10 @@ func Render(e Export) (Rendered, error) {
 // csvRow is the row of entry h of notice n (see Render).
 func csvRow(n *breach.Notice, h Entry) []string {
 	var deadline, deliveredAt, kind, ref string
+	var principal string
+	if h.Principal != nil {
+		principal = h.Principal.String()
+	}
 	if h.State >= breach.StateDelivered {
 		deadline, deliveredAt = csvTime(n.Deadline), csvTime(n.DeliveredAt)
 	}
@@ -100,7 +106,7 @@ func csvRow(n *breach.Notice, h Entry) []string {
 		strconv.FormatUint(h.Seq, 10), string(h.Event), csvTime(h.At), h.Actor,
 		h.Prev.String(), h.State.String(), h.Detail,
 		deadline, deliveredAt, csvInt(h.RevisionDelivered), csvInt(h.RevisionAcked),
-		kind, ref,
+		kind, ref, principal,
 	}
 }
 

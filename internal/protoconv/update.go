@@ -152,5 +152,14 @@ func remindersProto(rs []breach.Reminder) []*cascadev1.Reminder {
 // EventProto converts one history entry at ledger sequence seq.
 func EventProto(c *breach.Change, seq uint64) *cascadev1.NoticeEvent {
 	return &cascadev1.NoticeEvent{Event: string(c.Event), At: pts(c.At), Actor: c.Actor,
-		State: StateProto(c.Notice.State), Detail: c.Detail, Sequence: seq}
+		State: StateProto(c.Notice.State), Detail: c.Detail, Sequence: seq, Principal: PrincipalProto(c.Principal)}
+}
+
+// PrincipalProto is a recorded principal; nil for none.
+func PrincipalProto(p *breach.Principal) *cascadev1.Principal {
+	if p == nil {
+		return nil
+	}
+	return &cascadev1.Principal{Kind: string(p.Kind), Id: p.ID, Label: p.Label, Role: p.Role, OrgId: string(p.Org),
+		Subject: p.Subject, Display: p.String()}
 }

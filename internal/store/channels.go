@@ -35,6 +35,9 @@ type WebhookSecret struct {
 	CreatedAt     time.Time    `json:"created_at"`
 	Previous      string       `json:"previous,omitempty"`
 	PreviousUntil time.Time    `json:"previous_until,omitzero"`
+	// IssuedBy is who issued the secret through the API; nil when not
+	// recorded.
+	IssuedBy *breach.Principal `json:"issued_by,omitempty"`
 }
 
 // Valid are the secrets that sign at now: the current one first.
@@ -124,12 +127,19 @@ func (c *Channels) webhookSecret(ctx context.Context, org breach.OrgID) (*Webhoo
 // secret, created at now; the one it replaces keeps signing until
 // now+overlap.
 func (c *Channels) RotateWebhookSecret(ctx context.Context, org breach.OrgID, secret string, now time.Time, overlap time.Duration) (*WebhookSecret, error) {
+	return c.RotateWebhookSecretBy(ctx, org, secret, now, overlap, nil)
+}
+
+// RotateWebhookSecretBy is RotateWebhookSecret recording who issued the
+// secret (by, through the API).
+func (c *Channels) RotateWebhookSecretBy(ctx context.Context, org breach.OrgID, secret string, now time.Time, overlap time.Duration,
+	by *breach.Principal) (*WebhookSecret, error) {
 	for attempt := 0; ; attempt++ {
 		old, rev, err := c.webhookSecret(ctx, org)
 		if err != nil && !errors.Is(err, breach.ErrNotFound) {
 			return nil, err
 		}
-		w := &WebhookSecret{Org: org, Secret: secret, CreatedAt: now}
+		w := &WebhookSecret{Org: org, Secret: secret, CreatedAt: now, IssuedBy: by}
 		if old != nil && overlap > 0 {
 			w.Previous, w.PreviousUntil = old.Secret, now.Add(overlap)
 		}

@@ -339,6 +339,14 @@ func (s *Store) UpdateNotice(ctx context.Context, id breach.NoticeID, actor stri
 // history entry.
 func (s *Store) UpdateNoticeDetail(ctx context.Context, id breach.NoticeID, actor string, now time.Time, detail string,
 	fn func(n *breach.Notice) (breach.Event, error)) (*breach.Notice, error) {
+	return s.UpdateNoticeBy(ctx, id, actor, nil, now, detail, fn)
+}
+
+// UpdateNoticeBy is UpdateNoticeDetail for a change made through the API:
+// the history entry records the authenticated principal beside the actor's
+// name (nil: none, as for what Cascade does itself).
+func (s *Store) UpdateNoticeBy(ctx context.Context, id breach.NoticeID, actor string, principal *breach.Principal, now time.Time, detail string,
+	fn func(n *breach.Notice) (breach.Event, error)) (*breach.Notice, error) {
 	var reminders func(*breach.Notice) error // read once, whatever the attempts
 	for attempt := 0; ; attempt++ {
 		// The notice's own record: the reminder rounds of its chunk are
@@ -356,7 +364,7 @@ func (s *Store) UpdateNoticeDetail(ctx context.Context, id breach.NoticeID, acto
 		if ev == "" {
 			return v.Notice, s.withReminders(ctx, []*breach.Notice{v.Notice})
 		}
-		c := Change{Event: ev, At: now, Actor: actor, Prev: prev, PrevRevisionAcked: prevAcked, Detail: detail, Notice: *v.Notice}
+		c := Change{Event: ev, At: now, Actor: actor, Principal: principal, Prev: prev, PrevRevisionAcked: prevAcked, Detail: detail, Notice: *v.Notice}
 		m, err := changeMsg(c, v.Seq)
 		if err != nil {
 			return nil, err

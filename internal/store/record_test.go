@@ -72,6 +72,16 @@ func createdChange() Change {
 	}
 }
 
+// principalChange is an acknowledgement recorded with the authenticated
+// principal beside the typed name (records before principals have none:
+// change_v1.golden).
+func principalChange() Change {
+	c := fullChange()
+	c.Principal = &breach.Principal{Kind: breach.PrincipalToken, ID: "3f2a9c0d1e2b4a5f", Label: "Acme DPO laptop",
+		Role: "controller", Org: "acme"}
+	return c
+}
+
 // normalise puts every time of c in UTC so DeepEqual compares instants.
 func normalise(c Change) Change {
 	c.At = c.At.UTC()
@@ -90,6 +100,7 @@ func TestChangeGolden(t *testing.T) {
 	}{
 		{"acknowledged, every field", "change_v1.golden", fullChange()},
 		{"created", "change_created_v1.golden", createdChange()},
+		{"acknowledged through the API, with its principal", "change_principal_v1.golden", principalChange()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,6 +154,16 @@ func TestChangeGoldenFields(t *testing.T) {
 		if !bytes.Contains(data, []byte(want)) {
 			t.Errorf("change_v1.golden lacks %s", want)
 		}
+	}
+	withPrincipal, err := os.ReadFile(filepath.Join("testdata", "change_principal_v1.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"principal":{"kind":"token","id":"3f2a9c0d1e2b4a5f","label":"Acme DPO laptop","role":"controller","org_id":"acme"}`; !bytes.Contains(withPrincipal, []byte(want)) {
+		t.Errorf("change_principal_v1.golden lacks %s", want)
+	}
+	if bytes.Contains(data, []byte(`"principal"`)) {
+		t.Error("change_v1.golden has a principal; want it omitted when there is none")
 	}
 	created, err := os.ReadFile(filepath.Join("testdata", "change_created_v1.golden"))
 	if err != nil {

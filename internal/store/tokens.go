@@ -40,6 +40,11 @@ type Token struct {
 	Label     string       `json:"label,omitempty"`
 	IssuedAt  time.Time    `json:"issued_at"`
 	RevokedAt time.Time    `json:"revoked_at,omitzero"`
+	// IssuedBy and RevokedBy are who issued and revoked the token through
+	// the API; nil for the bootstrap token and tokens stored before this
+	// was recorded.
+	IssuedBy  *breach.Principal `json:"issued_by,omitempty"`
+	RevokedBy *breach.Principal `json:"revoked_by,omitempty"`
 	// Rev is the bucket revision the record was written at, and MAC the
 	// hex HMAC-SHA256 of all the fields above (see canonical). Both are
 	// empty in records of versions before the deployment secret.
@@ -209,10 +214,11 @@ func (s *Store) GetToken(ctx context.Context, id string) (*Token, uint64, error)
 	return &t, e.Revision(), nil
 }
 
-// RevokeToken marks a token revoked at now (idempotent) and stores it with
-// its MAC under key. A record whose MAC does not check is revoked too
-// (and then never authenticates, whatever it says).
-func (s *Store) RevokeToken(ctx context.Context, id string, now time.Time, key []byte) (*Token, error) {
+// RevokeToken marks a token revoked at now by by (nil: not recorded;
+// idempotent) and stores it with its MAC under key. A record whose MAC
+// does not check is revoked too (and then never authenticates, whatever
+// it says).
+func (s *Store) RevokeToken(ctx context.Context, id string, now time.Time, by *breach.Principal, key []byte) (*Token, error) {
 	kv, err := s.tokens(ctx)
 	if err != nil {
 		return nil, err
@@ -226,7 +232,7 @@ func (s *Store) RevokeToken(ctx context.Context, id string, now time.Time, key [
 			return t, nil
 		}
 		if t.RevokedAt.IsZero() {
-			t.RevokedAt = now
+			t.RevokedAt, t.RevokedBy = now, by
 		}
 		t.ID = id // the record's key is the token's id, whatever it says
 		ok, err := s.writeToken(ctx, kv, t, rev, key)

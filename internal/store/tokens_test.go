@@ -38,7 +38,7 @@ func TestTokenMACUnderConcurrentWrites(t *testing.T) {
 				return
 			}
 			if i%2 == 0 {
-				if _, err := st.RevokeToken(t.Context(), tok.ID, time.Now(), macKey); err != nil {
+				if _, err := st.RevokeToken(t.Context(), tok.ID, time.Now(), nil, macKey); err != nil {
 					t.Error(err)
 				}
 			}

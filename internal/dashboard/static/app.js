@@ -29,7 +29,7 @@
       ackHelp: 'Acknowledging stops redelivery. It does not stop the 72-hour clock.',
       revision: 'Revision {0}', notice: 'Notice', organisation: 'Organisation', state: 'State',
       deliveries: 'Deliveries', approxSubjects: 'Data subjects (approx.)', resolvedAt: 'Resolved', outcome: 'Outcome',
-      noHistory: 'No events yet.', by: 'by {0}', truncated: 'Only the first part is shown.',
+      noHistory: 'No events yet.', by: 'by {0}', as: 'authenticated as {0}', truncated: 'Only the first part is shown.',
       unknownOrgs: 'Not in the registry, so not notified: {0}',
       notFound: 'Not found, or not yours to see.', forbidden: 'Your token may not see this.', failed: 'Something went wrong: {0}',
       state_NOTICE_STATE_PENDING: 'Pending', state_NOTICE_STATE_DELIVERED: 'Delivered',
@@ -59,7 +59,7 @@
       ackHelp: 'Kvittering stoppar nya leveranser. Den stoppar inte 72-timmarsfristen.',
       revision: 'Revision {0}', notice: 'Underrättelse', organisation: 'Organisation', state: 'Status',
       deliveries: 'Leveranser', approxSubjects: 'Registrerade (ungefär)', resolvedAt: 'Avslutad', outcome: 'Utfall',
-      noHistory: 'Inga händelser än.', by: 'av {0}', truncated: 'Bara den första delen visas.',
+      noHistory: 'Inga händelser än.', by: 'av {0}', as: 'autentiserad som {0}', truncated: 'Bara den första delen visas.',
       unknownOrgs: 'Finns inte i registret och har inte underrättats: {0}',
       notFound: 'Finns inte, eller är inte er att se.', forbidden: 'Er token får inte se detta.', failed: 'Något gick fel: {0}',
       state_NOTICE_STATE_PENDING: 'Väntar', state_NOTICE_STATE_DELIVERED: 'Levererad',
@@ -702,6 +702,7 @@
         h('time', { datetime: e.at }, fmtTime(e.at, true)),
         h('span', { class: 'event' }, t('ev_' + e.event)),
         e.actor && e.actor !== 'cascade' ? h('span', { class: 'actor' }, t('by', e.actor)) : null,
+        e.principal?.display ? h('span', { class: 'principal' }, t('as', e.principal.display)) : null,
         e.detail ? h('span', { class: 'detail' }, e.detail) : null)) : [h('li', { class: 'muted' }, t('noHistory'))]));
     };
     rerender = () => { histHead.textContent = t('history'); render(); };

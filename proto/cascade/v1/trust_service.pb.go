@@ -214,7 +214,12 @@ type TokenInfo struct {
 	// When issued.
 	IssuedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=issued_at,json=issuedAt,proto3" json:"issued_at,omitempty"`
 	// When revoked; unset while valid.
-	RevokedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
+	RevokedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
+	// Who issued it; unset for tokens issued before this was recorded and
+	// for the first token, created at start-up.
+	IssuedBy *Principal `protobuf:"bytes,7,opt,name=issued_by,json=issuedBy,proto3" json:"issued_by,omitempty"`
+	// Who revoked it; unset while valid.
+	RevokedBy     *Principal `protobuf:"bytes,8,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -287,6 +292,20 @@ func (x *TokenInfo) GetIssuedAt() *timestamppb.Timestamp {
 func (x *TokenInfo) GetRevokedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.RevokedAt
+	}
+	return nil
+}
+
+func (x *TokenInfo) GetIssuedBy() *Principal {
+	if x != nil {
+		return x.IssuedBy
+	}
+	return nil
+}
+
+func (x *TokenInfo) GetRevokedBy() *Principal {
+	if x != nil {
+		return x.RevokedBy
 	}
 	return nil
 }
@@ -728,14 +747,14 @@ var File_cascade_v1_trust_service_proto protoreflect.FileDescriptor
 const file_cascade_v1_trust_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1ecascade/v1/trust_service.proto\x12\n" +
-	"cascade.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"f\n" +
+	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"f\n" +
 	"\x11IssueTokenRequest\x12\x15\n" +
 	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12$\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x10.cascade.v1.RoleR\x04role\x12\x14\n" +
 	"\x05label\x18\x03 \x01(\tR\x05label\"U\n" +
 	"\x12IssueTokenResponse\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12)\n" +
-	"\x04info\x18\x02 \x01(\v2\x15.cascade.v1.TokenInfoR\x04info\"\xed\x01\n" +
+	"\x04info\x18\x02 \x01(\v2\x15.cascade.v1.TokenInfoR\x04info\"\xd7\x02\n" +
 	"\tTokenInfo\x12\x19\n" +
 	"\btoken_id\x18\x01 \x01(\tR\atokenId\x12\x15\n" +
 	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12$\n" +
@@ -743,7 +762,10 @@ const file_cascade_v1_trust_service_proto_rawDesc = "" +
 	"\x05label\x18\x04 \x01(\tR\x05label\x127\n" +
 	"\tissued_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bissuedAt\x129\n" +
 	"\n" +
-	"revoked_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\"/\n" +
+	"revoked_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\x122\n" +
+	"\tissued_by\x18\a \x01(\v2\x15.cascade.v1.PrincipalR\bissuedBy\x124\n" +
+	"\n" +
+	"revoked_by\x18\b \x01(\v2\x15.cascade.v1.PrincipalR\trevokedBy\"/\n" +
 	"\x12RevokeTokenRequest\x12\x19\n" +
 	"\btoken_id\x18\x01 \x01(\tR\atokenId\"@\n" +
 	"\x13RevokeTokenResponse\x12)\n" +
@@ -813,6 +835,7 @@ var file_cascade_v1_trust_service_proto_goTypes = []any{
 	(*RotateSigningKeyRequest)(nil),  // 11: cascade.v1.RotateSigningKeyRequest
 	(*RotateSigningKeyResponse)(nil), // 12: cascade.v1.RotateSigningKeyResponse
 	(*timestamppb.Timestamp)(nil),    // 13: google.protobuf.Timestamp
+	(*Principal)(nil),                // 14: cascade.v1.Principal
 }
 var file_cascade_v1_trust_service_proto_depIdxs = []int32{
 	0,  // 0: cascade.v1.IssueTokenRequest.role:type_name -> cascade.v1.Role
@@ -820,27 +843,29 @@ var file_cascade_v1_trust_service_proto_depIdxs = []int32{
 	0,  // 2: cascade.v1.TokenInfo.role:type_name -> cascade.v1.Role
 	13, // 3: cascade.v1.TokenInfo.issued_at:type_name -> google.protobuf.Timestamp
 	13, // 4: cascade.v1.TokenInfo.revoked_at:type_name -> google.protobuf.Timestamp
-	3,  // 5: cascade.v1.RevokeTokenResponse.info:type_name -> cascade.v1.TokenInfo
-	3,  // 6: cascade.v1.ListTokensResponse.tokens:type_name -> cascade.v1.TokenInfo
-	13, // 7: cascade.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
-	13, // 8: cascade.v1.SigningKey.expires_at:type_name -> google.protobuf.Timestamp
-	8,  // 9: cascade.v1.ListSigningKeysResponse.keys:type_name -> cascade.v1.SigningKey
-	8,  // 10: cascade.v1.RotateSigningKeyResponse.key:type_name -> cascade.v1.SigningKey
-	1,  // 11: cascade.v1.TokenService.IssueToken:input_type -> cascade.v1.IssueTokenRequest
-	4,  // 12: cascade.v1.TokenService.RevokeToken:input_type -> cascade.v1.RevokeTokenRequest
-	6,  // 13: cascade.v1.TokenService.ListTokens:input_type -> cascade.v1.ListTokensRequest
-	9,  // 14: cascade.v1.KeyService.ListSigningKeys:input_type -> cascade.v1.ListSigningKeysRequest
-	11, // 15: cascade.v1.KeyService.RotateSigningKey:input_type -> cascade.v1.RotateSigningKeyRequest
-	2,  // 16: cascade.v1.TokenService.IssueToken:output_type -> cascade.v1.IssueTokenResponse
-	5,  // 17: cascade.v1.TokenService.RevokeToken:output_type -> cascade.v1.RevokeTokenResponse
-	7,  // 18: cascade.v1.TokenService.ListTokens:output_type -> cascade.v1.ListTokensResponse
-	10, // 19: cascade.v1.KeyService.ListSigningKeys:output_type -> cascade.v1.ListSigningKeysResponse
-	12, // 20: cascade.v1.KeyService.RotateSigningKey:output_type -> cascade.v1.RotateSigningKeyResponse
-	16, // [16:21] is the sub-list for method output_type
-	11, // [11:16] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	14, // 5: cascade.v1.TokenInfo.issued_by:type_name -> cascade.v1.Principal
+	14, // 6: cascade.v1.TokenInfo.revoked_by:type_name -> cascade.v1.Principal
+	3,  // 7: cascade.v1.RevokeTokenResponse.info:type_name -> cascade.v1.TokenInfo
+	3,  // 8: cascade.v1.ListTokensResponse.tokens:type_name -> cascade.v1.TokenInfo
+	13, // 9: cascade.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
+	13, // 10: cascade.v1.SigningKey.expires_at:type_name -> google.protobuf.Timestamp
+	8,  // 11: cascade.v1.ListSigningKeysResponse.keys:type_name -> cascade.v1.SigningKey
+	8,  // 12: cascade.v1.RotateSigningKeyResponse.key:type_name -> cascade.v1.SigningKey
+	1,  // 13: cascade.v1.TokenService.IssueToken:input_type -> cascade.v1.IssueTokenRequest
+	4,  // 14: cascade.v1.TokenService.RevokeToken:input_type -> cascade.v1.RevokeTokenRequest
+	6,  // 15: cascade.v1.TokenService.ListTokens:input_type -> cascade.v1.ListTokensRequest
+	9,  // 16: cascade.v1.KeyService.ListSigningKeys:input_type -> cascade.v1.ListSigningKeysRequest
+	11, // 17: cascade.v1.KeyService.RotateSigningKey:input_type -> cascade.v1.RotateSigningKeyRequest
+	2,  // 18: cascade.v1.TokenService.IssueToken:output_type -> cascade.v1.IssueTokenResponse
+	5,  // 19: cascade.v1.TokenService.RevokeToken:output_type -> cascade.v1.RevokeTokenResponse
+	7,  // 20: cascade.v1.TokenService.ListTokens:output_type -> cascade.v1.ListTokensResponse
+	10, // 21: cascade.v1.KeyService.ListSigningKeys:output_type -> cascade.v1.ListSigningKeysResponse
+	12, // 22: cascade.v1.KeyService.RotateSigningKey:output_type -> cascade.v1.RotateSigningKeyResponse
+	18, // [18:23] is the sub-list for method output_type
+	13, // [13:18] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_trust_service_proto_init() }
@@ -848,6 +873,7 @@ func file_cascade_v1_trust_service_proto_init() {
 	if File_cascade_v1_trust_service_proto != nil {
 		return
 	}
+	file_cascade_v1_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -1694,7 +1694,11 @@ type NoticeEvent struct {
 	// Human-readable detail (e.g. which reminder, which revision).
 	Detail string `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
 	// Position in the ledger (increasing).
-	Sequence      uint64 `protobuf:"varint,6,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	Sequence uint64 `protobuf:"varint,6,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// Who made the change through the API, as Cascade authenticated the
+	// call (actor is only the name the caller typed). Unset for what
+	// Cascade did itself, and for changes recorded before principals were.
+	Principal     *Principal `protobuf:"bytes,7,opt,name=principal,proto3" json:"principal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1771,6 +1775,119 @@ func (x *NoticeEvent) GetSequence() uint64 {
 	return 0
 }
 
+func (x *NoticeEvent) GetPrincipal() *Principal {
+	if x != nil {
+		return x.Principal
+	}
+	return nil
+}
+
+// Principal is an authenticated caller of the API, as recorded in what it
+// changed. It never contains a secret.
+type Principal struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How the caller was authenticated: "token" (bearer token),
+	// "certificate" (mutual TLS client certificate) or "anonymous" (the
+	// daemon ran with --insecure-no-auth: nobody was authenticated).
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The token's id (as TokenService lists it), or "cert:<serial in hex>".
+	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// The token's label, given when it was issued.
+	Label string `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
+	// The role: controller, vendor or viewer.
+	Role string `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
+	// The organisation the caller acts for; empty for the vendor and for
+	// viewers of every organisation.
+	OrgId string `protobuf:"bytes,5,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	// The client certificate's subject (distinguished name).
+	Subject string `protobuf:"bytes,6,opt,name=subject,proto3" json:"subject,omitempty"`
+	// The principal in one line, e.g.
+	// `token 3f2a9c0d1e2b4a5f "Acme DPO" (controller@se-kommun-0180)` or
+	// `anonymous (insecure-no-auth)`.
+	Display       string `protobuf:"bytes,7,opt,name=display,proto3" json:"display,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Principal) Reset() {
+	*x = Principal{}
+	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Principal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Principal) ProtoMessage() {}
+
+func (x *Principal) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Principal.ProtoReflect.Descriptor instead.
+func (*Principal) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Principal) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Principal) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Principal) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *Principal) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *Principal) GetOrgId() string {
+	if x != nil {
+		return x.OrgId
+	}
+	return ""
+}
+
+func (x *Principal) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *Principal) GetDisplay() string {
+	if x != nil {
+		return x.Display
+	}
+	return ""
+}
+
 // BreachSummary is the cumulative progress of one breach.
 type BreachSummary struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1798,7 +1915,7 @@ type BreachSummary struct {
 
 func (x *BreachSummary) Reset() {
 	*x = BreachSummary{}
-	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	mi := &file_cascade_v1_types_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1810,7 +1927,7 @@ func (x *BreachSummary) String() string {
 func (*BreachSummary) ProtoMessage() {}
 
 func (x *BreachSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	mi := &file_cascade_v1_types_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1823,7 +1940,7 @@ func (x *BreachSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachSummary.ProtoReflect.Descriptor instead.
 func (*BreachSummary) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{12}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *BreachSummary) GetBreachId() string {
@@ -2026,14 +2143,23 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\vrecorded_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"recordedAt\x12\x1f\n" +
 	"\vrecorded_by\x18\b \x01(\tR\n" +
-	"recordedBy\"\xc8\x01\n" +
+	"recordedBy\"\xfd\x01\n" +
 	"\vNoticeEvent\x12\x14\n" +
 	"\x05event\x18\x01 \x01(\tR\x05event\x12*\n" +
 	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x14\n" +
 	"\x05actor\x18\x03 \x01(\tR\x05actor\x12-\n" +
 	"\x05state\x18\x04 \x01(\x0e2\x17.cascade.v1.NoticeStateR\x05state\x12\x16\n" +
 	"\x06detail\x18\x05 \x01(\tR\x06detail\x12\x1a\n" +
-	"\bsequence\x18\x06 \x01(\x04R\bsequence\"\xd5\x02\n" +
+	"\bsequence\x18\x06 \x01(\x04R\bsequence\x123\n" +
+	"\tprincipal\x18\a \x01(\v2\x15.cascade.v1.PrincipalR\tprincipal\"\xa4\x01\n" +
+	"\tPrincipal\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x14\n" +
+	"\x05label\x18\x03 \x01(\tR\x05label\x12\x12\n" +
+	"\x04role\x18\x04 \x01(\tR\x04role\x12\x15\n" +
+	"\x06org_id\x18\x05 \x01(\tR\x05orgId\x12\x18\n" +
+	"\asubject\x18\x06 \x01(\tR\asubject\x12\x18\n" +
+	"\adisplay\x18\a \x01(\tR\adisplay\"\xd5\x02\n" +
 	"\rBreachSummary\x12\x1b\n" +
 	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\x03R\x05total\x12\x1c\n" +
@@ -2083,7 +2209,7 @@ func file_cascade_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_cascade_v1_types_proto_goTypes = []any{
 	(NoticeState)(0),              // 0: cascade.v1.NoticeState
 	(DeliveryChannel)(0),          // 1: cascade.v1.DeliveryChannel
@@ -2102,60 +2228,62 @@ var file_cascade_v1_types_proto_goTypes = []any{
 	(*Outcome)(nil),               // 14: cascade.v1.Outcome
 	(*SubjectCommunication)(nil),  // 15: cascade.v1.SubjectCommunication
 	(*NoticeEvent)(nil),           // 16: cascade.v1.NoticeEvent
-	(*BreachSummary)(nil),         // 17: cascade.v1.BreachSummary
-	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 19: google.protobuf.Duration
+	(*Principal)(nil),             // 17: cascade.v1.Principal
+	(*BreachSummary)(nil),         // 18: cascade.v1.BreachSummary
+	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 20: google.protobuf.Duration
 }
 var file_cascade_v1_types_proto_depIdxs = []int32{
-	18, // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
-	18, // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
-	18, // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
+	19, // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
+	19, // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
+	19, // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
 	6,  // 3: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
 	5,  // 4: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
 	7,  // 5: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
-	18, // 6: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
+	19, // 6: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
 	10, // 7: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
-	18, // 8: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
-	18, // 9: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
+	19, // 8: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
+	19, // 9: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
 	6,  // 10: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
 	5,  // 11: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
-	18, // 12: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
+	19, // 12: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
 	9,  // 13: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
 	0,  // 14: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
-	18, // 15: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
-	18, // 16: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
-	18, // 17: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
-	18, // 18: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
-	19, // 19: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
+	19, // 15: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
+	19, // 16: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
+	19, // 17: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
+	19, // 18: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
+	20, // 19: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
 	13, // 20: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
-	18, // 21: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	18, // 22: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
+	19, // 21: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	19, // 22: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
 	14, // 23: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
 	15, // 24: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
 	12, // 25: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
 	1,  // 26: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
-	18, // 27: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
-	18, // 28: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
-	18, // 29: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
-	18, // 30: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
-	19, // 31: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
-	18, // 32: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
-	18, // 33: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
+	19, // 27: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
+	19, // 28: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
+	19, // 29: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
+	19, // 30: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
+	20, // 31: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
+	19, // 32: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
+	19, // 33: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
 	2,  // 34: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
-	18, // 35: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
-	18, // 36: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
+	19, // 35: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
+	19, // 36: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
 	3,  // 37: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
-	18, // 38: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
+	19, // 38: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
 	4,  // 39: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
-	18, // 40: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
-	18, // 41: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
+	19, // 40: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
+	19, // 41: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
 	0,  // 42: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
-	18, // 43: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
-	44, // [44:44] is the sub-list for method output_type
-	44, // [44:44] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	17, // 43: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
+	19, // 44: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	45, // [45:45] is the sub-list for method output_type
+	45, // [45:45] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_types_proto_init() }
@@ -2169,7 +2297,7 @@ func file_cascade_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_types_proto_rawDesc), len(file_cascade_v1_types_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
