@@ -202,7 +202,7 @@ func TestEndToEndObligations(t *testing.T) {
 
 	t.Run("notice history", func(t *testing.T) {
 		r := c.must("notice", "history", exampleNotice)
-		if !strings.HasPrefix(r.stdout, "SEQ ") || !strings.Contains(r.stdout, " DETAIL\n") {
+		if !strings.HasPrefix(r.stdout, "SEQ ") || !strings.Contains(r.stdout, " DETAIL ") || !strings.Contains(r.stdout, " PRINCIPAL\n") {
 			t.Errorf("header:\n%s", r.stdout)
 		}
 		for _, want := range []string{" created ", " delivered ", " revision_delivered ", " acknowledged ", " revision_acknowledged ",

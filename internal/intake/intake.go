@@ -194,6 +194,24 @@ func (in *Intake) handle(ctx context.Context, m jetstream.Msg) {
 	seq := md.Sequence.Stream
 	log := in.log.With("stream_seq", seq, "subject", m.Subject(), "attempt", md.NumDelivered)
 	err = in.process(ctx, m, md)
+	// A transient failure (a NATS node, stream leader or the consumer's
+	// leader lost in the middle of a fan-out) is first retried in place: the
+	// work is idempotent and resumes as soon as the cluster has new leaders,
+	// where a nak sent during the election could be lost and the report
+	// would wait out AckWait (30 s) before anyone took it up again.
+	for _, wait := range in.inPlaceRetries() {
+		if err == nil || !in.transient(ctx, err) {
+			break
+		}
+		log.Warn("intake: processing failed; retrying in place", "err", err, "in", wait)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return // shutting down: the message is redelivered after AckWait
+		}
+		_ = m.InProgress()
+		err = in.process(ctx, m, md)
+	}
 	var rej *rejectErr
 	if err != nil && !errors.As(err, &rej) && ctx.Err() == nil {
 		if r, ok := permanent(err); ok {
@@ -216,9 +234,44 @@ func (in *Intake) handle(ctx context.Context, m jetstream.Msg) {
 		in.retry(ctx, m, md, log, err)
 		return
 	}
-	if err := m.DoubleAck(ctx); err != nil {
+	// The acknowledgement is confirmed, and repeated while the consumer
+	// has no leader, so a finished report is not processed again.
+	for _, wait := range in.inPlaceRetries() {
+		if err = m.DoubleAck(ctx); err == nil || ctx.Err() != nil {
+			return
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return
+		}
+	}
+	if err = m.DoubleAck(ctx); err != nil {
 		log.Warn("intake: ack failed; the report will be processed again (idempotently)", "err", err)
 	}
+}
+
+// inPlaceRetries are the waits before each retry of a transiently failed
+// message (or its acknowledgement) within one delivery: a quarter of
+// RetryDelay doubling five times, about 8 s in all by default, long enough
+// for a NATS cluster to elect new leaders, well within AckWait.
+func (in *Intake) inPlaceRetries() []time.Duration {
+	waits := make([]time.Duration, 5)
+	for i, d := 0, in.retryDelay/4; i < len(waits); i, d = i+1, d*2 {
+		waits[i] = d
+	}
+	return waits
+}
+
+// transient reports whether err may go away by trying again soon: not a
+// rejection, not a permanent error, not a wait for an earlier revision.
+func (in *Intake) transient(ctx context.Context, err error) bool {
+	var rej *rejectErr
+	if ctx.Err() != nil || errors.As(err, &rej) || errors.Is(err, errBusy) {
+		return false
+	}
+	_, perm := permanent(err)
+	return !perm
 }
 
 // retry naks a message whose processing failed with err, or, once it has
