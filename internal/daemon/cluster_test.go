@@ -657,3 +657,56 @@ func noticeEvents(t *testing.T, js jetstream.JetStream) map[string]map[string]in
 	}
 	return out
 }
+
+// TestClusterIntakeLeaderDies stops the NATS node that leads the intake
+// consumer (and, made so, the notices' stream) at 30% of a 10,000-
+// organisation fan-out, with the default --intake-ack-wait of 30 s: the
+// fan-out must go on within seconds of the new leaders, not wait out
+// AckWait, and every notice is still delivered exactly once.
+func TestClusterIntakeLeaderDies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster crash test")
+	}
+	const n, id = clusterFanoutOrgs, "CLUSTER-LEADER"
+	c := natstest.StartCluster(t, 3)
+	opts := clusterOptions(t, c, writeRegistry(t, n))
+	opts.IntakeAckWait = 0 // the default, 30 s: a stall would show
+	d := startClusterDaemon(t, opts)
+	js := clusterJS(t, c)
+	bc := grpcClient(t, d.GRPCAddr())
+	var victim int
+	waitFor(t, 30*time.Second, func() error {
+		c2, cancel := context.WithTimeout(context.Background(), clusterCallTimeout)
+		defer cancel()
+		cons, err := js.Consumer(c2, "CASCADE_INTAKE", "cascade-intake")
+		if err != nil {
+			return err
+		}
+		info, err := cons.Info(c2)
+		if err != nil || info.Cluster == nil || info.Cluster.Leader == "" {
+			return fmt.Errorf("intake consumer leader: %v", err)
+		}
+		if victim = c.Named(info.Cluster.Leader); victim < 0 {
+			return fmt.Errorf("leader %q is not a node", info.Cluster.Leader)
+		}
+		return nil
+	})
+	c.MoveStreamLeader("CASCADE_NOTICES", victim, 30*time.Second)
+	publishUntilAcked(t, js, allReport(id))
+	at := waitPublished(t, js, n*3/10)
+	if at >= n {
+		t.Fatalf("the fan-out had finished before the node was stopped")
+	}
+	c.Stop(victim)
+	stopped := time.Now()
+	// Progress of 1,000 more notices, well before AckWait (30 s) could
+	// have let the report be taken up again.
+	waitPublished(t, js, at+1000)
+	if took := time.Since(stopped); took > 15*time.Second {
+		t.Fatalf("the fan-out resumed %s after the intake consumer's leader stopped; want within seconds", took.Round(time.Millisecond))
+	} else {
+		t.Logf("fan-out resumed %s after the intake consumer's leader (node %d) stopped at %d delivered", took.Round(time.Millisecond), victim, at)
+	}
+	c.Restart(victim)
+	verifyFanout(t, js, bc, id, n)
+}
