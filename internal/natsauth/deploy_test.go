@@ -179,19 +179,23 @@ func TestDeployConfigsRequireAuth(t *testing.T) {
 	t.Setenv("SERVER_NAME", "nats-0") // k8s: the pod name
 	for name, conf := range deployConfigs(t) {
 		t.Run(name, func(t *testing.T) {
+			want := set
+			if filepath.Base(name) == ConfigFile { // the example itself: its own users
+				want = publicOnly(t, conf)
+			}
 			path := materialize(t, t.TempDir(), name, conf, set)
 			opts, err := server.ProcessConfigFile(path)
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
-			if len(opts.Nkeys) != len(set.All()) || len(opts.Users) != 0 || opts.Authorization != "" || opts.NoAuthUser != "" ||
+			if len(opts.Nkeys) != len(want.All()) || len(opts.Users) != 0 || opts.Authorization != "" || opts.NoAuthUser != "" ||
 				len(opts.TrustedOperators) != 0 || len(opts.Accounts) != 0 {
 				t.Fatalf("clients: %d nkey users (want %d), %d users, token %t, no_auth_user %q, %d operators, %d accounts",
-					len(opts.Nkeys), len(set.All()), len(opts.Users), opts.Authorization != "", opts.NoAuthUser, len(opts.TrustedOperators), len(opts.Accounts))
+					len(opts.Nkeys), len(want.All()), len(opts.Users), opts.Authorization != "", opts.NoAuthUser, len(opts.TrustedOperators), len(opts.Accounts))
 			}
 			for i, u := range opts.Nkeys {
-				if want := set.ServerUsers()[i]; u.Nkey != want.Nkey || !samePerms(u.Permissions, want.Permissions) {
-					t.Fatalf("user %d is not the generated %s", i, set.All()[i].Name)
+				if w := want.ServerUsers()[i]; u.Nkey != w.Nkey || !samePerms(u.Permissions, w.Permissions) {
+					t.Fatalf("user %d is not the generated %s", i, want.All()[i].Name)
 				}
 			}
 			if opts.Cluster.Port != 0 || len(opts.Routes) != 0 {
