@@ -494,3 +494,212 @@ func TestDeployClusterPermissions(t *testing.T) {
 		t.Fatalf("after the daemon's writes: %+v", final)
 	}
 }
+
+// yamlDocs are the documents of a YAML stream, by kind and name.
+func yamlDocs(t *testing.T, path string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kindRe := regexp.MustCompile(`(?m)^kind:\s*(\S+)`)
+	nameRe := regexp.MustCompile(`(?m)^metadata:\n(?:\s+.*\n)*?  name:\s*(\S+)`)
+	docs := map[string]string{}
+	for _, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(string(data), -1) {
+		k, n := kindRe.FindStringSubmatch(doc), nameRe.FindStringSubmatch(doc)
+		if k == nil || n == nil {
+			continue
+		}
+		docs[k[1]+"/"+n[1]] = doc
+	}
+	return docs
+}
+
+// yamlItems are the items of the block list under the first line
+// `key:` in doc (each with its continuation lines), or nil.
+func yamlItems(doc, key string) []string {
+	lines := strings.Split(doc, "\n")
+	for i, l := range lines {
+		indent := len(l) - len(strings.TrimLeft(l, " "))
+		k := strings.TrimSpace(l)
+		if rest, ok := strings.CutPrefix(k, "- "); ok { // the first key of a list item
+			k, indent = rest, indent+2
+		}
+		if k != key+":" {
+			continue
+		}
+		var items []string
+		for _, body := range lines[i+1:] {
+			trimmed := strings.TrimLeft(body, " ")
+			n := len(body) - len(trimmed)
+			if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+				continue
+			}
+			if n < indent || n == indent && !strings.HasPrefix(trimmed, "- ") {
+				break
+			}
+			if strings.HasPrefix(trimmed, "- ") && (len(items) == 0 || n == itemIndent(items[0])) {
+				items = append(items, body)
+				continue
+			}
+			if len(items) == 0 {
+				break
+			}
+			items[len(items)-1] += "\n" + body
+		}
+		return items
+	}
+	return nil
+}
+
+func itemIndent(item string) int { return len(item) - len(strings.TrimLeft(item, " ")) }
+
+// TestDeployManifests: deploy/k8s exposes NATS on no NodePort or
+// LoadBalancer, not on a host port, its monitoring port not at all, and has
+// a NetworkPolicy that admits NATS clients only from the cascaded pods and
+// the vendor's namespace and routes only from the NATS pods; the NATS pods
+// take their users and route password from Secrets and cascaded its NATS
+// user and deployment secret. deploy/compose publishes only on loopback,
+// never a route or monitoring port, and gives the seeds to cascaded only.
+func TestDeployManifests(t *testing.T) {
+	k8s := filepath.Join(deployDir, "k8s")
+	kust, err := os.ReadFile(filepath.Join(k8s, "kustomization.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string]string{}
+	for _, item := range yamlItems(string(kust), "resources") {
+		for k, v := range yamlDocs(t, filepath.Join(k8s, strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(item), "- ")))) {
+			docs[k] = v
+		}
+	}
+	natsPorts := regexp.MustCompile(`(?m)^\s*(?:- )?(?:port|targetPort|containerPort|nodePort|hostPort):\s*(4222|6222|8222)\b`)
+	for name, doc := range docs {
+		if strings.Contains(doc, "hostNetwork: true") || strings.Contains(doc, "hostPort:") {
+			t.Errorf("%s uses the host's network or ports", name)
+		}
+		if !strings.HasPrefix(name, "Service/") {
+			continue
+		}
+		exposed := strings.Contains(doc, "type: NodePort") || strings.Contains(doc, "type: LoadBalancer") ||
+			strings.Contains(doc, "nodePort:") || strings.Contains(doc, "externalIPs:") || strings.Contains(doc, "loadBalancer")
+		if exposed && (natsPorts.MatchString(doc) || strings.Contains(doc, "app.kubernetes.io/name: nats")) {
+			t.Errorf("%s exposes NATS outside the cluster", name)
+		}
+	}
+	svc, ok := docs["Service/nats"]
+	if !ok || !strings.Contains(svc, "clusterIP: None") || strings.Contains(svc, "8222") {
+		t.Errorf("Service/nats: want headless, without the monitoring port:\n%s", svc)
+	}
+	sts := docs["StatefulSet/nats"]
+	for _, want := range []string{"secretName: nats-auth", "secretName: nats-route", "http://127.0.0.1:8222/healthz"} {
+		if !strings.Contains(sts, want) {
+			t.Errorf("StatefulSet/nats has no %q", want)
+		}
+	}
+	if strings.Contains(sts, "containerPort: 8222") || strings.Contains(sts, "port: monitor") {
+		t.Error("StatefulSet/nats exposes its monitoring port")
+	}
+	dep := docs["Deployment/cascaded"]
+	for _, want := range []string{"- --nats-auth", "secretName: cascade-nats-daemon", "name: CASCADE_SECRET_FILE", "secretName: cascade-secret"} {
+		if !strings.Contains(dep, want) {
+			t.Errorf("Deployment/cascaded has no %q", want)
+		}
+	}
+
+	np, ok := docs["NetworkPolicy/nats"]
+	if !ok {
+		t.Fatal("no NetworkPolicy/nats in deploy/k8s")
+	}
+	if sel := yamlItems(np, "policyTypes"); !slices.ContainsFunc(sel, func(s string) bool { return strings.TrimSpace(s) == "- Ingress" }) ||
+		!regexp.MustCompile(`(?m)^  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: nats$`).MatchString(np) {
+		t.Fatalf("NetworkPolicy/nats does not restrict ingress to the NATS pods:\n%s", np)
+	}
+	rules := yamlItems(np, "ingress")
+	if len(rules) != 2 {
+		t.Fatalf("NetworkPolicy/nats: %d ingress rules, want 2 (clients, routes):\n%s", len(rules), np)
+	}
+	for _, rule := range rules {
+		from, ports := yamlItems(rule, "from"), yamlItems(rule, "ports")
+		if len(from) == 0 || len(ports) != 1 {
+			t.Fatalf("NetworkPolicy/nats: a rule admits every source or port:\n%s", rule)
+		}
+		switch port := regexp.MustCompile(`port:\s*(\d+)`).FindStringSubmatch(ports[0]); {
+		case port != nil && port[1] == "4222":
+			if len(from) != 2 || !strings.Contains(from[0], "app.kubernetes.io/name: cascaded") || strings.Contains(from[0], "namespaceSelector") ||
+				!strings.Contains(from[1], "namespaceSelector:") || !strings.Contains(from[1], "kubernetes.io/metadata.name: cascade-vendor") {
+				t.Fatalf("NetworkPolicy/nats: clients not only from the cascaded pods and the vendor's namespace:\n%s", rule)
+			}
+		case port != nil && port[1] == "6222":
+			if len(from) != 1 || !strings.Contains(from[0], "app.kubernetes.io/name: nats") || strings.Contains(from[0], "namespaceSelector") {
+				t.Fatalf("NetworkPolicy/nats: routes not only from the NATS pods:\n%s", rule)
+			}
+		default:
+			t.Fatalf("NetworkPolicy/nats admits another port:\n%s", rule)
+		}
+	}
+
+	compose, err := os.ReadFile(filepath.Join(deployDir, "compose", "compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	services := yamlItemsMap(string(compose), "services")
+	if len(services) < 6 {
+		t.Fatalf("compose.yaml: services %v", slices.Sorted(func(yield func(string) bool) {
+			for k := range services {
+				if !yield(k) {
+					return
+				}
+			}
+		}))
+	}
+	published := regexp.MustCompile(`^\s*- "?([^":]*):(\d+):(\d+)"?\s*$`)
+	for name, svc := range services {
+		for _, p := range yamlItems(svc, "ports") {
+			m := published.FindStringSubmatch(p)
+			if m == nil || !isLoopback(m[1]) || m[3] == "6222" || m[3] == "8222" {
+				t.Errorf("compose %s publishes %s: only loopback, never a route or monitoring port", name, strings.TrimSpace(p))
+			}
+		}
+		switch {
+		case strings.HasPrefix(name, "nats-"):
+			if !strings.Contains(svc, "nats-conf:/etc/nats/auth:ro") || strings.Contains(svc, "nats-auth:") || strings.Contains(svc, "secret:") {
+				t.Errorf("compose %s: want the nats-conf volume and no seeds:\n%s", name, svc)
+			}
+		case strings.HasPrefix(name, "cascaded-"):
+			for _, want := range []string{"<<: *cascaded", "condition: service_completed_successfully"} {
+				if !strings.Contains(svc, want) {
+					t.Errorf("compose %s has no %q", name, want)
+				}
+			}
+		}
+	}
+	for _, want := range []string{"- --nats-auth\n    - /nats-auth/users", "CASCADE_SECRET_FILE: /secret/secret.key", "- nats-auth:/nats-auth:ro"} {
+		if !strings.Contains(string(compose), want) {
+			t.Errorf("compose.yaml: cascaded has no %q", want)
+		}
+	}
+}
+
+// yamlItemsMap are the entries of the block mapping under the top-level
+// key in doc, by key (each with its body).
+func yamlItemsMap(doc, key string) map[string]string {
+	out := map[string]string{}
+	_, body, ok := strings.Cut(doc, "\n"+key+":\n")
+	if !ok {
+		return out
+	}
+	var cur string
+	for _, l := range strings.Split(body, "\n") {
+		switch {
+		case l != "" && !strings.HasPrefix(l, " ") && !strings.HasPrefix(l, "#"):
+			return out
+		case strings.HasPrefix(l, "  ") && !strings.HasPrefix(l, "   ") && strings.HasSuffix(l, ":") && !strings.HasPrefix(strings.TrimSpace(l), "#"):
+			cur = strings.TrimSuffix(strings.TrimSpace(l), ":")
+			out[cur] = ""
+		case cur != "":
+			out[cur] += l + "\n"
+		}
+	}
+	return out
+}
