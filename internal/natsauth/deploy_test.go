@@ -271,6 +271,8 @@ func startDeployCluster(t *testing.T, set Set) (urls string, routeAddrs []string
 			t.Fatalf("%s: no store_dir \"./nats-data/%s\"", node, node)
 		}
 		conf = storeRe.ReplaceAllString(conf, fmt.Sprintf("${1}%q", filepath.Join(dir, "nats-data", node)))
+		// The nodes share dir, so each writes route-auth.conf anew; all
+		// are parsed after the last, with one password.
 		paths = append(paths, materialize(t, dir, node+".conf", conf, set))
 	}
 	if len(ports) != 9 {
