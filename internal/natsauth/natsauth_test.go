@@ -691,23 +691,13 @@ func TestExampleConfig(t *testing.T) {
 		t.Fatalf("%s by itself: %v", example, err)
 	}
 	for _, node := range []string{"n1", "n2", "n3"} {
-		dir := t.TempDir()
 		cluster, err := os.ReadFile(filepath.Join("..", "..", "deploy", "nats-cluster", node+".conf"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		// nats-server 2.15 cannot parse the unquoted store_dir of
-		// deploy/nats-cluster ("Floats must start with a digit"); quoted,
-		// the files parse. (A no-op once they are quoted there.)
-		conf := regexp.MustCompile(`(?m)^(\s*store_dir:\s*)(\./\S+)$`).ReplaceAllString(string(cluster), `$1"$2"`)
-		conf += "\ninclude ./nats-auth.conf\n"
-		if err := os.WriteFile(filepath.Join(dir, node+".conf"), []byte(conf), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, ConfigFile), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		opts, err := server.ProcessConfigFile(filepath.Join(dir, node+".conf"))
+		// The node's includes in place: this example (set.Config() is
+		// data, checked above) and a route-auth.conf.
+		opts, err := server.ProcessConfigFile(materialize(t, t.TempDir(), node+".conf", string(cluster), set))
 		if err != nil {
 			t.Fatalf("%s with the example included: %v", node, err)
 		}
