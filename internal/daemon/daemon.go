@@ -85,7 +85,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		nats.ReconnectHandler(func(nc *nats.Conn) { d.log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted()) })}
 	url := opts.NATSURL
 	if url == "" {
-		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
 		set, dir, err := natsUsers(opts, orgs)
