@@ -61,7 +61,7 @@ func newSecret(t *testing.T, m *sync.Map) string {
 // externalOptions are a daemon's options on srv with the secret file sf,
 // authentication on.
 func externalOptions(t *testing.T, srv *natstest.Server, sf string, log *slog.Logger) daemon.Options {
-	return daemon.Options{NATSURL: srv.ClientURL(), SecretFile: sf, GRPCAddr: "127.0.0.1:0", Deadline: 72 * time.Hour,
+	return daemon.Options{NATSURL: srv.ClientURL(), InsecureNATSNoAuth: true, SecretFile: sf, GRPCAddr: "127.0.0.1:0", Deadline: 72 * time.Hour,
 		OrgsFile: exampleOrgs, Log: log, BootstrapTokenFile: filepath.Join(t.TempDir(), "vendor.token")}
 }
 

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/auth"
@@ -109,7 +111,7 @@ func claimSecret(ctx context.Context, js jetstream.JetStream, replicas int, key 
 		return false, 0, fmt.Errorf("bucket %s: %w", BucketSecret, err)
 	}
 	for range 10 {
-		e, err := kv.Get(ctx, secretClaimKey)
+		e, err := getSettled(ctx, kv, secretClaimKey)
 		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
 			data, err := json.Marshal(secretClaim{Fingerprint: key.Fingerprint()})
 			if err != nil {
@@ -139,6 +141,22 @@ func claimSecret(ctx context.Context, js jetstream.JetStream, replicas int, key 
 		return !c.Migrated, e.Revision(), nil
 	}
 	return false, 0, fmt.Errorf("bucket %s: still conflicting", BucketSecret)
+}
+
+// getSettled reads key, waiting while a new replicated bucket has no
+// leader yet (no responders, timeouts) until ctx ends.
+func getSettled(ctx context.Context, kv jetstream.KeyValue, key string) (jetstream.KeyValueEntry, error) {
+	for {
+		e, err := kv.Get(ctx, key)
+		if !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, nats.ErrTimeout) {
+			return e, err
+		}
+		select {
+		case <-time.After(250 * time.Millisecond):
+		case <-ctx.Done():
+			return nil, err
+		}
+	}
 }
 
 // markMigrated records that the records of older versions are migrated.
