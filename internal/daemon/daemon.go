@@ -53,6 +53,8 @@ type Daemon struct {
 	wg          sync.WaitGroup
 	cleanups    []func() // run in reverse order by Stop
 	stopOnce    sync.Once
+	// webhookSeal seals the webhook secrets (from the deployment secret).
+	webhookSeal store.WebhookSealing
 }
 
 // Start brings Cascade up and returns once it serves. Stop it with Stop.
@@ -304,7 +306,7 @@ func (d *Daemon) HTTPAddr() string {
 // SMTP relay, and the shared consumer (before anything is published).
 // onDelivered arms the timers of a notice whose clock a channel started.
 func (d *Daemon) dispatcher(ctx context.Context, onDelivered func(context.Context, *breach.Notice) error) (*dispatch.Dispatcher, *store.Channels, error) {
-	chans, err := d.st.OpenChannels(ctx)
+	chans, err := d.st.OpenChannels(ctx, d.webhookSeal)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -45,7 +45,8 @@ type secretClaim struct {
 
 // openTrust loads the deployment secret, checks that it is the store's
 // and opens what it protects: the signing keys (sealed with a key derived
-// from it) and the tokens (their records carry a MAC under another).
+// from it), the tokens (their records carry a MAC under another) and the
+// webhook secrets (sealed under a third, d.webhookSeal).
 func (d *Daemon) openTrust(ctx context.Context) (_ *signing.Ring, _ *auth.Tokens, err error) {
 	path, create := d.opts.SecretFile, false
 	if path == "" {
@@ -78,7 +79,15 @@ func (d *Daemon) openTrust(ctx context.Context) (_ *signing.Ring, _ *auth.Tokens
 	if err != nil {
 		return nil, nil, err
 	}
+	d.webhookSeal = store.WebhookSealing{Key: key.Derive(store.WebhookSealingPurpose), Log: d.log.With("component", "webhook-secrets")}
 	if migrate {
+		chans, err := d.st.OpenChannels(ctx, d.webhookSeal)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := chans.SealPlainWebhookSecrets(ctx); err != nil {
+			return nil, nil, fmt.Errorf("webhook secrets: %w", err)
+		}
 		n, err := tokens.SignUnsigned(ctx)
 		if err != nil {
 			return nil, nil, fmt.Errorf("tokens: %w", err)

@@ -302,6 +302,54 @@ func TestWebhookWithoutSecret(t *testing.T) {
 	}
 }
 
+// TestWebhookPlainSecretRefused: a webhook secret planted in clear in
+// the bucket (someone who knows it could forge requests) never signs: the
+// attempts fail with the reason and nothing is posted, until the vendor
+// issues a new secret, which signs.
+func TestWebhookPlainSecretRefused(t *testing.T) {
+	rc := newReceiver(t, func(int, *http.Request, []byte) int { return http.StatusOK })
+	h := newHarness(t, []breach.Org{hookOrg("planted", rc.URL)}, dispatch.Config{
+		Backoff: dispatch.Backoff{Initial: 200 * time.Millisecond, Max: 200 * time.Millisecond, GiveUp: time.Hour}})
+	kv, err := h.st.JetStream().KeyValue(ctx(t), store.BucketWebhookSecrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Put(ctx(t), "planted", []byte(`{"org_id":"planted","secret":"whsec_planted","created_at":"2025-08-23T14:00:00Z"}`)); err != nil {
+		t.Fatal(err)
+	}
+	id := h.notify("planted", false)
+	natstest.Eventually(t, 20*time.Second, func() error {
+		if d := channel(h.notice(id), breach.ChannelWebhook); d.Attempts < 2 || !strings.Contains(d.LastError, "webhook secret of planted refused: stored in clear") {
+			return fmt.Errorf("record %+v", d)
+		}
+		return nil
+	})
+	if d := channel(h.notice(id), breach.ChannelWebhook); strings.Contains(d.LastError, "whsec_planted") {
+		t.Fatalf("the error shows the secret: %s", d.LastError)
+	}
+	if n := len(rc.all()); n != 0 {
+		t.Fatalf("%d requests with a planted secret", n)
+	}
+	secret := h.secret("planted")
+	natstest.Eventually(t, 20*time.Second, func() error {
+		if d := channel(h.notice(id), breach.ChannelWebhook); d.Delivered != 1 {
+			return fmt.Errorf("record %+v", d)
+		}
+		return nil
+	})
+	reqs := rc.all()
+	if len(reqs) != 1 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	sig := reqs[0].header.Get(webhook.HeaderSignature)
+	if err := webhook.Verify(sig, reqs[0].body, secret, time.Now(), webhook.DefaultTolerance); err != nil {
+		t.Fatalf("the new secret does not verify the request: %v", err)
+	}
+	if err := webhook.Verify(sig, reqs[0].body, "whsec_planted", time.Now(), webhook.DefaultTolerance); err == nil {
+		t.Fatal("the planted secret verifies the request")
+	}
+}
+
 // TestRetriesSurviveRestart: the dispatcher stops (a daemon restart)
 // while a message waits for its retry; a new one takes the retry over
 // from JetStream and delivers it, and the message's attempt count goes on.

@@ -65,7 +65,7 @@ func newHarness(t *testing.T, orgs []breach.Org, cfg dispatch.Config) *harness {
 	if h.st, err = store.Open(ctx(t), nc, store.Config{}, testLogger()); err != nil {
 		t.Fatal(err)
 	}
-	if h.ch, err = h.st.OpenChannels(ctx(t)); err != nil {
+	if h.ch, err = h.st.OpenChannels(ctx(t), store.WebhookSealing{Key: make([]byte, 32)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.st.PutOrgs(ctx(t), orgs); err != nil {

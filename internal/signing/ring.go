@@ -2,14 +2,11 @@ package signing
 
 import (
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -17,6 +14,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cascadehq/cascade/internal/secret"
 )
 
 // JetStream layout of the signing keys (part of the operator's contract,
@@ -496,25 +495,18 @@ func decodeRecord(data []byte, s *sealer, plainOK bool) (keys []Key, plain int, 
 	return keys, plain, nil
 }
 
-// sealer seals private keys with AES-256-GCM, binding each to its key id.
+// sealer seals private keys with AES-256-GCM (secret.Sealer), binding
+// each to its key id.
 type sealer struct {
-	aead cipher.AEAD
-	rand io.Reader // nonces
+	box *secret.Sealer
 }
 
 func newSealer(key []byte) (*sealer, error) {
-	if len(key) != 32 {
-		return nil, fmt.Errorf("signing: sealing key of %d bytes, want 32 (derived from the deployment secret)", len(key))
-	}
-	block, err := aes.NewCipher(key)
+	box, err := secret.NewSealer(key)
 	if err != nil {
 		return nil, fmt.Errorf("signing: %w", err)
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("signing: %w", err)
-	}
-	return &sealer{aead: aead, rand: rand.Reader}, nil
+	return &sealer{box: box}, nil
 }
 
 // sealedAD is the additional data of key id's sealed private key: a sealed
@@ -523,21 +515,19 @@ func sealedAD(id string) []byte { return []byte("cascade signing-key v1\x00" + i
 
 // seal is a random nonce followed by the ciphertext of seed.
 func (s *sealer) seal(id string, seed []byte) ([]byte, error) {
-	n := s.aead.NonceSize()
-	out := make([]byte, n, n+len(seed)+s.aead.Overhead())
-	if _, err := io.ReadFull(s.rand, out); err != nil {
+	out, err := s.box.Seal(seed, sealedAD(id))
+	if err != nil {
 		return nil, fmt.Errorf("seal signing key: %w", err)
 	}
-	return s.aead.Seal(out, out, seed, sealedAD(id)), nil
+	return out, nil
 }
 
 // open is the seed sealed for key id, or an error if it does not open.
 func (s *sealer) open(id string, sealed []byte) ([]byte, error) {
-	n := s.aead.NonceSize()
-	if len(sealed) < n+s.aead.Overhead() {
+	if len(sealed) < secret.SealOverhead {
 		return nil, fmt.Errorf("key %q: sealed private key of %d bytes, too short", id, len(sealed))
 	}
-	seed, err := s.aead.Open(nil, sealed[:n], sealed[n:], sealedAD(id))
+	seed, err := s.box.Open(sealed, sealedAD(id))
 	if err != nil {
 		return nil, fmt.Errorf("key %q: the sealed private key does not open with this deployment secret "+
 			"(sealed under another secret, or altered)", id)

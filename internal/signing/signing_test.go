@@ -354,7 +354,7 @@ func TestRecordGolden(t *testing.T) {
 	retired := fixedKey(4, t0)
 	retired.Active, retired.ExpiresAt = false, t0.Add(24*time.Hour+DefaultOverlap)
 	s := testSealer(t)
-	s.rand = bytes.NewReader(bytes.Repeat([]byte{9}, 1000)) // fixed nonces, for the golden file only
+	s.box = s.box.WithNonces(bytes.NewReader(bytes.Repeat([]byte{9}, 1000))) // fixed nonces, for the golden file only
 	data, err := encodeRecord([]Key{*active, *retired}, s)
 	if err != nil {
 		t.Fatal(err)

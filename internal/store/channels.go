@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/secret"
 )
 
 // JetStream layout of the webhook and e-mail channels (documented in the
@@ -65,11 +67,22 @@ type Channels struct {
 	js          jetstream.JetStream
 	secrets     jetstream.KeyValue
 	progress    jetstream.KeyValue
+	seal        *secret.Sealer
+	log         *slog.Logger
 }
 
 // OpenChannels creates or updates the stream and buckets of the webhook
-// and e-mail channels. It is safe to call from several daemons at once.
-func (s *Store) OpenChannels(ctx context.Context) (*Channels, error) {
+// and e-mail channels; seal is how the webhook secrets are stored. It is
+// safe to call from several daemons at once.
+func (s *Store) OpenChannels(ctx context.Context, seal WebhookSealing) (*Channels, error) {
+	box, err := secret.NewSealer(seal.Key)
+	if err != nil {
+		return nil, fmt.Errorf("webhook secrets: %w", err)
+	}
+	log := seal.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	st, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        StreamDeadLetters,
 		Description: "Messages given up on after every retry, per channel, for the vendor",
@@ -82,12 +95,12 @@ func (s *Store) OpenChannels(ctx context.Context) (*Channels, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", StreamDeadLetters, err)
 	}
-	c := &Channels{deadLetters: st, js: s.js}
+	c := &Channels{deadLetters: st, js: s.js, seal: box, log: log}
 	for _, b := range []struct {
 		kv  *jetstream.KeyValue
 		cfg jetstream.KeyValueConfig
 	}{
-		{&c.secrets, jetstream.KeyValueConfig{Bucket: BucketWebhookSecrets, Description: "Webhook signing secrets by organisation id (daemons only)", History: 1}},
+		{&c.secrets, jetstream.KeyValueConfig{Bucket: BucketWebhookSecrets, Description: "Webhook signing secrets by organisation id, sealed under the deployment secret (daemons only)", History: 1}},
 		{&c.progress, jetstream.KeyValueConfig{Bucket: BucketDispatch, Description: "Channels each message being retried has reached", History: 1, TTL: dispatchProgressTTL}},
 	} {
 		b.cfg.Storage = jetstream.FileStorage
@@ -102,11 +115,22 @@ func (s *Store) OpenChannels(ctx context.Context) (*Channels, error) {
 }
 
 // WebhookSecret returns an organisation's webhook secret, or
-// breach.ErrNotFound if none was issued.
+// breach.ErrNotFound if none was issued. A record that is not sealed
+// under this deployment secret (stored in clear, by an older version
+// before the migration or by someone bypassing Cascade, or altered) is an
+// error, logged with the organisation.
 func (c *Channels) WebhookSecret(ctx context.Context, org breach.OrgID) (*WebhookSecret, error) {
 	w, _, err := c.webhookSecret(ctx, org)
+	if err != nil && !errors.Is(err, breach.ErrNotFound) && !errors.Is(err, errReadWebhookSecret) {
+		c.log.Error("webhook secret refused: the organisation's webhooks fail until the vendor issues a new one",
+			"org_id", string(org), "bucket", BucketWebhookSecrets, "err", err)
+	}
 	return w, err
 }
+
+// errReadWebhookSecret marks a failure to read the bucket (not a refused
+// record).
+var errReadWebhookSecret = errors.New("read webhook secret")
 
 func (c *Channels) webhookSecret(ctx context.Context, org breach.OrgID) (*WebhookSecret, uint64, error) {
 	e, err := c.secrets.Get(ctx, string(org))
@@ -114,13 +138,19 @@ func (c *Channels) webhookSecret(ctx context.Context, org breach.OrgID) (*Webhoo
 		if isNotFound(err) {
 			return nil, 0, fmt.Errorf("webhook secret of %s: %w", org, breach.ErrNotFound)
 		}
-		return nil, 0, fmt.Errorf("read webhook secret of %s: %w", org, err)
+		return nil, 0, fmt.Errorf("%w of %s: %w", errReadWebhookSecret, org, err)
 	}
-	var w WebhookSecret
-	if err := json.Unmarshal(e.Value(), &w); err != nil {
-		return nil, 0, fmt.Errorf("decode webhook secret of %s: %w", org, err)
+	w, plain, err := c.openWebhookSecret(org, e.Value())
+	if err != nil {
+		return nil, e.Revision(), err
 	}
-	return &w, e.Revision(), nil
+	if plain {
+		return nil, e.Revision(), fmt.Errorf("webhook secret of %s %w in bucket %s; Cascade stores webhook secrets sealed under "+
+			"the deployment secret since its first start with one, so this record was written by someone else (who knows "+
+			"the secret and could forge webhook requests to the organisation): find out who, then issue a new secret "+
+			"with cascadectl webhook secret --org %s", org, ErrPlainWebhookSecret, BucketWebhookSecrets, org)
+	}
+	return w, e.Revision(), nil
 }
 
 // RotateWebhookSecret makes secret the organisation's current webhook
@@ -131,23 +161,33 @@ func (c *Channels) RotateWebhookSecret(ctx context.Context, org breach.OrgID, se
 }
 
 // RotateWebhookSecretBy is RotateWebhookSecret recording who issued the
-// secret (by, through the API).
+// secret (by, through the API). A stored record that is refused (in clear
+// after the migration, or not opening) is replaced and its secret does not
+// keep signing: issuing a new secret is how the vendor recovers from one.
 func (c *Channels) RotateWebhookSecretBy(ctx context.Context, org breach.OrgID, secret string, now time.Time, overlap time.Duration,
 	by *breach.Principal) (*WebhookSecret, error) {
+	if secret == "" {
+		return nil, fmt.Errorf("webhook secret of %s: empty", org)
+	}
 	for attempt := 0; ; attempt++ {
 		old, rev, err := c.webhookSecret(ctx, org)
-		if err != nil && !errors.Is(err, breach.ErrNotFound) {
+		switch {
+		case err == nil, errors.Is(err, breach.ErrNotFound):
+		case errors.Is(err, errReadWebhookSecret):
 			return nil, err
+		default:
+			c.log.Warn("replacing a refused webhook secret record; its secret does not keep signing",
+				"org_id", string(org), "bucket", BucketWebhookSecrets, "err", err)
 		}
 		w := &WebhookSecret{Org: org, Secret: secret, CreatedAt: now, IssuedBy: by}
 		if old != nil && overlap > 0 {
 			w.Previous, w.PreviousUntil = old.Secret, now.Add(overlap)
 		}
-		data, err := json.Marshal(w)
+		data, err := c.sealWebhookSecret(w)
 		if err != nil {
 			return nil, err
 		}
-		if old == nil {
+		if rev == 0 {
 			_, err = c.secrets.Create(ctx, string(org), data)
 		} else {
 			_, err = c.secrets.Update(ctx, string(org), data, rev)

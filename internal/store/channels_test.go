@@ -12,7 +12,7 @@ import (
 
 func TestWebhookSecrets(t *testing.T) {
 	ctx := context.Background()
-	ch, err := open(t).OpenChannels(ctx)
+	ch, err := open(t).OpenChannels(ctx, testWebhookSealing)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestWebhookSecrets(t *testing.T) {
 
 func TestDeadLetters(t *testing.T) {
 	ctx := context.Background()
-	ch, err := open(t).OpenChannels(ctx)
+	ch, err := open(t).OpenChannels(ctx, testWebhookSealing)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestDeadLetters(t *testing.T) {
 
 func TestDispatchProgress(t *testing.T) {
 	ctx := context.Background()
-	ch, err := open(t).OpenChannels(ctx)
+	ch, err := open(t).OpenChannels(ctx, testWebhookSealing)
 	if err != nil {
 		t.Fatal(err)
 	}
