@@ -250,33 +250,11 @@ func (c Credentials) Permissions() *server.Permissions {
 	case RoleVendor:
 		return &server.Permissions{
 			Publish: &server.SubjectPermission{
-				Allow: []string{
-					subjectReport,
-					subjectUpdate,
-					// cascadectl breach publish/update: stream lookups,
-					// the stored report (by sequence; MSG.GET now, DIRECT.GET
-					// should the stream allow direct gets), the daemons'
-					// intake progress.
-					jsAPI + "STREAM.INFO." + streamIntake,
-					jsAPI + "STREAM.INFO." + streamRejected,
-					jsAPI + "STREAM.INFO." + streamEvents,
-					jsAPI + "STREAM.MSG.GET." + streamIntake,
-					jsAPI + "DIRECT.GET." + streamIntake,
-					jsAPI + "CONSUMER.INFO." + streamIntake + "." + intakeConsumer,
-					// Ordered consumers on the two streams meant for the vendor.
-					jsAPI + "CONSUMER.CREATE." + streamRejected + ".>",
-					jsAPI + "CONSUMER.CREATE." + streamEvents + ".>",
-					jsAPI + "CONSUMER.MSG.NEXT." + streamRejected + ".>",
-					jsAPI + "CONSUMER.MSG.NEXT." + streamEvents + ".>",
-					jsAPI + "CONSUMER.INFO." + streamRejected + ".>",
-					jsAPI + "CONSUMER.INFO." + streamEvents + ".>",
-					jsAPI + "CONSUMER.DELETE." + streamRejected + ".>",
-					jsAPI + "CONSUMER.DELETE." + streamEvents + ".>",
-				},
-				Deny: []string{"cascade.notice.>", "cascade.ledger.>", "cascade.timer.>", "$KV.>", "$JS.ACK.>"},
+				Allow: vendorRequests(),
+				Deny:  []string{"cascade.notice.>", "cascade.ledger.>", "cascade.timer.>", "$KV.>", "$JS.ACK.>"},
 			},
 			Subscribe: &server.SubjectPermission{
-				Allow: []string{subjectRejected, subjectEvents, subjectKeys, c.InboxPrefix() + ".>"},
+				Allow: append(vendorStreams(), c.InboxPrefix()+".>"),
 			},
 		}
 	case RoleOrg:
@@ -295,12 +273,53 @@ func (c Credentials) Permissions() *server.Permissions {
 	}
 }
 
-// ServerUsers are the users for server.Options.Nkeys (natsembed.Config.Users).
-func (s Set) ServerUsers() []*server.NkeyUser {
-	all := s.All()
-	users := make([]*server.NkeyUser, 0, len(all))
-	for _, c := range all {
-		users = append(users, &server.NkeyUser{Nkey: c.Public, Permissions: c.Permissions()})
+// vendorImport is one subject the vendor's account imports from Account
+// as a service (it publishes or requests on it).
+type vendorImport struct {
+	subject string
+	// stream: the service answers one request with several messages
+	// (a pull request's messages); otherwise with one.
+	stream bool
+}
+
+// vendorServices are the vendor's requests, imported as services from
+// Account under the same subjects. They are also its publish allow list.
+func vendorServices() []vendorImport {
+	return []vendorImport{
+		{subject: subjectReport},
+		{subject: subjectUpdate},
+		// cascadectl breach publish/update: stream lookups, the stored
+		// report (by sequence; MSG.GET now, DIRECT.GET should the stream
+		// allow direct gets), the daemons' intake progress.
+		{subject: jsAPI + "STREAM.INFO." + streamIntake},
+		{subject: jsAPI + "STREAM.INFO." + streamRejected},
+		{subject: jsAPI + "STREAM.INFO." + streamEvents},
+		{subject: jsAPI + "STREAM.MSG.GET." + streamIntake},
+		{subject: jsAPI + "DIRECT.GET." + streamIntake},
+		{subject: jsAPI + "CONSUMER.INFO." + streamIntake + "." + intakeConsumer},
+		// Ordered consumers on the two streams meant for the vendor.
+		{subject: jsAPI + "CONSUMER.CREATE." + streamRejected + ".>"},
+		{subject: jsAPI + "CONSUMER.CREATE." + streamEvents + ".>"},
+		{subject: jsAPI + "CONSUMER.MSG.NEXT." + streamRejected + ".>", stream: true},
+		{subject: jsAPI + "CONSUMER.MSG.NEXT." + streamEvents + ".>", stream: true},
+		{subject: jsAPI + "CONSUMER.INFO." + streamRejected + ".>"},
+		{subject: jsAPI + "CONSUMER.INFO." + streamEvents + ".>"},
+		{subject: jsAPI + "CONSUMER.DELETE." + streamRejected + ".>"},
+		{subject: jsAPI + "CONSUMER.DELETE." + streamEvents + ".>"},
 	}
-	return users
+}
+
+// vendorRequests are the subjects of vendorServices.
+func vendorRequests() []string {
+	var out []string
+	for _, i := range vendorServices() {
+		out = append(out, i.subject)
+	}
+	return out
+}
+
+// vendorStreams are the subjects the vendor's account imports from Account
+// as streams (it subscribes to them).
+func vendorStreams() []string {
+	return []string{subjectRejected, subjectEvents, subjectKeys}
 }
