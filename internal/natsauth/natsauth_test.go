@@ -837,4 +837,3 @@ func TestVendorRepliesStayInItsAccount(t *testing.T) {
 		}
 	}
 }
-
