@@ -203,6 +203,19 @@ func init() {
 		)
 	}
 
+	// Reply subjects the server reserves: an acknowledgement (it would
+	// acknowledge or terminate the daemons' intake work; a service import
+	// passes such a reply through unchanged) and a service import's reply.
+	for _, r := range []struct{ name, reply string }{
+		{"an intake acknowledgement", "$JS.ACK.CASCADE_INTAKE.cascade-intake.1.1.1.0.0"},
+		{"a service reply of Cascade's account", "_R_.abcdef.ghijkl"},
+	} {
+		addHostile(hostile{name: "vendor's report answered on " + r.name, surface: "nats", want: "Permissions Violation for Publish with Reply",
+			do: vendor(func(a *adversary, nc *nats.Conn) error {
+				return a.refused(nc, func() error { return nc.PublishRequest("cascade.breach.report", r.reply, []byte(`{}`)) })
+			})})
+	}
+
 	// Hostile reports: each is answered on cascade.breach.rejected.
 	reportRow := func(name, want, body string) hostile {
 		return hostile{name: name, surface: "nats", want: want, do: func(a *adversary) error { return a.report(body) }}
