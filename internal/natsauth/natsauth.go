@@ -2,8 +2,11 @@
 // from the registry: the daemon, the vendor, and one user per organisation.
 //
 // Every user is an NKey user (an ed25519 key pair; the server holds only the
-// public key, the user its seed), all in one account (the server's global
-// account, where Cascade's streams are). Permissions are allow lists:
+// public key, the user its seed). The daemon and the organisations are in
+// account Account (CASCADE), the only one with JetStream, where Cascade's
+// streams and buckets are; the vendor is alone in VendorAccount
+// (CASCADE_VENDOR), which imports from Account exactly what it may use
+// (Config). Permissions are allow lists, a second layer in each account:
 //
 //	user             publish                                   subscribe
 //	cascade-daemon   >                                         >
@@ -19,19 +22,31 @@
 // allow list cannot let it publish notices. Only the daemon publishes on
 // cascade.notice.*.
 //
-// Organisations publish nothing, not even requests: the server answers a
-// request on whatever reply subject the requester names, and it is not
-// checked against the requester's permissions. An organisation allowed to
-// ask JetStream anything (a direct get of the signing keys, say) could have
-// the answer published on another organisation's cascade.notice.<id>,
-// where CASCADE_NOTICES would store it. Organisations get the signing keys
-// on cascade.keys and from the gRPC KeyService instead. The vendor needs
-// requests (a JetStream publish is one, for its PubAck), so it keeps that
-// ability: it cannot publish a message of its choosing on a notice subject,
-// but it could have a PubAck, API response or message of the streams it
-// reads stored there. Cascade's signature on every message to an
-// organisation (KeyService) tells such a message from a notice; separate
-// accounts per organisation would rule it out at the server.
+// The server answers a request on whatever reply subject the requester
+// names, and it does not check it against the requester's permissions.
+// Within one account, a user allowed any request could therefore have the
+// answer (a PubAck, an API response holding a stored message) published on
+// a subject that Cascade's streams store: an organisation's registry entry
+// ($KV.cascade-orgs.<id>), the signing keys, a token record, a notice's
+// ledger state or another organisation's notice. Hence:
+//
+// Organisations, in Account with the streams, publish nothing, not even
+// requests. They get the signing keys on cascade.keys and from the gRPC
+// KeyService instead.
+//
+// The vendor needs requests (a JetStream publish is one, for its PubAck),
+// so it has an account of its own. Its requests (cascade.breach.report,
+// cascade.breach.update and the JetStream API calls below, under the same
+// subjects) are service imports from Account: the server carries each
+// request into Account with a reply subject of its own making (_R_.…) and
+// the answer back to the vendor's account on the subject the vendor named,
+// where no stream listens. The subjects it listens to (the rejections, its
+// rounds, the key set) are stream imports. The server refuses a client's
+// message whose reply is one it reserves ($JS.ACK.…, _R_.…), so the
+// vendor cannot name an acknowledgement either. The vendor's account also
+// imports $JS.API.INFO, only so that the server does not answer the
+// vendor's API requests itself (see vendorShadow); its permissions do not
+// allow it.
 //
 // Replies: the vendor receives replies (JetStream publish
 // acknowledgements, API responses, pulled messages) only below its own
