@@ -2,11 +2,14 @@ package daemon_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
 
 	"github.com/cascadehq/cascade/internal/natsauth"
@@ -170,6 +173,49 @@ func init() {
 			})},
 	)
 
+	// The vendor naming one of Cascade's stored subjects as the reply
+	// subject of a request it may make: the server's answer (a PubAck, an
+	// API response holding a stored report) must not be stored there. The
+	// vendor is in an account of its own, so answers reach it through a
+	// reply subject the server makes up; each row fails if the answer
+	// appears on its target.
+	const notStored = "reply not stored"
+	for _, target := range []struct{ name, subject string }{
+		{"an organisation's registry entry", "$KV.cascade-orgs." + advOrgA},
+		{"the signing keys", "$KV.cascade-keys.active"},
+		{"a token record", "$KV.cascade-tokens.0123456789abcdef"},
+		{"a notice's ledger state", "cascade.ledger.notice." + advBreach + "." + advOrgA},
+		{"another organisation's notice", "cascade.notice." + advOrgB},
+	} {
+		addHostile(
+			hostile{name: "vendor's report answered on " + target.name, surface: "nats", want: notStored,
+				do: func(a *adversary) error {
+					return a.replyAttack(target.subject, "cascade.breach.report", []byte(`{}`))
+				}},
+			hostile{name: "vendor's stored report answered on " + target.name, surface: "nats", want: notStored,
+				do: func(a *adversary) error {
+					return a.replyAttack(target.subject, api+"STREAM.MSG.GET.CASCADE_INTAKE", []byte(`{"seq":1}`))
+				}},
+			hostile{name: "vendor's stream info answered on " + target.name, surface: "nats", want: notStored,
+				do: func(a *adversary) error {
+					return a.replyAttack(target.subject, api+"STREAM.INFO.CASCADE_REJECTED", nil)
+				}},
+		)
+	}
+
+	// Reply subjects the server reserves: an acknowledgement (it would
+	// acknowledge or terminate the daemons' intake work; a service import
+	// passes such a reply through unchanged) and a service import's reply.
+	for _, r := range []struct{ name, reply string }{
+		{"an intake acknowledgement", "$JS.ACK.CASCADE_INTAKE.cascade-intake.1.1.1.0.0"},
+		{"a service reply of Cascade's account", "_R_.abcdef.ghijkl"},
+	} {
+		addHostile(hostile{name: "vendor's report answered on " + r.name, surface: "nats", want: "Permissions Violation for Publish with Reply",
+			do: vendor(func(a *adversary, nc *nats.Conn) error {
+				return a.refused(nc, func() error { return nc.PublishRequest("cascade.breach.report", r.reply, []byte(`{}`)) })
+			})})
+	}
+
 	// Hostile reports: each is answered on cascade.breach.rejected.
 	reportRow := func(name, want, body string) hostile {
 		return hostile{name: name, surface: "nats", want: want, do: func(a *adversary) error { return a.report(body) }}
@@ -221,4 +267,56 @@ func init() {
 				return a.reportAs("cascade.breach.report", bytes.Repeat([]byte("x"), 1<<20+1), nil)
 			}},
 	)
+}
+
+// replyAttack publishes data on subject (a request the vendor may make) as
+// the vendor with reply subject target, a subject of one of Cascade's
+// streams, and reads target as the daemon: nil if the answer was stored
+// there, an error "reply not stored" if not.
+func (a *adversary) replyAttack(target, subject string, data []byte) error {
+	c, cancel := short()
+	defer cancel()
+	last := func() (uint64, error) {
+		name, err := a.daemonJS.StreamNameBySubject(c, target)
+		if err != nil {
+			return 0, fmt.Errorf("no stream stores %s: %w", target, err)
+		}
+		st, err := a.daemonJS.Stream(c, name)
+		if err != nil {
+			return 0, err
+		}
+		m, err := st.GetLastMsgForSubject(c, target)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		return m.Sequence, nil
+	}
+	before, err := last()
+	if err != nil {
+		return err
+	}
+	if err := a.vendorNC.PublishRequest(subject, target, data); err != nil {
+		return err
+	}
+	// The vendor's next request is answered after that one was.
+	if _, err := a.vendorNC.Request("$JS.API.STREAM.INFO.CASCADE_INTAKE", nil, 3*time.Second); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		after, err := last()
+		if err != nil {
+			return err
+		}
+		if after != before {
+			return nil // the answer was stored on target
+		}
+		if time.Now().After(deadline) {
+			return errors.New("reply not stored")
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval of a condition
+	}
 }

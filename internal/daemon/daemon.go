@@ -95,8 +95,8 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 			return nil, err
 		}
 		d.natsAuthDir = dir
-		d.ns, err = natsembed.Start(natsembed.Config{StoreDir: opts.DataDir, Listen: opts.NATSListen, SyncInterval: opts.SyncInterval, Users: set.ServerUsers(),
-			Log: d.log.With("component", "nats-server")})
+		d.ns, err = natsembed.Start(natsembed.Config{StoreDir: opts.DataDir, Listen: opts.NATSListen, SyncInterval: opts.SyncInterval, Auth: set.Config(),
+			JetStreamAccount: natsauth.Account, Log: d.log.With("component", "nats-server")})
 		if err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/daemon"
 	"github.com/cascadehq/cascade/internal/natsauth"
+	"github.com/cascadehq/cascade/internal/natsembed"
 	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/registry"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
@@ -235,5 +236,53 @@ func TestExternalNATSWithoutAuthentication(t *testing.T) {
 	defer d.Stop()
 	if fi, err := os.Stat(filepath.Join(opts.DataDir, "vendor.token")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("bootstrap token file: %v, %v", fi, err)
+	}
+}
+
+// TestEmbeddedServerUpgradeFromGlobalAccount: the data dir of an earlier
+// version, whose embedded server kept every stream in the global account
+// (no users), keeps its streams when the daemon runs it with accounts: they
+// are moved to Cascade's account before the server starts.
+func TestEmbeddedServerUpgradeFromGlobalAccount(t *testing.T) {
+	opts := options(t)
+	old, err := natsembed.Start(natsembed.Config{StoreDir: opts.DataDir, Listen: "127.0.0.1:-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(old.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ojs, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := ojs.CreateStream(c, jetstream.StreamConfig{Name: "EARLIER", Subjects: []string{"earlier.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ojs.Publish(c, "earlier.x", []byte("stored by an earlier version")); err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+	old.Shutdown()
+	old.WaitForShutdown()
+
+	e := start(t, opts)
+	st, err := e.js.Stream(c, "EARLIER")
+	if err != nil {
+		t.Fatalf("the earlier version's stream after the upgrade: %v", err)
+	}
+	m, err := st.GetMsg(c, 1)
+	if err != nil || string(m.Data) != "stored by an earlier version" {
+		t.Fatalf("its message: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(opts.DataDir, "jetstream", natsauth.Account, "streams", "EARLIER")); err != nil {
+		t.Fatalf("not in %s's directory: %v", natsauth.Account, err)
+	}
+	// And the daemon works on it: its own streams are there too.
+	if _, err := e.js.Stream(c, "CASCADE_INTAKE"); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -188,16 +188,11 @@ func TestDeployConfigsRequireAuth(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
-			if len(opts.Nkeys) != len(want.All()) || len(opts.Users) != 0 || opts.Authorization != "" || opts.NoAuthUser != "" ||
-				len(opts.TrustedOperators) != 0 || len(opts.Accounts) != 0 {
-				t.Fatalf("clients: %d nkey users (want %d), %d users, token %t, no_auth_user %q, %d operators, %d accounts",
-					len(opts.Nkeys), len(want.All()), len(opts.Users), opts.Authorization != "", opts.NoAuthUser, len(opts.TrustedOperators), len(opts.Accounts))
+			if opts.Authorization != "" || opts.NoAuthUser != "" || len(opts.TrustedOperators) != 0 || len(opts.Accounts) != 2 {
+				t.Fatalf("clients: token %t, no_auth_user %q, %d operators, %d accounts (want %s and %s)",
+					opts.Authorization != "", opts.NoAuthUser, len(opts.TrustedOperators), len(opts.Accounts), Account, VendorAccount)
 			}
-			for i, u := range opts.Nkeys {
-				if w := want.ServerUsers()[i]; u.Nkey != w.Nkey || !samePerms(u.Permissions, w.Permissions) {
-					t.Fatalf("user %d is not the generated %s", i, want.All()[i].Name)
-				}
-			}
+			checkUsers(t, opts, want)
 			if opts.Cluster.Port != 0 || len(opts.Routes) != 0 {
 				if opts.Cluster.Username != routeUser || len(opts.Cluster.Password) != 64 {
 					t.Fatalf("cluster port %d: route user %q, a password of %d characters: routes are not authenticated",

@@ -2,8 +2,11 @@
 // from the registry: the daemon, the vendor, and one user per organisation.
 //
 // Every user is an NKey user (an ed25519 key pair; the server holds only the
-// public key, the user its seed), all in one account (the server's global
-// account, where Cascade's streams are). Permissions are allow lists:
+// public key, the user its seed). The daemon and the organisations are in
+// account Account (CASCADE), the only one with JetStream, where Cascade's
+// streams and buckets are; the vendor is alone in VendorAccount
+// (CASCADE_VENDOR), which imports from Account exactly what it may use
+// (Config). Permissions are allow lists, a second layer in each account:
 //
 //	user             publish                                   subscribe
 //	cascade-daemon   >                                         >
@@ -19,19 +22,31 @@
 // allow list cannot let it publish notices. Only the daemon publishes on
 // cascade.notice.*.
 //
-// Organisations publish nothing, not even requests: the server answers a
-// request on whatever reply subject the requester names, and it is not
-// checked against the requester's permissions. An organisation allowed to
-// ask JetStream anything (a direct get of the signing keys, say) could have
-// the answer published on another organisation's cascade.notice.<id>,
-// where CASCADE_NOTICES would store it. Organisations get the signing keys
-// on cascade.keys and from the gRPC KeyService instead. The vendor needs
-// requests (a JetStream publish is one, for its PubAck), so it keeps that
-// ability: it cannot publish a message of its choosing on a notice subject,
-// but it could have a PubAck, API response or message of the streams it
-// reads stored there. Cascade's signature on every message to an
-// organisation (KeyService) tells such a message from a notice; separate
-// accounts per organisation would rule it out at the server.
+// The server answers a request on whatever reply subject the requester
+// names, and it does not check it against the requester's permissions.
+// Within one account, a user allowed any request could therefore have the
+// answer (a PubAck, an API response holding a stored message) published on
+// a subject that Cascade's streams store: an organisation's registry entry
+// ($KV.cascade-orgs.<id>), the signing keys, a token record, a notice's
+// ledger state or another organisation's notice. Hence:
+//
+// Organisations, in Account with the streams, publish nothing, not even
+// requests. They get the signing keys on cascade.keys and from the gRPC
+// KeyService instead.
+//
+// The vendor needs requests (a JetStream publish is one, for its PubAck),
+// so it has an account of its own. Its requests (cascade.breach.report,
+// cascade.breach.update and the JetStream API calls below, under the same
+// subjects) are service imports from Account: the server carries each
+// request into Account with a reply subject of its own making (_R_.…) and
+// the answer back to the vendor's account on the subject the vendor named,
+// where no stream listens. The subjects it listens to (the rejections, its
+// rounds, the key set) are stream imports. The server refuses a client's
+// message whose reply is one it reserves ($JS.ACK.…, _R_.…), so the
+// vendor cannot name an acknowledgement either. The vendor's account also
+// imports $JS.API.INFO, only so that the server does not answer the
+// vendor's API requests itself (see vendorShadow); its permissions do not
+// allow it.
 //
 // Replies: the vendor receives replies (JetStream publish
 // acknowledgements, API responses, pulled messages) only below its own
@@ -250,33 +265,11 @@ func (c Credentials) Permissions() *server.Permissions {
 	case RoleVendor:
 		return &server.Permissions{
 			Publish: &server.SubjectPermission{
-				Allow: []string{
-					subjectReport,
-					subjectUpdate,
-					// cascadectl breach publish/update: stream lookups,
-					// the stored report (by sequence; MSG.GET now, DIRECT.GET
-					// should the stream allow direct gets), the daemons'
-					// intake progress.
-					jsAPI + "STREAM.INFO." + streamIntake,
-					jsAPI + "STREAM.INFO." + streamRejected,
-					jsAPI + "STREAM.INFO." + streamEvents,
-					jsAPI + "STREAM.MSG.GET." + streamIntake,
-					jsAPI + "DIRECT.GET." + streamIntake,
-					jsAPI + "CONSUMER.INFO." + streamIntake + "." + intakeConsumer,
-					// Ordered consumers on the two streams meant for the vendor.
-					jsAPI + "CONSUMER.CREATE." + streamRejected + ".>",
-					jsAPI + "CONSUMER.CREATE." + streamEvents + ".>",
-					jsAPI + "CONSUMER.MSG.NEXT." + streamRejected + ".>",
-					jsAPI + "CONSUMER.MSG.NEXT." + streamEvents + ".>",
-					jsAPI + "CONSUMER.INFO." + streamRejected + ".>",
-					jsAPI + "CONSUMER.INFO." + streamEvents + ".>",
-					jsAPI + "CONSUMER.DELETE." + streamRejected + ".>",
-					jsAPI + "CONSUMER.DELETE." + streamEvents + ".>",
-				},
-				Deny: []string{"cascade.notice.>", "cascade.ledger.>", "cascade.timer.>", "$KV.>", "$JS.ACK.>"},
+				Allow: vendorRequests(),
+				Deny:  []string{"cascade.notice.>", "cascade.ledger.>", "cascade.timer.>", "$KV.>", "$JS.ACK.>"},
 			},
 			Subscribe: &server.SubjectPermission{
-				Allow: []string{subjectRejected, subjectEvents, subjectKeys, c.InboxPrefix() + ".>"},
+				Allow: append(vendorStreams(), c.InboxPrefix()+".>"),
 			},
 		}
 	case RoleOrg:
@@ -295,12 +288,53 @@ func (c Credentials) Permissions() *server.Permissions {
 	}
 }
 
-// ServerUsers are the users for server.Options.Nkeys (natsembed.Config.Users).
-func (s Set) ServerUsers() []*server.NkeyUser {
-	all := s.All()
-	users := make([]*server.NkeyUser, 0, len(all))
-	for _, c := range all {
-		users = append(users, &server.NkeyUser{Nkey: c.Public, Permissions: c.Permissions()})
+// vendorImport is one subject the vendor's account imports from Account
+// as a service (it publishes or requests on it).
+type vendorImport struct {
+	subject string
+	// stream: the service answers one request with several messages
+	// (a pull request's messages); otherwise with one.
+	stream bool
+}
+
+// vendorServices are the vendor's requests, imported as services from
+// Account under the same subjects. They are also its publish allow list.
+func vendorServices() []vendorImport {
+	return []vendorImport{
+		{subject: subjectReport},
+		{subject: subjectUpdate},
+		// cascadectl breach publish/update: stream lookups, the stored
+		// report (by sequence; MSG.GET now, DIRECT.GET should the stream
+		// allow direct gets), the daemons' intake progress.
+		{subject: jsAPI + "STREAM.INFO." + streamIntake},
+		{subject: jsAPI + "STREAM.INFO." + streamRejected},
+		{subject: jsAPI + "STREAM.INFO." + streamEvents},
+		{subject: jsAPI + "STREAM.MSG.GET." + streamIntake},
+		{subject: jsAPI + "DIRECT.GET." + streamIntake},
+		{subject: jsAPI + "CONSUMER.INFO." + streamIntake + "." + intakeConsumer},
+		// Ordered consumers on the two streams meant for the vendor.
+		{subject: jsAPI + "CONSUMER.CREATE." + streamRejected + ".>"},
+		{subject: jsAPI + "CONSUMER.CREATE." + streamEvents + ".>"},
+		{subject: jsAPI + "CONSUMER.MSG.NEXT." + streamRejected + ".>", stream: true},
+		{subject: jsAPI + "CONSUMER.MSG.NEXT." + streamEvents + ".>", stream: true},
+		{subject: jsAPI + "CONSUMER.INFO." + streamRejected + ".>"},
+		{subject: jsAPI + "CONSUMER.INFO." + streamEvents + ".>"},
+		{subject: jsAPI + "CONSUMER.DELETE." + streamRejected + ".>"},
+		{subject: jsAPI + "CONSUMER.DELETE." + streamEvents + ".>"},
 	}
-	return users
+}
+
+// vendorRequests are the subjects of vendorServices.
+func vendorRequests() []string {
+	var out []string
+	for _, i := range vendorServices() {
+		out = append(out, i.subject)
+	}
+	return out
+}
+
+// vendorStreams are the subjects the vendor's account imports from Account
+// as streams (it subscribes to them).
+func vendorStreams() []string {
+	return []string{subjectRejected, subjectEvents, subjectKeys}
 }

@@ -58,7 +58,7 @@ func mustOrg(t *testing.T, s Set, id breach.OrgID) Credentials {
 // startServer runs the embedded server with the set's users.
 func startServer(t *testing.T, s Set) *server.Server {
 	t.Helper()
-	srv, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir(), Listen: "127.0.0.1:-1", Users: s.ServerUsers()})
+	srv, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir(), Listen: "127.0.0.1:-1", Auth: s.Config(), JetStreamAccount: Account})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,8 +436,12 @@ func TestEmbeddedServerWithoutUsersIsOpen(t *testing.T) {
 		t.Fatalf("connect to a server without users: %v", err)
 	}
 	nc.Close()
-	if _, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir(), Listen: "127.0.0.1:-1", Users: []*server.NkeyUser{}}); err == nil {
+	if _, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir(), Listen: "127.0.0.1:-1", Auth: "# no users\n"}); err == nil {
 		t.Fatal("started a server that nobody could connect to")
+	}
+	if _, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir(), Listen: "127.0.0.1:-1", Auth: "accounts { A { users = [ "}); err == nil ||
+		!strings.Contains(err.Error(), "users and accounts") {
+		t.Fatalf("started with a configuration that does not parse: %v", err)
 	}
 }
 
@@ -459,9 +463,6 @@ func TestGenerate(t *testing.T) {
 	}
 	if _, err := Generate(orgs("a", "Not Valid")); err == nil {
 		t.Fatal("generated a user for an invalid organisation id")
-	}
-	if len(set.ServerUsers()) != 4 {
-		t.Fatalf("%d server users", len(set.ServerUsers()))
 	}
 }
 
@@ -632,15 +633,7 @@ func TestConfigRunsServer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("parse:\n%s\n%v", set.Config(), err)
 	}
-	if len(opts.Nkeys) != 4 {
-		t.Fatalf("%d nkey users", len(opts.Nkeys))
-	}
-	for i, u := range opts.Nkeys { // what the file says is what ServerUsers says
-		want := set.ServerUsers()[i]
-		if u.Nkey != want.Nkey || !samePerms(u.Permissions, want.Permissions) {
-			t.Fatalf("user %d: %+v %+v, want %+v %+v", i, u, u.Permissions, want, want.Permissions)
-		}
-	}
+	checkUsers(t, opts, set)
 	opts.NoLog, opts.NoSigs = true, true
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -656,6 +649,37 @@ func TestConfigRunsServer(t *testing.T) {
 		t.Fatal("connected without credentials")
 	}
 	checkOrgCannotSubscribeToAnother(t, srv.ClientURL(), set)
+}
+
+// checkUsers checks that opts (parsed from set.Config()) has exactly the
+// set's users, each with its permissions and in its account: the vendor in
+// VendorAccount, the others in Account.
+func checkUsers(t *testing.T, opts *server.Options, set Set) {
+	t.Helper()
+	if len(opts.Nkeys) != len(set.All()) || len(opts.Users) != 0 {
+		t.Fatalf("%d nkey users, %d users; want the set's %d", len(opts.Nkeys), len(opts.Users), len(set.All()))
+	}
+	byKey := map[string]Credentials{}
+	for _, c := range set.All() {
+		byKey[c.Public] = c
+	}
+	for _, u := range opts.Nkeys {
+		c, ok := byKey[u.Nkey]
+		if !ok {
+			t.Fatalf("user %s is not in the set", u.Nkey)
+		}
+		delete(byKey, u.Nkey)
+		account := Account
+		if c.Role == RoleVendor {
+			account = VendorAccount
+		}
+		if u.Account == nil || u.Account.Name != account {
+			t.Fatalf("user %s in account %v, want %s", c.Name, u.Account, account)
+		}
+		if want := c.Permissions(); !samePerms(u.Permissions, want) {
+			t.Fatalf("user %s: permissions %+v %+v, want %+v %+v", c.Name, u.Permissions.Publish, u.Permissions.Subscribe, want.Publish, want.Subscribe)
+		}
+	}
 }
 
 func samePerms(x, y *server.Permissions) bool {
@@ -701,7 +725,7 @@ func TestExampleConfig(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s with the example included: %v", node, err)
 		}
-		if len(opts.Nkeys) != 5 || len(opts.Routes) != 3 {
+		if len(opts.Nkeys) != 5 || len(opts.Routes) != 3 || len(opts.Accounts) != 2 {
 			t.Fatalf("%s: %d users, %d routes", node, len(opts.Nkeys), len(opts.Routes))
 		}
 	}
@@ -710,7 +734,7 @@ func TestExampleConfig(t *testing.T) {
 // publicOnly rebuilds a set, without seeds, from a rendered configuration.
 func publicOnly(t *testing.T, conf string) Set {
 	t.Helper()
-	re := regexp.MustCompile(`(?m)^    # (\S+) \((\w+)\)\n    \{\n      nkey: (U[A-Z0-9]+)$`)
+	re := regexp.MustCompile(`(?m)^      # (\S+) \((\w+)\)\n      \{\n        nkey: (U[A-Z0-9]+)$`)
 	var s Set
 	for _, m := range re.FindAllStringSubmatch(conf, -1) {
 		c := Credentials{Name: m[1], Role: m[2], Public: m[3]}
@@ -728,4 +752,88 @@ func publicOnly(t *testing.T, conf string) Set {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestVendorRepliesStayInItsAccount: whatever reply subject the vendor
+// names on a request it may make, the answer never appears in Account (where
+// Cascade's streams would store it); it reaches the vendor on that subject
+// in its own account.
+func TestVendorRepliesStayInItsAccount(t *testing.T) {
+	set := generate(t, "a")
+	srv := startServer(t, set)
+	daemon := connect(t, srv.ClientURL(), set.Daemon)
+	vendor := connect(t, srv.ClientURL(), set.Vendor)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	djs, err := jetstream.New(daemon.Conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cfg := range []jetstream.StreamConfig{
+		{Name: streamIntake, Subjects: []string{subjectReport, subjectUpdate}},
+		{Name: streamRejected, Subjects: []string{subjectRejected}},
+	} {
+		if _, err := djs.CreateStream(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := daemon.subscribe(">")
+	targets := []string{"$KV.cascade-orgs.a", "$KV.cascade-keys.active", "cascade.ledger.notice.B1.a", "cascade.notice.a", "_INBOX.x"}
+	requests := []struct{ subject, data string }{
+		{subjectReport, `{"id":"B1"}`},
+		{jsAPI + "STREAM.INFO." + streamIntake, ""},
+		{jsAPI + "STREAM.MSG.GET." + streamIntake, `{"seq":1}`},
+		{jsAPI + "CONSUMER.CREATE." + streamRejected + ".x", `{"stream_name":"CASCADE_REJECTED","config":{"name":"x","ack_policy":"none"}}`},
+		{jsAPI + "CONSUMER.MSG.NEXT." + streamRejected + ".x", `{"batch":1,"no_wait":true}`},
+	}
+	own := set.Vendor.InboxPrefix() + ".own"
+	got := vendor.subscribe(own)
+	for _, target := range append(targets, own) {
+		for _, r := range requests {
+			if err := vendor.PublishRequest(r.subject, target, []byte(r.data)); err != nil {
+				t.Fatal(err)
+			}
+			// Answers reach the vendor, in its account, on the subject
+			// it named.
+			if target == own {
+				next(t, got)
+			}
+		}
+	}
+	if err := vendor.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// The vendor's own requests arrive in Account on their subjects (the
+	// report is stored); nothing else does, in particular no answer.
+	want := map[string]bool{}
+	for _, r := range requests {
+		want[r.subject] = true
+	}
+	st, err := djs.Stream(ctx, streamIntake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	natstest.Eventually(t, waitFor, func() error {
+		if n := st.CachedInfo().State.Msgs; n < uint64(len(targets)+1) {
+			st, _ = djs.Stream(ctx, streamIntake)
+			return fmt.Errorf("%d reports stored", n)
+		}
+		return nil
+	})
+	if err := daemon.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, err := all.NextMsg(0)
+		if err != nil {
+			break
+		}
+		if !want[m.Subject] && !strings.HasPrefix(m.Subject, "_R_.") && !strings.HasPrefix(m.Subject, "$JS.EVENT.") &&
+			!strings.HasPrefix(m.Subject, "$JS.API.") && !strings.HasPrefix(m.Subject, "_INBOX."+set.Daemon.Public) {
+			t.Fatalf("the daemon's account received %q on %s (reply %q)", m.Data, m.Subject, m.Reply)
+		}
+		if slices.Contains(targets, m.Subject) {
+			t.Fatalf("an answer reached %s in the daemon's account", m.Subject)
+		}
+	}
 }

@@ -6,8 +6,11 @@ package natsembed
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -27,11 +30,18 @@ type Config struct {
 	MaxPayload int32
 	// ServerName names the server (defaults to "cascade").
 	ServerName string
-	// Users, when non-nil, are the only users the server accepts: NKey
-	// users with their subject permissions (natsauth.Set.ServerUsers), and
-	// no connection without credentials. Nil: no authentication, every
-	// client may do everything (the default).
-	Users []*server.NkeyUser
+	// Auth, when not empty, is nats-server configuration text with the
+	// users the server accepts, and their accounts (natsauth.Set.Config):
+	// no connection without credentials. The server runs with exactly this
+	// configuration, and the fields of Config after it. Empty: no
+	// authentication, one (the global) account, every client may do
+	// everything (the default).
+	Auth string
+	// JetStreamAccount, when not empty, is the account of Auth that holds
+	// the streams. Data of an earlier version, kept in the global
+	// account's directory (<StoreDir>/jetstream/$G), is moved to this
+	// account's directory before the server starts, unless that exists.
+	JetStreamAccount string
 	// Log receives the server's warnings and errors (its notices at debug
 	// level); nil drops them.
 	Log *slog.Logger
@@ -64,23 +74,27 @@ func Start(cfg Config) (*server.Server, error) {
 	if name == "" {
 		name = "cascade"
 	}
-	opts := &server.Options{
-		ServerName:         name,
-		Host:               host,
-		Port:               port,
-		JetStream:          true,
-		StoreDir:           cfg.StoreDir,
-		MaxPayload:         cfg.MaxPayload,
-		NoSigs:             true,
-		NoLog:              true,
-		JetStreamMaxMemory: 256 << 20,
-	}
-	if cfg.Users != nil {
-		if len(cfg.Users) == 0 {
-			return nil, errors.New("natsembed: Users is empty: no client could connect")
+	opts := &server.Options{}
+	if cfg.Auth != "" {
+		if err := opts.ProcessConfigString(cfg.Auth); err != nil {
+			return nil, fmt.Errorf("natsembed: the server's users and accounts: %w", err)
 		}
-		opts.Nkeys = cfg.Users
+		if len(opts.Nkeys) == 0 && len(opts.Users) == 0 {
+			return nil, errors.New("natsembed: Auth has no users: no client could connect")
+		}
 		opts.NoAuthUser = ""
+	}
+	opts.ServerName = name
+	opts.Host, opts.Port = host, port
+	opts.JetStream = true
+	opts.StoreDir = cfg.StoreDir
+	opts.MaxPayload = cfg.MaxPayload
+	opts.NoSigs, opts.NoLog = true, true
+	opts.JetStreamMaxMemory = 256 << 20
+	if cfg.JetStreamAccount != "" {
+		if err := adoptGlobal(cfg.StoreDir, cfg.JetStreamAccount, cfg.Log); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.SyncInterval == 0 {
 		opts.SyncAlways = true
@@ -100,4 +114,43 @@ func Start(cfg Config) (*server.Server, error) {
 		return nil, fmt.Errorf("nats server on %s did not become ready in 30s (is the port in use, or %s not writable?)", cfg.Listen, cfg.StoreDir)
 	}
 	return s, nil
+}
+
+// globalAccount is the name of the server's global account, whose
+// JetStream data an earlier version kept.
+const globalAccount = "$G"
+
+// adoptGlobal moves the JetStream data of the global account, from a
+// version that ran without accounts, to account's directory, if account
+// has none yet.
+func adoptGlobal(storeDir, account string, log *slog.Logger) error {
+	if account == globalAccount || filepath.Base(account) != account || account == "." || account == ".." {
+		return fmt.Errorf("natsembed: JetStreamAccount %q is not an account name", account)
+	}
+	root := filepath.Join(storeDir, server.JetStreamStoreDir)
+	from, to := filepath.Join(root, globalAccount), filepath.Join(root, account)
+	if _, err := os.Stat(from); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("natsembed: %w", err)
+	}
+	if _, err := os.Stat(to); err == nil {
+		if log != nil {
+			log.Warn("JetStream data of the global account left alone: the account's directory exists", "global", from, "account", to)
+		}
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("natsembed: %w", err)
+	}
+	if err := os.Rename(from, to); err != nil {
+		return fmt.Errorf("natsembed: move the global account's JetStream data to account %s: %w", account, err)
+	}
+	if d, err := os.Open(root); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	if log != nil {
+		log.Info("moved JetStream data of an earlier version from the global account to its own", "from", from, "to", to, "account", account)
+	}
+	return nil
 }
