@@ -340,3 +340,30 @@ func (c *Cluster) Connect(opts ...nats.Option) *nats.Conn {
 	c.t.Cleanup(nc.Close)
 	return nc
 }
+
+// MoveConsumerLeader makes node i the leader of a stream's consumer, as
+// MoveStreamLeader does for a stream.
+func (c *Cluster) MoveConsumerLeader(stream, consumer string, i int, timeout time.Duration) {
+	c.t.Helper()
+	req := fmt.Sprintf(`{"placement":{"preferred":%q}}`, c.nodes[i].name)
+	Eventually(c.t, timeout, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		cons, err := c.admin().Consumer(ctx, stream, consumer)
+		if err != nil {
+			return err
+		}
+		cl := cons.CachedInfo().Cluster
+		if cl == nil || cl.Leader == "" {
+			return fmt.Errorf("consumer %s of %s has no leader", consumer, stream)
+		}
+		if c.Named(cl.Leader) == i {
+			return nil
+		}
+		msg, err := c.admin().Conn().Request("$JS.API.CONSUMER.LEADER.STEPDOWN."+stream+"."+consumer, []byte(req), 2*time.Second)
+		if err != nil {
+			return fmt.Errorf("stepdown of %s: %w", consumer, err)
+		}
+		return fmt.Errorf("consumer %s led by %s, not yet by %s (stepdown answered %s)", consumer, cl.Leader, c.nodes[i].name, msg.Data)
+	})
+}
