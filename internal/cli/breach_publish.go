@@ -208,7 +208,8 @@ func (a *app) publish(ctx context.Context, file string, noWait bool) error {
 		}
 	}
 	warnUnknown(a.stderr, b.GetUnknownOrgIds())
-	if err := a.awaitFanout(ctx, c, rw, b, ack.Sequence); err != nil {
+	last, err := a.awaitFanout(ctx, c, rw, b, ack.Sequence)
+	if err != nil {
 		var rej *rejectedError
 		if errors.As(err, &rej) {
 			return a.rejected(pub, rej.r, "breach report")
@@ -218,6 +219,11 @@ func (a *app) publish(ctx context.Context, file string, noWait bool) error {
 	b, s, err := fetchStatus(ctx, c, id)
 	if err != nil {
 		return err
+	}
+	if s.GetDelivered() < last.GetDelivered() {
+		// GetBreachSummary is served from a view that may trail the watch
+		// that saw every notice delivered by a moment: show what was seen.
+		s = last
 	}
 	if a.g.output == outputJSON {
 		out := statusJSON{Published: pub}
@@ -401,15 +407,16 @@ func (a *app) notRecorded(ctx context.Context, id string, ack *jetstream.PubAck)
 }
 
 // awaitFanout shows the delivery progress of b on stderr until every
-// notice is recorded and delivered once. A rejection of the report stored
-// at seq still ends it: another report may have created the breach first.
-func (a *app) awaitFanout(ctx context.Context, c *clients, rw *rejectionWatch, b *cascadev1.Breach, seq uint64) error {
+// notice is recorded and delivered once, and returns the summary that
+// said so. A rejection of the report stored at seq still ends it: another
+// report may have created the breach first.
+func (a *app) awaitFanout(ctx context.Context, c *clients, rw *rejectionWatch, b *cascadev1.Breach, seq uint64) (*cascadev1.BreachSummary, error) {
 	id := b.GetId()
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events, err := watchSummaries(wctx, c, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p := newProgress(a.stderr, b.GetNoticeCount(), time.Second)
 	notComplete := func() error {
@@ -419,30 +426,32 @@ func (a *app) awaitFanout(ctx context.Context, c *clients, rw *rejectionWatch, b
 		}
 	}
 	complete := false
+	var last *cascadev1.BreachSummary
 	for !complete {
 		select {
 		case ev, ok := <-events:
 			switch {
 			case !ok || ctx.Err() != nil:
 				p.finish()
-				return notComplete()
+				return nil, notComplete()
 			case ev.err != nil:
 				p.finish()
-				return ev.err
+				return nil, ev.err
 			case ev.summary != nil:
 				p.update(ev.summary)
 				s := ev.summary
+				last = s
 				// At least: revisions may have added organisations since.
 				complete = s.GetTotal() >= b.GetNoticeCount() && s.GetDelivered() == s.GetTotal()
 			}
 		case <-rw.notify:
 			if r, ok := rw.match(seq); ok {
 				p.finish()
-				return &rejectedError{r}
+				return nil, &rejectedError{r}
 			}
 		case <-ctx.Done():
 			p.finish()
-			return notComplete()
+			return nil, notComplete()
 		}
 	}
 	p.finish()
@@ -454,15 +463,15 @@ func (a *app) awaitFanout(ctx context.Context, c *clients, rw *rejectionWatch, b
 		resp, err := c.breach.GetBreach(ctx, &cascadev1.GetBreachRequest{BreachId: id})
 		switch {
 		case ctx.Err() != nil:
-			return notComplete()
+			return nil, notComplete()
 		case err != nil:
-			return err
+			return nil, err
 		case resp.GetBreach().GetFanoutComplete():
-			return nil
+			return last, nil
 		}
 		select {
 		case <-ctx.Done():
-			return notComplete()
+			return nil, notComplete()
 		case <-ticker.C:
 		}
 	}
