@@ -38,6 +38,7 @@ func main() {
 	fs.StringVar(&o.TLSKey, "tls-key", env("CASCADE_TLS_KEY", ""), "gRPC server private key (PEM) (env CASCADE_TLS_KEY)")
 	fs.StringVar(&o.TLSClientCA, "tls-client-ca", env("CASCADE_TLS_CLIENT_CA", ""), "CA for client certificates (mutual TLS: CN=org id, OU=role) (env CASCADE_TLS_CLIENT_CA)")
 	fs.StringVar(&o.SecretFile, "secret-file", env("CASCADE_SECRET_FILE", ""), "deployment secret (32 random bytes, mode 0600) that seals the signing keys and binds the tokens stored in NATS; must exist; every daemon on one NATS store needs the same (default <data-dir>/secret.key, created on first start) (env CASCADE_SECRET_FILE)")
+	fs.BoolVar(&o.MigrateUnsealed, "migrate-unsealed", false, "once, when upgrading from a version before the deployment secret: seal and sign the signing keys, token records and webhook secrets it stored in clear (a start that creates <data-dir>/secret.key does this by itself)")
 	fs.StringVar(&o.BootstrapTokenFile, "bootstrap-token-file", env("CASCADE_BOOTSTRAP_TOKEN_FILE", ""), "where the first vendor token is written when none exists (default <data-dir>/vendor.token)")
 	fs.IntVar(&o.Replicas, "replicas", 1, "replicas of every stream and bucket (3 on a NATS cluster)")
 	fs.StringVar(&o.SMTP.Addr, "smtp-addr", env("CASCADE_SMTP_ADDR", ""), "SMTP relay host:port for the e-mail channel (STARTTLS required); empty: no e-mail (env CASCADE_SMTP_ADDR)")

@@ -169,12 +169,14 @@ func (g *Guard) recheck() {
 
 // revoked reports whether the token with this id is revoked or gone.
 func (t *Tokens) revoked(ctx context.Context, id string) (bool, error) {
-	tok, _, err := t.st.GetToken(ctx, id)
+	tok, rev, err := t.st.GetToken(ctx, id)
 	if errors.Is(err, breach.ErrNotFound) {
 		return true, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	return !tok.RevokedAt.IsZero(), nil
+	// A record that does not carry Cascade's MAC at its revision (put
+	// back from before its revocation, say) no longer authenticates.
+	return !tok.RevokedAt.IsZero() || tok.CheckMAC(t.mac, rev) != nil, nil
 }

@@ -74,6 +74,13 @@ type Options struct {
 	// must exist. Empty means <data-dir>/secret.key, created on first
 	// start. Every daemon on one NATS store needs the same secret.
 	SecretFile string
+	// MigrateUnsealed seals and signs, at this start, the records a
+	// version before the deployment secret stored in clear (signing keys,
+	// token records, webhook secrets): --migrate-unsealed, for upgrading a
+	// deployment whose secret file is given (--secret-file). A start that
+	// creates <data-dir>/secret.key migrates without it. Otherwise such
+	// records are refused.
+	MigrateUnsealed bool
 	// BootstrapTokenFile receives the first vendor token when no token
 	// exists yet; empty means <data-dir>/vendor.token.
 	BootstrapTokenFile string

@@ -413,7 +413,10 @@ func TestSecretMigration(t *testing.T) {
 	sf := newSecret(t, nil)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter(t)), nil))
-	d, err := daemon.Start(ctx(t), externalOptions(t, srv, sf, log))
+	// An upgrade with a given secret file migrates when told to.
+	first := externalOptions(t, srv, sf, log)
+	first.MigrateUnsealed = true
+	d, err := daemon.Start(ctx(t), first)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -483,6 +486,72 @@ func TestSecretMigration(t *testing.T) {
 	_, err = startErr(externalOptions(t, srv, sf, testLogger(t)))
 	if err == nil || !strings.Contains(err.Error(), "private key in clear, refused") {
 		t.Fatalf("start over a planted key in clear: %v; want refused", err)
+	}
+}
+
+// TestClaimTamperingMigratesNothing: a writer of the store who deletes the
+// secret's claim, or rewrites it as not migrated, and plants a token record
+// without a MAC gets no MAC for it at the next start: the deleted claim
+// is made again without migrating, the rewritten one is refused.
+func TestClaimTamperingMigratesNothing(t *testing.T) {
+	srv := natstest.Start(t)
+	sf := newSecret(t, nil)
+	opts := externalOptions(t, srv, sf, testLogger(t))
+	d, err := daemon.Start(ctx(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Stop()
+	js, err := jetstream.New(srv.Connect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := js.KeyValue(ctx(t), daemon.BucketSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kvTok, err := js.KeyValue(ctx(t), store.BucketTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, id, hash := chosenToken()
+	data, _ := json.Marshal(store.Token{ID: id, Hash: hash, Role: "vendor", IssuedAt: time.Now()})
+	if _, err := kvTok.Put(ctx(t), id, data); err != nil {
+		t.Fatal(err)
+	}
+	// Deleted: made again, nothing migrated.
+	if err := claims.Delete(ctx(t), "fingerprint"); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	opts.Log = slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter(t)), nil))
+	d, err = daemon.Start(ctx(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "gave a MAC") {
+		t.Fatalf("a deleted claim made the daemon migrate:\n%s", logs.String())
+	}
+	tokens, _ := tokenClients(t, d)
+	_, err = tokens.ListTokens(withToken(ctx(t), sec), &cascadev1.ListTokensRequest{})
+	wantCode(t, err, "Unauthenticated")
+	d.Stop()
+	// Rewritten as not migrated (the fingerprint is no secret): refused.
+	e, err := claims.Get(ctx(t), "fingerprint")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(e.Value(), &c); err != nil {
+		t.Fatal(err)
+	}
+	c["migrated"] = false
+	forged, _ := json.Marshal(c)
+	if _, err := claims.Put(ctx(t), "fingerprint", forged); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := startErr(opts); err == nil || !strings.Contains(err.Error(), "changed by someone other than Cascade") {
+		t.Fatalf("start over a rewritten claim: %v; want refused", err)
 	}
 }
 

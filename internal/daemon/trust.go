@@ -2,9 +2,14 @@ package daemon
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -41,6 +46,24 @@ type secretClaim struct {
 	// signed. Until then a daemon with the secret migrates them; after,
 	// such records are refused.
 	Migrated bool `json:"migrated"`
+	// MAC is the hex HMAC-SHA256 of the claim under a key derived from the
+	// secret: a claim a writer of the store changed or wrote is refused.
+	MAC string `json:"mac"`
+}
+
+// claimPurpose derives the key of the claim's MAC.
+const claimPurpose = "cascade secret claim v1"
+
+func (c secretClaim) mac(key *secret.Key) string {
+	m := hmac.New(sha256.New, key.Derive(claimPurpose))
+	fmt.Fprintf(m, "%s\n%t", c.Fingerprint, c.Migrated)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func newClaim(key *secret.Key, migrated bool) secretClaim {
+	c := secretClaim{Fingerprint: key.Fingerprint(), Migrated: migrated}
+	c.MAC = c.mac(key)
+	return c
 }
 
 // openTrust loads the deployment secret, checks that it is the store's
@@ -52,6 +75,13 @@ func (d *Daemon) openTrust(ctx context.Context) (_ *signing.Ring, _ *auth.Tokens
 	if path == "" {
 		path, create = filepath.Join(d.opts.DataDir, DefaultSecretFile), true
 	}
+	// Records stored in clear by a version before the deployment secret
+	// are migrated (sealed, given a MAC) only when this start creates the
+	// secret (an embedded deployment upgrading) or the operator says so
+	// (--migrate-unsealed): never because of anything a writer of the store
+	// could have put there, such as a deleted claim.
+	_, statErr := os.Stat(path)
+	fresh := create && errors.Is(statErr, fs.ErrNotExist)
 	key, err := secret.Load(path, create)
 	if err != nil {
 		return nil, nil, fmt.Errorf("deployment secret (--secret-file): %w", err)
@@ -61,9 +91,14 @@ func (d *Daemon) openTrust(ctx context.Context) (_ *signing.Ring, _ *auth.Tokens
 			"copy the file (mode 0600) to the others and give it with --secret-file", "fingerprint", key.Fingerprint())
 	}
 	js := d.st.JetStream()
-	migrate, rev, err := claimSecret(ctx, js, d.opts.Replicas, key, path)
+	pending, rev, err := claimSecret(ctx, js, d.opts.Replicas, key, path)
 	if err != nil {
 		return nil, nil, err
+	}
+	migrate := d.opts.MigrateUnsealed || (fresh && pending)
+	if d.opts.MigrateUnsealed {
+		d.log.Warn("--migrate-unsealed: records stored in clear (signing keys, token records, webhook secrets) are sealed and signed now; " +
+			"use it once, when upgrading from a version before the deployment secret, on a store only Cascade wrote")
 	}
 	ring, err := signing.OpenRing(ctx, js, d.opts.Replicas, d.opts.Now, d.opts.KeyOverlap, signing.Sealing{
 		Key: key.Derive(signing.SealingPurpose), MigratePlain: migrate, Log: d.log.With("component", "signing")})
@@ -80,22 +115,8 @@ func (d *Daemon) openTrust(ctx context.Context) (_ *signing.Ring, _ *auth.Tokens
 		return nil, nil, err
 	}
 	d.webhookSeal = store.WebhookSealing{Key: key.Derive(store.WebhookSealingPurpose), Log: d.log.With("component", "webhook-secrets")}
-	if migrate {
-		chans, err := d.st.OpenChannels(ctx, d.webhookSeal)
-		if err != nil {
-			return nil, nil, err
-		}
-		if _, err := chans.SealPlainWebhookSecrets(ctx); err != nil {
-			return nil, nil, fmt.Errorf("webhook secrets: %w", err)
-		}
-		n, err := tokens.SignUnsigned(ctx)
-		if err != nil {
-			return nil, nil, fmt.Errorf("tokens: %w", err)
-		}
-		if n > 0 {
-			d.log.Info("gave a MAC to the token records that an older version stored without one", "tokens", n)
-		}
-		if err := markMigrated(ctx, js, key, rev); err != nil {
+	if migrate || pending {
+		if err := d.migrate(ctx, migrate, tokens, key, rev); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -104,6 +125,29 @@ func (d *Daemon) openTrust(ctx context.Context) (_ *signing.Ring, _ *auth.Tokens
 	d.pageKey = key.Derive(PageTokenPurpose)
 	d.log.Info("deployment secret loaded", "file", path, "fingerprint", key.Fingerprint())
 	return ring, tokens, nil
+}
+
+// migrate seals and signs the records an older version stored in clear
+// (when migrating) and records that the store is migrated: from then on
+// such records are refused.
+func (d *Daemon) migrate(ctx context.Context, migrating bool, tokens *auth.Tokens, key *secret.Key, rev uint64) error {
+	if migrating {
+		chans, err := d.st.OpenChannels(ctx, d.webhookSeal)
+		if err != nil {
+			return err
+		}
+		if _, err := chans.SealPlainWebhookSecrets(ctx); err != nil {
+			return fmt.Errorf("webhook secrets: %w", err)
+		}
+		n, err := tokens.SignUnsigned(ctx)
+		if err != nil {
+			return fmt.Errorf("tokens: %w", err)
+		}
+		if n > 0 {
+			d.log.Info("gave a MAC to the token records that an older version stored without one", "tokens", n)
+		}
+	}
+	return markMigrated(ctx, d.st.JetStream(), key, rev)
 }
 
 // claimSecret records key's fingerprint in BucketSecret if none is there
@@ -122,7 +166,7 @@ func claimSecret(ctx context.Context, js jetstream.JetStream, replicas int, key 
 	for range 10 {
 		e, err := getSettled(ctx, kv, secretClaimKey)
 		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-			data, err := json.Marshal(secretClaim{Fingerprint: key.Fingerprint()})
+			data, err := json.Marshal(newClaim(key, false))
 			if err != nil {
 				return false, 0, err
 			}
@@ -146,6 +190,11 @@ func claimSecret(ctx context.Context, js jetstream.JetStream, replicas int, key 
 			return false, 0, fmt.Errorf("the deployment secret in %s (fingerprint %s) is not the one this NATS store was set up with "+
 				"(fingerprint %s): every daemon on one store must use the same secret file (--secret-file); "+
 				"without the store's secret its signing keys and tokens cannot be used", path, key.Fingerprint(), c.Fingerprint)
+		}
+		if !hmac.Equal([]byte(c.MAC), []byte(c.mac(key))) {
+			return false, 0, fmt.Errorf("the claim of the deployment secret in bucket %s was changed by someone other than Cascade "+
+				"(its MAC does not match): refusing to start; restore the store from a backup or remove the key %q of that bucket "+
+				"and start again (nothing stored in clear will be trusted)", BucketSecret, secretClaimKey)
 		}
 		return !c.Migrated, e.Revision(), nil
 	}
@@ -175,7 +224,7 @@ func markMigrated(ctx context.Context, js jetstream.JetStream, key *secret.Key, 
 	if err != nil {
 		return fmt.Errorf("bucket %s: %w", BucketSecret, err)
 	}
-	data, err := json.Marshal(secretClaim{Fingerprint: key.Fingerprint(), Migrated: true})
+	data, err := json.Marshal(newClaim(key, true))
 	if err != nil {
 		return err
 	}

@@ -215,6 +215,7 @@ func TestWebhookSecretMigration(t *testing.T) {
 		return o
 	}
 	opts := optsWith(logs)
+	opts.MigrateUnsealed = true // an upgrade with a given secret file
 	d, err := daemon.Start(ctx(t), opts)
 	if err != nil {
 		t.Fatal(err)
