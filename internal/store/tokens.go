@@ -76,6 +76,16 @@ func (t *Token) canonical() []byte {
 	put(t.Label)
 	put(at(t.IssuedAt))
 	put(at(t.RevokedAt))
+	// Who issued and revoked it is evidence: bound too (empty when not
+	// recorded).
+	for _, p := range []*breach.Principal{t.IssuedBy, t.RevokedBy} {
+		if p == nil {
+			put("")
+			continue
+		}
+		b, _ := json.Marshal(p)
+		put(string(b))
+	}
 	put(strconv.FormatUint(t.Rev, 10))
 	return b
 }
