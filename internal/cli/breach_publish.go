@@ -24,7 +24,7 @@ import (
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
-// The NATS side of the public contract (see the README).
+// The NATS side of the public contract (see docs/reference.md).
 const (
 	subjectReport   = "cascade.breach.report"
 	subjectRejected = "cascade.breach.rejected"

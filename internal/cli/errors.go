@@ -167,7 +167,7 @@ func (a *app) nextStep(verb string, st *status.Status) string {
 		case containsAny(msg, "/ExportEvidence"):
 			return "(a controller or viewer of an organisation exports only that organisation's record: 'cascadectl evidence export --org ORG')"
 		}
-		return "(the role of your token may not do this: see \"Who may do what\" in the README; the vendor issues tokens of other roles with 'cascadectl tokens issue')"
+		return "(the role of your token may not do this: see \"Who may do what\" in docs/security.md; the vendor issues tokens of other roles with 'cascadectl tokens issue')"
 	case codes.NotFound:
 		switch group, _, _ := strings.Cut(verb, " "); group {
 		case "breach":

@@ -73,7 +73,7 @@ func TestAdvise(t *testing.T) {
 `},
 		{"other denial", "keys list", status.Error(codes.PermissionDenied, "nobody may call /x"), withToken,
 			`cascadectl: PermissionDenied: nobody may call /x
-  (the role of your token may not do this: see "Who may do what" in the README; the vendor issues tokens of other roles with 'cascadectl tokens issue')
+  (the role of your token may not do this: see "Who may do what" in docs/security.md; the vendor issues tokens of other roles with 'cascadectl tokens issue')
 `},
 		{"unknown breach", "breach status", status.Error(codes.NotFound, "breach NOPE: not found"), nil,
 			`cascadectl: NotFound: breach NOPE: not found

@@ -15,7 +15,7 @@ import (
 	"github.com/cascadehq/cascade/internal/email"
 )
 
-// Defaults of the public flags (see README).
+// Defaults of the public flags (see docs/reference.md).
 const (
 	DefaultDataDir    = "./cascade-data"
 	DefaultNATSListen = "127.0.0.1:4222"

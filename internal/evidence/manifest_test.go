@@ -415,7 +415,7 @@ func TestWriteSignedRejects(t *testing.T) {
 	}
 }
 
-// TestPythonRecipe runs the README's Python recipe (testdata/verify_evidence.py)
+// TestPythonRecipe runs the documented Python recipe (docs/how-it-works.md) (testdata/verify_evidence.py)
 // on a signed export, and on one whose file and digests were changed.
 func TestPythonRecipe(t *testing.T) {
 	if testing.Short() {

@@ -19,7 +19,7 @@ import (
 )
 
 // JetStream layout of the signing keys (part of the operator's contract,
-// documented in the README).
+// documented in docs/security.md).
 const (
 	// BucketKeys holds the private keys, sealed under a key derived from
 	// the deployment secret: grant it to the daemons only.

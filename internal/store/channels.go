@@ -17,8 +17,8 @@ import (
 	"github.com/cascadehq/cascade/internal/secret"
 )
 
-// JetStream layout of the webhook and e-mail channels (documented in the
-// README with the rest).
+// JetStream layout of the webhook and e-mail channels (documented in
+// docs/how-it-works.md with the rest).
 const (
 	StreamDeadLetters    = "CASCADE_DEADLETTER"      // cascade.deadletter.<breach_id>.<org_id>
 	SubjectDeadLetter    = "cascade.deadletter"      // + ".<breach_id>.<org_id>"

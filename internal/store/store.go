@@ -19,7 +19,7 @@ import (
 )
 
 // JetStream layout. Stream and bucket names are part of the operator's
-// contract (documented in the README).
+// contract (documented in docs/reference.md and docs/how-it-works.md).
 const (
 	StreamIntake   = "CASCADE_INTAKE"   // cascade.breach.report, cascade.breach.update
 	StreamRejected = "CASCADE_REJECTED" // cascade.breach.rejected
