@@ -117,12 +117,9 @@ func allKVRecords(t *testing.T, js jetstream.JetStream) [][]byte {
 	return out
 }
 
-// privateKeysIn returns the Ed25519 private keys in data whose public key
-// is one of pub: any 32 bytes at any offset taken as a seed, of every JSON
-// string in data decoded from base64 or hex, or of data itself if it is
-// not JSON.
-func privateKeysIn(data []byte, pub map[string]bool) []ed25519.PrivateKey {
-	var blobs [][]byte
+// decodedStrings returns every JSON string in data decoded from base64 or
+// hex, and whether data is JSON at all.
+func decodedStrings(data []byte) (blobs [][]byte, isJSON bool) {
 	var walk func(v any)
 	walk = func(v any) {
 		switch v := v.(type) {
@@ -142,9 +139,21 @@ func privateKeysIn(data []byte, pub map[string]bool) []ed25519.PrivateKey {
 			}
 		}
 	}
-	if v := any(nil); json.Unmarshal(data, &v) == nil {
-		walk(v)
-	} else {
+	v := any(nil)
+	if json.Unmarshal(data, &v) != nil {
+		return nil, false
+	}
+	walk(v)
+	return blobs, true
+}
+
+// privateKeysIn returns the Ed25519 private keys in data whose public key
+// is one of pub: any 32 bytes at any offset taken as a seed, of every JSON
+// string in data decoded from base64 or hex, or of data itself if it is
+// not JSON.
+func privateKeysIn(data []byte, pub map[string]bool) []ed25519.PrivateKey {
+	blobs, isJSON := decodedStrings(data)
+	if !isJSON {
 		blobs = append(blobs, data)
 	}
 	var found []ed25519.PrivateKey

@@ -95,29 +95,8 @@ func secretForms(s string) []string {
 // secretIn reports whether data holds s in any of its forms, or in a JSON
 // string of data decoded from base64 or hex.
 func secretIn(data []byte, s string) bool {
-	blobs := [][]byte{data}
-	var walk func(v any)
-	walk = func(v any) {
-		switch v := v.(type) {
-		case map[string]any:
-			for _, x := range v {
-				walk(x)
-			}
-		case []any:
-			for _, x := range v {
-				walk(x)
-			}
-		case string:
-			for _, dec := range []func(string) ([]byte, error){base64.StdEncoding.DecodeString, base64.RawURLEncoding.DecodeString, hex.DecodeString} {
-				if b, err := dec(v); err == nil {
-					blobs = append(blobs, b)
-				}
-			}
-		}
-	}
-	if v := any(nil); json.Unmarshal(data, &v) == nil {
-		walk(v)
-	}
+	decoded, _ := decodedStrings(data)
+	blobs := append([][]byte{data}, decoded...)
 	for _, b := range blobs {
 		for _, f := range secretForms(s) {
 			if bytes.Contains(bytes.ToLower(b), bytes.ToLower([]byte(f))) {
