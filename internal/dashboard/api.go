@@ -3,8 +3,6 @@ package dashboard
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"mime"
 	"net/http"
 	"time"
 
@@ -211,35 +209,6 @@ func (d *Dashboard) getBreach(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := unary(r)
 	defer cancel()
 	resp, err := d.breaches.GetBreach(ctx, &cascadev1.GetBreachRequest{BreachId: r.PathValue("breach")})
-	if err != nil {
-		d.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, jsonOf(resp))
-}
-
-// acknowledge takes an AcknowledgeNoticeRequest as JSON (acknowledged_by,
-// note, revision); the notice id comes from the path.
-func (d *Dashboard) acknowledge(w http.ResponseWriter, r *http.Request) {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		// Also keeps plain cross-site form posts out.
-		writeJSONError(w, http.StatusUnsupportedMediaType, "INVALID_ARGUMENT", "send application/json")
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		writeJSONError(w, http.StatusRequestEntityTooLarge, "INVALID_ARGUMENT", "request body too large")
-		return
-	}
-	req := &cascadev1.AcknowledgeNoticeRequest{}
-	if err := protojson.Unmarshal(body, req); err != nil {
-		writeJSONError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "request body: "+err.Error())
-		return
-	}
-	req.NoticeId = r.PathValue("breach") + "/" + r.PathValue("org")
-	ctx, cancel := unary(r)
-	defer cancel()
-	resp, err := d.notices.AcknowledgeNotice(ctx, req)
 	if err != nil {
 		d.writeError(w, r, err)
 		return

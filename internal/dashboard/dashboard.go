@@ -104,7 +104,7 @@ func New(cfg Config) *Dashboard {
 	d.mux.Handle("GET /static/{file}", http.StripPrefix("/static/", http.FileServerFS(files)))
 	d.mux.HandleFunc("GET /api/session", d.session)
 	d.mux.HandleFunc("GET /api/breaches/{breach}", d.getBreach)
-	d.mux.HandleFunc("POST /api/notices/{breach}/{org}/acknowledge", d.acknowledge)
+	d.routeWorkspace()
 	d.mux.HandleFunc("GET /api/events/breaches", d.breachListEvents)
 	d.mux.HandleFunc("GET /api/events/breaches/{breach}", d.breachEvents)
 	d.mux.HandleFunc("GET /api/events/notices", d.noticeListEvents)

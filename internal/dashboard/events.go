@@ -257,7 +257,8 @@ func (d *Dashboard) noticeListEvents(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// noticeEvents streams one notice with its history.
+// noticeEvents streams one notice with its history and its breach (as
+// the caller may see it: redacted for an organisation).
 func (d *Dashboard) noticeEvents(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("breach") + "/" + r.PathValue("org")
 	d.pollEvents(w, r, "notice", func(ctx context.Context) (json.RawMessage, error) {
@@ -269,10 +270,15 @@ func (d *Dashboard) noticeEvents(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
+		b, err := d.breaches.GetBreach(ctx, &cascadev1.GetBreachRequest{BreachId: r.PathValue("breach")})
+		if err != nil {
+			return nil, err
+		}
 		out := struct {
 			Notice json.RawMessage   `json:"notice"`
+			Breach json.RawMessage   `json:"breach"`
 			Events []json.RawMessage `json:"events"`
-		}{Notice: jsonOf(n.GetNotice()), Events: []json.RawMessage{}}
+		}{Notice: jsonOf(n.GetNotice()), Breach: jsonOf(b.GetBreach()), Events: []json.RawMessage{}}
 		for _, e := range h.GetEvents() {
 			out.Events = append(out.Events, jsonOf(e))
 		}

@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -225,6 +227,40 @@ func Sign(e Export, r Rendered, key *signing.Key) (Signed, error) {
 // signature is not checked here (VerifyDir does). As with WriteFiles, dir
 // is created if needed and nothing is overwritten.
 func WriteSigned(dir string, s Signed) ([]string, error) {
+	files, err := s.directory()
+	if err != nil {
+		return nil, err
+	}
+	return writeAll(dir, files)
+}
+
+// WriteZip writes s as a zip archive whose one directory, dir, holds what
+// WriteSigned would write: unpacked, it is checked with
+// 'cascadectl evidence verify dir'.
+func WriteZip(w io.Writer, dir string, s Signed) error {
+	files, err := s.directory()
+	if err != nil {
+		return err
+	}
+	zw := zip.NewWriter(w)
+	for _, f := range files {
+		fw, err := zw.CreateHeader(&zip.FileHeader{Name: path.Join(dir, f.Name), Method: zip.Deflate, Modified: s.exportedAt()})
+		if err != nil {
+			return fmt.Errorf("evidence: zip: %w", err)
+		}
+		if _, err := fw.Write(f.Data); err != nil {
+			return fmt.Errorf("evidence: zip: %w", err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("evidence: zip: %w", err)
+	}
+	return nil
+}
+
+// directory is every file of the signed export: its files, ManifestFile
+// and SignatureFile, once the files are checked against the manifest.
+func (s Signed) directory() ([]File, error) {
 	m, err := ParseManifest(s.Manifest)
 	if err != nil {
 		return nil, fmt.Errorf("evidence: %w", err)
@@ -235,8 +271,16 @@ func WriteSigned(dir string, s Signed) ([]string, error) {
 	if s.Signature == "" || strings.ContainsAny(s.Signature, "\r\n") {
 		return nil, errors.New("evidence: the manifest's signature is empty or spans lines")
 	}
-	files := append(slices.Clone(s.Files), File{ManifestFile, s.Manifest}, File{SignatureFile, []byte(s.Signature + "\n")})
-	return writeAll(dir, files)
+	return append(slices.Clone(s.Files), File{ManifestFile, s.Manifest}, File{SignatureFile, []byte(s.Signature + "\n")}), nil
+}
+
+// exportedAt is the manifest's export time (the zip entries' time).
+func (s Signed) exportedAt() time.Time {
+	m, err := ParseManifest(s.Manifest)
+	if err != nil {
+		return time.Time{}
+	}
+	return m.ExportedAt
 }
 
 // FileResult is the outcome of checking one file of an export.

@@ -38,6 +38,50 @@
       ev_created: 'Created', ev_delivered: 'Delivered', ev_redelivered: 'Delivered again', ev_revision_delivered: 'Revision delivered',
       ev_reminded: 'Reminder sent', ev_overdue: 'Overdue', ev_acknowledged: 'Acknowledged', ev_revision_acknowledged: 'Revision acknowledged',
       ev_outcome_recorded: 'Outcome recorded', ev_subject_communication_recorded: 'Data subject communication recorded',
+      whatHappened: 'What happened', factsAsOf: 'The processor\'s facts as of revision {0}', title: 'Title', nature: 'Nature of the breach',
+      occurred_from: 'Started', occurred_to: 'Ended', discovered_at: 'Discovered by the processor', data_categories: 'Categories of personal data',
+      subject_categories: 'Categories of data subjects', likely_consequences: 'Likely consequences', measures_taken: 'Measures taken',
+      measures_proposed: 'Measures proposed', advice_to_controllers: 'Advice to controllers', contact: 'Processor\'s contact',
+      processor: 'Processor', yourCounts: 'Your organisation', approxRecords: 'Records (approx.)', processorDelay: 'Processor\'s delay',
+      processorDelayText: '{0} from discovery to delivery', unknown: 'not given', timeLeft: 'Time left',
+      callBack: 'Call the processor back on a number you know from your contract, never one taken from a message.',
+      changes: 'What changed', noChanges: 'No revisions since the first report.', revisionAt: 'Revision {0} · {1}',
+      before: 'Before', after: 'After', field: 'Field', youWereAdded: 'Your organisation was added in this revision',
+      draftTitle: 'Report to the authority: draft', draftHelp: 'Copy each field into the authority\'s form (IMY: e-tjänst för personuppgiftsincidenter), or download the whole draft.',
+      draftLang: 'Draft language', downloadMd: 'Download Markdown', downloadJSON: 'Download JSON', copy: 'Copy', copied: 'Copied: {0}',
+      toComplete: 'Still to complete', copyFailed: 'Could not copy; select the text and copy it by hand.',
+      d_controller: 'Controller', d_authority: 'Authority', d_notification_type: 'Type of notification', d_processor: 'Processor',
+      d_became_aware_at: 'Became aware', d_deadline: 'Deadline (72 h)', d_processor_delay: 'Processor\'s delay', d_title: 'Breach',
+      d_nature: 'Nature', d_occurred_from: 'Started', d_occurred_to: 'Ended', d_discovered_by_processor_at: 'Discovered by the processor',
+      d_data_categories: 'Categories of personal data', d_subject_categories: 'Categories of data subjects', d_approx_subjects: 'Data subjects (approx.)',
+      d_approx_records: 'Records (approx.)', d_likely_consequences: 'Likely consequences', d_measures_taken_by_processor: 'Measures taken by the processor',
+      d_measures_proposed_by_processor: 'Measures proposed by the processor', d_advice_to_controllers: 'Advice to controllers', d_dpo_contact: 'DPO contact',
+      d_delay_reason: 'Reasons for the delay', d_updates: 'Updates from the processor',
+      outcomeTitle: 'Outcome', recordedBy: 'Your name or e-mail', reportedTitle: 'Reported to the authority', authority: 'Authority',
+      reference: 'Reference (the authority\'s case number)', reportedAt: 'Reported at', delayReason: 'Reasons for the delay',
+      delayReasonHelp: 'Reported after the deadline: Art. 33(1) requires the reasons for the delay.',
+      delayReasonOptional: 'Only needed when the report is made after the deadline.',
+      recordReport: 'Record the report', notReportableTitle: 'Not reportable', justification: 'Justification',
+      notReportableHelp: 'Art. 33(1): no report when the breach is unlikely to result in a risk to people. Document why (Art. 33(5)).',
+      recordNotReportable: 'Record as not reportable', outcomeRecorded: 'Outcome recorded.', outcomeHelp: 'Recording an outcome resolves the notice and stops its clock.',
+      art34Title: 'Data subjects (Art. 34)', art34Kind: 'Decision', art34_COMMUNICATED: 'The data subjects were informed',
+      art34_NOT_REQUIRED: 'Not required: no high risk', art34_EXEMPT: 'Exempt under Art. 34(3)', communicatedAt: 'Informed at', how: 'How (channel)',
+      exemption: 'Exemption', ex_A: '(a) the data were unintelligible (e.g. encrypted)', ex_B: '(b) later measures removed the high risk',
+      ex_C: '(c) disproportionate effort: a public communication instead', publicCommunication: 'Public communication (where and how)',
+      recordArt34: 'Record the decision', art34Recorded: 'Decision recorded.', art34Done: 'Recorded: {0}',
+      sc_SUBJECT_COMMUNICATION_KIND_COMMUNICATED: 'Data subjects informed', sc_SUBJECT_COMMUNICATION_KIND_NOT_REQUIRED: 'Not required',
+      sc_SUBJECT_COMMUNICATION_KIND_EXEMPT: 'Exempt', reportedOutcome: 'Reported to {0}, reference {1}, {2}', lateReport: 'after the deadline',
+      notReportableOutcome: 'Not reportable: {0}', evidenceTitle: 'Evidence', evidenceHelp: 'Your organisation\'s record of every notice, signed by Cascade (Art. 33(5)). Unpack it and check it with: cascadectl evidence verify DIR',
+      downloadEvidence: 'Download evidence (zip)', downloaded: 'Downloaded {0}',
+      fixFields: 'Check the marked fields.', inbox: 'Inbox', unresolvedFirst: 'Every notice of your organisation, unresolved first, by time left.',
+      show: 'Show', f_all: 'All', f_unacked: 'Not acknowledged', f_overdue: 'Overdue', f_unresolved: 'Unresolved', f_questions: 'Open questions',
+      sortBy: 'Sort by', s_time: 'Time left', s_name: 'Name', downloadCSV: 'Download CSV', none: 'None match.',
+      questions: 'Questions to the processor', askHelp: 'Ask the processor about this breach. Your question and the answer are kept in the notice\'s history and evidence. Asking does not stop the clock.',
+      yourQuestion: 'Your question', ask: 'Send question', asked: 'Question sent. The answer appears here.', noQuestions: 'No questions yet.',
+      waiting: 'Waiting for an answer · asked {0} ago', answeredAt: 'Answered {0}', sharedAnswers: 'Answers for every affected organisation',
+      openQuestions: 'Open questions', noOpenQuestions: 'No unanswered questions.', askedAgo: 'asked {0} ago', answerLabel: 'Answer',
+      shareWithAll: 'Share with every affected organisation (without the asker\'s name)', sendAnswer: 'Send answer', answered: 'Answer sent.',
+      questionsCount: '{0} open', sharedBadge: 'shared with all',
     },
     sv: {
       skip: 'Hoppa till innehållet', loading: 'Laddar…', signOut: 'Logga ut', switchTo: 'English', switchLang: 'en',
@@ -68,6 +112,50 @@
       ev_created: 'Skapad', ev_delivered: 'Levererad', ev_redelivered: 'Levererad igen', ev_revision_delivered: 'Revision levererad',
       ev_reminded: 'Påminnelse skickad', ev_overdue: 'Försenad', ev_acknowledged: 'Kvitterad', ev_revision_acknowledged: 'Revision kvitterad',
       ev_outcome_recorded: 'Utfall registrerat', ev_subject_communication_recorded: 'Information till registrerade registrerad',
+      whatHappened: 'Vad som hänt', factsAsOf: 'Personuppgiftsbiträdets uppgifter enligt revision {0}', title: 'Rubrik', nature: 'Incidentens art',
+      occurred_from: 'Började', occurred_to: 'Slutade', discovered_at: 'Upptäckt av biträdet', data_categories: 'Kategorier av personuppgifter',
+      subject_categories: 'Kategorier av registrerade', likely_consequences: 'Sannolika konsekvenser', measures_taken: 'Vidtagna åtgärder',
+      measures_proposed: 'Föreslagna åtgärder', advice_to_controllers: 'Råd till personuppgiftsansvariga', contact: 'Biträdets kontaktperson',
+      processor: 'Personuppgiftsbiträde', yourCounts: 'Er organisation', approxRecords: 'Poster (ungefär)', processorDelay: 'Biträdets fördröjning',
+      processorDelayText: '{0} från upptäckt till leverans', unknown: 'inte angivet', timeLeft: 'Tid kvar',
+      callBack: 'Ring tillbaka till biträdet på ett nummer ni känner från avtalet, aldrig ett som står i ett meddelande.',
+      changes: 'Vad som ändrats', noChanges: 'Inga revisioner sedan den första rapporten.', revisionAt: 'Revision {0} · {1}',
+      before: 'Före', after: 'Efter', field: 'Uppgift', youWereAdded: 'Er organisation lades till i den här revisionen',
+      draftTitle: 'Anmälan till tillsynsmyndigheten: utkast', draftHelp: 'Kopiera varje uppgift till myndighetens formulär (IMY: e-tjänst för personuppgiftsincidenter), eller ladda ner hela utkastet.',
+      draftLang: 'Utkastets språk', downloadMd: 'Ladda ner Markdown', downloadJSON: 'Ladda ner JSON', copy: 'Kopiera', copied: 'Kopierat: {0}',
+      toComplete: 'Att fylla i', copyFailed: 'Kunde inte kopiera; markera texten och kopiera den för hand.',
+      d_controller: 'Personuppgiftsansvarig', d_authority: 'Tillsynsmyndighet', d_notification_type: 'Typ av anmälan', d_processor: 'Personuppgiftsbiträde',
+      d_became_aware_at: 'Fick kännedom', d_deadline: 'Tidsfrist (72 h)', d_processor_delay: 'Biträdets fördröjning', d_title: 'Incident',
+      d_nature: 'Art', d_occurred_from: 'Började', d_occurred_to: 'Slutade', d_discovered_by_processor_at: 'Upptäckt av biträdet',
+      d_data_categories: 'Kategorier av personuppgifter', d_subject_categories: 'Kategorier av registrerade', d_approx_subjects: 'Registrerade (ungefär)',
+      d_approx_records: 'Poster (ungefär)', d_likely_consequences: 'Sannolika konsekvenser', d_measures_taken_by_processor: 'Åtgärder vidtagna av biträdet',
+      d_measures_proposed_by_processor: 'Åtgärder föreslagna av biträdet', d_advice_to_controllers: 'Råd till personuppgiftsansvariga', d_dpo_contact: 'Dataskyddsombud',
+      d_delay_reason: 'Skäl till förseningen', d_updates: 'Uppdateringar från biträdet',
+      outcomeTitle: 'Utfall', recordedBy: 'Ditt namn eller e-post', reportedTitle: 'Anmäld till tillsynsmyndigheten', authority: 'Tillsynsmyndighet',
+      reference: 'Referens (myndighetens diarienummer)', reportedAt: 'Anmäld', delayReason: 'Skäl till förseningen',
+      delayReasonHelp: 'Anmäld efter tidsfristen: artikel 33.1 kräver skälen till förseningen.',
+      delayReasonOptional: 'Behövs bara om anmälan görs efter tidsfristen.',
+      recordReport: 'Registrera anmälan', notReportableTitle: 'Inte anmälningspliktig', justification: 'Motivering',
+      notReportableHelp: 'Artikel 33.1: ingen anmälan om incidenten sannolikt inte medför en risk för människor. Dokumentera varför (artikel 33.5).',
+      recordNotReportable: 'Registrera som inte anmälningspliktig', outcomeRecorded: 'Utfallet är registrerat.', outcomeHelp: 'När ett utfall registreras avslutas underrättelsen och tidsfristen stannar.',
+      art34Title: 'De registrerade (artikel 34)', art34Kind: 'Beslut', art34_COMMUNICATED: 'De registrerade har informerats',
+      art34_NOT_REQUIRED: 'Krävs inte: ingen hög risk', art34_EXEMPT: 'Undantag enligt artikel 34.3', communicatedAt: 'Informerade', how: 'Hur (kanal)',
+      exemption: 'Undantag', ex_A: '(a) uppgifterna var oläsliga (t.ex. krypterade)', ex_B: '(b) senare åtgärder har undanröjt den höga risken',
+      ex_C: '(c) oproportionerlig ansträngning: offentlig information i stället', publicCommunication: 'Offentlig information (var och hur)',
+      recordArt34: 'Registrera beslutet', art34Recorded: 'Beslutet är registrerat.', art34Done: 'Registrerat: {0}',
+      sc_SUBJECT_COMMUNICATION_KIND_COMMUNICATED: 'De registrerade informerade', sc_SUBJECT_COMMUNICATION_KIND_NOT_REQUIRED: 'Krävs inte',
+      sc_SUBJECT_COMMUNICATION_KIND_EXEMPT: 'Undantag', reportedOutcome: 'Anmäld till {0}, referens {1}, {2}', lateReport: 'efter tidsfristen',
+      notReportableOutcome: 'Inte anmälningspliktig: {0}', evidenceTitle: 'Bevisning', evidenceHelp: 'Er organisations underlag för varje underrättelse, signerat av Cascade (artikel 33.5). Packa upp och kontrollera med: cascadectl evidence verify KATALOG',
+      downloadEvidence: 'Ladda ner bevisning (zip)', downloaded: 'Nedladdat {0}',
+      fixFields: 'Kontrollera de markerade fälten.', inbox: 'Inkorg', unresolvedFirst: 'Alla er organisations underrättelser, oavslutade först, efter återstående tid.',
+      show: 'Visa', f_all: 'Alla', f_unacked: 'Inte kvitterade', f_overdue: 'Försenade', f_unresolved: 'Oavslutade', f_questions: 'Öppna frågor',
+      sortBy: 'Sortera efter', s_time: 'Tid kvar', s_name: 'Namn', downloadCSV: 'Ladda ner CSV', none: 'Inga träffar.',
+      questions: 'Frågor till biträdet', askHelp: 'Fråga biträdet om incidenten. Frågan och svaret sparas i underrättelsens historik och bevisning. En fråga stoppar inte tidsfristen.',
+      yourQuestion: 'Din fråga', ask: 'Skicka fråga', asked: 'Frågan är skickad. Svaret visas här.', noQuestions: 'Inga frågor än.',
+      waiting: 'Väntar på svar · ställd för {0} sedan', answeredAt: 'Besvarad {0}', sharedAnswers: 'Svar till alla berörda organisationer',
+      openQuestions: 'Öppna frågor', noOpenQuestions: 'Inga obesvarade frågor.', askedAgo: 'ställd för {0} sedan', answerLabel: 'Svar',
+      shareWithAll: 'Dela med alla berörda organisationer (utan frågeställarens namn)', sendAnswer: 'Skicka svar', answered: 'Svaret är skickat.',
+      questionsCount: '{0} öppna', sharedBadge: 'delat med alla',
     },
   };
 
@@ -138,6 +226,7 @@
       super(body?.message || `HTTP ${status}`);
       this.status = status;
       this.code = body?.code || '';
+      this.violations = body?.violations || [];
     }
   }
 
@@ -319,6 +408,9 @@
       const r = remaining(n);
       el.closest('.notice-row, .card')?.classList.toggle('late', r != null && r < 0);
     }
+    for (const el of document.querySelectorAll('.age[data-asked-at]')) {
+      el.textContent = t('askedAgo', fmtDuration(now() - Date.parse(el.dataset.askedAt)));
+    }
     onTick?.();
   }
 
@@ -327,9 +419,13 @@
   function byTimeLeft(a, b) {
     const rank = (n) => (n.state === 'NOTICE_STATE_RESOLVED' ? 3 : !n.deadline ? 2 : remaining(n) < 0 ? 0 : 1);
     const at = (n) => (n.deadline ? Date.parse(n.deadline) : 0);
-    return rank(a) - rank(b) || at(a) - at(b) ||
-      (a.org_name || a.org_id).localeCompare(b.org_name || b.org_id, lang);
+    return rank(a) - rank(b) || at(a) - at(b) || byName(a, b);
   }
+
+  // Organisation names sort as Swedish: å, ä, ö after z (Alvesta before
+  // Älmhult), whatever the page's language.
+  const collator = new Intl.Collator('sv', { sensitivity: 'base', numeric: true });
+  const byName = (a, b) => collator.compare(a.org_name || a.org_id, b.org_name || b.org_id) || collator.compare(a.org_id, b.org_id);
 
   function isLate(n) {
     const r = remaining(n);
@@ -447,12 +543,12 @@
     stream('/api/events/breaches?summaries=1', { breaches: (d) => { data = d; render(); }, live: (on) => setLive(live, on) }, signal);
   }
 
-  function noticeRow(n) {
+  function noticeRow(n, open) {
     return h('li', { class: 'notice-row' + (isLate(n) ? ' late' : ''), 'data-org-id': n.org_id, 'data-state': n.state },
       h('div', { class: 'who-col' },
         h('a', { class: 'org-name', href: `#/notice/${enc(n.breach_id)}/${enc(n.org_id)}` }, n.org_name || n.org_id),
         h('span', { class: 'org-id' }, n.org_id)),
-      stateBadge(n),
+      h('span', { class: 'badges' }, stateBadge(n), open ? h('span', { class: 'badge question' }, t('questionsCount', num(open))) : null),
       h('div', { class: 'time-col' },
         countdown(n),
         n.deadline ? h('span', { class: 'deadline' }, `${t('deadline')} ${fmtTime(n.deadline)}`) : null));
@@ -474,12 +570,77 @@
     const count = h('p', { class: 'muted', id: 'org-count' });
     const list = h('ol', { class: 'notices', id: 'org-list' });
     const orgsHead = h('h2', { id: 'orgs-head' }, t('byTimeLeft'));
+    // Which organisations to show, in which order.
+    let show = 'all';
+    const openQuestions = new Map(); // org id -> unanswered questions
+    let questions = [];
+    const chips = h('div', { class: 'chips', role: 'group', id: 'org-show' });
+    const sort = h('select', { id: 'org-sort', name: 'sort' });
+    const sortLabel = h('label', { for: 'org-sort' }, t('sortBy'));
+    const csv = h('button', { type: 'button', class: 'ghost', id: 'org-csv', onclick: () => downloadCSV() }, t('downloadCSV'));
+    const drawTools = () => {
+      chips.setAttribute('aria-label', t('show'));
+      chips.replaceChildren(...['all', 'unacked', 'overdue', 'unresolved', 'questions'].map((k) => h('button', {
+        type: 'button', 'data-show': k, 'aria-pressed': String(show === k),
+        onclick: () => { show = k; drawTools(); renderList(); },
+      }, t('f_' + k))));
+      const v = sort.value || 'time';
+      sort.replaceChildren(h('option', { value: 'time' }, t('s_time')), h('option', { value: 'name' }, t('s_name')));
+      sort.value = v;
+      sortLabel.textContent = t('sortBy');
+      csv.textContent = t('downloadCSV');
+    };
+    drawTools();
+    sort.addEventListener('change', () => renderList());
+    const keep = (n) => {
+      switch (show) {
+        case 'unacked': return n.state === 'NOTICE_STATE_PENDING' || n.state === 'NOTICE_STATE_DELIVERED';
+        case 'overdue': return isLate(n);
+        case 'unresolved': return n.state !== 'NOTICE_STATE_RESOLVED';
+        case 'questions': return (openQuestions.get(n.org_id) || 0) > 0;
+        default: return true;
+      }
+    };
+    const qList = h('ol', { class: 'qa', id: 'open-questions' });
+    const qHead = h('h2', { id: 'questions-head' }, t('openQuestions'));
+    const qPanel = h('section', { class: 'panel', 'aria-labelledby': 'questions-head', id: 'questions-panel' }, qHead, qList);
     mainView(
       h('p', {}, h('a', { href: '#/' }, t('allBreaches'))),
       h('div', { class: 'head' }, title, live),
       meta, warn,
       h('section', { 'aria-labelledby': 'progress-head', class: 'panel' }, h('h2', { id: 'progress-head' }, t('progress')), bars, extra),
-      h('section', { 'aria-labelledby': 'orgs-head', class: 'panel' }, orgsHead, h('div', { class: 'filter' }, filterLabel, filter), count, list));
+      qPanel,
+      h('section', { 'aria-labelledby': 'orgs-head', class: 'panel' }, orgsHead,
+        h('div', { class: 'toolbar' }, h('div', { class: 'filter' }, filterLabel, filter), chips,
+          h('div', {}, sortLabel, sort), csv),
+        count, list));
+    const renderQuestions = () => {
+      qPanel.classList.toggle('open-q', questions.length > 0);
+      qHead.textContent = questions.length ? `${t('openQuestions')} (${num(questions.length)})` : t('openQuestions');
+      if (!questions.length) { qList.replaceChildren(h('li', { class: 'muted' }, t('noOpenQuestions'))); return; }
+      reconcile(qList, [...questions].sort((a, b) => Date.parse(a.asked_at) - Date.parse(b.asked_at)), (q) => q.id,
+        (q) => JSON.stringify(q) + lang, (q) => answerItem(q, () => {
+          questions = questions.filter((x) => x.id !== q.id);
+          openQuestions.set(q.org_id, Math.max(0, (openQuestions.get(q.org_id) || 1) - 1));
+          renderQuestions();
+          renderList();
+        }));
+    };
+    const downloadCSV = () => {
+      const cols = ['org_id', 'org_name', 'state', 'overdue', 'delivered_at', 'deadline', 'acknowledged_at', 'acknowledged_by',
+        'revision_delivered', 'revision_acknowledged', 'resolved_at', 'outcome', 'approx_subjects', 'approx_records', 'open_questions'];
+      const cell = (v) => {
+        let x = v == null ? '' : String(v);
+        if (/^[=+\-@\t\r]/.test(x)) x = "'" + x; // never a formula in a spreadsheet
+        return /[",\n\r]/.test(x) ? '"' + x.replace(/"/g, '""') + '"' : x;
+      };
+      const rows = [...notices.values()].filter(keep).sort(sort.value === 'name' ? byName : byTimeLeft).map((n) => [
+        n.org_id, n.org_name, n.state.replace('NOTICE_STATE_', ''), isLate(n), n.delivered_at, n.deadline, n.acknowledged_at,
+        n.acknowledged_by, n.revision_delivered, n.revision_acknowledged, n.resolved_at, (n.outcome?.kind || '').replace('OUTCOME_KIND_', ''),
+        n.approx_subjects, n.approx_records, openQuestions.get(n.org_id) || 0]);
+      const text = [cols, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
+      saveBlob(new Blob(['\ufeff' + text], { type: 'text/csv;charset=utf-8' }), `organisations-${id}.csv`.replace(/[^A-Za-z0-9._-]/g, '_'));
+    };
 
     const renderHead = () => {
       if (!breach) return;
@@ -525,11 +686,12 @@
       pending = false;
       renderSummary();
       const q = filter.value.trim().toLowerCase();
-      const all = [...notices.values()].sort(byTimeLeft);
-      const shown = all.filter((n) => !q || (n.org_name || '').toLowerCase().includes(q) || n.org_id.includes(q));
+      const all = [...notices.values()].sort(sort.value === 'name' ? byName : byTimeLeft);
+      const shown = all.filter((n) => keep(n) && (!q || (n.org_name || '').toLowerCase().includes(q) || n.org_id.includes(q)));
       const max = 500;
-      count.textContent = shown.length > max ? t('showing', num(max), num(shown.length)) : '';
-      reconcile(list, shown.slice(0, max), (n) => n.org_id, signature, noticeRow);
+      count.textContent = shown.length > max ? t('showing', num(max), num(shown.length)) : shown.length ? '' : t('none');
+      reconcile(list, shown.slice(0, max), (n) => n.org_id, (n) => signature(n) + (openQuestions.get(n.org_id) || 0),
+        (n) => noticeRow(n, openQuestions.get(n.org_id) || 0));
     };
     const schedule = () => { if (!pending && caughtUp) { pending = true; requestAnimationFrame(renderList); } };
     filter.addEventListener('input', renderList);
@@ -543,7 +705,8 @@
     rerender = () => {
       for (const [el, k] of [[orgsHead, 'byTimeLeft'], [filterLabel, 'filter'], [$('#progress-head'), 'progress']]) el.textContent = t(k);
       setLive(live, live.dataset.live === 'true');
-      renderHead(); renderSummary(); renderList();
+      drawTools();
+      renderHead(); renderSummary(); renderList(); renderQuestions();
     };
 
     if (session.scope !== 'all') return viewOrgBreach(id, signal, { title, meta, list, live, setBreach: (b) => { breach = b; renderHead(); } });
@@ -557,6 +720,39 @@
       caught_up: () => { caughtUp = true; schedule(); },
       live: (on) => setLive(live, on),
     }, signal);
+    renderQuestions();
+    stream('/api/events/questions?unanswered_only=1&breach_id=' + enc(id), {
+      questions: (d) => {
+        questions = d.questions || [];
+        openQuestions.clear();
+        for (const x of questions) openQuestions.set(x.org_id, (openQuestions.get(x.org_id) || 0) + 1);
+        renderQuestions();
+        schedule();
+      },
+    }, signal);
+  }
+
+  // answerItem is one unanswered question with its age, and the vendor's
+  // answer form.
+  function answerItem(q, onAnswered) {
+    const key = q.id.replace(/[^A-Za-z0-9_-]/g, '_');
+    const text = h('textarea', { rows: 3, maxlength: 4000, required: true });
+    const share = h('input', { type: 'checkbox', id: 'share-' + key, name: 'share_with_all', class: 'check' });
+    const form = h('form', { class: 'answer-form', novalidate: true, 'data-question-id': q.id },
+      field('answer-' + key, 'text', t('answerLabel'), text),
+      h('div', { class: 'checkline' }, share, h('label', { for: share.id, class: 'inline' }, t('shareWithAll'))),
+      h('button', { type: 'submit' }, t('sendAnswer')),
+      h('p', { class: 'error form-error', role: 'alert', tabindex: '-1' }));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (!text.value.trim()) { text.focus(); return; }
+      submitForm(form, `/api/questions/${enc(q.id)}/answer`, { text: text.value.trim(), share_with_all: share.checked },
+        () => { setStatus(t('answered')); onAnswered(); });
+    });
+    return h('li', { class: 'question', 'data-question-id': q.id, 'data-org-id': q.org_id },
+      h('p', { class: 'q' }, h('a', { href: `#/notice/${enc(q.breach_id)}/${enc(q.org_id)}` }, q.org_name || q.org_id), ' · ',
+        h('span', { class: 'age', 'data-asked-at': q.asked_at }, t('askedAgo', fmtDuration(now() - Date.parse(q.asked_at)))), h('br'), q.text),
+      form);
   }
 
   // A controller sees the breach as redacted for it, and its own notice.
@@ -654,10 +850,11 @@
   function viewOrgHome(signal) {
     const live = liveBadge();
     const list = h('ul', { class: 'cards', id: 'notice-cards' });
-    const heading = h('h1', {}, t('yourNotices'));
-    mainView(h('div', { class: 'head' }, heading, live), list);
+    const heading = h('h1', {}, t('inbox'));
+    const help = h('p', { class: 'muted' }, t('unresolvedFirst'));
+    mainView(h('div', { class: 'head' }, heading, live), help, list);
     const titles = new Map();
-    rerender = () => { heading.textContent = t('yourNotices'); };
+    rerender = () => { heading.textContent = t('inbox'); help.textContent = t('unresolvedFirst'); };
     const render = orgNotices(signal, list, live, titles);
     // Breach titles for the cards (the list is redacted for the caller).
     stream('/api/events/breaches', {
@@ -665,22 +862,396 @@
     }, signal);
   }
 
+  // ---- the notice: the controller's whole job on one page ----
+
+  const FACTS = ['nature', 'occurred_from', 'occurred_to', 'data_categories', 'subject_categories',
+    'likely_consequences', 'measures_taken', 'measures_proposed', 'advice_to_controllers', 'contact'];
+  const TIME_FIELDS = new Set(['occurred_from', 'occurred_to', 'discovered_at', 'became_aware_at', 'deadline', 'discovered_by_processor_at']);
+
+  const empty = (v) => v == null || v === '' || (Array.isArray(v) && v.length === 0);
+
+  // factText is a fact as one line of text, for the page and for copying.
+  function factText(field, v) {
+    if (empty(v)) return '';
+    if (TIME_FIELDS.has(field)) return fmtTime(v);
+    if (Array.isArray(v)) return v.map((x) => (typeof x === 'object' ? factText(field, x) : String(x))).join(', ');
+    if (typeof v === 'object') {
+      if ('email' in v || 'phone' in v || 'name' in v) return [v.name, v.email, v.phone].filter(Boolean).join(' · ');
+      return Object.entries(v).filter(([, x]) => !empty(x)).map(([k, x]) => `${k}: ${factText(k, x)}`).join('; ');
+    }
+    return String(v);
+  }
+
+  // history of the facts: the report's, then each revision's non-empty
+  // fields replacing them (as Cascade applies an update), with what each
+  // replaced.
+  function factHistory(b) {
+    const facts = {};
+    for (const k of FACTS) facts[k] = b.report?.[k];
+    const revs = [];
+    for (const r of [...(b.revisions || [])].sort((x, y) => x.number - y.number)) {
+      const u = r.update || {};
+      const changes = [];
+      for (const k of FACTS) {
+        if (empty(u[k]) || JSON.stringify(u[k]) === JSON.stringify(facts[k])) continue;
+        changes.push({ field: k, before: facts[k], after: u[k] });
+        facts[k] = u[k];
+      }
+      revs.push({ number: r.number, at: r.received_at, summary: u.summary || '', added: (u.add_affected || []).length > 0, changes });
+    }
+    return { facts, revs };
+  }
+
+  function saveBlob(blob, name) {
+    const url = URL.createObjectURL(blob);
+    const a = h('a', { href: url, download: name, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    setStatus(t('downloaded', name));
+  }
+
+  async function copyText(text, what) {
+    try {
+      if (!navigator.clipboard) throw new Error('no clipboard');
+      await navigator.clipboard.writeText(text);
+    } catch {
+      const ta = h('textarea', { class: 'offscreen', readonly: true }, text);
+      document.body.append(ta);
+      ta.select();
+      const ok = document.execCommand('copy');
+      ta.remove();
+      if (!ok) { setStatus(t('copyFailed')); return; }
+    }
+    setStatus(t('copied', what));
+  }
+
+  function section(id, titleKey, ...children) {
+    return h('section', { class: 'panel', id, 'aria-labelledby': id + '-head' }, h('h2', { id: id + '-head' }, t(titleKey)), ...children);
+  }
+
+  function factsPanel(b, n) {
+    const { facts } = factHistory(b);
+    const row = (label, value) => (empty(value) ? [] : [h('dt', {}, label), h('dd', {}, value)]);
+    const list = h('dl', { class: 'details', id: 'facts' },
+      ...row(t('title'), b.report?.title),
+      ...row(t('processor'), b.report?.processor),
+      ...row(t('discovered_at'), fmtTime(b.report?.discovered_at)),
+      ...FACTS.flatMap((k) => row(t(k), factText(k, facts[k]))));
+    const counts = h('dl', { class: 'details', id: 'own-counts' },
+      ...row(t('approxSubjects'), n.approx_subjects ? num(n.approx_subjects) : t('unknown')),
+      ...row(t('approxRecords'), n.approx_records ? num(n.approx_records) : t('unknown')),
+      ...row(t('processorDelay'), n.processor_delay ? t('processorDelayText', fmtDuration(parseFloat(n.processor_delay) * 1000)) : ''));
+    return section('what', 'whatHappened',
+      h('p', { class: 'meta' }, t('factsAsOf', b.latest_revision || 1)),
+      list,
+      h('p', { class: 'callback' }, t('callBack')),
+      h('h3', {}, t('yourCounts')), counts);
+  }
+
+  function changesPanel(b) {
+    const { revs } = factHistory(b);
+    const items = revs.map((r) => h('li', { 'data-revision': r.number },
+      h('h3', {}, t('revisionAt', r.number, fmtTime(r.at))),
+      r.summary ? h('p', { class: 'summary' }, r.summary) : null,
+      r.added ? h('p', { class: 'meta' }, t('youWereAdded')) : null,
+      r.changes.length ? h('table', { class: 'diff' },
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('field')), h('th', { scope: 'col' }, t('before')), h('th', { scope: 'col' }, t('after')))),
+        h('tbody', {}, r.changes.map((c) => h('tr', { 'data-field': c.field },
+          h('th', { scope: 'row' }, t(c.field)),
+          h('td', { class: 'before' }, h('del', {}, factText(c.field, c.before) || '—')),
+          h('td', { class: 'after' }, h('ins', {}, factText(c.field, c.after))))))) : null));
+    return section('changes', 'changes', items.length ? h('ol', { class: 'revisions' }, items) : h('p', { class: 'muted' }, t('noChanges')));
+  }
+
+  // The draft's JSON fields shown one by one, in the order of the
+  // authority's form, each with a copy button.
+  const DRAFT_FIELDS = [
+    ['controller', (d) => `${d.controller?.name || ''} (${d.controller?.org_id || ''})`],
+    ['authority', (d) => d.authority], ['notification_type', (d) => d.notification_type],
+    ['processor', (d) => [d.processor?.name, factText('contact', d.processor?.contact)].filter(Boolean).join(' · ')],
+    ['became_aware_at', (d) => fmtTime(d.became_aware_at)], ['deadline', (d) => fmtTime(d.deadline)],
+    ['processor_delay', (d) => d.processor_delay], ['title', (d) => d.breach?.title], ['nature', (d) => d.breach?.nature],
+    ['occurred_from', (d) => fmtTime(d.breach?.occurred_from)], ['occurred_to', (d) => fmtTime(d.breach?.occurred_to)],
+    ['discovered_by_processor_at', (d) => fmtTime(d.breach?.discovered_by_processor_at)],
+    ['updates', (d) => (d.breach?.updates || []).map((u) => `${t('revision', u.revision)} (${fmtTime(u.at)}): ${u.summary}`).join('\n')],
+    ['data_categories', (d) => (d.data_categories || []).join(', ')], ['subject_categories', (d) => (d.subject_categories || []).join(', ')],
+    ['approx_subjects', (d) => (d.approx_subjects ? String(d.approx_subjects) : '')], ['approx_records', (d) => (d.approx_records ? String(d.approx_records) : '')],
+    ['likely_consequences', (d) => d.likely_consequences], ['measures_taken_by_processor', (d) => d.measures_taken_by_processor],
+    ['measures_proposed_by_processor', (d) => d.measures_proposed_by_processor], ['advice_to_controllers', (d) => d.advice_to_controllers],
+    ['dpo_contact', (d) => d.dpo_contact], ['delay_reason', (d) => d.delay_reason],
+  ];
+
+  function draftPanel(n, signal) {
+    const body = h('div', { id: 'draft-body' }, h('p', { class: 'muted' }, t('loading')));
+    const select = h('select', { id: 'draft-lang', name: 'draft_lang' },
+      h('option', { value: 'sv' }, 'Svenska'), h('option', { value: 'en' }, 'English'));
+    select.value = lang;
+    let draft = null;
+    const base = `/api/notices/${enc(n.breach_id)}/${enc(n.org_id)}`;
+    const file = (ext) => `draft-${n.breach_id}-${n.org_id}-${select.value}.${ext}`.replace(/[^A-Za-z0-9._-]/g, '_');
+    const mdButton = h('button', { type: 'button', class: 'ghost', id: 'draft-md', disabled: true,
+      onclick: () => saveBlob(new Blob([draft.markdown], { type: 'text/markdown;charset=utf-8' }), file('md')) }, t('downloadMd'));
+    const jsonButton = h('button', { type: 'button', class: 'ghost', id: 'draft-json', disabled: true,
+      onclick: () => saveBlob(new Blob([JSON.stringify(draft.fields, null, 2) + '\n'], { type: 'application/json' }), file('json')) }, t('downloadJSON'));
+    const load = async () => {
+      try {
+        draft = await api(`${base}/draft?language=${enc(select.value)}`, { signal });
+      } catch (err) {
+        if (signal.aborted) return;
+        body.replaceChildren(h('p', { class: 'error', role: 'alert' }, err.message));
+        return;
+      }
+      mdButton.disabled = jsonButton.disabled = false;
+      const d = draft.fields || {};
+      const rows = DRAFT_FIELDS.map(([k, get]) => [k, get(d) || '']).filter(([, v]) => v);
+      body.replaceChildren(
+        h('dl', { class: 'details draft', lang: draft.language },
+          rows.flatMap(([k, v]) => [
+            h('dt', {}, t('d_' + k)),
+            h('dd', { 'data-field': k }, h('span', { class: 'value' }, v),
+              h('button', { type: 'button', class: 'ghost copy', 'aria-label': `${t('copy')}: ${t('d_' + k)}`,
+                onclick: () => copyText(v, t('d_' + k)) }, t('copy')))])),
+        (d.fields_to_complete || []).length ? h('div', { class: 'warn', id: 'to-complete' }, `${t('toComplete')}: ${d.fields_to_complete.join(', ')}`) : null);
+    };
+    select.addEventListener('change', load);
+    load();
+    return section('draft', 'draftTitle',
+      h('p', { class: 'muted small' }, t('draftHelp')),
+      h('div', { class: 'row' }, h('label', { for: 'draft-lang', class: 'inline' }, t('draftLang')), select, mdButton, jsonButton),
+      body);
+  }
+
+  // field builds a labelled input; its error line shows the API's
+  // violation for it.
+  function field(form, name, label, input, help) {
+    input.id = `${form}-${name}`;
+    input.name = name;
+    const err = h('p', { class: 'error field-error', id: `${input.id}-error` });
+    const hint = help ? h('p', { class: 'muted small', id: `${input.id}-help` }, help) : null;
+    input.setAttribute('aria-describedby', [hint ? hint.id : '', err.id].filter(Boolean).join(' '));
+    return h('div', { class: 'field', 'data-field': name }, h('label', { for: input.id }, label), input, hint, err);
+  }
+
+  const toLocalInput = (ms) => {
+    const d = new Date(ms);
+    const pad = (x) => String(x).padStart(2, '0');
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  };
+  const fromLocalInput = (v) => (v ? new Date(v).toISOString() : undefined);
+
+  // submitForm posts body and shows the API's answer in the form: its
+  // message, and each field violation under its field.
+  async function submitForm(form, path, body, done) {
+    const button = form.querySelector('button[type=submit]');
+    const err = form.querySelector('.form-error');
+    for (const el of form.querySelectorAll('.field-error')) el.textContent = '';
+    for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+    err.textContent = '';
+    button.disabled = true;
+    try {
+      const r = await api(path, { method: 'POST', body: JSON.stringify(body) });
+      done(r);
+    } catch (ex) {
+      if (ex.status === 401) return signOut(t('tokenRejected'));
+      let marked = false;
+      for (const v of ex.violations || []) {
+        const f = form.querySelector(`[data-field="${CSS.escape(v.field)}"]`);
+        if (!f) continue;
+        f.querySelector('.field-error').textContent = v.description;
+        f.querySelector('input, textarea, select')?.setAttribute('aria-invalid', 'true');
+        marked = true;
+      }
+      err.textContent = ex.message + (marked ? ' ' + t('fixFields') : '');
+      (form.querySelector('[aria-invalid]') || err).focus?.();
+      button.disabled = false;
+    }
+  }
+
+  const canRecord = (n) => session.acknowledge && n.state !== 'NOTICE_STATE_PENDING' && n.state !== 'NOTICE_STATE_UNSPECIFIED';
+  const recordedBy = () => sessionStorage.getItem(store.ackBy) || session.label || '';
+  const rememberBy = (v) => sessionStorage.setItem(store.ackBy, v.trim());
+
+  function outcomeText(o) {
+    if (o.kind === 'OUTCOME_KIND_REPORTED_TO_AUTHORITY') {
+      return t('reportedOutcome', o.authority, o.reference, fmtTime(o.reported_at)) + (o.late ? ` (${t('lateReport')}: ${o.delay_reason})` : '');
+    }
+    return t('notReportableOutcome', o.justification || '');
+  }
+
+  function outcomePanel(n, onDone) {
+    const base = `/api/notices/${enc(n.breach_id)}/${enc(n.org_id)}`;
+    if (n.outcome?.kind) {
+      return section('outcome', 'outcomeTitle', h('p', { class: 'acked', id: 'outcome-recorded', 'data-kind': n.outcome.kind }, outcomeText(n.outcome)),
+        h('p', { class: 'meta' }, t('acked', n.outcome.recorded_by, fmtTime(n.outcome.recorded_at))));
+    }
+    if (!canRecord(n)) return null;
+    const deadline = n.deadline ? Date.parse(n.deadline) : null;
+    // Reported to the authority.
+    const by1 = h('input', { autocomplete: 'name', maxlength: 200, required: true, value: recordedBy() });
+    const authority = h('input', { autocomplete: 'off', maxlength: 200, required: true, value: 'IMY' });
+    const reference = h('input', { autocomplete: 'off', maxlength: 200, required: true });
+    const reportedAt = h('input', { type: 'datetime-local', required: true, value: toLocalInput(now()) });
+    const reason = h('textarea', { rows: 3, maxlength: 20000 });
+    const reasonHelp = () => {
+      const at = Date.parse(fromLocalInput(reportedAt.value) || '');
+      const late = deadline != null && at > deadline;
+      const f = reason.closest('.field');
+      f?.classList.toggle('required', late);
+      const hint = f?.querySelector('.muted');
+      if (hint) hint.textContent = late ? t('delayReasonHelp') : t('delayReasonOptional');
+    };
+    reportedAt.addEventListener('input', reasonHelp);
+    const report = h('form', { class: 'outcome-form', id: 'report-form', novalidate: true },
+      h('h3', {}, t('reportedTitle')),
+      h('div', { class: 'fields' },
+        field('report', 'authority', t('authority'), authority),
+        field('report', 'reference', t('reference'), reference),
+        field('report', 'reported_at', t('reportedAt'), reportedAt),
+        field('report', 'recorded_by', t('recordedBy'), by1)),
+      field('report', 'delay_reason', t('delayReason'), reason, t('delayReasonOptional')),
+      h('button', { type: 'submit' }, t('recordReport')),
+      h('p', { class: 'error form-error', role: 'alert', tabindex: '-1' }));
+    report.addEventListener('submit', (e) => {
+      e.preventDefault();
+      rememberBy(by1.value);
+      submitForm(report, base + '/authority-report', {
+        authority: authority.value.trim(), reference: reference.value.trim(), reported_at: fromLocalInput(reportedAt.value),
+        delay_reason: reason.value.trim(), recorded_by: by1.value.trim(),
+      }, (r) => { setStatus(t('outcomeRecorded')); onDone(r.notice); });
+    });
+    // Not reportable.
+    const by2 = h('input', { autocomplete: 'name', maxlength: 200, required: true, value: recordedBy() });
+    const justification = h('textarea', { rows: 3, maxlength: 20000, required: true });
+    const notReportable = h('form', { class: 'outcome-form', id: 'not-reportable-form', novalidate: true },
+      h('h3', {}, t('notReportableTitle')),
+      h('p', { class: 'muted small' }, t('notReportableHelp')),
+      field('notrep', 'justification', t('justification'), justification),
+      field('notrep', 'recorded_by', t('recordedBy'), by2),
+      h('button', { type: 'submit' }, t('recordNotReportable')),
+      h('p', { class: 'error form-error', role: 'alert', tabindex: '-1' }));
+    notReportable.addEventListener('submit', (e) => {
+      e.preventDefault();
+      rememberBy(by2.value);
+      submitForm(notReportable, base + '/not-reportable', { justification: justification.value.trim(), recorded_by: by2.value.trim() },
+        (r) => { setStatus(t('outcomeRecorded')); onDone(r.notice); });
+    });
+    const panel = section('outcome', 'outcomeTitle', h('p', { class: 'muted small' }, t('outcomeHelp')),
+      h('details', { open: true, id: 'report-details' }, h('summary', {}, t('reportedTitle')), report),
+      h('details', { id: 'not-reportable-details' }, h('summary', {}, t('notReportableTitle')), notReportable));
+    setTimeout(reasonHelp);
+    return panel;
+  }
+
+  function art34Panel(n, onDone) {
+    const sc = n.subject_communication;
+    if (sc?.kind) {
+      const what = [t('sc_' + sc.kind), sc.how, sc.communicated_at ? fmtTime(sc.communicated_at) : '',
+        sc.exemption ? t('ex_' + sc.exemption.split('_')[2]) : '', sc.public_communication, sc.justification].filter(Boolean).join(' · ');
+      return section('art34', 'art34Title', h('p', { class: 'acked', id: 'art34-recorded', 'data-kind': sc.kind }, t('art34Done', what)));
+    }
+    if (!canRecord(n)) return null;
+    const kind = h('select', {}, ['COMMUNICATED', 'NOT_REQUIRED', 'EXEMPT'].map((k) =>
+      h('option', { value: 'SUBJECT_COMMUNICATION_KIND_' + k }, t('art34_' + k))));
+    const at = h('input', { type: 'datetime-local', value: toLocalInput(now()) });
+    const how = h('input', { autocomplete: 'off', maxlength: 200 });
+    const exemption = h('select', {}, [['A_UNINTELLIGIBLE', 'A'], ['B_RISK_REMOVED', 'B'], ['C_DISPROPORTIONATE', 'C']].map(([v, k]) =>
+      h('option', { value: 'ART34_EXEMPTION_' + v }, t('ex_' + k))));
+    const pub = h('textarea', { rows: 2, maxlength: 20000 });
+    const just = h('textarea', { rows: 2, maxlength: 20000 });
+    const by = h('input', { autocomplete: 'name', maxlength: 200, required: true, value: recordedBy() });
+    const fields = {
+      communicated_at: field('art34', 'communicated_at', t('communicatedAt'), at),
+      how: field('art34', 'how', t('how'), how),
+      exemption: field('art34', 'exemption', t('exemption'), exemption),
+      public_communication: field('art34', 'public_communication', t('publicCommunication'), pub),
+      justification: field('art34', 'justification', t('justification'), just),
+    };
+    const show = () => {
+      const k = kind.value.replace('SUBJECT_COMMUNICATION_KIND_', '');
+      fields.communicated_at.hidden = fields.how.hidden = k !== 'COMMUNICATED';
+      fields.exemption.hidden = k !== 'EXEMPT';
+      fields.public_communication.hidden = !(k === 'EXEMPT' && exemption.value.endsWith('C_DISPROPORTIONATE'));
+      fields.justification.hidden = k === 'COMMUNICATED';
+    };
+    kind.addEventListener('change', show);
+    exemption.addEventListener('change', show);
+    const form = h('form', { class: 'outcome-form', id: 'art34-form', novalidate: true },
+      field('art34', 'kind', t('art34Kind'), kind), ...Object.values(fields), field('art34', 'recorded_by', t('recordedBy'), by),
+      h('button', { type: 'submit' }, t('recordArt34')),
+      h('p', { class: 'error form-error', role: 'alert', tabindex: '-1' }));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      rememberBy(by.value);
+      const k = kind.value;
+      const c = { kind: k };
+      if (k.endsWith('COMMUNICATED')) { c.communicated_at = fromLocalInput(at.value); c.how = how.value.trim(); }
+      if (k.endsWith('EXEMPT')) { c.exemption = exemption.value; c.public_communication = pub.value.trim(); }
+      if (!k.endsWith('COMMUNICATED')) c.justification = just.value.trim();
+      submitForm(form, `/api/notices/${enc(n.breach_id)}/${enc(n.org_id)}/subject-communication`,
+        { communication: c, recorded_by: by.value.trim() }, (r) => { setStatus(t('art34Recorded')); onDone(r.notice); });
+    });
+    show();
+    return section('art34', 'art34Title', form);
+  }
+
+  function evidencePanel(n) {
+    const button = h('button', { type: 'button', id: 'evidence-download' }, t('downloadEvidence'));
+    const err = h('p', { class: 'error', role: 'alert' });
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      err.textContent = '';
+      try {
+        const res = await fetch('/api/evidence/' + enc(n.org_id), { headers: headers({ Accept: 'application/zip' }), cache: 'no-store' });
+        if (!res.ok) throw await errorOf(res);
+        const cd = res.headers.get('Content-Disposition') || '';
+        const name = (/filename="?([^";]+)"?/.exec(cd) || [])[1] || `evidence-${n.org_id}.zip`;
+        saveBlob(await res.blob(), name);
+      } catch (ex) {
+        if (ex.status === 401) return signOut(t('tokenRejected'));
+        err.textContent = ex.message;
+      }
+      button.disabled = false;
+    });
+    return section('evidence', 'evidenceTitle', h('p', { class: 'muted small' }, t('evidenceHelp')), button, err);
+  }
+
+  function historyList(events) {
+    return events.length ? events.map((e) => h('li', { 'data-event': e.event },
+      h('time', { datetime: e.at }, fmtTime(e.at, true)),
+      h('span', { class: 'event' }, t('ev_' + e.event)),
+      e.actor && e.actor !== 'cascade' ? h('span', { class: 'actor' }, t('by', e.actor)) : null,
+      e.principal?.display ? h('span', { class: 'principal' }, t('as', e.principal.display)) : null,
+      e.detail ? h('span', { class: 'detail' }, e.detail) : null)) : [h('li', { class: 'muted' }, t('noHistory'))];
+  }
+
   function viewNotice(breachID, orgID, signal) {
     const live = liveBadge();
     const title = h('h1', {}, orgID);
-    const details = h('dl', { class: 'details' });
+    const details = h('dl', { class: 'details', id: 'notice-details' });
     const action = h('div', { id: 'notice-action' });
+    const status = h('section', { class: 'panel', id: 'status-panel' }, details, action);
+    const slots = { what: h('div'), changes: h('div'), questions: h('div'), draft: h('div'), outcome: h('div'), art34: h('div'), evidence: h('div') };
     const history = h('ol', { class: 'history', id: 'history' });
     const histHead = h('h2', { id: 'history-head' }, t('history'));
     const backTo = session.scope === 'all' ? '#/breach/' + enc(breachID) : '#/';
     mainView(h('p', {}, h('a', { href: backTo }, t('back'))), h('div', { class: 'head' }, title, live),
-      h('section', { class: 'panel' }, details, action),
+      status, slots.what, slots.changes, slots.questions, slots.draft, slots.outcome, slots.art34, slots.evidence,
       h('section', { class: 'panel', 'aria-labelledby': 'history-head' }, histHead, history));
     let data = null;
+    let drawn = {}; // what each slot was drawn from, so typing survives a refresh
+    const draw = (slot, key, make) => {
+      if (drawn[slot] === key) return;
+      drawn[slot] = key;
+      slots[slot].replaceChildren(make() || '');
+    };
+    const setNotice = (u) => { data = { ...data, notice: u }; render(); };
     const render = () => {
       if (!data) return;
       const n = data.notice;
-      title.textContent = `${n.org_name || n.org_id} · ${n.breach_id}`;
+      const b = data.breach;
+      title.textContent = `${n.org_name || n.org_id} · ${b?.report?.title || n.breach_id}`;
       const row = (k, ...v) => [h('dt', {}, t(k)), h('dd', {}, ...v)];
       details.replaceChildren(
         ...row('notice', n.id),
@@ -690,23 +1261,63 @@
         ...row('deadline', n.deadline ? fmtTime(n.deadline) : '—', ' ', countdown(n)),
         ...(n.acknowledged_at ? row('acknowledged', ackLine(n), n.acknowledgement_note ? h('q', {}, n.acknowledgement_note) : null) : []),
         ...row('deliveries', num(n.delivery_count)),
-        ...(n.approx_subjects ? row('approxSubjects', num(n.approx_subjects)) : []),
         ...(n.resolved_at ? row('resolvedAt', fmtTime(n.resolved_at)) : []),
         ...(n.outcome?.kind ? row('outcome', t('outcome_' + n.outcome.kind)) : []));
-      details.parentElement.classList.toggle('late', isLate(n));
+      status.classList.toggle('late', isLate(n));
       const keep = action.querySelector('input[name="note"]')?.value;
-      action.replaceChildren(canAck(n) ? ackForm(n, (u) => { data = { ...data, notice: u }; render(); }) : '');
+      action.replaceChildren(canAck(n) ? ackForm(n, setNotice) : '');
       if (keep) action.querySelector('input[name="note"]').value = keep;
-      const events = data.events || [];
-      history.replaceChildren(...(events.length ? events.map((e) => h('li', { 'data-event': e.event },
-        h('time', { datetime: e.at }, fmtTime(e.at, true)),
-        h('span', { class: 'event' }, t('ev_' + e.event)),
-        e.actor && e.actor !== 'cascade' ? h('span', { class: 'actor' }, t('by', e.actor)) : null,
-        e.principal?.display ? h('span', { class: 'principal' }, t('as', e.principal.display)) : null,
-        e.detail ? h('span', { class: 'detail' }, e.detail) : null)) : [h('li', { class: 'muted' }, t('noHistory'))]));
+      const nkey = JSON.stringify(n) + lang;
+      if (b) {
+        const bkey = JSON.stringify(b) + lang;
+        draw('what', bkey + nkey, () => factsPanel(b, n));
+        draw('changes', bkey, () => changesPanel(b));
+      }
+      draw('questions', JSON.stringify([data.questions, b?.shared_answers, n.state]) + lang, () => questionsPanel(n, b, data.questions, (q) => {
+        data = { ...data, questions: [...(data.questions || []), q] };
+        render();
+      }));
+      draw('draft', [n.revision_delivered, n.state, n.outcome?.kind, n.subject_communication?.kind, lang].join(), () => draftPanel(n, signal));
+      draw('outcome', JSON.stringify([n.outcome, n.state, n.deadline]) + lang, () => outcomePanel(n, setNotice));
+      draw('art34', JSON.stringify([n.subject_communication, n.state]) + lang, () => art34Panel(n, setNotice));
+      draw('evidence', lang, () => evidencePanel(n));
+      history.replaceChildren(...historyList(data.events || []));
     };
-    rerender = () => { histHead.textContent = t('history'); render(); };
+    rerender = () => { histHead.textContent = t('history'); drawn = {}; render(); };
     stream(`/api/events/notices/${enc(breachID)}/${enc(orgID)}`, { notice: (d) => { data = d; render(); }, live: (on) => setLive(live, on) }, signal);
+  }
+
+  // questionsPanel is the notice's questions and the breach's answers for
+  // everyone; a controller asks from here.
+  function questionsPanel(n, b, questions, onAsked) {
+    const qs = questions || [];
+    const shared = b?.shared_answers || [];
+    const items = qs.map((q) => h('li', { class: 'question' + (q.answer ? ' answered' : ''), 'data-question-id': q.id },
+      h('p', { class: 'q' }, h('strong', {}, q.asked_by_display || q.asked_by?.display || ''), ' ', h('time', { datetime: q.asked_at }, fmtTime(q.asked_at)), h('br'), q.text),
+      q.answer ? h('p', { class: 'a' }, h('strong', {}, t('answeredAt', fmtTime(q.answered_at))),
+        q.shared_with_all ? h('span', { class: 'badge' }, t('sharedBadge')) : null, h('br'), q.answer)
+        : h('p', { class: 'meta waiting' }, t('waiting', fmtDuration(now() - Date.parse(q.asked_at))))));
+    const sharedItems = shared.map((s) => h('li', { class: 'question shared', 'data-shared-id': s.id },
+      h('p', { class: 'q' }, s.question), h('p', { class: 'a' }, h('strong', {}, fmtTime(s.shared_at)), h('br'), s.answer)));
+    let form = null;
+    if (session.acknowledge && session.scope !== 'all') {
+      const text = h('textarea', { rows: 3, maxlength: 4000, required: true });
+      form = h('form', { class: 'ask-form', id: 'ask-form', novalidate: true },
+        field('ask', 'text', t('yourQuestion'), text),
+        h('button', { type: 'submit' }, t('ask')),
+        h('p', { class: 'error form-error', role: 'alert', tabindex: '-1' }));
+      form.addEventListener('submit', (e) => {
+        e.preventDefault();
+        if (!text.value.trim()) { text.focus(); return; }
+        submitForm(form, `/api/notices/${enc(n.breach_id)}/${enc(n.org_id)}/questions`, { text: text.value.trim() },
+          (r) => { setStatus(t('asked')); onAsked(r.question); });
+      });
+    }
+    return section('questions', 'questions',
+      h('p', { class: 'muted small' }, t('askHelp')),
+      items.length ? h('ol', { class: 'qa', id: 'question-list' }, items) : h('p', { class: 'muted', id: 'question-list' }, t('noQuestions')),
+      form,
+      sharedItems.length ? [h('h3', {}, t('sharedAnswers')), h('ol', { class: 'qa', id: 'shared-answers' }, sharedItems)] : null);
   }
 
   // ---- routing ----

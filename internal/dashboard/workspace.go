@@ -1,0 +1,170 @@
+package dashboard
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cascadehq/cascade/internal/evidence"
+	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+)
+
+// The controller's workspace: everything a data protection officer does
+// on a notice after reading it, each a thin relay of one gRPC call, so the
+// rules and errors are the API's (a late report without a delay reason is
+// refused by RecordAuthorityReport, not here).
+
+// noticeID is the notice named by the request's path.
+func noticeID(r *http.Request) string {
+	return r.PathValue("breach") + "/" + r.PathValue("org")
+}
+
+// readJSON decodes the request body, a gRPC request message as protojson,
+// into req. It answers the error itself and reports whether to go on.
+func readJSON(w http.ResponseWriter, r *http.Request, req proto.Message) bool {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		// Also keeps plain cross-site form posts out.
+		writeJSONError(w, http.StatusUnsupportedMediaType, "INVALID_ARGUMENT", "send application/json")
+		return false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		writeJSONError(w, http.StatusRequestEntityTooLarge, "INVALID_ARGUMENT",
+			fmt.Sprintf("request body too large (at most %d KiB)", maxBodyBytes>>10))
+		return false
+	}
+	if err := protojson.Unmarshal(body, req); err != nil {
+		writeJSONError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "request body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// relay handles a POST whose JSON body is a gRPC request: set fills in
+// what the path names (the notice id), call makes the call.
+func relay[Req proto.Message, Resp proto.Message](d *Dashboard, newReq func() Req, set func(*http.Request, Req),
+	call func(*Dashboard, *http.Request, Req) (Resp, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		req := newReq()
+		if !readJSON(w, r, req) {
+			return
+		}
+		set(r, req)
+		resp, err := call(d, r, req)
+		if err != nil {
+			d.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, jsonOf(resp))
+	}
+}
+
+// routeWorkspace registers the controller's workspace.
+func (d *Dashboard) routeWorkspace() {
+	d.mux.HandleFunc("POST /api/notices/{breach}/{org}/acknowledge", relay(d,
+		func() *cascadev1.AcknowledgeNoticeRequest { return &cascadev1.AcknowledgeNoticeRequest{} },
+		func(r *http.Request, req *cascadev1.AcknowledgeNoticeRequest) { req.NoticeId = noticeID(r) },
+		func(d *Dashboard, r *http.Request, req *cascadev1.AcknowledgeNoticeRequest) (*cascadev1.AcknowledgeNoticeResponse, error) {
+			ctx, cancel := unary(r)
+			defer cancel()
+			return d.notices.AcknowledgeNotice(ctx, req)
+		}))
+	d.mux.HandleFunc("POST /api/notices/{breach}/{org}/authority-report", relay(d,
+		func() *cascadev1.RecordAuthorityReportRequest { return &cascadev1.RecordAuthorityReportRequest{} },
+		func(r *http.Request, req *cascadev1.RecordAuthorityReportRequest) { req.NoticeId = noticeID(r) },
+		func(d *Dashboard, r *http.Request, req *cascadev1.RecordAuthorityReportRequest) (*cascadev1.RecordAuthorityReportResponse, error) {
+			ctx, cancel := unary(r)
+			defer cancel()
+			return d.notices.RecordAuthorityReport(ctx, req)
+		}))
+	d.mux.HandleFunc("POST /api/notices/{breach}/{org}/not-reportable", relay(d,
+		func() *cascadev1.RecordNotReportableRequest { return &cascadev1.RecordNotReportableRequest{} },
+		func(r *http.Request, req *cascadev1.RecordNotReportableRequest) { req.NoticeId = noticeID(r) },
+		func(d *Dashboard, r *http.Request, req *cascadev1.RecordNotReportableRequest) (*cascadev1.RecordNotReportableResponse, error) {
+			ctx, cancel := unary(r)
+			defer cancel()
+			return d.notices.RecordNotReportable(ctx, req)
+		}))
+	d.mux.HandleFunc("POST /api/notices/{breach}/{org}/subject-communication", relay(d,
+		func() *cascadev1.RecordSubjectCommunicationRequest { return &cascadev1.RecordSubjectCommunicationRequest{} },
+		func(r *http.Request, req *cascadev1.RecordSubjectCommunicationRequest) { req.NoticeId = noticeID(r) },
+		func(d *Dashboard, r *http.Request, req *cascadev1.RecordSubjectCommunicationRequest) (*cascadev1.RecordSubjectCommunicationResponse, error) {
+			ctx, cancel := unary(r)
+			defer cancel()
+			return d.notices.RecordSubjectCommunication(ctx, req)
+		}))
+	d.mux.HandleFunc("GET /api/notices/{breach}/{org}/draft", d.draft)
+	d.mux.HandleFunc("GET /api/evidence/{org}", d.evidence)
+}
+
+// draftAnswer is the authority-report draft for the page: the Markdown to
+// download, and the JSON form parsed, shown field by field.
+type draftAnswer struct {
+	Language string          `json:"language"`
+	Markdown string          `json:"markdown"`
+	Fields   json.RawMessage `json:"fields"`
+}
+
+// draft answers DraftAuthorityReport (?language=sv|en; empty: the
+// organisation's locale).
+func (d *Dashboard) draft(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := unary(r)
+	defer cancel()
+	resp, err := d.notices.DraftAuthorityReport(ctx, &cascadev1.DraftAuthorityReportRequest{
+		NoticeId: noticeID(r), Language: r.URL.Query().Get("language")})
+	if err != nil {
+		d.writeError(w, r, err)
+		return
+	}
+	fields := json.RawMessage(resp.GetJson())
+	if !json.Valid(fields) {
+		fields = json.RawMessage("null")
+	}
+	writeJSON(w, http.StatusOK, draftAnswer{Language: resp.GetLanguage(), Markdown: resp.GetMarkdown(), Fields: fields})
+}
+
+// evidence answers ExportEvidence for one organisation as a zip archive
+// holding the directory 'cascadectl evidence export' writes, so that
+// 'cascadectl evidence verify' checks it once unpacked.
+func (d *Dashboard) evidence(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := unary(r)
+	defer cancel()
+	org := r.PathValue("org")
+	resp, err := d.notices.ExportEvidence(ctx, &cascadev1.ExportEvidenceRequest{OrgId: org})
+	if err != nil {
+		d.writeError(w, r, err)
+		return
+	}
+	rendered := evidence.Rendered{JSON: resp.GetJson(), CSV: resp.GetCsv(), JSONSHA256: resp.GetJsonSha256(), CSVSHA256: resp.GetCsvSha256()}
+	files, err := rendered.Files(evidence.BaseName)
+	if err == nil && len(resp.GetManifest()) == 0 {
+		err = fmt.Errorf("the export carries no signed manifest")
+	}
+	generated := d.now().UTC()
+	if t := resp.GetGeneratedAt(); t != nil {
+		generated = t.AsTime().UTC()
+	}
+	name := fmt.Sprintf("evidence-%s-%s", org, generated.Format("20060102T150405Z"))
+	var buf bytes.Buffer
+	if err == nil {
+		err = evidence.WriteZip(&buf, name, evidence.Signed{Files: files, Manifest: resp.GetManifest(),
+			Signature: resp.GetManifestSignature(), KeyID: resp.GetKeyId()})
+	}
+	if err != nil {
+		d.log.Error("evidence export for the dashboard", "org_id", org, "err", err)
+		writeJSONError(w, http.StatusInternalServerError, "INTERNAL", "the evidence export could not be packed; retry, or use cascadectl evidence export")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/zip")
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name + ".zip"}))
+	h.Set("Last-Modified", generated.Format(http.TimeFormat))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
+}
