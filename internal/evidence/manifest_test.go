@@ -1,10 +1,12 @@
 package evidence_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -460,5 +462,53 @@ func TestPythonRecipe(t *testing.T) {
 	writeFile(t, mp, bytes.Replace(readFile(t, mp), []byte(evidence.Digest(data)), []byte(evidence.Digest(changed)), 1))
 	if out, err := run(dir, keysFile); err == nil || !strings.Contains(out, "InvalidSignature") {
 		t.Errorf("the recipe on a changed file and manifest: %v\n%s", err, out)
+	}
+}
+
+// TestWriteZipVerifies: the zip the dashboard serves unpacks into one
+// directory that VerifyDir accepts, as WriteSigned's.
+func TestWriteZipVerifies(t *testing.T) {
+	key := testKey(1, t0)
+	var buf bytes.Buffer
+	if err := evidence.WriteZip(&buf, "evidence-x", signedExport(t, key)); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(f.Name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, f.Name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Join(names, " "); got != "evidence-x/evidence.json evidence-x/evidence.csv evidence-x/SHA256SUMS evidence-x/manifest.json evidence-x/manifest.sig" {
+		t.Errorf("zip holds %s", got)
+	}
+	v, err := evidence.VerifyDir(filepath.Join(root, "evidence-x"), keysOf(key), t0)
+	if err != nil || v.Err() != nil {
+		t.Fatalf("VerifyDir of the unpacked zip: %v, %v", err, v.Err())
+	}
+	// A changed file is refused before anything is written.
+	s := signedExport(t, key)
+	s.Files[0].Data = append([]byte(nil), s.Files[0].Data...)
+	s.Files[0].Data[0] ^= 1
+	if err := evidence.WriteZip(io.Discard, "x", s); err == nil {
+		t.Error("WriteZip packed files that do not match their manifest")
 	}
 }
