@@ -92,7 +92,9 @@ func (d *Dashboard) routeWorkspace() {
 			return d.notices.RecordNotReportable(ctx, req)
 		}))
 	d.mux.HandleFunc("POST /api/notices/{breach}/{org}/subject-communication", relay(d,
-		func() *cascadev1.RecordSubjectCommunicationRequest { return &cascadev1.RecordSubjectCommunicationRequest{} },
+		func() *cascadev1.RecordSubjectCommunicationRequest {
+			return &cascadev1.RecordSubjectCommunicationRequest{}
+		},
 		func(r *http.Request, req *cascadev1.RecordSubjectCommunicationRequest) { req.NoticeId = noticeID(r) },
 		func(d *Dashboard, r *http.Request, req *cascadev1.RecordSubjectCommunicationRequest) (*cascadev1.RecordSubjectCommunicationResponse, error) {
 			ctx, cancel := unary(r)
