@@ -729,6 +729,8 @@
         renderQuestions();
         schedule();
       },
+      // The organisations stay usable when questions cannot be read.
+      fail: (err) => qList.replaceChildren(h('li', { class: 'error', role: 'alert' }, t('failed', err.message))),
     }, signal);
   }
 
