@@ -748,7 +748,7 @@
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       if (!text.value.trim()) { text.focus(); return; }
-      submitForm(form, `/api/questions/${enc(q.id)}/answer`, { text: text.value.trim(), share_with_all: share.checked },
+      submitForm(form, `/api/questions/${q.id.split('/').map(enc).join('/')}/answer`, { text: text.value.trim(), share_with_all: share.checked },
         () => { setStatus(t('answered')); onAnswered(); });
     });
     return h('li', { class: 'question', 'data-question-id': q.id, 'data-org-id': q.org_id },
