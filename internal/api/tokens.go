@@ -118,6 +118,27 @@ func (s tokenService) ListTokens(ctx context.Context, _ *cascadev1.ListTokensReq
 	return resp, nil
 }
 
+// WhoAmI answers who the caller is, as the guard authenticated it.
+func (s tokenService) WhoAmI(ctx context.Context, _ *cascadev1.WhoAmIRequest) (*cascadev1.WhoAmIResponse, error) {
+	id, ok := auth.FromContext(ctx)
+	if !ok { // never in service: the guard sets the identity of every call
+		return nil, status.Error(codes.Unauthenticated, "no authenticated caller")
+	}
+	p := id.Principal()
+	resp := &cascadev1.WhoAmIResponse{Role: roles[id.Role], OrgId: string(id.Org), TokenId: id.TokenID, Label: id.Label,
+		Principal: protoconv.PrincipalProto(&p), InsecureNoAuth: id.InsecureNoAuth()}
+	if id.Org != "" {
+		o, err := s.st.GetOrg(ctx, id.Org)
+		switch {
+		case err == nil:
+			resp.OrgName = o.Name
+		case !errors.Is(err, breach.ErrNotFound): // an organisation since removed has no name
+			return nil, toStatus(ctx, s.log, "WhoAmI", err)
+		}
+	}
+	return resp, nil
+}
+
 // NoticeExists reports whether a notice exists (for the access policy).
 func NoticeExists(st *store.Store) auth.NoticeExists {
 	return func(ctx context.Context, id breach.NoticeID) (bool, error) {

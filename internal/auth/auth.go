@@ -88,6 +88,10 @@ func (id Identity) String() string {
 	return s
 }
 
+// InsecureNoAuth reports whether the identity is that of every call when
+// authentication is off (--insecure-no-auth): nobody was authenticated.
+func (id Identity) InsecureNoAuth() bool { return id.Role == roleDev }
+
 // Scoped reports whether the caller sees one organisation only (a
 // controller, or a viewer with an organisation).
 func (id Identity) Scoped() bool { return scoped(id) }

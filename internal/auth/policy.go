@@ -25,7 +25,7 @@ type access int
 
 const (
 	vendorOnly     access = iota + 1 // publish, tokens, key rotation
-	anyone                           // any authenticated caller (public keys)
+	anyone                           // any authenticated caller (public keys, WhoAmI)
 	readBreach                       // vendor, global viewer; others if they have a notice in the breach (else NotFound)
 	readBreachWide                   // vendor, global viewer: progress of every organisation
 	listBreaches                     // everyone; scoped callers see breaches with a notice of theirs
@@ -56,6 +56,7 @@ var Policy = map[string]access{
 	cascadev1.TokenService_IssueToken_FullMethodName:                  vendorOnly,
 	cascadev1.TokenService_RevokeToken_FullMethodName:                 vendorOnly,
 	cascadev1.TokenService_ListTokens_FullMethodName:                  vendorOnly,
+	cascadev1.TokenService_WhoAmI_FullMethodName:                      anyone,
 	cascadev1.KeyService_ListSigningKeys_FullMethodName:               anyone,
 	cascadev1.KeyService_RotateSigningKey_FullMethodName:              vendorOnly,
 	cascadev1.DeliveryService_RotateWebhookSecret_FullMethodName:      vendorOnly,

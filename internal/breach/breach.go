@@ -23,8 +23,14 @@ type Org struct {
 	DPOEmail      string `json:"dpo_email,omitempty"`
 	SecurityEmail string `json:"security_email,omitempty"`
 	Phone         string `json:"phone,omitempty"`
-	WebhookURL    string `json:"webhook_url,omitempty"`
-	Locale        string `json:"locale,omitempty"`
+	// EscalationEmail and EscalationPhone are the organisation's second
+	// line (e.g. its head of administration): the last reminder and the
+	// overdue message go to EscalationEmail too; the phone is shown to the
+	// vendor with the escalation.
+	EscalationEmail string `json:"escalation_email,omitempty"`
+	EscalationPhone string `json:"escalation_phone,omitempty"`
+	WebhookURL      string `json:"webhook_url,omitempty"`
+	Locale          string `json:"locale,omitempty"`
 	// Channels lists the organisation's delivery channels as the registry
 	// names them; empty means the default (see DeliveryChannels).
 	Channels []Channel `json:"channels,omitempty"`

@@ -69,3 +69,27 @@ func TestChannelRecords(t *testing.T) {
 		t.Fatalf("not configured twice: %s", ev)
 	}
 }
+
+func TestRecordEscalation(t *testing.T) {
+	at := time.Date(2025, 8, 26, 14, 0, 0, 0, time.UTC)
+	n := &Notice{ID: NewNoticeID("B", "o")}
+	e := Escalation{Email: "head@example.org", Phone: "+46 8", Event: "overdue", MessageID: "B/o/overdue", SentAt: at}
+	if ev := n.RecordEscalation(e); ev != EventEscalated || len(n.EscalatedTo) != 1 {
+		t.Fatalf("first: %q %v", ev, n.EscalatedTo)
+	}
+	e.SentAt = at.Add(time.Minute) // the same message again, after a crash
+	if ev := n.RecordEscalation(e); ev != "" || len(n.EscalatedTo) != 1 || !n.EscalatedTo[0].SentAt.Equal(at) {
+		t.Fatalf("repeat: %q %v", ev, n.EscalatedTo)
+	}
+	if d := EscalationDetail(Escalation{Email: "h@x", Event: "reminder", Remaining: "1h0m0s", MessageID: "m"}); d != "last reminder (1h0m0s left) escalated by e-mail to h@x, message m" {
+		t.Errorf("detail %q", d)
+	}
+	o := Org{DPOEmail: "dpo@x", EscalationEmail: "DPO@x"}
+	if got := o.EscalationAddresses(); got != nil {
+		t.Errorf("escalation to the DPO's own address: %v", got)
+	}
+	o.EscalationEmail = "head@x"
+	if got := o.EscalationAddresses(); !slices.Equal(got, []string{"head@x"}) {
+		t.Errorf("EscalationAddresses() = %v", got)
+	}
+}

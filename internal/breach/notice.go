@@ -88,6 +88,9 @@ type Notice struct {
 	Outcome        *Outcome              `json:"outcome,omitempty"`
 	SubjectComm    *SubjectCommunication `json:"subject_communication,omitempty"`
 	Channels       []ChannelDelivery     `json:"channels,omitempty"` // webhook and e-mail delivery, per channel (channel.go)
+	// EscalatedTo lists the messages sent to the organisation's escalation
+	// contact, in the order sent (escalation.go).
+	EscalatedTo []Escalation `json:"escalated_to,omitempty"`
 	// Chunk is the breach membership chunk the notice belongs to: its
 	// timer is that chunk's.
 	Chunk int `json:"chunk,omitempty"`

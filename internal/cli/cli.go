@@ -215,6 +215,7 @@ func commands() []*command {
 		tokensIssueCmd(),
 		tokensListCmd(),
 		tokensRevokeCmd(),
+		whoamiCmd(),
 		keysListCmd(),
 		keysRotateCmd(),
 		webhookSecretCmd(),

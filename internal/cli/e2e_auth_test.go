@@ -153,6 +153,26 @@ func TestTokens(t *testing.T) {
 		}
 	})
 
+	t.Run("whoami", func(t *testing.T) {
+		if controller == "" {
+			t.Skip("no controller token")
+		}
+		r := c.must(asController("whoami")...)
+		wantFields(t, r.stdout, "Role", "controller", "Org", "se-kommun-0180 (Stockholms kommun)", "Label", "DPO of 0180")
+		if len(field(r.stdout, "Token id")) != 16 || strings.Contains(r.stdout, "cas_") {
+			t.Errorf("whoami:\n%s", r.stdout)
+		}
+		r = c.must(asVendor("whoami", "-o", "json")...)
+		var who cascadev1.WhoAmIResponse
+		if err := protojson.Unmarshal([]byte(r.stdout), &who); err != nil {
+			t.Fatal(err)
+		}
+		if who.GetRole() != cascadev1.Role_ROLE_VENDOR || who.GetOrgId() != "" || len(who.GetTokenId()) != 16 {
+			t.Errorf("whoami -o json: %v", &who)
+		}
+		wantFail(t, c.run("whoami"), "cascadectl: Unauthenticated: missing credentials")
+	})
+
 	t.Run("issue invalid", func(t *testing.T) {
 		r := c.run(asVendor("tokens", "issue", "--org", "Not An Id", "--role", "viewer")...)
 		wantFail(t, r, "InvalidArgument", "org_id")

@@ -95,6 +95,13 @@ func renderNotice(w io.Writer, n *cascadev1.Notice, now time.Time) error {
 		}
 		row(tw, label, formatReminder(r))
 	}
+	for i, e := range n.GetEscalatedTo() { // shown only when escalated, so other notices read as before
+		label := ""
+		if i == 0 {
+			label = "Escalated to:"
+		}
+		row(tw, label, formatEscalation(e))
+	}
 	row(tw, "Acknowledged:", formatTime(n.GetAcknowledgedAt()))
 	row(tw, "Acknowledged by:", orNone(n.GetAcknowledgedBy()))
 	row(tw, "Note:", orNone(n.GetAcknowledgementNote()))
@@ -239,4 +246,18 @@ func requireFlag(cmd, name, v, what string) error {
 		return usageErrorf(cmd, "--%s is required: %s", name, what)
 	}
 	return nil
+}
+
+// formatEscalation is one message sent to the escalation contact: to
+// whom, which message and when.
+func formatEscalation(e *cascadev1.Escalation) string {
+	s := e.GetEmail()
+	if e.GetPhone() != "" {
+		s += " (phone " + e.GetPhone() + ")"
+	}
+	what := e.GetEvent()
+	if e.GetRemaining() != nil {
+		what = "last reminder, " + formatProtoDuration(e.GetRemaining()) + " left"
+	}
+	return s + ": " + what + ", " + formatTime(e.GetSentAt())
 }

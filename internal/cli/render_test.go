@@ -75,6 +75,11 @@ func fixtureResolved() *cascadev1.Notice {
 		{Remaining: durationpb.New(24 * time.Hour), DueAt: ts(deadline.Add(-24 * time.Hour)), SentAt: ts(deadline.Add(-20 * time.Hour)), Late: true},
 	}
 	n.OverdueNotifiedAt = ts(deadline.Add(time.Second))
+	n.EscalatedTo = []*cascadev1.Escalation{
+		{Email: "kommundirektor@se-kommun-0180.example.org", Phone: "+46 8 508 00 000", Event: "reminder", Remaining: durationpb.New(time.Hour),
+			MessageId: n.GetId() + "/reminder/1h0m0s", SentAt: ts(deadline.Add(-time.Hour + 2*time.Second))},
+		{Email: "kommundirektor@se-kommun-0180.example.org", Event: "overdue", MessageId: n.GetId() + "/overdue", SentAt: ts(deadline.Add(2 * time.Second))},
+	}
 	n.ResolvedAt = ts(deadline.Add(3 * time.Hour))
 	n.Outcome = &cascadev1.Outcome{Kind: cascadev1.OutcomeKind_OUTCOME_KIND_REPORTED_TO_AUTHORITY, Authority: "IMY", Reference: "IMY-2025-1234",
 		ReportedAt: ts(deadline.Add(2 * time.Hour)), DelayReason: "The supplier's extract arrived late.", Late: true,
@@ -120,7 +125,7 @@ func TestRenderGolden(t *testing.T) {
 	section("notice show (resolved, revisions, reminders)", func() error { return renderNotice(&b, fixtureResolved(), tNow) })
 	section("notice show (not reportable, subjects informed)", func() error {
 		n := fixtureResolved()
-		n.Reminders, n.OverdueNotifiedAt = nil, nil
+		n.Reminders, n.OverdueNotifiedAt, n.EscalatedTo = nil, nil, nil
 		n.Outcome = &cascadev1.Outcome{Kind: cascadev1.OutcomeKind_OUTCOME_KIND_NOT_REPORTABLE,
 			Justification: "Only encrypted backups were copied.", RecordedAt: ts(tNow), RecordedBy: "dpo@x"}
 		n.SubjectCommunication = &cascadev1.SubjectCommunication{Kind: cascadev1.SubjectCommunicationKind_SUBJECT_COMMUNICATION_KIND_COMMUNICATED,

@@ -57,8 +57,21 @@ func init() {
 			return err
 		}
 	}
+	whoAmI := func(by who) func(a *adversary) error {
+		return func(a *adversary) error {
+			_, err := cascadev1.NewTokenServiceClient(a.cc).WhoAmI(a.as(by(a)), &cascadev1.WhoAmIRequest{})
+			return err
+		}
+	}
 	addHostile(
 		hostile{name: "no token", surface: "grpc", want: "Unauthenticated", do: getNotice(none, advNotA)},
+		hostile{name: "WhoAmI without a token", surface: "grpc", want: "Unauthenticated", do: whoAmI(none)},
+		hostile{name: "WhoAmI with a revoked token", surface: "grpc", want: "Unauthenticated",
+			do: whoAmI(func(a *adversary) string { return a.revoked })},
+		hostile{name: "WhoAmI with the vendor's token id in place of the token", surface: "grpc", want: "Unauthenticated",
+			do: whoAmI(func(a *adversary) string { return hashID(a.vendor) })},
+		hostile{name: "WhoAmI with the vendor token with one character changed", surface: "grpc", want: "Unauthenticated",
+			do: whoAmI(func(a *adversary) string { return flipLast(a.vendor) })},
 		hostile{name: "token without the Bearer scheme", surface: "grpc", want: "Unauthenticated",
 			do: func(a *adversary) error {
 				_, err := a.breaches().ListBreaches(withRawAuth(a, a.vendor), &cascadev1.ListBreachesRequest{})

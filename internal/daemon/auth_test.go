@@ -176,6 +176,10 @@ func TestAuthorisationMatrix(t *testing.T) {
 			_, err := tokens.ListTokens(ctx, &cascadev1.ListTokensRequest{})
 			return err
 		},
+		cascadev1.TokenService_WhoAmI_FullMethodName: func(ctx context.Context, _ string) error {
+			_, err := tokens.WhoAmI(ctx, &cascadev1.WhoAmIRequest{})
+			return err
+		},
 		cascadev1.KeyService_ListSigningKeys_FullMethodName: func(ctx context.Context, _ string) error {
 			_, err := ks.ListSigningKeys(ctx, &cascadev1.ListSigningKeysRequest{})
 			return err
@@ -224,6 +228,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		cascadev1.TokenService_IssueToken_FullMethodName:                  vendorOnly,
 		cascadev1.TokenService_RevokeToken_FullMethodName:                 vendorOnly,
 		cascadev1.TokenService_ListTokens_FullMethodName:                  vendorOnly,
+		cascadev1.TokenService_WhoAmI_FullMethodName:                      all,
 		cascadev1.KeyService_ListSigningKeys_FullMethodName:               all,
 		cascadev1.KeyService_RotateSigningKey_FullMethodName:              vendorOnly,
 		cascadev1.DeliveryService_RotateWebhookSecret_FullMethodName:      vendorOnly,
@@ -316,6 +321,81 @@ func TestAuthorisationMatrix(t *testing.T) {
 	if strings.Contains(out, r.GetToken()) {
 		t.Fatal("a token appears in the log")
 	}
+}
+
+// TestWhoAmI: every role learns who it is, as the API authenticated it;
+// without credentials the answer is Unauthenticated; with
+// --insecure-no-auth the answer says so.
+func TestWhoAmI(t *testing.T) {
+	opts := options(t)
+	opts.InsecureNoAuth = false
+	e := start(t, opts)
+	raw, err := os.ReadFile(filepath.Join(opts.DataDir, "vendor.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vendor := strings.TrimSpace(string(raw))
+	cc, err := grpc.NewClient(e.d.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	tokens := cascadev1.NewTokenServiceClient(cc)
+	const a = "se-kommun-0180"
+	for _, tc := range []struct {
+		name, org, orgName string
+		role               cascadev1.Role
+	}{
+		{"controller", a, "Stockholms kommun", cascadev1.Role_ROLE_CONTROLLER},
+		{"organisation viewer", a, "Stockholms kommun", cascadev1.Role_ROLE_VIEWER},
+		{"viewer of every organisation", "", "", cascadev1.Role_ROLE_VIEWER},
+		{"vendor", "", "", cascadev1.Role_ROLE_VENDOR},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is, err := tokens.IssueToken(withToken(ctx(t), vendor), &cascadev1.IssueTokenRequest{OrgId: tc.org, Role: tc.role, Label: tc.name + " label"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := tokens.WhoAmI(withToken(ctx(t), is.GetToken()), &cascadev1.WhoAmIRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.GetRole() != tc.role || got.GetOrgId() != tc.org || got.GetOrgName() != tc.orgName ||
+				got.GetTokenId() != is.GetInfo().GetTokenId() || got.GetLabel() != tc.name+" label" || got.GetInsecureNoAuth() {
+				t.Errorf("WhoAmI = %v", got)
+			}
+			if p := got.GetPrincipal(); p.GetKind() != "token" || p.GetId() != got.GetTokenId() || !strings.Contains(p.GetDisplay(), got.GetTokenId()) {
+				t.Errorf("principal = %v", p)
+			}
+		})
+	}
+	t.Run("bootstrap vendor token", func(t *testing.T) {
+		got, err := tokens.WhoAmI(withToken(ctx(t), vendor), &cascadev1.WhoAmIRequest{})
+		if err != nil || got.GetRole() != cascadev1.Role_ROLE_VENDOR || got.GetOrgId() != "" || len(got.GetTokenId()) != 16 {
+			t.Errorf("WhoAmI = %v, %v", got, err)
+		}
+	})
+	for _, tok := range []string{"", "cas_not-a-token"} {
+		_, err := tokens.WhoAmI(withToken(ctx(t), tok), &cascadev1.WhoAmIRequest{})
+		wantCode(t, err, "Unauthenticated")
+	}
+
+	t.Run("insecure-no-auth", func(t *testing.T) {
+		e := start(t, options(t)) // options: authentication off, loopback
+		cc, err := grpc.NewClient(e.d.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cc.Close()
+		got, err := cascadev1.NewTokenServiceClient(cc).WhoAmI(ctx(t), &cascadev1.WhoAmIRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.GetInsecureNoAuth() || got.GetRole() != cascadev1.Role_ROLE_UNSPECIFIED || got.GetTokenId() != "" ||
+			got.GetPrincipal().GetKind() != "anonymous" || got.GetPrincipal().GetDisplay() != "anonymous (insecure-no-auth)" {
+			t.Errorf("WhoAmI = %v", got)
+		}
+	})
 }
 
 // testWriter sends log lines to the test log in verbose mode.

@@ -38,12 +38,14 @@ type smtpRelay struct {
 	mu     sync.Mutex
 	msgs   []string
 	tls    []bool
+	rcpts  [][]string // each message's recipients (RCPT TO), in order
 }
 
 type smtpSession struct {
 	r    *smtpRelay
 	c    *smtp.Conn
 	auth bool
+	to   []string
 }
 
 func (s *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain} }
@@ -62,16 +64,17 @@ func (s *smtpSession) Mail(string, *smtp.MailOptions) error {
 	}
 	return nil
 }
-func (s *smtpSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = append(s.to, to); return nil }
 func (s *smtpSession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	_, isTLS := s.c.TLSConnectionState()
 	s.r.mu.Lock()
-	s.r.msgs, s.r.tls = append(s.r.msgs, string(b)), append(s.r.tls, isTLS)
+	s.r.msgs, s.r.tls, s.r.rcpts = append(s.r.msgs, string(b)), append(s.r.tls, isTLS), append(s.r.rcpts, s.to)
 	s.r.mu.Unlock()
+	s.to = nil
 	return err
 }
-func (s *smtpSession) Reset()        {}
+func (s *smtpSession) Reset()        { s.to = nil }
 func (s *smtpSession) Logout() error { return nil }
 
 func startSMTP(t *testing.T) *smtpRelay {

@@ -164,43 +164,56 @@ type sessionInfo struct {
 	Auth bool `json:"auth"`
 	// ServerTime lets the page correct its clock for the countdowns.
 	ServerTime time.Time `json:"server_time"`
+	// Who the caller is, as the API authenticated it (WhoAmI): role is
+	// "controller", "vendor" or "viewer" ("" before sign-in and in the
+	// development mode); org_id and org_name the organisation it acts for
+	// (none for the vendor and viewers of every organisation); label and
+	// token_id the token's ("cert:<serial>" for a client certificate).
+	Role    string `json:"role"`
+	OrgID   string `json:"org_id"`
+	OrgName string `json:"org_name"`
+	Label   string `json:"label"`
+	TokenID string `json:"token_id"`
 }
 
-// session tells the page what the caller may see and do, by asking the
-// API's own policy: two calls with an empty id, which the policy judges
-// before the handler rejects the id, so nothing is read or changed.
+// roleNames are the session's role values.
+var roleNames = map[cascadev1.Role]string{
+	cascadev1.Role_ROLE_CONTROLLER: "controller",
+	cascadev1.Role_ROLE_VENDOR:     "vendor",
+	cascadev1.Role_ROLE_VIEWER:     "viewer",
+}
+
+// session tells the page who the caller is and what it may see and do,
+// from one WhoAmI call: the vendor and viewers of every organisation see
+// every organisation, controllers and an organisation's viewers their
+// own; only controllers (and the development mode) acknowledge. Nothing is
+// denied on the way, so a page load logs no warning.
 func (d *Dashboard) session(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := unary(r)
 	defer cancel()
 	info := sessionInfo{Auth: !d.noAuth, ServerTime: d.now().UTC()}
-	_, err := d.breaches.GetBreachSummary(ctx, &cascadev1.GetBreachSummaryRequest{})
-	switch status.Code(err) {
-	case codes.InvalidArgument: // allowed: a caller who sees every organisation
-		info.Scope = "all"
-		info.Acknowledge = d.noAuth // only the development mode acts for controllers
-		writeJSON(w, http.StatusOK, info)
+	if !d.noAuth && r.Header.Get("Authorization") == "" {
+		writeJSON(w, http.StatusOK, info) // not signed in yet: the page asks for a token
 		return
-	case codes.PermissionDenied:
-		info.Scope = "organisation"
-	case codes.Unauthenticated:
-		if r.Header.Get("Authorization") == "" { // not signed in yet: the page asks for a token
-			writeJSON(w, http.StatusOK, info)
-			return
-		}
-		d.writeError(w, r, err)
-		return
-	default:
+	}
+	who, err := cascadev1.NewTokenServiceClient(d.conn).WhoAmI(ctx, &cascadev1.WhoAmIRequest{})
+	if err != nil {
 		d.writeError(w, r, err)
 		return
 	}
-	_, err = d.notices.AcknowledgeNotice(ctx, &cascadev1.AcknowledgeNoticeRequest{})
-	switch status.Code(err) {
-	case codes.InvalidArgument:
-		info.Acknowledge = true
-	case codes.PermissionDenied:
-	default:
-		d.writeError(w, r, err)
-		return
+	info.Role, info.OrgID, info.OrgName = roleNames[who.GetRole()], who.GetOrgId(), who.GetOrgName()
+	info.Label, info.TokenID = who.GetLabel(), who.GetTokenId()
+	switch {
+	case who.GetInsecureNoAuth():
+		info.Scope, info.Acknowledge = "all", true // only the development mode acts for every organisation
+	case who.GetRole() == cascadev1.Role_ROLE_CONTROLLER:
+		info.Scope, info.Acknowledge = "organisation", true
+	case who.GetRole() == cascadev1.Role_ROLE_VIEWER && who.GetOrgId() != "":
+		info.Scope = "organisation"
+	case who.GetRole() == cascadev1.Role_ROLE_VENDOR || who.GetRole() == cascadev1.Role_ROLE_VIEWER:
+		info.Scope = "all"
+	default: // a role this dashboard does not know: the narrowest view
+		info.Scope = "organisation"
 	}
 	writeJSON(w, http.StatusOK, info)
 }

@@ -66,6 +66,7 @@ type Gate interface {
 type Dashboard struct {
 	breaches cascadev1.BreachServiceClient
 	notices  cascadev1.NoticeServiceClient
+	conn     grpc.ClientConnInterface // for the session's WhoAmI
 	noAuth   bool
 	gate     Gate
 	poll     time.Duration
@@ -91,6 +92,7 @@ func New(cfg Config) *Dashboard {
 	d := &Dashboard{
 		breaches: cascadev1.NewBreachServiceClient(cfg.Conn),
 		notices:  cascadev1.NewNoticeServiceClient(cfg.Conn),
+		conn:     cfg.Conn,
 		noAuth:   cfg.NoAuth,
 		gate:     cfg.Gate,
 		poll:     cfg.PollInterval,

@@ -65,6 +65,16 @@ func (p Policy) thresholds() []time.Duration {
 	return slices.Compact(out)
 }
 
+// LastReminder is the threshold of the last reminder before the deadline
+// (the smallest that falls after delivery), which escalates; 0 if no
+// reminder does.
+func (p Policy) LastReminder() time.Duration {
+	if ts := p.thresholds(); len(ts) > 0 {
+		return ts[len(ts)-1]
+	}
+	return 0
+}
+
 // pending lists every action the notice will still need, due or not, in
 // the order they fall due.
 func (p Policy) pending(n *breach.Notice) []Action {

@@ -309,6 +309,7 @@ func (t *Timers) ProcessChunk(ctx context.Context, id breach.BreachID, chunk int
 		return err
 	}
 	now := t.now()
+	last := t.policy.LastReminder() // the reminder that escalates
 	var todo []*work
 	var out []delivery.Outgoing
 	all := make([]*breach.Notice, 0, len(vs))
@@ -325,7 +326,7 @@ func (t *Timers) ProcessChunk(ctx context.Context, id breach.BreachID, chunk int
 		for _, a := range acts {
 			switch a.Kind {
 			case ActRemind:
-				out = append(out, delivery.ReminderMessage(b, v.Notice, a.Remaining, now, t.policy.Late(a, now)))
+				out = append(out, delivery.ReminderMessage(b, v.Notice, a.Remaining, now, t.policy.Late(a, now), a.Remaining == last))
 			case ActOverdue:
 				out = append(out, delivery.OverdueMessage(b, v.Notice, now, t.policy.Late(a, now)))
 			case ActRedeliver:

@@ -64,9 +64,13 @@ type Message struct {
 	// its clock starts at the first webhook or e-mail delivery (not known
 	// when this message is signed): then delivered_at and deadline are
 	// absent from the first notice.
-	Clock          string         `json:"clock,omitempty"`
-	Remaining      string         `json:"remaining,omitempty"` // reminders: time left at the threshold
-	Late           bool           `json:"late,omitempty"`
+	Clock     string `json:"clock,omitempty"`
+	Remaining string `json:"remaining,omitempty"` // reminders: time left at the threshold
+	Late      bool   `json:"late,omitempty"`
+	// Escalation marks the last reminder and the overdue message: e-mail
+	// takes them to the organisation's escalation contact (the registry's
+	// escalation_email) as well.
+	Escalation     bool           `json:"escalation,omitempty"`
 	Redelivery     int            `json:"redelivery,omitempty"`
 	ApproxSubjects int64          `json:"approx_subjects,omitempty"`
 	ApproxRecords  int64          `json:"approx_records,omitempty"`
@@ -179,20 +183,23 @@ func RedeliveryMessage(b *breach.Breach, n *breach.Notice, attempt int, at time.
 	return o
 }
 
-// ReminderMessage reminds an organisation that remaining is left.
-func ReminderMessage(b *breach.Breach, n *breach.Notice, remaining time.Duration, at time.Time, late bool) Outgoing {
+// ReminderMessage reminds an organisation that remaining is left; last
+// marks the last reminder before the deadline, which escalates.
+func ReminderMessage(b *breach.Breach, n *breach.Notice, remaining time.Duration, at time.Time, late, last bool) Outgoing {
 	return Outgoing{MsgID: fmt.Sprintf("%s/reminder/%s", n.ID, remaining), Vendor: true, Msg: Message{
 		Event: EventReminder, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
 		Revision: n.Revision, Title: b.Report.Title, DeliveredAt: n.DeliveredAt, SentAt: at, Deadline: n.Deadline,
-		Remaining: remaining.String(), Late: late, HowToAck: howToAck(n.ID),
+		Remaining: remaining.String(), Late: late, Escalation: last, HowToAck: howToAck(n.ID),
 	}}
 }
 
-// OverdueMessage tells an organisation (and the vendor) that the deadline passed unresolved.
+// OverdueMessage tells an organisation (and the vendor) that the deadline
+// passed unresolved; it escalates.
 func OverdueMessage(b *breach.Breach, n *breach.Notice, at time.Time, late bool) Outgoing {
 	return Outgoing{MsgID: fmt.Sprintf("%s/overdue", n.ID), Vendor: true, Msg: Message{
 		Event: EventOverdue, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
 		Revision: n.Revision, Title: b.Report.Title, DeliveredAt: n.DeliveredAt, SentAt: at, Deadline: n.Deadline, Late: late,
+		Escalation: true,
 	}}
 }
 

@@ -26,10 +26,10 @@ func TestRounds(t *testing.T) {
 			DeliveredAt: at.Add(-48 * time.Hour), Deadline: at.Add(24 * time.Hour)}
 	}
 	out := []Outgoing{
-		ReminderMessage(b, n("se-c", 1), 24*time.Hour, at, false),
-		ReminderMessage(b, n("se-a", 1), 24*time.Hour, at, true),
+		ReminderMessage(b, n("se-c", 1), 24*time.Hour, at, false, false),
+		ReminderMessage(b, n("se-a", 1), 24*time.Hour, at, true, false),
 		OverdueMessage(b, n("se-b", 1), at, false),
-		ReminderMessage(b, n("se-b", 1), 48*time.Hour, at, true),
+		ReminderMessage(b, n("se-b", 1), 48*time.Hour, at, true, false),
 		RedeliveryMessage(b, n("se-d", 2), 1, at),
 		RedeliveryMessage(b, n("se-e", 2), 2, at),
 		RedeliveryMessage(b, n("se-f", 2), 1, at),
@@ -123,7 +123,7 @@ func TestRounds(t *testing.T) {
 	// another order give the same ids, one organisation fewer another.
 	var big []Outgoing
 	for i := range 2500 {
-		big = append(big, ReminderMessage(b, n(breach.OrgID(fmt.Sprintf("org-%04d", i)), 1), time.Hour, at, i%1000 == 7))
+		big = append(big, ReminderMessage(b, n(breach.OrgID(fmt.Sprintf("org-%04d", i)), 1), time.Hour, at, i%1000 == 7, false))
 	}
 	idsOf := func(out []Outgoing) []string {
 		ms, err := roundMsgs(Rounds(out))

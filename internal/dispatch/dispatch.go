@@ -221,7 +221,8 @@ func (d *Dispatcher) run(ctx context.Context) error {
 // configured where the registry names the channel).
 func (d *Dispatcher) hasWork(o breach.Org) bool {
 	return o.HasChannel(breach.ChannelWebhook) ||
-		o.HasChannel(breach.ChannelEmail) && (d.cfg.Relay != nil || slices.Contains(o.Channels, breach.ChannelEmail))
+		o.HasChannel(breach.ChannelEmail) && (d.cfg.Relay != nil || slices.Contains(o.Channels, breach.ChannelEmail)) ||
+		len(o.EscalationAddresses()) > 0 && d.cfg.Relay != nil
 }
 
 // watchRegistry keeps the set of organisations with work up to date until
@@ -296,6 +297,9 @@ type message struct {
 	id      breach.NoticeID
 	msgID   string
 	attempt int
+	// escalated are the escalation addresses the e-mail of this attempt
+	// went to (set when it was sent), to record on the notice.
+	escalated []string
 }
 
 // aboutNotice reports whether x is about a notice, whose history records
@@ -312,13 +316,19 @@ func (x *message) carriesNotice() bool {
 	return x.body.Event == delivery.EventNotice || x.body.Event == delivery.EventRevision
 }
 
-// channels are the message's channels besides NATS.
-func channels(o breach.Org) []breach.Channel {
+// channels are the message's channels besides NATS: the organisation's,
+// and e-mail for a message that escalates (the last reminder, the overdue
+// message) to an organisation with an escalation address, when e-mail can
+// be sent, even if e-mail is not one of its channels.
+func (d *Dispatcher) channels(o breach.Org, b *delivery.Message) []breach.Channel {
 	var out []breach.Channel
 	for _, c := range o.DeliveryChannels() {
 		if c != breach.ChannelNATS {
 			out = append(out, c)
 		}
+	}
+	if b.Escalation && len(o.EscalationAddresses()) > 0 && d.cfg.Relay != nil && !slices.Contains(out, breach.ChannelEmail) {
+		out = append(out, breach.ChannelEmail)
 	}
 	return out
 }
@@ -347,15 +357,15 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 		d.retryLater(m, "read organisation", err)
 		return
 	}
-	chans := channels(*o)
-	if len(chans) == 0 {
-		_ = m.Ack()
-		return
-	}
 	x := &message{m: m, md: md, org: *o, attempt: int(md.NumDelivered), msgID: m.Headers().Get(jetstream.MsgIDHeader)}
 	if err := json.Unmarshal(m.Data(), &x.body); err != nil {
 		d.log.Error("dispatch: undecodable message; not delivered", "subject", m.Subject(), "seq", md.Sequence.Stream, "err", err)
 		_ = m.Term()
+		return
+	}
+	chans := d.channels(*o, &x.body)
+	if len(chans) == 0 {
+		_ = m.Ack()
 		return
 	}
 	if x.id, err = breach.ParseNoticeID(m.Headers().Get(delivery.HeaderNoticeID)); err != nil {
@@ -533,10 +543,22 @@ func (d *Dispatcher) sendEmail(ctx context.Context, x *message) error {
 			}
 		}
 	}
-	return d.cfg.Relay.Send(ctx, &email.Message{
+	to := x.org.EmailAddresses()
+	if !x.org.HasChannel(breach.ChannelEmail) {
+		to = nil // e-mail only for the escalation (channels)
+	}
+	var esc []string
+	if x.body.Escalation && x.aboutNotice() {
+		esc = x.org.EscalationAddresses()
+	}
+	err := d.cfg.Relay.Send(ctx, &email.Message{
 		Msg: x.body, Subject: x.m.Subject(), Header: x.m.Headers(), Body: x.m.Data(), MessageID: x.msgID,
-		Locale: x.org.Locale, To: x.org.EmailAddresses(), Date: at, DeliveredAt: deliveredAt, Deadline: deadline,
+		Locale: x.org.Locale, To: append(to, esc...), Escalation: esc, Date: at, DeliveredAt: deliveredAt, Deadline: deadline,
 	})
+	if err == nil {
+		x.escalated = esc
+	}
+	return err
 }
 
 // detail is the history entry's text of an attempt.
@@ -566,7 +588,29 @@ func (d *Dispatcher) record(ctx context.Context, c breach.Channel, x *message, a
 	if errors.Is(err, breach.ErrNotFound) {
 		return nil // no notice to record on (never happens: notices precede their messages)
 	}
-	return err
+	if err != nil || sendErr != nil || c != breach.ChannelEmail {
+		return err
+	}
+	return d.recordEscalation(ctx, x, at)
+}
+
+// recordEscalation records on the notice the escalation addresses the
+// e-mail of x went to (Notice.EscalatedTo, event escalated), once per
+// message and address: a repeat after a crash records nothing new.
+func (d *Dispatcher) recordEscalation(ctx context.Context, x *message, at time.Time) error {
+	for _, addr := range x.escalated {
+		e := breach.Escalation{Email: addr, Phone: x.org.EscalationPhone, Event: x.body.Event, MessageID: x.msgID, SentAt: at}
+		if x.body.Event == delivery.EventReminder {
+			e.Remaining = x.body.Remaining
+		}
+		_, err := d.st.UpdateNoticeDetail(ctx, x.id, actor, at, breach.EscalationDetail(e), func(n *breach.Notice) (breach.Event, error) {
+			return n.RecordEscalation(e), nil
+		})
+		if err != nil && !errors.Is(err, breach.ErrNotFound) {
+			return fmt.Errorf("record the escalation to %s: %w", addr, err)
+		}
+	}
+	return nil
 }
 
 // recordNotConfigured records, once per notice, that channel c cannot

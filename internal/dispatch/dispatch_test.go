@@ -493,7 +493,7 @@ func TestMessageKinds(t *testing.T) {
 	id := h.notify("kinds", false)
 	n := h.notice(id)
 	at := time.Now()
-	if _, err := h.pub.Send(ctx(t), []delivery.Outgoing{delivery.ReminderMessage(testBreach, n, 24*time.Hour, at, false)}); err != nil {
+	if _, err := h.pub.Send(ctx(t), []delivery.Outgoing{delivery.ReminderMessage(testBreach, n, 24*time.Hour, at, false, false)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.st.UpdateNotice(ctx(t), id, "cascade", at, func(n *breach.Notice) (breach.Event, error) {
@@ -560,7 +560,7 @@ func TestChannelAddedWhileStopped(t *testing.T) {
 // the webhook.
 func remindAndCheck(t *testing.T, h *harness, rc *receiver, id breach.NoticeID) {
 	t.Helper()
-	if _, err := h.pub.Send(ctx(t), []delivery.Outgoing{delivery.ReminderMessage(testBreach, h.notice(id), 24*time.Hour, time.Now(), false)}); err != nil {
+	if _, err := h.pub.Send(ctx(t), []delivery.Outgoing{delivery.ReminderMessage(testBreach, h.notice(id), 24*time.Hour, time.Now(), false, false)}); err != nil {
 		t.Fatal(err)
 	}
 	natstest.Eventually(t, 10*time.Second, func() error {

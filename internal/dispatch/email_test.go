@@ -126,7 +126,7 @@ func TestEmailNotConfigured(t *testing.T) {
 	nid, iid := h.notify("named", false), h.notify("implicit", false)
 	n := h.notice(nid)
 	at := time.Now()
-	if _, err := h.pub.Send(ctx(t), []delivery.Outgoing{delivery.ReminderMessage(testBreach, n, time.Hour, at, false)}); err != nil {
+	if _, err := h.pub.Send(ctx(t), []delivery.Outgoing{delivery.ReminderMessage(testBreach, n, time.Hour, at, false, false)}); err != nil {
 		t.Fatal(err)
 	}
 	natstest.Eventually(t, 20*time.Second, func() error {

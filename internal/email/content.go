@@ -42,6 +42,7 @@ type texts struct {
 	greeting                                                      string
 	introNotice, introRevision, introReminder, introOverdue       string
 	introRedelivery, late, changed                                string
+	escalated                                                     string
 	lNotice, lTitle, lNature, lDiscovered, lOccurred, lAffected   string
 	lData, lSubjects, lConsequences, lTaken, lProposed, lAdvice   string
 	lContact, lDeadline, about, unknown, subjectsRecords          string
@@ -66,6 +67,7 @@ var swedish = texts{
 	introOverdue:    "Er tidsfrist %s för personuppgiftsincidenten nedan har passerat och ärendet är inte avslutat i Cascade. En anmälan till Integritetsskyddsmyndigheten som görs efter 72 timmar ska ange skälen till dröjsmålet (artikel 33.1).",
 	introRedelivery: "Ni har ännu inte kvitterat underrättelsen om personuppgiftsincidenten nedan, så den skickas igen (utskick %d).",
 	late:            "Meddelandet skickas senare än planerat.",
+	escalated:       "Meddelandet går också till %s, er organisations kontakt för eskalering.",
 	changed:         "Det här har ändrats: %s",
 	lNotice:         "Ärende",
 	lTitle:          "Incident",
@@ -125,6 +127,7 @@ var english = texts{
 	introOverdue:    "Your deadline %s for the personal data breach below has passed and it is not resolved in Cascade. A notification to the supervisory authority made after 72 hours must give the reasons for the delay (Article 33(1)).",
 	introRedelivery: "You have not yet acknowledged the notification of the personal data breach below, so it is sent again (delivery %d).",
 	late:            "This message is sent later than planned.",
+	escalated:       "This message also goes to %s, your organisation's escalation contact.",
 	changed:         "What changed: %s",
 	lNotice:         "Notice",
 	lTitle:          "Breach",
@@ -273,6 +276,9 @@ func content(m *Message) doc {
 	}
 	if msg.Late {
 		d.Intro = append(d.Intro, tx.late)
+	}
+	if len(m.Escalation) > 0 {
+		d.Intro = append(d.Intro, fmt.Sprintf(tx.escalated, strings.Join(m.Escalation, ", ")))
 	}
 
 	d.Facts = append(d.Facts, fact{tx.lNotice, id}, fact{tx.lTitle, title})

@@ -54,7 +54,11 @@ type Message struct {
 	MessageID string           // its Nats-Msg-Id: stable across retries
 	Locale    string           // the organisation's: "en" for English, else Swedish
 	To        []string
-	Date      time.Time // when this attempt is made
+	// Escalation are the addresses of To that are the organisation's
+	// escalation contact (the last reminder and the overdue message go to
+	// it too); the text says so.
+	Escalation []string
+	Date       time.Time // when this attempt is made
 	// DeliveredAt and Deadline are the notice's clock as the e-mail states
 	// it (for an organisation without the NATS channel the body's values
 	// are those of the NATS publish, not of this delivery).

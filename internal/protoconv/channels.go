@@ -1,6 +1,9 @@
 package protoconv
 
 import (
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/cascadehq/cascade/internal/breach"
@@ -32,6 +35,19 @@ func ChannelDeliveriesProto(cs []breach.ChannelDelivery) []*cascadev1.ChannelDel
 			DeadLetteredAt:  pts(c.DeadLetteredAt),
 			NotConfigured:   c.NotConfigured,
 		})
+	}
+	return out
+}
+
+// EscalationsProto converts a notice's escalations.
+func EscalationsProto(es []breach.Escalation) []*cascadev1.Escalation {
+	var out []*cascadev1.Escalation
+	for _, e := range es {
+		p := &cascadev1.Escalation{Email: e.Email, Phone: e.Phone, Event: e.Event, MessageId: e.MessageID, SentAt: pts(e.SentAt)}
+		if r, err := time.ParseDuration(e.Remaining); err == nil && e.Remaining != "" {
+			p.Remaining = durationpb.New(r)
+		}
+		out = append(out, p)
 	}
 	return out
 }

@@ -173,6 +173,7 @@ func NoticeProto(n *breach.Notice, now time.Time) *cascadev1.Notice {
 		Outcome:              outcomeProto(n.Outcome),
 		SubjectCommunication: commProto(n.SubjectComm),
 		Channels:             ChannelDeliveriesProto(n.Channels),
+		EscalatedTo:          EscalationsProto(n.EscalatedTo),
 	}
 	if d := n.ProcessorDelay(); d != 0 {
 		out.ProcessorDelay = durationpb.New(d)

@@ -44,11 +44,16 @@ const (
 	ColWebhookURL    = "webhook_url"
 	ColLocale        = "locale"
 	ColChannels      = "channels"
+	// The escalation contact (e.g. the head of administration): the last
+	// reminder and the overdue message go to escalation_email too.
+	ColEscalationEmail = "escalation_email"
+	ColEscalationPhone = "escalation_phone"
 )
 
 // Columns lists every column a registry file may have, in the canonical
 // order.
-var Columns = []string{ColID, ColName, ColDPOEmail, ColSecurityEmail, ColPhone, ColWebhookURL, ColLocale, ColChannels}
+var Columns = []string{ColID, ColName, ColDPOEmail, ColSecurityEmail, ColPhone, ColWebhookURL, ColLocale, ColChannels,
+	ColEscalationEmail, ColEscalationPhone}
 
 // Locales are the accepted values of the locale column (empty is accepted
 // too and means the deployment's default).
@@ -65,15 +70,16 @@ type limits struct {
 var defaultLimits = limits{bytes: MaxBytes, rows: MaxRows}
 
 // ParseCSV reads a registry file: a header row naming the columns (id and
-// name required; dpo_email, security_email, phone, webhook_url, locale and
-// channels optional; any order), then one organisation per row. Surrounding
+// name required; dpo_email, security_email, phone, webhook_url, locale,
+// channels, escalation_email and escalation_phone optional; any order), then one organisation per row. Surrounding
 // whitespace of every header name and value is ignored, as are a leading
 // UTF-8 byte-order mark and blank lines.
 //
 // Every row is checked: id matches breach.OrgIDPattern and is unique in the
 // file; name is present; every value is valid UTF-8 without control
 // characters or bidirectional overrides (breach.UnsafeRune) and at most MaxField characters long (webhook_url: MaxURL);
-// e-mail columns hold a bare address; webhook_url is an absolute https URL
+// e-mail columns (dpo_email, security_email, escalation_email) hold a bare
+// address; webhook_url is an absolute https URL
 // (http only for a loopback host, which cascaded posts to only with
 // --webhook-allow-private, for development) whose host is not an
 // unspecified, multicast or broadcast address (cascaded checks every other
@@ -265,19 +271,24 @@ func parseRow(rec, cols []string, line int, seen map[breach.OrgID]int, perr *Par
 				perr.add(line, col, "", "is required")
 			}
 			org.Name = v
-		case ColDPOEmail, ColSecurityEmail:
+		case ColDPOEmail, ColSecurityEmail, ColEscalationEmail:
 			if v != "" {
 				if a, err := mail.ParseAddress(v); err != nil || a.Address != v {
 					perr.add(line, col, v, "is not a bare e-mail address (like dpo@example.org)")
 				}
 			}
-			if col == ColDPOEmail {
+			switch col {
+			case ColDPOEmail:
 				org.DPOEmail = v
-			} else {
+			case ColSecurityEmail:
 				org.SecurityEmail = v
+			default:
+				org.EscalationEmail = v
 			}
 		case ColPhone:
 			org.Phone = v
+		case ColEscalationPhone:
+			org.EscalationPhone = v
 		case ColWebhookURL:
 			if v != "" {
 				if detail := checkURL(v); detail != "" {
@@ -297,6 +308,9 @@ func parseRow(rec, cols []string, line int, seen map[breach.OrgID]int, perr *Par
 	}
 	if channelsSet {
 		checkChannels(org, line, perr)
+	}
+	if org.EscalationPhone != "" && org.EscalationEmail == "" {
+		perr.add(line, ColEscalationPhone, org.EscalationPhone, "needs an escalation_email: escalation is by e-mail, the phone is shown to the vendor with it")
 	}
 	return org, len(perr.Rows)+perr.Omitted == before
 }

@@ -146,6 +146,20 @@ var parseCases = []parseCase{
 	{name: "channels email without address", in: "id,name,security_email,channels\nacme,A,s@example.org,email\nb,B,,email nats\n",
 		errs: []at{{3, "channels"}}},
 
+	// Rows: escalation.
+	{name: "escalation contact",
+		in: "id,name,dpo_email,escalation_email,escalation_phone\nacme,A,dpo@example.org,head@example.org,+46 8 000 00 01\nb,B,,head@b.example.org,\n",
+		want: []breach.Org{
+			{ID: "acme", Name: "A", DPOEmail: "dpo@example.org", EscalationEmail: "head@example.org", EscalationPhone: "+46 8 000 00 01"},
+			{ID: "b", Name: "B", EscalationEmail: "head@b.example.org"},
+		}},
+	{name: "escalation_email not bare", in: "id,name,escalation_email\nacme,A,Head <head@example.org>\nb,B,nope\n",
+		errs: []at{{2, "escalation_email"}, {3, "escalation_email"}}},
+	{name: "escalation_phone without escalation_email", in: "id,name,dpo_email,escalation_phone\nacme,A,dpo@example.org,+46 8 000 00 01\n",
+		errs: []at{{2, "escalation_phone"}}},
+	{name: "escalation_phone with control characters", in: "id,name,escalation_email,escalation_phone\nacme,A,h@example.org,\"+46\x07\"\n",
+		errs: []at{{2, "escalation_phone"}}},
+
 	// Rows: locale.
 	{name: "locale unknown", in: "id,name,locale\nacme,A,de\n", errs: []at{{2, "locale"}}},
 	{name: "locale upper case", in: "id,name,locale\nacme,A,SV\n", errs: []at{{2, "locale"}}},
@@ -428,8 +442,9 @@ func TestExampleRegistry(t *testing.T) {
 			t.Errorf("unexpected id %s", o.ID)
 		}
 		if o.Locale != "sv" || o.DPOEmail != "dpo@"+string(o.ID)+".example.org" ||
-			o.SecurityEmail != "security@"+string(o.ID)+".example.org" || o.Phone != "" || o.WebhookURL != "" {
-			t.Errorf("org %+v: want locale sv, example.org addresses, no phone or webhook", o)
+			o.SecurityEmail != "security@"+string(o.ID)+".example.org" || o.Phone != "" || o.WebhookURL != "" ||
+			!strings.HasSuffix(o.EscalationEmail, "direktor@"+string(o.ID)+".example.org") || o.EscalationPhone != "" {
+			t.Errorf("org %+v: want locale sv, example.org addresses (the escalation one the head of administration's), no phone or webhook", o)
 		}
 	}
 	if kommuner != 290 || regioner != 20 {
@@ -540,7 +555,8 @@ func FuzzParseCSV(f *testing.F) {
 			for _, c := range o.Channels {
 				chans = append(chans, string(c))
 			}
-			_ = w.Write([]string{string(o.ID), o.Name, o.DPOEmail, o.SecurityEmail, o.Phone, o.WebhookURL, o.Locale, strings.Join(chans, " ")})
+			_ = w.Write([]string{string(o.ID), o.Name, o.DPOEmail, o.SecurityEmail, o.Phone, o.WebhookURL, o.Locale, strings.Join(chans, " "),
+				o.EscalationEmail, o.EscalationPhone})
 		}
 		w.Flush()
 		again, err := ParseCSV(&buf)

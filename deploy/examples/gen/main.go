@@ -8,9 +8,13 @@
 // Municipalities get the id se-kommun-<code>, regions se-region-<code>.
 // Region Gotland is both municipality 0980 and region 09 but one legal
 // body, so it is written once, as se-kommun-0980 named "Region Gotland".
-// Contacts are fake addresses on the reserved domain example.org; phone
-// and webhook_url stay empty; the locale is sv. The output is checked with
-// registry.ParseCSV before it is written.
+// Contacts are fake addresses on the reserved domain example.org: the DPO,
+// the security contact and, as the escalation contact, the head of
+// administration (kommundirektor@ for a municipality, regiondirektor@ for
+// a region); phone, webhook_url, channels and escalation_phone stay empty;
+// the locale is sv. Every column of registry.Columns is written, in its
+// order. The output is checked with registry.ParseCSV before it is
+// written.
 package main
 
 import (
@@ -128,7 +132,14 @@ func convert(r io.Reader) ([][]string, error) {
 		}
 		index[id] = len(rows)
 		domain := id + ".example.org"
-		rows = append(rows, []string{id, name, "dpo@" + domain, "security@" + domain, "", "", "sv"})
+		head := "kommundirektor@" + domain
+		if kind == "region" {
+			head = "regiondirektor@" + domain
+		}
+		rows = append(rows, row(map[string]string{
+			registry.ColID: id, registry.ColName: name, registry.ColDPOEmail: "dpo@" + domain,
+			registry.ColSecurityEmail: "security@" + domain, registry.ColLocale: "sv", registry.ColEscalationEmail: head,
+		}))
 	}
 	for code := range sameBody {
 		if !merged[code] {
@@ -136,4 +147,14 @@ func convert(r io.Reader) ([][]string, error) {
 		}
 	}
 	return rows, nil
+}
+
+// row is one registry row with the values of vals (by column name), the
+// other columns empty, in the order of registry.Columns.
+func row(vals map[string]string) []string {
+	out := make([]string, len(registry.Columns))
+	for i, c := range registry.Columns {
+		out[i] = vals[c]
+	}
+	return out
 }

@@ -485,6 +485,147 @@ func (x *ListTokensResponse) GetTokens() []*TokenInfo {
 	return nil
 }
 
+// WhoAmIRequest asks who the caller is.
+type WhoAmIRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WhoAmIRequest) Reset() {
+	*x = WhoAmIRequest{}
+	mi := &file_cascade_v1_trust_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WhoAmIRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WhoAmIRequest) ProtoMessage() {}
+
+func (x *WhoAmIRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_trust_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WhoAmIRequest.ProtoReflect.Descriptor instead.
+func (*WhoAmIRequest) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_trust_service_proto_rawDescGZIP(), []int{7}
+}
+
+// WhoAmIResponse is the caller as the API authenticated it (never a secret).
+type WhoAmIResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Role; ROLE_UNSPECIFIED when authentication is off (insecure_no_auth).
+	Role Role `protobuf:"varint,1,opt,name=role,proto3,enum=cascade.v1.Role" json:"role,omitempty"`
+	// Organisation the caller acts for; empty for the vendor, for viewers of
+	// every organisation and when authentication is off.
+	OrgId string `protobuf:"bytes,2,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	// Display name of the organisation, from the registry; empty without
+	// org_id or when the organisation has left the registry.
+	OrgName string `protobuf:"bytes,3,opt,name=org_name,json=orgName,proto3" json:"org_name,omitempty"`
+	// The token's id (as ListTokens shows it), or "cert:<serial in hex>" for
+	// a client certificate; empty when authentication is off.
+	TokenId string `protobuf:"bytes,4,opt,name=token_id,json=tokenId,proto3" json:"token_id,omitempty"`
+	// The token's label, given when it was issued.
+	Label string `protobuf:"bytes,5,opt,name=label,proto3" json:"label,omitempty"`
+	// The caller as recorded in what it changes (kind, display line).
+	Principal *Principal `protobuf:"bytes,6,opt,name=principal,proto3" json:"principal,omitempty"`
+	// The daemon runs with --insecure-no-auth: nobody is authenticated and
+	// every call is allowed, acknowledging for any organisation included.
+	InsecureNoAuth bool `protobuf:"varint,7,opt,name=insecure_no_auth,json=insecureNoAuth,proto3" json:"insecure_no_auth,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *WhoAmIResponse) Reset() {
+	*x = WhoAmIResponse{}
+	mi := &file_cascade_v1_trust_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WhoAmIResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WhoAmIResponse) ProtoMessage() {}
+
+func (x *WhoAmIResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_trust_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WhoAmIResponse.ProtoReflect.Descriptor instead.
+func (*WhoAmIResponse) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_trust_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *WhoAmIResponse) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *WhoAmIResponse) GetOrgId() string {
+	if x != nil {
+		return x.OrgId
+	}
+	return ""
+}
+
+func (x *WhoAmIResponse) GetOrgName() string {
+	if x != nil {
+		return x.OrgName
+	}
+	return ""
+}
+
+func (x *WhoAmIResponse) GetTokenId() string {
+	if x != nil {
+		return x.TokenId
+	}
+	return ""
+}
+
+func (x *WhoAmIResponse) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *WhoAmIResponse) GetPrincipal() *Principal {
+	if x != nil {
+		return x.Principal
+	}
+	return nil
+}
+
+func (x *WhoAmIResponse) GetInsecureNoAuth() bool {
+	if x != nil {
+		return x.InsecureNoAuth
+	}
+	return false
+}
+
 // SigningKey is one public key.
 type SigningKey struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -506,7 +647,7 @@ type SigningKey struct {
 
 func (x *SigningKey) Reset() {
 	*x = SigningKey{}
-	mi := &file_cascade_v1_trust_service_proto_msgTypes[7]
+	mi := &file_cascade_v1_trust_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -518,7 +659,7 @@ func (x *SigningKey) String() string {
 func (*SigningKey) ProtoMessage() {}
 
 func (x *SigningKey) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_trust_service_proto_msgTypes[7]
+	mi := &file_cascade_v1_trust_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -531,7 +672,7 @@ func (x *SigningKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningKey.ProtoReflect.Descriptor instead.
 func (*SigningKey) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_trust_service_proto_rawDescGZIP(), []int{7}
+	return file_cascade_v1_trust_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SigningKey) GetKeyId() string {
@@ -585,7 +726,7 @@ type ListSigningKeysRequest struct {
 
 func (x *ListSigningKeysRequest) Reset() {
 	*x = ListSigningKeysRequest{}
-	mi := &file_cascade_v1_trust_service_proto_msgTypes[8]
+	mi := &file_cascade_v1_trust_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -597,7 +738,7 @@ func (x *ListSigningKeysRequest) String() string {
 func (*ListSigningKeysRequest) ProtoMessage() {}
 
 func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_trust_service_proto_msgTypes[8]
+	mi := &file_cascade_v1_trust_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -610,7 +751,7 @@ func (x *ListSigningKeysRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysRequest.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_trust_service_proto_rawDescGZIP(), []int{8}
+	return file_cascade_v1_trust_service_proto_rawDescGZIP(), []int{10}
 }
 
 // ListSigningKeysResponse lists the keys.
@@ -624,7 +765,7 @@ type ListSigningKeysResponse struct {
 
 func (x *ListSigningKeysResponse) Reset() {
 	*x = ListSigningKeysResponse{}
-	mi := &file_cascade_v1_trust_service_proto_msgTypes[9]
+	mi := &file_cascade_v1_trust_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -636,7 +777,7 @@ func (x *ListSigningKeysResponse) String() string {
 func (*ListSigningKeysResponse) ProtoMessage() {}
 
 func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_trust_service_proto_msgTypes[9]
+	mi := &file_cascade_v1_trust_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -649,7 +790,7 @@ func (x *ListSigningKeysResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSigningKeysResponse.ProtoReflect.Descriptor instead.
 func (*ListSigningKeysResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_trust_service_proto_rawDescGZIP(), []int{9}
+	return file_cascade_v1_trust_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListSigningKeysResponse) GetKeys() []*SigningKey {
@@ -668,7 +809,7 @@ type RotateSigningKeyRequest struct {
 
 func (x *RotateSigningKeyRequest) Reset() {
 	*x = RotateSigningKeyRequest{}
-	mi := &file_cascade_v1_trust_service_proto_msgTypes[10]
+	mi := &file_cascade_v1_trust_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -680,7 +821,7 @@ func (x *RotateSigningKeyRequest) String() string {
 func (*RotateSigningKeyRequest) ProtoMessage() {}
 
 func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_trust_service_proto_msgTypes[10]
+	mi := &file_cascade_v1_trust_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -693,7 +834,7 @@ func (x *RotateSigningKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateSigningKeyRequest.ProtoReflect.Descriptor instead.
 func (*RotateSigningKeyRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_trust_service_proto_rawDescGZIP(), []int{10}
+	return file_cascade_v1_trust_service_proto_rawDescGZIP(), []int{12}
 }
 
 // RotateSigningKeyResponse is the new active key.
@@ -707,7 +848,7 @@ type RotateSigningKeyResponse struct {
 
 func (x *RotateSigningKeyResponse) Reset() {
 	*x = RotateSigningKeyResponse{}
-	mi := &file_cascade_v1_trust_service_proto_msgTypes[11]
+	mi := &file_cascade_v1_trust_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -719,7 +860,7 @@ func (x *RotateSigningKeyResponse) String() string {
 func (*RotateSigningKeyResponse) ProtoMessage() {}
 
 func (x *RotateSigningKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_trust_service_proto_msgTypes[11]
+	mi := &file_cascade_v1_trust_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -732,7 +873,7 @@ func (x *RotateSigningKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateSigningKeyResponse.ProtoReflect.Descriptor instead.
 func (*RotateSigningKeyResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_trust_service_proto_rawDescGZIP(), []int{11}
+	return file_cascade_v1_trust_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RotateSigningKeyResponse) GetKey() *SigningKey {
@@ -772,7 +913,16 @@ const file_cascade_v1_trust_service_proto_rawDesc = "" +
 	"\x04info\x18\x01 \x01(\v2\x15.cascade.v1.TokenInfoR\x04info\"\x13\n" +
 	"\x11ListTokensRequest\"C\n" +
 	"\x12ListTokensResponse\x12-\n" +
-	"\x06tokens\x18\x01 \x03(\v2\x15.cascade.v1.TokenInfoR\x06tokens\"\xee\x01\n" +
+	"\x06tokens\x18\x01 \x03(\v2\x15.cascade.v1.TokenInfoR\x06tokens\"\x0f\n" +
+	"\rWhoAmIRequest\"\xf8\x01\n" +
+	"\x0eWhoAmIResponse\x12$\n" +
+	"\x04role\x18\x01 \x01(\x0e2\x10.cascade.v1.RoleR\x04role\x12\x15\n" +
+	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12\x19\n" +
+	"\borg_name\x18\x03 \x01(\tR\aorgName\x12\x19\n" +
+	"\btoken_id\x18\x04 \x01(\tR\atokenId\x12\x14\n" +
+	"\x05label\x18\x05 \x01(\tR\x05label\x123\n" +
+	"\tprincipal\x18\x06 \x01(\v2\x15.cascade.v1.PrincipalR\tprincipal\x12(\n" +
+	"\x10insecure_no_auth\x18\a \x01(\bR\x0einsecureNoAuth\"\xee\x01\n" +
 	"\n" +
 	"SigningKey\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1c\n" +
@@ -794,13 +944,14 @@ const file_cascade_v1_trust_service_proto_rawDesc = "" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fROLE_CONTROLLER\x10\x01\x12\x0f\n" +
 	"\vROLE_VENDOR\x10\x02\x12\x0f\n" +
-	"\vROLE_VIEWER\x10\x032\xfd\x01\n" +
+	"\vROLE_VIEWER\x10\x032\xc3\x02\n" +
 	"\fTokenService\x12K\n" +
 	"\n" +
 	"IssueToken\x12\x1d.cascade.v1.IssueTokenRequest\x1a\x1e.cascade.v1.IssueTokenResponse\x12N\n" +
 	"\vRevokeToken\x12\x1e.cascade.v1.RevokeTokenRequest\x1a\x1f.cascade.v1.RevokeTokenResponse\x12P\n" +
 	"\n" +
-	"ListTokens\x12\x1d.cascade.v1.ListTokensRequest\x1a\x1e.cascade.v1.ListTokensResponse\"\x03\x90\x02\x012\xcc\x01\n" +
+	"ListTokens\x12\x1d.cascade.v1.ListTokensRequest\x1a\x1e.cascade.v1.ListTokensResponse\"\x03\x90\x02\x01\x12D\n" +
+	"\x06WhoAmI\x12\x19.cascade.v1.WhoAmIRequest\x1a\x1a.cascade.v1.WhoAmIResponse\"\x03\x90\x02\x012\xcc\x01\n" +
 	"\n" +
 	"KeyService\x12_\n" +
 	"\x0fListSigningKeys\x12\".cascade.v1.ListSigningKeysRequest\x1a#.cascade.v1.ListSigningKeysResponse\"\x03\x90\x02\x01\x12]\n" +
@@ -819,7 +970,7 @@ func file_cascade_v1_trust_service_proto_rawDescGZIP() []byte {
 }
 
 var file_cascade_v1_trust_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cascade_v1_trust_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_cascade_v1_trust_service_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_cascade_v1_trust_service_proto_goTypes = []any{
 	(Role)(0),                        // 0: cascade.v1.Role
 	(*IssueTokenRequest)(nil),        // 1: cascade.v1.IssueTokenRequest
@@ -829,43 +980,49 @@ var file_cascade_v1_trust_service_proto_goTypes = []any{
 	(*RevokeTokenResponse)(nil),      // 5: cascade.v1.RevokeTokenResponse
 	(*ListTokensRequest)(nil),        // 6: cascade.v1.ListTokensRequest
 	(*ListTokensResponse)(nil),       // 7: cascade.v1.ListTokensResponse
-	(*SigningKey)(nil),               // 8: cascade.v1.SigningKey
-	(*ListSigningKeysRequest)(nil),   // 9: cascade.v1.ListSigningKeysRequest
-	(*ListSigningKeysResponse)(nil),  // 10: cascade.v1.ListSigningKeysResponse
-	(*RotateSigningKeyRequest)(nil),  // 11: cascade.v1.RotateSigningKeyRequest
-	(*RotateSigningKeyResponse)(nil), // 12: cascade.v1.RotateSigningKeyResponse
-	(*timestamppb.Timestamp)(nil),    // 13: google.protobuf.Timestamp
-	(*Principal)(nil),                // 14: cascade.v1.Principal
+	(*WhoAmIRequest)(nil),            // 8: cascade.v1.WhoAmIRequest
+	(*WhoAmIResponse)(nil),           // 9: cascade.v1.WhoAmIResponse
+	(*SigningKey)(nil),               // 10: cascade.v1.SigningKey
+	(*ListSigningKeysRequest)(nil),   // 11: cascade.v1.ListSigningKeysRequest
+	(*ListSigningKeysResponse)(nil),  // 12: cascade.v1.ListSigningKeysResponse
+	(*RotateSigningKeyRequest)(nil),  // 13: cascade.v1.RotateSigningKeyRequest
+	(*RotateSigningKeyResponse)(nil), // 14: cascade.v1.RotateSigningKeyResponse
+	(*timestamppb.Timestamp)(nil),    // 15: google.protobuf.Timestamp
+	(*Principal)(nil),                // 16: cascade.v1.Principal
 }
 var file_cascade_v1_trust_service_proto_depIdxs = []int32{
 	0,  // 0: cascade.v1.IssueTokenRequest.role:type_name -> cascade.v1.Role
 	3,  // 1: cascade.v1.IssueTokenResponse.info:type_name -> cascade.v1.TokenInfo
 	0,  // 2: cascade.v1.TokenInfo.role:type_name -> cascade.v1.Role
-	13, // 3: cascade.v1.TokenInfo.issued_at:type_name -> google.protobuf.Timestamp
-	13, // 4: cascade.v1.TokenInfo.revoked_at:type_name -> google.protobuf.Timestamp
-	14, // 5: cascade.v1.TokenInfo.issued_by:type_name -> cascade.v1.Principal
-	14, // 6: cascade.v1.TokenInfo.revoked_by:type_name -> cascade.v1.Principal
+	15, // 3: cascade.v1.TokenInfo.issued_at:type_name -> google.protobuf.Timestamp
+	15, // 4: cascade.v1.TokenInfo.revoked_at:type_name -> google.protobuf.Timestamp
+	16, // 5: cascade.v1.TokenInfo.issued_by:type_name -> cascade.v1.Principal
+	16, // 6: cascade.v1.TokenInfo.revoked_by:type_name -> cascade.v1.Principal
 	3,  // 7: cascade.v1.RevokeTokenResponse.info:type_name -> cascade.v1.TokenInfo
 	3,  // 8: cascade.v1.ListTokensResponse.tokens:type_name -> cascade.v1.TokenInfo
-	13, // 9: cascade.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
-	13, // 10: cascade.v1.SigningKey.expires_at:type_name -> google.protobuf.Timestamp
-	8,  // 11: cascade.v1.ListSigningKeysResponse.keys:type_name -> cascade.v1.SigningKey
-	8,  // 12: cascade.v1.RotateSigningKeyResponse.key:type_name -> cascade.v1.SigningKey
-	1,  // 13: cascade.v1.TokenService.IssueToken:input_type -> cascade.v1.IssueTokenRequest
-	4,  // 14: cascade.v1.TokenService.RevokeToken:input_type -> cascade.v1.RevokeTokenRequest
-	6,  // 15: cascade.v1.TokenService.ListTokens:input_type -> cascade.v1.ListTokensRequest
-	9,  // 16: cascade.v1.KeyService.ListSigningKeys:input_type -> cascade.v1.ListSigningKeysRequest
-	11, // 17: cascade.v1.KeyService.RotateSigningKey:input_type -> cascade.v1.RotateSigningKeyRequest
-	2,  // 18: cascade.v1.TokenService.IssueToken:output_type -> cascade.v1.IssueTokenResponse
-	5,  // 19: cascade.v1.TokenService.RevokeToken:output_type -> cascade.v1.RevokeTokenResponse
-	7,  // 20: cascade.v1.TokenService.ListTokens:output_type -> cascade.v1.ListTokensResponse
-	10, // 21: cascade.v1.KeyService.ListSigningKeys:output_type -> cascade.v1.ListSigningKeysResponse
-	12, // 22: cascade.v1.KeyService.RotateSigningKey:output_type -> cascade.v1.RotateSigningKeyResponse
-	18, // [18:23] is the sub-list for method output_type
-	13, // [13:18] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	0,  // 9: cascade.v1.WhoAmIResponse.role:type_name -> cascade.v1.Role
+	16, // 10: cascade.v1.WhoAmIResponse.principal:type_name -> cascade.v1.Principal
+	15, // 11: cascade.v1.SigningKey.created_at:type_name -> google.protobuf.Timestamp
+	15, // 12: cascade.v1.SigningKey.expires_at:type_name -> google.protobuf.Timestamp
+	10, // 13: cascade.v1.ListSigningKeysResponse.keys:type_name -> cascade.v1.SigningKey
+	10, // 14: cascade.v1.RotateSigningKeyResponse.key:type_name -> cascade.v1.SigningKey
+	1,  // 15: cascade.v1.TokenService.IssueToken:input_type -> cascade.v1.IssueTokenRequest
+	4,  // 16: cascade.v1.TokenService.RevokeToken:input_type -> cascade.v1.RevokeTokenRequest
+	6,  // 17: cascade.v1.TokenService.ListTokens:input_type -> cascade.v1.ListTokensRequest
+	8,  // 18: cascade.v1.TokenService.WhoAmI:input_type -> cascade.v1.WhoAmIRequest
+	11, // 19: cascade.v1.KeyService.ListSigningKeys:input_type -> cascade.v1.ListSigningKeysRequest
+	13, // 20: cascade.v1.KeyService.RotateSigningKey:input_type -> cascade.v1.RotateSigningKeyRequest
+	2,  // 21: cascade.v1.TokenService.IssueToken:output_type -> cascade.v1.IssueTokenResponse
+	5,  // 22: cascade.v1.TokenService.RevokeToken:output_type -> cascade.v1.RevokeTokenResponse
+	7,  // 23: cascade.v1.TokenService.ListTokens:output_type -> cascade.v1.ListTokensResponse
+	9,  // 24: cascade.v1.TokenService.WhoAmI:output_type -> cascade.v1.WhoAmIResponse
+	12, // 25: cascade.v1.KeyService.ListSigningKeys:output_type -> cascade.v1.ListSigningKeysResponse
+	14, // 26: cascade.v1.KeyService.RotateSigningKey:output_type -> cascade.v1.RotateSigningKeyResponse
+	21, // [21:27] is the sub-list for method output_type
+	15, // [15:21] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_trust_service_proto_init() }
@@ -880,7 +1037,7 @@ func file_cascade_v1_trust_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_trust_service_proto_rawDesc), len(file_cascade_v1_trust_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

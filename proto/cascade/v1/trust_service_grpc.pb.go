@@ -22,6 +22,7 @@ const (
 	TokenService_IssueToken_FullMethodName  = "/cascade.v1.TokenService/IssueToken"
 	TokenService_RevokeToken_FullMethodName = "/cascade.v1.TokenService/RevokeToken"
 	TokenService_ListTokens_FullMethodName  = "/cascade.v1.TokenService/ListTokens"
+	TokenService_WhoAmI_FullMethodName      = "/cascade.v1.TokenService/WhoAmI"
 )
 
 // TokenServiceClient is the client API for TokenService service.
@@ -37,6 +38,9 @@ type TokenServiceClient interface {
 	RevokeToken(ctx context.Context, in *RevokeTokenRequest, opts ...grpc.CallOption) (*RevokeTokenResponse, error)
 	// ListTokens lists tokens (never their secrets).
 	ListTokens(ctx context.Context, in *ListTokensRequest, opts ...grpc.CallOption) (*ListTokensResponse, error)
+	// WhoAmI says who the caller is, as the API authenticated it: its role,
+	// organisation, token id and label. Any authenticated caller may ask.
+	WhoAmI(ctx context.Context, in *WhoAmIRequest, opts ...grpc.CallOption) (*WhoAmIResponse, error)
 }
 
 type tokenServiceClient struct {
@@ -77,6 +81,16 @@ func (c *tokenServiceClient) ListTokens(ctx context.Context, in *ListTokensReque
 	return out, nil
 }
 
+func (c *tokenServiceClient) WhoAmI(ctx context.Context, in *WhoAmIRequest, opts ...grpc.CallOption) (*WhoAmIResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(WhoAmIResponse)
+	err := c.cc.Invoke(ctx, TokenService_WhoAmI_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TokenServiceServer is the server API for TokenService service.
 // All implementations must embed UnimplementedTokenServiceServer
 // for forward compatibility.
@@ -90,6 +104,9 @@ type TokenServiceServer interface {
 	RevokeToken(context.Context, *RevokeTokenRequest) (*RevokeTokenResponse, error)
 	// ListTokens lists tokens (never their secrets).
 	ListTokens(context.Context, *ListTokensRequest) (*ListTokensResponse, error)
+	// WhoAmI says who the caller is, as the API authenticated it: its role,
+	// organisation, token id and label. Any authenticated caller may ask.
+	WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error)
 	mustEmbedUnimplementedTokenServiceServer()
 }
 
@@ -108,6 +125,9 @@ func (UnimplementedTokenServiceServer) RevokeToken(context.Context, *RevokeToken
 }
 func (UnimplementedTokenServiceServer) ListTokens(context.Context, *ListTokensRequest) (*ListTokensResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTokens not implemented")
+}
+func (UnimplementedTokenServiceServer) WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method WhoAmI not implemented")
 }
 func (UnimplementedTokenServiceServer) mustEmbedUnimplementedTokenServiceServer() {}
 func (UnimplementedTokenServiceServer) testEmbeddedByValue()                      {}
@@ -184,6 +204,24 @@ func _TokenService_ListTokens_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TokenService_WhoAmI_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(WhoAmIRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TokenServiceServer).WhoAmI(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TokenService_WhoAmI_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TokenServiceServer).WhoAmI(ctx, req.(*WhoAmIRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TokenService_ServiceDesc is the grpc.ServiceDesc for TokenService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -202,6 +240,10 @@ var TokenService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTokens",
 			Handler:    _TokenService_ListTokens_Handler,
+		},
+		{
+			MethodName: "WhoAmI",
+			Handler:    _TokenService_WhoAmI_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1047,7 +1047,11 @@ type Notice struct {
 	SubjectCommunication *SubjectCommunication `protobuf:"bytes,23,opt,name=subject_communication,json=subjectCommunication,proto3" json:"subject_communication,omitempty"`
 	// Delivery on the organisation's webhook and e-mail channels, one entry
 	// per channel tried (the NATS channel is delivery_count and delivered_at).
-	Channels      []*ChannelDelivery `protobuf:"bytes,24,rep,name=channels,proto3" json:"channels,omitempty"`
+	Channels []*ChannelDelivery `protobuf:"bytes,24,rep,name=channels,proto3" json:"channels,omitempty"`
+	// Who the last reminder and the overdue message were escalated to (the
+	// registry's escalation_email, by e-mail besides the organisation's
+	// usual addresses), in the order sent; set when the e-mail is sent.
+	EscalatedTo   []*Escalation `protobuf:"bytes,25,rep,name=escalated_to,json=escalatedTo,proto3" json:"escalated_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1250,6 +1254,105 @@ func (x *Notice) GetChannels() []*ChannelDelivery {
 	return nil
 }
 
+func (x *Notice) GetEscalatedTo() []*Escalation {
+	if x != nil {
+		return x.EscalatedTo
+	}
+	return nil
+}
+
+// Escalation is one message sent to an organisation's escalation contact
+// (for a municipality, say, its head of administration).
+type Escalation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The escalation address the message was e-mailed to.
+	Email string `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
+	// The registry's escalation_phone when it was sent, for the vendor to call.
+	Phone string `protobuf:"bytes,2,opt,name=phone,proto3" json:"phone,omitempty"`
+	// The message: "reminder" (the last one before the deadline) or "overdue".
+	Event string `protobuf:"bytes,3,opt,name=event,proto3" json:"event,omitempty"`
+	// For a reminder: the time left at its threshold (e.g. 1h).
+	Remaining *durationpb.Duration `protobuf:"bytes,4,opt,name=remaining,proto3" json:"remaining,omitempty"`
+	// The message's id (its Nats-Msg-Id and e-mail Message-ID).
+	MessageId string `protobuf:"bytes,5,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// When the e-mail was sent.
+	SentAt        *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Escalation) Reset() {
+	*x = Escalation{}
+	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Escalation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Escalation) ProtoMessage() {}
+
+func (x *Escalation) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Escalation.ProtoReflect.Descriptor instead.
+func (*Escalation) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Escalation) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *Escalation) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *Escalation) GetEvent() string {
+	if x != nil {
+		return x.Event
+	}
+	return ""
+}
+
+func (x *Escalation) GetRemaining() *durationpb.Duration {
+	if x != nil {
+		return x.Remaining
+	}
+	return nil
+}
+
+func (x *Escalation) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *Escalation) GetSentAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SentAt
+	}
+	return nil
+}
+
 // ChannelDelivery is how a notice's messages (the notice, revisions,
 // reminders, escalations) fared on one channel.
 type ChannelDelivery struct {
@@ -1280,7 +1383,7 @@ type ChannelDelivery struct {
 
 func (x *ChannelDelivery) Reset() {
 	*x = ChannelDelivery{}
-	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	mi := &file_cascade_v1_types_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1292,7 +1395,7 @@ func (x *ChannelDelivery) String() string {
 func (*ChannelDelivery) ProtoMessage() {}
 
 func (x *ChannelDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	mi := &file_cascade_v1_types_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1305,7 +1408,7 @@ func (x *ChannelDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelDelivery.ProtoReflect.Descriptor instead.
 func (*ChannelDelivery) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{7}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ChannelDelivery) GetChannel() DeliveryChannel {
@@ -1395,7 +1498,7 @@ type Reminder struct {
 
 func (x *Reminder) Reset() {
 	*x = Reminder{}
-	mi := &file_cascade_v1_types_proto_msgTypes[8]
+	mi := &file_cascade_v1_types_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1407,7 +1510,7 @@ func (x *Reminder) String() string {
 func (*Reminder) ProtoMessage() {}
 
 func (x *Reminder) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[8]
+	mi := &file_cascade_v1_types_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1420,7 +1523,7 @@ func (x *Reminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reminder.ProtoReflect.Descriptor instead.
 func (*Reminder) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{8}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Reminder) GetRemaining() *durationpb.Duration {
@@ -1478,7 +1581,7 @@ type Outcome struct {
 
 func (x *Outcome) Reset() {
 	*x = Outcome{}
-	mi := &file_cascade_v1_types_proto_msgTypes[9]
+	mi := &file_cascade_v1_types_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1490,7 +1593,7 @@ func (x *Outcome) String() string {
 func (*Outcome) ProtoMessage() {}
 
 func (x *Outcome) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[9]
+	mi := &file_cascade_v1_types_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1503,7 +1606,7 @@ func (x *Outcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
 func (*Outcome) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{9}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Outcome) GetKind() OutcomeKind {
@@ -1594,7 +1697,7 @@ type SubjectCommunication struct {
 
 func (x *SubjectCommunication) Reset() {
 	*x = SubjectCommunication{}
-	mi := &file_cascade_v1_types_proto_msgTypes[10]
+	mi := &file_cascade_v1_types_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1606,7 +1709,7 @@ func (x *SubjectCommunication) String() string {
 func (*SubjectCommunication) ProtoMessage() {}
 
 func (x *SubjectCommunication) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[10]
+	mi := &file_cascade_v1_types_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1619,7 +1722,7 @@ func (x *SubjectCommunication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubjectCommunication.ProtoReflect.Descriptor instead.
 func (*SubjectCommunication) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{10}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SubjectCommunication) GetKind() SubjectCommunicationKind {
@@ -1705,7 +1808,7 @@ type NoticeEvent struct {
 
 func (x *NoticeEvent) Reset() {
 	*x = NoticeEvent{}
-	mi := &file_cascade_v1_types_proto_msgTypes[11]
+	mi := &file_cascade_v1_types_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1717,7 +1820,7 @@ func (x *NoticeEvent) String() string {
 func (*NoticeEvent) ProtoMessage() {}
 
 func (x *NoticeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[11]
+	mi := &file_cascade_v1_types_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1730,7 +1833,7 @@ func (x *NoticeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoticeEvent.ProtoReflect.Descriptor instead.
 func (*NoticeEvent) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{11}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *NoticeEvent) GetEvent() string {
@@ -1811,7 +1914,7 @@ type Principal struct {
 
 func (x *Principal) Reset() {
 	*x = Principal{}
-	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	mi := &file_cascade_v1_types_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1823,7 +1926,7 @@ func (x *Principal) String() string {
 func (*Principal) ProtoMessage() {}
 
 func (x *Principal) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	mi := &file_cascade_v1_types_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1836,7 +1939,7 @@ func (x *Principal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Principal.ProtoReflect.Descriptor instead.
 func (*Principal) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{12}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Principal) GetKind() string {
@@ -1915,7 +2018,7 @@ type BreachSummary struct {
 
 func (x *BreachSummary) Reset() {
 	*x = BreachSummary{}
-	mi := &file_cascade_v1_types_proto_msgTypes[13]
+	mi := &file_cascade_v1_types_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1927,7 +2030,7 @@ func (x *BreachSummary) String() string {
 func (*BreachSummary) ProtoMessage() {}
 
 func (x *BreachSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[13]
+	mi := &file_cascade_v1_types_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1940,7 +2043,7 @@ func (x *BreachSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachSummary.ProtoReflect.Descriptor instead.
 func (*BreachSummary) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{13}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *BreachSummary) GetBreachId() string {
@@ -2073,7 +2176,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x06update\x18\x03 \x01(\v2\x18.cascade.v1.BreachUpdateR\x06update\x12\x14\n" +
 	"\x05added\x18\x04 \x01(\x03R\x05added\x12&\n" +
 	"\x0funknown_org_ids\x18\x05 \x03(\tR\runknownOrgIds\x12'\n" +
-	"\x0ffanout_complete\x18\x06 \x01(\bR\x0efanoutComplete\"\x9e\t\n" +
+	"\x0ffanout_complete\x18\x06 \x01(\bR\x0efanoutComplete\"\xd9\t\n" +
 	"\x06Notice\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tbreach_id\x18\x02 \x01(\tR\bbreachId\x12\x15\n" +
@@ -2101,7 +2204,17 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"resolvedAt\x12-\n" +
 	"\aoutcome\x18\x16 \x01(\v2\x13.cascade.v1.OutcomeR\aoutcome\x12U\n" +
 	"\x15subject_communication\x18\x17 \x01(\v2 .cascade.v1.SubjectCommunicationR\x14subjectCommunication\x127\n" +
-	"\bchannels\x18\x18 \x03(\v2\x1b.cascade.v1.ChannelDeliveryR\bchannels\"\xfe\x03\n" +
+	"\bchannels\x18\x18 \x03(\v2\x1b.cascade.v1.ChannelDeliveryR\bchannels\x129\n" +
+	"\fescalated_to\x18\x19 \x03(\v2\x16.cascade.v1.EscalationR\vescalatedTo\"\xdb\x01\n" +
+	"\n" +
+	"Escalation\x12\x14\n" +
+	"\x05email\x18\x01 \x01(\tR\x05email\x12\x14\n" +
+	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x14\n" +
+	"\x05event\x18\x03 \x01(\tR\x05event\x127\n" +
+	"\tremaining\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\tremaining\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x05 \x01(\tR\tmessageId\x123\n" +
+	"\asent_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\"\xfe\x03\n" +
 	"\x0fChannelDelivery\x125\n" +
 	"\achannel\x18\x01 \x01(\x0e2\x1b.cascade.v1.DeliveryChannelR\achannel\x12\x1a\n" +
 	"\battempts\x18\x02 \x01(\x05R\battempts\x12\x1c\n" +
@@ -2209,7 +2322,7 @@ func file_cascade_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_cascade_v1_types_proto_goTypes = []any{
 	(NoticeState)(0),              // 0: cascade.v1.NoticeState
 	(DeliveryChannel)(0),          // 1: cascade.v1.DeliveryChannel
@@ -2223,67 +2336,71 @@ var file_cascade_v1_types_proto_goTypes = []any{
 	(*BreachUpdate)(nil),          // 9: cascade.v1.BreachUpdate
 	(*BreachRevision)(nil),        // 10: cascade.v1.BreachRevision
 	(*Notice)(nil),                // 11: cascade.v1.Notice
-	(*ChannelDelivery)(nil),       // 12: cascade.v1.ChannelDelivery
-	(*Reminder)(nil),              // 13: cascade.v1.Reminder
-	(*Outcome)(nil),               // 14: cascade.v1.Outcome
-	(*SubjectCommunication)(nil),  // 15: cascade.v1.SubjectCommunication
-	(*NoticeEvent)(nil),           // 16: cascade.v1.NoticeEvent
-	(*Principal)(nil),             // 17: cascade.v1.Principal
-	(*BreachSummary)(nil),         // 18: cascade.v1.BreachSummary
-	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 20: google.protobuf.Duration
+	(*Escalation)(nil),            // 12: cascade.v1.Escalation
+	(*ChannelDelivery)(nil),       // 13: cascade.v1.ChannelDelivery
+	(*Reminder)(nil),              // 14: cascade.v1.Reminder
+	(*Outcome)(nil),               // 15: cascade.v1.Outcome
+	(*SubjectCommunication)(nil),  // 16: cascade.v1.SubjectCommunication
+	(*NoticeEvent)(nil),           // 17: cascade.v1.NoticeEvent
+	(*Principal)(nil),             // 18: cascade.v1.Principal
+	(*BreachSummary)(nil),         // 19: cascade.v1.BreachSummary
+	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 21: google.protobuf.Duration
 }
 var file_cascade_v1_types_proto_depIdxs = []int32{
-	19, // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
-	19, // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
-	19, // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
+	20, // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
+	20, // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
+	20, // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
 	6,  // 3: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
 	5,  // 4: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
 	7,  // 5: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
-	19, // 6: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
+	20, // 6: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
 	10, // 7: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
-	19, // 8: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
-	19, // 9: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
+	20, // 8: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
+	20, // 9: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
 	6,  // 10: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
 	5,  // 11: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
-	19, // 12: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
+	20, // 12: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
 	9,  // 13: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
 	0,  // 14: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
-	19, // 15: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
-	19, // 16: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
-	19, // 17: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
-	19, // 18: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
-	20, // 19: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
-	13, // 20: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
-	19, // 21: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	19, // 22: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
-	14, // 23: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
-	15, // 24: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
-	12, // 25: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
-	1,  // 26: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
-	19, // 27: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
-	19, // 28: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
-	19, // 29: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
-	19, // 30: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
-	20, // 31: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
-	19, // 32: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
-	19, // 33: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
-	2,  // 34: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
-	19, // 35: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
-	19, // 36: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
-	3,  // 37: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
-	19, // 38: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
-	4,  // 39: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
-	19, // 40: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
-	19, // 41: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
-	0,  // 42: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
-	17, // 43: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
-	19, // 44: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
-	45, // [45:45] is the sub-list for method output_type
-	45, // [45:45] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	20, // 15: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
+	20, // 16: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
+	20, // 17: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
+	20, // 18: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
+	21, // 19: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
+	14, // 20: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
+	20, // 21: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	20, // 22: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
+	15, // 23: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
+	16, // 24: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
+	13, // 25: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
+	12, // 26: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
+	21, // 27: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
+	20, // 28: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
+	1,  // 29: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
+	20, // 30: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
+	20, // 31: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
+	20, // 32: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
+	20, // 33: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
+	21, // 34: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
+	20, // 35: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
+	20, // 36: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
+	2,  // 37: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
+	20, // 38: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
+	20, // 39: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
+	3,  // 40: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
+	20, // 41: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
+	4,  // 42: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
+	20, // 43: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
+	20, // 44: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
+	0,  // 45: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
+	18, // 46: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
+	20, // 47: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	48, // [48:48] is the sub-list for method output_type
+	48, // [48:48] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_types_proto_init() }
@@ -2297,7 +2414,7 @@ func file_cascade_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_types_proto_rawDesc), len(file_cascade_v1_types_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
