@@ -82,6 +82,8 @@
       openQuestions: 'Open questions', noOpenQuestions: 'No unanswered questions.', askedAgo: 'asked {0} ago', answerLabel: 'Answer',
       shareWithAll: 'Share with every affected organisation (without the asker\'s name)', sendAnswer: 'Send answer', answered: 'Answer sent.',
       questionsCount: '{0} open', sharedBadge: 'shared with all',
+      escalatedTo: 'Escalated to', escOverdue: 'overdue escalation', escReminder: 'last reminder', ev_escalated: 'Escalated', ev_question_asked: 'Question asked', ev_question_answered: 'Question answered', ev_answer_shared: 'Answer shared with all',
+      ev_channel_delivered: 'Delivered on a channel', ev_channel_failed: 'Delivery attempt failed', ev_channel_dead_lettered: 'Given up (dead letter)',
     },
     sv: {
       skip: 'Hoppa till innehållet', loading: 'Laddar…', signOut: 'Logga ut', switchTo: 'English', switchLang: 'en',
@@ -156,6 +158,8 @@
       openQuestions: 'Öppna frågor', noOpenQuestions: 'Inga obesvarade frågor.', askedAgo: 'ställd för {0} sedan', answerLabel: 'Svar',
       shareWithAll: 'Dela med alla berörda organisationer (utan frågeställarens namn)', sendAnswer: 'Skicka svar', answered: 'Svaret är skickat.',
       questionsCount: '{0} öppna', sharedBadge: 'delat med alla',
+      escalatedTo: 'Eskalerad till', escOverdue: 'eskalering vid försening', escReminder: 'sista påminnelsen', ev_escalated: 'Eskalerad', ev_question_asked: 'Fråga ställd', ev_question_answered: 'Fråga besvarad', ev_answer_shared: 'Svar delat med alla',
+      ev_channel_delivered: 'Levererad via kanal', ev_channel_failed: 'Leveransförsök misslyckades', ev_channel_dead_lettered: 'Uppgiven (död post)',
     },
   };
 
@@ -1264,7 +1268,9 @@
         ...(n.acknowledged_at ? row('acknowledged', ackLine(n), n.acknowledgement_note ? h('q', {}, n.acknowledgement_note) : null) : []),
         ...row('deliveries', num(n.delivery_count)),
         ...(n.resolved_at ? row('resolvedAt', fmtTime(n.resolved_at)) : []),
-        ...(n.outcome?.kind ? row('outcome', t('outcome_' + n.outcome.kind)) : []));
+        ...(n.outcome?.kind ? row('outcome', t('outcome_' + n.outcome.kind)) : []),
+        ...((n.escalated_to || []).length ? row('escalatedTo', h('ul', { class: 'plain', id: 'escalated-to' }, n.escalated_to.map((x) =>
+          h('li', {}, [x.email, x.phone].filter(Boolean).join(' · '), ' — ', t(x.event === 'overdue' ? 'escOverdue' : 'escReminder'), ', ', fmtTime(x.sent_at))))) : []));
       status.classList.toggle('late', isLate(n));
       const keep = action.querySelector('input[name="note"]')?.value;
       action.replaceChildren(canAck(n) ? ackForm(n, setNotice) : '');
