@@ -146,7 +146,7 @@ func TestVerifyErrorsInInput(t *testing.T) {
 		{"key set of another ring", []string{"verify", f.msgFile, "--keys", other.keysFile}, 1,
 			"FAILED: unknown signing key " + f.ring.Active().ID + ": not one of Cascade's published keys", ""},
 		{"no such message file", []string{"verify", filepath.Join(f.dir, "nope.json"), "--keys", f.keysFile}, 1, "", "no such file"},
-		{"message not in the saved format", []string{"verify", notJSON, "--keys", f.keysFile}, 1, "", "saved message (want {"},
+		{"message in no known form", []string{"verify", notJSON, "--keys", f.keysFile}, 1, "", "unsupported format"},
 		{"keys file not a key set", []string{"verify", f.msgFile, "--keys", f.msgFile}, 1, "", `unknown field "subject"`},
 		{"no file", []string{"verify", "--keys", f.keysFile}, 2, "", "missing argument"},
 	} {
