@@ -87,6 +87,8 @@ func CheckMessage(msg signing.SavedMessage, format Format, keys signing.KeySet, 
 	}
 	if id, err := breach.ParseNoticeID(r.NoticeID); err == nil {
 		r.BreachID, r.OrgID = string(id.Breach), string(id.Org)
+	} else if org, ok := strings.CutPrefix(signing.SignedSubject(r.Subject, r.NoticeID), "cascade.notice."); ok {
+		r.OrgID = org // a message about no notice (a token issued for the organisation)
 	}
 	r.KeyID = keyIDOf(msg.Headers)
 	kid, err := msg.Verify(keys, now)
