@@ -84,10 +84,10 @@ func forms(t *testing.T, m signing.SavedMessage) map[Format][]byte {
 	}
 	eml.WriteString(enc + "\r\n--XX--\r\n")
 	return map[Format][]byte{
-		FormatSaved:       saved,
-		FormatHTTP:        req.Bytes(),
-		FormatWebhookJSON: hook,
-		FormatEmail:       eml.Bytes(),
+		FormatSaved:        saved,
+		FormatHTTP:         req.Bytes(),
+		FormatWebhookJSON:  hook,
+		FormatEmail:        eml.Bytes(),
 		"webhook-json-raw": raw,
 	}
 }
