@@ -824,7 +824,7 @@
       button.textContent = t('verifyButton');
     };
     rerender = redraw;
-    mainView(session ? h('p', {}, h('a', { href: '#/' }, t('back'))) : null, heading, form, result);
+    mainView(...[session ? h('p', {}, h('a', { href: '#/' }, t('back'))) : null, heading, form, result].filter(Boolean));
   }
 
   // showVerdict draws the answer of /api/verify: the verdict, what the
