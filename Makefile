@@ -47,7 +47,7 @@ test: lint check-generated ## lint, check generated code, run every test with -r
 test-short: ## quick tests (skips the crash tests)
 	$(GO) test -short -count=1 ./...
 
-FUZZ_TARGETS := FuzzParseCSV:./internal/registry/ FuzzDecodeReport:./internal/protoconv/ FuzzVerify:./internal/signing/ FuzzVerifyEvidence:./internal/signing/
+FUZZ_TARGETS := FuzzParseCSV:./internal/registry/ FuzzDecodeReport:./internal/protoconv/ FuzzVerify:./internal/signing/ FuzzVerifyEvidence:./internal/signing/ FuzzParse:./internal/verify/
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target (registry CSV, intake decoder, signature verifier) for FUZZTIME (default 60s)

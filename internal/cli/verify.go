@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cascadehq/cascade/internal/signing"
+	"github.com/cascadehq/cascade/internal/verify"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -19,10 +20,17 @@ func verifyCmd() *command {
 		name:    name,
 		args:    "FILE|-",
 		summary: "Check that a saved message was sent by Cascade (its signature)",
-		details: `Checks the Cascade-Signature of a message saved to FILE as JSON:
-  {"subject": "cascade.notice.<org_id>",
-   "headers": {"Cascade-Signature": ["v1;kid=...;sig=..."], "Cascade-Notice-Id": ["..."], ...},
-   "data": "<the body, base64>"}
+		details: `Checks the Cascade-Signature of a message saved to FILE in any of these forms:
+  - the attachment cascade-message.json of Cascade's e-mail, or the whole
+    e-mail (.eml) it is attached to; this is also cascadectl's own form:
+    {"subject": "cascade.notice.<org_id>",
+     "headers": {"Cascade-Signature": ["v1;kid=...;sig=..."], "Cascade-Notice-Id": ["..."], ...},
+     "data": "<the body, base64>"}
+  - a webhook request saved with its headers: the request line (optional),
+    the headers, an empty line and the body byte for byte; or JSON
+    {"headers": {"Cascade-Signature": "...", ...}, "body": "<the body as text>"}
+  - what 'nats stream get STREAM SEQ --json' prints, or a file written by
+    'nats sub SUBJECT --dump DIR' (one message of 'nats sub --dump -')
 With --keys, checks offline against a key set saved from cascade.keys
 (JSON {"keys": [...]}); otherwise asks cascaded for its keys over gRPC.
 Prints "OK: signed by Cascade key ..." and the subject, notice and event
@@ -33,7 +41,9 @@ organisation verifies too.`,
 # Check a saved message with the keys from 'cascadectl keys list --save'
 cascadectl verify MSG.json --keys keys.json
 # Check one from stdin, fetching the keys from cascaded
-cascadectl verify - < MSG.json`,
+cascadectl verify - < MSG.json
+# Check a message kept in a stream, as the nats CLI prints it
+nats stream get CASCADE_NOTICES 42 --json | cascadectl verify - --keys keys.json`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			keysFile := fs.String("keys", "", "verify offline with the key `file` saved from cascade.keys")
 			return func(ctx context.Context, a *app, args []string) error {
@@ -50,11 +60,15 @@ cascadectl verify - < MSG.json`,
 type verifyResultJSON struct {
 	OK           bool       `json:"ok"`
 	Error        string     `json:"error,omitempty"`
+	Reason       string     `json:"reason,omitempty"` // verify.Reason: no_signature, unknown_key, key_expired, tampered, malformed
+	Advice       string     `json:"advice,omitempty"` // what to do about it
+	Format       string     `json:"format"`           // the form the file was read in (verify.Format)
 	KeyID        string     `json:"key_id,omitempty"`
 	KeyCreatedAt *time.Time `json:"key_created_at,omitempty"`
 	KeyActive    bool       `json:"key_active,omitempty"`
 	KeyExpiresAt *time.Time `json:"key_expires_at,omitempty"`
 	Subject      string     `json:"subject"`
+	OrgID        string     `json:"org_id,omitempty"`
 	NoticeID     string     `json:"notice_id,omitempty"`
 	Event        string     `json:"event,omitempty"`
 }
@@ -64,20 +78,20 @@ func (a *app) verifyMessage(ctx context.Context, file, keysFile string) error {
 	if err != nil {
 		return err
 	}
-	var msg signing.SavedMessage
-	if err := msg.Unmarshal(data); err != nil {
+	msg, format, err := verify.Parse(data)
+	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
 	keys, err := a.signingKeys(ctx, keysFile)
 	if err != nil {
 		return err
 	}
-	kid, verr := msg.Verify(keys, time.Now())
-	out := verifyResultJSON{OK: verr == nil, Subject: msg.Subject,
-		NoticeID: msg.Headers.Get(signing.HeaderNoticeID), Event: msg.Headers.Get(signing.HeaderEvent)}
-	key, _ := keys.Lookup(kid)
+	res := verify.CheckMessage(msg, format, keys, time.Now())
+	kid, verr, key := res.KeyID, res.Err, res.Key
+	out := verifyResultJSON{OK: res.Verified, Format: string(format), Subject: res.Subject, OrgID: res.OrgID,
+		NoticeID: res.NoticeID, Event: res.Event}
 	if verr != nil {
-		out.Error = verr.Error()
+		out.Error, out.Reason, out.Advice = verr.Error(), string(res.Reason), verify.Advice[res.Reason]
 	} else {
 		out.KeyID, out.KeyCreatedAt, out.KeyActive = kid, utc(key.CreatedAt), key.Active
 		out.KeyExpiresAt = utc(key.ExpiresAt)

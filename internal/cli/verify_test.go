@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -146,7 +147,7 @@ func TestVerifyErrorsInInput(t *testing.T) {
 		{"key set of another ring", []string{"verify", f.msgFile, "--keys", other.keysFile}, 1,
 			"FAILED: unknown signing key " + f.ring.Active().ID + ": not one of Cascade's published keys", ""},
 		{"no such message file", []string{"verify", filepath.Join(f.dir, "nope.json"), "--keys", f.keysFile}, 1, "", "no such file"},
-		{"message not in the saved format", []string{"verify", notJSON, "--keys", f.keysFile}, 1, "", "saved message (want {"},
+		{"message in no known form", []string{"verify", notJSON, "--keys", f.keysFile}, 1, "", "unsupported format"},
 		{"keys file not a key set", []string{"verify", f.msgFile, "--keys", f.msgFile}, 1, "", `unknown field "subject"`},
 		{"no file", []string{"verify", "--keys", f.keysFile}, 2, "", "missing argument"},
 	} {
@@ -211,4 +212,37 @@ func TestVerifyHelpGolden(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
 	golden(t, "help_verify", r.stdout)
+}
+
+// TestVerifyNATSCLIForms: cascadectl verify reads what the nats CLI saves
+// (nats stream get --json, nats sub --dump) and a saved webhook request.
+func TestVerifyNATSCLIForms(t *testing.T) {
+	f := newSignedFixture(t)
+	m := f.msg
+	var hdr strings.Builder
+	hdr.WriteString("NATS/1.0\r\n")
+	var req strings.Builder
+	fmt.Fprintf(&req, "POST /hook HTTP/1.1\r\nContent-Length: %d\r\nCascade-Subject: %s\r\n", len(m.Data), m.Subject)
+	for k, vs := range m.Headers {
+		fmt.Fprintf(&hdr, "%s: %s\r\n", k, vs[0])
+		fmt.Fprintf(&req, "%s: %s\r\n", k, vs[0])
+	}
+	hdr.WriteString("\r\n")
+	fmt.Fprintf(&req, "\r\n%s", m.Data)
+	streamGet, _ := json.Marshal(map[string]any{"subject": m.Subject, "seq": 3, "hdrs": []byte(hdr.String()), "data": m.Data, "time": time.Now()})
+	subDump, _ := json.Marshal(&nats.Msg{Subject: m.Subject, Header: m.Headers, Data: m.Data})
+	for name, data := range map[string][]byte{"nats-stream-get": streamGet, "nats-sub-dump": append(subDump, 0), "http-request": []byte(req.String())} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(f.dir, name)
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := runCLI(t.Context(), "verify", path, "--keys", f.keysFile, "-o", "json")
+			var out map[string]any
+			if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || r.code != 0 || out["ok"] != true || out["format"] != name ||
+				out["org_id"] != "se-kommun-0180" || out["notice_id"] != "B-1/se-kommun-0180" {
+				t.Fatalf("exit %d, stdout %s, stderr %s", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
 }

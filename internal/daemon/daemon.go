@@ -28,6 +28,7 @@ import (
 	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/natsembed"
 	"github.com/cascadehq/cascade/internal/registry"
+	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/store"
 	"github.com/cascadehq/cascade/internal/summary"
 	"github.com/cascadehq/cascade/internal/webhook"
@@ -41,6 +42,7 @@ type Daemon struct {
 	// natsAuthDir holds the NATS users' seeds: <data-dir>/nats-auth or
 	// --nats-auth; empty with an external NATS and no --nats-auth.
 	natsAuthDir string
+	publicKeys  func() []signing.PublicKey // the ring's, for the dashboard's check page
 	nc          *nats.Conn
 	st          *store.Store
 	grpc        *grpc.Server
@@ -149,6 +151,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.cleanups = append(d.cleanups, ring.Close)
+	d.publicKeys = ring.Public // the dashboard's check page
 	if opts.OrgsFile != "" {
 		// A large registry takes longer than the rest of the start-up.
 		loadCtx, cancelLoad := context.WithTimeout(ctx, 10*time.Minute)

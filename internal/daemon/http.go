@@ -34,7 +34,7 @@ func (d *Daemon) newHTTPServer() (*http.Server, error) {
 		return nil, fmt.Errorf("dashboard: %w", err)
 	}
 	d.cleanups = append(d.cleanups, func() { cc.Close() })
-	dash := dashboard.New(dashboard.Config{Conn: cc, NoAuth: d.opts.InsecureNoAuth, Gate: d.guard, Now: d.opts.Now,
+	dash := dashboard.New(dashboard.Config{Conn: cc, NoAuth: d.opts.InsecureNoAuth, Gate: d.guard, Keys: d.publicKeys, Now: d.opts.Now,
 		Log: d.log.With("component", "dashboard")})
 	if !d.opts.InsecureNoAuth && !loopback(d.opts.HTTPAddr) {
 		d.log.Warn("the dashboard is served over plain HTTP on a non-loopback address: bearer tokens travel in clear text; put it behind a TLS proxy")

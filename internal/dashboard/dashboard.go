@@ -43,6 +43,9 @@ type Config struct {
 	// Gate, if set, admits requests before the dashboard does any work
 	// for them (implemented by auth.Guard).
 	Gate Gate
+	// Keys are the public signing keys the check page verifies with; nil
+	// turns the check off.
+	Keys Keys
 	// PollInterval of the live views without a gRPC watch; 0 means
 	// DefaultPollInterval.
 	PollInterval time.Duration
@@ -69,6 +72,7 @@ type Dashboard struct {
 	conn     grpc.ClientConnInterface // for the session's WhoAmI
 	noAuth   bool
 	gate     Gate
+	keys     Keys
 	poll     time.Duration
 	log      *slog.Logger
 	now      func() time.Time
@@ -95,6 +99,7 @@ func New(cfg Config) *Dashboard {
 		conn:     cfg.Conn,
 		noAuth:   cfg.NoAuth,
 		gate:     cfg.Gate,
+		keys:     cfg.Keys,
 		poll:     cfg.PollInterval,
 		log:      cfg.Log,
 		now:      cfg.Now,
@@ -107,6 +112,7 @@ func New(cfg Config) *Dashboard {
 	d.mux.HandleFunc("GET /api/session", d.session)
 	d.mux.HandleFunc("GET /api/breaches/{breach}", d.getBreach)
 	d.routeWorkspace()
+	d.mux.HandleFunc("POST "+verifyPath, d.verifyMessage)
 	d.mux.HandleFunc("GET /api/events/breaches", d.breachListEvents)
 	d.mux.HandleFunc("GET /api/events/breaches/{breach}", d.breachEvents)
 	d.mux.HandleFunc("GET /api/events/notices", d.noticeListEvents)
@@ -148,7 +154,10 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"authentication is off (--insecure-no-auth): the dashboard answers only on localhost")
 		return
 	}
-	if d.gate != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+	// The check page's POST is the one exemption: it works without
+	// credentials (verify.go), with its own, larger cap.
+	verifying := r.Method == http.MethodPost && r.URL.Path == verifyPath
+	if d.gate != nil && r.Method != http.MethodGet && r.Method != http.MethodHead && !verifying {
 		// Credentials first: an unauthenticated client gets its 401
 		// without the server reading what it sends, and the connection
 		// closes (the unread body must not be read as a next request).
@@ -163,7 +172,11 @@ func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// No handler reads more, and the server discards no more of a body
 	// left unread, than this.
-	r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+	limit := int64(maxBodyBytes)
+	if verifying {
+		limit = maxVerifyBytes
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	d.handler.ServeHTTP(w, r)
 }
 

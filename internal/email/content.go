@@ -49,6 +49,7 @@ type texts struct {
 	deadlineTitle, deadlinePara, deadlineOverdue                  string
 	ackTitle, ackPara, ackOther, outcomePara                      string
 	verifyTitle, verifyPara, verifyAfter, verifyUnsigned          string
+	trustPara                                                     string
 	warning, footer                                               string
 	hours, minutes                                                func(int) string
 }
@@ -97,6 +98,7 @@ var swedish = texts{
 	verifyPara:      "Meddelandet är signerat med Cascades nyckel %s (Ed25519). Spara bilagan " + AttachmentName + " och kör:",
 	verifyAfter:     "Cascades publika nycklar publiceras också på NATS-subjektet cascade.keys och via gRPC (KeyService/ListSigningKeys). Kontrollera även att ärendet %s finns hos er i Cascade: cascadectl notice show %s.",
 	verifyUnsigned:  "Meddelandet saknar Cascades signatur: lita inte på det, och kontrollera ärendet %s i Cascade (cascadectl notice show %s).",
+	trustPara:       "Lita bara på uppgifter som går att verifiera, eller som ni ser i Cascade självt: på sidan ”Kontrollera ett meddelande” i er instrumentpanel för Cascade kan ni släppa bilagan (eller hela e-postmeddelandet) och se om Cascade har signerat den och, med er åtkomst, vad Cascade har om ärendet. Ring personuppgiftsbiträdet bara på ett nummer ni känner till från avtalet, aldrig på ett nummer som står i ett meddelande.",
 	warning:         "Cascade ber aldrig om lösenord, inloggningsuppgifter eller andra behörighetsuppgifter och länkar aldrig till en inloggningssida. Ett meddelande som gör det kommer inte från oss: rapportera det till er säkerhetsfunktion.",
 	footer:          "Skickat av Cascade för %s. Meddelande-id %s.",
 	hours: func(n int) string {
@@ -157,6 +159,7 @@ var english = texts{
 	verifyPara:      "This message is signed with Cascade's key %s (Ed25519). Save the attachment " + AttachmentName + " and run:",
 	verifyAfter:     "Cascade's public keys are also published on the NATS subject cascade.keys and through gRPC (KeyService/ListSigningKeys). Check too that notice %s is there for you in Cascade: cascadectl notice show %s.",
 	verifyUnsigned:  "This message lacks Cascade's signature: do not trust it, and check notice %s in Cascade (cascadectl notice show %s).",
+	trustPara:       "Trust only facts that verify, or that you see in Cascade itself: on the page \"Check a message\" of your Cascade dashboard you can drop the attachment (or the whole e-mail) and see whether Cascade signed it and, with your access, what Cascade holds for the notice. Call the processor only on a number you know from your contract, never on one given in a message.",
 	warning:         "Cascade never asks for passwords, login details or any other credentials and never links to a login page. A message that does is not from us: report it to your security team.",
 	footer:          "Sent by Cascade for %s. Message id %s.",
 	hours: func(n int) string {
@@ -327,10 +330,10 @@ func content(m *Message) doc {
 			Title:    tx.verifyTitle,
 			Paras:    []string{fmt.Sprintf(tx.verifyPara, m.KeyID)},
 			Commands: []string{"cascadectl keys list --save keys.json", "cascadectl verify " + AttachmentName + " --keys keys.json"},
-			After:    []string{fmt.Sprintf(tx.verifyAfter, id, id)},
+			After:    []string{fmt.Sprintf(tx.verifyAfter, id, id), tx.trustPara},
 		})
 	} else {
-		d.Sections = append(d.Sections, section{Title: tx.verifyTitle, Paras: []string{fmt.Sprintf(tx.verifyUnsigned, id, id)}})
+		d.Sections = append(d.Sections, section{Title: tx.verifyTitle, Paras: []string{fmt.Sprintf(tx.verifyUnsigned, id, id), tx.trustPara}})
 	}
 	return d
 }

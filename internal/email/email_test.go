@@ -256,11 +256,13 @@ func TestSendBothLanguages(t *testing.T) {
 		{"", []string{"Till Stockholms kommun", "personuppgiftsincident", "artikel 33.2", "cirka 52\u00a0000 registrerade, cirka 410\u00a0000 poster",
 			"senast 2025-08-26 16:30 CEST", `cascadectl notice ack EXAMPLE-2025-08-23/se-kommun-0180 --by "…"`,
 			"Cascades nyckel " + k.ID, "cascadectl verify cascade-message.json --keys keys.json", "cascade.keys", "KeyService/ListSigningKeys",
-			"Cascade ber aldrig om lösenord, inloggningsuppgifter eller andra behörighetsuppgifter"}},
+			"Cascade ber aldrig om lösenord, inloggningsuppgifter eller andra behörighetsuppgifter",
+			"sidan ”Kontrollera ett meddelande”", "aldrig på ett nummer som står i ett meddelande"}},
 		{"en", []string{"To Stockholms kommun", "personal data breach", "Article 33(2)", "about 52,000 data subjects, about 410,000 records",
 			"by 2025-08-26 16:30 CEST", `cascadectl notice ack EXAMPLE-2025-08-23/se-kommun-0180 --by "…"`,
 			"Cascade's key " + k.ID, "cascadectl verify cascade-message.json --keys keys.json", "cascade.keys", "KeyService/ListSigningKeys",
-			"Cascade never asks for passwords, login details or any other credentials"}},
+			"Cascade never asks for passwords, login details or any other credentials",
+			`the page "Check a message"`, "never on one given in a message"}},
 	} {
 		t.Run("locale="+tc.locale, func(t *testing.T) {
 			before := len(r.all())

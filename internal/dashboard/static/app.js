@@ -84,6 +84,29 @@
       questionsCount: '{0} open', sharedBadge: 'shared with all',
       escalatedTo: 'Escalated to', escOverdue: 'overdue escalation', escReminder: 'last reminder', ev_escalated: 'Escalated', ev_question_asked: 'Question asked', ev_question_answered: 'Question answered', ev_answer_shared: 'Answer shared with all',
       ev_channel_delivered: 'Delivered on a channel', ev_channel_failed: 'Delivery attempt failed', ev_channel_dead_lettered: 'Given up (dead letter)',
+      // check page (#/verify)
+      verifyNav: 'Check a message', verifyFromSignIn: 'Received a message from Cascade? Check that it is genuine (no sign-in needed) →',
+      verifyTitle: 'Check a message',
+      verifyHelp: 'Drop the file you received: the cascade-message.json attached to Cascade\'s e-mail (or the whole e-mail), a webhook request saved with its headers, or a message saved with nats stream get --json or nats sub --dump. The check uses Cascade\'s public keys; nothing is stored.',
+      verifyDrop: 'Drop the file here, or choose it', verifyPaste: 'Or paste the message', verifyButton: 'Check',
+      verifyChecking: 'Checking…', verifyTooBig: 'The file is larger than 1 MiB: give the attachment cascade-message.json or the message alone.',
+      verifyEmpty: 'Drop a file or paste a message first.',
+      genuine: 'Genuine: signed by Cascade', notGenuine: 'NOT genuine',
+      vr_unsupported_format: 'This is not a message Cascade can read.', vr_no_signature: 'The message carries no Cascade signature.',
+      vr_malformed: 'The signature is damaged.', vr_unknown_key: 'It was signed with a key that is not Cascade\'s: forged.',
+      vr_key_expired: 'It was signed with a key Cascade no longer uses.', vr_tampered: 'The message was changed after Cascade signed it.',
+      va_unsupported_format: 'Give the cascade-message.json attached to the e-mail, the whole e-mail, a webhook request saved with its headers, or a message saved with the nats CLI.',
+      va_no_signature: 'Cascade signs every message. If you saved it without its headers, save it again with them. Otherwise do not act on it: call the processor on a number you know from your contract, never one from the message.',
+      va_malformed: 'Do not act on it. Call the processor on a number you know from your contract, never one from the message.',
+      va_unknown_key: 'Do not act on it. Call the processor on a number you know from your contract, never one from the message.',
+      va_key_expired: 'It can no longer be checked. Look the notice up here in Cascade before you act.',
+      va_tampered: 'Do not act on it. Call the processor on a number you know from your contract, never one from the message.',
+      claimed: 'What the message says', held: 'What Cascade holds', claimedNote: 'Trust these only because the signature checks out.',
+      unverifiedNote: 'Not confirmed by a signature: do not trust these.',
+      event: 'Event', keyId: 'Signing key', keyRetired: 'replaced, valid until {0}', sentAt: 'Sent', title: 'Title',
+      fn_sign_in: 'Sign in to see the notice as Cascade holds it.', fn_not_yours: 'Your sign-in may not see this notice: it was sent to another organisation ({0}). Check that the organisation is yours.',
+      fn_no_notice: 'This message is about no notice.', fn_unavailable: 'Cascade could not be asked right now; try again.',
+      fn_not_verified: 'Facts are shown only for a genuine message.', openNotice: 'Open the notice',
     },
     sv: {
       skip: 'Hoppa till innehållet', loading: 'Laddar…', signOut: 'Logga ut', switchTo: 'English', switchLang: 'en',
@@ -160,6 +183,29 @@
       questionsCount: '{0} öppna', sharedBadge: 'delat med alla',
       escalatedTo: 'Eskalerad till', escOverdue: 'eskalering vid försening', escReminder: 'sista påminnelsen', ev_escalated: 'Eskalerad', ev_question_asked: 'Fråga ställd', ev_question_answered: 'Fråga besvarad', ev_answer_shared: 'Svar delat med alla',
       ev_channel_delivered: 'Levererad via kanal', ev_channel_failed: 'Leveransförsök misslyckades', ev_channel_dead_lettered: 'Uppgiven (död post)',
+      // check page (#/verify)
+      verifyNav: 'Kontrollera ett meddelande', verifyFromSignIn: 'Fått ett meddelande från Cascade? Kontrollera att det är äkta (ingen inloggning behövs) →',
+      verifyTitle: 'Kontrollera ett meddelande',
+      verifyHelp: 'Släpp filen du fick: cascade-message.json som bifogas Cascades e-post (eller hela e-postmeddelandet), en webhook-begäran sparad med sina rubriker, eller ett meddelande sparat med nats stream get --json eller nats sub --dump. Kontrollen använder Cascades publika nycklar; inget sparas.',
+      verifyDrop: 'Släpp filen här, eller välj den', verifyPaste: 'Eller klistra in meddelandet', verifyButton: 'Kontrollera',
+      verifyChecking: 'Kontrollerar…', verifyTooBig: 'Filen är större än 1 MiB: ge bilagan cascade-message.json eller bara meddelandet.',
+      verifyEmpty: 'Släpp en fil eller klistra in ett meddelande först.',
+      genuine: 'Äkta: signerat av Cascade', notGenuine: 'INTE äkta',
+      vr_unsupported_format: 'Det här är inget meddelande som Cascade kan läsa.', vr_no_signature: 'Meddelandet saknar Cascades signatur.',
+      vr_malformed: 'Signaturen är skadad.', vr_unknown_key: 'Det är signerat med en nyckel som inte är Cascades: förfalskat.',
+      vr_key_expired: 'Det är signerat med en nyckel som Cascade inte längre använder.', vr_tampered: 'Meddelandet har ändrats efter att Cascade signerade det.',
+      va_unsupported_format: 'Ge cascade-message.json som bifogas e-posten, hela e-postmeddelandet, en webhook-begäran sparad med sina rubriker, eller ett meddelande sparat med nats-verktyget.',
+      va_no_signature: 'Cascade signerar varje meddelande. Om du sparade det utan rubrikerna, spara det igen med dem. Annars: agera inte på det, utan ring personuppgiftsbiträdet på ett nummer du känner till från avtalet, aldrig ett från meddelandet.',
+      va_malformed: 'Agera inte på det. Ring personuppgiftsbiträdet på ett nummer du känner till från avtalet, aldrig ett från meddelandet.',
+      va_unknown_key: 'Agera inte på det. Ring personuppgiftsbiträdet på ett nummer du känner till från avtalet, aldrig ett från meddelandet.',
+      va_key_expired: 'Det går inte längre att kontrollera. Slå upp underrättelsen här i Cascade innan du agerar.',
+      va_tampered: 'Agera inte på det. Ring personuppgiftsbiträdet på ett nummer du känner till från avtalet, aldrig ett från meddelandet.',
+      claimed: 'Vad meddelandet säger', held: 'Vad Cascade har', claimedNote: 'Lita på detta bara för att signaturen stämmer.',
+      unverifiedNote: 'Inte bekräftat av en signatur: lita inte på detta.',
+      event: 'Händelse', keyId: 'Signeringsnyckel', keyRetired: 'ersatt, giltig till {0}', sentAt: 'Skickat', title: 'Rubrik',
+      fn_sign_in: 'Logga in för att se underrättelsen som Cascade har den.', fn_not_yours: 'Din inloggning får inte se den här underrättelsen: den skickades till en annan organisation ({0}). Kontrollera att organisationen är er.',
+      fn_no_notice: 'Meddelandet gäller ingen underrättelse.', fn_unavailable: 'Cascade kunde inte nås just nu; försök igen.',
+      fn_not_verified: 'Uppgifter visas bara för ett äkta meddelande.', openNotice: 'Öppna underrättelsen',
     },
   };
 
@@ -490,7 +536,8 @@
       h('label', { for: 'token' }, t('token')),
       input,
       h('button', { type: 'submit' }, t('signIn')),
-      err);
+      err,
+      h('p', { class: 'verify-link' }, h('a', { href: '#/verify', id: 'signin-verify' }, t('verifyFromSignIn'))));
     input.setAttribute('aria-describedby', 'signin-help signin-error');
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
@@ -1328,6 +1375,127 @@
       sharedItems.length ? [h('h3', {}, t('sharedAnswers')), h('ol', { class: 'qa', id: 'shared-answers' }, sharedItems)] : null);
   }
 
+  // ---- check a message (#/verify) ----
+  // Works signed in or not: the signature check needs only Cascade's
+  // public keys; the notice's facts come with the caller's own token.
+
+  const verifyMax = 1 << 20;
+
+  function viewVerify() {
+    let input = null; // the dropped or chosen file, or null for the textarea
+    const result = h('section', { id: 'verify-result', 'aria-live': 'polite' });
+    const fileName = h('span', { class: 'verify-file', id: 'verify-file' });
+    const file = h('input', { id: 'verify-input', type: 'file', class: 'verify-picker' });
+    const paste = h('textarea', { id: 'verify-paste', rows: 6, spellcheck: 'false', autocomplete: 'off' });
+    const err = h('p', { class: 'error', role: 'alert', id: 'verify-error' });
+    const button = h('button', { type: 'submit', id: 'verify-button' }, t('verifyButton'));
+    const zone = h('label', { class: 'verify-drop', for: 'verify-input', id: 'verify-drop' },
+      h('span', { class: 'verify-drop-text' }, t('verifyDrop')), fileName, file);
+    const choose = (f) => { input = f || null; fileName.textContent = f ? f.name : ''; if (f) paste.value = ''; };
+    file.addEventListener('change', () => choose(file.files[0]));
+    paste.addEventListener('input', () => { if (paste.value) { input = null; fileName.textContent = ''; file.value = ''; } });
+    for (const ev of ['dragenter', 'dragover']) {
+      zone.addEventListener(ev, (e) => { e.preventDefault(); zone.classList.add('over'); });
+    }
+    zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+    zone.addEventListener('drop', (e) => {
+      e.preventDefault();
+      zone.classList.remove('over');
+      choose(e.dataTransfer.files[0]);
+      if (input) form.requestSubmit();
+    });
+    const form = h('form', { class: 'card verify-form', id: 'verify-form', novalidate: true },
+      h('p', { class: 'muted', id: 'verify-help' }, t('verifyHelp')),
+      zone,
+      h('label', { for: 'verify-paste' }, t('verifyPaste')), paste,
+      button, err);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      err.textContent = '';
+      const body = input || paste.value;
+      const size = input ? input.size : new Blob([paste.value]).size;
+      if (!size || (!input && !paste.value.trim())) { err.textContent = t('verifyEmpty'); return; }
+      if (size > verifyMax) { err.textContent = t('verifyTooBig'); return; }
+      button.disabled = true;
+      setStatus(t('verifyChecking'));
+      try {
+        const res = await fetch('/api/verify', { method: 'POST', body, cache: 'no-store',
+          headers: headers({ 'Content-Type': 'application/octet-stream' }) });
+        if (!res.ok) throw await errorOf(res);
+        const v = await res.json();
+        rerender = () => { redraw(); showVerdict(result, v); };
+        showVerdict(result, v);
+        setStatus(t(v.verified ? 'genuine' : 'notGenuine'));
+        result.querySelector('.verdict')?.focus();
+      } catch (ex) {
+        err.textContent = ex.status === 413 ? t('verifyTooBig') : t('failed', ex.message);
+        setStatus('');
+      } finally {
+        button.disabled = false;
+      }
+    });
+    const heading = h('h1', {}, t('verifyTitle'));
+    const redraw = () => {
+      heading.textContent = t('verifyTitle');
+      form.querySelector('#verify-help').textContent = t('verifyHelp');
+      zone.querySelector('.verify-drop-text').textContent = t('verifyDrop');
+      form.querySelector('label[for="verify-paste"]').textContent = t('verifyPaste');
+      button.textContent = t('verifyButton');
+    };
+    rerender = redraw;
+    mainView(...[session ? h('p', {}, h('a', { href: '#/' }, t('back'))) : null, heading, form, result].filter(Boolean));
+  }
+
+  // showVerdict draws the answer of /api/verify: the verdict, what the
+  // message claims, and beside it what Cascade holds.
+  function showVerdict(el, v) {
+    const ok = v.verified;
+    const row = (k, ...val) => (val.some((x) => x) ? [h('dt', {}, t(k)), h('dd', {}, ...val)] : []);
+    const msg = v.message || {};
+    const key = v.key_id ? [v.key_id, ok && v.key_expires_at ? ` (${t('keyRetired', fmtTime(v.key_expires_at))})` : ''] : [];
+    const claimed = h('section', { class: 'panel verify-claimed', id: 'verify-claimed' },
+      h('h2', {}, t('claimed')),
+      h('p', { class: 'muted small' }, ok ? t('claimedNote') : t('unverifiedNote')),
+      h('dl', { class: 'details' },
+        ...row('organisation', [msg.org_name, v.org_id].filter(Boolean).join(' · ')),
+        ...row('notice', v.notice_id),
+        ...row('title', msg.title || msg.breach?.title),
+        ...row('event', v.event),
+        ...row('revision', msg.revision ? String(msg.revision) : ''),
+        ...row('sentAt', fmtTime(msg.sent_at)),
+        ...row('deadline', fmtTime(msg.deadline)),
+        ...row('keyId', ...key)));
+    let held;
+    const n = v.notice?.notice;
+    const b = v.breach?.breach;
+    if (n) {
+      held = h('section', { class: 'panel verify-held', id: 'verify-held' },
+        h('h2', {}, t('held')),
+        h('dl', { class: 'details' },
+          ...row('organisation', `${n.org_name || ''} (${n.org_id})`),
+          ...row('notice', n.id),
+          ...row('title', b?.report?.title),
+          ...row('state', stateBadge(n)),
+          ...row('deliveredAt', fmtTime(n.delivered_at) || t('notDelivered')),
+          ...row('deadline', n.deadline ? fmtTime(n.deadline) : '—', ' ', countdown(n)),
+          ...row('revision', b?.latest_revision ? String(b.latest_revision) : ''),
+          ...(n.acknowledged_at ? row('acknowledged', ackLine(n)) : [])),
+        session ? h('p', {}, h('a', { href: `#/notice/${enc(n.breach_id)}/${enc(n.org_id)}` }, t('openNotice'))) : null);
+    } else {
+      held = h('section', { class: 'panel verify-held', id: 'verify-held' },
+        h('h2', {}, t('held')),
+        h('p', { class: 'muted', id: 'verify-facts-note' }, t('fn_' + (v.facts_note || 'unavailable'), v.org_id || '')),
+        v.facts_note === 'sign_in' ? h('p', {}, h('a', { href: '#/' }, t('signIn'))) : null);
+    }
+    el.replaceChildren(
+      h('div', { class: 'verdict ' + (ok ? 'genuine' : 'forged'), id: 'verdict', tabindex: '-1', 'data-verified': String(ok) },
+        h('p', { class: 'verdict-head' }, ok ? '✔ ' + t('genuine') : '✘ ' + t('notGenuine')),
+        ok ? null : h('p', { class: 'verdict-reason' }, t('vr_' + v.reason)),
+        ok ? null : h('p', { class: 'verdict-advice' }, t('va_' + v.reason)),
+        !ok && v.detail ? h('p', { class: 'muted small verdict-detail' }, v.detail) : null),
+      h('div', { class: 'verify-columns' }, claimed, held));
+  }
+
   // ---- routing ----
 
   function route() {
@@ -1336,6 +1504,7 @@
     const signal = viewAbort.signal;
     onTick = null;
     setStatus('');
+    if (location.hash.startsWith('#/verify')) return viewVerify(signal);
     if (!session) return viewSignIn();
     const [kind, a, b] = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
     if (kind === 'breach' && a) return viewBreach(a, signal);
@@ -1350,7 +1519,7 @@
       if (!session.scope) { // credentials needed
         session = null;
         updateWho();
-        return viewSignIn();
+        return route(); // the sign-in form, or the check page
       }
     } catch (err) {
       session = null;
