@@ -2,12 +2,14 @@ package dashboard
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
 
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -46,17 +48,21 @@ func readJSON(w http.ResponseWriter, r *http.Request, req proto.Message) bool {
 	return true
 }
 
-// relay handles a POST whose JSON body is a gRPC request: set fills in
-// what the path names (the notice id), call makes the call.
-func relay[Req proto.Message, Resp proto.Message](d *Dashboard, newReq func() Req, set func(*http.Request, Req),
-	call func(*Dashboard, *http.Request, Req) (Resp, error)) http.HandlerFunc {
+// relay handles a POST whose JSON body is the gRPC request: set fills in
+// what the path names (the notice id), call is the gRPC method.
+func relay[Req any, PReq interface {
+	*Req
+	proto.Message
+}, Resp proto.Message](d *Dashboard, set func(*http.Request, PReq), call func(context.Context, PReq, ...grpc.CallOption) (Resp, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		req := newReq()
+		req := PReq(new(Req))
 		if !readJSON(w, r, req) {
 			return
 		}
 		set(r, req)
-		resp, err := call(d, r, req)
+		ctx, cancel := unary(r)
+		defer cancel()
+		resp, err := call(ctx, req)
 		if err != nil {
 			d.writeError(w, r, err)
 			return
@@ -68,39 +74,14 @@ func relay[Req proto.Message, Resp proto.Message](d *Dashboard, newReq func() Re
 // routeWorkspace registers the controller's workspace.
 func (d *Dashboard) routeWorkspace() {
 	d.mux.HandleFunc("POST /api/notices/{breach}/{org}/acknowledge", relay(d,
-		func() *cascadev1.AcknowledgeNoticeRequest { return &cascadev1.AcknowledgeNoticeRequest{} },
-		func(r *http.Request, req *cascadev1.AcknowledgeNoticeRequest) { req.NoticeId = noticeID(r) },
-		func(d *Dashboard, r *http.Request, req *cascadev1.AcknowledgeNoticeRequest) (*cascadev1.AcknowledgeNoticeResponse, error) {
-			ctx, cancel := unary(r)
-			defer cancel()
-			return d.notices.AcknowledgeNotice(ctx, req)
-		}))
+		func(r *http.Request, req *cascadev1.AcknowledgeNoticeRequest) { req.NoticeId = noticeID(r) }, d.notices.AcknowledgeNotice))
 	d.mux.HandleFunc("POST /api/notices/{breach}/{org}/authority-report", relay(d,
-		func() *cascadev1.RecordAuthorityReportRequest { return &cascadev1.RecordAuthorityReportRequest{} },
-		func(r *http.Request, req *cascadev1.RecordAuthorityReportRequest) { req.NoticeId = noticeID(r) },
-		func(d *Dashboard, r *http.Request, req *cascadev1.RecordAuthorityReportRequest) (*cascadev1.RecordAuthorityReportResponse, error) {
-			ctx, cancel := unary(r)
-			defer cancel()
-			return d.notices.RecordAuthorityReport(ctx, req)
-		}))
+		func(r *http.Request, req *cascadev1.RecordAuthorityReportRequest) { req.NoticeId = noticeID(r) }, d.notices.RecordAuthorityReport))
 	d.mux.HandleFunc("POST /api/notices/{breach}/{org}/not-reportable", relay(d,
-		func() *cascadev1.RecordNotReportableRequest { return &cascadev1.RecordNotReportableRequest{} },
-		func(r *http.Request, req *cascadev1.RecordNotReportableRequest) { req.NoticeId = noticeID(r) },
-		func(d *Dashboard, r *http.Request, req *cascadev1.RecordNotReportableRequest) (*cascadev1.RecordNotReportableResponse, error) {
-			ctx, cancel := unary(r)
-			defer cancel()
-			return d.notices.RecordNotReportable(ctx, req)
-		}))
+		func(r *http.Request, req *cascadev1.RecordNotReportableRequest) { req.NoticeId = noticeID(r) }, d.notices.RecordNotReportable))
 	d.mux.HandleFunc("POST /api/notices/{breach}/{org}/subject-communication", relay(d,
-		func() *cascadev1.RecordSubjectCommunicationRequest {
-			return &cascadev1.RecordSubjectCommunicationRequest{}
-		},
 		func(r *http.Request, req *cascadev1.RecordSubjectCommunicationRequest) { req.NoticeId = noticeID(r) },
-		func(d *Dashboard, r *http.Request, req *cascadev1.RecordSubjectCommunicationRequest) (*cascadev1.RecordSubjectCommunicationResponse, error) {
-			ctx, cancel := unary(r)
-			defer cancel()
-			return d.notices.RecordSubjectCommunication(ctx, req)
-		}))
+		d.notices.RecordSubjectCommunication))
 	d.mux.HandleFunc("GET /api/notices/{breach}/{org}/draft", d.draft)
 	d.mux.HandleFunc("GET /api/evidence/{org}", d.evidence)
 }
