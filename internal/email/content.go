@@ -49,6 +49,7 @@ type texts struct {
 	ackTitle, ackPara, ackOther, outcomePara                      string
 	verifyTitle, verifyPara, verifyAfter, verifyUnsigned          string
 	warning, footer                                               string
+	subjAnswer, introAnswer, introShared, lQuestion, lAnswer      string
 	hours, minutes                                                func(int) string
 }
 
@@ -97,6 +98,11 @@ var swedish = texts{
 	verifyUnsigned:  "Meddelandet saknar Cascades signatur: lita inte på det, och kontrollera ärendet %s i Cascade (cascadectl notice show %s).",
 	warning:         "Cascade ber aldrig om lösenord, inloggningsuppgifter eller andra behörighetsuppgifter och länkar aldrig till en inloggningssida. Ett meddelande som gör det kommer inte från oss: rapportera det till er säkerhetsfunktion.",
 	footer:          "Skickat av Cascade för %s. Meddelande-id %s.",
+	subjAnswer:      "Svar från biträdet: %s [%s]",
+	introAnswer:     "%s har besvarat er fråga om personuppgiftsincidenten nedan (artikel 28.3 f i dataskyddsförordningen). Svaret påverkar inte er tidsfrist.",
+	introShared:     "%s har besvarat en fråga om personuppgiftsincidenten nedan och delar svaret med alla berörda organisationer. Svaret påverkar inte er tidsfrist.",
+	lQuestion:       "Fråga",
+	lAnswer:         "Svar",
 	hours: func(n int) string {
 		if n == 1 {
 			return "1 timme"
@@ -156,6 +162,11 @@ var english = texts{
 	verifyUnsigned:  "This message lacks Cascade's signature: do not trust it, and check notice %s in Cascade (cascadectl notice show %s).",
 	warning:         "Cascade never asks for passwords, login details or any other credentials and never links to a login page. A message that does is not from us: report it to your security team.",
 	footer:          "Sent by Cascade for %s. Message id %s.",
+	subjAnswer:      "Answer from the processor: %s [%s]",
+	introAnswer:     "%s has answered your question about the personal data breach below (Article 28(3)(f) GDPR). The answer does not move your deadline.",
+	introShared:     "%s has answered a question about the personal data breach below and shares the answer with every affected organisation. The answer does not move your deadline.",
+	lQuestion:       "Question",
+	lAnswer:         "Answer",
 	hours: func(n int) string {
 		if n == 1 {
 			return "1 hour"
@@ -248,6 +259,13 @@ func content(m *Message) doc {
 		Footer: fmt.Sprintf(tx.footer, processor, m.MessageID)}
 
 	switch {
+	case msg.Event == delivery.EventAnswer:
+		d.Subject = fmt.Sprintf(tx.subjAnswer, title, id)
+		if msg.QuestionID != "" {
+			d.Intro = []string{fmt.Sprintf(tx.introAnswer, processor)}
+		} else {
+			d.Intro = []string{fmt.Sprintf(tx.introShared, processor)}
+		}
 	case msg.Event == delivery.EventReminder:
 		left := m.Deadline.Sub(m.Date)
 		if r, err := time.ParseDuration(msg.Remaining); err == nil {
@@ -276,6 +294,9 @@ func content(m *Message) doc {
 	}
 
 	d.Facts = append(d.Facts, fact{tx.lNotice, id}, fact{tx.lTitle, title})
+	if msg.Event == delivery.EventAnswer {
+		d.Facts = append(d.Facts, fact{tx.lQuestion, strings.TrimSpace(msg.Question)}, fact{tx.lAnswer, strings.TrimSpace(msg.Answer)})
+	}
 	if facts != nil && (msg.Event == delivery.EventNotice || msg.Event == delivery.EventRevision) {
 		add := func(label, v string) {
 			if v = strings.TrimSpace(v); v != "" {
