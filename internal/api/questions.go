@@ -114,7 +114,7 @@ func (s noticeService) deliverAnswer(ctx context.Context, q *breach.Question, by
 // one that asked (asker), which has its own answer.
 func (s noticeService) shareAnswer(ctx context.Context, b *breach.Breach, asker breach.NoticeID, sa breach.SharedAnswer, title string,
 	by breach.Principal, at time.Time) error {
-	for chunk := 0; chunk < b.Chunks; chunk++ {
+	for chunk := 0; chunk < b.TotalChunks(); chunk++ { // the first report's chunks, then each revision's
 		ms, err := s.st.Members(ctx, b.ID, b.Digest, chunk)
 		if err != nil {
 			return fmt.Errorf("breach %s: fan-out membership chunk %d: %w", b.ID, chunk, err)
