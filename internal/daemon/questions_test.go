@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cascadehq/cascade/internal/dispatch"
+	"github.com/cascadehq/cascade/internal/email"
 	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/signing"
@@ -27,6 +28,7 @@ import (
 type qaEnv struct {
 	*env
 	hook                 *hookServer
+	relay                *smtpRelay
 	vendor, ctrlA, ctrlB string
 	keys                 signing.KeySet
 }
@@ -34,19 +36,25 @@ type qaEnv struct {
 func startQA(t *testing.T, tune func(*qaEnv)) *qaEnv {
 	t.Helper()
 	hook := newHookServer(t, func(int) int { return http.StatusOK })
-	orgs := filepath.Join(t.TempDir(), "orgs.csv")
-	if err := os.WriteFile(orgs, []byte("id,name,webhook_url\n"+
-		"org-a,Alpha kommun,"+hook.URL+"/cascade\n"+
-		"org-b,Beta kommun,\n"+
-		"org-c,Gamma kommun,\n"), 0o600); err != nil {
+	relay := startSMTP(t)
+	dir := t.TempDir()
+	orgs, pw := filepath.Join(dir, "orgs.csv"), filepath.Join(dir, "smtp-password")
+	if err := os.WriteFile(orgs, []byte("id,name,webhook_url,dpo_email,locale\n"+
+		"org-a,Alpha kommun,"+hook.URL+"/cascade,,sv\n"+
+		"org-b,Beta kommun,,,sv\n"+
+		"org-c,Gamma kommun,,dpo@gamma.example.org,en\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pw, []byte("relay-secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	opts := options(t)
 	opts.OrgsFile = orgs
+	opts.SMTP = email.Options{Addr: relay.addr, From: "Cascade <cascade@vendor.example>", Username: "cascade", PasswordFile: pw, CAFile: relay.caFile}
 	opts.InsecureNoAuth = false
 	opts.WebhookAllowPrivate = true
 	opts.DispatchBackoff = dispatch.Backoff{Initial: 50 * time.Millisecond, Max: 100 * time.Millisecond, GiveUp: 5 * time.Second, MinAttempts: 3}
-	q := &qaEnv{hook: hook}
+	q := &qaEnv{hook: hook, relay: relay}
 	q.env = &env{t: t, opts: opts}
 	if tune != nil {
 		tune(q)
@@ -232,6 +240,22 @@ func TestQuestionsAndAnswers(t *testing.T) {
 			}
 		}
 		return fmt.Errorf("no answer on the webhook (%d requests)", len(q.hook.requests()))
+	})
+
+	// Org-c's e-mail: the shared answer, without who asked.
+	natstest.Eventually(t, 20*time.Second, func() error {
+		q.relay.mu.Lock()
+		msgs := append([]string(nil), q.relay.msgs...)
+		q.relay.mu.Unlock()
+		for _, m := range msgs {
+			if strings.Contains(m, "Subject: Answer from the processor: Test breach [QA-1/org-c]") {
+				if strings.Contains(m, "org-a") || strings.Contains(m, "Alpha") {
+					return fmt.Errorf("the e-mail names the asker:\n%s", m)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("no answer e-mail among %d", len(msgs))
 	})
 
 	// Histories.
