@@ -399,3 +399,52 @@ func TestQuestionsKeepTheClock(t *testing.T) {
 		t.Fatalf("overdue at %v, deadline %v", n.GetOverdueNotifiedAt().AsTime(), deadline)
 	}
 }
+
+// TestQuestionsSurviveRestart: questions are stored before the call
+// returns, so a restart keeps them, their numbering and the cap; listing
+// pages through them in order.
+func TestQuestionsSurviveRestart(t *testing.T) {
+	opts := options(t)
+	e := start(t, opts)
+	e.publish(report("QA-R", "se-kommun-0180", "se-kommun-1480"))
+	e.waitSummary("QA-R", 20*time.Second, func(s *cascadev1.BreachSummary) bool { return s.GetDelivered() == 2 })
+	for i, n := range []string{"QA-R/se-kommun-0180", "QA-R/se-kommun-1480", "QA-R/se-kommun-0180"} {
+		if _, err := e.noticeC.AskQuestion(ctx(t), &cascadev1.AskQuestionRequest{NoticeId: n, Text: fmt.Sprintf("Question %d?", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.d.Stop()
+	opts.OrgsFile = ""
+	e = start(t, opts)
+	var ids []string
+	req := &cascadev1.ListQuestionsRequest{BreachId: "QA-R", PageSize: 1}
+	for {
+		r, err := e.noticeC.ListQuestions(ctx(t), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range r.GetQuestions() {
+			ids = append(ids, q.GetId())
+		}
+		if req.PageToken = r.GetNextPageToken(); req.PageToken == "" {
+			break
+		}
+	}
+	if got := strings.Join(ids, " "); got != "QA-R/se-kommun-0180/1 QA-R/se-kommun-0180/2 QA-R/se-kommun-1480/1" {
+		t.Fatalf("questions after restart: %s", got)
+	}
+	if _, err := e.noticeC.AnswerQuestion(ctx(t), &cascadev1.AnswerQuestionRequest{QuestionId: "QA-R/se-kommun-0180/2", Text: "Answer."}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.noticeC.AskQuestion(ctx(t), &cascadev1.AskQuestionRequest{NoticeId: "QA-R/se-kommun-0180", Text: "Another?"})
+	if err != nil || r.GetQuestion().GetId() != "QA-R/se-kommun-0180/3" || r.GetQuestion().GetAskedBy().GetKind() != "anonymous" {
+		t.Fatalf("ask after restart: %v, %v", r, err)
+	}
+	l, err := e.noticeC.ListQuestions(ctx(t), &cascadev1.ListQuestionsRequest{OrgId: "se-kommun-0180", UnansweredOnly: true})
+	if err != nil || len(l.GetQuestions()) != 2 || l.GetQuestions()[0].GetId() != "QA-R/se-kommun-0180/1" || l.GetQuestions()[1].GetId() != "QA-R/se-kommun-0180/3" {
+		t.Fatalf("unanswered of se-kommun-0180: %v, %v", l, err)
+	}
+	if n := getNotice(t, e.noticeC, "QA-R/se-kommun-0180"); n.GetQuestions() != 3 || n.GetOpenQuestions() != 2 {
+		t.Fatalf("notice counts %d/%d", n.GetQuestions(), n.GetOpenQuestions())
+	}
+}
