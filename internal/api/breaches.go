@@ -152,7 +152,13 @@ func (s breachService) GetBreach(ctx context.Context, req *cascadev1.GetBreachRe
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	return &cascadev1.GetBreachResponse{Breach: protoconv.BreachProto(b)}, nil
+	shared, err := s.st.SharedAnswers(ctx, id)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	out := protoconv.BreachProto(b)
+	out.SharedAnswers = protoconv.SharedAnswersProto(shared)
+	return &cascadev1.GetBreachResponse{Breach: out}, nil
 }
 
 func (s breachService) ListBreaches(ctx context.Context, req *cascadev1.ListBreachesRequest) (*cascadev1.ListBreachesResponse, error) {

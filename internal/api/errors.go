@@ -57,6 +57,8 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, breach.ErrConflict):
 		return status.Error(codes.AlreadyExists, err.Error())
+	case errors.Is(err, breach.ErrLimit):
+		return status.Error(codes.ResourceExhausted, err.Error())
 	}
 	log.Error("request failed", "method", method, "err", err)
 	return status.Error(codes.Unavailable, "the store is not available; retry later")

@@ -39,6 +39,9 @@ type cursor struct {
 	Chunk  int             `json:"c,omitempty"`
 	Index  int             `json:"i,omitempty"`
 	Seq    uint64          `json:"s,omitempty"`
+	// Key is the last item of the page before, for listings ordered by
+	// id (questions).
+	Key string `json:"k,omitempty"`
 }
 
 // PageKeySize is the length of Config.PageKey (AES-256).

@@ -40,6 +40,7 @@ type Server struct {
 	view     *store.View // nil: status reads go to the buckets
 	pages    pages       // seals page tokens
 	teller   Teller
+	answers  Answerer
 }
 
 // Teller tells an organisation of the tokens issued for it and revoked
@@ -70,6 +71,16 @@ type Config struct {
 	// Teller tells organisations of their tokens; without it no token
 	// that acts for an organisation can be issued.
 	Teller Teller
+	// Answerer delivers answers to organisations and tells the vendor of
+	// questions; without it questions are stored but nobody is told.
+	Answerer Answerer
+}
+
+// Answerer delivers questions' answers to organisations and tells the
+// vendor of questions and answers (implemented by delivery.Publisher).
+type Answerer interface {
+	Send(ctx context.Context, out []delivery.Outgoing) ([]delivery.Result, error)
+	SendQuestionEvent(ctx context.Context, event string, q *breach.Question, at time.Time) error
 }
 
 // callTimeout bounds a unary call whose caller set no deadline, so a
@@ -100,7 +111,7 @@ func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server, error) {
 		return nil, nil, err
 	}
 	s := &Server{st: st, js: st.JetStream(), checker: cfg.Checker, tokens: cfg.Tokens, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, health: health.NewServer(),
-		channels: cfg.Channels, view: cfg.View, pages: pg, teller: cfg.Teller}
+		channels: cfg.Channels, view: cfg.View, pages: pg, teller: cfg.Teller, answers: cfg.Answerer}
 	codec := newRequestCodec(cfg.Log)
 	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxRequestBytes), grpc.ForceServerCodecV2(codec),
 		grpc.ChainUnaryInterceptor(codec.checkDecoded, defaultDeadline, cfg.Guard.Unary()),

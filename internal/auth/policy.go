@@ -30,7 +30,7 @@ const (
 	readBreachWide                   // vendor, global viewer: progress of every organisation
 	listBreaches                     // everyone; scoped callers see breaches with a notice of theirs
 	readNotice                       // vendor, global viewer; scoped callers their organisation's (else NotFound)
-	listNotices                      // vendor, global viewer; scoped callers only with their org_id (default)
+	listNotices                      // vendor, global viewer; scoped callers only with their org_id (default): ListNotices, ListQuestions
 	actNotice                        // controllers, on their organisation's notices only (else NotFound)
 	exportEvidence                   // vendor, global viewer; scoped callers by their org_id only
 )
@@ -53,6 +53,9 @@ var Policy = map[string]access{
 	cascadev1.NoticeService_GetNoticeHistory_FullMethodName:           readNotice,
 	cascadev1.NoticeService_ExportEvidence_FullMethodName:             exportEvidence,
 	cascadev1.NoticeService_DraftAuthorityReport_FullMethodName:       readNotice,
+	cascadev1.NoticeService_AskQuestion_FullMethodName:                actNotice,
+	cascadev1.NoticeService_AnswerQuestion_FullMethodName:             vendorOnly,
+	cascadev1.NoticeService_ListQuestions_FullMethodName:              listNotices,
 	cascadev1.TokenService_IssueToken_FullMethodName:                  vendorOnly,
 	cascadev1.TokenService_RevokeToken_FullMethodName:                 vendorOnly,
 	cascadev1.TokenService_ListTokens_FullMethodName:                  vendorOnly,
@@ -262,13 +265,18 @@ func (g *Guard) authorize(ctx context.Context, id Identity, method string, req a
 		if global(id) {
 			return nil
 		}
-		r, _ := req.(*cascadev1.ListNoticesRequest)
-		if r == nil {
+		var org *string
+		switch r := req.(type) {
+		case *cascadev1.ListNoticesRequest:
+			org = &r.OrgId
+		case *cascadev1.ListQuestionsRequest:
+			org = &r.OrgId
+		default:
 			return denied
 		}
-		switch r.GetOrgId() {
+		switch *org {
 		case "":
-			r.OrgId = string(id.Org)
+			*org = string(id.Org)
 		case string(id.Org):
 		default:
 			return denied

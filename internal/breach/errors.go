@@ -15,6 +15,9 @@ var (
 	ErrIllegalTransition = errors.New("illegal state transition")
 	// ErrConflict: the id exists already with different content.
 	ErrConflict = errors.New("conflict")
+	// ErrLimit: the change would pass a limit on what one caller may
+	// accumulate (such as unanswered questions on a notice).
+	ErrLimit = errors.New("limit reached")
 )
 
 // FieldViolation names one invalid field of a request or report.

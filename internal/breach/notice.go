@@ -98,6 +98,13 @@ type Notice struct {
 	// the notice stays PENDING until its first webhook or e-mail delivery,
 	// which starts the clock.
 	ClockOnChannel bool `json:"clock_on_channel,omitempty"`
+	// Questions is how many questions the organisation asked on the
+	// notice; OpenQuestions the numbers of those not yet answered
+	// (question.go). SharedAnswers are the ids of the answers shared with
+	// every affected organisation that reached this notice.
+	Questions     int      `json:"questions,omitempty"`
+	OpenQuestions []int    `json:"open_questions,omitempty"`
+	SharedAnswers []string `json:"shared_answers,omitempty"`
 }
 
 // Reminder records one reminder sent while the notice was not resolved.

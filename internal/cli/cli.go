@@ -210,6 +210,9 @@ func commands() []*command {
 		noticeRecordNotReportableCmd(),
 		noticeRecordSubjectsCmd(),
 		noticeReportCmd(),
+		noticeAskCmd(),
+		noticeAnswerCmd(),
+		noticeQuestionsCmd(),
 		evidenceExportCmd(),
 		evidenceVerifyCmd(),
 		tokensIssueCmd(),
@@ -233,7 +236,7 @@ func commands() []*command {
 func groups() map[string]string {
 	return map[string]string{
 		"breach":     "Publish breach reports and updates and follow their progress",
-		"notice":     "List, show and acknowledge notices, record outcomes, draft reports",
+		"notice":     "List, show and acknowledge notices, record outcomes, draft reports, ask and answer questions",
 		"evidence":   "Export and verify the documented record (Art. 33(5))",
 		"tokens":     "Issue, list and revoke the bearer tokens of the gRPC API (vendor only)",
 		"keys":       "List and rotate the keys that sign every message to an organisation",

@@ -111,6 +111,10 @@ func renderNotice(w io.Writer, n *cascadev1.Notice, now time.Time) error {
 	row(tw, "Approx. subjects:", count(n.GetApproxSubjects()))
 	row(tw, "Approx. records:", count(n.GetApproxRecords()))
 	row(tw, "Processor delay:", formatProtoDuration(n.GetProcessorDelay()))
+	if q := n.GetQuestions(); q > 0 {
+		row(tw, "Questions:", fmt.Sprintf("%d asked, %d unanswered (cascadectl notice questions --breach %s --org %s)",
+			q, n.GetOpenQuestions(), n.GetBreachId(), n.GetOrgId()))
+	}
 	return tw.Flush()
 }
 

@@ -164,6 +164,18 @@ func TestAuthorisationMatrix(t *testing.T) {
 			_, err := ns.DraftAuthorityReport(ctx, &cascadev1.DraftAuthorityReportRequest{NoticeId: noticeOf(org)})
 			return err
 		},
+		cascadev1.NoticeService_AskQuestion_FullMethodName: func(ctx context.Context, org string) error {
+			_, err := ns.AskQuestion(ctx, &cascadev1.AskQuestionRequest{NoticeId: noticeOf(org)}) // no text: InvalidArgument once allowed
+			return err
+		},
+		cascadev1.NoticeService_AnswerQuestion_FullMethodName: func(ctx context.Context, org string) error {
+			_, err := ns.AnswerQuestion(ctx, &cascadev1.AnswerQuestionRequest{QuestionId: noticeOf(org) + "/1"}) // no text
+			return err
+		},
+		cascadev1.NoticeService_ListQuestions_FullMethodName: func(ctx context.Context, org string) error {
+			_, err := ns.ListQuestions(ctx, &cascadev1.ListQuestionsRequest{OrgId: org})
+			return err
+		},
 		cascadev1.TokenService_IssueToken_FullMethodName: func(ctx context.Context, _ string) error {
 			_, err := tokens.IssueToken(ctx, &cascadev1.IssueTokenRequest{})
 			return err
@@ -225,6 +237,9 @@ func TestAuthorisationMatrix(t *testing.T) {
 		cascadev1.NoticeService_GetNoticeHistory_FullMethodName:           read,
 		cascadev1.NoticeService_ExportEvidence_FullMethodName:             {{ok, ok}, {ok, deny}, {ok, deny}, {ok, ok}},
 		cascadev1.NoticeService_DraftAuthorityReport_FullMethodName:       read,
+		cascadev1.NoticeService_AskQuestion_FullMethodName:                act,
+		cascadev1.NoticeService_AnswerQuestion_FullMethodName:             vendorOnly,
+		cascadev1.NoticeService_ListQuestions_FullMethodName:              {{ok, ok}, {ok, deny}, {ok, deny}, {ok, ok}},
 		cascadev1.TokenService_IssueToken_FullMethodName:                  vendorOnly,
 		cascadev1.TokenService_RevokeToken_FullMethodName:                 vendorOnly,
 		cascadev1.TokenService_ListTokens_FullMethodName:                  vendorOnly,

@@ -215,7 +215,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	view := d.st.NewView()
 	d.goRun("status view", func() error { return view.Run(runCtx) })
 	if d.grpc, _, err = api.New(d.st, api.Config{Checker: in, Tokens: tokens, Keys: ring, View: view, Guard: guard, Creds: creds, PageKey: d.pageKey, Now: opts.Now, Log: d.log.With("component", "api"),
-		Channels: chans, Teller: pub}); err != nil {
+		Channels: chans, Teller: pub, Answerer: pub}); err != nil {
 		return nil, err
 	}
 	if d.grpcLn, err = net.Listen("tcp", opts.GRPCAddr); err != nil {

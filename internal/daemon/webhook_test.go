@@ -33,16 +33,17 @@ type hookRequest struct {
 	at     time.Time
 	header http.Header
 	status int
+	body   []byte
 }
 
 func newHookServer(t *testing.T, status func(n int) int) *hookServer {
 	s := &hookServer{}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
+		body, _ := io.ReadAll(r.Body)
 		s.mu.Lock()
 		n := len(s.reqs)
 		code := status(n)
-		s.reqs = append(s.reqs, hookRequest{at: time.Now(), header: r.Header.Clone(), status: code})
+		s.reqs = append(s.reqs, hookRequest{at: time.Now(), header: r.Header.Clone(), status: code, body: body})
 		s.mu.Unlock()
 		w.WriteHeader(code)
 		if code >= 300 {

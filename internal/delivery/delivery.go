@@ -29,7 +29,7 @@ import (
 
 // Headers on every message to an organisation.
 const (
-	HeaderEvent      = "Cascade-Event"     // notice, revision, reminder, overdue
+	HeaderEvent      = "Cascade-Event"     // notice, revision, reminder, overdue, answer
 	HeaderNoticeID   = "Cascade-Notice-Id" // "<breach_id>/<org_id>"
 	HeaderBreachID   = "Cascade-Breach-Id"
 	HeaderRevision   = "Cascade-Revision"
@@ -43,6 +43,10 @@ const (
 	EventRevision = "revision"
 	EventReminder = "reminder"
 	EventOverdue  = "overdue"
+	// EventAnswer: the vendor's answer to a question of the organisation,
+	// or an answer shared with every organisation the breach affects
+	// (questions.go).
+	EventAnswer = "answer"
 )
 
 // Message is the JSON body of every message to an organisation. A notice
@@ -76,6 +80,15 @@ type Message struct {
 	ApproxRecords  int64          `json:"approx_records,omitempty"`
 	Breach         *breach.Report `json:"breach,omitempty"` // facts as of Revision, without the other affected organisations
 	HowToAck       string         `json:"how_to_acknowledge,omitempty"`
+	// Answers (event answer): the question answered, the answer, and when.
+	// QuestionID is set only on the answer to the organisation's own
+	// question; SharedAnswerID when the answer is shared with every
+	// affected organisation (which are never told who asked).
+	QuestionID     string    `json:"question_id,omitempty"`
+	Question       string    `json:"question,omitempty"`
+	Answer         string    `json:"answer,omitempty"`
+	AnsweredAt     time.Time `json:"answered_at,omitzero"`
+	SharedAnswerID string    `json:"shared_answer_id,omitempty"`
 }
 
 // Outgoing is one message to send.
@@ -250,6 +263,9 @@ func (p *Publisher) natsMsg(subject string, o Outgoing) (*nats.Msg, error) {
 	}
 	if o.Msg.Late {
 		m.Header.Set(HeaderLate, "true")
+	}
+	if o.Msg.QuestionID != "" {
+		m.Header.Set(HeaderQuestionID, o.Msg.QuestionID)
 	}
 	m.Header.Set("Content-Type", "application/json")
 	// Signed over subject, notice id, event and body: a genuine message

@@ -675,6 +675,8 @@ func recorded(n *breach.Notice, b *delivery.Message) bool {
 		return err != nil || n.Reminded(r)
 	case delivery.EventOverdue:
 		return !n.OverdueAt.IsZero()
+	case delivery.EventAnswer:
+		return true // recorded before it was published
 	}
 	return n.State >= breach.StateDelivered && !n.LastDeliveryAt.Before(b.SentAt)
 }

@@ -51,6 +51,7 @@ type texts struct {
 	verifyTitle, verifyPara, verifyAfter, verifyUnsigned          string
 	trustPara                                                     string
 	warning, footer                                               string
+	subjAnswer, introAnswer, introShared, lQuestion, lAnswer      string
 	hours, minutes                                                func(int) string
 }
 
@@ -101,6 +102,11 @@ var swedish = texts{
 	trustPara:       "Lita bara på uppgifter som går att verifiera, eller som ni ser i Cascade självt: på sidan ”Kontrollera ett meddelande” i er instrumentpanel för Cascade kan ni släppa bilagan (eller hela e-postmeddelandet) och se om Cascade har signerat den och, med er åtkomst, vad Cascade har om ärendet. Ring personuppgiftsbiträdet bara på ett nummer ni känner till från avtalet, aldrig på ett nummer som står i ett meddelande.",
 	warning:         "Cascade ber aldrig om lösenord, inloggningsuppgifter eller andra behörighetsuppgifter och länkar aldrig till en inloggningssida. Ett meddelande som gör det kommer inte från oss: rapportera det till er säkerhetsfunktion.",
 	footer:          "Skickat av Cascade för %s. Meddelande-id %s.",
+	subjAnswer:      "Svar från biträdet: %s [%s]",
+	introAnswer:     "%s har besvarat er fråga om personuppgiftsincidenten nedan (artikel 28.3 f i dataskyddsförordningen). Svaret påverkar inte er tidsfrist.",
+	introShared:     "%s har besvarat en fråga om personuppgiftsincidenten nedan och delar svaret med alla berörda organisationer. Svaret påverkar inte er tidsfrist.",
+	lQuestion:       "Fråga",
+	lAnswer:         "Svar",
 	hours: func(n int) string {
 		if n == 1 {
 			return "1 timme"
@@ -162,6 +168,11 @@ var english = texts{
 	trustPara:       "Trust only facts that verify, or that you see in Cascade itself: on the page \"Check a message\" of your Cascade dashboard you can drop the attachment (or the whole e-mail) and see whether Cascade signed it and, with your access, what Cascade holds for the notice. Call the processor only on a number you know from your contract, never on one given in a message.",
 	warning:         "Cascade never asks for passwords, login details or any other credentials and never links to a login page. A message that does is not from us: report it to your security team.",
 	footer:          "Sent by Cascade for %s. Message id %s.",
+	subjAnswer:      "Answer from the processor: %s [%s]",
+	introAnswer:     "%s has answered your question about the personal data breach below (Article 28(3)(f) GDPR). The answer does not move your deadline.",
+	introShared:     "%s has answered a question about the personal data breach below and shares the answer with every affected organisation. The answer does not move your deadline.",
+	lQuestion:       "Question",
+	lAnswer:         "Answer",
 	hours: func(n int) string {
 		if n == 1 {
 			return "1 hour"
@@ -254,6 +265,13 @@ func content(m *Message) doc {
 		Footer: fmt.Sprintf(tx.footer, processor, m.MessageID)}
 
 	switch {
+	case msg.Event == delivery.EventAnswer:
+		d.Subject = fmt.Sprintf(tx.subjAnswer, title, id)
+		if msg.QuestionID != "" {
+			d.Intro = []string{fmt.Sprintf(tx.introAnswer, processor)}
+		} else {
+			d.Intro = []string{fmt.Sprintf(tx.introShared, processor)}
+		}
 	case msg.Event == delivery.EventReminder:
 		left := m.Deadline.Sub(m.Date)
 		if r, err := time.ParseDuration(msg.Remaining); err == nil {
@@ -285,6 +303,9 @@ func content(m *Message) doc {
 	}
 
 	d.Facts = append(d.Facts, fact{tx.lNotice, id}, fact{tx.lTitle, title})
+	if msg.Event == delivery.EventAnswer {
+		d.Facts = append(d.Facts, fact{tx.lQuestion, strings.TrimSpace(msg.Question)}, fact{tx.lAnswer, strings.TrimSpace(msg.Answer)})
+	}
 	if facts != nil && (msg.Event == delivery.EventNotice || msg.Event == delivery.EventRevision) {
 		add := func(label, v string) {
 			if v = strings.TrimSpace(v); v != "" {

@@ -345,6 +345,14 @@ func TestEventsInBothLanguages(t *testing.T) {
 				map[string]string{"sv": "Ny information (version 2)", "en": "New information (revision 2)"}},
 			{"redelivery", func(m *delivery.Message) { m.Redelivery = 1 },
 				map[string]string{"sv": "Ej kvitterad", "en": "Not yet acknowledged"}},
+			{"answer", func(m *delivery.Message) {
+				m.Event, m.Breach, m.QuestionID, m.Question, m.Answer = delivery.EventAnswer, nil, "B-1/org-a/1", "Krypterat?", "Ja, AES-256."
+			},
+				map[string]string{"sv": "Svar från biträdet", "en": "Answer from the processor"}},
+			{"shared answer", func(m *delivery.Message) {
+				m.Event, m.Breach, m.SharedAnswerID, m.Question, m.Answer = delivery.EventAnswer, nil, "s1", "Krypterat?", "Ja, AES-256."
+			},
+				map[string]string{"sv": "Svar från biträdet", "en": "Answer from the processor"}},
 		} {
 			m := *base
 			tc.change(&m.Msg)
@@ -358,6 +366,9 @@ func TestEventsInBothLanguages(t *testing.T) {
 			}
 			if !strings.Contains(p.plain, map[string]string{"sv": "Cascade ber aldrig", "en": "Cascade never asks"}[locale]) {
 				t.Errorf("%s/%s: no credentials warning", locale, tc.name)
+			}
+			if m.Msg.Event == delivery.EventAnswer && (!strings.Contains(p.plain, "Krypterat?") || !strings.Contains(p.plain, "Ja, AES-256.")) {
+				t.Errorf("%s/%s: no question or answer:\n%s", locale, tc.name, p.plain)
 			}
 		}
 	}

@@ -174,6 +174,8 @@ func NoticeProto(n *breach.Notice, now time.Time) *cascadev1.Notice {
 		SubjectCommunication: commProto(n.SubjectComm),
 		Channels:             ChannelDeliveriesProto(n.Channels),
 		EscalatedTo:          EscalationsProto(n.EscalatedTo),
+		Questions:            int32(n.Questions),
+		OpenQuestions:        int32(len(n.OpenQuestions)),
 	}
 	if d := n.ProcessorDelay(); d != 0 {
 		out.ProcessorDelay = durationpb.New(d)

@@ -24,8 +24,8 @@ const (
 	StreamIntake   = "CASCADE_INTAKE"   // cascade.breach.report, cascade.breach.update
 	StreamRejected = "CASCADE_REJECTED" // cascade.breach.rejected
 	StreamNotices  = "CASCADE_NOTICES"  // cascade.notice.<org_id>: what organisations receive
-	StreamLedger   = "CASCADE_LEDGER"   // cascade.ledger.>: notice changes, chunk reminder rounds, fan-out membership
-	StreamEvents   = "CASCADE_EVENTS"   // cascade.events.<breach>._<event>: rounds of reminders, escalations and redeliveries, for the vendor
+	StreamLedger   = "CASCADE_LEDGER"   // cascade.ledger.>: notice changes, chunk reminder rounds, fan-out membership, questions
+	StreamEvents   = "CASCADE_EVENTS"   // cascade.events.<breach>._<event>: rounds of reminders, escalations and redeliveries, questions and answers, for the vendor
 	StreamTimers   = "CASCADE_TIMERS"   // cascade.timer.>: scheduled timers per fan-out chunk
 
 	BucketBreaches  = "cascade-breaches"

@@ -22,6 +22,355 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AskQuestionRequest asks a question on one notice.
+type AskQuestionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Notice id, "<breach_id>/<org_id>".
+	NoticeId string `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	// The question, at most 4000 characters. Required.
+	Text          string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AskQuestionRequest) Reset() {
+	*x = AskQuestionRequest{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AskQuestionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AskQuestionRequest) ProtoMessage() {}
+
+func (x *AskQuestionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AskQuestionRequest.ProtoReflect.Descriptor instead.
+func (*AskQuestionRequest) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *AskQuestionRequest) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
+}
+
+func (x *AskQuestionRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+// AskQuestionResponse is the question as stored.
+type AskQuestionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The question.
+	Question      *Question `protobuf:"bytes,1,opt,name=question,proto3" json:"question,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AskQuestionResponse) Reset() {
+	*x = AskQuestionResponse{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AskQuestionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AskQuestionResponse) ProtoMessage() {}
+
+func (x *AskQuestionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AskQuestionResponse.ProtoReflect.Descriptor instead.
+func (*AskQuestionResponse) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AskQuestionResponse) GetQuestion() *Question {
+	if x != nil {
+		return x.Question
+	}
+	return nil
+}
+
+// AnswerQuestionRequest answers one question.
+type AnswerQuestionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Question id, "<breach_id>/<org_id>/<n>".
+	QuestionId string `protobuf:"bytes,1,opt,name=question_id,json=questionId,proto3" json:"question_id,omitempty"`
+	// The answer, at most 4000 characters. Required.
+	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	// Share the question and answer with every organisation the breach
+	// affects (without who asked): it becomes one of Breach.shared_answers.
+	ShareWithAll  bool `protobuf:"varint,3,opt,name=share_with_all,json=shareWithAll,proto3" json:"share_with_all,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerQuestionRequest) Reset() {
+	*x = AnswerQuestionRequest{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerQuestionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerQuestionRequest) ProtoMessage() {}
+
+func (x *AnswerQuestionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerQuestionRequest.ProtoReflect.Descriptor instead.
+func (*AnswerQuestionRequest) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AnswerQuestionRequest) GetQuestionId() string {
+	if x != nil {
+		return x.QuestionId
+	}
+	return ""
+}
+
+func (x *AnswerQuestionRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *AnswerQuestionRequest) GetShareWithAll() bool {
+	if x != nil {
+		return x.ShareWithAll
+	}
+	return false
+}
+
+// AnswerQuestionResponse is the answered question.
+type AnswerQuestionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The question.
+	Question      *Question `protobuf:"bytes,1,opt,name=question,proto3" json:"question,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnswerQuestionResponse) Reset() {
+	*x = AnswerQuestionResponse{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnswerQuestionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnswerQuestionResponse) ProtoMessage() {}
+
+func (x *AnswerQuestionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnswerQuestionResponse.ProtoReflect.Descriptor instead.
+func (*AnswerQuestionResponse) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AnswerQuestionResponse) GetQuestion() *Question {
+	if x != nil {
+		return x.Question
+	}
+	return nil
+}
+
+// ListQuestionsRequest filters and pages questions.
+type ListQuestionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only questions on notices of this breach.
+	BreachId string `protobuf:"bytes,1,opt,name=breach_id,json=breachId,proto3" json:"breach_id,omitempty"`
+	// Only questions of this organisation.
+	OrgId string `protobuf:"bytes,2,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	// Only questions not yet answered.
+	UnansweredOnly bool `protobuf:"varint,3,opt,name=unanswered_only,json=unansweredOnly,proto3" json:"unanswered_only,omitempty"`
+	// Maximum questions per page (default 100, at most 1000).
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page; empty for the first.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListQuestionsRequest) Reset() {
+	*x = ListQuestionsRequest{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListQuestionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListQuestionsRequest) ProtoMessage() {}
+
+func (x *ListQuestionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListQuestionsRequest.ProtoReflect.Descriptor instead.
+func (*ListQuestionsRequest) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListQuestionsRequest) GetBreachId() string {
+	if x != nil {
+		return x.BreachId
+	}
+	return ""
+}
+
+func (x *ListQuestionsRequest) GetOrgId() string {
+	if x != nil {
+		return x.OrgId
+	}
+	return ""
+}
+
+func (x *ListQuestionsRequest) GetUnansweredOnly() bool {
+	if x != nil {
+		return x.UnansweredOnly
+	}
+	return false
+}
+
+func (x *ListQuestionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListQuestionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListQuestionsResponse is one page of questions.
+type ListQuestionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Questions on this page.
+	Questions []*Question `protobuf:"bytes,1,rep,name=questions,proto3" json:"questions,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListQuestionsResponse) Reset() {
+	*x = ListQuestionsResponse{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListQuestionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListQuestionsResponse) ProtoMessage() {}
+
+func (x *ListQuestionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListQuestionsResponse.ProtoReflect.Descriptor instead.
+func (*ListQuestionsResponse) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListQuestionsResponse) GetQuestions() []*Question {
+	if x != nil {
+		return x.Questions
+	}
+	return nil
+}
+
+func (x *ListQuestionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // GetNoticeRequest names a notice.
 type GetNoticeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -33,7 +382,7 @@ type GetNoticeRequest struct {
 
 func (x *GetNoticeRequest) Reset() {
 	*x = GetNoticeRequest{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[0]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -45,7 +394,7 @@ func (x *GetNoticeRequest) String() string {
 func (*GetNoticeRequest) ProtoMessage() {}
 
 func (x *GetNoticeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[0]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -58,7 +407,7 @@ func (x *GetNoticeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNoticeRequest.ProtoReflect.Descriptor instead.
 func (*GetNoticeRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{0}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetNoticeRequest) GetNoticeId() string {
@@ -79,7 +428,7 @@ type GetNoticeResponse struct {
 
 func (x *GetNoticeResponse) Reset() {
 	*x = GetNoticeResponse{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[1]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -91,7 +440,7 @@ func (x *GetNoticeResponse) String() string {
 func (*GetNoticeResponse) ProtoMessage() {}
 
 func (x *GetNoticeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[1]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -104,7 +453,7 @@ func (x *GetNoticeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNoticeResponse.ProtoReflect.Descriptor instead.
 func (*GetNoticeResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{1}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetNoticeResponse) GetNotice() *Notice {
@@ -135,7 +484,7 @@ type ListNoticesRequest struct {
 
 func (x *ListNoticesRequest) Reset() {
 	*x = ListNoticesRequest{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[2]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -147,7 +496,7 @@ func (x *ListNoticesRequest) String() string {
 func (*ListNoticesRequest) ProtoMessage() {}
 
 func (x *ListNoticesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[2]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -160,7 +509,7 @@ func (x *ListNoticesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNoticesRequest.ProtoReflect.Descriptor instead.
 func (*ListNoticesRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{2}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListNoticesRequest) GetBreachId() string {
@@ -219,7 +568,7 @@ type ListNoticesResponse struct {
 
 func (x *ListNoticesResponse) Reset() {
 	*x = ListNoticesResponse{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[3]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -231,7 +580,7 @@ func (x *ListNoticesResponse) String() string {
 func (*ListNoticesResponse) ProtoMessage() {}
 
 func (x *ListNoticesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[3]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -244,7 +593,7 @@ func (x *ListNoticesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListNoticesResponse.ProtoReflect.Descriptor instead.
 func (*ListNoticesResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{3}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListNoticesResponse) GetNotices() []*Notice {
@@ -279,7 +628,7 @@ type AcknowledgeNoticeRequest struct {
 
 func (x *AcknowledgeNoticeRequest) Reset() {
 	*x = AcknowledgeNoticeRequest{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[4]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -291,7 +640,7 @@ func (x *AcknowledgeNoticeRequest) String() string {
 func (*AcknowledgeNoticeRequest) ProtoMessage() {}
 
 func (x *AcknowledgeNoticeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[4]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -304,7 +653,7 @@ func (x *AcknowledgeNoticeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeNoticeRequest.ProtoReflect.Descriptor instead.
 func (*AcknowledgeNoticeRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{4}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AcknowledgeNoticeRequest) GetNoticeId() string {
@@ -346,7 +695,7 @@ type AcknowledgeNoticeResponse struct {
 
 func (x *AcknowledgeNoticeResponse) Reset() {
 	*x = AcknowledgeNoticeResponse{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[5]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -358,7 +707,7 @@ func (x *AcknowledgeNoticeResponse) String() string {
 func (*AcknowledgeNoticeResponse) ProtoMessage() {}
 
 func (x *AcknowledgeNoticeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[5]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -371,7 +720,7 @@ func (x *AcknowledgeNoticeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeNoticeResponse.ProtoReflect.Descriptor instead.
 func (*AcknowledgeNoticeResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{5}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AcknowledgeNoticeResponse) GetNotice() *Notice {
@@ -402,7 +751,7 @@ type RecordAuthorityReportRequest struct {
 
 func (x *RecordAuthorityReportRequest) Reset() {
 	*x = RecordAuthorityReportRequest{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[6]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -414,7 +763,7 @@ func (x *RecordAuthorityReportRequest) String() string {
 func (*RecordAuthorityReportRequest) ProtoMessage() {}
 
 func (x *RecordAuthorityReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[6]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -427,7 +776,7 @@ func (x *RecordAuthorityReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAuthorityReportRequest.ProtoReflect.Descriptor instead.
 func (*RecordAuthorityReportRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{6}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RecordAuthorityReportRequest) GetNoticeId() string {
@@ -483,7 +832,7 @@ type RecordAuthorityReportResponse struct {
 
 func (x *RecordAuthorityReportResponse) Reset() {
 	*x = RecordAuthorityReportResponse{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[7]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -495,7 +844,7 @@ func (x *RecordAuthorityReportResponse) String() string {
 func (*RecordAuthorityReportResponse) ProtoMessage() {}
 
 func (x *RecordAuthorityReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[7]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -508,7 +857,7 @@ func (x *RecordAuthorityReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAuthorityReportResponse.ProtoReflect.Descriptor instead.
 func (*RecordAuthorityReportResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{7}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RecordAuthorityReportResponse) GetNotice() *Notice {
@@ -533,7 +882,7 @@ type RecordNotReportableRequest struct {
 
 func (x *RecordNotReportableRequest) Reset() {
 	*x = RecordNotReportableRequest{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[8]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -545,7 +894,7 @@ func (x *RecordNotReportableRequest) String() string {
 func (*RecordNotReportableRequest) ProtoMessage() {}
 
 func (x *RecordNotReportableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[8]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -558,7 +907,7 @@ func (x *RecordNotReportableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordNotReportableRequest.ProtoReflect.Descriptor instead.
 func (*RecordNotReportableRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{8}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RecordNotReportableRequest) GetNoticeId() string {
@@ -593,7 +942,7 @@ type RecordNotReportableResponse struct {
 
 func (x *RecordNotReportableResponse) Reset() {
 	*x = RecordNotReportableResponse{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[9]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -605,7 +954,7 @@ func (x *RecordNotReportableResponse) String() string {
 func (*RecordNotReportableResponse) ProtoMessage() {}
 
 func (x *RecordNotReportableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[9]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -618,7 +967,7 @@ func (x *RecordNotReportableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordNotReportableResponse.ProtoReflect.Descriptor instead.
 func (*RecordNotReportableResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{9}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RecordNotReportableResponse) GetNotice() *Notice {
@@ -643,7 +992,7 @@ type RecordSubjectCommunicationRequest struct {
 
 func (x *RecordSubjectCommunicationRequest) Reset() {
 	*x = RecordSubjectCommunicationRequest{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[10]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -655,7 +1004,7 @@ func (x *RecordSubjectCommunicationRequest) String() string {
 func (*RecordSubjectCommunicationRequest) ProtoMessage() {}
 
 func (x *RecordSubjectCommunicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[10]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -668,7 +1017,7 @@ func (x *RecordSubjectCommunicationRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use RecordSubjectCommunicationRequest.ProtoReflect.Descriptor instead.
 func (*RecordSubjectCommunicationRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{10}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RecordSubjectCommunicationRequest) GetNoticeId() string {
@@ -703,7 +1052,7 @@ type RecordSubjectCommunicationResponse struct {
 
 func (x *RecordSubjectCommunicationResponse) Reset() {
 	*x = RecordSubjectCommunicationResponse{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[11]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -715,7 +1064,7 @@ func (x *RecordSubjectCommunicationResponse) String() string {
 func (*RecordSubjectCommunicationResponse) ProtoMessage() {}
 
 func (x *RecordSubjectCommunicationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[11]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -728,7 +1077,7 @@ func (x *RecordSubjectCommunicationResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use RecordSubjectCommunicationResponse.ProtoReflect.Descriptor instead.
 func (*RecordSubjectCommunicationResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{11}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RecordSubjectCommunicationResponse) GetNotice() *Notice {
@@ -749,7 +1098,7 @@ type GetNoticeHistoryRequest struct {
 
 func (x *GetNoticeHistoryRequest) Reset() {
 	*x = GetNoticeHistoryRequest{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[12]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -761,7 +1110,7 @@ func (x *GetNoticeHistoryRequest) String() string {
 func (*GetNoticeHistoryRequest) ProtoMessage() {}
 
 func (x *GetNoticeHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[12]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -774,7 +1123,7 @@ func (x *GetNoticeHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNoticeHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetNoticeHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{12}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetNoticeHistoryRequest) GetNoticeId() string {
@@ -795,7 +1144,7 @@ type GetNoticeHistoryResponse struct {
 
 func (x *GetNoticeHistoryResponse) Reset() {
 	*x = GetNoticeHistoryResponse{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[13]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +1156,7 @@ func (x *GetNoticeHistoryResponse) String() string {
 func (*GetNoticeHistoryResponse) ProtoMessage() {}
 
 func (x *GetNoticeHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[13]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +1169,7 @@ func (x *GetNoticeHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNoticeHistoryResponse.ProtoReflect.Descriptor instead.
 func (*GetNoticeHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{13}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetNoticeHistoryResponse) GetEvents() []*NoticeEvent {
@@ -843,7 +1192,7 @@ type ExportEvidenceRequest struct {
 
 func (x *ExportEvidenceRequest) Reset() {
 	*x = ExportEvidenceRequest{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[14]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +1204,7 @@ func (x *ExportEvidenceRequest) String() string {
 func (*ExportEvidenceRequest) ProtoMessage() {}
 
 func (x *ExportEvidenceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[14]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +1217,7 @@ func (x *ExportEvidenceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEvidenceRequest.ProtoReflect.Descriptor instead.
 func (*ExportEvidenceRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{14}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ExportEvidenceRequest) GetBreachId() string {
@@ -919,7 +1268,7 @@ type ExportEvidenceResponse struct {
 
 func (x *ExportEvidenceResponse) Reset() {
 	*x = ExportEvidenceResponse{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[15]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -931,7 +1280,7 @@ func (x *ExportEvidenceResponse) String() string {
 func (*ExportEvidenceResponse) ProtoMessage() {}
 
 func (x *ExportEvidenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[15]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -944,7 +1293,7 @@ func (x *ExportEvidenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEvidenceResponse.ProtoReflect.Descriptor instead.
 func (*ExportEvidenceResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{15}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ExportEvidenceResponse) GetJson() []byte {
@@ -1016,7 +1365,7 @@ type DraftAuthorityReportRequest struct {
 
 func (x *DraftAuthorityReportRequest) Reset() {
 	*x = DraftAuthorityReportRequest{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[16]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1028,7 +1377,7 @@ func (x *DraftAuthorityReportRequest) String() string {
 func (*DraftAuthorityReportRequest) ProtoMessage() {}
 
 func (x *DraftAuthorityReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[16]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1041,7 +1390,7 @@ func (x *DraftAuthorityReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftAuthorityReportRequest.ProtoReflect.Descriptor instead.
 func (*DraftAuthorityReportRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{16}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DraftAuthorityReportRequest) GetNoticeId() string {
@@ -1073,7 +1422,7 @@ type DraftAuthorityReportResponse struct {
 
 func (x *DraftAuthorityReportResponse) Reset() {
 	*x = DraftAuthorityReportResponse{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[17]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1085,7 +1434,7 @@ func (x *DraftAuthorityReportResponse) String() string {
 func (*DraftAuthorityReportResponse) ProtoMessage() {}
 
 func (x *DraftAuthorityReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[17]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1098,7 +1447,7 @@ func (x *DraftAuthorityReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftAuthorityReportResponse.ProtoReflect.Descriptor instead.
 func (*DraftAuthorityReportResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{17}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *DraftAuthorityReportResponse) GetMarkdown() string {
@@ -1127,7 +1476,29 @@ var File_cascade_v1_notice_service_proto protoreflect.FileDescriptor
 const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1fcascade/v1/notice_service.proto\x12\n" +
-	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n" +
+	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"E\n" +
+	"\x12AskQuestionRequest\x12\x1b\n" +
+	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"G\n" +
+	"\x13AskQuestionResponse\x120\n" +
+	"\bquestion\x18\x01 \x01(\v2\x14.cascade.v1.QuestionR\bquestion\"r\n" +
+	"\x15AnswerQuestionRequest\x12\x1f\n" +
+	"\vquestion_id\x18\x01 \x01(\tR\n" +
+	"questionId\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x12$\n" +
+	"\x0eshare_with_all\x18\x03 \x01(\bR\fshareWithAll\"J\n" +
+	"\x16AnswerQuestionResponse\x120\n" +
+	"\bquestion\x18\x01 \x01(\v2\x14.cascade.v1.QuestionR\bquestion\"\xaf\x01\n" +
+	"\x14ListQuestionsRequest\x12\x1b\n" +
+	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x15\n" +
+	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12'\n" +
+	"\x0funanswered_only\x18\x03 \x01(\bR\x0eunansweredOnly\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"s\n" +
+	"\x15ListQuestionsResponse\x122\n" +
+	"\tquestions\x18\x01 \x03(\v2\x14.cascade.v1.QuestionR\tquestions\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"/\n" +
 	"\x10GetNoticeRequest\x12\x1b\n" +
 	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\"?\n" +
 	"\x11GetNoticeResponse\x12*\n" +
@@ -1199,7 +1570,7 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"\x1cDraftAuthorityReportResponse\x12\x1a\n" +
 	"\bmarkdown\x18\x01 \x01(\tR\bmarkdown\x12\x12\n" +
 	"\x04json\x18\x02 \x01(\tR\x04json\x12\x1a\n" +
-	"\blanguage\x18\x03 \x01(\tR\blanguage2\xaf\a\n" +
+	"\blanguage\x18\x03 \x01(\tR\blanguage2\xb8\t\n" +
 	"\rNoticeService\x12M\n" +
 	"\tGetNotice\x12\x1c.cascade.v1.GetNoticeRequest\x1a\x1d.cascade.v1.GetNoticeResponse\"\x03\x90\x02\x01\x12S\n" +
 	"\vListNotices\x12\x1e.cascade.v1.ListNoticesRequest\x1a\x1f.cascade.v1.ListNoticesResponse\"\x03\x90\x02\x01\x12e\n" +
@@ -1209,7 +1580,10 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"\x1aRecordSubjectCommunication\x12-.cascade.v1.RecordSubjectCommunicationRequest\x1a..cascade.v1.RecordSubjectCommunicationResponse\"\x03\x90\x02\x02\x12b\n" +
 	"\x10GetNoticeHistory\x12#.cascade.v1.GetNoticeHistoryRequest\x1a$.cascade.v1.GetNoticeHistoryResponse\"\x03\x90\x02\x01\x12\\\n" +
 	"\x0eExportEvidence\x12!.cascade.v1.ExportEvidenceRequest\x1a\".cascade.v1.ExportEvidenceResponse\"\x03\x90\x02\x01\x12n\n" +
-	"\x14DraftAuthorityReport\x12'.cascade.v1.DraftAuthorityReportRequest\x1a(.cascade.v1.DraftAuthorityReportResponse\"\x03\x90\x02\x01B9Z7github.com/cascadehq/cascade/proto/cascade/v1;cascadev1b\x06proto3"
+	"\x14DraftAuthorityReport\x12'.cascade.v1.DraftAuthorityReportRequest\x1a(.cascade.v1.DraftAuthorityReportResponse\"\x03\x90\x02\x01\x12N\n" +
+	"\vAskQuestion\x12\x1e.cascade.v1.AskQuestionRequest\x1a\x1f.cascade.v1.AskQuestionResponse\x12\\\n" +
+	"\x0eAnswerQuestion\x12!.cascade.v1.AnswerQuestionRequest\x1a\".cascade.v1.AnswerQuestionResponse\"\x03\x90\x02\x02\x12Y\n" +
+	"\rListQuestions\x12 .cascade.v1.ListQuestionsRequest\x1a!.cascade.v1.ListQuestionsResponse\"\x03\x90\x02\x01B9Z7github.com/cascadehq/cascade/proto/cascade/v1;cascadev1b\x06proto3"
 
 var (
 	file_cascade_v1_notice_service_proto_rawDescOnce sync.Once
@@ -1223,67 +1597,83 @@ func file_cascade_v1_notice_service_proto_rawDescGZIP() []byte {
 	return file_cascade_v1_notice_service_proto_rawDescData
 }
 
-var file_cascade_v1_notice_service_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_cascade_v1_notice_service_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_cascade_v1_notice_service_proto_goTypes = []any{
-	(*GetNoticeRequest)(nil),                   // 0: cascade.v1.GetNoticeRequest
-	(*GetNoticeResponse)(nil),                  // 1: cascade.v1.GetNoticeResponse
-	(*ListNoticesRequest)(nil),                 // 2: cascade.v1.ListNoticesRequest
-	(*ListNoticesResponse)(nil),                // 3: cascade.v1.ListNoticesResponse
-	(*AcknowledgeNoticeRequest)(nil),           // 4: cascade.v1.AcknowledgeNoticeRequest
-	(*AcknowledgeNoticeResponse)(nil),          // 5: cascade.v1.AcknowledgeNoticeResponse
-	(*RecordAuthorityReportRequest)(nil),       // 6: cascade.v1.RecordAuthorityReportRequest
-	(*RecordAuthorityReportResponse)(nil),      // 7: cascade.v1.RecordAuthorityReportResponse
-	(*RecordNotReportableRequest)(nil),         // 8: cascade.v1.RecordNotReportableRequest
-	(*RecordNotReportableResponse)(nil),        // 9: cascade.v1.RecordNotReportableResponse
-	(*RecordSubjectCommunicationRequest)(nil),  // 10: cascade.v1.RecordSubjectCommunicationRequest
-	(*RecordSubjectCommunicationResponse)(nil), // 11: cascade.v1.RecordSubjectCommunicationResponse
-	(*GetNoticeHistoryRequest)(nil),            // 12: cascade.v1.GetNoticeHistoryRequest
-	(*GetNoticeHistoryResponse)(nil),           // 13: cascade.v1.GetNoticeHistoryResponse
-	(*ExportEvidenceRequest)(nil),              // 14: cascade.v1.ExportEvidenceRequest
-	(*ExportEvidenceResponse)(nil),             // 15: cascade.v1.ExportEvidenceResponse
-	(*DraftAuthorityReportRequest)(nil),        // 16: cascade.v1.DraftAuthorityReportRequest
-	(*DraftAuthorityReportResponse)(nil),       // 17: cascade.v1.DraftAuthorityReportResponse
-	(*Notice)(nil),                             // 18: cascade.v1.Notice
-	(NoticeState)(0),                           // 19: cascade.v1.NoticeState
-	(*timestamppb.Timestamp)(nil),              // 20: google.protobuf.Timestamp
-	(*SubjectCommunication)(nil),               // 21: cascade.v1.SubjectCommunication
-	(*NoticeEvent)(nil),                        // 22: cascade.v1.NoticeEvent
+	(*AskQuestionRequest)(nil),                 // 0: cascade.v1.AskQuestionRequest
+	(*AskQuestionResponse)(nil),                // 1: cascade.v1.AskQuestionResponse
+	(*AnswerQuestionRequest)(nil),              // 2: cascade.v1.AnswerQuestionRequest
+	(*AnswerQuestionResponse)(nil),             // 3: cascade.v1.AnswerQuestionResponse
+	(*ListQuestionsRequest)(nil),               // 4: cascade.v1.ListQuestionsRequest
+	(*ListQuestionsResponse)(nil),              // 5: cascade.v1.ListQuestionsResponse
+	(*GetNoticeRequest)(nil),                   // 6: cascade.v1.GetNoticeRequest
+	(*GetNoticeResponse)(nil),                  // 7: cascade.v1.GetNoticeResponse
+	(*ListNoticesRequest)(nil),                 // 8: cascade.v1.ListNoticesRequest
+	(*ListNoticesResponse)(nil),                // 9: cascade.v1.ListNoticesResponse
+	(*AcknowledgeNoticeRequest)(nil),           // 10: cascade.v1.AcknowledgeNoticeRequest
+	(*AcknowledgeNoticeResponse)(nil),          // 11: cascade.v1.AcknowledgeNoticeResponse
+	(*RecordAuthorityReportRequest)(nil),       // 12: cascade.v1.RecordAuthorityReportRequest
+	(*RecordAuthorityReportResponse)(nil),      // 13: cascade.v1.RecordAuthorityReportResponse
+	(*RecordNotReportableRequest)(nil),         // 14: cascade.v1.RecordNotReportableRequest
+	(*RecordNotReportableResponse)(nil),        // 15: cascade.v1.RecordNotReportableResponse
+	(*RecordSubjectCommunicationRequest)(nil),  // 16: cascade.v1.RecordSubjectCommunicationRequest
+	(*RecordSubjectCommunicationResponse)(nil), // 17: cascade.v1.RecordSubjectCommunicationResponse
+	(*GetNoticeHistoryRequest)(nil),            // 18: cascade.v1.GetNoticeHistoryRequest
+	(*GetNoticeHistoryResponse)(nil),           // 19: cascade.v1.GetNoticeHistoryResponse
+	(*ExportEvidenceRequest)(nil),              // 20: cascade.v1.ExportEvidenceRequest
+	(*ExportEvidenceResponse)(nil),             // 21: cascade.v1.ExportEvidenceResponse
+	(*DraftAuthorityReportRequest)(nil),        // 22: cascade.v1.DraftAuthorityReportRequest
+	(*DraftAuthorityReportResponse)(nil),       // 23: cascade.v1.DraftAuthorityReportResponse
+	(*Question)(nil),                           // 24: cascade.v1.Question
+	(*Notice)(nil),                             // 25: cascade.v1.Notice
+	(NoticeState)(0),                           // 26: cascade.v1.NoticeState
+	(*timestamppb.Timestamp)(nil),              // 27: google.protobuf.Timestamp
+	(*SubjectCommunication)(nil),               // 28: cascade.v1.SubjectCommunication
+	(*NoticeEvent)(nil),                        // 29: cascade.v1.NoticeEvent
 }
 var file_cascade_v1_notice_service_proto_depIdxs = []int32{
-	18, // 0: cascade.v1.GetNoticeResponse.notice:type_name -> cascade.v1.Notice
-	19, // 1: cascade.v1.ListNoticesRequest.state:type_name -> cascade.v1.NoticeState
-	18, // 2: cascade.v1.ListNoticesResponse.notices:type_name -> cascade.v1.Notice
-	18, // 3: cascade.v1.AcknowledgeNoticeResponse.notice:type_name -> cascade.v1.Notice
-	20, // 4: cascade.v1.RecordAuthorityReportRequest.reported_at:type_name -> google.protobuf.Timestamp
-	18, // 5: cascade.v1.RecordAuthorityReportResponse.notice:type_name -> cascade.v1.Notice
-	18, // 6: cascade.v1.RecordNotReportableResponse.notice:type_name -> cascade.v1.Notice
-	21, // 7: cascade.v1.RecordSubjectCommunicationRequest.communication:type_name -> cascade.v1.SubjectCommunication
-	18, // 8: cascade.v1.RecordSubjectCommunicationResponse.notice:type_name -> cascade.v1.Notice
-	22, // 9: cascade.v1.GetNoticeHistoryResponse.events:type_name -> cascade.v1.NoticeEvent
-	20, // 10: cascade.v1.ExportEvidenceResponse.generated_at:type_name -> google.protobuf.Timestamp
-	0,  // 11: cascade.v1.NoticeService.GetNotice:input_type -> cascade.v1.GetNoticeRequest
-	2,  // 12: cascade.v1.NoticeService.ListNotices:input_type -> cascade.v1.ListNoticesRequest
-	4,  // 13: cascade.v1.NoticeService.AcknowledgeNotice:input_type -> cascade.v1.AcknowledgeNoticeRequest
-	6,  // 14: cascade.v1.NoticeService.RecordAuthorityReport:input_type -> cascade.v1.RecordAuthorityReportRequest
-	8,  // 15: cascade.v1.NoticeService.RecordNotReportable:input_type -> cascade.v1.RecordNotReportableRequest
-	10, // 16: cascade.v1.NoticeService.RecordSubjectCommunication:input_type -> cascade.v1.RecordSubjectCommunicationRequest
-	12, // 17: cascade.v1.NoticeService.GetNoticeHistory:input_type -> cascade.v1.GetNoticeHistoryRequest
-	14, // 18: cascade.v1.NoticeService.ExportEvidence:input_type -> cascade.v1.ExportEvidenceRequest
-	16, // 19: cascade.v1.NoticeService.DraftAuthorityReport:input_type -> cascade.v1.DraftAuthorityReportRequest
-	1,  // 20: cascade.v1.NoticeService.GetNotice:output_type -> cascade.v1.GetNoticeResponse
-	3,  // 21: cascade.v1.NoticeService.ListNotices:output_type -> cascade.v1.ListNoticesResponse
-	5,  // 22: cascade.v1.NoticeService.AcknowledgeNotice:output_type -> cascade.v1.AcknowledgeNoticeResponse
-	7,  // 23: cascade.v1.NoticeService.RecordAuthorityReport:output_type -> cascade.v1.RecordAuthorityReportResponse
-	9,  // 24: cascade.v1.NoticeService.RecordNotReportable:output_type -> cascade.v1.RecordNotReportableResponse
-	11, // 25: cascade.v1.NoticeService.RecordSubjectCommunication:output_type -> cascade.v1.RecordSubjectCommunicationResponse
-	13, // 26: cascade.v1.NoticeService.GetNoticeHistory:output_type -> cascade.v1.GetNoticeHistoryResponse
-	15, // 27: cascade.v1.NoticeService.ExportEvidence:output_type -> cascade.v1.ExportEvidenceResponse
-	17, // 28: cascade.v1.NoticeService.DraftAuthorityReport:output_type -> cascade.v1.DraftAuthorityReportResponse
-	20, // [20:29] is the sub-list for method output_type
-	11, // [11:20] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	24, // 0: cascade.v1.AskQuestionResponse.question:type_name -> cascade.v1.Question
+	24, // 1: cascade.v1.AnswerQuestionResponse.question:type_name -> cascade.v1.Question
+	24, // 2: cascade.v1.ListQuestionsResponse.questions:type_name -> cascade.v1.Question
+	25, // 3: cascade.v1.GetNoticeResponse.notice:type_name -> cascade.v1.Notice
+	26, // 4: cascade.v1.ListNoticesRequest.state:type_name -> cascade.v1.NoticeState
+	25, // 5: cascade.v1.ListNoticesResponse.notices:type_name -> cascade.v1.Notice
+	25, // 6: cascade.v1.AcknowledgeNoticeResponse.notice:type_name -> cascade.v1.Notice
+	27, // 7: cascade.v1.RecordAuthorityReportRequest.reported_at:type_name -> google.protobuf.Timestamp
+	25, // 8: cascade.v1.RecordAuthorityReportResponse.notice:type_name -> cascade.v1.Notice
+	25, // 9: cascade.v1.RecordNotReportableResponse.notice:type_name -> cascade.v1.Notice
+	28, // 10: cascade.v1.RecordSubjectCommunicationRequest.communication:type_name -> cascade.v1.SubjectCommunication
+	25, // 11: cascade.v1.RecordSubjectCommunicationResponse.notice:type_name -> cascade.v1.Notice
+	29, // 12: cascade.v1.GetNoticeHistoryResponse.events:type_name -> cascade.v1.NoticeEvent
+	27, // 13: cascade.v1.ExportEvidenceResponse.generated_at:type_name -> google.protobuf.Timestamp
+	6,  // 14: cascade.v1.NoticeService.GetNotice:input_type -> cascade.v1.GetNoticeRequest
+	8,  // 15: cascade.v1.NoticeService.ListNotices:input_type -> cascade.v1.ListNoticesRequest
+	10, // 16: cascade.v1.NoticeService.AcknowledgeNotice:input_type -> cascade.v1.AcknowledgeNoticeRequest
+	12, // 17: cascade.v1.NoticeService.RecordAuthorityReport:input_type -> cascade.v1.RecordAuthorityReportRequest
+	14, // 18: cascade.v1.NoticeService.RecordNotReportable:input_type -> cascade.v1.RecordNotReportableRequest
+	16, // 19: cascade.v1.NoticeService.RecordSubjectCommunication:input_type -> cascade.v1.RecordSubjectCommunicationRequest
+	18, // 20: cascade.v1.NoticeService.GetNoticeHistory:input_type -> cascade.v1.GetNoticeHistoryRequest
+	20, // 21: cascade.v1.NoticeService.ExportEvidence:input_type -> cascade.v1.ExportEvidenceRequest
+	22, // 22: cascade.v1.NoticeService.DraftAuthorityReport:input_type -> cascade.v1.DraftAuthorityReportRequest
+	0,  // 23: cascade.v1.NoticeService.AskQuestion:input_type -> cascade.v1.AskQuestionRequest
+	2,  // 24: cascade.v1.NoticeService.AnswerQuestion:input_type -> cascade.v1.AnswerQuestionRequest
+	4,  // 25: cascade.v1.NoticeService.ListQuestions:input_type -> cascade.v1.ListQuestionsRequest
+	7,  // 26: cascade.v1.NoticeService.GetNotice:output_type -> cascade.v1.GetNoticeResponse
+	9,  // 27: cascade.v1.NoticeService.ListNotices:output_type -> cascade.v1.ListNoticesResponse
+	11, // 28: cascade.v1.NoticeService.AcknowledgeNotice:output_type -> cascade.v1.AcknowledgeNoticeResponse
+	13, // 29: cascade.v1.NoticeService.RecordAuthorityReport:output_type -> cascade.v1.RecordAuthorityReportResponse
+	15, // 30: cascade.v1.NoticeService.RecordNotReportable:output_type -> cascade.v1.RecordNotReportableResponse
+	17, // 31: cascade.v1.NoticeService.RecordSubjectCommunication:output_type -> cascade.v1.RecordSubjectCommunicationResponse
+	19, // 32: cascade.v1.NoticeService.GetNoticeHistory:output_type -> cascade.v1.GetNoticeHistoryResponse
+	21, // 33: cascade.v1.NoticeService.ExportEvidence:output_type -> cascade.v1.ExportEvidenceResponse
+	23, // 34: cascade.v1.NoticeService.DraftAuthorityReport:output_type -> cascade.v1.DraftAuthorityReportResponse
+	1,  // 35: cascade.v1.NoticeService.AskQuestion:output_type -> cascade.v1.AskQuestionResponse
+	3,  // 36: cascade.v1.NoticeService.AnswerQuestion:output_type -> cascade.v1.AnswerQuestionResponse
+	5,  // 37: cascade.v1.NoticeService.ListQuestions:output_type -> cascade.v1.ListQuestionsResponse
+	26, // [26:38] is the sub-list for method output_type
+	14, // [14:26] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_notice_service_proto_init() }
@@ -1298,7 +1688,7 @@ func file_cascade_v1_notice_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_notice_service_proto_rawDesc), len(file_cascade_v1_notice_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

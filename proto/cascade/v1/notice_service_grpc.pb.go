@@ -28,6 +28,9 @@ const (
 	NoticeService_GetNoticeHistory_FullMethodName           = "/cascade.v1.NoticeService/GetNoticeHistory"
 	NoticeService_ExportEvidence_FullMethodName             = "/cascade.v1.NoticeService/ExportEvidence"
 	NoticeService_DraftAuthorityReport_FullMethodName       = "/cascade.v1.NoticeService/DraftAuthorityReport"
+	NoticeService_AskQuestion_FullMethodName                = "/cascade.v1.NoticeService/AskQuestion"
+	NoticeService_AnswerQuestion_FullMethodName             = "/cascade.v1.NoticeService/AnswerQuestion"
+	NoticeService_ListQuestions_FullMethodName              = "/cascade.v1.NoticeService/ListQuestions"
 )
 
 // NoticeServiceClient is the client API for NoticeService service.
@@ -66,6 +69,25 @@ type NoticeServiceClient interface {
 	// DraftAuthorityReport renders a draft of the controller's Art. 33(3)
 	// report to the supervisory authority, pre-filled from the breach.
 	DraftAuthorityReport(ctx context.Context, in *DraftAuthorityReportRequest, opts ...grpc.CallOption) (*DraftAuthorityReportResponse, error)
+	// AskQuestion asks the vendor a question about the caller's own notice
+	// (a controller of the notice's organisation only). The vendor is told
+	// on cascade.events.<breach_id>._question. Asking the text of a question
+	// of the notice that is still unanswered returns that question. At most
+	// 20 unanswered questions per notice (then ResourceExhausted); text of
+	// at most 4000 characters. Never moves a clock.
+	AskQuestion(ctx context.Context, in *AskQuestionRequest, opts ...grpc.CallOption) (*AskQuestionResponse, error)
+	// AnswerQuestion answers a question (the vendor only). The answer is
+	// delivered to the asking organisation (Cascade-Event: answer) or, with
+	// share_with_all, to every delivered notice of the breach without who
+	// asked. Answering again with the same text and share_with_all completes
+	// an interrupted delivery and changes nothing; any other answer to an
+	// answered question is FailedPrecondition. Never moves a clock.
+	AnswerQuestion(ctx context.Context, in *AnswerQuestionRequest, opts ...grpc.CallOption) (*AnswerQuestionResponse, error)
+	// ListQuestions pages through questions, filtered by breach,
+	// organisation or unanswered. Order: by breach id, organisation id,
+	// then question number. A controller or an organisation's viewer sees
+	// only its organisation's questions.
+	ListQuestions(ctx context.Context, in *ListQuestionsRequest, opts ...grpc.CallOption) (*ListQuestionsResponse, error)
 }
 
 type noticeServiceClient struct {
@@ -166,6 +188,36 @@ func (c *noticeServiceClient) DraftAuthorityReport(ctx context.Context, in *Draf
 	return out, nil
 }
 
+func (c *noticeServiceClient) AskQuestion(ctx context.Context, in *AskQuestionRequest, opts ...grpc.CallOption) (*AskQuestionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AskQuestionResponse)
+	err := c.cc.Invoke(ctx, NoticeService_AskQuestion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *noticeServiceClient) AnswerQuestion(ctx context.Context, in *AnswerQuestionRequest, opts ...grpc.CallOption) (*AnswerQuestionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AnswerQuestionResponse)
+	err := c.cc.Invoke(ctx, NoticeService_AnswerQuestion_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *noticeServiceClient) ListQuestions(ctx context.Context, in *ListQuestionsRequest, opts ...grpc.CallOption) (*ListQuestionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListQuestionsResponse)
+	err := c.cc.Invoke(ctx, NoticeService_ListQuestions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NoticeServiceServer is the server API for NoticeService service.
 // All implementations must embed UnimplementedNoticeServiceServer
 // for forward compatibility.
@@ -202,6 +254,25 @@ type NoticeServiceServer interface {
 	// DraftAuthorityReport renders a draft of the controller's Art. 33(3)
 	// report to the supervisory authority, pre-filled from the breach.
 	DraftAuthorityReport(context.Context, *DraftAuthorityReportRequest) (*DraftAuthorityReportResponse, error)
+	// AskQuestion asks the vendor a question about the caller's own notice
+	// (a controller of the notice's organisation only). The vendor is told
+	// on cascade.events.<breach_id>._question. Asking the text of a question
+	// of the notice that is still unanswered returns that question. At most
+	// 20 unanswered questions per notice (then ResourceExhausted); text of
+	// at most 4000 characters. Never moves a clock.
+	AskQuestion(context.Context, *AskQuestionRequest) (*AskQuestionResponse, error)
+	// AnswerQuestion answers a question (the vendor only). The answer is
+	// delivered to the asking organisation (Cascade-Event: answer) or, with
+	// share_with_all, to every delivered notice of the breach without who
+	// asked. Answering again with the same text and share_with_all completes
+	// an interrupted delivery and changes nothing; any other answer to an
+	// answered question is FailedPrecondition. Never moves a clock.
+	AnswerQuestion(context.Context, *AnswerQuestionRequest) (*AnswerQuestionResponse, error)
+	// ListQuestions pages through questions, filtered by breach,
+	// organisation or unanswered. Order: by breach id, organisation id,
+	// then question number. A controller or an organisation's viewer sees
+	// only its organisation's questions.
+	ListQuestions(context.Context, *ListQuestionsRequest) (*ListQuestionsResponse, error)
 	mustEmbedUnimplementedNoticeServiceServer()
 }
 
@@ -238,6 +309,15 @@ func (UnimplementedNoticeServiceServer) ExportEvidence(context.Context, *ExportE
 }
 func (UnimplementedNoticeServiceServer) DraftAuthorityReport(context.Context, *DraftAuthorityReportRequest) (*DraftAuthorityReportResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DraftAuthorityReport not implemented")
+}
+func (UnimplementedNoticeServiceServer) AskQuestion(context.Context, *AskQuestionRequest) (*AskQuestionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AskQuestion not implemented")
+}
+func (UnimplementedNoticeServiceServer) AnswerQuestion(context.Context, *AnswerQuestionRequest) (*AnswerQuestionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AnswerQuestion not implemented")
+}
+func (UnimplementedNoticeServiceServer) ListQuestions(context.Context, *ListQuestionsRequest) (*ListQuestionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListQuestions not implemented")
 }
 func (UnimplementedNoticeServiceServer) mustEmbedUnimplementedNoticeServiceServer() {}
 func (UnimplementedNoticeServiceServer) testEmbeddedByValue()                       {}
@@ -422,6 +502,60 @@ func _NoticeService_DraftAuthorityReport_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NoticeService_AskQuestion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AskQuestionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NoticeServiceServer).AskQuestion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NoticeService_AskQuestion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NoticeServiceServer).AskQuestion(ctx, req.(*AskQuestionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NoticeService_AnswerQuestion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AnswerQuestionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NoticeServiceServer).AnswerQuestion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NoticeService_AnswerQuestion_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NoticeServiceServer).AnswerQuestion(ctx, req.(*AnswerQuestionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NoticeService_ListQuestions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListQuestionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NoticeServiceServer).ListQuestions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NoticeService_ListQuestions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NoticeServiceServer).ListQuestions(ctx, req.(*ListQuestionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NoticeService_ServiceDesc is the grpc.ServiceDesc for NoticeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -464,6 +598,18 @@ var NoticeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DraftAuthorityReport",
 			Handler:    _NoticeService_DraftAuthorityReport_Handler,
+		},
+		{
+			MethodName: "AskQuestion",
+			Handler:    _NoticeService_AskQuestion_Handler,
+		},
+		{
+			MethodName: "AnswerQuestion",
+			Handler:    _NoticeService_AnswerQuestion_Handler,
+		},
+		{
+			MethodName: "ListQuestions",
+			Handler:    _NoticeService_ListQuestions_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

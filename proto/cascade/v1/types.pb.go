@@ -649,8 +649,12 @@ type Breach struct {
 	Revisions []*BreachRevision `protobuf:"bytes,8,rep,name=revisions,proto3" json:"revisions,omitempty"`
 	// The latest revision number (1 if there are no updates).
 	LatestRevision int32 `protobuf:"varint,9,opt,name=latest_revision,json=latestRevision,proto3" json:"latest_revision,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Questions the vendor answered and shared with every affected
+	// organisation (NoticeService.AnswerQuestion with share_with_all), oldest
+	// first. They never say who asked. Filled by GetBreach only.
+	SharedAnswers []*SharedAnswer `protobuf:"bytes,10,rep,name=shared_answers,json=sharedAnswers,proto3" json:"shared_answers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Breach) Reset() {
@@ -746,6 +750,253 @@ func (x *Breach) GetLatestRevision() int32 {
 	return 0
 }
 
+func (x *Breach) GetSharedAnswers() []*SharedAnswer {
+	if x != nil {
+		return x.SharedAnswers
+	}
+	return nil
+}
+
+// SharedAnswer is a question and the vendor's answer as every organisation
+// affected by the breach sees it: without who asked, or for which
+// organisation.
+type SharedAnswer struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Id of the shared answer (a UUID; it does not name the question).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The question.
+	Question string `protobuf:"bytes,2,opt,name=question,proto3" json:"question,omitempty"`
+	// The vendor's answer.
+	Answer string `protobuf:"bytes,3,opt,name=answer,proto3" json:"answer,omitempty"`
+	// When it was answered and shared.
+	SharedAt      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=shared_at,json=sharedAt,proto3" json:"shared_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SharedAnswer) Reset() {
+	*x = SharedAnswer{}
+	mi := &file_cascade_v1_types_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SharedAnswer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SharedAnswer) ProtoMessage() {}
+
+func (x *SharedAnswer) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SharedAnswer.ProtoReflect.Descriptor instead.
+func (*SharedAnswer) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SharedAnswer) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *SharedAnswer) GetQuestion() string {
+	if x != nil {
+		return x.Question
+	}
+	return ""
+}
+
+func (x *SharedAnswer) GetAnswer() string {
+	if x != nil {
+		return x.Answer
+	}
+	return ""
+}
+
+func (x *SharedAnswer) GetSharedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SharedAt
+	}
+	return nil
+}
+
+// Question is a controller's question to the vendor about its notice
+// (Art. 28(3)(f): the processor assists the controller), with the
+// vendor's answer once given. Questions and answers never move a clock.
+type Question struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Question id, "<breach_id>/<org_id>/<n>": question n of the notice.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The notice it was asked on, "<breach_id>/<org_id>".
+	NoticeId string `protobuf:"bytes,2,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	// Breach of the notice.
+	BreachId string `protobuf:"bytes,3,opt,name=breach_id,json=breachId,proto3" json:"breach_id,omitempty"`
+	// Organisation that asked.
+	OrgId string `protobuf:"bytes,4,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	// Display name of the organisation.
+	OrgName string `protobuf:"bytes,5,opt,name=org_name,json=orgName,proto3" json:"org_name,omitempty"`
+	// The question (at most 4000 characters).
+	Text string `protobuf:"bytes,6,opt,name=text,proto3" json:"text,omitempty"`
+	// When it was asked.
+	AskedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=asked_at,json=askedAt,proto3" json:"asked_at,omitempty"`
+	// Who asked, as Cascade authenticated the call.
+	AskedBy *Principal `protobuf:"bytes,8,opt,name=asked_by,json=askedBy,proto3" json:"asked_by,omitempty"`
+	// asked_by in one line.
+	AskedByDisplay string `protobuf:"bytes,9,opt,name=asked_by_display,json=askedByDisplay,proto3" json:"asked_by_display,omitempty"`
+	// The vendor's answer (at most 4000 characters); empty until answered.
+	Answer string `protobuf:"bytes,10,opt,name=answer,proto3" json:"answer,omitempty"`
+	// When it was answered; unset until then.
+	AnsweredAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=answered_at,json=answeredAt,proto3" json:"answered_at,omitempty"`
+	// Who answered, as Cascade authenticated the call.
+	AnsweredBy *Principal `protobuf:"bytes,12,opt,name=answered_by,json=answeredBy,proto3" json:"answered_by,omitempty"`
+	// The answer was shared with every organisation the breach affects.
+	SharedWithAll bool `protobuf:"varint,13,opt,name=shared_with_all,json=sharedWithAll,proto3" json:"shared_with_all,omitempty"`
+	// Id of the shared answer (Breach.shared_answers), when shared.
+	SharedAnswerId string `protobuf:"bytes,14,opt,name=shared_answer_id,json=sharedAnswerId,proto3" json:"shared_answer_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *Question) Reset() {
+	*x = Question{}
+	mi := &file_cascade_v1_types_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Question) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Question) ProtoMessage() {}
+
+func (x *Question) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Question.ProtoReflect.Descriptor instead.
+func (*Question) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Question) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Question) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
+}
+
+func (x *Question) GetBreachId() string {
+	if x != nil {
+		return x.BreachId
+	}
+	return ""
+}
+
+func (x *Question) GetOrgId() string {
+	if x != nil {
+		return x.OrgId
+	}
+	return ""
+}
+
+func (x *Question) GetOrgName() string {
+	if x != nil {
+		return x.OrgName
+	}
+	return ""
+}
+
+func (x *Question) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Question) GetAskedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AskedAt
+	}
+	return nil
+}
+
+func (x *Question) GetAskedBy() *Principal {
+	if x != nil {
+		return x.AskedBy
+	}
+	return nil
+}
+
+func (x *Question) GetAskedByDisplay() string {
+	if x != nil {
+		return x.AskedByDisplay
+	}
+	return ""
+}
+
+func (x *Question) GetAnswer() string {
+	if x != nil {
+		return x.Answer
+	}
+	return ""
+}
+
+func (x *Question) GetAnsweredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AnsweredAt
+	}
+	return nil
+}
+
+func (x *Question) GetAnsweredBy() *Principal {
+	if x != nil {
+		return x.AnsweredBy
+	}
+	return nil
+}
+
+func (x *Question) GetSharedWithAll() bool {
+	if x != nil {
+		return x.SharedWithAll
+	}
+	return false
+}
+
+func (x *Question) GetSharedAnswerId() string {
+	if x != nil {
+		return x.SharedAnswerId
+	}
+	return ""
+}
+
 // BreachUpdate is follow-up information for an existing breach (Art. 33(4):
 // information provided in phases), published on cascade.breach.update or
 // sent with BreachService.UpdateBreach. It becomes the breach's next
@@ -786,7 +1037,7 @@ type BreachUpdate struct {
 
 func (x *BreachUpdate) Reset() {
 	*x = BreachUpdate{}
-	mi := &file_cascade_v1_types_proto_msgTypes[4]
+	mi := &file_cascade_v1_types_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -798,7 +1049,7 @@ func (x *BreachUpdate) String() string {
 func (*BreachUpdate) ProtoMessage() {}
 
 func (x *BreachUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[4]
+	mi := &file_cascade_v1_types_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -811,7 +1062,7 @@ func (x *BreachUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachUpdate.ProtoReflect.Descriptor instead.
 func (*BreachUpdate) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BreachUpdate) GetBreachId() string {
@@ -926,7 +1177,7 @@ type BreachRevision struct {
 
 func (x *BreachRevision) Reset() {
 	*x = BreachRevision{}
-	mi := &file_cascade_v1_types_proto_msgTypes[5]
+	mi := &file_cascade_v1_types_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -938,7 +1189,7 @@ func (x *BreachRevision) String() string {
 func (*BreachRevision) ProtoMessage() {}
 
 func (x *BreachRevision) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[5]
+	mi := &file_cascade_v1_types_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -951,7 +1202,7 @@ func (x *BreachRevision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachRevision.ProtoReflect.Descriptor instead.
 func (*BreachRevision) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{5}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *BreachRevision) GetNumber() int32 {
@@ -1051,14 +1302,18 @@ type Notice struct {
 	// Who the last reminder and the overdue message were escalated to (the
 	// registry's escalation_email, by e-mail besides the organisation's
 	// usual addresses), in the order sent; set when the e-mail is sent.
-	EscalatedTo   []*Escalation `protobuf:"bytes,25,rep,name=escalated_to,json=escalatedTo,proto3" json:"escalated_to,omitempty"`
+	EscalatedTo []*Escalation `protobuf:"bytes,25,rep,name=escalated_to,json=escalatedTo,proto3" json:"escalated_to,omitempty"`
+	// Questions the organisation asked on the notice (NoticeService.AskQuestion).
+	Questions int32 `protobuf:"varint,26,opt,name=questions,proto3" json:"questions,omitempty"`
+	// Of those, the ones not yet answered.
+	OpenQuestions int32 `protobuf:"varint,27,opt,name=open_questions,json=openQuestions,proto3" json:"open_questions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Notice) Reset() {
 	*x = Notice{}
-	mi := &file_cascade_v1_types_proto_msgTypes[6]
+	mi := &file_cascade_v1_types_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1070,7 +1325,7 @@ func (x *Notice) String() string {
 func (*Notice) ProtoMessage() {}
 
 func (x *Notice) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[6]
+	mi := &file_cascade_v1_types_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1083,7 +1338,7 @@ func (x *Notice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notice.ProtoReflect.Descriptor instead.
 func (*Notice) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{6}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Notice) GetId() string {
@@ -1261,6 +1516,20 @@ func (x *Notice) GetEscalatedTo() []*Escalation {
 	return nil
 }
 
+func (x *Notice) GetQuestions() int32 {
+	if x != nil {
+		return x.Questions
+	}
+	return 0
+}
+
+func (x *Notice) GetOpenQuestions() int32 {
+	if x != nil {
+		return x.OpenQuestions
+	}
+	return 0
+}
+
 // Escalation is one message sent to an organisation's escalation contact
 // (for a municipality, say, its head of administration).
 type Escalation struct {
@@ -1283,7 +1552,7 @@ type Escalation struct {
 
 func (x *Escalation) Reset() {
 	*x = Escalation{}
-	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	mi := &file_cascade_v1_types_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1295,7 +1564,7 @@ func (x *Escalation) String() string {
 func (*Escalation) ProtoMessage() {}
 
 func (x *Escalation) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	mi := &file_cascade_v1_types_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1308,7 +1577,7 @@ func (x *Escalation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Escalation.ProtoReflect.Descriptor instead.
 func (*Escalation) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{7}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Escalation) GetEmail() string {
@@ -1383,7 +1652,7 @@ type ChannelDelivery struct {
 
 func (x *ChannelDelivery) Reset() {
 	*x = ChannelDelivery{}
-	mi := &file_cascade_v1_types_proto_msgTypes[8]
+	mi := &file_cascade_v1_types_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1395,7 +1664,7 @@ func (x *ChannelDelivery) String() string {
 func (*ChannelDelivery) ProtoMessage() {}
 
 func (x *ChannelDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[8]
+	mi := &file_cascade_v1_types_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1408,7 +1677,7 @@ func (x *ChannelDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelDelivery.ProtoReflect.Descriptor instead.
 func (*ChannelDelivery) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{8}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ChannelDelivery) GetChannel() DeliveryChannel {
@@ -1498,7 +1767,7 @@ type Reminder struct {
 
 func (x *Reminder) Reset() {
 	*x = Reminder{}
-	mi := &file_cascade_v1_types_proto_msgTypes[9]
+	mi := &file_cascade_v1_types_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1510,7 +1779,7 @@ func (x *Reminder) String() string {
 func (*Reminder) ProtoMessage() {}
 
 func (x *Reminder) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[9]
+	mi := &file_cascade_v1_types_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1523,7 +1792,7 @@ func (x *Reminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reminder.ProtoReflect.Descriptor instead.
 func (*Reminder) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{9}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Reminder) GetRemaining() *durationpb.Duration {
@@ -1581,7 +1850,7 @@ type Outcome struct {
 
 func (x *Outcome) Reset() {
 	*x = Outcome{}
-	mi := &file_cascade_v1_types_proto_msgTypes[10]
+	mi := &file_cascade_v1_types_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1593,7 +1862,7 @@ func (x *Outcome) String() string {
 func (*Outcome) ProtoMessage() {}
 
 func (x *Outcome) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[10]
+	mi := &file_cascade_v1_types_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1606,7 +1875,7 @@ func (x *Outcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
 func (*Outcome) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{10}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Outcome) GetKind() OutcomeKind {
@@ -1697,7 +1966,7 @@ type SubjectCommunication struct {
 
 func (x *SubjectCommunication) Reset() {
 	*x = SubjectCommunication{}
-	mi := &file_cascade_v1_types_proto_msgTypes[11]
+	mi := &file_cascade_v1_types_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1709,7 +1978,7 @@ func (x *SubjectCommunication) String() string {
 func (*SubjectCommunication) ProtoMessage() {}
 
 func (x *SubjectCommunication) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[11]
+	mi := &file_cascade_v1_types_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1722,7 +1991,7 @@ func (x *SubjectCommunication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubjectCommunication.ProtoReflect.Descriptor instead.
 func (*SubjectCommunication) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{11}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SubjectCommunication) GetKind() SubjectCommunicationKind {
@@ -1786,7 +2055,9 @@ type NoticeEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// What happened: created, delivered, redelivered, revision_delivered,
 	// reminded, overdue, acknowledged, revision_acknowledged,
-	// outcome_recorded, subject_communication_recorded.
+	// outcome_recorded, subject_communication_recorded, question_asked,
+	// question_answered, answer_shared (and channel_delivered and the other
+	// delivery records). Question events never change the state.
 	Event string `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
 	// When.
 	At *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
@@ -1808,7 +2079,7 @@ type NoticeEvent struct {
 
 func (x *NoticeEvent) Reset() {
 	*x = NoticeEvent{}
-	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	mi := &file_cascade_v1_types_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1820,7 +2091,7 @@ func (x *NoticeEvent) String() string {
 func (*NoticeEvent) ProtoMessage() {}
 
 func (x *NoticeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	mi := &file_cascade_v1_types_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1833,7 +2104,7 @@ func (x *NoticeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoticeEvent.ProtoReflect.Descriptor instead.
 func (*NoticeEvent) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{12}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *NoticeEvent) GetEvent() string {
@@ -1914,7 +2185,7 @@ type Principal struct {
 
 func (x *Principal) Reset() {
 	*x = Principal{}
-	mi := &file_cascade_v1_types_proto_msgTypes[13]
+	mi := &file_cascade_v1_types_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1926,7 +2197,7 @@ func (x *Principal) String() string {
 func (*Principal) ProtoMessage() {}
 
 func (x *Principal) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[13]
+	mi := &file_cascade_v1_types_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1939,7 +2210,7 @@ func (x *Principal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Principal.ProtoReflect.Descriptor instead.
 func (*Principal) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{13}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Principal) GetKind() string {
@@ -2018,7 +2289,7 @@ type BreachSummary struct {
 
 func (x *BreachSummary) Reset() {
 	*x = BreachSummary{}
-	mi := &file_cascade_v1_types_proto_msgTypes[14]
+	mi := &file_cascade_v1_types_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2030,7 +2301,7 @@ func (x *BreachSummary) String() string {
 func (*BreachSummary) ProtoMessage() {}
 
 func (x *BreachSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[14]
+	mi := &file_cascade_v1_types_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2043,7 +2314,7 @@ func (x *BreachSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachSummary.ProtoReflect.Descriptor instead.
 func (*BreachSummary) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{14}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *BreachSummary) GetBreachId() string {
@@ -2141,7 +2412,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x0emeasures_taken\x18\r \x01(\tR\rmeasuresTaken\x12+\n" +
 	"\x11measures_proposed\x18\x0e \x01(\tR\x10measuresProposed\x122\n" +
 	"\x15advice_to_controllers\x18\x0f \x01(\tR\x13adviceToControllers\x12-\n" +
-	"\acontact\x18\x10 \x01(\v2\x13.cascade.v1.ContactR\acontact\"\xfa\x02\n" +
+	"\acontact\x18\x10 \x01(\v2\x13.cascade.v1.ContactR\acontact\"\xbb\x03\n" +
 	"\x06Breach\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x05R\brevision\x120\n" +
@@ -2152,7 +2423,32 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x0funknown_org_ids\x18\x06 \x03(\tR\runknownOrgIds\x12'\n" +
 	"\x0ffanout_complete\x18\a \x01(\bR\x0efanoutComplete\x128\n" +
 	"\trevisions\x18\b \x03(\v2\x1a.cascade.v1.BreachRevisionR\trevisions\x12'\n" +
-	"\x0flatest_revision\x18\t \x01(\x05R\x0elatestRevision\"\xe0\x04\n" +
+	"\x0flatest_revision\x18\t \x01(\x05R\x0elatestRevision\x12?\n" +
+	"\x0eshared_answers\x18\n" +
+	" \x03(\v2\x18.cascade.v1.SharedAnswerR\rsharedAnswers\"\x8b\x01\n" +
+	"\fSharedAnswer\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
+	"\bquestion\x18\x02 \x01(\tR\bquestion\x12\x16\n" +
+	"\x06answer\x18\x03 \x01(\tR\x06answer\x127\n" +
+	"\tshared_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\bsharedAt\"\x8c\x04\n" +
+	"\bQuestion\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\tnotice_id\x18\x02 \x01(\tR\bnoticeId\x12\x1b\n" +
+	"\tbreach_id\x18\x03 \x01(\tR\bbreachId\x12\x15\n" +
+	"\x06org_id\x18\x04 \x01(\tR\x05orgId\x12\x19\n" +
+	"\borg_name\x18\x05 \x01(\tR\aorgName\x12\x12\n" +
+	"\x04text\x18\x06 \x01(\tR\x04text\x125\n" +
+	"\basked_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aaskedAt\x120\n" +
+	"\basked_by\x18\b \x01(\v2\x15.cascade.v1.PrincipalR\aaskedBy\x12(\n" +
+	"\x10asked_by_display\x18\t \x01(\tR\x0easkedByDisplay\x12\x16\n" +
+	"\x06answer\x18\n" +
+	" \x01(\tR\x06answer\x12;\n" +
+	"\vanswered_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"answeredAt\x126\n" +
+	"\vanswered_by\x18\f \x01(\v2\x15.cascade.v1.PrincipalR\n" +
+	"answeredBy\x12&\n" +
+	"\x0fshared_with_all\x18\r \x01(\bR\rsharedWithAll\x12(\n" +
+	"\x10shared_answer_id\x18\x0e \x01(\tR\x0esharedAnswerId\"\xe0\x04\n" +
 	"\fBreachUpdate\x12\x1b\n" +
 	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x18\n" +
 	"\asummary\x18\x02 \x01(\tR\asummary\x12\x16\n" +
@@ -2176,7 +2472,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x06update\x18\x03 \x01(\v2\x18.cascade.v1.BreachUpdateR\x06update\x12\x14\n" +
 	"\x05added\x18\x04 \x01(\x03R\x05added\x12&\n" +
 	"\x0funknown_org_ids\x18\x05 \x03(\tR\runknownOrgIds\x12'\n" +
-	"\x0ffanout_complete\x18\x06 \x01(\bR\x0efanoutComplete\"\xd9\t\n" +
+	"\x0ffanout_complete\x18\x06 \x01(\bR\x0efanoutComplete\"\x9e\n" +
+	"\n" +
 	"\x06Notice\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tbreach_id\x18\x02 \x01(\tR\bbreachId\x12\x15\n" +
@@ -2205,7 +2502,9 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\aoutcome\x18\x16 \x01(\v2\x13.cascade.v1.OutcomeR\aoutcome\x12U\n" +
 	"\x15subject_communication\x18\x17 \x01(\v2 .cascade.v1.SubjectCommunicationR\x14subjectCommunication\x127\n" +
 	"\bchannels\x18\x18 \x03(\v2\x1b.cascade.v1.ChannelDeliveryR\bchannels\x129\n" +
-	"\fescalated_to\x18\x19 \x03(\v2\x16.cascade.v1.EscalationR\vescalatedTo\"\xdb\x01\n" +
+	"\fescalated_to\x18\x19 \x03(\v2\x16.cascade.v1.EscalationR\vescalatedTo\x12\x1c\n" +
+	"\tquestions\x18\x1a \x01(\x05R\tquestions\x12%\n" +
+	"\x0eopen_questions\x18\x1b \x01(\x05R\ropenQuestions\"\xdb\x01\n" +
 	"\n" +
 	"Escalation\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12\x14\n" +
@@ -2322,7 +2621,7 @@ func file_cascade_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_cascade_v1_types_proto_goTypes = []any{
 	(NoticeState)(0),              // 0: cascade.v1.NoticeState
 	(DeliveryChannel)(0),          // 1: cascade.v1.DeliveryChannel
@@ -2333,74 +2632,82 @@ var file_cascade_v1_types_proto_goTypes = []any{
 	(*AffectedOrganisation)(nil),  // 6: cascade.v1.AffectedOrganisation
 	(*BreachReport)(nil),          // 7: cascade.v1.BreachReport
 	(*Breach)(nil),                // 8: cascade.v1.Breach
-	(*BreachUpdate)(nil),          // 9: cascade.v1.BreachUpdate
-	(*BreachRevision)(nil),        // 10: cascade.v1.BreachRevision
-	(*Notice)(nil),                // 11: cascade.v1.Notice
-	(*Escalation)(nil),            // 12: cascade.v1.Escalation
-	(*ChannelDelivery)(nil),       // 13: cascade.v1.ChannelDelivery
-	(*Reminder)(nil),              // 14: cascade.v1.Reminder
-	(*Outcome)(nil),               // 15: cascade.v1.Outcome
-	(*SubjectCommunication)(nil),  // 16: cascade.v1.SubjectCommunication
-	(*NoticeEvent)(nil),           // 17: cascade.v1.NoticeEvent
-	(*Principal)(nil),             // 18: cascade.v1.Principal
-	(*BreachSummary)(nil),         // 19: cascade.v1.BreachSummary
-	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 21: google.protobuf.Duration
+	(*SharedAnswer)(nil),          // 9: cascade.v1.SharedAnswer
+	(*Question)(nil),              // 10: cascade.v1.Question
+	(*BreachUpdate)(nil),          // 11: cascade.v1.BreachUpdate
+	(*BreachRevision)(nil),        // 12: cascade.v1.BreachRevision
+	(*Notice)(nil),                // 13: cascade.v1.Notice
+	(*Escalation)(nil),            // 14: cascade.v1.Escalation
+	(*ChannelDelivery)(nil),       // 15: cascade.v1.ChannelDelivery
+	(*Reminder)(nil),              // 16: cascade.v1.Reminder
+	(*Outcome)(nil),               // 17: cascade.v1.Outcome
+	(*SubjectCommunication)(nil),  // 18: cascade.v1.SubjectCommunication
+	(*NoticeEvent)(nil),           // 19: cascade.v1.NoticeEvent
+	(*Principal)(nil),             // 20: cascade.v1.Principal
+	(*BreachSummary)(nil),         // 21: cascade.v1.BreachSummary
+	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 23: google.protobuf.Duration
 }
 var file_cascade_v1_types_proto_depIdxs = []int32{
-	20, // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
-	20, // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
-	20, // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
+	22, // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
+	22, // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
+	22, // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
 	6,  // 3: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
 	5,  // 4: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
 	7,  // 5: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
-	20, // 6: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
-	10, // 7: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
-	20, // 8: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
-	20, // 9: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
-	6,  // 10: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
-	5,  // 11: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
-	20, // 12: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
-	9,  // 13: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
-	0,  // 14: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
-	20, // 15: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
-	20, // 16: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
-	20, // 17: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
-	20, // 18: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
-	21, // 19: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
-	14, // 20: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
-	20, // 21: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	20, // 22: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
-	15, // 23: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
-	16, // 24: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
-	13, // 25: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
-	12, // 26: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
-	21, // 27: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
-	20, // 28: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
-	1,  // 29: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
-	20, // 30: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
-	20, // 31: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
-	20, // 32: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
-	20, // 33: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
-	21, // 34: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
-	20, // 35: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
-	20, // 36: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
-	2,  // 37: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
-	20, // 38: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
-	20, // 39: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
-	3,  // 40: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
-	20, // 41: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
-	4,  // 42: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
-	20, // 43: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
-	20, // 44: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
-	0,  // 45: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
-	18, // 46: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
-	20, // 47: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
-	48, // [48:48] is the sub-list for method output_type
-	48, // [48:48] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	22, // 6: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
+	12, // 7: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
+	9,  // 8: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
+	22, // 9: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
+	22, // 10: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
+	20, // 11: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
+	22, // 12: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
+	20, // 13: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
+	22, // 14: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
+	22, // 15: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
+	6,  // 16: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
+	5,  // 17: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
+	22, // 18: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
+	11, // 19: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
+	0,  // 20: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
+	22, // 21: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
+	22, // 22: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
+	22, // 23: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
+	22, // 24: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
+	23, // 25: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
+	16, // 26: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
+	22, // 27: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	22, // 28: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
+	17, // 29: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
+	18, // 30: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
+	15, // 31: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
+	14, // 32: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
+	23, // 33: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
+	22, // 34: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
+	1,  // 35: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
+	22, // 36: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
+	22, // 37: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
+	22, // 38: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
+	22, // 39: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
+	23, // 40: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
+	22, // 41: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
+	22, // 42: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
+	2,  // 43: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
+	22, // 44: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
+	22, // 45: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
+	3,  // 46: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
+	22, // 47: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
+	4,  // 48: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
+	22, // 49: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
+	22, // 50: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
+	0,  // 51: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
+	20, // 52: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
+	22, // 53: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	54, // [54:54] is the sub-list for method output_type
+	54, // [54:54] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_types_proto_init() }
@@ -2414,7 +2721,7 @@ func file_cascade_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_types_proto_rawDesc), len(file_cascade_v1_types_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
