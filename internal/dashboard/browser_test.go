@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -144,11 +145,19 @@ func (b *browser) signIn(base, token string) {
 		chromedp.WaitNotPresent("#signin"))
 }
 
-func (b *browser) noConsoleErrors() {
+// noConsoleErrors fails the test for each error or warning the page
+// logged, except the ones containing one of expected (at most once each).
+func (b *browser) noConsoleErrors(expected ...string) {
 	b.t.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	seen := map[string]bool{}
 	for _, m := range b.console {
+		i := slices.IndexFunc(expected, func(x string) bool { return strings.Contains(m, x) })
+		if i >= 0 && !seen[expected[i]] {
+			seen[expected[i]] = true
+			continue
+		}
 		b.t.Errorf("%s: console: %s", b.name, m)
 	}
 }

@@ -257,8 +257,8 @@ func (d *Dashboard) noticeListEvents(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// noticeEvents streams one notice with its history and its breach (as
-// the caller may see it: redacted for an organisation).
+// noticeEvents streams one notice with its history, its questions and its
+// breach (as the caller may see it: redacted for an organisation).
 func (d *Dashboard) noticeEvents(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("breach") + "/" + r.PathValue("org")
 	d.pollEvents(w, r, "notice", func(ctx context.Context) (json.RawMessage, error) {
@@ -274,13 +274,21 @@ func (d *Dashboard) noticeEvents(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
+		qs, err := d.questions(ctx, &cascadev1.ListQuestionsRequest{BreachId: r.PathValue("breach"), OrgId: r.PathValue("org"), PageSize: 500})
+		if err != nil {
+			return nil, err
+		}
 		out := struct {
-			Notice json.RawMessage   `json:"notice"`
-			Breach json.RawMessage   `json:"breach"`
-			Events []json.RawMessage `json:"events"`
-		}{Notice: jsonOf(n.GetNotice()), Breach: jsonOf(b.GetBreach()), Events: []json.RawMessage{}}
+			Notice    json.RawMessage   `json:"notice"`
+			Breach    json.RawMessage   `json:"breach"`
+			Events    []json.RawMessage `json:"events"`
+			Questions []json.RawMessage `json:"questions"`
+		}{Notice: jsonOf(n.GetNotice()), Breach: jsonOf(b.GetBreach()), Events: []json.RawMessage{}, Questions: []json.RawMessage{}}
 		for _, e := range h.GetEvents() {
 			out.Events = append(out.Events, jsonOf(e))
+		}
+		for _, x := range qs {
+			out.Questions = append(out.Questions, jsonOf(x))
 		}
 		return json.Marshal(out)
 	})

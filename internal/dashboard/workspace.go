@@ -82,6 +82,14 @@ func (d *Dashboard) routeWorkspace() {
 	d.mux.HandleFunc("POST /api/notices/{breach}/{org}/subject-communication", relay(d,
 		func(r *http.Request, req *cascadev1.RecordSubjectCommunicationRequest) { req.NoticeId = noticeID(r) },
 		d.notices.RecordSubjectCommunication))
+	d.mux.HandleFunc("POST /api/notices/{breach}/{org}/questions", relay(d,
+		func(r *http.Request, req *cascadev1.AskQuestionRequest) { req.NoticeId = noticeID(r) }, d.notices.AskQuestion))
+	d.mux.HandleFunc("POST /api/questions/{breach}/{org}/{n}/answer", relay(d,
+		func(r *http.Request, req *cascadev1.AnswerQuestionRequest) {
+			req.QuestionId = noticeID(r) + "/" + r.PathValue("n")
+		},
+		d.notices.AnswerQuestion))
+	d.mux.HandleFunc("GET /api/events/questions", d.questionEvents)
 	d.mux.HandleFunc("GET /api/notices/{breach}/{org}/draft", d.draft)
 	d.mux.HandleFunc("GET /api/evidence/{org}", d.evidence)
 }
@@ -150,4 +158,46 @@ func (d *Dashboard) evidence(w http.ResponseWriter, r *http.Request) {
 	h.Set("Last-Modified", generated.Format(http.TimeFormat))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// maxQuestions bounds the questions one live view holds.
+const maxQuestions = 1000
+
+// questions lists the questions req selects, every page up to
+// maxQuestions.
+func (d *Dashboard) questions(ctx context.Context, req *cascadev1.ListQuestionsRequest) ([]*cascadev1.Question, error) {
+	var out []*cascadev1.Question
+	for {
+		resp, err := d.notices.ListQuestions(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, resp.GetQuestions()...)
+		if resp.GetNextPageToken() == "" || len(out) >= maxQuestions {
+			return out, nil
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
+}
+
+// questionEvents streams the questions ListQuestions selects
+// (?breach_id=&org_id=&unanswered_only=1) as "questions" events:
+// {"questions":[...],"truncated":bool}, again whenever they change.
+func (d *Dashboard) questionEvents(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	d.pollEvents(w, r, "questions", func(ctx context.Context) (json.RawMessage, error) {
+		qs, err := d.questions(ctx, &cascadev1.ListQuestionsRequest{BreachId: q.Get("breach_id"), OrgId: q.Get("org_id"),
+			UnansweredOnly: q.Get("unanswered_only") == "1" || q.Get("unanswered_only") == "true", PageSize: 500})
+		if err != nil {
+			return nil, err
+		}
+		out := struct {
+			Questions []json.RawMessage `json:"questions"`
+			Truncated bool              `json:"truncated"`
+		}{Questions: []json.RawMessage{}, Truncated: len(qs) >= maxQuestions}
+		for _, x := range qs {
+			out.Questions = append(out.Questions, jsonOf(x))
+		}
+		return json.Marshal(out)
+	})
 }

@@ -81,7 +81,7 @@
       waiting: 'Waiting for an answer · asked {0} ago', answeredAt: 'Answered {0}', sharedAnswers: 'Answers for every affected organisation',
       openQuestions: 'Open questions', noOpenQuestions: 'No unanswered questions.', askedAgo: 'asked {0} ago', answerLabel: 'Answer',
       shareWithAll: 'Share with every affected organisation (without the asker\'s name)', sendAnswer: 'Send answer', answered: 'Answer sent.',
-      questionsCount: '{0} open', sharedBadge: 'shared with all',
+      questionsCount: '{0} open', sharedBadge: 'shared with all', ageNow: 'less than a minute',
       escalatedTo: 'Escalated to', escOverdue: 'overdue escalation', escReminder: 'last reminder', ev_escalated: 'Escalated', ev_question_asked: 'Question asked', ev_question_answered: 'Question answered', ev_answer_shared: 'Answer shared with all',
       ev_channel_delivered: 'Delivered on a channel', ev_channel_failed: 'Delivery attempt failed', ev_channel_dead_lettered: 'Given up (dead letter)',
       // check page (#/verify)
@@ -180,7 +180,7 @@
       waiting: 'Väntar på svar · ställd för {0} sedan', answeredAt: 'Besvarad {0}', sharedAnswers: 'Svar till alla berörda organisationer',
       openQuestions: 'Öppna frågor', noOpenQuestions: 'Inga obesvarade frågor.', askedAgo: 'ställd för {0} sedan', answerLabel: 'Svar',
       shareWithAll: 'Dela med alla berörda organisationer (utan frågeställarens namn)', sendAnswer: 'Skicka svar', answered: 'Svaret är skickat.',
-      questionsCount: '{0} öppna', sharedBadge: 'delat med alla',
+      questionsCount: '{0} öppna', sharedBadge: 'delat med alla', ageNow: 'mindre än en minut',
       escalatedTo: 'Eskalerad till', escOverdue: 'eskalering vid försening', escReminder: 'sista påminnelsen', ev_escalated: 'Eskalerad', ev_question_asked: 'Fråga ställd', ev_question_answered: 'Fråga besvarad', ev_answer_shared: 'Svar delat med alla',
       ev_channel_delivered: 'Levererad via kanal', ev_channel_failed: 'Leveransförsök misslyckades', ev_channel_dead_lettered: 'Uppgiven (död post)',
       // check page (#/verify)
@@ -259,6 +259,22 @@
     if (!ts) return '';
     return new Intl.DateTimeFormat(lang === 'sv' ? 'sv-SE' : 'en-GB',
       { dateStyle: 'medium', timeStyle: seconds ? 'medium' : 'short' }).format(new Date(ts));
+  }
+
+  // fmtAge is a short age: "3 min", "2 h 5 min", "1 d 4 h".
+  function fmtAge(ms) {
+    const m = Math.max(0, Math.floor(ms / 60000));
+    if (m < 1) return t('ageNow');
+    if (m < 60) return `${m} min`;
+    const hrs = Math.floor(m / 60);
+    if (hrs < 24) return `${hrs} h ${m % 60} min`;
+    return `${Math.floor(hrs / 24)} d ${hrs % 24} h`;
+  }
+
+  // goDuration reads a Go duration ("11310h34m0s") as milliseconds.
+  function goDuration(s) {
+    const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:([\d.]+)s)?$/.exec(s || '');
+    return m ? ((Number(m[1] || 0) * 60 + Number(m[2] || 0)) * 60 + Number(m[3] || 0)) * 1000 : null;
   }
 
   function fmtDuration(ms) {
@@ -459,7 +475,7 @@
       el.closest('.notice-row, .card')?.classList.toggle('late', r != null && r < 0);
     }
     for (const el of document.querySelectorAll('.age[data-asked-at]')) {
-      el.textContent = t('askedAgo', fmtDuration(now() - Date.parse(el.dataset.askedAt)));
+      el.textContent = t('askedAgo', fmtAge(now() - Date.parse(el.dataset.askedAt)));
     }
     onTick?.();
   }
@@ -804,7 +820,7 @@
     });
     return h('li', { class: 'question', 'data-question-id': q.id, 'data-org-id': q.org_id },
       h('p', { class: 'q' }, h('a', { href: `#/notice/${enc(q.breach_id)}/${enc(q.org_id)}` }, q.org_name || q.org_id), ' · ',
-        h('span', { class: 'age', 'data-asked-at': q.asked_at }, t('askedAgo', fmtDuration(now() - Date.parse(q.asked_at)))), h('br'), q.text),
+        h('span', { class: 'age', 'data-asked-at': q.asked_at }, t('askedAgo', fmtAge(now() - Date.parse(q.asked_at)))), h('br'), q.text),
       form);
   }
 
@@ -1025,7 +1041,7 @@
     ['authority', (d) => d.authority], ['notification_type', (d) => d.notification_type],
     ['processor', (d) => [d.processor?.name, factText('contact', d.processor?.contact)].filter(Boolean).join(' · ')],
     ['became_aware_at', (d) => fmtTime(d.became_aware_at)], ['deadline', (d) => fmtTime(d.deadline)],
-    ['processor_delay', (d) => d.processor_delay], ['title', (d) => d.breach?.title], ['nature', (d) => d.breach?.nature],
+    ['processor_delay', (d) => (goDuration(d.processor_delay) != null ? fmtDuration(goDuration(d.processor_delay)) : d.processor_delay)], ['title', (d) => d.breach?.title], ['nature', (d) => d.breach?.nature],
     ['occurred_from', (d) => fmtTime(d.breach?.occurred_from)], ['occurred_to', (d) => fmtTime(d.breach?.occurred_to)],
     ['discovered_by_processor_at', (d) => fmtTime(d.breach?.discovered_by_processor_at)],
     ['updates', (d) => (d.breach?.updates || []).map((u) => `${t('revision', u.revision)} (${fmtTime(u.at)}): ${u.summary}`).join('\n')],
@@ -1116,7 +1132,8 @@
         f.querySelector('input, textarea, select')?.setAttribute('aria-invalid', 'true');
         marked = true;
       }
-      err.textContent = ex.message + (marked ? ' ' + t('fixFields') : '');
+      // Each violation is shown at its field; the message names them all.
+      err.textContent = marked ? t('fixFields') : ex.message;
       (form.querySelector('[aria-invalid]') || err).focus?.();
       button.disabled = false;
     }
@@ -1157,7 +1174,6 @@
     };
     reportedAt.addEventListener('input', reasonHelp);
     const report = h('form', { class: 'outcome-form', id: 'report-form', novalidate: true },
-      h('h3', {}, t('reportedTitle')),
       h('div', { class: 'fields' },
         field('report', 'authority', t('authority'), authority),
         field('report', 'reference', t('reference'), reference),
@@ -1178,7 +1194,6 @@
     const by2 = h('input', { autocomplete: 'name', maxlength: 200, required: true, value: recordedBy() });
     const justification = h('textarea', { rows: 3, maxlength: 20000, required: true });
     const notReportable = h('form', { class: 'outcome-form', id: 'not-reportable-form', novalidate: true },
-      h('h3', {}, t('notReportableTitle')),
       h('p', { class: 'muted small' }, t('notReportableHelp')),
       field('notrep', 'justification', t('justification'), justification),
       field('notrep', 'recorded_by', t('recordedBy'), by2),
@@ -1351,7 +1366,7 @@
       h('p', { class: 'q' }, h('strong', {}, q.asked_by_display || q.asked_by?.display || ''), ' ', h('time', { datetime: q.asked_at }, fmtTime(q.asked_at)), h('br'), q.text),
       q.answer ? h('p', { class: 'a' }, h('strong', {}, t('answeredAt', fmtTime(q.answered_at))),
         q.shared_with_all ? h('span', { class: 'badge' }, t('sharedBadge')) : null, h('br'), q.answer)
-        : h('p', { class: 'meta waiting' }, t('waiting', fmtDuration(now() - Date.parse(q.asked_at))))));
+        : h('p', { class: 'meta waiting' }, t('waiting', fmtAge(now() - Date.parse(q.asked_at))))));
     const sharedItems = shared.map((s) => h('li', { class: 'question shared', 'data-shared-id': s.id },
       h('p', { class: 'q' }, s.question), h('p', { class: 'a' }, h('strong', {}, fmtTime(s.shared_at)), h('br'), s.answer)));
     let form = null;
