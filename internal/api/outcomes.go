@@ -140,7 +140,8 @@ func (s noticeService) ExportEvidence(ctx context.Context, req *cascadev1.Export
 				if err != nil {
 					return nil, toStatus(ctx, s.log, method, err)
 				}
-				bs = append(bs, *b)
+				// An organisation's record names no other organisation.
+				bs = append(bs, b.For(org))
 			}
 		}
 	default:

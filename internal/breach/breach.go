@@ -35,3 +35,33 @@ type Org struct {
 	// names them; empty means the default (see DeliveryChannels).
 	Channels []Channel `json:"channels,omitempty"`
 }
+
+// For is the breach as one organisation may see it: the affected lists
+// (the report's and each revision's) keep only org's entry, and what
+// would tell how many or which others were notified (the notice count,
+// the unknown organisations, the organisations each revision added) is
+// left out. Digest and chunks stay: they name no organisation.
+func (b Breach) For(org OrgID) Breach {
+	keep := func(as []Affected) []Affected {
+		var out []Affected
+		for _, a := range as {
+			if a.Org == org {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	b.Report.Affected = keep(b.Report.Affected)
+	b.NoticeCount = 0
+	b.UnknownOrgs = nil
+	revs := make([]Revision, len(b.Revisions))
+	for i, r := range b.Revisions {
+		r.Update.AddAffected = keep(r.Update.AddAffected)
+		r.UnknownOrgs, r.Added = nil, 0
+		revs[i] = r
+	}
+	if b.Revisions != nil {
+		b.Revisions = revs
+	}
+	return b
+}

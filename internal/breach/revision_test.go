@@ -238,3 +238,19 @@ func TestBreachTotalChunks(t *testing.T) {
 		t.Errorf("TotalChunks of an empty breach = %d", got)
 	}
 }
+
+func TestBreachFor(t *testing.T) {
+	b := Breach{ID: "B-1", NoticeCount: 3, UnknownOrgs: []OrgID{"x-9"},
+		Report: Report{Affected: []Affected{{Org: "a-1", ApproxSubjects: 10}, {Org: "b-2", ApproxSubjects: 20}}},
+		Revisions: []Revision{{Number: 2, Added: 1, UnknownOrgs: []OrgID{"y-8"},
+			Update: Update{Summary: "more", AddAffected: []Affected{{Org: "c-3"}}}}}}
+	got := b.For("a-1")
+	if len(got.Report.Affected) != 1 || got.Report.Affected[0].ApproxSubjects != 10 || got.NoticeCount != 0 || got.UnknownOrgs != nil ||
+		len(got.Revisions[0].Update.AddAffected) != 0 || got.Revisions[0].Added != 0 || got.Revisions[0].UnknownOrgs != nil ||
+		got.Revisions[0].Update.Summary != "more" {
+		t.Errorf("For(a-1) = %+v", got)
+	}
+	if len(b.Report.Affected) != 2 || len(b.Revisions[0].Update.AddAffected) != 1 || b.Revisions[0].Added != 1 {
+		t.Errorf("For changed the breach it was called on: %+v", b)
+	}
+}

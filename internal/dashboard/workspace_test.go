@@ -121,6 +121,9 @@ func TestWorkspace(t *testing.T) {
 	if !bytes.Contains(files["evidence.json"], []byte("IMY-2025-1234")) || !bytes.Contains(files["evidence.json"], []byte("Dagens Nyheter")) {
 		t.Error("the evidence lacks the recorded outcome")
 	}
+	if bytes.Contains(files["evidence.json"], []byte(uppsala)) || bytes.Contains(files["evidence.csv"], []byte(uppsala)) {
+		t.Error("Stockholm's evidence names another affected organisation")
+	}
 	if resp := e.call("GET", "/api/evidence/"+stockholm, outsider, "", ""); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("another organisation's evidence: %d", resp.StatusCode)
 	}
