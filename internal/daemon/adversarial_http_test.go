@@ -53,4 +53,35 @@ func init() {
 			do: get("/api/events/notices/..%2F..%2Fetc/passwd", ctrlA)},
 		hostile{name: "static file outside the dashboard", surface: "http", want: "HTTP 404", do: get("/static/..%2f..%2fgo.mod", none)},
 	)
+	// The controller's workspace: each page relays one gRPC call, so each
+	// is refused as that call is.
+	reportA := "/api/notices/" + advNotA + "/authority-report"
+	const report = `{"authority":"IMY","reference":"R-1","reported_at":"2025-08-24T10:00:00Z","recorded_by":"x"}`
+	addHostile(
+		hostile{name: "authority report without a token", surface: "http", want: "HTTP 401", do: post(reportA, none, report)},
+		hostile{name: "controller reports another's notice", surface: "http", want: "HTTP 404",
+			do: post("/api/notices/"+advNotB+"/authority-report", ctrlA, report)},
+		hostile{name: "viewer records not reportable", surface: "http", want: "HTTP 403",
+			do: post("/api/notices/"+advNotA+"/not-reportable", viewerA, `{"justification":"x","recorded_by":"x"}`)},
+		hostile{name: "vendor records an Art. 34 decision for a controller", surface: "http", want: "HTTP 403",
+			do: post("/api/notices/"+advNotA+"/subject-communication", vendor,
+				`{"communication":{"kind":"SUBJECT_COMMUNICATION_KIND_NOT_REQUIRED","justification":"x"},"recorded_by":"x"}`)},
+		hostile{name: "authority report as a form post", surface: "http", want: "HTTP 415",
+			do: func(a *adversary) error {
+				return a.httpDo("POST", reportA, a.controllerA, strings.NewReader("authority=IMY"), "Content-Type", "application/x-www-form-urlencoded")
+			}},
+		hostile{name: "authority report past the body limit", surface: "http", want: "HTTP 413",
+			do: post(reportA, ctrlA, `{"authority":"`+strings.Repeat("A", 70<<10)+`"}`)},
+		hostile{name: "another organisation's draft", surface: "http", want: "HTTP 404", do: get("/api/notices/"+advNotB+"/draft", ctrlA)},
+		hostile{name: "another organisation's evidence", surface: "http", want: "HTTP 403", do: get("/api/evidence/"+advOrgB, ctrlA)},
+		hostile{name: "evidence without a token", surface: "http", want: "HTTP 401", do: get("/api/evidence/"+advOrgA, none)},
+		hostile{name: "question on another's notice", surface: "http", want: "HTTP 404",
+			do: post("/api/notices/"+advNotB+"/questions", ctrlA, `{"text":"x?"}`)},
+		hostile{name: "viewer asks a question", surface: "http", want: "HTTP 403",
+			do: post("/api/notices/"+advNotA+"/questions", viewerA, `{"text":"x?"}`)},
+		hostile{name: "controller answers a question", surface: "http", want: "HTTP 403",
+			do: post("/api/questions/"+advNotA+"/1/answer", ctrlA, `{"text":"x"}`)},
+		hostile{name: "controller lists another organisation's questions", surface: "http", want: "HTTP 403",
+			do: get("/api/events/questions?org_id="+advOrgB, ctrlA)},
+	)
 }
