@@ -134,6 +134,23 @@ func (b *browser) screenshot(name string) {
 	b.t.Logf("screenshot %s", path)
 }
 
+// screenshotOf saves a picture of the element sel only.
+func (b *browser) screenshotOf(name, sel string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.Screenshot(sel))
+	if err != nil {
+		b.t.Errorf("%s: screenshot of %s: %v", b.name, sel, err)
+		return
+	}
+	path := filepath.Join(b.dir, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Error(err)
+	}
+	b.t.Logf("screenshot %s", path)
+}
+
 // signIn pastes token into the sign-in form, as a person does.
 func (b *browser) signIn(base, token string) {
 	b.t.Helper()

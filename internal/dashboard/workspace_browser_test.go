@@ -135,6 +135,8 @@ func TestWorkspaceInBrowser(t *testing.T) {
 	dpo.click(&clicks, `#ask-form button[type=submit]`)
 	dpo.waitFor("question listed", `document.querySelector('#question-list li.question:not(.answered) .waiting') !== null`)
 	dpo.screenshot("workspace-question")
+	dpo.screenshotOf("workspace-facts", "#what")
+	dpo.screenshotOf("workspace-changes", "#changes")
 
 	// The vendor sees it with its age, answers it for everyone.
 	vendor.signIn(e.base, e.vendor)
@@ -145,6 +147,7 @@ func TestWorkspaceInBrowser(t *testing.T) {
 	vendor.do("filter: open questions", chromedp.Click(`[data-show="questions"]`))
 	vendor.waitFor("only Stockholm", `[...document.querySelectorAll('#org-list li')].map(li => li.dataset.orgId).join() === '`+stockholm+`'`)
 	vendor.screenshot("workspace-vendor-question")
+	vendor.screenshotOf("workspace-open-questions", "#questions-panel")
 	vendor.do("answer",
 		chromedp.SendKeys(`#open-questions li.question textarea`, "No: records with protected identity are kept in a separate system that was not affected."),
 		chromedp.Click(`#open-questions li.question input[name="share_with_all"]`),
@@ -152,13 +155,25 @@ func TestWorkspaceInBrowser(t *testing.T) {
 	vendor.waitFor("answered", `document.querySelector('#open-questions li.question') === null`)
 
 	// The answer arrives on the DPO's open page, and is shared with all.
-	dpo.waitFor("answer arrives live", `document.querySelector('#question-list li.answered .a')?.innerText.includes('separate system') &&
-		document.querySelector('#shared-answers li')?.innerText.includes('protected identity')`)
+	dpo.waitFor("answer arrives live", `document.querySelector('#question-list li.answered .a')?.innerText.includes('separate system')`)
+	// Malmö, which did not ask, gets it as an answer for everyone, without who asked.
+	malmoDPO := newBrowser(t, dpo.ctx, "malmo", dir, chromedp.WithNewBrowserContext())
+	malmoDPO.signIn(e.base, e.issue(malmo, cascadev1.Role_ROLE_CONTROLLER))
+	malmoDPO.eval(`location.hash = '#/notice/WS-B/` + malmo + `'`)
+	malmoDPO.waitFor("the shared answer", `document.querySelector('#shared-answers li')?.innerText.includes('separate system') &&
+		document.querySelector('#question-list li') === null`)
+	if got := malmoDPO.eval(`document.querySelector('#questions').innerText`); strings.Contains(got, stockholm) || strings.Contains(got, "Stockholm") {
+		t.Errorf("Malmö sees who asked: %q", got)
+	}
+	malmoDPO.noConsoleErrors()
 
 	// The draft, in Swedish, field by field.
 	dpo.eval(`(() => { const s = document.querySelector('#draft-lang'); s.value = 'sv'; s.dispatchEvent(new Event('change')); return 'ok'; })()`)
 	clicks++
 	dpo.waitFor("Swedish draft", `document.querySelector('#draft dl.draft')?.lang === 'sv'`)
+	if got := dpo.eval(`document.querySelector('#draft dl.draft dt').innerText + ' / ' + document.querySelector('#to-complete').innerText`); !strings.HasPrefix(got, "Personuppgiftsansvarig / Att fylla i: organisationsnummer") {
+		t.Errorf("the Swedish draft's labels: %q", got)
+	}
 	dpo.click(&clicks, `#draft dd[data-field="data_categories"] button.copy`)
 	dpo.waitFor("copied", `document.querySelector('#status').innerText.startsWith('Copied')`)
 	dpo.click(&clicks, `#draft-md`)
@@ -167,6 +182,8 @@ func TestWorkspaceInBrowser(t *testing.T) {
 		t.Errorf("downloaded draft %s: %.300s", name, md)
 	}
 	dpo.screenshot("workspace-draft")
+	dpo.screenshotOf("workspace-draft-sv", "#draft")
+	dpo.screenshotOf("workspace-answered", "#questions")
 
 	// Three days later the report is made: without the reasons for the
 	// delay it is refused, with the API's message at the field.
@@ -180,6 +197,7 @@ func TestWorkspaceInBrowser(t *testing.T) {
 		document.querySelector('#report-delay_reason').getAttribute('aria-invalid') === 'true' &&
 		document.querySelector('#report-delay_reason-error').innerText !== ''`)
 	dpo.screenshot("workspace-late-refused")
+	dpo.screenshotOf("workspace-late-refused-form", "#outcome")
 	dpo.do("give the reason", chromedp.SendKeys(`#report-delay_reason`, "The processor's notice arrived on a Saturday; the municipality's duty officer was reached on Monday."))
 	dpo.click(&clicks, `#report-form button[type=submit]`)
 	dpo.waitFor("report recorded", `document.querySelector('#outcome-recorded')?.dataset.kind === 'OUTCOME_KIND_REPORTED_TO_AUTHORITY'`)

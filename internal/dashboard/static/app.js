@@ -81,7 +81,13 @@
       waiting: 'Waiting for an answer · asked {0} ago', answeredAt: 'Answered {0}', sharedAnswers: 'Answers for every affected organisation',
       openQuestions: 'Open questions', noOpenQuestions: 'No unanswered questions.', askedAgo: 'asked {0} ago', answerLabel: 'Answer',
       shareWithAll: 'Share with every affected organisation (without the asker\'s name)', sendAnswer: 'Send answer', answered: 'Answer sent.',
-      questionsCount: '{0} open', sharedBadge: 'shared with all', ageNow: 'less than a minute',
+      questionsCount: '{0} open', sharedBadge: 'shared with all', ageNow: 'less than a minute', askedAt: 'Asked {0} by {1}',
+      nt_new: 'new', 'nt_follow-up': 'follow-up',
+      fc_authority: 'the authority', fc_organisation_number: 'organisation number', fc_own_reference: 'your own reference',
+      fc_incident_type: 'type of incident', fc_incident_started: 'when it started', fc_incident_ended: 'when it ended (or that it is ongoing)',
+      fc_subject_categories: 'categories of data subjects', fc_data_categories: 'categories of personal data', fc_approx_subjects: 'number of data subjects',
+      fc_approx_records: 'number of records', fc_dpo_contact: 'DPO contact', fc_risk_assessment: 'your risk assessment',
+      fc_controller_measures: 'your measures', fc_subject_communication: 'the Art. 34 decision', fc_delay_reason: 'reasons for the delay',
       escalatedTo: 'Escalated to', escOverdue: 'overdue escalation', escReminder: 'last reminder', ev_escalated: 'Escalated', ev_question_asked: 'Question asked', ev_question_answered: 'Question answered', ev_answer_shared: 'Answer shared with all',
       ev_channel_delivered: 'Delivered on a channel', ev_channel_failed: 'Delivery attempt failed', ev_channel_dead_lettered: 'Given up (dead letter)',
       // check page (#/verify)
@@ -180,7 +186,13 @@
       waiting: 'Väntar på svar · ställd för {0} sedan', answeredAt: 'Besvarad {0}', sharedAnswers: 'Svar till alla berörda organisationer',
       openQuestions: 'Öppna frågor', noOpenQuestions: 'Inga obesvarade frågor.', askedAgo: 'ställd för {0} sedan', answerLabel: 'Svar',
       shareWithAll: 'Dela med alla berörda organisationer (utan frågeställarens namn)', sendAnswer: 'Skicka svar', answered: 'Svaret är skickat.',
-      questionsCount: '{0} öppna', sharedBadge: 'delat med alla', ageNow: 'mindre än en minut',
+      questionsCount: '{0} öppna', sharedBadge: 'delat med alla', ageNow: 'mindre än en minut', askedAt: 'Ställd {0} av {1}',
+      nt_new: 'ny', 'nt_follow-up': 'komplettering',
+      fc_authority: 'tillsynsmyndighet', fc_organisation_number: 'organisationsnummer', fc_own_reference: 'er egen referens',
+      fc_incident_type: 'typ av incident', fc_incident_started: 'när den började', fc_incident_ended: 'när den slutade (eller att den pågår)',
+      fc_subject_categories: 'kategorier av registrerade', fc_data_categories: 'kategorier av personuppgifter', fc_approx_subjects: 'antal registrerade',
+      fc_approx_records: 'antal poster', fc_dpo_contact: 'dataskyddsombudets kontaktuppgifter', fc_risk_assessment: 'er riskbedömning',
+      fc_controller_measures: 'era åtgärder', fc_subject_communication: 'beslutet enligt artikel 34', fc_delay_reason: 'skälen till förseningen',
       escalatedTo: 'Eskalerad till', escOverdue: 'eskalering vid försening', escReminder: 'sista påminnelsen', ev_escalated: 'Eskalerad', ev_question_asked: 'Fråga ställd', ev_question_answered: 'Fråga besvarad', ev_answer_shared: 'Svar delat med alla',
       ev_channel_delivered: 'Levererad via kanal', ev_channel_failed: 'Leveransförsök misslyckades', ev_channel_dead_lettered: 'Uppgiven (död post)',
       // check page (#/verify)
@@ -230,7 +242,12 @@
   }
 
   function t(key, ...args) {
-    const s = STRINGS[lang][key] ?? STRINGS.en[key] ?? key;
+    return tIn(lang, key, ...args);
+  }
+
+  // tIn is t in another language than the page's (the draft's).
+  function tIn(l, key, ...args) {
+    const s = (STRINGS[l] || STRINGS.en)[key] ?? STRINGS.en[key] ?? key;
     return s.replace(/\{(\d)\}/g, (_, i) => String(args[Number(i)] ?? ''));
   }
 
@@ -1074,15 +1091,21 @@
       }
       mdButton.disabled = jsonButton.disabled = false;
       const d = draft.fields || {};
-      const rows = DRAFT_FIELDS.map(([k, get]) => [k, get(d) || '']).filter(([, v]) => v);
+      // Labels and coded values in the draft's language, as they go into
+      // the authority's form; the buttons in the page's.
+      const dl = draft.language === 'sv' ? 'sv' : 'en';
+      const label = (k) => tIn(dl, 'd_' + k);
+      const rows = DRAFT_FIELDS.map(([k, get]) => [k, k === 'notification_type' ? tIn(dl, 'nt_' + d.notification_type) : get(d) || ''])
+        .filter(([, v]) => v);
+      const todo = (d.fields_to_complete || []).map((c) => tIn(dl, 'fc_' + c));
       body.replaceChildren(
-        h('dl', { class: 'details draft', lang: draft.language },
+        h('dl', { class: 'details draft', lang: dl },
           rows.flatMap(([k, v]) => [
-            h('dt', {}, t('d_' + k)),
+            h('dt', {}, label(k)),
             h('dd', { 'data-field': k }, h('span', { class: 'value' }, v),
-              h('button', { type: 'button', class: 'ghost copy', 'aria-label': `${t('copy')}: ${t('d_' + k)}`,
-                onclick: () => copyText(v, t('d_' + k)) }, t('copy')))])),
-        (d.fields_to_complete || []).length ? h('div', { class: 'warn', id: 'to-complete' }, `${t('toComplete')}: ${d.fields_to_complete.join(', ')}`) : null);
+              h('button', { type: 'button', class: 'ghost copy', 'aria-label': `${t('copy')}: ${label(k)}`,
+                onclick: () => copyText(v, label(k)) }, t('copy')))])),
+        todo.length ? h('div', { class: 'warn', id: 'to-complete', lang: dl }, `${tIn(dl, 'toComplete')}: ${todo.join(', ')}`) : null);
     };
     select.addEventListener('change', load);
     load();
@@ -1361,11 +1384,15 @@
   // everyone; a controller asks from here.
   function questionsPanel(n, b, questions, onAsked) {
     const qs = questions || [];
-    const shared = b?.shared_answers || [];
+    // The answers shared with all, except those to the organisation's own
+    // questions, which it sees with the question.
+    const own = new Set(qs.map((q) => q.shared_answer_id).filter(Boolean));
+    const shared = (b?.shared_answers || []).filter((x) => !own.has(x.id));
     const items = qs.map((q) => h('li', { class: 'question' + (q.answer ? ' answered' : ''), 'data-question-id': q.id },
-      h('p', { class: 'q' }, h('strong', {}, q.asked_by_display || q.asked_by?.display || ''), ' ', h('time', { datetime: q.asked_at }, fmtTime(q.asked_at)), h('br'), q.text),
+      h('p', { class: 'q' }, h('span', { class: 'meta', title: q.asked_by_display || '' },
+        t('askedAt', fmtTime(q.asked_at), q.asked_by?.label || q.asked_by_display || '')), h('br'), q.text),
       q.answer ? h('p', { class: 'a' }, h('strong', {}, t('answeredAt', fmtTime(q.answered_at))),
-        q.shared_with_all ? h('span', { class: 'badge' }, t('sharedBadge')) : null, h('br'), q.answer)
+        q.shared_with_all ? [' ', h('span', { class: 'badge' }, t('sharedBadge'))] : null, h('br'), q.answer)
         : h('p', { class: 'meta waiting' }, t('waiting', fmtAge(now() - Date.parse(q.asked_at))))));
     const sharedItems = shared.map((s) => h('li', { class: 'question shared', 'data-shared-id': s.id },
       h('p', { class: 'q' }, s.question), h('p', { class: 'a' }, h('strong', {}, fmtTime(s.shared_at)), h('br'), s.answer)));
