@@ -140,6 +140,7 @@ func TestWorkspaceInBrowser(t *testing.T) {
 
 	// The vendor sees it with its age, answers it for everyone.
 	vendor.signIn(e.base, e.vendor)
+	vendor.waitFor("open question on the breach list", `document.querySelector('[data-breach-id="WS-B"] .badge.question')?.innerText.endsWith(': 1')`)
 	vendor.eval(`location.hash = '#/breach/WS-B'`)
 	vendor.waitFor("open question", `document.querySelector('#open-questions li.question .age') !== null &&
 		document.querySelector('#open-questions li.question').innerText.includes('protected identity') &&

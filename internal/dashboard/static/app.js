@@ -81,7 +81,7 @@
       waiting: 'Waiting for an answer · asked {0} ago', answeredAt: 'Answered {0}', sharedAnswers: 'Answers for every affected organisation',
       openQuestions: 'Open questions', noOpenQuestions: 'No unanswered questions.', askedAgo: 'asked {0} ago', answerLabel: 'Answer',
       shareWithAll: 'Share with every affected organisation (without the asker\'s name)', sendAnswer: 'Send answer', answered: 'Answer sent.',
-      questionsCount: '{0} open', sharedBadge: 'shared with all', ageNow: 'less than a minute', askedAt: 'Asked {0} by {1}',
+      questionsCount: '{0} open', sharedBadge: 'shared with all', ageNow: 'less than a minute', askedAt: 'Asked {0} by {1}', escalatedBadge: 'escalated',
       nt_new: 'new', 'nt_follow-up': 'follow-up',
       fc_authority: 'the authority', fc_organisation_number: 'organisation number', fc_own_reference: 'your own reference',
       fc_incident_type: 'type of incident', fc_incident_started: 'when it started', fc_incident_ended: 'when it ended (or that it is ongoing)',
@@ -186,7 +186,7 @@
       waiting: 'Väntar på svar · ställd för {0} sedan', answeredAt: 'Besvarad {0}', sharedAnswers: 'Svar till alla berörda organisationer',
       openQuestions: 'Öppna frågor', noOpenQuestions: 'Inga obesvarade frågor.', askedAgo: 'ställd för {0} sedan', answerLabel: 'Svar',
       shareWithAll: 'Dela med alla berörda organisationer (utan frågeställarens namn)', sendAnswer: 'Skicka svar', answered: 'Svaret är skickat.',
-      questionsCount: '{0} öppna', sharedBadge: 'delat med alla', ageNow: 'mindre än en minut', askedAt: 'Ställd {0} av {1}',
+      questionsCount: '{0} öppna', sharedBadge: 'delat med alla', ageNow: 'mindre än en minut', askedAt: 'Ställd {0} av {1}', escalatedBadge: 'eskalerad',
       nt_new: 'ny', 'nt_follow-up': 'komplettering',
       fc_authority: 'tillsynsmyndighet', fc_organisation_number: 'organisationsnummer', fc_own_reference: 'er egen referens',
       fc_incident_type: 'typ av incident', fc_incident_started: 'när den började', fc_incident_ended: 'när den slutade (eller att den pågår)',
@@ -584,7 +584,7 @@
     input.focus();
   }
 
-  function breachCard(b, s) {
+  function breachCard(b, s, open) {
     const title = b.report?.title || b.id;
     const meta = [b.id, b.report?.processor, `${t('received')} ${fmtTime(b.received_at)}`].filter(Boolean).join(' · ');
     let progress = null;
@@ -600,7 +600,8 @@
     return h('li', { class: 'card breach' + (s && Number(s.overdue || 0) ? ' late' : ''), 'data-breach-id': b.id },
       h('h2', {}, h('a', { href: '#/breach/' + enc(b.id) }, title)),
       h('p', { class: 'meta' }, meta),
-      progress);
+      progress,
+      open ? h('p', {}, h('span', { class: 'badge question' }, `${t('openQuestions')}: ${num(open)}`)) : null);
   }
 
   function meter(key, value, total, idPrefix) {
@@ -617,14 +618,24 @@
     const list = h('ul', { class: 'cards', id: 'breach-list' });
     const note = h('p', { class: 'muted' }, t('loading'));
     mainView(h('div', { class: 'head' }, h('h1', {}, t('breaches')), live), note, list);
+    const open = new Map(); // breach id -> unanswered questions
     const render = () => {
       if (!data) return;
       const sums = new Map((data.summaries || []).map((s) => [s.breach_id, s]));
       note.textContent = data.breaches.length ? (data.truncated ? t('truncated') : '') : t('noBreaches');
-      reconcile(list, data.breaches, (b) => b.id, (b) => JSON.stringify([b, sums.get(b.id)]) + lang, (b) => breachCard(b, sums.get(b.id)));
+      reconcile(list, data.breaches, (b) => b.id, (b) => JSON.stringify([b, sums.get(b.id), open.get(b.id)]) + lang,
+        (b) => breachCard(b, sums.get(b.id), open.get(b.id)));
     };
     rerender = () => { $('h1', $('#main')).textContent = t('breaches'); setLive(live, live.dataset.live === 'true'); render(); };
     stream('/api/events/breaches?summaries=1', { breaches: (d) => { data = d; render(); }, live: (on) => setLive(live, on) }, signal);
+    stream('/api/events/questions?unanswered_only=1', {
+      questions: (d) => {
+        open.clear();
+        for (const q of d.questions || []) open.set(q.breach_id, (open.get(q.breach_id) || 0) + 1);
+        render();
+      },
+      fail: () => {}, // the breaches stay usable without the counts
+    }, signal);
   }
 
   function noticeRow(n, open) {
@@ -632,7 +643,8 @@
       h('div', { class: 'who-col' },
         h('a', { class: 'org-name', href: `#/notice/${enc(n.breach_id)}/${enc(n.org_id)}` }, n.org_name || n.org_id),
         h('span', { class: 'org-id' }, n.org_id)),
-      h('span', { class: 'badges' }, stateBadge(n), open ? h('span', { class: 'badge question' }, t('questionsCount', num(open))) : null),
+      h('span', { class: 'badges' }, stateBadge(n), open ? h('span', { class: 'badge question' }, t('questionsCount', num(open))) : null,
+        (n.escalated_to || []).length ? h('span', { class: 'badge escalated', title: n.escalated_to.map((x) => x.email).join(', ') }, t('escalatedBadge')) : null),
       h('div', { class: 'time-col' },
         countdown(n),
         n.deadline ? h('span', { class: 'deadline' }, `${t('deadline')} ${fmtTime(n.deadline)}`) : null));
