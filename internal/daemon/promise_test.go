@@ -1,7 +1,9 @@
 package daemon_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/daemon"
+	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/signing"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
@@ -197,5 +200,39 @@ func TestProcessorPromise(t *testing.T) {
 	}
 	if n := len(vendorEvents(t, e2.js, "PROM-MISS", "update_overdue")); n != 1 {
 		t.Fatalf("%d overdue messages; want one", n)
+	}
+}
+
+// TestPromiseVisibleToControllers: a controller sees the processor's
+// promise on its own notice (GetNotice) and on the breach (GetBreach,
+// redacted), and in the notice it was delivered (the breach's facts).
+func TestPromiseVisibleToControllers(t *testing.T) {
+	q := startQA(t, nil)
+	by := time.Now().Add(6 * time.Hour).Truncate(time.Second)
+	toA := q.sub(filepath.Join(natsauth.OrgsDir, "org-a.nk"), "cascade.notice.org-a")
+	q.publish(promising(by, "QA-PROM", "org-a", "org-b"))
+	q.waitSummary("QA-PROM", 20*time.Second, func(s *cascadev1.BreachSummary) bool { return s.GetDelivered() == 2 })
+	n, err := q.notices().GetNotice(withToken(ctx(t), q.ctrlA), &cascadev1.GetNoticeRequest{NoticeId: "QA-PROM/org-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := n.GetNotice().GetNextUpdate(); !p.GetNextUpdateBy().AsTime().Equal(by) || p.GetOverdue() || p.GetPromisedRevision() != 1 {
+		t.Fatalf("controller's notice: %v", p)
+	}
+	b, err := cascadev1.NewBreachServiceClient(grpcConn(t, q.d.GRPCAddr())).GetBreach(withToken(ctx(t), q.ctrlA), &cascadev1.GetBreachRequest{BreachId: "QA-PROM"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := b.GetBreach().GetNextUpdate(); !p.GetNextUpdateBy().AsTime().Equal(by) || len(b.GetBreach().GetReport().GetAffected()) != 1 {
+		t.Fatalf("controller's breach: %v", b.GetBreach())
+	}
+	m := next(t, toA, "notice")
+	var body struct {
+		Breach struct {
+			NextUpdateBy time.Time `json:"next_update_by"`
+		} `json:"breach"`
+	}
+	if err := json.Unmarshal(m.Data, &body); err != nil || !body.Breach.NextUpdateBy.Equal(by) {
+		t.Fatalf("delivered notice %s (%v)", m.Data, err)
 	}
 }
