@@ -29,6 +29,7 @@ func main() {
 	fs.DurationVar(&o.Deadline, "deadline", daemon.DefaultDeadline, "controller deadline after delivery")
 	remind := fs.String("remind", deadline.FormatDurations(deadline.DefaultRemind), "reminders at these amounts of time remaining before the deadline while not resolved (comma-separated; empty: none)")
 	redeliver := fs.String("redeliver", deadline.FormatDurations(deadline.DefaultRedeliver), "backoff between deliveries of a notice not yet acknowledged; the last repeats (comma-separated; empty: none)")
+	fs.DurationVar(&o.UpdateReminder, "update-reminder", deadline.DefaultUpdateReminder, "remind the processor this long before the next update it promised (next_update_by), or a quarter of the time it gave itself if less; negative: no reminder")
 	fs.DurationVar(&o.SyncInterval, "sync-interval", 0, "embedded JetStream fsync interval; 0 = fsync every write before acknowledging it")
 	fs.DurationVar(&o.IntakeAckWait, "intake-ack-wait", 30*time.Second, "how long a report being fanned out may go without progress before it is retried (after a crash)")
 	fs.StringVar(&o.NATSAuthDir, "nats-auth", env("CASCADE_NATS_AUTH", ""), "NATS credentials `dir` in the layout of `cascadectl nats-auth generate`: the embedded server's users (default <data-dir>/nats-auth, created and kept in step with the registry); with --nats-url, the daemon's own user (env CASCADE_NATS_AUTH)")

@@ -51,7 +51,7 @@ func (s breachService) ReportBreach(ctx context.Context, req *cascadev1.ReportBr
 		return nil, toStatus(ctx, s.log, method, err)
 	}
 	if existing != nil {
-		return &cascadev1.ReportBreachResponse{Breach: protoconv.BreachProto(existing), AlreadyReported: true}, nil
+		return &cascadev1.ReportBreachResponse{Breach: protoconv.BreachProtoAt(existing, s.now()), AlreadyReported: true}, nil
 	}
 	// Enqueue on the same durable intake as a NATS publish, then wait for
 	// the breach to be recorded.
@@ -68,7 +68,7 @@ func (s breachService) ReportBreach(ctx context.Context, req *cascadev1.ReportBr
 			case b.Digest != digest: // another report with this id won the race
 				return false, fmt.Errorf("%w: breach %s was reported meanwhile with different content", breach.ErrConflict, r.ID)
 			}
-			resp = &cascadev1.ReportBreachResponse{Breach: protoconv.BreachProto(b)}
+			resp = &cascadev1.ReportBreachResponse{Breach: protoconv.BreachProtoAt(b, s.now())}
 			return true, nil
 		})
 	if err != nil {
@@ -119,7 +119,7 @@ func (s breachService) UpdateBreach(ctx context.Context, req *cascadev1.UpdateBr
 		return nil, toStatus(ctx, s.log, method, err)
 	}
 	if rev != nil {
-		return &cascadev1.UpdateBreachResponse{Breach: protoconv.BreachProto(b), Revision: int32(rev.Number), AlreadyApplied: true}, nil
+		return &cascadev1.UpdateBreachResponse{Breach: protoconv.BreachProtoAt(b, s.now()), Revision: int32(rev.Number), AlreadyApplied: true}, nil
 	}
 	digest := u.Digest()
 	var resp *cascadev1.UpdateBreachResponse
@@ -133,7 +133,7 @@ func (s breachService) UpdateBreach(ctx context.Context, req *cascadev1.UpdateBr
 			if r == nil {
 				return false, nil // not yet (an earlier revision may still be in delivery)
 			}
-			resp = &cascadev1.UpdateBreachResponse{Breach: protoconv.BreachProto(b), Revision: int32(r.Number)}
+			resp = &cascadev1.UpdateBreachResponse{Breach: protoconv.BreachProtoAt(b, s.now()), Revision: int32(r.Number)}
 			return true, nil
 		})
 	if err != nil {
@@ -156,8 +156,13 @@ func (s breachService) GetBreach(ctx context.Context, req *cascadev1.GetBreachRe
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	out := protoconv.BreachProto(b)
+	history, err := s.st.PromiseHistory(ctx, id)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	out := protoconv.BreachProtoAt(b, s.now())
 	out.SharedAnswers = protoconv.SharedAnswersProto(shared)
+	out.PromiseHistory = protoconv.PromiseHistoryProto(history)
 	return &cascadev1.GetBreachResponse{Breach: out}, nil
 }
 
@@ -190,7 +195,7 @@ func (s breachService) ListBreaches(ctx context.Context, req *cascadev1.ListBrea
 	}
 	resp := &cascadev1.ListBreachesResponse{}
 	for _, b := range bs {
-		resp.Breaches = append(resp.Breaches, protoconv.BreachProto(b))
+		resp.Breaches = append(resp.Breaches, protoconv.BreachProtoAt(b, s.now()))
 	}
 	if next != "" {
 		resp.NextPageToken = s.pages.token(cursor{Breach: next}, ad)
@@ -240,7 +245,8 @@ func (s breachService) GetBreachSummary(ctx context.Context, req *cascadev1.GetB
 	}
 	if s.view != nil {
 		if b, sum, ok := s.view.Summary(id); ok {
-			return &cascadev1.GetBreachSummaryResponse{Summary: protoconv.SummaryProto(&sum, b.Latest(), s.now())}, nil
+			now := s.now()
+			return &cascadev1.GetBreachSummaryResponse{Summary: protoconv.SummaryPromise(protoconv.SummaryProto(&sum, b.Latest(), now), &b.Promise, now)}, nil
 		}
 	}
 	b, err := s.st.GetBreach(ctx, id)
@@ -251,7 +257,8 @@ func (s breachService) GetBreachSummary(ctx context.Context, req *cascadev1.GetB
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	return &cascadev1.GetBreachSummaryResponse{Summary: protoconv.SummaryProto(&v.Summary, b.Latest(), s.now())}, nil
+	now := s.now()
+	return &cascadev1.GetBreachSummaryResponse{Summary: protoconv.SummaryPromise(protoconv.SummaryProto(&v.Summary, b.Latest(), now), &b.Promise, now)}, nil
 }
 
 func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cascadev1.BreachService_WatchBreachServer) error {
@@ -265,7 +272,7 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 	if err != nil {
 		return toStatus(ctx, s.log, method, err)
 	}
-	latest := b.Latest()
+	latest, promise := b.Latest(), b.Promise
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sums, err := s.st.WatchSummary(ctx, id)
@@ -291,7 +298,7 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 		if summaryCaughtUp && noticesCaughtUp && !sentCaughtUp {
 			if !sentSummary { // no summary stored yet: an empty one
 				if err := send(&cascadev1.WatchBreachResponse{Event: &cascadev1.WatchBreachResponse_Summary{
-					Summary: protoconv.SummaryProto(&breach.Summary{Breach: id}, latest, s.now())}}); err != nil {
+					Summary: protoconv.SummaryPromise(protoconv.SummaryProto(&breach.Summary{Breach: id}, latest, s.now()), &promise, s.now())}}); err != nil {
 					return err
 				}
 			}
@@ -313,10 +320,10 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 			}
 			sentSummary = true
 			if b, err := s.st.GetBreach(ctx, id); err == nil { // a revision may have been added
-				latest = b.Latest()
+				latest, promise = b.Latest(), b.Promise
 			}
 			if err := send(&cascadev1.WatchBreachResponse{Event: &cascadev1.WatchBreachResponse_Summary{
-				Summary: protoconv.SummaryProto(&v.Summary, latest, s.now())}}); err != nil {
+				Summary: protoconv.SummaryPromise(protoconv.SummaryProto(&v.Summary, latest, s.now()), &promise, s.now())}}); err != nil {
 				return err
 			}
 		case n, ok := <-notices:

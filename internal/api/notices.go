@@ -36,7 +36,15 @@ func (s noticeService) GetNotice(ctx context.Context, req *cascadev1.GetNoticeRe
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	return &cascadev1.GetNoticeResponse{Notice: protoconv.NoticeProto(v.Notice, s.now())}, nil
+	now := s.now()
+	out := protoconv.NoticeProto(v.Notice, now)
+	// The processor's promise of its next update, for the controller.
+	b, err := s.st.GetBreach(ctx, id.Breach)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	out.NextUpdate = protoconv.PromiseProto(&b.Promise, now)
+	return &cascadev1.GetNoticeResponse{Notice: out}, nil
 }
 
 func (s noticeService) AcknowledgeNotice(ctx context.Context, req *cascadev1.AcknowledgeNoticeRequest) (*cascadev1.AcknowledgeNoticeResponse, error) {

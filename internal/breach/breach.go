@@ -14,6 +14,9 @@ type Breach struct {
 	Chunks         int        `json:"chunks"` // membership chunks written for the fan-out
 	FanoutComplete bool       `json:"fanout_complete"`
 	Revisions      []Revision `json:"revisions,omitempty"` // revisions 2.. (updates)
+	// Promise is the processor's own clock: its open promise of the next
+	// update and how its promises went.
+	Promise Promise `json:"promise,omitzero"`
 }
 
 // Org is one customer organisation in the registry.

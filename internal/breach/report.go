@@ -51,6 +51,9 @@ type Report struct {
 	MeasuresProposed    string     `json:"measures_proposed,omitempty"`
 	AdviceToControllers string     `json:"advice_to_controllers,omitempty"`
 	Contact             Contact    `json:"contact"`
+	// NextUpdateBy is the processor's promise of further information
+	// (zero: none); ValidatePromise checks it against the receipt.
+	NextUpdateBy time.Time `json:"next_update_by,omitzero"`
 }
 
 // Digest is the SHA-256 (hex) of the report's canonical JSON: equal
@@ -100,6 +103,7 @@ func (r *Report) Validate(now time.Time) error {
 	if fromOK && toOK && !r.OccurredFrom.IsZero() && !r.OccurredTo.IsZero() && r.OccurredTo.Before(r.OccurredFrom) {
 		vs.add("occurred_to", "order", "occurred_to is before occurred_from")
 	}
+	timeField(&vs, "next_update_by", r.NextUpdateBy)
 	categoryList(&vs, "data_categories", r.DataCategories)
 	categoryList(&vs, "subject_categories", r.SubjectCategories)
 

@@ -27,6 +27,9 @@ type Update struct {
 	MeasuresProposed    string     `json:"measures_proposed,omitempty"`
 	AdviceToControllers string     `json:"advice_to_controllers,omitempty"`
 	Contact             *Contact   `json:"contact,omitempty"`
+	// NextUpdateBy is the processor's next promise of further information
+	// (zero: none); it replaces the open one (see Promise).
+	NextUpdateBy time.Time `json:"next_update_by,omitzero"`
 }
 
 // Digest identifies an update's content: publishing the same update again
@@ -68,6 +71,7 @@ func (u *Update) Validate() error {
 	if fromOK && toOK && !u.OccurredFrom.IsZero() && !u.OccurredTo.IsZero() && u.OccurredTo.Before(u.OccurredFrom) {
 		vs.add("occurred_to", "order", "occurred_to is before occurred_from")
 	}
+	timeField(&vs, "next_update_by", u.NextUpdateBy)
 	if len(u.AddAffected) > MaxAffected {
 		vs.add("add_affected", "too_many", "add_affected has %d entries; at most %d", len(u.AddAffected), MaxAffected)
 	}
@@ -98,6 +102,9 @@ type Revision struct {
 	Added          int       `json:"added"` // organisations newly notified
 	UnknownOrgs    []OrgID   `json:"unknown_org_ids,omitempty"`
 	FanoutComplete bool      `json:"fanout_complete"`
+	// PromiseOutcome is what the update did to the promise open when it
+	// arrived: PromiseKept, PromiseLate, or "" (none open).
+	PromiseOutcome string `json:"promise_outcome,omitempty"`
 }
 
 // Latest is the breach's latest revision number.
@@ -150,6 +157,7 @@ func (b *Breach) Facts() Report {
 			r.Contact = *u.Contact
 		}
 		r.Affected = append(slices.Clip(r.Affected), u.AddAffected...)
+		r.NextUpdateBy = u.NextUpdateBy // the latest promise replaces the previous one, or leaves none
 	}
 	return r
 }

@@ -142,6 +142,7 @@ func renderBreachStatus(w io.Writer, b *cascadev1.Breach, s *cascadev1.BreachSum
 	row(tw, "Resolved:", fmt.Sprint(s.GetResolved()))
 	row(tw, "Overdue:", fmt.Sprint(s.GetOverdue()))
 	row(tw, "Next deadline:", formatDeadline(s.GetNextDeadline(), now))
+	promiseRows(tw, b, now)
 	unknown := none
 	if ids := unknownOrgs(b); len(ids) > 0 {
 		unknown = fmt.Sprintf("%d (%s): not in the registry, got no notice", len(ids), strings.Join(ids, ", "))
@@ -154,6 +155,7 @@ func renderBreachStatus(w io.Writer, b *cascadev1.Breach, s *cascadev1.BreachSum
 			line += ", being delivered"
 			complete = false
 		}
+		line += promiseOutcome(r)
 		row(tw, fmt.Sprintf("Revision %d:", r.GetNumber()), line+": "+truncate(r.GetUpdate().GetSummary(), 80))
 	}
 	row(tw, "Fan-out complete:", yesNo(complete))
@@ -243,6 +245,9 @@ func progressLine(s *cascadev1.BreachSummary, total int64, width int) string {
 	}
 	if o := s.GetOverdue(); o > 0 {
 		line += fmt.Sprintf("  %d OVERDUE", o)
+	}
+	if s.GetNextUpdateOverdue() {
+		line += "  processor's update LATE"
 	}
 	return line
 }

@@ -151,6 +151,13 @@ func TestRenderGolden(t *testing.T) {
 		running.Id, running.FanoutComplete, running.UnknownOrgIds = "B-2", false, nil
 		return renderBreaches(&b, []*cascadev1.Breach{fixtureBreach(), running})
 	})
+	section("breach status (processor's promise late, one kept)", func() error {
+		br := fixtureBreach()
+		br.Revisions = []*cascadev1.BreachRevision{{Number: 2, ReceivedAt: ts(tNow.Add(-5 * time.Hour)), FanoutComplete: true,
+			PromiseOutcome: cascadev1.PromiseOutcome_PROMISE_OUTCOME_KEPT, Update: &cascadev1.BreachUpdate{BreachId: br.Id, Summary: "Scope confirmed."}}}
+		br.NextUpdate = &cascadev1.UpdatePromise{NextUpdateBy: ts(tNow.Add(-90 * time.Minute)), PromisedRevision: 2, Kept: 1, Missed: 1, Overdue: true}
+		return renderBreachStatus(&b, br, fixtureSummary(), tNow)
+	})
 	golden(t, "render", b.String())
 }
 

@@ -247,6 +247,9 @@ func (v *watchView) plainLine(now time.Time) (stamp, rest string) {
 	}
 	rest = fmt.Sprintf("breach=%s revision=%d total=%d delivered=%d acknowledged=%d resolved=%d overdue=%d next=%s next_deadline=%s",
 		v.id, c.revision, c.total, c.delivered, c.acknowledged, c.resolved, c.overdue, next, deadline)
+	if by := v.summary.GetNextUpdateBy(); by != nil { // the processor's promise, when one is open
+		rest += fmt.Sprintf(" next_update_by=%s next_update_late=%t", formatTime(by), !now.Before(by.AsTime()))
+	}
 	return now.UTC().Format(time.RFC3339), rest
 }
 

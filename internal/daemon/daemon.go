@@ -170,7 +170,8 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	policy := deadline.Policy{Window: opts.Deadline, Remind: opts.Remind, Redeliver: opts.Redeliver, LateAfter: opts.LateAfter}
+	policy := deadline.Policy{Window: opts.Deadline, Remind: opts.Remind, Redeliver: opts.Redeliver, LateAfter: opts.LateAfter,
+		UpdateReminder: opts.UpdateReminder}
 	if policy.LateAfter == 0 {
 		policy.LateAfter = deadline.DefaultLateAfter
 	}
@@ -185,7 +186,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	in := intake.New(d.st, pub, intake.Config{Deadline: opts.Deadline, Now: opts.Now, AckWait: opts.IntakeAckWait, Timers: timers,
+	in := intake.New(d.st, pub, intake.Config{Deadline: opts.Deadline, Now: opts.Now, AckWait: opts.IntakeAckWait, Timers: timers, Promises: timers,
 		Log: d.log.With("component", "intake")})
 	folder := summary.NewFolder(d.st, d.log.With("component", "summary"))
 

@@ -42,6 +42,11 @@ type Options struct {
 	// LateAfter: a reminder or escalation sent this long after it was due
 	// is marked late; 0 means deadline.DefaultLateAfter.
 	LateAfter time.Duration
+	// UpdateReminder is how long before the processor's promised update
+	// (next_update_by) it is reminded on cascade.events.<breach>._update_due
+	// (a quarter of the time it gave itself, for a shorter promise); 0
+	// means deadline.DefaultUpdateReminder (1h), negative no reminder.
+	UpdateReminder time.Duration
 	// SyncInterval is the embedded server's fsync interval. Zero (the
 	// default) fsyncs every write before JetStream acknowledges it.
 	SyncInterval time.Duration

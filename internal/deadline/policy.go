@@ -29,6 +29,10 @@ type Policy struct {
 	Remind    []time.Duration // remaining-time thresholds, any order
 	Redeliver []time.Duration // backoff after each delivery while unacknowledged; the last repeats
 	LateAfter time.Duration
+	// UpdateReminder is how long before a promised update (the
+	// processor's next_update_by) the processor is reminded; 0 means
+	// DefaultUpdateReminder, negative none. See PromiseRemindAt.
+	UpdateReminder time.Duration
 }
 
 // ActionKind is what a due action does.

@@ -262,6 +262,10 @@ func (t *Timers) waitDue(ctx context.Context, data []byte) bool {
 func (t *Timers) handle(ctx context.Context, m jetstream.Msg) {
 	rest, _ := strings.CutPrefix(m.Subject(), store.SubjectTimerFire+".")
 	b, c, ok := strings.Cut(rest, ".")
+	if ok && c == promiseToken && breach.BreachID(b).Valid() {
+		t.handlePromise(ctx, m, breach.BreachID(b))
+		return
+	}
 	chunk, err := strconv.Atoi(c)
 	if !ok || err != nil || !breach.BreachID(b).Valid() {
 		t.log.Error("timers: dropping message on an unexpected subject", "subject", m.Subject())

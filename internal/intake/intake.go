@@ -55,7 +55,9 @@ type Config struct {
 	// delivery before its waits count as failed attempts (default 1 h).
 	BusyLimit time.Duration
 	Timers    Timers
-	Log       *slog.Logger
+	// Promises arms the processor's own clock (nil: no promise timers).
+	Promises PromiseTimers
+	Log      *slog.Logger
 }
 
 // Timers arms the durable per-chunk timers (implemented by deadline.Timers).
@@ -76,6 +78,7 @@ type Intake struct {
 	ackWait time.Duration
 	timers  Timers
 
+	promises    PromiseTimers
 	maxAttempts int
 	retryDelay  time.Duration
 	busyLimit   time.Duration
@@ -90,7 +93,7 @@ func New(st *store.Store, pub *delivery.Publisher, cfg Config) *Intake {
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 30 * time.Second
 	}
-	return &Intake{st: st, pub: pub, now: cfg.Now, window: cfg.Deadline, workers: cfg.Workers, ackWait: cfg.AckWait, timers: cfg.Timers, log: cfg.Log,
+	return &Intake{st: st, pub: pub, now: cfg.Now, window: cfg.Deadline, workers: cfg.Workers, ackWait: cfg.AckWait, timers: cfg.Timers, log: cfg.Log, promises: cfg.Promises,
 		maxAttempts: cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts), retryDelay: cmp.Or(cfg.RetryDelay, time.Second), busyLimit: cmp.Or(cfg.BusyLimit, time.Hour)}
 }
 
@@ -342,7 +345,10 @@ func (in *Intake) process(ctx context.Context, m jetstream.Msg, md *jetstream.Ms
 			return &rejectErr{Rejection{Reason: "malformed", Detail: err.Error()}}
 		}
 		u := protoconv.Update(wire)
-		_, _, err = in.acceptUpdate(ctx, &u, md.Sequence.Stream, func() { _ = m.InProgress() })
+		if err := invalidPromise(u.Breach, u.NextUpdateBy, md.Timestamp); err != nil {
+			return err
+		}
+		_, _, err = in.acceptUpdate(ctx, &u, md.Sequence.Stream, md.Timestamp, func() { _ = m.InProgress() })
 		return err
 	}
 	wire, err := protoconv.DecodeReport(m.Data(), m.Headers().Get("Content-Type"))
@@ -352,6 +358,9 @@ func (in *Intake) process(ctx context.Context, m jetstream.Msg, md *jetstream.Ms
 	r := protoconv.Report(wire)
 	if r.ID == "" {
 		r.ID = GeneratedID(md.Timestamp, md.Sequence.Stream)
+	}
+	if err := invalidPromise(r.ID, r.NextUpdateBy, md.Timestamp); err != nil {
+		return err
 	}
 	_, _, err = in.accept(ctx, &r, md.Sequence.Stream, func() { _ = m.InProgress() })
 	return err
@@ -413,6 +422,7 @@ func (in *Intake) accept(ctx context.Context, r *breach.Report, seq uint64, prog
 		ID: r.ID, Revision: 1, Report: *r, ReceivedAt: now, Digest: digest,
 		NoticeCount: count, UnknownOrgs: unknown, Chunks: chunks,
 	}
+	b.Promise.Make(r.NextUpdateBy, now, 1)
 	cur, existed, err := in.st.CreateBreach(ctx, b)
 	if err != nil {
 		return nil, false, err
@@ -421,6 +431,9 @@ func (in *Intake) accept(ctx context.Context, r *breach.Report, seq uint64, prog
 		return in.resume(ctx, cur, r, digest, seq, progress)
 	}
 	in.log.Info("breach recorded", "breach_id", b.ID, "notices", b.NoticeCount, "unknown_orgs", len(unknown))
+	if err := in.promised(ctx, b, breach.PromiseEvent{Event: breach.PromiseEventPromised, At: now, By: r.NextUpdateBy, Revision: 1}); err != nil {
+		return nil, false, err
+	}
 	if len(unknown) > 0 {
 		if err := in.rejectUnknown(ctx, b, seq); err != nil {
 			return nil, false, err
@@ -438,7 +451,7 @@ func (in *Intake) accept(ctx context.Context, r *breach.Report, seq uint64, prog
 // the same report was accepted before. Errors are domain errors
 // (*breach.InvalidError, breach.ErrConflict).
 func (in *Intake) Check(ctx context.Context, r *breach.Report) (*breach.Breach, error) {
-	if err := r.Validate(in.now()); err != nil {
+	if err := withPromise(r.Validate(in.now()), r.NextUpdateBy, in.now()); err != nil {
 		return nil, capViolations(err)
 	}
 	if cur, err := in.st.GetBreach(ctx, r.ID); err == nil {
@@ -478,6 +491,9 @@ func (in *Intake) resume(ctx context.Context, cur *breach.Breach, r *breach.Repo
 	if cur.Digest != digest {
 		return nil, false, &rejectErr{Rejection{Reason: "conflict", BreachID: r.ID, Field: "id",
 			Detail: fmt.Sprintf("breach %s was already reported with different content; publish follow-up facts on %s", r.ID, store.SubjectUpdate)}}
+	}
+	if err := in.promised(ctx, cur); err != nil { // armed again: a crash may have come first
+		return nil, false, err
 	}
 	if cur.FanoutComplete {
 		return cur, true, nil

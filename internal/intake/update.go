@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/store"
@@ -18,7 +19,7 @@ var errBusy = errors.New("an earlier revision of the breach is still being deliv
 // the update is valid and its breach exists. It returns the existing
 // revision when the same update was applied before.
 func (in *Intake) CheckUpdate(ctx context.Context, u *breach.Update) (*breach.Breach, *breach.Revision, error) {
-	if err := u.Validate(); err != nil {
+	if err := withPromise(u.Validate(), u.NextUpdateBy, in.now()); err != nil {
 		return nil, nil, capViolations(err)
 	}
 	b, err := in.st.GetBreach(ctx, u.Breach)
@@ -32,7 +33,9 @@ func (in *Intake) CheckUpdate(ctx context.Context, u *breach.Update) (*breach.Br
 // delivers it: to every organisation notified before (a revision) and to
 // every newly affected one (a notice with its own clock). Like accept, it
 // is idempotent and resumable.
-func (in *Intake) acceptUpdate(ctx context.Context, u *breach.Update, seq uint64, progress func()) (*breach.Breach, int, error) {
+// received is when the update reached the intake: it keeps or misses the
+// promise open then (see settlePromise).
+func (in *Intake) acceptUpdate(ctx context.Context, u *breach.Update, seq uint64, received time.Time, progress func()) (*breach.Breach, int, error) {
 	if err := u.Validate(); err != nil {
 		var inv *breach.InvalidError
 		errors.As(err, &inv)
@@ -48,6 +51,9 @@ func (in *Intake) acceptUpdate(ctx context.Context, u *breach.Update, seq uint64
 	}
 	digest := u.Digest()
 	if r := b.RevisionByDigest(digest); r != nil {
+		if err := in.promised(ctx, b); err != nil { // armed again: a crash may have come first
+			return nil, 0, err
+		}
 		if !r.FanoutComplete {
 			in.log.Info("resuming revision", "breach_id", b.ID, "revision", r.Number)
 			if err := in.fanoutRevision(ctx, b, r.Number, progress); err != nil {
@@ -83,22 +89,30 @@ func (in *Intake) acceptUpdate(ctx context.Context, u *breach.Update, seq uint64
 		return nil, 0, err
 	}
 	rev := b.Latest() + 1
+	var promiseEvents []breach.PromiseEvent
 	b, err = in.st.UpdateBreach(ctx, b.ID, func(cur *breach.Breach) error {
+		promiseEvents = nil
 		if cur.RevisionByDigest(digest) != nil {
 			return nil // recorded by a concurrent attempt
 		}
 		if cur.Latest()+1 != rev || cur.TotalChunks() != first {
 			return fmt.Errorf("breach %s changed while recording revision %d; retrying", b.ID, rev)
 		}
+		now := in.now()
 		cur.NoticeCount += added
-		cur.Revisions = append(cur.Revisions, breach.Revision{Number: rev, At: in.now(), Update: *u, Digest: digest,
-			FirstChunk: first, Chunks: chunks, Added: added, UnknownOrgs: unknown})
+		outcome, evs := settlePromise(&cur.Promise, u, rev, received, now)
+		promiseEvents = evs
+		cur.Revisions = append(cur.Revisions, breach.Revision{Number: rev, At: now, Update: *u, Digest: digest,
+			FirstChunk: first, Chunks: chunks, Added: added, UnknownOrgs: unknown, PromiseOutcome: outcome})
 		return nil
 	})
 	if err != nil {
 		return nil, 0, err
 	}
 	in.log.Info("revision recorded", "breach_id", b.ID, "revision", rev, "added_orgs", added, "unknown_orgs", len(unknown))
+	if err := in.promised(ctx, b, promiseEvents...); err != nil {
+		return nil, 0, err
+	}
 	if len(unknown) > 0 {
 		if err := publishRejection(ctx, in.st.JetStream(), Rejection{
 			Reason: "unknown_organisations", Partial: true, BreachID: b.ID, UnknownOrgIDs: unknown, Field: "add_affected",

@@ -86,6 +86,7 @@ func Report(r *cascadev1.BreachReport) breach.Report {
 			Phone: r.GetContact().GetPhone(),
 		},
 	}
+	out.NextUpdateBy = ts(r.GetNextUpdateBy())
 	for _, a := range r.GetAffected() {
 		out.Affected = append(out.Affected, breach.Affected{
 			Org: breach.OrgID(a.GetOrgId()), ApproxSubjects: a.GetApproxSubjects(), ApproxRecords: a.GetApproxRecords(),
@@ -113,6 +114,7 @@ func ReportProto(r *breach.Report) *cascadev1.BreachReport {
 		AdviceToControllers: r.AdviceToControllers,
 		Contact:             &cascadev1.Contact{Name: r.Contact.Name, Email: r.Contact.Email, Phone: r.Contact.Phone},
 	}
+	out.NextUpdateBy = pts(r.NextUpdateBy)
 	for _, a := range r.Affected {
 		out.Affected = append(out.Affected, &cascadev1.AffectedOrganisation{
 			OrgId: string(a.Org), ApproxSubjects: a.ApproxSubjects, ApproxRecords: a.ApproxRecords,
@@ -132,6 +134,7 @@ func BreachProto(b *breach.Breach) *cascadev1.Breach {
 		FanoutComplete: b.FanoutComplete,
 		Revisions:      revisionsProto(b.Revisions),
 		LatestRevision: int32(b.Latest()),
+		NextUpdate:     PromiseProto(&b.Promise, time.Time{}),
 	}
 	for _, o := range b.UnknownOrgs {
 		out.UnknownOrgIds = append(out.UnknownOrgIds, string(o))

@@ -55,6 +55,7 @@ func Update(u *cascadev1.BreachUpdate) breach.Update {
 	if c := u.GetContact(); c != nil {
 		out.Contact = &breach.Contact{Name: c.GetName(), Email: c.GetEmail(), Phone: c.GetPhone()}
 	}
+	out.NextUpdateBy = ts(u.GetNextUpdateBy())
 	return out
 }
 
@@ -70,6 +71,7 @@ func UpdateProto(u *breach.Update) *cascadev1.BreachUpdate {
 	if c := u.Contact; c != nil {
 		out.Contact = &cascadev1.Contact{Name: c.Name, Email: c.Email, Phone: c.Phone}
 	}
+	out.NextUpdateBy = pts(u.NextUpdateBy)
 	return out
 }
 
@@ -77,7 +79,7 @@ func revisionsProto(rs []breach.Revision) []*cascadev1.BreachRevision {
 	var out []*cascadev1.BreachRevision
 	for _, r := range rs {
 		p := &cascadev1.BreachRevision{Number: int32(r.Number), ReceivedAt: pts(r.At), Update: UpdateProto(&r.Update),
-			Added: int64(r.Added), FanoutComplete: r.FanoutComplete}
+			Added: int64(r.Added), FanoutComplete: r.FanoutComplete, PromiseOutcome: promiseOutcomeProto(r.PromiseOutcome)}
 		for _, o := range r.UnknownOrgs {
 			p.UnknownOrgIds = append(p.UnknownOrgIds, string(o))
 		}

@@ -27,6 +27,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// PromiseOutcome is what an update did to the promise open when it arrived.
+type PromiseOutcome int32
+
+const (
+	// No promise was open.
+	PromiseOutcome_PROMISE_OUTCOME_UNSPECIFIED PromiseOutcome = 0
+	// The update arrived by the promised time.
+	PromiseOutcome_PROMISE_OUTCOME_KEPT PromiseOutcome = 1
+	// The update arrived after the promised time.
+	PromiseOutcome_PROMISE_OUTCOME_LATE PromiseOutcome = 2
+)
+
+// Enum value maps for PromiseOutcome.
+var (
+	PromiseOutcome_name = map[int32]string{
+		0: "PROMISE_OUTCOME_UNSPECIFIED",
+		1: "PROMISE_OUTCOME_KEPT",
+		2: "PROMISE_OUTCOME_LATE",
+	}
+	PromiseOutcome_value = map[string]int32{
+		"PROMISE_OUTCOME_UNSPECIFIED": 0,
+		"PROMISE_OUTCOME_KEPT":        1,
+		"PROMISE_OUTCOME_LATE":        2,
+	}
+)
+
+func (x PromiseOutcome) Enum() *PromiseOutcome {
+	p := new(PromiseOutcome)
+	*p = x
+	return p
+}
+
+func (x PromiseOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PromiseOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_cascade_v1_types_proto_enumTypes[0].Descriptor()
+}
+
+func (PromiseOutcome) Type() protoreflect.EnumType {
+	return &file_cascade_v1_types_proto_enumTypes[0]
+}
+
+func (x PromiseOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PromiseOutcome.Descriptor instead.
+func (PromiseOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{0}
+}
+
 // NoticeState is where a notice stands in the controller's obligation.
 type NoticeState int32
 
@@ -72,11 +125,11 @@ func (x NoticeState) String() string {
 }
 
 func (NoticeState) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[0].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[1].Descriptor()
 }
 
 func (NoticeState) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[0]
+	return &file_cascade_v1_types_proto_enumTypes[1]
 }
 
 func (x NoticeState) Number() protoreflect.EnumNumber {
@@ -85,7 +138,7 @@ func (x NoticeState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use NoticeState.Descriptor instead.
 func (NoticeState) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{0}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{1}
 }
 
 // DeliveryChannel is a way of delivering messages to an organisation.
@@ -129,11 +182,11 @@ func (x DeliveryChannel) String() string {
 }
 
 func (DeliveryChannel) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[1].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[2].Descriptor()
 }
 
 func (DeliveryChannel) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[1]
+	return &file_cascade_v1_types_proto_enumTypes[2]
 }
 
 func (x DeliveryChannel) Number() protoreflect.EnumNumber {
@@ -142,7 +195,7 @@ func (x DeliveryChannel) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DeliveryChannel.Descriptor instead.
 func (DeliveryChannel) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{1}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{2}
 }
 
 // OutcomeKind is how a controller resolved its obligation.
@@ -182,11 +235,11 @@ func (x OutcomeKind) String() string {
 }
 
 func (OutcomeKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[2].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[3].Descriptor()
 }
 
 func (OutcomeKind) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[2]
+	return &file_cascade_v1_types_proto_enumTypes[3]
 }
 
 func (x OutcomeKind) Number() protoreflect.EnumNumber {
@@ -195,7 +248,7 @@ func (x OutcomeKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use OutcomeKind.Descriptor instead.
 func (OutcomeKind) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{2}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{3}
 }
 
 // SubjectCommunicationKind is the Art. 34 decision.
@@ -239,11 +292,11 @@ func (x SubjectCommunicationKind) String() string {
 }
 
 func (SubjectCommunicationKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[3].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[4].Descriptor()
 }
 
 func (SubjectCommunicationKind) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[3]
+	return &file_cascade_v1_types_proto_enumTypes[4]
 }
 
 func (x SubjectCommunicationKind) Number() protoreflect.EnumNumber {
@@ -252,7 +305,7 @@ func (x SubjectCommunicationKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SubjectCommunicationKind.Descriptor instead.
 func (SubjectCommunicationKind) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{3}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
 }
 
 // Art34Exemption is the Art. 34(3) ground.
@@ -296,11 +349,11 @@ func (x Art34Exemption) String() string {
 }
 
 func (Art34Exemption) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[4].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[5].Descriptor()
 }
 
 func (Art34Exemption) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[4]
+	return &file_cascade_v1_types_proto_enumTypes[5]
 }
 
 func (x Art34Exemption) Number() protoreflect.EnumNumber {
@@ -309,7 +362,7 @@ func (x Art34Exemption) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Art34Exemption.Descriptor instead.
 func (Art34Exemption) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{5}
 }
 
 // Contact is the processor's contact point for the breach (Art. 33(3)(b)).
@@ -481,7 +534,13 @@ type BreachReport struct {
 	// What the processor advises each controller to do.
 	AdviceToControllers string `protobuf:"bytes,15,opt,name=advice_to_controllers,json=adviceToControllers,proto3" json:"advice_to_controllers,omitempty"`
 	// Contact point at the processor. Required, with email or phone.
-	Contact       *Contact `protobuf:"bytes,16,opt,name=contact,proto3" json:"contact,omitempty"`
+	Contact *Contact `protobuf:"bytes,16,opt,name=contact,proto3" json:"contact,omitempty"`
+	// The processor's promise of further information (Art. 33(4)): when it
+	// will send its next update. Optional; no earlier than 5 minutes
+	// before Cascade receives the report and at most 90 days after. Cascade
+	// reminds the processor before it and tells it when it passes without
+	// an update (see UpdatePromise).
+	NextUpdateBy  *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=next_update_by,json=nextUpdateBy,proto3" json:"next_update_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -628,6 +687,13 @@ func (x *BreachReport) GetContact() *Contact {
 	return nil
 }
 
+func (x *BreachReport) GetNextUpdateBy() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextUpdateBy
+	}
+	return nil
+}
+
 // Breach is one incident at the processor as Cascade recorded it.
 type Breach struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -653,8 +719,14 @@ type Breach struct {
 	// organisation (NoticeService.AnswerQuestion with share_with_all), oldest
 	// first. They never say who asked. Filled by GetBreach only.
 	SharedAnswers []*SharedAnswer `protobuf:"bytes,10,rep,name=shared_answers,json=sharedAnswers,proto3" json:"shared_answers,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// The processor's promise of its next update and how its promises
+	// went; unset when it never made one.
+	NextUpdate *UpdatePromise `protobuf:"bytes,11,opt,name=next_update,json=nextUpdate,proto3" json:"next_update,omitempty"`
+	// The history of the processor's promises: each made, kept, missed and
+	// reminded, oldest first. Filled by GetBreach only.
+	PromiseHistory []*PromiseEvent `protobuf:"bytes,12,rep,name=promise_history,json=promiseHistory,proto3" json:"promise_history,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Breach) Reset() {
@@ -757,6 +829,229 @@ func (x *Breach) GetSharedAnswers() []*SharedAnswer {
 	return nil
 }
 
+func (x *Breach) GetNextUpdate() *UpdatePromise {
+	if x != nil {
+		return x.NextUpdate
+	}
+	return nil
+}
+
+func (x *Breach) GetPromiseHistory() []*PromiseEvent {
+	if x != nil {
+		return x.PromiseHistory
+	}
+	return nil
+}
+
+// PromiseEvent is one entry of a breach's promise history.
+type PromiseEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// promised, kept, late (an update after the promised time), reminded
+	// (cascade.events.<breach_id>._update_due), overdue
+	// (cascade.events.<breach_id>._update_overdue).
+	Event string `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	// When it happened.
+	At *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
+	// The promise it is about.
+	NextUpdateBy *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=next_update_by,json=nextUpdateBy,proto3" json:"next_update_by,omitempty"`
+	// The revision that made, kept or missed it (0 for reminded and overdue).
+	Revision int32 `protobuf:"varint,4,opt,name=revision,proto3" json:"revision,omitempty"`
+	// Details, e.g. how early or late the update was.
+	Detail        string `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PromiseEvent) Reset() {
+	*x = PromiseEvent{}
+	mi := &file_cascade_v1_types_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PromiseEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PromiseEvent) ProtoMessage() {}
+
+func (x *PromiseEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PromiseEvent.ProtoReflect.Descriptor instead.
+func (*PromiseEvent) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *PromiseEvent) GetEvent() string {
+	if x != nil {
+		return x.Event
+	}
+	return ""
+}
+
+func (x *PromiseEvent) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *PromiseEvent) GetNextUpdateBy() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextUpdateBy
+	}
+	return nil
+}
+
+func (x *PromiseEvent) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *PromiseEvent) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+// UpdatePromise is the processor's own clock (Art. 33(4): information in
+// phases): the latest next_update_by of its report or updates, and how
+// the promises it made went. A promise is kept by an update that arrives
+// no later than the promised time and missed otherwise; each update
+// replaces it with the promise it carries, or with none.
+type UpdatePromise struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// When the processor promised its next update; unset when no promise is
+	// open (none made, or the latest update made none).
+	NextUpdateBy *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=next_update_by,json=nextUpdateBy,proto3" json:"next_update_by,omitempty"`
+	// When Cascade received the report or update that made the open promise.
+	PromisedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=promised_at,json=promisedAt,proto3" json:"promised_at,omitempty"`
+	// The revision that made it (1: the report).
+	PromisedRevision int32 `protobuf:"varint,3,opt,name=promised_revision,json=promisedRevision,proto3" json:"promised_revision,omitempty"`
+	// The open promise passed without an update, at the time of the answer.
+	Overdue bool `protobuf:"varint,4,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	// How late the update is (now - next_update_by) when overdue.
+	LateBy *durationpb.Duration `protobuf:"bytes,5,opt,name=late_by,json=lateBy,proto3" json:"late_by,omitempty"`
+	// When Cascade reminded the processor of the open promise
+	// (cascade.events.<breach_id>._update_due), if it did.
+	RemindedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=reminded_at,json=remindedAt,proto3" json:"reminded_at,omitempty"`
+	// When Cascade told the processor the open promise passed
+	// (cascade.events.<breach_id>._update_overdue), if it did.
+	OverdueNotifiedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=overdue_notified_at,json=overdueNotifiedAt,proto3" json:"overdue_notified_at,omitempty"`
+	// Promises kept: an update arrived by the promised time.
+	Kept int32 `protobuf:"varint,8,opt,name=kept,proto3" json:"kept,omitempty"`
+	// Promises missed: the time passed before an update arrived.
+	Missed        int32 `protobuf:"varint,9,opt,name=missed,proto3" json:"missed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePromise) Reset() {
+	*x = UpdatePromise{}
+	mi := &file_cascade_v1_types_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePromise) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePromise) ProtoMessage() {}
+
+func (x *UpdatePromise) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePromise.ProtoReflect.Descriptor instead.
+func (*UpdatePromise) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *UpdatePromise) GetNextUpdateBy() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextUpdateBy
+	}
+	return nil
+}
+
+func (x *UpdatePromise) GetPromisedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PromisedAt
+	}
+	return nil
+}
+
+func (x *UpdatePromise) GetPromisedRevision() int32 {
+	if x != nil {
+		return x.PromisedRevision
+	}
+	return 0
+}
+
+func (x *UpdatePromise) GetOverdue() bool {
+	if x != nil {
+		return x.Overdue
+	}
+	return false
+}
+
+func (x *UpdatePromise) GetLateBy() *durationpb.Duration {
+	if x != nil {
+		return x.LateBy
+	}
+	return nil
+}
+
+func (x *UpdatePromise) GetRemindedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RemindedAt
+	}
+	return nil
+}
+
+func (x *UpdatePromise) GetOverdueNotifiedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OverdueNotifiedAt
+	}
+	return nil
+}
+
+func (x *UpdatePromise) GetKept() int32 {
+	if x != nil {
+		return x.Kept
+	}
+	return 0
+}
+
+func (x *UpdatePromise) GetMissed() int32 {
+	if x != nil {
+		return x.Missed
+	}
+	return 0
+}
+
 // SharedAnswer is a question and the vendor's answer as every organisation
 // affected by the breach sees it: without who asked, or for which
 // organisation.
@@ -776,7 +1071,7 @@ type SharedAnswer struct {
 
 func (x *SharedAnswer) Reset() {
 	*x = SharedAnswer{}
-	mi := &file_cascade_v1_types_proto_msgTypes[4]
+	mi := &file_cascade_v1_types_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -788,7 +1083,7 @@ func (x *SharedAnswer) String() string {
 func (*SharedAnswer) ProtoMessage() {}
 
 func (x *SharedAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[4]
+	mi := &file_cascade_v1_types_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -801,7 +1096,7 @@ func (x *SharedAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SharedAnswer.ProtoReflect.Descriptor instead.
 func (*SharedAnswer) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SharedAnswer) GetId() string {
@@ -871,7 +1166,7 @@ type Question struct {
 
 func (x *Question) Reset() {
 	*x = Question{}
-	mi := &file_cascade_v1_types_proto_msgTypes[5]
+	mi := &file_cascade_v1_types_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +1178,7 @@ func (x *Question) String() string {
 func (*Question) ProtoMessage() {}
 
 func (x *Question) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[5]
+	mi := &file_cascade_v1_types_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +1191,7 @@ func (x *Question) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Question.ProtoReflect.Descriptor instead.
 func (*Question) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{5}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Question) GetId() string {
@@ -1030,14 +1325,18 @@ type BreachUpdate struct {
 	// New advice to controllers.
 	AdviceToControllers string `protobuf:"bytes,12,opt,name=advice_to_controllers,json=adviceToControllers,proto3" json:"advice_to_controllers,omitempty"`
 	// New contact point.
-	Contact       *Contact `protobuf:"bytes,13,opt,name=contact,proto3" json:"contact,omitempty"`
+	Contact *Contact `protobuf:"bytes,13,opt,name=contact,proto3" json:"contact,omitempty"`
+	// The processor's next promise of further information (as
+	// BreachReport.next_update_by). It replaces the open one; an update
+	// without it leaves no promise open.
+	NextUpdateBy  *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=next_update_by,json=nextUpdateBy,proto3" json:"next_update_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BreachUpdate) Reset() {
 	*x = BreachUpdate{}
-	mi := &file_cascade_v1_types_proto_msgTypes[6]
+	mi := &file_cascade_v1_types_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1049,7 +1348,7 @@ func (x *BreachUpdate) String() string {
 func (*BreachUpdate) ProtoMessage() {}
 
 func (x *BreachUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[6]
+	mi := &file_cascade_v1_types_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1062,7 +1361,7 @@ func (x *BreachUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachUpdate.ProtoReflect.Descriptor instead.
 func (*BreachUpdate) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{6}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BreachUpdate) GetBreachId() string {
@@ -1156,6 +1455,13 @@ func (x *BreachUpdate) GetContact() *Contact {
 	return nil
 }
 
+func (x *BreachUpdate) GetNextUpdateBy() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextUpdateBy
+	}
+	return nil
+}
+
 // BreachRevision is one follow-up revision of a breach.
 type BreachRevision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1171,13 +1477,15 @@ type BreachRevision struct {
 	UnknownOrgIds []string `protobuf:"bytes,5,rep,name=unknown_org_ids,json=unknownOrgIds,proto3" json:"unknown_org_ids,omitempty"`
 	// Whether the revision was delivered to every affected organisation.
 	FanoutComplete bool `protobuf:"varint,6,opt,name=fanout_complete,json=fanoutComplete,proto3" json:"fanout_complete,omitempty"`
+	// What the update did to the promise open when it arrived.
+	PromiseOutcome PromiseOutcome `protobuf:"varint,10,opt,name=promise_outcome,json=promiseOutcome,proto3,enum=cascade.v1.PromiseOutcome" json:"promise_outcome,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
 
 func (x *BreachRevision) Reset() {
 	*x = BreachRevision{}
-	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	mi := &file_cascade_v1_types_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1189,7 +1497,7 @@ func (x *BreachRevision) String() string {
 func (*BreachRevision) ProtoMessage() {}
 
 func (x *BreachRevision) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	mi := &file_cascade_v1_types_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1202,7 +1510,7 @@ func (x *BreachRevision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachRevision.ProtoReflect.Descriptor instead.
 func (*BreachRevision) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{7}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BreachRevision) GetNumber() int32 {
@@ -1245,6 +1553,13 @@ func (x *BreachRevision) GetFanoutComplete() bool {
 		return x.FanoutComplete
 	}
 	return false
+}
+
+func (x *BreachRevision) GetPromiseOutcome() PromiseOutcome {
+	if x != nil {
+		return x.PromiseOutcome
+	}
+	return PromiseOutcome_PROMISE_OUTCOME_UNSPECIFIED
 }
 
 // Notice is one breach x one affected organisation: the tracked obligation.
@@ -1307,13 +1622,17 @@ type Notice struct {
 	Questions int32 `protobuf:"varint,26,opt,name=questions,proto3" json:"questions,omitempty"`
 	// Of those, the ones not yet answered.
 	OpenQuestions int32 `protobuf:"varint,27,opt,name=open_questions,json=openQuestions,proto3" json:"open_questions,omitempty"`
+	// The processor's promise of its next update of the breach (as
+	// Breach.next_update): "next update promised by ...", or how late it is.
+	// Filled by GetNotice.
+	NextUpdate    *UpdatePromise `protobuf:"bytes,31,opt,name=next_update,json=nextUpdate,proto3" json:"next_update,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Notice) Reset() {
 	*x = Notice{}
-	mi := &file_cascade_v1_types_proto_msgTypes[8]
+	mi := &file_cascade_v1_types_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1644,7 @@ func (x *Notice) String() string {
 func (*Notice) ProtoMessage() {}
 
 func (x *Notice) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[8]
+	mi := &file_cascade_v1_types_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1657,7 @@ func (x *Notice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notice.ProtoReflect.Descriptor instead.
 func (*Notice) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{8}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Notice) GetId() string {
@@ -1530,6 +1849,13 @@ func (x *Notice) GetOpenQuestions() int32 {
 	return 0
 }
 
+func (x *Notice) GetNextUpdate() *UpdatePromise {
+	if x != nil {
+		return x.NextUpdate
+	}
+	return nil
+}
+
 // Escalation is one message sent to an organisation's escalation contact
 // (for a municipality, say, its head of administration).
 type Escalation struct {
@@ -1552,7 +1878,7 @@ type Escalation struct {
 
 func (x *Escalation) Reset() {
 	*x = Escalation{}
-	mi := &file_cascade_v1_types_proto_msgTypes[9]
+	mi := &file_cascade_v1_types_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1564,7 +1890,7 @@ func (x *Escalation) String() string {
 func (*Escalation) ProtoMessage() {}
 
 func (x *Escalation) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[9]
+	mi := &file_cascade_v1_types_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1577,7 +1903,7 @@ func (x *Escalation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Escalation.ProtoReflect.Descriptor instead.
 func (*Escalation) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{9}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Escalation) GetEmail() string {
@@ -1652,7 +1978,7 @@ type ChannelDelivery struct {
 
 func (x *ChannelDelivery) Reset() {
 	*x = ChannelDelivery{}
-	mi := &file_cascade_v1_types_proto_msgTypes[10]
+	mi := &file_cascade_v1_types_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1664,7 +1990,7 @@ func (x *ChannelDelivery) String() string {
 func (*ChannelDelivery) ProtoMessage() {}
 
 func (x *ChannelDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[10]
+	mi := &file_cascade_v1_types_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1677,7 +2003,7 @@ func (x *ChannelDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelDelivery.ProtoReflect.Descriptor instead.
 func (*ChannelDelivery) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{10}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ChannelDelivery) GetChannel() DeliveryChannel {
@@ -1767,7 +2093,7 @@ type Reminder struct {
 
 func (x *Reminder) Reset() {
 	*x = Reminder{}
-	mi := &file_cascade_v1_types_proto_msgTypes[11]
+	mi := &file_cascade_v1_types_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1779,7 +2105,7 @@ func (x *Reminder) String() string {
 func (*Reminder) ProtoMessage() {}
 
 func (x *Reminder) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[11]
+	mi := &file_cascade_v1_types_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1792,7 +2118,7 @@ func (x *Reminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reminder.ProtoReflect.Descriptor instead.
 func (*Reminder) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{11}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Reminder) GetRemaining() *durationpb.Duration {
@@ -1850,7 +2176,7 @@ type Outcome struct {
 
 func (x *Outcome) Reset() {
 	*x = Outcome{}
-	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	mi := &file_cascade_v1_types_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1862,7 +2188,7 @@ func (x *Outcome) String() string {
 func (*Outcome) ProtoMessage() {}
 
 func (x *Outcome) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	mi := &file_cascade_v1_types_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1875,7 +2201,7 @@ func (x *Outcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
 func (*Outcome) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{12}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Outcome) GetKind() OutcomeKind {
@@ -1966,7 +2292,7 @@ type SubjectCommunication struct {
 
 func (x *SubjectCommunication) Reset() {
 	*x = SubjectCommunication{}
-	mi := &file_cascade_v1_types_proto_msgTypes[13]
+	mi := &file_cascade_v1_types_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1978,7 +2304,7 @@ func (x *SubjectCommunication) String() string {
 func (*SubjectCommunication) ProtoMessage() {}
 
 func (x *SubjectCommunication) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[13]
+	mi := &file_cascade_v1_types_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1991,7 +2317,7 @@ func (x *SubjectCommunication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubjectCommunication.ProtoReflect.Descriptor instead.
 func (*SubjectCommunication) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{13}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SubjectCommunication) GetKind() SubjectCommunicationKind {
@@ -2079,7 +2405,7 @@ type NoticeEvent struct {
 
 func (x *NoticeEvent) Reset() {
 	*x = NoticeEvent{}
-	mi := &file_cascade_v1_types_proto_msgTypes[14]
+	mi := &file_cascade_v1_types_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2091,7 +2417,7 @@ func (x *NoticeEvent) String() string {
 func (*NoticeEvent) ProtoMessage() {}
 
 func (x *NoticeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[14]
+	mi := &file_cascade_v1_types_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2104,7 +2430,7 @@ func (x *NoticeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoticeEvent.ProtoReflect.Descriptor instead.
 func (*NoticeEvent) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{14}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *NoticeEvent) GetEvent() string {
@@ -2185,7 +2511,7 @@ type Principal struct {
 
 func (x *Principal) Reset() {
 	*x = Principal{}
-	mi := &file_cascade_v1_types_proto_msgTypes[15]
+	mi := &file_cascade_v1_types_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2197,7 +2523,7 @@ func (x *Principal) String() string {
 func (*Principal) ProtoMessage() {}
 
 func (x *Principal) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[15]
+	mi := &file_cascade_v1_types_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2210,7 +2536,7 @@ func (x *Principal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Principal.ProtoReflect.Descriptor instead.
 func (*Principal) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{15}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Principal) GetKind() string {
@@ -2283,13 +2609,19 @@ type BreachSummary struct {
 	LatestRevision int32 `protobuf:"varint,8,opt,name=latest_revision,json=latestRevision,proto3" json:"latest_revision,omitempty"`
 	// Notices whose organisation acknowledged the latest revision.
 	AcknowledgedLatest int64 `protobuf:"varint,9,opt,name=acknowledged_latest,json=acknowledgedLatest,proto3" json:"acknowledged_latest,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// When the processor promised its next update; unset if no promise is open.
+	NextUpdateBy *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=next_update_by,json=nextUpdateBy,proto3" json:"next_update_by,omitempty"`
+	// The open promise passed without an update, at the time of the answer.
+	NextUpdateOverdue bool `protobuf:"varint,12,opt,name=next_update_overdue,json=nextUpdateOverdue,proto3" json:"next_update_overdue,omitempty"`
+	// Promises of further information the processor missed so far.
+	PromisesMissed int32 `protobuf:"varint,13,opt,name=promises_missed,json=promisesMissed,proto3" json:"promises_missed,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *BreachSummary) Reset() {
 	*x = BreachSummary{}
-	mi := &file_cascade_v1_types_proto_msgTypes[16]
+	mi := &file_cascade_v1_types_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2301,7 +2633,7 @@ func (x *BreachSummary) String() string {
 func (*BreachSummary) ProtoMessage() {}
 
 func (x *BreachSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[16]
+	mi := &file_cascade_v1_types_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2314,7 +2646,7 @@ func (x *BreachSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachSummary.ProtoReflect.Descriptor instead.
 func (*BreachSummary) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{16}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *BreachSummary) GetBreachId() string {
@@ -2380,6 +2712,27 @@ func (x *BreachSummary) GetAcknowledgedLatest() int64 {
 	return 0
 }
 
+func (x *BreachSummary) GetNextUpdateBy() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextUpdateBy
+	}
+	return nil
+}
+
+func (x *BreachSummary) GetNextUpdateOverdue() bool {
+	if x != nil {
+		return x.NextUpdateOverdue
+	}
+	return false
+}
+
+func (x *BreachSummary) GetPromisesMissed() int32 {
+	if x != nil {
+		return x.PromisesMissed
+	}
+	return 0
+}
+
 var File_cascade_v1_types_proto protoreflect.FileDescriptor
 
 const file_cascade_v1_types_proto_rawDesc = "" +
@@ -2393,7 +2746,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x14AffectedOrganisation\x12\x15\n" +
 	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12'\n" +
 	"\x0fapprox_subjects\x18\x02 \x01(\x03R\x0eapproxSubjects\x12%\n" +
-	"\x0eapprox_records\x18\x03 \x01(\x03R\rapproxRecords\"\xcc\x05\n" +
+	"\x0eapprox_records\x18\x03 \x01(\x03R\rapproxRecords\"\x8e\x06\n" +
 	"\fBreachReport\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\tprocessor\x18\x02 \x01(\tR\tprocessor\x12\x14\n" +
@@ -2412,7 +2765,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x0emeasures_taken\x18\r \x01(\tR\rmeasuresTaken\x12+\n" +
 	"\x11measures_proposed\x18\x0e \x01(\tR\x10measuresProposed\x122\n" +
 	"\x15advice_to_controllers\x18\x0f \x01(\tR\x13adviceToControllers\x12-\n" +
-	"\acontact\x18\x10 \x01(\v2\x13.cascade.v1.ContactR\acontact\"\xbb\x03\n" +
+	"\acontact\x18\x10 \x01(\v2\x13.cascade.v1.ContactR\acontact\x12@\n" +
+	"\x0enext_update_by\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\"\xba\x04\n" +
 	"\x06Breach\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x05R\brevision\x120\n" +
@@ -2425,7 +2779,28 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\trevisions\x18\b \x03(\v2\x1a.cascade.v1.BreachRevisionR\trevisions\x12'\n" +
 	"\x0flatest_revision\x18\t \x01(\x05R\x0elatestRevision\x12?\n" +
 	"\x0eshared_answers\x18\n" +
-	" \x03(\v2\x18.cascade.v1.SharedAnswerR\rsharedAnswers\"\x8b\x01\n" +
+	" \x03(\v2\x18.cascade.v1.SharedAnswerR\rsharedAnswers\x12:\n" +
+	"\vnext_update\x18\v \x01(\v2\x19.cascade.v1.UpdatePromiseR\n" +
+	"nextUpdate\x12A\n" +
+	"\x0fpromise_history\x18\f \x03(\v2\x18.cascade.v1.PromiseEventR\x0epromiseHistory\"\xc6\x01\n" +
+	"\fPromiseEvent\x12\x14\n" +
+	"\x05event\x18\x01 \x01(\tR\x05event\x12*\n" +
+	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12@\n" +
+	"\x0enext_update_by\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12\x1a\n" +
+	"\brevision\x18\x04 \x01(\x05R\brevision\x12\x16\n" +
+	"\x06detail\x18\x05 \x01(\tR\x06detail\"\xbe\x03\n" +
+	"\rUpdatePromise\x12@\n" +
+	"\x0enext_update_by\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12;\n" +
+	"\vpromised_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"promisedAt\x12+\n" +
+	"\x11promised_revision\x18\x03 \x01(\x05R\x10promisedRevision\x12\x18\n" +
+	"\aoverdue\x18\x04 \x01(\bR\aoverdue\x122\n" +
+	"\alate_by\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x06lateBy\x12;\n" +
+	"\vreminded_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"remindedAt\x12J\n" +
+	"\x13overdue_notified_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x11overdueNotifiedAt\x12\x12\n" +
+	"\x04kept\x18\b \x01(\x05R\x04kept\x12\x16\n" +
+	"\x06missed\x18\t \x01(\x05R\x06missed\"\x8b\x01\n" +
 	"\fSharedAnswer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bquestion\x18\x02 \x01(\tR\bquestion\x12\x16\n" +
@@ -2448,7 +2823,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\vanswered_by\x18\f \x01(\v2\x15.cascade.v1.PrincipalR\n" +
 	"answeredBy\x12&\n" +
 	"\x0fshared_with_all\x18\r \x01(\bR\rsharedWithAll\x12(\n" +
-	"\x10shared_answer_id\x18\x0e \x01(\tR\x0esharedAnswerId\"\xe0\x04\n" +
+	"\x10shared_answer_id\x18\x0e \x01(\tR\x0esharedAnswerId\"\xa2\x05\n" +
 	"\fBreachUpdate\x12\x1b\n" +
 	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x18\n" +
 	"\asummary\x18\x02 \x01(\tR\asummary\x12\x16\n" +
@@ -2464,7 +2839,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	" \x01(\tR\rmeasuresTaken\x12+\n" +
 	"\x11measures_proposed\x18\v \x01(\tR\x10measuresProposed\x122\n" +
 	"\x15advice_to_controllers\x18\f \x01(\tR\x13adviceToControllers\x12-\n" +
-	"\acontact\x18\r \x01(\v2\x13.cascade.v1.ContactR\acontact\"\xfe\x01\n" +
+	"\acontact\x18\r \x01(\v2\x13.cascade.v1.ContactR\acontact\x12@\n" +
+	"\x0enext_update_by\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\"\xc3\x02\n" +
 	"\x0eBreachRevision\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12;\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -2472,7 +2848,9 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x06update\x18\x03 \x01(\v2\x18.cascade.v1.BreachUpdateR\x06update\x12\x14\n" +
 	"\x05added\x18\x04 \x01(\x03R\x05added\x12&\n" +
 	"\x0funknown_org_ids\x18\x05 \x03(\tR\runknownOrgIds\x12'\n" +
-	"\x0ffanout_complete\x18\x06 \x01(\bR\x0efanoutComplete\"\x9e\n" +
+	"\x0ffanout_complete\x18\x06 \x01(\bR\x0efanoutComplete\x12C\n" +
+	"\x0fpromise_outcome\x18\n" +
+	" \x01(\x0e2\x1a.cascade.v1.PromiseOutcomeR\x0epromiseOutcome\"\xda\n" +
 	"\n" +
 	"\x06Notice\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
@@ -2504,7 +2882,9 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\bchannels\x18\x18 \x03(\v2\x1b.cascade.v1.ChannelDeliveryR\bchannels\x129\n" +
 	"\fescalated_to\x18\x19 \x03(\v2\x16.cascade.v1.EscalationR\vescalatedTo\x12\x1c\n" +
 	"\tquestions\x18\x1a \x01(\x05R\tquestions\x12%\n" +
-	"\x0eopen_questions\x18\x1b \x01(\x05R\ropenQuestions\"\xdb\x01\n" +
+	"\x0eopen_questions\x18\x1b \x01(\x05R\ropenQuestions\x12:\n" +
+	"\vnext_update\x18\x1f \x01(\v2\x19.cascade.v1.UpdatePromiseR\n" +
+	"nextUpdate\"\xdb\x01\n" +
 	"\n" +
 	"Escalation\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12\x14\n" +
@@ -2571,7 +2951,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x04role\x18\x04 \x01(\tR\x04role\x12\x15\n" +
 	"\x06org_id\x18\x05 \x01(\tR\x05orgId\x12\x18\n" +
 	"\asubject\x18\x06 \x01(\tR\asubject\x12\x18\n" +
-	"\adisplay\x18\a \x01(\tR\adisplay\"\xd5\x02\n" +
+	"\adisplay\x18\a \x01(\tR\adisplay\"\xf0\x03\n" +
 	"\rBreachSummary\x12\x1b\n" +
 	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\x03R\x05total\x12\x1c\n" +
@@ -2581,7 +2961,14 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\aoverdue\x18\x06 \x01(\x03R\aoverdue\x12?\n" +
 	"\rnext_deadline\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\fnextDeadline\x12'\n" +
 	"\x0flatest_revision\x18\b \x01(\x05R\x0elatestRevision\x12/\n" +
-	"\x13acknowledged_latest\x18\t \x01(\x03R\x12acknowledgedLatest*\x9b\x01\n" +
+	"\x13acknowledged_latest\x18\t \x01(\x03R\x12acknowledgedLatest\x12@\n" +
+	"\x0enext_update_by\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12.\n" +
+	"\x13next_update_overdue\x18\f \x01(\bR\x11nextUpdateOverdue\x12'\n" +
+	"\x0fpromises_missed\x18\r \x01(\x05R\x0epromisesMissed*e\n" +
+	"\x0ePromiseOutcome\x12\x1f\n" +
+	"\x1bPROMISE_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14PROMISE_OUTCOME_KEPT\x10\x01\x12\x18\n" +
+	"\x14PROMISE_OUTCOME_LATE\x10\x02*\x9b\x01\n" +
 	"\vNoticeState\x12\x1c\n" +
 	"\x18NOTICE_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14NOTICE_STATE_PENDING\x10\x01\x12\x1a\n" +
@@ -2620,94 +3007,111 @@ func file_cascade_v1_types_proto_rawDescGZIP() []byte {
 	return file_cascade_v1_types_proto_rawDescData
 }
 
-var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_cascade_v1_types_proto_goTypes = []any{
-	(NoticeState)(0),              // 0: cascade.v1.NoticeState
-	(DeliveryChannel)(0),          // 1: cascade.v1.DeliveryChannel
-	(OutcomeKind)(0),              // 2: cascade.v1.OutcomeKind
-	(SubjectCommunicationKind)(0), // 3: cascade.v1.SubjectCommunicationKind
-	(Art34Exemption)(0),           // 4: cascade.v1.Art34Exemption
-	(*Contact)(nil),               // 5: cascade.v1.Contact
-	(*AffectedOrganisation)(nil),  // 6: cascade.v1.AffectedOrganisation
-	(*BreachReport)(nil),          // 7: cascade.v1.BreachReport
-	(*Breach)(nil),                // 8: cascade.v1.Breach
-	(*SharedAnswer)(nil),          // 9: cascade.v1.SharedAnswer
-	(*Question)(nil),              // 10: cascade.v1.Question
-	(*BreachUpdate)(nil),          // 11: cascade.v1.BreachUpdate
-	(*BreachRevision)(nil),        // 12: cascade.v1.BreachRevision
-	(*Notice)(nil),                // 13: cascade.v1.Notice
-	(*Escalation)(nil),            // 14: cascade.v1.Escalation
-	(*ChannelDelivery)(nil),       // 15: cascade.v1.ChannelDelivery
-	(*Reminder)(nil),              // 16: cascade.v1.Reminder
-	(*Outcome)(nil),               // 17: cascade.v1.Outcome
-	(*SubjectCommunication)(nil),  // 18: cascade.v1.SubjectCommunication
-	(*NoticeEvent)(nil),           // 19: cascade.v1.NoticeEvent
-	(*Principal)(nil),             // 20: cascade.v1.Principal
-	(*BreachSummary)(nil),         // 21: cascade.v1.BreachSummary
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 23: google.protobuf.Duration
+	(PromiseOutcome)(0),           // 0: cascade.v1.PromiseOutcome
+	(NoticeState)(0),              // 1: cascade.v1.NoticeState
+	(DeliveryChannel)(0),          // 2: cascade.v1.DeliveryChannel
+	(OutcomeKind)(0),              // 3: cascade.v1.OutcomeKind
+	(SubjectCommunicationKind)(0), // 4: cascade.v1.SubjectCommunicationKind
+	(Art34Exemption)(0),           // 5: cascade.v1.Art34Exemption
+	(*Contact)(nil),               // 6: cascade.v1.Contact
+	(*AffectedOrganisation)(nil),  // 7: cascade.v1.AffectedOrganisation
+	(*BreachReport)(nil),          // 8: cascade.v1.BreachReport
+	(*Breach)(nil),                // 9: cascade.v1.Breach
+	(*PromiseEvent)(nil),          // 10: cascade.v1.PromiseEvent
+	(*UpdatePromise)(nil),         // 11: cascade.v1.UpdatePromise
+	(*SharedAnswer)(nil),          // 12: cascade.v1.SharedAnswer
+	(*Question)(nil),              // 13: cascade.v1.Question
+	(*BreachUpdate)(nil),          // 14: cascade.v1.BreachUpdate
+	(*BreachRevision)(nil),        // 15: cascade.v1.BreachRevision
+	(*Notice)(nil),                // 16: cascade.v1.Notice
+	(*Escalation)(nil),            // 17: cascade.v1.Escalation
+	(*ChannelDelivery)(nil),       // 18: cascade.v1.ChannelDelivery
+	(*Reminder)(nil),              // 19: cascade.v1.Reminder
+	(*Outcome)(nil),               // 20: cascade.v1.Outcome
+	(*SubjectCommunication)(nil),  // 21: cascade.v1.SubjectCommunication
+	(*NoticeEvent)(nil),           // 22: cascade.v1.NoticeEvent
+	(*Principal)(nil),             // 23: cascade.v1.Principal
+	(*BreachSummary)(nil),         // 24: cascade.v1.BreachSummary
+	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 26: google.protobuf.Duration
 }
 var file_cascade_v1_types_proto_depIdxs = []int32{
-	22, // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
-	22, // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
-	22, // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
-	6,  // 3: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
-	5,  // 4: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
-	7,  // 5: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
-	22, // 6: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
-	12, // 7: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
-	9,  // 8: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
-	22, // 9: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
-	22, // 10: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
-	20, // 11: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
-	22, // 12: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
-	20, // 13: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
-	22, // 14: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
-	22, // 15: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
-	6,  // 16: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
-	5,  // 17: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
-	22, // 18: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
-	11, // 19: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
-	0,  // 20: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
-	22, // 21: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
-	22, // 22: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
-	22, // 23: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
-	22, // 24: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
-	23, // 25: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
-	16, // 26: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
-	22, // 27: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	22, // 28: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
-	17, // 29: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
-	18, // 30: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
-	15, // 31: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
-	14, // 32: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
-	23, // 33: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
-	22, // 34: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
-	1,  // 35: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
-	22, // 36: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
-	22, // 37: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
-	22, // 38: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
-	22, // 39: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
-	23, // 40: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
-	22, // 41: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
-	22, // 42: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
-	2,  // 43: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
-	22, // 44: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
-	22, // 45: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
-	3,  // 46: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
-	22, // 47: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
-	4,  // 48: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
-	22, // 49: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
-	22, // 50: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
-	0,  // 51: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
-	20, // 52: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
-	22, // 53: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
-	54, // [54:54] is the sub-list for method output_type
-	54, // [54:54] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	25, // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
+	25, // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
+	25, // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
+	7,  // 3: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
+	6,  // 4: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
+	25, // 5: cascade.v1.BreachReport.next_update_by:type_name -> google.protobuf.Timestamp
+	8,  // 6: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
+	25, // 7: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
+	15, // 8: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
+	12, // 9: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
+	11, // 10: cascade.v1.Breach.next_update:type_name -> cascade.v1.UpdatePromise
+	10, // 11: cascade.v1.Breach.promise_history:type_name -> cascade.v1.PromiseEvent
+	25, // 12: cascade.v1.PromiseEvent.at:type_name -> google.protobuf.Timestamp
+	25, // 13: cascade.v1.PromiseEvent.next_update_by:type_name -> google.protobuf.Timestamp
+	25, // 14: cascade.v1.UpdatePromise.next_update_by:type_name -> google.protobuf.Timestamp
+	25, // 15: cascade.v1.UpdatePromise.promised_at:type_name -> google.protobuf.Timestamp
+	26, // 16: cascade.v1.UpdatePromise.late_by:type_name -> google.protobuf.Duration
+	25, // 17: cascade.v1.UpdatePromise.reminded_at:type_name -> google.protobuf.Timestamp
+	25, // 18: cascade.v1.UpdatePromise.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	25, // 19: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
+	25, // 20: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
+	23, // 21: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
+	25, // 22: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
+	23, // 23: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
+	25, // 24: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
+	25, // 25: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
+	7,  // 26: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
+	6,  // 27: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
+	25, // 28: cascade.v1.BreachUpdate.next_update_by:type_name -> google.protobuf.Timestamp
+	25, // 29: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
+	14, // 30: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
+	0,  // 31: cascade.v1.BreachRevision.promise_outcome:type_name -> cascade.v1.PromiseOutcome
+	1,  // 32: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
+	25, // 33: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
+	25, // 34: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
+	25, // 35: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
+	25, // 36: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
+	26, // 37: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
+	19, // 38: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
+	25, // 39: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	25, // 40: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
+	20, // 41: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
+	21, // 42: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
+	18, // 43: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
+	17, // 44: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
+	11, // 45: cascade.v1.Notice.next_update:type_name -> cascade.v1.UpdatePromise
+	26, // 46: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
+	25, // 47: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
+	2,  // 48: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
+	25, // 49: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
+	25, // 50: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
+	25, // 51: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
+	25, // 52: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
+	26, // 53: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
+	25, // 54: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
+	25, // 55: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
+	3,  // 56: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
+	25, // 57: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
+	25, // 58: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
+	4,  // 59: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
+	25, // 60: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
+	5,  // 61: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
+	25, // 62: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
+	25, // 63: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
+	1,  // 64: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
+	23, // 65: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
+	25, // 66: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	25, // 67: cascade.v1.BreachSummary.next_update_by:type_name -> google.protobuf.Timestamp
+	68, // [68:68] is the sub-list for method output_type
+	68, // [68:68] is the sub-list for method input_type
+	68, // [68:68] is the sub-list for extension type_name
+	68, // [68:68] is the sub-list for extension extendee
+	0,  // [0:68] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_types_proto_init() }
@@ -2720,8 +3124,8 @@ func file_cascade_v1_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_types_proto_rawDesc), len(file_cascade_v1_types_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   17,
+			NumEnums:      6,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
