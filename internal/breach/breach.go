@@ -14,6 +14,9 @@ type Breach struct {
 	Chunks         int        `json:"chunks"` // membership chunks written for the fan-out
 	FanoutComplete bool       `json:"fanout_complete"`
 	Revisions      []Revision `json:"revisions,omitempty"` // revisions 2.. (updates)
+	// Advisory is the history of the public advisory page, oldest first:
+	// published while its last event is AdvisoryPublished.
+	Advisory []AdvisoryEvent `json:"advisory,omitempty"`
 }
 
 // Org is one customer organisation in the registry.

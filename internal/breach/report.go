@@ -35,22 +35,23 @@ type Affected struct {
 
 // Report is the Art. 33(3) content a processor publishes for one breach.
 type Report struct {
-	ID                  BreachID   `json:"id"`
-	Processor           string     `json:"processor"`
-	Title               string     `json:"title"`
-	Nature              string     `json:"nature"`
-	DiscoveredAt        time.Time  `json:"discovered_at"`
-	OccurredFrom        time.Time  `json:"occurred_from,omitzero"`
-	OccurredTo          time.Time  `json:"occurred_to,omitzero"`
-	DataCategories      []string   `json:"data_categories,omitempty"`
-	SubjectCategories   []string   `json:"subject_categories,omitempty"`
-	Affected            []Affected `json:"affected,omitempty"`
-	AllCustomers        bool       `json:"all_customers,omitempty"`
-	LikelyConsequences  string     `json:"likely_consequences,omitempty"`
-	MeasuresTaken       string     `json:"measures_taken,omitempty"`
-	MeasuresProposed    string     `json:"measures_proposed,omitempty"`
-	AdviceToControllers string     `json:"advice_to_controllers,omitempty"`
-	Contact             Contact    `json:"contact"`
+	ID                  BreachID       `json:"id"`
+	Processor           string         `json:"processor"`
+	Title               string         `json:"title"`
+	Nature              string         `json:"nature"`
+	DiscoveredAt        time.Time      `json:"discovered_at"`
+	OccurredFrom        time.Time      `json:"occurred_from,omitzero"`
+	OccurredTo          time.Time      `json:"occurred_to,omitzero"`
+	DataCategories      []string       `json:"data_categories,omitempty"`
+	SubjectCategories   []string       `json:"subject_categories,omitempty"`
+	Affected            []Affected     `json:"affected,omitempty"`
+	AllCustomers        bool           `json:"all_customers,omitempty"`
+	LikelyConsequences  string         `json:"likely_consequences,omitempty"`
+	MeasuresTaken       string         `json:"measures_taken,omitempty"`
+	MeasuresProposed    string         `json:"measures_proposed,omitempty"`
+	AdviceToControllers string         `json:"advice_to_controllers,omitempty"`
+	Contact             Contact        `json:"contact"`
+	SubjectNotice       *SubjectNotice `json:"subject_notice,omitempty"` // words for the data subjects (Art. 34)
 }
 
 // Digest is the SHA-256 (hex) of the report's canonical JSON: equal
@@ -102,6 +103,7 @@ func (r *Report) Validate(now time.Time) error {
 	}
 	categoryList(&vs, "data_categories", r.DataCategories)
 	categoryList(&vs, "subject_categories", r.SubjectCategories)
+	validateSubjectNotice(&vs, r.SubjectNotice)
 
 	switch {
 	case len(r.Affected) == 0 && !r.AllCustomers:

@@ -14,19 +14,20 @@ import (
 // phases). Non-empty fields replace the breach's facts; AddAffected names
 // organisations newly found affected, who get their own notice and clock.
 type Update struct {
-	Breach              BreachID   `json:"breach_id"`
-	Summary             string     `json:"summary"` // what changed, in a sentence or two (required)
-	Nature              string     `json:"nature,omitempty"`
-	OccurredFrom        time.Time  `json:"occurred_from,omitzero"`
-	OccurredTo          time.Time  `json:"occurred_to,omitzero"`
-	DataCategories      []string   `json:"data_categories,omitempty"`
-	SubjectCategories   []string   `json:"subject_categories,omitempty"`
-	AddAffected         []Affected `json:"add_affected,omitempty"`
-	LikelyConsequences  string     `json:"likely_consequences,omitempty"`
-	MeasuresTaken       string     `json:"measures_taken,omitempty"`
-	MeasuresProposed    string     `json:"measures_proposed,omitempty"`
-	AdviceToControllers string     `json:"advice_to_controllers,omitempty"`
-	Contact             *Contact   `json:"contact,omitempty"`
+	Breach              BreachID       `json:"breach_id"`
+	Summary             string         `json:"summary"` // what changed, in a sentence or two (required)
+	Nature              string         `json:"nature,omitempty"`
+	OccurredFrom        time.Time      `json:"occurred_from,omitzero"`
+	OccurredTo          time.Time      `json:"occurred_to,omitzero"`
+	DataCategories      []string       `json:"data_categories,omitempty"`
+	SubjectCategories   []string       `json:"subject_categories,omitempty"`
+	AddAffected         []Affected     `json:"add_affected,omitempty"`
+	LikelyConsequences  string         `json:"likely_consequences,omitempty"`
+	MeasuresTaken       string         `json:"measures_taken,omitempty"`
+	MeasuresProposed    string         `json:"measures_proposed,omitempty"`
+	AdviceToControllers string         `json:"advice_to_controllers,omitempty"`
+	Contact             *Contact       `json:"contact,omitempty"`
+	SubjectNotice       *SubjectNotice `json:"subject_notice,omitempty"` // replaces the previous one as a whole
 }
 
 // Digest identifies an update's content: publishing the same update again
@@ -51,6 +52,7 @@ func (u *Update) Validate() error {
 	textField(&vs, "advice_to_controllers", u.AdviceToControllers, false, MaxLongText)
 	categoryList(&vs, "data_categories", u.DataCategories)
 	categoryList(&vs, "subject_categories", u.SubjectCategories)
+	validateSubjectNotice(&vs, u.SubjectNotice)
 	if u.Contact != nil {
 		textField(&vs, "contact.name", u.Contact.Name, false, MaxShortText)
 		textField(&vs, "contact.email", u.Contact.Email, false, MaxShortText)
@@ -148,6 +150,9 @@ func (b *Breach) Facts() Report {
 		}
 		if u.Contact != nil {
 			r.Contact = *u.Contact
+		}
+		if u.SubjectNotice != nil {
+			r.SubjectNotice = u.SubjectNotice
 		}
 		r.Affected = append(slices.Clip(r.Affected), u.AddAffected...)
 	}

@@ -85,6 +85,7 @@ func Report(r *cascadev1.BreachReport) breach.Report {
 			Email: r.GetContact().GetEmail(),
 			Phone: r.GetContact().GetPhone(),
 		},
+		SubjectNotice: SubjectNotice(r.GetSubjectNotice()),
 	}
 	for _, a := range r.GetAffected() {
 		out.Affected = append(out.Affected, breach.Affected{
@@ -112,6 +113,7 @@ func ReportProto(r *breach.Report) *cascadev1.BreachReport {
 		MeasuresProposed:    r.MeasuresProposed,
 		AdviceToControllers: r.AdviceToControllers,
 		Contact:             &cascadev1.Contact{Name: r.Contact.Name, Email: r.Contact.Email, Phone: r.Contact.Phone},
+		SubjectNotice:       SubjectNoticeProto(r.SubjectNotice),
 	}
 	for _, a := range r.Affected {
 		out.Affected = append(out.Affected, &cascadev1.AffectedOrganisation{
@@ -136,6 +138,7 @@ func BreachProto(b *breach.Breach) *cascadev1.Breach {
 	for _, o := range b.UnknownOrgs {
 		out.UnknownOrgIds = append(out.UnknownOrgIds, string(o))
 	}
+	advisoryProto(b, out)
 	return out
 }
 

@@ -55,6 +55,7 @@ func Update(u *cascadev1.BreachUpdate) breach.Update {
 	if c := u.GetContact(); c != nil {
 		out.Contact = &breach.Contact{Name: c.GetName(), Email: c.GetEmail(), Phone: c.GetPhone()}
 	}
+	out.SubjectNotice = SubjectNotice(u.GetSubjectNotice())
 	return out
 }
 
@@ -70,6 +71,7 @@ func UpdateProto(u *breach.Update) *cascadev1.BreachUpdate {
 	if c := u.Contact; c != nil {
 		out.Contact = &cascadev1.Contact{Name: c.Name, Email: c.Email, Phone: c.Phone}
 	}
+	out.SubjectNotice = SubjectNoticeProto(u.SubjectNotice)
 	return out
 }
 

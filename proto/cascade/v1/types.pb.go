@@ -481,7 +481,11 @@ type BreachReport struct {
 	// What the processor advises each controller to do.
 	AdviceToControllers string `protobuf:"bytes,15,opt,name=advice_to_controllers,json=adviceToControllers,proto3" json:"advice_to_controllers,omitempty"`
 	// Contact point at the processor. Required, with email or phone.
-	Contact       *Contact `protobuf:"bytes,16,opt,name=contact,proto3" json:"contact,omitempty"`
+	Contact *Contact `protobuf:"bytes,16,opt,name=contact,proto3" json:"contact,omitempty"`
+	// Words for the data subjects (Art. 34): the processor's plain-language
+	// text, in Swedish and English, that controllers can pass on to the
+	// people concerned and that the public advisory page shows.
+	SubjectNotice *SubjectNotice `protobuf:"bytes,18,opt,name=subject_notice,json=subjectNotice,proto3" json:"subject_notice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -628,6 +632,13 @@ func (x *BreachReport) GetContact() *Contact {
 	return nil
 }
 
+func (x *BreachReport) GetSubjectNotice() *SubjectNotice {
+	if x != nil {
+		return x.SubjectNotice
+	}
+	return nil
+}
+
 // Breach is one incident at the processor as Cascade recorded it.
 type Breach struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -653,6 +664,13 @@ type Breach struct {
 	// organisation (NoticeService.AnswerQuestion with share_with_all), oldest
 	// first. They never say who asked. Filled by GetBreach only.
 	SharedAnswers []*SharedAnswer `protobuf:"bytes,10,rep,name=shared_answers,json=sharedAnswers,proto3" json:"shared_answers,omitempty"`
+	// When the vendor published the breach's public advisory page
+	// (BreachService.PublishAdvisory); unset while it is not published.
+	AdvisoryPublishedAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=advisory_published_at,json=advisoryPublishedAt,proto3" json:"advisory_published_at,omitempty"`
+	// Path of the public advisory page on the daemon's --http-addr,
+	// "/advisories/<breach_id>". It is stable; the page answers 404 while
+	// the advisory is not published.
+	AdvisoryPath  string `protobuf:"bytes,16,opt,name=advisory_path,json=advisoryPath,proto3" json:"advisory_path,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -755,6 +773,20 @@ func (x *Breach) GetSharedAnswers() []*SharedAnswer {
 		return x.SharedAnswers
 	}
 	return nil
+}
+
+func (x *Breach) GetAdvisoryPublishedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AdvisoryPublishedAt
+	}
+	return nil
+}
+
+func (x *Breach) GetAdvisoryPath() string {
+	if x != nil {
+		return x.AdvisoryPath
+	}
+	return ""
 }
 
 // SharedAnswer is a question and the vendor's answer as every organisation
@@ -1030,7 +1062,10 @@ type BreachUpdate struct {
 	// New advice to controllers.
 	AdviceToControllers string `protobuf:"bytes,12,opt,name=advice_to_controllers,json=adviceToControllers,proto3" json:"advice_to_controllers,omitempty"`
 	// New contact point.
-	Contact       *Contact `protobuf:"bytes,13,opt,name=contact,proto3" json:"contact,omitempty"`
+	Contact *Contact `protobuf:"bytes,13,opt,name=contact,proto3" json:"contact,omitempty"`
+	// New words for the data subjects: replaces the previous subject_notice
+	// as a whole (both languages).
+	SubjectNotice *SubjectNotice `protobuf:"bytes,17,opt,name=subject_notice,json=subjectNotice,proto3" json:"subject_notice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1152,6 +1187,13 @@ func (x *BreachUpdate) GetAdviceToControllers() string {
 func (x *BreachUpdate) GetContact() *Contact {
 	if x != nil {
 		return x.Contact
+	}
+	return nil
+}
+
+func (x *BreachUpdate) GetSubjectNotice() *SubjectNotice {
+	if x != nil {
+		return x.SubjectNotice
 	}
 	return nil
 }
@@ -2380,6 +2422,138 @@ func (x *BreachSummary) GetAcknowledgedLatest() int64 {
 	return 0
 }
 
+// SubjectNotice is the processor's plain-language text for the data
+// subjects (GDPR Art. 34), in Swedish and English. Each language is
+// optional, but a subject_notice needs at least one; a language given
+// needs what_happened. Every text is at most 10,000 characters, may hold
+// line breaks and no other control characters.
+type SubjectNotice struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The text in Swedish.
+	Sv *SubjectNoticeText `protobuf:"bytes,1,opt,name=sv,proto3" json:"sv,omitempty"`
+	// The text in English.
+	En            *SubjectNoticeText `protobuf:"bytes,2,opt,name=en,proto3" json:"en,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubjectNotice) Reset() {
+	*x = SubjectNotice{}
+	mi := &file_cascade_v1_types_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubjectNotice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubjectNotice) ProtoMessage() {}
+
+func (x *SubjectNotice) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubjectNotice.ProtoReflect.Descriptor instead.
+func (*SubjectNotice) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *SubjectNotice) GetSv() *SubjectNoticeText {
+	if x != nil {
+		return x.Sv
+	}
+	return nil
+}
+
+func (x *SubjectNotice) GetEn() *SubjectNoticeText {
+	if x != nil {
+		return x.En
+	}
+	return nil
+}
+
+// SubjectNoticeText is the words for the data subjects in one language.
+type SubjectNoticeText struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened, in plain language. Required in a language given.
+	WhatHappened string `protobuf:"bytes,1,opt,name=what_happened,json=whatHappened,proto3" json:"what_happened,omitempty"`
+	// Which data about people is concerned.
+	WhichData string `protobuf:"bytes,2,opt,name=which_data,json=whichData,proto3" json:"which_data,omitempty"`
+	// What people should do now.
+	WhatToDo string `protobuf:"bytes,3,opt,name=what_to_do,json=whatToDo,proto3" json:"what_to_do,omitempty"`
+	// How to recognise phishing and fraud that imitates this incident.
+	RecognisePhishing string `protobuf:"bytes,4,opt,name=recognise_phishing,json=recognisePhishing,proto3" json:"recognise_phishing,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SubjectNoticeText) Reset() {
+	*x = SubjectNoticeText{}
+	mi := &file_cascade_v1_types_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubjectNoticeText) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubjectNoticeText) ProtoMessage() {}
+
+func (x *SubjectNoticeText) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubjectNoticeText.ProtoReflect.Descriptor instead.
+func (*SubjectNoticeText) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *SubjectNoticeText) GetWhatHappened() string {
+	if x != nil {
+		return x.WhatHappened
+	}
+	return ""
+}
+
+func (x *SubjectNoticeText) GetWhichData() string {
+	if x != nil {
+		return x.WhichData
+	}
+	return ""
+}
+
+func (x *SubjectNoticeText) GetWhatToDo() string {
+	if x != nil {
+		return x.WhatToDo
+	}
+	return ""
+}
+
+func (x *SubjectNoticeText) GetRecognisePhishing() string {
+	if x != nil {
+		return x.RecognisePhishing
+	}
+	return ""
+}
+
 var File_cascade_v1_types_proto protoreflect.FileDescriptor
 
 const file_cascade_v1_types_proto_rawDesc = "" +
@@ -2393,7 +2567,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x14AffectedOrganisation\x12\x15\n" +
 	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12'\n" +
 	"\x0fapprox_subjects\x18\x02 \x01(\x03R\x0eapproxSubjects\x12%\n" +
-	"\x0eapprox_records\x18\x03 \x01(\x03R\rapproxRecords\"\xcc\x05\n" +
+	"\x0eapprox_records\x18\x03 \x01(\x03R\rapproxRecords\"\x8e\x06\n" +
 	"\fBreachReport\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\tprocessor\x18\x02 \x01(\tR\tprocessor\x12\x14\n" +
@@ -2412,7 +2586,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x0emeasures_taken\x18\r \x01(\tR\rmeasuresTaken\x12+\n" +
 	"\x11measures_proposed\x18\x0e \x01(\tR\x10measuresProposed\x122\n" +
 	"\x15advice_to_controllers\x18\x0f \x01(\tR\x13adviceToControllers\x12-\n" +
-	"\acontact\x18\x10 \x01(\v2\x13.cascade.v1.ContactR\acontact\"\xbb\x03\n" +
+	"\acontact\x18\x10 \x01(\v2\x13.cascade.v1.ContactR\acontact\x12@\n" +
+	"\x0esubject_notice\x18\x12 \x01(\v2\x19.cascade.v1.SubjectNoticeR\rsubjectNotice\"\xb0\x04\n" +
 	"\x06Breach\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x05R\brevision\x120\n" +
@@ -2425,7 +2600,9 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\trevisions\x18\b \x03(\v2\x1a.cascade.v1.BreachRevisionR\trevisions\x12'\n" +
 	"\x0flatest_revision\x18\t \x01(\x05R\x0elatestRevision\x12?\n" +
 	"\x0eshared_answers\x18\n" +
-	" \x03(\v2\x18.cascade.v1.SharedAnswerR\rsharedAnswers\"\x8b\x01\n" +
+	" \x03(\v2\x18.cascade.v1.SharedAnswerR\rsharedAnswers\x12N\n" +
+	"\x15advisory_published_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x13advisoryPublishedAt\x12#\n" +
+	"\radvisory_path\x18\x10 \x01(\tR\fadvisoryPath\"\x8b\x01\n" +
 	"\fSharedAnswer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bquestion\x18\x02 \x01(\tR\bquestion\x12\x16\n" +
@@ -2448,7 +2625,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\vanswered_by\x18\f \x01(\v2\x15.cascade.v1.PrincipalR\n" +
 	"answeredBy\x12&\n" +
 	"\x0fshared_with_all\x18\r \x01(\bR\rsharedWithAll\x12(\n" +
-	"\x10shared_answer_id\x18\x0e \x01(\tR\x0esharedAnswerId\"\xe0\x04\n" +
+	"\x10shared_answer_id\x18\x0e \x01(\tR\x0esharedAnswerId\"\xa2\x05\n" +
 	"\fBreachUpdate\x12\x1b\n" +
 	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x18\n" +
 	"\asummary\x18\x02 \x01(\tR\asummary\x12\x16\n" +
@@ -2464,7 +2641,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	" \x01(\tR\rmeasuresTaken\x12+\n" +
 	"\x11measures_proposed\x18\v \x01(\tR\x10measuresProposed\x122\n" +
 	"\x15advice_to_controllers\x18\f \x01(\tR\x13adviceToControllers\x12-\n" +
-	"\acontact\x18\r \x01(\v2\x13.cascade.v1.ContactR\acontact\"\xfe\x01\n" +
+	"\acontact\x18\r \x01(\v2\x13.cascade.v1.ContactR\acontact\x12@\n" +
+	"\x0esubject_notice\x18\x11 \x01(\v2\x19.cascade.v1.SubjectNoticeR\rsubjectNotice\"\xfe\x01\n" +
 	"\x0eBreachRevision\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12;\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -2581,7 +2759,17 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\aoverdue\x18\x06 \x01(\x03R\aoverdue\x12?\n" +
 	"\rnext_deadline\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\fnextDeadline\x12'\n" +
 	"\x0flatest_revision\x18\b \x01(\x05R\x0elatestRevision\x12/\n" +
-	"\x13acknowledged_latest\x18\t \x01(\x03R\x12acknowledgedLatest*\x9b\x01\n" +
+	"\x13acknowledged_latest\x18\t \x01(\x03R\x12acknowledgedLatest\"m\n" +
+	"\rSubjectNotice\x12-\n" +
+	"\x02sv\x18\x01 \x01(\v2\x1d.cascade.v1.SubjectNoticeTextR\x02sv\x12-\n" +
+	"\x02en\x18\x02 \x01(\v2\x1d.cascade.v1.SubjectNoticeTextR\x02en\"\xa4\x01\n" +
+	"\x11SubjectNoticeText\x12#\n" +
+	"\rwhat_happened\x18\x01 \x01(\tR\fwhatHappened\x12\x1d\n" +
+	"\n" +
+	"which_data\x18\x02 \x01(\tR\twhichData\x12\x1c\n" +
+	"\n" +
+	"what_to_do\x18\x03 \x01(\tR\bwhatToDo\x12-\n" +
+	"\x12recognise_phishing\x18\x04 \x01(\tR\x11recognisePhishing*\x9b\x01\n" +
 	"\vNoticeState\x12\x1c\n" +
 	"\x18NOTICE_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14NOTICE_STATE_PENDING\x10\x01\x12\x1a\n" +
@@ -2621,7 +2809,7 @@ func file_cascade_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_cascade_v1_types_proto_goTypes = []any{
 	(NoticeState)(0),              // 0: cascade.v1.NoticeState
 	(DeliveryChannel)(0),          // 1: cascade.v1.DeliveryChannel
@@ -2645,69 +2833,76 @@ var file_cascade_v1_types_proto_goTypes = []any{
 	(*NoticeEvent)(nil),           // 19: cascade.v1.NoticeEvent
 	(*Principal)(nil),             // 20: cascade.v1.Principal
 	(*BreachSummary)(nil),         // 21: cascade.v1.BreachSummary
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 23: google.protobuf.Duration
+	(*SubjectNotice)(nil),         // 22: cascade.v1.SubjectNotice
+	(*SubjectNoticeText)(nil),     // 23: cascade.v1.SubjectNoticeText
+	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 25: google.protobuf.Duration
 }
 var file_cascade_v1_types_proto_depIdxs = []int32{
-	22, // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
-	22, // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
-	22, // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
+	24, // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
+	24, // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
+	24, // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
 	6,  // 3: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
 	5,  // 4: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
-	7,  // 5: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
-	22, // 6: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
-	12, // 7: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
-	9,  // 8: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
-	22, // 9: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
-	22, // 10: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
-	20, // 11: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
-	22, // 12: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
-	20, // 13: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
-	22, // 14: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
-	22, // 15: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
-	6,  // 16: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
-	5,  // 17: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
-	22, // 18: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
-	11, // 19: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
-	0,  // 20: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
-	22, // 21: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
-	22, // 22: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
-	22, // 23: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
-	22, // 24: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
-	23, // 25: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
-	16, // 26: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
-	22, // 27: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	22, // 28: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
-	17, // 29: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
-	18, // 30: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
-	15, // 31: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
-	14, // 32: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
-	23, // 33: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
-	22, // 34: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
-	1,  // 35: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
-	22, // 36: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
-	22, // 37: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
-	22, // 38: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
-	22, // 39: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
-	23, // 40: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
-	22, // 41: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
-	22, // 42: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
-	2,  // 43: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
-	22, // 44: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
-	22, // 45: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
-	3,  // 46: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
-	22, // 47: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
-	4,  // 48: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
-	22, // 49: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
-	22, // 50: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
-	0,  // 51: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
-	20, // 52: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
-	22, // 53: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
-	54, // [54:54] is the sub-list for method output_type
-	54, // [54:54] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	22, // 5: cascade.v1.BreachReport.subject_notice:type_name -> cascade.v1.SubjectNotice
+	7,  // 6: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
+	24, // 7: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
+	12, // 8: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
+	9,  // 9: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
+	24, // 10: cascade.v1.Breach.advisory_published_at:type_name -> google.protobuf.Timestamp
+	24, // 11: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
+	24, // 12: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
+	20, // 13: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
+	24, // 14: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
+	20, // 15: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
+	24, // 16: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
+	24, // 17: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
+	6,  // 18: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
+	5,  // 19: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
+	22, // 20: cascade.v1.BreachUpdate.subject_notice:type_name -> cascade.v1.SubjectNotice
+	24, // 21: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
+	11, // 22: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
+	0,  // 23: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
+	24, // 24: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
+	24, // 25: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
+	24, // 26: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
+	24, // 27: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
+	25, // 28: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
+	16, // 29: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
+	24, // 30: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	24, // 31: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
+	17, // 32: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
+	18, // 33: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
+	15, // 34: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
+	14, // 35: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
+	25, // 36: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
+	24, // 37: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
+	1,  // 38: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
+	24, // 39: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
+	24, // 40: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
+	24, // 41: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
+	24, // 42: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
+	25, // 43: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
+	24, // 44: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
+	24, // 45: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
+	2,  // 46: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
+	24, // 47: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
+	24, // 48: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
+	3,  // 49: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
+	24, // 50: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
+	4,  // 51: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
+	24, // 52: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
+	24, // 53: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
+	0,  // 54: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
+	20, // 55: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
+	24, // 56: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	23, // 57: cascade.v1.SubjectNotice.sv:type_name -> cascade.v1.SubjectNoticeText
+	23, // 58: cascade.v1.SubjectNotice.en:type_name -> cascade.v1.SubjectNoticeText
+	59, // [59:59] is the sub-list for method output_type
+	59, // [59:59] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_types_proto_init() }
@@ -2721,7 +2916,7 @@ func file_cascade_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_types_proto_rawDesc), len(file_cascade_v1_types_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
