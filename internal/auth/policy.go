@@ -64,6 +64,10 @@ var Policy = map[string]access{
 	cascadev1.KeyService_RotateSigningKey_FullMethodName:              vendorOnly,
 	cascadev1.DeliveryService_RotateWebhookSecret_FullMethodName:      vendorOnly,
 	cascadev1.DeliveryService_ListDeadLetters_FullMethodName:          readBreachWide,
+	// Words for the data subjects (Art. 34) and the public advisory page.
+	cascadev1.NoticeService_DraftSubjectCommunication_FullMethodName: readNotice,
+	cascadev1.BreachService_PublishAdvisory_FullMethodName:           vendorOnly,
+	cascadev1.BreachService_UnpublishAdvisory_FullMethodName:         vendorOnly,
 }
 
 // open are the methods that need no identity: health checks and reflection.

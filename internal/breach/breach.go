@@ -17,6 +17,9 @@ type Breach struct {
 	// Promise is the processor's own clock: its open promise of the next
 	// update and how its promises went.
 	Promise Promise `json:"promise,omitzero"`
+	// Advisory is the history of the public advisory page, oldest first:
+	// published while its last event is AdvisoryPublished.
+	Advisory []AdvisoryEvent `json:"advisory,omitempty"`
 }
 
 // Org is one customer organisation in the registry.

@@ -53,7 +53,8 @@ type Report struct {
 	Contact             Contact    `json:"contact"`
 	// NextUpdateBy is the processor's promise of further information
 	// (zero: none); ValidatePromise checks it against the receipt.
-	NextUpdateBy time.Time `json:"next_update_by,omitzero"`
+	NextUpdateBy  time.Time      `json:"next_update_by,omitzero"`
+	SubjectNotice *SubjectNotice `json:"subject_notice,omitempty"` // words for the data subjects (Art. 34)
 }
 
 // Digest is the SHA-256 (hex) of the report's canonical JSON: equal
@@ -106,6 +107,7 @@ func (r *Report) Validate(now time.Time) error {
 	timeField(&vs, "next_update_by", r.NextUpdateBy)
 	categoryList(&vs, "data_categories", r.DataCategories)
 	categoryList(&vs, "subject_categories", r.SubjectCategories)
+	validateSubjectNotice(&vs, r.SubjectNotice)
 
 	switch {
 	case len(r.Affected) == 0 && !r.AllCustomers:

@@ -29,7 +29,8 @@ type Update struct {
 	Contact             *Contact   `json:"contact,omitempty"`
 	// NextUpdateBy is the processor's next promise of further information
 	// (zero: none); it replaces the open one (see Promise).
-	NextUpdateBy time.Time `json:"next_update_by,omitzero"`
+	NextUpdateBy  time.Time      `json:"next_update_by,omitzero"`
+	SubjectNotice *SubjectNotice `json:"subject_notice,omitempty"` // replaces the previous one as a whole
 }
 
 // Digest identifies an update's content: publishing the same update again
@@ -54,6 +55,7 @@ func (u *Update) Validate() error {
 	textField(&vs, "advice_to_controllers", u.AdviceToControllers, false, MaxLongText)
 	categoryList(&vs, "data_categories", u.DataCategories)
 	categoryList(&vs, "subject_categories", u.SubjectCategories)
+	validateSubjectNotice(&vs, u.SubjectNotice)
 	if u.Contact != nil {
 		textField(&vs, "contact.name", u.Contact.Name, false, MaxShortText)
 		textField(&vs, "contact.email", u.Contact.Email, false, MaxShortText)
@@ -155,6 +157,9 @@ func (b *Breach) Facts() Report {
 		}
 		if u.Contact != nil {
 			r.Contact = *u.Contact
+		}
+		if u.SubjectNotice != nil {
+			r.SubjectNotice = u.SubjectNotice
 		}
 		r.Affected = append(slices.Clip(r.Affected), u.AddAffected...)
 		r.NextUpdateBy = u.NextUpdateBy // the latest promise replaces the previous one, or leaves none

@@ -224,6 +224,32 @@ func TestEndToEndObligations(t *testing.T) {
 		}
 	})
 
+	t.Run("notice subject-draft and the advisory", func(t *testing.T) {
+		// The example breach has no words for the data subjects: a generic
+		// letter with placeholders, and nothing to publish.
+		r := c.must("notice", "subject-draft", exampleNotice, "--lang", "sv")
+		if !strings.Contains(r.stdout, "Information till dig om en personuppgiftsincident") || !strings.Contains(r.stdout, "ATT FYLLA I") {
+			t.Errorf("sv letter:\n%s", r.stdout)
+		}
+		r = c.must("notice", "subject-draft", exampleNotice, "--lang", "en", "--format", "text")
+		if !strings.Contains(r.stdout, "What happened?") || strings.Contains(r.stdout, "**") {
+			t.Errorf("en text:\n%s", r.stdout)
+		}
+		r = c.must("notice", "subject-draft", exampleNotice, "--format", "sms")
+		if sms := strings.TrimSuffix(r.stdout, "\n"); sms == "" || strings.Contains(sms, "\n") || len([]rune(sms)) > 160 {
+			t.Errorf("sms %q", r.stdout)
+		}
+		if r := c.run("notice", "subject-draft", exampleNotice, "--format", "pdf"); r.code != 2 {
+			t.Errorf("--format pdf: exit %d, %s", r.code, r.stderr)
+		}
+		if r := c.run("breach", "publish-advisory", "EXAMPLE-2025-08-23"); r.code == 0 || !strings.Contains(r.stderr, "subject_notice") {
+			t.Errorf("publishing without words: exit %d, %s", r.code, r.stderr)
+		}
+		if r := c.must("breach", "unpublish-advisory", "EXAMPLE-2025-08-23"); !strings.Contains(r.stdout, "was not published") {
+			t.Errorf("unpublish: %s", r.stdout)
+		}
+	})
+
 	t.Run("notice report", func(t *testing.T) {
 		r := c.must("notice", "report", exampleNotice, "--lang", "sv")
 		if !strings.Contains(r.stdout, "Integritetsskyddsmyndigheten") {

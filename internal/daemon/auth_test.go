@@ -207,6 +207,18 @@ func TestAuthorisationMatrix(t *testing.T) {
 		cascadev1.DeliveryService_ListDeadLetters_FullMethodName: func(ctx context.Context, _ string) error {
 			_, err := ds.ListDeadLetters(ctx, &cascadev1.ListDeadLettersRequest{})
 			return err
+		}, // Words for the data subjects and the public advisory page.
+		cascadev1.NoticeService_DraftSubjectCommunication_FullMethodName: func(ctx context.Context, org string) error {
+			_, err := ns.DraftSubjectCommunication(ctx, &cascadev1.DraftSubjectCommunicationRequest{NoticeId: noticeOf(org)})
+			return err
+		},
+		cascadev1.BreachService_PublishAdvisory_FullMethodName: func(ctx context.Context, _ string) error {
+			_, err := bs.PublishAdvisory(ctx, &cascadev1.PublishAdvisoryRequest{}) // no breach_id: InvalidArgument once allowed
+			return err
+		},
+		cascadev1.BreachService_UnpublishAdvisory_FullMethodName: func(ctx context.Context, _ string) error {
+			_, err := bs.UnpublishAdvisory(ctx, &cascadev1.UnpublishAdvisoryRequest{})
+			return err
 		},
 	}
 	const (
@@ -247,7 +259,10 @@ func TestAuthorisationMatrix(t *testing.T) {
 		cascadev1.KeyService_ListSigningKeys_FullMethodName:               all,
 		cascadev1.KeyService_RotateSigningKey_FullMethodName:              vendorOnly,
 		cascadev1.DeliveryService_RotateWebhookSecret_FullMethodName:      vendorOnly,
-		cascadev1.DeliveryService_ListDeadLetters_FullMethodName:          wide,
+		cascadev1.DeliveryService_ListDeadLetters_FullMethodName:          wide, // Words for the data subjects and the public advisory page.
+		cascadev1.NoticeService_DraftSubjectCommunication_FullMethodName:  read,
+		cascadev1.BreachService_PublishAdvisory_FullMethodName:            vendorOnly,
+		cascadev1.BreachService_UnpublishAdvisory_FullMethodName:          vendorOnly,
 	}
 	// Every RPC of every service is in the policy, in this test, and in the table.
 	for _, sd := range []grpc.ServiceDesc{cascadev1.BreachService_ServiceDesc, cascadev1.NoticeService_ServiceDesc,

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/cascadehq/cascade/internal/advisory"
 	"github.com/cascadehq/cascade/internal/dashboard"
 	"github.com/cascadehq/cascade/internal/store"
 )
@@ -24,7 +25,8 @@ import (
 // maxHeaderBytes bounds a request's headers (a bearer token is under 100 bytes).
 const maxHeaderBytes = 64 << 10
 
-// newHTTPServer serves /healthz, /metrics and, at /, the web dashboard.
+// newHTTPServer serves /healthz, /metrics, the public advisory pages
+// (/advisories/<breach_id>) and, at /, the web dashboard.
 // The dashboard is a client of the daemon's own gRPC server over an
 // in-process connection, so every browser request is authenticated and
 // authorised by the same interceptors as any gRPC call.
@@ -83,6 +85,9 @@ func (d *Daemon) dialSelf() (*grpc.ClientConn, error) {
 func (d *Daemon) httpHandler(dash http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", dash)
+	// The public advisory pages need no token: served from the store, not
+	// through the dashboard's authenticated gRPC connection.
+	mux.Handle(advisory.Pattern, advisory.New(d.st, d.log.With("component", "advisory")))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()

@@ -85,6 +85,7 @@ func Report(r *cascadev1.BreachReport) breach.Report {
 			Email: r.GetContact().GetEmail(),
 			Phone: r.GetContact().GetPhone(),
 		},
+		SubjectNotice: SubjectNotice(r.GetSubjectNotice()),
 	}
 	out.NextUpdateBy = ts(r.GetNextUpdateBy())
 	for _, a := range r.GetAffected() {
@@ -113,6 +114,7 @@ func ReportProto(r *breach.Report) *cascadev1.BreachReport {
 		MeasuresProposed:    r.MeasuresProposed,
 		AdviceToControllers: r.AdviceToControllers,
 		Contact:             &cascadev1.Contact{Name: r.Contact.Name, Email: r.Contact.Email, Phone: r.Contact.Phone},
+		SubjectNotice:       SubjectNoticeProto(r.SubjectNotice),
 	}
 	out.NextUpdateBy = pts(r.NextUpdateBy)
 	for _, a := range r.Affected {
@@ -139,6 +141,7 @@ func BreachProto(b *breach.Breach) *cascadev1.Breach {
 	for _, o := range b.UnknownOrgs {
 		out.UnknownOrgIds = append(out.UnknownOrgIds, string(o))
 	}
+	advisoryProto(b, out)
 	return out
 }
 

@@ -56,6 +56,7 @@ func Update(u *cascadev1.BreachUpdate) breach.Update {
 		out.Contact = &breach.Contact{Name: c.GetName(), Email: c.GetEmail(), Phone: c.GetPhone()}
 	}
 	out.NextUpdateBy = ts(u.GetNextUpdateBy())
+	out.SubjectNotice = SubjectNotice(u.GetSubjectNotice())
 	return out
 }
 
@@ -72,6 +73,7 @@ func UpdateProto(u *breach.Update) *cascadev1.BreachUpdate {
 		out.Contact = &cascadev1.Contact{Name: c.Name, Email: c.Email, Phone: c.Phone}
 	}
 	out.NextUpdateBy = pts(u.NextUpdateBy)
+	out.SubjectNotice = SubjectNoticeProto(u.SubjectNotice)
 	return out
 }
 

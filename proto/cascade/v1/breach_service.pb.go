@@ -722,6 +722,208 @@ func (*WatchBreachResponse_Notice) isWatchBreachResponse_Event() {}
 
 func (*WatchBreachResponse_CaughtUp) isWatchBreachResponse_Event() {}
 
+// PublishAdvisoryRequest names the breach whose advisory to publish.
+type PublishAdvisoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Breach id.
+	BreachId      string `protobuf:"bytes,1,opt,name=breach_id,json=breachId,proto3" json:"breach_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishAdvisoryRequest) Reset() {
+	*x = PublishAdvisoryRequest{}
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishAdvisoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishAdvisoryRequest) ProtoMessage() {}
+
+func (x *PublishAdvisoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishAdvisoryRequest.ProtoReflect.Descriptor instead.
+func (*PublishAdvisoryRequest) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *PublishAdvisoryRequest) GetBreachId() string {
+	if x != nil {
+		return x.BreachId
+	}
+	return ""
+}
+
+// PublishAdvisoryResponse is the breach with its advisory published.
+type PublishAdvisoryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The breach; advisory_published_at is set.
+	Breach *Breach `protobuf:"bytes,1,opt,name=breach,proto3" json:"breach,omitempty"`
+	// True if the advisory was published already (nothing changed).
+	AlreadyPublished bool `protobuf:"varint,2,opt,name=already_published,json=alreadyPublished,proto3" json:"already_published,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *PublishAdvisoryResponse) Reset() {
+	*x = PublishAdvisoryResponse{}
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishAdvisoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishAdvisoryResponse) ProtoMessage() {}
+
+func (x *PublishAdvisoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishAdvisoryResponse.ProtoReflect.Descriptor instead.
+func (*PublishAdvisoryResponse) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *PublishAdvisoryResponse) GetBreach() *Breach {
+	if x != nil {
+		return x.Breach
+	}
+	return nil
+}
+
+func (x *PublishAdvisoryResponse) GetAlreadyPublished() bool {
+	if x != nil {
+		return x.AlreadyPublished
+	}
+	return false
+}
+
+// UnpublishAdvisoryRequest names the breach whose advisory to withdraw.
+type UnpublishAdvisoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Breach id.
+	BreachId      string `protobuf:"bytes,1,opt,name=breach_id,json=breachId,proto3" json:"breach_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnpublishAdvisoryRequest) Reset() {
+	*x = UnpublishAdvisoryRequest{}
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnpublishAdvisoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnpublishAdvisoryRequest) ProtoMessage() {}
+
+func (x *UnpublishAdvisoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnpublishAdvisoryRequest.ProtoReflect.Descriptor instead.
+func (*UnpublishAdvisoryRequest) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *UnpublishAdvisoryRequest) GetBreachId() string {
+	if x != nil {
+		return x.BreachId
+	}
+	return ""
+}
+
+// UnpublishAdvisoryResponse is the breach with its advisory withdrawn.
+type UnpublishAdvisoryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The breach; advisory_published_at is unset.
+	Breach *Breach `protobuf:"bytes,1,opt,name=breach,proto3" json:"breach,omitempty"`
+	// True if the advisory was not published (nothing changed).
+	AlreadyUnpublished bool `protobuf:"varint,2,opt,name=already_unpublished,json=alreadyUnpublished,proto3" json:"already_unpublished,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *UnpublishAdvisoryResponse) Reset() {
+	*x = UnpublishAdvisoryResponse{}
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnpublishAdvisoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnpublishAdvisoryResponse) ProtoMessage() {}
+
+func (x *UnpublishAdvisoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnpublishAdvisoryResponse.ProtoReflect.Descriptor instead.
+func (*UnpublishAdvisoryResponse) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *UnpublishAdvisoryResponse) GetBreach() *Breach {
+	if x != nil {
+		return x.Breach
+	}
+	return nil
+}
+
+func (x *UnpublishAdvisoryResponse) GetAlreadyUnpublished() bool {
+	if x != nil {
+		return x.AlreadyUnpublished
+	}
+	return false
+}
+
 var File_cascade_v1_breach_service_proto protoreflect.FileDescriptor
 
 const file_cascade_v1_breach_service_proto_rawDesc = "" +
@@ -763,14 +965,26 @@ const file_cascade_v1_breach_service_proto_rawDesc = "" +
 	"\asummary\x18\x01 \x01(\v2\x19.cascade.v1.BreachSummaryH\x00R\asummary\x12,\n" +
 	"\x06notice\x18\x02 \x01(\v2\x12.cascade.v1.NoticeH\x00R\x06notice\x123\n" +
 	"\tcaught_up\x18\x03 \x01(\v2\x14.cascade.v1.CaughtUpH\x00R\bcaughtUpB\a\n" +
-	"\x05event2\x97\x04\n" +
+	"\x05event\"5\n" +
+	"\x16PublishAdvisoryRequest\x12\x1b\n" +
+	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\"r\n" +
+	"\x17PublishAdvisoryResponse\x12*\n" +
+	"\x06breach\x18\x01 \x01(\v2\x12.cascade.v1.BreachR\x06breach\x12+\n" +
+	"\x11already_published\x18\x02 \x01(\bR\x10alreadyPublished\"7\n" +
+	"\x18UnpublishAdvisoryRequest\x12\x1b\n" +
+	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\"x\n" +
+	"\x19UnpublishAdvisoryResponse\x12*\n" +
+	"\x06breach\x18\x01 \x01(\v2\x12.cascade.v1.BreachR\x06breach\x12/\n" +
+	"\x13already_unpublished\x18\x02 \x01(\bR\x12alreadyUnpublished2\xdf\x05\n" +
 	"\rBreachService\x12Q\n" +
 	"\fReportBreach\x12\x1f.cascade.v1.ReportBreachRequest\x1a .cascade.v1.ReportBreachResponse\x12Q\n" +
 	"\fUpdateBreach\x12\x1f.cascade.v1.UpdateBreachRequest\x1a .cascade.v1.UpdateBreachResponse\x12M\n" +
 	"\tGetBreach\x12\x1c.cascade.v1.GetBreachRequest\x1a\x1d.cascade.v1.GetBreachResponse\"\x03\x90\x02\x01\x12V\n" +
 	"\fListBreaches\x12\x1f.cascade.v1.ListBreachesRequest\x1a .cascade.v1.ListBreachesResponse\"\x03\x90\x02\x01\x12b\n" +
 	"\x10GetBreachSummary\x12#.cascade.v1.GetBreachSummaryRequest\x1a$.cascade.v1.GetBreachSummaryResponse\"\x03\x90\x02\x01\x12U\n" +
-	"\vWatchBreach\x12\x1e.cascade.v1.WatchBreachRequest\x1a\x1f.cascade.v1.WatchBreachResponse\"\x03\x90\x02\x010\x01B9Z7github.com/cascadehq/cascade/proto/cascade/v1;cascadev1b\x06proto3"
+	"\vWatchBreach\x12\x1e.cascade.v1.WatchBreachRequest\x1a\x1f.cascade.v1.WatchBreachResponse\"\x03\x90\x02\x010\x01\x12_\n" +
+	"\x0fPublishAdvisory\x12\".cascade.v1.PublishAdvisoryRequest\x1a#.cascade.v1.PublishAdvisoryResponse\"\x03\x90\x02\x02\x12e\n" +
+	"\x11UnpublishAdvisory\x12$.cascade.v1.UnpublishAdvisoryRequest\x1a%.cascade.v1.UnpublishAdvisoryResponse\"\x03\x90\x02\x02B9Z7github.com/cascadehq/cascade/proto/cascade/v1;cascadev1b\x06proto3"
 
 var (
 	file_cascade_v1_breach_service_proto_rawDescOnce sync.Once
@@ -784,55 +998,65 @@ func file_cascade_v1_breach_service_proto_rawDescGZIP() []byte {
 	return file_cascade_v1_breach_service_proto_rawDescData
 }
 
-var file_cascade_v1_breach_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_cascade_v1_breach_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_cascade_v1_breach_service_proto_goTypes = []any{
-	(*ReportBreachRequest)(nil),      // 0: cascade.v1.ReportBreachRequest
-	(*ReportBreachResponse)(nil),     // 1: cascade.v1.ReportBreachResponse
-	(*UpdateBreachRequest)(nil),      // 2: cascade.v1.UpdateBreachRequest
-	(*UpdateBreachResponse)(nil),     // 3: cascade.v1.UpdateBreachResponse
-	(*GetBreachRequest)(nil),         // 4: cascade.v1.GetBreachRequest
-	(*GetBreachResponse)(nil),        // 5: cascade.v1.GetBreachResponse
-	(*ListBreachesRequest)(nil),      // 6: cascade.v1.ListBreachesRequest
-	(*ListBreachesResponse)(nil),     // 7: cascade.v1.ListBreachesResponse
-	(*GetBreachSummaryRequest)(nil),  // 8: cascade.v1.GetBreachSummaryRequest
-	(*GetBreachSummaryResponse)(nil), // 9: cascade.v1.GetBreachSummaryResponse
-	(*WatchBreachRequest)(nil),       // 10: cascade.v1.WatchBreachRequest
-	(*CaughtUp)(nil),                 // 11: cascade.v1.CaughtUp
-	(*WatchBreachResponse)(nil),      // 12: cascade.v1.WatchBreachResponse
-	(*BreachReport)(nil),             // 13: cascade.v1.BreachReport
-	(*Breach)(nil),                   // 14: cascade.v1.Breach
-	(*BreachUpdate)(nil),             // 15: cascade.v1.BreachUpdate
-	(*BreachSummary)(nil),            // 16: cascade.v1.BreachSummary
-	(*Notice)(nil),                   // 17: cascade.v1.Notice
+	(*ReportBreachRequest)(nil),       // 0: cascade.v1.ReportBreachRequest
+	(*ReportBreachResponse)(nil),      // 1: cascade.v1.ReportBreachResponse
+	(*UpdateBreachRequest)(nil),       // 2: cascade.v1.UpdateBreachRequest
+	(*UpdateBreachResponse)(nil),      // 3: cascade.v1.UpdateBreachResponse
+	(*GetBreachRequest)(nil),          // 4: cascade.v1.GetBreachRequest
+	(*GetBreachResponse)(nil),         // 5: cascade.v1.GetBreachResponse
+	(*ListBreachesRequest)(nil),       // 6: cascade.v1.ListBreachesRequest
+	(*ListBreachesResponse)(nil),      // 7: cascade.v1.ListBreachesResponse
+	(*GetBreachSummaryRequest)(nil),   // 8: cascade.v1.GetBreachSummaryRequest
+	(*GetBreachSummaryResponse)(nil),  // 9: cascade.v1.GetBreachSummaryResponse
+	(*WatchBreachRequest)(nil),        // 10: cascade.v1.WatchBreachRequest
+	(*CaughtUp)(nil),                  // 11: cascade.v1.CaughtUp
+	(*WatchBreachResponse)(nil),       // 12: cascade.v1.WatchBreachResponse
+	(*PublishAdvisoryRequest)(nil),    // 13: cascade.v1.PublishAdvisoryRequest
+	(*PublishAdvisoryResponse)(nil),   // 14: cascade.v1.PublishAdvisoryResponse
+	(*UnpublishAdvisoryRequest)(nil),  // 15: cascade.v1.UnpublishAdvisoryRequest
+	(*UnpublishAdvisoryResponse)(nil), // 16: cascade.v1.UnpublishAdvisoryResponse
+	(*BreachReport)(nil),              // 17: cascade.v1.BreachReport
+	(*Breach)(nil),                    // 18: cascade.v1.Breach
+	(*BreachUpdate)(nil),              // 19: cascade.v1.BreachUpdate
+	(*BreachSummary)(nil),             // 20: cascade.v1.BreachSummary
+	(*Notice)(nil),                    // 21: cascade.v1.Notice
 }
 var file_cascade_v1_breach_service_proto_depIdxs = []int32{
-	13, // 0: cascade.v1.ReportBreachRequest.report:type_name -> cascade.v1.BreachReport
-	14, // 1: cascade.v1.ReportBreachResponse.breach:type_name -> cascade.v1.Breach
-	15, // 2: cascade.v1.UpdateBreachRequest.update:type_name -> cascade.v1.BreachUpdate
-	14, // 3: cascade.v1.UpdateBreachResponse.breach:type_name -> cascade.v1.Breach
-	14, // 4: cascade.v1.GetBreachResponse.breach:type_name -> cascade.v1.Breach
-	14, // 5: cascade.v1.ListBreachesResponse.breaches:type_name -> cascade.v1.Breach
-	16, // 6: cascade.v1.GetBreachSummaryResponse.summary:type_name -> cascade.v1.BreachSummary
-	16, // 7: cascade.v1.WatchBreachResponse.summary:type_name -> cascade.v1.BreachSummary
-	17, // 8: cascade.v1.WatchBreachResponse.notice:type_name -> cascade.v1.Notice
+	17, // 0: cascade.v1.ReportBreachRequest.report:type_name -> cascade.v1.BreachReport
+	18, // 1: cascade.v1.ReportBreachResponse.breach:type_name -> cascade.v1.Breach
+	19, // 2: cascade.v1.UpdateBreachRequest.update:type_name -> cascade.v1.BreachUpdate
+	18, // 3: cascade.v1.UpdateBreachResponse.breach:type_name -> cascade.v1.Breach
+	18, // 4: cascade.v1.GetBreachResponse.breach:type_name -> cascade.v1.Breach
+	18, // 5: cascade.v1.ListBreachesResponse.breaches:type_name -> cascade.v1.Breach
+	20, // 6: cascade.v1.GetBreachSummaryResponse.summary:type_name -> cascade.v1.BreachSummary
+	20, // 7: cascade.v1.WatchBreachResponse.summary:type_name -> cascade.v1.BreachSummary
+	21, // 8: cascade.v1.WatchBreachResponse.notice:type_name -> cascade.v1.Notice
 	11, // 9: cascade.v1.WatchBreachResponse.caught_up:type_name -> cascade.v1.CaughtUp
-	0,  // 10: cascade.v1.BreachService.ReportBreach:input_type -> cascade.v1.ReportBreachRequest
-	2,  // 11: cascade.v1.BreachService.UpdateBreach:input_type -> cascade.v1.UpdateBreachRequest
-	4,  // 12: cascade.v1.BreachService.GetBreach:input_type -> cascade.v1.GetBreachRequest
-	6,  // 13: cascade.v1.BreachService.ListBreaches:input_type -> cascade.v1.ListBreachesRequest
-	8,  // 14: cascade.v1.BreachService.GetBreachSummary:input_type -> cascade.v1.GetBreachSummaryRequest
-	10, // 15: cascade.v1.BreachService.WatchBreach:input_type -> cascade.v1.WatchBreachRequest
-	1,  // 16: cascade.v1.BreachService.ReportBreach:output_type -> cascade.v1.ReportBreachResponse
-	3,  // 17: cascade.v1.BreachService.UpdateBreach:output_type -> cascade.v1.UpdateBreachResponse
-	5,  // 18: cascade.v1.BreachService.GetBreach:output_type -> cascade.v1.GetBreachResponse
-	7,  // 19: cascade.v1.BreachService.ListBreaches:output_type -> cascade.v1.ListBreachesResponse
-	9,  // 20: cascade.v1.BreachService.GetBreachSummary:output_type -> cascade.v1.GetBreachSummaryResponse
-	12, // 21: cascade.v1.BreachService.WatchBreach:output_type -> cascade.v1.WatchBreachResponse
-	16, // [16:22] is the sub-list for method output_type
-	10, // [10:16] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	18, // 10: cascade.v1.PublishAdvisoryResponse.breach:type_name -> cascade.v1.Breach
+	18, // 11: cascade.v1.UnpublishAdvisoryResponse.breach:type_name -> cascade.v1.Breach
+	0,  // 12: cascade.v1.BreachService.ReportBreach:input_type -> cascade.v1.ReportBreachRequest
+	2,  // 13: cascade.v1.BreachService.UpdateBreach:input_type -> cascade.v1.UpdateBreachRequest
+	4,  // 14: cascade.v1.BreachService.GetBreach:input_type -> cascade.v1.GetBreachRequest
+	6,  // 15: cascade.v1.BreachService.ListBreaches:input_type -> cascade.v1.ListBreachesRequest
+	8,  // 16: cascade.v1.BreachService.GetBreachSummary:input_type -> cascade.v1.GetBreachSummaryRequest
+	10, // 17: cascade.v1.BreachService.WatchBreach:input_type -> cascade.v1.WatchBreachRequest
+	13, // 18: cascade.v1.BreachService.PublishAdvisory:input_type -> cascade.v1.PublishAdvisoryRequest
+	15, // 19: cascade.v1.BreachService.UnpublishAdvisory:input_type -> cascade.v1.UnpublishAdvisoryRequest
+	1,  // 20: cascade.v1.BreachService.ReportBreach:output_type -> cascade.v1.ReportBreachResponse
+	3,  // 21: cascade.v1.BreachService.UpdateBreach:output_type -> cascade.v1.UpdateBreachResponse
+	5,  // 22: cascade.v1.BreachService.GetBreach:output_type -> cascade.v1.GetBreachResponse
+	7,  // 23: cascade.v1.BreachService.ListBreaches:output_type -> cascade.v1.ListBreachesResponse
+	9,  // 24: cascade.v1.BreachService.GetBreachSummary:output_type -> cascade.v1.GetBreachSummaryResponse
+	12, // 25: cascade.v1.BreachService.WatchBreach:output_type -> cascade.v1.WatchBreachResponse
+	14, // 26: cascade.v1.BreachService.PublishAdvisory:output_type -> cascade.v1.PublishAdvisoryResponse
+	16, // 27: cascade.v1.BreachService.UnpublishAdvisory:output_type -> cascade.v1.UnpublishAdvisoryResponse
+	20, // [20:28] is the sub-list for method output_type
+	12, // [12:20] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_breach_service_proto_init() }
@@ -852,7 +1076,7 @@ func file_cascade_v1_breach_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_breach_service_proto_rawDesc), len(file_cascade_v1_breach_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,12 +19,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	BreachService_ReportBreach_FullMethodName     = "/cascade.v1.BreachService/ReportBreach"
-	BreachService_UpdateBreach_FullMethodName     = "/cascade.v1.BreachService/UpdateBreach"
-	BreachService_GetBreach_FullMethodName        = "/cascade.v1.BreachService/GetBreach"
-	BreachService_ListBreaches_FullMethodName     = "/cascade.v1.BreachService/ListBreaches"
-	BreachService_GetBreachSummary_FullMethodName = "/cascade.v1.BreachService/GetBreachSummary"
-	BreachService_WatchBreach_FullMethodName      = "/cascade.v1.BreachService/WatchBreach"
+	BreachService_ReportBreach_FullMethodName      = "/cascade.v1.BreachService/ReportBreach"
+	BreachService_UpdateBreach_FullMethodName      = "/cascade.v1.BreachService/UpdateBreach"
+	BreachService_GetBreach_FullMethodName         = "/cascade.v1.BreachService/GetBreach"
+	BreachService_ListBreaches_FullMethodName      = "/cascade.v1.BreachService/ListBreaches"
+	BreachService_GetBreachSummary_FullMethodName  = "/cascade.v1.BreachService/GetBreachSummary"
+	BreachService_WatchBreach_FullMethodName       = "/cascade.v1.BreachService/WatchBreach"
+	BreachService_PublishAdvisory_FullMethodName   = "/cascade.v1.BreachService/PublishAdvisory"
+	BreachService_UnpublishAdvisory_FullMethodName = "/cascade.v1.BreachService/UnpublishAdvisory"
 )
 
 // BreachServiceClient is the client API for BreachService service.
@@ -55,6 +57,17 @@ type BreachServiceClient interface {
 	// WatchBreach streams the current summary (and, if asked, every notice),
 	// then one caught_up marker, then every change as it happens.
 	WatchBreach(ctx context.Context, in *WatchBreachRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchBreachResponse], error)
+	// PublishAdvisory publishes the breach's public advisory page at
+	// /advisories/<breach_id> on the daemon's --http-addr (the vendor only):
+	// the processor's subject_notice, advice and contact, and how to tell a
+	// genuine message, never the affected organisations or their numbers.
+	// The breach needs a subject_notice (else FailedPrecondition).
+	// Publishing a published advisory changes nothing.
+	PublishAdvisory(ctx context.Context, in *PublishAdvisoryRequest, opts ...grpc.CallOption) (*PublishAdvisoryResponse, error)
+	// UnpublishAdvisory withdraws the advisory page (the vendor only): it
+	// answers 404 again, as for a breach that does not exist. Unpublishing
+	// an advisory that is not published changes nothing.
+	UnpublishAdvisory(ctx context.Context, in *UnpublishAdvisoryRequest, opts ...grpc.CallOption) (*UnpublishAdvisoryResponse, error)
 }
 
 type breachServiceClient struct {
@@ -134,6 +147,26 @@ func (c *breachServiceClient) WatchBreach(ctx context.Context, in *WatchBreachRe
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type BreachService_WatchBreachClient = grpc.ServerStreamingClient[WatchBreachResponse]
 
+func (c *breachServiceClient) PublishAdvisory(ctx context.Context, in *PublishAdvisoryRequest, opts ...grpc.CallOption) (*PublishAdvisoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PublishAdvisoryResponse)
+	err := c.cc.Invoke(ctx, BreachService_PublishAdvisory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *breachServiceClient) UnpublishAdvisory(ctx context.Context, in *UnpublishAdvisoryRequest, opts ...grpc.CallOption) (*UnpublishAdvisoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnpublishAdvisoryResponse)
+	err := c.cc.Invoke(ctx, BreachService_UnpublishAdvisory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BreachServiceServer is the server API for BreachService service.
 // All implementations must embed UnimplementedBreachServiceServer
 // for forward compatibility.
@@ -162,6 +195,17 @@ type BreachServiceServer interface {
 	// WatchBreach streams the current summary (and, if asked, every notice),
 	// then one caught_up marker, then every change as it happens.
 	WatchBreach(*WatchBreachRequest, grpc.ServerStreamingServer[WatchBreachResponse]) error
+	// PublishAdvisory publishes the breach's public advisory page at
+	// /advisories/<breach_id> on the daemon's --http-addr (the vendor only):
+	// the processor's subject_notice, advice and contact, and how to tell a
+	// genuine message, never the affected organisations or their numbers.
+	// The breach needs a subject_notice (else FailedPrecondition).
+	// Publishing a published advisory changes nothing.
+	PublishAdvisory(context.Context, *PublishAdvisoryRequest) (*PublishAdvisoryResponse, error)
+	// UnpublishAdvisory withdraws the advisory page (the vendor only): it
+	// answers 404 again, as for a breach that does not exist. Unpublishing
+	// an advisory that is not published changes nothing.
+	UnpublishAdvisory(context.Context, *UnpublishAdvisoryRequest) (*UnpublishAdvisoryResponse, error)
 	mustEmbedUnimplementedBreachServiceServer()
 }
 
@@ -189,6 +233,12 @@ func (UnimplementedBreachServiceServer) GetBreachSummary(context.Context, *GetBr
 }
 func (UnimplementedBreachServiceServer) WatchBreach(*WatchBreachRequest, grpc.ServerStreamingServer[WatchBreachResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchBreach not implemented")
+}
+func (UnimplementedBreachServiceServer) PublishAdvisory(context.Context, *PublishAdvisoryRequest) (*PublishAdvisoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PublishAdvisory not implemented")
+}
+func (UnimplementedBreachServiceServer) UnpublishAdvisory(context.Context, *UnpublishAdvisoryRequest) (*UnpublishAdvisoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnpublishAdvisory not implemented")
 }
 func (UnimplementedBreachServiceServer) mustEmbedUnimplementedBreachServiceServer() {}
 func (UnimplementedBreachServiceServer) testEmbeddedByValue()                       {}
@@ -312,6 +362,42 @@ func _BreachService_WatchBreach_Handler(srv interface{}, stream grpc.ServerStrea
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type BreachService_WatchBreachServer = grpc.ServerStreamingServer[WatchBreachResponse]
 
+func _BreachService_PublishAdvisory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PublishAdvisoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BreachServiceServer).PublishAdvisory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BreachService_PublishAdvisory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BreachServiceServer).PublishAdvisory(ctx, req.(*PublishAdvisoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _BreachService_UnpublishAdvisory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnpublishAdvisoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BreachServiceServer).UnpublishAdvisory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BreachService_UnpublishAdvisory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BreachServiceServer).UnpublishAdvisory(ctx, req.(*UnpublishAdvisoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // BreachService_ServiceDesc is the grpc.ServiceDesc for BreachService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -338,6 +424,14 @@ var BreachService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetBreachSummary",
 			Handler:    _BreachService_GetBreachSummary_Handler,
+		},
+		{
+			MethodName: "PublishAdvisory",
+			Handler:    _BreachService_PublishAdvisory_Handler,
+		},
+		{
+			MethodName: "UnpublishAdvisory",
+			Handler:    _BreachService_UnpublishAdvisory_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

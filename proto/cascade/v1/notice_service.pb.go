@@ -1471,6 +1471,145 @@ func (x *DraftAuthorityReportResponse) GetLanguage() string {
 	return ""
 }
 
+// DraftSubjectCommunicationRequest names the notice and the language.
+type DraftSubjectCommunicationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Notice id.
+	NoticeId string `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	// "sv" or "en"; empty means the organisation's locale, else "sv".
+	Language      string `protobuf:"bytes,2,opt,name=language,proto3" json:"language,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DraftSubjectCommunicationRequest) Reset() {
+	*x = DraftSubjectCommunicationRequest{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DraftSubjectCommunicationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DraftSubjectCommunicationRequest) ProtoMessage() {}
+
+func (x *DraftSubjectCommunicationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DraftSubjectCommunicationRequest.ProtoReflect.Descriptor instead.
+func (*DraftSubjectCommunicationRequest) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *DraftSubjectCommunicationRequest) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
+}
+
+func (x *DraftSubjectCommunicationRequest) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+// DraftSubjectCommunicationResponse is the draft in three forms.
+type DraftSubjectCommunicationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The letter as Markdown (e-mail, web page).
+	Markdown string `protobuf:"bytes,1,opt,name=markdown,proto3" json:"markdown,omitempty"`
+	// The same letter as plain text (letter, e-mail without formatting).
+	PlainText string `protobuf:"bytes,2,opt,name=plain_text,json=plainText,proto3" json:"plain_text,omitempty"`
+	// One SMS: at most 160 GSM-7 characters (one SMS segment), without a
+	// link, pointing to the organisation's own contact.
+	Sms string `protobuf:"bytes,3,opt,name=sms,proto3" json:"sms,omitempty"`
+	// Language used.
+	Language string `protobuf:"bytes,4,opt,name=language,proto3" json:"language,omitempty"`
+	// What the controller must still fill in (stable snake_case codes),
+	// marked as placeholders in the markdown and plain_text.
+	FieldsToComplete []string `protobuf:"bytes,5,rep,name=fields_to_complete,json=fieldsToComplete,proto3" json:"fields_to_complete,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *DraftSubjectCommunicationResponse) Reset() {
+	*x = DraftSubjectCommunicationResponse{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DraftSubjectCommunicationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DraftSubjectCommunicationResponse) ProtoMessage() {}
+
+func (x *DraftSubjectCommunicationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DraftSubjectCommunicationResponse.ProtoReflect.Descriptor instead.
+func (*DraftSubjectCommunicationResponse) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *DraftSubjectCommunicationResponse) GetMarkdown() string {
+	if x != nil {
+		return x.Markdown
+	}
+	return ""
+}
+
+func (x *DraftSubjectCommunicationResponse) GetPlainText() string {
+	if x != nil {
+		return x.PlainText
+	}
+	return ""
+}
+
+func (x *DraftSubjectCommunicationResponse) GetSms() string {
+	if x != nil {
+		return x.Sms
+	}
+	return ""
+}
+
+func (x *DraftSubjectCommunicationResponse) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+func (x *DraftSubjectCommunicationResponse) GetFieldsToComplete() []string {
+	if x != nil {
+		return x.FieldsToComplete
+	}
+	return nil
+}
+
 var File_cascade_v1_notice_service_proto protoreflect.FileDescriptor
 
 const file_cascade_v1_notice_service_proto_rawDesc = "" +
@@ -1570,7 +1709,18 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"\x1cDraftAuthorityReportResponse\x12\x1a\n" +
 	"\bmarkdown\x18\x01 \x01(\tR\bmarkdown\x12\x12\n" +
 	"\x04json\x18\x02 \x01(\tR\x04json\x12\x1a\n" +
-	"\blanguage\x18\x03 \x01(\tR\blanguage2\xb8\t\n" +
+	"\blanguage\x18\x03 \x01(\tR\blanguage\"[\n" +
+	" DraftSubjectCommunicationRequest\x12\x1b\n" +
+	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12\x1a\n" +
+	"\blanguage\x18\x02 \x01(\tR\blanguage\"\xba\x01\n" +
+	"!DraftSubjectCommunicationResponse\x12\x1a\n" +
+	"\bmarkdown\x18\x01 \x01(\tR\bmarkdown\x12\x1d\n" +
+	"\n" +
+	"plain_text\x18\x02 \x01(\tR\tplainText\x12\x10\n" +
+	"\x03sms\x18\x03 \x01(\tR\x03sms\x12\x1a\n" +
+	"\blanguage\x18\x04 \x01(\tR\blanguage\x12,\n" +
+	"\x12fields_to_complete\x18\x05 \x03(\tR\x10fieldsToComplete2\xb7\n" +
+	"\n" +
 	"\rNoticeService\x12M\n" +
 	"\tGetNotice\x12\x1c.cascade.v1.GetNoticeRequest\x1a\x1d.cascade.v1.GetNoticeResponse\"\x03\x90\x02\x01\x12S\n" +
 	"\vListNotices\x12\x1e.cascade.v1.ListNoticesRequest\x1a\x1f.cascade.v1.ListNoticesResponse\"\x03\x90\x02\x01\x12e\n" +
@@ -1580,7 +1730,8 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"\x1aRecordSubjectCommunication\x12-.cascade.v1.RecordSubjectCommunicationRequest\x1a..cascade.v1.RecordSubjectCommunicationResponse\"\x03\x90\x02\x02\x12b\n" +
 	"\x10GetNoticeHistory\x12#.cascade.v1.GetNoticeHistoryRequest\x1a$.cascade.v1.GetNoticeHistoryResponse\"\x03\x90\x02\x01\x12\\\n" +
 	"\x0eExportEvidence\x12!.cascade.v1.ExportEvidenceRequest\x1a\".cascade.v1.ExportEvidenceResponse\"\x03\x90\x02\x01\x12n\n" +
-	"\x14DraftAuthorityReport\x12'.cascade.v1.DraftAuthorityReportRequest\x1a(.cascade.v1.DraftAuthorityReportResponse\"\x03\x90\x02\x01\x12N\n" +
+	"\x14DraftAuthorityReport\x12'.cascade.v1.DraftAuthorityReportRequest\x1a(.cascade.v1.DraftAuthorityReportResponse\"\x03\x90\x02\x01\x12}\n" +
+	"\x19DraftSubjectCommunication\x12,.cascade.v1.DraftSubjectCommunicationRequest\x1a-.cascade.v1.DraftSubjectCommunicationResponse\"\x03\x90\x02\x01\x12N\n" +
 	"\vAskQuestion\x12\x1e.cascade.v1.AskQuestionRequest\x1a\x1f.cascade.v1.AskQuestionResponse\x12\\\n" +
 	"\x0eAnswerQuestion\x12!.cascade.v1.AnswerQuestionRequest\x1a\".cascade.v1.AnswerQuestionResponse\"\x03\x90\x02\x02\x12Y\n" +
 	"\rListQuestions\x12 .cascade.v1.ListQuestionsRequest\x1a!.cascade.v1.ListQuestionsResponse\"\x03\x90\x02\x01B9Z7github.com/cascadehq/cascade/proto/cascade/v1;cascadev1b\x06proto3"
@@ -1597,7 +1748,7 @@ func file_cascade_v1_notice_service_proto_rawDescGZIP() []byte {
 	return file_cascade_v1_notice_service_proto_rawDescData
 }
 
-var file_cascade_v1_notice_service_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_cascade_v1_notice_service_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_cascade_v1_notice_service_proto_goTypes = []any{
 	(*AskQuestionRequest)(nil),                 // 0: cascade.v1.AskQuestionRequest
 	(*AskQuestionResponse)(nil),                // 1: cascade.v1.AskQuestionResponse
@@ -1623,28 +1774,30 @@ var file_cascade_v1_notice_service_proto_goTypes = []any{
 	(*ExportEvidenceResponse)(nil),             // 21: cascade.v1.ExportEvidenceResponse
 	(*DraftAuthorityReportRequest)(nil),        // 22: cascade.v1.DraftAuthorityReportRequest
 	(*DraftAuthorityReportResponse)(nil),       // 23: cascade.v1.DraftAuthorityReportResponse
-	(*Question)(nil),                           // 24: cascade.v1.Question
-	(*Notice)(nil),                             // 25: cascade.v1.Notice
-	(NoticeState)(0),                           // 26: cascade.v1.NoticeState
-	(*timestamppb.Timestamp)(nil),              // 27: google.protobuf.Timestamp
-	(*SubjectCommunication)(nil),               // 28: cascade.v1.SubjectCommunication
-	(*NoticeEvent)(nil),                        // 29: cascade.v1.NoticeEvent
+	(*DraftSubjectCommunicationRequest)(nil),   // 24: cascade.v1.DraftSubjectCommunicationRequest
+	(*DraftSubjectCommunicationResponse)(nil),  // 25: cascade.v1.DraftSubjectCommunicationResponse
+	(*Question)(nil),                           // 26: cascade.v1.Question
+	(*Notice)(nil),                             // 27: cascade.v1.Notice
+	(NoticeState)(0),                           // 28: cascade.v1.NoticeState
+	(*timestamppb.Timestamp)(nil),              // 29: google.protobuf.Timestamp
+	(*SubjectCommunication)(nil),               // 30: cascade.v1.SubjectCommunication
+	(*NoticeEvent)(nil),                        // 31: cascade.v1.NoticeEvent
 }
 var file_cascade_v1_notice_service_proto_depIdxs = []int32{
-	24, // 0: cascade.v1.AskQuestionResponse.question:type_name -> cascade.v1.Question
-	24, // 1: cascade.v1.AnswerQuestionResponse.question:type_name -> cascade.v1.Question
-	24, // 2: cascade.v1.ListQuestionsResponse.questions:type_name -> cascade.v1.Question
-	25, // 3: cascade.v1.GetNoticeResponse.notice:type_name -> cascade.v1.Notice
-	26, // 4: cascade.v1.ListNoticesRequest.state:type_name -> cascade.v1.NoticeState
-	25, // 5: cascade.v1.ListNoticesResponse.notices:type_name -> cascade.v1.Notice
-	25, // 6: cascade.v1.AcknowledgeNoticeResponse.notice:type_name -> cascade.v1.Notice
-	27, // 7: cascade.v1.RecordAuthorityReportRequest.reported_at:type_name -> google.protobuf.Timestamp
-	25, // 8: cascade.v1.RecordAuthorityReportResponse.notice:type_name -> cascade.v1.Notice
-	25, // 9: cascade.v1.RecordNotReportableResponse.notice:type_name -> cascade.v1.Notice
-	28, // 10: cascade.v1.RecordSubjectCommunicationRequest.communication:type_name -> cascade.v1.SubjectCommunication
-	25, // 11: cascade.v1.RecordSubjectCommunicationResponse.notice:type_name -> cascade.v1.Notice
-	29, // 12: cascade.v1.GetNoticeHistoryResponse.events:type_name -> cascade.v1.NoticeEvent
-	27, // 13: cascade.v1.ExportEvidenceResponse.generated_at:type_name -> google.protobuf.Timestamp
+	26, // 0: cascade.v1.AskQuestionResponse.question:type_name -> cascade.v1.Question
+	26, // 1: cascade.v1.AnswerQuestionResponse.question:type_name -> cascade.v1.Question
+	26, // 2: cascade.v1.ListQuestionsResponse.questions:type_name -> cascade.v1.Question
+	27, // 3: cascade.v1.GetNoticeResponse.notice:type_name -> cascade.v1.Notice
+	28, // 4: cascade.v1.ListNoticesRequest.state:type_name -> cascade.v1.NoticeState
+	27, // 5: cascade.v1.ListNoticesResponse.notices:type_name -> cascade.v1.Notice
+	27, // 6: cascade.v1.AcknowledgeNoticeResponse.notice:type_name -> cascade.v1.Notice
+	29, // 7: cascade.v1.RecordAuthorityReportRequest.reported_at:type_name -> google.protobuf.Timestamp
+	27, // 8: cascade.v1.RecordAuthorityReportResponse.notice:type_name -> cascade.v1.Notice
+	27, // 9: cascade.v1.RecordNotReportableResponse.notice:type_name -> cascade.v1.Notice
+	30, // 10: cascade.v1.RecordSubjectCommunicationRequest.communication:type_name -> cascade.v1.SubjectCommunication
+	27, // 11: cascade.v1.RecordSubjectCommunicationResponse.notice:type_name -> cascade.v1.Notice
+	31, // 12: cascade.v1.GetNoticeHistoryResponse.events:type_name -> cascade.v1.NoticeEvent
+	29, // 13: cascade.v1.ExportEvidenceResponse.generated_at:type_name -> google.protobuf.Timestamp
 	6,  // 14: cascade.v1.NoticeService.GetNotice:input_type -> cascade.v1.GetNoticeRequest
 	8,  // 15: cascade.v1.NoticeService.ListNotices:input_type -> cascade.v1.ListNoticesRequest
 	10, // 16: cascade.v1.NoticeService.AcknowledgeNotice:input_type -> cascade.v1.AcknowledgeNoticeRequest
@@ -1654,23 +1807,25 @@ var file_cascade_v1_notice_service_proto_depIdxs = []int32{
 	18, // 20: cascade.v1.NoticeService.GetNoticeHistory:input_type -> cascade.v1.GetNoticeHistoryRequest
 	20, // 21: cascade.v1.NoticeService.ExportEvidence:input_type -> cascade.v1.ExportEvidenceRequest
 	22, // 22: cascade.v1.NoticeService.DraftAuthorityReport:input_type -> cascade.v1.DraftAuthorityReportRequest
-	0,  // 23: cascade.v1.NoticeService.AskQuestion:input_type -> cascade.v1.AskQuestionRequest
-	2,  // 24: cascade.v1.NoticeService.AnswerQuestion:input_type -> cascade.v1.AnswerQuestionRequest
-	4,  // 25: cascade.v1.NoticeService.ListQuestions:input_type -> cascade.v1.ListQuestionsRequest
-	7,  // 26: cascade.v1.NoticeService.GetNotice:output_type -> cascade.v1.GetNoticeResponse
-	9,  // 27: cascade.v1.NoticeService.ListNotices:output_type -> cascade.v1.ListNoticesResponse
-	11, // 28: cascade.v1.NoticeService.AcknowledgeNotice:output_type -> cascade.v1.AcknowledgeNoticeResponse
-	13, // 29: cascade.v1.NoticeService.RecordAuthorityReport:output_type -> cascade.v1.RecordAuthorityReportResponse
-	15, // 30: cascade.v1.NoticeService.RecordNotReportable:output_type -> cascade.v1.RecordNotReportableResponse
-	17, // 31: cascade.v1.NoticeService.RecordSubjectCommunication:output_type -> cascade.v1.RecordSubjectCommunicationResponse
-	19, // 32: cascade.v1.NoticeService.GetNoticeHistory:output_type -> cascade.v1.GetNoticeHistoryResponse
-	21, // 33: cascade.v1.NoticeService.ExportEvidence:output_type -> cascade.v1.ExportEvidenceResponse
-	23, // 34: cascade.v1.NoticeService.DraftAuthorityReport:output_type -> cascade.v1.DraftAuthorityReportResponse
-	1,  // 35: cascade.v1.NoticeService.AskQuestion:output_type -> cascade.v1.AskQuestionResponse
-	3,  // 36: cascade.v1.NoticeService.AnswerQuestion:output_type -> cascade.v1.AnswerQuestionResponse
-	5,  // 37: cascade.v1.NoticeService.ListQuestions:output_type -> cascade.v1.ListQuestionsResponse
-	26, // [26:38] is the sub-list for method output_type
-	14, // [14:26] is the sub-list for method input_type
+	24, // 23: cascade.v1.NoticeService.DraftSubjectCommunication:input_type -> cascade.v1.DraftSubjectCommunicationRequest
+	0,  // 24: cascade.v1.NoticeService.AskQuestion:input_type -> cascade.v1.AskQuestionRequest
+	2,  // 25: cascade.v1.NoticeService.AnswerQuestion:input_type -> cascade.v1.AnswerQuestionRequest
+	4,  // 26: cascade.v1.NoticeService.ListQuestions:input_type -> cascade.v1.ListQuestionsRequest
+	7,  // 27: cascade.v1.NoticeService.GetNotice:output_type -> cascade.v1.GetNoticeResponse
+	9,  // 28: cascade.v1.NoticeService.ListNotices:output_type -> cascade.v1.ListNoticesResponse
+	11, // 29: cascade.v1.NoticeService.AcknowledgeNotice:output_type -> cascade.v1.AcknowledgeNoticeResponse
+	13, // 30: cascade.v1.NoticeService.RecordAuthorityReport:output_type -> cascade.v1.RecordAuthorityReportResponse
+	15, // 31: cascade.v1.NoticeService.RecordNotReportable:output_type -> cascade.v1.RecordNotReportableResponse
+	17, // 32: cascade.v1.NoticeService.RecordSubjectCommunication:output_type -> cascade.v1.RecordSubjectCommunicationResponse
+	19, // 33: cascade.v1.NoticeService.GetNoticeHistory:output_type -> cascade.v1.GetNoticeHistoryResponse
+	21, // 34: cascade.v1.NoticeService.ExportEvidence:output_type -> cascade.v1.ExportEvidenceResponse
+	23, // 35: cascade.v1.NoticeService.DraftAuthorityReport:output_type -> cascade.v1.DraftAuthorityReportResponse
+	25, // 36: cascade.v1.NoticeService.DraftSubjectCommunication:output_type -> cascade.v1.DraftSubjectCommunicationResponse
+	1,  // 37: cascade.v1.NoticeService.AskQuestion:output_type -> cascade.v1.AskQuestionResponse
+	3,  // 38: cascade.v1.NoticeService.AnswerQuestion:output_type -> cascade.v1.AnswerQuestionResponse
+	5,  // 39: cascade.v1.NoticeService.ListQuestions:output_type -> cascade.v1.ListQuestionsResponse
+	27, // [27:40] is the sub-list for method output_type
+	14, // [14:27] is the sub-list for method input_type
 	14, // [14:14] is the sub-list for extension type_name
 	14, // [14:14] is the sub-list for extension extendee
 	0,  // [0:14] is the sub-list for field type_name
@@ -1688,7 +1843,7 @@ func file_cascade_v1_notice_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_notice_service_proto_rawDesc), len(file_cascade_v1_notice_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -28,6 +28,7 @@ const (
 	NoticeService_GetNoticeHistory_FullMethodName           = "/cascade.v1.NoticeService/GetNoticeHistory"
 	NoticeService_ExportEvidence_FullMethodName             = "/cascade.v1.NoticeService/ExportEvidence"
 	NoticeService_DraftAuthorityReport_FullMethodName       = "/cascade.v1.NoticeService/DraftAuthorityReport"
+	NoticeService_DraftSubjectCommunication_FullMethodName  = "/cascade.v1.NoticeService/DraftSubjectCommunication"
 	NoticeService_AskQuestion_FullMethodName                = "/cascade.v1.NoticeService/AskQuestion"
 	NoticeService_AnswerQuestion_FullMethodName             = "/cascade.v1.NoticeService/AnswerQuestion"
 	NoticeService_ListQuestions_FullMethodName              = "/cascade.v1.NoticeService/ListQuestions"
@@ -69,6 +70,11 @@ type NoticeServiceClient interface {
 	// DraftAuthorityReport renders a draft of the controller's Art. 33(3)
 	// report to the supervisory authority, pre-filled from the breach.
 	DraftAuthorityReport(ctx context.Context, in *DraftAuthorityReportRequest, opts ...grpc.CallOption) (*DraftAuthorityReportResponse, error)
+	// DraftSubjectCommunication renders a draft of the controller's Art. 34
+	// communication to its own data subjects, pre-filled with its name, its
+	// numbers and the processor's subject_notice (placeholders where the
+	// processor gave none). Same access as DraftAuthorityReport.
+	DraftSubjectCommunication(ctx context.Context, in *DraftSubjectCommunicationRequest, opts ...grpc.CallOption) (*DraftSubjectCommunicationResponse, error)
 	// AskQuestion asks the vendor a question about the caller's own notice
 	// (a controller of the notice's organisation only). The vendor is told
 	// on cascade.events.<breach_id>._question. Asking the text of a question
@@ -188,6 +194,16 @@ func (c *noticeServiceClient) DraftAuthorityReport(ctx context.Context, in *Draf
 	return out, nil
 }
 
+func (c *noticeServiceClient) DraftSubjectCommunication(ctx context.Context, in *DraftSubjectCommunicationRequest, opts ...grpc.CallOption) (*DraftSubjectCommunicationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DraftSubjectCommunicationResponse)
+	err := c.cc.Invoke(ctx, NoticeService_DraftSubjectCommunication_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *noticeServiceClient) AskQuestion(ctx context.Context, in *AskQuestionRequest, opts ...grpc.CallOption) (*AskQuestionResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AskQuestionResponse)
@@ -254,6 +270,11 @@ type NoticeServiceServer interface {
 	// DraftAuthorityReport renders a draft of the controller's Art. 33(3)
 	// report to the supervisory authority, pre-filled from the breach.
 	DraftAuthorityReport(context.Context, *DraftAuthorityReportRequest) (*DraftAuthorityReportResponse, error)
+	// DraftSubjectCommunication renders a draft of the controller's Art. 34
+	// communication to its own data subjects, pre-filled with its name, its
+	// numbers and the processor's subject_notice (placeholders where the
+	// processor gave none). Same access as DraftAuthorityReport.
+	DraftSubjectCommunication(context.Context, *DraftSubjectCommunicationRequest) (*DraftSubjectCommunicationResponse, error)
 	// AskQuestion asks the vendor a question about the caller's own notice
 	// (a controller of the notice's organisation only). The vendor is told
 	// on cascade.events.<breach_id>._question. Asking the text of a question
@@ -309,6 +330,9 @@ func (UnimplementedNoticeServiceServer) ExportEvidence(context.Context, *ExportE
 }
 func (UnimplementedNoticeServiceServer) DraftAuthorityReport(context.Context, *DraftAuthorityReportRequest) (*DraftAuthorityReportResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DraftAuthorityReport not implemented")
+}
+func (UnimplementedNoticeServiceServer) DraftSubjectCommunication(context.Context, *DraftSubjectCommunicationRequest) (*DraftSubjectCommunicationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DraftSubjectCommunication not implemented")
 }
 func (UnimplementedNoticeServiceServer) AskQuestion(context.Context, *AskQuestionRequest) (*AskQuestionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AskQuestion not implemented")
@@ -502,6 +526,24 @@ func _NoticeService_DraftAuthorityReport_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NoticeService_DraftSubjectCommunication_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DraftSubjectCommunicationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NoticeServiceServer).DraftSubjectCommunication(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NoticeService_DraftSubjectCommunication_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NoticeServiceServer).DraftSubjectCommunication(ctx, req.(*DraftSubjectCommunicationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _NoticeService_AskQuestion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(AskQuestionRequest)
 	if err := dec(in); err != nil {
@@ -598,6 +640,10 @@ var NoticeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DraftAuthorityReport",
 			Handler:    _NoticeService_DraftAuthorityReport_Handler,
+		},
+		{
+			MethodName: "DraftSubjectCommunication",
+			Handler:    _NoticeService_DraftSubjectCommunication_Handler,
 		},
 		{
 			MethodName: "AskQuestion",

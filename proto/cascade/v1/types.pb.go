@@ -540,7 +540,11 @@ type BreachReport struct {
 	// before Cascade receives the report and at most 90 days after. Cascade
 	// reminds the processor before it and tells it when it passes without
 	// an update (see UpdatePromise).
-	NextUpdateBy  *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=next_update_by,json=nextUpdateBy,proto3" json:"next_update_by,omitempty"`
+	NextUpdateBy *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=next_update_by,json=nextUpdateBy,proto3" json:"next_update_by,omitempty"`
+	// Words for the data subjects (Art. 34): the processor's plain-language
+	// text, in Swedish and English, that controllers can pass on to the
+	// people concerned and that the public advisory page shows.
+	SubjectNotice *SubjectNotice `protobuf:"bytes,18,opt,name=subject_notice,json=subjectNotice,proto3" json:"subject_notice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -694,6 +698,13 @@ func (x *BreachReport) GetNextUpdateBy() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *BreachReport) GetSubjectNotice() *SubjectNotice {
+	if x != nil {
+		return x.SubjectNotice
+	}
+	return nil
+}
+
 // Breach is one incident at the processor as Cascade recorded it.
 type Breach struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -725,8 +736,15 @@ type Breach struct {
 	// The history of the processor's promises: each made, kept, missed and
 	// reminded, oldest first. Filled by GetBreach only.
 	PromiseHistory []*PromiseEvent `protobuf:"bytes,12,rep,name=promise_history,json=promiseHistory,proto3" json:"promise_history,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// When the vendor published the breach's public advisory page
+	// (BreachService.PublishAdvisory); unset while it is not published.
+	AdvisoryPublishedAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=advisory_published_at,json=advisoryPublishedAt,proto3" json:"advisory_published_at,omitempty"`
+	// Path of the public advisory page on the daemon's --http-addr,
+	// "/advisories/<breach_id>". It is stable; the page answers 404 while
+	// the advisory is not published.
+	AdvisoryPath  string `protobuf:"bytes,16,opt,name=advisory_path,json=advisoryPath,proto3" json:"advisory_path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Breach) Reset() {
@@ -841,6 +859,20 @@ func (x *Breach) GetPromiseHistory() []*PromiseEvent {
 		return x.PromiseHistory
 	}
 	return nil
+}
+
+func (x *Breach) GetAdvisoryPublishedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AdvisoryPublishedAt
+	}
+	return nil
+}
+
+func (x *Breach) GetAdvisoryPath() string {
+	if x != nil {
+		return x.AdvisoryPath
+	}
+	return ""
 }
 
 // PromiseEvent is one entry of a breach's promise history.
@@ -1329,7 +1361,10 @@ type BreachUpdate struct {
 	// The processor's next promise of further information (as
 	// BreachReport.next_update_by). It replaces the open one; an update
 	// without it leaves no promise open.
-	NextUpdateBy  *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=next_update_by,json=nextUpdateBy,proto3" json:"next_update_by,omitempty"`
+	NextUpdateBy *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=next_update_by,json=nextUpdateBy,proto3" json:"next_update_by,omitempty"`
+	// New words for the data subjects: replaces the previous subject_notice
+	// as a whole (both languages).
+	SubjectNotice *SubjectNotice `protobuf:"bytes,17,opt,name=subject_notice,json=subjectNotice,proto3" json:"subject_notice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1458,6 +1493,13 @@ func (x *BreachUpdate) GetContact() *Contact {
 func (x *BreachUpdate) GetNextUpdateBy() *timestamppb.Timestamp {
 	if x != nil {
 		return x.NextUpdateBy
+	}
+	return nil
+}
+
+func (x *BreachUpdate) GetSubjectNotice() *SubjectNotice {
+	if x != nil {
+		return x.SubjectNotice
 	}
 	return nil
 }
@@ -2733,6 +2775,138 @@ func (x *BreachSummary) GetPromisesMissed() int32 {
 	return 0
 }
 
+// SubjectNotice is the processor's plain-language text for the data
+// subjects (GDPR Art. 34), in Swedish and English. Each language is
+// optional, but a subject_notice needs at least one; a language given
+// needs what_happened. Every text is at most 10,000 characters, may hold
+// line breaks and no other control characters.
+type SubjectNotice struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The text in Swedish.
+	Sv *SubjectNoticeText `protobuf:"bytes,1,opt,name=sv,proto3" json:"sv,omitempty"`
+	// The text in English.
+	En            *SubjectNoticeText `protobuf:"bytes,2,opt,name=en,proto3" json:"en,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubjectNotice) Reset() {
+	*x = SubjectNotice{}
+	mi := &file_cascade_v1_types_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubjectNotice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubjectNotice) ProtoMessage() {}
+
+func (x *SubjectNotice) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubjectNotice.ProtoReflect.Descriptor instead.
+func (*SubjectNotice) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *SubjectNotice) GetSv() *SubjectNoticeText {
+	if x != nil {
+		return x.Sv
+	}
+	return nil
+}
+
+func (x *SubjectNotice) GetEn() *SubjectNoticeText {
+	if x != nil {
+		return x.En
+	}
+	return nil
+}
+
+// SubjectNoticeText is the words for the data subjects in one language.
+type SubjectNoticeText struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened, in plain language. Required in a language given.
+	WhatHappened string `protobuf:"bytes,1,opt,name=what_happened,json=whatHappened,proto3" json:"what_happened,omitempty"`
+	// Which data about people is concerned.
+	WhichData string `protobuf:"bytes,2,opt,name=which_data,json=whichData,proto3" json:"which_data,omitempty"`
+	// What people should do now.
+	WhatToDo string `protobuf:"bytes,3,opt,name=what_to_do,json=whatToDo,proto3" json:"what_to_do,omitempty"`
+	// How to recognise phishing and fraud that imitates this incident.
+	RecognisePhishing string `protobuf:"bytes,4,opt,name=recognise_phishing,json=recognisePhishing,proto3" json:"recognise_phishing,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *SubjectNoticeText) Reset() {
+	*x = SubjectNoticeText{}
+	mi := &file_cascade_v1_types_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubjectNoticeText) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubjectNoticeText) ProtoMessage() {}
+
+func (x *SubjectNoticeText) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubjectNoticeText.ProtoReflect.Descriptor instead.
+func (*SubjectNoticeText) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *SubjectNoticeText) GetWhatHappened() string {
+	if x != nil {
+		return x.WhatHappened
+	}
+	return ""
+}
+
+func (x *SubjectNoticeText) GetWhichData() string {
+	if x != nil {
+		return x.WhichData
+	}
+	return ""
+}
+
+func (x *SubjectNoticeText) GetWhatToDo() string {
+	if x != nil {
+		return x.WhatToDo
+	}
+	return ""
+}
+
+func (x *SubjectNoticeText) GetRecognisePhishing() string {
+	if x != nil {
+		return x.RecognisePhishing
+	}
+	return ""
+}
+
 var File_cascade_v1_types_proto protoreflect.FileDescriptor
 
 const file_cascade_v1_types_proto_rawDesc = "" +
@@ -2746,7 +2920,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x14AffectedOrganisation\x12\x15\n" +
 	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12'\n" +
 	"\x0fapprox_subjects\x18\x02 \x01(\x03R\x0eapproxSubjects\x12%\n" +
-	"\x0eapprox_records\x18\x03 \x01(\x03R\rapproxRecords\"\x8e\x06\n" +
+	"\x0eapprox_records\x18\x03 \x01(\x03R\rapproxRecords\"\xd0\x06\n" +
 	"\fBreachReport\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\tprocessor\x18\x02 \x01(\tR\tprocessor\x12\x14\n" +
@@ -2766,7 +2940,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x11measures_proposed\x18\x0e \x01(\tR\x10measuresProposed\x122\n" +
 	"\x15advice_to_controllers\x18\x0f \x01(\tR\x13adviceToControllers\x12-\n" +
 	"\acontact\x18\x10 \x01(\v2\x13.cascade.v1.ContactR\acontact\x12@\n" +
-	"\x0enext_update_by\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\"\xba\x04\n" +
+	"\x0enext_update_by\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12@\n" +
+	"\x0esubject_notice\x18\x12 \x01(\v2\x19.cascade.v1.SubjectNoticeR\rsubjectNotice\"\xaf\x05\n" +
 	"\x06Breach\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x05R\brevision\x120\n" +
@@ -2782,7 +2957,9 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	" \x03(\v2\x18.cascade.v1.SharedAnswerR\rsharedAnswers\x12:\n" +
 	"\vnext_update\x18\v \x01(\v2\x19.cascade.v1.UpdatePromiseR\n" +
 	"nextUpdate\x12A\n" +
-	"\x0fpromise_history\x18\f \x03(\v2\x18.cascade.v1.PromiseEventR\x0epromiseHistory\"\xc6\x01\n" +
+	"\x0fpromise_history\x18\f \x03(\v2\x18.cascade.v1.PromiseEventR\x0epromiseHistory\x12N\n" +
+	"\x15advisory_published_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x13advisoryPublishedAt\x12#\n" +
+	"\radvisory_path\x18\x10 \x01(\tR\fadvisoryPath\"\xc6\x01\n" +
 	"\fPromiseEvent\x12\x14\n" +
 	"\x05event\x18\x01 \x01(\tR\x05event\x12*\n" +
 	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12@\n" +
@@ -2823,7 +3000,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\vanswered_by\x18\f \x01(\v2\x15.cascade.v1.PrincipalR\n" +
 	"answeredBy\x12&\n" +
 	"\x0fshared_with_all\x18\r \x01(\bR\rsharedWithAll\x12(\n" +
-	"\x10shared_answer_id\x18\x0e \x01(\tR\x0esharedAnswerId\"\xa2\x05\n" +
+	"\x10shared_answer_id\x18\x0e \x01(\tR\x0esharedAnswerId\"\xe4\x05\n" +
 	"\fBreachUpdate\x12\x1b\n" +
 	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x18\n" +
 	"\asummary\x18\x02 \x01(\tR\asummary\x12\x16\n" +
@@ -2840,7 +3017,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x11measures_proposed\x18\v \x01(\tR\x10measuresProposed\x122\n" +
 	"\x15advice_to_controllers\x18\f \x01(\tR\x13adviceToControllers\x12-\n" +
 	"\acontact\x18\r \x01(\v2\x13.cascade.v1.ContactR\acontact\x12@\n" +
-	"\x0enext_update_by\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\"\xc3\x02\n" +
+	"\x0enext_update_by\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12@\n" +
+	"\x0esubject_notice\x18\x11 \x01(\v2\x19.cascade.v1.SubjectNoticeR\rsubjectNotice\"\xc3\x02\n" +
 	"\x0eBreachRevision\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12;\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -2964,7 +3142,17 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x13acknowledged_latest\x18\t \x01(\x03R\x12acknowledgedLatest\x12@\n" +
 	"\x0enext_update_by\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12.\n" +
 	"\x13next_update_overdue\x18\f \x01(\bR\x11nextUpdateOverdue\x12'\n" +
-	"\x0fpromises_missed\x18\r \x01(\x05R\x0epromisesMissed*e\n" +
+	"\x0fpromises_missed\x18\r \x01(\x05R\x0epromisesMissed\"m\n" +
+	"\rSubjectNotice\x12-\n" +
+	"\x02sv\x18\x01 \x01(\v2\x1d.cascade.v1.SubjectNoticeTextR\x02sv\x12-\n" +
+	"\x02en\x18\x02 \x01(\v2\x1d.cascade.v1.SubjectNoticeTextR\x02en\"\xa4\x01\n" +
+	"\x11SubjectNoticeText\x12#\n" +
+	"\rwhat_happened\x18\x01 \x01(\tR\fwhatHappened\x12\x1d\n" +
+	"\n" +
+	"which_data\x18\x02 \x01(\tR\twhichData\x12\x1c\n" +
+	"\n" +
+	"what_to_do\x18\x03 \x01(\tR\bwhatToDo\x12-\n" +
+	"\x12recognise_phishing\x18\x04 \x01(\tR\x11recognisePhishing*e\n" +
 	"\x0ePromiseOutcome\x12\x1f\n" +
 	"\x1bPROMISE_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14PROMISE_OUTCOME_KEPT\x10\x01\x12\x18\n" +
@@ -3008,7 +3196,7 @@ func file_cascade_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_cascade_v1_types_proto_goTypes = []any{
 	(PromiseOutcome)(0),           // 0: cascade.v1.PromiseOutcome
 	(NoticeState)(0),              // 1: cascade.v1.NoticeState
@@ -3035,83 +3223,90 @@ var file_cascade_v1_types_proto_goTypes = []any{
 	(*NoticeEvent)(nil),           // 22: cascade.v1.NoticeEvent
 	(*Principal)(nil),             // 23: cascade.v1.Principal
 	(*BreachSummary)(nil),         // 24: cascade.v1.BreachSummary
-	(*timestamppb.Timestamp)(nil), // 25: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 26: google.protobuf.Duration
+	(*SubjectNotice)(nil),         // 25: cascade.v1.SubjectNotice
+	(*SubjectNoticeText)(nil),     // 26: cascade.v1.SubjectNoticeText
+	(*timestamppb.Timestamp)(nil), // 27: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 28: google.protobuf.Duration
 }
 var file_cascade_v1_types_proto_depIdxs = []int32{
-	25, // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
-	25, // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
-	25, // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
+	27, // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
+	27, // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
+	27, // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
 	7,  // 3: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
 	6,  // 4: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
-	25, // 5: cascade.v1.BreachReport.next_update_by:type_name -> google.protobuf.Timestamp
-	8,  // 6: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
-	25, // 7: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
-	15, // 8: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
-	12, // 9: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
-	11, // 10: cascade.v1.Breach.next_update:type_name -> cascade.v1.UpdatePromise
-	10, // 11: cascade.v1.Breach.promise_history:type_name -> cascade.v1.PromiseEvent
-	25, // 12: cascade.v1.PromiseEvent.at:type_name -> google.protobuf.Timestamp
-	25, // 13: cascade.v1.PromiseEvent.next_update_by:type_name -> google.protobuf.Timestamp
-	25, // 14: cascade.v1.UpdatePromise.next_update_by:type_name -> google.protobuf.Timestamp
-	25, // 15: cascade.v1.UpdatePromise.promised_at:type_name -> google.protobuf.Timestamp
-	26, // 16: cascade.v1.UpdatePromise.late_by:type_name -> google.protobuf.Duration
-	25, // 17: cascade.v1.UpdatePromise.reminded_at:type_name -> google.protobuf.Timestamp
-	25, // 18: cascade.v1.UpdatePromise.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	25, // 19: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
-	25, // 20: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
-	23, // 21: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
-	25, // 22: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
-	23, // 23: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
-	25, // 24: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
-	25, // 25: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
-	7,  // 26: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
-	6,  // 27: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
-	25, // 28: cascade.v1.BreachUpdate.next_update_by:type_name -> google.protobuf.Timestamp
-	25, // 29: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
-	14, // 30: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
-	0,  // 31: cascade.v1.BreachRevision.promise_outcome:type_name -> cascade.v1.PromiseOutcome
-	1,  // 32: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
-	25, // 33: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
-	25, // 34: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
-	25, // 35: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
-	25, // 36: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
-	26, // 37: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
-	19, // 38: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
-	25, // 39: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	25, // 40: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
-	20, // 41: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
-	21, // 42: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
-	18, // 43: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
-	17, // 44: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
-	11, // 45: cascade.v1.Notice.next_update:type_name -> cascade.v1.UpdatePromise
-	26, // 46: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
-	25, // 47: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
-	2,  // 48: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
-	25, // 49: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
-	25, // 50: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
-	25, // 51: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
-	25, // 52: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
-	26, // 53: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
-	25, // 54: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
-	25, // 55: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
-	3,  // 56: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
-	25, // 57: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
-	25, // 58: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
-	4,  // 59: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
-	25, // 60: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
-	5,  // 61: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
-	25, // 62: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
-	25, // 63: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
-	1,  // 64: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
-	23, // 65: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
-	25, // 66: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
-	25, // 67: cascade.v1.BreachSummary.next_update_by:type_name -> google.protobuf.Timestamp
-	68, // [68:68] is the sub-list for method output_type
-	68, // [68:68] is the sub-list for method input_type
-	68, // [68:68] is the sub-list for extension type_name
-	68, // [68:68] is the sub-list for extension extendee
-	0,  // [0:68] is the sub-list for field type_name
+	27, // 5: cascade.v1.BreachReport.next_update_by:type_name -> google.protobuf.Timestamp
+	25, // 6: cascade.v1.BreachReport.subject_notice:type_name -> cascade.v1.SubjectNotice
+	8,  // 7: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
+	27, // 8: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
+	15, // 9: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
+	12, // 10: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
+	11, // 11: cascade.v1.Breach.next_update:type_name -> cascade.v1.UpdatePromise
+	10, // 12: cascade.v1.Breach.promise_history:type_name -> cascade.v1.PromiseEvent
+	27, // 13: cascade.v1.Breach.advisory_published_at:type_name -> google.protobuf.Timestamp
+	27, // 14: cascade.v1.PromiseEvent.at:type_name -> google.protobuf.Timestamp
+	27, // 15: cascade.v1.PromiseEvent.next_update_by:type_name -> google.protobuf.Timestamp
+	27, // 16: cascade.v1.UpdatePromise.next_update_by:type_name -> google.protobuf.Timestamp
+	27, // 17: cascade.v1.UpdatePromise.promised_at:type_name -> google.protobuf.Timestamp
+	28, // 18: cascade.v1.UpdatePromise.late_by:type_name -> google.protobuf.Duration
+	27, // 19: cascade.v1.UpdatePromise.reminded_at:type_name -> google.protobuf.Timestamp
+	27, // 20: cascade.v1.UpdatePromise.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	27, // 21: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
+	27, // 22: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
+	23, // 23: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
+	27, // 24: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
+	23, // 25: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
+	27, // 26: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
+	27, // 27: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
+	7,  // 28: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
+	6,  // 29: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
+	27, // 30: cascade.v1.BreachUpdate.next_update_by:type_name -> google.protobuf.Timestamp
+	25, // 31: cascade.v1.BreachUpdate.subject_notice:type_name -> cascade.v1.SubjectNotice
+	27, // 32: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
+	14, // 33: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
+	0,  // 34: cascade.v1.BreachRevision.promise_outcome:type_name -> cascade.v1.PromiseOutcome
+	1,  // 35: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
+	27, // 36: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
+	27, // 37: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
+	27, // 38: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
+	27, // 39: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
+	28, // 40: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
+	19, // 41: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
+	27, // 42: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	27, // 43: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
+	20, // 44: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
+	21, // 45: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
+	18, // 46: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
+	17, // 47: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
+	11, // 48: cascade.v1.Notice.next_update:type_name -> cascade.v1.UpdatePromise
+	28, // 49: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
+	27, // 50: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
+	2,  // 51: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
+	27, // 52: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
+	27, // 53: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
+	27, // 54: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
+	27, // 55: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
+	28, // 56: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
+	27, // 57: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
+	27, // 58: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
+	3,  // 59: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
+	27, // 60: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
+	27, // 61: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
+	4,  // 62: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
+	27, // 63: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
+	5,  // 64: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
+	27, // 65: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
+	27, // 66: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
+	1,  // 67: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
+	23, // 68: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
+	27, // 69: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	27, // 70: cascade.v1.BreachSummary.next_update_by:type_name -> google.protobuf.Timestamp
+	26, // 71: cascade.v1.SubjectNotice.sv:type_name -> cascade.v1.SubjectNoticeText
+	26, // 72: cascade.v1.SubjectNotice.en:type_name -> cascade.v1.SubjectNoticeText
+	73, // [73:73] is the sub-list for method output_type
+	73, // [73:73] is the sub-list for method input_type
+	73, // [73:73] is the sub-list for extension type_name
+	73, // [73:73] is the sub-list for extension extendee
+	0,  // [0:73] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_types_proto_init() }
@@ -3125,7 +3320,7 @@ func file_cascade_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_types_proto_rawDesc), len(file_cascade_v1_types_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
