@@ -91,6 +91,11 @@ func (d *Dashboard) routeWorkspace() {
 		d.notices.AnswerQuestion))
 	d.mux.HandleFunc("GET /api/events/questions", d.questionEvents)
 	d.mux.HandleFunc("GET /api/notices/{breach}/{org}/draft", d.draft)
+	d.mux.HandleFunc("GET /api/notices/{breach}/{org}/subject-draft", d.subjectDraft)
+	d.mux.HandleFunc("POST /api/breaches/{breach}/advisory/publish", relay(d,
+		func(r *http.Request, req *cascadev1.PublishAdvisoryRequest) { req.BreachId = r.PathValue("breach") }, d.breaches.PublishAdvisory))
+	d.mux.HandleFunc("POST /api/breaches/{breach}/advisory/unpublish", relay(d,
+		func(r *http.Request, req *cascadev1.UnpublishAdvisoryRequest) { req.BreachId = r.PathValue("breach") }, d.breaches.UnpublishAdvisory))
 	d.mux.HandleFunc("GET /api/evidence/{org}", d.evidence)
 }
 
@@ -118,6 +123,20 @@ func (d *Dashboard) draft(w http.ResponseWriter, r *http.Request) {
 		fields = json.RawMessage("null")
 	}
 	writeJSON(w, http.StatusOK, draftAnswer{Language: resp.GetLanguage(), Markdown: resp.GetMarkdown(), Fields: fields})
+}
+
+// subjectDraft answers DraftSubjectCommunication (?language=sv|en): the
+// controller's draft to its own data subjects (Art. 34).
+func (d *Dashboard) subjectDraft(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := unary(r)
+	defer cancel()
+	resp, err := d.notices.DraftSubjectCommunication(ctx, &cascadev1.DraftSubjectCommunicationRequest{
+		NoticeId: noticeID(r), Language: r.URL.Query().Get("language")})
+	if err != nil {
+		d.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, jsonOf(resp))
 }
 
 // evidence answers ExportEvidence for one organisation as a zip archive

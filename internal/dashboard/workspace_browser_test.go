@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,7 +85,10 @@ func TestWorkspaceInBrowser(t *testing.T) {
 	e.publish("WS-B", stockholm, malmo, alvesta, almhult)
 	// The processor's analysis changes the facts.
 	update := `{"breach_id":"WS-B","summary":"Analysis found personal identity numbers in the copy",
-"data_categories":["names","personal identity numbers","salaries"],"measures_taken":"Passwords reset; the server is isolated"}`
+"data_categories":["names","personal identity numbers","salaries"],"measures_taken":"Passwords reset; the server is isolated",
+"next_update_by":"` + time.Now().Add(48*time.Hour).UTC().Format(time.RFC3339) + `",
+"subject_notice":{"sv":{"what_happened":"En obehörig kopierade lönedatabasen hos Exempel HR-system AB.","what_to_do":"Var vaksam mot e-post och sms som hänvisar till incidenten."},
+"en":{"what_happened":"Someone copied the payroll database at Exempel HR-system AB.","what_to_do":"Be wary of e-mail and text messages that refer to the incident."}}}`
 	if _, err := e.js.Publish(ctx(t), "cascade.breach.update", []byte(update)); err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +127,11 @@ func TestWorkspaceInBrowser(t *testing.T) {
 	if got := dpo.eval(`document.querySelector('#what .callback').innerText`); !strings.Contains(got, "number you know from your contract") {
 		t.Errorf("call-back advice: %q", got)
 	}
+	if got := dpo.eval(`document.querySelector('#next-update')?.innerText || ''`); !strings.Contains(got, "promised by") || !strings.Contains(got, "left") {
+		t.Errorf("the processor's promise: %q", got)
+	}
+	dpo.waitFor("the data subjects' draft", `document.querySelector('#subjects [data-variant="letter"] pre')?.innerText.includes('Stockholms kommun') &&
+		document.querySelector('#subjects [data-variant="sms"] pre')?.innerText.length <= 160`)
 
 	// Acknowledge, with the signed-in identity recorded.
 	dpo.do("acknowledge", chromedp.SendKeys(`#notice-action input[name="acknowledged_by"]`, "Anna Dataskydd, DPO"))
@@ -154,6 +163,24 @@ func TestWorkspaceInBrowser(t *testing.T) {
 		chromedp.Click(`#open-questions li.question input[name="share_with_all"]`),
 		chromedp.Click(`#open-questions li.question button[type=submit]`))
 	vendor.waitFor("answered", `document.querySelector('#open-questions li.question') === null`)
+
+	// The vendor publishes the public advisory page; it needs no token and
+	// names no organisation.
+	vendor.do("publish the advisory", chromedp.Click(`#advisory-publish`))
+	vendor.waitFor("published", `document.querySelector('#advisory-unpublish') !== null`)
+	page := e.call("GET", "/advisories/WS-B", "", "", "")
+	advisory, err := io.ReadAll(page.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.StatusCode != 200 || !strings.Contains(string(advisory), "obehörig kopierade") {
+		t.Errorf("advisory page: %d %.300s", page.StatusCode, advisory)
+	}
+	for _, org := range []string{stockholm, malmo, alvesta, almhult, "Stockholms kommun"} {
+		if strings.Contains(string(advisory), org) {
+			t.Errorf("the public advisory names %s", org)
+		}
+	}
 
 	// The answer arrives on the DPO's open page, and is shared with all.
 	dpo.waitFor("answer arrives live", `document.querySelector('#question-list li.answered .a')?.innerText.includes('separate system')`)
@@ -191,6 +218,7 @@ func TestWorkspaceInBrowser(t *testing.T) {
 	ahead.Store(int64(72*time.Hour + 30*time.Minute))
 	dpo.do("reload", chromedp.Reload())
 	dpo.waitFor("report form after reload", `document.querySelector('#report-form') !== null && document.querySelector('#notice-details .badge.overdue') !== null`)
+	dpo.waitFor("the advisory link for a public communication", `document.querySelector('#advisory-link a')?.href.endsWith('/advisories/WS-B')`)
 	dpo.waitFor("the reason marked as required", `document.querySelector('#report-form [data-field="delay_reason"]').classList.contains('required')`)
 	dpo.do("fill the report", chromedp.SendKeys(`#report-reference`, "IMY-2026-0042"))
 	dpo.click(&clicks, `#report-form button[type=submit]`)
@@ -233,6 +261,7 @@ func TestWorkspaceInBrowser(t *testing.T) {
 		}
 	}
 	dpo.screenshot("workspace-notice")
+	dpo.screenshotOf("workspace-subjects", "#subjects")
 
 	// On a phone, in Swedish.
 	dpo.do("phone, Swedish", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)), chromedp.Click("#lang"))

@@ -82,6 +82,12 @@
       openQuestions: 'Open questions', noOpenQuestions: 'No unanswered questions.', askedAgo: 'asked {0} ago', answerLabel: 'Answer',
       shareWithAll: 'Share with every affected organisation (without the asker\'s name)', sendAnswer: 'Send answer', answered: 'Answer sent.',
       questionsCount: '{0} open', sharedBadge: 'shared with all', ageNow: 'less than a minute', askedAt: 'Asked {0} by {1}', escalatedBadge: 'escalated',
+      nextUpdate: 'Next update from the processor', promisedBy: 'promised by {0}', promiseRecord: 'promises kept {0}, missed {1}',
+      subjectsTitle: 'Words for your data subjects (Art. 34)', subjectsHelp: 'A draft to the people concerned, with your organisation\'s counts and the processor\'s text: as a letter, as plain text and as an SMS. Check it before you send it.',
+      letter: 'Letter (Markdown)', plainText: 'Plain text', sms: 'SMS', chars: '{0} characters', download: 'Download',
+      advisoryTitle: 'Public advisory page', advisoryPublished: 'The processor\'s public advisory page (you may link to it):',
+      advisoryNotPublished: 'not published', publishAdvisory: 'Publish the advisory page', unpublishAdvisory: 'Withdraw the advisory page',
+      advisoryUnpublished: 'The advisory page is withdrawn: it answers 404.',
       nt_new: 'new', 'nt_follow-up': 'follow-up',
       fc_authority: 'the authority', fc_organisation_number: 'organisation number', fc_own_reference: 'your own reference',
       fc_incident_type: 'type of incident', fc_incident_started: 'when it started', fc_incident_ended: 'when it ended (or that it is ongoing)',
@@ -187,6 +193,12 @@
       openQuestions: 'Öppna frågor', noOpenQuestions: 'Inga obesvarade frågor.', askedAgo: 'ställd för {0} sedan', answerLabel: 'Svar',
       shareWithAll: 'Dela med alla berörda organisationer (utan frågeställarens namn)', sendAnswer: 'Skicka svar', answered: 'Svaret är skickat.',
       questionsCount: '{0} öppna', sharedBadge: 'delat med alla', ageNow: 'mindre än en minut', askedAt: 'Ställd {0} av {1}', escalatedBadge: 'eskalerad',
+      nextUpdate: 'Nästa uppdatering från biträdet', promisedBy: 'utlovad senast {0}', promiseRecord: 'löften hållna {0}, missade {1}',
+      subjectsTitle: 'Information till de registrerade (artikel 34)', subjectsHelp: 'Ett utkast till de berörda personerna, med er organisations antal och biträdets text: som brev, som ren text och som sms. Granska det innan ni skickar.',
+      letter: 'Brev (Markdown)', plainText: 'Ren text', sms: 'Sms', chars: '{0} tecken', download: 'Ladda ner',
+      advisoryTitle: 'Offentlig informationssida', advisoryPublished: 'Biträdets offentliga informationssida (ni kan länka till den):',
+      advisoryNotPublished: 'inte publicerad', publishAdvisory: 'Publicera informationssidan', unpublishAdvisory: 'Dra tillbaka informationssidan',
+      advisoryUnpublished: 'Informationssidan är tillbakadragen: den svarar 404.',
       nt_new: 'ny', 'nt_follow-up': 'komplettering',
       fc_authority: 'tillsynsmyndighet', fc_organisation_number: 'organisationsnummer', fc_own_reference: 'er egen referens',
       fc_incident_type: 'typ av incident', fc_incident_started: 'när den började', fc_incident_ended: 'när den slutade (eller att den pågår)',
@@ -659,6 +671,8 @@
     const title = h('h1', { id: 'breach-title' }, id);
     const meta = h('p', { class: 'meta' });
     const warn = h('p', { class: 'warn', id: 'unknown-orgs' });
+    const advisory = h('div', { class: 'row', id: 'advisory' });
+    const promise = h('p', { class: 'meta', id: 'breach-promise' });
     const bars = h('div', { class: 'bars', id: 'progress' });
     const extra = h('p', { class: 'meta', id: 'progress-extra' });
     const filter = h('input', { id: 'org-filter', name: 'filter', type: 'search', autocomplete: 'off' });
@@ -703,7 +717,7 @@
     mainView(
       h('p', {}, h('a', { href: '#/' }, t('allBreaches'))),
       h('div', { class: 'head' }, title, live),
-      meta, warn,
+      meta, warn, promise, advisory,
       h('section', { 'aria-labelledby': 'progress-head', class: 'panel' }, h('h2', { id: 'progress-head' }, t('progress')), bars, extra),
       qPanel,
       h('section', { 'aria-labelledby': 'orgs-head', class: 'panel' }, orgsHead,
@@ -745,6 +759,9 @@
         t('revision', breach.latest_revision || 1)].filter(Boolean).join(' · ');
       const unknown = [...(breach.unknown_org_ids || []), ...(breach.revisions || []).flatMap((r) => r.unknown_org_ids || [])];
       warn.textContent = unknown.length ? t('unknownOrgs', unknown.join(', ')) : '';
+      const p = promiseLine(breach.next_update);
+      promise.replaceChildren(...(p ? [t('nextUpdate') + ': ', p] : []));
+      if (session.role === 'vendor' || !session.auth) advisory.replaceChildren(...advisoryControl(breach, (b) => { breach = { ...breach, ...b }; renderHead(); }));
     };
     // Once every notice is here, overdue and the next deadline are counted
     // in the page, so they follow the clock; before, the summary's count.
@@ -828,6 +845,31 @@
       // The organisations stay usable when questions cannot be read.
       fail: (err) => qList.replaceChildren(h('li', { class: 'error', role: 'alert' }, t('failed', err.message))),
     }, signal);
+  }
+
+  // advisoryControl lets the vendor publish or withdraw the breach's
+  // public advisory page (no token needed to read it once published).
+  function advisoryControl(b, onChange) {
+    const published = !!b.advisory_published_at;
+    const url = b.advisory_path ? location.origin + b.advisory_path : '';
+    const err = h('span', { class: 'error', role: 'alert' });
+    const button = h('button', { type: 'button', class: 'ghost', id: published ? 'advisory-unpublish' : 'advisory-publish' },
+      published ? t('unpublishAdvisory') : t('publishAdvisory'));
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      err.textContent = '';
+      try {
+        const r = await api(`/api/breaches/${enc(b.id)}/advisory/${published ? 'unpublish' : 'publish'}`, { method: 'POST', body: '{}' });
+        setStatus(published ? t('advisoryUnpublished') : t('advisoryPublished'));
+        onChange(r.breach || {});
+      } catch (ex) {
+        if (ex.status === 401) return signOut(t('tokenRejected'));
+        err.textContent = ex.message;
+        button.disabled = false;
+      }
+    });
+    return [h('span', { class: 'meta' }, t('advisoryTitle') + ': ',
+      published ? h('a', { href: url, target: '_blank', rel: 'noopener' }, url) : t('advisoryNotPublished')), button, err];
   }
 
   // answerItem is one unanswered question with its age, and the vendor's
@@ -1036,7 +1078,8 @@
       ...row(t('title'), b.report?.title),
       ...row(t('processor'), b.report?.processor),
       ...row(t('discovered_at'), fmtTime(b.report?.discovered_at)),
-      ...FACTS.flatMap((k) => row(t(k), factText(k, facts[k]))));
+      ...FACTS.flatMap((k) => row(t(k), factText(k, facts[k]))),
+      ...row(t('nextUpdate'), promiseLine(n.next_update || b.next_update)));
     const counts = h('dl', { class: 'details', id: 'own-counts' },
       ...row(t('approxSubjects'), n.approx_subjects ? num(n.approx_subjects) : t('unknown')),
       ...row(t('approxRecords'), n.approx_records ? num(n.approx_records) : t('unknown')),
@@ -1046,6 +1089,54 @@
       list,
       h('p', { class: 'callback' }, t('callBack')),
       h('h3', {}, t('yourCounts')), counts);
+  }
+
+  // promiseLine is the processor's open promise of its next update, with
+  // a live countdown, or null.
+  function promiseLine(p) {
+    if (!p?.next_update_by) return null;
+    return h('span', { id: 'next-update', 'data-overdue': String(!!p.overdue) }, t('promisedBy', fmtTime(p.next_update_by)), ' ',
+      countdown({ deadline: p.next_update_by, state: 'NOTICE_STATE_DELIVERED' }),
+      p.kept || p.missed ? h('span', { class: 'meta' }, ' · ' + t('promiseRecord', num(p.kept || 0), num(p.missed || 0))) : null);
+  }
+
+  // subjectPanel: the draft to the organisation's own data subjects
+  // (Art. 34) as a letter, plain text and an SMS, and the processor's
+  // public advisory page once published.
+  function subjectPanel(n, b, signal) {
+    const body = h('div', { id: 'subject-body' }, h('p', { class: 'muted' }, t('loading')));
+    const select = h('select', { id: 'subject-lang', name: 'subject_lang' },
+      h('option', { value: 'sv' }, 'Svenska'), h('option', { value: 'en' }, 'English'));
+    select.value = lang;
+    const load = async () => {
+      let d;
+      try {
+        d = await api(`/api/notices/${enc(n.breach_id)}/${enc(n.org_id)}/subject-draft?language=${enc(select.value)}`, { signal });
+      } catch (err) {
+        if (!signal.aborted) body.replaceChildren(h('p', { class: 'error', role: 'alert' }, err.message));
+        return;
+      }
+      const name = (ext) => `subjects-${n.breach_id}-${n.org_id}-${select.value}.${ext}`.replace(/[^A-Za-z0-9._-]/g, '_');
+      const variant = (key, text, ext, type) => h('div', { class: 'variant', 'data-variant': key },
+        h('h3', {}, t(key), key === 'sms' ? h('span', { class: 'meta' }, ` (${t('chars', [...text].length)})`) : null),
+        h('pre', { class: 'draft-text', lang: d.language }, text),
+        h('div', { class: 'row' },
+          h('button', { type: 'button', class: 'ghost copy', onclick: () => copyText(text, t(key)) }, t('copy')),
+          ext ? h('button', { type: 'button', class: 'ghost', onclick: () => saveBlob(new Blob([text], { type }), name(ext)) }, t('download')) : null));
+      body.replaceChildren(
+        variant('letter', d.markdown || '', 'md', 'text/markdown;charset=utf-8'),
+        variant('plainText', d.plain_text || '', 'txt', 'text/plain;charset=utf-8'),
+        variant('sms', d.sms || '', null));
+    };
+    select.addEventListener('change', load);
+    load();
+    const url = b?.advisory_published_at && b.advisory_path ? location.origin + b.advisory_path : '';
+    return section('subjects', 'subjectsTitle',
+      h('p', { class: 'muted small' }, t('subjectsHelp')),
+      url ? h('p', { class: 'callback', id: 'advisory-link' }, t('advisoryPublished'), ' ', h('a', { href: url, rel: 'noopener', target: '_blank' }, url),
+        ' ', h('button', { type: 'button', class: 'ghost copy', onclick: () => copyText(url, t('advisoryTitle')) }, t('copy'))) : null,
+      h('div', { class: 'row' }, h('label', { for: 'subject-lang', class: 'inline' }, t('draftLang')), select),
+      body);
   }
 
   function changesPanel(b) {
@@ -1335,12 +1426,12 @@
     const details = h('dl', { class: 'details', id: 'notice-details' });
     const action = h('div', { id: 'notice-action' });
     const status = h('section', { class: 'panel', id: 'status-panel' }, details, action);
-    const slots = { what: h('div'), changes: h('div'), questions: h('div'), draft: h('div'), outcome: h('div'), art34: h('div'), evidence: h('div') };
+    const slots = { what: h('div'), changes: h('div'), questions: h('div'), draft: h('div'), outcome: h('div'), art34: h('div'), subjects: h('div'), evidence: h('div') };
     const history = h('ol', { class: 'history', id: 'history' });
     const histHead = h('h2', { id: 'history-head' }, t('history'));
     const backTo = session.scope === 'all' ? '#/breach/' + enc(breachID) : '#/';
     mainView(h('p', {}, h('a', { href: backTo }, t('back'))), h('div', { class: 'head' }, title, live),
-      status, slots.what, slots.changes, slots.questions, slots.draft, slots.outcome, slots.art34, slots.evidence,
+      status, slots.what, slots.changes, slots.questions, slots.draft, slots.outcome, slots.art34, slots.subjects, slots.evidence,
       h('section', { class: 'panel', 'aria-labelledby': 'history-head' }, histHead, history));
     let data = null;
     let drawn = {}; // what each slot was drawn from, so typing survives a refresh
@@ -1385,6 +1476,7 @@
       draw('draft', [n.revision_delivered, n.state, n.outcome?.kind, n.subject_communication?.kind, lang].join(), () => draftPanel(n, signal));
       draw('outcome', JSON.stringify([n.outcome, n.state, n.deadline]) + lang, () => outcomePanel(n, setNotice));
       draw('art34', JSON.stringify([n.subject_communication, n.state]) + lang, () => art34Panel(n, setNotice));
+      draw('subjects', JSON.stringify([b?.advisory_published_at, b?.latest_revision, n.approx_subjects]) + lang, () => subjectPanel(n, b, signal));
       draw('evidence', lang, () => evidencePanel(n));
       history.replaceChildren(...historyList(data.events || []));
     };
