@@ -82,6 +82,11 @@
       openQuestions: 'Open questions', noOpenQuestions: 'No unanswered questions.', askedAgo: 'asked {0} ago', answerLabel: 'Answer',
       shareWithAll: 'Share with every affected organisation (without the asker\'s name)', sendAnswer: 'Send answer', answered: 'Answer sent.',
       questionsCount: '{0} open', sharedBadge: 'shared with all', ageNow: 'less than a minute', askedAt: 'Asked {0} by {1}', escalatedBadge: 'escalated',
+      state_NOTICE_STATE_WITHDRAWN: 'Withdrawn: not affected', noClock: 'no deadline: not affected', withdrawn: 'Withdrawn',
+      affectedStatus: 'Affected?', as_AFFECTED_STATUS_CONFIRMED: 'confirmed', as_AFFECTED_STATUS_UNDER_INVESTIGATION: 'under investigation by the processor',
+      as_AFFECTED_STATUS_NOT_AFFECTED: 'not affected', withdrawnAt: 'Withdrawn',
+      yourCountsCorrected: 'Your numbers corrected: {0} data subjects, {1} records', youWereWithdrawn: 'The processor found your organisation not affected: {0}',
+      ev_counts_corrected: 'Numbers corrected', ev_withdrawn: 'Withdrawn: not affected', ev_renotified: 'Notified again',
       nextUpdate: 'Next update from the processor', promisedBy: 'promised by {0}', promiseRecord: 'promises kept {0}, missed {1}',
       subjectsTitle: 'Words for your data subjects (Art. 34)', subjectsHelp: 'A draft to the people concerned, with your organisation\'s counts and the processor\'s text: as a letter, as plain text and as an SMS. Check it before you send it.',
       letter: 'Letter (Markdown)', plainText: 'Plain text', sms: 'SMS', chars: '{0} characters', download: 'Download',
@@ -193,6 +198,11 @@
       openQuestions: 'Öppna frågor', noOpenQuestions: 'Inga obesvarade frågor.', askedAgo: 'ställd för {0} sedan', answerLabel: 'Svar',
       shareWithAll: 'Dela med alla berörda organisationer (utan frågeställarens namn)', sendAnswer: 'Skicka svar', answered: 'Svaret är skickat.',
       questionsCount: '{0} öppna', sharedBadge: 'delat med alla', ageNow: 'mindre än en minut', askedAt: 'Ställd {0} av {1}', escalatedBadge: 'eskalerad',
+      state_NOTICE_STATE_WITHDRAWN: 'Återkallad: inte berörd', noClock: 'ingen tidsfrist: inte berörd', withdrawn: 'Återkallade',
+      affectedStatus: 'Berörd?', as_AFFECTED_STATUS_CONFIRMED: 'bekräftat', as_AFFECTED_STATUS_UNDER_INVESTIGATION: 'biträdet utreder',
+      as_AFFECTED_STATUS_NOT_AFFECTED: 'inte berörd', withdrawnAt: 'Återkallad',
+      yourCountsCorrected: 'Era antal rättade: {0} registrerade, {1} poster', youWereWithdrawn: 'Biträdet har funnit att er organisation inte är berörd: {0}',
+      ev_counts_corrected: 'Antal rättade', ev_withdrawn: 'Återkallad: inte berörd', ev_renotified: 'Underrättad igen',
       nextUpdate: 'Nästa uppdatering från biträdet', promisedBy: 'utlovad senast {0}', promiseRecord: 'löften hållna {0}, missade {1}',
       subjectsTitle: 'Information till de registrerade (artikel 34)', subjectsHelp: 'Ett utkast till de berörda personerna, med er organisations antal och biträdets text: som brev, som ren text och som sms. Granska det innan ni skickar.',
       letter: 'Brev (Markdown)', plainText: 'Ren text', sms: 'Sms', chars: '{0} tecken', download: 'Ladda ner',
@@ -480,13 +490,16 @@
 
   // remaining is the time to a notice's deadline (negative: overdue), or
   // null when it has none or no longer matters.
+  const closed = (n) => n.state === 'NOTICE_STATE_RESOLVED' || n.state === 'NOTICE_STATE_WITHDRAWN';
+
   function remaining(n) {
-    if (!n.deadline || n.state === 'NOTICE_STATE_RESOLVED') return null;
+    if (!n.deadline || closed(n)) return null;
     return Date.parse(n.deadline) - now();
   }
 
   function countdownText(n) {
     if (n.state === 'NOTICE_STATE_RESOLVED') return t('done');
+    if (n.state === 'NOTICE_STATE_WITHDRAWN') return t('noClock');
     const r = remaining(n);
     if (r == null) return t('notDelivered');
     return r < 0 ? t('overdueBy', fmtDuration(r)) : t('left', fmtDuration(r));
@@ -512,7 +525,7 @@
   // byTimeLeft: overdue first (the longest overdue first), then by
   // deadline, then the undelivered, then the resolved.
   function byTimeLeft(a, b) {
-    const rank = (n) => (n.state === 'NOTICE_STATE_RESOLVED' ? 3 : !n.deadline ? 2 : remaining(n) < 0 ? 0 : 1);
+    const rank = (n) => (n.state === 'NOTICE_STATE_WITHDRAWN' ? 4 : n.state === 'NOTICE_STATE_RESOLVED' ? 3 : !n.deadline ? 2 : remaining(n) < 0 ? 0 : 1);
     const at = (n) => (n.deadline ? Date.parse(n.deadline) : 0);
     return rank(a) - rank(b) || at(a) - at(b) || byName(a, b);
   }
@@ -706,7 +719,7 @@
       switch (show) {
         case 'unacked': return n.state === 'NOTICE_STATE_PENDING' || n.state === 'NOTICE_STATE_DELIVERED';
         case 'overdue': return isLate(n);
-        case 'unresolved': return n.state !== 'NOTICE_STATE_RESOLVED';
+        case 'unresolved': return !closed(n);
         case 'questions': return (openQuestions.get(n.org_id) || 0) > 0;
         default: return true;
       }
@@ -783,7 +796,8 @@
       const own = caughtUp && notices.size === total ? clientSide() : { late: Number(summary.overdue || 0), next: summary.next_deadline };
       shown = JSON.stringify([summary, own, lang]);
       const values = { ...summary, overdue: own.late };
-      bars.replaceChildren(...['delivered', 'acknowledged', 'resolved', 'overdue'].map((k) => meter(k, Number(values[k] || 0), total)));
+      const kinds = ['delivered', 'acknowledged', 'resolved', 'overdue', ...(Number(values.withdrawn || 0) ? ['withdrawn'] : [])];
+      bars.replaceChildren(...kinds.map((k) => meter(k, Number(values[k] || 0), total)));
       const parts = [];
       if (own.next) {
         parts.push(h('span', {}, `${t('nextDeadline')}: `,
@@ -1037,7 +1051,8 @@
         changes.push({ field: k, before: facts[k], after: u[k] });
         facts[k] = u[k];
       }
-      revs.push({ number: r.number, at: r.received_at, summary: u.summary || '', added: (u.add_affected || []).length > 0, changes });
+      revs.push({ number: r.number, at: r.received_at, summary: u.summary || '', added: (u.add_affected || []).length > 0, changes,
+        corrected: (u.correct_affected || [])[0], withdrawn: (u.withdraw || [])[0] });
     }
     return { facts, revs };
   }
@@ -1145,6 +1160,10 @@
       h('h3', {}, t('revisionAt', r.number, fmtTime(r.at))),
       r.summary ? h('p', { class: 'summary' }, r.summary) : null,
       r.added ? h('p', { class: 'meta' }, t('youWereAdded')) : null,
+      r.corrected ? h('p', { class: 'meta', 'data-corrected': 'true' }, t('yourCountsCorrected',
+        r.corrected.approx_subjects ? num(r.corrected.approx_subjects) : t('unknown'), r.corrected.approx_records ? num(r.corrected.approx_records) : t('unknown')),
+        r.corrected.status && r.corrected.status !== 'AFFECTED_STATUS_CONFIRMED' ? ' · ' + t('as_' + r.corrected.status) : '') : null,
+      r.withdrawn ? h('p', { class: 'warn', 'data-withdrawn': 'true' }, t('youWereWithdrawn', r.withdrawn.statement || '')) : null,
       r.changes.length ? h('table', { class: 'diff' },
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('field')), h('th', { scope: 'col' }, t('before')), h('th', { scope: 'col' }, t('after')))),
         h('tbody', {}, r.changes.map((c) => h('tr', { 'data-field': c.field },
@@ -1455,6 +1474,8 @@
         ...row('deadline', n.deadline ? fmtTime(n.deadline) : '—', ' ', countdown(n)),
         ...(n.acknowledged_at ? row('acknowledged', ackLine(n), n.acknowledgement_note ? h('q', {}, n.acknowledgement_note) : null) : []),
         ...row('deliveries', num(n.delivery_count)),
+        ...(n.affected_status && n.affected_status !== 'AFFECTED_STATUS_CONFIRMED' ? row('affectedStatus', t('as_' + n.affected_status)) : []),
+        ...(n.withdrawn_at ? row('withdrawnAt', h('span', { id: 'withdrawal' }, fmtTime(n.withdrawn_at), n.withdrawal_statement ? [' · ', h('q', {}, n.withdrawal_statement)] : null)) : []),
         ...(n.resolved_at ? row('resolvedAt', fmtTime(n.resolved_at)) : []),
         ...(n.outcome?.kind ? row('outcome', t('outcome_' + n.outcome.kind)) : []),
         ...((n.escalated_to || []).length ? row('escalatedTo', h('ul', { class: 'plain', id: 'escalated-to' }, n.escalated_to.map((x) =>
