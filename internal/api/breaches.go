@@ -240,7 +240,7 @@ func (s breachService) GetBreachSummary(ctx context.Context, req *cascadev1.GetB
 	}
 	if s.view != nil {
 		if b, sum, ok := s.view.Summary(id); ok {
-			return &cascadev1.GetBreachSummaryResponse{Summary: protoconv.SummaryProto(&sum, b.Latest(), s.now())}, nil
+			return &cascadev1.GetBreachSummaryResponse{Summary: protoconv.BreachSummaryProto(&sum, b, s.now())}, nil
 		}
 	}
 	b, err := s.st.GetBreach(ctx, id)
@@ -251,7 +251,7 @@ func (s breachService) GetBreachSummary(ctx context.Context, req *cascadev1.GetB
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	return &cascadev1.GetBreachSummaryResponse{Summary: protoconv.SummaryProto(&v.Summary, b.Latest(), s.now())}, nil
+	return &cascadev1.GetBreachSummaryResponse{Summary: protoconv.BreachSummaryProto(&v.Summary, b, s.now())}, nil
 }
 
 func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cascadev1.BreachService_WatchBreachServer) error {
@@ -265,7 +265,6 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 	if err != nil {
 		return toStatus(ctx, s.log, method, err)
 	}
-	latest := b.Latest()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sums, err := s.st.WatchSummary(ctx, id)
@@ -291,7 +290,7 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 		if summaryCaughtUp && noticesCaughtUp && !sentCaughtUp {
 			if !sentSummary { // no summary stored yet: an empty one
 				if err := send(&cascadev1.WatchBreachResponse{Event: &cascadev1.WatchBreachResponse_Summary{
-					Summary: protoconv.SummaryProto(&breach.Summary{Breach: id}, latest, s.now())}}); err != nil {
+					Summary: protoconv.BreachSummaryProto(&breach.Summary{Breach: id}, b, s.now())}}); err != nil {
 					return err
 				}
 			}
@@ -312,11 +311,11 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 				continue
 			}
 			sentSummary = true
-			if b, err := s.st.GetBreach(ctx, id); err == nil { // a revision may have been added
-				latest = b.Latest()
+			if cur, err := s.st.GetBreach(ctx, id); err == nil { // a revision may have been added
+				b = cur
 			}
 			if err := send(&cascadev1.WatchBreachResponse{Event: &cascadev1.WatchBreachResponse_Summary{
-				Summary: protoconv.SummaryProto(&v.Summary, latest, s.now())}}); err != nil {
+				Summary: protoconv.BreachSummaryProto(&v.Summary, b, s.now())}}); err != nil {
 				return err
 			}
 		case n, ok := <-notices:

@@ -27,6 +27,10 @@ type Update struct {
 	MeasuresProposed    string     `json:"measures_proposed,omitempty"`
 	AdviceToControllers string     `json:"advice_to_controllers,omitempty"`
 	Contact             *Contact   `json:"contact,omitempty"`
+	// CorrectAffected and Withdraw change what is said of organisations
+	// notified before (withdraw.go).
+	CorrectAffected []Affected             `json:"correct_affected,omitempty"`
+	Withdraw        []WithdrawOrganisation `json:"withdraw,omitempty"`
 }
 
 // Digest identifies an update's content: publishing the same update again
@@ -82,7 +86,9 @@ func (u *Update) Validate() error {
 		}
 		seen[a.Org] = true
 		approxRange(&vs, field, a)
+		statusField(&vs, field, a.Status)
 	}
+	u.validateTargets(&vs)
 	return vs.err()
 }
 
@@ -98,6 +104,34 @@ type Revision struct {
 	Added          int       `json:"added"` // organisations newly notified
 	UnknownOrgs    []OrgID   `json:"unknown_org_ids,omitempty"`
 	FanoutComplete bool      `json:"fanout_complete"`
+	// Corrected, Withdrawn and Renotified count the organisations whose
+	// numbers the revision corrected, that it withdrew, and withdrawn ones
+	// it named affected again.
+	Corrected  int `json:"corrected,omitempty"`
+	Withdrawn  int `json:"withdrawn,omitempty"`
+	Renotified int `json:"renotified,omitempty"`
+}
+
+// LatestShared is the latest revision delivered to every affected
+// organisation: revisions that only correct or withdraw (Targeted) go to
+// the organisations they name only.
+func (b *Breach) LatestShared() int {
+	for i := len(b.Revisions) - 1; i >= 0; i-- {
+		if !b.Revisions[i].Update.Targeted() {
+			return b.Revisions[i].Number
+		}
+	}
+	return 1
+}
+
+// RevisionNumber is revision rev (2, 3, ...), if recorded.
+func (b *Breach) RevisionNumber(rev int) *Revision {
+	for i := range b.Revisions {
+		if b.Revisions[i].Number == rev {
+			return &b.Revisions[i]
+		}
+	}
+	return nil
 }
 
 // Latest is the breach's latest revision number.
@@ -150,6 +184,18 @@ func (b *Breach) Facts() Report {
 			r.Contact = *u.Contact
 		}
 		r.Affected = append(slices.Clip(r.Affected), u.AddAffected...)
+		if len(u.CorrectAffected) > 0 || len(u.Withdraw) > 0 {
+			as := slices.Clone(r.Affected)
+			for i := range as {
+				if c, ok := u.Correction(as[i].Org); ok {
+					as[i] = c
+				}
+				if _, ok := u.Withdrawal(as[i].Org); ok {
+					as[i].Status = StatusNotAffected
+				}
+			}
+			r.Affected = as
+		}
 	}
 	return r
 }

@@ -76,6 +76,12 @@ func renderNotice(w io.Writer, n *cascadev1.Notice, now time.Time) error {
 	row(tw, "Breach:", n.GetBreachId())
 	row(tw, "Organisation:", org)
 	row(tw, "State:", stateName(n.GetState()))
+	if st := n.GetAffectedStatus(); st > cascadev1.AffectedStatus_AFFECTED_STATUS_CONFIRMED { // shown only when not confirmed
+		row(tw, "Affected:", strings.TrimPrefix(st.String(), "AFFECTED_STATUS_"))
+	}
+	if n.GetWithdrawnAt() != nil {
+		row(tw, "Withdrawn:", formatTime(n.GetWithdrawnAt())+": "+safeText(n.GetWithdrawalStatement()))
+	}
 	row(tw, "Created:", formatTime(n.GetCreatedAt()))
 	row(tw, "Delivered:", formatTime(n.GetDeliveredAt()))
 	row(tw, "Deliveries:", fmt.Sprint(n.GetDeliveryCount()))

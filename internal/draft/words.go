@@ -1,5 +1,7 @@
 package draft
 
+import "github.com/cascadehq/cascade/internal/breach"
+
 // words is every phrase of the Markdown draft in one language. Phrases
 // ending in "f" are fmt formats. The Swedish follows the wording of the
 // Swedish text of the GDPR and of IMY; the English that of the GDPR.
@@ -78,6 +80,9 @@ type words struct {
 	hDataCats       string
 	tDataCats       string
 	hNumbers        string
+	lStatus         string
+	statusNames     map[breach.AffectedStatus]string
+	withdrawnf      string // time, statement
 	lSubjects       string
 	tSubjects       string
 	lRecords        string
@@ -209,6 +214,13 @@ func swedish() *words {
 		hDataCats:       "Kategorier av personuppgifter",
 		tDataCats:       "vilka kategorier av personuppgifter som berörs",
 		hNumbers:        "Ungefärligt antal",
+		lStatus:         "Berörs enligt biträdet",
+		statusNames: map[breach.AffectedStatus]string{
+			breach.StatusConfirmed:          "ja, bekräftat",
+			breach.StatusUnderInvestigation: "under utredning",
+			breach.StatusNotAffected:        "nej, inte berörd",
+		},
+		withdrawnf: "Personuppgiftsbiträdet meddelade %s att er organisation inte berörs av incidenten och drog tillbaka underrättelsen: %s",
 		lSubjects:       "Antal berörda registrerade",
 		tSubjects:       "uppskatta antalet berörda registrerade",
 		lRecords:        "Antal berörda personuppgiftsposter",
@@ -349,6 +361,13 @@ func english() *words {
 		hDataCats:       "Categories of personal data",
 		tDataCats:       "the categories of personal data concerned",
 		hNumbers:        "Approximate numbers",
+		lStatus:         "Affected according to the processor",
+		statusNames: map[breach.AffectedStatus]string{
+			breach.StatusConfirmed:          "yes, confirmed",
+			breach.StatusUnderInvestigation: "under investigation",
+			breach.StatusNotAffected:        "no, not affected",
+		},
+		withdrawnf: "On %s the processor stated that your organisation is not affected by the breach and withdrew the notice: %s",
 		lSubjects:       "Data subjects concerned",
 		tSubjects:       "estimate the number of data subjects concerned",
 		lRecords:        "Personal data records concerned",

@@ -27,6 +27,63 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AffectedStatus is what the processor says of one organisation.
+type AffectedStatus int32
+
+const (
+	// Not set: read as CONFIRMED.
+	AffectedStatus_AFFECTED_STATUS_UNSPECIFIED AffectedStatus = 0
+	// The organisation's data is affected.
+	AffectedStatus_AFFECTED_STATUS_CONFIRMED AffectedStatus = 1
+	// The processor is still finding out whether the organisation's data is affected.
+	AffectedStatus_AFFECTED_STATUS_UNDER_INVESTIGATION AffectedStatus = 2
+	// The processor found the organisation not affected (a withdrawn notice).
+	AffectedStatus_AFFECTED_STATUS_NOT_AFFECTED AffectedStatus = 3
+)
+
+// Enum value maps for AffectedStatus.
+var (
+	AffectedStatus_name = map[int32]string{
+		0: "AFFECTED_STATUS_UNSPECIFIED",
+		1: "AFFECTED_STATUS_CONFIRMED",
+		2: "AFFECTED_STATUS_UNDER_INVESTIGATION",
+		3: "AFFECTED_STATUS_NOT_AFFECTED",
+	}
+	AffectedStatus_value = map[string]int32{
+		"AFFECTED_STATUS_UNSPECIFIED":         0,
+		"AFFECTED_STATUS_CONFIRMED":           1,
+		"AFFECTED_STATUS_UNDER_INVESTIGATION": 2,
+		"AFFECTED_STATUS_NOT_AFFECTED":        3,
+	}
+)
+
+func (x AffectedStatus) Enum() *AffectedStatus {
+	p := new(AffectedStatus)
+	*p = x
+	return p
+}
+
+func (x AffectedStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AffectedStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_cascade_v1_types_proto_enumTypes[0].Descriptor()
+}
+
+func (AffectedStatus) Type() protoreflect.EnumType {
+	return &file_cascade_v1_types_proto_enumTypes[0]
+}
+
+func (x AffectedStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AffectedStatus.Descriptor instead.
+func (AffectedStatus) EnumDescriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{0}
+}
+
 // NoticeState is where a notice stands in the controller's obligation.
 type NoticeState int32
 
@@ -41,6 +98,10 @@ const (
 	NoticeState_NOTICE_STATE_ACKNOWLEDGED NoticeState = 3
 	// The organisation recorded its outcome.
 	NoticeState_NOTICE_STATE_RESOLVED NoticeState = 4
+	// The processor found the organisation not affected (BreachUpdate.withdraw):
+	// no more reminders, redeliveries or escalation; never overdue. The
+	// controller may still record an outcome; the state stays WITHDRAWN.
+	NoticeState_NOTICE_STATE_WITHDRAWN NoticeState = 5
 )
 
 // Enum value maps for NoticeState.
@@ -51,6 +112,7 @@ var (
 		2: "NOTICE_STATE_DELIVERED",
 		3: "NOTICE_STATE_ACKNOWLEDGED",
 		4: "NOTICE_STATE_RESOLVED",
+		5: "NOTICE_STATE_WITHDRAWN",
 	}
 	NoticeState_value = map[string]int32{
 		"NOTICE_STATE_UNSPECIFIED":  0,
@@ -58,6 +120,7 @@ var (
 		"NOTICE_STATE_DELIVERED":    2,
 		"NOTICE_STATE_ACKNOWLEDGED": 3,
 		"NOTICE_STATE_RESOLVED":     4,
+		"NOTICE_STATE_WITHDRAWN":    5,
 	}
 )
 
@@ -72,11 +135,11 @@ func (x NoticeState) String() string {
 }
 
 func (NoticeState) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[0].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[1].Descriptor()
 }
 
 func (NoticeState) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[0]
+	return &file_cascade_v1_types_proto_enumTypes[1]
 }
 
 func (x NoticeState) Number() protoreflect.EnumNumber {
@@ -85,7 +148,7 @@ func (x NoticeState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use NoticeState.Descriptor instead.
 func (NoticeState) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{0}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{1}
 }
 
 // DeliveryChannel is a way of delivering messages to an organisation.
@@ -129,11 +192,11 @@ func (x DeliveryChannel) String() string {
 }
 
 func (DeliveryChannel) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[1].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[2].Descriptor()
 }
 
 func (DeliveryChannel) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[1]
+	return &file_cascade_v1_types_proto_enumTypes[2]
 }
 
 func (x DeliveryChannel) Number() protoreflect.EnumNumber {
@@ -142,7 +205,7 @@ func (x DeliveryChannel) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DeliveryChannel.Descriptor instead.
 func (DeliveryChannel) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{1}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{2}
 }
 
 // OutcomeKind is how a controller resolved its obligation.
@@ -182,11 +245,11 @@ func (x OutcomeKind) String() string {
 }
 
 func (OutcomeKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[2].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[3].Descriptor()
 }
 
 func (OutcomeKind) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[2]
+	return &file_cascade_v1_types_proto_enumTypes[3]
 }
 
 func (x OutcomeKind) Number() protoreflect.EnumNumber {
@@ -195,7 +258,7 @@ func (x OutcomeKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use OutcomeKind.Descriptor instead.
 func (OutcomeKind) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{2}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{3}
 }
 
 // SubjectCommunicationKind is the Art. 34 decision.
@@ -239,11 +302,11 @@ func (x SubjectCommunicationKind) String() string {
 }
 
 func (SubjectCommunicationKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[3].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[4].Descriptor()
 }
 
 func (SubjectCommunicationKind) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[3]
+	return &file_cascade_v1_types_proto_enumTypes[4]
 }
 
 func (x SubjectCommunicationKind) Number() protoreflect.EnumNumber {
@@ -252,7 +315,7 @@ func (x SubjectCommunicationKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SubjectCommunicationKind.Descriptor instead.
 func (SubjectCommunicationKind) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{3}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
 }
 
 // Art34Exemption is the Art. 34(3) ground.
@@ -296,11 +359,11 @@ func (x Art34Exemption) String() string {
 }
 
 func (Art34Exemption) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[4].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[5].Descriptor()
 }
 
 func (Art34Exemption) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[4]
+	return &file_cascade_v1_types_proto_enumTypes[5]
 }
 
 func (x Art34Exemption) Number() protoreflect.EnumNumber {
@@ -309,7 +372,7 @@ func (x Art34Exemption) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Art34Exemption.Descriptor instead.
 func (Art34Exemption) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{5}
 }
 
 // Contact is the processor's contact point for the breach (Art. 33(3)(b)).
@@ -386,6 +449,10 @@ type AffectedOrganisation struct {
 	ApproxSubjects int64 `protobuf:"varint,2,opt,name=approx_subjects,json=approxSubjects,proto3" json:"approx_subjects,omitempty"`
 	// Approximate number of personal-data records concerned; 0 = unknown.
 	ApproxRecords int64 `protobuf:"varint,3,opt,name=approx_records,json=approxRecords,proto3" json:"approx_records,omitempty"`
+	// Whether the processor has confirmed the organisation is affected;
+	// unset reads as CONFIRMED. NOT_AFFECTED is refused here: an update
+	// retracts an organisation with BreachUpdate.withdraw.
+	Status        AffectedStatus `protobuf:"varint,4,opt,name=status,proto3,enum=cascade.v1.AffectedStatus" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -441,6 +508,70 @@ func (x *AffectedOrganisation) GetApproxRecords() int64 {
 	return 0
 }
 
+func (x *AffectedOrganisation) GetStatus() AffectedStatus {
+	if x != nil {
+		return x.Status
+	}
+	return AffectedStatus_AFFECTED_STATUS_UNSPECIFIED
+}
+
+// WithdrawOrganisation retracts one organisation from a breach: the
+// processor found it not affected.
+type WithdrawOrganisation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Registry id of an organisation that has a notice of the breach.
+	OrgId string `protobuf:"bytes,1,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	// The processor's statement why the organisation is not affected
+	// (required, at most 2000 characters). It is sent to the organisation.
+	Statement     string `protobuf:"bytes,2,opt,name=statement,proto3" json:"statement,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawOrganisation) Reset() {
+	*x = WithdrawOrganisation{}
+	mi := &file_cascade_v1_types_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawOrganisation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawOrganisation) ProtoMessage() {}
+
+func (x *WithdrawOrganisation) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawOrganisation.ProtoReflect.Descriptor instead.
+func (*WithdrawOrganisation) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *WithdrawOrganisation) GetOrgId() string {
+	if x != nil {
+		return x.OrgId
+	}
+	return ""
+}
+
+func (x *WithdrawOrganisation) GetStatement() string {
+	if x != nil {
+		return x.Statement
+	}
+	return ""
+}
+
 // BreachReport is what a processor publishes on cascade.breach.report (as
 // protojson, or binary protobuf with Content-Type: application/protobuf) or
 // sends with BreachService.ReportBreach. It carries the Art. 33(3) content.
@@ -488,7 +619,7 @@ type BreachReport struct {
 
 func (x *BreachReport) Reset() {
 	*x = BreachReport{}
-	mi := &file_cascade_v1_types_proto_msgTypes[2]
+	mi := &file_cascade_v1_types_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -500,7 +631,7 @@ func (x *BreachReport) String() string {
 func (*BreachReport) ProtoMessage() {}
 
 func (x *BreachReport) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[2]
+	mi := &file_cascade_v1_types_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -513,7 +644,7 @@ func (x *BreachReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachReport.ProtoReflect.Descriptor instead.
 func (*BreachReport) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{2}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *BreachReport) GetId() string {
@@ -659,7 +790,7 @@ type Breach struct {
 
 func (x *Breach) Reset() {
 	*x = Breach{}
-	mi := &file_cascade_v1_types_proto_msgTypes[3]
+	mi := &file_cascade_v1_types_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +802,7 @@ func (x *Breach) String() string {
 func (*Breach) ProtoMessage() {}
 
 func (x *Breach) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[3]
+	mi := &file_cascade_v1_types_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,7 +815,7 @@ func (x *Breach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Breach.ProtoReflect.Descriptor instead.
 func (*Breach) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{3}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Breach) GetId() string {
@@ -776,7 +907,7 @@ type SharedAnswer struct {
 
 func (x *SharedAnswer) Reset() {
 	*x = SharedAnswer{}
-	mi := &file_cascade_v1_types_proto_msgTypes[4]
+	mi := &file_cascade_v1_types_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -788,7 +919,7 @@ func (x *SharedAnswer) String() string {
 func (*SharedAnswer) ProtoMessage() {}
 
 func (x *SharedAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[4]
+	mi := &file_cascade_v1_types_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -801,7 +932,7 @@ func (x *SharedAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SharedAnswer.ProtoReflect.Descriptor instead.
 func (*SharedAnswer) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SharedAnswer) GetId() string {
@@ -871,7 +1002,7 @@ type Question struct {
 
 func (x *Question) Reset() {
 	*x = Question{}
-	mi := &file_cascade_v1_types_proto_msgTypes[5]
+	mi := &file_cascade_v1_types_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +1014,7 @@ func (x *Question) String() string {
 func (*Question) ProtoMessage() {}
 
 func (x *Question) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[5]
+	mi := &file_cascade_v1_types_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +1027,7 @@ func (x *Question) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Question.ProtoReflect.Descriptor instead.
 func (*Question) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{5}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Question) GetId() string {
@@ -1030,14 +1161,21 @@ type BreachUpdate struct {
 	// New advice to controllers.
 	AdviceToControllers string `protobuf:"bytes,12,opt,name=advice_to_controllers,json=adviceToControllers,proto3" json:"advice_to_controllers,omitempty"`
 	// New contact point.
-	Contact       *Contact `protobuf:"bytes,13,opt,name=contact,proto3" json:"contact,omitempty"`
+	Contact *Contact `protobuf:"bytes,13,opt,name=contact,proto3" json:"contact,omitempty"`
+	// New approximate numbers (and status) for organisations that already
+	// have a notice: each gets this revision with its own new numbers. An
+	// organisation without a notice, or withdrawn, is refused.
+	CorrectAffected []*AffectedOrganisation `protobuf:"bytes,14,rep,name=correct_affected,json=correctAffected,proto3" json:"correct_affected,omitempty"`
+	// Organisations found not affected: each notice becomes WITHDRAWN and
+	// gets a signed withdrawal message; its clock stops.
+	Withdraw      []*WithdrawOrganisation `protobuf:"bytes,15,rep,name=withdraw,proto3" json:"withdraw,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BreachUpdate) Reset() {
 	*x = BreachUpdate{}
-	mi := &file_cascade_v1_types_proto_msgTypes[6]
+	mi := &file_cascade_v1_types_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1049,7 +1187,7 @@ func (x *BreachUpdate) String() string {
 func (*BreachUpdate) ProtoMessage() {}
 
 func (x *BreachUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[6]
+	mi := &file_cascade_v1_types_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1062,7 +1200,7 @@ func (x *BreachUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachUpdate.ProtoReflect.Descriptor instead.
 func (*BreachUpdate) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{6}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *BreachUpdate) GetBreachId() string {
@@ -1156,6 +1294,20 @@ func (x *BreachUpdate) GetContact() *Contact {
 	return nil
 }
 
+func (x *BreachUpdate) GetCorrectAffected() []*AffectedOrganisation {
+	if x != nil {
+		return x.CorrectAffected
+	}
+	return nil
+}
+
+func (x *BreachUpdate) GetWithdraw() []*WithdrawOrganisation {
+	if x != nil {
+		return x.Withdraw
+	}
+	return nil
+}
+
 // BreachRevision is one follow-up revision of a breach.
 type BreachRevision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1171,13 +1323,19 @@ type BreachRevision struct {
 	UnknownOrgIds []string `protobuf:"bytes,5,rep,name=unknown_org_ids,json=unknownOrgIds,proto3" json:"unknown_org_ids,omitempty"`
 	// Whether the revision was delivered to every affected organisation.
 	FanoutComplete bool `protobuf:"varint,6,opt,name=fanout_complete,json=fanoutComplete,proto3" json:"fanout_complete,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Organisations whose numbers or status this revision corrected.
+	Corrected int64 `protobuf:"varint,7,opt,name=corrected,proto3" json:"corrected,omitempty"`
+	// Organisations this revision withdrew.
+	Withdrawn int64 `protobuf:"varint,8,opt,name=withdrawn,proto3" json:"withdrawn,omitempty"`
+	// Withdrawn organisations add_affected named again: notified again, with a new clock.
+	Renotified    int64 `protobuf:"varint,9,opt,name=renotified,proto3" json:"renotified,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BreachRevision) Reset() {
 	*x = BreachRevision{}
-	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	mi := &file_cascade_v1_types_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1189,7 +1347,7 @@ func (x *BreachRevision) String() string {
 func (*BreachRevision) ProtoMessage() {}
 
 func (x *BreachRevision) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	mi := &file_cascade_v1_types_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1202,7 +1360,7 @@ func (x *BreachRevision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachRevision.ProtoReflect.Descriptor instead.
 func (*BreachRevision) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{7}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BreachRevision) GetNumber() int32 {
@@ -1245,6 +1403,27 @@ func (x *BreachRevision) GetFanoutComplete() bool {
 		return x.FanoutComplete
 	}
 	return false
+}
+
+func (x *BreachRevision) GetCorrected() int64 {
+	if x != nil {
+		return x.Corrected
+	}
+	return 0
+}
+
+func (x *BreachRevision) GetWithdrawn() int64 {
+	if x != nil {
+		return x.Withdrawn
+	}
+	return 0
+}
+
+func (x *BreachRevision) GetRenotified() int64 {
+	if x != nil {
+		return x.Renotified
+	}
+	return 0
 }
 
 // Notice is one breach x one affected organisation: the tracked obligation.
@@ -1307,13 +1486,20 @@ type Notice struct {
 	Questions int32 `protobuf:"varint,26,opt,name=questions,proto3" json:"questions,omitempty"`
 	// Of those, the ones not yet answered.
 	OpenQuestions int32 `protobuf:"varint,27,opt,name=open_questions,json=openQuestions,proto3" json:"open_questions,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// When the notice was withdrawn (state WITHDRAWN).
+	WithdrawnAt *timestamppb.Timestamp `protobuf:"bytes,28,opt,name=withdrawn_at,json=withdrawnAt,proto3" json:"withdrawn_at,omitempty"`
+	// The processor's statement with the withdrawal.
+	WithdrawalStatement string `protobuf:"bytes,29,opt,name=withdrawal_statement,json=withdrawalStatement,proto3" json:"withdrawal_statement,omitempty"`
+	// What the processor says of the organisation: CONFIRMED,
+	// UNDER_INVESTIGATION, or NOT_AFFECTED once withdrawn.
+	AffectedStatus AffectedStatus `protobuf:"varint,30,opt,name=affected_status,json=affectedStatus,proto3,enum=cascade.v1.AffectedStatus" json:"affected_status,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Notice) Reset() {
 	*x = Notice{}
-	mi := &file_cascade_v1_types_proto_msgTypes[8]
+	mi := &file_cascade_v1_types_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1511,7 @@ func (x *Notice) String() string {
 func (*Notice) ProtoMessage() {}
 
 func (x *Notice) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[8]
+	mi := &file_cascade_v1_types_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1524,7 @@ func (x *Notice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notice.ProtoReflect.Descriptor instead.
 func (*Notice) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{8}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Notice) GetId() string {
@@ -1530,6 +1716,27 @@ func (x *Notice) GetOpenQuestions() int32 {
 	return 0
 }
 
+func (x *Notice) GetWithdrawnAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WithdrawnAt
+	}
+	return nil
+}
+
+func (x *Notice) GetWithdrawalStatement() string {
+	if x != nil {
+		return x.WithdrawalStatement
+	}
+	return ""
+}
+
+func (x *Notice) GetAffectedStatus() AffectedStatus {
+	if x != nil {
+		return x.AffectedStatus
+	}
+	return AffectedStatus_AFFECTED_STATUS_UNSPECIFIED
+}
+
 // Escalation is one message sent to an organisation's escalation contact
 // (for a municipality, say, its head of administration).
 type Escalation struct {
@@ -1552,7 +1759,7 @@ type Escalation struct {
 
 func (x *Escalation) Reset() {
 	*x = Escalation{}
-	mi := &file_cascade_v1_types_proto_msgTypes[9]
+	mi := &file_cascade_v1_types_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1564,7 +1771,7 @@ func (x *Escalation) String() string {
 func (*Escalation) ProtoMessage() {}
 
 func (x *Escalation) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[9]
+	mi := &file_cascade_v1_types_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1577,7 +1784,7 @@ func (x *Escalation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Escalation.ProtoReflect.Descriptor instead.
 func (*Escalation) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{9}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Escalation) GetEmail() string {
@@ -1652,7 +1859,7 @@ type ChannelDelivery struct {
 
 func (x *ChannelDelivery) Reset() {
 	*x = ChannelDelivery{}
-	mi := &file_cascade_v1_types_proto_msgTypes[10]
+	mi := &file_cascade_v1_types_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1664,7 +1871,7 @@ func (x *ChannelDelivery) String() string {
 func (*ChannelDelivery) ProtoMessage() {}
 
 func (x *ChannelDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[10]
+	mi := &file_cascade_v1_types_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1677,7 +1884,7 @@ func (x *ChannelDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelDelivery.ProtoReflect.Descriptor instead.
 func (*ChannelDelivery) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{10}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ChannelDelivery) GetChannel() DeliveryChannel {
@@ -1767,7 +1974,7 @@ type Reminder struct {
 
 func (x *Reminder) Reset() {
 	*x = Reminder{}
-	mi := &file_cascade_v1_types_proto_msgTypes[11]
+	mi := &file_cascade_v1_types_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1779,7 +1986,7 @@ func (x *Reminder) String() string {
 func (*Reminder) ProtoMessage() {}
 
 func (x *Reminder) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[11]
+	mi := &file_cascade_v1_types_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1792,7 +1999,7 @@ func (x *Reminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reminder.ProtoReflect.Descriptor instead.
 func (*Reminder) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{11}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Reminder) GetRemaining() *durationpb.Duration {
@@ -1850,7 +2057,7 @@ type Outcome struct {
 
 func (x *Outcome) Reset() {
 	*x = Outcome{}
-	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	mi := &file_cascade_v1_types_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1862,7 +2069,7 @@ func (x *Outcome) String() string {
 func (*Outcome) ProtoMessage() {}
 
 func (x *Outcome) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	mi := &file_cascade_v1_types_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1875,7 +2082,7 @@ func (x *Outcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
 func (*Outcome) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{12}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Outcome) GetKind() OutcomeKind {
@@ -1966,7 +2173,7 @@ type SubjectCommunication struct {
 
 func (x *SubjectCommunication) Reset() {
 	*x = SubjectCommunication{}
-	mi := &file_cascade_v1_types_proto_msgTypes[13]
+	mi := &file_cascade_v1_types_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1978,7 +2185,7 @@ func (x *SubjectCommunication) String() string {
 func (*SubjectCommunication) ProtoMessage() {}
 
 func (x *SubjectCommunication) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[13]
+	mi := &file_cascade_v1_types_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1991,7 +2198,7 @@ func (x *SubjectCommunication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubjectCommunication.ProtoReflect.Descriptor instead.
 func (*SubjectCommunication) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{13}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SubjectCommunication) GetKind() SubjectCommunicationKind {
@@ -2055,7 +2262,8 @@ type NoticeEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// What happened: created, delivered, redelivered, revision_delivered,
 	// reminded, overdue, acknowledged, revision_acknowledged,
-	// outcome_recorded, subject_communication_recorded, question_asked,
+	// outcome_recorded, subject_communication_recorded, counts_corrected,
+	// withdrawn, renotified, question_asked,
 	// question_answered, answer_shared (and channel_delivered and the other
 	// delivery records). Question events never change the state.
 	Event string `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
@@ -2079,7 +2287,7 @@ type NoticeEvent struct {
 
 func (x *NoticeEvent) Reset() {
 	*x = NoticeEvent{}
-	mi := &file_cascade_v1_types_proto_msgTypes[14]
+	mi := &file_cascade_v1_types_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2091,7 +2299,7 @@ func (x *NoticeEvent) String() string {
 func (*NoticeEvent) ProtoMessage() {}
 
 func (x *NoticeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[14]
+	mi := &file_cascade_v1_types_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2104,7 +2312,7 @@ func (x *NoticeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoticeEvent.ProtoReflect.Descriptor instead.
 func (*NoticeEvent) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{14}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *NoticeEvent) GetEvent() string {
@@ -2185,7 +2393,7 @@ type Principal struct {
 
 func (x *Principal) Reset() {
 	*x = Principal{}
-	mi := &file_cascade_v1_types_proto_msgTypes[15]
+	mi := &file_cascade_v1_types_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2197,7 +2405,7 @@ func (x *Principal) String() string {
 func (*Principal) ProtoMessage() {}
 
 func (x *Principal) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[15]
+	mi := &file_cascade_v1_types_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2210,7 +2418,7 @@ func (x *Principal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Principal.ProtoReflect.Descriptor instead.
 func (*Principal) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{15}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Principal) GetKind() string {
@@ -2281,15 +2489,21 @@ type BreachSummary struct {
 	NextDeadline *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=next_deadline,json=nextDeadline,proto3" json:"next_deadline,omitempty"`
 	// The breach's latest revision.
 	LatestRevision int32 `protobuf:"varint,8,opt,name=latest_revision,json=latestRevision,proto3" json:"latest_revision,omitempty"`
-	// Notices whose organisation acknowledged the latest revision.
+	// Notices whose organisation acknowledged the latest revision (or, when
+	// later revisions went only to the organisations they corrected or
+	// withdrew, the latest revision delivered to every affected organisation).
 	AcknowledgedLatest int64 `protobuf:"varint,9,opt,name=acknowledged_latest,json=acknowledgedLatest,proto3" json:"acknowledged_latest,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Notices withdrawn (the organisation found not affected). They count in
+	// total only besides here: not in delivered, acknowledged, resolved or
+	// overdue.
+	Withdrawn     int64 `protobuf:"varint,10,opt,name=withdrawn,proto3" json:"withdrawn,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BreachSummary) Reset() {
 	*x = BreachSummary{}
-	mi := &file_cascade_v1_types_proto_msgTypes[16]
+	mi := &file_cascade_v1_types_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2301,7 +2515,7 @@ func (x *BreachSummary) String() string {
 func (*BreachSummary) ProtoMessage() {}
 
 func (x *BreachSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[16]
+	mi := &file_cascade_v1_types_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2314,7 +2528,7 @@ func (x *BreachSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachSummary.ProtoReflect.Descriptor instead.
 func (*BreachSummary) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{16}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *BreachSummary) GetBreachId() string {
@@ -2380,6 +2594,13 @@ func (x *BreachSummary) GetAcknowledgedLatest() int64 {
 	return 0
 }
 
+func (x *BreachSummary) GetWithdrawn() int64 {
+	if x != nil {
+		return x.Withdrawn
+	}
+	return 0
+}
+
 var File_cascade_v1_types_proto protoreflect.FileDescriptor
 
 const file_cascade_v1_types_proto_rawDesc = "" +
@@ -2389,11 +2610,15 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
-	"\x05phone\x18\x03 \x01(\tR\x05phone\"}\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\"\xb1\x01\n" +
 	"\x14AffectedOrganisation\x12\x15\n" +
 	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12'\n" +
 	"\x0fapprox_subjects\x18\x02 \x01(\x03R\x0eapproxSubjects\x12%\n" +
-	"\x0eapprox_records\x18\x03 \x01(\x03R\rapproxRecords\"\xcc\x05\n" +
+	"\x0eapprox_records\x18\x03 \x01(\x03R\rapproxRecords\x122\n" +
+	"\x06status\x18\x04 \x01(\x0e2\x1a.cascade.v1.AffectedStatusR\x06status\"K\n" +
+	"\x14WithdrawOrganisation\x12\x15\n" +
+	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x1c\n" +
+	"\tstatement\x18\x02 \x01(\tR\tstatement\"\xcc\x05\n" +
 	"\fBreachReport\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\tprocessor\x18\x02 \x01(\tR\tprocessor\x12\x14\n" +
@@ -2448,7 +2673,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\vanswered_by\x18\f \x01(\v2\x15.cascade.v1.PrincipalR\n" +
 	"answeredBy\x12&\n" +
 	"\x0fshared_with_all\x18\r \x01(\bR\rsharedWithAll\x12(\n" +
-	"\x10shared_answer_id\x18\x0e \x01(\tR\x0esharedAnswerId\"\xe0\x04\n" +
+	"\x10shared_answer_id\x18\x0e \x01(\tR\x0esharedAnswerId\"\xeb\x05\n" +
 	"\fBreachUpdate\x12\x1b\n" +
 	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x18\n" +
 	"\asummary\x18\x02 \x01(\tR\asummary\x12\x16\n" +
@@ -2464,7 +2689,9 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	" \x01(\tR\rmeasuresTaken\x12+\n" +
 	"\x11measures_proposed\x18\v \x01(\tR\x10measuresProposed\x122\n" +
 	"\x15advice_to_controllers\x18\f \x01(\tR\x13adviceToControllers\x12-\n" +
-	"\acontact\x18\r \x01(\v2\x13.cascade.v1.ContactR\acontact\"\xfe\x01\n" +
+	"\acontact\x18\r \x01(\v2\x13.cascade.v1.ContactR\acontact\x12K\n" +
+	"\x10correct_affected\x18\x0e \x03(\v2 .cascade.v1.AffectedOrganisationR\x0fcorrectAffected\x12<\n" +
+	"\bwithdraw\x18\x0f \x03(\v2 .cascade.v1.WithdrawOrganisationR\bwithdraw\"\xda\x02\n" +
 	"\x0eBreachRevision\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12;\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -2472,8 +2699,12 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x06update\x18\x03 \x01(\v2\x18.cascade.v1.BreachUpdateR\x06update\x12\x14\n" +
 	"\x05added\x18\x04 \x01(\x03R\x05added\x12&\n" +
 	"\x0funknown_org_ids\x18\x05 \x03(\tR\runknownOrgIds\x12'\n" +
-	"\x0ffanout_complete\x18\x06 \x01(\bR\x0efanoutComplete\"\x9e\n" +
+	"\x0ffanout_complete\x18\x06 \x01(\bR\x0efanoutComplete\x12\x1c\n" +
+	"\tcorrected\x18\a \x01(\x03R\tcorrected\x12\x1c\n" +
+	"\twithdrawn\x18\b \x01(\x03R\twithdrawn\x12\x1e\n" +
 	"\n" +
+	"renotified\x18\t \x01(\x03R\n" +
+	"renotified\"\xd5\v\n" +
 	"\x06Notice\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tbreach_id\x18\x02 \x01(\tR\bbreachId\x12\x15\n" +
@@ -2504,7 +2735,10 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\bchannels\x18\x18 \x03(\v2\x1b.cascade.v1.ChannelDeliveryR\bchannels\x129\n" +
 	"\fescalated_to\x18\x19 \x03(\v2\x16.cascade.v1.EscalationR\vescalatedTo\x12\x1c\n" +
 	"\tquestions\x18\x1a \x01(\x05R\tquestions\x12%\n" +
-	"\x0eopen_questions\x18\x1b \x01(\x05R\ropenQuestions\"\xdb\x01\n" +
+	"\x0eopen_questions\x18\x1b \x01(\x05R\ropenQuestions\x12=\n" +
+	"\fwithdrawn_at\x18\x1c \x01(\v2\x1a.google.protobuf.TimestampR\vwithdrawnAt\x121\n" +
+	"\x14withdrawal_statement\x18\x1d \x01(\tR\x13withdrawalStatement\x12C\n" +
+	"\x0faffected_status\x18\x1e \x01(\x0e2\x1a.cascade.v1.AffectedStatusR\x0eaffectedStatus\"\xdb\x01\n" +
 	"\n" +
 	"Escalation\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12\x14\n" +
@@ -2571,7 +2805,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x04role\x18\x04 \x01(\tR\x04role\x12\x15\n" +
 	"\x06org_id\x18\x05 \x01(\tR\x05orgId\x12\x18\n" +
 	"\asubject\x18\x06 \x01(\tR\asubject\x12\x18\n" +
-	"\adisplay\x18\a \x01(\tR\adisplay\"\xd5\x02\n" +
+	"\adisplay\x18\a \x01(\tR\adisplay\"\xf3\x02\n" +
 	"\rBreachSummary\x12\x1b\n" +
 	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\x03R\x05total\x12\x1c\n" +
@@ -2581,13 +2815,21 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\aoverdue\x18\x06 \x01(\x03R\aoverdue\x12?\n" +
 	"\rnext_deadline\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\fnextDeadline\x12'\n" +
 	"\x0flatest_revision\x18\b \x01(\x05R\x0elatestRevision\x12/\n" +
-	"\x13acknowledged_latest\x18\t \x01(\x03R\x12acknowledgedLatest*\x9b\x01\n" +
+	"\x13acknowledged_latest\x18\t \x01(\x03R\x12acknowledgedLatest\x12\x1c\n" +
+	"\twithdrawn\x18\n" +
+	" \x01(\x03R\twithdrawn*\x9b\x01\n" +
+	"\x0eAffectedStatus\x12\x1f\n" +
+	"\x1bAFFECTED_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19AFFECTED_STATUS_CONFIRMED\x10\x01\x12'\n" +
+	"#AFFECTED_STATUS_UNDER_INVESTIGATION\x10\x02\x12 \n" +
+	"\x1cAFFECTED_STATUS_NOT_AFFECTED\x10\x03*\xb7\x01\n" +
 	"\vNoticeState\x12\x1c\n" +
 	"\x18NOTICE_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14NOTICE_STATE_PENDING\x10\x01\x12\x1a\n" +
 	"\x16NOTICE_STATE_DELIVERED\x10\x02\x12\x1d\n" +
 	"\x19NOTICE_STATE_ACKNOWLEDGED\x10\x03\x12\x19\n" +
-	"\x15NOTICE_STATE_RESOLVED\x10\x04*\x88\x01\n" +
+	"\x15NOTICE_STATE_RESOLVED\x10\x04\x12\x1a\n" +
+	"\x16NOTICE_STATE_WITHDRAWN\x10\x05*\x88\x01\n" +
 	"\x0fDeliveryChannel\x12 \n" +
 	"\x1cDELIVERY_CHANNEL_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15DELIVERY_CHANNEL_NATS\x10\x01\x12\x1c\n" +
@@ -2620,94 +2862,101 @@ func file_cascade_v1_types_proto_rawDescGZIP() []byte {
 	return file_cascade_v1_types_proto_rawDescData
 }
 
-var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_cascade_v1_types_proto_goTypes = []any{
-	(NoticeState)(0),              // 0: cascade.v1.NoticeState
-	(DeliveryChannel)(0),          // 1: cascade.v1.DeliveryChannel
-	(OutcomeKind)(0),              // 2: cascade.v1.OutcomeKind
-	(SubjectCommunicationKind)(0), // 3: cascade.v1.SubjectCommunicationKind
-	(Art34Exemption)(0),           // 4: cascade.v1.Art34Exemption
-	(*Contact)(nil),               // 5: cascade.v1.Contact
-	(*AffectedOrganisation)(nil),  // 6: cascade.v1.AffectedOrganisation
-	(*BreachReport)(nil),          // 7: cascade.v1.BreachReport
-	(*Breach)(nil),                // 8: cascade.v1.Breach
-	(*SharedAnswer)(nil),          // 9: cascade.v1.SharedAnswer
-	(*Question)(nil),              // 10: cascade.v1.Question
-	(*BreachUpdate)(nil),          // 11: cascade.v1.BreachUpdate
-	(*BreachRevision)(nil),        // 12: cascade.v1.BreachRevision
-	(*Notice)(nil),                // 13: cascade.v1.Notice
-	(*Escalation)(nil),            // 14: cascade.v1.Escalation
-	(*ChannelDelivery)(nil),       // 15: cascade.v1.ChannelDelivery
-	(*Reminder)(nil),              // 16: cascade.v1.Reminder
-	(*Outcome)(nil),               // 17: cascade.v1.Outcome
-	(*SubjectCommunication)(nil),  // 18: cascade.v1.SubjectCommunication
-	(*NoticeEvent)(nil),           // 19: cascade.v1.NoticeEvent
-	(*Principal)(nil),             // 20: cascade.v1.Principal
-	(*BreachSummary)(nil),         // 21: cascade.v1.BreachSummary
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 23: google.protobuf.Duration
+	(AffectedStatus)(0),           // 0: cascade.v1.AffectedStatus
+	(NoticeState)(0),              // 1: cascade.v1.NoticeState
+	(DeliveryChannel)(0),          // 2: cascade.v1.DeliveryChannel
+	(OutcomeKind)(0),              // 3: cascade.v1.OutcomeKind
+	(SubjectCommunicationKind)(0), // 4: cascade.v1.SubjectCommunicationKind
+	(Art34Exemption)(0),           // 5: cascade.v1.Art34Exemption
+	(*Contact)(nil),               // 6: cascade.v1.Contact
+	(*AffectedOrganisation)(nil),  // 7: cascade.v1.AffectedOrganisation
+	(*WithdrawOrganisation)(nil),  // 8: cascade.v1.WithdrawOrganisation
+	(*BreachReport)(nil),          // 9: cascade.v1.BreachReport
+	(*Breach)(nil),                // 10: cascade.v1.Breach
+	(*SharedAnswer)(nil),          // 11: cascade.v1.SharedAnswer
+	(*Question)(nil),              // 12: cascade.v1.Question
+	(*BreachUpdate)(nil),          // 13: cascade.v1.BreachUpdate
+	(*BreachRevision)(nil),        // 14: cascade.v1.BreachRevision
+	(*Notice)(nil),                // 15: cascade.v1.Notice
+	(*Escalation)(nil),            // 16: cascade.v1.Escalation
+	(*ChannelDelivery)(nil),       // 17: cascade.v1.ChannelDelivery
+	(*Reminder)(nil),              // 18: cascade.v1.Reminder
+	(*Outcome)(nil),               // 19: cascade.v1.Outcome
+	(*SubjectCommunication)(nil),  // 20: cascade.v1.SubjectCommunication
+	(*NoticeEvent)(nil),           // 21: cascade.v1.NoticeEvent
+	(*Principal)(nil),             // 22: cascade.v1.Principal
+	(*BreachSummary)(nil),         // 23: cascade.v1.BreachSummary
+	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 25: google.protobuf.Duration
 }
 var file_cascade_v1_types_proto_depIdxs = []int32{
-	22, // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
-	22, // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
-	22, // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
-	6,  // 3: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
-	5,  // 4: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
-	7,  // 5: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
-	22, // 6: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
-	12, // 7: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
-	9,  // 8: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
-	22, // 9: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
-	22, // 10: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
-	20, // 11: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
-	22, // 12: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
-	20, // 13: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
-	22, // 14: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
-	22, // 15: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
-	6,  // 16: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
-	5,  // 17: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
-	22, // 18: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
-	11, // 19: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
-	0,  // 20: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
-	22, // 21: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
-	22, // 22: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
-	22, // 23: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
-	22, // 24: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
-	23, // 25: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
-	16, // 26: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
-	22, // 27: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	22, // 28: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
-	17, // 29: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
-	18, // 30: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
-	15, // 31: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
-	14, // 32: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
-	23, // 33: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
-	22, // 34: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
-	1,  // 35: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
-	22, // 36: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
-	22, // 37: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
-	22, // 38: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
-	22, // 39: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
-	23, // 40: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
-	22, // 41: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
-	22, // 42: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
-	2,  // 43: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
-	22, // 44: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
-	22, // 45: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
-	3,  // 46: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
-	22, // 47: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
-	4,  // 48: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
-	22, // 49: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
-	22, // 50: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
-	0,  // 51: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
-	20, // 52: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
-	22, // 53: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
-	54, // [54:54] is the sub-list for method output_type
-	54, // [54:54] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	0,  // 0: cascade.v1.AffectedOrganisation.status:type_name -> cascade.v1.AffectedStatus
+	24, // 1: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
+	24, // 2: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
+	24, // 3: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
+	7,  // 4: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
+	6,  // 5: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
+	9,  // 6: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
+	24, // 7: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
+	14, // 8: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
+	11, // 9: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
+	24, // 10: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
+	24, // 11: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
+	22, // 12: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
+	24, // 13: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
+	22, // 14: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
+	24, // 15: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
+	24, // 16: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
+	7,  // 17: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
+	6,  // 18: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
+	7,  // 19: cascade.v1.BreachUpdate.correct_affected:type_name -> cascade.v1.AffectedOrganisation
+	8,  // 20: cascade.v1.BreachUpdate.withdraw:type_name -> cascade.v1.WithdrawOrganisation
+	24, // 21: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
+	13, // 22: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
+	1,  // 23: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
+	24, // 24: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
+	24, // 25: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
+	24, // 26: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
+	24, // 27: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
+	25, // 28: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
+	18, // 29: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
+	24, // 30: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	24, // 31: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
+	19, // 32: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
+	20, // 33: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
+	17, // 34: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
+	16, // 35: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
+	24, // 36: cascade.v1.Notice.withdrawn_at:type_name -> google.protobuf.Timestamp
+	0,  // 37: cascade.v1.Notice.affected_status:type_name -> cascade.v1.AffectedStatus
+	25, // 38: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
+	24, // 39: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
+	2,  // 40: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
+	24, // 41: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
+	24, // 42: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
+	24, // 43: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
+	24, // 44: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
+	25, // 45: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
+	24, // 46: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
+	24, // 47: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
+	3,  // 48: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
+	24, // 49: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
+	24, // 50: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
+	4,  // 51: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
+	24, // 52: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
+	5,  // 53: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
+	24, // 54: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
+	24, // 55: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
+	1,  // 56: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
+	22, // 57: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
+	24, // 58: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	59, // [59:59] is the sub-list for method output_type
+	59, // [59:59] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_types_proto_init() }
@@ -2720,8 +2969,8 @@ func file_cascade_v1_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_types_proto_rawDesc), len(file_cascade_v1_types_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   17,
+			NumEnums:      6,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
