@@ -12,15 +12,15 @@ import (
 // the summary thus reports a notice overdue, and its deadline, at most one
 // second after the notice's exact deadline.
 type Summary struct {
-	Breach       BreachID        `json:"breach_id"`
-	Total        int64           `json:"total"`
-	Delivered    int64           `json:"delivered"`
-	Acknowledged int64           `json:"acknowledged"`
-	Resolved     int64           `json:"resolved"`
+	Breach       BreachID `json:"breach_id"`
+	Total        int64    `json:"total"`
+	Delivered    int64    `json:"delivered"`
+	Acknowledged int64    `json:"acknowledged"`
+	Resolved     int64    `json:"resolved"`
 	// Withdrawn counts withdrawn notices: they count in Total and here
 	// only (never delivered, acknowledged, resolved or overdue).
-	Withdrawn int64 `json:"withdrawn,omitempty"`
-	Deadlines    map[int64]int64 `json:"deadlines,omitempty"`
+	Withdrawn int64           `json:"withdrawn,omitempty"`
+	Deadlines map[int64]int64 `json:"deadlines,omitempty"`
 	// RevisionAcked counts notices by the latest revision they acknowledged.
 	RevisionAcked map[int]int64 `json:"revision_acked,omitempty"`
 }

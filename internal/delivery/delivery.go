@@ -77,10 +77,10 @@ type Message struct {
 	// Escalation marks the last reminder and the overdue message: e-mail
 	// takes them to the organisation's escalation contact (the registry's
 	// escalation_email) as well.
-	Escalation     bool           `json:"escalation,omitempty"`
-	Redelivery     int            `json:"redelivery,omitempty"`
-	ApproxSubjects int64          `json:"approx_subjects,omitempty"`
-	ApproxRecords  int64          `json:"approx_records,omitempty"`
+	Escalation     bool  `json:"escalation,omitempty"`
+	Redelivery     int   `json:"redelivery,omitempty"`
+	ApproxSubjects int64 `json:"approx_subjects,omitempty"`
+	ApproxRecords  int64 `json:"approx_records,omitempty"`
 	// AffectedStatus is what the processor says of the organisation:
 	// CONFIRMED, UNDER_INVESTIGATION, or NOT_AFFECTED in a withdrawal.
 	AffectedStatus breach.AffectedStatus `json:"affected_status,omitempty"`
@@ -89,7 +89,7 @@ type Message struct {
 	Statement   string         `json:"statement,omitempty"`
 	WithdrawnAt time.Time      `json:"withdrawn_at,omitzero"`
 	Breach      *breach.Report `json:"breach,omitempty"` // facts as of Revision, without the other affected organisations
-	HowToAck       string         `json:"how_to_acknowledge,omitempty"`
+	HowToAck    string         `json:"how_to_acknowledge,omitempty"`
 	// Answers (event answer): the question answered, the answer, and when.
 	// QuestionID is set only on the answer to the organisation's own
 	// question; SharedAnswerID when the answer is shared with every

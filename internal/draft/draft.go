@@ -110,22 +110,22 @@ type Draft struct {
 	ProcessorDelay    string      `json:"processor_delay"`          // delivered_at - discovered_at; "" before delivery
 	Breach            BreachFacts `json:"breach"`
 
-	DataCategories              []string `json:"data_categories"`
-	SubjectCategories           []string `json:"subject_categories"`
-	ApproxSubjects              int64    `json:"approx_subjects"` // this controller's; 0 = unknown
-	ApproxRecords               int64    `json:"approx_records"`  // this controller's; 0 = unknown
+	DataCategories    []string `json:"data_categories"`
+	SubjectCategories []string `json:"subject_categories"`
+	ApproxSubjects    int64    `json:"approx_subjects"` // this controller's; 0 = unknown
+	ApproxRecords     int64    `json:"approx_records"`  // this controller's; 0 = unknown
 	// AffectedStatus is what the processor says of this controller:
 	// CONFIRMED, UNDER_INVESTIGATION or NOT_AFFECTED (its notice was
 	// withdrawn: WithdrawnAt and WithdrawalStatement say when and why).
-	AffectedStatus      breach.AffectedStatus `json:"affected_status"`
-	WithdrawnAt         time.Time             `json:"withdrawn_at,omitzero"`
-	WithdrawalStatement string                `json:"withdrawal_statement,omitempty"`
-	LikelyConsequences          string   `json:"likely_consequences"`
-	MeasuresTakenByProcessor    string   `json:"measures_taken_by_processor"`
-	MeasuresProposedByProcessor string   `json:"measures_proposed_by_processor"`
-	AdviceToControllers         string   `json:"advice_to_controllers"`
-	ControllerMeasures          string   `json:"controller_measures"` // always "": for the controller to fill in
-	DPOContact                  string   `json:"dpo_contact"`
+	AffectedStatus              breach.AffectedStatus `json:"affected_status"`
+	WithdrawnAt                 time.Time             `json:"withdrawn_at,omitzero"`
+	WithdrawalStatement         string                `json:"withdrawal_statement,omitempty"`
+	LikelyConsequences          string                `json:"likely_consequences"`
+	MeasuresTakenByProcessor    string                `json:"measures_taken_by_processor"`
+	MeasuresProposedByProcessor string                `json:"measures_proposed_by_processor"`
+	AdviceToControllers         string                `json:"advice_to_controllers"`
+	ControllerMeasures          string                `json:"controller_measures"` // always "": for the controller to fill in
+	DPOContact                  string                `json:"dpo_contact"`
 
 	SubjectCommunication SubjectCommunication `json:"subject_communication"`
 	FieldsToComplete     []string             `json:"fields_to_complete"` // Field… codes, in checklist order
