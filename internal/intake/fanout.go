@@ -34,7 +34,7 @@ func members(r *breach.Report, known map[breach.OrgID]breach.Org) []store.Member
 		for _, o := range known {
 			m := member(o)
 			if a, ok := approx[o.ID]; ok {
-				m.ApproxSubjects, m.ApproxRecords = a.ApproxSubjects, a.ApproxRecords
+				m.ApproxSubjects, m.ApproxRecords, m.Status = a.ApproxSubjects, a.ApproxRecords, a.Status
 			}
 			out = append(out, m)
 		}
@@ -46,7 +46,7 @@ func members(r *breach.Report, known map[breach.OrgID]breach.Org) []store.Member
 				continue
 			}
 			m := member(o)
-			m.ApproxSubjects, m.ApproxRecords = a.ApproxSubjects, a.ApproxRecords
+			m.ApproxSubjects, m.ApproxRecords, m.Status = a.ApproxSubjects, a.ApproxRecords, a.Status
 			if i, dup := seen[a.Org]; dup {
 				out[i] = m // the last mention wins
 				continue
@@ -90,6 +90,7 @@ func (in *Intake) fanoutChunk(ctx context.Context, b *breach.Breach, chunk int, 
 			CreatedAt:      now,
 			ApproxSubjects: m.ApproxSubjects,
 			ApproxRecords:  m.ApproxRecords,
+			AffectedStatus: m.Status,
 			DiscoveredAt:   b.Report.DiscoveredAt,
 			Chunk:          chunk,
 			ClockOnChannel: m.ClockOnChannel,
