@@ -53,7 +53,7 @@ type texts struct {
 	warning, footer                                               string
 	subjAnswer, introAnswer, introShared, lQuestion, lAnswer      string
 	subjWithdrawal, introWithdrawal, lStatement                   string
-	withdrawnTitle, withdrawnPara                                 string
+	withdrawnTitle, withdrawnPara, investigating                  string
 	hours, minutes                                                func(int) string
 }
 
@@ -109,6 +109,7 @@ var swedish = texts{
 	introShared:     "%s har besvarat en fråga om personuppgiftsincidenten nedan och delar svaret med alla berörda organisationer. Svaret påverkar inte er tidsfrist.",
 	lQuestion:       "Fråga",
 	lAnswer:         "Svar",
+	investigating:   " (biträdet utreder fortfarande om ni berörs)",
 	subjWithdrawal:  "Ni berörs inte: %s [%s]",
 	introWithdrawal: "%s har konstaterat att er organisation inte berörs av personuppgiftsincidenten nedan och drar tillbaka sin underrättelse (version %d).",
 	lStatement:      "Biträdets förklaring",
@@ -180,6 +181,7 @@ var english = texts{
 	introShared:     "%s has answered a question about the personal data breach below and shares the answer with every affected organisation. The answer does not move your deadline.",
 	lQuestion:       "Question",
 	lAnswer:         "Answer",
+	investigating:   " (the processor is still investigating whether you are affected)",
 	subjWithdrawal:  "Not affected: %s [%s]",
 	introWithdrawal: "%s has found that your organisation is not affected by the personal data breach below and withdraws its notification (revision %d).",
 	lStatement:      "Processor's statement",
@@ -338,7 +340,11 @@ func content(m *Message) doc {
 			}
 			return fmt.Sprintf(tx.about, tx.number(n))
 		}
-		add(tx.lAffected, fmt.Sprintf(tx.subjectsRecords, count(msg.ApproxSubjects), count(msg.ApproxRecords)))
+		affected := fmt.Sprintf(tx.subjectsRecords, count(msg.ApproxSubjects), count(msg.ApproxRecords))
+		if msg.AffectedStatus == breach.StatusUnderInvestigation {
+			affected += tx.investigating
+		}
+		add(tx.lAffected, affected)
 		add(tx.lData, strings.Join(facts.DataCategories, ", "))
 		add(tx.lSubjects, strings.Join(facts.SubjectCategories, ", "))
 		add(tx.lConsequences, facts.LikelyConsequences)

@@ -340,7 +340,7 @@ func TestEventsInBothLanguages(t *testing.T) {
 			{"overdue", func(m *delivery.Message) { m.Event, m.Breach = delivery.EventOverdue, nil },
 				map[string]string{"sv": "Tidsfristen har passerat", "en": "Deadline passed"}},
 			{"revision", func(m *delivery.Message) {
-				m.Event, m.Revision, m.RevisionSummary = delivery.EventRevision, 2, "Fler kategorier"
+				m.Event, m.Revision, m.RevisionSummary, m.AffectedStatus = delivery.EventRevision, 2, "Fler kategorier", "UNDER_INVESTIGATION"
 			},
 				map[string]string{"sv": "Ny information (version 2)", "en": "New information (revision 2)"}},
 			{"redelivery", func(m *delivery.Message) { m.Redelivery = 1 },
@@ -370,6 +370,9 @@ func TestEventsInBothLanguages(t *testing.T) {
 			}
 			if !strings.Contains(p.plain, map[string]string{"sv": "Cascade ber aldrig", "en": "Cascade never asks"}[locale]) {
 				t.Errorf("%s/%s: no credentials warning", locale, tc.name)
+			}
+			if m.Msg.Event == delivery.EventRevision && !strings.Contains(p.plain, map[string]string{"sv": "utreder fortfarande", "en": "still investigating"}[locale]) {
+				t.Errorf("%s/%s: the status under investigation is not said:\n%s", locale, tc.name, p.plain)
 			}
 			if m.Msg.Event == delivery.EventWithdrawal && (!strings.Contains(p.plain, "Exporten läste aldrig er tenant.") ||
 				!strings.Contains(p.plain, map[string]string{"sv": "inga fler påminnelser", "en": "no more reminders"}[locale]) ||
