@@ -87,7 +87,11 @@ func renderNotice(w io.Writer, n *cascadev1.Notice, now time.Time) error {
 	row(tw, "Deliveries:", fmt.Sprint(n.GetDeliveryCount()))
 	renderChannels(tw, n.GetChannels())
 	row(tw, "Revision:", formatRevisions(n))
-	row(tw, "Deadline:", formatDeadline(n.GetDeadline(), now))
+	if n.GetState() == cascadev1.NoticeState_NOTICE_STATE_WITHDRAWN {
+		row(tw, "Deadline:", formatTime(n.GetDeadline())+" (withdrawn: no longer applies)")
+	} else {
+		row(tw, "Deadline:", formatDeadline(n.GetDeadline(), now))
+	}
 	row(tw, "Overdue:", yesNo(n.GetOverdue()))
 	row(tw, "Overdue notified:", formatTime(n.GetOverdueNotifiedAt()))
 	reminders := n.GetReminders()
