@@ -3,6 +3,9 @@ package daemon_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -289,4 +292,61 @@ func TestWithdrawal(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestWithdrawalByWebhook: an organisation that takes notices by webhook
+// only gets its withdrawal there (Cascade-Event: withdrawal, signed), its
+// channel record counts it, and nothing follows it.
+func TestWithdrawalByWebhook(t *testing.T) {
+	hook := newHookServer(t, func(int) int { return http.StatusOK })
+	orgs := filepath.Join(t.TempDir(), "orgs.csv")
+	if err := os.WriteFile(orgs, []byte("id,name,webhook_url,channels\n"+
+		"org-hook,Webhook only,"+hook.URL+"/cascade,webhook\n"+"org-nats,NATS only,,\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts := options(t)
+	opts.OrgsFile = orgs
+	opts.Deadline = 3 * time.Second
+	opts.Remind = []time.Duration{time.Second}
+	opts.Redeliver = []time.Duration{1500 * time.Millisecond}
+	opts.WebhookAllowPrivate = true // the receiver listens on loopback
+	e := start(t, opts)
+	ds := cascadev1.NewDeliveryServiceClient(grpcConn(t, e.d.GRPCAddr()))
+	if _, err := ds.RotateWebhookSecret(ctx(t), &cascadev1.RotateWebhookSecretRequest{OrgId: "org-hook"}); err != nil {
+		t.Fatal(err)
+	}
+	e.publish(report("WDH-1", "org-hook", "org-nats"))
+	e.waitSummary("WDH-1", 20*time.Second, func(s *cascadev1.BreachSummary) bool { return s.GetDelivered() == 2 })
+	if _, err := e.breachC.UpdateBreach(ctx(t), &cascadev1.UpdateBreachRequest{Update: &cascadev1.BreachUpdate{BreachId: "WDH-1",
+		Summary: "Not affected.", Withdraw: []*cascadev1.WithdrawOrganisation{{OrgId: "org-hook", Statement: "no data of yours was read"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	var got hookRequest
+	waitFor(t, 20*time.Second, func() error {
+		for _, r := range hook.requests() {
+			if r.header.Get("Cascade-Event") == "withdrawal" {
+				got = r
+				return nil
+			}
+		}
+		return fmt.Errorf("no withdrawal on the webhook: %d requests", len(hook.requests()))
+	})
+	if got.header.Get("Cascade-Signature") == "" || !strings.Contains(string(got.body), "no data of yours was read") {
+		t.Fatalf("withdrawal request: %v %s", got.header, got.body)
+	}
+	// org-nats runs out its clock; org-hook's webhook hears nothing after the withdrawal.
+	waitFor(t, 20*time.Second, func() error {
+		if getNotice(t, e.noticeC, "WDH-1/org-nats").GetOverdueNotifiedAt() == nil {
+			return fmt.Errorf("org-nats not escalated yet")
+		}
+		return nil
+	})
+	reqs := hook.requests()
+	if last := reqs[len(reqs)-1].header.Get("Cascade-Event"); last != "withdrawal" {
+		t.Fatalf("after the withdrawal the webhook got %q", last)
+	}
+	n := getNotice(t, e.noticeC, "WDH-1/org-hook")
+	if n.GetState() != cascadev1.NoticeState_NOTICE_STATE_WITHDRAWN || n.GetOverdueNotifiedAt() != nil || len(n.GetReminders()) != 0 {
+		t.Fatalf("withdrawn webhook notice = %v", n)
+	}
 }
