@@ -245,8 +245,7 @@ func (s breachService) GetBreachSummary(ctx context.Context, req *cascadev1.GetB
 	}
 	if s.view != nil {
 		if b, sum, ok := s.view.Summary(id); ok {
-			now := s.now()
-			return &cascadev1.GetBreachSummaryResponse{Summary: protoconv.SummaryPromise(protoconv.SummaryProto(&sum, b.Latest(), now), &b.Promise, now)}, nil
+			return &cascadev1.GetBreachSummaryResponse{Summary: protoconv.SummaryPromise(protoconv.BreachSummaryProto(&sum, b, s.now()), &b.Promise, s.now())}, nil
 		}
 	}
 	b, err := s.st.GetBreach(ctx, id)
@@ -257,8 +256,7 @@ func (s breachService) GetBreachSummary(ctx context.Context, req *cascadev1.GetB
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	now := s.now()
-	return &cascadev1.GetBreachSummaryResponse{Summary: protoconv.SummaryPromise(protoconv.SummaryProto(&v.Summary, b.Latest(), now), &b.Promise, now)}, nil
+	return &cascadev1.GetBreachSummaryResponse{Summary: protoconv.SummaryPromise(protoconv.BreachSummaryProto(&v.Summary, b, s.now()), &b.Promise, s.now())}, nil
 }
 
 func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cascadev1.BreachService_WatchBreachServer) error {
@@ -272,7 +270,6 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 	if err != nil {
 		return toStatus(ctx, s.log, method, err)
 	}
-	latest, promise := b.Latest(), b.Promise
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sums, err := s.st.WatchSummary(ctx, id)
@@ -298,7 +295,7 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 		if summaryCaughtUp && noticesCaughtUp && !sentCaughtUp {
 			if !sentSummary { // no summary stored yet: an empty one
 				if err := send(&cascadev1.WatchBreachResponse{Event: &cascadev1.WatchBreachResponse_Summary{
-					Summary: protoconv.SummaryPromise(protoconv.SummaryProto(&breach.Summary{Breach: id}, latest, s.now()), &promise, s.now())}}); err != nil {
+					Summary: protoconv.SummaryPromise(protoconv.BreachSummaryProto(&breach.Summary{Breach: id}, b, s.now()), &b.Promise, s.now())}}); err != nil {
 					return err
 				}
 			}
@@ -319,11 +316,11 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 				continue
 			}
 			sentSummary = true
-			if b, err := s.st.GetBreach(ctx, id); err == nil { // a revision may have been added
-				latest, promise = b.Latest(), b.Promise
+			if cur, err := s.st.GetBreach(ctx, id); err == nil { // a revision may have been added
+				b = cur
 			}
 			if err := send(&cascadev1.WatchBreachResponse{Event: &cascadev1.WatchBreachResponse_Summary{
-				Summary: protoconv.SummaryPromise(protoconv.SummaryProto(&v.Summary, latest, s.now()), &promise, s.now())}}); err != nil {
+				Summary: protoconv.SummaryPromise(protoconv.BreachSummaryProto(&v.Summary, b, s.now()), &b.Promise, s.now())}}); err != nil {
 				return err
 			}
 		case n, ok := <-notices:

@@ -303,7 +303,8 @@ func (g *Guard) authorize(ctx context.Context, id Identity, method string, req a
 }
 
 // redact removes from a breach what one organisation may not see: which
-// other organisations are affected, and their numbers.
+// other organisations are affected, corrected or withdrawn, their numbers,
+// and how many there are (as breach.Breach.For does for evidence).
 func redact(b *cascadev1.Breach, org breach.OrgID) {
 	keep := func(as []*cascadev1.AffectedOrganisation) []*cascadev1.AffectedOrganisation {
 		var out []*cascadev1.AffectedOrganisation
@@ -322,8 +323,17 @@ func redact(b *cascadev1.Breach, org breach.OrgID) {
 	for _, rev := range b.GetRevisions() {
 		if u := rev.GetUpdate(); u != nil {
 			u.AddAffected = keep(u.AddAffected)
+			u.CorrectAffected = keep(u.CorrectAffected)
+			var ws []*cascadev1.WithdrawOrganisation
+			for _, w := range u.GetWithdraw() {
+				if w.GetOrgId() == string(org) {
+					ws = append(ws, w)
+				}
+			}
+			u.Withdraw = ws
 		}
 		rev.UnknownOrgIds, rev.Added = nil, 0
+		rev.Corrected, rev.Withdrawn, rev.Renotified = 0, 0, 0
 	}
 }
 

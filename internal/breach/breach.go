@@ -1,6 +1,9 @@
 package breach
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Breach is one incident at the processor as Cascade recorded it.
 type Breach struct {
@@ -63,7 +66,13 @@ func (b Breach) For(org OrgID) Breach {
 	revs := make([]Revision, len(b.Revisions))
 	for i, r := range b.Revisions {
 		r.Update.AddAffected = keep(r.Update.AddAffected)
+		r.Update.CorrectAffected = keep(r.Update.CorrectAffected)
+		r.Update.Withdraw = slices.DeleteFunc(slices.Clone(r.Update.Withdraw), func(w WithdrawOrganisation) bool { return w.Org != org })
+		if len(r.Update.Withdraw) == 0 {
+			r.Update.Withdraw = nil
+		}
 		r.UnknownOrgs, r.Added = nil, 0
+		r.Corrected, r.Withdrawn, r.Renotified = 0, 0, 0
 		revs[i] = r
 	}
 	if b.Revisions != nil {

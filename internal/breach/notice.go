@@ -7,7 +7,9 @@ import (
 	"unicode/utf8"
 )
 
-// State is where a notice stands. States only move forward.
+// State is where a notice stands. States only move forward, except
+// that a withdrawn notice named affected again is PENDING again
+// (Renotify).
 type State int
 
 // Notice states, in order.
@@ -17,9 +19,10 @@ const (
 	StateDelivered          // delivered; the deadline runs
 	StateAcknowledged       // acknowledged by the organisation
 	StateResolved           // outcome recorded
+	StateWithdrawn          // the processor found the organisation not affected (withdraw.go)
 )
 
-var stateNames = [...]string{"UNSPECIFIED", "PENDING", "DELIVERED", "ACKNOWLEDGED", "RESOLVED"}
+var stateNames = [...]string{"UNSPECIFIED", "PENDING", "DELIVERED", "ACKNOWLEDGED", "RESOLVED", "WITHDRAWN"}
 
 func (s State) String() string {
 	if s < 0 || int(s) >= len(stateNames) {
@@ -105,6 +108,15 @@ type Notice struct {
 	Questions     int      `json:"questions,omitempty"`
 	OpenQuestions []int    `json:"open_questions,omitempty"`
 	SharedAnswers []string `json:"shared_answers,omitempty"`
+
+	// AffectedStatus is what the processor says of the organisation
+	// (empty: CONFIRMED); see Status. WithdrawnAt and WithdrawalStatement
+	// are set while the notice is WITHDRAWN; RenotifiedRevision is the
+	// revision that last named a withdrawn organisation again (withdraw.go).
+	AffectedStatus      AffectedStatus `json:"affected_status,omitempty"`
+	WithdrawnAt         time.Time      `json:"withdrawn_at,omitzero"`
+	WithdrawalStatement string         `json:"withdrawal_statement,omitempty"`
+	RenotifiedRevision  int            `json:"renotified_revision,omitempty"`
 }
 
 // Reminder records one reminder sent while the notice was not resolved.
@@ -115,9 +127,16 @@ type Reminder struct {
 	Late      bool          `json:"late,omitempty"` // sent well after DueAt (the daemon was down)
 }
 
-// Overdue reports whether the notice is past its deadline and not resolved.
+// Overdue reports whether the notice is past its deadline and not
+// resolved. A withdrawn notice is never overdue.
 func (n *Notice) Overdue(now time.Time) bool {
-	return n.State >= StateDelivered && n.State != StateResolved && !now.Before(n.Deadline)
+	return n.Running() && !now.Before(n.Deadline)
+}
+
+// Running reports whether the notice's clock runs: delivered and neither
+// resolved nor withdrawn.
+func (n *Notice) Running() bool {
+	return n.State == StateDelivered || n.State == StateAcknowledged
 }
 
 // ProcessorDelay is delivered_at - discovered_at, or 0 before delivery.
@@ -131,8 +150,12 @@ func (n *Notice) ProcessorDelay() time.Duration {
 // Deliver records a durable publish of breach revision rev to the
 // organisation's channel at at. The first delivery starts the clock:
 // deadline = at + window. A later revision is a revision delivery; the same
-// revision again is a redelivery. Neither moves the deadline.
+// revision again is a redelivery. Neither moves the deadline. A withdrawn
+// notice gets no deliveries: "" and no change.
 func (n *Notice) Deliver(at time.Time, window time.Duration, rev int) Event {
+	if n.State == StateWithdrawn {
+		return ""
+	}
 	n.DeliveryCount++
 	n.LastDeliveryAt = at
 	switch {
@@ -154,7 +177,7 @@ func (n *Notice) Deliver(at time.Time, window time.Duration, rev int) Event {
 // NeedsAck reports whether the organisation has not acknowledged the
 // latest revision delivered to it (what redelivery keeps trying for).
 func (n *Notice) NeedsAck() bool {
-	return n.State >= StateDelivered && n.RevisionAcked < n.delivered()
+	return n.State >= StateDelivered && n.State != StateWithdrawn && n.RevisionAcked < n.delivered()
 }
 
 // delivered is the latest revision delivered; a delivered notice stored
@@ -170,7 +193,7 @@ func (n *Notice) delivered() int {
 // at now). It returns "" when that reminder was recorded before or the
 // notice is resolved: reminders are idempotent.
 func (n *Notice) Remind(remaining time.Duration, dueAt, now time.Time, late bool) Event {
-	if n.State < StateDelivered || n.State == StateResolved || n.Reminded(remaining) {
+	if !n.Running() || n.Reminded(remaining) {
 		return ""
 	}
 	n.Reminders = append(n.Reminders, Reminder{Remaining: remaining, DueAt: dueAt, SentAt: now, Late: late})
@@ -220,9 +243,9 @@ func (n *Notice) Reminded(remaining time.Duration) bool {
 }
 
 // MarkOverdue records that the overdue escalation was sent at now. It
-// returns "" when it was recorded before or the notice is resolved.
+// returns "" when it was recorded before or the notice is resolved or withdrawn.
 func (n *Notice) MarkOverdue(now time.Time) Event {
-	if n.State == StateResolved || !n.OverdueAt.IsZero() || n.State < StateDelivered {
+	if !n.Running() || !n.OverdueAt.IsZero() {
 		return ""
 	}
 	n.OverdueAt = now

@@ -3,6 +3,7 @@ package breach
 import (
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,11 +27,13 @@ var (
 	mxNewDL    = mxOp.Add(2 * window)                 // the deadline of a first delivery by the matrix
 	mxRemind   = mxDeadline.Add(-48 * time.Hour)      // the 48h reminder's due time
 	mxOverdue  = mxDeadline.Add(10 * time.Minute)     // when the overdue escalation is sent
+	mxWithdrew = t1.Add(2 * time.Hour)                // WITHDRAWN: revision 2 withdrew the organisation
 )
 
 const (
 	mxActor         = "ctrl@acme.example"
 	mxJustification = "the data was encrypted with a key that was not compromised"
+	mxStatement     = "the export job never read this customer's tenant"
 )
 
 func mxComm() SubjectCommunication {
@@ -46,6 +49,7 @@ const (
 	sA   = "ACKNOWLEDGED"
 	sRR  = "RESOLVED(reported)"
 	sRNR = "RESOLVED(not reportable)"
+	sW   = "WITHDRAWN"
 )
 
 var mxStates = []struct {
@@ -83,6 +87,14 @@ var mxStates = []struct {
 		must(n.Acknowledge(mxAck1, "alice", "first", 0))
 		must(n.RecordNotReportable(mxResolved, mxActor, mxJustification))
 		n.Deliver(mxRev2Late, window, 2)
+		return n
+	}},
+	// Revision 1 acknowledged, then revision 2 withdrew the organisation
+	// (the processor found it not affected).
+	{sW, func() Notice {
+		n := deliveredNotice()
+		must(n.Acknowledge(mxAck1, "alice", "first", 0))
+		n.Withdraw(mxWithdrew, mxStatement, 2)
 		return n
 	}},
 }
@@ -161,6 +173,48 @@ func resolved(now time.Time, o Outcome, ackNow bool, revAcked int) func(*Notice)
 	}
 }
 
+// outcomeKept: an outcome recorded on a WITHDRAWN notice, which stays
+// WITHDRAWN (its acknowledgement was recorded before).
+func outcomeKept(now time.Time, o Outcome) func(*Notice) {
+	return func(n *Notice) {
+		n.ResolvedAt = now
+		o.RecordedAt, o.RecordedBy = now, mxActor
+		n.Outcome = &o
+	}
+}
+
+// withdrawnBy: withdrawn at mxOp by revision rev.
+func withdrawnBy(rev int) func(*Notice) {
+	return func(n *Notice) {
+		n.State = StateWithdrawn
+		n.WithdrawnAt = mxOp
+		n.WithdrawalStatement = mxStatement
+		n.AffectedStatus = StatusNotAffected
+		n.Revision = max(n.Revision, rev)
+	}
+}
+
+// mxCorrection are the corrected numbers the matrix applies.
+var mxCorrection = Affected{Org: "acme", ApproxSubjects: 500, ApproxRecords: 9000, Status: StatusUnderInvestigation}
+
+func corrected(n *Notice) {
+	n.ApproxSubjects, n.ApproxRecords, n.AffectedStatus = 500, 9000, StatusUnderInvestigation
+}
+
+// renotified: a withdrawn notice named again by revision 3 is PENDING,
+// its obligation (clock, acknowledgement, outcome) starting over.
+func renotified(n *Notice) {
+	n.State = StatePending
+	n.DeliveredAt, n.Deadline = time.Time{}, time.Time{}
+	n.AcknowledgedAt, n.AcknowledgedBy, n.AckNote = time.Time{}, "", ""
+	n.RevisionAcked, n.Redeliveries = 0, 0
+	n.Reminders, n.OverdueAt = nil, time.Time{}
+	n.ResolvedAt, n.Outcome, n.SubjectComm = time.Time{}, nil, nil
+	n.WithdrawnAt, n.WithdrawalStatement = time.Time{}, ""
+	n.ApproxSubjects, n.ApproxRecords, n.AffectedStatus = 42, 0, ""
+	n.RenotifiedRevision = 3
+}
+
 func commRecorded(sc SubjectCommunication) func(*Notice) {
 	return func(n *Notice) {
 		sc.RecordedAt, sc.RecordedBy = mxOp, mxActor
@@ -201,6 +255,7 @@ func validComm(sc SubjectCommunication) map[string]cell {
 		sA:   {ev: EventSubjectCommRecorded, state: StateAcknowledged, want: commRecorded(sc)},
 		sRR:  illegal(StateResolved), // a different decision was recorded
 		sRNR: {ev: EventSubjectCommRecorded, state: StateResolved, want: commRecorded(sc)},
+		sW:   {ev: EventSubjectCommRecorded, state: StateWithdrawn, want: commRecorded(sc)},
 	}
 }
 
@@ -210,6 +265,7 @@ func invalidEverywhere(field string) map[string]cell {
 		sU: invalid(field, StateUnspecified), sP: invalid(field, StatePending),
 		sD: invalid(field, StateDelivered), sA: invalid(field, StateAcknowledged),
 		sRR: invalid(field, StateResolved), sRNR: invalid(field, StateResolved),
+		sW: invalid(field, StateWithdrawn),
 	}
 }
 
@@ -233,6 +289,7 @@ var mxOps = []struct {
 		sA:   {ev: EventRedelivered, state: StateAcknowledged, want: redelivery},
 		sRR:  {ev: EventRedelivered, state: StateResolved, want: redelivery},
 		sRNR: {ev: EventRedelivered, state: StateResolved, want: redelivery},
+		sW:   noop(StateWithdrawn),
 	}},
 	{"deliver newer revision", func(n *Notice) (Event, error) { return n.Deliver(mxOp, 2*window, max(n.Revision, 1)+1), nil }, map[string]cell{
 		sU:   {ev: EventDelivered, state: StateDelivered, want: firstDelivery(2)},
@@ -241,6 +298,7 @@ var mxOps = []struct {
 		sA:   {ev: EventRevisionDelivered, state: StateAcknowledged, want: revisionDelivery(3)},
 		sRR:  {ev: EventRevisionDelivered, state: StateResolved, want: revisionDelivery(3)},
 		sRNR: {ev: EventRevisionDelivered, state: StateResolved, want: revisionDelivery(3)},
+		sW:   noop(StateWithdrawn),
 	}},
 	{"acknowledge latest (0)", func(n *Notice) (Event, error) { return n.Acknowledge(mxOp, "bob", "second", 0) }, map[string]cell{
 		sU:   illegal(StateUnspecified),
@@ -249,6 +307,7 @@ var mxOps = []struct {
 		sA:   {ev: EventRevisionAcknowledged, state: StateAcknowledged, want: laterAck(2)},
 		sRR:  {ev: EventRevisionAcknowledged, state: StateResolved, want: laterAck(2)},
 		sRNR: {ev: EventRevisionAcknowledged, state: StateResolved, want: laterAck(2)},
+		sW:   {ev: EventRevisionAcknowledged, state: StateWithdrawn, want: laterAck(2)},
 	}},
 	{"acknowledge latest by number", func(n *Notice) (Event, error) { return n.Acknowledge(mxOp, "bob", "second", max(n.Revision, 1)) }, map[string]cell{
 		sU:   illegal(StateUnspecified),
@@ -257,6 +316,7 @@ var mxOps = []struct {
 		sA:   {ev: EventRevisionAcknowledged, state: StateAcknowledged, want: laterAck(2)},
 		sRR:  {ev: EventRevisionAcknowledged, state: StateResolved, want: laterAck(2)},
 		sRNR: {ev: EventRevisionAcknowledged, state: StateResolved, want: laterAck(2)},
+		sW:   {ev: EventRevisionAcknowledged, state: StateWithdrawn, want: laterAck(2)},
 	}},
 	{"acknowledge older revision", func(n *Notice) (Event, error) { return n.Acknowledge(mxOp, "bob", "second", 1) }, map[string]cell{
 		sU:   illegal(StateUnspecified),
@@ -265,11 +325,13 @@ var mxOps = []struct {
 		sA:   noop(StateAcknowledged),
 		sRR:  noop(StateResolved),
 		sRNR: noop(StateResolved),
+		sW:   noop(StateWithdrawn),
 	}},
 	{"acknowledge undelivered revision", func(n *Notice) (Event, error) { return n.Acknowledge(mxOp, "bob", "second", n.Revision+1) }, map[string]cell{
 		sU: illegal(StateUnspecified), sP: illegal(StatePending),
 		sD: illegal(StateDelivered), sA: illegal(StateAcknowledged),
 		sRR: illegal(StateResolved), sRNR: illegal(StateResolved),
+		sW: illegal(StateWithdrawn),
 	}},
 	{"acknowledge with invalid actor", func(n *Notice) (Event, error) { return n.Acknowledge(mxOp, "", "", 0) },
 		invalidEverywhere("acknowledged_by")},
@@ -284,6 +346,7 @@ var mxOps = []struct {
 		sA:   {ev: EventOutcomeRecorded, state: StateResolved, want: resolved(mxOp, onTimeReport, false, 1)},
 		sRR:  noop(StateResolved), // the same report again
 		sRNR: illegal(StateResolved),
+		sW:   {ev: EventOutcomeRecorded, state: StateWithdrawn, want: outcomeKept(mxOp, onTimeReport)},
 	}},
 	{"report on time with a different reference", func(n *Notice) (Event, error) {
 		return n.RecordAuthorityReport(mxOp, mxActor, "IMY", "IMY-2", mxReported, "")
@@ -294,6 +357,7 @@ var mxOps = []struct {
 		sA:   {ev: EventOutcomeRecorded, state: StateResolved, want: resolved(mxOp, otherRefRep, false, 1)},
 		sRR:  illegal(StateResolved),
 		sRNR: illegal(StateResolved),
+		sW:   {ev: EventOutcomeRecorded, state: StateWithdrawn, want: outcomeKept(mxOp, otherRefRep)},
 	}},
 	{"report late without a reason", func(n *Notice) (Event, error) {
 		return n.RecordAuthorityReport(mxLateNow, mxActor, "IMY", "IMY-2", mxLateRep, "")
@@ -304,6 +368,7 @@ var mxOps = []struct {
 		sA:   invalid("delay_reason", StateAcknowledged),
 		sRR:  illegal(StateResolved),
 		sRNR: illegal(StateResolved),
+		sW:   invalid("delay_reason", StateWithdrawn),
 	}},
 	{"report late with a reason", func(n *Notice) (Event, error) {
 		return n.RecordAuthorityReport(mxLateNow, mxActor, "IMY", "IMY-2", mxLateRep, "forensics took four days")
@@ -314,6 +379,7 @@ var mxOps = []struct {
 		sA:   {ev: EventOutcomeRecorded, state: StateResolved, want: resolved(mxLateNow, lateReport, false, 1)},
 		sRR:  illegal(StateResolved),
 		sRNR: illegal(StateResolved),
+		sW:   {ev: EventOutcomeRecorded, state: StateWithdrawn, want: outcomeKept(mxLateNow, lateReport)},
 	}},
 	{"report without authority", func(n *Notice) (Event, error) {
 		return n.RecordAuthorityReport(mxOp, mxActor, "", "IMY-1", mxReported, "")
@@ -329,6 +395,7 @@ var mxOps = []struct {
 		sA:   {ev: EventOutcomeRecorded, state: StateResolved, want: resolved(mxOp, notReportable, false, 1)},
 		sRR:  illegal(StateResolved), // no changing a report into not reportable
 		sRNR: noop(StateResolved),    // the same again
+		sW:   {ev: EventOutcomeRecorded, state: StateWithdrawn, want: outcomeKept(mxOp, notReportable)},
 	}},
 	{"not reportable with a different justification", func(n *Notice) (Event, error) {
 		return n.RecordNotReportable(mxOp, mxActor, "only public data")
@@ -339,6 +406,7 @@ var mxOps = []struct {
 		sA:   {ev: EventOutcomeRecorded, state: StateResolved, want: resolved(mxOp, otherJustif, false, 1)},
 		sRR:  illegal(StateResolved),
 		sRNR: illegal(StateResolved),
+		sW:   {ev: EventOutcomeRecorded, state: StateWithdrawn, want: outcomeKept(mxOp, otherJustif)},
 	}},
 	{"not reportable without justification", func(n *Notice) (Event, error) {
 		return n.RecordNotReportable(mxOp, mxActor, "")
@@ -352,6 +420,7 @@ var mxOps = []struct {
 		sA:   {ev: EventSubjectCommRecorded, state: StateAcknowledged, want: commRecorded(mxComm())},
 		sRR:  noop(StateResolved), // the same again
 		sRNR: {ev: EventSubjectCommRecorded, state: StateResolved, want: commRecorded(mxComm())},
+		sW:   {ev: EventSubjectCommRecorded, state: StateWithdrawn, want: commRecorded(mxComm())},
 	}},
 	{"communicated through another channel", comm(SubjectCommunication{Kind: CommCommunicated, CommunicatedAt: mxCommAt, How: "letter"}),
 		validComm(SubjectCommunication{Kind: CommCommunicated, CommunicatedAt: mxCommAt, How: "letter"})},
@@ -375,6 +444,7 @@ var mxOps = []struct {
 		sA:   {ev: EventReminded, state: StateAcknowledged, want: reminded},
 		sRR:  noop(StateResolved),
 		sRNR: noop(StateResolved),
+		sW:   noop(StateWithdrawn),
 	}},
 	{"remind 48h twice", func(n *Notice) (Event, error) {
 		n.Remind(48*time.Hour, mxRemind, mxOp, false)
@@ -386,6 +456,7 @@ var mxOps = []struct {
 		sA:   {state: StateAcknowledged, want: reminded},
 		sRR:  noop(StateResolved),
 		sRNR: noop(StateResolved),
+		sW:   noop(StateWithdrawn),
 	}},
 	{"mark overdue", func(n *Notice) (Event, error) { return n.MarkOverdue(mxOverdue), nil }, map[string]cell{
 		sU:   noop(StateUnspecified),
@@ -394,6 +465,7 @@ var mxOps = []struct {
 		sA:   {ev: EventOverdue, state: StateAcknowledged, want: overdue},
 		sRR:  noop(StateResolved),
 		sRNR: noop(StateResolved),
+		sW:   noop(StateWithdrawn),
 	}},
 	{"mark overdue twice", func(n *Notice) (Event, error) {
 		n.MarkOverdue(mxOverdue)
@@ -405,6 +477,46 @@ var mxOps = []struct {
 		sA:   {state: StateAcknowledged, want: overdue},
 		sRR:  noop(StateResolved),
 		sRNR: noop(StateResolved),
+		sW:   noop(StateWithdrawn),
+	}},
+}
+
+// Corrections, withdrawals and a withdrawn organisation named again
+// (withdraw.go).
+var mxFactOps = []struct {
+	name string
+	do   func(n *Notice) (Event, error)
+	want map[string]cell
+}{
+	{"withdraw (revision 3)", func(n *Notice) (Event, error) { return n.Withdraw(mxOp, mxStatement, 3), nil }, map[string]cell{
+		sU:   {ev: EventWithdrawn, state: StateWithdrawn, want: withdrawnBy(3)},
+		sP:   {ev: EventWithdrawn, state: StateWithdrawn, want: withdrawnBy(3)},
+		sD:   {ev: EventWithdrawn, state: StateWithdrawn, want: withdrawnBy(3)},
+		sA:   {ev: EventWithdrawn, state: StateWithdrawn, want: withdrawnBy(3)},
+		sRR:  {ev: EventWithdrawn, state: StateWithdrawn, want: withdrawnBy(3)},
+		sRNR: {ev: EventWithdrawn, state: StateWithdrawn, want: withdrawnBy(3)},
+		sW:   noop(StateWithdrawn), // withdrawing twice changes nothing
+	}},
+	{"correct the numbers", func(n *Notice) (Event, error) { ev, _, err := n.Correct(mxCorrection, 3); return ev, err }, map[string]cell{
+		sU:   {ev: EventCountsCorrected, state: StateUnspecified, want: corrected},
+		sP:   {ev: EventCountsCorrected, state: StatePending, want: corrected},
+		sD:   {ev: EventCountsCorrected, state: StateDelivered, want: corrected},
+		sA:   {ev: EventCountsCorrected, state: StateAcknowledged, want: corrected},
+		sRR:  {ev: EventCountsCorrected, state: StateResolved, want: corrected},
+		sRNR: {ev: EventCountsCorrected, state: StateResolved, want: corrected},
+		sW:   illegal(StateWithdrawn), // named again with add_affected instead
+	}},
+	{"correct to the same numbers", func(n *Notice) (Event, error) {
+		ev, _, err := n.Correct(Affected{ApproxSubjects: n.ApproxSubjects, ApproxRecords: n.ApproxRecords}, 3)
+		return ev, err
+	}, map[string]cell{
+		sU: noop(StateUnspecified), sP: noop(StatePending), sD: noop(StateDelivered), sA: noop(StateAcknowledged),
+		sRR: noop(StateResolved), sRNR: noop(StateResolved), sW: illegal(StateWithdrawn),
+	}},
+	{"named affected again (revision 3)", func(n *Notice) (Event, error) { return n.Renotify(Affected{ApproxSubjects: 42}, 3), nil }, map[string]cell{
+		sU: noop(StateUnspecified), sP: noop(StatePending), sD: noop(StateDelivered), sA: noop(StateAcknowledged),
+		sRR: noop(StateResolved), sRNR: noop(StateResolved),
+		sW: {ev: EventRenotified, state: StatePending, want: renotified},
 	}},
 }
 
@@ -424,7 +536,7 @@ func TestNoticeTransitionMatrix(t *testing.T) {
 		t.Fatalf("fixture %s: resolving did not acknowledge: %+v", sRR, n)
 	}
 
-	for _, op := range mxOps {
+	for _, op := range append(slices.Clone(mxOps), mxFactOps...) {
 		t.Run(op.name, func(t *testing.T) {
 			if len(op.want) != len(mxStates) {
 				t.Fatalf("row has %d cells, want one per state (%d)", len(op.want), len(mxStates))
@@ -481,7 +593,11 @@ func TestNoticeTransitionMatrix(t *testing.T) {
 						t.Errorf("an illegal or no-op operation changed the notice:\n got %+v\nwant %+v", n, before)
 					}
 
-					// Invariants.
+					// Invariants. The one exception: a withdrawn notice named
+					// affected again starts over (its history keeps the rest).
+					if ev == EventRenotified {
+						return
+					}
 					if !before.Deadline.IsZero() && !n.Deadline.Equal(before.Deadline) {
 						t.Errorf("deadline moved from %v to %v", before.Deadline, n.Deadline)
 					}
@@ -691,7 +807,7 @@ func TestResolveAcknowledges(t *testing.T) {
 
 // TestNeedsAck over the fixtures.
 func TestNeedsAck(t *testing.T) {
-	want := map[string]bool{sU: false, sP: false, sD: true, sA: true, sRR: true, sRNR: true}
+	want := map[string]bool{sU: false, sP: false, sD: true, sA: true, sRR: true, sRNR: true, sW: false}
 	for _, st := range mxStates {
 		n := st.build()
 		if got := n.NeedsAck(); got != want[st.name] {

@@ -85,7 +85,7 @@ func TestStateNames(t *testing.T) {
 }
 
 func TestStateOrder(t *testing.T) {
-	order := []State{StateUnspecified, StatePending, StateDelivered, StateAcknowledged, StateResolved}
+	order := []State{StateUnspecified, StatePending, StateDelivered, StateAcknowledged, StateResolved, StateWithdrawn}
 	for i, s := range order {
 		if int(s) != i {
 			t.Errorf("%v = %d, want %d (stored records depend on the order)", s, int(s), i)
@@ -94,7 +94,7 @@ func TestStateOrder(t *testing.T) {
 }
 
 func TestStateInvalid(t *testing.T) {
-	for _, s := range []State{-1, 5, 99} {
+	for _, s := range []State{-1, 6, 99} {
 		if got, want := s.String(), "State("; !strings.HasPrefix(got, want) {
 			t.Errorf("State(%d).String() = %q, want prefix %q", int(s), got, want)
 		}

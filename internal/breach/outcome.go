@@ -77,7 +77,9 @@ func (n *Notice) resolve(now time.Time, by string, o *Outcome) Event {
 	if n.RevisionAcked == 0 {
 		n.RevisionAcked = n.Revision
 	}
-	n.State = StateResolved
+	if n.State != StateWithdrawn { // a withdrawn notice stays WITHDRAWN with its outcome (Art. 33(5) documentation)
+		n.State = StateResolved
+	}
 	n.ResolvedAt = now
 	o.RecordedAt, o.RecordedBy = now, by
 	n.Outcome = o
@@ -134,7 +136,7 @@ func (n *Notice) RecordAuthorityReport(now time.Time, by, authority, reference s
 		}
 		return "", fmt.Errorf("%w: notice %s is resolved as %s; an outcome cannot be changed", ErrIllegalTransition, n.ID, o.Kind)
 	}
-	late := reportedAt.After(n.Deadline)
+	late := !n.Deadline.IsZero() && reportedAt.After(n.Deadline) // a notice withdrawn before delivery has no deadline
 	if late && delayReason == "" {
 		return "", Invalid("delay_reason", "required",
 			"the report was made %s after the deadline (%s): Art. 33(1) requires the reasons for the delay",

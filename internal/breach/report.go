@@ -31,6 +31,9 @@ type Affected struct {
 	Org            OrgID `json:"org_id"`
 	ApproxSubjects int64 `json:"approx_subjects,omitempty"`
 	ApproxRecords  int64 `json:"approx_records,omitempty"`
+	// Status is what the processor says of the organisation (empty:
+	// CONFIRMED; withdraw.go).
+	Status AffectedStatus `json:"status,omitempty"`
 }
 
 // Report is the Art. 33(3) content a processor publishes for one breach.
@@ -130,6 +133,7 @@ func (r *Report) Validate(now time.Time) error {
 				seen[a.Org] = i
 			}
 			approxRange(&vs, field, a)
+			statusField(&vs, field, a.Status)
 		}
 	}
 	return vs.err()

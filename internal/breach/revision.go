@@ -31,6 +31,10 @@ type Update struct {
 	// (zero: none); it replaces the open one (see Promise).
 	NextUpdateBy  time.Time      `json:"next_update_by,omitzero"`
 	SubjectNotice *SubjectNotice `json:"subject_notice,omitempty"` // replaces the previous one as a whole
+	// CorrectAffected and Withdraw change what is said of organisations
+	// notified before (withdraw.go).
+	CorrectAffected []Affected             `json:"correct_affected,omitempty"`
+	Withdraw        []WithdrawOrganisation `json:"withdraw,omitempty"`
 }
 
 // Digest identifies an update's content: publishing the same update again
@@ -88,7 +92,9 @@ func (u *Update) Validate() error {
 		}
 		seen[a.Org] = true
 		approxRange(&vs, field, a)
+		statusField(&vs, field, a.Status)
 	}
+	u.validateTargets(&vs)
 	return vs.err()
 }
 
@@ -107,6 +113,34 @@ type Revision struct {
 	// PromiseOutcome is what the update did to the promise open when it
 	// arrived: PromiseKept, PromiseLate, or "" (none open).
 	PromiseOutcome string `json:"promise_outcome,omitempty"`
+	// Corrected, Withdrawn and Renotified count the organisations whose
+	// numbers the revision corrected, that it withdrew, and withdrawn ones
+	// it named affected again.
+	Corrected  int `json:"corrected,omitempty"`
+	Withdrawn  int `json:"withdrawn,omitempty"`
+	Renotified int `json:"renotified,omitempty"`
+}
+
+// LatestShared is the latest revision delivered to every affected
+// organisation: revisions that only correct or withdraw (Targeted) go to
+// the organisations they name only.
+func (b *Breach) LatestShared() int {
+	for i := len(b.Revisions) - 1; i >= 0; i-- {
+		if !b.Revisions[i].Update.Targeted() {
+			return b.Revisions[i].Number
+		}
+	}
+	return 1
+}
+
+// RevisionNumber is revision rev (2, 3, ...), if recorded.
+func (b *Breach) RevisionNumber(rev int) *Revision {
+	for i := range b.Revisions {
+		if b.Revisions[i].Number == rev {
+			return &b.Revisions[i]
+		}
+	}
+	return nil
 }
 
 // Latest is the breach's latest revision number.
@@ -163,6 +197,18 @@ func (b *Breach) Facts() Report {
 		}
 		r.Affected = append(slices.Clip(r.Affected), u.AddAffected...)
 		r.NextUpdateBy = u.NextUpdateBy // the latest promise replaces the previous one, or leaves none
+		if len(u.CorrectAffected) > 0 || len(u.Withdraw) > 0 {
+			as := slices.Clone(r.Affected)
+			for i := range as {
+				if c, ok := u.Correction(as[i].Org); ok {
+					as[i] = c
+				}
+				if _, ok := u.Withdrawal(as[i].Org); ok {
+					as[i].Status = StatusNotAffected
+				}
+			}
+			r.Affected = as
+		}
 	}
 	return r
 }

@@ -12,18 +12,33 @@ import (
 // the summary thus reports a notice overdue, and its deadline, at most one
 // second after the notice's exact deadline.
 type Summary struct {
-	Breach       BreachID        `json:"breach_id"`
-	Total        int64           `json:"total"`
-	Delivered    int64           `json:"delivered"`
-	Acknowledged int64           `json:"acknowledged"`
-	Resolved     int64           `json:"resolved"`
-	Deadlines    map[int64]int64 `json:"deadlines,omitempty"`
+	Breach       BreachID `json:"breach_id"`
+	Total        int64    `json:"total"`
+	Delivered    int64    `json:"delivered"`
+	Acknowledged int64    `json:"acknowledged"`
+	Resolved     int64    `json:"resolved"`
+	// Withdrawn counts withdrawn notices: they count in Total and here
+	// only (never delivered, acknowledged, resolved or overdue).
+	Withdrawn int64           `json:"withdrawn,omitempty"`
+	Deadlines map[int64]int64 `json:"deadlines,omitempty"`
 	// RevisionAcked counts notices by the latest revision they acknowledged.
 	RevisionAcked map[int]int64 `json:"revision_acked,omitempty"`
 }
 
 // AcknowledgedRevision is the number of notices that acknowledged revision rev.
 func (s *Summary) AcknowledgedRevision(rev int) int64 { return s.RevisionAcked[rev] }
+
+// AcknowledgedSince is the number of notices that acknowledged revision
+// rev or a later one.
+func (s *Summary) AcknowledgedSince(rev int) int64 {
+	var n int64
+	for r, c := range s.RevisionAcked {
+		if r >= rev {
+			n += c
+		}
+	}
+	return n
+}
 
 // Apply folds one notice change into the summary: prev is the notice before
 // the change (nil when it was created), next after it.
@@ -38,6 +53,9 @@ func (s *Summary) Apply(prev, next *Notice) {
 // which are all that count reads.
 func MovesSummary(c Change) bool {
 	p := c.PrevNotice()
+	if p != nil && p.State == StateWithdrawn && c.Notice.State == StateWithdrawn {
+		return false // a withdrawn notice counts in Total and Withdrawn only
+	}
 	return p == nil || p.State != c.Notice.State || p.RevisionAcked != c.Notice.RevisionAcked || !p.Deadline.Equal(c.Notice.Deadline)
 }
 
@@ -46,6 +64,10 @@ func (s *Summary) count(n *Notice, sign int64) {
 		return
 	}
 	s.Total += sign
+	if n.State == StateWithdrawn {
+		s.Withdrawn += sign
+		return
+	}
 	if n.State >= StateDelivered {
 		s.Delivered += sign
 	}

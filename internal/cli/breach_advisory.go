@@ -25,6 +25,7 @@ func breachAdvisoryPublishCmd() *command {
 		summary: "Publish the breach's public advisory page (vendor only)",
 		details: "Publishes the advisory page. The breach needs a subject_notice (send one\nwith an update first). Publishing it again changes nothing.\n\n" + advisoryDetails,
 		examples: `
+# Publish the example breach's advisory page (then: curl http://127.0.0.1:7401/advisories/EXAMPLE-2025-08-23)
 cascadectl breach publish-advisory EXAMPLE-2025-08-23`,
 		setup: func(*flag.FlagSet) runFunc {
 			return func(ctx context.Context, a *app, args []string) error {
@@ -66,6 +67,7 @@ func breachAdvisoryUnpublishCmd() *command {
 		summary: "Withdraw the breach's public advisory page (vendor only)",
 		details: "Withdraws the advisory page: it answers 404 again. Withdrawing a page that\nis not published changes nothing.\n\n" + advisoryDetails,
 		examples: `
+# Withdraw it: the page answers 404 again
 cascadectl breach unpublish-advisory EXAMPLE-2025-08-23`,
 		setup: func(*flag.FlagSet) runFunc {
 			return func(ctx context.Context, a *app, args []string) error {

@@ -141,6 +141,9 @@ func renderBreachStatus(w io.Writer, b *cascadev1.Breach, s *cascadev1.BreachSum
 	row(tw, "Acknowledged latest:", fmt.Sprintf("%d/%d", s.GetAcknowledgedLatest(), total))
 	row(tw, "Resolved:", fmt.Sprint(s.GetResolved()))
 	row(tw, "Overdue:", fmt.Sprint(s.GetOverdue()))
+	if wd := s.GetWithdrawn(); wd > 0 { // shown only when some are, so other breaches read as before
+		row(tw, "Withdrawn:", fmt.Sprintf("%d (found not affected; never overdue)", wd))
+	}
 	row(tw, "Next deadline:", formatDeadline(s.GetNextDeadline(), now))
 	promiseRows(tw, b, now)
 	unknown := none
@@ -151,6 +154,15 @@ func renderBreachStatus(w io.Writer, b *cascadev1.Breach, s *cascadev1.BreachSum
 	complete := b.GetFanoutComplete()
 	for _, r := range b.GetRevisions() {
 		line := fmt.Sprintf("%s, %s added", formatTime(r.GetReceivedAt()), plural(r.GetAdded(), "organisation", "organisations"))
+		if c := r.GetCorrected(); c > 0 {
+			line += fmt.Sprintf(", %d corrected", c)
+		}
+		if wd := r.GetWithdrawn(); wd > 0 {
+			line += fmt.Sprintf(", %d withdrawn", wd)
+		}
+		if rn := r.GetRenotified(); rn > 0 {
+			line += fmt.Sprintf(", %d notified again", rn)
+		}
 		if !r.GetFanoutComplete() {
 			line += ", being delivered"
 			complete = false
@@ -248,6 +260,9 @@ func progressLine(s *cascadev1.BreachSummary, total int64, width int) string {
 	}
 	if s.GetNextUpdateOverdue() {
 		line += "  processor's update LATE"
+	}
+	if wd := s.GetWithdrawn(); wd > 0 {
+		line += fmt.Sprintf("  %d withdrawn", wd)
 	}
 	return line
 }

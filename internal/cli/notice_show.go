@@ -76,12 +76,22 @@ func renderNotice(w io.Writer, n *cascadev1.Notice, now time.Time) error {
 	row(tw, "Breach:", n.GetBreachId())
 	row(tw, "Organisation:", org)
 	row(tw, "State:", stateName(n.GetState()))
+	if st := n.GetAffectedStatus(); st > cascadev1.AffectedStatus_AFFECTED_STATUS_CONFIRMED { // shown only when not confirmed
+		row(tw, "Affected:", strings.TrimPrefix(st.String(), "AFFECTED_STATUS_"))
+	}
+	if n.GetWithdrawnAt() != nil {
+		row(tw, "Withdrawn:", formatTime(n.GetWithdrawnAt())+": "+safeText(n.GetWithdrawalStatement()))
+	}
 	row(tw, "Created:", formatTime(n.GetCreatedAt()))
 	row(tw, "Delivered:", formatTime(n.GetDeliveredAt()))
 	row(tw, "Deliveries:", fmt.Sprint(n.GetDeliveryCount()))
 	renderChannels(tw, n.GetChannels())
 	row(tw, "Revision:", formatRevisions(n))
-	row(tw, "Deadline:", formatDeadline(n.GetDeadline(), now))
+	if n.GetState() == cascadev1.NoticeState_NOTICE_STATE_WITHDRAWN {
+		row(tw, "Deadline:", formatTime(n.GetDeadline())+" (withdrawn: no longer applies)")
+	} else {
+		row(tw, "Deadline:", formatDeadline(n.GetDeadline(), now))
+	}
 	row(tw, "Overdue:", yesNo(n.GetOverdue()))
 	row(tw, "Overdue notified:", formatTime(n.GetOverdueNotifiedAt()))
 	reminders := n.GetReminders()

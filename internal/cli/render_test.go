@@ -146,6 +146,23 @@ func TestRenderGolden(t *testing.T) {
 		s.Total, s.LatestRevision, s.AcknowledgedLatest = 4, 3, 1
 		return renderBreachStatus(&b, br, s, tNow)
 	})
+	section("breach status (corrections and withdrawals)", func() error {
+		br := fixtureBreach()
+		br.LatestRevision = 2
+		br.Revisions = []*cascadev1.BreachRevision{{Number: 2, ReceivedAt: ts(tNow.Add(-time.Hour)), Corrected: 1, Withdrawn: 1, FanoutComplete: true,
+			Update: &cascadev1.BreachUpdate{BreachId: br.Id, Summary: "Uppsala is not affected; Stockholm's counts corrected."}}}
+		s := fixtureSummary()
+		s.Withdrawn, s.LatestRevision = 1, 2
+		return renderBreachStatus(&b, br, s, tNow)
+	})
+	section("notice show (withdrawn, outcome recorded)", func() error {
+		n := fixtureNotices()[0]
+		n.State = cascadev1.NoticeState_NOTICE_STATE_WITHDRAWN
+		n.AffectedStatus = cascadev1.AffectedStatus_AFFECTED_STATUS_NOT_AFFECTED
+		n.WithdrawnAt, n.WithdrawalStatement = ts(tNow.Add(-time.Hour)), "The export job never read\x1b[2J this tenant."
+		n.Outcome = &cascadev1.Outcome{Kind: cascadev1.OutcomeKind_OUTCOME_KIND_NOT_REPORTABLE, Justification: "Not affected.", RecordedAt: ts(tNow), RecordedBy: "dpo@x"}
+		return renderNotice(&b, n, tNow)
+	})
 	section("breach list", func() error {
 		running := fixtureBreach()
 		running.Id, running.FanoutComplete, running.UnknownOrgIds = "B-2", false, nil

@@ -54,7 +54,7 @@ func (v *watchView) apply(ev watchEvent) {
 		v.summary = ev.summary
 	case ev.notice != nil:
 		n := ev.notice
-		if n.GetDeadline() == nil || n.GetState() == cascadev1.NoticeState_NOTICE_STATE_RESOLVED {
+		if n.GetDeadline() == nil || n.GetState() == cascadev1.NoticeState_NOTICE_STATE_RESOLVED || n.GetState() == cascadev1.NoticeState_NOTICE_STATE_WITHDRAWN {
 			delete(v.clocks, n.GetId())
 			return
 		}

@@ -80,9 +80,10 @@ func (p Policy) LastReminder() time.Duration {
 }
 
 // pending lists every action the notice will still need, due or not, in
-// the order they fall due.
+// the order they fall due. A withdrawn notice needs none: its reminders,
+// redeliveries and escalation stop.
 func (p Policy) pending(n *breach.Notice) []Action {
-	if n.State < breach.StateDelivered {
+	if n.State < breach.StateDelivered || n.State == breach.StateWithdrawn {
 		return nil
 	}
 	var out []Action

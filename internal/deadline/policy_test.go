@@ -551,3 +551,34 @@ func TestFormatDurations(t *testing.T) {
 		t.Errorf("FormatDurations(DefaultRemind) = %q", got)
 	}
 }
+
+// TestWithdrawnNeedsNothing: a withdrawn notice gets no reminder,
+// escalation or redelivery, whenever it is looked at, and the timers'
+// re-check of a stale action (a notice withdrawn between reading and
+// recording) records nothing.
+func TestWithdrawnNeedsNothing(t *testing.T) {
+	p := testPolicy()
+	n := deliveredNotice(t)
+	if len(p.Due(n, after(80*time.Hour))) == 0 {
+		t.Fatal("the fixture needs nothing even unwithdrawn")
+	}
+	stale := p.Due(n, after(80*time.Hour))
+	n.Withdraw(after(time.Hour), "not affected", 2)
+	for _, at := range []time.Duration{0, 20 * time.Minute, 30 * time.Hour, 72 * time.Hour, 200 * time.Hour} {
+		if due := p.Due(n, after(at)); len(due) != 0 {
+			t.Errorf("due at +%v: %v", at, due)
+		}
+	}
+	if next := p.Next(n); !next.IsZero() {
+		t.Errorf("Next = %v, want zero", next)
+	}
+	tm := &Timers{policy: p}
+	for _, a := range stale {
+		if ev := tm.apply(n, a, after(80*time.Hour)); ev != "" {
+			t.Errorf("stale %s applied to a withdrawn notice: %q", a.Kind, ev)
+		}
+	}
+	if len(n.Reminders) != 0 || !n.OverdueAt.IsZero() || n.Redeliveries != 0 || n.Overdue(after(80*time.Hour)) {
+		t.Errorf("withdrawn notice changed: %+v", n)
+	}
+}

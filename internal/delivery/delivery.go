@@ -29,7 +29,7 @@ import (
 
 // Headers on every message to an organisation.
 const (
-	HeaderEvent      = "Cascade-Event"     // notice, revision, reminder, overdue, answer
+	HeaderEvent      = "Cascade-Event"     // notice, revision, reminder, overdue, answer, withdrawal
 	HeaderNoticeID   = "Cascade-Notice-Id" // "<breach_id>/<org_id>"
 	HeaderBreachID   = "Cascade-Breach-Id"
 	HeaderRevision   = "Cascade-Revision"
@@ -47,6 +47,9 @@ const (
 	// or an answer shared with every organisation the breach affects
 	// (questions.go).
 	EventAnswer = "answer"
+	// EventWithdrawal: the processor found the organisation not affected;
+	// the notice is withdrawn and its clock stops (WithdrawalMessage).
+	EventWithdrawal = "withdrawal"
 )
 
 // Message is the JSON body of every message to an organisation. A notice
@@ -74,12 +77,19 @@ type Message struct {
 	// Escalation marks the last reminder and the overdue message: e-mail
 	// takes them to the organisation's escalation contact (the registry's
 	// escalation_email) as well.
-	Escalation     bool           `json:"escalation,omitempty"`
-	Redelivery     int            `json:"redelivery,omitempty"`
-	ApproxSubjects int64          `json:"approx_subjects,omitempty"`
-	ApproxRecords  int64          `json:"approx_records,omitempty"`
-	Breach         *breach.Report `json:"breach,omitempty"` // facts as of Revision, without the other affected organisations
-	HowToAck       string         `json:"how_to_acknowledge,omitempty"`
+	Escalation     bool  `json:"escalation,omitempty"`
+	Redelivery     int   `json:"redelivery,omitempty"`
+	ApproxSubjects int64 `json:"approx_subjects,omitempty"`
+	ApproxRecords  int64 `json:"approx_records,omitempty"`
+	// AffectedStatus is what the processor says of the organisation:
+	// CONFIRMED, UNDER_INVESTIGATION, or NOT_AFFECTED in a withdrawal.
+	AffectedStatus breach.AffectedStatus `json:"affected_status,omitempty"`
+	// Statement (event withdrawal): why the processor found the
+	// organisation not affected; WithdrawnAt: when.
+	Statement   string         `json:"statement,omitempty"`
+	WithdrawnAt time.Time      `json:"withdrawn_at,omitzero"`
+	Breach      *breach.Report `json:"breach,omitempty"` // facts as of Revision, without the other affected organisations
+	HowToAck    string         `json:"how_to_acknowledge,omitempty"`
 	// Answers (event answer): the question answered, the answer, and when.
 	// QuestionID is set only on the answer to the organisation's own
 	// question; SharedAnswerID when the answer is shared with every
@@ -157,7 +167,7 @@ func NoticeMessage(b *breach.Breach, n *breach.Notice, rev int, at time.Time, wi
 	o := Outgoing{MsgID: fmt.Sprintf("%s/notice/%d", n.ID, rev), Msg: Message{
 		Event: EventNotice, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
 		Revision: rev, Title: facts.Title, DeliveredAt: at, SentAt: at, Deadline: at.Add(window),
-		ApproxSubjects: n.ApproxSubjects, ApproxRecords: n.ApproxRecords, Breach: &facts, HowToAck: howToAck(n.ID),
+		ApproxSubjects: n.ApproxSubjects, ApproxRecords: n.ApproxRecords, AffectedStatus: n.Status(), Breach: &facts, HowToAck: howToAck(n.ID),
 	}}
 	if n.ClockOnChannel {
 		o.Msg.DeliveredAt, o.Msg.Deadline = time.Time{}, time.Time{}
@@ -178,7 +188,24 @@ func RevisionMessage(b *breach.Breach, n *breach.Notice, rev int, at time.Time) 
 	return Outgoing{MsgID: fmt.Sprintf("%s/revision/%d", n.ID, rev), Msg: Message{
 		Event: EventRevision, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
 		Revision: rev, RevisionSummary: summary, Title: facts.Title, DeliveredAt: n.DeliveredAt, SentAt: at, Deadline: n.Deadline,
-		ApproxSubjects: n.ApproxSubjects, ApproxRecords: n.ApproxRecords, Breach: &facts, HowToAck: howToAck(n.ID),
+		ApproxSubjects: n.ApproxSubjects, ApproxRecords: n.ApproxRecords, AffectedStatus: n.Status(), Breach: &facts, HowToAck: howToAck(n.ID),
+	}}
+}
+
+// WithdrawalMessage tells an organisation that revision rev of b found it
+// not affected (statement is the processor's why): its notice is
+// withdrawn, its clock stops. The body carries the breach's facts so the
+// organisation can document what it was told (Art. 33(5)).
+func WithdrawalMessage(b *breach.Breach, n *breach.Notice, rev int, statement string, at time.Time) Outgoing {
+	facts := factsFor(b)
+	var summary string
+	if r := b.RevisionNumber(rev); r != nil {
+		summary = r.Update.Summary
+	}
+	return Outgoing{MsgID: fmt.Sprintf("%s/withdrawal/%d", n.ID, rev), Msg: Message{
+		Event: EventWithdrawal, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
+		Revision: rev, RevisionSummary: summary, Title: facts.Title, DeliveredAt: n.DeliveredAt, SentAt: at, Deadline: n.Deadline,
+		AffectedStatus: breach.StatusNotAffected, Statement: statement, WithdrawnAt: at, Breach: &facts,
 	}}
 }
 

@@ -677,6 +677,8 @@ func recorded(n *breach.Notice, b *delivery.Message) bool {
 		return !n.OverdueAt.IsZero()
 	case delivery.EventAnswer:
 		return true // recorded before it was published
+	case delivery.EventWithdrawal:
+		return n.State == breach.StateWithdrawn || n.RenotifiedRevision > b.Revision
 	}
 	return n.State >= breach.StateDelivered && !n.LastDeliveryAt.Before(b.SentAt)
 }

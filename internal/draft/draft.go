@@ -110,16 +110,22 @@ type Draft struct {
 	ProcessorDelay    string      `json:"processor_delay"`          // delivered_at - discovered_at; "" before delivery
 	Breach            BreachFacts `json:"breach"`
 
-	DataCategories              []string `json:"data_categories"`
-	SubjectCategories           []string `json:"subject_categories"`
-	ApproxSubjects              int64    `json:"approx_subjects"` // this controller's; 0 = unknown
-	ApproxRecords               int64    `json:"approx_records"`  // this controller's; 0 = unknown
-	LikelyConsequences          string   `json:"likely_consequences"`
-	MeasuresTakenByProcessor    string   `json:"measures_taken_by_processor"`
-	MeasuresProposedByProcessor string   `json:"measures_proposed_by_processor"`
-	AdviceToControllers         string   `json:"advice_to_controllers"`
-	ControllerMeasures          string   `json:"controller_measures"` // always "": for the controller to fill in
-	DPOContact                  string   `json:"dpo_contact"`
+	DataCategories    []string `json:"data_categories"`
+	SubjectCategories []string `json:"subject_categories"`
+	ApproxSubjects    int64    `json:"approx_subjects"` // this controller's; 0 = unknown
+	ApproxRecords     int64    `json:"approx_records"`  // this controller's; 0 = unknown
+	// AffectedStatus is what the processor says of this controller:
+	// CONFIRMED, UNDER_INVESTIGATION or NOT_AFFECTED (its notice was
+	// withdrawn: WithdrawnAt and WithdrawalStatement say when and why).
+	AffectedStatus              breach.AffectedStatus `json:"affected_status"`
+	WithdrawnAt                 time.Time             `json:"withdrawn_at,omitzero"`
+	WithdrawalStatement         string                `json:"withdrawal_statement,omitempty"`
+	LikelyConsequences          string                `json:"likely_consequences"`
+	MeasuresTakenByProcessor    string                `json:"measures_taken_by_processor"`
+	MeasuresProposedByProcessor string                `json:"measures_proposed_by_processor"`
+	AdviceToControllers         string                `json:"advice_to_controllers"`
+	ControllerMeasures          string                `json:"controller_measures"` // always "": for the controller to fill in
+	DPOContact                  string                `json:"dpo_contact"`
 
 	SubjectCommunication SubjectCommunication `json:"subject_communication"`
 	FieldsToComplete     []string             `json:"fields_to_complete"` // Field… codes, in checklist order
@@ -211,6 +217,9 @@ func Build(b *breach.Breach, n *breach.Notice, org *breach.Org, lang Lang, now t
 		SubjectCategories:           nonNil(f.SubjectCategories),
 		ApproxSubjects:              n.ApproxSubjects,
 		ApproxRecords:               n.ApproxRecords,
+		AffectedStatus:              n.Status(),
+		WithdrawnAt:                 utc(n.WithdrawnAt),
+		WithdrawalStatement:         n.WithdrawalStatement,
 		LikelyConsequences:          f.LikelyConsequences,
 		MeasuresTakenByProcessor:    f.MeasuresTaken,
 		MeasuresProposedByProcessor: f.MeasuresProposed,
@@ -255,7 +264,7 @@ func Build(b *breach.Breach, n *breach.Notice, org *breach.Org, lang Lang, now t
 			d.Authority = AuthorityIMY
 		}
 	}
-	if !reported && !n.Deadline.IsZero() {
+	if !reported && !n.Deadline.IsZero() && n.State != breach.StateWithdrawn { // a withdrawn notice is never late
 		if now.Before(n.Deadline) {
 			d.TimeRemaining = goDuration(n.Deadline.Sub(now))
 		} else {

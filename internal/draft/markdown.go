@@ -219,6 +219,9 @@ func (r *renderer) header() {
 	if o := r.d.Outcome; o != nil && o.Kind == breach.OutcomeNotReportable {
 		paras = append(paras, fmt.Sprintf(r.w.notReportablef, r.inline(o.Justification)))
 	}
+	if r.d.AffectedStatus == breach.StatusNotAffected {
+		paras = append(paras, fmt.Sprintf(r.w.withdrawnf, r.when(r.d.WithdrawnAt), r.inline(r.d.WithdrawalStatement)))
+	}
 	r.quote(paras...)
 }
 
@@ -357,6 +360,7 @@ func (r *renderer) pointA() {
 	}
 	r.item(w.lSubjects, approx(d.ApproxSubjects, w.tSubjects))
 	r.item(w.lRecords, approx(d.ApproxRecords, w.tRecords))
+	r.item(w.lStatus, w.statusNames[d.AffectedStatus.Or()])
 	r.endList()
 	r.para(fmt.Sprintf(w.numbersSourcef, r.inline(d.Controller.Name)))
 }

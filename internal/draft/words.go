@@ -1,5 +1,7 @@
 package draft
 
+import "github.com/cascadehq/cascade/internal/breach"
+
 // words is every phrase of the Markdown draft in one language. Phrases
 // ending in "f" are fmt formats. The Swedish follows the wording of the
 // Swedish text of the GDPR and of IMY; the English that of the GDPR.
@@ -78,6 +80,9 @@ type words struct {
 	hDataCats       string
 	tDataCats       string
 	hNumbers        string
+	lStatus         string
+	statusNames     map[breach.AffectedStatus]string
+	withdrawnf      string // time, statement
 	lSubjects       string
 	tSubjects       string
 	lRecords        string
@@ -196,19 +201,26 @@ func swedish() *words {
 		processorDelayf:    "%s mellan biträdets upptäckt och dess underrättelse till oss.",
 		processorDelayNone: "Kan inte beräknas ännu: underrättelsen har inte levererats.",
 
-		hDelay:          "Skäl till förseningen (artikel 33.1)",
-		delayRule:       "Anmälan görs inte inom 72 timmar. En anmälan som inte görs inom 72 timmar ska enligt artikel 33.1 åtföljas av en motivering till förseningen.",
-		delayRecorded:   "Anmälan gjordes efter fristen. Skäl till förseningen som angavs vid anmälan:",
-		tDelayReason:    "skälen till att anmälan inte gjordes inom 72 timmar",
-		hA:              "a) Incidentens art, kategorier och ungefärligt antal (artikel 33.3 a)",
-		hNature:         "Personuppgiftsincidentens art",
-		lIncidentType:   "Typ av incident",
-		tIncidentType:   "till exempel obehörig åtkomst, obehörigt röjande, förlust, ändring eller förstöring av personuppgifter",
-		hSubjectCats:    "Kategorier av registrerade",
-		tSubjectCats:    "vilka kategorier av registrerade som berörs",
-		hDataCats:       "Kategorier av personuppgifter",
-		tDataCats:       "vilka kategorier av personuppgifter som berörs",
-		hNumbers:        "Ungefärligt antal",
+		hDelay:        "Skäl till förseningen (artikel 33.1)",
+		delayRule:     "Anmälan görs inte inom 72 timmar. En anmälan som inte görs inom 72 timmar ska enligt artikel 33.1 åtföljas av en motivering till förseningen.",
+		delayRecorded: "Anmälan gjordes efter fristen. Skäl till förseningen som angavs vid anmälan:",
+		tDelayReason:  "skälen till att anmälan inte gjordes inom 72 timmar",
+		hA:            "a) Incidentens art, kategorier och ungefärligt antal (artikel 33.3 a)",
+		hNature:       "Personuppgiftsincidentens art",
+		lIncidentType: "Typ av incident",
+		tIncidentType: "till exempel obehörig åtkomst, obehörigt röjande, förlust, ändring eller förstöring av personuppgifter",
+		hSubjectCats:  "Kategorier av registrerade",
+		tSubjectCats:  "vilka kategorier av registrerade som berörs",
+		hDataCats:     "Kategorier av personuppgifter",
+		tDataCats:     "vilka kategorier av personuppgifter som berörs",
+		hNumbers:      "Ungefärligt antal",
+		lStatus:       "Berörs enligt biträdet",
+		statusNames: map[breach.AffectedStatus]string{
+			breach.StatusConfirmed:          "ja, bekräftat",
+			breach.StatusUnderInvestigation: "under utredning",
+			breach.StatusNotAffected:        "nej, inte berörd",
+		},
+		withdrawnf:      "Personuppgiftsbiträdet meddelade %s att er organisation inte berörs av incidenten och drog tillbaka underrättelsen: %s",
 		lSubjects:       "Antal berörda registrerade",
 		tSubjects:       "uppskatta antalet berörda registrerade",
 		lRecords:        "Antal berörda personuppgiftsposter",
@@ -336,19 +348,26 @@ func english() *words {
 		processorDelayf:    "%s between the processor becoming aware and its informing us.",
 		processorDelayNone: "Not known yet: the notice has not been delivered.",
 
-		hDelay:          "Reasons for the delay (Art. 33(1))",
-		delayRule:       "The notification is not made within 72 hours. Under Art. 33(1) a notification made later must be accompanied by the reasons for the delay.",
-		delayRecorded:   "The notification was made after the deadline. The reasons for the delay given with it:",
-		tDelayReason:    "the reasons why the notification was not made within 72 hours",
-		hA:              "(a) Nature of the breach, categories and approximate numbers (Art. 33(3)(a))",
-		hNature:         "Nature of the breach",
-		lIncidentType:   "Type of breach",
-		tIncidentType:   "e.g. unauthorised access or disclosure, loss, alteration or destruction of personal data",
-		hSubjectCats:    "Categories of data subjects",
-		tSubjectCats:    "the categories of data subjects concerned",
-		hDataCats:       "Categories of personal data",
-		tDataCats:       "the categories of personal data concerned",
-		hNumbers:        "Approximate numbers",
+		hDelay:        "Reasons for the delay (Art. 33(1))",
+		delayRule:     "The notification is not made within 72 hours. Under Art. 33(1) a notification made later must be accompanied by the reasons for the delay.",
+		delayRecorded: "The notification was made after the deadline. The reasons for the delay given with it:",
+		tDelayReason:  "the reasons why the notification was not made within 72 hours",
+		hA:            "(a) Nature of the breach, categories and approximate numbers (Art. 33(3)(a))",
+		hNature:       "Nature of the breach",
+		lIncidentType: "Type of breach",
+		tIncidentType: "e.g. unauthorised access or disclosure, loss, alteration or destruction of personal data",
+		hSubjectCats:  "Categories of data subjects",
+		tSubjectCats:  "the categories of data subjects concerned",
+		hDataCats:     "Categories of personal data",
+		tDataCats:     "the categories of personal data concerned",
+		hNumbers:      "Approximate numbers",
+		lStatus:       "Affected according to the processor",
+		statusNames: map[breach.AffectedStatus]string{
+			breach.StatusConfirmed:          "yes, confirmed",
+			breach.StatusUnderInvestigation: "under investigation",
+			breach.StatusNotAffected:        "no, not affected",
+		},
+		withdrawnf:      "On %s the processor stated that your organisation is not affected by the breach and withdrew the notice: %s",
 		lSubjects:       "Data subjects concerned",
 		tSubjects:       "estimate the number of data subjects concerned",
 		lRecords:        "Personal data records concerned",

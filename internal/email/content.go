@@ -52,6 +52,8 @@ type texts struct {
 	trustPara                                                     string
 	warning, footer                                               string
 	subjAnswer, introAnswer, introShared, lQuestion, lAnswer      string
+	subjWithdrawal, introWithdrawal, lStatement                   string
+	withdrawnTitle, withdrawnPara, investigating                  string
 	hours, minutes                                                func(int) string
 }
 
@@ -107,6 +109,12 @@ var swedish = texts{
 	introShared:     "%s har besvarat en fråga om personuppgiftsincidenten nedan och delar svaret med alla berörda organisationer. Svaret påverkar inte er tidsfrist.",
 	lQuestion:       "Fråga",
 	lAnswer:         "Svar",
+	investigating:   " (biträdet utreder fortfarande om ni berörs)",
+	subjWithdrawal:  "Ni berörs inte: %s [%s]",
+	introWithdrawal: "%s har konstaterat att er organisation inte berörs av personuppgiftsincidenten nedan och drar tillbaka sin underrättelse (version %d).",
+	lStatement:      "Biträdets förklaring",
+	withdrawnTitle:  "Vad det innebär",
+	withdrawnPara:   "Ärendet är tillbakadraget i Cascade: inga fler påminnelser skickas och tidsfristen gäller inte längre. Ni kan fortfarande dokumentera er bedömning (artikel 33.5), till exempel med cascadectl notice record-not-reportable. Om biträdet senare anger er organisation som berörd igen får ni en ny underrättelse med en ny tidsfrist.",
 	hours: func(n int) string {
 		if n == 1 {
 			return "1 timme"
@@ -173,6 +181,12 @@ var english = texts{
 	introShared:     "%s has answered a question about the personal data breach below and shares the answer with every affected organisation. The answer does not move your deadline.",
 	lQuestion:       "Question",
 	lAnswer:         "Answer",
+	investigating:   " (the processor is still investigating whether you are affected)",
+	subjWithdrawal:  "Not affected: %s [%s]",
+	introWithdrawal: "%s has found that your organisation is not affected by the personal data breach below and withdraws its notification (revision %d).",
+	lStatement:      "Processor's statement",
+	withdrawnTitle:  "What this means",
+	withdrawnPara:   "The notice is withdrawn in Cascade: no more reminders are sent and the deadline no longer applies. You can still document your assessment (Article 33(5)), for example with cascadectl notice record-not-reportable. Should the processor name your organisation affected again, you get a new notification with a new deadline.",
 	hours: func(n int) string {
 		if n == 1 {
 			return "1 hour"
@@ -265,6 +279,9 @@ func content(m *Message) doc {
 		Footer: fmt.Sprintf(tx.footer, processor, m.MessageID)}
 
 	switch {
+	case msg.Event == delivery.EventWithdrawal:
+		d.Subject = fmt.Sprintf(tx.subjWithdrawal, title, id)
+		d.Intro = []string{fmt.Sprintf(tx.introWithdrawal, processor, msg.Revision)}
 	case msg.Event == delivery.EventAnswer:
 		d.Subject = fmt.Sprintf(tx.subjAnswer, title, id)
 		if msg.QuestionID != "" {
@@ -323,7 +340,11 @@ func content(m *Message) doc {
 			}
 			return fmt.Sprintf(tx.about, tx.number(n))
 		}
-		add(tx.lAffected, fmt.Sprintf(tx.subjectsRecords, count(msg.ApproxSubjects), count(msg.ApproxRecords)))
+		affected := fmt.Sprintf(tx.subjectsRecords, count(msg.ApproxSubjects), count(msg.ApproxRecords))
+		if msg.AffectedStatus == breach.StatusUnderInvestigation {
+			affected += tx.investigating
+		}
+		add(tx.lAffected, affected)
 		add(tx.lData, strings.Join(facts.DataCategories, ", "))
 		add(tx.lSubjects, strings.Join(facts.SubjectCategories, ", "))
 		add(tx.lConsequences, facts.LikelyConsequences)
@@ -331,6 +352,12 @@ func content(m *Message) doc {
 		add(tx.lProposed, facts.MeasuresProposed)
 		add(tx.lAdvice, facts.AdviceToControllers)
 		add(tx.lContact, contact(facts.Contact))
+	}
+	if msg.Event == delivery.EventWithdrawal {
+		d.Facts = append(d.Facts, fact{tx.lStatement, strings.TrimSpace(msg.Statement)})
+		d.Sections = append(d.Sections, section{Title: tx.withdrawnTitle, Paras: []string{tx.withdrawnPara}})
+		d.verify(tx, m, id)
+		return d
 	}
 	d.Facts = append(d.Facts, fact{tx.lDeadline, formatTime(m.Deadline)})
 
@@ -346,6 +373,12 @@ func content(m *Message) doc {
 		Commands: []string{fmt.Sprintf(`cascadectl notice ack %s --by "…"`, id)},
 		After:    []string{fmt.Sprintf(tx.ackOther, processor), tx.outcomePara},
 	})
+	d.verify(tx, m, id)
+	return d
+}
+
+// verify adds the section on checking the message's signature.
+func (d *doc) verify(tx *texts, m *Message, id string) {
 	if m.KeyID != "" {
 		d.Sections = append(d.Sections, section{
 			Title:    tx.verifyTitle,
@@ -356,7 +389,6 @@ func content(m *Message) doc {
 	} else {
 		d.Sections = append(d.Sections, section{Title: tx.verifyTitle, Paras: []string{fmt.Sprintf(tx.verifyUnsigned, id, id), tx.trustPara}})
 	}
-	return d
 }
 
 func contact(c breach.Contact) string {

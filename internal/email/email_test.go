@@ -340,7 +340,7 @@ func TestEventsInBothLanguages(t *testing.T) {
 			{"overdue", func(m *delivery.Message) { m.Event, m.Breach = delivery.EventOverdue, nil },
 				map[string]string{"sv": "Tidsfristen har passerat", "en": "Deadline passed"}},
 			{"revision", func(m *delivery.Message) {
-				m.Event, m.Revision, m.RevisionSummary = delivery.EventRevision, 2, "Fler kategorier"
+				m.Event, m.Revision, m.RevisionSummary, m.AffectedStatus = delivery.EventRevision, 2, "Fler kategorier", "UNDER_INVESTIGATION"
 			},
 				map[string]string{"sv": "Ny information (version 2)", "en": "New information (revision 2)"}},
 			{"redelivery", func(m *delivery.Message) { m.Redelivery = 1 },
@@ -353,6 +353,10 @@ func TestEventsInBothLanguages(t *testing.T) {
 				m.Event, m.Breach, m.SharedAnswerID, m.Question, m.Answer = delivery.EventAnswer, nil, "s1", "Krypterat?", "Ja, AES-256."
 			},
 				map[string]string{"sv": "Svar från biträdet", "en": "Answer from the processor"}},
+			{"withdrawal", func(m *delivery.Message) {
+				m.Event, m.Revision, m.Statement, m.AffectedStatus = delivery.EventWithdrawal, 3, "Exporten läste aldrig er tenant.", "NOT_AFFECTED"
+			},
+				map[string]string{"sv": "Ni berörs inte", "en": "Not affected"}},
 		} {
 			m := *base
 			tc.change(&m.Msg)
@@ -366,6 +370,14 @@ func TestEventsInBothLanguages(t *testing.T) {
 			}
 			if !strings.Contains(p.plain, map[string]string{"sv": "Cascade ber aldrig", "en": "Cascade never asks"}[locale]) {
 				t.Errorf("%s/%s: no credentials warning", locale, tc.name)
+			}
+			if m.Msg.Event == delivery.EventRevision && !strings.Contains(p.plain, map[string]string{"sv": "utreder fortfarande", "en": "still investigating"}[locale]) {
+				t.Errorf("%s/%s: the status under investigation is not said:\n%s", locale, tc.name, p.plain)
+			}
+			if m.Msg.Event == delivery.EventWithdrawal && (!strings.Contains(p.plain, "Exporten läste aldrig er tenant.") ||
+				!strings.Contains(p.plain, map[string]string{"sv": "inga fler påminnelser", "en": "no more reminders"}[locale]) ||
+				strings.Contains(p.plain, "cascadectl notice ack")) {
+				t.Errorf("%s/%s: no statement, or asks for an acknowledgement:\n%s", locale, tc.name, p.plain)
 			}
 			if m.Msg.Event == delivery.EventAnswer && (!strings.Contains(p.plain, "Krypterat?") || !strings.Contains(p.plain, "Ja, AES-256.")) {
 				t.Errorf("%s/%s: no question or answer:\n%s", locale, tc.name, p.plain)

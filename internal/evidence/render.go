@@ -98,7 +98,7 @@ func csvRow(n *breach.Notice, h Entry) []string {
 	if h.State >= breach.StateDelivered {
 		deadline, deliveredAt = csvTime(n.Deadline), csvTime(n.DeliveredAt)
 	}
-	if h.State == breach.StateResolved && n.Outcome != nil {
+	if (h.State == breach.StateResolved || h.State == breach.StateWithdrawn) && n.Outcome != nil {
 		kind, ref = string(n.Outcome.Kind), n.Outcome.Reference
 	}
 	return []string{

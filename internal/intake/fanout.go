@@ -34,7 +34,7 @@ func members(r *breach.Report, known map[breach.OrgID]breach.Org) []store.Member
 		for _, o := range known {
 			m := member(o)
 			if a, ok := approx[o.ID]; ok {
-				m.ApproxSubjects, m.ApproxRecords = a.ApproxSubjects, a.ApproxRecords
+				m.ApproxSubjects, m.ApproxRecords, m.Status = a.ApproxSubjects, a.ApproxRecords, a.Status
 			}
 			out = append(out, m)
 		}
@@ -46,7 +46,7 @@ func members(r *breach.Report, known map[breach.OrgID]breach.Org) []store.Member
 				continue
 			}
 			m := member(o)
-			m.ApproxSubjects, m.ApproxRecords = a.ApproxSubjects, a.ApproxRecords
+			m.ApproxSubjects, m.ApproxRecords, m.Status = a.ApproxSubjects, a.ApproxRecords, a.Status
 			if i, dup := seen[a.Org]; dup {
 				out[i] = m // the last mention wins
 				continue
@@ -90,6 +90,7 @@ func (in *Intake) fanoutChunk(ctx context.Context, b *breach.Breach, chunk int, 
 			CreatedAt:      now,
 			ApproxSubjects: m.ApproxSubjects,
 			ApproxRecords:  m.ApproxRecords,
+			AffectedStatus: m.Status,
 			DiscoveredAt:   b.Report.DiscoveredAt,
 			Chunk:          chunk,
 			ClockOnChannel: m.ClockOnChannel,
@@ -117,6 +118,7 @@ func (in *Intake) fanoutChunk(ctx context.Context, b *breach.Breach, chunk int, 
 		if err != nil {
 			return err
 		}
+		var withdrawals []*breach.Notice
 		for i, v := range vs {
 			if v.Notice == nil {
 				// The create conflicted, yet the notice reads as missing: a
@@ -124,10 +126,20 @@ func (in *Intake) fanoutChunk(ctx context.Context, b *breach.Breach, chunk int, 
 				// rather than skip the organisation.
 				return fmt.Errorf("notice %s: creation conflicted but it is not readable yet", existing[i])
 			}
-			all = append(all, v.Notice)
-			if v.Notice.State == breach.StatePending || v.Notice.Revision < rev {
-				todo, seqs = append(todo, v.Notice), append(seqs, v.Seq)
+			p, v, err := in.plan(ctx, b, rev, v) // targets.go
+			if err != nil {
+				return err
 			}
+			all = append(all, v.Notice)
+			switch p {
+			case planDeliver:
+				todo, seqs = append(todo, v.Notice), append(seqs, v.Seq)
+			case planWithdraw:
+				withdrawals = append(withdrawals, v.Notice)
+			}
+		}
+		if err := in.withdraw(ctx, b, rev, withdrawals); err != nil {
+			return err
 		}
 	}
 	if len(todo) > 0 {
@@ -180,7 +192,7 @@ func (in *Intake) deliver(ctx context.Context, b *breach.Breach, ns []*breach.No
 		// daemon on the same fan-out): record the delivery only if still needed.
 		sent := results[i].SentAt
 		cur, err := in.st.UpdateNoticeDetail(ctx, ns[i].ID, actorSystem, sent, fmt.Sprintf("revision %d", rev), func(n *breach.Notice) (breach.Event, error) {
-			if n.State != breach.StatePending && n.Revision >= rev {
+			if (n.State != breach.StatePending && n.Revision >= rev) || n.State == breach.StateWithdrawn {
 				return "", nil
 			}
 			return n.Deliver(sent, in.window, rev), nil

@@ -26,7 +26,13 @@ func (in *Intake) CheckUpdate(ctx context.Context, u *breach.Update) (*breach.Br
 	if err != nil {
 		return nil, nil, err
 	}
-	return b, b.RevisionByDigest(u.Digest()), nil
+	if r := b.RevisionByDigest(u.Digest()); r != nil {
+		return b, r, nil
+	}
+	if _, _, _, err := in.targets(ctx, b, u); err != nil {
+		return nil, nil, err
+	}
+	return b, nil, nil
 }
 
 // acceptUpdate turns an update into the breach's next revision and
@@ -64,6 +70,14 @@ func (in *Intake) acceptUpdate(ctx context.Context, u *breach.Update, seq uint64
 	}
 	if !b.FanoutComplete || slices.ContainsFunc(b.Revisions, func(r breach.Revision) bool { return !r.FanoutComplete }) {
 		return nil, 0, errBusy
+	}
+	corrected, withdrawn, renotified, err := in.targets(ctx, b, u) // targets.go
+	if err != nil {
+		var inv *breach.InvalidError
+		if errors.As(err, &inv) {
+			return nil, 0, &rejectErr{Rejection{Reason: "invalid", Detail: err.Error(), BreachID: u.Breach, Violations: inv.Violations, Field: inv.Violations[0].Field}}
+		}
+		return nil, 0, err
 	}
 	// Newly affected organisations: known, and not notified before.
 	known, unknown, err := in.resolve(ctx, &breach.Report{Affected: u.AddAffected})
@@ -103,13 +117,15 @@ func (in *Intake) acceptUpdate(ctx context.Context, u *breach.Update, seq uint64
 		outcome, evs := settlePromise(&cur.Promise, u, rev, received, now)
 		promiseEvents = evs
 		cur.Revisions = append(cur.Revisions, breach.Revision{Number: rev, At: now, Update: *u, Digest: digest,
-			FirstChunk: first, Chunks: chunks, Added: added, UnknownOrgs: unknown, PromiseOutcome: outcome})
+			FirstChunk: first, Chunks: chunks, Added: added, UnknownOrgs: unknown, PromiseOutcome: outcome,
+			Corrected: corrected, Withdrawn: withdrawn, Renotified: renotified})
 		return nil
 	})
 	if err != nil {
 		return nil, 0, err
 	}
-	in.log.Info("revision recorded", "breach_id", b.ID, "revision", rev, "added_orgs", added, "unknown_orgs", len(unknown))
+	in.log.Info("revision recorded", "breach_id", b.ID, "revision", rev, "added_orgs", added, "unknown_orgs", len(unknown),
+		"corrected_orgs", corrected, "withdrawn_orgs", withdrawn, "renotified_orgs", renotified)
 	if err := in.promised(ctx, b, promiseEvents...); err != nil {
 		return nil, 0, err
 	}

@@ -89,9 +89,7 @@ func Report(r *cascadev1.BreachReport) breach.Report {
 	}
 	out.NextUpdateBy = ts(r.GetNextUpdateBy())
 	for _, a := range r.GetAffected() {
-		out.Affected = append(out.Affected, breach.Affected{
-			Org: breach.OrgID(a.GetOrgId()), ApproxSubjects: a.GetApproxSubjects(), ApproxRecords: a.GetApproxRecords(),
-		})
+		out.Affected = append(out.Affected, affectedOf(a))
 	}
 	return out
 }
@@ -118,9 +116,7 @@ func ReportProto(r *breach.Report) *cascadev1.BreachReport {
 	}
 	out.NextUpdateBy = pts(r.NextUpdateBy)
 	for _, a := range r.Affected {
-		out.Affected = append(out.Affected, &cascadev1.AffectedOrganisation{
-			OrgId: string(a.Org), ApproxSubjects: a.ApproxSubjects, ApproxRecords: a.ApproxRecords,
-		})
+		out.Affected = append(out.Affected, affectedOrgProto(a))
 	}
 	return out
 }
@@ -182,6 +178,9 @@ func NoticeProto(n *breach.Notice, now time.Time) *cascadev1.Notice {
 		EscalatedTo:          EscalationsProto(n.EscalatedTo),
 		Questions:            int32(n.Questions),
 		OpenQuestions:        int32(len(n.OpenQuestions)),
+		WithdrawnAt:          pts(n.WithdrawnAt),
+		WithdrawalStatement:  n.WithdrawalStatement,
+		AffectedStatus:       AffectedStatusProto(n.Status()),
 	}
 	if d := n.ProcessorDelay(); d != 0 {
 		out.ProcessorDelay = durationpb.New(d)
@@ -202,5 +201,17 @@ func SummaryProto(s *breach.Summary, latest int, now time.Time) *cascadev1.Breac
 		Resolved:           s.Resolved,
 		Overdue:            s.Overdue(now),
 		NextDeadline:       pts(s.NextDeadline(now)),
+		Withdrawn:          s.Withdrawn,
 	}
+}
+
+// BreachSummaryProto converts the summary s of breach b: like
+// SummaryProto, except that acknowledged_latest counts the notices that
+// acknowledged the latest revision delivered to every affected
+// organisation, or a later one (a revision that only corrects or withdraws
+// goes to the organisations it names only).
+func BreachSummaryProto(s *breach.Summary, b *breach.Breach, now time.Time) *cascadev1.BreachSummary {
+	out := SummaryProto(s, b.Latest(), now)
+	out.AcknowledgedLatest = s.AcknowledgedSince(b.LatestShared())
+	return out
 }

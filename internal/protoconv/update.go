@@ -30,7 +30,7 @@ func DecodeUpdate(data []byte, contentType string) (*cascadev1.BreachUpdate, err
 func affected(as []*cascadev1.AffectedOrganisation) []breach.Affected {
 	var out []breach.Affected
 	for _, a := range as {
-		out = append(out, breach.Affected{Org: breach.OrgID(a.GetOrgId()), ApproxSubjects: a.GetApproxSubjects(), ApproxRecords: a.GetApproxRecords()})
+		out = append(out, affectedOf(a))
 	}
 	return out
 }
@@ -38,9 +38,52 @@ func affected(as []*cascadev1.AffectedOrganisation) []breach.Affected {
 func affectedProto(as []breach.Affected) []*cascadev1.AffectedOrganisation {
 	var out []*cascadev1.AffectedOrganisation
 	for _, a := range as {
-		out = append(out, &cascadev1.AffectedOrganisation{OrgId: string(a.Org), ApproxSubjects: a.ApproxSubjects, ApproxRecords: a.ApproxRecords})
+		out = append(out, affectedOrgProto(a))
 	}
 	return out
+}
+
+func affectedOf(a *cascadev1.AffectedOrganisation) breach.Affected {
+	return breach.Affected{Org: breach.OrgID(a.GetOrgId()), ApproxSubjects: a.GetApproxSubjects(), ApproxRecords: a.GetApproxRecords(),
+		Status: AffectedStatus(a.GetStatus())}
+}
+
+func affectedOrgProto(a breach.Affected) *cascadev1.AffectedOrganisation {
+	out := &cascadev1.AffectedOrganisation{OrgId: string(a.Org), ApproxSubjects: a.ApproxSubjects, ApproxRecords: a.ApproxRecords}
+	if a.Status != "" {
+		out.Status = AffectedStatusProto(a.Status)
+	}
+	return out
+}
+
+// AffectedStatus converts a wire status: UNSPECIFIED is "" (read as
+// CONFIRMED); a value outside the enum keeps its number, which validation
+// refuses.
+func AffectedStatus(s cascadev1.AffectedStatus) breach.AffectedStatus {
+	switch s {
+	case cascadev1.AffectedStatus_AFFECTED_STATUS_UNSPECIFIED:
+		return ""
+	case cascadev1.AffectedStatus_AFFECTED_STATUS_CONFIRMED:
+		return breach.StatusConfirmed
+	case cascadev1.AffectedStatus_AFFECTED_STATUS_UNDER_INVESTIGATION:
+		return breach.StatusUnderInvestigation
+	case cascadev1.AffectedStatus_AFFECTED_STATUS_NOT_AFFECTED:
+		return breach.StatusNotAffected
+	}
+	return breach.AffectedStatus(fmt.Sprint(int32(s)))
+}
+
+// AffectedStatusProto converts a status ("" is CONFIRMED).
+func AffectedStatusProto(s breach.AffectedStatus) cascadev1.AffectedStatus {
+	switch s.Or() {
+	case breach.StatusUnderInvestigation:
+		return cascadev1.AffectedStatus_AFFECTED_STATUS_UNDER_INVESTIGATION
+	case breach.StatusNotAffected:
+		return cascadev1.AffectedStatus_AFFECTED_STATUS_NOT_AFFECTED
+	case breach.StatusConfirmed:
+		return cascadev1.AffectedStatus_AFFECTED_STATUS_CONFIRMED
+	}
+	return cascadev1.AffectedStatus_AFFECTED_STATUS_UNSPECIFIED
 }
 
 // Update converts a wire update.
@@ -51,12 +94,16 @@ func Update(u *cascadev1.BreachUpdate) breach.Update {
 		DataCategories: u.GetDataCategories(), SubjectCategories: u.GetSubjectCategories(),
 		AddAffected: affected(u.GetAddAffected()), LikelyConsequences: u.GetLikelyConsequences(),
 		MeasuresTaken: u.GetMeasuresTaken(), MeasuresProposed: u.GetMeasuresProposed(), AdviceToControllers: u.GetAdviceToControllers(),
+		CorrectAffected: affected(u.GetCorrectAffected()),
 	}
 	if c := u.GetContact(); c != nil {
 		out.Contact = &breach.Contact{Name: c.GetName(), Email: c.GetEmail(), Phone: c.GetPhone()}
 	}
 	out.NextUpdateBy = ts(u.GetNextUpdateBy())
 	out.SubjectNotice = SubjectNotice(u.GetSubjectNotice())
+	for _, w := range u.GetWithdraw() {
+		out.Withdraw = append(out.Withdraw, breach.WithdrawOrganisation{Org: breach.OrgID(w.GetOrgId()), Statement: w.GetStatement()})
+	}
 	return out
 }
 
@@ -68,12 +115,16 @@ func UpdateProto(u *breach.Update) *cascadev1.BreachUpdate {
 		DataCategories: u.DataCategories, SubjectCategories: u.SubjectCategories,
 		AddAffected: affectedProto(u.AddAffected), LikelyConsequences: u.LikelyConsequences,
 		MeasuresTaken: u.MeasuresTaken, MeasuresProposed: u.MeasuresProposed, AdviceToControllers: u.AdviceToControllers,
+		CorrectAffected: affectedProto(u.CorrectAffected),
 	}
 	if c := u.Contact; c != nil {
 		out.Contact = &cascadev1.Contact{Name: c.Name, Email: c.Email, Phone: c.Phone}
 	}
 	out.NextUpdateBy = pts(u.NextUpdateBy)
 	out.SubjectNotice = SubjectNoticeProto(u.SubjectNotice)
+	for _, w := range u.Withdraw {
+		out.Withdraw = append(out.Withdraw, &cascadev1.WithdrawOrganisation{OrgId: string(w.Org), Statement: w.Statement})
+	}
 	return out
 }
 
@@ -81,7 +132,8 @@ func revisionsProto(rs []breach.Revision) []*cascadev1.BreachRevision {
 	var out []*cascadev1.BreachRevision
 	for _, r := range rs {
 		p := &cascadev1.BreachRevision{Number: int32(r.Number), ReceivedAt: pts(r.At), Update: UpdateProto(&r.Update),
-			Added: int64(r.Added), FanoutComplete: r.FanoutComplete, PromiseOutcome: promiseOutcomeProto(r.PromiseOutcome)}
+			Added: int64(r.Added), FanoutComplete: r.FanoutComplete, PromiseOutcome: promiseOutcomeProto(r.PromiseOutcome),
+			Corrected: int64(r.Corrected), Withdrawn: int64(r.Withdrawn), Renotified: int64(r.Renotified)}
 		for _, o := range r.UnknownOrgs {
 			p.UnknownOrgIds = append(p.UnknownOrgIds, string(o))
 		}

@@ -243,6 +243,8 @@ type Member struct {
 	Name           string       `json:"name"`
 	ApproxSubjects int64        `json:"approx_subjects,omitempty"`
 	ApproxRecords  int64        `json:"approx_records,omitempty"`
+	// Status is what the report says of the organisation (empty: CONFIRMED).
+	Status breach.AffectedStatus `json:"status,omitempty"`
 	// ClockOnChannel: the organisation takes no notices over NATS; its
 	// clock starts at its first webhook or e-mail delivery. Fixed when the
 	// membership is written, so a registry change mid fan-out changes

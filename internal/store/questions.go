@@ -216,8 +216,8 @@ func (s *Store) ShareAnswer(ctx context.Context, ids []breach.NoticeID, sa breac
 	)
 	for _, v := range vs {
 		n := v.Notice
-		if n == nil || n.State < breach.StateDelivered {
-			continue
+		if n == nil || n.State < breach.StateDelivered || n.State == breach.StateWithdrawn {
+			continue // a withdrawn organisation is not affected: no shared answers
 		}
 		prev, prevAcked := n.State, n.RevisionAcked
 		ev := n.ShareAnswer(sa.ID)
@@ -243,7 +243,7 @@ func (s *Store) ShareAnswer(ctx context.Context, ids []breach.NoticeID, sa breac
 			continue
 		}
 		n, err := s.UpdateNoticeBy(ctx, changes[i].Notice.ID, by.String(), &by, now, detail, func(n *breach.Notice) (breach.Event, error) {
-			if n.State < breach.StateDelivered {
+			if n.State < breach.StateDelivered || n.State == breach.StateWithdrawn {
 				return "", nil
 			}
 			return n.ShareAnswer(sa.ID), nil
@@ -251,7 +251,7 @@ func (s *Store) ShareAnswer(ctx context.Context, ids []breach.NoticeID, sa breac
 		if err != nil {
 			return nil, err
 		}
-		if n.State >= breach.StateDelivered {
+		if n.State >= breach.StateDelivered && n.State != breach.StateWithdrawn {
 			out = append(out, n)
 		}
 	}

@@ -368,10 +368,12 @@ func (s *Store) remindersOf(ctx context.Context, n *breach.Notice) func(*breach.
 }
 
 // ApplyReminders records on n every round of rs that names it (a
-// reminder already on n for the same threshold stays as it is).
+// reminder already on n for the same threshold stays as it is), except
+// rounds sent before n's current delivery: those reminded an earlier clock
+// of a notice withdrawn and named affected again (breach.Notice.Renotify).
 func ApplyReminders(n *breach.Notice, rs []ReminderRound) {
 	for i := range rs {
-		if rs[i].Names(n.ID.Org) {
+		if rs[i].Names(n.ID.Org) && !rs[i].SentAt.Before(n.DeliveredAt) {
 			n.AddReminder(rs[i].reminder(n))
 		}
 	}

@@ -27,6 +27,63 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AffectedStatus is what the processor says of one organisation.
+type AffectedStatus int32
+
+const (
+	// Not set: read as CONFIRMED.
+	AffectedStatus_AFFECTED_STATUS_UNSPECIFIED AffectedStatus = 0
+	// The organisation's data is affected.
+	AffectedStatus_AFFECTED_STATUS_CONFIRMED AffectedStatus = 1
+	// The processor is still finding out whether the organisation's data is affected.
+	AffectedStatus_AFFECTED_STATUS_UNDER_INVESTIGATION AffectedStatus = 2
+	// The processor found the organisation not affected (a withdrawn notice).
+	AffectedStatus_AFFECTED_STATUS_NOT_AFFECTED AffectedStatus = 3
+)
+
+// Enum value maps for AffectedStatus.
+var (
+	AffectedStatus_name = map[int32]string{
+		0: "AFFECTED_STATUS_UNSPECIFIED",
+		1: "AFFECTED_STATUS_CONFIRMED",
+		2: "AFFECTED_STATUS_UNDER_INVESTIGATION",
+		3: "AFFECTED_STATUS_NOT_AFFECTED",
+	}
+	AffectedStatus_value = map[string]int32{
+		"AFFECTED_STATUS_UNSPECIFIED":         0,
+		"AFFECTED_STATUS_CONFIRMED":           1,
+		"AFFECTED_STATUS_UNDER_INVESTIGATION": 2,
+		"AFFECTED_STATUS_NOT_AFFECTED":        3,
+	}
+)
+
+func (x AffectedStatus) Enum() *AffectedStatus {
+	p := new(AffectedStatus)
+	*p = x
+	return p
+}
+
+func (x AffectedStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AffectedStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_cascade_v1_types_proto_enumTypes[0].Descriptor()
+}
+
+func (AffectedStatus) Type() protoreflect.EnumType {
+	return &file_cascade_v1_types_proto_enumTypes[0]
+}
+
+func (x AffectedStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AffectedStatus.Descriptor instead.
+func (AffectedStatus) EnumDescriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{0}
+}
+
 // PromiseOutcome is what an update did to the promise open when it arrived.
 type PromiseOutcome int32
 
@@ -64,11 +121,11 @@ func (x PromiseOutcome) String() string {
 }
 
 func (PromiseOutcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[0].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[1].Descriptor()
 }
 
 func (PromiseOutcome) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[0]
+	return &file_cascade_v1_types_proto_enumTypes[1]
 }
 
 func (x PromiseOutcome) Number() protoreflect.EnumNumber {
@@ -77,7 +134,7 @@ func (x PromiseOutcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use PromiseOutcome.Descriptor instead.
 func (PromiseOutcome) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{0}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{1}
 }
 
 // NoticeState is where a notice stands in the controller's obligation.
@@ -94,6 +151,10 @@ const (
 	NoticeState_NOTICE_STATE_ACKNOWLEDGED NoticeState = 3
 	// The organisation recorded its outcome.
 	NoticeState_NOTICE_STATE_RESOLVED NoticeState = 4
+	// The processor found the organisation not affected (BreachUpdate.withdraw):
+	// no more reminders, redeliveries or escalation; never overdue. The
+	// controller may still record an outcome; the state stays WITHDRAWN.
+	NoticeState_NOTICE_STATE_WITHDRAWN NoticeState = 5
 )
 
 // Enum value maps for NoticeState.
@@ -104,6 +165,7 @@ var (
 		2: "NOTICE_STATE_DELIVERED",
 		3: "NOTICE_STATE_ACKNOWLEDGED",
 		4: "NOTICE_STATE_RESOLVED",
+		5: "NOTICE_STATE_WITHDRAWN",
 	}
 	NoticeState_value = map[string]int32{
 		"NOTICE_STATE_UNSPECIFIED":  0,
@@ -111,6 +173,7 @@ var (
 		"NOTICE_STATE_DELIVERED":    2,
 		"NOTICE_STATE_ACKNOWLEDGED": 3,
 		"NOTICE_STATE_RESOLVED":     4,
+		"NOTICE_STATE_WITHDRAWN":    5,
 	}
 )
 
@@ -125,11 +188,11 @@ func (x NoticeState) String() string {
 }
 
 func (NoticeState) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[1].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[2].Descriptor()
 }
 
 func (NoticeState) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[1]
+	return &file_cascade_v1_types_proto_enumTypes[2]
 }
 
 func (x NoticeState) Number() protoreflect.EnumNumber {
@@ -138,7 +201,7 @@ func (x NoticeState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use NoticeState.Descriptor instead.
 func (NoticeState) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{1}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{2}
 }
 
 // DeliveryChannel is a way of delivering messages to an organisation.
@@ -182,11 +245,11 @@ func (x DeliveryChannel) String() string {
 }
 
 func (DeliveryChannel) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[2].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[3].Descriptor()
 }
 
 func (DeliveryChannel) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[2]
+	return &file_cascade_v1_types_proto_enumTypes[3]
 }
 
 func (x DeliveryChannel) Number() protoreflect.EnumNumber {
@@ -195,7 +258,7 @@ func (x DeliveryChannel) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DeliveryChannel.Descriptor instead.
 func (DeliveryChannel) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{2}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{3}
 }
 
 // OutcomeKind is how a controller resolved its obligation.
@@ -235,11 +298,11 @@ func (x OutcomeKind) String() string {
 }
 
 func (OutcomeKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[3].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[4].Descriptor()
 }
 
 func (OutcomeKind) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[3]
+	return &file_cascade_v1_types_proto_enumTypes[4]
 }
 
 func (x OutcomeKind) Number() protoreflect.EnumNumber {
@@ -248,7 +311,7 @@ func (x OutcomeKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use OutcomeKind.Descriptor instead.
 func (OutcomeKind) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{3}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
 }
 
 // SubjectCommunicationKind is the Art. 34 decision.
@@ -292,11 +355,11 @@ func (x SubjectCommunicationKind) String() string {
 }
 
 func (SubjectCommunicationKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[4].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[5].Descriptor()
 }
 
 func (SubjectCommunicationKind) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[4]
+	return &file_cascade_v1_types_proto_enumTypes[5]
 }
 
 func (x SubjectCommunicationKind) Number() protoreflect.EnumNumber {
@@ -305,7 +368,7 @@ func (x SubjectCommunicationKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SubjectCommunicationKind.Descriptor instead.
 func (SubjectCommunicationKind) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{5}
 }
 
 // Art34Exemption is the Art. 34(3) ground.
@@ -349,11 +412,11 @@ func (x Art34Exemption) String() string {
 }
 
 func (Art34Exemption) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[5].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[6].Descriptor()
 }
 
 func (Art34Exemption) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[5]
+	return &file_cascade_v1_types_proto_enumTypes[6]
 }
 
 func (x Art34Exemption) Number() protoreflect.EnumNumber {
@@ -362,7 +425,7 @@ func (x Art34Exemption) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Art34Exemption.Descriptor instead.
 func (Art34Exemption) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{5}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{6}
 }
 
 // Contact is the processor's contact point for the breach (Art. 33(3)(b)).
@@ -439,6 +502,10 @@ type AffectedOrganisation struct {
 	ApproxSubjects int64 `protobuf:"varint,2,opt,name=approx_subjects,json=approxSubjects,proto3" json:"approx_subjects,omitempty"`
 	// Approximate number of personal-data records concerned; 0 = unknown.
 	ApproxRecords int64 `protobuf:"varint,3,opt,name=approx_records,json=approxRecords,proto3" json:"approx_records,omitempty"`
+	// Whether the processor has confirmed the organisation is affected;
+	// unset reads as CONFIRMED. NOT_AFFECTED is refused here: an update
+	// retracts an organisation with BreachUpdate.withdraw.
+	Status        AffectedStatus `protobuf:"varint,4,opt,name=status,proto3,enum=cascade.v1.AffectedStatus" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -492,6 +559,70 @@ func (x *AffectedOrganisation) GetApproxRecords() int64 {
 		return x.ApproxRecords
 	}
 	return 0
+}
+
+func (x *AffectedOrganisation) GetStatus() AffectedStatus {
+	if x != nil {
+		return x.Status
+	}
+	return AffectedStatus_AFFECTED_STATUS_UNSPECIFIED
+}
+
+// WithdrawOrganisation retracts one organisation from a breach: the
+// processor found it not affected.
+type WithdrawOrganisation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Registry id of an organisation that has a notice of the breach.
+	OrgId string `protobuf:"bytes,1,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	// The processor's statement why the organisation is not affected
+	// (required, at most 2000 characters). It is sent to the organisation.
+	Statement     string `protobuf:"bytes,2,opt,name=statement,proto3" json:"statement,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WithdrawOrganisation) Reset() {
+	*x = WithdrawOrganisation{}
+	mi := &file_cascade_v1_types_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WithdrawOrganisation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WithdrawOrganisation) ProtoMessage() {}
+
+func (x *WithdrawOrganisation) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WithdrawOrganisation.ProtoReflect.Descriptor instead.
+func (*WithdrawOrganisation) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *WithdrawOrganisation) GetOrgId() string {
+	if x != nil {
+		return x.OrgId
+	}
+	return ""
+}
+
+func (x *WithdrawOrganisation) GetStatement() string {
+	if x != nil {
+		return x.Statement
+	}
+	return ""
 }
 
 // BreachReport is what a processor publishes on cascade.breach.report (as
@@ -551,7 +682,7 @@ type BreachReport struct {
 
 func (x *BreachReport) Reset() {
 	*x = BreachReport{}
-	mi := &file_cascade_v1_types_proto_msgTypes[2]
+	mi := &file_cascade_v1_types_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -563,7 +694,7 @@ func (x *BreachReport) String() string {
 func (*BreachReport) ProtoMessage() {}
 
 func (x *BreachReport) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[2]
+	mi := &file_cascade_v1_types_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -576,7 +707,7 @@ func (x *BreachReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachReport.ProtoReflect.Descriptor instead.
 func (*BreachReport) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{2}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *BreachReport) GetId() string {
@@ -749,7 +880,7 @@ type Breach struct {
 
 func (x *Breach) Reset() {
 	*x = Breach{}
-	mi := &file_cascade_v1_types_proto_msgTypes[3]
+	mi := &file_cascade_v1_types_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -761,7 +892,7 @@ func (x *Breach) String() string {
 func (*Breach) ProtoMessage() {}
 
 func (x *Breach) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[3]
+	mi := &file_cascade_v1_types_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -774,7 +905,7 @@ func (x *Breach) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Breach.ProtoReflect.Descriptor instead.
 func (*Breach) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{3}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Breach) GetId() string {
@@ -896,7 +1027,7 @@ type PromiseEvent struct {
 
 func (x *PromiseEvent) Reset() {
 	*x = PromiseEvent{}
-	mi := &file_cascade_v1_types_proto_msgTypes[4]
+	mi := &file_cascade_v1_types_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -908,7 +1039,7 @@ func (x *PromiseEvent) String() string {
 func (*PromiseEvent) ProtoMessage() {}
 
 func (x *PromiseEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[4]
+	mi := &file_cascade_v1_types_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -921,7 +1052,7 @@ func (x *PromiseEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PromiseEvent.ProtoReflect.Descriptor instead.
 func (*PromiseEvent) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PromiseEvent) GetEvent() string {
@@ -993,7 +1124,7 @@ type UpdatePromise struct {
 
 func (x *UpdatePromise) Reset() {
 	*x = UpdatePromise{}
-	mi := &file_cascade_v1_types_proto_msgTypes[5]
+	mi := &file_cascade_v1_types_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1005,7 +1136,7 @@ func (x *UpdatePromise) String() string {
 func (*UpdatePromise) ProtoMessage() {}
 
 func (x *UpdatePromise) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[5]
+	mi := &file_cascade_v1_types_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1018,7 +1149,7 @@ func (x *UpdatePromise) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePromise.ProtoReflect.Descriptor instead.
 func (*UpdatePromise) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{5}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpdatePromise) GetNextUpdateBy() *timestamppb.Timestamp {
@@ -1103,7 +1234,7 @@ type SharedAnswer struct {
 
 func (x *SharedAnswer) Reset() {
 	*x = SharedAnswer{}
-	mi := &file_cascade_v1_types_proto_msgTypes[6]
+	mi := &file_cascade_v1_types_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1115,7 +1246,7 @@ func (x *SharedAnswer) String() string {
 func (*SharedAnswer) ProtoMessage() {}
 
 func (x *SharedAnswer) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[6]
+	mi := &file_cascade_v1_types_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1128,7 +1259,7 @@ func (x *SharedAnswer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SharedAnswer.ProtoReflect.Descriptor instead.
 func (*SharedAnswer) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{6}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SharedAnswer) GetId() string {
@@ -1198,7 +1329,7 @@ type Question struct {
 
 func (x *Question) Reset() {
 	*x = Question{}
-	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	mi := &file_cascade_v1_types_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1210,7 +1341,7 @@ func (x *Question) String() string {
 func (*Question) ProtoMessage() {}
 
 func (x *Question) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[7]
+	mi := &file_cascade_v1_types_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1223,7 +1354,7 @@ func (x *Question) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Question.ProtoReflect.Descriptor instead.
 func (*Question) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{7}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Question) GetId() string {
@@ -1365,13 +1496,20 @@ type BreachUpdate struct {
 	// New words for the data subjects: replaces the previous subject_notice
 	// as a whole (both languages).
 	SubjectNotice *SubjectNotice `protobuf:"bytes,17,opt,name=subject_notice,json=subjectNotice,proto3" json:"subject_notice,omitempty"`
+	// New approximate numbers (and status) for organisations that already
+	// have a notice: each gets this revision with its own new numbers. An
+	// organisation without a notice, or withdrawn, is refused.
+	CorrectAffected []*AffectedOrganisation `protobuf:"bytes,14,rep,name=correct_affected,json=correctAffected,proto3" json:"correct_affected,omitempty"`
+	// Organisations found not affected: each notice becomes WITHDRAWN and
+	// gets a signed withdrawal message; its clock stops.
+	Withdraw      []*WithdrawOrganisation `protobuf:"bytes,15,rep,name=withdraw,proto3" json:"withdraw,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BreachUpdate) Reset() {
 	*x = BreachUpdate{}
-	mi := &file_cascade_v1_types_proto_msgTypes[8]
+	mi := &file_cascade_v1_types_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1521,7 @@ func (x *BreachUpdate) String() string {
 func (*BreachUpdate) ProtoMessage() {}
 
 func (x *BreachUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[8]
+	mi := &file_cascade_v1_types_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1534,7 @@ func (x *BreachUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachUpdate.ProtoReflect.Descriptor instead.
 func (*BreachUpdate) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{8}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BreachUpdate) GetBreachId() string {
@@ -1504,6 +1642,20 @@ func (x *BreachUpdate) GetSubjectNotice() *SubjectNotice {
 	return nil
 }
 
+func (x *BreachUpdate) GetCorrectAffected() []*AffectedOrganisation {
+	if x != nil {
+		return x.CorrectAffected
+	}
+	return nil
+}
+
+func (x *BreachUpdate) GetWithdraw() []*WithdrawOrganisation {
+	if x != nil {
+		return x.Withdraw
+	}
+	return nil
+}
+
 // BreachRevision is one follow-up revision of a breach.
 type BreachRevision struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1521,13 +1673,19 @@ type BreachRevision struct {
 	FanoutComplete bool `protobuf:"varint,6,opt,name=fanout_complete,json=fanoutComplete,proto3" json:"fanout_complete,omitempty"`
 	// What the update did to the promise open when it arrived.
 	PromiseOutcome PromiseOutcome `protobuf:"varint,10,opt,name=promise_outcome,json=promiseOutcome,proto3,enum=cascade.v1.PromiseOutcome" json:"promise_outcome,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Organisations whose numbers or status this revision corrected.
+	Corrected int64 `protobuf:"varint,7,opt,name=corrected,proto3" json:"corrected,omitempty"`
+	// Organisations this revision withdrew.
+	Withdrawn int64 `protobuf:"varint,8,opt,name=withdrawn,proto3" json:"withdrawn,omitempty"`
+	// Withdrawn organisations add_affected named again: notified again, with a new clock.
+	Renotified    int64 `protobuf:"varint,9,opt,name=renotified,proto3" json:"renotified,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BreachRevision) Reset() {
 	*x = BreachRevision{}
-	mi := &file_cascade_v1_types_proto_msgTypes[9]
+	mi := &file_cascade_v1_types_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1539,7 +1697,7 @@ func (x *BreachRevision) String() string {
 func (*BreachRevision) ProtoMessage() {}
 
 func (x *BreachRevision) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[9]
+	mi := &file_cascade_v1_types_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1552,7 +1710,7 @@ func (x *BreachRevision) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachRevision.ProtoReflect.Descriptor instead.
 func (*BreachRevision) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{9}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BreachRevision) GetNumber() int32 {
@@ -1602,6 +1760,27 @@ func (x *BreachRevision) GetPromiseOutcome() PromiseOutcome {
 		return x.PromiseOutcome
 	}
 	return PromiseOutcome_PROMISE_OUTCOME_UNSPECIFIED
+}
+
+func (x *BreachRevision) GetCorrected() int64 {
+	if x != nil {
+		return x.Corrected
+	}
+	return 0
+}
+
+func (x *BreachRevision) GetWithdrawn() int64 {
+	if x != nil {
+		return x.Withdrawn
+	}
+	return 0
+}
+
+func (x *BreachRevision) GetRenotified() int64 {
+	if x != nil {
+		return x.Renotified
+	}
+	return 0
 }
 
 // Notice is one breach x one affected organisation: the tracked obligation.
@@ -1667,14 +1846,21 @@ type Notice struct {
 	// The processor's promise of its next update of the breach (as
 	// Breach.next_update): "next update promised by ...", or how late it is.
 	// Filled by GetNotice.
-	NextUpdate    *UpdatePromise `protobuf:"bytes,31,opt,name=next_update,json=nextUpdate,proto3" json:"next_update,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	NextUpdate *UpdatePromise `protobuf:"bytes,31,opt,name=next_update,json=nextUpdate,proto3" json:"next_update,omitempty"`
+	// When the notice was withdrawn (state WITHDRAWN).
+	WithdrawnAt *timestamppb.Timestamp `protobuf:"bytes,28,opt,name=withdrawn_at,json=withdrawnAt,proto3" json:"withdrawn_at,omitempty"`
+	// The processor's statement with the withdrawal.
+	WithdrawalStatement string `protobuf:"bytes,29,opt,name=withdrawal_statement,json=withdrawalStatement,proto3" json:"withdrawal_statement,omitempty"`
+	// What the processor says of the organisation: CONFIRMED,
+	// UNDER_INVESTIGATION, or NOT_AFFECTED once withdrawn.
+	AffectedStatus AffectedStatus `protobuf:"varint,30,opt,name=affected_status,json=affectedStatus,proto3,enum=cascade.v1.AffectedStatus" json:"affected_status,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Notice) Reset() {
 	*x = Notice{}
-	mi := &file_cascade_v1_types_proto_msgTypes[10]
+	mi := &file_cascade_v1_types_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1686,7 +1872,7 @@ func (x *Notice) String() string {
 func (*Notice) ProtoMessage() {}
 
 func (x *Notice) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[10]
+	mi := &file_cascade_v1_types_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1699,7 +1885,7 @@ func (x *Notice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notice.ProtoReflect.Descriptor instead.
 func (*Notice) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{10}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Notice) GetId() string {
@@ -1898,6 +2084,27 @@ func (x *Notice) GetNextUpdate() *UpdatePromise {
 	return nil
 }
 
+func (x *Notice) GetWithdrawnAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WithdrawnAt
+	}
+	return nil
+}
+
+func (x *Notice) GetWithdrawalStatement() string {
+	if x != nil {
+		return x.WithdrawalStatement
+	}
+	return ""
+}
+
+func (x *Notice) GetAffectedStatus() AffectedStatus {
+	if x != nil {
+		return x.AffectedStatus
+	}
+	return AffectedStatus_AFFECTED_STATUS_UNSPECIFIED
+}
+
 // Escalation is one message sent to an organisation's escalation contact
 // (for a municipality, say, its head of administration).
 type Escalation struct {
@@ -1920,7 +2127,7 @@ type Escalation struct {
 
 func (x *Escalation) Reset() {
 	*x = Escalation{}
-	mi := &file_cascade_v1_types_proto_msgTypes[11]
+	mi := &file_cascade_v1_types_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1932,7 +2139,7 @@ func (x *Escalation) String() string {
 func (*Escalation) ProtoMessage() {}
 
 func (x *Escalation) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[11]
+	mi := &file_cascade_v1_types_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1945,7 +2152,7 @@ func (x *Escalation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Escalation.ProtoReflect.Descriptor instead.
 func (*Escalation) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{11}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Escalation) GetEmail() string {
@@ -2020,7 +2227,7 @@ type ChannelDelivery struct {
 
 func (x *ChannelDelivery) Reset() {
 	*x = ChannelDelivery{}
-	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	mi := &file_cascade_v1_types_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2032,7 +2239,7 @@ func (x *ChannelDelivery) String() string {
 func (*ChannelDelivery) ProtoMessage() {}
 
 func (x *ChannelDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	mi := &file_cascade_v1_types_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2045,7 +2252,7 @@ func (x *ChannelDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelDelivery.ProtoReflect.Descriptor instead.
 func (*ChannelDelivery) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{12}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ChannelDelivery) GetChannel() DeliveryChannel {
@@ -2135,7 +2342,7 @@ type Reminder struct {
 
 func (x *Reminder) Reset() {
 	*x = Reminder{}
-	mi := &file_cascade_v1_types_proto_msgTypes[13]
+	mi := &file_cascade_v1_types_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2147,7 +2354,7 @@ func (x *Reminder) String() string {
 func (*Reminder) ProtoMessage() {}
 
 func (x *Reminder) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[13]
+	mi := &file_cascade_v1_types_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2160,7 +2367,7 @@ func (x *Reminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reminder.ProtoReflect.Descriptor instead.
 func (*Reminder) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{13}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Reminder) GetRemaining() *durationpb.Duration {
@@ -2218,7 +2425,7 @@ type Outcome struct {
 
 func (x *Outcome) Reset() {
 	*x = Outcome{}
-	mi := &file_cascade_v1_types_proto_msgTypes[14]
+	mi := &file_cascade_v1_types_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2230,7 +2437,7 @@ func (x *Outcome) String() string {
 func (*Outcome) ProtoMessage() {}
 
 func (x *Outcome) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[14]
+	mi := &file_cascade_v1_types_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2243,7 +2450,7 @@ func (x *Outcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
 func (*Outcome) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{14}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Outcome) GetKind() OutcomeKind {
@@ -2334,7 +2541,7 @@ type SubjectCommunication struct {
 
 func (x *SubjectCommunication) Reset() {
 	*x = SubjectCommunication{}
-	mi := &file_cascade_v1_types_proto_msgTypes[15]
+	mi := &file_cascade_v1_types_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2346,7 +2553,7 @@ func (x *SubjectCommunication) String() string {
 func (*SubjectCommunication) ProtoMessage() {}
 
 func (x *SubjectCommunication) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[15]
+	mi := &file_cascade_v1_types_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2359,7 +2566,7 @@ func (x *SubjectCommunication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubjectCommunication.ProtoReflect.Descriptor instead.
 func (*SubjectCommunication) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{15}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SubjectCommunication) GetKind() SubjectCommunicationKind {
@@ -2423,7 +2630,8 @@ type NoticeEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// What happened: created, delivered, redelivered, revision_delivered,
 	// reminded, overdue, acknowledged, revision_acknowledged,
-	// outcome_recorded, subject_communication_recorded, question_asked,
+	// outcome_recorded, subject_communication_recorded, counts_corrected,
+	// withdrawn, renotified, question_asked,
 	// question_answered, answer_shared (and channel_delivered and the other
 	// delivery records). Question events never change the state.
 	Event string `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
@@ -2447,7 +2655,7 @@ type NoticeEvent struct {
 
 func (x *NoticeEvent) Reset() {
 	*x = NoticeEvent{}
-	mi := &file_cascade_v1_types_proto_msgTypes[16]
+	mi := &file_cascade_v1_types_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2459,7 +2667,7 @@ func (x *NoticeEvent) String() string {
 func (*NoticeEvent) ProtoMessage() {}
 
 func (x *NoticeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[16]
+	mi := &file_cascade_v1_types_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2472,7 +2680,7 @@ func (x *NoticeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoticeEvent.ProtoReflect.Descriptor instead.
 func (*NoticeEvent) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{16}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *NoticeEvent) GetEvent() string {
@@ -2553,7 +2761,7 @@ type Principal struct {
 
 func (x *Principal) Reset() {
 	*x = Principal{}
-	mi := &file_cascade_v1_types_proto_msgTypes[17]
+	mi := &file_cascade_v1_types_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2565,7 +2773,7 @@ func (x *Principal) String() string {
 func (*Principal) ProtoMessage() {}
 
 func (x *Principal) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[17]
+	mi := &file_cascade_v1_types_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2578,7 +2786,7 @@ func (x *Principal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Principal.ProtoReflect.Descriptor instead.
 func (*Principal) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{17}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Principal) GetKind() string {
@@ -2649,7 +2857,9 @@ type BreachSummary struct {
 	NextDeadline *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=next_deadline,json=nextDeadline,proto3" json:"next_deadline,omitempty"`
 	// The breach's latest revision.
 	LatestRevision int32 `protobuf:"varint,8,opt,name=latest_revision,json=latestRevision,proto3" json:"latest_revision,omitempty"`
-	// Notices whose organisation acknowledged the latest revision.
+	// Notices whose organisation acknowledged the latest revision (or, when
+	// later revisions went only to the organisations they corrected or
+	// withdrew, the latest revision delivered to every affected organisation).
 	AcknowledgedLatest int64 `protobuf:"varint,9,opt,name=acknowledged_latest,json=acknowledgedLatest,proto3" json:"acknowledged_latest,omitempty"`
 	// When the processor promised its next update; unset if no promise is open.
 	NextUpdateBy *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=next_update_by,json=nextUpdateBy,proto3" json:"next_update_by,omitempty"`
@@ -2657,13 +2867,17 @@ type BreachSummary struct {
 	NextUpdateOverdue bool `protobuf:"varint,12,opt,name=next_update_overdue,json=nextUpdateOverdue,proto3" json:"next_update_overdue,omitempty"`
 	// Promises of further information the processor missed so far.
 	PromisesMissed int32 `protobuf:"varint,13,opt,name=promises_missed,json=promisesMissed,proto3" json:"promises_missed,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Notices withdrawn (the organisation found not affected). They count in
+	// total only besides here: not in delivered, acknowledged, resolved or
+	// overdue.
+	Withdrawn     int64 `protobuf:"varint,10,opt,name=withdrawn,proto3" json:"withdrawn,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BreachSummary) Reset() {
 	*x = BreachSummary{}
-	mi := &file_cascade_v1_types_proto_msgTypes[18]
+	mi := &file_cascade_v1_types_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2675,7 +2889,7 @@ func (x *BreachSummary) String() string {
 func (*BreachSummary) ProtoMessage() {}
 
 func (x *BreachSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[18]
+	mi := &file_cascade_v1_types_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2688,7 +2902,7 @@ func (x *BreachSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachSummary.ProtoReflect.Descriptor instead.
 func (*BreachSummary) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{18}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *BreachSummary) GetBreachId() string {
@@ -2775,6 +2989,13 @@ func (x *BreachSummary) GetPromisesMissed() int32 {
 	return 0
 }
 
+func (x *BreachSummary) GetWithdrawn() int64 {
+	if x != nil {
+		return x.Withdrawn
+	}
+	return 0
+}
+
 // SubjectNotice is the processor's plain-language text for the data
 // subjects (GDPR Art. 34), in Swedish and English. Each language is
 // optional, but a subject_notice needs at least one; a language given
@@ -2792,7 +3013,7 @@ type SubjectNotice struct {
 
 func (x *SubjectNotice) Reset() {
 	*x = SubjectNotice{}
-	mi := &file_cascade_v1_types_proto_msgTypes[19]
+	mi := &file_cascade_v1_types_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2804,7 +3025,7 @@ func (x *SubjectNotice) String() string {
 func (*SubjectNotice) ProtoMessage() {}
 
 func (x *SubjectNotice) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[19]
+	mi := &file_cascade_v1_types_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2817,7 +3038,7 @@ func (x *SubjectNotice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubjectNotice.ProtoReflect.Descriptor instead.
 func (*SubjectNotice) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{19}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SubjectNotice) GetSv() *SubjectNoticeText {
@@ -2851,7 +3072,7 @@ type SubjectNoticeText struct {
 
 func (x *SubjectNoticeText) Reset() {
 	*x = SubjectNoticeText{}
-	mi := &file_cascade_v1_types_proto_msgTypes[20]
+	mi := &file_cascade_v1_types_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2863,7 +3084,7 @@ func (x *SubjectNoticeText) String() string {
 func (*SubjectNoticeText) ProtoMessage() {}
 
 func (x *SubjectNoticeText) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[20]
+	mi := &file_cascade_v1_types_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2876,7 +3097,7 @@ func (x *SubjectNoticeText) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubjectNoticeText.ProtoReflect.Descriptor instead.
 func (*SubjectNoticeText) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{20}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SubjectNoticeText) GetWhatHappened() string {
@@ -2916,11 +3137,15 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
-	"\x05phone\x18\x03 \x01(\tR\x05phone\"}\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\"\xb1\x01\n" +
 	"\x14AffectedOrganisation\x12\x15\n" +
 	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12'\n" +
 	"\x0fapprox_subjects\x18\x02 \x01(\x03R\x0eapproxSubjects\x12%\n" +
-	"\x0eapprox_records\x18\x03 \x01(\x03R\rapproxRecords\"\xd0\x06\n" +
+	"\x0eapprox_records\x18\x03 \x01(\x03R\rapproxRecords\x122\n" +
+	"\x06status\x18\x04 \x01(\x0e2\x1a.cascade.v1.AffectedStatusR\x06status\"K\n" +
+	"\x14WithdrawOrganisation\x12\x15\n" +
+	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x1c\n" +
+	"\tstatement\x18\x02 \x01(\tR\tstatement\"\xd0\x06\n" +
 	"\fBreachReport\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
 	"\tprocessor\x18\x02 \x01(\tR\tprocessor\x12\x14\n" +
@@ -3000,7 +3225,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\vanswered_by\x18\f \x01(\v2\x15.cascade.v1.PrincipalR\n" +
 	"answeredBy\x12&\n" +
 	"\x0fshared_with_all\x18\r \x01(\bR\rsharedWithAll\x12(\n" +
-	"\x10shared_answer_id\x18\x0e \x01(\tR\x0esharedAnswerId\"\xe4\x05\n" +
+	"\x10shared_answer_id\x18\x0e \x01(\tR\x0esharedAnswerId\"\xef\x06\n" +
 	"\fBreachUpdate\x12\x1b\n" +
 	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x18\n" +
 	"\asummary\x18\x02 \x01(\tR\asummary\x12\x16\n" +
@@ -3018,7 +3243,9 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x15advice_to_controllers\x18\f \x01(\tR\x13adviceToControllers\x12-\n" +
 	"\acontact\x18\r \x01(\v2\x13.cascade.v1.ContactR\acontact\x12@\n" +
 	"\x0enext_update_by\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12@\n" +
-	"\x0esubject_notice\x18\x11 \x01(\v2\x19.cascade.v1.SubjectNoticeR\rsubjectNotice\"\xc3\x02\n" +
+	"\x0esubject_notice\x18\x11 \x01(\v2\x19.cascade.v1.SubjectNoticeR\rsubjectNotice\x12K\n" +
+	"\x10correct_affected\x18\x0e \x03(\v2 .cascade.v1.AffectedOrganisationR\x0fcorrectAffected\x12<\n" +
+	"\bwithdraw\x18\x0f \x03(\v2 .cascade.v1.WithdrawOrganisationR\bwithdraw\"\x9f\x03\n" +
 	"\x0eBreachRevision\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x05R\x06number\x12;\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -3028,8 +3255,12 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x0funknown_org_ids\x18\x05 \x03(\tR\runknownOrgIds\x12'\n" +
 	"\x0ffanout_complete\x18\x06 \x01(\bR\x0efanoutComplete\x12C\n" +
 	"\x0fpromise_outcome\x18\n" +
-	" \x01(\x0e2\x1a.cascade.v1.PromiseOutcomeR\x0epromiseOutcome\"\xda\n" +
+	" \x01(\x0e2\x1a.cascade.v1.PromiseOutcomeR\x0epromiseOutcome\x12\x1c\n" +
+	"\tcorrected\x18\a \x01(\x03R\tcorrected\x12\x1c\n" +
+	"\twithdrawn\x18\b \x01(\x03R\twithdrawn\x12\x1e\n" +
 	"\n" +
+	"renotified\x18\t \x01(\x03R\n" +
+	"renotified\"\x91\f\n" +
 	"\x06Notice\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\tbreach_id\x18\x02 \x01(\tR\bbreachId\x12\x15\n" +
@@ -3062,7 +3293,10 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\tquestions\x18\x1a \x01(\x05R\tquestions\x12%\n" +
 	"\x0eopen_questions\x18\x1b \x01(\x05R\ropenQuestions\x12:\n" +
 	"\vnext_update\x18\x1f \x01(\v2\x19.cascade.v1.UpdatePromiseR\n" +
-	"nextUpdate\"\xdb\x01\n" +
+	"nextUpdate\x12=\n" +
+	"\fwithdrawn_at\x18\x1c \x01(\v2\x1a.google.protobuf.TimestampR\vwithdrawnAt\x121\n" +
+	"\x14withdrawal_statement\x18\x1d \x01(\tR\x13withdrawalStatement\x12C\n" +
+	"\x0faffected_status\x18\x1e \x01(\x0e2\x1a.cascade.v1.AffectedStatusR\x0eaffectedStatus\"\xdb\x01\n" +
 	"\n" +
 	"Escalation\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12\x14\n" +
@@ -3129,7 +3363,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x04role\x18\x04 \x01(\tR\x04role\x12\x15\n" +
 	"\x06org_id\x18\x05 \x01(\tR\x05orgId\x12\x18\n" +
 	"\asubject\x18\x06 \x01(\tR\asubject\x12\x18\n" +
-	"\adisplay\x18\a \x01(\tR\adisplay\"\xf0\x03\n" +
+	"\adisplay\x18\a \x01(\tR\adisplay\"\x8e\x04\n" +
 	"\rBreachSummary\x12\x1b\n" +
 	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x14\n" +
 	"\x05total\x18\x02 \x01(\x03R\x05total\x12\x1c\n" +
@@ -3142,7 +3376,9 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x13acknowledged_latest\x18\t \x01(\x03R\x12acknowledgedLatest\x12@\n" +
 	"\x0enext_update_by\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12.\n" +
 	"\x13next_update_overdue\x18\f \x01(\bR\x11nextUpdateOverdue\x12'\n" +
-	"\x0fpromises_missed\x18\r \x01(\x05R\x0epromisesMissed\"m\n" +
+	"\x0fpromises_missed\x18\r \x01(\x05R\x0epromisesMissed\x12\x1c\n" +
+	"\twithdrawn\x18\n" +
+	" \x01(\x03R\twithdrawn\"m\n" +
 	"\rSubjectNotice\x12-\n" +
 	"\x02sv\x18\x01 \x01(\v2\x1d.cascade.v1.SubjectNoticeTextR\x02sv\x12-\n" +
 	"\x02en\x18\x02 \x01(\v2\x1d.cascade.v1.SubjectNoticeTextR\x02en\"\xa4\x01\n" +
@@ -3152,17 +3388,23 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"which_data\x18\x02 \x01(\tR\twhichData\x12\x1c\n" +
 	"\n" +
 	"what_to_do\x18\x03 \x01(\tR\bwhatToDo\x12-\n" +
-	"\x12recognise_phishing\x18\x04 \x01(\tR\x11recognisePhishing*e\n" +
+	"\x12recognise_phishing\x18\x04 \x01(\tR\x11recognisePhishing*\x9b\x01\n" +
+	"\x0eAffectedStatus\x12\x1f\n" +
+	"\x1bAFFECTED_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19AFFECTED_STATUS_CONFIRMED\x10\x01\x12'\n" +
+	"#AFFECTED_STATUS_UNDER_INVESTIGATION\x10\x02\x12 \n" +
+	"\x1cAFFECTED_STATUS_NOT_AFFECTED\x10\x03*e\n" +
 	"\x0ePromiseOutcome\x12\x1f\n" +
 	"\x1bPROMISE_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14PROMISE_OUTCOME_KEPT\x10\x01\x12\x18\n" +
-	"\x14PROMISE_OUTCOME_LATE\x10\x02*\x9b\x01\n" +
+	"\x14PROMISE_OUTCOME_LATE\x10\x02*\xb7\x01\n" +
 	"\vNoticeState\x12\x1c\n" +
 	"\x18NOTICE_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14NOTICE_STATE_PENDING\x10\x01\x12\x1a\n" +
 	"\x16NOTICE_STATE_DELIVERED\x10\x02\x12\x1d\n" +
 	"\x19NOTICE_STATE_ACKNOWLEDGED\x10\x03\x12\x19\n" +
-	"\x15NOTICE_STATE_RESOLVED\x10\x04*\x88\x01\n" +
+	"\x15NOTICE_STATE_RESOLVED\x10\x04\x12\x1a\n" +
+	"\x16NOTICE_STATE_WITHDRAWN\x10\x05*\x88\x01\n" +
 	"\x0fDeliveryChannel\x12 \n" +
 	"\x1cDELIVERY_CHANNEL_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15DELIVERY_CHANNEL_NATS\x10\x01\x12\x1c\n" +
@@ -3195,118 +3437,125 @@ func file_cascade_v1_types_proto_rawDescGZIP() []byte {
 	return file_cascade_v1_types_proto_rawDescData
 }
 
-var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_cascade_v1_types_proto_goTypes = []any{
-	(PromiseOutcome)(0),           // 0: cascade.v1.PromiseOutcome
-	(NoticeState)(0),              // 1: cascade.v1.NoticeState
-	(DeliveryChannel)(0),          // 2: cascade.v1.DeliveryChannel
-	(OutcomeKind)(0),              // 3: cascade.v1.OutcomeKind
-	(SubjectCommunicationKind)(0), // 4: cascade.v1.SubjectCommunicationKind
-	(Art34Exemption)(0),           // 5: cascade.v1.Art34Exemption
-	(*Contact)(nil),               // 6: cascade.v1.Contact
-	(*AffectedOrganisation)(nil),  // 7: cascade.v1.AffectedOrganisation
-	(*BreachReport)(nil),          // 8: cascade.v1.BreachReport
-	(*Breach)(nil),                // 9: cascade.v1.Breach
-	(*PromiseEvent)(nil),          // 10: cascade.v1.PromiseEvent
-	(*UpdatePromise)(nil),         // 11: cascade.v1.UpdatePromise
-	(*SharedAnswer)(nil),          // 12: cascade.v1.SharedAnswer
-	(*Question)(nil),              // 13: cascade.v1.Question
-	(*BreachUpdate)(nil),          // 14: cascade.v1.BreachUpdate
-	(*BreachRevision)(nil),        // 15: cascade.v1.BreachRevision
-	(*Notice)(nil),                // 16: cascade.v1.Notice
-	(*Escalation)(nil),            // 17: cascade.v1.Escalation
-	(*ChannelDelivery)(nil),       // 18: cascade.v1.ChannelDelivery
-	(*Reminder)(nil),              // 19: cascade.v1.Reminder
-	(*Outcome)(nil),               // 20: cascade.v1.Outcome
-	(*SubjectCommunication)(nil),  // 21: cascade.v1.SubjectCommunication
-	(*NoticeEvent)(nil),           // 22: cascade.v1.NoticeEvent
-	(*Principal)(nil),             // 23: cascade.v1.Principal
-	(*BreachSummary)(nil),         // 24: cascade.v1.BreachSummary
-	(*SubjectNotice)(nil),         // 25: cascade.v1.SubjectNotice
-	(*SubjectNoticeText)(nil),     // 26: cascade.v1.SubjectNoticeText
-	(*timestamppb.Timestamp)(nil), // 27: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 28: google.protobuf.Duration
+	(AffectedStatus)(0),           // 0: cascade.v1.AffectedStatus
+	(PromiseOutcome)(0),           // 1: cascade.v1.PromiseOutcome
+	(NoticeState)(0),              // 2: cascade.v1.NoticeState
+	(DeliveryChannel)(0),          // 3: cascade.v1.DeliveryChannel
+	(OutcomeKind)(0),              // 4: cascade.v1.OutcomeKind
+	(SubjectCommunicationKind)(0), // 5: cascade.v1.SubjectCommunicationKind
+	(Art34Exemption)(0),           // 6: cascade.v1.Art34Exemption
+	(*Contact)(nil),               // 7: cascade.v1.Contact
+	(*AffectedOrganisation)(nil),  // 8: cascade.v1.AffectedOrganisation
+	(*WithdrawOrganisation)(nil),  // 9: cascade.v1.WithdrawOrganisation
+	(*BreachReport)(nil),          // 10: cascade.v1.BreachReport
+	(*Breach)(nil),                // 11: cascade.v1.Breach
+	(*PromiseEvent)(nil),          // 12: cascade.v1.PromiseEvent
+	(*UpdatePromise)(nil),         // 13: cascade.v1.UpdatePromise
+	(*SharedAnswer)(nil),          // 14: cascade.v1.SharedAnswer
+	(*Question)(nil),              // 15: cascade.v1.Question
+	(*BreachUpdate)(nil),          // 16: cascade.v1.BreachUpdate
+	(*BreachRevision)(nil),        // 17: cascade.v1.BreachRevision
+	(*Notice)(nil),                // 18: cascade.v1.Notice
+	(*Escalation)(nil),            // 19: cascade.v1.Escalation
+	(*ChannelDelivery)(nil),       // 20: cascade.v1.ChannelDelivery
+	(*Reminder)(nil),              // 21: cascade.v1.Reminder
+	(*Outcome)(nil),               // 22: cascade.v1.Outcome
+	(*SubjectCommunication)(nil),  // 23: cascade.v1.SubjectCommunication
+	(*NoticeEvent)(nil),           // 24: cascade.v1.NoticeEvent
+	(*Principal)(nil),             // 25: cascade.v1.Principal
+	(*BreachSummary)(nil),         // 26: cascade.v1.BreachSummary
+	(*SubjectNotice)(nil),         // 27: cascade.v1.SubjectNotice
+	(*SubjectNoticeText)(nil),     // 28: cascade.v1.SubjectNoticeText
+	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 30: google.protobuf.Duration
 }
 var file_cascade_v1_types_proto_depIdxs = []int32{
-	27, // 0: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
-	27, // 1: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
-	27, // 2: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
-	7,  // 3: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
-	6,  // 4: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
-	27, // 5: cascade.v1.BreachReport.next_update_by:type_name -> google.protobuf.Timestamp
-	25, // 6: cascade.v1.BreachReport.subject_notice:type_name -> cascade.v1.SubjectNotice
-	8,  // 7: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
-	27, // 8: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
-	15, // 9: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
-	12, // 10: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
-	11, // 11: cascade.v1.Breach.next_update:type_name -> cascade.v1.UpdatePromise
-	10, // 12: cascade.v1.Breach.promise_history:type_name -> cascade.v1.PromiseEvent
-	27, // 13: cascade.v1.Breach.advisory_published_at:type_name -> google.protobuf.Timestamp
-	27, // 14: cascade.v1.PromiseEvent.at:type_name -> google.protobuf.Timestamp
-	27, // 15: cascade.v1.PromiseEvent.next_update_by:type_name -> google.protobuf.Timestamp
-	27, // 16: cascade.v1.UpdatePromise.next_update_by:type_name -> google.protobuf.Timestamp
-	27, // 17: cascade.v1.UpdatePromise.promised_at:type_name -> google.protobuf.Timestamp
-	28, // 18: cascade.v1.UpdatePromise.late_by:type_name -> google.protobuf.Duration
-	27, // 19: cascade.v1.UpdatePromise.reminded_at:type_name -> google.protobuf.Timestamp
-	27, // 20: cascade.v1.UpdatePromise.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	27, // 21: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
-	27, // 22: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
-	23, // 23: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
-	27, // 24: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
-	23, // 25: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
-	27, // 26: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
-	27, // 27: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
-	7,  // 28: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
-	6,  // 29: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
-	27, // 30: cascade.v1.BreachUpdate.next_update_by:type_name -> google.protobuf.Timestamp
-	25, // 31: cascade.v1.BreachUpdate.subject_notice:type_name -> cascade.v1.SubjectNotice
-	27, // 32: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
-	14, // 33: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
-	0,  // 34: cascade.v1.BreachRevision.promise_outcome:type_name -> cascade.v1.PromiseOutcome
-	1,  // 35: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
-	27, // 36: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
-	27, // 37: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
-	27, // 38: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
-	27, // 39: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
-	28, // 40: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
-	19, // 41: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
-	27, // 42: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	27, // 43: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
-	20, // 44: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
-	21, // 45: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
-	18, // 46: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
-	17, // 47: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
-	11, // 48: cascade.v1.Notice.next_update:type_name -> cascade.v1.UpdatePromise
-	28, // 49: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
-	27, // 50: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
-	2,  // 51: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
-	27, // 52: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
-	27, // 53: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
-	27, // 54: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
-	27, // 55: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
-	28, // 56: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
-	27, // 57: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
-	27, // 58: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
-	3,  // 59: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
-	27, // 60: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
-	27, // 61: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
-	4,  // 62: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
-	27, // 63: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
-	5,  // 64: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
-	27, // 65: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
-	27, // 66: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
-	1,  // 67: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
-	23, // 68: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
-	27, // 69: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
-	27, // 70: cascade.v1.BreachSummary.next_update_by:type_name -> google.protobuf.Timestamp
-	26, // 71: cascade.v1.SubjectNotice.sv:type_name -> cascade.v1.SubjectNoticeText
-	26, // 72: cascade.v1.SubjectNotice.en:type_name -> cascade.v1.SubjectNoticeText
-	73, // [73:73] is the sub-list for method output_type
-	73, // [73:73] is the sub-list for method input_type
-	73, // [73:73] is the sub-list for extension type_name
-	73, // [73:73] is the sub-list for extension extendee
-	0,  // [0:73] is the sub-list for field type_name
+	0,  // 0: cascade.v1.AffectedOrganisation.status:type_name -> cascade.v1.AffectedStatus
+	29, // 1: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
+	29, // 2: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
+	29, // 3: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
+	8,  // 4: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
+	7,  // 5: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
+	29, // 6: cascade.v1.BreachReport.next_update_by:type_name -> google.protobuf.Timestamp
+	27, // 7: cascade.v1.BreachReport.subject_notice:type_name -> cascade.v1.SubjectNotice
+	10, // 8: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
+	29, // 9: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
+	17, // 10: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
+	14, // 11: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
+	13, // 12: cascade.v1.Breach.next_update:type_name -> cascade.v1.UpdatePromise
+	12, // 13: cascade.v1.Breach.promise_history:type_name -> cascade.v1.PromiseEvent
+	29, // 14: cascade.v1.Breach.advisory_published_at:type_name -> google.protobuf.Timestamp
+	29, // 15: cascade.v1.PromiseEvent.at:type_name -> google.protobuf.Timestamp
+	29, // 16: cascade.v1.PromiseEvent.next_update_by:type_name -> google.protobuf.Timestamp
+	29, // 17: cascade.v1.UpdatePromise.next_update_by:type_name -> google.protobuf.Timestamp
+	29, // 18: cascade.v1.UpdatePromise.promised_at:type_name -> google.protobuf.Timestamp
+	30, // 19: cascade.v1.UpdatePromise.late_by:type_name -> google.protobuf.Duration
+	29, // 20: cascade.v1.UpdatePromise.reminded_at:type_name -> google.protobuf.Timestamp
+	29, // 21: cascade.v1.UpdatePromise.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	29, // 22: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
+	29, // 23: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
+	25, // 24: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
+	29, // 25: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
+	25, // 26: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
+	29, // 27: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
+	29, // 28: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
+	8,  // 29: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
+	7,  // 30: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
+	29, // 31: cascade.v1.BreachUpdate.next_update_by:type_name -> google.protobuf.Timestamp
+	27, // 32: cascade.v1.BreachUpdate.subject_notice:type_name -> cascade.v1.SubjectNotice
+	8,  // 33: cascade.v1.BreachUpdate.correct_affected:type_name -> cascade.v1.AffectedOrganisation
+	9,  // 34: cascade.v1.BreachUpdate.withdraw:type_name -> cascade.v1.WithdrawOrganisation
+	29, // 35: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
+	16, // 36: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
+	1,  // 37: cascade.v1.BreachRevision.promise_outcome:type_name -> cascade.v1.PromiseOutcome
+	2,  // 38: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
+	29, // 39: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
+	29, // 40: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
+	29, // 41: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
+	29, // 42: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
+	30, // 43: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
+	21, // 44: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
+	29, // 45: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	29, // 46: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
+	22, // 47: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
+	23, // 48: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
+	20, // 49: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
+	19, // 50: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
+	13, // 51: cascade.v1.Notice.next_update:type_name -> cascade.v1.UpdatePromise
+	29, // 52: cascade.v1.Notice.withdrawn_at:type_name -> google.protobuf.Timestamp
+	0,  // 53: cascade.v1.Notice.affected_status:type_name -> cascade.v1.AffectedStatus
+	30, // 54: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
+	29, // 55: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
+	3,  // 56: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
+	29, // 57: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
+	29, // 58: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
+	29, // 59: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
+	29, // 60: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
+	30, // 61: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
+	29, // 62: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
+	29, // 63: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
+	4,  // 64: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
+	29, // 65: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
+	29, // 66: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
+	5,  // 67: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
+	29, // 68: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
+	6,  // 69: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
+	29, // 70: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
+	29, // 71: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
+	2,  // 72: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
+	25, // 73: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
+	29, // 74: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	29, // 75: cascade.v1.BreachSummary.next_update_by:type_name -> google.protobuf.Timestamp
+	28, // 76: cascade.v1.SubjectNotice.sv:type_name -> cascade.v1.SubjectNoticeText
+	28, // 77: cascade.v1.SubjectNotice.en:type_name -> cascade.v1.SubjectNoticeText
+	78, // [78:78] is the sub-list for method output_type
+	78, // [78:78] is the sub-list for method input_type
+	78, // [78:78] is the sub-list for extension type_name
+	78, // [78:78] is the sub-list for extension extendee
+	0,  // [0:78] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_types_proto_init() }
@@ -3319,8 +3568,8 @@ func file_cascade_v1_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_types_proto_rawDesc), len(file_cascade_v1_types_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   21,
+			NumEnums:      7,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
