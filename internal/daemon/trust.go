@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/auth"
+	"github.com/cascadehq/cascade/internal/ensure"
 	"github.com/cascadehq/cascade/internal/secret"
 	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/store"
@@ -157,7 +158,7 @@ func claimSecret(ctx context.Context, js jetstream.JetStream, replicas int, key 
 	if replicas == 0 {
 		replicas = 1
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: BucketSecret,
+	kv, err := ensure.KeyValue(ctx, js, jetstream.KeyValueConfig{Bucket: BucketSecret,
 		Description: "Fingerprint of Cascade's deployment secret (not the secret)", History: 1,
 		Storage: jetstream.FileStorage, Replicas: replicas})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/cascadehq/cascade/internal/ensure"
 	"github.com/cascadehq/cascade/internal/secret"
 )
 
@@ -128,7 +129,7 @@ func OpenRing(ctx context.Context, js jetstream.JetStream, replicas int, now fun
 	if overlap == 0 {
 		overlap = DefaultOverlap
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := ensure.KeyValue(ctx, js, jetstream.KeyValueConfig{
 		Bucket:      BucketKeys,
 		Description: "Cascade's message signing keys, private keys sealed under the deployment secret",
 		History:     1,
@@ -138,7 +139,7 @@ func OpenRing(ctx context.Context, js jetstream.JetStream, replicas int, now fun
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", BucketKeys, err)
 	}
-	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	stream, err := ensure.Stream(ctx, js, jetstream.StreamConfig{
 		Name:              StreamKeys,
 		Description:       "Public keys that verify Cascade's signatures; the last message is the current set",
 		Subjects:          []string{SubjectKeys},

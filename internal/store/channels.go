@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/ensure"
 	"github.com/cascadehq/cascade/internal/secret"
 )
 
@@ -83,7 +84,7 @@ func (s *Store) OpenChannels(ctx context.Context, seal WebhookSealing) (*Channel
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	st, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	st, err := ensure.Stream(ctx, s.js, jetstream.StreamConfig{
 		Name:        StreamDeadLetters,
 		Description: "Messages given up on after every retry, per channel, for the vendor",
 		Subjects:    []string{SubjectDeadLetter + ".>"},
@@ -105,7 +106,7 @@ func (s *Store) OpenChannels(ctx context.Context, seal WebhookSealing) (*Channel
 	} {
 		b.cfg.Storage = jetstream.FileStorage
 		b.cfg.Replicas = s.replicas
-		kv, err := s.js.CreateOrUpdateKeyValue(ctx, b.cfg)
+		kv, err := ensure.KeyValue(ctx, s.js, b.cfg)
 		if err != nil {
 			return nil, fmt.Errorf("bucket %s: %w", b.cfg.Bucket, err)
 		}

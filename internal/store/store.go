@@ -16,6 +16,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cascadehq/cascade/internal/ensure"
 )
 
 // JetStream layout. Stream and bucket names are part of the operator's
@@ -141,7 +143,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger) (*St
 	for _, sc := range streams {
 		sc.Storage = jetstream.FileStorage
 		sc.Replicas = cfg.Replicas
-		st, err := js.CreateOrUpdateStream(ctx, sc)
+		st, err := ensure.Stream(ctx, js, sc)
 		if err != nil {
 			return nil, fmt.Errorf("stream %s: %w", sc.Name, err)
 		}
@@ -160,7 +162,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger) (*St
 	for _, b := range buckets {
 		b.cfg.Storage = jetstream.FileStorage
 		b.cfg.Replicas = cfg.Replicas
-		kv, err := js.CreateOrUpdateKeyValue(ctx, b.cfg)
+		kv, err := ensure.KeyValue(ctx, js, b.cfg)
 		if err != nil {
 			return nil, fmt.Errorf("bucket %s: %w", b.cfg.Bucket, err)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/ensure"
 )
 
 // BucketTokens holds API tokens, by id, as hashes only.
@@ -128,7 +129,7 @@ func (s *Store) tokens(ctx context.Context) (jetstream.KeyValue, error) {
 	if s.tok != nil {
 		return s.tok, nil
 	}
-	kv, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: BucketTokens, Description: "API tokens (hashes only)",
+	kv, err := ensure.KeyValue(ctx, s.js, jetstream.KeyValueConfig{Bucket: BucketTokens, Description: "API tokens (hashes only)",
 		History: 1, Storage: jetstream.FileStorage, Replicas: s.replicas})
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", BucketTokens, err)
