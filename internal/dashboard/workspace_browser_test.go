@@ -87,6 +87,8 @@ func TestWorkspaceInBrowser(t *testing.T) {
 	update := `{"breach_id":"WS-B","summary":"Analysis found personal identity numbers in the copy",
 "data_categories":["names","personal identity numbers","salaries"],"measures_taken":"Passwords reset; the server is isolated",
 "next_update_by":"` + time.Now().Add(48*time.Hour).UTC().Format(time.RFC3339) + `",
+"correct_affected":[{"org_id":"` + malmo + `","approx_subjects":4100,"status":"AFFECTED_STATUS_UNDER_INVESTIGATION"}],
+"withdraw":[{"org_id":"` + almhult + `","statement":"Älmhult's tenant was never read."}],
 "subject_notice":{"sv":{"what_happened":"En obehörig kopierade lönedatabasen hos Exempel HR-system AB.","what_to_do":"Var vaksam mot e-post och sms som hänvisar till incidenten."},
 "en":{"what_happened":"Someone copied the payroll database at Exempel HR-system AB.","what_to_do":"Be wary of e-mail and text messages that refer to the incident."}}}`
 	if _, err := e.js.Publish(ctx(t), "cascade.breach.update", []byte(update)); err != nil {
@@ -193,6 +195,11 @@ func TestWorkspaceInBrowser(t *testing.T) {
 	if got := malmoDPO.eval(`document.querySelector('#questions').innerText`); strings.Contains(got, stockholm) || strings.Contains(got, "Stockholm") {
 		t.Errorf("Malmö sees who asked: %q", got)
 	}
+	if got := malmoDPO.eval(`document.querySelector('#own-counts').innerText + ' | ' + document.querySelector('#notice-details').innerText + ' | ' +
+		(document.querySelector('#changes [data-corrected]')?.innerText || '')`); !strings.Contains(got, "4,100") || !strings.Contains(got, "under investigation") ||
+		!strings.Contains(got, "Your numbers corrected: 4,100") {
+		t.Errorf("Malmö's corrected numbers: %q", got)
+	}
 	malmoDPO.noConsoleErrors()
 
 	// The draft, in Swedish, field by field.
@@ -276,8 +283,12 @@ func TestWorkspaceInBrowser(t *testing.T) {
 	vendor.waitFor("organisations", `document.querySelectorAll('#org-list li').length === 4`)
 	vendor.do("filter: overdue", chromedp.Click(`[data-show="overdue"]`))
 	vendor.waitFor("overdue only", `[...document.querySelectorAll('#org-list li')].every(li => li.classList.contains('late')) &&
-		document.querySelectorAll('#org-list li').length === 3`)
+		document.querySelectorAll('#org-list li').length === 2`)
 	vendor.do("filter: all", chromedp.Click(`[data-show="all"]`))
+	// Älmhult, found not affected: no clock, last, and counted apart.
+	vendor.waitFor("the withdrawn organisation", `document.querySelector('#org-list li[data-org-id="`+almhult+`"]')?.dataset.state === 'NOTICE_STATE_WITHDRAWN' &&
+		document.querySelector('#org-list li:last-child').dataset.orgId === '`+almhult+`' &&
+		document.querySelector('[data-meter="withdrawn"] .meter-value')?.textContent === '1 / 4'`)
 	vendor.eval(`(() => { const s = document.querySelector('#org-sort'); s.value = 'name'; s.dispatchEvent(new Event('change')); return 'ok'; })()`)
 	vendor.waitFor("by name", `document.querySelectorAll('#org-list li').length === 4`)
 	if got := vendor.eval(`[...document.querySelectorAll('#org-list li')].map(li => li.dataset.orgId).join(' ')`); got != strings.Join([]string{alvesta, malmo, stockholm, almhult}, " ") {
