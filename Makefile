@@ -29,6 +29,12 @@ build: ## build cascaded and cascadectl into ./bin
 run: build ## start cascaded with the embedded NATS server and the example registry
 	$(BIN)/cascaded --data-dir $(DATA_DIR) --orgs $(ORGS)
 
+DEMO_DIR  ?= ./cascade-demo
+
+.PHONY: demo
+demo: build ## watch Cascade work in 3 minutes: a fresh ./cascade-demo, a short clock, the example breach published; Ctrl-C stops
+	BIN=$(BIN) DEMO_DIR=$(DEMO_DIR) ./deploy/demo.sh
+
 .PHONY: generate
 generate: ## regenerate Go code from proto/ with buf
 	$(GO) tool buf generate
@@ -68,8 +74,8 @@ fuzz: ## run each fuzz target (registry CSV, intake decoder, signature verifier)
 	done
 
 .PHONY: clean
-clean: ## remove binaries and the default data dir
-	rm -rf $(BIN) $(DATA_DIR)
+clean: ## remove binaries, the default data dir and the demo's
+	rm -rf $(BIN) $(DATA_DIR) $(DEMO_DIR)
 
 .PHONY: bench
 bench: ## measure with cascade-load: every scenario at the default sizes, 3 reps (long: the restart/timers store is 1,000,000 notices); writes bench.json (extra flags: BENCH_FLAGS=...)
