@@ -15,6 +15,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/daemon"
 	"github.com/cascadehq/cascade/internal/deadline"
+	"github.com/cascadehq/cascade/internal/version"
 )
 
 func main() {
@@ -51,7 +52,12 @@ func main() {
 	fs.BoolVar(&o.WebhookAllowPrivate, "webhook-allow-private", false, "let webhooks reach loopback, private, link-local and other non-global addresses, and http:// to loopback (development only)")
 	fs.DurationVar(&o.WebhookTimeout, "webhook-timeout", 0, "time limit of one webhook attempt (0: 30s)")
 	verbose := fs.Bool("v", false, "debug logging")
+	showVersion := fs.Bool("version", false, "print the version and commit, then exit")
 	_ = fs.Parse(os.Args[1:])
+	if *showVersion {
+		fmt.Println("cascaded", version.Get())
+		return
+	}
 	var err error
 	if o.Remind, err = deadline.ParseDurations(*remind); err != nil {
 		fmt.Fprintln(os.Stderr, "cascaded: --remind:", err)
@@ -72,6 +78,7 @@ func main() {
 		level = slog.LevelDebug
 	}
 	o.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	o.Log.Info("cascaded starting", "version", version.Get().String())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

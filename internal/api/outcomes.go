@@ -30,8 +30,16 @@ func (s noticeService) update(ctx context.Context, method, rawID, actor, detail 
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	s.log.Info("notice updated", "method", method, "notice_id", id, "breach_id", id.Breach, "org_id", id.Org)
+	s.log.Info("outcome recorded", "kind", outcomeKinds[method], "notice_id", id, "breach_id", id.Breach, "org_id", id.Org,
+		"state", n.State.String())
 	return protoconv.NoticeProto(n, now), nil
+}
+
+// outcomeKinds name the outcomes in the log, by the method recording them.
+var outcomeKinds = map[string]string{
+	"RecordAuthorityReport":      "authority_report",
+	"RecordNotReportable":        "not_reportable",
+	"RecordSubjectCommunication": "subject_communication",
 }
 
 func (s noticeService) RecordAuthorityReport(ctx context.Context, req *cascadev1.RecordAuthorityReportRequest) (*cascadev1.RecordAuthorityReportResponse, error) {

@@ -16,6 +16,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/cascadehq/cascade/internal/version"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
@@ -193,13 +195,17 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	// Test binaries record no VCS information: the Makefile's stamp stands in.
+	old := version.Revision
+	version.Revision = "0123456789abcdef0123456789abcdef01234567"
+	t.Cleanup(func() { version.Revision = old })
 	r := runCLI(t.Context(), "version")
-	if r.code != 0 || !strings.HasPrefix(r.stdout, "cascadectl ") {
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "cascadectl ") || !strings.Contains(r.stdout, " commit 0123456789ab ") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 	r = runCLI(t.Context(), "version", "-o", "json")
-	var v map[string]string
-	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v["version"] == "" {
+	var v map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v["version"] == "" || v["revision"] != version.Revision {
 		t.Fatalf("version -o json: %v: %q", err, r.stdout)
 	}
 }

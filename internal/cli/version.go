@@ -4,15 +4,16 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"runtime"
-	"runtime/debug"
+
+	"github.com/cascadehq/cascade/internal/version"
 )
 
 func versionCmd() *command {
 	return &command{
 		name:    "version",
-		summary: "Print the version of cascadectl",
-		details: "The version is the module version cascadectl was built from, with the VCS\nrevision when the build recorded one.",
+		summary: "Print the version and commit of cascadectl",
+		details: "The version is the module version cascadectl was built from, with the commit, its time and\n" +
+			"whether the work tree had changes: from the Go build information, or stamped by the\nMakefile when the build recorded none.",
 		examples: `
 # The version, as JSON
 cascadectl version -o json`,
@@ -21,31 +22,13 @@ cascadectl version -o json`,
 				if err := wantArgs("version", args, 0); err != nil {
 					return err
 				}
-				v := buildVersion()
+				v := version.Get()
 				if a.g.output == outputJSON {
-					return writeJSON(a.stdout, map[string]string{"version": v, "go": runtime.Version()})
+					return writeJSON(a.stdout, v)
 				}
-				_, err := fmt.Fprintf(a.stdout, "cascadectl %s (%s %s/%s)\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+				_, err := fmt.Fprintf(a.stdout, "cascadectl %s\n", v)
 				return err
 			}
 		},
 	}
-}
-
-// buildVersion is the main module's version from the build information.
-func buildVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := bi.Main.Version
-	if v == "" {
-		v = "(devel)"
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " " + s.Value[:12]
-		}
-	}
-	return v
 }

@@ -77,6 +77,12 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		}
 	}()
 
+	// The addresses are taken first: one in use ends the start at once,
+	// before NATS and JetStream take their time.
+	if err := d.listen(); err != nil {
+		return nil, err
+	}
+
 	// The registry is read first: the embedded server's users follow it.
 	var orgs []breach.Org
 	if opts.OrgsFile != "" {
@@ -85,7 +91,11 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		}
 	}
 	natsOpts := []nats.Option{nats.Name("cascaded"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { d.log.Warn("NATS disconnected", "err", err) }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil: the daemon closed the connection itself (Stop)
+				d.log.Warn("NATS disconnected; reconnecting", "err", err)
+			}
+		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { d.log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted()) })}
 	url := opts.NATSURL
 	if url == "" {
@@ -219,16 +229,10 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		Channels: chans, Teller: pub, Answerer: pub}); err != nil {
 		return nil, err
 	}
-	if d.grpcLn, err = net.Listen("tcp", opts.GRPCAddr); err != nil {
-		return nil, fmt.Errorf("gRPC listen on %s: %w", opts.GRPCAddr, err)
-	}
 	d.goRun("grpc", func() error { return d.grpc.Serve(d.grpcLn) })
 	d.log.Info("gRPC API listening", "addr", d.grpcLn.Addr().String())
 
 	if opts.HTTPAddr != "" {
-		if d.httpLn, err = net.Listen("tcp", opts.HTTPAddr); err != nil {
-			return nil, fmt.Errorf("HTTP listen on %s: %w", opts.HTTPAddr, err)
-		}
 		if d.http, err = d.newHTTPServer(); err != nil { // the dashboard calls this daemon's gRPC API
 			return nil, err
 		}

@@ -192,8 +192,21 @@ func (o *Options) validate() error {
 	if o.Replicas < 0 || o.Replicas > 5 {
 		errs = append(errs, fmt.Errorf("--replicas must be between 1 and 5"))
 	}
-	if o.SMTP.Addr == "" && (o.SMTP.From != "" || o.SMTP.Username != "" || o.SMTP.PasswordFile != "" || o.SMTP.CAFile != "") {
-		errs = append(errs, errors.New("the --smtp-* flags need --smtp-addr"))
+	if o.SMTP.Addr == "" && (o.SMTP.From != "" || o.SMTP.Username != "" || o.SMTP.PasswordFile != "" || o.SMTP.CAFile != "" || o.SMTP.AllowPlainLoopback) {
+		errs = append(errs, errors.New("the --smtp-* flags need --smtp-addr (the relay's host:port); without it e-mail is off"))
+	}
+	if o.SMTP.Addr != "" {
+		errs = append(errs, o.smtpCombination()...)
+	}
+	if o.InsecureNATSNoAuth && o.NATSURL == "" {
+		errs = append(errs, errors.New("--insecure-nats-no-auth applies only to an external server (--nats-url); "+
+			"the embedded server always requires credentials"))
+	}
+	if o.NATSURL == "" && o.Replicas > 1 {
+		errs = append(errs, fmt.Errorf("--replicas %d needs a NATS cluster (--nats-url); the embedded server is one node", o.Replicas))
+	}
+	if o.NATSURL != "" && o.SyncInterval != 0 {
+		errs = append(errs, errors.New("--sync-interval sets the embedded server's fsync; with --nats-url set sync_interval in the servers' configuration"))
 	}
 	if o.MaxStreamsPerToken < 0 || o.MaxStreams < 0 {
 		errs = append(errs, errors.New("the stream limits must not be negative"))
@@ -205,4 +218,24 @@ func (o *Options) validate() error {
 		errs = append(errs, errors.New("the delivery retry schedule and the webhook timeout must not be negative"))
 	}
 	return errors.Join(errs...)
+}
+
+// smtpCombination checks the --smtp-* flags that go with --smtp-addr.
+func (o *Options) smtpCombination() []error {
+	var errs []error
+	if o.SMTP.From == "" {
+		errs = append(errs, errors.New("--smtp-addr needs --smtp-from, the sender of notice e-mails (e.g. --smtp-from "+
+			"'Cascade <cascade@vendor.example>')"))
+	}
+	if (o.SMTP.Username == "") != (o.SMTP.PasswordFile == "") {
+		errs = append(errs, errors.New("--smtp-username and --smtp-password-file go together (or give neither for a relay without login)"))
+	}
+	r := email.Relay{Addr: o.SMTP.Addr, From: o.SMTP.From, AllowPlainLoopback: o.SMTP.AllowPlainLoopback}
+	if o.SMTP.From == "" {
+		r.From = "cascade@vendor.example" // reported above
+	}
+	if err := r.Check(); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
 }

@@ -316,6 +316,7 @@ func (t *Timers) ProcessChunk(ctx context.Context, id breach.BreachID, chunk int
 	last := t.policy.LastReminder() // the reminder that escalates
 	var todo []*work
 	var out []delivery.Outgoing
+	var done rounds
 	all := make([]*breach.Notice, 0, len(vs))
 	for _, v := range vs {
 		if v.Notice == nil {
@@ -328,6 +329,7 @@ func (t *Timers) ProcessChunk(ctx context.Context, id breach.BreachID, chunk int
 		}
 		todo = append(todo, &work{n: v.Notice, seq: v.Seq, actions: acts})
 		for _, a := range acts {
+			done.add(a, t.policy.Late(a, now))
 			switch a.Kind {
 			case ActRemind:
 				out = append(out, delivery.ReminderMessage(b, v.Notice, a.Remaining, now, t.policy.Late(a, now), a.Remaining == last))
@@ -392,6 +394,7 @@ func (t *Timers) ProcessChunk(ctx context.Context, id breach.BreachID, chunk int
 			w.done = true
 		}
 	}
+	done.log(t.log, id, chunk)
 	return t.Arm(ctx, id, chunk, t.policy.NextOf(all))
 }
 

@@ -267,7 +267,13 @@ func (d *Dispatcher) watchRegistry(ctx context.Context) {
 				d.isReady = true
 				d.mu.Unlock()
 				if named+byDefault > 0 {
-					d.log.Warn("no SMTP relay configured (--smtp-addr): e-mail is not sent; organisations whose channels column names email have it recorded as not configured on their notices",
+					// A warning only when the registry asks for e-mail by
+					// name; e-mail addresses alone are normal without a relay.
+					level := slog.LevelInfo
+					if named > 0 {
+						level = slog.LevelWarn
+					}
+					d.log.Log(ctx, level, "no SMTP relay configured (--smtp-addr): e-mail is not sent; organisations whose channels column names email have it recorded as not configured on their notices",
 						"orgs_naming_email", named, "orgs_with_email_by_default", byDefault)
 				}
 				close(d.ready)

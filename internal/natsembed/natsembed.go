@@ -47,15 +47,25 @@ type Config struct {
 	Log *slog.Logger
 }
 
-// serverLog passes the server's log lines to a slog.Logger.
-type serverLog struct{ log *slog.Logger }
+// serverLog passes the server's log lines to a slog.Logger, and its
+// fatal error (it cannot listen) to Start, which then stops waiting.
+type serverLog struct {
+	log   *slog.Logger
+	fatal chan string
+}
 
 func (l serverLog) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
 func (l serverLog) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l serverLog) Fatalf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
 func (l serverLog) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l serverLog) Debugf(format string, v ...any)  {}
-func (l serverLog) Tracef(format string, v ...any)  {}
+func (l serverLog) Fatalf(format string, v ...any) {
+	select {
+	case l.fatal <- fmt.Sprintf(format, v...): // Start reports it
+	default:
+		l.log.Error(fmt.Sprintf(format, v...))
+	}
+}
+func (l serverLog) Debugf(format string, v ...any) {}
+func (l serverLog) Tracef(format string, v ...any) {}
 
 // Start runs the server and waits until it accepts connections.
 func Start(cfg Config) (*server.Server, error) {
@@ -105,15 +115,28 @@ func Start(cfg Config) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nats server: %w", err)
 	}
-	if cfg.Log != nil {
-		s.SetLoggerV2(serverLog{cfg.Log}, false, false, false)
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
+	fatal := make(chan string, 1)
+	s.SetLoggerV2(serverLog{log: log, fatal: fatal}, false, false, false)
 	go s.Start()
-	if !s.ReadyForConnections(30 * time.Second) {
-		s.Shutdown()
-		return nil, fmt.Errorf("nats server on %s did not become ready in 30s (is the port in use, or %s not writable?)", cfg.Listen, cfg.StoreDir)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		if s.ReadyForConnections(100 * time.Millisecond) {
+			s.SetLoggerV2(serverLog{log: log}, false, false, false) // later fatal errors are logged
+			return s, nil
+		}
+		select {
+		case msg := <-fatal: // e.g. the port is in use
+			s.Shutdown()
+			return nil, fmt.Errorf("nats server on %s: %s (--nats-listen; find another process on the port with: ss -ltnp 'sport = :%s')",
+				cfg.Listen, msg, portStr)
+		default:
+		}
 	}
-	return s, nil
+	s.Shutdown()
+	return nil, fmt.Errorf("nats server on %s did not become ready in 30s (is %s writable?)", cfg.Listen, cfg.StoreDir)
 }
 
 // globalAccount is the name of the server's global account, whose

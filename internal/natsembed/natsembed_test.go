@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,5 +145,27 @@ func TestJetStreamAccountKeepsItsOwnData(t *testing.T) {
 			!strings.Contains(err.Error(), "not an account name") {
 			t.Fatalf("JetStreamAccount %q: %v", bad, err)
 		}
+	}
+}
+
+// TestPortInUse: a port taken between the daemon's check and the server's
+// listen fails the start at once, not after the 30 s readiness wait.
+func TestPortInUse(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	start := time.Now()
+	s, err := natsembed.Start(natsembed.Config{StoreDir: t.TempDir(), Listen: busy.Addr().String()})
+	if err == nil {
+		s.Shutdown()
+		t.Fatal("started on a port in use")
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("took %s to fail", took)
+	}
+	if !strings.Contains(err.Error(), busy.Addr().String()) || !strings.Contains(err.Error(), "ss -ltnp") {
+		t.Errorf("error %q does not name the address and how to find the process", err)
 	}
 }
