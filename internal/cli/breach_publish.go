@@ -204,7 +204,7 @@ func (a *app) publish(ctx context.Context, file string, noWait bool) error {
 		if again {
 			fmt.Fprintf(a.stdout, "Breach %s was recorded before with the same content; nothing new is sent.\n", id)
 		} else {
-			fmt.Fprintf(a.stdout, "Breach %s recorded: %d notices.\n", id, b.GetNoticeCount())
+			fmt.Fprintf(a.stdout, "Breach %s recorded: %s.\n", id, plural(int64(b.GetNoticeCount()), "notice", "notices"))
 		}
 	}
 	warnUnknown(a.stderr, b.GetUnknownOrgIds())

@@ -30,7 +30,7 @@ func formatChannel(c *cascadev1.ChannelDelivery) string {
 	if c.GetNotConfigured() != "" && c.GetAttempts() == 0 {
 		return "not configured: " + c.GetNotConfigured()
 	}
-	parts := []string{fmt.Sprintf("%d delivered in %d attempts", c.GetDelivered(), c.GetAttempts())}
+	parts := []string{fmt.Sprintf("%d delivered in %s", c.GetDelivered(), plural(int64(c.GetAttempts()), "attempt", "attempts"))}
 	if c.GetDeliveredAt() != nil {
 		parts[0] += ", first " + formatTime(c.GetDeliveredAt())
 	}

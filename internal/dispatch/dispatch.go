@@ -705,8 +705,14 @@ func destination(c breach.Channel, o breach.Org) string {
 	return strings.Join(o.EmailAddresses(), ", ")
 }
 
-// deadLetter gives up on x on channel c: a dead letter for the vendor and
-// a record on the notice.
+// attempts is "1 attempt" or "n attempts".
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return strconv.Itoa(n) + " attempts"
+}
+
 // deadLetterOf is the dead letter of x on channel c, given up at at.
 func (d *Dispatcher) deadLetterOf(c breach.Channel, x *message, at time.Time, cause error) breach.DeadLetter {
 	dl := breach.DeadLetter{NoticeID: x.id, Channel: c, Event: x.body.Event, Revision: x.body.Revision, MessageID: x.msgID,
@@ -718,12 +724,14 @@ func (d *Dispatcher) deadLetterOf(c breach.Channel, x *message, at time.Time, ca
 	return dl
 }
 
+// deadLetter gives up on x on channel c: a dead letter for the vendor and
+// a record on the notice.
 func (d *Dispatcher) deadLetter(ctx context.Context, c breach.Channel, x *message, cause error) error {
 	at := d.now()
 	if err := d.ch.PutDeadLetter(ctx, d.deadLetterOf(c, x, at, cause)); err != nil {
 		return err
 	}
-	_, err := d.st.UpdateNoticeDetail(ctx, x.id, actor, at, detail(c, x, cause)+"; given up after "+strconv.Itoa(x.attempt)+" attempts",
+	_, err := d.st.UpdateNoticeDetail(ctx, x.id, actor, at, detail(c, x, cause)+"; given up after "+attempts(x.attempt),
 		func(n *breach.Notice) (breach.Event, error) { return n.RecordDeadLetter(c, at, cause.Error()), nil })
 	if errors.Is(err, breach.ErrNotFound) {
 		return nil
