@@ -516,7 +516,7 @@ func (d *Dispatcher) sendWebhook(ctx context.Context, x *message) error {
 		return err
 	}
 	h := http.Header{}
-	for k, vs := range x.m.Headers() {
+	for k, vs := range delivery.ForOrganisation(x.m.Headers()) {
 		if strings.HasPrefix(http.CanonicalHeaderKey(k), "Cascade-") {
 			h[http.CanonicalHeaderKey(k)] = vs
 		}
@@ -552,7 +552,7 @@ func (d *Dispatcher) sendEmail(ctx context.Context, x *message) error {
 		esc = x.org.EscalationAddresses()
 	}
 	err := d.cfg.Relay.Send(ctx, &email.Message{
-		Msg: x.body, Subject: x.m.Subject(), Header: x.m.Headers(), Body: x.m.Data(), MessageID: x.msgID,
+		Msg: x.body, Subject: x.m.Subject(), Header: delivery.ForOrganisation(x.m.Headers()), Body: x.m.Data(), MessageID: x.msgID,
 		Locale: x.org.Locale, To: append(to, esc...), Escalation: esc, Date: at, DeliveredAt: deliveredAt, Deadline: deadline,
 	})
 	if err == nil {
