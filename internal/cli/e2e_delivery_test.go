@@ -23,7 +23,7 @@ func TestWebhookVerbs(t *testing.T) {
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
 	t.Cleanup(down.Close)
 	orgs := filepath.Join(t.TempDir(), "orgs.csv")
-	if err := os.WriteFile(orgs, []byte("id,name,webhook_url\norg-down,Down AB,"+down.URL+"/hook?token=s3cret\n"), 0o600); err != nil {
+	if err := os.WriteFile(orgs, []byte("id,name,webhook_url\norg-down,Down AB,"+down.URL+"/hook?token=s3cret\norg-plain,Plain AB,\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c := startDaemonWith(t, func(o *daemon.Options) {
@@ -50,6 +50,15 @@ func TestWebhookVerbs(t *testing.T) {
 	}
 	if r := c.run("webhook", "secret", "--org", "org-nobody"); r.code == 0 || !strings.Contains(r.stderr, "not found") {
 		t.Fatalf("unknown organisation: exit %d, %s", r.code, r.stderr)
+	}
+	// An organisation without a webhook: refused, naming the column and the
+	// option; with --prepare the secret is issued and said to be prepared.
+	if r := c.run("webhook", "secret", "--org", "org-plain"); r.code == 0 || !strings.Contains(r.stderr, "no webhook_url") ||
+		!strings.Contains(r.stderr, "--prepare") || strings.Contains(r.stdout, "whsec_") {
+		t.Fatalf("organisation without a webhook: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := c.must("webhook", "secret", "--org", "org-plain", "--prepare"); !strings.Contains(r.stdout, "whsec_") || !strings.Contains(r.stdout, "Prepared:") {
+		t.Fatalf("webhook secret --prepare:\n%s", r.stdout)
 	}
 	if r := c.run("webhook", "secret"); r.code != 2 || !strings.Contains(r.stderr, "--org is required") {
 		t.Fatalf("without --org: exit %d, %s", r.code, r.stderr)

@@ -22,15 +22,23 @@ the organisation's webhook fail and are retried.
 
 Running it again rotates the secret: the previous one keeps signing beside
 the new one (a second v1=) for 24 hours, so the receiver can switch
-without losing messages.`,
+without losing messages.
+
+An organisation without a webhook (its registry row has no webhook_url, or
+its channels column does not name webhook) is refused: add the webhook to
+the registry first, or pass --prepare to issue the secret in advance (it
+signs once the registry gives the organisation a webhook).`,
 		examples: `
 # Issue (or rotate) Stockholm's webhook secret
 cascadectl webhook secret --org se-kommun-0180
 # Only the secret, for a script
-cascadectl webhook secret --org se-kommun-0180 -q > stockholm.whsec`,
+cascadectl webhook secret --org se-kommun-0180 -q > stockholm.whsec
+# Prepare the secret of an organisation whose webhook is not in the registry yet
+cascadectl webhook secret --org se-kommun-0114 --prepare`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			org := fs.String("org", "", "organisation `id` (required)")
 			quiet := fs.Bool("q", false, "print only the secret, on one line")
+			prepare := fs.Bool("prepare", false, "issue the secret although the organisation has no webhook in the registry yet")
 			return func(ctx context.Context, a *app, args []string) error {
 				if err := wantArgs(name, args, 0); err != nil {
 					return err
@@ -49,7 +57,7 @@ cascadectl webhook secret --org se-kommun-0180 -q > stockholm.whsec`,
 				}
 				defer c.Close()
 				resp, err := cascadev1.NewDeliveryServiceClient(c.conn).RotateWebhookSecret(ctx,
-					&cascadev1.RotateWebhookSecretRequest{OrgId: strings.TrimSpace(*org)})
+					&cascadev1.RotateWebhookSecretRequest{OrgId: strings.TrimSpace(*org), Prepare: *prepare})
 				if err != nil {
 					return err
 				}
@@ -66,6 +74,9 @@ cascadectl webhook secret --org se-kommun-0180 -q > stockholm.whsec`,
 				row(tw, "Issued:", formatTime(resp.GetCreatedAt()))
 				if resp.GetPreviousValidUntil() != nil {
 					row(tw, "Previous secret signs until:", formatTime(resp.GetPreviousValidUntil()))
+				}
+				if resp.GetPrepared() {
+					row(tw, "Prepared:", "the organisation has no webhook in the registry yet; the secret signs once it has one")
 				}
 				return tw.Flush()
 			}

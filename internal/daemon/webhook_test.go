@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/status"
+
 	"github.com/cascadehq/cascade/internal/dispatch"
 	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/webhook"
@@ -98,6 +101,17 @@ func TestWebhookOnlyOrganisation(t *testing.T) {
 	}
 	_, err := ds.RotateWebhookSecret(ctx(t), &cascadev1.RotateWebhookSecretRequest{OrgId: "org-unknown"})
 	wantCode(t, err, "NotFound")
+	// An organisation without a webhook: FailedPrecondition naming the
+	// registry column, unless the secret is prepared in advance.
+	_, err = ds.RotateWebhookSecret(ctx(t), &cascadev1.RotateWebhookSecretRequest{OrgId: "org-nats"})
+	wantCode(t, err, "FailedPrecondition")
+	if st := status.Convert(err); !strings.Contains(st.Message(), "no webhook_url") || !strings.Contains(st.Message(), "prepare") ||
+		len(st.Details()) != 1 || !strings.Contains(st.Details()[0].(*errdetails.PreconditionFailure).GetViolations()[0].GetSubject(), "column webhook_url") {
+		t.Fatalf("no webhook: %v %v", st.Message(), st.Details())
+	}
+	if r, err := ds.RotateWebhookSecret(ctx(t), &cascadev1.RotateWebhookSecretRequest{OrgId: "org-nats", Prepare: true}); err != nil || !r.GetPrepared() || r.GetSecret() == "" {
+		t.Fatalf("prepared secret: %v %v", r, err)
+	}
 
 	e.publish(report("HOOK-1", "org-hook", "org-down", "org-nats"))
 	var n *cascadev1.Notice
