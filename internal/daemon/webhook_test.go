@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -159,6 +160,30 @@ func TestWebhookOnlyOrganisation(t *testing.T) {
 	})
 	if sent := n.GetReminders()[0].GetSentAt().AsTime(); sent.Before(delivered.Add(2 * time.Second)) {
 		t.Fatalf("reminder sent %v, before delivered_at %v + 2s", sent, delivered)
+	}
+	// As docs/delivery.md says: the first notice has no delivered_at and no
+	// deadline but clock; the reminder has both, as the notice has them.
+	var first, reminder map[string]any
+	for _, r := range hook.requests() {
+		var m map[string]any
+		if err := json.Unmarshal(r.body, &m); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case m["event"] == "notice" && first == nil:
+			first = m
+		case m["event"] == "reminder" && reminder == nil:
+			reminder = m
+		}
+	}
+	wantClock := fmt.Sprintf("your deadline is %s after the first successful delivery of this notice to your webhook or e-mail", opts.Deadline)
+	if _, has := first["delivered_at"]; has || first["deadline"] != nil || first["clock"] != wantClock {
+		t.Fatalf("first notice body: delivered_at %v, deadline %v, clock %q", first["delivered_at"], first["deadline"], first["clock"])
+	}
+	if reminder["clock"] != nil || reminder["delivered_at"] != delivered.Format(time.RFC3339Nano) ||
+		reminder["deadline"] != n.GetDeadline().AsTime().Format(time.RFC3339Nano) {
+		t.Fatalf("reminder body: delivered_at %v (notice %v), deadline %v (notice %v), clock %v", reminder["delivered_at"], delivered,
+			reminder["deadline"], n.GetDeadline().AsTime(), reminder["clock"])
 	}
 
 	// The broken webhook: dead letters for the vendor; NATS delivery stands.
