@@ -87,4 +87,9 @@ func TestWebhookVerbs(t *testing.T) {
 		}
 		return nil
 	})
+	// The dead letter is in the notice's history too, with the reason.
+	r = c.must("notice", "history", "DL-1/org-down")
+	if !strings.Contains(r.stdout, "channel_dead_lettered") || !strings.Contains(r.stdout, "HTTP 503") || !strings.Contains(r.stdout, "deadletter list") {
+		t.Fatalf("notice history:\n%s", r.stdout)
+	}
 }

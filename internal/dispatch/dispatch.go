@@ -374,7 +374,7 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 	if x.msgID == "" {
 		x.msgID = fmt.Sprintf("%s/seq/%d", x.id, md.Sequence.Stream)
 	}
-	log := d.log.With("notice_id", x.id.String(), "org_id", string(orgID), "message_id", x.msgID, "attempt", x.attempt)
+	log := d.log.With("breach_id", string(x.id.Breach), "notice_id", x.id.String(), "org_id", string(orgID), "message_id", x.msgID, "attempt", x.attempt)
 
 	var done []breach.Channel
 	if x.attempt > 1 {
@@ -398,8 +398,11 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 		at := d.now()
 		if errors.Is(err, errNotConfigured) {
 			if slices.Contains(o.Channels, c) && x.aboutNotice() { // named by the registry: say so on the notice, once
-				if rerr := d.recordNotConfigured(ctx, c, x, at, err); rerr != nil {
+				switch first, rerr := d.recordNotConfigured(ctx, c, x, at, err); {
+				case rerr != nil:
 					log.Warn("dispatch: cannot record an unconfigured channel", "channel", c, "err", rerr)
+				case first:
+					log.Warn("message given up on: dead-lettered", "channel", c, "err", err, "published", md.Timestamp)
 				}
 			}
 			continue // nothing to retry
@@ -619,28 +622,31 @@ func (d *Dispatcher) recordEscalation(ctx context.Context, x *message, at time.T
 // stays PENDING, its clock not started) and the vendor must reach it
 // another way. The dead letter goes first: it is stored once per message
 // and channel, so a crash between the two leaves neither missing.
-func (d *Dispatcher) recordNotConfigured(ctx context.Context, c breach.Channel, x *message, at time.Time, why error) error {
+func (d *Dispatcher) recordNotConfigured(ctx context.Context, c breach.Channel, x *message, at time.Time, why error) (first bool, _ error) {
 	v, err := d.st.GetNotice(ctx, x.id)
 	if err != nil {
 		if errors.Is(err, breach.ErrNotFound) {
-			return nil
+			return false, nil
 		}
-		return err
+		return false, err
 	}
 	if r := v.Notice.ChannelDelivery(c); r != nil && r.NotConfigured != "" {
-		return nil
+		return false, nil
 	}
 	if err := d.ch.PutDeadLetter(ctx, d.deadLetterOf(c, x, at, why)); err != nil {
-		return err
+		return false, err
 	}
 	d.awaitPublisherRecord(ctx, x)
-	_, err = d.st.UpdateNoticeDetail(ctx, x.id, actor, at, string(c)+": "+why.Error(), func(n *breach.Notice) (breach.Event, error) {
-		return n.RecordNotConfigured(c, at, why.Error()), nil
-	})
+	_, err = d.st.UpdateNoticeDetail(ctx, x.id, actor, at, string(c)+": "+why.Error()+"; not sent: dead-lettered (cascadectl deadletter list)",
+		func(n *breach.Notice) (breach.Event, error) {
+			ev := n.RecordNotConfigured(c, at, why.Error())
+			first = ev != ""
+			return ev, nil
+		})
 	if errors.Is(err, breach.ErrNotFound) {
-		return nil
+		return false, nil
 	}
-	return err
+	return first && err == nil, err
 }
 
 // awaitPublisherRecord waits, for at most RecordWait, until the notice's
@@ -731,7 +737,7 @@ func (d *Dispatcher) deadLetter(ctx context.Context, c breach.Channel, x *messag
 	if err := d.ch.PutDeadLetter(ctx, d.deadLetterOf(c, x, at, cause)); err != nil {
 		return err
 	}
-	_, err := d.st.UpdateNoticeDetail(ctx, x.id, actor, at, detail(c, x, cause)+"; given up after "+attempts(x.attempt),
+	_, err := d.st.UpdateNoticeDetail(ctx, x.id, actor, at, detail(c, x, cause)+"; given up after "+attempts(x.attempt)+": dead-lettered (cascadectl deadletter list)",
 		func(n *breach.Notice) (breach.Event, error) { return n.RecordDeadLetter(c, at, cause.Error()), nil })
 	if errors.Is(err, breach.ErrNotFound) {
 		return nil

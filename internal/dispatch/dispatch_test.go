@@ -192,7 +192,8 @@ func TestWebhookSlowReceiver(t *testing.T) {
 // records it, and the message is settled (no more attempts).
 func TestWebhookDeadLetter(t *testing.T) {
 	rc := newReceiver(t, func(int, *http.Request, []byte) int { return http.StatusServiceUnavailable })
-	h := newHarness(t, []breach.Org{hookOrg("down", rc.URL+"/hook?token=s3cret")}, dispatch.Config{})
+	logs := &logBuffer{}
+	h := newHarness(t, []breach.Org{hookOrg("down", rc.URL+"/hook?token=s3cret")}, dispatch.Config{Log: logs.logger()})
 	h.secret("down")
 	id := h.notify("down", false)
 	var dls []store.DeadLetterEntry
@@ -240,6 +241,10 @@ func TestWebhookDeadLetter(t *testing.T) {
 	})
 	if got := h.events(id); got[len(got)-1] != breach.EventChannelDeadLettered {
 		t.Fatalf("history %v", got)
+	}
+	// Logged once, as a warning, with the breach, organisation, channel and reason.
+	if got := logs.lines("level=WARN", "given up on", "breach_id=B-1", "org_id=down", "channel=webhook", "HTTP 503"); len(got) != 1 {
+		t.Fatalf("dead letter logged %d times:\n%s", len(got), strings.Join(logs.lines("given up"), "\n"))
 	}
 }
 

@@ -129,7 +129,8 @@ func TestWebhookAndEmail(t *testing.T) {
 func TestEmailNotConfigured(t *testing.T) {
 	named := breach.Org{ID: "named", Name: "N", DPOEmail: "dpo@named.example.org", Channels: []breach.Channel{breach.ChannelNATS, breach.ChannelEmail}}
 	implicit := breach.Org{ID: "implicit", Name: "I", DPOEmail: "dpo@implicit.example.org"}
-	h := newHarness(t, []breach.Org{named, implicit}, dispatch.Config{})
+	logs := &logBuffer{}
+	h := newHarness(t, []breach.Org{named, implicit}, dispatch.Config{Log: logs.logger()})
 	nid, iid := h.notify("named", false), h.notify("implicit", false)
 	n := h.notice(nid)
 	at := time.Now()
@@ -146,10 +147,10 @@ func TestEmailNotConfigured(t *testing.T) {
 		}
 		return nil
 	})
-	if e := channel(h.notice(nid), breach.ChannelEmail); !strings.Contains(e.NotConfigured, "--smtp-addr") || e.Attempts != 0 {
+	if e := channel(h.notice(nid), breach.ChannelEmail); !strings.Contains(e.NotConfigured, "--smtp-addr") || e.Attempts != 0 || e.DeadLettered != 1 {
 		t.Fatalf("named: %+v", e)
 	}
-	if got := h.events(nid); !slices.Equal(got, []breach.Event{breach.EventCreated, breach.EventDelivered, breach.EventChannelFailed}) {
+	if got := h.events(nid); !slices.Equal(got, []breach.Event{breach.EventCreated, breach.EventDelivered, breach.EventChannelDeadLettered}) {
 		t.Fatalf("named: history %v", got)
 	}
 	if got := h.events(iid); !slices.Equal(got, []breach.Event{breach.EventCreated, breach.EventDelivered}) {
@@ -167,6 +168,9 @@ func TestEmailNotConfigured(t *testing.T) {
 	if dl := dls[0].DeadLetter; dl.NoticeID != nid || dl.Channel != breach.ChannelEmail || dl.Event != delivery.EventNotice ||
 		!strings.Contains(dl.LastError, "--smtp-addr") || dl.Destination != "dpo@named.example.org" {
 		t.Fatalf("dead letter = %+v", dl)
+	}
+	if got := logs.lines("level=WARN", "given up on", "breach_id=B-1", "org_id=named", "channel=email", "--smtp-addr"); len(got) != 1 {
+		t.Fatalf("dead letter logged %d times:\n%s", len(got), strings.Join(logs.lines("given up"), "\n"))
 	}
 }
 

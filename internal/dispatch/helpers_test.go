@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,7 +86,10 @@ func newHarness(t *testing.T, orgs []breach.Org, cfg dispatch.Config) *harness {
 		// The receivers listen on loopback.
 		cfg.Webhook = webhook.NewClient(webhook.Config{AllowPrivate: true})
 	}
-	cfg.Window, cfg.Log = window, testLogger()
+	cfg.Window = window
+	if cfg.Log == nil {
+		cfg.Log = testLogger()
+	}
 	h.cfg = cfg
 	h.startDispatcher()
 	t.Cleanup(h.stopDispatcher)
@@ -230,4 +234,38 @@ func channel(n *breach.Notice, c breach.Channel) breach.ChannelDelivery {
 		return *d
 	}
 	return breach.ChannelDelivery{}
+}
+
+// logBuffer collects a dispatcher's log lines (text handler), safe for
+// concurrent writes.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// lines are the logged lines that contain every one of subs.
+func (l *logBuffer) lines(subs ...string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		ok := line != ""
+		for _, s := range subs {
+			ok = ok && strings.Contains(line, s)
+		}
+		if ok {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+func (l *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
