@@ -15,13 +15,16 @@ func webhookSecretCmd() *command {
 		name:    name,
 		summary: "Issue a new webhook signing secret for an organisation (vendor only)",
 		details: `Issues a new secret for the organisation's webhook and prints it, once:
-Cascade signs every webhook request with it (header Cascade-Webhook-Signature:
-t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>). Give it to the
-organisation over a trusted channel. Until a secret is issued, deliveries to
-the organisation's webhook fail and are retried.
+Cascade signs every webhook request with it per the Standard Webhooks
+specification (headers webhook-id, webhook-timestamp and webhook-signature:
+v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">, the key being the
+secret after whsec_, base64-decoded), and, deprecated, in the header
+Cascade-Webhook-Signature. Give it to the organisation over a trusted
+channel. Until a secret is issued, deliveries to the organisation's webhook
+fail and are retried.
 
 Running it again rotates the secret: the previous one keeps signing beside
-the new one (a second v1=) for 24 hours, so the receiver can switch
+the new one (a second v1 signature) for 24 hours, so the receiver can switch
 without losing messages.
 
 An organisation without a webhook (its registry row has no webhook_url, or

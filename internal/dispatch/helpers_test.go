@@ -2,6 +2,8 @@ package dispatch_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"net/http"
@@ -122,10 +124,12 @@ func (h *harness) stopDispatcher() {
 	}
 }
 
-// secret issues a webhook secret for org.
+// secret issues a webhook secret for org, of the Standard Webhooks form
+// ("whsec_" and base64 of 32 bytes).
 func (h *harness) secret(org breach.OrgID) string {
 	h.t.Helper()
-	w, err := h.ch.RotateWebhookSecret(ctx(h.t), org, "whsec_test-"+string(org), time.Now(), time.Hour)
+	key := sha256.Sum256([]byte("test secret of " + org))
+	w, err := h.ch.RotateWebhookSecret(ctx(h.t), org, "whsec_"+base64.StdEncoding.EncodeToString(key[:]), time.Now(), time.Hour)
 	if err != nil {
 		h.t.Fatal(err)
 	}

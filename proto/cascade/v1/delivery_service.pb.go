@@ -86,9 +86,11 @@ type RotateWebhookSecretResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The organisation.
 	OrgId string `protobuf:"bytes,1,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
-	// The secret: the HMAC-SHA256 key of the Cascade-Webhook-Signature
-	// header, the whole string. Give it to the organisation over a trusted
-	// channel; it is not shown again.
+	// The secret: "whsec_" and 32 random bytes in standard base64, the
+	// Standard Webhooks form (webhook-signature: the HMAC-SHA256 key is the
+	// part after "whsec_", base64-decoded; the deprecated
+	// Cascade-Webhook-Signature header: the whole string). Give it to the
+	// organisation over a trusted channel; it is not shown again.
 	Secret string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
 	// When it was issued.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
