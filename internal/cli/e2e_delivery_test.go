@@ -93,3 +93,72 @@ func TestWebhookVerbs(t *testing.T) {
 		t.Fatalf("notice history:\n%s", r.stdout)
 	}
 }
+
+// TestPublishPendingChannels: a breach that affects an organisation on
+// NATS, one whose only channel is a webhook that answers, and one whose
+// only channel is a webhook that is down. breach publish does not wait
+// for the one it cannot reach: once every notice is on NATS it waits
+// --channel-wait, prints the status, names the organisation still waiting
+// with its channel's last error and what to do, and ends with exit
+// status 3. Without an unreachable organisation it ends with 0.
+func TestPublishPendingChannels(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	t.Cleanup(up.Close)
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+	t.Cleanup(down.Close)
+	orgs := filepath.Join(t.TempDir(), "orgs.csv")
+	if err := os.WriteFile(orgs, []byte("id,name,webhook_url,channels\norg-nats,Nats AB,,\n"+
+		"org-up,Up AB,"+up.URL+"/hook,webhook\norg-down,Down AB,"+down.URL+"/hook,webhook\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := startDaemonWith(t, func(o *daemon.Options) {
+		o.OrgsFile = orgs
+		o.WebhookAllowPrivate = true // the receivers listen on loopback
+	})
+	for _, org := range []string{"org-up", "org-down"} {
+		c.must("webhook", "secret", "--org", org, "-q")
+	}
+	report := func(id string, orgs ...string) string {
+		var aff []string
+		for _, o := range orgs {
+			aff = append(aff, `{"org_id": "`+o+`"}`)
+		}
+		return strings.Replace(minimalReport(id, "Pending channels"), `{"org_id": "se-kommun-0114"}`, strings.Join(aff, ", "), 1)
+	}
+
+	r := c.runStdin(report("PC-1", "org-nats", "org-up", "org-down"), "breach", "publish", "--channel-wait", "3s", "-")
+	if r.code != 3 {
+		t.Fatalf("exit %d, want 3\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "Breach PC-1 recorded: 3 notices.") {
+		t.Fatalf("stdout:\n%s", r.stdout)
+	}
+	for _, want := range []string{"1 of 3 organisations has not received its notice after 3s", "org-down", "webhook: 0 delivered in", "HTTP 503 Service Unavailable",
+		"cascadectl breach status PC-1 --watch", "cascadectl notice show PC-1/org-down", "deadletter list --breach PC-1"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Fatalf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "org-up ") || strings.Contains(r.stderr, "org-nats") {
+		t.Fatalf("stderr names a delivered organisation:\n%s", r.stderr)
+	}
+
+	r = c.runStdin(report("PC-2", "org-nats", "org-up", "org-down"), "breach", "publish", "--channel-wait", "1s", "-o", "json", "-")
+	var out struct {
+		PendingChannels []struct {
+			OrgID    string `json:"org_id"`
+			Channels []struct {
+				Channel   string `json:"channel"`
+				LastError string `json:"last_error"`
+			} `json:"channels"`
+		} `json:"pending_channels"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || r.code != 3 || len(out.PendingChannels) != 1 || out.PendingChannels[0].OrgID != "org-down" {
+		t.Fatalf("-o json: exit %d, %v\n%s", r.code, err, r.stdout)
+	}
+
+	r = c.runStdin(report("PC-3", "org-nats", "org-up"), "breach", "publish", "--channel-wait", "20s", "-")
+	if r.code != 0 || strings.Contains(r.stderr, "not received") {
+		t.Fatalf("all reachable: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
