@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/cascadehq/cascade/internal/breach"
@@ -28,8 +31,13 @@ func (s deliveryService) RotateWebhookSecret(ctx context.Context, req *cascadev1
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, invalid("org_id", err.Error()))
 	}
-	if _, err := s.st.GetOrg(ctx, org); err != nil {
+	o, err := s.st.GetOrg(ctx, org)
+	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
+	}
+	hasWebhook := o.HasChannel(breach.ChannelWebhook)
+	if !hasWebhook && !req.GetPrepare() {
+		return nil, noWebhook(o)
 	}
 	secret, err := webhook.NewSecret()
 	if err != nil {
@@ -40,12 +48,34 @@ func (s deliveryService) RotateWebhookSecret(ctx context.Context, req *cascadev1
 	if err != nil {
 		return nil, toStatus(ctx, s.log, method, err)
 	}
-	s.log.Info("webhook secret issued", "org_id", org, "by", fmt.Sprint(by)) // never the secret
-	resp := &cascadev1.RotateWebhookSecretResponse{OrgId: string(org), Secret: w.Secret, CreatedAt: timestamppb.New(w.CreatedAt)}
+	s.log.Info("webhook secret issued", "org_id", org, "by", fmt.Sprint(by), "prepared", !hasWebhook) // never the secret
+	resp := &cascadev1.RotateWebhookSecretResponse{OrgId: string(org), Secret: w.Secret, CreatedAt: timestamppb.New(w.CreatedAt), Prepared: !hasWebhook}
 	if w.Previous != "" {
 		resp.PreviousValidUntil = timestamppb.New(w.PreviousUntil)
 	}
 	return resp, nil
+}
+
+// noWebhook is the FailedPrecondition of a secret asked for an
+// organisation that has no webhook: it names the registry column to fill
+// in, or the option that issues the secret in advance.
+func noWebhook(o *breach.Org) error {
+	why := "its registry row has no webhook_url"
+	if o.WebhookURL != "" {
+		why = "its registry row's channels column does not name webhook"
+	}
+	st := status.New(codes.FailedPrecondition, fmt.Sprintf(
+		"organisation %s has no webhook: %s; add it to the registry, or set prepare (cascadectl webhook secret --prepare) to issue the secret in advance", o.ID, why))
+	field := "webhook_url"
+	if o.WebhookURL != "" {
+		field = "channels"
+	}
+	if d, err := st.WithDetails(&errdetails.PreconditionFailure{Violations: []*errdetails.PreconditionFailure_Violation{{
+		Type: "REGISTRY", Subject: "organisation " + string(o.ID) + ", column " + field, Description: why,
+	}}}); err == nil {
+		st = d
+	}
+	return st.Err()
 }
 
 func (s deliveryService) ListDeadLetters(ctx context.Context, req *cascadev1.ListDeadLettersRequest) (*cascadev1.ListDeadLettersResponse, error) {

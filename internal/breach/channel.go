@@ -151,7 +151,8 @@ func (n *Notice) RecordDeadLetter(c Channel, at time.Time, errText string) Event
 }
 
 // RecordNotConfigured records that c cannot deliver at all (why: e.g. no
-// mail relay is configured). It returns "" when that was recorded before,
+// mail relay is configured) and that the message was given up on (the
+// caller leaves a dead letter). It returns "" when that was recorded before,
 // so a channel left unconfigured costs one change per notice, not one per
 // message.
 func (n *Notice) RecordNotConfigured(c Channel, at time.Time, why string) Event {
@@ -161,7 +162,11 @@ func (n *Notice) RecordNotConfigured(c Channel, at time.Time, why string) Event 
 	}
 	d.NotConfigured = clip(why)
 	d.LastAttemptAt = at
-	return EventChannelFailed
+	// The message is not sent and its dead letter tells the vendor: the
+	// notice records it as given up on, like any dead letter.
+	d.DeadLettered++
+	d.DeadLetteredAt = at
+	return EventChannelDeadLettered
 }
 
 // clip bounds an error text to MaxChannelError characters.

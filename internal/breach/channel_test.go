@@ -62,7 +62,7 @@ func TestChannelRecords(t *testing.T) {
 	if e := n.ChannelDelivery(ChannelEmail); e.DeadLettered != 1 || len([]rune(e.LastError)) != MaxChannelError+1 {
 		t.Fatalf("e-mail record = %+v", e)
 	}
-	if ev := n.RecordNotConfigured(ChannelEmail, t0, "no relay"); ev != EventChannelFailed {
+	if ev := n.RecordNotConfigured(ChannelEmail, t0, "no relay"); ev != EventChannelDeadLettered || n.ChannelDelivery(ChannelEmail).DeadLettered != 2 {
 		t.Fatalf("not configured: %s", ev)
 	}
 	if ev := n.RecordNotConfigured(ChannelEmail, t0, "no relay"); ev != "" {

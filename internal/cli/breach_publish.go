@@ -44,6 +44,13 @@ const (
 	intakeDedupWindow = 2 * time.Minute
 	// pollInterval paces the polling for the recorded breach.
 	pollInterval = 100 * time.Millisecond
+	// DefaultChannelWait is how long breach publish waits, once every
+	// notice is stored on NATS, for the first webhook or e-mail delivery to
+	// organisations that take no notices over NATS (--channel-wait).
+	DefaultChannelWait = 10 * time.Second
+	// exitPendingChannels: the breach is recorded, but organisations
+	// without NATS have not been reached by webhook or e-mail yet.
+	exitPendingChannels = 3
 )
 
 func breachPublishCmd() *command {
@@ -60,7 +67,16 @@ Then, unless --no-wait, it waits until Cascade has recorded the breach and
 delivered every notice, showing the progress on stderr, and prints the
 breach status. Affected organisations that are not in the registry are
 reported as a WARNING on stderr. A report Cascade rejects is explained on
-stderr and ends with exit status 1.`,
+stderr and ends with exit status 1.
+
+An organisation that takes notices only by webhook or e-mail is delivered
+when its first webhook or e-mail delivery succeeds, which may take long (a
+receiver that is down is retried for 24 hours). Once every notice is
+stored on NATS, breach publish waits at most --channel-wait for those
+deliveries; then it prints the breach status, lists on stderr the
+organisations still waiting and why (each channel's last error), and ends
+with exit status 3: the breach is recorded and Cascade keeps retrying, but
+those organisations have not been reached yet.`,
 		examples: `
 # Publish the example report and wait until every notice is delivered
 cascadectl breach publish deploy/examples/breach.json
@@ -68,10 +84,15 @@ cascadectl breach publish deploy/examples/breach.json
 generate-report | cascadectl breach publish --no-wait -`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			noWait := fs.Bool("no-wait", false, "return once JetStream has stored the report; do not wait for the breach")
+			channelWait := fs.Duration("channel-wait", DefaultChannelWait, "once every notice is stored on NATS, how long (a `duration`) to wait for the first webhook or e-mail delivery to organisations without NATS")
 			return func(ctx context.Context, a *app, args []string) error {
 				if err := wantArgs("breach publish", args, 1); err != nil {
 					return err
 				}
+				if *channelWait < 0 {
+					return usageErrorf("breach publish", "--channel-wait must not be negative")
+				}
+				a.channelWait = *channelWait
 				return a.publish(ctx, args[0], *noWait)
 			}
 		},
@@ -204,12 +225,13 @@ func (a *app) publish(ctx context.Context, file string, noWait bool) error {
 		if again {
 			fmt.Fprintf(a.stdout, "Breach %s was recorded before with the same content; nothing new is sent.\n", id)
 		} else {
-			fmt.Fprintf(a.stdout, "Breach %s recorded: %d notices.\n", id, b.GetNoticeCount())
+			fmt.Fprintf(a.stdout, "Breach %s recorded: %s.\n", id, plural(int64(b.GetNoticeCount()), "notice", "notices"))
 		}
 	}
 	warnUnknown(a.stderr, b.GetUnknownOrgIds())
 	last, err := a.awaitFanout(ctx, c, rw, b, ack.Sequence)
-	if err != nil {
+	var pending *pendingChannelsError
+	if err != nil && !errors.As(err, &pending) {
 		var rej *rejectedError
 		if errors.As(err, &rej) {
 			return a.rejected(pub, rej.r, "breach report")
@@ -225,6 +247,12 @@ func (a *app) publish(ctx context.Context, file string, noWait bool) error {
 		// that saw every notice delivered by a moment: show what was seen.
 		s = last
 	}
+	var waiting []*cascadev1.Notice
+	if pending != nil {
+		if waiting, err = pendingNotices(ctx, c, id); err != nil {
+			return err
+		}
+	}
 	if a.g.output == outputJSON {
 		out := statusJSON{Published: pub}
 		if out.Breach, err = protoJSON(b); err != nil {
@@ -233,10 +261,110 @@ func (a *app) publish(ctx context.Context, file string, noWait bool) error {
 		if out.Summary, err = protoJSON(s); err != nil {
 			return err
 		}
-		return writeJSON(a.stdout, out)
+		for _, n := range waiting {
+			out.PendingChannels = append(out.PendingChannels, pendingJSON(n))
+		}
+		if err := writeJSON(a.stdout, out); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(a.stdout)
+		if err := renderBreachStatus(a.stdout, b, s, time.Now()); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintln(a.stdout)
-	return renderBreachStatus(a.stdout, b, s, time.Now())
+	if pending == nil {
+		return nil
+	}
+	a.reportPending(id, pending.waited, waiting, s.GetTotal())
+	return &exitError{code: exitPendingChannels}
+}
+
+// pendingChannelsError ends the wait of breach publish when every notice
+// is stored on NATS but organisations without NATS are still waiting for
+// their first webhook or e-mail delivery after --channel-wait.
+type pendingChannelsError struct{ waited time.Duration }
+
+func (e *pendingChannelsError) Error() string {
+	return fmt.Sprintf("webhook or e-mail deliveries still pending after %s", e.waited)
+}
+
+// pendingNotices are the notices of breach id still PENDING.
+func pendingNotices(ctx context.Context, c *clients, id string) ([]*cascadev1.Notice, error) {
+	var out []*cascadev1.Notice
+	tok := ""
+	for {
+		r, err := c.notices.ListNotices(ctx, &cascadev1.ListNoticesRequest{BreachId: id, State: cascadev1.NoticeState_NOTICE_STATE_PENDING, PageSize: 500, PageToken: tok})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r.GetNotices()...)
+		if tok = r.GetNextPageToken(); tok == "" {
+			return out, nil
+		}
+	}
+}
+
+// pendingChannel is the -o json form of a notice waiting for its first
+// webhook or e-mail delivery.
+type pendingChannel struct {
+	NoticeID string               `json:"notice_id"`
+	OrgID    string               `json:"org_id"`
+	Channels []pendingChannelInfo `json:"channels,omitempty"`
+}
+
+type pendingChannelInfo struct {
+	Channel       string `json:"channel"`
+	Attempts      int32  `json:"attempts"`
+	LastError     string `json:"last_error,omitempty"`
+	NotConfigured string `json:"not_configured,omitempty"`
+	DeadLettered  int32  `json:"dead_lettered,omitempty"`
+}
+
+func pendingJSON(n *cascadev1.Notice) pendingChannel {
+	p := pendingChannel{NoticeID: n.GetId(), OrgID: n.GetOrgId()}
+	for _, ch := range n.GetChannels() {
+		p.Channels = append(p.Channels, pendingChannelInfo{Channel: channelName(ch.GetChannel()), Attempts: ch.GetAttempts(),
+			LastError: ch.GetLastError(), NotConfigured: ch.GetNotConfigured(), DeadLettered: ch.GetDeadLettered()})
+	}
+	return p
+}
+
+// reportPending says on stderr which organisations breach publish left
+// waiting, why, and what to do.
+func (a *app) reportPending(id string, waited time.Duration, waiting []*cascadev1.Notice, total int64) {
+	w := a.stderr
+	verb, who, whose := "have", "they take notices", "each one's"
+	if len(waiting) == 1 {
+		verb, who, whose = "has", "it takes notices", "its"
+	}
+	fmt.Fprintf(w, "cascadectl: breach %s is recorded and every notice is stored on NATS, but %d of %s %s not received its notice after %s: %s only by webhook or e-mail, and %s clock starts at the first successful delivery.\n",
+		id, len(waiting), plural(total, "organisation", "organisations"), verb, waited, who, whose)
+	const maxShown = 20
+	tw := newTable(w)
+	for i, n := range waiting {
+		if i == maxShown {
+			break
+		}
+		why := "no attempt yet"
+		if cs := n.GetChannels(); len(cs) > 0 {
+			var parts []string
+			for _, ch := range cs {
+				parts = append(parts, channelName(ch.GetChannel())+": "+formatChannel(ch))
+			}
+			why = strings.Join(parts, "; ")
+		}
+		row(tw, "  "+safeText(n.GetOrgId()), safeText(truncate(why, 200)))
+	}
+	_ = tw.Flush()
+	if len(waiting) > maxShown {
+		fmt.Fprintf(w, "  … and %d more ('cascadectl notice list --breach %s --state pending')\n", len(waiting)-maxShown, id)
+	}
+	show := "NOTICE_ID"
+	if len(waiting) == 1 {
+		show = waiting[0].GetId()
+	}
+	fmt.Fprintf(w, "Cascade keeps retrying (for 24 hours; then a dead letter: 'cascadectl deadletter list --breach %s'). Follow it with 'cascadectl breach status %s --watch' or 'cascadectl notice show %s'; fix the receiver (or issue its secret: 'cascadectl webhook secret --org ID'), or reach the organisation another way.\n", id, id, safeText(show))
 }
 
 // sameAsStored checks that the report JetStream deduplicated against the
@@ -427,8 +555,26 @@ func (a *app) awaitFanout(ctx context.Context, c *clients, rw *rejectionWatch, b
 	}
 	complete := false
 	var last *cascadev1.BreachSummary
+	// Once every notice is stored on NATS (the breach's fanout_complete),
+	// what is left to deliver waits for webhooks or e-mail: wait for it at
+	// most a.channelWait.
+	fanout := time.NewTicker(4 * pollInterval)
+	defer fanout.Stop()
+	var channelWait <-chan time.Time
 	for !complete {
 		select {
+		case <-fanout.C:
+			if channelWait != nil || last == nil {
+				continue
+			}
+			resp, err := c.breach.GetBreach(ctx, &cascadev1.GetBreachRequest{BreachId: id})
+			if err == nil && resp.GetBreach().GetFanoutComplete() {
+				channelWait = time.After(a.channelWait)
+				fanout.Stop()
+			}
+		case <-channelWait:
+			p.finish()
+			return last, &pendingChannelsError{waited: a.channelWait}
 		case ev, ok := <-events:
 			switch {
 			case !ok || ctx.Err() != nil:

@@ -106,6 +106,9 @@ type statusJSON struct {
 	Breach    json.RawMessage `json:"breach,omitempty"`
 	Summary   json.RawMessage `json:"summary,omitempty"`
 	Rejection *rejection      `json:"rejection,omitempty"`
+	// PendingChannels (breach publish): organisations without NATS still
+	// waiting for their first webhook or e-mail delivery.
+	PendingChannels []pendingChannel `json:"pending_channels,omitempty"`
 }
 
 // writeStatus prints a breach and its summary in the chosen format.

@@ -82,6 +82,8 @@ type app struct {
 	// printed (once per invocation).
 	warnedPlaintext bool
 	clk             clock // of breach status --watch; nil: the system's
+	// channelWait is breach publish's --channel-wait.
+	channelWait time.Duration
 }
 
 // globals are the flags every verb accepts.

@@ -18,6 +18,7 @@ func TestRenderDeliveryChannels(t *testing.T) {
 		{Channel: cascadev1.DeliveryChannel_DELIVERY_CHANNEL_WEBHOOK, Attempts: 4, Delivered: 1, DeliveredAt: at, LastAttemptAt: at},
 		{Channel: cascadev1.DeliveryChannel_DELIVERY_CHANNEL_EMAIL, Attempts: 31, DeadLettered: 1, LastAttemptAt: at, LastError: "SMTP relay r:587: RCPT TO x: 451 later"},
 		{Channel: cascadev1.DeliveryChannel_DELIVERY_CHANNEL_EMAIL, NotConfigured: "no SMTP relay is configured (cascaded --smtp-addr)"},
+		{Channel: cascadev1.DeliveryChannel_DELIVERY_CHANNEL_WEBHOOK, Attempts: 1, Delivered: 1, DeliveredAt: at, LastAttemptAt: at},
 	})
 	if err := tw.Flush(); err != nil {
 		t.Fatal(err)
@@ -25,6 +26,7 @@ func TestRenderDeliveryChannels(t *testing.T) {
 	want := `Webhook:  1 delivered in 4 attempts, first 2025-08-23T14:02:10Z; last attempt 2025-08-23T14:02:10Z
 E-mail:   0 delivered in 31 attempts; last attempt 2025-08-23T14:02:10Z; 1 given up (cascadectl deadletter list); last error: SMTP relay r:587: RCPT TO x: 451 later
 E-mail:   not configured: no SMTP relay is configured (cascaded --smtp-addr)
+Webhook:  1 delivered in 1 attempt, first 2025-08-23T14:02:10Z; last attempt 2025-08-23T14:02:10Z
 `
 	if b.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), want)

@@ -186,6 +186,9 @@ func (a *app) nextStep(verb string, st *status.Status) string {
 		}
 		return fmt.Sprintf("('cascadectl %s --help' shows the arguments, with an example)", verb)
 	case codes.FailedPrecondition:
+		if verb == "webhook secret" {
+			return "(add the organisation's webhook_url to the registry file and restart cascaded, or pass --prepare to issue the secret in advance)"
+		}
 		if strings.HasPrefix(verb, "notice ") {
 			return "(the notice's state does not allow this: 'cascadectl notice show ID' shows it, 'cascadectl notice history ID' how it got there)"
 		}

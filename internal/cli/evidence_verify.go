@@ -137,8 +137,8 @@ func (a *app) verifyEvidence(ctx context.Context, dir, keysFile string, unsigned
 			fmt.Fprintf(a.stderr, "cascadectl: %v\n", f.Err)
 		}
 	}
-	fmt.Fprintf(a.stderr, "cascadectl: %s does NOT match its signed manifest (%d of %d files changed or missing, %d not in it): the evidence was changed or damaged\n",
-		dir, changed, len(v.Manifest.Files), added)
+	fmt.Fprintf(a.stderr, "cascadectl: %s does NOT match its signed manifest (%d of %s changed or missing, %d not in it): the evidence was changed or damaged\n",
+		dir, changed, plural(int64(len(v.Manifest.Files)), "file", "files"), added)
 	return &exitError{code: 1}
 }
 
@@ -234,8 +234,8 @@ func (a *app) verifyUnsigned(dir string) error {
 			fmt.Fprintf(a.stderr, "cascadectl: %s\n", safeText(err.Error()))
 		}
 	}
-	fmt.Fprintf(a.stderr, "cascadectl: %d of %d files in %s do NOT match %s: the evidence was changed or damaged\n",
-		len(failed), len(names), dir, evidence.SumsFile)
+	fmt.Fprintf(a.stderr, "cascadectl: %d of %s in %s %s NOT match %s: the evidence was changed or damaged\n",
+		len(failed), plural(int64(len(names)), "file", "files"), dir, map[bool]string{true: "does", false: "do"}[len(failed) == 1], evidence.SumsFile)
 	return &exitError{code: 1}
 }
 

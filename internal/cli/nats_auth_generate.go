@@ -64,10 +64,10 @@ cascadectl nats-auth generate --orgs deploy/examples/orgs.csv --out nats-auth`,
 					return writeJSON(a.stdout, map[string]any{"dir": *out, "organisations": len(set.Orgs),
 						"daemon": set.Daemon.Public, "vendor": set.Vendor.Public})
 				}
-				_, err = fmt.Fprintf(a.stdout, "NATS credentials for the daemon, the vendor and %d organisations are in %s.\n"+
+				_, err = fmt.Fprintf(a.stdout, "NATS credentials for the daemon, the vendor and %s are in %s.\n"+
 					"Start the embedded server with them: cascaded --nats-auth %s\n"+
 					"Give each organisation its own seed (%s/orgs/<id>.nk) and keep the others secret.\n",
-					len(set.Orgs), *out, *out, *out)
+					plural(int64(len(set.Orgs)), "organisation", "organisations"), *out, *out, *out)
 				return err
 			}
 		},

@@ -28,9 +28,13 @@ func renderChannels(tw io.Writer, cs []*cascadev1.ChannelDelivery) {
 // formatChannel summarises one channel's record.
 func formatChannel(c *cascadev1.ChannelDelivery) string {
 	if c.GetNotConfigured() != "" && c.GetAttempts() == 0 {
-		return "not configured: " + c.GetNotConfigured()
+		s := "not configured: " + c.GetNotConfigured()
+		if n := c.GetDeadLettered(); n > 0 {
+			s += fmt.Sprintf("; %d given up (cascadectl deadletter list)", n)
+		}
+		return s
 	}
-	parts := []string{fmt.Sprintf("%d delivered in %d attempts", c.GetDelivered(), c.GetAttempts())}
+	parts := []string{fmt.Sprintf("%d delivered in %s", c.GetDelivered(), plural(int64(c.GetAttempts()), "attempt", "attempts"))}
 	if c.GetDeliveredAt() != nil {
 		parts[0] += ", first " + formatTime(c.GetDeliveredAt())
 	}

@@ -226,6 +226,11 @@ func init() {
 				_, err := cascadev1.NewDeliveryServiceClient(a.cc).RotateWebhookSecret(a.as(a.vendor), &cascadev1.RotateWebhookSecretRequest{OrgId: "se-kommun-9999"})
 				return err
 			}},
+		hostile{name: "webhook secret for an organisation without a webhook", surface: "grpc", want: "FailedPrecondition",
+			do: func(a *adversary) error {
+				_, err := cascadev1.NewDeliveryServiceClient(a.cc).RotateWebhookSecret(a.as(a.vendor), &cascadev1.RotateWebhookSecretRequest{OrgId: advOrgA})
+				return err
+			}},
 		hostile{name: "watch of an unknown breach", surface: "grpc", want: "NotFound",
 			do: func(a *adversary) error {
 				s, err := a.breaches().WatchBreach(a.as(a.vendor), &cascadev1.WatchBreachRequest{BreachId: "ADV-NOPE"})

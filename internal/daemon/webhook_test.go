@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/status"
 
 	"github.com/cascadehq/cascade/internal/dispatch"
 	"github.com/cascadehq/cascade/internal/natstest"
@@ -98,6 +102,17 @@ func TestWebhookOnlyOrganisation(t *testing.T) {
 	}
 	_, err := ds.RotateWebhookSecret(ctx(t), &cascadev1.RotateWebhookSecretRequest{OrgId: "org-unknown"})
 	wantCode(t, err, "NotFound")
+	// An organisation without a webhook: FailedPrecondition naming the
+	// registry column, unless the secret is prepared in advance.
+	_, err = ds.RotateWebhookSecret(ctx(t), &cascadev1.RotateWebhookSecretRequest{OrgId: "org-nats"})
+	wantCode(t, err, "FailedPrecondition")
+	if st := status.Convert(err); !strings.Contains(st.Message(), "no webhook_url") || !strings.Contains(st.Message(), "prepare") ||
+		len(st.Details()) != 1 || !strings.Contains(st.Details()[0].(*errdetails.PreconditionFailure).GetViolations()[0].GetSubject(), "column webhook_url") {
+		t.Fatalf("no webhook: %v %v", st.Message(), st.Details())
+	}
+	if r, err := ds.RotateWebhookSecret(ctx(t), &cascadev1.RotateWebhookSecretRequest{OrgId: "org-nats", Prepare: true}); err != nil || !r.GetPrepared() || r.GetSecret() == "" {
+		t.Fatalf("prepared secret: %v %v", r, err)
+	}
 
 	e.publish(report("HOOK-1", "org-hook", "org-down", "org-nats"))
 	var n *cascadev1.Notice
@@ -145,6 +160,30 @@ func TestWebhookOnlyOrganisation(t *testing.T) {
 	})
 	if sent := n.GetReminders()[0].GetSentAt().AsTime(); sent.Before(delivered.Add(2 * time.Second)) {
 		t.Fatalf("reminder sent %v, before delivered_at %v + 2s", sent, delivered)
+	}
+	// As docs/delivery.md says: the first notice has no delivered_at and no
+	// deadline but clock; the reminder has both, as the notice has them.
+	var first, reminder map[string]any
+	for _, r := range hook.requests() {
+		var m map[string]any
+		if err := json.Unmarshal(r.body, &m); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case m["event"] == "notice" && first == nil:
+			first = m
+		case m["event"] == "reminder" && reminder == nil:
+			reminder = m
+		}
+	}
+	wantClock := fmt.Sprintf("your deadline is %s after the first successful delivery of this notice to your webhook or e-mail", opts.Deadline)
+	if _, has := first["delivered_at"]; has || first["deadline"] != nil || first["clock"] != wantClock {
+		t.Fatalf("first notice body: delivered_at %v, deadline %v, clock %q", first["delivered_at"], first["deadline"], first["clock"])
+	}
+	if reminder["clock"] != nil || reminder["delivered_at"] != delivered.Format(time.RFC3339Nano) ||
+		reminder["deadline"] != n.GetDeadline().AsTime().Format(time.RFC3339Nano) {
+		t.Fatalf("reminder body: delivered_at %v (notice %v), deadline %v (notice %v), clock %v", reminder["delivered_at"], delivered,
+			reminder["deadline"], n.GetDeadline().AsTime(), reminder["clock"])
 	}
 
 	// The broken webhook: dead letters for the vendor; NATS delivery stands.

@@ -380,7 +380,7 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 	if x.msgID == "" {
 		x.msgID = fmt.Sprintf("%s/seq/%d", x.id, md.Sequence.Stream)
 	}
-	log := d.log.With("notice_id", x.id.String(), "org_id", string(orgID), "message_id", x.msgID, "attempt", x.attempt)
+	log := d.log.With("breach_id", string(x.id.Breach), "notice_id", x.id.String(), "org_id", string(orgID), "message_id", x.msgID, "attempt", x.attempt)
 
 	var done []breach.Channel
 	if x.attempt > 1 {
@@ -404,8 +404,11 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 		at := d.now()
 		if errors.Is(err, errNotConfigured) {
 			if slices.Contains(o.Channels, c) && x.aboutNotice() { // named by the registry: say so on the notice, once
-				if rerr := d.recordNotConfigured(ctx, c, x, at, err); rerr != nil {
+				switch first, rerr := d.recordNotConfigured(ctx, c, x, at, err); {
+				case rerr != nil:
 					log.Warn("dispatch: cannot record an unconfigured channel", "channel", c, "err", rerr)
+				case first:
+					log.Warn("message given up on: dead-lettered", "channel", c, "err", err, "published", md.Timestamp)
 				}
 			}
 			continue // nothing to retry
@@ -522,7 +525,7 @@ func (d *Dispatcher) sendWebhook(ctx context.Context, x *message) error {
 		return err
 	}
 	h := http.Header{}
-	for k, vs := range x.m.Headers() {
+	for k, vs := range delivery.ForOrganisation(x.m.Headers()) {
 		if strings.HasPrefix(http.CanonicalHeaderKey(k), "Cascade-") {
 			h[http.CanonicalHeaderKey(k)] = vs
 		}
@@ -558,7 +561,7 @@ func (d *Dispatcher) sendEmail(ctx context.Context, x *message) error {
 		esc = x.org.EscalationAddresses()
 	}
 	err := d.cfg.Relay.Send(ctx, &email.Message{
-		Msg: x.body, Subject: x.m.Subject(), Header: x.m.Headers(), Body: x.m.Data(), MessageID: x.msgID,
+		Msg: x.body, Subject: x.m.Subject(), Header: delivery.ForOrganisation(x.m.Headers()), Body: x.m.Data(), MessageID: x.msgID,
 		Locale: x.org.Locale, To: append(to, esc...), Escalation: esc, Date: at, DeliveredAt: deliveredAt, Deadline: deadline,
 	})
 	if err == nil {
@@ -625,28 +628,31 @@ func (d *Dispatcher) recordEscalation(ctx context.Context, x *message, at time.T
 // stays PENDING, its clock not started) and the vendor must reach it
 // another way. The dead letter goes first: it is stored once per message
 // and channel, so a crash between the two leaves neither missing.
-func (d *Dispatcher) recordNotConfigured(ctx context.Context, c breach.Channel, x *message, at time.Time, why error) error {
+func (d *Dispatcher) recordNotConfigured(ctx context.Context, c breach.Channel, x *message, at time.Time, why error) (first bool, _ error) {
 	v, err := d.st.GetNotice(ctx, x.id)
 	if err != nil {
 		if errors.Is(err, breach.ErrNotFound) {
-			return nil
+			return false, nil
 		}
-		return err
+		return false, err
 	}
 	if r := v.Notice.ChannelDelivery(c); r != nil && r.NotConfigured != "" {
-		return nil
+		return false, nil
 	}
 	if err := d.ch.PutDeadLetter(ctx, d.deadLetterOf(c, x, at, why)); err != nil {
-		return err
+		return false, err
 	}
 	d.awaitPublisherRecord(ctx, x)
-	_, err = d.st.UpdateNoticeDetail(ctx, x.id, actor, at, string(c)+": "+why.Error(), func(n *breach.Notice) (breach.Event, error) {
-		return n.RecordNotConfigured(c, at, why.Error()), nil
-	})
+	_, err = d.st.UpdateNoticeDetail(ctx, x.id, actor, at, string(c)+": "+why.Error()+"; not sent: dead-lettered (cascadectl deadletter list)",
+		func(n *breach.Notice) (breach.Event, error) {
+			ev := n.RecordNotConfigured(c, at, why.Error())
+			first = ev != ""
+			return ev, nil
+		})
 	if errors.Is(err, breach.ErrNotFound) {
-		return nil
+		return false, nil
 	}
-	return err
+	return first && err == nil, err
 }
 
 // awaitPublisherRecord waits, for at most RecordWait, until the notice's
@@ -711,8 +717,14 @@ func destination(c breach.Channel, o breach.Org) string {
 	return strings.Join(o.EmailAddresses(), ", ")
 }
 
-// deadLetter gives up on x on channel c: a dead letter for the vendor and
-// a record on the notice.
+// attempts is "1 attempt" or "n attempts".
+func attempts(n int) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return strconv.Itoa(n) + " attempts"
+}
+
 // deadLetterOf is the dead letter of x on channel c, given up at at.
 func (d *Dispatcher) deadLetterOf(c breach.Channel, x *message, at time.Time, cause error) breach.DeadLetter {
 	dl := breach.DeadLetter{NoticeID: x.id, Channel: c, Event: x.body.Event, Revision: x.body.Revision, MessageID: x.msgID,
@@ -724,12 +736,14 @@ func (d *Dispatcher) deadLetterOf(c breach.Channel, x *message, at time.Time, ca
 	return dl
 }
 
+// deadLetter gives up on x on channel c: a dead letter for the vendor and
+// a record on the notice.
 func (d *Dispatcher) deadLetter(ctx context.Context, c breach.Channel, x *message, cause error) error {
 	at := d.now()
 	if err := d.ch.PutDeadLetter(ctx, d.deadLetterOf(c, x, at, cause)); err != nil {
 		return err
 	}
-	_, err := d.st.UpdateNoticeDetail(ctx, x.id, actor, at, detail(c, x, cause)+"; given up after "+strconv.Itoa(x.attempt)+" attempts",
+	_, err := d.st.UpdateNoticeDetail(ctx, x.id, actor, at, detail(c, x, cause)+"; given up after "+attempts(x.attempt)+": dead-lettered (cascadectl deadletter list)",
 		func(n *breach.Notice) (breach.Event, error) { return n.RecordDeadLetter(c, at, cause.Error()), nil })
 	if errors.Is(err, breach.ErrNotFound) {
 		return nil

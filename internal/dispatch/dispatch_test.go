@@ -2,6 +2,9 @@ package dispatch_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -83,6 +86,15 @@ func TestWebhookSignaturesAndIdempotencyKey(t *testing.T) {
 		var errs []string
 		if err := webhook.Verify(r.Header.Get(webhook.HeaderSignature), body, secret.Load().(string), time.Now(), webhook.DefaultTolerance); err != nil {
 			errs = append(errs, err.Error())
+		}
+		// Standard Webhooks, computed here as the specification says.
+		key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret.Load().(string), "whsec_"))
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte(r.Header.Get("webhook-id") + "." + r.Header.Get("webhook-timestamp") + "."))
+		mac.Write(body)
+		if want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)); r.Header.Get("webhook-signature") != want ||
+			r.Header.Get("webhook-id") != r.Header.Get(webhook.HeaderIdempotencyKey) {
+			errs = append(errs, fmt.Sprintf("webhook-signature %q, want %q; webhook-id %q", r.Header.Get("webhook-signature"), want, r.Header.Get("webhook-id")))
 		}
 		if _, err := signing.Verify(keys.Load().(signing.KeySet), r.Header.Get(webhook.HeaderSubject), headerOf(r.Header), body, time.Now()); err != nil {
 			errs = append(errs, "ed25519: "+err.Error())
@@ -192,7 +204,8 @@ func TestWebhookSlowReceiver(t *testing.T) {
 // records it, and the message is settled (no more attempts).
 func TestWebhookDeadLetter(t *testing.T) {
 	rc := newReceiver(t, func(int, *http.Request, []byte) int { return http.StatusServiceUnavailable })
-	h := newHarness(t, []breach.Org{hookOrg("down", rc.URL+"/hook?token=s3cret")}, dispatch.Config{})
+	logs := &logBuffer{}
+	h := newHarness(t, []breach.Org{hookOrg("down", rc.URL+"/hook?token=s3cret")}, dispatch.Config{Log: logs.logger()})
 	h.secret("down")
 	id := h.notify("down", false)
 	var dls []store.DeadLetterEntry
@@ -240,6 +253,10 @@ func TestWebhookDeadLetter(t *testing.T) {
 	})
 	if got := h.events(id); got[len(got)-1] != breach.EventChannelDeadLettered {
 		t.Fatalf("history %v", got)
+	}
+	// Logged once, as a warning, with the breach, organisation, channel and reason.
+	if got := logs.lines("level=WARN", "given up on", "breach_id=B-1", "org_id=down", "channel=webhook", "HTTP 503"); len(got) != 1 {
+		t.Fatalf("dead letter logged %d times:\n%s", len(got), strings.Join(logs.lines("given up"), "\n"))
 	}
 }
 

@@ -1,11 +1,16 @@
 package dispatch_test
 
 import (
+	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"log"
+	"mime"
+	"mime/multipart"
 	"net"
 	"net/http"
+	"net/mail"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +24,8 @@ import (
 	"github.com/cascadehq/cascade/internal/dispatch"
 	"github.com/cascadehq/cascade/internal/email"
 	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/signing"
+	"github.com/cascadehq/cascade/internal/store"
 )
 
 // mailbox is a real SMTP server (github.com/emersion/go-smtp) on loopback
@@ -122,7 +129,8 @@ func TestWebhookAndEmail(t *testing.T) {
 func TestEmailNotConfigured(t *testing.T) {
 	named := breach.Org{ID: "named", Name: "N", DPOEmail: "dpo@named.example.org", Channels: []breach.Channel{breach.ChannelNATS, breach.ChannelEmail}}
 	implicit := breach.Org{ID: "implicit", Name: "I", DPOEmail: "dpo@implicit.example.org"}
-	h := newHarness(t, []breach.Org{named, implicit}, dispatch.Config{})
+	logs := &logBuffer{}
+	h := newHarness(t, []breach.Org{named, implicit}, dispatch.Config{Log: logs.logger()})
 	nid, iid := h.notify("named", false), h.notify("implicit", false)
 	n := h.notice(nid)
 	at := time.Now()
@@ -139,10 +147,10 @@ func TestEmailNotConfigured(t *testing.T) {
 		}
 		return nil
 	})
-	if e := channel(h.notice(nid), breach.ChannelEmail); !strings.Contains(e.NotConfigured, "--smtp-addr") || e.Attempts != 0 {
+	if e := channel(h.notice(nid), breach.ChannelEmail); !strings.Contains(e.NotConfigured, "--smtp-addr") || e.Attempts != 0 || e.DeadLettered != 1 {
 		t.Fatalf("named: %+v", e)
 	}
-	if got := h.events(nid); !slices.Equal(got, []breach.Event{breach.EventCreated, breach.EventDelivered, breach.EventChannelFailed}) {
+	if got := h.events(nid); !slices.Equal(got, []breach.Event{breach.EventCreated, breach.EventDelivered, breach.EventChannelDeadLettered}) {
 		t.Fatalf("named: history %v", got)
 	}
 	if got := h.events(iid); !slices.Equal(got, []breach.Event{breach.EventCreated, breach.EventDelivered}) {
@@ -160,5 +168,96 @@ func TestEmailNotConfigured(t *testing.T) {
 	if dl := dls[0].DeadLetter; dl.NoticeID != nid || dl.Channel != breach.ChannelEmail || dl.Event != delivery.EventNotice ||
 		!strings.Contains(dl.LastError, "--smtp-addr") || dl.Destination != "dpo@named.example.org" {
 		t.Fatalf("dead letter = %+v", dl)
+	}
+	if got := logs.lines("level=WARN", "given up on", "breach_id=B-1", "org_id=named", "channel=email", "--smtp-addr"); len(got) != 1 {
+		t.Fatalf("dead letter logged %d times:\n%s", len(got), strings.Join(logs.lines("given up"), "\n"))
+	}
+}
+
+// TestNATSHeadersStayInNATS: the stored message carries NATS's own headers
+// (Nats-Msg-Id, and Nats-Batch-Id and the like of an atomic batch); neither
+// the webhook request nor the e-mail nor its attachment carries any of
+// them, and the attachment still verifies (the Ed25519 signature covers
+// the subject, Cascade-Notice-Id, Cascade-Event and the body).
+func TestNATSHeadersStayInNATS(t *testing.T) {
+	rc := newReceiver(t, func(int, *http.Request, []byte) int { return http.StatusOK })
+	mb := startMailbox(t, 0)
+	org := breach.Org{ID: "muni", Name: "Kommun", WebhookURL: rc.URL, DPOEmail: "dpo@muni.example.org", Locale: "en"}
+	h := newHarness(t, []breach.Org{org}, dispatch.Config{Relay: &email.Relay{Addr: mb.addr, From: "cascade@vendor.example", AllowPlainLoopback: true}})
+	h.secret("muni")
+	id := h.notify("muni", false)
+	natstest.Eventually(t, 20*time.Second, func() error {
+		n := h.notice(id)
+		if e, w := channel(n, breach.ChannelEmail), channel(n, breach.ChannelWebhook); e.Delivered != 1 || w.Delivered != 1 {
+			return fmt.Errorf("e-mail %+v, webhook %+v", e, w)
+		}
+		return nil
+	})
+	s, err := h.st.JetStream().Stream(ctx(t), store.StreamNotices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := s.GetLastMsgForSubject(ctx(t), "cascade.notice.muni")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var natsHeaders []string
+	for k := range stored.Header {
+		if delivery.IsNATSInternal(k) {
+			natsHeaders = append(natsHeaders, k)
+		}
+	}
+	if len(natsHeaders) == 0 {
+		t.Fatalf("the stored message has no Nats-* header to keep back: %v", stored.Header)
+	}
+	for k := range rc.all()[0].header {
+		if delivery.IsNATSInternal(k) {
+			t.Errorf("the webhook request carries %s", k)
+		}
+	}
+	raw := mb.all()[0]
+	if strings.Contains(strings.ToLower(string(raw)), "nats-") {
+		t.Errorf("the e-mail carries a Nats-* header:\n%s", raw)
+	}
+	att := attachment(t, raw)
+	var saved signing.SavedMessage
+	if err := saved.Unmarshal(att); err != nil {
+		t.Fatal(err)
+	}
+	for k := range saved.Headers {
+		if delivery.IsNATSInternal(k) {
+			t.Errorf("the attachment carries %s (stored: %v)", k, natsHeaders)
+		}
+	}
+	if _, err := saved.Verify(h.keys(), time.Now()); err != nil {
+		t.Fatalf("the attachment does not verify: %v", err)
+	}
+}
+
+// attachment is the decoded cascade-message.json of a raw e-mail.
+func attachment(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			t.Fatalf("no attachment: %v", err)
+		}
+		if p.FileName() != email.AttachmentName {
+			continue
+		}
+		data, err := io.ReadAll(base64.NewDecoder(base64.StdEncoding, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
 	}
 }

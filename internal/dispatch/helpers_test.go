@@ -2,11 +2,14 @@ package dispatch_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -85,7 +88,10 @@ func newHarness(t *testing.T, orgs []breach.Org, cfg dispatch.Config) *harness {
 		// The receivers listen on loopback.
 		cfg.Webhook = webhook.NewClient(webhook.Config{AllowPrivate: true})
 	}
-	cfg.Window, cfg.Log = window, testLogger()
+	cfg.Window = window
+	if cfg.Log == nil {
+		cfg.Log = testLogger()
+	}
 	h.cfg = cfg
 	h.startDispatcher()
 	t.Cleanup(h.stopDispatcher)
@@ -118,10 +124,12 @@ func (h *harness) stopDispatcher() {
 	}
 }
 
-// secret issues a webhook secret for org.
+// secret issues a webhook secret for org, of the Standard Webhooks form
+// ("whsec_" and base64 of 32 bytes).
 func (h *harness) secret(org breach.OrgID) string {
 	h.t.Helper()
-	w, err := h.ch.RotateWebhookSecret(ctx(h.t), org, "whsec_test-"+string(org), time.Now(), time.Hour)
+	key := sha256.Sum256([]byte("test secret of " + org))
+	w, err := h.ch.RotateWebhookSecret(ctx(h.t), org, "whsec_"+base64.StdEncoding.EncodeToString(key[:]), time.Now(), time.Hour)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -230,4 +238,38 @@ func channel(n *breach.Notice, c breach.Channel) breach.ChannelDelivery {
 		return *d
 	}
 	return breach.ChannelDelivery{}
+}
+
+// logBuffer collects a dispatcher's log lines (text handler), safe for
+// concurrent writes.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// lines are the logged lines that contain every one of subs.
+func (l *logBuffer) lines(subs ...string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		ok := line != ""
+		for _, s := range subs {
+			ok = ok && strings.Contains(line, s)
+		}
+		if ok {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+func (l *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

@@ -49,7 +49,7 @@ const HeaderIdempotencyKey = "Idempotency-Key"
 type Message struct {
 	Msg       delivery.Message // the decoded body
 	Subject   string           // the NATS subject it was published on
-	Header    nats.Header      // its NATS headers (Cascade-Signature and the signed ones)
+	Header    nats.Header      // its NATS headers (Cascade-Signature and the signed ones); Nats-* ones are not sent
 	Body      []byte           // its body, unchanged (attached for verification)
 	MessageID string           // its Nats-Msg-Id: stable across retries
 	Locale    string           // the organisation's: "en" for English, else Swedish
@@ -231,7 +231,10 @@ func Compose(from *mail.Address, m *Message) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	saved, err := signing.SavedMessage{Subject: m.Subject, Headers: m.Header, Data: m.Body}.Marshal()
+	// The attachment is what the organisation keeps: NATS's own headers
+	// (Nats-Msg-Id, Nats-Batch-Id, ...) say nothing to it and are not
+	// signed; the Cascade-* headers the signature covers stay.
+	saved, err := signing.SavedMessage{Subject: m.Subject, Headers: delivery.ForOrganisation(m.Header), Data: m.Body}.Marshal()
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,9 @@ import (
 
 // Headers of a webhook request besides the message's own Cascade-* headers.
 const (
+	// HeaderSignature is Cascade's own HMAC signature header, deprecated
+	// in favour of the Standard Webhooks headers below; it is still sent
+	// during the transition.
 	HeaderSignature      = "Cascade-Webhook-Signature"
 	HeaderIdempotencyKey = "Idempotency-Key"
 	// HeaderSubject is the NATS subject the message was published on,
@@ -51,6 +54,17 @@ const (
 	HeaderSubject = "Cascade-Subject"
 	// HeaderAttempt counts the attempts to deliver this message (1, 2, ...).
 	HeaderAttempt = "Cascade-Delivery-Attempt"
+)
+
+// Standard Webhooks headers (https://www.standardwebhooks.com, version
+// 1.0.0): the message's id (its Idempotency-Key, the same on every retry),
+// the attempt's time in unix seconds, and the space-delimited
+// "v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>" signatures, one
+// per valid secret, where key is the secret after "whsec_", base64-decoded.
+const (
+	HeaderStandardID        = "Webhook-Id"
+	HeaderStandardTimestamp = "Webhook-Timestamp"
+	HeaderStandardSignature = "Webhook-Signature"
 )
 
 // Defaults.
@@ -69,13 +83,86 @@ const (
 var ErrNotAllowed = errors.New("webhook URL not allowed")
 
 // NewSecret returns a new random webhook secret: "whsec_" and 32 random
-// bytes in unpadded base64url. The HMAC key is the whole string.
+// bytes in standard base64 (with padding), the Standard Webhooks form: the
+// webhook-signature key is those 32 bytes, the (deprecated)
+// Cascade-Webhook-Signature key the whole string.
 func NewSecret() (string, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("webhook secret: %w", err)
 	}
-	return SecretPrefix + base64.RawURLEncoding.EncodeToString(b[:]), nil
+	return SecretPrefix + base64.StdEncoding.EncodeToString(b[:]), nil
+}
+
+// StandardKey is the Standard Webhooks HMAC key of secret: what follows
+// "whsec_", standard base64 decoded. Secrets issued before Cascade sent
+// Standard Webhooks headers are base64url without padding and have none
+// (ok false): they sign Cascade-Webhook-Signature only, until rotated.
+func StandardKey(secret string) (key []byte, ok bool) {
+	rest, found := strings.CutPrefix(secret, SecretPrefix)
+	if !found {
+		return nil, false
+	}
+	key, err := base64.StdEncoding.Strict().DecodeString(rest)
+	if err != nil || len(key) < 24 {
+		return nil, false
+	}
+	return key, true
+}
+
+// SignStandard is the Standard Webhooks webhook-signature value of the
+// message id at t with body: one "v1,<base64>" per secret that has a
+// standard key, space-delimited; "" if none has.
+func SignStandard(secrets []string, id string, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	var sigs []string
+	for _, s := range secrets {
+		if key, ok := StandardKey(s); ok {
+			sigs = append(sigs, "v1,"+base64.StdEncoding.EncodeToString(standardMAC(key, id, ts, body)))
+		}
+	}
+	return strings.Join(sigs, " ")
+}
+
+func standardMAC(key []byte, id, ts string, body []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(id + "." + ts + "."))
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// VerifyStandard checks a request's Standard Webhooks headers against
+// body and the receiver's secret: one v1 signature of
+// "<webhook-id>.<webhook-timestamp>.<body>" must match, and the timestamp
+// must be within tolerance of now. It is what a receiver in Go runs (the
+// standardwebhooks libraries do the same in other languages).
+func VerifyStandard(h http.Header, body []byte, secret string, now time.Time, tolerance time.Duration) error {
+	id, ts, sigs := h.Get(HeaderStandardID), h.Get(HeaderStandardTimestamp), h.Get(HeaderStandardSignature)
+	if id == "" || ts == "" || sigs == "" {
+		return fmt.Errorf("missing %s, %s or %s", HeaderStandardID, HeaderStandardTimestamp, HeaderStandardSignature)
+	}
+	key, ok := StandardKey(secret)
+	if !ok {
+		return fmt.Errorf("the secret is not whsec_<standard base64> (rotate it: cascadectl webhook secret --org ID)")
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%s: not unix seconds", HeaderStandardTimestamp)
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
+		return fmt.Errorf("%s: %s is more than %s from now", HeaderStandardTimestamp, time.Unix(sec, 0).UTC().Format(time.RFC3339), tolerance)
+	}
+	want := standardMAC(key, id, ts, body)
+	for _, sig := range strings.Fields(sigs) {
+		v, b64, ok := strings.Cut(sig, ",")
+		if !ok || v != "v1" {
+			continue
+		}
+		if got, err := base64.StdEncoding.DecodeString(b64); err == nil && hmac.Equal(got, want) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: no v1 signature matches this secret, id, timestamp and body", HeaderStandardSignature)
 }
 
 // Sign is the Cascade-Webhook-Signature value for body at t, with one v1
@@ -259,7 +346,15 @@ func (c *Client) Post(ctx context.Context, r Request) error {
 	if r.Attempt > 0 {
 		req.Header.Set(HeaderAttempt, strconv.Itoa(r.Attempt))
 	}
-	req.Header.Set(HeaderSignature, Sign(r.Secrets, c.now(), r.Body))
+	now := c.now()
+	req.Header.Set(HeaderSignature, Sign(r.Secrets, now, r.Body))
+	if id := r.Header.Get(HeaderIdempotencyKey); id != "" && !strings.Contains(id, ".") {
+		if sig := SignStandard(r.Secrets, id, now, r.Body); sig != "" {
+			req.Header.Set(HeaderStandardID, id)
+			req.Header.Set(HeaderStandardTimestamp, strconv.FormatInt(now.Unix(), 10))
+			req.Header.Set(HeaderStandardSignature, sig)
+		}
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		var ae *AddressError

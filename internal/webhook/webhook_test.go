@@ -2,6 +2,9 @@ package webhook
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -19,7 +22,7 @@ func TestSignVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(secret, SecretPrefix) || len(secret) != len(SecretPrefix)+43 {
+	if !strings.HasPrefix(secret, SecretPrefix) || len(secret) != len(SecretPrefix)+44 {
 		t.Fatalf("secret %q", secret)
 	}
 	body := []byte(`{"event":"notice"}`)
@@ -160,5 +163,118 @@ func TestPostTimeout(t *testing.T) {
 	err := c.Post(context.Background(), Request{URL: srv.URL + "/?k=secret", Body: []byte("{}"), Secrets: []string{"whsec_x"}})
 	if err == nil || !strings.Contains(err.Error(), "no answer within 100ms") || strings.Contains(err.Error(), "secret") {
 		t.Fatalf("slow receiver: %v", err)
+	}
+}
+
+// standardSignature computes a webhook-signature entry as the Standard
+// Webhooks specification describes it, independently of this package:
+// HMAC-SHA256 over "<id>.<timestamp>.<body>" with the base64-decoded part of
+// the secret after "whsec_", base64-encoded, after "v1,".
+func standardSignature(t *testing.T, secret, id, ts string, body []byte) string {
+	t.Helper()
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(id + "." + ts + "." + string(body)))
+	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// TestStandardWebhooks: the reference vector of the Standard Webhooks
+// libraries; a real request carries webhook-id (the Idempotency-Key),
+// webhook-timestamp and webhook-signature that an independent computation
+// accepts, beside the deprecated Cascade-Webhook-Signature; a replay with
+// another webhook-id, body or an old timestamp fails; a secret of the
+// earlier base64url form signs the Cascade header only.
+func TestStandardWebhooks(t *testing.T) {
+	const (
+		vecSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+		vecID     = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+		vecSig    = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+	)
+	vecBody, vecAt := []byte(`{"test": 2432232314}`), time.Unix(1614265330, 0)
+	if got := SignStandard([]string{vecSecret}, vecID, vecAt, vecBody); got != vecSig {
+		t.Fatalf("reference vector: %s, want %s", got, vecSig)
+	}
+	vh := http.Header{}
+	vh.Set("webhook-id", vecID)
+	vh.Set("webhook-timestamp", "1614265330")
+	vh.Set("webhook-signature", vecSig)
+	if err := VerifyStandard(vh, vecBody, vecSecret, vecAt, DefaultTolerance); err != nil {
+		t.Fatalf("reference vector does not verify: %v", err)
+	}
+
+	secret, err := NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := "whsec_" + base64.RawURLEncoding.EncodeToString(make([]byte, 32))
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got.Store(struct {
+			h    http.Header
+			body []byte
+		}{r.Header.Clone(), body})
+	}))
+	t.Cleanup(srv.Close)
+	type req = struct {
+		h    http.Header
+		body []byte
+	}
+	c := NewClient(Config{AllowPrivate: true, Now: func() time.Time { return t0 }})
+	body := []byte(`{"event":"notice","notice_id":"B-1/se-kommun-0180"}`)
+	const id = "B-1/se-kommun-0180/notice/1"
+	hdr := http.Header{HeaderIdempotencyKey: {id}}
+	if err := c.Post(context.Background(), Request{URL: srv.URL, Body: body, Header: hdr, Secrets: []string{secret, legacy}, Attempt: 1}); err != nil {
+		t.Fatal(err)
+	}
+	r := got.Load().(req)
+	ts := r.h.Get("webhook-timestamp")
+	if r.h.Get("webhook-id") != id || ts != "1755957600" {
+		t.Fatalf("webhook-id %q, webhook-timestamp %q", r.h.Get("webhook-id"), ts)
+	}
+	// One v1 for the standard secret; the legacy one has no standard key.
+	if want := standardSignature(t, secret, id, ts, body); r.h.Get("webhook-signature") != want {
+		t.Fatalf("webhook-signature %q, want %q (computed per the specification)", r.h.Get("webhook-signature"), want)
+	}
+	if err := VerifyStandard(r.h, r.body, secret, t0, DefaultTolerance); err != nil {
+		t.Fatal(err)
+	}
+	// The deprecated header still signs, with both secrets.
+	for _, s := range []string{secret, legacy} {
+		if err := Verify(r.h.Get(HeaderSignature), r.body, s, t0, DefaultTolerance); err != nil {
+			t.Fatalf("Cascade-Webhook-Signature, secret %s…: %v", s[:10], err)
+		}
+	}
+	// Replays: another message id (the same body and signature), another
+	// body, later than the tolerance, another secret.
+	changed := r.h.Clone()
+	changed.Set("webhook-id", "B-1/se-kommun-0180/notice/2")
+	if err := VerifyStandard(changed, r.body, secret, t0, DefaultTolerance); err == nil {
+		t.Fatal("a replay with another webhook-id verified")
+	}
+	if standardSignature(t, secret, changed.Get("webhook-id"), ts, body) == r.h.Get("webhook-signature") {
+		t.Fatal("the signature does not cover webhook-id")
+	}
+	for name, check := range map[string]func() error{
+		"changed body":   func() error { return VerifyStandard(r.h, []byte(`{"event":"overdue"}`), secret, t0, DefaultTolerance) },
+		"replayed later": func() error { return VerifyStandard(r.h, r.body, secret, t0.Add(time.Hour), DefaultTolerance) },
+		"other secret":   func() error { return VerifyStandard(r.h, r.body, vecSecret, t0, DefaultTolerance) },
+		"legacy secret":  func() error { return VerifyStandard(r.h, r.body, legacy, t0, DefaultTolerance) },
+	} {
+		if check() == nil {
+			t.Errorf("%s: verified", name)
+		}
+	}
+
+	// Only a legacy secret: no Standard Webhooks headers, the Cascade one stays.
+	if err := c.Post(context.Background(), Request{URL: srv.URL, Body: body, Header: hdr, Secrets: []string{legacy}, Attempt: 1}); err != nil {
+		t.Fatal(err)
+	}
+	r = got.Load().(req)
+	if r.h.Get("webhook-signature") != "" || r.h.Get("webhook-id") != "" || Verify(r.h.Get(HeaderSignature), r.body, legacy, t0, DefaultTolerance) != nil {
+		t.Fatalf("legacy secret: %v", r.h)
 	}
 }

@@ -26,7 +26,13 @@ const (
 type RotateWebhookSecretRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Registry id of the organisation. Required.
-	OrgId         string `protobuf:"bytes,1,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	OrgId string `protobuf:"bytes,1,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	// Issue the secret although the organisation has no webhook yet (its
+	// registry row has no webhook_url, or its channels column does not name
+	// webhook), to give it to the organisation before its webhook is added
+	// to the registry. Without it such a request fails with
+	// FailedPrecondition.
+	Prepare       bool `protobuf:"varint,2,opt,name=prepare,proto3" json:"prepare,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -68,21 +74,34 @@ func (x *RotateWebhookSecretRequest) GetOrgId() string {
 	return ""
 }
 
+func (x *RotateWebhookSecretRequest) GetPrepare() bool {
+	if x != nil {
+		return x.Prepare
+	}
+	return false
+}
+
 // RotateWebhookSecretResponse carries the new secret, once.
 type RotateWebhookSecretResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The organisation.
 	OrgId string `protobuf:"bytes,1,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
-	// The secret: the HMAC-SHA256 key of the Cascade-Webhook-Signature
-	// header, the whole string. Give it to the organisation over a trusted
-	// channel; it is not shown again.
+	// The secret: "whsec_" and 32 random bytes in standard base64, the
+	// Standard Webhooks form (webhook-signature: the HMAC-SHA256 key is the
+	// part after "whsec_", base64-decoded; the deprecated
+	// Cascade-Webhook-Signature header: the whole string). Give it to the
+	// organisation over a trusted channel; it is not shown again.
 	Secret string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
 	// When it was issued.
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// Until when the replaced secret still signs too; unset if there was none.
 	PreviousValidUntil *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=previous_valid_until,json=previousValidUntil,proto3" json:"previous_valid_until,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// True when the organisation has no webhook yet (the secret was issued
+	// with prepare): it signs once the registry gives the organisation a
+	// webhook_url.
+	Prepared      bool `protobuf:"varint,5,opt,name=prepared,proto3" json:"prepared,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RotateWebhookSecretResponse) Reset() {
@@ -141,6 +160,13 @@ func (x *RotateWebhookSecretResponse) GetPreviousValidUntil() *timestamppb.Times
 		return x.PreviousValidUntil
 	}
 	return nil
+}
+
+func (x *RotateWebhookSecretResponse) GetPrepared() bool {
+	if x != nil {
+		return x.Prepared
+	}
+	return false
 }
 
 // ListDeadLettersRequest filters and pages the dead letters.
@@ -432,15 +458,17 @@ var File_cascade_v1_delivery_service_proto protoreflect.FileDescriptor
 const file_cascade_v1_delivery_service_proto_rawDesc = "" +
 	"\n" +
 	"!cascade/v1/delivery_service.proto\x12\n" +
-	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"3\n" +
+	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"M\n" +
 	"\x1aRotateWebhookSecretRequest\x12\x15\n" +
-	"\x06org_id\x18\x01 \x01(\tR\x05orgId\"\xd5\x01\n" +
+	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x18\n" +
+	"\aprepare\x18\x02 \x01(\bR\aprepare\"\xf1\x01\n" +
 	"\x1bRotateWebhookSecretResponse\x12\x15\n" +
 	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x16\n" +
 	"\x06secret\x18\x02 \x01(\tR\x06secret\x129\n" +
 	"\n" +
 	"created_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12L\n" +
-	"\x14previous_valid_until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x12previousValidUntil\"\x88\x01\n" +
+	"\x14previous_valid_until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x12previousValidUntil\x12\x1a\n" +
+	"\bprepared\x18\x05 \x01(\bR\bprepared\"\x88\x01\n" +
 	"\x16ListDeadLettersRequest\x12\x1b\n" +
 	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x15\n" +
 	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12\x1b\n" +

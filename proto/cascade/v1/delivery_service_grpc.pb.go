@@ -34,7 +34,10 @@ type DeliveryServiceClient interface {
 	// RotateWebhookSecret issues a new HMAC-SHA256 secret for an
 	// organisation's webhook (vendor only). The secret is returned once and
 	// never shown again; the previous secret keeps signing beside it for a
-	// day, so the receiver can switch without losing messages.
+	// day, so the receiver can switch without losing messages. An
+	// organisation without a webhook (its registry row has no webhook_url,
+	// or its channels column does not name webhook) gets FailedPrecondition,
+	// unless prepare is set.
 	RotateWebhookSecret(ctx context.Context, in *RotateWebhookSecretRequest, opts ...grpc.CallOption) (*RotateWebhookSecretResponse, error)
 	// ListDeadLetters lists the messages given up on, oldest first (vendor and
 	// viewers without organisation).
@@ -80,7 +83,10 @@ type DeliveryServiceServer interface {
 	// RotateWebhookSecret issues a new HMAC-SHA256 secret for an
 	// organisation's webhook (vendor only). The secret is returned once and
 	// never shown again; the previous secret keeps signing beside it for a
-	// day, so the receiver can switch without losing messages.
+	// day, so the receiver can switch without losing messages. An
+	// organisation without a webhook (its registry row has no webhook_url,
+	// or its channels column does not name webhook) gets FailedPrecondition,
+	// unless prepare is set.
 	RotateWebhookSecret(context.Context, *RotateWebhookSecretRequest) (*RotateWebhookSecretResponse, error)
 	// ListDeadLetters lists the messages given up on, oldest first (vendor and
 	// viewers without organisation).
