@@ -40,8 +40,18 @@ check-generated: ## fail if the generated proto code is not current
 .PHONY: test
 test: lint check-generated ## lint, check generated code, run every test with -race, then each fuzz target briefly (50,000 executions: a count, since Go 1.26 can fail a duration-bounded fuzz run that found nothing, golang/go#75804)
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) rules-test
 	$(MAKE) fuzz FUZZTIME=50000x
 	$(MAKE) bench-smoke
+
+# promtool, pinned in its own module (tools/promtool/go.mod) so that
+# Prometheus's dependencies stay out of Cascade's go.mod.
+PROMTOOL := $(GO) -C tools/promtool tool promtool
+
+.PHONY: rules-test
+rules-test: ## check the Prometheus alert rules (deploy/prometheus/alerts.yml) and run their unit tests with promtool
+	$(PROMTOOL) check rules ../../deploy/prometheus/alerts.yml
+	$(PROMTOOL) test rules ../../deploy/prometheus/alerts_test.yml
 
 .PHONY: test-short
 test-short: ## quick tests (skips the crash tests)
