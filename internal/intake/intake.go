@@ -57,9 +57,10 @@ type Config struct {
 	Timers    Timers
 	// Promises arms the processor's own clock (nil: no promise timers).
 	Promises PromiseTimers
+	Log      *slog.Logger
+
 	// Metrics counts results and times fan-outs (nil: nothing is counted).
 	Metrics Metrics
-	Log     *slog.Logger
 }
 
 // Metrics counts what intake does (metrics.Metrics implements it).
