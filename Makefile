@@ -57,8 +57,26 @@ check-generated: ## fail if the generated proto code is not current
 .PHONY: test
 test: lint check-generated ## lint, check generated code, run every test with -race, then each fuzz target briefly (50,000 executions: a count, since Go 1.26 can fail a duration-bounded fuzz run that found nothing, golang/go#75804)
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) rules-test
 	$(MAKE) fuzz FUZZTIME=50000x
 	$(MAKE) bench-smoke
+
+# promtool: the one on PATH (Debian's prometheus package, which .ci/run
+# installs: seconds), else the one pinned in its own module
+# (tools/promtool/go.mod, so that Prometheus's dependencies stay out of
+# Cascade's go.mod), built on first use (many minutes on two cores).
+PROMTOOL_ON_PATH := $(shell command -v promtool 2>/dev/null)
+
+.PHONY: rules-test
+rules-test: ## check the Prometheus alert rules (deploy/prometheus/alerts.yml) and run their unit tests with promtool
+ifneq ($(PROMTOOL_ON_PATH),)
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/alerts_test.yml
+else
+	@echo "promtool is not on PATH: building the pinned one (apt-get install prometheus gives one at once)"
+	$(GO) -C tools/promtool tool promtool check rules ../../deploy/prometheus/alerts.yml
+	$(GO) -C tools/promtool tool promtool test rules ../../deploy/prometheus/alerts_test.yml
+endif
 
 .PHONY: test-short
 test-short: ## quick tests (skips the crash tests)

@@ -74,6 +74,10 @@ type Config struct {
 	// Answerer delivers answers to organisations and tells the vendor of
 	// questions; without it questions are stored but nobody is told.
 	Answerer Answerer
+	// Unary and Stream, if set, run outermost, before the guard (the
+	// daemon's metrics, so refused calls are counted too).
+	Unary  grpc.UnaryServerInterceptor
+	Stream grpc.StreamServerInterceptor
 }
 
 // Answerer delivers questions' answers to organisations and tells the
@@ -113,9 +117,16 @@ func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server, error) {
 	s := &Server{st: st, js: st.JetStream(), checker: cfg.Checker, tokens: cfg.Tokens, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, health: health.NewServer(),
 		channels: cfg.Channels, view: cfg.View, pages: pg, teller: cfg.Teller, answers: cfg.Answerer}
 	codec := newRequestCodec(cfg.Log)
+	unary := []grpc.UnaryServerInterceptor{codec.checkDecoded, defaultDeadline, cfg.Guard.Unary()}
+	stream := []grpc.StreamServerInterceptor{codec.checkDecodedStream, cfg.Guard.Stream()}
+	if cfg.Unary != nil {
+		unary = append([]grpc.UnaryServerInterceptor{cfg.Unary}, unary...)
+	}
+	if cfg.Stream != nil {
+		stream = append([]grpc.StreamServerInterceptor{cfg.Stream}, stream...)
+	}
 	opts := []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxRequestBytes), grpc.ForceServerCodecV2(codec),
-		grpc.ChainUnaryInterceptor(codec.checkDecoded, defaultDeadline, cfg.Guard.Unary()),
-		grpc.ChainStreamInterceptor(codec.checkDecodedStream, cfg.Guard.Stream())}
+		grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...)}
 	if cfg.Creds != nil {
 		opts = append(opts, grpc.Creds(cfg.Creds))
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	"github.com/cascadehq/cascade/internal/api"
@@ -25,6 +26,7 @@ import (
 	"github.com/cascadehq/cascade/internal/dispatch"
 	"github.com/cascadehq/cascade/internal/email"
 	"github.com/cascadehq/cascade/internal/intake"
+	"github.com/cascadehq/cascade/internal/metrics"
 	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/natsembed"
 	"github.com/cascadehq/cascade/internal/registry"
@@ -51,6 +53,7 @@ type Daemon struct {
 	httpLn      net.Listener
 	guard       *auth.Guard // the dashboard's live views count with the gRPC streams
 	pageKey     []byte      // encrypts the List RPCs' page tokens (from the deployment secret)
+	metrics     *metrics.Metrics
 	cancel      context.CancelFunc
 	wg          sync.WaitGroup
 	cleanups    []func() // run in reverse order by Stop
@@ -180,6 +183,12 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	d.metrics = metrics.New(reg)
+	pub.CountDeliveries(d.metrics)
 	policy := deadline.Policy{Window: opts.Deadline, Remind: opts.Remind, Redeliver: opts.Redeliver, LateAfter: opts.LateAfter,
 		UpdateReminder: opts.UpdateReminder}
 	if policy.LateAfter == 0 {
@@ -192,12 +201,13 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		policy.Redeliver = deadline.DefaultRedeliver
 	}
 	timers := deadline.NewTimers(d.st, pub, policy, opts.Now, d.log.With("component", "timers"))
+	timers.CountRounds(d.metrics)
 	disp, chans, err := d.dispatcher(openCtx, timers.ArmNotice)
 	if err != nil {
 		return nil, err
 	}
 	in := intake.New(d.st, pub, intake.Config{Deadline: opts.Deadline, Now: opts.Now, AckWait: opts.IntakeAckWait, Timers: timers, Promises: timers,
-		Log: d.log.With("component", "intake")})
+		Metrics: d.metrics, Log: d.log.With("component", "intake")})
 	folder := summary.NewFolder(d.st, d.log.With("component", "summary"))
 
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -225,8 +235,12 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	d.guard = guard
 	view := d.st.NewView()
 	d.goRun("status view", func() error { return view.Run(runCtx) })
+	if err := d.metrics.Register(metrics.NewStateCollector(metricsSource{st: d.st, view: view, nc: d.nc}, metrics.StateConfig{Now: opts.Now})); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	if d.grpc, _, err = api.New(d.st, api.Config{Checker: in, Tokens: tokens, Keys: ring, View: view, Guard: guard, Creds: creds, PageKey: d.pageKey, Now: opts.Now, Log: d.log.With("component", "api"),
-		Channels: chans, Teller: pub, Answerer: pub}); err != nil {
+		Channels: chans, Teller: pub, Answerer: pub,
+		Unary: d.metrics.UnaryServerInterceptor(), Stream: d.metrics.StreamServerInterceptor()}); err != nil {
 		return nil, err
 	}
 	d.goRun("grpc", func() error { return d.grpc.Serve(d.grpcLn) })
@@ -332,7 +346,7 @@ func (d *Daemon) dispatcher(ctx context.Context, onDelivered func(context.Contex
 	disp := dispatch.New(d.st, chans, dispatch.Config{Window: d.opts.Deadline, Backoff: d.opts.DispatchBackoff, Relay: relay,
 		Webhook: webhook.NewClient(webhook.Config{Timeout: d.opts.WebhookTimeout, Now: d.opts.Now,
 			AllowPrivate: d.opts.WebhookAllowPrivate}),
-		OnDelivered: onDelivered, Now: d.opts.Now, Log: d.log.With("component", "dispatch")})
+		OnDelivered: onDelivered, Now: d.opts.Now, Log: d.log.With("component", "dispatch"), Metrics: d.metrics})
 	if err := disp.Prepare(ctx); err != nil {
 		return nil, nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cascadehq/cascade/internal/dispatch"
 	"github.com/cascadehq/cascade/internal/email"
 )
@@ -117,6 +119,9 @@ type Options struct {
 	MaxStreamsPerToken, MaxStreams int
 	// HTTPTimeouts of the HTTP server; zero fields take DefaultHTTPTimeouts'.
 	HTTPTimeouts HTTPTimeouts
+	// Registry receives the daemon's metrics (served on /metrics); nil
+	// means a registry of its own, never the global default one.
+	Registry *prometheus.Registry
 }
 
 // HTTPTimeouts bound the HTTP server's connections. The dashboard's live

@@ -59,11 +59,23 @@ type Timers struct {
 
 	mu     sync.Mutex
 	timers jetstream.Stream // CASCADE_TIMERS, once looked up
+	rounds RoundCounter
 }
+
+// RoundCounter counts the rounds the timers publish, by kind (reminder,
+// overdue, redelivery); metrics.Metrics implements it.
+type RoundCounter interface{ Round(kind string) }
+
+type noRounds struct{}
+
+func (noRounds) Round(string) {}
+
+// CountRounds makes the timers count each round they publish on rc.
+func (t *Timers) CountRounds(rc RoundCounter) { t.rounds = rc }
 
 // NewTimers returns the timers over st.
 func NewTimers(st *store.Store, pub *delivery.Publisher, p Policy, now func() time.Time, log *slog.Logger) *Timers {
-	return &Timers{st: st, js: st.JetStream(), pub: pub, policy: p, now: now, log: log}
+	return &Timers{st: st, js: st.JetStream(), pub: pub, policy: p, now: now, log: log, rounds: noRounds{}}
 }
 
 // Next is when any of ns next needs an action (zero if none).
@@ -343,6 +355,9 @@ func (t *Timers) ProcessChunk(ctx context.Context, id breach.BreachID, chunk int
 	if len(out) > 0 {
 		if _, err := t.pub.Send(ctx, out); err != nil {
 			return err
+		}
+		for _, r := range delivery.Rounds(out) {
+			t.rounds.Round(r.Event)
 		}
 	}
 	if err := t.recordReminders(ctx, id, chunk, now, todo); err != nil {

@@ -252,7 +252,23 @@ type Publisher struct {
 	st     *store.Store
 	notice jetstream.Stream
 	keys   Signer
+	count  DeliveryCounter
 }
+
+// DeliveryCounter counts delivery results by channel and result
+// (delivered, failed); metrics.Metrics implements it.
+type DeliveryCounter interface {
+	Deliveries(channel, result string, n int)
+}
+
+type noCount struct{}
+
+func (noCount) Deliveries(string, string, int) {}
+
+// CountDeliveries makes the publisher count the messages it stores for
+// organisations (channel nats) on dc: new copies delivered, a failed
+// publish failed.
+func (p *Publisher) CountDeliveries(dc DeliveryCounter) { p.count = dc }
 
 // Signer gives the active signing key (implemented by signing.Ring).
 type Signer interface{ Active() *signing.Key }
@@ -264,7 +280,7 @@ func NewPublisher(ctx context.Context, st *store.Store, keys Signer) (*Publisher
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", store.StreamNotices, err)
 	}
-	return &Publisher{st: st, notice: s, keys: keys}, nil
+	return &Publisher{st: st, notice: s, keys: keys, count: noCount{}}, nil
 }
 
 // Result is the outcome of one message: when the organisation's copy was
@@ -328,8 +344,10 @@ func (p *Publisher) Send(ctx context.Context, out []Outgoing) ([]Result, error) 
 	acks, err := p.st.PublishBatched(ctx, store.StreamNotices, toOrgs)
 	wg.Wait()
 	if err != nil {
+		p.count.Deliveries(string(breach.ChannelNATS), "failed", len(toOrgs))
 		return nil, fmt.Errorf("publish to organisations: %w", err)
 	}
+	p.countAcks(acks)
 	if verr != nil {
 		return nil, fmt.Errorf("publish the vendor's rounds: %w", verr)
 	}
@@ -361,6 +379,24 @@ func (p *Publisher) Send(ctx context.Context, out []Outgoing) ([]Result, error) 
 		res[i].SentAt = first.SentAt
 	}
 	return res, nil
+}
+
+func (p *Publisher) countAcks(acks []store.Ack) {
+	var ok, failed int
+	for _, a := range acks {
+		switch {
+		case a.Err != nil:
+			failed++
+		case !a.Duplicate:
+			ok++
+		}
+	}
+	if ok > 0 {
+		p.count.Deliveries(string(breach.ChannelNATS), "delivered", ok)
+	}
+	if failed > 0 {
+		p.count.Deliveries(string(breach.ChannelNATS), "failed", failed)
+	}
 }
 
 // Rounds groups the messages of out flagged Vendor by breach, event and

@@ -88,7 +88,19 @@ type Config struct {
 	OnDelivered func(ctx context.Context, n *breach.Notice) error
 	Now         func() time.Time // nil: time.Now
 	Log         *slog.Logger
+	// Metrics counts each attempt's result per channel; nil counts nothing.
+	Metrics DeliveryCounter
 }
+
+// DeliveryCounter counts delivery results by channel and result
+// (delivered, failed, dead_lettered); metrics.Metrics implements it.
+type DeliveryCounter interface {
+	Delivery(channel, result string)
+}
+
+type noCount struct{}
+
+func (noCount) Delivery(string, string) {}
 
 // Dispatcher delivers messages to webhooks and e-mail.
 type Dispatcher struct {
@@ -136,6 +148,9 @@ func New(st *store.Store, ch *store.Channels, cfg Config) *Dispatcher {
 	}
 	if cfg.Webhook == nil {
 		cfg.Webhook = webhook.NewClient(webhook.Config{Now: cfg.Now})
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noCount{}
 	}
 	return &Dispatcher{st: st, ch: ch, cfg: cfg, back: cfg.Backoff.withDefaults(), hook: cfg.Webhook, log: cfg.Log, now: cfg.Now,
 		active: map[breach.OrgID]from{}, ready: make(chan struct{}), changed: make(chan struct{}, 1)}
@@ -428,9 +443,11 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 			}
 		}
 		if err != nil {
+			d.cfg.Metrics.Delivery(string(c), "failed")
 			failed = append(failed, failure{c, err})
 			continue
 		}
+		d.cfg.Metrics.Delivery(string(c), "delivered")
 		done, progressed = append(done, c), true
 		log.Debug("delivered", "channel", c)
 	}
@@ -463,6 +480,7 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 				d.retryLater(m, "store a dead letter", err)
 				return
 			}
+			d.cfg.Metrics.Delivery(string(f.c), "dead_lettered")
 			log.Warn("message given up on: dead-lettered", "channel", f.c, "err", f.err, "published", md.Timestamp)
 		}
 		d.settle(ctx, x)

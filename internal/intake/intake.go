@@ -58,7 +58,24 @@ type Config struct {
 	// Promises arms the processor's own clock (nil: no promise timers).
 	Promises PromiseTimers
 	Log      *slog.Logger
+
+	// Metrics counts results and times fan-outs (nil: nothing is counted).
+	Metrics Metrics
 }
+
+// Metrics counts what intake does (metrics.Metrics implements it).
+type Metrics interface {
+	// IntakeResult counts one message's result: recorded, rejected,
+	// retried or dead_lettered.
+	IntakeResult(result string)
+	// FanoutStarted starts timing a fan-out; the func it returns ends it.
+	FanoutStarted() func()
+}
+
+type noMetrics struct{}
+
+func (noMetrics) IntakeResult(string)   {}
+func (noMetrics) FanoutStarted() func() { return func() {} }
 
 // Timers arms the durable per-chunk timers (implemented by deadline.Timers).
 type Timers interface {
@@ -79,6 +96,7 @@ type Intake struct {
 	timers  Timers
 
 	promises    PromiseTimers
+	metrics     Metrics
 	maxAttempts int
 	retryDelay  time.Duration
 	busyLimit   time.Duration
@@ -93,7 +111,11 @@ func New(st *store.Store, pub *delivery.Publisher, cfg Config) *Intake {
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = 30 * time.Second
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
 	return &Intake{st: st, pub: pub, now: cfg.Now, window: cfg.Deadline, workers: cfg.Workers, ackWait: cfg.AckWait, timers: cfg.Timers, log: cfg.Log, promises: cfg.Promises,
+		metrics:     cfg.Metrics,
 		maxAttempts: cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts), retryDelay: cmp.Or(cfg.RetryDelay, time.Second), busyLimit: cmp.Or(cfg.BusyLimit, time.Hour)}
 }
 
@@ -224,12 +246,14 @@ func (in *Intake) handle(ctx context.Context, m jetstream.Msg) {
 	}
 	switch {
 	case err == nil:
+		in.metrics.IntakeResult("recorded")
 	case rej != nil:
 		rej.r.Subject, rej.r.StreamSeq, rej.r.At = m.Subject(), seq, in.now()
 		if perr := publishRejection(ctx, in.st.JetStream(), rej.r, fmt.Sprintf("rejected/%d", seq)); perr != nil {
 			in.retry(ctx, m, md, log, fmt.Errorf("publish rejection (%s): %w", rej.r.Reason, perr))
 			return
 		}
+		in.metrics.IntakeResult("rejected")
 		log.Warn("breach report rejected", "reason", rej.r.Reason, "detail", clip(rej.r.Detail, 500), "breach_id", rej.r.BreachID)
 	case ctx.Err() != nil:
 		return // shutting down: the message is redelivered after AckWait
@@ -289,6 +313,7 @@ func (in *Intake) retry(ctx context.Context, m jetstream.Msg, md *jetstream.MsgM
 		return
 	}
 	if md.NumDelivered < uint64(in.maxAttempts) {
+		in.metrics.IntakeResult("retried")
 		log.Warn("intake: processing failed; will retry", "err", err, "max_attempts", in.maxAttempts)
 		_ = m.NakWithDelay(in.delay(md.NumDelivered))
 		return
@@ -303,6 +328,7 @@ func (in *Intake) retry(ctx context.Context, m jetstream.Msg, md *jetstream.MsgM
 		_ = m.NakWithDelay(in.delay(md.NumDelivered))
 		return
 	}
+	in.metrics.IntakeResult("dead_lettered")
 	log.Error("intake: gave up on the message (dead-lettered on "+store.SubjectRejected+")", "err", err, "breach_id", r.BreachID)
 	if terr := m.TermWithReason("dead_lettered"); terr != nil {
 		log.Warn("intake: terminating a dead-lettered message failed; it may be tried once more", "err", terr)
@@ -439,9 +465,11 @@ func (in *Intake) accept(ctx context.Context, r *breach.Report, seq uint64, prog
 			return nil, false, err
 		}
 	}
+	done := in.metrics.FanoutStarted()
 	if err := in.fanout(ctx, b, progress); err != nil {
 		return nil, false, err
 	}
+	done()
 	return b, false, nil
 }
 

@@ -138,3 +138,36 @@ const LedgerNoticeFilter = ledgerNotice + ".>"
 
 // BreachNoticeFilter matches the ledger subjects of one breach's notices.
 func BreachNoticeFilter(id breach.BreachID) string { return ledgerNotice + "." + string(id) + ".*" }
+
+// Summaries returns up to limit stored summaries (in no order) and whether
+// more are stored: one watch of the bucket, for the metrics' gauges.
+func (s *Store) Summaries(ctx context.Context, limit int) ([]breach.Summary, bool, error) {
+	w, err := s.summaries.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return nil, false, fmt.Errorf("read summaries: %w", err)
+	}
+	defer stopWatcher(w)
+	var out []breach.Summary
+	for {
+		select {
+		case e := <-w.Updates():
+			if e == nil {
+				return out, false, nil
+			}
+			if e.Key() == checkpointKey {
+				continue
+			}
+			if len(out) == limit {
+				return out, true, nil
+			}
+			v, err := decodeSummary(e)
+			if err != nil {
+				s.log.Warn("skipping undecodable summary", "key", e.Key(), "err", err)
+				continue
+			}
+			out = append(out, v.Summary)
+		case <-ctx.Done():
+			return nil, false, fmt.Errorf("read summaries: %w", ctx.Err())
+		}
+	}
+}

@@ -157,3 +157,38 @@ func (v *View) applySummary(e jetstream.KeyValueEntry) {
 	v.summaries[id] = sv.Summary
 	v.mu.Unlock()
 }
+
+// Summaries returns up to limit summaries (in no order) and whether there
+// were more, or ok false when the view cannot answer (not caught up).
+func (v *View) Summaries(limit int) (sums []breach.Summary, more, ok bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if !v.ready {
+		return nil, false, false
+	}
+	sums = make([]breach.Summary, 0, min(limit, len(v.summaries)))
+	for _, s := range v.summaries {
+		if len(sums) == limit {
+			return sums, true, true
+		}
+		sums = append(sums, s)
+	}
+	return sums, false, true
+}
+
+// CountBreaches counts the breaches for which match is true, or ok false
+// when the view cannot answer. The breaches are shared: match must not
+// change them.
+func (v *View) CountBreaches(match func(*breach.Breach) bool) (n int, ok bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if !v.ready {
+		return 0, false
+	}
+	for _, b := range v.breaches {
+		if match(b) {
+			n++
+		}
+	}
+	return n, true
+}
