@@ -50,7 +50,7 @@ func startQA(t *testing.T, tune func(*qaEnv)) *qaEnv {
 	}
 	opts := options(t)
 	opts.OrgsFile = orgs
-	opts.SMTP = email.Options{Addr: relay.addr, From: "Cascade <cascade@vendor.example>", Username: "cascade", PasswordFile: pw, CAFile: relay.caFile}
+	opts.SMTP = email.Options{Addr: relay.Addr, From: "Cascade <cascade@vendor.example>", Username: "cascade", PasswordFile: pw, CAFile: relay.caFile}
 	opts.InsecureNoAuth = false
 	opts.WebhookAllowPrivate = true
 	opts.DispatchBackoff = dispatch.Backoff{Initial: 50 * time.Millisecond, Max: 100 * time.Millisecond, GiveUp: 5 * time.Second, MinAttempts: 3}
@@ -244,10 +244,9 @@ func TestQuestionsAndAnswers(t *testing.T) {
 
 	// Org-c's e-mail: the shared answer, without who asked.
 	natstest.Eventually(t, 20*time.Second, func() error {
-		q.relay.mu.Lock()
-		msgs := append([]string(nil), q.relay.msgs...)
-		q.relay.mu.Unlock()
+		msgs := q.relay.Mails()
 		for _, m := range msgs {
+			m := string(m.Data)
 			if strings.Contains(m, "Subject: Answer from the processor: Test breach [QA-1/org-c]") {
 				if strings.Contains(m, "org-a") || strings.Contains(m, "Alpha") {
 					return fmt.Errorf("the e-mail names the asker:\n%s", m)
