@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -83,7 +84,7 @@ func TestWatchGolden(t *testing.T) {
 		writes = append(writes, strconv.Quote(line))
 	}
 	section("live redraws, escaped", writes...)
-	golden(t, "watch", b.String())
+	testkit.Golden(t, "watch.golden", b.String())
 }
 
 func TestFormatCountdown(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,9 +22,8 @@ import (
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/natsembed"
 	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "regenerate deploy/nats-auth/nats-auth.conf")
 
 const waitFor = 10 * time.Second
 
@@ -694,7 +692,7 @@ func samePerms(x, y *server.Permissions) bool {
 // and included in the cluster configurations. -update regenerates it.
 func TestExampleConfig(t *testing.T) {
 	example := filepath.Join("..", "..", "deploy", "nats-auth", ConfigFile)
-	if *update {
+	if testkit.Update() {
 		set := generate(t, "se-kommun-0180", "se-kommun-1480", "se-kommun-1280")
 		if err := os.WriteFile(example, []byte(set.Config()), 0o644); err != nil {
 			t.Fatal(err)
