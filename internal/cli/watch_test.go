@@ -17,7 +17,6 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -221,7 +220,7 @@ func (w *watchRun) stop() int {
 func (w *watchRun) until(t *testing.T, what string, cond func(out string) bool) string {
 	t.Helper()
 	var out string
-	natstest.Eventually(t, 15*time.Second, func() error {
+	testkit.Eventually(t, 15*time.Second, func() error {
 		if out = w.stdout.String(); !cond(out) {
 			return fmt.Errorf("no %s in stdout:\n%s\nstderr:\n%s", what, visible(out), w.stderr.String())
 		}
@@ -428,7 +427,7 @@ func TestWatchDisplay(t *testing.T) {
 		w := startWatch(t, newFakeClock(start), slices.Concat([]string{"--display", "plain"}, conn, []string{"--grpc-addr", p.addr()})...)
 		w.until(t, "first line", func(out string) bool { return strings.Contains(out, " acknowledged=3 ") })
 		p.setDown(true)
-		natstest.Eventually(t, 15*time.Second, func() error {
+		testkit.Eventually(t, 15*time.Second, func() error {
 			if !strings.Contains(w.stderr.String(), "cascadectl: watch of "+exampleID+" lost (") ||
 				!strings.Contains(w.stderr.String(), "; reconnecting in 1s\n") {
 				return fmt.Errorf("stderr %q", w.stderr.String())
@@ -436,7 +435,7 @@ func TestWatchDisplay(t *testing.T) {
 			return nil
 		})
 		p.setDown(false)
-		natstest.Eventually(t, 30*time.Second, func() error {
+		testkit.Eventually(t, 30*time.Second, func() error {
 			if !strings.HasSuffix(w.stderr.String(), "cascadectl: watch of "+exampleID+" resumed\n") {
 				return fmt.Errorf("stderr %q", w.stderr.String())
 			}

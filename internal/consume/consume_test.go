@@ -14,6 +14,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/consume"
 	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 const stream, durable = "TEST", "test-consumer"
@@ -84,7 +85,7 @@ func publish(t *testing.T, js jetstream.JetStream, data string) {
 // it, so that the server tells the client of the deletion at once.
 func deleteConsumer(t *testing.T, js jetstream.JetStream) {
 	t.Helper()
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		c, err := js.Consumer(t.Context(), stream, durable)
 		if err != nil {
 			return err
@@ -128,7 +129,7 @@ func TestRestartsAfterConsumerDeleted(t *testing.T) {
 		Wait:        w.wait,
 	})
 	publish(t, js, "one")
-	natstest.Eventually(t, 5*time.Second, func() error {
+	testkit.Eventually(t, 5*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		if !slices.Equal(got, []string{"one"}) {
@@ -137,14 +138,14 @@ func TestRestartsAfterConsumerDeleted(t *testing.T) {
 		return nil
 	})
 	deleteConsumer(t, js)
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		if n := created.Load(); n < 2 {
 			return fmt.Errorf("consumer created %d times", n)
 		}
 		return nil
 	})
 	publish(t, js, "two")
-	natstest.Eventually(t, 5*time.Second, func() error {
+	testkit.Eventually(t, 5*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
 		if !slices.Contains(got, "two") {
@@ -191,7 +192,7 @@ func TestBacksOffOnErrors(t *testing.T) {
 	}
 	// Once consuming, a failure starts again from the first delay.
 	deleteConsumer(t, js)
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		if got := w.get()[len(want):]; !slices.Contains(got, consume.FirstDelay) {
 			return fmt.Errorf("pauses after consuming %v, want a restart after %v", got, consume.FirstDelay)
 		}
@@ -265,7 +266,7 @@ func TestStopsPromptly(t *testing.T) {
 			Handle:  func(context.Context, jetstream.Msg) {},
 			Backoff: func(int) time.Duration { return time.Hour },
 		})
-		natstest.Eventually(t, 5*time.Second, func() error {
+		testkit.Eventually(t, 5*time.Second, func() error {
 			if attempts.Load() == 0 {
 				return errors.New("no attempt")
 			}

@@ -15,7 +15,6 @@ import (
 	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/dispatch"
 	"github.com/cascadehq/cascade/internal/email"
-	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/testkit"
 )
 
@@ -43,7 +42,7 @@ func TestWebhookAndEmail(t *testing.T) {
 	h := newHarness(t, []breach.Org{org}, dispatch.Config{Relay: &email.Relay{Addr: mb.Addr, From: "cascade@vendor.example", AllowPlainLoopback: true}})
 	h.secret("both")
 	id := h.notify("both", false)
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		n := h.notice(id)
 		if e := channel(n, breach.ChannelEmail); e.Delivered != 1 {
 			return fmt.Errorf("e-mail record %+v", e)
@@ -62,7 +61,7 @@ func TestWebhookAndEmail(t *testing.T) {
 		!strings.Contains(string(msgs[0].Data), "Content-Language: sv") {
 		t.Fatalf("mail: %d messages\n%+v", len(msgs), msgs)
 	}
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		info, err := consumerInfo(h)
 		if err != nil {
 			return err
@@ -91,7 +90,7 @@ func TestEmailNotConfigured(t *testing.T) {
 	if _, err := h.pub.Send(ctx(t), []delivery.Outgoing{delivery.ReminderMessage(testBreach, n, time.Hour, at, false, false)}); err != nil {
 		t.Fatal(err)
 	}
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		info, err := consumerInfo(h)
 		if err != nil {
 			return err

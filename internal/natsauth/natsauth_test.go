@@ -21,7 +21,6 @@ import (
 
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/natsembed"
-	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/testkit"
 )
 
@@ -95,7 +94,7 @@ func connect(t *testing.T, url string, c Credentials) *client {
 // `Permissions Violation for Subscription to "cascade.notice.b"`).
 func (cl *client) awaitViolation(want string) {
 	cl.t.Helper()
-	natstest.Eventually(cl.t, waitFor, func() error {
+	testkit.Eventually(cl.t, waitFor, func() error {
 		cl.mu.Lock()
 		defer cl.mu.Unlock()
 		for _, err := range cl.errs {
@@ -811,7 +810,7 @@ func TestVendorRepliesStayInItsAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	natstest.Eventually(t, waitFor, func() error {
+	testkit.Eventually(t, waitFor, func() error {
 		if n := st.CachedInfo().State.Msgs; n < uint64(len(targets)+1) {
 			st, _ = djs.Stream(ctx, streamIntake)
 			return fmt.Errorf("%d reports stored", n)
