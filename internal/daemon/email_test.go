@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cascadehq/cascade/internal/email"
-	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -54,7 +53,7 @@ func TestEmailChannel(t *testing.T) {
 	e := start(t, opts)
 	e.publish(report("MAIL-1", "org-mail"))
 	var n *cascadev1.Notice
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		r, err := e.noticeC.GetNotice(ctx(t), &cascadev1.GetNoticeRequest{NoticeId: "MAIL-1/org-mail"})
 		if err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cascadehq/cascade/internal/email"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -60,7 +61,7 @@ func TestEscalationByEmail(t *testing.T) {
 		return out
 	}
 	var n *cascadev1.Notice
-	waitFor(t, 30*time.Second, func() error {
+	testkit.Eventually(t, 30*time.Second, func() error {
 		n = getNotice(t, e.noticeC, "ESC-1/org-esc")
 		if got := mails("ESC-1/org-esc"); len(got) < 4 || len(n.GetEscalatedTo()) < 2 {
 			return fmt.Errorf("%d e-mails, escalated to %v", len(got), n.GetEscalatedTo())

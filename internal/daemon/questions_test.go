@@ -17,8 +17,8 @@ import (
 	"github.com/cascadehq/cascade/internal/dispatch"
 	"github.com/cascadehq/cascade/internal/email"
 	"github.com/cascadehq/cascade/internal/natsauth"
-	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/signing"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -233,7 +233,7 @@ func TestQuestionsAndAnswers(t *testing.T) {
 		}
 	}
 	// The asking organisation's webhook.
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		for _, r := range q.hook.requests() {
 			if r.header.Get("Cascade-Event") == "answer" && r.status == http.StatusOK && strings.Contains(string(r.body), answer) {
 				return nil
@@ -243,7 +243,7 @@ func TestQuestionsAndAnswers(t *testing.T) {
 	})
 
 	// Org-c's e-mail: the shared answer, without who asked.
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		msgs := q.relay.Mails()
 		for _, m := range msgs {
 			m := string(m.Data)
@@ -380,7 +380,7 @@ func TestQuestionsKeepTheClock(t *testing.T) {
 		}
 	}
 	var n *cascadev1.Notice
-	natstest.Eventually(t, 30*time.Second, func() error {
+	testkit.Eventually(t, 30*time.Second, func() error {
 		n = getNotice(t, q.noticeC, "QA-CLOCK/org-b")
 		if len(n.GetReminders()) != 1 || n.GetOverdueNotifiedAt() == nil || n.GetDeliveryCount() < 2 {
 			return fmt.Errorf("reminders %d, overdue %v, deliveries %d", len(n.GetReminders()), n.GetOverdueNotifiedAt(), n.GetDeliveryCount())
