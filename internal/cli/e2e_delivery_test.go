@@ -13,7 +13,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/daemon"
 	"github.com/cascadehq/cascade/internal/dispatch"
-	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 // TestWebhookVerbs: webhook secret issues and rotates a secret; a webhook
@@ -68,7 +68,7 @@ func TestWebhookVerbs(t *testing.T) {
 	}
 
 	c.runStdin(strings.Replace(minimalReport("DL-1", "Dead letter test"), "se-kommun-0114", "org-down", 1), "breach", "publish", "-")
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		r := c.run("deadletter", "list", "--org", "org-down", "-o", "json")
 		if r.code != 0 || !strings.Contains(r.stdout, "DL-1/org-down") {
 			return fmt.Errorf("exit %d: %s %s", r.code, r.stdout, r.stderr)
@@ -80,7 +80,7 @@ func TestWebhookVerbs(t *testing.T) {
 		!strings.Contains(r.stdout, down.URL+"/hook ") || strings.Contains(r.stdout, "s3cret") {
 		t.Fatalf("deadletter list:\n%s", r.stdout)
 	}
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		r := c.must("notice", "show", "DL-1/org-down")
 		if !strings.Contains(field(r.stdout, "Webhook"), "1 given up") {
 			return fmt.Errorf("notice show:\n%s", r.stdout)

@@ -12,7 +12,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/cascadehq/cascade/internal/daemon"
-	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -130,7 +130,7 @@ func TestEndToEndObligations(t *testing.T) {
 		if got := field(r.stdout, "Revision"); got != "2 delivered, 2 acknowledged" {
 			t.Errorf("Revision: %q\n%s", got, r.stdout)
 		}
-		natstest.Eventually(t, 10*time.Second, func() error {
+		testkit.Eventually(t, 10*time.Second, func() error {
 			r := c.must("breach", "status", exampleID)
 			if got := field(r.stdout, "Acknowledged latest"); got != "1/13" {
 				return fmt.Errorf("Acknowledged latest: %q\n%s", got, r.stdout)
@@ -340,7 +340,7 @@ func TestEndToEndObligations(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.stdout), &out); r.code != 0 || err != nil || out.Published == nil || out.Published.Subject != "cascade.breach.update" || out.Revision != nil {
 			t.Fatalf("exit %d (%v)\nstdout %s\nstderr %s", r.code, err, r.stdout, r.stderr)
 		}
-		natstest.Eventually(t, 10*time.Second, func() error {
+		testkit.Eventually(t, 10*time.Second, func() error {
 			r := c.must("breach", "status", exampleID)
 			if field(r.stdout, "Latest revision") != "3" || field(r.stdout, "Fan-out complete") != "yes" {
 				return fmt.Errorf("revision 3 not delivered yet:\n%s", r.stdout)
@@ -385,7 +385,7 @@ func TestEndToEndLate(t *testing.T) {
 	})
 	id := "LATE-1/se-kommun-0114"
 	c.runStdin(minimalReport("LATE-1", "Late"), "breach", "publish", "-")
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		n := decodeNotice(t, c.must("notice", "show", id, "-o", "json").stdout)
 		if !n.GetOverdue() || n.GetOverdueNotifiedAt() == nil || len(n.GetReminders()) != 1 {
 			return fmt.Errorf("not yet reminded and escalated: %v", n)

@@ -19,6 +19,7 @@ import (
 	"github.com/cascadehq/cascade/internal/daemon"
 	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -231,7 +232,7 @@ func TestEndToEnd(t *testing.T) {
 		if n := tableRows(r.stdout); n != 1 || !strings.Contains(r.stdout, "dpo@x") {
 			t.Errorf("--state acknowledged:\n%s", r.stdout)
 		}
-		natstest.Eventually(t, 10*time.Second, func() error {
+		testkit.Eventually(t, 10*time.Second, func() error {
 			_, s, _ := decodeStatus(t, c.must("breach", "status", exampleID, "-o", "json").stdout)
 			if s.GetAcknowledged() != 1 {
 				return fmt.Errorf("summary acknowledged %d, want 1", s.GetAcknowledged())
@@ -360,7 +361,7 @@ func TestEndToEnd(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, "Published breach NO-WAIT-1") || strings.Contains(r.stdout, "Fan-out") {
 			t.Fatalf("exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 		}
-		natstest.Eventually(t, 10*time.Second, func() error {
+		testkit.Eventually(t, 10*time.Second, func() error {
 			if r := c.run("breach", "status", "NO-WAIT-1"); r.code != 0 || field(r.stdout, "Fan-out complete") != "yes" {
 				return fmt.Errorf("exit %d: %s%s", r.code, r.stdout, r.stderr)
 			}
@@ -395,7 +396,7 @@ func TestEndToEnd(t *testing.T) {
 		go func() {
 			done <- Main(ctx, c.args([]string{"breach", "status", exampleID, "--watch"}), strings.NewReader(""), &stdout, &stderr)
 		}()
-		natstest.Eventually(t, 10*time.Second, func() error {
+		testkit.Eventually(t, 10*time.Second, func() error {
 			if !strings.Contains(stdout.String(), " total=12 delivered=12 acknowledged=1 ") {
 				return fmt.Errorf("stdout %q stderr %q", stdout.String(), stderr.String())
 			}
@@ -403,7 +404,7 @@ func TestEndToEnd(t *testing.T) {
 		})
 		// A change while watching is printed as a new line.
 		c.must("notice", "ack", exampleID+"/se-kommun-1480", "--by", "dpo@y")
-		natstest.Eventually(t, 10*time.Second, func() error {
+		testkit.Eventually(t, 10*time.Second, func() error {
 			if !strings.Contains(stdout.String(), " total=12 delivered=12 acknowledged=2 ") {
 				return fmt.Errorf("stdout %q", stdout.String())
 			}

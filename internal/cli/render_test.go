@@ -10,6 +10,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 // Fixed values, so the rendered output is the same on every run.
@@ -175,7 +177,7 @@ func TestRenderGolden(t *testing.T) {
 		br.NextUpdate = &cascadev1.UpdatePromise{NextUpdateBy: ts(tNow.Add(-90 * time.Minute)), PromisedRevision: 2, Kept: 1, Missed: 1, Overdue: true}
 		return renderBreachStatus(&b, br, fixtureSummary(), tNow)
 	})
-	golden(t, "render", b.String())
+	testkit.Golden(t, "render.golden", b.String())
 }
 
 func TestJSONGolden(t *testing.T) {
@@ -192,7 +194,7 @@ func TestJSONGolden(t *testing.T) {
 	if err := writeProtoLine(&b, fixtureSummary()); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "json", b.String())
+	testkit.Golden(t, "json.golden", b.String())
 }
 
 func TestProgressLine(t *testing.T) {

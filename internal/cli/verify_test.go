@@ -18,6 +18,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/signing"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -211,7 +212,7 @@ func TestVerifyHelpGolden(t *testing.T) {
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
 	}
-	golden(t, "help_verify", r.stdout)
+	testkit.Golden(t, "help_verify.golden", r.stdout)
 }
 
 // TestVerifyNATSCLIForms: cascadectl verify reads what the nats CLI saves

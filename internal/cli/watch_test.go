@@ -17,7 +17,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -83,7 +83,7 @@ func TestWatchGolden(t *testing.T) {
 		writes = append(writes, strconv.Quote(line))
 	}
 	section("live redraws, escaped", writes...)
-	golden(t, "watch", b.String())
+	testkit.Golden(t, "watch.golden", b.String())
 }
 
 func TestFormatCountdown(t *testing.T) {
@@ -220,7 +220,7 @@ func (w *watchRun) stop() int {
 func (w *watchRun) until(t *testing.T, what string, cond func(out string) bool) string {
 	t.Helper()
 	var out string
-	natstest.Eventually(t, 15*time.Second, func() error {
+	testkit.Eventually(t, 15*time.Second, func() error {
 		if out = w.stdout.String(); !cond(out) {
 			return fmt.Errorf("no %s in stdout:\n%s\nstderr:\n%s", what, visible(out), w.stderr.String())
 		}
@@ -427,7 +427,7 @@ func TestWatchDisplay(t *testing.T) {
 		w := startWatch(t, newFakeClock(start), slices.Concat([]string{"--display", "plain"}, conn, []string{"--grpc-addr", p.addr()})...)
 		w.until(t, "first line", func(out string) bool { return strings.Contains(out, " acknowledged=3 ") })
 		p.setDown(true)
-		natstest.Eventually(t, 15*time.Second, func() error {
+		testkit.Eventually(t, 15*time.Second, func() error {
 			if !strings.Contains(w.stderr.String(), "cascadectl: watch of "+exampleID+" lost (") ||
 				!strings.Contains(w.stderr.String(), "; reconnecting in 1s\n") {
 				return fmt.Errorf("stderr %q", w.stderr.String())
@@ -435,7 +435,7 @@ func TestWatchDisplay(t *testing.T) {
 			return nil
 		})
 		p.setDown(false)
-		natstest.Eventually(t, 30*time.Second, func() error {
+		testkit.Eventually(t, 30*time.Second, func() error {
 			if !strings.HasSuffix(w.stderr.String(), "cascadectl: watch of "+exampleID+" resumed\n") {
 				return fmt.Errorf("stderr %q", w.stderr.String())
 			}

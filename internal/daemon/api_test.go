@@ -8,14 +8,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/status"
 
-	"github.com/cascadehq/cascade/internal/natstest"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
-
-func waitFor(t *testing.T, timeout time.Duration, cond func() error) {
-	t.Helper()
-	natstest.Eventually(t, timeout, cond)
-}
 
 func wantCode(t *testing.T, err error, code string) {
 	t.Helper()

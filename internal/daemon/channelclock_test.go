@@ -11,6 +11,7 @@ import (
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/deadline"
 	"github.com/cascadehq/cascade/internal/store"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -34,7 +35,7 @@ func TestClockStartsOnChannelDelivery(t *testing.T) {
 	opts.Redeliver = []time.Duration{}
 	e := start(t, opts)
 	e.publish(report("CLK-1", "org-nats", "org-hook"))
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		b, err := e.breachC.GetBreach(ctx(t), &cascadev1.GetBreachRequest{BreachId: "CLK-1"})
 		if err != nil {
 			return err
@@ -79,7 +80,7 @@ func TestClockStartsOnChannelDelivery(t *testing.T) {
 	if err := timers.ArmNotice(ctx(t), n); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		hook = getNotice(t, e.noticeC, "CLK-1/org-hook")
 		if hook.GetOverdueNotifiedAt() == nil {
 			return fmt.Errorf("not escalated yet: %d reminders", len(hook.GetReminders()))

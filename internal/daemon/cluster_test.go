@@ -17,6 +17,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/daemon"
 	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -60,7 +61,7 @@ func clusterJS(t *testing.T, c *natstest.Cluster) jetstream.JetStream {
 // acknowledges it (a stream leader may be being elected).
 func publishUntilAcked(t *testing.T, js jetstream.JetStream, body []byte) {
 	t.Helper()
-	waitFor(t, 60*time.Second, func() error {
+	testkit.Eventually(t, 60*time.Second, func() error {
 		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_, err := js.Publish(c, "cascade.breach.report", body)
@@ -94,7 +95,7 @@ func fetchSummary(t *testing.T, bc cascadev1.BreachServiceClient, id string) (*c
 // pollSummary polls the breach's summary until cond holds.
 func pollSummary(t *testing.T, bc cascadev1.BreachServiceClient, id string, timeout time.Duration, cond func(*cascadev1.BreachSummary) bool) {
 	t.Helper()
-	waitFor(t, timeout, func() error {
+	testkit.Eventually(t, timeout, func() error {
 		s, err := fetchSummary(t, bc, id)
 		if err != nil {
 			return err
@@ -137,7 +138,7 @@ func waitPublished(t *testing.T, js jetstream.JetStream, k int64) int64 {
 func waitStream(t *testing.T, js jetstream.JetStream, stream string, k int64) int64 {
 	t.Helper()
 	var got int64
-	waitFor(t, 120*time.Second, func() error {
+	testkit.Eventually(t, 120*time.Second, func() error {
 		if got = streamMsgs(t, js, stream); got < k {
 			return fmt.Errorf("%d messages on %s, waiting for %d", got, stream, k)
 		}
@@ -255,7 +256,7 @@ func retryableCode(err error) bool {
 // reads served by any replica see every acknowledged write.
 func waitReplicasCurrent(t *testing.T, js jetstream.JetStream, stream string) {
 	t.Helper()
-	waitFor(t, 60*time.Second, func() error {
+	testkit.Eventually(t, 60*time.Second, func() error {
 		c, cancel := context.WithTimeout(context.Background(), clusterCallTimeout)
 		defer cancel()
 		s, err := js.Stream(c, stream)
@@ -348,7 +349,7 @@ func TestClusterNodeDiesDuringAcks(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, 60*time.Second, func() error {
+	testkit.Eventually(t, 60*time.Second, func() error {
 		if k := acked.Load(); k < clients {
 			return fmt.Errorf("%d acknowledged", k)
 		}
@@ -357,7 +358,7 @@ func TestClusterNodeDiesDuringAcks(t *testing.T) {
 	c.Stop(victim)
 	atStop := acked.Load()
 	stopped := time.Now()
-	waitFor(t, 90*time.Second, func() error {
+	testkit.Eventually(t, 90*time.Second, func() error {
 		if k := acked.Load(); k < n/2 {
 			return fmt.Errorf("%d acknowledged since node %d stopped", k, victim)
 		}
@@ -492,7 +493,7 @@ func TestTwoDaemonsOneDies(t *testing.T) {
 		js := clusterJS(t, c)
 		publishUntilAcked(t, js, allReport(id))
 		working := -1
-		waitFor(t, 60*time.Second, func() error {
+		testkit.Eventually(t, 60*time.Second, func() error {
 			for i, l := range logs {
 				if l.logged("breach recorded") {
 					working = i
@@ -509,7 +510,7 @@ func TestTwoDaemonsOneDies(t *testing.T) {
 		if stopped >= n {
 			t.Errorf("daemon %d finished the fan-out before it stopped", working+1)
 		}
-		waitFor(t, 120*time.Second, func() error {
+		testkit.Eventually(t, 120*time.Second, func() error {
 			if !logs[other].logged("fan-out complete") {
 				return fmt.Errorf("daemon %d has not completed the fan-out of %s", other+1, id)
 			}
@@ -538,7 +539,7 @@ func TestTwoDaemonsOneDies(t *testing.T) {
 		})
 		stopped := time.Now()
 		bc2 := grpcClient(t, d2.GRPCAddr())
-		waitFor(t, 120*time.Second, func() error {
+		testkit.Eventually(t, 120*time.Second, func() error {
 			b, err := bc2.GetBreach(shortCtx(t), &cascadev1.GetBreachRequest{BreachId: id})
 			if err != nil {
 				return err
@@ -551,7 +552,7 @@ func TestTwoDaemonsOneDies(t *testing.T) {
 		// Wait until every notice is overdue: three entries on its ledger
 		// subject (created, delivered, overdue; the reminder before the
 		// escalation is recorded in its chunk's reminder record).
-		waitFor(t, 150*time.Second, func() error {
+		testkit.Eventually(t, 150*time.Second, func() error {
 			s, err := js.Stream(shortCtx(t), "CASCADE_LEDGER")
 			if err != nil {
 				return err
@@ -694,7 +695,7 @@ func TestClusterIntakeLeaderDies(t *testing.T) {
 	stopped := time.Now()
 	// The fan-out completes (recorded on the breach); how long after the
 	// stop is logged.
-	waitFor(t, 90*time.Second, func() error {
+	testkit.Eventually(t, 90*time.Second, func() error {
 		b, err := bc.GetBreach(ctx(t), &cascadev1.GetBreachRequest{BreachId: id})
 		if err != nil {
 			return err

@@ -19,6 +19,7 @@ import (
 	"github.com/cascadehq/cascade/internal/daemon"
 	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -38,7 +39,7 @@ var crashPoints = []uint64{1000, 5000, 8000}
 func killAt(t *testing.T, js jetstream.JetStream, k uint64, kill func()) {
 	t.Helper()
 	var seen uint64
-	natstest.Eventually(t, 120*time.Second, func() error {
+	testkit.Eventually(t, 120*time.Second, func() error {
 		s, err := js.Stream(ctx(t), "CASCADE_NOTICES")
 		if err != nil {
 			return err
@@ -61,7 +62,7 @@ func killAt(t *testing.T, js jetstream.JetStream, k uint64, kill func()) {
 // ledger), delivered at least once, and the summary agrees.
 func verifyFanout(t *testing.T, js jetstream.JetStream, bc cascadev1.BreachServiceClient, id string, n int) {
 	t.Helper()
-	waitFor(t, 120*time.Second, func() error {
+	testkit.Eventually(t, 120*time.Second, func() error {
 		b, err := bc.GetBreach(ctx(t), &cascadev1.GetBreachRequest{BreachId: id})
 		if err != nil {
 			return err
@@ -103,7 +104,7 @@ func verifyFanout(t *testing.T, js jetstream.JetStream, bc cascadev1.BreachServi
 	if len(info.State.Subjects) != n {
 		t.Errorf("%d notices in the ledger, want %d", len(info.State.Subjects), n)
 	}
-	waitFor(t, 30*time.Second, func() error {
+	testkit.Eventually(t, 30*time.Second, func() error {
 		s, err := bc.GetBreachSummary(ctx(t), &cascadev1.GetBreachSummaryRequest{BreachId: id})
 		if err != nil {
 			return err
@@ -219,7 +220,7 @@ func TestKill9MidFanout(t *testing.T) {
 	}
 	cmd := run()
 	var nc *nats.Conn
-	waitFor(t, 30*time.Second, func() (err error) {
+	testkit.Eventually(t, 30*time.Second, func() (err error) {
 		// The daemon creates the NATS users on its first start; the test
 		// inspects as the daemon's.
 		user, err := natsauth.UserOptionFromFile(filepath.Join(dataDir, daemon.NATSAuthSubdir, natsauth.DaemonSeedFile))
@@ -234,7 +235,7 @@ func TestKill9MidFanout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, func() error {
+	testkit.Eventually(t, 30*time.Second, func() error {
 		_, err := js.Publish(ctx(t), "cascade.breach.report", allReport("KILL-1"))
 		return err
 	})

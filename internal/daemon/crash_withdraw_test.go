@@ -11,6 +11,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/daemon"
 	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -58,7 +59,7 @@ func TestDaemonStopsMidWithdrawal(t *testing.T) {
 	}
 	// Stop once some, not all, withdrawals are recorded.
 	var seen int64
-	natstest.Eventually(t, 120*time.Second, func() error {
+	testkit.Eventually(t, 120*time.Second, func() error {
 		r, err := grpcClient(t, d.GRPCAddr()).GetBreachSummary(ctx(t), &cascadev1.GetBreachSummaryRequest{BreachId: "CRASH-WD"})
 		if err != nil {
 			return err
@@ -78,7 +79,7 @@ func TestDaemonStopsMidWithdrawal(t *testing.T) {
 	}
 	defer d.Stop()
 	bc := grpcClient(t, d.GRPCAddr())
-	waitFor(t, 120*time.Second, func() error {
+	testkit.Eventually(t, 120*time.Second, func() error {
 		b, err := bc.GetBreach(ctx(t), &cascadev1.GetBreachRequest{BreachId: "CRASH-WD"})
 		if err != nil {
 			return err
@@ -117,7 +118,7 @@ func TestDaemonStopsMidWithdrawal(t *testing.T) {
 			t.Errorf("%s: %d messages, want %d", org, got, msgs)
 		}
 	}
-	waitFor(t, 30*time.Second, func() error {
+	testkit.Eventually(t, 30*time.Second, func() error {
 		r, err := bc.GetBreachSummary(ctx(t), &cascadev1.GetBreachSummaryRequest{BreachId: "CRASH-WD"})
 		if err != nil {
 			return err

@@ -1,110 +1,34 @@
 package daemon_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"io"
-	"log"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
-
 	"github.com/cascadehq/cascade/internal/email"
-	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
-// smtpRelay is a real SMTP server (github.com/emersion/go-smtp) on
-// loopback offering STARTTLS with a self-signed certificate and PLAIN
-// authentication.
+// smtpRelay is a real SMTP server on loopback offering STARTTLS with a
+// self-signed certificate (caFile trusts it) and requiring the PLAIN login
+// cascade/relay-secret.
 type smtpRelay struct {
-	addr   string
+	*testkit.SMTP
 	caFile string
-	mu     sync.Mutex
-	msgs   []string
-	tls    []bool
-	rcpts  [][]string // each message's recipients (RCPT TO), in order
 }
-
-type smtpSession struct {
-	r    *smtpRelay
-	c    *smtp.Conn
-	auth bool
-	to   []string
-}
-
-func (s *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain} }
-func (s *smtpSession) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != "cascade" || pass != "relay-secret" {
-			return errors.New("bad credentials")
-		}
-		s.auth = true
-		return nil
-	}), nil
-}
-func (s *smtpSession) Mail(string, *smtp.MailOptions) error {
-	if !s.auth {
-		return smtp.ErrAuthRequired
-	}
-	return nil
-}
-func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = append(s.to, to); return nil }
-func (s *smtpSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	_, isTLS := s.c.TLSConnectionState()
-	s.r.mu.Lock()
-	s.r.msgs, s.r.tls, s.r.rcpts = append(s.r.msgs, string(b)), append(s.r.tls, isTLS), append(s.r.rcpts, s.to)
-	s.r.mu.Unlock()
-	s.to = nil
-	return err
-}
-func (s *smtpSession) Reset()        { s.to = nil }
-func (s *smtpSession) Logout() error { return nil }
 
 func startSMTP(t *testing.T) *smtpRelay {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "relay.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, _, ca := testkit.SelfSigned(t)
 	r := &smtpRelay{caFile: filepath.Join(t.TempDir(), "relay-ca.pem")}
-	if err := os.WriteFile(r.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(r.caFile, ca, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &smtpSession{r: r, c: c}, nil }))
-	srv.Domain, srv.ErrorLog = "relay.test", log.New(io.Discard, "", 0)
-	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.addr = ln.Addr().String()
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	r.SMTP = testkit.StartSMTP(t, testkit.SMTPConfig{TLS: cfg, Username: "cascade", Password: "relay-secret", RequireAuth: true})
 	return r
 }
 
@@ -125,11 +49,11 @@ func TestEmailChannel(t *testing.T) {
 	}
 	opts := options(t)
 	opts.OrgsFile = orgs
-	opts.SMTP = email.Options{Addr: relay.addr, From: "Cascade <cascade@vendor.example>", Username: "cascade", PasswordFile: pw, CAFile: relay.caFile}
+	opts.SMTP = email.Options{Addr: relay.Addr, From: "Cascade <cascade@vendor.example>", Username: "cascade", PasswordFile: pw, CAFile: relay.caFile}
 	e := start(t, opts)
 	e.publish(report("MAIL-1", "org-mail"))
 	var n *cascadev1.Notice
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		r, err := e.noticeC.GetNotice(ctx(t), &cascadev1.GetNoticeRequest{NoticeId: "MAIL-1/org-mail"})
 		if err != nil {
 			return err
@@ -144,22 +68,20 @@ func TestEmailChannel(t *testing.T) {
 		!ch[0].GetDeliveredAt().AsTime().Equal(n.GetDeliveredAt().AsTime()) {
 		t.Fatalf("channels %v, delivered_at %v", ch, n.GetDeliveredAt().AsTime())
 	}
-	relay.mu.Lock()
-	msgs, viaTLS := relay.msgs, relay.tls
-	relay.mu.Unlock()
-	if len(msgs) != 1 || !viaTLS[0] {
-		t.Fatalf("%d e-mails, TLS %v", len(msgs), viaTLS)
+	msgs := relay.Mails()
+	if len(msgs) != 1 || !msgs[0].TLS {
+		t.Fatalf("%d e-mails, %+v", len(msgs), msgs)
 	}
 	for _, want := range []string{"Subject: Personal data breach: Test breach [MAIL-1/org-mail]", "Content-Language: en",
 		"Idempotency-Key: MAIL-1/org-mail/notice/1", "filename=" + email.AttachmentName} {
-		if !strings.Contains(msgs[0], want) {
+		if !strings.Contains(string(msgs[0].Data), want) {
 			t.Errorf("e-mail lacks %q", want)
 		}
 	}
 
 	// Bad settings stop the daemon at start, with the reason.
 	bad := options(t)
-	bad.SMTP = email.Options{Addr: relay.addr, From: "not an address"}
+	bad.SMTP = email.Options{Addr: relay.Addr, From: "not an address"}
 	if _, err := startErr(bad); err == nil || !strings.Contains(err.Error(), "--smtp-from") {
 		t.Fatalf("bad --smtp-from: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cascadehq/cascade/internal/email"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -34,7 +35,7 @@ func TestEscalationByEmail(t *testing.T) {
 	}
 	opts := options(t)
 	opts.OrgsFile = orgs
-	opts.SMTP = email.Options{Addr: relay.addr, From: "Cascade <cascade@vendor.example>", Username: "cascade", PasswordFile: pw, CAFile: relay.caFile}
+	opts.SMTP = email.Options{Addr: relay.Addr, From: "Cascade <cascade@vendor.example>", Username: "cascade", PasswordFile: pw, CAFile: relay.caFile}
 	opts.Deadline = 5 * time.Second
 	opts.Remind = []time.Duration{3 * time.Second, time.Second}
 	opts.Redeliver = []time.Duration{}
@@ -48,21 +49,19 @@ func TestEscalationByEmail(t *testing.T) {
 		to []string
 	}
 	mails := func(notice string) []mail {
-		relay.mu.Lock()
-		defer relay.mu.Unlock()
 		var out []mail
-		for i, m := range relay.msgs {
-			_, rest, ok := strings.Cut(m, "Idempotency-Key: "+notice+"/")
+		for _, m := range relay.Mails() {
+			_, rest, ok := strings.Cut(string(m.Data), "Idempotency-Key: "+notice+"/")
 			if !ok {
 				continue
 			}
 			kind, _, _ := strings.Cut(rest, "\r\n")
-			out = append(out, mail{kind, slices.Sorted(slices.Values(relay.rcpts[i]))})
+			out = append(out, mail{kind, slices.Sorted(slices.Values(m.To))})
 		}
 		return out
 	}
 	var n *cascadev1.Notice
-	waitFor(t, 30*time.Second, func() error {
+	testkit.Eventually(t, 30*time.Second, func() error {
 		n = getNotice(t, e.noticeC, "ESC-1/org-esc")
 		if got := mails("ESC-1/org-esc"); len(got) < 4 || len(n.GetEscalatedTo()) < 2 {
 			return fmt.Errorf("%d e-mails, escalated to %v", len(got), n.GetEscalatedTo())
@@ -82,13 +81,11 @@ func TestEscalationByEmail(t *testing.T) {
 	if got := mails("ESC-1/org-plain"); !slices.EqualFunc(got, want, func(a, b mail) bool { return a.id == b.id && slices.Equal(a.to, b.to) }) {
 		t.Errorf("e-mails of org-plain = %v, want %v", got, want)
 	}
-	relay.mu.Lock()
-	for _, m := range relay.msgs {
-		if strings.Contains(m, "Idempotency-Key: ESC-1/org-esc/overdue") && !strings.Contains(m, "To: dpo@esc.example.org, head@esc.example.org\r\n") {
+	for _, m := range relay.Mails() {
+		if m := string(m.Data); strings.Contains(m, "Idempotency-Key: ESC-1/org-esc/overdue") && !strings.Contains(m, "To: dpo@esc.example.org, head@esc.example.org\r\n") {
 			t.Errorf("the overdue e-mail is not addressed to both:\n%s", m)
 		}
 	}
-	relay.mu.Unlock()
 
 	// The vendor sees who was escalated to, and when.
 	es := n.GetEscalatedTo()

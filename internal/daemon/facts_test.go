@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cascadehq/cascade/internal/signing"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -26,7 +27,7 @@ const factsReport = `{"id":"%s","processor":"Exempel HR-system AB","title":"Test
 func revisionDone(t *testing.T, e *env, id string, n int) *cascadev1.Breach {
 	t.Helper()
 	var b *cascadev1.Breach
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		r, err := e.breachC.GetBreach(ctx(t), &cascadev1.GetBreachRequest{BreachId: id})
 		if err != nil {
 			return err
@@ -216,7 +217,7 @@ func TestWithdrawal(t *testing.T) {
 	}
 	// Stockholm's clock runs out: reminded, redelivered and escalated.
 	// Malmö's stopped: nothing after the withdrawal.
-	waitFor(t, 30*time.Second, func() error {
+	testkit.Eventually(t, 30*time.Second, func() error {
 		if getNotice(t, e.noticeC, "WD-1/se-kommun-0180").GetOverdueNotifiedAt() == nil {
 			return fmt.Errorf("Stockholm not escalated yet")
 		}
@@ -286,7 +287,7 @@ func TestWithdrawal(t *testing.T) {
 	}
 	e.waitSummary("WD-1", 10*time.Second, func(s *cascadev1.BreachSummary) bool { return s.GetWithdrawn() == 0 && s.GetDelivered() == 2 })
 	// The new clock runs: Malmö is reminded again.
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		if n := getNotice(t, e.noticeC, "WD-1/se-kommun-1480"); len(n.GetReminders()) == 0 {
 			return fmt.Errorf("no reminder on the new clock yet")
 		}
@@ -322,7 +323,7 @@ func TestWithdrawalByWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got hookRequest
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		for _, r := range hook.requests() {
 			if r.header.Get("Cascade-Event") == "withdrawal" {
 				got = r
@@ -335,7 +336,7 @@ func TestWithdrawalByWebhook(t *testing.T) {
 		t.Fatalf("withdrawal request: %v %s", got.header, got.body)
 	}
 	// org-nats runs out its clock; org-hook's webhook hears nothing after the withdrawal.
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		if getNotice(t, e.noticeC, "WDH-1/org-nats").GetOverdueNotifiedAt() == nil {
 			return fmt.Errorf("org-nats not escalated yet")
 		}

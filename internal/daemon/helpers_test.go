@@ -19,7 +19,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/daemon"
 	"github.com/cascadehq/cascade/internal/natsauth"
-	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -161,7 +161,7 @@ func allReport(id string) []byte {
 func (e *env) waitSummary(id string, timeout time.Duration, cond func(*cascadev1.BreachSummary) bool) *cascadev1.BreachSummary {
 	e.t.Helper()
 	var last *cascadev1.BreachSummary
-	natstest.Eventually(e.t, timeout, func() error {
+	testkit.Eventually(e.t, timeout, func() error {
 		r, err := e.breachC.GetBreachSummary(ctx(e.t), &cascadev1.GetBreachSummaryRequest{BreachId: id})
 		if err != nil {
 			return err

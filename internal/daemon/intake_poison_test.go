@@ -13,7 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -28,7 +28,7 @@ func protoReport(id string, affected []*cascadev1.AffectedOrganisation) *cascade
 // it took from since.
 func (e *env) waitRecorded(id string, since time.Time, timeout time.Duration) time.Duration {
 	e.t.Helper()
-	natstest.Eventually(e.t, timeout, func() error {
+	testkit.Eventually(e.t, timeout, func() error {
 		_, err := e.breachC.GetBreach(ctx(e.t), &cascadev1.GetBreachRequest{BreachId: id})
 		return err
 	})
@@ -39,7 +39,7 @@ func (e *env) waitRecorded(id string, since time.Time, timeout time.Duration) ti
 func (e *env) rejectionFor(seq uint64) map[string]any {
 	e.t.Helper()
 	var got map[string]any
-	natstest.Eventually(e.t, 10*time.Second, func() error {
+	testkit.Eventually(e.t, 10*time.Second, func() error {
 		for _, r := range e.rejections() {
 			if r["stream_seq"] == float64(seq) {
 				got = r
@@ -170,7 +170,7 @@ func TestReportBreachLargeThenValid(t *testing.T) {
 		t.Fatalf("ReportBreach took %v after a large one", took)
 	}
 	var partial map[string]any
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		for _, r := range e.rejections() {
 			if r["breach_id"] == "partial-grpc" {
 				partial = r

@@ -10,6 +10,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 func TestRepublishIsIdempotent(t *testing.T) {
@@ -54,7 +56,7 @@ func natsPending(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		i, err := c.Info(ctx(t))
 		if err != nil {
 			return err
@@ -69,7 +71,7 @@ func natsPending(t *testing.T, e *env) {
 func waitRejection(t *testing.T, e *env, seq uint64, reason, field string) map[string]any {
 	t.Helper()
 	var got map[string]any
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		for _, r := range e.rejections() {
 			if r["stream_seq"] == float64(seq) {
 				got = r

@@ -17,7 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/cascadehq/cascade/internal/daemon"
-	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -130,7 +130,7 @@ func TestRevokedTokenEndsStreams(t *testing.T) {
 	defer cancelOther()
 	relay := openLive(t, e.d.HTTPAddr(), "/api/events/breaches/REVOKE-1", viewer)
 	polled := openLive(t, e.d.HTTPAddr(), "/api/events/breaches", viewer)
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		if !relay.has("caught_up", "{}") || !polled.has("breaches", "REVOKE-1") {
 			return errors.New("live views not caught up")
 		}
@@ -156,7 +156,7 @@ func TestRevokedTokenEndsStreams(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the revoked token's gRPC watch is still open after 10 s")
 	}
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		for name, v := range map[string]*liveView{"relayed watch": relay, "polled list": polled} {
 			if _, done := v.snapshot(); !done {
 				return fmt.Errorf("the %s is still open", name)
@@ -252,7 +252,7 @@ func TestStreamLimits(t *testing.T) {
 	}
 	// A closed watch frees its place.
 	cancel1()
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		_, c, err := e.watch(v1, "LIMIT-1")
 		if err == nil {
 			c()
@@ -357,7 +357,7 @@ func TestLiveViewOutlastsHTTPTimeouts(t *testing.T) {
 	e.plain()
 	relay := openLive(t, e.d.HTTPAddr(), "/api/events/breaches/LONG-1", e.vendor)
 	polled := openLive(t, e.d.HTTPAddr(), "/api/events/breaches", e.vendor)
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		if !relay.has("caught_up", "{}") || !polled.has("breaches", "LONG-1") {
 			return errors.New("live views not caught up")
 		}
@@ -370,7 +370,7 @@ func TestLiveViewOutlastsHTTPTimeouts(t *testing.T) {
 	if _, err := e.noticeC.AcknowledgeNotice(withToken(ctx(t), ctrl), &cascadev1.AcknowledgeNoticeRequest{NoticeId: "LONG-1/se-kommun-0180", AcknowledgedBy: "dpo"}); err != nil {
 		t.Fatal(err)
 	}
-	natstest.Eventually(t, 15*time.Second, func() error {
+	testkit.Eventually(t, 15*time.Second, func() error {
 		if !relay.has("notice", "NOTICE_STATE_ACKNOWLEDGED") {
 			_, done := relay.snapshot()
 			return fmt.Errorf("the relayed watch has no acknowledgement (ended: %v)", done)

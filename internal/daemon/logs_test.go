@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -37,7 +38,7 @@ func TestLogsTellTheStory(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.publishUpdate("LOG-1", "the copied files are identified", time.Time{})
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		if n := getNotice(t, e.noticeC, "LOG-1/se-kommun-1480"); n.GetOverdueNotifiedAt() == nil {
 			return fmt.Errorf("not escalated yet")
 		}
@@ -52,7 +53,7 @@ func TestLogsTellTheStory(t *testing.T) {
 		`level=INFO msg="outcome recorded" component=api kind=not_reportable notice_id=LOG-1/se-kommun-0180`,
 		`level=INFO msg="revision recorded" component=intake breach_id=LOG-1 revision=2`,
 	}
-	waitFor(t, 10*time.Second, func() error { // the log line follows the recorded state
+	testkit.Eventually(t, 10*time.Second, func() error { // the log line follows the recorded state
 		for _, w := range want {
 			if !strings.Contains(buf.String(), w) {
 				return fmt.Errorf("no %q", w)

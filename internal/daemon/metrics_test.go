@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/cascadehq/cascade/internal/dispatch"
-	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -140,7 +140,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Before the deadline: the notices by state and the next deadline.
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		fams = scrape(t, addr)
 		for state, want := range map[string]float64{"pending": 0, "delivered": 3, "acknowledged": 1, "resolved": 1, "withdrawn": 0} {
 			if v, ok := value(fams, "cascade_notices", "state", state); !ok || v != want {
@@ -179,7 +179,7 @@ func TestMetrics(t *testing.T) {
 		{"cascade_grpc_server_handled_total", []string{"method", "/cascade.v1.NoticeService/AcknowledgeNotice", "code", "OK"}, 1, true},
 		{"cascade_stream_messages", []string{"stream", "CASCADE_NOTICES"}, 13, false},
 	}
-	natstest.Eventually(t, 30*time.Second, func() error {
+	testkit.Eventually(t, 30*time.Second, func() error {
 		fams = scrape(t, addr)
 		for _, w := range want {
 			v, ok := value(fams, w.name, w.labels...)

@@ -17,6 +17,7 @@ import (
 	"github.com/cascadehq/cascade/internal/natsembed"
 	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/registry"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -62,7 +63,7 @@ func TestEmbeddedServerWithOrganisationPermissions(t *testing.T) {
 	if _, err := orgA.SubscribeSync("cascade.notice.se-kommun-1480"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		select {
 		case err := <-aErrs:
 			if strings.Contains(err.Error(), `Permissions Violation for Subscription to "cascade.notice.se-kommun-1480"`) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/store"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -39,7 +40,7 @@ func TestUpdateBecomesRevision(t *testing.T) {
 	update := `{"breach_id":"REV-1","summary":"The copied files also hold sick-leave records.","data_categories":["name","sick leave"],
 		"add_affected":[{"org_id":"se-kommun-1280","approx_subjects":900},{"org_id":"se-kommun-9999"}]}`
 	publishUpdate(t, e, update)
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		b, err := e.breachC.GetBreach(ctx(t), &cascadev1.GetBreachRequest{BreachId: "REV-1"})
 		if err != nil {
 			return err
@@ -160,7 +161,7 @@ func TestOutcomesAndHistory(t *testing.T) {
 	wantCode(t, err, "FailedPrecondition")
 
 	// Late: a reason for the delay is required.
-	waitFor(t, 10*time.Second, func() error { // the report time may not be in the future
+	testkit.Eventually(t, 10*time.Second, func() error { // the report time may not be in the future
 		if time.Now().Before(n.GetDeadline().AsTime()) {
 			return fmt.Errorf("deadline not passed")
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/signing"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -98,7 +99,7 @@ func TestProcessorPromise(t *testing.T) {
 	// Kept: the update arrives in time and promises nothing more.
 	e.publishUpdate("PROM-KEPT", "Forensics done; nothing more to add", time.Time{})
 	var kept *cascadev1.Breach
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		kept = getBreach(t, e.breachC, "PROM-KEPT")
 		if len(kept.GetRevisions()) != 1 {
 			return fmt.Errorf("revisions %d", len(kept.GetRevisions()))
@@ -111,13 +112,13 @@ func TestProcessorPromise(t *testing.T) {
 	}
 
 	// Missed: reminded first ...
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		if len(vendorEvents(t, e.js, "PROM-MISS", "update_due")) == 0 {
 			return fmt.Errorf("no reminder yet")
 		}
 		return nil
 	})
-	waitFor(t, 10*time.Second, func() error { // recorded once sent
+	testkit.Eventually(t, 10*time.Second, func() error { // recorded once sent
 		if b := getBreach(t, e.breachC, "PROM-MISS"); b.GetNextUpdate().GetRemindedAt() == nil || b.GetNextUpdate().GetOverdue() {
 			return fmt.Errorf("after the reminder: %v", b.GetNextUpdate())
 		}
@@ -127,7 +128,7 @@ func TestProcessorPromise(t *testing.T) {
 	e.d.Stop()
 	opts.OrgsFile = ""
 	e2 := start(t, opts)
-	waitFor(t, 30*time.Second, func() error {
+	testkit.Eventually(t, 30*time.Second, func() error {
 		if len(vendorEvents(t, e2.js, "PROM-MISS", "update_overdue")) == 0 {
 			return fmt.Errorf("no overdue message yet")
 		}
@@ -156,7 +157,7 @@ func TestProcessorPromise(t *testing.T) {
 
 	// Late: on the breach, the summary and a controller's notice.
 	var b *cascadev1.Breach
-	waitFor(t, 10*time.Second, func() error { // recorded once sent, then in the history
+	testkit.Eventually(t, 10*time.Second, func() error { // recorded once sent, then in the history
 		if b = getBreach(t, e2.breachC, "PROM-MISS"); b.GetNextUpdate().GetOverdueNotifiedAt() == nil || len(b.GetPromiseHistory()) < 3 {
 			return fmt.Errorf("overdue not recorded yet: %v, %v", b.GetNextUpdate(), b.GetPromiseHistory())
 		}
@@ -184,7 +185,7 @@ func TestProcessorPromise(t *testing.T) {
 	// The late update: late, missed once, and a new promise opens.
 	again := time.Now().Add(time.Hour)
 	e2.publishUpdate("PROM-MISS", "Scope confirmed", again)
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		if b = getBreach(t, e2.breachC, "PROM-MISS"); len(b.GetRevisions()) != 1 {
 			return fmt.Errorf("revisions %d", len(b.GetRevisions()))
 		}

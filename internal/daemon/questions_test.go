@@ -17,8 +17,8 @@ import (
 	"github.com/cascadehq/cascade/internal/dispatch"
 	"github.com/cascadehq/cascade/internal/email"
 	"github.com/cascadehq/cascade/internal/natsauth"
-	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/signing"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -50,7 +50,7 @@ func startQA(t *testing.T, tune func(*qaEnv)) *qaEnv {
 	}
 	opts := options(t)
 	opts.OrgsFile = orgs
-	opts.SMTP = email.Options{Addr: relay.addr, From: "Cascade <cascade@vendor.example>", Username: "cascade", PasswordFile: pw, CAFile: relay.caFile}
+	opts.SMTP = email.Options{Addr: relay.Addr, From: "Cascade <cascade@vendor.example>", Username: "cascade", PasswordFile: pw, CAFile: relay.caFile}
 	opts.InsecureNoAuth = false
 	opts.WebhookAllowPrivate = true
 	opts.DispatchBackoff = dispatch.Backoff{Initial: 50 * time.Millisecond, Max: 100 * time.Millisecond, GiveUp: 5 * time.Second, MinAttempts: 3}
@@ -233,7 +233,7 @@ func TestQuestionsAndAnswers(t *testing.T) {
 		}
 	}
 	// The asking organisation's webhook.
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		for _, r := range q.hook.requests() {
 			if r.header.Get("Cascade-Event") == "answer" && r.status == http.StatusOK && strings.Contains(string(r.body), answer) {
 				return nil
@@ -243,11 +243,10 @@ func TestQuestionsAndAnswers(t *testing.T) {
 	})
 
 	// Org-c's e-mail: the shared answer, without who asked.
-	natstest.Eventually(t, 20*time.Second, func() error {
-		q.relay.mu.Lock()
-		msgs := append([]string(nil), q.relay.msgs...)
-		q.relay.mu.Unlock()
+	testkit.Eventually(t, 20*time.Second, func() error {
+		msgs := q.relay.Mails()
 		for _, m := range msgs {
+			m := string(m.Data)
 			if strings.Contains(m, "Subject: Answer from the processor: Test breach [QA-1/org-c]") {
 				if strings.Contains(m, "org-a") || strings.Contains(m, "Alpha") {
 					return fmt.Errorf("the e-mail names the asker:\n%s", m)
@@ -381,7 +380,7 @@ func TestQuestionsKeepTheClock(t *testing.T) {
 		}
 	}
 	var n *cascadev1.Notice
-	natstest.Eventually(t, 30*time.Second, func() error {
+	testkit.Eventually(t, 30*time.Second, func() error {
 		n = getNotice(t, q.noticeC, "QA-CLOCK/org-b")
 		if len(n.GetReminders()) != 1 || n.GetOverdueNotifiedAt() == nil || n.GetDeliveryCount() < 2 {
 			return fmt.Errorf("reminders %d, overdue %v, deliveries %d", len(n.GetReminders()), n.GetOverdueNotifiedAt(), n.GetDeliveryCount())

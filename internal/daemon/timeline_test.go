@@ -11,6 +11,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 // registryIDs are the first n organisation ids of the example registry.
@@ -96,7 +98,7 @@ func TestMiljodataTimeline(t *testing.T) {
 	}
 
 	// The promise missed: the processor is told once.
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		if len(vendorEvents(t, e.js, "MD-2025-08", "update_overdue")) == 0 {
 			return fmt.Errorf("no overdue event for the promise yet")
 		}
@@ -133,7 +135,7 @@ func TestMiljodataTimeline(t *testing.T) {
 	if sum.GetWithdrawn() != 30 || sum.GetTotal() != 160 {
 		t.Errorf("final summary %v", sum)
 	}
-	waitFor(t, 30*time.Second, func() error {
+	testkit.Eventually(t, 30*time.Second, func() error {
 		if getNotice(t, e.noticeC, "MD-2025-08/"+ids[0]).GetOverdueNotifiedAt() == nil {
 			return fmt.Errorf("the overdue escalation has not gone out yet")
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/cascadehq/cascade/internal/deadline"
 	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/signing"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -100,7 +101,7 @@ func TestRemindersThenOverdue(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n *cascadev1.Notice
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		n = getNotice(t, e.noticeC, "REM-1/se-kommun-1480")
 		if n.GetOverdueNotifiedAt() == nil {
 			return fmt.Errorf("not escalated yet: %d reminders", len(n.GetReminders()))
@@ -172,7 +173,7 @@ func TestTimersSurviveRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		info, err := timers.Info(ctx(t), jetstream.WithSubjectFilter("cascade.timer.fire.>"))
 		if err != nil {
 			return err
@@ -182,7 +183,7 @@ func TestTimersSurviveRestart(t *testing.T) {
 		}
 		return nil
 	})
-	waitFor(t, 20*time.Second, func() error { // and is at least LateAfter overdue
+	testkit.Eventually(t, 20*time.Second, func() error { // and is at least LateAfter overdue
 		m, err := timers.GetLastMsgForSubject(ctx(t), "cascade.timer.fire.RST-1.0")
 		if err != nil {
 			return err
@@ -195,7 +196,7 @@ func TestTimersSurviveRestart(t *testing.T) {
 	opts.OrgsFile = ""
 	e2 := start(t, opts)
 	var n *cascadev1.Notice
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		n = getNotice(t, e2.noticeC, "RST-1/se-kommun-0180")
 		if n.GetOverdueNotifiedAt() == nil {
 			return fmt.Errorf("not escalated yet: %v", n.GetReminders())
@@ -228,7 +229,7 @@ func TestTwoDaemonsFireOnce(t *testing.T) {
 		es = append(es, start(t, opts))
 	}
 	es[0].publish(allReport("TWO-1"))
-	waitFor(t, 30*time.Second, func() error {
+	testkit.Eventually(t, 30*time.Second, func() error {
 		r, err := es[1].noticeC.ListNotices(ctx(t), &cascadev1.ListNoticesRequest{BreachId: "TWO-1", PageSize: 1000})
 		if err != nil {
 			return err
@@ -269,7 +270,7 @@ func TestRedeliveryUntilAcknowledged(t *testing.T) {
 	e.publish(report("RED-1", "se-kommun-0180"))
 	id := "RED-1/se-kommun-0180"
 	var n *cascadev1.Notice
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		r, err := e.noticeC.GetNotice(ctx(t), &cascadev1.GetNoticeRequest{NoticeId: id})
 		if err != nil {
 			return err
@@ -293,7 +294,7 @@ func TestRedeliveryUntilAcknowledged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		m, err := timers.GetLastMsgForSubject(ctx(t), "cascade.timer.at.RED-1.0")
 		if err != nil {
 			return err

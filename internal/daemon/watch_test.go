@@ -9,6 +9,8 @@ import (
 	"time"
 
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 func TestWatchBreach(t *testing.T) {
@@ -74,7 +76,7 @@ func TestWatchFromBeforeFanout(t *testing.T) {
 	e := start(t, opts)
 	e.publish(allReport("WATCH-2"))
 	// Watch as soon as the breach exists; the fan-out progresses live.
-	waitFor(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		_, err := e.breachC.GetBreach(ctx(t), &cascadev1.GetBreachRequest{BreachId: "WATCH-2"})
 		return err
 	})

@@ -17,7 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/cascadehq/cascade/internal/dispatch"
-	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 	"github.com/cascadehq/cascade/internal/webhook"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -116,7 +116,7 @@ func TestWebhookOnlyOrganisation(t *testing.T) {
 
 	e.publish(report("HOOK-1", "org-hook", "org-down", "org-nats"))
 	var n *cascadev1.Notice
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		r, err := e.noticeC.GetNotice(ctx(t), &cascadev1.GetNoticeRequest{NoticeId: "HOOK-1/org-hook"})
 		if err != nil {
 			return err
@@ -146,7 +146,7 @@ func TestWebhookOnlyOrganisation(t *testing.T) {
 	}
 
 	// The reminder follows from the webhook delivery and reaches the webhook.
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		n = getNotice(t, e.noticeC, "HOOK-1/org-hook")
 		if len(n.GetReminders()) != 1 {
 			return fmt.Errorf("reminders %v", n.GetReminders())
@@ -188,7 +188,7 @@ func TestWebhookOnlyOrganisation(t *testing.T) {
 
 	// The broken webhook: dead letters for the vendor; NATS delivery stands.
 	var dls []*cascadev1.DeadLetter
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		r, err := ds.ListDeadLetters(ctx(t), &cascadev1.ListDeadLettersRequest{BreachId: "HOOK-1", OrgId: "org-down"})
 		if err != nil {
 			return err
@@ -266,7 +266,7 @@ func TestWebhookPrivateAddressRefused(t *testing.T) {
 	e.publish(report("PRIV-1", "org-loop", "org-name", "org-meta", "org-plain"))
 	for org, w := range want {
 		var dl *cascadev1.DeadLetter
-		natstest.Eventually(t, 20*time.Second, func() error {
+		testkit.Eventually(t, 20*time.Second, func() error {
 			r, err := ds.ListDeadLetters(ctx(t), &cascadev1.ListDeadLettersRequest{BreachId: "PRIV-1", OrgId: org})
 			if err != nil {
 				return err
@@ -281,7 +281,7 @@ func TestWebhookPrivateAddressRefused(t *testing.T) {
 			t.Errorf("%s: dead letter after %d attempts: %q, want %q", org, dl.GetAttempts(), got, w)
 		}
 		// The notice is recorded just after the dead letter is stored.
-		natstest.Eventually(t, 10*time.Second, func() error {
+		testkit.Eventually(t, 10*time.Second, func() error {
 			nt := getNotice(t, e.noticeC, "PRIV-1/"+org)
 			if c := nt.GetChannels(); nt.GetState() != cascadev1.NoticeState_NOTICE_STATE_PENDING || len(c) != 1 ||
 				c[0].GetLastError() != dl.GetLastError() || c[0].GetDeadLettered() != 1 {

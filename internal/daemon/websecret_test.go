@@ -23,6 +23,7 @@ import (
 	"github.com/cascadehq/cascade/internal/dispatch"
 	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/store"
+	"github.com/cascadehq/cascade/internal/testkit"
 	"github.com/cascadehq/cascade/internal/webhook"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -62,7 +63,7 @@ func (r *sigReceiver) requests() []sigRequest {
 func (r *sigReceiver) noticeFor(t *testing.T, noticeID string) sigRequest {
 	t.Helper()
 	var got sigRequest
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		for _, q := range r.requests() {
 			if q.event == "notice" && bytes.Contains(q.body, []byte(`"`+noticeID+`"`)) {
 				got = q
@@ -242,7 +243,7 @@ func TestWebhookSecretMigration(t *testing.T) {
 	cc := grpcConn(t, d.GRPCAddr())
 	notices := cascadev1.NewNoticeServiceClient(cc)
 	publish("MIG-2")
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		r, err := notices.GetNotice(withToken(ctx(t), vendor), &cascadev1.GetNoticeRequest{NoticeId: "MIG-2/org-hook"})
 		if err != nil {
 			return err

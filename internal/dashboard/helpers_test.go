@@ -22,6 +22,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/daemon"
 	"github.com/cascadehq/cascade/internal/natsauth"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -130,7 +131,7 @@ func (e *env) publish(id string, orgs ...string) {
 		e.t.Fatalf("publish: %v", err)
 	}
 	bc := cascadev1.NewBreachServiceClient(e.cc)
-	eventually(e.t, 20*time.Second, func() error {
+	testkit.Eventually(e.t, 20*time.Second, func() error {
 		r, err := bc.GetBreachSummary(as(e.t, e.vendor), &cascadev1.GetBreachSummaryRequest{BreachId: id})
 		if err != nil {
 			return err
@@ -155,7 +156,7 @@ func (e *env) update(id string, total int64, add ...string) {
 		e.t.Fatalf("publish update: %v", err)
 	}
 	bc := cascadev1.NewBreachServiceClient(e.cc)
-	eventually(e.t, 20*time.Second, func() error {
+	testkit.Eventually(e.t, 20*time.Second, func() error {
 		r, err := bc.GetBreachSummary(as(e.t, e.vendor), &cascadev1.GetBreachSummaryRequest{BreachId: id})
 		if err != nil {
 			return err
@@ -165,22 +166,6 @@ func (e *env) update(id string, total int64, add ...string) {
 		}
 		return nil
 	})
-}
-
-// eventually polls cond until it holds.
-func eventually(t testing.TB, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met after %s: %v", timeout, err)
-		}
-		<-time.After(20 * time.Millisecond)
-	}
 }
 
 // call makes one request to the dashboard as token.

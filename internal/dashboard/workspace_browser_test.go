@@ -17,6 +17,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/daemon"
 	"github.com/cascadehq/cascade/internal/evidence"
+	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
@@ -42,7 +43,7 @@ func downloaded(t *testing.T, dir, suffix string) (string, []byte) {
 	t.Helper()
 	var name string
 	var data []byte
-	eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/consume"
 	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/store"
 )
@@ -180,62 +181,15 @@ func ScheduleAt(at time.Time) string { return "@at " + at.UTC().Format(time.RFC3
 
 // Run handles fired timers until ctx ends, recreating the consumer if it fails.
 func (t *Timers) Run(ctx context.Context) error {
-	for {
-		err := t.run(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		t.log.Error("timers interrupted; restarting in 1s", "err", err)
-		select {
-		case <-time.After(time.Second):
-		case <-ctx.Done():
-			return nil
-		}
-	}
-}
-
-func (t *Timers) run(ctx context.Context) error {
-	cons, err := t.js.CreateOrUpdateConsumer(ctx, store.StreamTimers, jetstream.ConsumerConfig{
-		Durable:        ConsumerName,
-		Description:    "Cascade daemons handling fired timers",
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        15 * time.Second, // a daemon that died mid-chunk hands it over this soon
-		MaxDeliver:     -1,
-		MaxAckPending:  64,
-		FilterSubjects: []string{store.SubjectTimerFire + ".>"},
-	})
-	if err != nil {
-		return fmt.Errorf("timer consumer: %w", err)
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(16))
-	if err != nil {
-		return fmt.Errorf("timer consumer: %w", err)
-	}
-	defer it.Stop()
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
 	// Chunks are independent: handle several at once, so that many timers
 	// falling due together share the disk's fsyncs instead of queueing.
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	sem := make(chan struct{}, timerWorkers)
-	for {
-		m, err := it.Next()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return fmt.Errorf("timer consumer closed: %w", err)
-			}
-			t.log.Warn("timers: next message", "err", err)
-			continue
-		}
+	return consume.Loop{
+		Name:     "timers",
+		Consumer: t.consumer,
 		// The consumer hands out at most MaxAckPending firings at once;
 		// each waits for its due time, then for one of the workers.
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		Handle: func(ctx context.Context, m jetstream.Msg) {
 			if !t.waitDue(ctx, m.Data()) {
 				return
 			}
@@ -246,8 +200,31 @@ func (t *Timers) run(ctx context.Context) error {
 			}
 			defer func() { <-sem }()
 			t.handle(ctx, m)
-		}()
+		},
+		Outstanding: timerMaxAckPending,
+		Batch:       16,
+		Log:         t.log,
+	}.Run(ctx)
+}
+
+// timerMaxAckPending is how many fired timers may be outstanding (waiting
+// for their due time or a worker, or being handled).
+const timerMaxAckPending = 64
+
+func (t *Timers) consumer(ctx context.Context) (jetstream.Consumer, error) {
+	c, err := t.js.CreateOrUpdateConsumer(ctx, store.StreamTimers, jetstream.ConsumerConfig{
+		Durable:        ConsumerName,
+		Description:    "Cascade daemons handling fired timers",
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        15 * time.Second, // a daemon that died mid-chunk hands it over this soon
+		MaxDeliver:     -1,
+		MaxAckPending:  timerMaxAckPending,
+		FilterSubjects: []string{store.SubjectTimerFire + ".>"},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("timer consumer: %w", err)
 	}
+	return c, nil
 }
 
 // waitDue waits until the due time a fired schedule carries (it fires

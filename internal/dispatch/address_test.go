@@ -12,8 +12,8 @@ import (
 
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/dispatch"
-	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/store"
+	"github.com/cascadehq/cascade/internal/testkit"
 	"github.com/cascadehq/cascade/internal/webhook"
 )
 
@@ -59,7 +59,7 @@ func TestWebhookInternalAddressDeadLettered(t *testing.T) {
 	}
 	for _, c := range cases {
 		var dl store.DeadLetterEntry
-		natstest.Eventually(t, 20*time.Second, func() error {
+		testkit.Eventually(t, 20*time.Second, func() error {
 			dls, _, err := h.ch.DeadLetters(ctx(t), "", c.org, 0, 10)
 			if err != nil || len(dls) != 1 {
 				return fmt.Errorf("dead letters %v, %v", dls, err)
@@ -79,7 +79,7 @@ func TestWebhookInternalAddressDeadLettered(t *testing.T) {
 		if strings.Contains(dl.LastError+dl.Destination, "s3cret") {
 			t.Errorf("%s: the dead letter shows the URL's query: %+v", c.org, dl)
 		}
-		natstest.Eventually(t, 10*time.Second, func() error {
+		testkit.Eventually(t, 10*time.Second, func() error {
 			d := channel(h.notice(ids[c.org]), breach.ChannelWebhook)
 			if d.DeadLettered != 1 || d.Attempts != 1 || d.LastError != dl.LastError {
 				return fmt.Errorf("%s: record %+v", c.org, d)
@@ -107,7 +107,7 @@ func TestWebhookAnswerNotEchoed(t *testing.T) {
 	h.secret("leaky")
 	id := h.notify("leaky", false)
 	var dls []store.DeadLetterEntry
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		var err error
 		if dls, _, err = h.ch.DeadLetters(ctx(t), "", "leaky", 0, 10); err != nil || len(dls) != 1 {
 			return fmt.Errorf("dead letters %v, %v", dls, err)
@@ -118,7 +118,7 @@ func TestWebhookAnswerNotEchoed(t *testing.T) {
 	if dls[0].LastError != want {
 		t.Fatalf("dead letter's last error %q, want %q", dls[0].LastError, want)
 	}
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		if d := channel(h.notice(id), breach.ChannelWebhook); d.DeadLettered != 1 || d.LastError != want {
 			return fmt.Errorf("record %+v", d)
 		}

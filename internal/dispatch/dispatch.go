@@ -33,6 +33,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/consume"
 	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/email"
 	"github.com/cascadehq/cascade/internal/store"
@@ -177,58 +178,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 	wg.Add(1)
 	go func() { defer wg.Done(); d.refilter(ctx) }()
-	for {
-		err := d.run(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		d.log.Error("dispatch interrupted; restarting in 1s", "err", err)
-		select {
-		case <-time.After(time.Second):
-		case <-ctx.Done():
-			return nil
-		}
-	}
-}
-
-func (d *Dispatcher) run(ctx context.Context) error {
-	cons, err := d.consumer(ctx)
-	if err != nil {
-		return err
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(d.cfg.Workers))
-	if err != nil {
-		return fmt.Errorf("dispatch consumer: %w", err)
-	}
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	sem := make(chan struct{}, d.cfg.Workers)
-	for {
-		sem <- struct{}{}
-		m, err := it.Next()
-		if err != nil {
-			<-sem
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return fmt.Errorf("dispatch consumer closed: %w", err)
-			}
-			d.log.Warn("dispatch: next message", "err", err)
-			select {
-			case <-time.After(100 * time.Millisecond):
-			case <-ctx.Done():
-			}
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			d.handle(ctx, m)
-		}()
-	}
+	return consume.Loop{
+		Name:        "dispatch",
+		Consumer:    d.consumer,
+		Handle:      d.handle,
+		Outstanding: d.cfg.Workers,
+		Log:         d.log,
+	}.Run(ctx)
 }
 
 // hasWork reports whether the dispatcher has anything to do for o: a

@@ -19,9 +19,9 @@ import (
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/dispatch"
-	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/store"
+	"github.com/cascadehq/cascade/internal/testkit"
 	"github.com/cascadehq/cascade/internal/webhook"
 )
 
@@ -42,7 +42,7 @@ func TestWebhookRetriesWithBackoff(t *testing.T) {
 	h := newHarness(t, []breach.Org{hookOrg("flaky", rc.URL+"/hook")}, dispatch.Config{})
 	h.secret("flaky")
 	id := h.notify("flaky", false)
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		if d := channel(h.notice(id), breach.ChannelWebhook); d.Delivered != 1 {
 			return fmt.Errorf("webhook record %+v", d)
 		}
@@ -112,7 +112,7 @@ func TestWebhookSignaturesAndIdempotencyKey(t *testing.T) {
 	secret.Store(h.secret("signed"))
 	keys.Store(h.keys())
 	id := h.notify("signed", false)
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		if p := problems.Load().(string); p != "" {
 			return errors.New(p)
 		}
@@ -179,7 +179,7 @@ func TestWebhookSlowReceiver(t *testing.T) {
 	h.secret("slow")
 	id := h.notify("slow", false)
 	var failed string
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		es, err := h.st.History(ctx(t), id)
 		if err != nil {
 			return err
@@ -209,7 +209,7 @@ func TestWebhookDeadLetter(t *testing.T) {
 	h.secret("down")
 	id := h.notify("down", false)
 	var dls []store.DeadLetterEntry
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		var err error
 		dls, _, err = h.ch.DeadLetters(ctx(t), "", "", 0, 100)
 		if err != nil || len(dls) == 0 {
@@ -236,7 +236,7 @@ func TestWebhookDeadLetter(t *testing.T) {
 	if got, _, _ := h.ch.DeadLetters(ctx(t), "", "other", 0, 100); len(got) != 0 {
 		t.Fatalf("other organisation: %d", len(got))
 	}
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		n := h.notice(id)
 		d := channel(n, breach.ChannelWebhook)
 		if d.DeadLettered != 1 || d.Delivered != 0 {
@@ -276,7 +276,7 @@ func TestWebhookNotAllowed(t *testing.T) {
 		Backoff: dispatch.Backoff{Initial: time.Hour, GiveUp: 24 * time.Hour}})
 	h.secret("plain")
 	id := h.notify("plain", false)
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		dls, _, err := h.ch.DeadLetters(ctx(t), "", "plain", 0, 10)
 		if err != nil || len(dls) != 1 {
 			return fmt.Errorf("dead letters %v, %v", dls, err)
@@ -286,7 +286,7 @@ func TestWebhookNotAllowed(t *testing.T) {
 		}
 		return nil
 	})
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		if d := channel(h.notice(id), breach.ChannelWebhook); d.DeadLettered != 1 {
 			return fmt.Errorf("record %+v", d)
 		}
@@ -301,14 +301,14 @@ func TestWebhookWithoutSecret(t *testing.T) {
 	h := newHarness(t, []breach.Org{hookOrg("nosecret", rc.URL)}, dispatch.Config{
 		Backoff: dispatch.Backoff{Initial: 200 * time.Millisecond, Max: 200 * time.Millisecond, GiveUp: time.Hour}})
 	id := h.notify("nosecret", false)
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		if d := channel(h.notice(id), breach.ChannelWebhook); !strings.Contains(d.LastError, "cascadectl webhook secret --org nosecret") {
 			return fmt.Errorf("record %+v", d)
 		}
 		return nil
 	})
 	h.secret("nosecret")
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		if d := channel(h.notice(id), breach.ChannelWebhook); d.Delivered != 1 {
 			return fmt.Errorf("record %+v", d)
 		}
@@ -335,7 +335,7 @@ func TestWebhookPlainSecretRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := h.notify("planted", false)
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		if d := channel(h.notice(id), breach.ChannelWebhook); d.Attempts < 2 || !strings.Contains(d.LastError, "webhook secret of planted refused: stored in clear") {
 			return fmt.Errorf("record %+v", d)
 		}
@@ -348,7 +348,7 @@ func TestWebhookPlainSecretRefused(t *testing.T) {
 		t.Fatalf("%d requests with a planted secret", n)
 	}
 	secret := h.secret("planted")
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		if d := channel(h.notice(id), breach.ChannelWebhook); d.Delivered != 1 {
 			return fmt.Errorf("record %+v", d)
 		}
@@ -382,7 +382,7 @@ func TestRetriesSurviveRestart(t *testing.T) {
 		Backoff: dispatch.Backoff{Initial: 100 * time.Millisecond, Max: 100 * time.Millisecond, GiveUp: time.Hour}})
 	h.secret("restart")
 	id := h.notify("restart", false)
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		if d := channel(h.notice(id), breach.ChannelWebhook); d.Attempts < 2 {
 			return fmt.Errorf("record %+v", d)
 		}
@@ -392,7 +392,7 @@ func TestRetriesSurviveRestart(t *testing.T) {
 	up.Store(true)
 	h.srv.Restart() // the broker too
 	h.startDispatcher()
-	natstest.Eventually(t, 30*time.Second, func() error {
+	testkit.Eventually(t, 30*time.Second, func() error {
 		if d := channel(h.notice(id), breach.ChannelWebhook); d.Delivered != 1 {
 			return fmt.Errorf("record %+v", d)
 		}
@@ -425,7 +425,7 @@ func TestChannelOnlyClock(t *testing.T) {
 	}})
 	h.secret("hookonly")
 	id := h.notify("hookonly", true)
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		if armed.Load() == nil {
 			return fmt.Errorf("timers not armed; notice %s", h.notice(id).State)
 		}
@@ -479,7 +479,7 @@ func TestFilteredToOrgsWithWork(t *testing.T) {
 	for _, o := range []breach.OrgID{"hook-a", "plain-b", "hook-c", "plain-d"} {
 		h.notify(o, false)
 	}
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		if n := len(rc.all()); n != 2 {
 			return fmt.Errorf("%d webhook requests", n)
 		}
@@ -518,7 +518,7 @@ func TestMessageKinds(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		if d := channel(h.notice(id), breach.ChannelWebhook); d.Delivered != 2 {
 			return fmt.Errorf("record %+v", d)
 		}
@@ -580,7 +580,7 @@ func remindAndCheck(t *testing.T, h *harness, rc *receiver, id breach.NoticeID) 
 	if _, err := h.pub.Send(ctx(t), []delivery.Outgoing{delivery.ReminderMessage(testBreach, h.notice(id), 24*time.Hour, time.Now(), false, false)}); err != nil {
 		t.Fatal(err)
 	}
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		info, err := consumerInfo(h)
 		if err != nil {
 			return err
@@ -603,7 +603,7 @@ func remindAndCheck(t *testing.T, h *harness, rc *receiver, id breach.NoticeID) 
 // waitFilter waits until the dispatcher's consumer is filtered to subjects.
 func waitFilter(t *testing.T, h *harness, subjects ...string) {
 	t.Helper()
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		info, err := consumerInfo(h)
 		if err != nil {
 			return err

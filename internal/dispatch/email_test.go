@@ -5,15 +5,13 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"log"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/mail"
 	"slices"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,59 +21,23 @@ import (
 	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/dispatch"
 	"github.com/cascadehq/cascade/internal/email"
-	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/store"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
-// mailbox is a real SMTP server (github.com/emersion/go-smtp) on loopback
-// that refuses the first failFirst recipients with a temporary error.
-// STARTTLS is tested in package email; here the relay is plain, which the
-// relay settings allow for loopback only.
-type mailbox struct {
-	addr      string
-	mu        sync.Mutex
-	failFirst int
-	rcpts     int
-	msgs      [][]byte
-}
-
-func (b *mailbox) all() [][]byte { b.mu.Lock(); defer b.mu.Unlock(); return slices.Clone(b.msgs) }
-
-type mailSession struct{ b *mailbox }
-
-func (s mailSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s mailSession) Rcpt(string, *smtp.RcptOptions) error {
-	s.b.mu.Lock()
-	defer s.b.mu.Unlock()
-	s.b.rcpts++
-	if s.b.rcpts <= s.b.failFirst {
-		return &smtp.SMTPError{Code: 451, Message: "try again later"}
-	}
-	return nil
-}
-func (s mailSession) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	s.b.mu.Lock()
-	s.b.msgs = append(s.b.msgs, data)
-	s.b.mu.Unlock()
-	return err
-}
-func (s mailSession) Reset()        {}
-func (s mailSession) Logout() error { return nil }
-
-func startMailbox(t *testing.T, failFirst int) *mailbox {
-	b := &mailbox{failFirst: failFirst}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return mailSession{b}, nil }))
-	srv.Domain, srv.ErrorLog = "relay.test", log.New(io.Discard, "", 0)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.addr = ln.Addr().String()
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return b
+// startMailbox runs a real SMTP server on loopback that refuses the first
+// failFirst recipients with a temporary error. STARTTLS is tested in
+// package email; here the relay is plain, which the relay settings allow
+// for loopback only.
+func startMailbox(t *testing.T, failFirst int32) *testkit.SMTP {
+	var rcpts atomic.Int32
+	return testkit.StartSMTP(t, testkit.SMTPConfig{Rcpt: func(string) error {
+		if rcpts.Add(1) <= failFirst {
+			return &smtp.SMTPError{Code: 451, Message: "try again later"}
+		}
+		return nil
+	}})
 }
 
 // TestWebhookAndEmail: an organisation with both channels (the default
@@ -85,10 +47,10 @@ func TestWebhookAndEmail(t *testing.T) {
 	rc := newReceiver(t, func(int, *http.Request, []byte) int { return http.StatusOK })
 	mb := startMailbox(t, 2)
 	org := breach.Org{ID: "both", Name: "Båda kommun", WebhookURL: rc.URL, DPOEmail: "dpo@both.example.org", Locale: "sv"}
-	h := newHarness(t, []breach.Org{org}, dispatch.Config{Relay: &email.Relay{Addr: mb.addr, From: "cascade@vendor.example", AllowPlainLoopback: true}})
+	h := newHarness(t, []breach.Org{org}, dispatch.Config{Relay: &email.Relay{Addr: mb.Addr, From: "cascade@vendor.example", AllowPlainLoopback: true}})
 	h.secret("both")
 	id := h.notify("both", false)
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		n := h.notice(id)
 		if e := channel(n, breach.ChannelEmail); e.Delivered != 1 {
 			return fmt.Errorf("e-mail record %+v", e)
@@ -102,12 +64,12 @@ func TestWebhookAndEmail(t *testing.T) {
 	if hits := rc.all(); len(hits) != 1 {
 		t.Fatalf("the webhook got %d requests, want 1", len(hits))
 	}
-	msgs := mb.all()
-	if len(msgs) != 1 || !strings.Contains(string(msgs[0]), "Idempotency-Key: "+id.String()+"/notice/1") ||
-		!strings.Contains(string(msgs[0]), "Content-Language: sv") {
-		t.Fatalf("mail: %d messages\n%s", len(msgs), msgs)
+	msgs := mb.Mails()
+	if len(msgs) != 1 || !strings.Contains(string(msgs[0].Data), "Idempotency-Key: "+id.String()+"/notice/1") ||
+		!strings.Contains(string(msgs[0].Data), "Content-Language: sv") {
+		t.Fatalf("mail: %d messages\n%+v", len(msgs), msgs)
 	}
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		info, err := consumerInfo(h)
 		if err != nil {
 			return err
@@ -137,7 +99,7 @@ func TestEmailNotConfigured(t *testing.T) {
 	if _, err := h.pub.Send(ctx(t), []delivery.Outgoing{delivery.ReminderMessage(testBreach, n, time.Hour, at, false, false)}); err != nil {
 		t.Fatal(err)
 	}
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		info, err := consumerInfo(h)
 		if err != nil {
 			return err
@@ -183,10 +145,10 @@ func TestNATSHeadersStayInNATS(t *testing.T) {
 	rc := newReceiver(t, func(int, *http.Request, []byte) int { return http.StatusOK })
 	mb := startMailbox(t, 0)
 	org := breach.Org{ID: "muni", Name: "Kommun", WebhookURL: rc.URL, DPOEmail: "dpo@muni.example.org", Locale: "en"}
-	h := newHarness(t, []breach.Org{org}, dispatch.Config{Relay: &email.Relay{Addr: mb.addr, From: "cascade@vendor.example", AllowPlainLoopback: true}})
+	h := newHarness(t, []breach.Org{org}, dispatch.Config{Relay: &email.Relay{Addr: mb.Addr, From: "cascade@vendor.example", AllowPlainLoopback: true}})
 	h.secret("muni")
 	id := h.notify("muni", false)
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		n := h.notice(id)
 		if e, w := channel(n, breach.ChannelEmail), channel(n, breach.ChannelWebhook); e.Delivered != 1 || w.Delivered != 1 {
 			return fmt.Errorf("e-mail %+v, webhook %+v", e, w)
@@ -215,7 +177,7 @@ func TestNATSHeadersStayInNATS(t *testing.T) {
 			t.Errorf("the webhook request carries %s", k)
 		}
 	}
-	raw := mb.all()[0]
+	raw := mb.Mails()[0].Data
 	if strings.Contains(strings.ToLower(string(raw)), "nats-") {
 		t.Errorf("the e-mail carries a Nats-* header:\n%s", raw)
 	}

@@ -11,8 +11,8 @@ import (
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/dispatch"
-	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/signing"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 // TestTokenMessageDelivered: a token message (no notice to record on) is
@@ -32,7 +32,7 @@ func TestTokenMessageDelivered(t *testing.T) {
 		Label: "DPO", Role: "controller", IssuedAt: time.Now(), By: by, SentAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	natstest.Eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		if hits := rc.all(); len(hits) < 2 || hits[1].status != http.StatusOK {
 			return fmt.Errorf("%d requests", len(hits))
 		}

@@ -2,40 +2,14 @@ package draft
 
 import (
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden.* with the current output")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (run go test -update if the change is intended)\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
-	}
-}
 
 // Fixed times, so the drafts are the same on every run.
 var (
@@ -120,13 +94,13 @@ func fixture(t *testing.T) (*breach.Breach, *breach.Notice, *breach.Org) {
 func TestGolden(t *testing.T) {
 	b, n, org := fixture(t)
 	sv := Build(b, n, org, Swedish, tNow)
-	golden(t, "draft_sv.golden.md", sv.Markdown())
-	golden(t, "draft_en.golden.md", Build(b, n, org, English, tNow).Markdown())
+	testkit.Golden(t, "draft_sv.golden.md", sv.Markdown())
+	testkit.Golden(t, "draft_en.golden.md", Build(b, n, org, English, tNow).Markdown())
 	data, err := sv.JSON()
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "draft_sv.golden.json", string(data))
+	testkit.Golden(t, "draft_sv.golden.json", string(data))
 }
 
 func TestJSONKeys(t *testing.T) {

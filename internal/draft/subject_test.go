@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 // subjectFixture is the fixture with the processor's words for the data
@@ -38,9 +39,9 @@ func TestSubjectGolden(t *testing.T) {
 	b, n, org := subjectFixture(t)
 	for _, lang := range []Lang{Swedish, English} {
 		d := BuildSubject(b, n, org, lang)
-		golden(t, "subject_"+string(lang)+".golden.md", d.Markdown())
-		golden(t, "subject_"+string(lang)+".golden.txt", d.PlainText())
-		golden(t, "subject_"+string(lang)+".golden.sms", d.SMS()+"\n")
+		testkit.Golden(t, "subject_"+string(lang)+".golden.md", d.Markdown())
+		testkit.Golden(t, "subject_"+string(lang)+".golden.txt", d.PlainText())
+		testkit.Golden(t, "subject_"+string(lang)+".golden.sms", d.SMS()+"\n")
 	}
 }
 
@@ -52,7 +53,7 @@ func TestSubjectGenericGolden(t *testing.T) {
 	org.DPOEmail = ""
 	for _, lang := range []Lang{Swedish, English} {
 		d := BuildSubject(b, n, org, lang)
-		golden(t, "subject_generic_"+string(lang)+".golden.md", d.Markdown())
+		testkit.Golden(t, "subject_generic_"+string(lang)+".golden.md", d.Markdown())
 		for _, f := range []string{SubjectFieldWhatHappened, SubjectFieldLikelyConsequences, SubjectFieldMeasures, SubjectFieldDPOContact, SubjectFieldPhone} {
 			if !slices.Contains(d.FieldsToComplete, f) {
 				t.Errorf("%s: fields_to_complete %v lacks %s", lang, d.FieldsToComplete, f)

@@ -3,141 +3,48 @@ package email
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
-	"log"
-	"math/big"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/mail"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 	"github.com/nats-io/nats.go"
 
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/signing"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
-// received is one message the test relay accepted.
-type received struct {
-	from string
-	to   []string
-	data []byte
-	tls  bool
-	user string
-}
-
-// relay is a real SMTP server (github.com/emersion/go-smtp) on loopback.
-type relay struct {
-	addr string
-	mu   sync.Mutex
-	msgs []received
-}
-
-func (r *relay) all() []received {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]received(nil), r.msgs...)
-}
-
-type session struct {
-	r    *relay
-	c    *smtp.Conn
-	cur  received
-	user string
-}
-
-func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
-func (s *session) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if user != "cascade" || pass != "relay-password" {
-			return errors.New("invalid credentials")
-		}
-		s.user = user
-		return nil
-	}), nil
-}
-func (s *session) Mail(from string, _ *smtp.MailOptions) error { s.cur.from = from; return nil }
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if strings.HasPrefix(to, "unknown@") {
-		return &smtp.SMTPError{Code: 550, Message: "no such mailbox"}
-	}
-	s.cur.to = append(s.cur.to, to)
-	return nil
-}
-func (s *session) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	_, s.cur.tls = s.c.TLSConnectionState()
-	s.cur.data, s.cur.user = b, s.user
-	s.r.mu.Lock()
-	s.r.msgs = append(s.r.msgs, s.cur)
-	s.r.mu.Unlock()
-	return nil
-}
-func (s *session) Reset()        { s.cur = received{} }
-func (s *session) Logout() error { return nil }
-
-// startRelay runs an SMTP server on a loopback port; with cfg it offers
-// STARTTLS.
-func startRelay(t *testing.T, cfg *tls.Config) *relay {
+// startRelay runs an SMTP server on a loopback port with the PLAIN login
+// cascade/relay-password, refusing recipients unknown@…; with cfg it
+// offers STARTTLS.
+func startRelay(t *testing.T, cfg *tls.Config) *testkit.SMTP {
 	t.Helper()
-	r := &relay{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{r: r, c: c}, nil }))
-	srv.Domain = "relay.test"
-	srv.TLSConfig = cfg
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.addr = ln.Addr().String()
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return r
+	return testkit.StartSMTP(t, testkit.SMTPConfig{TLS: cfg, Username: "cascade", Password: "relay-password",
+		Rcpt: func(to string) error {
+			if strings.HasPrefix(to, "unknown@") {
+				return &smtp.SMTPError{Code: 550, Message: "no such mailbox"}
+			}
+			return nil
+		}})
 }
 
 // selfSigned makes a certificate for 127.0.0.1 and a pool trusting it.
 func selfSigned(t *testing.T) (*tls.Config, *x509.CertPool) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "relay.test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, pool
+	cfg, pool, _ := testkit.SelfSigned(t)
+	return cfg, pool
 }
 
 // testKey is an Ed25519 signing key and the set that verifies it.
@@ -245,7 +152,7 @@ func TestSendBothLanguages(t *testing.T) {
 	srvTLS, pool := selfSigned(t)
 	r := startRelay(t, srvTLS)
 	k, keys := testKey(t)
-	relay := &Relay{Addr: r.addr, From: "Cascade <cascade@vendor.example>", Username: "cascade", Password: "relay-password", RootCAs: pool}
+	relay := &Relay{Addr: r.Addr, From: "Cascade <cascade@vendor.example>", Username: "cascade", Password: "relay-password", RootCAs: pool}
 	if err := relay.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -265,26 +172,26 @@ func TestSendBothLanguages(t *testing.T) {
 			`the page "Check a message"`, "never on one given in a message"}},
 	} {
 		t.Run("locale="+tc.locale, func(t *testing.T) {
-			before := len(r.all())
+			before := len(r.Mails())
 			m := noticeMessage(t, k, tc.locale)
 			if err := relay.Send(context.Background(), m); err != nil {
 				t.Fatal(err)
 			}
-			got := r.all()
+			got := r.Mails()
 			if len(got) != before+1 {
 				t.Fatalf("relay received %d messages", len(got)-before)
 			}
 			rc := got[len(got)-1]
-			if !rc.tls || rc.user != "cascade" || rc.from != "cascade@vendor.example" ||
-				strings.Join(rc.to, ",") != "dpo@stockholm.example.org,security@stockholm.example.org" {
-				t.Fatalf("envelope: tls %v, user %q, from %q, to %v", rc.tls, rc.user, rc.from, rc.to)
+			if !rc.TLS || rc.User != "cascade" || rc.From != "cascade@vendor.example" ||
+				strings.Join(rc.To, ",") != "dpo@stockholm.example.org,security@stockholm.example.org" {
+				t.Fatalf("envelope: tls %v, user %q, from %q, to %v", rc.TLS, rc.User, rc.From, rc.To)
 			}
-			p := parse(t, rc.data)
+			p := parse(t, rc.Data)
 			t.Logf("Subject: %s\n\n%s", p.subject, p.plain)
 			if !strings.Contains(p.subject, "EXAMPLE-2025-08-23/se-kommun-0180") || !strings.Contains(p.subject, "Intrång i HR-systemet Bcc: evil@example.org") {
 				t.Errorf("subject %q", p.subject)
 			}
-			if p.header.Get("Bcc") != "" || strings.Contains(string(rc.data), "\r\nBcc:") {
+			if p.header.Get("Bcc") != "" || strings.Contains(string(rc.Data), "\r\nBcc:") {
 				t.Error("a line break in the title made a header")
 			}
 			for _, w := range tc.want {
@@ -389,12 +296,12 @@ func TestEventsInBothLanguages(t *testing.T) {
 func TestRelayRefusesPlainSMTP(t *testing.T) {
 	k, _ := testKey(t)
 	plain := startRelay(t, nil) // no STARTTLS
-	r := &Relay{Addr: plain.addr, From: "cascade@vendor.example"}
+	r := &Relay{Addr: plain.Addr, From: "cascade@vendor.example"}
 	err := r.Send(context.Background(), noticeMessage(t, k, "sv"))
 	if err == nil || !strings.Contains(err.Error(), "does not offer STARTTLS") {
 		t.Fatalf("plain relay: %v", err)
 	}
-	if len(plain.all()) != 0 {
+	if len(plain.Mails()) != 0 {
 		t.Fatal("a message went out in clear text")
 	}
 	r.AllowPlainLoopback = true
@@ -404,13 +311,13 @@ func TestRelayRefusesPlainSMTP(t *testing.T) {
 
 	srvTLS, _ := selfSigned(t)
 	untrusted := startRelay(t, srvTLS)
-	r = &Relay{Addr: untrusted.addr, From: "cascade@vendor.example"}
+	r = &Relay{Addr: untrusted.Addr, From: "cascade@vendor.example"}
 	if err := r.Send(context.Background(), noticeMessage(t, k, "sv")); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 		t.Fatalf("relay with an untrusted certificate: %v", err)
 	}
 	m := noticeMessage(t, k, "sv")
 	m.To = []string{"unknown@stockholm.example.org"}
-	if err := (&Relay{Addr: plain.addr, From: "cascade@vendor.example", AllowPlainLoopback: true}).Send(context.Background(), m); err == nil || !strings.Contains(err.Error(), "550") {
+	if err := (&Relay{Addr: plain.Addr, From: "cascade@vendor.example", AllowPlainLoopback: true}).Send(context.Background(), m); err == nil || !strings.Contains(err.Error(), "550") {
 		t.Fatalf("rejected recipient: %v", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,31 +13,8 @@ import (
 
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/evidence"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
-
-// golden compares got with testdata/name.golden, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run go test -update if the change is intended)\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
-	}
-}
 
 var (
 	t0      = time.Date(2025, 8, 23, 9, 0, 0, 0, time.UTC)
@@ -152,8 +128,8 @@ func render(t *testing.T, e evidence.Export) evidence.Rendered {
 func TestRenderGolden(t *testing.T) {
 	e := fixture(t)
 	r := render(t, e)
-	golden(t, "export.json", r.JSON)
-	golden(t, "export.csv", r.CSV)
+	testkit.Golden(t, "export.json.golden", r.JSON)
+	testkit.Golden(t, "export.csv.golden", r.CSV)
 	if r.JSONSHA256 != evidence.Digest(r.JSON) || r.CSVSHA256 != evidence.Digest(r.CSV) {
 		t.Errorf("digests %s, %s do not match the rendered bytes", r.JSONSHA256, r.CSVSHA256)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/evidence"
 	"github.com/cascadehq/cascade/internal/signing"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 // testKey is a deterministic signing key: seed bytes all b.
@@ -60,8 +61,8 @@ func writeSigned(t *testing.T, key *signing.Key) string {
 func TestManifestGolden(t *testing.T) {
 	key := testKey(1, t0)
 	s := signedExport(t, key)
-	golden(t, "manifest.json", s.Manifest)
-	golden(t, "manifest.sig", []byte(s.Signature+"\n")) // Ed25519 signatures are deterministic
+	testkit.Golden(t, "manifest.json.golden", s.Manifest)
+	testkit.Golden(t, "manifest.sig.golden", []byte(s.Signature+"\n")) // Ed25519 signatures are deterministic
 	if s.KeyID != key.ID {
 		t.Errorf("key id %s, want %s", s.KeyID, key.ID)
 	}

@@ -14,13 +14,13 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/consume"
 	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/protoconv"
 	"github.com/cascadehq/cascade/internal/store"
@@ -122,23 +122,17 @@ func New(st *store.Store, pub *delivery.Publisher, cfg Config) *Intake {
 // Run consumes reports until ctx ends. If the consumer fails (the NATS
 // server lost it, the stream was recreated), it is set up again.
 func (in *Intake) Run(ctx context.Context) error {
-	for {
-		err := in.run(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		in.log.Error("intake interrupted; restarting in 1s", "err", err)
-		select {
-		case <-time.After(time.Second):
-		case <-ctx.Done():
-			return nil
-		}
-	}
+	return consume.Loop{
+		Name:        "intake",
+		Consumer:    in.consumer,
+		Handle:      in.handle,
+		Outstanding: in.workers,
+		Log:         in.log,
+	}.Run(ctx)
 }
 
-func (in *Intake) run(ctx context.Context) error {
-	js := in.st.JetStream()
-	cons, err := js.CreateOrUpdateConsumer(ctx, store.StreamIntake, jetstream.ConsumerConfig{
+func (in *Intake) consumer(ctx context.Context) (jetstream.Consumer, error) {
+	c, err := in.st.JetStream().CreateOrUpdateConsumer(ctx, store.StreamIntake, jetstream.ConsumerConfig{
 		Durable:     ConsumerName,
 		Description: "Cascade daemons processing breach reports",
 		AckPolicy:   jetstream.AckExplicitPolicy,
@@ -153,48 +147,10 @@ func (in *Intake) run(ctx context.Context) error {
 		MaxAckPending:  max(in.workers*4, maxAckPending),
 		FilterSubjects: []string{store.SubjectReport, store.SubjectUpdate},
 	})
-	if err == nil {
-		var it jetstream.MessagesContext
-		if it, err = cons.Messages(jetstream.PullMaxMessages(in.workers)); err == nil {
-			return in.consume(ctx, it)
-		}
+	if err != nil {
+		return nil, fmt.Errorf("intake consumer: %w", err)
 	}
-	if ctx.Err() != nil {
-		return nil
-	}
-	return fmt.Errorf("intake consumer: %w", err)
-}
-
-func (in *Intake) consume(ctx context.Context, it jetstream.MessagesContext) error {
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	sem := make(chan struct{}, in.workers)
-	for {
-		sem <- struct{}{} // take a message only when a worker is free
-		m, err := it.Next()
-		if err != nil {
-			<-sem
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return fmt.Errorf("intake consumer closed: %w", err)
-			}
-			in.log.Warn("intake: next message", "err", err)
-			select {
-			case <-time.After(100 * time.Millisecond):
-			case <-ctx.Done():
-			}
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			in.handle(ctx, m)
-		}()
-	}
+	return c, nil
 }
 
 // rejectErr is an error that rejects the report instead of retrying it.

@@ -19,6 +19,7 @@ import (
 	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/store"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 // flakyTimers fails every Arm for the breaches in fail, as a store that
@@ -119,7 +120,7 @@ func TestTransientFailureDeadLetters(t *testing.T) {
 	if _, err := js.Publish(ctx, store.SubjectReport, testReport("B-ok", "org-b")); err != nil {
 		t.Fatal(err)
 	}
-	natstest.Eventually(t, 5*time.Second, func() error {
+	testkit.Eventually(t, 5*time.Second, func() error {
 		b, err := st.GetBreach(ctx, "B-ok")
 		if err != nil || !b.FanoutComplete {
 			return fmt.Errorf("B-ok not recorded yet: %v", err)
@@ -130,7 +131,7 @@ func TestTransientFailureDeadLetters(t *testing.T) {
 		t.Fatalf("valid report recorded after %v behind a failing one", took)
 	}
 	var dead Rejection
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		for _, r := range rejectionsOf(t, js) {
 			if r.Reason == "dead_lettered" {
 				dead = r
@@ -146,7 +147,7 @@ func TestTransientFailureDeadLetters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	natstest.Eventually(t, 5*time.Second, func() error {
+	testkit.Eventually(t, 5*time.Second, func() error {
 		info, err := cons.Info(ctx)
 		if err != nil {
 			return err

@@ -27,8 +27,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/store"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 var deployDir = filepath.Join("..", "..", "deploy")
@@ -385,7 +385,7 @@ func TestDeployClusterPermissions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	natstest.Eventually(t, 60*time.Second, func() error {
+	testkit.Eventually(t, 60*time.Second, func() error {
 		c, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		_, err := djs.AccountInfo(c)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,10 +21,8 @@ import (
 
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/natsembed"
-	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "regenerate deploy/nats-auth/nats-auth.conf")
 
 const waitFor = 10 * time.Second
 
@@ -97,7 +94,7 @@ func connect(t *testing.T, url string, c Credentials) *client {
 // `Permissions Violation for Subscription to "cascade.notice.b"`).
 func (cl *client) awaitViolation(want string) {
 	cl.t.Helper()
-	natstest.Eventually(cl.t, waitFor, func() error {
+	testkit.Eventually(cl.t, waitFor, func() error {
 		cl.mu.Lock()
 		defer cl.mu.Unlock()
 		for _, err := range cl.errs {
@@ -694,7 +691,7 @@ func samePerms(x, y *server.Permissions) bool {
 // and included in the cluster configurations. -update regenerates it.
 func TestExampleConfig(t *testing.T) {
 	example := filepath.Join("..", "..", "deploy", "nats-auth", ConfigFile)
-	if *update {
+	if testkit.Update() {
 		set := generate(t, "se-kommun-0180", "se-kommun-1480", "se-kommun-1280")
 		if err := os.WriteFile(example, []byte(set.Config()), 0o644); err != nil {
 			t.Fatal(err)
@@ -813,7 +810,7 @@ func TestVendorRepliesStayInItsAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	natstest.Eventually(t, waitFor, func() error {
+	testkit.Eventually(t, waitFor, func() error {
 		if n := st.CachedInfo().State.Msgs; n < uint64(len(targets)+1) {
 			st, _ = djs.Stream(ctx, streamIntake)
 			return fmt.Errorf("%d reports stored", n)

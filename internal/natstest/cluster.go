@@ -12,6 +12,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 // Cluster is a JetStream cluster of in-process nats-servers for tests:
@@ -247,7 +249,7 @@ func (c *Cluster) waitJetStream(urls string, timeout time.Duration) {
 	if err != nil {
 		c.t.Fatalf("natstest: %v", err)
 	}
-	Eventually(c.t, timeout, func() error {
+	testkit.Eventually(c.t, timeout, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_, err := js.AccountInfo(ctx)
@@ -263,7 +265,7 @@ func (c *Cluster) waitJetStream(urls string, timeout time.Duration) {
 func (c *Cluster) StreamLeader(stream string, timeout time.Duration) int {
 	c.t.Helper()
 	leader := -1
-	Eventually(c.t, timeout, func() (err error) {
+	testkit.Eventually(c.t, timeout, func() (err error) {
 		leader, err = c.streamLeader(stream)
 		return err
 	})
@@ -294,7 +296,7 @@ func (c *Cluster) streamLeader(stream string) (int, error) {
 func (c *Cluster) MoveStreamLeader(stream string, i int, timeout time.Duration) {
 	c.t.Helper()
 	req := fmt.Sprintf(`{"placement":{"preferred":%q}}`, c.nodes[i].name)
-	Eventually(c.t, timeout, func() error {
+	testkit.Eventually(c.t, timeout, func() error {
 		leader, err := c.streamLeader(stream)
 		if err != nil {
 			return err
@@ -346,7 +348,7 @@ func (c *Cluster) Connect(opts ...nats.Option) *nats.Conn {
 func (c *Cluster) MoveConsumerLeader(stream, consumer string, i int, timeout time.Duration) {
 	c.t.Helper()
 	req := fmt.Sprintf(`{"placement":{"preferred":%q}}`, c.nodes[i].name)
-	Eventually(c.t, timeout, func() error {
+	testkit.Eventually(c.t, timeout, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		cons, err := c.admin().Consumer(ctx, stream, consumer)

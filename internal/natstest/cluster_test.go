@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 // TestCluster: an R3 stream on a 3-node cluster keeps accepting writes
@@ -31,7 +32,7 @@ func TestCluster(t *testing.T) {
 	}
 	publish := func(subj string) {
 		t.Helper()
-		natstest.Eventually(t, 30*time.Second, func() error {
+		testkit.Eventually(t, 30*time.Second, func() error {
 			pctx, cancel := context.WithTimeout(ctx, time.Second)
 			defer cancel()
 			_, err := js.Publish(pctx, subj, nil, jetstream.WithMsgID(subj))
@@ -57,7 +58,7 @@ func TestCluster(t *testing.T) {
 	publish("t.2")
 	c.Restart(stopped)
 	publish("t.3")
-	natstest.Eventually(t, 30*time.Second, func() error {
+	testkit.Eventually(t, 30*time.Second, func() error {
 		info, err := s.Info(ctx)
 		if err != nil {
 			return err

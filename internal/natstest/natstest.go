@@ -1,5 +1,5 @@
 // Package natstest runs real in-process nats-servers with JetStream on a
-// temporary directory for tests, and polls for conditions instead of sleeping.
+// temporary directory for tests.
 package natstest
 
 import (
@@ -67,21 +67,4 @@ func (s *Server) Connect() *nats.Conn {
 	}
 	s.t.Cleanup(nc.Close)
 	return nc
-}
-
-// Eventually polls cond every 10ms until it returns nil or timeout passes,
-// then fails the test with cond's last error.
-func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for {
-		if err = cond(); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met after %s: %v", timeout, err)
-		}
-		<-time.After(10 * time.Millisecond)
-	}
 }

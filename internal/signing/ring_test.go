@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 // clock is an injectable clock.
@@ -237,7 +238,7 @@ func TestRotationReachesOtherDaemons(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		natstest.Eventually(t, 5*time.Second, func() error {
+		testkit.Eventually(t, 5*time.Second, func() error {
 			if got := a.Active().ID; got != k.ID {
 				return fmt.Errorf("ring a signs with %s, b rotated to %s", got, k.ID)
 			}

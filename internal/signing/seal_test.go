@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 // logBuf collects a logger's lines.
@@ -178,7 +179,7 @@ func TestRingRefusesPlantedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	putRaw(t, js, data)
-	natstest.Eventually(t, 5*time.Second, func() error {
+	testkit.Eventually(t, 5*time.Second, func() error {
 		if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "private key in clear, refused") {
 			return fmt.Errorf("no error logged for the planted key: %q", logs.String())
 		}

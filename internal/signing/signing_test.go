@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,31 +14,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/cascadehq/cascade/internal/store"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run go test -update if the change is intended)\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
-	}
-}
 
 var t0 = time.Date(2025, 8, 24, 10, 0, 0, 0, time.UTC)
 
@@ -131,7 +107,7 @@ func TestVector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "vector.json", append(data, '\n'))
+	testkit.Golden(t, "vector.json", append(data, '\n'))
 	if _, err := v.Message.Verify(v.Keys, t0); err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +342,7 @@ func TestRecordGolden(t *testing.T) {
 	if err := json.Indent(&indented, data, "", "  "); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "record_v2.json", append(indented.Bytes(), '\n'))
+	testkit.Golden(t, "record_v2.json", append(indented.Bytes(), '\n'))
 	check := func(name string, keys []Key) {
 		t.Helper()
 		if len(keys) != 2 || keys[0].ID != active.ID || !keys[0].Active || !keys[0].Private.Equal(active.Private) ||

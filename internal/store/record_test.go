@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,9 +13,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // Fixed times for the golden records. They must never change: the golden
 // files are what old ledgers hold.
@@ -109,20 +107,11 @@ func TestChangeGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("EncodeChange: %v", err)
 			}
-			if *update {
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
+			// A difference means stored records would change.
+			testkit.Golden(t, tc.file, got)
 			want, err := os.ReadFile(path)
 			if err != nil {
-				t.Fatalf("read golden (run with -update to create it): %v", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("EncodeChange differs from %s; stored records would change.\n got %s\nwant %s", path, got, want)
+				t.Fatal(err)
 			}
 
 			// Old records keep decoding to the same change.

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/cascadehq/cascade/internal/breach"
-	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/store"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 // deliveredNotices creates and delivers one notice per organisation of
@@ -327,7 +327,7 @@ func TestWatchShowsReminderRounds(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[breach.NoticeID]int{}
-	natstest.Eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		select {
 		case n := <-ch2:
 			if n == nil {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/cascadehq/cascade/internal/breach"
-	"github.com/cascadehq/cascade/internal/natstest"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 // TestViewFollowsTheBuckets: the view answers only once caught up, then
@@ -38,7 +38,7 @@ func TestViewFollowsTheBuckets(t *testing.T) {
 		if sv, err = st.GetSummary(ctx, "V1"); err != nil {
 			t.Fatal(err)
 		}
-		natstest.Eventually(t, 10*time.Second, func() error {
+		testkit.Eventually(t, 10*time.Second, func() error {
 			b, sum, ok := v.Summary("V1")
 			if !ok || b.Report.Title != "first" || sum.Total != total {
 				return fmt.Errorf("view: ok %v, summary %+v", ok, sum)
