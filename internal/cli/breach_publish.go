@@ -24,7 +24,7 @@ import (
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
 
-// The NATS side of the public contract (see docs/reference.md).
+// The NATS side of the public contract (see docs/api.md).
 const (
 	subjectReport   = "cascade.breach.report"
 	subjectRejected = "cascade.breach.rejected"

@@ -17,7 +17,7 @@ import (
 	"github.com/cascadehq/cascade/internal/email"
 )
 
-// Defaults of the public flags (see docs/reference.md).
+// Defaults of the public flags (see docs/operations.md).
 const (
 	DefaultDataDir    = "./cascade-data"
 	DefaultNATSListen = "127.0.0.1:4222"

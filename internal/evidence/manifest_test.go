@@ -418,7 +418,7 @@ func TestWriteSignedRejects(t *testing.T) {
 	}
 }
 
-// TestPythonRecipe runs the documented Python recipe (docs/how-it-works.md) (testdata/verify_evidence.py)
+// TestPythonRecipe runs the documented Python recipe (docs/architecture.md) (testdata/verify_evidence.py)
 // on a signed export, and on one whose file and digests were changed.
 func TestPythonRecipe(t *testing.T) {
 	if testing.Short() {

@@ -19,7 +19,7 @@ import (
 )
 
 // JetStream layout of the webhook and e-mail channels (documented in
-// docs/how-it-works.md with the rest).
+// docs/operations.md with the rest).
 const (
 	StreamDeadLetters    = "CASCADE_DEADLETTER"      // cascade.deadletter.<breach_id>.<org_id>
 	SubjectDeadLetter    = "cascade.deadletter"      // + ".<breach_id>.<org_id>"

@@ -21,7 +21,7 @@ import (
 )
 
 // JetStream layout. Stream and bucket names are part of the operator's
-// contract (documented in docs/reference.md and docs/how-it-works.md).
+// contract (documented in docs/operations.md, "Streams and buckets").
 const (
 	StreamIntake   = "CASCADE_INTAKE"   // cascade.breach.report, cascade.breach.update
 	StreamRejected = "CASCADE_REJECTED" // cascade.breach.rejected
