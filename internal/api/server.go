@@ -1,5 +1,6 @@
-// Package api serves Cascade's gRPC services (cascade.v1 BreachService and
-// NoticeService) with health and reflection. Domain errors become gRPC
+// Package api serves Cascade's gRPC services (cascade.v1 BreachService,
+// NoticeService, TokenService, KeyService and DeliveryService) with health
+// and reflection. Domain errors become gRPC
 // status codes in one place (errors.go).
 package api
 

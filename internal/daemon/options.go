@@ -1,6 +1,8 @@
 // Package daemon runs Cascade: the embedded or external NATS JetStream, the
-// intake, the summary folder, the gRPC API and the HTTP endpoints. It
-// handles no signals, so tests and other programs can embed it.
+// intake, the summary folder, the timers, the webhook and e-mail dispatcher,
+// the gRPC API and the HTTP endpoints (dashboard, advisory pages, /healthz,
+// /metrics). It handles no signals, so tests and other programs can embed
+// it.
 package daemon
 
 import (
