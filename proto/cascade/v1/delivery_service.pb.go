@@ -7,6 +7,7 @@
 package cascadev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -458,9 +459,9 @@ var File_cascade_v1_delivery_service_proto protoreflect.FileDescriptor
 const file_cascade_v1_delivery_service_proto_rawDesc = "" +
 	"\n" +
 	"!cascade/v1/delivery_service.proto\x12\n" +
-	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"M\n" +
-	"\x1aRotateWebhookSecretRequest\x12\x15\n" +
-	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x18\n" +
+	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"R\n" +
+	"\x1aRotateWebhookSecretRequest\x12\x1a\n" +
+	"\x06org_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x05orgId\x12\x18\n" +
 	"\aprepare\x18\x02 \x01(\bR\aprepare\"\xf1\x01\n" +
 	"\x1bRotateWebhookSecretResponse\x12\x15\n" +
 	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x16\n" +
