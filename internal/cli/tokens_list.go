@@ -13,9 +13,10 @@ func tokensListCmd() *command {
 	return &command{
 		name:    name,
 		summary: "List the issued tokens, revoked ones included (vendor only)",
-		details: `Lists every token by issue time (every page of TokenService.ListTokens): its id, organisation, role, label, when
-it was issued and when it was revoked ("-" while valid). Tokens
-themselves are never shown: cascaded does not keep them.`,
+		details: `Lists every token by issue time, fetching every page: its id,
+organisation, role, label, when it was issued and when it was revoked
+("-" while valid). Tokens themselves are never shown: cascaded does not
+keep them.`,
 		examples: `
 # Every token, with its role, organisation and revocation
 cascadectl tokens list`,
