@@ -954,18 +954,18 @@ const file_cascade_v1_trust_service_proto_rawDesc = "" +
 	"\btoken_id\x18\x04 \x01(\tR\atokenId\x12\x14\n" +
 	"\x05label\x18\x05 \x01(\tR\x05label\x123\n" +
 	"\tprincipal\x18\x06 \x01(\v2\x15.cascade.v1.PrincipalR\tprincipal\x12(\n" +
-	"\x10insecure_no_auth\x18\a \x01(\bR\x0einsecureNoAuth\"\xee\x01\n" +
+	"\x10insecure_no_auth\x18\a \x01(\bR\x0einsecureNoAuth\"\x8c\x02\n" +
 	"\n" +
-	"SigningKey\x12\x15\n" +
-	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1c\n" +
-	"\talgorithm\x18\x02 \x01(\tR\talgorithm\x12\x1d\n" +
+	"SigningKey\x12\x1a\n" +
+	"\x06key_id\x18\x01 \x01(\tB\x03\xe0A\x03R\x05keyId\x12!\n" +
+	"\talgorithm\x18\x02 \x01(\tB\x03\xe0A\x03R\talgorithm\x12\"\n" +
 	"\n" +
-	"public_key\x18\x03 \x01(\fR\tpublicKey\x129\n" +
+	"public_key\x18\x03 \x01(\fB\x03\xe0A\x03R\tpublicKey\x12>\n" +
 	"\n" +
-	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x16\n" +
-	"\x06active\x18\x05 \x01(\bR\x06active\x129\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tcreatedAt\x12\x1b\n" +
+	"\x06active\x18\x05 \x01(\bB\x03\xe0A\x03R\x06active\x12>\n" +
 	"\n" +
-	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\x18\n" +
+	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\texpiresAt\"\x18\n" +
 	"\x16ListSigningKeysRequest\"E\n" +
 	"\x17ListSigningKeysResponse\x12*\n" +
 	"\x04keys\x18\x01 \x03(\v2\x16.cascade.v1.SigningKeyR\x04keys\"\x19\n" +

@@ -3325,30 +3325,30 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"nextUpdate\x12F\n" +
 	"\x0fpromise_history\x18\f \x03(\v2\x18.cascade.v1.PromiseEventB\x03\xe0A\x03R\x0epromiseHistory\x12S\n" +
 	"\x15advisory_published_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x13advisoryPublishedAt\x12(\n" +
-	"\radvisory_path\x18\x10 \x01(\tB\x03\xe0A\x03R\fadvisoryPath\"\xc6\x01\n" +
-	"\fPromiseEvent\x12\x14\n" +
-	"\x05event\x18\x01 \x01(\tR\x05event\x12*\n" +
-	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12@\n" +
-	"\x0enext_update_by\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12\x1a\n" +
-	"\brevision\x18\x04 \x01(\x05R\brevision\x12\x16\n" +
-	"\x06detail\x18\x05 \x01(\tR\x06detail\"\xbe\x03\n" +
-	"\rUpdatePromise\x12@\n" +
-	"\x0enext_update_by\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12;\n" +
-	"\vpromised_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"promisedAt\x12+\n" +
-	"\x11promised_revision\x18\x03 \x01(\x05R\x10promisedRevision\x12\x18\n" +
-	"\aoverdue\x18\x04 \x01(\bR\aoverdue\x122\n" +
-	"\alate_by\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x06lateBy\x12;\n" +
-	"\vreminded_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"remindedAt\x12J\n" +
-	"\x13overdue_notified_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x11overdueNotifiedAt\x12\x12\n" +
-	"\x04kept\x18\b \x01(\x05R\x04kept\x12\x16\n" +
-	"\x06missed\x18\t \x01(\x05R\x06missed\"\x8b\x01\n" +
-	"\fSharedAnswer\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
-	"\bquestion\x18\x02 \x01(\tR\bquestion\x12\x16\n" +
-	"\x06answer\x18\x03 \x01(\tR\x06answer\x127\n" +
-	"\tshared_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\bsharedAt\"\xc8\x04\n" +
+	"\radvisory_path\x18\x10 \x01(\tB\x03\xe0A\x03R\fadvisoryPath\"\xdf\x01\n" +
+	"\fPromiseEvent\x12\x19\n" +
+	"\x05event\x18\x01 \x01(\tB\x03\xe0A\x03R\x05event\x12/\n" +
+	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x02at\x12E\n" +
+	"\x0enext_update_by\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\fnextUpdateBy\x12\x1f\n" +
+	"\brevision\x18\x04 \x01(\x05B\x03\xe0A\x03R\brevision\x12\x1b\n" +
+	"\x06detail\x18\x05 \x01(\tB\x03\xe0A\x03R\x06detail\"\xeb\x03\n" +
+	"\rUpdatePromise\x12E\n" +
+	"\x0enext_update_by\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\fnextUpdateBy\x12@\n" +
+	"\vpromised_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"promisedAt\x120\n" +
+	"\x11promised_revision\x18\x03 \x01(\x05B\x03\xe0A\x03R\x10promisedRevision\x12\x1d\n" +
+	"\aoverdue\x18\x04 \x01(\bB\x03\xe0A\x03R\aoverdue\x127\n" +
+	"\alate_by\x18\x05 \x01(\v2\x19.google.protobuf.DurationB\x03\xe0A\x03R\x06lateBy\x12@\n" +
+	"\vreminded_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"remindedAt\x12O\n" +
+	"\x13overdue_notified_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x11overdueNotifiedAt\x12\x17\n" +
+	"\x04kept\x18\b \x01(\x05B\x03\xe0A\x03R\x04kept\x12\x1b\n" +
+	"\x06missed\x18\t \x01(\x05B\x03\xe0A\x03R\x06missed\"\x9f\x01\n" +
+	"\fSharedAnswer\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x1f\n" +
+	"\bquestion\x18\x02 \x01(\tB\x03\xe0A\x03R\bquestion\x12\x1b\n" +
+	"\x06answer\x18\x03 \x01(\tB\x03\xe0A\x03R\x06answer\x12<\n" +
+	"\tshared_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\bsharedAt\"\xc8\x04\n" +
 	"\bQuestion\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12 \n" +
 	"\tnotice_id\x18\x02 \x01(\tB\x03\xe0A\x03R\bnoticeId\x12 \n" +
@@ -3437,34 +3437,34 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"nextUpdate\x12B\n" +
 	"\fwithdrawn_at\x18\x1c \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vwithdrawnAt\x126\n" +
 	"\x14withdrawal_statement\x18\x1d \x01(\tB\x03\xe0A\x03R\x13withdrawalStatement\x12H\n" +
-	"\x0faffected_status\x18\x1e \x01(\x0e2\x1a.cascade.v1.AffectedStatusB\x03\xe0A\x03R\x0eaffectedStatus\"\xdb\x01\n" +
+	"\x0faffected_status\x18\x1e \x01(\x0e2\x1a.cascade.v1.AffectedStatusB\x03\xe0A\x03R\x0eaffectedStatus\"\xf9\x01\n" +
 	"\n" +
-	"Escalation\x12\x14\n" +
-	"\x05email\x18\x01 \x01(\tR\x05email\x12\x14\n" +
-	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x14\n" +
-	"\x05event\x18\x03 \x01(\tR\x05event\x127\n" +
-	"\tremaining\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\tremaining\x12\x1d\n" +
+	"Escalation\x12\x19\n" +
+	"\x05email\x18\x01 \x01(\tB\x03\xe0A\x03R\x05email\x12\x19\n" +
+	"\x05phone\x18\x02 \x01(\tB\x03\xe0A\x03R\x05phone\x12\x19\n" +
+	"\x05event\x18\x03 \x01(\tB\x03\xe0A\x03R\x05event\x12<\n" +
+	"\tremaining\x18\x04 \x01(\v2\x19.google.protobuf.DurationB\x03\xe0A\x03R\tremaining\x12\"\n" +
 	"\n" +
-	"message_id\x18\x05 \x01(\tR\tmessageId\x123\n" +
-	"\asent_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\"\xfe\x03\n" +
-	"\x0fChannelDelivery\x125\n" +
-	"\achannel\x18\x01 \x01(\x0e2\x1b.cascade.v1.DeliveryChannelR\achannel\x12\x1a\n" +
-	"\battempts\x18\x02 \x01(\x05R\battempts\x12\x1c\n" +
-	"\tdelivered\x18\x03 \x01(\x05R\tdelivered\x12=\n" +
-	"\fdelivered_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\x12F\n" +
-	"\x11last_delivered_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastDeliveredAt\x12B\n" +
-	"\x0flast_attempt_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\rlastAttemptAt\x12\x1d\n" +
+	"message_id\x18\x05 \x01(\tB\x03\xe0A\x03R\tmessageId\x128\n" +
+	"\asent_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x06sentAt\"\xb0\x04\n" +
+	"\x0fChannelDelivery\x12:\n" +
+	"\achannel\x18\x01 \x01(\x0e2\x1b.cascade.v1.DeliveryChannelB\x03\xe0A\x03R\achannel\x12\x1f\n" +
+	"\battempts\x18\x02 \x01(\x05B\x03\xe0A\x03R\battempts\x12!\n" +
+	"\tdelivered\x18\x03 \x01(\x05B\x03\xe0A\x03R\tdelivered\x12B\n" +
+	"\fdelivered_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vdeliveredAt\x12K\n" +
+	"\x11last_delivered_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x0flastDeliveredAt\x12G\n" +
+	"\x0flast_attempt_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\rlastAttemptAt\x12\"\n" +
 	"\n" +
-	"last_error\x18\a \x01(\tR\tlastError\x12#\n" +
-	"\rdead_lettered\x18\b \x01(\x05R\fdeadLettered\x12D\n" +
-	"\x10dead_lettered_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0edeadLetteredAt\x12%\n" +
+	"last_error\x18\a \x01(\tB\x03\xe0A\x03R\tlastError\x12(\n" +
+	"\rdead_lettered\x18\b \x01(\x05B\x03\xe0A\x03R\fdeadLettered\x12I\n" +
+	"\x10dead_lettered_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x0edeadLetteredAt\x12*\n" +
 	"\x0enot_configured\x18\n" +
-	" \x01(\tR\rnotConfigured\"\xbf\x01\n" +
-	"\bReminder\x127\n" +
-	"\tremaining\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\tremaining\x121\n" +
-	"\x06due_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x123\n" +
-	"\asent_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12\x12\n" +
-	"\x04late\x18\x04 \x01(\bR\x04late\"\xf4\x02\n" +
+	" \x01(\tB\x03\xe0A\x03R\rnotConfigured\"\xd3\x01\n" +
+	"\bReminder\x12<\n" +
+	"\tremaining\x18\x01 \x01(\v2\x19.google.protobuf.DurationB\x03\xe0A\x03R\tremaining\x126\n" +
+	"\x06due_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x05dueAt\x128\n" +
+	"\asent_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x06sentAt\x12\x17\n" +
+	"\x04late\x18\x04 \x01(\bB\x03\xe0A\x03R\x04late\"\xf4\x02\n" +
 	"\aOutcome\x12+\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x17.cascade.v1.OutcomeKindR\x04kind\x12\x1c\n" +
 	"\tauthority\x18\x02 \x01(\tR\tauthority\x12\x1c\n" +
@@ -3505,22 +3505,22 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x04role\x18\x04 \x01(\tR\x04role\x12\x15\n" +
 	"\x06org_id\x18\x05 \x01(\tR\x05orgId\x12\x18\n" +
 	"\asubject\x18\x06 \x01(\tR\asubject\x12\x18\n" +
-	"\adisplay\x18\a \x01(\tR\adisplay\"\x8e\x04\n" +
-	"\rBreachSummary\x12\x1b\n" +
-	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x14\n" +
-	"\x05total\x18\x02 \x01(\x03R\x05total\x12\x1c\n" +
-	"\tdelivered\x18\x03 \x01(\x03R\tdelivered\x12\"\n" +
-	"\facknowledged\x18\x04 \x01(\x03R\facknowledged\x12\x1a\n" +
-	"\bresolved\x18\x05 \x01(\x03R\bresolved\x12\x18\n" +
-	"\aoverdue\x18\x06 \x01(\x03R\aoverdue\x12?\n" +
-	"\rnext_deadline\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\fnextDeadline\x12'\n" +
-	"\x0flatest_revision\x18\b \x01(\x05R\x0elatestRevision\x12/\n" +
-	"\x13acknowledged_latest\x18\t \x01(\x03R\x12acknowledgedLatest\x12@\n" +
-	"\x0enext_update_by\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12.\n" +
-	"\x13next_update_overdue\x18\f \x01(\bR\x11nextUpdateOverdue\x12'\n" +
-	"\x0fpromises_missed\x18\r \x01(\x05R\x0epromisesMissed\x12\x1c\n" +
+	"\adisplay\x18\a \x01(\tR\adisplay\"\xcf\x04\n" +
+	"\rBreachSummary\x12 \n" +
+	"\tbreach_id\x18\x01 \x01(\tB\x03\xe0A\x03R\bbreachId\x12\x19\n" +
+	"\x05total\x18\x02 \x01(\x03B\x03\xe0A\x03R\x05total\x12!\n" +
+	"\tdelivered\x18\x03 \x01(\x03B\x03\xe0A\x03R\tdelivered\x12'\n" +
+	"\facknowledged\x18\x04 \x01(\x03B\x03\xe0A\x03R\facknowledged\x12\x1f\n" +
+	"\bresolved\x18\x05 \x01(\x03B\x03\xe0A\x03R\bresolved\x12\x1d\n" +
+	"\aoverdue\x18\x06 \x01(\x03B\x03\xe0A\x03R\aoverdue\x12D\n" +
+	"\rnext_deadline\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\fnextDeadline\x12,\n" +
+	"\x0flatest_revision\x18\b \x01(\x05B\x03\xe0A\x03R\x0elatestRevision\x124\n" +
+	"\x13acknowledged_latest\x18\t \x01(\x03B\x03\xe0A\x03R\x12acknowledgedLatest\x12E\n" +
+	"\x0enext_update_by\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\fnextUpdateBy\x123\n" +
+	"\x13next_update_overdue\x18\f \x01(\bB\x03\xe0A\x03R\x11nextUpdateOverdue\x12,\n" +
+	"\x0fpromises_missed\x18\r \x01(\x05B\x03\xe0A\x03R\x0epromisesMissed\x12!\n" +
 	"\twithdrawn\x18\n" +
-	" \x01(\x03R\twithdrawn\"m\n" +
+	" \x01(\x03B\x03\xe0A\x03R\twithdrawn\"m\n" +
 	"\rSubjectNotice\x12-\n" +
 	"\x02sv\x18\x01 \x01(\v2\x1d.cascade.v1.SubjectNoticeTextR\x02sv\x12-\n" +
 	"\x02en\x18\x02 \x01(\v2\x1d.cascade.v1.SubjectNoticeTextR\x02en\"\xa9\x01\n" +
