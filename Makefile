@@ -40,11 +40,30 @@ generate: ## regenerate Go code from proto/ with buf
 	$(GO) tool buf generate
 
 .PHONY: lint
-lint: ## gofmt, go vet and buf lint
+lint: breaking ## gofmt, go vet, buf lint and the breaking-change check
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool buf lint
+
+# API_BASELINE is the last released API: `make breaking` fails on any
+# change to proto/ that breaks it on the wire or in generated code (buf's
+# FILE rules). No release is tagged yet, so it is the commit of main that
+# first checked the API. At a release, tag it (git tag -a v1.2.0 -m v1.2.0
+# && git push origin v1.2.0) and point the variable at the tag
+# (API_BASELINE := v1.2.0): later changes are then checked against what
+# was released. A clone without the baseline (a shallow one) skips the
+# check with a message; fetch it (git fetch --unshallow, or --tags) to run it.
+API_BASELINE ?= fa181ed8d2a2163db0de1d4a919b68c514e54222
+
+.PHONY: breaking
+breaking: ## fail if proto/ breaks the API released at API_BASELINE (buf breaking)
+	@if git cat-file -e '$(API_BASELINE)^{commit}' 2>/dev/null; then \
+	  $(GO) tool buf breaking --against '.git#ref=$(API_BASELINE)' && \
+	  echo "API compatible with $(API_BASELINE)"; \
+	else \
+	  echo "breaking: SKIPPED: API baseline $(API_BASELINE) is not in this clone (shallow, or the tag not fetched): git fetch --unshallow --tags, then make breaking"; \
+	fi
 
 .PHONY: check-generated
 check-generated: ## fail if the generated proto code is not current

@@ -42,6 +42,9 @@ type cursor struct {
 	// Key is the last item of the page before, for listings ordered by
 	// id (questions).
 	Key string `json:"k,omitempty"`
+	// At is the last item's time, for listings ordered by time, then
+	// Key (tokens: issue time in Unix nanoseconds, then token id).
+	At int64 `json:"t,omitempty"`
 }
 
 // PageKeySize is the length of Config.PageKey (AES-256).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -106,14 +107,35 @@ func (s tokenService) RevokeToken(ctx context.Context, req *cascadev1.RevokeToke
 	return &cascadev1.RevokeTokenResponse{Info: tokenInfo(tok)}, nil
 }
 
-func (s tokenService) ListTokens(ctx context.Context, _ *cascadev1.ListTokensRequest) (*cascadev1.ListTokensResponse, error) {
+func (s tokenService) ListTokens(ctx context.Context, req *cascadev1.ListTokensRequest) (*cascadev1.ListTokensResponse, error) {
+	const method = "ListTokens"
+	size, err := pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
+	ad := binding(ctx, method)
+	cur, err := s.pages.open(req.GetPageToken(), ad)
+	if err != nil {
+		return nil, toStatus(ctx, s.log, method, err)
+	}
 	ts, err := s.st.ListTokens(ctx)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, "ListTokens", err)
+		return nil, toStatus(ctx, s.log, method, err)
 	}
+	after := time.Unix(0, cur.At)
 	resp := &cascadev1.ListTokensResponse{}
+	var last *store.Token
 	for i := range ts {
-		resp.Tokens = append(resp.Tokens, tokenInfo(&ts[i]))
+		t := &ts[i]
+		if req.GetPageToken() != "" && store.CompareTokens(t.IssuedAt, t.ID, after, cur.Key) <= 0 {
+			continue
+		}
+		if len(resp.Tokens) == size {
+			resp.NextPageToken = s.pages.token(cursor{Key: last.ID, At: last.IssuedAt.UnixNano()}, ad)
+			break
+		}
+		resp.Tokens = append(resp.Tokens, tokenInfo(t))
+		last = t
 	}
 	return resp, nil
 }

@@ -13,9 +13,10 @@ func tokensListCmd() *command {
 	return &command{
 		name:    name,
 		summary: "List the issued tokens, revoked ones included (vendor only)",
-		details: `Lists every token by issue time: its id, organisation, role, label, when
-it was issued and when it was revoked ("-" while valid). Tokens
-themselves are never shown: cascaded does not keep them.`,
+		details: `Lists every token by issue time, fetching every page: its id,
+organisation, role, label, when it was issued and when it was revoked
+("-" while valid). Tokens themselves are never shown: cascaded does not
+keep them.`,
 		examples: `
 # Every token, with its role, organisation and revocation
 cascadectl tokens list`,
@@ -31,14 +32,22 @@ cascadectl tokens list`,
 					return err
 				}
 				defer c.Close()
-				resp, err := c.tokens.ListTokens(ctx, &cascadev1.ListTokensRequest{})
-				if err != nil {
-					return err
+				var all []*cascadev1.TokenInfo
+				req := &cascadev1.ListTokensRequest{PageSize: 1000}
+				for {
+					resp, err := c.tokens.ListTokens(ctx, req)
+					if err != nil {
+						return err
+					}
+					all = append(all, resp.GetTokens()...)
+					if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+						break
+					}
 				}
 				if a.g.output == outputJSON {
-					return writeProtoList(a.stdout, resp.GetTokens())
+					return writeProtoList(a.stdout, all)
 				}
-				return renderTokens(a.stdout, resp.GetTokens())
+				return renderTokens(a.stdout, all)
 			}
 		},
 	}

@@ -71,6 +71,16 @@ func init() {
 				_, err := a.notices().ListQuestions(a.as(a.vendor), &cascadev1.ListQuestionsRequest{PageToken: "AAAA"})
 				return err
 			}},
+		hostile{name: "tokens page token made up", surface: "grpc", want: "InvalidArgument",
+			do: func(a *adversary) error {
+				_, err := cascadev1.NewTokenServiceClient(a.cc).ListTokens(a.as(a.vendor), &cascadev1.ListTokensRequest{PageToken: "AAAA"})
+				return err
+			}},
+		hostile{name: "tokens listed by a controller", surface: "grpc", want: "PermissionDenied",
+			do: func(a *adversary) error {
+				_, err := cascadev1.NewTokenServiceClient(a.cc).ListTokens(a.as(a.controllerA), &cascadev1.ListTokensRequest{PageSize: 1})
+				return err
+			}},
 		hostile{name: "flood of questions", surface: "grpc", want: "ResourceExhausted", mayAppend: changed,
 			do: func(a *adversary) error {
 				for i := range 20 {

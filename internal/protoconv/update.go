@@ -207,8 +207,39 @@ func remindersProto(rs []breach.Reminder) []*cascadev1.Reminder {
 
 // EventProto converts one history entry at ledger sequence seq.
 func EventProto(c *breach.Change, seq uint64) *cascadev1.NoticeEvent {
-	return &cascadev1.NoticeEvent{Event: string(c.Event), At: pts(c.At), Actor: c.Actor,
+	return &cascadev1.NoticeEvent{Event: string(c.Event), Kind: EventKindProto(c.Event), At: pts(c.At), Actor: c.Actor,
 		State: StateProto(c.Notice.State), Detail: c.Detail, Sequence: seq, Principal: PrincipalProto(c.Principal)}
+}
+
+// eventKinds maps every history event to its NoticeEventKind.
+var eventKinds = map[breach.Event]cascadev1.NoticeEventKind{
+	breach.EventCreated:              cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_CREATED,
+	breach.EventDelivered:            cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_DELIVERED,
+	breach.EventRedelivered:          cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_REDELIVERED,
+	breach.EventRevisionDelivered:    cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_REVISION_DELIVERED,
+	breach.EventReminded:             cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_REMINDED,
+	breach.EventOverdue:              cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_OVERDUE,
+	breach.EventAcknowledged:         cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_ACKNOWLEDGED,
+	breach.EventRevisionAcknowledged: cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_REVISION_ACKNOWLEDGED,
+	breach.EventOutcomeRecorded:      cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_OUTCOME_RECORDED,
+	breach.EventSubjectCommRecorded:  cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_SUBJECT_COMMUNICATION_RECORDED,
+	breach.EventCountsCorrected:      cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_COUNTS_CORRECTED,
+	breach.EventWithdrawn:            cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_WITHDRAWN,
+	breach.EventRenotified:           cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_RENOTIFIED,
+	breach.EventQuestionAsked:        cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_QUESTION_ASKED,
+	breach.EventQuestionAnswered:     cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_QUESTION_ANSWERED,
+	breach.EventAnswerShared:         cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_ANSWER_SHARED,
+	breach.EventChannelDelivered:     cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_CHANNEL_DELIVERED,
+	breach.EventChannelFailed:        cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_CHANNEL_FAILED,
+	breach.EventChannelDeadLettered:  cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_CHANNEL_DEAD_LETTERED,
+	breach.EventEscalated:            cascadev1.NoticeEventKind_NOTICE_EVENT_KIND_ESCALATED,
+}
+
+// EventKindProto is the NoticeEventKind of a history event;
+// NOTICE_EVENT_KIND_UNSPECIFIED for one it does not know (the string
+// NoticeEvent.event still says what it is).
+func EventKindProto(e breach.Event) cascadev1.NoticeEventKind {
+	return eventKinds[e]
 }
 
 // PrincipalProto is a recorded principal; nil for none.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -259,7 +260,8 @@ func (s *Store) RevokeToken(ctx context.Context, id string, now time.Time, by *b
 	}
 }
 
-// ListTokens returns every token as stored, by issue time.
+// ListTokens returns every token as stored, by issue time, then id (an
+// order that pages can resume: CompareTokens).
 func (s *Store) ListTokens(ctx context.Context) ([]Token, error) {
 	kv, err := s.tokens(ctx)
 	if err != nil {
@@ -275,7 +277,7 @@ func (s *Store) ListTokens(ctx context.Context) ([]Token, error) {
 		select {
 		case e := <-w.Updates():
 			if e == nil {
-				slices.SortFunc(out, func(a, b Token) int { return a.IssuedAt.Compare(b.IssuedAt) })
+				slices.SortFunc(out, func(a, b Token) int { return CompareTokens(a.IssuedAt, a.ID, b.IssuedAt, b.ID) })
 				return out, nil
 			}
 			var t Token
@@ -336,4 +338,12 @@ func (s *Store) SignUnsignedTokens(ctx context.Context, key []byte) (int, error)
 		}
 	}
 	return signed, nil
+}
+
+// CompareTokens orders tokens as ListTokens does: by issue time, then id.
+func CompareTokens(aIssued time.Time, aID string, bIssued time.Time, bID string) int {
+	if c := aIssued.Compare(bIssued); c != 0 {
+		return c
+	}
+	return strings.Compare(aID, bID)
 }

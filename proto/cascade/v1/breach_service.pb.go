@@ -7,6 +7,7 @@
 package cascadev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -929,20 +930,20 @@ var File_cascade_v1_breach_service_proto protoreflect.FileDescriptor
 const file_cascade_v1_breach_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1fcascade/v1/breach_service.proto\x12\n" +
-	"cascade.v1\x1a\x16cascade/v1/types.proto\"G\n" +
-	"\x13ReportBreachRequest\x120\n" +
-	"\x06report\x18\x01 \x01(\v2\x18.cascade.v1.BreachReportR\x06report\"m\n" +
+	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\"L\n" +
+	"\x13ReportBreachRequest\x125\n" +
+	"\x06report\x18\x01 \x01(\v2\x18.cascade.v1.BreachReportB\x03\xe0A\x02R\x06report\"m\n" +
 	"\x14ReportBreachResponse\x12*\n" +
 	"\x06breach\x18\x01 \x01(\v2\x12.cascade.v1.BreachR\x06breach\x12)\n" +
-	"\x10already_reported\x18\x02 \x01(\bR\x0falreadyReported\"G\n" +
-	"\x13UpdateBreachRequest\x120\n" +
-	"\x06update\x18\x01 \x01(\v2\x18.cascade.v1.BreachUpdateR\x06update\"\x87\x01\n" +
+	"\x10already_reported\x18\x02 \x01(\bR\x0falreadyReported\"L\n" +
+	"\x13UpdateBreachRequest\x125\n" +
+	"\x06update\x18\x01 \x01(\v2\x18.cascade.v1.BreachUpdateB\x03\xe0A\x02R\x06update\"\x87\x01\n" +
 	"\x14UpdateBreachResponse\x12*\n" +
 	"\x06breach\x18\x01 \x01(\v2\x12.cascade.v1.BreachR\x06breach\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x05R\brevision\x12'\n" +
-	"\x0falready_applied\x18\x03 \x01(\bR\x0ealreadyApplied\"/\n" +
-	"\x10GetBreachRequest\x12\x1b\n" +
-	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\"?\n" +
+	"\x0falready_applied\x18\x03 \x01(\bR\x0ealreadyApplied\"4\n" +
+	"\x10GetBreachRequest\x12 \n" +
+	"\tbreach_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bbreachId\"?\n" +
 	"\x11GetBreachResponse\x12*\n" +
 	"\x06breach\x18\x01 \x01(\v2\x12.cascade.v1.BreachR\x06breach\"Q\n" +
 	"\x13ListBreachesRequest\x12\x1b\n" +
@@ -951,13 +952,13 @@ const file_cascade_v1_breach_service_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"n\n" +
 	"\x14ListBreachesResponse\x12.\n" +
 	"\bbreaches\x18\x01 \x03(\v2\x12.cascade.v1.BreachR\bbreaches\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"6\n" +
-	"\x17GetBreachSummaryRequest\x12\x1b\n" +
-	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\"O\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\";\n" +
+	"\x17GetBreachSummaryRequest\x12 \n" +
+	"\tbreach_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bbreachId\"O\n" +
 	"\x18GetBreachSummaryResponse\x123\n" +
-	"\asummary\x18\x01 \x01(\v2\x19.cascade.v1.BreachSummaryR\asummary\"Z\n" +
-	"\x12WatchBreachRequest\x12\x1b\n" +
-	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12'\n" +
+	"\asummary\x18\x01 \x01(\v2\x19.cascade.v1.BreachSummaryR\asummary\"_\n" +
+	"\x12WatchBreachRequest\x12 \n" +
+	"\tbreach_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bbreachId\x12'\n" +
 	"\x0finclude_notices\x18\x02 \x01(\bR\x0eincludeNotices\"\n" +
 	"\n" +
 	"\bCaughtUp\"\xb8\x01\n" +
@@ -965,14 +966,14 @@ const file_cascade_v1_breach_service_proto_rawDesc = "" +
 	"\asummary\x18\x01 \x01(\v2\x19.cascade.v1.BreachSummaryH\x00R\asummary\x12,\n" +
 	"\x06notice\x18\x02 \x01(\v2\x12.cascade.v1.NoticeH\x00R\x06notice\x123\n" +
 	"\tcaught_up\x18\x03 \x01(\v2\x14.cascade.v1.CaughtUpH\x00R\bcaughtUpB\a\n" +
-	"\x05event\"5\n" +
-	"\x16PublishAdvisoryRequest\x12\x1b\n" +
-	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\"r\n" +
+	"\x05event\":\n" +
+	"\x16PublishAdvisoryRequest\x12 \n" +
+	"\tbreach_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bbreachId\"r\n" +
 	"\x17PublishAdvisoryResponse\x12*\n" +
 	"\x06breach\x18\x01 \x01(\v2\x12.cascade.v1.BreachR\x06breach\x12+\n" +
-	"\x11already_published\x18\x02 \x01(\bR\x10alreadyPublished\"7\n" +
-	"\x18UnpublishAdvisoryRequest\x12\x1b\n" +
-	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\"x\n" +
+	"\x11already_published\x18\x02 \x01(\bR\x10alreadyPublished\"<\n" +
+	"\x18UnpublishAdvisoryRequest\x12 \n" +
+	"\tbreach_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bbreachId\"x\n" +
 	"\x19UnpublishAdvisoryResponse\x12*\n" +
 	"\x06breach\x18\x01 \x01(\v2\x12.cascade.v1.BreachR\x06breach\x12/\n" +
 	"\x13already_unpublished\x18\x02 \x01(\bR\x12alreadyUnpublished2\xdf\x05\n" +

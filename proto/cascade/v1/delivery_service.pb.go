@@ -7,6 +7,7 @@
 package cascadev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -458,9 +459,9 @@ var File_cascade_v1_delivery_service_proto protoreflect.FileDescriptor
 const file_cascade_v1_delivery_service_proto_rawDesc = "" +
 	"\n" +
 	"!cascade/v1/delivery_service.proto\x12\n" +
-	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"M\n" +
-	"\x1aRotateWebhookSecretRequest\x12\x15\n" +
-	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x18\n" +
+	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"R\n" +
+	"\x1aRotateWebhookSecretRequest\x12\x1a\n" +
+	"\x06org_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x05orgId\x12\x18\n" +
 	"\aprepare\x18\x02 \x01(\bR\aprepare\"\xf1\x01\n" +
 	"\x1bRotateWebhookSecretResponse\x12\x15\n" +
 	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x16\n" +
@@ -477,26 +478,26 @@ const file_cascade_v1_delivery_service_proto_rawDesc = "" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"|\n" +
 	"\x17ListDeadLettersResponse\x129\n" +
 	"\fdead_letters\x18\x01 \x03(\v2\x16.cascade.v1.DeadLetterR\vdeadLetters\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe6\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa7\x04\n" +
 	"\n" +
-	"DeadLetter\x12\x1b\n" +
-	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12\x1b\n" +
-	"\tbreach_id\x18\x02 \x01(\tR\bbreachId\x12\x15\n" +
-	"\x06org_id\x18\x03 \x01(\tR\x05orgId\x125\n" +
-	"\achannel\x18\x04 \x01(\x0e2\x1b.cascade.v1.DeliveryChannelR\achannel\x12\x14\n" +
-	"\x05event\x18\x05 \x01(\tR\x05event\x12\x1a\n" +
-	"\brevision\x18\x06 \x01(\x05R\brevision\x12\x1d\n" +
+	"DeadLetter\x12 \n" +
+	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x03R\bnoticeId\x12 \n" +
+	"\tbreach_id\x18\x02 \x01(\tB\x03\xe0A\x03R\bbreachId\x12\x1a\n" +
+	"\x06org_id\x18\x03 \x01(\tB\x03\xe0A\x03R\x05orgId\x12:\n" +
+	"\achannel\x18\x04 \x01(\x0e2\x1b.cascade.v1.DeliveryChannelB\x03\xe0A\x03R\achannel\x12\x19\n" +
+	"\x05event\x18\x05 \x01(\tB\x03\xe0A\x03R\x05event\x12\x1f\n" +
+	"\brevision\x18\x06 \x01(\x05B\x03\xe0A\x03R\brevision\x12\"\n" +
 	"\n" +
-	"message_id\x18\a \x01(\tR\tmessageId\x12 \n" +
-	"\vdestination\x18\b \x01(\tR\vdestination\x12\x1a\n" +
-	"\battempts\x18\t \x01(\x05R\battempts\x12\x1d\n" +
+	"message_id\x18\a \x01(\tB\x03\xe0A\x03R\tmessageId\x12%\n" +
+	"\vdestination\x18\b \x01(\tB\x03\xe0A\x03R\vdestination\x12\x1f\n" +
+	"\battempts\x18\t \x01(\x05B\x03\xe0A\x03R\battempts\x12\"\n" +
 	"\n" +
 	"last_error\x18\n" +
-	" \x01(\tR\tlastError\x12=\n" +
-	"\fpublished_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\vpublishedAt\x12D\n" +
-	"\x10dead_lettered_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x0edeadLetteredAt\x12\x1d\n" +
+	" \x01(\tB\x03\xe0A\x03R\tlastError\x12B\n" +
+	"\fpublished_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vpublishedAt\x12I\n" +
+	"\x10dead_lettered_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x0edeadLetteredAt\x12\"\n" +
 	"\n" +
-	"notice_seq\x18\r \x01(\x04R\tnoticeSeq2\xda\x01\n" +
+	"notice_seq\x18\r \x01(\x04B\x03\xe0A\x03R\tnoticeSeq2\xda\x01\n" +
 	"\x0fDeliveryService\x12f\n" +
 	"\x13RotateWebhookSecret\x12&.cascade.v1.RotateWebhookSecretRequest\x1a'.cascade.v1.RotateWebhookSecretResponse\x12_\n" +
 	"\x0fListDeadLetters\x12\".cascade.v1.ListDeadLettersRequest\x1a#.cascade.v1.ListDeadLettersResponse\"\x03\x90\x02\x01B9Z7github.com/cascadehq/cascade/proto/cascade/v1;cascadev1b\x06proto3"

@@ -7,6 +7,7 @@
 package cascadev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -1179,12 +1180,14 @@ func (x *GetNoticeHistoryResponse) GetEvents() []*NoticeEvent {
 	return nil
 }
 
-// ExportEvidenceRequest names what to export: one breach or one organisation.
+// ExportEvidenceRequest names what to export: one breach or one
+// organisation. Exactly one of breach_id and org_id is required.
 type ExportEvidenceRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Export every notice of this breach.
+	// Export every notice of this breach (at most 2,000 notices; export a
+	// larger breach per organisation).
 	BreachId string `protobuf:"bytes,1,opt,name=breach_id,json=breachId,proto3" json:"breach_id,omitempty"`
-	// Export every notice of this organisation.
+	// Export every notice of this organisation (at most 2,000 notices).
 	OrgId         string `protobuf:"bytes,2,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1615,16 +1618,16 @@ var File_cascade_v1_notice_service_proto protoreflect.FileDescriptor
 const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1fcascade/v1/notice_service.proto\x12\n" +
-	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"E\n" +
-	"\x12AskQuestionRequest\x12\x1b\n" +
-	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"G\n" +
+	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"O\n" +
+	"\x12AskQuestionRequest\x12 \n" +
+	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bnoticeId\x12\x17\n" +
+	"\x04text\x18\x02 \x01(\tB\x03\xe0A\x02R\x04text\"G\n" +
 	"\x13AskQuestionResponse\x120\n" +
-	"\bquestion\x18\x01 \x01(\v2\x14.cascade.v1.QuestionR\bquestion\"r\n" +
-	"\x15AnswerQuestionRequest\x12\x1f\n" +
-	"\vquestion_id\x18\x01 \x01(\tR\n" +
-	"questionId\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\x12$\n" +
+	"\bquestion\x18\x01 \x01(\v2\x14.cascade.v1.QuestionR\bquestion\"|\n" +
+	"\x15AnswerQuestionRequest\x12$\n" +
+	"\vquestion_id\x18\x01 \x01(\tB\x03\xe0A\x02R\n" +
+	"questionId\x12\x17\n" +
+	"\x04text\x18\x02 \x01(\tB\x03\xe0A\x02R\x04text\x12$\n" +
 	"\x0eshare_with_all\x18\x03 \x01(\bR\fshareWithAll\"J\n" +
 	"\x16AnswerQuestionResponse\x120\n" +
 	"\bquestion\x18\x01 \x01(\v2\x14.cascade.v1.QuestionR\bquestion\"\xaf\x01\n" +
@@ -1637,9 +1640,9 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"page_token\x18\x05 \x01(\tR\tpageToken\"s\n" +
 	"\x15ListQuestionsResponse\x122\n" +
 	"\tquestions\x18\x01 \x03(\v2\x14.cascade.v1.QuestionR\tquestions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"/\n" +
-	"\x10GetNoticeRequest\x12\x1b\n" +
-	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\"?\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"4\n" +
+	"\x10GetNoticeRequest\x12 \n" +
+	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bnoticeId\"?\n" +
 	"\x11GetNoticeResponse\x12*\n" +
 	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"\xd6\x01\n" +
 	"\x12ListNoticesRequest\x12\x1b\n" +
@@ -1652,41 +1655,41 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"page_token\x18\x06 \x01(\tR\tpageToken\"k\n" +
 	"\x13ListNoticesResponse\x12,\n" +
 	"\anotices\x18\x01 \x03(\v2\x12.cascade.v1.NoticeR\anotices\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x90\x01\n" +
-	"\x18AcknowledgeNoticeRequest\x12\x1b\n" +
-	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12'\n" +
-	"\x0facknowledged_by\x18\x02 \x01(\tR\x0eacknowledgedBy\x12\x12\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9a\x01\n" +
+	"\x18AcknowledgeNoticeRequest\x12 \n" +
+	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bnoticeId\x12,\n" +
+	"\x0facknowledged_by\x18\x02 \x01(\tB\x03\xe0A\x02R\x0eacknowledgedBy\x12\x12\n" +
 	"\x04note\x18\x03 \x01(\tR\x04note\x12\x1a\n" +
 	"\brevision\x18\x04 \x01(\x05R\brevision\"G\n" +
 	"\x19AcknowledgeNoticeResponse\x12*\n" +
-	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"\xf8\x01\n" +
-	"\x1cRecordAuthorityReportRequest\x12\x1b\n" +
-	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12\x1c\n" +
-	"\tauthority\x18\x02 \x01(\tR\tauthority\x12\x1c\n" +
-	"\treference\x18\x03 \x01(\tR\treference\x12;\n" +
-	"\vreported_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"\x91\x02\n" +
+	"\x1cRecordAuthorityReportRequest\x12 \n" +
+	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bnoticeId\x12!\n" +
+	"\tauthority\x18\x02 \x01(\tB\x03\xe0A\x02R\tauthority\x12!\n" +
+	"\treference\x18\x03 \x01(\tB\x03\xe0A\x02R\treference\x12@\n" +
+	"\vreported_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\n" +
 	"reportedAt\x12!\n" +
-	"\fdelay_reason\x18\x05 \x01(\tR\vdelayReason\x12\x1f\n" +
-	"\vrecorded_by\x18\x06 \x01(\tR\n" +
+	"\fdelay_reason\x18\x05 \x01(\tR\vdelayReason\x12$\n" +
+	"\vrecorded_by\x18\x06 \x01(\tB\x03\xe0A\x02R\n" +
 	"recordedBy\"K\n" +
 	"\x1dRecordAuthorityReportResponse\x12*\n" +
-	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"\x80\x01\n" +
-	"\x1aRecordNotReportableRequest\x12\x1b\n" +
-	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12$\n" +
-	"\rjustification\x18\x02 \x01(\tR\rjustification\x12\x1f\n" +
-	"\vrecorded_by\x18\x03 \x01(\tR\n" +
+	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"\x8f\x01\n" +
+	"\x1aRecordNotReportableRequest\x12 \n" +
+	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bnoticeId\x12)\n" +
+	"\rjustification\x18\x02 \x01(\tB\x03\xe0A\x02R\rjustification\x12$\n" +
+	"\vrecorded_by\x18\x03 \x01(\tB\x03\xe0A\x02R\n" +
 	"recordedBy\"I\n" +
 	"\x1bRecordNotReportableResponse\x12*\n" +
-	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"\xa9\x01\n" +
-	"!RecordSubjectCommunicationRequest\x12\x1b\n" +
-	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12F\n" +
-	"\rcommunication\x18\x02 \x01(\v2 .cascade.v1.SubjectCommunicationR\rcommunication\x12\x1f\n" +
-	"\vrecorded_by\x18\x03 \x01(\tR\n" +
+	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"\xb8\x01\n" +
+	"!RecordSubjectCommunicationRequest\x12 \n" +
+	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bnoticeId\x12K\n" +
+	"\rcommunication\x18\x02 \x01(\v2 .cascade.v1.SubjectCommunicationB\x03\xe0A\x02R\rcommunication\x12$\n" +
+	"\vrecorded_by\x18\x03 \x01(\tB\x03\xe0A\x02R\n" +
 	"recordedBy\"P\n" +
 	"\"RecordSubjectCommunicationResponse\x12*\n" +
-	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"6\n" +
-	"\x17GetNoticeHistoryRequest\x12\x1b\n" +
-	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\"K\n" +
+	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\";\n" +
+	"\x17GetNoticeHistoryRequest\x12 \n" +
+	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bnoticeId\"K\n" +
 	"\x18GetNoticeHistoryResponse\x12/\n" +
 	"\x06events\x18\x01 \x03(\v2\x17.cascade.v1.NoticeEventR\x06events\"K\n" +
 	"\x15ExportEvidenceRequest\x12\x1b\n" +
@@ -1702,16 +1705,16 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"\fgenerated_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vgeneratedAt\x12\x1a\n" +
 	"\bmanifest\x18\x06 \x01(\fR\bmanifest\x12-\n" +
 	"\x12manifest_signature\x18\a \x01(\tR\x11manifestSignature\x12\x15\n" +
-	"\x06key_id\x18\b \x01(\tR\x05keyId\"V\n" +
-	"\x1bDraftAuthorityReportRequest\x12\x1b\n" +
-	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12\x1a\n" +
+	"\x06key_id\x18\b \x01(\tR\x05keyId\"[\n" +
+	"\x1bDraftAuthorityReportRequest\x12 \n" +
+	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bnoticeId\x12\x1a\n" +
 	"\blanguage\x18\x02 \x01(\tR\blanguage\"j\n" +
 	"\x1cDraftAuthorityReportResponse\x12\x1a\n" +
 	"\bmarkdown\x18\x01 \x01(\tR\bmarkdown\x12\x12\n" +
 	"\x04json\x18\x02 \x01(\tR\x04json\x12\x1a\n" +
-	"\blanguage\x18\x03 \x01(\tR\blanguage\"[\n" +
-	" DraftSubjectCommunicationRequest\x12\x1b\n" +
-	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x12\x1a\n" +
+	"\blanguage\x18\x03 \x01(\tR\blanguage\"`\n" +
+	" DraftSubjectCommunicationRequest\x12 \n" +
+	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bnoticeId\x12\x1a\n" +
 	"\blanguage\x18\x02 \x01(\tR\blanguage\"\xba\x01\n" +
 	"!DraftSubjectCommunicationResponse\x12\x1a\n" +
 	"\bmarkdown\x18\x01 \x01(\tR\bmarkdown\x12\x1d\n" +

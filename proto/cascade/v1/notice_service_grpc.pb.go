@@ -65,7 +65,11 @@ type NoticeServiceClient interface {
 	// GetNoticeHistory returns the notice's append-only history, oldest first.
 	GetNoticeHistory(ctx context.Context, in *GetNoticeHistoryRequest, opts ...grpc.CallOption) (*GetNoticeHistoryResponse, error)
 	// ExportEvidence returns the full record of one breach or one
-	// organisation as JSON and CSV, each with its SHA-256 digest.
+	// organisation as JSON and CSV, each with its SHA-256 digest. One export
+	// holds at most 2,000 notices (the response must fit one gRPC message):
+	// a breach with more is refused with InvalidArgument, and is exported
+	// per organisation instead (org_id; each organisation's export holds
+	// its own notices of every breach).
 	ExportEvidence(ctx context.Context, in *ExportEvidenceRequest, opts ...grpc.CallOption) (*ExportEvidenceResponse, error)
 	// DraftAuthorityReport renders a draft of the controller's Art. 33(3)
 	// report to the supervisory authority, pre-filled from the breach.
@@ -265,7 +269,11 @@ type NoticeServiceServer interface {
 	// GetNoticeHistory returns the notice's append-only history, oldest first.
 	GetNoticeHistory(context.Context, *GetNoticeHistoryRequest) (*GetNoticeHistoryResponse, error)
 	// ExportEvidence returns the full record of one breach or one
-	// organisation as JSON and CSV, each with its SHA-256 digest.
+	// organisation as JSON and CSV, each with its SHA-256 digest. One export
+	// holds at most 2,000 notices (the response must fit one gRPC message):
+	// a breach with more is refused with InvalidArgument, and is exported
+	// per organisation instead (org_id; each organisation's export holds
+	// its own notices of every breach).
 	ExportEvidence(context.Context, *ExportEvidenceRequest) (*ExportEvidenceResponse, error)
 	// DraftAuthorityReport renders a draft of the controller's Art. 33(3)
 	// report to the supervisory authority, pre-filled from the breach.

@@ -7,6 +7,7 @@
 package cascadev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -402,9 +403,13 @@ func (x *RevokeTokenResponse) GetInfo() *TokenInfo {
 	return nil
 }
 
-// ListTokensRequest lists every token.
+// ListTokensRequest pages through the tokens.
 type ListTokensRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Maximum tokens per page (default 100, at most 1000).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page; empty for the first.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -439,11 +444,27 @@ func (*ListTokensRequest) Descriptor() ([]byte, []int) {
 	return file_cascade_v1_trust_service_proto_rawDescGZIP(), []int{5}
 }
 
-// ListTokensResponse lists tokens.
+func (x *ListTokensRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListTokensRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListTokensResponse is one page of tokens.
 type ListTokensResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Tokens, by issue time.
-	Tokens        []*TokenInfo `protobuf:"bytes,1,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	// Tokens on this page, by issue time (then token id).
+	Tokens []*TokenInfo `protobuf:"bytes,1,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -483,6 +504,13 @@ func (x *ListTokensResponse) GetTokens() []*TokenInfo {
 		return x.Tokens
 	}
 	return nil
+}
+
+func (x *ListTokensResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // WhoAmIRequest asks who the caller is.
@@ -888,32 +916,36 @@ var File_cascade_v1_trust_service_proto protoreflect.FileDescriptor
 const file_cascade_v1_trust_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1ecascade/v1/trust_service.proto\x12\n" +
-	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"f\n" +
+	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"k\n" +
 	"\x11IssueTokenRequest\x12\x15\n" +
-	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12$\n" +
-	"\x04role\x18\x02 \x01(\x0e2\x10.cascade.v1.RoleR\x04role\x12\x14\n" +
+	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12)\n" +
+	"\x04role\x18\x02 \x01(\x0e2\x10.cascade.v1.RoleB\x03\xe0A\x02R\x04role\x12\x14\n" +
 	"\x05label\x18\x03 \x01(\tR\x05label\"U\n" +
 	"\x12IssueTokenResponse\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12)\n" +
-	"\x04info\x18\x02 \x01(\v2\x15.cascade.v1.TokenInfoR\x04info\"\xd7\x02\n" +
-	"\tTokenInfo\x12\x19\n" +
-	"\btoken_id\x18\x01 \x01(\tR\atokenId\x12\x15\n" +
+	"\x04info\x18\x02 \x01(\v2\x15.cascade.v1.TokenInfoR\x04info\"\xf0\x02\n" +
+	"\tTokenInfo\x12\x1e\n" +
+	"\btoken_id\x18\x01 \x01(\tB\x03\xe0A\x03R\atokenId\x12\x15\n" +
 	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12$\n" +
 	"\x04role\x18\x03 \x01(\x0e2\x10.cascade.v1.RoleR\x04role\x12\x14\n" +
-	"\x05label\x18\x04 \x01(\tR\x05label\x127\n" +
-	"\tissued_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bissuedAt\x129\n" +
+	"\x05label\x18\x04 \x01(\tR\x05label\x12<\n" +
+	"\tissued_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\bissuedAt\x12>\n" +
 	"\n" +
-	"revoked_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\trevokedAt\x122\n" +
-	"\tissued_by\x18\a \x01(\v2\x15.cascade.v1.PrincipalR\bissuedBy\x124\n" +
+	"revoked_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\trevokedAt\x127\n" +
+	"\tissued_by\x18\a \x01(\v2\x15.cascade.v1.PrincipalB\x03\xe0A\x03R\bissuedBy\x129\n" +
 	"\n" +
-	"revoked_by\x18\b \x01(\v2\x15.cascade.v1.PrincipalR\trevokedBy\"/\n" +
-	"\x12RevokeTokenRequest\x12\x19\n" +
-	"\btoken_id\x18\x01 \x01(\tR\atokenId\"@\n" +
+	"revoked_by\x18\b \x01(\v2\x15.cascade.v1.PrincipalB\x03\xe0A\x03R\trevokedBy\"4\n" +
+	"\x12RevokeTokenRequest\x12\x1e\n" +
+	"\btoken_id\x18\x01 \x01(\tB\x03\xe0A\x02R\atokenId\"@\n" +
 	"\x13RevokeTokenResponse\x12)\n" +
-	"\x04info\x18\x01 \x01(\v2\x15.cascade.v1.TokenInfoR\x04info\"\x13\n" +
-	"\x11ListTokensRequest\"C\n" +
+	"\x04info\x18\x01 \x01(\v2\x15.cascade.v1.TokenInfoR\x04info\"O\n" +
+	"\x11ListTokensRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"k\n" +
 	"\x12ListTokensResponse\x12-\n" +
-	"\x06tokens\x18\x01 \x03(\v2\x15.cascade.v1.TokenInfoR\x06tokens\"\x0f\n" +
+	"\x06tokens\x18\x01 \x03(\v2\x15.cascade.v1.TokenInfoR\x06tokens\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x0f\n" +
 	"\rWhoAmIRequest\"\xf8\x01\n" +
 	"\x0eWhoAmIResponse\x12$\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x10.cascade.v1.RoleR\x04role\x12\x15\n" +
@@ -922,18 +954,18 @@ const file_cascade_v1_trust_service_proto_rawDesc = "" +
 	"\btoken_id\x18\x04 \x01(\tR\atokenId\x12\x14\n" +
 	"\x05label\x18\x05 \x01(\tR\x05label\x123\n" +
 	"\tprincipal\x18\x06 \x01(\v2\x15.cascade.v1.PrincipalR\tprincipal\x12(\n" +
-	"\x10insecure_no_auth\x18\a \x01(\bR\x0einsecureNoAuth\"\xee\x01\n" +
+	"\x10insecure_no_auth\x18\a \x01(\bR\x0einsecureNoAuth\"\x8c\x02\n" +
 	"\n" +
-	"SigningKey\x12\x15\n" +
-	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x1c\n" +
-	"\talgorithm\x18\x02 \x01(\tR\talgorithm\x12\x1d\n" +
+	"SigningKey\x12\x1a\n" +
+	"\x06key_id\x18\x01 \x01(\tB\x03\xe0A\x03R\x05keyId\x12!\n" +
+	"\talgorithm\x18\x02 \x01(\tB\x03\xe0A\x03R\talgorithm\x12\"\n" +
 	"\n" +
-	"public_key\x18\x03 \x01(\fR\tpublicKey\x129\n" +
+	"public_key\x18\x03 \x01(\fB\x03\xe0A\x03R\tpublicKey\x12>\n" +
 	"\n" +
-	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x16\n" +
-	"\x06active\x18\x05 \x01(\bR\x06active\x129\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tcreatedAt\x12\x1b\n" +
+	"\x06active\x18\x05 \x01(\bB\x03\xe0A\x03R\x06active\x12>\n" +
 	"\n" +
-	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\x18\n" +
+	"expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\texpiresAt\"\x18\n" +
 	"\x16ListSigningKeysRequest\"E\n" +
 	"\x17ListSigningKeysResponse\x12*\n" +
 	"\x04keys\x18\x01 \x03(\v2\x16.cascade.v1.SigningKeyR\x04keys\"\x19\n" +

@@ -36,7 +36,8 @@ type TokenServiceClient interface {
 	IssueToken(ctx context.Context, in *IssueTokenRequest, opts ...grpc.CallOption) (*IssueTokenResponse, error)
 	// RevokeToken revokes a token by its id; later calls with it are Unauthenticated.
 	RevokeToken(ctx context.Context, in *RevokeTokenRequest, opts ...grpc.CallOption) (*RevokeTokenResponse, error)
-	// ListTokens lists tokens (never their secrets).
+	// ListTokens pages through the tokens by issue time, revoked ones
+	// included (never their secrets).
 	ListTokens(ctx context.Context, in *ListTokensRequest, opts ...grpc.CallOption) (*ListTokensResponse, error)
 	// WhoAmI says who the caller is, as the API authenticated it: its role,
 	// organisation, token id and label. Any authenticated caller may ask.
@@ -102,7 +103,8 @@ type TokenServiceServer interface {
 	IssueToken(context.Context, *IssueTokenRequest) (*IssueTokenResponse, error)
 	// RevokeToken revokes a token by its id; later calls with it are Unauthenticated.
 	RevokeToken(context.Context, *RevokeTokenRequest) (*RevokeTokenResponse, error)
-	// ListTokens lists tokens (never their secrets).
+	// ListTokens pages through the tokens by issue time, revoked ones
+	// included (never their secrets).
 	ListTokens(context.Context, *ListTokensRequest) (*ListTokensResponse, error)
 	// WhoAmI says who the caller is, as the API authenticated it: its role,
 	// organisation, token id and label. Any authenticated caller may ask.

@@ -11,6 +11,7 @@
 package cascadev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -426,6 +427,134 @@ func (x Art34Exemption) Number() protoreflect.EnumNumber {
 // Deprecated: Use Art34Exemption.Descriptor instead.
 func (Art34Exemption) EnumDescriptor() ([]byte, []int) {
 	return file_cascade_v1_types_proto_rawDescGZIP(), []int{6}
+}
+
+// NoticeEventKind is what happened to a notice, one value per entry of
+// its history (NoticeEvent.kind). New kinds may be added: a client treats
+// a value it does not know as NOTICE_EVENT_KIND_UNSPECIFIED and reads
+// NoticeEvent.event.
+type NoticeEventKind int32
+
+const (
+	// Not set, or a kind this client does not know.
+	NoticeEventKind_NOTICE_EVENT_KIND_UNSPECIFIED NoticeEventKind = 0
+	// created: the notice was recorded.
+	NoticeEventKind_NOTICE_EVENT_KIND_CREATED NoticeEventKind = 1
+	// delivered: first durable publish to the organisation; its clock starts.
+	NoticeEventKind_NOTICE_EVENT_KIND_DELIVERED NoticeEventKind = 2
+	// redelivered: published again (never moves the deadline).
+	NoticeEventKind_NOTICE_EVENT_KIND_REDELIVERED NoticeEventKind = 3
+	// revision_delivered: a follow-up revision of the breach was delivered.
+	NoticeEventKind_NOTICE_EVENT_KIND_REVISION_DELIVERED NoticeEventKind = 4
+	// reminded: a reminder before the deadline was sent.
+	NoticeEventKind_NOTICE_EVENT_KIND_REMINDED NoticeEventKind = 5
+	// overdue: the deadline passed unresolved; the escalation was sent.
+	NoticeEventKind_NOTICE_EVENT_KIND_OVERDUE NoticeEventKind = 6
+	// acknowledged: the organisation acknowledged the notice.
+	NoticeEventKind_NOTICE_EVENT_KIND_ACKNOWLEDGED NoticeEventKind = 7
+	// revision_acknowledged: the organisation acknowledged a later revision.
+	NoticeEventKind_NOTICE_EVENT_KIND_REVISION_ACKNOWLEDGED NoticeEventKind = 8
+	// outcome_recorded: the Art. 33 outcome was recorded (the notice is resolved).
+	NoticeEventKind_NOTICE_EVENT_KIND_OUTCOME_RECORDED NoticeEventKind = 9
+	// subject_communication_recorded: the Art. 34 decision was recorded.
+	NoticeEventKind_NOTICE_EVENT_KIND_SUBJECT_COMMUNICATION_RECORDED NoticeEventKind = 10
+	// counts_corrected: a revision corrected the organisation's numbers or status.
+	NoticeEventKind_NOTICE_EVENT_KIND_COUNTS_CORRECTED NoticeEventKind = 11
+	// withdrawn: the processor found the organisation not affected.
+	NoticeEventKind_NOTICE_EVENT_KIND_WITHDRAWN NoticeEventKind = 12
+	// renotified: a withdrawn organisation was named affected again.
+	NoticeEventKind_NOTICE_EVENT_KIND_RENOTIFIED NoticeEventKind = 13
+	// question_asked: the organisation asked the vendor a question.
+	NoticeEventKind_NOTICE_EVENT_KIND_QUESTION_ASKED NoticeEventKind = 14
+	// question_answered: the vendor answered it.
+	NoticeEventKind_NOTICE_EVENT_KIND_QUESTION_ANSWERED NoticeEventKind = 15
+	// answer_shared: an answer was shared with every affected organisation.
+	NoticeEventKind_NOTICE_EVENT_KIND_ANSWER_SHARED NoticeEventKind = 16
+	// channel_delivered: a message reached the organisation on a channel.
+	NoticeEventKind_NOTICE_EVENT_KIND_CHANNEL_DELIVERED NoticeEventKind = 17
+	// channel_failed: an attempt on a channel failed; it is retried.
+	NoticeEventKind_NOTICE_EVENT_KIND_CHANNEL_FAILED NoticeEventKind = 18
+	// channel_dead_lettered: a message was given up on (DeliveryService.ListDeadLetters).
+	NoticeEventKind_NOTICE_EVENT_KIND_CHANNEL_DEAD_LETTERED NoticeEventKind = 19
+	// escalated: a message was e-mailed to the organisation's escalation contact.
+	NoticeEventKind_NOTICE_EVENT_KIND_ESCALATED NoticeEventKind = 20
+)
+
+// Enum value maps for NoticeEventKind.
+var (
+	NoticeEventKind_name = map[int32]string{
+		0:  "NOTICE_EVENT_KIND_UNSPECIFIED",
+		1:  "NOTICE_EVENT_KIND_CREATED",
+		2:  "NOTICE_EVENT_KIND_DELIVERED",
+		3:  "NOTICE_EVENT_KIND_REDELIVERED",
+		4:  "NOTICE_EVENT_KIND_REVISION_DELIVERED",
+		5:  "NOTICE_EVENT_KIND_REMINDED",
+		6:  "NOTICE_EVENT_KIND_OVERDUE",
+		7:  "NOTICE_EVENT_KIND_ACKNOWLEDGED",
+		8:  "NOTICE_EVENT_KIND_REVISION_ACKNOWLEDGED",
+		9:  "NOTICE_EVENT_KIND_OUTCOME_RECORDED",
+		10: "NOTICE_EVENT_KIND_SUBJECT_COMMUNICATION_RECORDED",
+		11: "NOTICE_EVENT_KIND_COUNTS_CORRECTED",
+		12: "NOTICE_EVENT_KIND_WITHDRAWN",
+		13: "NOTICE_EVENT_KIND_RENOTIFIED",
+		14: "NOTICE_EVENT_KIND_QUESTION_ASKED",
+		15: "NOTICE_EVENT_KIND_QUESTION_ANSWERED",
+		16: "NOTICE_EVENT_KIND_ANSWER_SHARED",
+		17: "NOTICE_EVENT_KIND_CHANNEL_DELIVERED",
+		18: "NOTICE_EVENT_KIND_CHANNEL_FAILED",
+		19: "NOTICE_EVENT_KIND_CHANNEL_DEAD_LETTERED",
+		20: "NOTICE_EVENT_KIND_ESCALATED",
+	}
+	NoticeEventKind_value = map[string]int32{
+		"NOTICE_EVENT_KIND_UNSPECIFIED":                    0,
+		"NOTICE_EVENT_KIND_CREATED":                        1,
+		"NOTICE_EVENT_KIND_DELIVERED":                      2,
+		"NOTICE_EVENT_KIND_REDELIVERED":                    3,
+		"NOTICE_EVENT_KIND_REVISION_DELIVERED":             4,
+		"NOTICE_EVENT_KIND_REMINDED":                       5,
+		"NOTICE_EVENT_KIND_OVERDUE":                        6,
+		"NOTICE_EVENT_KIND_ACKNOWLEDGED":                   7,
+		"NOTICE_EVENT_KIND_REVISION_ACKNOWLEDGED":          8,
+		"NOTICE_EVENT_KIND_OUTCOME_RECORDED":               9,
+		"NOTICE_EVENT_KIND_SUBJECT_COMMUNICATION_RECORDED": 10,
+		"NOTICE_EVENT_KIND_COUNTS_CORRECTED":               11,
+		"NOTICE_EVENT_KIND_WITHDRAWN":                      12,
+		"NOTICE_EVENT_KIND_RENOTIFIED":                     13,
+		"NOTICE_EVENT_KIND_QUESTION_ASKED":                 14,
+		"NOTICE_EVENT_KIND_QUESTION_ANSWERED":              15,
+		"NOTICE_EVENT_KIND_ANSWER_SHARED":                  16,
+		"NOTICE_EVENT_KIND_CHANNEL_DELIVERED":              17,
+		"NOTICE_EVENT_KIND_CHANNEL_FAILED":                 18,
+		"NOTICE_EVENT_KIND_CHANNEL_DEAD_LETTERED":          19,
+		"NOTICE_EVENT_KIND_ESCALATED":                      20,
+	}
+)
+
+func (x NoticeEventKind) Enum() *NoticeEventKind {
+	p := new(NoticeEventKind)
+	*p = x
+	return p
+}
+
+func (x NoticeEventKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (NoticeEventKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_cascade_v1_types_proto_enumTypes[7].Descriptor()
+}
+
+func (NoticeEventKind) Type() protoreflect.EnumType {
+	return &file_cascade_v1_types_proto_enumTypes[7]
+}
+
+func (x NoticeEventKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use NoticeEventKind.Descriptor instead.
+func (NoticeEventKind) EnumDescriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{7}
 }
 
 // Contact is the processor's contact point for the breach (Art. 33(3)(b)).
@@ -2628,13 +2757,18 @@ func (x *SubjectCommunication) GetRecordedBy() string {
 // NoticeEvent is one entry of a notice's append-only history.
 type NoticeEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// What happened: created, delivered, redelivered, revision_delivered,
+	// Deprecated in favour of kind, which carries the same information as
+	// an enum; kept, and still filled, for compatibility. What happened, in
+	// snake_case: created, delivered, redelivered, revision_delivered,
 	// reminded, overdue, acknowledged, revision_acknowledged,
 	// outcome_recorded, subject_communication_recorded, counts_corrected,
-	// withdrawn, renotified, question_asked,
-	// question_answered, answer_shared (and channel_delivered and the other
-	// delivery records). Question events never change the state.
+	// withdrawn, renotified, question_asked, question_answered,
+	// answer_shared, channel_delivered, channel_failed,
+	// channel_dead_lettered, escalated. Question events never change the
+	// state.
 	Event string `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	// What happened (the same as event, as an enum).
+	Kind NoticeEventKind `protobuf:"varint,8,opt,name=kind,proto3,enum=cascade.v1.NoticeEventKind" json:"kind,omitempty"`
 	// When.
 	At *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
 	// Who: "cascade" for what Cascade did, else the person recorded.
@@ -2688,6 +2822,13 @@ func (x *NoticeEvent) GetEvent() string {
 		return x.Event
 	}
 	return ""
+}
+
+func (x *NoticeEvent) GetKind() NoticeEventKind {
+	if x != nil {
+		return x.Kind
+	}
+	return NoticeEventKind_NOTICE_EVENT_KIND_UNSPECIFIED
 }
 
 func (x *NoticeEvent) GetAt() *timestamppb.Timestamp {
@@ -3133,25 +3274,25 @@ var File_cascade_v1_types_proto protoreflect.FileDescriptor
 const file_cascade_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"\x16cascade/v1/types.proto\x12\n" +
-	"cascade.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"I\n" +
+	"cascade.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"I\n" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
-	"\x05phone\x18\x03 \x01(\tR\x05phone\"\xb1\x01\n" +
-	"\x14AffectedOrganisation\x12\x15\n" +
-	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12'\n" +
+	"\x05phone\x18\x03 \x01(\tR\x05phone\"\xb6\x01\n" +
+	"\x14AffectedOrganisation\x12\x1a\n" +
+	"\x06org_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x05orgId\x12'\n" +
 	"\x0fapprox_subjects\x18\x02 \x01(\x03R\x0eapproxSubjects\x12%\n" +
 	"\x0eapprox_records\x18\x03 \x01(\x03R\rapproxRecords\x122\n" +
-	"\x06status\x18\x04 \x01(\x0e2\x1a.cascade.v1.AffectedStatusR\x06status\"K\n" +
-	"\x14WithdrawOrganisation\x12\x15\n" +
-	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x1c\n" +
-	"\tstatement\x18\x02 \x01(\tR\tstatement\"\xd0\x06\n" +
-	"\fBreachReport\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1c\n" +
-	"\tprocessor\x18\x02 \x01(\tR\tprocessor\x12\x14\n" +
-	"\x05title\x18\x03 \x01(\tR\x05title\x12\x16\n" +
-	"\x06nature\x18\x04 \x01(\tR\x06nature\x12?\n" +
-	"\rdiscovered_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\fdiscoveredAt\x12?\n" +
+	"\x06status\x18\x04 \x01(\x0e2\x1a.cascade.v1.AffectedStatusR\x06status\"U\n" +
+	"\x14WithdrawOrganisation\x12\x1a\n" +
+	"\x06org_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x05orgId\x12!\n" +
+	"\tstatement\x18\x02 \x01(\tB\x03\xe0A\x02R\tstatement\"\xee\x06\n" +
+	"\fBreachReport\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x05R\x02id\x12!\n" +
+	"\tprocessor\x18\x02 \x01(\tB\x03\xe0A\x02R\tprocessor\x12\x19\n" +
+	"\x05title\x18\x03 \x01(\tB\x03\xe0A\x02R\x05title\x12\x1b\n" +
+	"\x06nature\x18\x04 \x01(\tB\x03\xe0A\x02R\x06nature\x12D\n" +
+	"\rdiscovered_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\fdiscoveredAt\x12?\n" +
 	"\roccurred_from\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\foccurredFrom\x12;\n" +
 	"\voccurred_to\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"occurredTo\x12'\n" +
@@ -3163,72 +3304,72 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x13likely_consequences\x18\f \x01(\tR\x12likelyConsequences\x12%\n" +
 	"\x0emeasures_taken\x18\r \x01(\tR\rmeasuresTaken\x12+\n" +
 	"\x11measures_proposed\x18\x0e \x01(\tR\x10measuresProposed\x122\n" +
-	"\x15advice_to_controllers\x18\x0f \x01(\tR\x13adviceToControllers\x12-\n" +
-	"\acontact\x18\x10 \x01(\v2\x13.cascade.v1.ContactR\acontact\x12@\n" +
+	"\x15advice_to_controllers\x18\x0f \x01(\tR\x13adviceToControllers\x122\n" +
+	"\acontact\x18\x10 \x01(\v2\x13.cascade.v1.ContactB\x03\xe0A\x02R\acontact\x12@\n" +
 	"\x0enext_update_by\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12@\n" +
-	"\x0esubject_notice\x18\x12 \x01(\v2\x19.cascade.v1.SubjectNoticeR\rsubjectNotice\"\xaf\x05\n" +
-	"\x06Breach\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
-	"\brevision\x18\x02 \x01(\x05R\brevision\x120\n" +
-	"\x06report\x18\x03 \x01(\v2\x18.cascade.v1.BreachReportR\x06report\x12;\n" +
-	"\vreceived_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"receivedAt\x12!\n" +
-	"\fnotice_count\x18\x05 \x01(\x03R\vnoticeCount\x12&\n" +
-	"\x0funknown_org_ids\x18\x06 \x03(\tR\runknownOrgIds\x12'\n" +
-	"\x0ffanout_complete\x18\a \x01(\bR\x0efanoutComplete\x128\n" +
-	"\trevisions\x18\b \x03(\v2\x1a.cascade.v1.BreachRevisionR\trevisions\x12'\n" +
-	"\x0flatest_revision\x18\t \x01(\x05R\x0elatestRevision\x12?\n" +
+	"\x0esubject_notice\x18\x12 \x01(\v2\x19.cascade.v1.SubjectNoticeR\rsubjectNotice\"\xf0\x05\n" +
+	"\x06Breach\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x1f\n" +
+	"\brevision\x18\x02 \x01(\x05B\x03\xe0A\x03R\brevision\x120\n" +
+	"\x06report\x18\x03 \x01(\v2\x18.cascade.v1.BreachReportR\x06report\x12@\n" +
+	"\vreceived_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"receivedAt\x12&\n" +
+	"\fnotice_count\x18\x05 \x01(\x03B\x03\xe0A\x03R\vnoticeCount\x12+\n" +
+	"\x0funknown_org_ids\x18\x06 \x03(\tB\x03\xe0A\x03R\runknownOrgIds\x12,\n" +
+	"\x0ffanout_complete\x18\a \x01(\bB\x03\xe0A\x03R\x0efanoutComplete\x12=\n" +
+	"\trevisions\x18\b \x03(\v2\x1a.cascade.v1.BreachRevisionB\x03\xe0A\x03R\trevisions\x12,\n" +
+	"\x0flatest_revision\x18\t \x01(\x05B\x03\xe0A\x03R\x0elatestRevision\x12D\n" +
 	"\x0eshared_answers\x18\n" +
-	" \x03(\v2\x18.cascade.v1.SharedAnswerR\rsharedAnswers\x12:\n" +
-	"\vnext_update\x18\v \x01(\v2\x19.cascade.v1.UpdatePromiseR\n" +
-	"nextUpdate\x12A\n" +
-	"\x0fpromise_history\x18\f \x03(\v2\x18.cascade.v1.PromiseEventR\x0epromiseHistory\x12N\n" +
-	"\x15advisory_published_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\x13advisoryPublishedAt\x12#\n" +
-	"\radvisory_path\x18\x10 \x01(\tR\fadvisoryPath\"\xc6\x01\n" +
-	"\fPromiseEvent\x12\x14\n" +
-	"\x05event\x18\x01 \x01(\tR\x05event\x12*\n" +
-	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12@\n" +
-	"\x0enext_update_by\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12\x1a\n" +
-	"\brevision\x18\x04 \x01(\x05R\brevision\x12\x16\n" +
-	"\x06detail\x18\x05 \x01(\tR\x06detail\"\xbe\x03\n" +
-	"\rUpdatePromise\x12@\n" +
-	"\x0enext_update_by\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12;\n" +
-	"\vpromised_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"promisedAt\x12+\n" +
-	"\x11promised_revision\x18\x03 \x01(\x05R\x10promisedRevision\x12\x18\n" +
-	"\aoverdue\x18\x04 \x01(\bR\aoverdue\x122\n" +
-	"\alate_by\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\x06lateBy\x12;\n" +
-	"\vreminded_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"remindedAt\x12J\n" +
-	"\x13overdue_notified_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x11overdueNotifiedAt\x12\x12\n" +
-	"\x04kept\x18\b \x01(\x05R\x04kept\x12\x16\n" +
-	"\x06missed\x18\t \x01(\x05R\x06missed\"\x8b\x01\n" +
-	"\fSharedAnswer\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
-	"\bquestion\x18\x02 \x01(\tR\bquestion\x12\x16\n" +
-	"\x06answer\x18\x03 \x01(\tR\x06answer\x127\n" +
-	"\tshared_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\bsharedAt\"\x8c\x04\n" +
-	"\bQuestion\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
-	"\tnotice_id\x18\x02 \x01(\tR\bnoticeId\x12\x1b\n" +
-	"\tbreach_id\x18\x03 \x01(\tR\bbreachId\x12\x15\n" +
-	"\x06org_id\x18\x04 \x01(\tR\x05orgId\x12\x19\n" +
-	"\borg_name\x18\x05 \x01(\tR\aorgName\x12\x12\n" +
-	"\x04text\x18\x06 \x01(\tR\x04text\x125\n" +
-	"\basked_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\aaskedAt\x120\n" +
-	"\basked_by\x18\b \x01(\v2\x15.cascade.v1.PrincipalR\aaskedBy\x12(\n" +
-	"\x10asked_by_display\x18\t \x01(\tR\x0easkedByDisplay\x12\x16\n" +
+	" \x03(\v2\x18.cascade.v1.SharedAnswerB\x03\xe0A\x03R\rsharedAnswers\x12?\n" +
+	"\vnext_update\x18\v \x01(\v2\x19.cascade.v1.UpdatePromiseB\x03\xe0A\x03R\n" +
+	"nextUpdate\x12F\n" +
+	"\x0fpromise_history\x18\f \x03(\v2\x18.cascade.v1.PromiseEventB\x03\xe0A\x03R\x0epromiseHistory\x12S\n" +
+	"\x15advisory_published_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x13advisoryPublishedAt\x12(\n" +
+	"\radvisory_path\x18\x10 \x01(\tB\x03\xe0A\x03R\fadvisoryPath\"\xdf\x01\n" +
+	"\fPromiseEvent\x12\x19\n" +
+	"\x05event\x18\x01 \x01(\tB\x03\xe0A\x03R\x05event\x12/\n" +
+	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x02at\x12E\n" +
+	"\x0enext_update_by\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\fnextUpdateBy\x12\x1f\n" +
+	"\brevision\x18\x04 \x01(\x05B\x03\xe0A\x03R\brevision\x12\x1b\n" +
+	"\x06detail\x18\x05 \x01(\tB\x03\xe0A\x03R\x06detail\"\xeb\x03\n" +
+	"\rUpdatePromise\x12E\n" +
+	"\x0enext_update_by\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\fnextUpdateBy\x12@\n" +
+	"\vpromised_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"promisedAt\x120\n" +
+	"\x11promised_revision\x18\x03 \x01(\x05B\x03\xe0A\x03R\x10promisedRevision\x12\x1d\n" +
+	"\aoverdue\x18\x04 \x01(\bB\x03\xe0A\x03R\aoverdue\x127\n" +
+	"\alate_by\x18\x05 \x01(\v2\x19.google.protobuf.DurationB\x03\xe0A\x03R\x06lateBy\x12@\n" +
+	"\vreminded_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"remindedAt\x12O\n" +
+	"\x13overdue_notified_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x11overdueNotifiedAt\x12\x17\n" +
+	"\x04kept\x18\b \x01(\x05B\x03\xe0A\x03R\x04kept\x12\x1b\n" +
+	"\x06missed\x18\t \x01(\x05B\x03\xe0A\x03R\x06missed\"\x9f\x01\n" +
+	"\fSharedAnswer\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x1f\n" +
+	"\bquestion\x18\x02 \x01(\tB\x03\xe0A\x03R\bquestion\x12\x1b\n" +
+	"\x06answer\x18\x03 \x01(\tB\x03\xe0A\x03R\x06answer\x12<\n" +
+	"\tshared_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\bsharedAt\"\xc8\x04\n" +
+	"\bQuestion\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12 \n" +
+	"\tnotice_id\x18\x02 \x01(\tB\x03\xe0A\x03R\bnoticeId\x12 \n" +
+	"\tbreach_id\x18\x03 \x01(\tB\x03\xe0A\x03R\bbreachId\x12\x1a\n" +
+	"\x06org_id\x18\x04 \x01(\tB\x03\xe0A\x03R\x05orgId\x12\x1e\n" +
+	"\borg_name\x18\x05 \x01(\tB\x03\xe0A\x03R\aorgName\x12\x12\n" +
+	"\x04text\x18\x06 \x01(\tR\x04text\x12:\n" +
+	"\basked_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\aaskedAt\x125\n" +
+	"\basked_by\x18\b \x01(\v2\x15.cascade.v1.PrincipalB\x03\xe0A\x03R\aaskedBy\x12-\n" +
+	"\x10asked_by_display\x18\t \x01(\tB\x03\xe0A\x03R\x0easkedByDisplay\x12\x16\n" +
 	"\x06answer\x18\n" +
-	" \x01(\tR\x06answer\x12;\n" +
-	"\vanswered_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"answeredAt\x126\n" +
-	"\vanswered_by\x18\f \x01(\v2\x15.cascade.v1.PrincipalR\n" +
-	"answeredBy\x12&\n" +
-	"\x0fshared_with_all\x18\r \x01(\bR\rsharedWithAll\x12(\n" +
-	"\x10shared_answer_id\x18\x0e \x01(\tR\x0esharedAnswerId\"\xef\x06\n" +
-	"\fBreachUpdate\x12\x1b\n" +
-	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x18\n" +
-	"\asummary\x18\x02 \x01(\tR\asummary\x12\x16\n" +
+	" \x01(\tR\x06answer\x12@\n" +
+	"\vanswered_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"answeredAt\x12;\n" +
+	"\vanswered_by\x18\f \x01(\v2\x15.cascade.v1.PrincipalB\x03\xe0A\x03R\n" +
+	"answeredBy\x12+\n" +
+	"\x0fshared_with_all\x18\r \x01(\bB\x03\xe0A\x03R\rsharedWithAll\x12-\n" +
+	"\x10shared_answer_id\x18\x0e \x01(\tB\x03\xe0A\x03R\x0esharedAnswerId\"\xf9\x06\n" +
+	"\fBreachUpdate\x12 \n" +
+	"\tbreach_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bbreachId\x12\x1d\n" +
+	"\asummary\x18\x02 \x01(\tB\x03\xe0A\x02R\asummary\x12\x16\n" +
 	"\x06nature\x18\x03 \x01(\tR\x06nature\x12?\n" +
 	"\roccurred_from\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\foccurredFrom\x12;\n" +
 	"\voccurred_to\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -3245,117 +3386,118 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x0enext_update_by\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12@\n" +
 	"\x0esubject_notice\x18\x11 \x01(\v2\x19.cascade.v1.SubjectNoticeR\rsubjectNotice\x12K\n" +
 	"\x10correct_affected\x18\x0e \x03(\v2 .cascade.v1.AffectedOrganisationR\x0fcorrectAffected\x12<\n" +
-	"\bwithdraw\x18\x0f \x03(\v2 .cascade.v1.WithdrawOrganisationR\bwithdraw\"\x9f\x03\n" +
-	"\x0eBreachRevision\x12\x16\n" +
-	"\x06number\x18\x01 \x01(\x05R\x06number\x12;\n" +
-	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"\bwithdraw\x18\x0f \x03(\v2 .cascade.v1.WithdrawOrganisationR\bwithdraw\"\xcc\x03\n" +
+	"\x0eBreachRevision\x12\x1b\n" +
+	"\x06number\x18\x01 \x01(\x05B\x03\xe0A\x03R\x06number\x12@\n" +
+	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"receivedAt\x120\n" +
-	"\x06update\x18\x03 \x01(\v2\x18.cascade.v1.BreachUpdateR\x06update\x12\x14\n" +
-	"\x05added\x18\x04 \x01(\x03R\x05added\x12&\n" +
-	"\x0funknown_org_ids\x18\x05 \x03(\tR\runknownOrgIds\x12'\n" +
-	"\x0ffanout_complete\x18\x06 \x01(\bR\x0efanoutComplete\x12C\n" +
+	"\x06update\x18\x03 \x01(\v2\x18.cascade.v1.BreachUpdateR\x06update\x12\x19\n" +
+	"\x05added\x18\x04 \x01(\x03B\x03\xe0A\x03R\x05added\x12+\n" +
+	"\x0funknown_org_ids\x18\x05 \x03(\tB\x03\xe0A\x03R\runknownOrgIds\x12,\n" +
+	"\x0ffanout_complete\x18\x06 \x01(\bB\x03\xe0A\x03R\x0efanoutComplete\x12H\n" +
 	"\x0fpromise_outcome\x18\n" +
-	" \x01(\x0e2\x1a.cascade.v1.PromiseOutcomeR\x0epromiseOutcome\x12\x1c\n" +
-	"\tcorrected\x18\a \x01(\x03R\tcorrected\x12\x1c\n" +
-	"\twithdrawn\x18\b \x01(\x03R\twithdrawn\x12\x1e\n" +
+	" \x01(\x0e2\x1a.cascade.v1.PromiseOutcomeB\x03\xe0A\x03R\x0epromiseOutcome\x12!\n" +
+	"\tcorrected\x18\a \x01(\x03B\x03\xe0A\x03R\tcorrected\x12!\n" +
+	"\twithdrawn\x18\b \x01(\x03B\x03\xe0A\x03R\twithdrawn\x12#\n" +
 	"\n" +
-	"renotified\x18\t \x01(\x03R\n" +
-	"renotified\"\x91\f\n" +
-	"\x06Notice\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
-	"\tbreach_id\x18\x02 \x01(\tR\bbreachId\x12\x15\n" +
-	"\x06org_id\x18\x03 \x01(\tR\x05orgId\x12-\n" +
-	"\x05state\x18\x04 \x01(\x0e2\x17.cascade.v1.NoticeStateR\x05state\x129\n" +
+	"renotified\x18\t \x01(\x03B\x03\xe0A\x03R\n" +
+	"renotified\"\xac\r\n" +
+	"\x06Notice\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12 \n" +
+	"\tbreach_id\x18\x02 \x01(\tB\x03\xe0A\x03R\bbreachId\x12\x1a\n" +
+	"\x06org_id\x18\x03 \x01(\tB\x03\xe0A\x03R\x05orgId\x122\n" +
+	"\x05state\x18\x04 \x01(\x0e2\x17.cascade.v1.NoticeStateB\x03\xe0A\x03R\x05state\x12>\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12=\n" +
-	"\fdelivered_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\x126\n" +
-	"\bdeadline\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12C\n" +
-	"\x0facknowledged_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x0eacknowledgedAt\x12'\n" +
-	"\x0facknowledged_by\x18\t \x01(\tR\x0eacknowledgedBy\x121\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tcreatedAt\x12B\n" +
+	"\fdelivered_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vdeliveredAt\x12;\n" +
+	"\bdeadline\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\bdeadline\x12H\n" +
+	"\x0facknowledged_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x0eacknowledgedAt\x12,\n" +
+	"\x0facknowledged_by\x18\t \x01(\tB\x03\xe0A\x03R\x0eacknowledgedBy\x126\n" +
 	"\x14acknowledgement_note\x18\n" +
-	" \x01(\tR\x13acknowledgementNote\x12\x18\n" +
-	"\aoverdue\x18\v \x01(\bR\aoverdue\x12\x19\n" +
-	"\borg_name\x18\f \x01(\tR\aorgName\x12'\n" +
-	"\x0fapprox_subjects\x18\r \x01(\x03R\x0eapproxSubjects\x12%\n" +
-	"\x0eapprox_records\x18\x0e \x01(\x03R\rapproxRecords\x12B\n" +
-	"\x0fprocessor_delay\x18\x0f \x01(\v2\x19.google.protobuf.DurationR\x0eprocessorDelay\x12%\n" +
-	"\x0edelivery_count\x18\x10 \x01(\x05R\rdeliveryCount\x12-\n" +
-	"\x12revision_delivered\x18\x11 \x01(\x05R\x11revisionDelivered\x123\n" +
-	"\x15revision_acknowledged\x18\x12 \x01(\x05R\x14revisionAcknowledged\x122\n" +
-	"\treminders\x18\x13 \x03(\v2\x14.cascade.v1.ReminderR\treminders\x12J\n" +
-	"\x13overdue_notified_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampR\x11overdueNotifiedAt\x12;\n" +
-	"\vresolved_at\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"resolvedAt\x12-\n" +
-	"\aoutcome\x18\x16 \x01(\v2\x13.cascade.v1.OutcomeR\aoutcome\x12U\n" +
-	"\x15subject_communication\x18\x17 \x01(\v2 .cascade.v1.SubjectCommunicationR\x14subjectCommunication\x127\n" +
-	"\bchannels\x18\x18 \x03(\v2\x1b.cascade.v1.ChannelDeliveryR\bchannels\x129\n" +
-	"\fescalated_to\x18\x19 \x03(\v2\x16.cascade.v1.EscalationR\vescalatedTo\x12\x1c\n" +
-	"\tquestions\x18\x1a \x01(\x05R\tquestions\x12%\n" +
-	"\x0eopen_questions\x18\x1b \x01(\x05R\ropenQuestions\x12:\n" +
-	"\vnext_update\x18\x1f \x01(\v2\x19.cascade.v1.UpdatePromiseR\n" +
-	"nextUpdate\x12=\n" +
-	"\fwithdrawn_at\x18\x1c \x01(\v2\x1a.google.protobuf.TimestampR\vwithdrawnAt\x121\n" +
-	"\x14withdrawal_statement\x18\x1d \x01(\tR\x13withdrawalStatement\x12C\n" +
-	"\x0faffected_status\x18\x1e \x01(\x0e2\x1a.cascade.v1.AffectedStatusR\x0eaffectedStatus\"\xdb\x01\n" +
+	" \x01(\tB\x03\xe0A\x03R\x13acknowledgementNote\x12\x1d\n" +
+	"\aoverdue\x18\v \x01(\bB\x03\xe0A\x03R\aoverdue\x12\x1e\n" +
+	"\borg_name\x18\f \x01(\tB\x03\xe0A\x03R\aorgName\x12,\n" +
+	"\x0fapprox_subjects\x18\r \x01(\x03B\x03\xe0A\x03R\x0eapproxSubjects\x12*\n" +
+	"\x0eapprox_records\x18\x0e \x01(\x03B\x03\xe0A\x03R\rapproxRecords\x12G\n" +
+	"\x0fprocessor_delay\x18\x0f \x01(\v2\x19.google.protobuf.DurationB\x03\xe0A\x03R\x0eprocessorDelay\x12*\n" +
+	"\x0edelivery_count\x18\x10 \x01(\x05B\x03\xe0A\x03R\rdeliveryCount\x122\n" +
+	"\x12revision_delivered\x18\x11 \x01(\x05B\x03\xe0A\x03R\x11revisionDelivered\x128\n" +
+	"\x15revision_acknowledged\x18\x12 \x01(\x05B\x03\xe0A\x03R\x14revisionAcknowledged\x127\n" +
+	"\treminders\x18\x13 \x03(\v2\x14.cascade.v1.ReminderB\x03\xe0A\x03R\treminders\x12O\n" +
+	"\x13overdue_notified_at\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x11overdueNotifiedAt\x12@\n" +
+	"\vresolved_at\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"resolvedAt\x122\n" +
+	"\aoutcome\x18\x16 \x01(\v2\x13.cascade.v1.OutcomeB\x03\xe0A\x03R\aoutcome\x12Z\n" +
+	"\x15subject_communication\x18\x17 \x01(\v2 .cascade.v1.SubjectCommunicationB\x03\xe0A\x03R\x14subjectCommunication\x12<\n" +
+	"\bchannels\x18\x18 \x03(\v2\x1b.cascade.v1.ChannelDeliveryB\x03\xe0A\x03R\bchannels\x12>\n" +
+	"\fescalated_to\x18\x19 \x03(\v2\x16.cascade.v1.EscalationB\x03\xe0A\x03R\vescalatedTo\x12!\n" +
+	"\tquestions\x18\x1a \x01(\x05B\x03\xe0A\x03R\tquestions\x12*\n" +
+	"\x0eopen_questions\x18\x1b \x01(\x05B\x03\xe0A\x03R\ropenQuestions\x12?\n" +
+	"\vnext_update\x18\x1f \x01(\v2\x19.cascade.v1.UpdatePromiseB\x03\xe0A\x03R\n" +
+	"nextUpdate\x12B\n" +
+	"\fwithdrawn_at\x18\x1c \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vwithdrawnAt\x126\n" +
+	"\x14withdrawal_statement\x18\x1d \x01(\tB\x03\xe0A\x03R\x13withdrawalStatement\x12H\n" +
+	"\x0faffected_status\x18\x1e \x01(\x0e2\x1a.cascade.v1.AffectedStatusB\x03\xe0A\x03R\x0eaffectedStatus\"\xf9\x01\n" +
 	"\n" +
-	"Escalation\x12\x14\n" +
-	"\x05email\x18\x01 \x01(\tR\x05email\x12\x14\n" +
-	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x14\n" +
-	"\x05event\x18\x03 \x01(\tR\x05event\x127\n" +
-	"\tremaining\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\tremaining\x12\x1d\n" +
+	"Escalation\x12\x19\n" +
+	"\x05email\x18\x01 \x01(\tB\x03\xe0A\x03R\x05email\x12\x19\n" +
+	"\x05phone\x18\x02 \x01(\tB\x03\xe0A\x03R\x05phone\x12\x19\n" +
+	"\x05event\x18\x03 \x01(\tB\x03\xe0A\x03R\x05event\x12<\n" +
+	"\tremaining\x18\x04 \x01(\v2\x19.google.protobuf.DurationB\x03\xe0A\x03R\tremaining\x12\"\n" +
 	"\n" +
-	"message_id\x18\x05 \x01(\tR\tmessageId\x123\n" +
-	"\asent_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\"\xfe\x03\n" +
-	"\x0fChannelDelivery\x125\n" +
-	"\achannel\x18\x01 \x01(\x0e2\x1b.cascade.v1.DeliveryChannelR\achannel\x12\x1a\n" +
-	"\battempts\x18\x02 \x01(\x05R\battempts\x12\x1c\n" +
-	"\tdelivered\x18\x03 \x01(\x05R\tdelivered\x12=\n" +
-	"\fdelivered_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\x12F\n" +
-	"\x11last_delivered_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastDeliveredAt\x12B\n" +
-	"\x0flast_attempt_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\rlastAttemptAt\x12\x1d\n" +
+	"message_id\x18\x05 \x01(\tB\x03\xe0A\x03R\tmessageId\x128\n" +
+	"\asent_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x06sentAt\"\xb0\x04\n" +
+	"\x0fChannelDelivery\x12:\n" +
+	"\achannel\x18\x01 \x01(\x0e2\x1b.cascade.v1.DeliveryChannelB\x03\xe0A\x03R\achannel\x12\x1f\n" +
+	"\battempts\x18\x02 \x01(\x05B\x03\xe0A\x03R\battempts\x12!\n" +
+	"\tdelivered\x18\x03 \x01(\x05B\x03\xe0A\x03R\tdelivered\x12B\n" +
+	"\fdelivered_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vdeliveredAt\x12K\n" +
+	"\x11last_delivered_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x0flastDeliveredAt\x12G\n" +
+	"\x0flast_attempt_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\rlastAttemptAt\x12\"\n" +
 	"\n" +
-	"last_error\x18\a \x01(\tR\tlastError\x12#\n" +
-	"\rdead_lettered\x18\b \x01(\x05R\fdeadLettered\x12D\n" +
-	"\x10dead_lettered_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0edeadLetteredAt\x12%\n" +
+	"last_error\x18\a \x01(\tB\x03\xe0A\x03R\tlastError\x12(\n" +
+	"\rdead_lettered\x18\b \x01(\x05B\x03\xe0A\x03R\fdeadLettered\x12I\n" +
+	"\x10dead_lettered_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x0edeadLetteredAt\x12*\n" +
 	"\x0enot_configured\x18\n" +
-	" \x01(\tR\rnotConfigured\"\xbf\x01\n" +
-	"\bReminder\x127\n" +
-	"\tremaining\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\tremaining\x121\n" +
-	"\x06due_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05dueAt\x123\n" +
-	"\asent_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12\x12\n" +
-	"\x04late\x18\x04 \x01(\bR\x04late\"\xea\x02\n" +
+	" \x01(\tB\x03\xe0A\x03R\rnotConfigured\"\xd3\x01\n" +
+	"\bReminder\x12<\n" +
+	"\tremaining\x18\x01 \x01(\v2\x19.google.protobuf.DurationB\x03\xe0A\x03R\tremaining\x126\n" +
+	"\x06due_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x05dueAt\x128\n" +
+	"\asent_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x06sentAt\x12\x17\n" +
+	"\x04late\x18\x04 \x01(\bB\x03\xe0A\x03R\x04late\"\xf4\x02\n" +
 	"\aOutcome\x12+\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x17.cascade.v1.OutcomeKindR\x04kind\x12\x1c\n" +
 	"\tauthority\x18\x02 \x01(\tR\tauthority\x12\x1c\n" +
 	"\treference\x18\x03 \x01(\tR\treference\x12;\n" +
 	"\vreported_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"reportedAt\x12!\n" +
-	"\fdelay_reason\x18\x05 \x01(\tR\vdelayReason\x12\x12\n" +
-	"\x04late\x18\x06 \x01(\bR\x04late\x12$\n" +
-	"\rjustification\x18\a \x01(\tR\rjustification\x12;\n" +
-	"\vrecorded_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"\fdelay_reason\x18\x05 \x01(\tR\vdelayReason\x12\x17\n" +
+	"\x04late\x18\x06 \x01(\bB\x03\xe0A\x03R\x04late\x12$\n" +
+	"\rjustification\x18\a \x01(\tR\rjustification\x12@\n" +
+	"\vrecorded_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"recordedAt\x12\x1f\n" +
 	"\vrecorded_by\x18\t \x01(\tR\n" +
-	"recordedBy\"\x98\x03\n" +
+	"recordedBy\"\xa2\x03\n" +
 	"\x14SubjectCommunication\x128\n" +
 	"\x04kind\x18\x01 \x01(\x0e2$.cascade.v1.SubjectCommunicationKindR\x04kind\x12C\n" +
 	"\x0fcommunicated_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x0ecommunicatedAt\x12\x10\n" +
 	"\x03how\x18\x03 \x01(\tR\x03how\x128\n" +
 	"\texemption\x18\x04 \x01(\x0e2\x1a.cascade.v1.Art34ExemptionR\texemption\x121\n" +
 	"\x14public_communication\x18\x05 \x01(\tR\x13publicCommunication\x12$\n" +
-	"\rjustification\x18\x06 \x01(\tR\rjustification\x12;\n" +
-	"\vrecorded_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"recordedAt\x12\x1f\n" +
-	"\vrecorded_by\x18\b \x01(\tR\n" +
-	"recordedBy\"\xfd\x01\n" +
-	"\vNoticeEvent\x12\x14\n" +
-	"\x05event\x18\x01 \x01(\tR\x05event\x12*\n" +
-	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x14\n" +
-	"\x05actor\x18\x03 \x01(\tR\x05actor\x12-\n" +
-	"\x05state\x18\x04 \x01(\x0e2\x17.cascade.v1.NoticeStateR\x05state\x12\x16\n" +
-	"\x06detail\x18\x05 \x01(\tR\x06detail\x12\x1a\n" +
-	"\bsequence\x18\x06 \x01(\x04R\bsequence\x123\n" +
-	"\tprincipal\x18\a \x01(\v2\x15.cascade.v1.PrincipalR\tprincipal\"\xa4\x01\n" +
+	"\rjustification\x18\x06 \x01(\tR\rjustification\x12@\n" +
+	"\vrecorded_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"recordedAt\x12$\n" +
+	"\vrecorded_by\x18\b \x01(\tB\x03\xe0A\x03R\n" +
+	"recordedBy\"\xd6\x02\n" +
+	"\vNoticeEvent\x12\x19\n" +
+	"\x05event\x18\x01 \x01(\tB\x03\xe0A\x03R\x05event\x124\n" +
+	"\x04kind\x18\b \x01(\x0e2\x1b.cascade.v1.NoticeEventKindB\x03\xe0A\x03R\x04kind\x12/\n" +
+	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x02at\x12\x19\n" +
+	"\x05actor\x18\x03 \x01(\tB\x03\xe0A\x03R\x05actor\x122\n" +
+	"\x05state\x18\x04 \x01(\x0e2\x17.cascade.v1.NoticeStateB\x03\xe0A\x03R\x05state\x12\x1b\n" +
+	"\x06detail\x18\x05 \x01(\tB\x03\xe0A\x03R\x06detail\x12\x1f\n" +
+	"\bsequence\x18\x06 \x01(\x04B\x03\xe0A\x03R\bsequence\x128\n" +
+	"\tprincipal\x18\a \x01(\v2\x15.cascade.v1.PrincipalB\x03\xe0A\x03R\tprincipal\"\xa4\x01\n" +
 	"\tPrincipal\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x14\n" +
@@ -3363,27 +3505,27 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x04role\x18\x04 \x01(\tR\x04role\x12\x15\n" +
 	"\x06org_id\x18\x05 \x01(\tR\x05orgId\x12\x18\n" +
 	"\asubject\x18\x06 \x01(\tR\asubject\x12\x18\n" +
-	"\adisplay\x18\a \x01(\tR\adisplay\"\x8e\x04\n" +
-	"\rBreachSummary\x12\x1b\n" +
-	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x14\n" +
-	"\x05total\x18\x02 \x01(\x03R\x05total\x12\x1c\n" +
-	"\tdelivered\x18\x03 \x01(\x03R\tdelivered\x12\"\n" +
-	"\facknowledged\x18\x04 \x01(\x03R\facknowledged\x12\x1a\n" +
-	"\bresolved\x18\x05 \x01(\x03R\bresolved\x12\x18\n" +
-	"\aoverdue\x18\x06 \x01(\x03R\aoverdue\x12?\n" +
-	"\rnext_deadline\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\fnextDeadline\x12'\n" +
-	"\x0flatest_revision\x18\b \x01(\x05R\x0elatestRevision\x12/\n" +
-	"\x13acknowledged_latest\x18\t \x01(\x03R\x12acknowledgedLatest\x12@\n" +
-	"\x0enext_update_by\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12.\n" +
-	"\x13next_update_overdue\x18\f \x01(\bR\x11nextUpdateOverdue\x12'\n" +
-	"\x0fpromises_missed\x18\r \x01(\x05R\x0epromisesMissed\x12\x1c\n" +
+	"\adisplay\x18\a \x01(\tR\adisplay\"\xcf\x04\n" +
+	"\rBreachSummary\x12 \n" +
+	"\tbreach_id\x18\x01 \x01(\tB\x03\xe0A\x03R\bbreachId\x12\x19\n" +
+	"\x05total\x18\x02 \x01(\x03B\x03\xe0A\x03R\x05total\x12!\n" +
+	"\tdelivered\x18\x03 \x01(\x03B\x03\xe0A\x03R\tdelivered\x12'\n" +
+	"\facknowledged\x18\x04 \x01(\x03B\x03\xe0A\x03R\facknowledged\x12\x1f\n" +
+	"\bresolved\x18\x05 \x01(\x03B\x03\xe0A\x03R\bresolved\x12\x1d\n" +
+	"\aoverdue\x18\x06 \x01(\x03B\x03\xe0A\x03R\aoverdue\x12D\n" +
+	"\rnext_deadline\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\fnextDeadline\x12,\n" +
+	"\x0flatest_revision\x18\b \x01(\x05B\x03\xe0A\x03R\x0elatestRevision\x124\n" +
+	"\x13acknowledged_latest\x18\t \x01(\x03B\x03\xe0A\x03R\x12acknowledgedLatest\x12E\n" +
+	"\x0enext_update_by\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\fnextUpdateBy\x123\n" +
+	"\x13next_update_overdue\x18\f \x01(\bB\x03\xe0A\x03R\x11nextUpdateOverdue\x12,\n" +
+	"\x0fpromises_missed\x18\r \x01(\x05B\x03\xe0A\x03R\x0epromisesMissed\x12!\n" +
 	"\twithdrawn\x18\n" +
-	" \x01(\x03R\twithdrawn\"m\n" +
+	" \x01(\x03B\x03\xe0A\x03R\twithdrawn\"m\n" +
 	"\rSubjectNotice\x12-\n" +
 	"\x02sv\x18\x01 \x01(\v2\x1d.cascade.v1.SubjectNoticeTextR\x02sv\x12-\n" +
-	"\x02en\x18\x02 \x01(\v2\x1d.cascade.v1.SubjectNoticeTextR\x02en\"\xa4\x01\n" +
-	"\x11SubjectNoticeText\x12#\n" +
-	"\rwhat_happened\x18\x01 \x01(\tR\fwhatHappened\x12\x1d\n" +
+	"\x02en\x18\x02 \x01(\v2\x1d.cascade.v1.SubjectNoticeTextR\x02en\"\xa9\x01\n" +
+	"\x11SubjectNoticeText\x12(\n" +
+	"\rwhat_happened\x18\x01 \x01(\tB\x03\xe0A\x02R\fwhatHappened\x12\x1d\n" +
 	"\n" +
 	"which_data\x18\x02 \x01(\tR\twhichData\x12\x1c\n" +
 	"\n" +
@@ -3423,7 +3565,30 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x1bART34_EXEMPTION_UNSPECIFIED\x10\x00\x12$\n" +
 	" ART34_EXEMPTION_A_UNINTELLIGIBLE\x10\x01\x12\"\n" +
 	"\x1eART34_EXEMPTION_B_RISK_REMOVED\x10\x02\x12&\n" +
-	"\"ART34_EXEMPTION_C_DISPROPORTIONATE\x10\x03B9Z7github.com/cascadehq/cascade/proto/cascade/v1;cascadev1b\x06proto3"
+	"\"ART34_EXEMPTION_C_DISPROPORTIONATE\x10\x03*\xab\x06\n" +
+	"\x0fNoticeEventKind\x12!\n" +
+	"\x1dNOTICE_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19NOTICE_EVENT_KIND_CREATED\x10\x01\x12\x1f\n" +
+	"\x1bNOTICE_EVENT_KIND_DELIVERED\x10\x02\x12!\n" +
+	"\x1dNOTICE_EVENT_KIND_REDELIVERED\x10\x03\x12(\n" +
+	"$NOTICE_EVENT_KIND_REVISION_DELIVERED\x10\x04\x12\x1e\n" +
+	"\x1aNOTICE_EVENT_KIND_REMINDED\x10\x05\x12\x1d\n" +
+	"\x19NOTICE_EVENT_KIND_OVERDUE\x10\x06\x12\"\n" +
+	"\x1eNOTICE_EVENT_KIND_ACKNOWLEDGED\x10\a\x12+\n" +
+	"'NOTICE_EVENT_KIND_REVISION_ACKNOWLEDGED\x10\b\x12&\n" +
+	"\"NOTICE_EVENT_KIND_OUTCOME_RECORDED\x10\t\x124\n" +
+	"0NOTICE_EVENT_KIND_SUBJECT_COMMUNICATION_RECORDED\x10\n" +
+	"\x12&\n" +
+	"\"NOTICE_EVENT_KIND_COUNTS_CORRECTED\x10\v\x12\x1f\n" +
+	"\x1bNOTICE_EVENT_KIND_WITHDRAWN\x10\f\x12 \n" +
+	"\x1cNOTICE_EVENT_KIND_RENOTIFIED\x10\r\x12$\n" +
+	" NOTICE_EVENT_KIND_QUESTION_ASKED\x10\x0e\x12'\n" +
+	"#NOTICE_EVENT_KIND_QUESTION_ANSWERED\x10\x0f\x12#\n" +
+	"\x1fNOTICE_EVENT_KIND_ANSWER_SHARED\x10\x10\x12'\n" +
+	"#NOTICE_EVENT_KIND_CHANNEL_DELIVERED\x10\x11\x12$\n" +
+	" NOTICE_EVENT_KIND_CHANNEL_FAILED\x10\x12\x12+\n" +
+	"'NOTICE_EVENT_KIND_CHANNEL_DEAD_LETTERED\x10\x13\x12\x1f\n" +
+	"\x1bNOTICE_EVENT_KIND_ESCALATED\x10\x14B9Z7github.com/cascadehq/cascade/proto/cascade/v1;cascadev1b\x06proto3"
 
 var (
 	file_cascade_v1_types_proto_rawDescOnce sync.Once
@@ -3437,7 +3602,7 @@ func file_cascade_v1_types_proto_rawDescGZIP() []byte {
 	return file_cascade_v1_types_proto_rawDescData
 }
 
-var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
 var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_cascade_v1_types_proto_goTypes = []any{
 	(AffectedStatus)(0),           // 0: cascade.v1.AffectedStatus
@@ -3447,115 +3612,117 @@ var file_cascade_v1_types_proto_goTypes = []any{
 	(OutcomeKind)(0),              // 4: cascade.v1.OutcomeKind
 	(SubjectCommunicationKind)(0), // 5: cascade.v1.SubjectCommunicationKind
 	(Art34Exemption)(0),           // 6: cascade.v1.Art34Exemption
-	(*Contact)(nil),               // 7: cascade.v1.Contact
-	(*AffectedOrganisation)(nil),  // 8: cascade.v1.AffectedOrganisation
-	(*WithdrawOrganisation)(nil),  // 9: cascade.v1.WithdrawOrganisation
-	(*BreachReport)(nil),          // 10: cascade.v1.BreachReport
-	(*Breach)(nil),                // 11: cascade.v1.Breach
-	(*PromiseEvent)(nil),          // 12: cascade.v1.PromiseEvent
-	(*UpdatePromise)(nil),         // 13: cascade.v1.UpdatePromise
-	(*SharedAnswer)(nil),          // 14: cascade.v1.SharedAnswer
-	(*Question)(nil),              // 15: cascade.v1.Question
-	(*BreachUpdate)(nil),          // 16: cascade.v1.BreachUpdate
-	(*BreachRevision)(nil),        // 17: cascade.v1.BreachRevision
-	(*Notice)(nil),                // 18: cascade.v1.Notice
-	(*Escalation)(nil),            // 19: cascade.v1.Escalation
-	(*ChannelDelivery)(nil),       // 20: cascade.v1.ChannelDelivery
-	(*Reminder)(nil),              // 21: cascade.v1.Reminder
-	(*Outcome)(nil),               // 22: cascade.v1.Outcome
-	(*SubjectCommunication)(nil),  // 23: cascade.v1.SubjectCommunication
-	(*NoticeEvent)(nil),           // 24: cascade.v1.NoticeEvent
-	(*Principal)(nil),             // 25: cascade.v1.Principal
-	(*BreachSummary)(nil),         // 26: cascade.v1.BreachSummary
-	(*SubjectNotice)(nil),         // 27: cascade.v1.SubjectNotice
-	(*SubjectNoticeText)(nil),     // 28: cascade.v1.SubjectNoticeText
-	(*timestamppb.Timestamp)(nil), // 29: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 30: google.protobuf.Duration
+	(NoticeEventKind)(0),          // 7: cascade.v1.NoticeEventKind
+	(*Contact)(nil),               // 8: cascade.v1.Contact
+	(*AffectedOrganisation)(nil),  // 9: cascade.v1.AffectedOrganisation
+	(*WithdrawOrganisation)(nil),  // 10: cascade.v1.WithdrawOrganisation
+	(*BreachReport)(nil),          // 11: cascade.v1.BreachReport
+	(*Breach)(nil),                // 12: cascade.v1.Breach
+	(*PromiseEvent)(nil),          // 13: cascade.v1.PromiseEvent
+	(*UpdatePromise)(nil),         // 14: cascade.v1.UpdatePromise
+	(*SharedAnswer)(nil),          // 15: cascade.v1.SharedAnswer
+	(*Question)(nil),              // 16: cascade.v1.Question
+	(*BreachUpdate)(nil),          // 17: cascade.v1.BreachUpdate
+	(*BreachRevision)(nil),        // 18: cascade.v1.BreachRevision
+	(*Notice)(nil),                // 19: cascade.v1.Notice
+	(*Escalation)(nil),            // 20: cascade.v1.Escalation
+	(*ChannelDelivery)(nil),       // 21: cascade.v1.ChannelDelivery
+	(*Reminder)(nil),              // 22: cascade.v1.Reminder
+	(*Outcome)(nil),               // 23: cascade.v1.Outcome
+	(*SubjectCommunication)(nil),  // 24: cascade.v1.SubjectCommunication
+	(*NoticeEvent)(nil),           // 25: cascade.v1.NoticeEvent
+	(*Principal)(nil),             // 26: cascade.v1.Principal
+	(*BreachSummary)(nil),         // 27: cascade.v1.BreachSummary
+	(*SubjectNotice)(nil),         // 28: cascade.v1.SubjectNotice
+	(*SubjectNoticeText)(nil),     // 29: cascade.v1.SubjectNoticeText
+	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 31: google.protobuf.Duration
 }
 var file_cascade_v1_types_proto_depIdxs = []int32{
 	0,  // 0: cascade.v1.AffectedOrganisation.status:type_name -> cascade.v1.AffectedStatus
-	29, // 1: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
-	29, // 2: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
-	29, // 3: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
-	8,  // 4: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
-	7,  // 5: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
-	29, // 6: cascade.v1.BreachReport.next_update_by:type_name -> google.protobuf.Timestamp
-	27, // 7: cascade.v1.BreachReport.subject_notice:type_name -> cascade.v1.SubjectNotice
-	10, // 8: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
-	29, // 9: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
-	17, // 10: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
-	14, // 11: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
-	13, // 12: cascade.v1.Breach.next_update:type_name -> cascade.v1.UpdatePromise
-	12, // 13: cascade.v1.Breach.promise_history:type_name -> cascade.v1.PromiseEvent
-	29, // 14: cascade.v1.Breach.advisory_published_at:type_name -> google.protobuf.Timestamp
-	29, // 15: cascade.v1.PromiseEvent.at:type_name -> google.protobuf.Timestamp
-	29, // 16: cascade.v1.PromiseEvent.next_update_by:type_name -> google.protobuf.Timestamp
-	29, // 17: cascade.v1.UpdatePromise.next_update_by:type_name -> google.protobuf.Timestamp
-	29, // 18: cascade.v1.UpdatePromise.promised_at:type_name -> google.protobuf.Timestamp
-	30, // 19: cascade.v1.UpdatePromise.late_by:type_name -> google.protobuf.Duration
-	29, // 20: cascade.v1.UpdatePromise.reminded_at:type_name -> google.protobuf.Timestamp
-	29, // 21: cascade.v1.UpdatePromise.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	29, // 22: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
-	29, // 23: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
-	25, // 24: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
-	29, // 25: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
-	25, // 26: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
-	29, // 27: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
-	29, // 28: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
-	8,  // 29: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
-	7,  // 30: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
-	29, // 31: cascade.v1.BreachUpdate.next_update_by:type_name -> google.protobuf.Timestamp
-	27, // 32: cascade.v1.BreachUpdate.subject_notice:type_name -> cascade.v1.SubjectNotice
-	8,  // 33: cascade.v1.BreachUpdate.correct_affected:type_name -> cascade.v1.AffectedOrganisation
-	9,  // 34: cascade.v1.BreachUpdate.withdraw:type_name -> cascade.v1.WithdrawOrganisation
-	29, // 35: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
-	16, // 36: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
+	30, // 1: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
+	30, // 2: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
+	30, // 3: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
+	9,  // 4: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
+	8,  // 5: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
+	30, // 6: cascade.v1.BreachReport.next_update_by:type_name -> google.protobuf.Timestamp
+	28, // 7: cascade.v1.BreachReport.subject_notice:type_name -> cascade.v1.SubjectNotice
+	11, // 8: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
+	30, // 9: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
+	18, // 10: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
+	15, // 11: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
+	14, // 12: cascade.v1.Breach.next_update:type_name -> cascade.v1.UpdatePromise
+	13, // 13: cascade.v1.Breach.promise_history:type_name -> cascade.v1.PromiseEvent
+	30, // 14: cascade.v1.Breach.advisory_published_at:type_name -> google.protobuf.Timestamp
+	30, // 15: cascade.v1.PromiseEvent.at:type_name -> google.protobuf.Timestamp
+	30, // 16: cascade.v1.PromiseEvent.next_update_by:type_name -> google.protobuf.Timestamp
+	30, // 17: cascade.v1.UpdatePromise.next_update_by:type_name -> google.protobuf.Timestamp
+	30, // 18: cascade.v1.UpdatePromise.promised_at:type_name -> google.protobuf.Timestamp
+	31, // 19: cascade.v1.UpdatePromise.late_by:type_name -> google.protobuf.Duration
+	30, // 20: cascade.v1.UpdatePromise.reminded_at:type_name -> google.protobuf.Timestamp
+	30, // 21: cascade.v1.UpdatePromise.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	30, // 22: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
+	30, // 23: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
+	26, // 24: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
+	30, // 25: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
+	26, // 26: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
+	30, // 27: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
+	30, // 28: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
+	9,  // 29: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
+	8,  // 30: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
+	30, // 31: cascade.v1.BreachUpdate.next_update_by:type_name -> google.protobuf.Timestamp
+	28, // 32: cascade.v1.BreachUpdate.subject_notice:type_name -> cascade.v1.SubjectNotice
+	9,  // 33: cascade.v1.BreachUpdate.correct_affected:type_name -> cascade.v1.AffectedOrganisation
+	10, // 34: cascade.v1.BreachUpdate.withdraw:type_name -> cascade.v1.WithdrawOrganisation
+	30, // 35: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
+	17, // 36: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
 	1,  // 37: cascade.v1.BreachRevision.promise_outcome:type_name -> cascade.v1.PromiseOutcome
 	2,  // 38: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
-	29, // 39: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
-	29, // 40: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
-	29, // 41: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
-	29, // 42: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
-	30, // 43: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
-	21, // 44: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
-	29, // 45: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	29, // 46: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
-	22, // 47: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
-	23, // 48: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
-	20, // 49: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
-	19, // 50: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
-	13, // 51: cascade.v1.Notice.next_update:type_name -> cascade.v1.UpdatePromise
-	29, // 52: cascade.v1.Notice.withdrawn_at:type_name -> google.protobuf.Timestamp
+	30, // 39: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
+	30, // 40: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
+	30, // 41: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
+	30, // 42: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
+	31, // 43: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
+	22, // 44: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
+	30, // 45: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	30, // 46: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
+	23, // 47: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
+	24, // 48: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
+	21, // 49: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
+	20, // 50: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
+	14, // 51: cascade.v1.Notice.next_update:type_name -> cascade.v1.UpdatePromise
+	30, // 52: cascade.v1.Notice.withdrawn_at:type_name -> google.protobuf.Timestamp
 	0,  // 53: cascade.v1.Notice.affected_status:type_name -> cascade.v1.AffectedStatus
-	30, // 54: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
-	29, // 55: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
+	31, // 54: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
+	30, // 55: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
 	3,  // 56: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
-	29, // 57: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
-	29, // 58: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
-	29, // 59: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
-	29, // 60: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
-	30, // 61: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
-	29, // 62: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
-	29, // 63: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
+	30, // 57: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
+	30, // 58: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
+	30, // 59: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
+	30, // 60: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
+	31, // 61: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
+	30, // 62: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
+	30, // 63: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
 	4,  // 64: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
-	29, // 65: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
-	29, // 66: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
+	30, // 65: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
+	30, // 66: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
 	5,  // 67: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
-	29, // 68: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
+	30, // 68: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
 	6,  // 69: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
-	29, // 70: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
-	29, // 71: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
-	2,  // 72: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
-	25, // 73: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
-	29, // 74: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
-	29, // 75: cascade.v1.BreachSummary.next_update_by:type_name -> google.protobuf.Timestamp
-	28, // 76: cascade.v1.SubjectNotice.sv:type_name -> cascade.v1.SubjectNoticeText
-	28, // 77: cascade.v1.SubjectNotice.en:type_name -> cascade.v1.SubjectNoticeText
-	78, // [78:78] is the sub-list for method output_type
-	78, // [78:78] is the sub-list for method input_type
-	78, // [78:78] is the sub-list for extension type_name
-	78, // [78:78] is the sub-list for extension extendee
-	0,  // [0:78] is the sub-list for field type_name
+	30, // 70: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
+	7,  // 71: cascade.v1.NoticeEvent.kind:type_name -> cascade.v1.NoticeEventKind
+	30, // 72: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
+	2,  // 73: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
+	26, // 74: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
+	30, // 75: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	30, // 76: cascade.v1.BreachSummary.next_update_by:type_name -> google.protobuf.Timestamp
+	29, // 77: cascade.v1.SubjectNotice.sv:type_name -> cascade.v1.SubjectNoticeText
+	29, // 78: cascade.v1.SubjectNotice.en:type_name -> cascade.v1.SubjectNoticeText
+	79, // [79:79] is the sub-list for method output_type
+	79, // [79:79] is the sub-list for method input_type
+	79, // [79:79] is the sub-list for extension type_name
+	79, // [79:79] is the sub-list for extension extendee
+	0,  // [0:79] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_types_proto_init() }
@@ -3568,7 +3735,7 @@ func file_cascade_v1_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_types_proto_rawDesc), len(file_cascade_v1_types_proto_rawDesc)),
-			NumEnums:      7,
+			NumEnums:      8,
 			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
