@@ -138,13 +138,13 @@ func (r *runner) baseOptions(name string) (daemon.Options, error) {
 		Deadline:       daemon.DefaultDeadline,
 		Redeliver:      []time.Duration{},
 		InsecureNoAuth: true,
-		// An external server of this tool is on loopback (Config.validate)
-		// and admits the tool without credentials.
-		InsecureNATSNoAuth: true,
-		SyncInterval:       r.cfg.DaemonSyncInterval,
-		Log:                r.log,
+		SyncInterval:   r.cfg.DaemonSyncInterval,
+		Log:            r.log,
 	}
 	if r.external() {
+		// An external server of this tool is on loopback (Config.validate)
+		// and admits the tool without credentials.
+		o.InsecureNATSNoAuth = true
 		// Every daemon on the external server shares one deployment secret.
 		o.DataDir, o.SecretFile = "", filepath.Join(r.tmp, "secret.key")
 		if _, err := secret.Load(o.SecretFile, true); err != nil {
