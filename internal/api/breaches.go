@@ -34,21 +34,20 @@ type breachService struct {
 }
 
 func (s breachService) ReportBreach(ctx context.Context, req *cascadev1.ReportBreachRequest) (*cascadev1.ReportBreachResponse, error) {
-	const method = "ReportBreach"
 	if req.GetReport() == nil {
-		return nil, toStatus(ctx, s.log, method, invalid("report", "report is required"))
+		return nil, invalid("report", "report is required")
 	}
 	r := protoconv.Report(req.GetReport())
 	if r.ID == "" {
 		id, err := uuid.NewV7()
 		if err != nil {
-			return nil, toStatus(ctx, s.log, method, err)
+			return nil, err
 		}
 		r.ID = breach.BreachID(id.String())
 	}
 	existing, err := s.checker.Check(ctx, &r)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	if existing != nil {
 		return &cascadev1.ReportBreachResponse{Breach: protoconv.BreachProtoAt(existing, s.now()), AlreadyReported: true}, nil
@@ -72,7 +71,7 @@ func (s breachService) ReportBreach(ctx context.Context, req *cascadev1.ReportBr
 			return true, nil
 		})
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	return resp, nil
 }
@@ -109,14 +108,13 @@ func (s *Server) enqueue(ctx context.Context, subject, msgID string, m proto.Mes
 }
 
 func (s breachService) UpdateBreach(ctx context.Context, req *cascadev1.UpdateBreachRequest) (*cascadev1.UpdateBreachResponse, error) {
-	const method = "UpdateBreach"
 	if req.GetUpdate() == nil {
-		return nil, toStatus(ctx, s.log, method, invalid("update", "update is required"))
+		return nil, invalid("update", "update is required")
 	}
 	u := protoconv.Update(req.GetUpdate())
 	b, rev, err := s.checker.CheckUpdate(ctx, &u)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	if rev != nil {
 		return &cascadev1.UpdateBreachResponse{Breach: protoconv.BreachProtoAt(b, s.now()), Revision: int32(rev.Number), AlreadyApplied: true}, nil
@@ -137,28 +135,27 @@ func (s breachService) UpdateBreach(ctx context.Context, req *cascadev1.UpdateBr
 			return true, nil
 		})
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	return resp, nil
 }
 
 func (s breachService) GetBreach(ctx context.Context, req *cascadev1.GetBreachRequest) (*cascadev1.GetBreachResponse, error) {
-	const method = "GetBreach"
 	id, err := breach.ParseBreachID(req.GetBreachId())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
+		return nil, invalid("breach_id", err.Error())
 	}
 	b, err := s.st.GetBreach(ctx, id)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	shared, err := s.st.SharedAnswers(ctx, id)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	history, err := s.st.PromiseHistory(ctx, id)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	out := protoconv.BreachProtoAt(b, s.now())
 	out.SharedAnswers = protoconv.SharedAnswersProto(shared)
@@ -170,12 +167,12 @@ func (s breachService) ListBreaches(ctx context.Context, req *cascadev1.ListBrea
 	const method = "ListBreaches"
 	size, err := pageSize(req.GetPageSize())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	ad := binding(ctx, method)
 	cur, err := s.pages.open(req.GetPageToken(), ad)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	var bs []*breach.Breach
 	var next breach.BreachID
@@ -191,7 +188,7 @@ func (s breachService) ListBreaches(ctx context.Context, req *cascadev1.ListBrea
 		}
 	}
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	resp := &cascadev1.ListBreachesResponse{}
 	for _, b := range bs {
@@ -238,10 +235,9 @@ func (s breachService) orgBreaches(ctx context.Context, org breach.OrgID, after 
 }
 
 func (s breachService) GetBreachSummary(ctx context.Context, req *cascadev1.GetBreachSummaryRequest) (*cascadev1.GetBreachSummaryResponse, error) {
-	const method = "GetBreachSummary"
 	id, err := breach.ParseBreachID(req.GetBreachId())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
+		return nil, invalid("breach_id", err.Error())
 	}
 	if s.view != nil {
 		if b, sum, ok := s.view.Summary(id); ok {
@@ -250,44 +246,43 @@ func (s breachService) GetBreachSummary(ctx context.Context, req *cascadev1.GetB
 	}
 	b, err := s.st.GetBreach(ctx, id)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	v, err := s.st.GetSummary(ctx, id)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	return &cascadev1.GetBreachSummaryResponse{Summary: protoconv.SummaryPromise(protoconv.BreachSummaryProto(&v.Summary, b, s.now()), &b.Promise, s.now())}, nil
 }
 
 func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cascadev1.BreachService_WatchBreachServer) error {
-	const method = "WatchBreach"
 	ctx := stream.Context()
 	id, err := breach.ParseBreachID(req.GetBreachId())
 	if err != nil {
-		return toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
+		return invalid("breach_id", err.Error())
 	}
 	b, err := s.st.GetBreach(ctx, id)
 	if err != nil {
-		return toStatus(ctx, s.log, method, err)
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sums, err := s.st.WatchSummary(ctx, id)
 	if err != nil {
-		return toStatus(ctx, s.log, method, err)
+		return err
 	}
 	var notices <-chan *breach.Notice
 	noticesCaughtUp := true
 	if req.GetIncludeNotices() {
 		if notices, err = s.st.WatchBreachNotices(ctx, id); err != nil {
-			return toStatus(ctx, s.log, method, err)
+			return err
 		}
 		noticesCaughtUp = false
 	}
 	summaryCaughtUp, sentCaughtUp, sentSummary := false, false, false
 	send := func(r *cascadev1.WatchBreachResponse) error {
 		if err := stream.Send(r); err != nil {
-			return err
+			return status.Convert(err).Err() // the stream's own error, final as it is
 		}
 		return nil
 	}
@@ -309,7 +304,7 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 			return nil
 		case v, ok := <-sums:
 			if !ok {
-				return toStatus(ctx, s.log, method, fmt.Errorf("summary watch of %s ended", id))
+				return fmt.Errorf("summary watch of %s ended", id)
 			}
 			if v == nil {
 				summaryCaughtUp = true
@@ -325,7 +320,7 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 			}
 		case n, ok := <-notices:
 			if !ok {
-				return toStatus(ctx, s.log, method, fmt.Errorf("notice watch of %s ended", id))
+				return fmt.Errorf("notice watch of %s ended", id)
 			}
 			if n == nil {
 				noticesCaughtUp = true

@@ -26,14 +26,13 @@ type deliveryService struct {
 }
 
 func (s deliveryService) RotateWebhookSecret(ctx context.Context, req *cascadev1.RotateWebhookSecretRequest) (*cascadev1.RotateWebhookSecretResponse, error) {
-	const method = "RotateWebhookSecret"
 	org, err := breach.ParseOrgID(req.GetOrgId())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, invalid("org_id", err.Error()))
+		return nil, invalid("org_id", err.Error())
 	}
 	o, err := s.st.GetOrg(ctx, org)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	hasWebhook := o.HasChannel(breach.ChannelWebhook)
 	if !hasWebhook && !req.GetPrepare() {
@@ -41,12 +40,12 @@ func (s deliveryService) RotateWebhookSecret(ctx context.Context, req *cascadev1
 	}
 	secret, err := webhook.NewSecret()
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	by := principal(ctx)
 	w, err := s.channels.RotateWebhookSecretBy(ctx, org, secret, s.now(), WebhookSecretOverlap, by)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	s.log.Info("webhook secret issued", "org_id", org, "by", fmt.Sprint(by), "prepared", !hasWebhook) // never the secret
 	resp := &cascadev1.RotateWebhookSecretResponse{OrgId: string(org), Secret: w.Secret, CreatedAt: timestamppb.New(w.CreatedAt), Prepared: !hasWebhook}
@@ -85,26 +84,26 @@ func (s deliveryService) ListDeadLetters(ctx context.Context, req *cascadev1.Lis
 	var err error
 	if req.GetBreachId() != "" {
 		if b, err = breach.ParseBreachID(req.GetBreachId()); err != nil {
-			return nil, toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
+			return nil, invalid("breach_id", err.Error())
 		}
 	}
 	if req.GetOrgId() != "" {
 		if org, err = breach.ParseOrgID(req.GetOrgId()); err != nil {
-			return nil, toStatus(ctx, s.log, method, invalid("org_id", err.Error()))
+			return nil, invalid("org_id", err.Error())
 		}
 	}
 	size, err := pageSize(req.GetPageSize())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	ad := binding(ctx, method, string(b), string(org))
 	cur, err := s.pages.open(req.GetPageToken(), ad)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	entries, more, err := s.channels.DeadLetters(ctx, b, org, cur.Seq, size)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	resp := &cascadev1.ListDeadLettersResponse{}
 	for i := range entries {

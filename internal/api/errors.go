@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -14,6 +16,45 @@ import (
 
 // errCallTimeout is the cause of the server's default call deadline.
 var errCallTimeout = errors.New("call timed out in the server")
+
+// servicePrefix marks Cascade's own services; health and reflection
+// answer with their own statuses.
+const servicePrefix = "/cascade.v1."
+
+// statusUnary is the innermost unary interceptor: the error a handler
+// returns becomes the caller's status here, once, through toStatus.
+func statusUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if err != nil {
+			return resp, handlerStatus(ctx, log, info.FullMethod, err)
+		}
+		return resp, nil
+	}
+}
+
+// statusStream is statusUnary for streams.
+func statusStream(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if err := handler(srv, ss); err != nil {
+			return handlerStatus(ss.Context(), log, info.FullMethod, err)
+		}
+		return nil
+	}
+}
+
+// handlerStatus maps what a handler of fullMethod returned: a status the
+// handler made passes unchanged, anything else goes through toStatus
+// under the method's short name.
+func handlerStatus(ctx context.Context, log *slog.Logger, fullMethod string, err error) error {
+	if !strings.HasPrefix(fullMethod, servicePrefix) {
+		return err
+	}
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	return toStatus(ctx, log, fullMethod[strings.LastIndex(fullMethod, "/")+1:], err)
+}
 
 // toStatus is the one mapping from domain errors to gRPC status. Errors
 // that are not the caller's are logged here and reach the caller only as a

@@ -41,13 +41,12 @@ func (s keyService) ListSigningKeys(ctx context.Context, _ *cascadev1.ListSignin
 }
 
 func (s keyService) RotateSigningKey(ctx context.Context, _ *cascadev1.RotateSigningKeyRequest) (*cascadev1.RotateSigningKeyResponse, error) {
-	const method = "RotateSigningKey"
 	k, err := s.keys.Rotate(ctx)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	if err := s.keys.PublishKeys(ctx); err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	s.log.Info("signing key rotated", "key_id", k.ID, "by", fmt.Sprint(principal(ctx)))
 	return &cascadev1.RotateSigningKeyResponse{Key: keyProto(k.PublicPart())}, nil

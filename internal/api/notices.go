@@ -27,41 +27,39 @@ func parseNoticeID(s string) (breach.NoticeID, error) {
 }
 
 func (s noticeService) GetNotice(ctx context.Context, req *cascadev1.GetNoticeRequest) (*cascadev1.GetNoticeResponse, error) {
-	const method = "GetNotice"
 	id, err := parseNoticeID(req.GetNoticeId())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	v, err := s.st.GetNotice(ctx, id)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	now := s.now()
 	out := protoconv.NoticeProto(v.Notice, now)
 	// The processor's promise of its next update, for the controller.
 	b, err := s.st.GetBreach(ctx, id.Breach)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	out.NextUpdate = protoconv.PromiseProto(&b.Promise, now)
 	return &cascadev1.GetNoticeResponse{Notice: out}, nil
 }
 
 func (s noticeService) AcknowledgeNotice(ctx context.Context, req *cascadev1.AcknowledgeNoticeRequest) (*cascadev1.AcknowledgeNoticeResponse, error) {
-	const method = "AcknowledgeNotice"
 	id, err := parseNoticeID(req.GetNoticeId())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	if err := breach.ValidateAck(req.GetAcknowledgedBy(), req.GetNote()); err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	now := s.now()
 	n, err := s.st.UpdateNoticeBy(ctx, id, req.GetAcknowledgedBy(), principal(ctx), now, "", func(n *breach.Notice) (breach.Event, error) {
 		return n.Acknowledge(now, req.GetAcknowledgedBy(), req.GetNote(), int(req.GetRevision()))
 	})
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	s.log.Info("notice acknowledged", "notice_id", id, "breach_id", id.Breach, "org_id", id.Org)
 	return &cascadev1.AcknowledgeNoticeResponse{Notice: protoconv.NoticeProto(n, now)}, nil
@@ -89,22 +87,22 @@ func (s noticeService) ListNotices(ctx context.Context, req *cascadev1.ListNotic
 	const method = "ListNotices"
 	size, err := pageSize(req.GetPageSize())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	// The guard has set a scoped caller's org_id, so it is bound too.
 	ad := binding(ctx, method, req.GetOrgId(), req.GetBreachId(), strconv.Itoa(int(req.GetState())), strconv.FormatBool(req.GetOverdueOnly()))
 	cur, err := s.pages.open(req.GetPageToken(), ad)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	f := noticeFilter{state: protoconv.State(req.GetState()), overdue: req.GetOverdueOnly()}
 	if _, ok := cascadev1.NoticeState_name[int32(req.GetState())]; !ok {
-		return nil, toStatus(ctx, s.log, method, invalid("state", "unknown notice state"))
+		return nil, invalid("state", "unknown notice state")
 	}
 	var bid breach.BreachID
 	if req.GetBreachId() != "" {
 		if bid, err = breach.ParseBreachID(req.GetBreachId()); err != nil {
-			return nil, toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
+			return nil, invalid("breach_id", err.Error())
 		}
 	}
 	var page []*breach.Notice
@@ -112,16 +110,16 @@ func (s noticeService) ListNotices(ctx context.Context, req *cascadev1.ListNotic
 	if req.GetOrgId() != "" {
 		org, err := breach.ParseOrgID(req.GetOrgId())
 		if err != nil {
-			return nil, toStatus(ctx, s.log, method, invalid("org_id", err.Error()))
+			return nil, invalid("org_id", err.Error())
 		}
 		page, next, err = s.listOrg(ctx, org, bid, f, cur, size)
 		if err != nil {
-			return nil, toStatus(ctx, s.log, method, err)
+			return nil, err
 		}
 	} else {
 		page, next, err = s.listBreaches(ctx, bid, f, cur, size)
 		if err != nil {
-			return nil, toStatus(ctx, s.log, method, err)
+			return nil, err
 		}
 	}
 	resp := &cascadev1.ListNoticesResponse{}

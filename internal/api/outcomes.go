@@ -21,14 +21,14 @@ func (s noticeService) update(ctx context.Context, method, rawID, actor, detail 
 	fn func(now time.Time, n *breach.Notice) (breach.Event, error)) (*cascadev1.Notice, error) {
 	id, err := parseNoticeID(rawID)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	now := s.now()
 	n, err := s.st.UpdateNoticeBy(ctx, id, actor, principal(ctx), now, detail, func(n *breach.Notice) (breach.Event, error) {
 		return fn(now, n)
 	})
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	s.log.Info("outcome recorded", "kind", outcomeKinds[method], "notice_id", id, "breach_id", id.Breach, "org_id", id.Org,
 		"state", n.State.String())
@@ -79,14 +79,13 @@ func (s noticeService) RecordSubjectCommunication(ctx context.Context, req *casc
 }
 
 func (s noticeService) GetNoticeHistory(ctx context.Context, req *cascadev1.GetNoticeHistoryRequest) (*cascadev1.GetNoticeHistoryResponse, error) {
-	const method = "GetNoticeHistory"
 	id, err := parseNoticeID(req.GetNoticeId())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	h, err := s.st.History(ctx, id)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	resp := &cascadev1.GetNoticeHistoryResponse{}
 	for _, e := range h {
@@ -99,7 +98,6 @@ func (s noticeService) GetNoticeHistory(ctx context.Context, req *cascadev1.GetN
 const maxExportNotices = 2000
 
 func (s noticeService) ExportEvidence(ctx context.Context, req *cascadev1.ExportEvidenceRequest) (*cascadev1.ExportEvidenceResponse, error) {
-	const method = "ExportEvidence"
 	var (
 		scope evidence.Scope
 		ids   []breach.NoticeID
@@ -107,22 +105,22 @@ func (s noticeService) ExportEvidence(ctx context.Context, req *cascadev1.Export
 	)
 	switch {
 	case req.GetBreachId() != "" && req.GetOrgId() != "":
-		return nil, toStatus(ctx, s.log, method, invalid("org_id", "name either breach_id or org_id, not both"))
+		return nil, invalid("org_id", "name either breach_id or org_id, not both")
 	case req.GetBreachId() != "":
 		id, err := breach.ParseBreachID(req.GetBreachId())
 		if err != nil {
-			return nil, toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
+			return nil, invalid("breach_id", err.Error())
 		}
 		b, err := s.st.GetBreach(ctx, id)
 		if err != nil {
-			return nil, toStatus(ctx, s.log, method, err)
+			return nil, err
 		}
 		bs = append(bs, *b)
 		scope = evidence.BreachScope(id)
 		for c := 0; c < b.TotalChunks(); c++ {
 			ms, err := s.st.Members(ctx, id, b.Digest, c)
 			if err != nil {
-				return nil, toStatus(ctx, s.log, method, err)
+				return nil, err
 			}
 			for _, m := range ms {
 				ids = append(ids, breach.NewNoticeID(id, m.Org))
@@ -131,38 +129,38 @@ func (s noticeService) ExportEvidence(ctx context.Context, req *cascadev1.Export
 	case req.GetOrgId() != "":
 		org, err := breach.ParseOrgID(req.GetOrgId())
 		if err != nil {
-			return nil, toStatus(ctx, s.log, method, invalid("org_id", err.Error()))
+			return nil, invalid("org_id", err.Error())
 		}
 		scope = evidence.OrganisationScope(org)
 		ns, err := s.st.OrgNotices(ctx, org)
 		if err != nil {
-			return nil, toStatus(ctx, s.log, method, err)
+			return nil, err
 		}
 		if len(ns) == 0 {
-			return nil, toStatus(ctx, s.log, method, fmt.Errorf("notices of organisation %s: %w", org, breach.ErrNotFound))
+			return nil, fmt.Errorf("notices of organisation %s: %w", org, breach.ErrNotFound)
 		}
 		for _, n := range ns {
 			ids = append(ids, n.ID)
 			if !slices.ContainsFunc(bs, func(b breach.Breach) bool { return b.ID == n.ID.Breach }) {
 				b, err := s.st.GetBreach(ctx, n.ID.Breach)
 				if err != nil {
-					return nil, toStatus(ctx, s.log, method, err)
+					return nil, err
 				}
 				// An organisation's record names no other organisation.
 				bs = append(bs, b.For(org))
 			}
 		}
 	default:
-		return nil, toStatus(ctx, s.log, method, invalid("breach_id", "name a breach_id or an org_id"))
+		return nil, invalid("breach_id", "name a breach_id or an org_id")
 	}
 	if len(ids) > maxExportNotices {
-		return nil, toStatus(ctx, s.log, method, invalid("breach_id",
-			fmt.Sprintf("%d notices exceed one export (at most %d); export per organisation", len(ids), maxExportNotices)))
+		return nil, invalid("breach_id",
+			fmt.Sprintf("%d notices exceed one export (at most %d); export per organisation", len(ids), maxExportNotices))
 	}
 	// One pass over the ledger for the whole scope.
 	hs, err := s.st.Histories(ctx, breach.BreachID(req.GetBreachId()), breach.OrgID(req.GetOrgId()))
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	var recs []evidence.NoticeRecord
 	for _, id := range ids {
@@ -176,7 +174,7 @@ func (s noticeService) ExportEvidence(ctx context.Context, req *cascadev1.Export
 		}
 		rec, err := evidence.NewNoticeRecord(changes)
 		if err != nil {
-			return nil, toStatus(ctx, s.log, method, err)
+			return nil, err
 		}
 		recs = append(recs, rec)
 	}
@@ -184,42 +182,41 @@ func (s noticeService) ExportEvidence(ctx context.Context, req *cascadev1.Export
 	e := evidence.Build(scope, now, bs, recs)
 	r, err := evidence.Render(e)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	signed, err := evidence.Sign(e, r, s.keys.Active())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	return &cascadev1.ExportEvidenceResponse{Json: r.JSON, Csv: r.CSV, JsonSha256: r.JSONSHA256, CsvSha256: r.CSVSHA256,
 		GeneratedAt: timestamppb.New(now), Manifest: signed.Manifest, ManifestSignature: signed.Signature, KeyId: signed.KeyID}, nil
 }
 
 func (s noticeService) DraftAuthorityReport(ctx context.Context, req *cascadev1.DraftAuthorityReportRequest) (*cascadev1.DraftAuthorityReportResponse, error) {
-	const method = "DraftAuthorityReport"
 	id, err := parseNoticeID(req.GetNoticeId())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	lang, err := draft.ParseLang(req.GetLanguage())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, invalid("language", err.Error()))
+		return nil, invalid("language", err.Error())
 	}
 	v, err := s.st.GetNotice(ctx, id)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	b, err := s.st.GetBreach(ctx, id.Breach)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	org, err := s.st.GetOrg(ctx, id.Org)
 	if err != nil && !errors.Is(err, breach.ErrNotFound) {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	d := draft.Build(b, v.Notice, org, lang, s.now())
 	j, err := d.JSON()
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	return &cascadev1.DraftAuthorityReportResponse{Markdown: d.Markdown(), Json: string(j), Language: string(d.Language)}, nil
 }

@@ -24,24 +24,23 @@ func caller(ctx context.Context) breach.Principal {
 }
 
 func (s noticeService) AskQuestion(ctx context.Context, req *cascadev1.AskQuestionRequest) (*cascadev1.AskQuestionResponse, error) {
-	const method = "AskQuestion"
 	id, err := parseNoticeID(req.GetNoticeId())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	if err := breach.ValidateQuestionText("text", req.GetText()); err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	now := s.now()
 	q, repeat, err := s.st.AskQuestion(ctx, id, req.GetText(), caller(ctx), now)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	if s.answers != nil {
 		// Stored first: a failure here is retried by asking again, which
 		// returns the same question and tells the vendor once.
 		if err := s.answers.SendQuestionEvent(ctx, delivery.VendorQuestion, q, q.AskedAt); err != nil {
-			return nil, toStatus(ctx, s.log, method, err)
+			return nil, err
 		}
 	}
 	if !repeat {
@@ -51,23 +50,22 @@ func (s noticeService) AskQuestion(ctx context.Context, req *cascadev1.AskQuesti
 }
 
 func (s noticeService) AnswerQuestion(ctx context.Context, req *cascadev1.AnswerQuestionRequest) (*cascadev1.AnswerQuestionResponse, error) {
-	const method = "AnswerQuestion"
 	qid, err := breach.ParseQuestionID(req.GetQuestionId())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, invalid("question_id", err.Error()))
+		return nil, invalid("question_id", err.Error())
 	}
 	if err := breach.ValidateQuestionText("text", req.GetText()); err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	by := caller(ctx)
 	q, repeat, err := s.st.AnswerQuestion(ctx, qid, req.GetText(), req.GetShareWithAll(), by, s.now(), uuid.NewString)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	// Stored first; what follows is repeated, and stored once, by
 	// answering again with the same text.
 	if err := s.deliverAnswer(ctx, q, by); err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	if !repeat {
 		s.log.Info("question answered", "question_id", qid.String(), "notice_id", qid.Notice, "breach_id", qid.Notice.Breach,
@@ -146,37 +144,37 @@ func (s noticeService) ListQuestions(ctx context.Context, req *cascadev1.ListQue
 	const method = "ListQuestions"
 	size, err := pageSize(req.GetPageSize())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	// The guard has set a scoped caller's org_id, so it is bound too.
 	ad := binding(ctx, method, req.GetOrgId(), req.GetBreachId(), strconv.FormatBool(req.GetUnansweredOnly()))
 	cur, err := s.pages.open(req.GetPageToken(), ad)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	var after *breach.QuestionID
 	if cur.Key != "" {
 		k, err := breach.ParseQuestionID(cur.Key)
 		if err != nil {
-			return nil, toStatus(ctx, s.log, method, errPageToken)
+			return nil, errPageToken
 		}
 		after = &k
 	}
 	var bid breach.BreachID
 	if req.GetBreachId() != "" {
 		if bid, err = breach.ParseBreachID(req.GetBreachId()); err != nil {
-			return nil, toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
+			return nil, invalid("breach_id", err.Error())
 		}
 	}
 	var org breach.OrgID
 	if req.GetOrgId() != "" {
 		if org, err = breach.ParseOrgID(req.GetOrgId()); err != nil {
-			return nil, toStatus(ctx, s.log, method, invalid("org_id", err.Error()))
+			return nil, invalid("org_id", err.Error())
 		}
 	}
 	qs, err := s.st.ListQuestions(ctx, bid, org)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	resp := &cascadev1.ListQuestionsResponse{}
 	var last *breach.Question

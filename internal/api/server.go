@@ -1,7 +1,8 @@
 // Package api serves Cascade's gRPC services (cascade.v1 BreachService,
 // NoticeService, TokenService, KeyService and DeliveryService) with health
 // and reflection. Domain errors become gRPC
-// status codes in one place (errors.go).
+// status codes in one place: handlers return domain errors and the
+// innermost interceptor (errors.go) maps them.
 package api
 
 import (
@@ -118,8 +119,8 @@ func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server, error) {
 	s := &Server{st: st, js: st.JetStream(), checker: cfg.Checker, tokens: cfg.Tokens, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, health: health.NewServer(),
 		channels: cfg.Channels, view: cfg.View, pages: pg, teller: cfg.Teller, answers: cfg.Answerer}
 	codec := newRequestCodec(cfg.Log)
-	unary := []grpc.UnaryServerInterceptor{codec.checkDecoded, defaultDeadline, cfg.Guard.Unary()}
-	stream := []grpc.StreamServerInterceptor{codec.checkDecodedStream, cfg.Guard.Stream()}
+	unary := []grpc.UnaryServerInterceptor{codec.checkDecoded, defaultDeadline, cfg.Guard.Unary(), statusUnary(cfg.Log)}
+	stream := []grpc.StreamServerInterceptor{codec.checkDecodedStream, cfg.Guard.Stream(), statusStream(cfg.Log)}
 	if cfg.Unary != nil {
 		unary = append([]grpc.UnaryServerInterceptor{cfg.Unary}, unary...)
 	}

@@ -11,26 +11,25 @@ import (
 )
 
 func (s noticeService) DraftSubjectCommunication(ctx context.Context, req *cascadev1.DraftSubjectCommunicationRequest) (*cascadev1.DraftSubjectCommunicationResponse, error) {
-	const method = "DraftSubjectCommunication"
 	id, err := parseNoticeID(req.GetNoticeId())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	lang, err := draft.ParseLang(req.GetLanguage())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, invalid("language", err.Error()))
+		return nil, invalid("language", err.Error())
 	}
 	v, err := s.st.GetNotice(ctx, id)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	b, err := s.st.GetBreach(ctx, id.Breach)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	org, err := s.st.GetOrg(ctx, id.Org)
 	if err != nil && !errors.Is(err, breach.ErrNotFound) {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	d := draft.BuildSubject(b, v.Notice, org, lang)
 	return &cascadev1.DraftSubjectCommunicationResponse{Markdown: d.Markdown(), PlainText: d.PlainText(), Sms: d.SMS(),
@@ -38,10 +37,9 @@ func (s noticeService) DraftSubjectCommunication(ctx context.Context, req *casca
 }
 
 func (s breachService) PublishAdvisory(ctx context.Context, req *cascadev1.PublishAdvisoryRequest) (*cascadev1.PublishAdvisoryResponse, error) {
-	const method = "PublishAdvisory"
 	id, err := breach.ParseBreachID(req.GetBreachId())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
+		return nil, invalid("breach_id", err.Error())
 	}
 	by, now := caller(ctx), s.now()
 	changed := false
@@ -51,7 +49,7 @@ func (s breachService) PublishAdvisory(ctx context.Context, req *cascadev1.Publi
 		return err
 	})
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	if changed {
 		s.log.Info("advisory published", "breach_id", id, "path", breach.AdvisoryPath(id), "by", by.String())
@@ -60,10 +58,9 @@ func (s breachService) PublishAdvisory(ctx context.Context, req *cascadev1.Publi
 }
 
 func (s breachService) UnpublishAdvisory(ctx context.Context, req *cascadev1.UnpublishAdvisoryRequest) (*cascadev1.UnpublishAdvisoryResponse, error) {
-	const method = "UnpublishAdvisory"
 	id, err := breach.ParseBreachID(req.GetBreachId())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, invalid("breach_id", err.Error()))
+		return nil, invalid("breach_id", err.Error())
 	}
 	by, now := caller(ctx), s.now()
 	changed := false
@@ -72,7 +69,7 @@ func (s breachService) UnpublishAdvisory(ctx context.Context, req *cascadev1.Unp
 		return nil
 	})
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	if changed {
 		s.log.Info("advisory unpublished", "breach_id", id, "by", by.String())

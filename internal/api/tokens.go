@@ -41,7 +41,6 @@ func tokenInfo(t *store.Token) *cascadev1.TokenInfo {
 }
 
 func (s tokenService) IssueToken(ctx context.Context, req *cascadev1.IssueTokenRequest) (*cascadev1.IssueTokenResponse, error) {
-	const method = "IssueToken"
 	var role auth.Role
 	for r, p := range roles {
 		if p == req.GetRole() {
@@ -49,13 +48,13 @@ func (s tokenService) IssueToken(ctx context.Context, req *cascadev1.IssueTokenR
 		}
 	}
 	if role == "" {
-		return nil, toStatus(ctx, s.log, method, invalid("role", "role must be ROLE_CONTROLLER, ROLE_VENDOR or ROLE_VIEWER"))
+		return nil, invalid("role", "role must be ROLE_CONTROLLER, ROLE_VENDOR or ROLE_VIEWER")
 	}
 	by := principal(ctx)
 	secret, tok, err := s.tokens.IssueBy(ctx, breach.OrgID(req.GetOrgId()), role, req.GetLabel(), by,
 		func(ctx context.Context, t store.Token) error { return s.tell(ctx, delivery.EventTokenIssued, &t) })
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	s.log.Info("token issued", "token_id", tok.ID, "org_id", tok.Org, "role", tok.Role, "by", fmt.Sprint(by))
 	return &cascadev1.IssueTokenResponse{Token: secret, Info: tokenInfo(tok)}, nil
@@ -89,19 +88,18 @@ func (s tokenService) tell(ctx context.Context, event string, t *store.Token) er
 }
 
 func (s tokenService) RevokeToken(ctx context.Context, req *cascadev1.RevokeTokenRequest) (*cascadev1.RevokeTokenResponse, error) {
-	const method = "RevokeToken"
 	if len(req.GetTokenId()) != 16 {
-		return nil, toStatus(ctx, s.log, method, invalid("token_id", "token_id is the 16-character id shown when the token was issued"))
+		return nil, invalid("token_id", "token_id is the 16-character id shown when the token was issued")
 	}
 	by := principal(ctx)
 	tok, err := s.tokens.Revoke(ctx, req.GetTokenId(), by)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	// Told after the revocation (which holds whatever happens next); a
 	// repeated RevokeToken tells again if this fails, stored once.
 	if err := s.tell(ctx, delivery.EventTokenRevoked, tok); err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	s.log.Info("token revoked", "token_id", tok.ID, "org_id", tok.Org, "by", fmt.Sprint(by))
 	return &cascadev1.RevokeTokenResponse{Info: tokenInfo(tok)}, nil
@@ -111,16 +109,16 @@ func (s tokenService) ListTokens(ctx context.Context, req *cascadev1.ListTokensR
 	const method = "ListTokens"
 	size, err := pageSize(req.GetPageSize())
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	ad := binding(ctx, method)
 	cur, err := s.pages.open(req.GetPageToken(), ad)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	ts, err := s.st.ListTokens(ctx)
 	if err != nil {
-		return nil, toStatus(ctx, s.log, method, err)
+		return nil, err
 	}
 	after := time.Unix(0, cur.At)
 	resp := &cascadev1.ListTokensResponse{}
@@ -155,7 +153,7 @@ func (s tokenService) WhoAmI(ctx context.Context, _ *cascadev1.WhoAmIRequest) (*
 		case err == nil:
 			resp.OrgName = o.Name
 		case !errors.Is(err, breach.ErrNotFound): // an organisation since removed has no name
-			return nil, toStatus(ctx, s.log, "WhoAmI", err)
+			return nil, err
 		}
 	}
 	return resp, nil
