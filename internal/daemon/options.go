@@ -152,7 +152,14 @@ func loopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// validate reports every mistake in the options at once, in a fixed order.
 func (o *Options) validate() error {
+	return errors.Join(slices.Concat(o.storageErrs(), o.addressErrs(), o.scheduleErrs(), o.accessErrs(),
+		o.replicaErrs(), o.smtpErrs(), o.natsServerErrs(), o.limitErrs())...)
+}
+
+// storageErrs checks where the data and the deployment secret live.
+func (o *Options) storageErrs() []error {
 	var errs []error
 	if o.NATSURL == "" && o.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir is required with the embedded NATS server"))
@@ -165,6 +172,12 @@ func (o *Options) validate() error {
 			errs = append(errs, fmt.Errorf("--nats-listen %q: %w", o.NATSListen, err))
 		}
 	}
+	return errs
+}
+
+// addressErrs checks the gRPC and HTTP addresses.
+func (o *Options) addressErrs() []error {
+	var errs []error
 	if _, _, err := net.SplitHostPort(o.GRPCAddr); err != nil {
 		errs = append(errs, fmt.Errorf("--grpc-addr %q: %w", o.GRPCAddr, err))
 	}
@@ -173,6 +186,12 @@ func (o *Options) validate() error {
 			errs = append(errs, fmt.Errorf("--http-addr %q: %w", o.HTTPAddr, err))
 		}
 	}
+	return errs
+}
+
+// scheduleErrs checks the deadline, reminders, redeliveries and fsync interval.
+func (o *Options) scheduleErrs() []error {
+	var errs []error
 	if o.Deadline <= 0 {
 		errs = append(errs, fmt.Errorf("--deadline must be positive, got %s", o.Deadline))
 	}
@@ -184,6 +203,12 @@ func (o *Options) validate() error {
 	if o.SyncInterval < 0 {
 		errs = append(errs, fmt.Errorf("--sync-interval must not be negative"))
 	}
+	return errs
+}
+
+// accessErrs checks authentication, TLS and the bootstrap token.
+func (o *Options) accessErrs() []error {
+	var errs []error
 	if o.InsecureNoAuth && !loopback(o.GRPCAddr) {
 		errs = append(errs, fmt.Errorf("--insecure-no-auth is allowed only with a loopback --grpc-addr, not %q", o.GRPCAddr))
 	}
@@ -196,15 +221,32 @@ func (o *Options) validate() error {
 	if !o.InsecureNoAuth && o.BootstrapTokenFile == "" && o.DataDir == "" {
 		errs = append(errs, errors.New("--bootstrap-token-file is required when there is no --data-dir"))
 	}
+	return errs
+}
+
+// replicaErrs checks the number of replicas.
+func (o *Options) replicaErrs() []error {
 	if o.Replicas < 0 || o.Replicas > 5 {
-		errs = append(errs, fmt.Errorf("--replicas must be between 1 and 5"))
+		return []error{fmt.Errorf("--replicas must be between 1 and 5")}
 	}
+	return nil
+}
+
+// smtpErrs checks the e-mail channel's flags.
+func (o *Options) smtpErrs() []error {
 	if o.SMTP.Addr == "" && (o.SMTP.From != "" || o.SMTP.Username != "" || o.SMTP.PasswordFile != "" || o.SMTP.CAFile != "" || o.SMTP.AllowPlainLoopback) {
-		errs = append(errs, errors.New("the --smtp-* flags need --smtp-addr (the relay's host:port); without it e-mail is off"))
+		return []error{errors.New("the --smtp-* flags need --smtp-addr (the relay's host:port); without it e-mail is off")}
 	}
 	if o.SMTP.Addr != "" {
-		errs = append(errs, o.smtpCombination()...)
+		return o.smtpCombination()
 	}
+	return nil
+}
+
+// natsServerErrs checks the flags that belong to one kind of NATS server,
+// embedded or external.
+func (o *Options) natsServerErrs() []error {
+	var errs []error
 	if o.InsecureNATSNoAuth && o.NATSURL == "" {
 		errs = append(errs, errors.New("--insecure-nats-no-auth applies only to an external server (--nats-url); "+
 			"the embedded server always requires credentials"))
@@ -215,6 +257,12 @@ func (o *Options) validate() error {
 	if o.NATSURL != "" && o.SyncInterval != 0 {
 		errs = append(errs, errors.New("--sync-interval sets the embedded server's fsync; with --nats-url set sync_interval in the servers' configuration"))
 	}
+	return errs
+}
+
+// limitErrs checks the stream limits, HTTP timeouts and delivery retries.
+func (o *Options) limitErrs() []error {
+	var errs []error
 	if o.MaxStreamsPerToken < 0 || o.MaxStreams < 0 {
 		errs = append(errs, errors.New("the stream limits must not be negative"))
 	}
@@ -224,7 +272,7 @@ func (o *Options) validate() error {
 	if b := o.DispatchBackoff; b.Initial < 0 || b.Max < 0 || b.GiveUp < 0 || b.MinAttempts < 0 || o.WebhookTimeout < 0 {
 		errs = append(errs, errors.New("the delivery retry schedule and the webhook timeout must not be negative"))
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // smtpCombination checks the --smtp-* flags that go with --smtp-addr.
