@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/cascadehq/cascade/internal/api"
 	"github.com/cascadehq/cascade/internal/auth"
@@ -67,12 +68,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	if opts.Log == nil {
-		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
+	opts.setDefaults()
 	d := &Daemon{opts: opts, log: opts.Log}
 	defer func() {
 		if err != nil {
@@ -85,112 +81,71 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err := d.listen(); err != nil {
 		return nil, err
 	}
-
 	// The registry is read first: the embedded server's users follow it.
-	var orgs []breach.Org
-	if opts.OrgsFile != "" {
-		if orgs, err = registry.LoadFile(opts.OrgsFile); err != nil {
-			return nil, err
-		}
-	}
-	natsOpts := []nats.Option{nats.Name("cascaded"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err != nil { // nil: the daemon closed the connection itself (Stop)
-				d.log.Warn("NATS disconnected; reconnecting", "err", err)
-			}
-		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) { d.log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted()) })}
-	url := opts.NATSURL
-	if url == "" {
-		if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("data dir: %w", err)
-		}
-		set, dir, err := natsUsers(opts, orgs)
-		if err != nil {
-			return nil, err
-		}
-		d.natsAuthDir = dir
-		d.ns, err = natsembed.Start(natsembed.Config{StoreDir: opts.DataDir, Listen: opts.NATSListen, SyncInterval: opts.SyncInterval, Auth: set.Config(),
-			JetStreamAccount: natsauth.Account, Log: d.log.With("component", "nats-server")})
-		if err != nil {
-			return nil, err
-		}
-		d.cleanups = append(d.cleanups, func() { d.ns.Shutdown(); d.ns.WaitForShutdown() })
-		fsync := "every write (fsync before acknowledgement)"
-		if opts.SyncInterval > 0 {
-			fsync = "every " + opts.SyncInterval.String() + " (acknowledged writes may be lost on power failure)"
-		}
-		d.log.Info("embedded NATS server started", "url", d.ns.ClientURL(), "data_dir", opts.DataDir, "fsync", fsync,
-			"credentials", dir, "vendor_seed", filepath.Join(dir, natsauth.VendorSeedFile), "organisations", len(set.Orgs))
-		// The daemon's own connection is in-process, as its own user: it
-		// needs no port, and nothing else can use it.
-		natsOpts = append(natsOpts, nats.InProcessServer(d.ns), natsauth.UserOption(set.Daemon.Seed))
-	} else if opts.NATSAuthDir != "" {
-		set, err := natsauth.LoadDir(opts.NATSAuthDir)
-		if err != nil {
-			return nil, fmt.Errorf("--nats-auth: %w", err)
-		}
-		d.natsAuthDir = opts.NATSAuthDir
-		natsOpts = append(natsOpts, natsauth.UserOption(set.Daemon.Seed))
-	}
-	d.nc, err = nats.Connect(url, natsOpts...)
+	orgs, err := loadRegistry(opts.OrgsFile)
 	if err != nil {
-		if url == "" {
-			url = "the embedded server"
-		}
-		return nil, fmt.Errorf("connect to NATS %s: %w", url, err)
+		return nil, err
 	}
-	if d.ns == nil && !d.nc.AuthRequired() {
-		if !opts.InsecureNATSNoAuth {
-			d.nc.Close()
-			return nil, fmt.Errorf("the NATS server at %s admits clients without credentials: whoever reaches it could read and rewrite "+
-				"every stream and bucket. Require authentication (cascadectl nats-auth generate, deploy/nats-auth) and start with "+
-				"--nats-auth DIR; for development only, --insecure-nats-no-auth", d.nc.ConnectedUrlRedacted())
-		}
-		d.log.Warn("!!! the NATS server admits clients without credentials (--insecure-nats-no-auth): anyone who reaches it " +
-			"can read the signing keys' store, mint tokens and rewrite notices. Development only. !!!")
+	if err := d.connectNATS(orgs); err != nil {
+		return nil, err
 	}
-	d.cleanups = append(d.cleanups, d.nc.Close)
 
 	openCtx, cancelOpen := context.WithTimeout(ctx, 30*time.Second)
 	defer cancelOpen()
-	d.st, err = store.Open(openCtx, d.nc, store.Config{Replicas: opts.Replicas}, d.log.With("component", "store"))
+	ring, tokens, err := d.openStore(ctx, openCtx, orgs)
 	if err != nil {
 		return nil, err
 	}
-	// The deployment secret (outside NATS) and what it protects in NATS.
-	ring, tokens, err := d.openTrust(openCtx)
-	if err != nil {
-		return nil, err
-	}
-	d.cleanups = append(d.cleanups, ring.Close)
-	d.publicKeys = ring.Public // the dashboard's check page
-	if opts.OrgsFile != "" {
-		// A large registry takes longer than the rest of the start-up.
-		loadCtx, cancelLoad := context.WithTimeout(ctx, 10*time.Minute)
-		err = d.st.PutOrgs(loadCtx, orgs)
-		cancelLoad()
-		if err != nil {
-			return nil, err
-		}
-		d.log.Info("registry loaded", "file", opts.OrgsFile, "organisations", len(orgs))
-	}
-	if err := ring.PublishKeys(openCtx); err != nil {
-		return nil, fmt.Errorf("publish signing keys: %w", err)
-	}
-	d.log.Info("signing notices", "key_id", ring.Active().ID)
 	pub, err := delivery.NewPublisher(openCtx, d.st, ring)
 	if err != nil {
 		return nil, err
 	}
-	reg := opts.Registry
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-	}
-	d.metrics = metrics.New(reg)
+	d.metrics = metrics.New(opts.metricsRegistry())
 	pub.CountDeliveries(d.metrics)
-	policy := deadline.Policy{Window: opts.Deadline, Remind: opts.Remind, Redeliver: opts.Redeliver, LateAfter: opts.LateAfter,
-		UpdateReminder: opts.UpdateReminder}
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	in, chans, err := d.startWork(openCtx, runCtx, pub)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := d.guardAccess(openCtx, tokens)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.serveGRPC(runCtx, api.Config{Checker: in, Tokens: tokens, Keys: ring, Creds: creds,
+		Channels: chans, Teller: pub, Answerer: pub}); err != nil {
+		return nil, err
+	}
+	if err := d.serveHTTP(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// setDefaults fills in the logger and the clock.
+func (o *Options) setDefaults() {
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// metricsRegistry is the registry of the daemon's metrics: Registry, or
+// one of its own.
+func (o *Options) metricsRegistry() *prometheus.Registry {
+	if o.Registry == nil {
+		return prometheus.NewRegistry()
+	}
+	return o.Registry
+}
+
+// deadlinePolicy is the timers' policy, defaults filled in.
+func (o *Options) deadlinePolicy() deadline.Policy {
+	policy := deadline.Policy{Window: o.Deadline, Remind: o.Remind, Redeliver: o.Redeliver, LateAfter: o.LateAfter,
+		UpdateReminder: o.UpdateReminder}
 	if policy.LateAfter == 0 {
 		policy.LateAfter = deadline.DefaultLateAfter
 	}
@@ -200,27 +155,163 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if policy.Redeliver == nil {
 		policy.Redeliver = deadline.DefaultRedeliver
 	}
-	timers := deadline.NewTimers(d.st, pub, policy, opts.Now, d.log.With("component", "timers"))
-	timers.CountRounds(d.metrics)
-	disp, chans, err := d.dispatcher(openCtx, timers.ArmNotice)
+	return policy
+}
+
+// loadRegistry reads the registry file, if one is given.
+func loadRegistry(file string) ([]breach.Org, error) {
+	if file == "" {
+		return nil, nil
+	}
+	return registry.LoadFile(file)
+}
+
+// connectNATS starts the embedded NATS server (its users following orgs)
+// or takes the external one's credentials, and connects the daemon.
+func (d *Daemon) connectNATS(orgs []breach.Org) error {
+	natsOpts := []nats.Option{nats.Name("cascaded"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil: the daemon closed the connection itself (Stop)
+				d.log.Warn("NATS disconnected; reconnecting", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { d.log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted()) })}
+	url := d.opts.NATSURL
+	if url == "" {
+		embedded, err := d.startEmbeddedNATS(orgs)
+		if err != nil {
+			return err
+		}
+		natsOpts = append(natsOpts, embedded...)
+	} else if d.opts.NATSAuthDir != "" {
+		set, err := natsauth.LoadDir(d.opts.NATSAuthDir)
+		if err != nil {
+			return fmt.Errorf("--nats-auth: %w", err)
+		}
+		d.natsAuthDir = d.opts.NATSAuthDir
+		natsOpts = append(natsOpts, natsauth.UserOption(set.Daemon.Seed))
+	}
+	var err error
+	d.nc, err = nats.Connect(url, natsOpts...)
+	if err != nil {
+		if url == "" {
+			url = "the embedded server"
+		}
+		return fmt.Errorf("connect to NATS %s: %w", url, err)
+	}
+	if err := d.refuseOpenNATS(); err != nil {
+		return err
+	}
+	d.cleanups = append(d.cleanups, d.nc.Close)
+	return nil
+}
+
+// startEmbeddedNATS starts the embedded server with the users of orgs and
+// returns the options of the daemon's own connection to it.
+func (d *Daemon) startEmbeddedNATS(orgs []breach.Org) ([]nats.Option, error) {
+	opts := d.opts
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	set, dir, err := natsUsers(opts, orgs)
 	if err != nil {
 		return nil, err
 	}
-	in := intake.New(d.st, pub, intake.Config{Deadline: opts.Deadline, Now: opts.Now, AckWait: opts.IntakeAckWait, Timers: timers, Promises: timers,
+	d.natsAuthDir = dir
+	d.ns, err = natsembed.Start(natsembed.Config{StoreDir: opts.DataDir, Listen: opts.NATSListen, SyncInterval: opts.SyncInterval, Auth: set.Config(),
+		JetStreamAccount: natsauth.Account, Log: d.log.With("component", "nats-server")})
+	if err != nil {
+		return nil, err
+	}
+	d.cleanups = append(d.cleanups, func() { d.ns.Shutdown(); d.ns.WaitForShutdown() })
+	fsync := "every write (fsync before acknowledgement)"
+	if opts.SyncInterval > 0 {
+		fsync = "every " + opts.SyncInterval.String() + " (acknowledged writes may be lost on power failure)"
+	}
+	d.log.Info("embedded NATS server started", "url", d.ns.ClientURL(), "data_dir", opts.DataDir, "fsync", fsync,
+		"credentials", dir, "vendor_seed", filepath.Join(dir, natsauth.VendorSeedFile), "organisations", len(set.Orgs))
+	// The daemon's own connection is in-process, as its own user: it
+	// needs no port, and nothing else can use it.
+	return []nats.Option{nats.InProcessServer(d.ns), natsauth.UserOption(set.Daemon.Seed)}, nil
+}
+
+// refuseOpenNATS refuses an external NATS server that admits clients
+// without credentials, unless --insecure-nats-no-auth allows it.
+func (d *Daemon) refuseOpenNATS() error {
+	if d.ns != nil || d.nc.AuthRequired() {
+		return nil
+	}
+	if !d.opts.InsecureNATSNoAuth {
+		d.nc.Close()
+		return fmt.Errorf("the NATS server at %s admits clients without credentials: whoever reaches it could read and rewrite "+
+			"every stream and bucket. Require authentication (cascadectl nats-auth generate, deploy/nats-auth) and start with "+
+			"--nats-auth DIR; for development only, --insecure-nats-no-auth", d.nc.ConnectedUrlRedacted())
+	}
+	d.log.Warn("!!! the NATS server admits clients without credentials (--insecure-nats-no-auth): anyone who reaches it " +
+		"can read the signing keys' store, mint tokens and rewrite notices. Development only. !!!")
+	return nil
+}
+
+// openStore opens the store and the deployment secret's ring and tokens,
+// loads the registry (orgs, bounded by ctx) and publishes the signing
+// keys (within openCtx).
+func (d *Daemon) openStore(ctx, openCtx context.Context, orgs []breach.Org) (*signing.Ring, *auth.Tokens, error) {
+	var err error
+	d.st, err = store.Open(openCtx, d.nc, store.Config{Replicas: d.opts.Replicas}, d.log.With("component", "store"))
+	if err != nil {
+		return nil, nil, err
+	}
+	// The deployment secret (outside NATS) and what it protects in NATS.
+	ring, tokens, err := d.openTrust(openCtx)
+	if err != nil {
+		return nil, nil, err
+	}
+	d.cleanups = append(d.cleanups, ring.Close)
+	d.publicKeys = ring.Public // the dashboard's check page
+	if d.opts.OrgsFile != "" {
+		// A large registry takes longer than the rest of the start-up.
+		loadCtx, cancelLoad := context.WithTimeout(ctx, 10*time.Minute)
+		err = d.st.PutOrgs(loadCtx, orgs)
+		cancelLoad()
+		if err != nil {
+			return nil, nil, err
+		}
+		d.log.Info("registry loaded", "file", d.opts.OrgsFile, "organisations", len(orgs))
+	}
+	if err := ring.PublishKeys(openCtx); err != nil {
+		return nil, nil, fmt.Errorf("publish signing keys: %w", err)
+	}
+	d.log.Info("signing notices", "key_id", ring.Active().ID)
+	return ring, tokens, nil
+}
+
+// startWork prepares (within ctx) and starts (until runCtx ends) the
+// background work: intake, summary folder, timers and dispatcher.
+func (d *Daemon) startWork(ctx, runCtx context.Context, pub *delivery.Publisher) (*intake.Intake, *store.Channels, error) {
+	timers := deadline.NewTimers(d.st, pub, d.opts.deadlinePolicy(), d.opts.Now, d.log.With("component", "timers"))
+	timers.CountRounds(d.metrics)
+	disp, chans, err := d.dispatcher(ctx, timers.ArmNotice)
+	if err != nil {
+		return nil, nil, err
+	}
+	in := intake.New(d.st, pub, intake.Config{Deadline: d.opts.Deadline, Now: d.opts.Now, AckWait: d.opts.IntakeAckWait, Timers: timers, Promises: timers,
 		Metrics: d.metrics, Log: d.log.With("component", "intake")})
 	folder := summary.NewFolder(d.st, d.log.With("component", "summary"))
-
-	runCtx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
 	d.goRun("intake", func() error { return in.Run(runCtx) })
 	d.goRun("summary", func() error { return folder.Run(runCtx) })
 	d.goRun("timers", func() error { return timers.Run(runCtx) })
 	d.goRun("dispatch", func() error { return disp.Run(runCtx) })
+	return in, chans, nil
+}
 
+// guardAccess issues the first vendor token (or warns that authentication
+// is off), loads the TLS credentials and builds the guard.
+func (d *Daemon) guardAccess(ctx context.Context, tokens *auth.Tokens) (credentials.TransportCredentials, error) {
+	opts := d.opts
 	if opts.InsecureNoAuth {
 		d.log.Warn("!!! gRPC AUTHENTICATION IS OFF (--insecure-no-auth): anyone who can reach " + opts.GRPCAddr +
 			" may read and change every notice. Development only. !!!")
-	} else if err := d.bootstrapToken(openCtx, tokens); err != nil {
+	} else if err := d.bootstrapToken(ctx, tokens); err != nil {
 		return nil, err
 	}
 	creds, err := serverTLS(opts)
@@ -233,32 +324,47 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	guard := auth.NewGuard(tokens, api.NoticeExists(d.st), opts.InsecureNoAuth, d.log.With("component", "auth"))
 	guard.SetStreamLimits(opts.MaxStreamsPerToken, opts.MaxStreams)
 	d.guard = guard
+	return creds, nil
+}
+
+// serveGRPC starts the status view (until runCtx ends) and the state
+// metrics, and serves the gRPC API of cfg, completed with the view, the
+// guard, the metrics and the daemon's own settings.
+func (d *Daemon) serveGRPC(runCtx context.Context, cfg api.Config) error {
 	view := d.st.NewView()
 	d.goRun("status view", func() error { return view.Run(runCtx) })
-	if err := d.metrics.Register(metrics.NewStateCollector(metricsSource{st: d.st, view: view, nc: d.nc}, metrics.StateConfig{Now: opts.Now})); err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
+	if err := d.metrics.Register(metrics.NewStateCollector(metricsSource{st: d.st, view: view, nc: d.nc}, metrics.StateConfig{Now: d.opts.Now})); err != nil {
+		return fmt.Errorf("metrics: %w", err)
 	}
-	if d.grpc, _, err = api.New(d.st, api.Config{Checker: in, Tokens: tokens, Keys: ring, View: view, Guard: guard, Creds: creds, PageKey: d.pageKey, Now: opts.Now, Log: d.log.With("component", "api"),
-		Channels: chans, Teller: pub, Answerer: pub,
-		Unary: d.metrics.UnaryServerInterceptor(), Stream: d.metrics.StreamServerInterceptor()}); err != nil {
-		return nil, err
+	cfg.View, cfg.Guard, cfg.PageKey, cfg.Now, cfg.Log = view, d.guard, d.pageKey, d.opts.Now, d.log.With("component", "api")
+	cfg.Unary, cfg.Stream = d.metrics.UnaryServerInterceptor(), d.metrics.StreamServerInterceptor()
+	var err error
+	if d.grpc, _, err = api.New(d.st, cfg); err != nil {
+		return err
 	}
 	d.goRun("grpc", func() error { return d.grpc.Serve(d.grpcLn) })
 	d.log.Info("gRPC API listening", "addr", d.grpcLn.Addr().String())
+	return nil
+}
 
-	if opts.HTTPAddr != "" {
-		if d.http, err = d.newHTTPServer(); err != nil { // the dashboard calls this daemon's gRPC API
-			return nil, err
-		}
-		d.goRun("http", func() error {
-			if err := d.http.Serve(d.httpLn); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		d.log.Info("HTTP listening", "addr", d.httpLn.Addr().String(), "paths", "/ (dashboard) /healthz /metrics")
+// serveHTTP serves the dashboard, advisory pages, /healthz and /metrics,
+// if there is an HTTP address.
+func (d *Daemon) serveHTTP() error {
+	if d.opts.HTTPAddr == "" {
+		return nil
 	}
-	return d, nil
+	var err error
+	if d.http, err = d.newHTTPServer(); err != nil { // the dashboard calls this daemon's gRPC API
+		return err
+	}
+	d.goRun("http", func() error {
+		if err := d.http.Serve(d.httpLn); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	d.log.Info("HTTP listening", "addr", d.httpLn.Addr().String(), "paths", "/ (dashboard) /healthz /metrics")
+	return nil
 }
 
 func (d *Daemon) goRun(name string, fn func() error) {
