@@ -3,7 +3,10 @@
 // durable NATS channel itself: stream CASCADE_NOTICES, read through one
 // durable consumer that every daemon shares (each message is handled by
 // one daemon), filtered to the organisations that have a webhook or
-// e-mail (filter.go). The fan-out never waits for it.
+// e-mail (filter.go). The fan-out never waits for it. It is the channels
+// only: what a message says is internal/message, and publishing it on
+// NATS is internal/delivery; the channels themselves are
+// internal/webhook and internal/email.
 //
 // A message that fails on a channel is retried by JetStream redelivery
 // (NakWithDelay, on the Backoff schedule), so retries survive restarts and
@@ -34,8 +37,8 @@ import (
 
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/consume"
-	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/email"
+	"github.com/cascadehq/cascade/internal/message"
 	"github.com/cascadehq/cascade/internal/store"
 	"github.com/cascadehq/cascade/internal/webhook"
 )
@@ -265,12 +268,12 @@ func (d *Dispatcher) watchRegistry(ctx context.Context) {
 // errNotConfigured: the channel cannot deliver at all (no relay).
 var errNotConfigured = errors.New("no SMTP relay is configured (cascaded --smtp-addr)")
 
-// message is one message being handled.
-type message struct {
+// job is one message being handled.
+type job struct {
 	m       jetstream.Msg
 	md      *jetstream.MsgMetadata
 	org     breach.Org
-	body    delivery.Message
+	body    message.Message
 	id      breach.NoticeID
 	msgID   string
 	attempt int
@@ -280,24 +283,24 @@ type message struct {
 }
 
 // aboutNotice reports whether x is about a notice, whose history records
-// its deliveries; a token message (delivery.TokenMessage: a token issued
-// or revoked for the organisation) is not: it is delivered like any other,
+// its deliveries; a token message (message.Token: a token issued or
+// revoked for the organisation) is not: it is delivered like any other,
 // with no notice to record on, and no dead letter (which names a notice)
 // when given up on.
-func (x *message) aboutNotice() bool { return !delivery.IsTokenEvent(x.body.Event) }
+func (x *job) aboutNotice() bool { return !message.IsTokenEvent(x.body.Event) }
 
 // carriesNotice reports whether x delivers the notice (first delivery or
 // a revision), which for a notice whose clock starts on a channel
 // (Notice.ClockOnChannel) starts the clock.
-func (x *message) carriesNotice() bool {
-	return x.body.Event == delivery.EventNotice || x.body.Event == delivery.EventRevision
+func (x *job) carriesNotice() bool {
+	return x.body.Event == message.EventNotice || x.body.Event == message.EventRevision
 }
 
 // channels are the message's channels besides NATS: the organisation's,
 // and e-mail for a message that escalates (the last reminder, the overdue
 // message) to an organisation with an escalation address, when e-mail can
 // be sent, even if e-mail is not one of its channels.
-func (d *Dispatcher) channels(o breach.Org, b *delivery.Message) []breach.Channel {
+func (d *Dispatcher) channels(o breach.Org, b *message.Message) []breach.Channel {
 	var out []breach.Channel
 	for _, c := range o.DeliveryChannels() {
 		if c != breach.ChannelNATS {
@@ -334,7 +337,7 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 		d.retryLater(m, "read organisation", err)
 		return
 	}
-	x := &message{m: m, md: md, org: *o, attempt: int(md.NumDelivered), msgID: m.Headers().Get(jetstream.MsgIDHeader)}
+	x := &job{m: m, md: md, org: *o, attempt: int(md.NumDelivered), msgID: m.Headers().Get(jetstream.MsgIDHeader)}
 	if err := json.Unmarshal(m.Data(), &x.body); err != nil {
 		d.log.Error("dispatch: undecodable message; not delivered", "subject", m.Subject(), "seq", md.Sequence.Stream, "err", err)
 		_ = m.Term()
@@ -345,7 +348,7 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 		_ = m.Ack()
 		return
 	}
-	if x.id, err = breach.ParseNoticeID(m.Headers().Get(delivery.HeaderNoticeID)); err != nil {
+	if x.id, err = breach.ParseNoticeID(m.Headers().Get(message.HeaderNoticeID)); err != nil {
 		x.id = x.body.NoticeID
 	}
 	if x.msgID == "" {
@@ -454,7 +457,7 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 
 // settle acknowledges a message that needs nothing more and forgets its
 // progress.
-func (d *Dispatcher) settle(ctx context.Context, x *message) {
+func (d *Dispatcher) settle(ctx context.Context, x *job) {
 	if x.attempt > 1 {
 		if err := d.ch.DeleteProgress(ctx, x.md.Sequence.Stream); err != nil {
 			d.log.Debug("dispatch: progress not forgotten (it expires)", "err", err)
@@ -463,7 +466,7 @@ func (d *Dispatcher) settle(ctx context.Context, x *message) {
 	_ = x.m.Ack()
 }
 
-func (d *Dispatcher) saveProgress(ctx context.Context, x *message, done []breach.Channel) {
+func (d *Dispatcher) saveProgress(ctx context.Context, x *job, done []breach.Channel) {
 	if err := d.ch.PutProgress(ctx, x.md.Sequence.Stream, done); err != nil {
 		d.log.Warn("dispatch: progress not stored; reached channels will be tried again", "notice_id", x.id.String(), "err", err)
 	}
@@ -477,7 +480,7 @@ func (d *Dispatcher) retryLater(m jetstream.Msg, what string, err error) {
 }
 
 // send makes one attempt on channel c.
-func (d *Dispatcher) send(ctx context.Context, c breach.Channel, x *message) error {
+func (d *Dispatcher) send(ctx context.Context, c breach.Channel, x *job) error {
 	switch c {
 	case breach.ChannelWebhook:
 		return d.sendWebhook(ctx, x)
@@ -487,7 +490,7 @@ func (d *Dispatcher) send(ctx context.Context, c breach.Channel, x *message) err
 	return fmt.Errorf("unknown channel %q", c)
 }
 
-func (d *Dispatcher) sendWebhook(ctx context.Context, x *message) error {
+func (d *Dispatcher) sendWebhook(ctx context.Context, x *job) error {
 	if _, err := webhook.CheckURL(x.org.WebhookURL); err != nil {
 		return err
 	}
@@ -499,7 +502,7 @@ func (d *Dispatcher) sendWebhook(ctx context.Context, x *message) error {
 		return err
 	}
 	h := http.Header{}
-	for k, vs := range delivery.ForOrganisation(x.m.Headers()) {
+	for k, vs := range message.ForOrganisation(x.m.Headers()) {
 		if strings.HasPrefix(http.CanonicalHeaderKey(k), "Cascade-") {
 			h[http.CanonicalHeaderKey(k)] = vs
 		}
@@ -510,7 +513,7 @@ func (d *Dispatcher) sendWebhook(ctx context.Context, x *message) error {
 		Secrets: sec.Valid(d.now()), Attempt: x.attempt})
 }
 
-func (d *Dispatcher) sendEmail(ctx context.Context, x *message) error {
+func (d *Dispatcher) sendEmail(ctx context.Context, x *job) error {
 	if d.cfg.Relay == nil {
 		return errNotConfigured
 	}
@@ -535,7 +538,7 @@ func (d *Dispatcher) sendEmail(ctx context.Context, x *message) error {
 		esc = x.org.EscalationAddresses()
 	}
 	err := d.cfg.Relay.Send(ctx, &email.Message{
-		Msg: x.body, Subject: x.m.Subject(), Header: delivery.ForOrganisation(x.m.Headers()), Body: x.m.Data(), MessageID: x.msgID,
+		Msg: x.body, Subject: x.m.Subject(), Header: message.ForOrganisation(x.m.Headers()), Body: x.m.Data(), MessageID: x.msgID,
 		Locale: x.org.Locale, To: append(to, esc...), Escalation: esc, Date: at, DeliveredAt: deliveredAt, Deadline: deadline,
 	})
 	if err == nil {
@@ -545,7 +548,7 @@ func (d *Dispatcher) sendEmail(ctx context.Context, x *message) error {
 }
 
 // detail is the history entry's text of an attempt.
-func detail(c breach.Channel, x *message, err error) string {
+func detail(c breach.Channel, x *job, err error) string {
 	s := fmt.Sprintf("%s: message %s, attempt %d", c, x.msgID, x.attempt)
 	if err != nil {
 		s += ": " + err.Error()
@@ -556,7 +559,7 @@ func detail(c breach.Channel, x *message, err error) string {
 // record stores an attempt on the notice; a successful one delivers a
 // notice that waits for its first channel delivery (ClockOnChannel: its
 // clock starts at at).
-func (d *Dispatcher) record(ctx context.Context, c breach.Channel, x *message, at time.Time, sendErr error) error {
+func (d *Dispatcher) record(ctx context.Context, c breach.Channel, x *job, at time.Time, sendErr error) error {
 	d.awaitPublisherRecord(ctx, x)
 	_, err := d.st.UpdateNoticeDetail(ctx, x.id, actor, at, detail(c, x, sendErr), func(n *breach.Notice) (breach.Event, error) {
 		if sendErr != nil {
@@ -580,10 +583,10 @@ func (d *Dispatcher) record(ctx context.Context, c breach.Channel, x *message, a
 // recordEscalation records on the notice the escalation addresses the
 // e-mail of x went to (Notice.EscalatedTo, event escalated), once per
 // message and address: a repeat after a crash records nothing new.
-func (d *Dispatcher) recordEscalation(ctx context.Context, x *message, at time.Time) error {
+func (d *Dispatcher) recordEscalation(ctx context.Context, x *job, at time.Time) error {
 	for _, addr := range x.escalated {
 		e := breach.Escalation{Email: addr, Phone: x.org.EscalationPhone, Event: x.body.Event, MessageID: x.msgID, SentAt: at}
-		if x.body.Event == delivery.EventReminder {
+		if x.body.Event == message.EventReminder {
 			e.Remaining = x.body.Remaining
 		}
 		_, err := d.st.UpdateNoticeDetail(ctx, x.id, actor, at, breach.EscalationDetail(e), func(n *breach.Notice) (breach.Event, error) {
@@ -602,7 +605,7 @@ func (d *Dispatcher) recordEscalation(ctx context.Context, x *message, at time.T
 // stays PENDING, its clock not started) and the vendor must reach it
 // another way. The dead letter goes first: it is stored once per message
 // and channel, so a crash between the two leaves neither missing.
-func (d *Dispatcher) recordNotConfigured(ctx context.Context, c breach.Channel, x *message, at time.Time, why error) (first bool, _ error) {
+func (d *Dispatcher) recordNotConfigured(ctx context.Context, c breach.Channel, x *job, at time.Time, why error) (first bool, _ error) {
 	v, err := d.st.GetNotice(ctx, x.id)
 	if err != nil {
 		if errors.Is(err, breach.ErrNotFound) {
@@ -634,7 +637,7 @@ func (d *Dispatcher) recordNotConfigured(ctx context.Context, c breach.Channel, 
 // escalation), which follows the NATS publish by a moment. Writing before
 // it would make the publisher's batched write conflict and be redone one
 // by one.
-func (d *Dispatcher) awaitPublisherRecord(ctx context.Context, x *message) {
+func (d *Dispatcher) awaitPublisherRecord(ctx context.Context, x *job) {
 	deadline := time.Now().Add(d.cfg.RecordWait)
 	for {
 		v, err := d.st.GetNotice(ctx, x.id)
@@ -651,25 +654,25 @@ func (d *Dispatcher) awaitPublisherRecord(ctx context.Context, x *message) {
 
 // recorded reports whether n shows the publisher's record of message b
 // (or whether there is none to wait for).
-func recorded(n *breach.Notice, b *delivery.Message) bool {
+func recorded(n *breach.Notice, b *message.Message) bool {
 	if n.ClockOnChannel && n.State == breach.StatePending {
 		return true // the dispatcher records this notice's delivery
 	}
 	switch b.Event {
-	case delivery.EventReminder:
+	case message.EventReminder:
 		r, err := time.ParseDuration(b.Remaining)
 		return err != nil || n.Reminded(r)
-	case delivery.EventOverdue:
+	case message.EventOverdue:
 		return !n.OverdueAt.IsZero()
-	case delivery.EventAnswer:
+	case message.EventAnswer:
 		return true // recorded before it was published
-	case delivery.EventWithdrawal:
+	case message.EventWithdrawal:
 		return n.State == breach.StateWithdrawn || n.RenotifiedRevision > b.Revision
 	}
 	return n.State >= breach.StateDelivered && !n.LastDeliveryAt.Before(b.SentAt)
 }
 
-func (d *Dispatcher) onDelivered(ctx context.Context, x *message) error {
+func (d *Dispatcher) onDelivered(ctx context.Context, x *job) error {
 	v, err := d.st.GetNotice(ctx, x.id)
 	if err != nil {
 		return err
@@ -700,7 +703,7 @@ func attempts(n int) string {
 }
 
 // deadLetterOf is the dead letter of x on channel c, given up at at.
-func (d *Dispatcher) deadLetterOf(c breach.Channel, x *message, at time.Time, cause error) breach.DeadLetter {
+func (d *Dispatcher) deadLetterOf(c breach.Channel, x *job, at time.Time, cause error) breach.DeadLetter {
 	dl := breach.DeadLetter{NoticeID: x.id, Channel: c, Event: x.body.Event, Revision: x.body.Revision, MessageID: x.msgID,
 		NoticeSeq: x.md.Sequence.Stream, Destination: destination(c, x.org), Attempts: x.attempt, PublishedAt: x.md.Timestamp,
 		At: at, LastError: cause.Error()}
@@ -712,7 +715,7 @@ func (d *Dispatcher) deadLetterOf(c breach.Channel, x *message, at time.Time, ca
 
 // deadLetter gives up on x on channel c: a dead letter for the vendor and
 // a record on the notice.
-func (d *Dispatcher) deadLetter(ctx context.Context, c breach.Channel, x *message, cause error) error {
+func (d *Dispatcher) deadLetter(ctx context.Context, c breach.Channel, x *job, cause error) error {
 	at := d.now()
 	if err := d.ch.PutDeadLetter(ctx, d.deadLetterOf(c, x, at, cause)); err != nil {
 		return err
