@@ -277,6 +277,7 @@ type job struct {
 	id      breach.NoticeID
 	msgID   string
 	attempt int
+	log     *slog.Logger // with the message's ids and attempt
 	// escalated are the escalation addresses the e-mail of this attempt
 	// went to (set when it was sent), to record on the notice.
 	escalated []string
@@ -313,12 +314,36 @@ func (d *Dispatcher) channels(o breach.Org, b *message.Message) []breach.Channel
 	return out
 }
 
+// handle takes one message of CASCADE_NOTICES to the organisation's
+// channels: it claims the message if there is work in it, sends it on each
+// channel it has not yet reached, starts the notice's clock if that
+// delivered it, and then settles the message, gives it up or has it
+// retried. Every path that returns early has already acknowledged,
+// terminated or given back the message.
 func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
+	x, chans, ok := d.claim(ctx, m)
+	if !ok {
+		return
+	}
+	r, ok := d.sendAll(ctx, x, chans)
+	if !ok {
+		return
+	}
+	if !d.startClock(ctx, x, r) {
+		return
+	}
+	d.conclude(ctx, x, r)
+}
+
+// claim decodes m into a job and the channels to send it on; false when
+// there is nothing to do (m is then acknowledged, terminated, or given
+// back to be retried).
+func (d *Dispatcher) claim(ctx context.Context, m jetstream.Msg) (*job, []breach.Channel, bool) {
 	md, err := m.Metadata()
 	if err != nil {
 		d.log.Error("dispatch: message without metadata", "subject", m.Subject(), "err", err)
 		_ = m.Term()
-		return
+		return nil, nil, false
 	}
 	orgID := breach.OrgID(strings.TrimPrefix(m.Subject(), store.SubjectNotice+"."))
 	d.mu.RLock()
@@ -326,27 +351,27 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 	d.mu.RUnlock()
 	if !work || f.excludes(md) {
 		_ = m.Ack()
-		return
+		return nil, nil, false
 	}
 	o, err := d.st.GetOrg(ctx, orgID)
 	if errors.Is(err, breach.ErrNotFound) {
 		_ = m.Ack() // no longer in the registry: nothing else to deliver to
-		return
+		return nil, nil, false
 	}
 	if err != nil {
 		d.retryLater(m, "read organisation", err)
-		return
+		return nil, nil, false
 	}
 	x := &job{m: m, md: md, org: *o, attempt: int(md.NumDelivered), msgID: m.Headers().Get(jetstream.MsgIDHeader)}
 	if err := json.Unmarshal(m.Data(), &x.body); err != nil {
 		d.log.Error("dispatch: undecodable message; not delivered", "subject", m.Subject(), "seq", md.Sequence.Stream, "err", err)
 		_ = m.Term()
-		return
+		return nil, nil, false
 	}
 	chans := d.channels(*o, &x.body)
 	if len(chans) == 0 {
 		_ = m.Ack()
-		return
+		return nil, nil, false
 	}
 	if x.id, err = breach.ParseNoticeID(m.Headers().Get(message.HeaderNoticeID)); err != nil {
 		x.id = x.body.NoticeID
@@ -354,105 +379,162 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 	if x.msgID == "" {
 		x.msgID = fmt.Sprintf("%s/seq/%d", x.id, md.Sequence.Stream)
 	}
-	log := d.log.With("breach_id", string(x.id.Breach), "notice_id", x.id.String(), "org_id", string(orgID), "message_id", x.msgID, "attempt", x.attempt)
+	x.log = d.log.With("breach_id", string(x.id.Breach), "notice_id", x.id.String(), "org_id", string(orgID), "message_id", x.msgID, "attempt", x.attempt)
+	return x, chans, true
+}
 
-	var done []breach.Channel
+// failure is a channel's failed attempt.
+type failure struct {
+	c   breach.Channel
+	err error
+}
+
+// outcome is what one handling of a message achieved on its channels.
+type outcome struct {
+	done       []breach.Channel // reached, on this attempt or an earlier one
+	failed     []failure        // failed on this attempt
+	progressed bool             // a channel was reached on this attempt
+}
+
+// permanent reports whether every failure is one no retry can cure (a
+// webhook address that is not allowed).
+func (r *outcome) permanent() bool {
+	return !slices.ContainsFunc(r.failed, func(f failure) bool { return !errors.Is(f.err, webhook.ErrNotAllowed) })
+}
+
+// sendAll makes one attempt on each of chans not reached before and
+// records each on the notice; false when the message was given back
+// (shutting down, or its progress could not be read).
+func (d *Dispatcher) sendAll(ctx context.Context, x *job, chans []breach.Channel) (*outcome, bool) {
+	r := &outcome{}
 	if x.attempt > 1 {
-		if done, err = d.ch.Progress(ctx, md.Sequence.Stream); err != nil {
-			d.retryLater(m, "read delivery progress", err)
-			return
+		var err error
+		if r.done, err = d.ch.Progress(ctx, x.md.Sequence.Stream); err != nil {
+			d.retryLater(x.m, "read delivery progress", err)
+			return nil, false
 		}
 	}
-	type failure struct {
-		c   breach.Channel
-		err error
-	}
-	var failed []failure
-	progressed := false
 	for _, c := range chans {
-		if slices.Contains(done, c) {
+		if slices.Contains(r.done, c) {
 			continue
 		}
-		_ = m.InProgress()
+		_ = x.m.InProgress()
 		err := d.send(ctx, c, x)
 		at := d.now()
 		if errors.Is(err, errNotConfigured) {
-			if slices.Contains(o.Channels, c) && x.aboutNotice() { // named by the registry: say so on the notice, once
-				switch first, rerr := d.recordNotConfigured(ctx, c, x, at, err); {
-				case rerr != nil:
-					log.Warn("dispatch: cannot record an unconfigured channel", "channel", c, "err", rerr)
-				case first:
-					log.Warn("message given up on: dead-lettered", "channel", c, "err", err, "published", md.Timestamp)
-				}
-			}
+			d.noteNotConfigured(ctx, c, x, at, err)
 			continue // nothing to retry
 		}
 		if ctx.Err() != nil {
-			_ = m.Nak() // shutting down: another daemon (or the next start) takes it over at once
-			return
+			_ = x.m.Nak() // shutting down: another daemon (or the next start) takes it over at once
+			return nil, false
 		}
 		if x.aboutNotice() {
-			if rerr := d.record(ctx, c, x, at, err); rerr != nil {
-				// The attempt happened but is not on record: try it again (a
-				// webhook receiver deduplicates by Idempotency-Key).
-				log.Warn("dispatch: cannot record a delivery attempt", "channel", c, "err", rerr)
-				if err == nil {
-					err = fmt.Errorf("delivered, but not recorded: %w", rerr)
-				}
-			}
+			err = d.recordAttempt(ctx, c, x, at, err)
 		}
 		if err != nil {
 			d.cfg.Metrics.Delivery(string(c), "failed")
-			failed = append(failed, failure{c, err})
+			r.failed = append(r.failed, failure{c, err})
 			continue
 		}
 		d.cfg.Metrics.Delivery(string(c), "delivered")
-		done, progressed = append(done, c), true
-		log.Debug("delivered", "channel", c)
+		r.done, r.progressed = append(r.done, c), true
+		x.log.Debug("delivered", "channel", c)
 	}
+	return r, true
+}
 
-	if x.carriesNotice() && len(done) > 0 && d.cfg.OnDelivered != nil {
-		if err := d.onDelivered(ctx, x); err != nil {
-			if progressed {
-				d.saveProgress(ctx, x, done)
-			}
-			d.retryLater(m, "start the timers of a notice delivered on "+string(done[0]), err)
+// noteNotConfigured records on the notice, once, that channel c, named
+// by the registry, cannot deliver (err): a dead letter.
+func (d *Dispatcher) noteNotConfigured(ctx context.Context, c breach.Channel, x *job, at time.Time, err error) {
+	if !slices.Contains(x.org.Channels, c) || !x.aboutNotice() {
+		return
+	}
+	switch first, rerr := d.recordNotConfigured(ctx, c, x, at, err); {
+	case rerr != nil:
+		x.log.Warn("dispatch: cannot record an unconfigured channel", "channel", c, "err", rerr)
+	case first:
+		x.log.Warn("message given up on: dead-lettered", "channel", c, "err", err, "published", x.md.Timestamp)
+	}
+}
+
+// recordAttempt records the attempt on c (sendErr: its failure, if any)
+// on the notice and returns the attempt's error: sendErr, or, for a
+// delivery that could not be recorded, an error saying so, so that it is
+// tried again (a webhook receiver deduplicates by Idempotency-Key).
+func (d *Dispatcher) recordAttempt(ctx context.Context, c breach.Channel, x *job, at time.Time, sendErr error) error {
+	rerr := d.record(ctx, c, x, at, sendErr)
+	if rerr == nil {
+		return sendErr
+	}
+	x.log.Warn("dispatch: cannot record a delivery attempt", "channel", c, "err", rerr)
+	if sendErr == nil {
+		return fmt.Errorf("delivered, but not recorded: %w", rerr)
+	}
+	return sendErr
+}
+
+// startClock starts the timers of a notice that a channel has delivered
+// (OnDelivered); false when that failed and the message was given back.
+func (d *Dispatcher) startClock(ctx context.Context, x *job, r *outcome) bool {
+	if !x.carriesNotice() || len(r.done) == 0 || d.cfg.OnDelivered == nil {
+		return true
+	}
+	if err := d.onDelivered(ctx, x); err != nil {
+		d.keepProgress(ctx, x, r)
+		d.retryLater(x.m, "start the timers of a notice delivered on "+string(r.done[0]), err)
+		return false
+	}
+	return true
+}
+
+// conclude ends the handling of a message: acknowledged when nothing
+// failed, given up on when the failures are permanent or the retries are
+// exhausted, else retried after the backoff's delay.
+func (d *Dispatcher) conclude(ctx context.Context, x *job, r *outcome) {
+	if len(r.failed) == 0 {
+		d.settle(ctx, x)
+		return
+	}
+	age := d.now().Sub(x.md.Timestamp)
+	if r.permanent() || d.back.Exhausted(x.attempt, age) {
+		d.giveUp(ctx, x, r)
+		return
+	}
+	d.keepProgress(ctx, x, r)
+	delay := d.back.Delay(x.attempt, jitter())
+	for _, f := range r.failed {
+		x.log.Info("delivery failed; will retry", "channel", f.c, "err", f.err, "retry_in", delay.Round(time.Second))
+	}
+	_ = x.m.NakWithDelay(delay)
+}
+
+// giveUp dead-letters each failed channel of a notice's message (a token
+// message's are only logged) and settles the message; if a dead letter
+// cannot be stored, the message is given back to be retried.
+func (d *Dispatcher) giveUp(ctx context.Context, x *job, r *outcome) {
+	for _, f := range r.failed {
+		if !x.aboutNotice() {
+			x.log.Warn("token message given up on", "channel", f.c, "event", x.body.Event, "err", f.err, "published", x.md.Timestamp)
+			continue
+		}
+		if err := d.deadLetter(ctx, f.c, x, f.err); err != nil {
+			d.keepProgress(ctx, x, r)
+			d.retryLater(x.m, "store a dead letter", err)
 			return
 		}
+		d.cfg.Metrics.Delivery(string(f.c), "dead_lettered")
+		x.log.Warn("message given up on: dead-lettered", "channel", f.c, "err", f.err, "published", x.md.Timestamp)
 	}
-	if len(failed) == 0 {
-		d.settle(ctx, x)
-		return
+	d.settle(ctx, x)
+}
+
+// keepProgress saves the channels reached, if this attempt reached one,
+// so that a retry repeats only the others.
+func (d *Dispatcher) keepProgress(ctx context.Context, x *job, r *outcome) {
+	if r.progressed {
+		d.saveProgress(ctx, x, r.done)
 	}
-	age := d.now().Sub(md.Timestamp)
-	permanent := !slices.ContainsFunc(failed, func(f failure) bool { return !errors.Is(f.err, webhook.ErrNotAllowed) })
-	if permanent || d.back.Exhausted(x.attempt, age) {
-		for _, f := range failed {
-			if !x.aboutNotice() {
-				log.Warn("token message given up on", "channel", f.c, "event", x.body.Event, "err", f.err, "published", md.Timestamp)
-				continue
-			}
-			if err := d.deadLetter(ctx, f.c, x, f.err); err != nil {
-				if progressed {
-					d.saveProgress(ctx, x, done)
-				}
-				d.retryLater(m, "store a dead letter", err)
-				return
-			}
-			d.cfg.Metrics.Delivery(string(f.c), "dead_lettered")
-			log.Warn("message given up on: dead-lettered", "channel", f.c, "err", f.err, "published", md.Timestamp)
-		}
-		d.settle(ctx, x)
-		return
-	}
-	if progressed {
-		d.saveProgress(ctx, x, done)
-	}
-	delay := d.back.Delay(x.attempt, jitter())
-	for _, f := range failed {
-		log.Info("delivery failed; will retry", "channel", f.c, "err", f.err, "retry_in", delay.Round(time.Second))
-	}
-	_ = m.NakWithDelay(delay)
 }
 
 // settle acknowledges a message that needs nothing more and forgets its
