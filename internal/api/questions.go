@@ -10,6 +10,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/delivery"
+	"github.com/cascadehq/cascade/internal/message"
 	"github.com/cascadehq/cascade/internal/protoconv"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -39,7 +40,7 @@ func (s noticeService) AskQuestion(ctx context.Context, req *cascadev1.AskQuesti
 	if s.answers != nil {
 		// Stored first: a failure here is retried by asking again, which
 		// returns the same question and tells the vendor once.
-		if err := s.answers.SendQuestionEvent(ctx, delivery.VendorQuestion, q, q.AskedAt); err != nil {
+		if err := s.answers.SendQuestionEvent(ctx, message.VendorQuestion, q, q.AskedAt); err != nil {
 			return nil, err
 		}
 	}
@@ -100,7 +101,7 @@ func (s noticeService) deliverAnswer(ctx context.Context, q *breach.Question, by
 		}
 	}
 	if s.answers != nil {
-		if err := s.answers.SendQuestionEvent(ctx, delivery.VendorAnswer, q, at); err != nil {
+		if err := s.answers.SendQuestionEvent(ctx, message.VendorAnswer, q, at); err != nil {
 			return err
 		}
 	}

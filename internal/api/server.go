@@ -20,6 +20,7 @@ import (
 	"github.com/cascadehq/cascade/internal/auth"
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/delivery"
+	"github.com/cascadehq/cascade/internal/message"
 	"github.com/cascadehq/cascade/internal/store"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -48,7 +49,7 @@ type Server struct {
 // Teller tells an organisation of the tokens issued for it and revoked
 // (implemented by delivery.Publisher).
 type Teller interface {
-	SendToken(ctx context.Context, t delivery.TokenMessage) (delivery.Result, error)
+	SendToken(ctx context.Context, t message.Token) (delivery.Result, error)
 }
 
 // Config is what the API needs besides the store.

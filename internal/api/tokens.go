@@ -13,7 +13,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/auth"
 	"github.com/cascadehq/cascade/internal/breach"
-	"github.com/cascadehq/cascade/internal/delivery"
+	"github.com/cascadehq/cascade/internal/message"
 	"github.com/cascadehq/cascade/internal/protoconv"
 	"github.com/cascadehq/cascade/internal/store"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
@@ -52,7 +52,7 @@ func (s tokenService) IssueToken(ctx context.Context, req *cascadev1.IssueTokenR
 	}
 	by := principal(ctx)
 	secret, tok, err := s.tokens.IssueBy(ctx, breach.OrgID(req.GetOrgId()), role, req.GetLabel(), by,
-		func(ctx context.Context, t store.Token) error { return s.tell(ctx, delivery.EventTokenIssued, &t) })
+		func(ctx context.Context, t store.Token) error { return s.tell(ctx, message.EventTokenIssued, &t) })
 	if err != nil {
 		return nil, err
 	}
@@ -69,11 +69,11 @@ func (s tokenService) tell(ctx context.Context, event string, t *store.Token) er
 	if s.teller == nil {
 		return status.Errorf(codes.FailedPrecondition, "cannot tell organisation %s of token %s: no publisher configured", t.Org, t.ID)
 	}
-	m := delivery.TokenMessage{Event: event, OrgID: t.Org, TokenID: t.ID, Label: t.Label, Role: t.Role,
+	m := message.Token{Event: event, OrgID: t.Org, TokenID: t.ID, Label: t.Label, Role: t.Role,
 		IssuedAt: t.IssuedAt, RevokedAt: t.RevokedAt, SentAt: s.now()}
-	if event == delivery.EventTokenRevoked && t.RevokedBy != nil {
+	if event == message.EventTokenRevoked && t.RevokedBy != nil {
 		m.By = *t.RevokedBy
-	} else if event == delivery.EventTokenIssued && t.IssuedBy != nil {
+	} else if event == message.EventTokenIssued && t.IssuedBy != nil {
 		m.By = *t.IssuedBy
 	}
 	if o, err := s.st.GetOrg(ctx, t.Org); err == nil {
@@ -98,7 +98,7 @@ func (s tokenService) RevokeToken(ctx context.Context, req *cascadev1.RevokeToke
 	}
 	// Told after the revocation (which holds whatever happens next); a
 	// repeated RevokeToken tells again if this fails, stored once.
-	if err := s.tell(ctx, delivery.EventTokenRevoked, tok); err != nil {
+	if err := s.tell(ctx, message.EventTokenRevoked, tok); err != nil {
 		return nil, err
 	}
 	s.log.Info("token revoked", "token_id", tok.ID, "org_id", tok.Org, "by", fmt.Sprint(by))

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/cascadehq/cascade/internal/breach"
-	"github.com/cascadehq/cascade/internal/delivery"
+	"github.com/cascadehq/cascade/internal/message"
 	"github.com/cascadehq/cascade/internal/signing"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -35,7 +35,7 @@ func keySet(t *testing.T, e *env, token string) signing.KeySet {
 
 // lastTokenMessage is the last message on org's subject, which must be a
 // token message that verifies against the published keys.
-func lastTokenMessage(t *testing.T, e *env, org string, set signing.KeySet) (*jetstream.RawStreamMsg, delivery.TokenMessage) {
+func lastTokenMessage(t *testing.T, e *env, org string, set signing.KeySet) (*jetstream.RawStreamMsg, message.Token) {
 	t.Helper()
 	notices, err := e.js.Stream(ctx(t), "CASCADE_NOTICES")
 	if err != nil {
@@ -51,7 +51,7 @@ func lastTokenMessage(t *testing.T, e *env, org string, set signing.KeySet) (*je
 	if _, err := signing.Verify(set, "cascade.notice.se-kommun-1480", m.Header, m.Data, time.Now()); !errors.Is(err, signing.ErrBadSignature) {
 		t.Fatalf("replayed to another organisation: %v", err)
 	}
-	var tm delivery.TokenMessage
+	var tm message.Token
 	if err := json.Unmarshal(m.Data, &tm); err != nil {
 		t.Fatal(err)
 	}

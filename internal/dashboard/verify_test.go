@@ -12,8 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/email"
+	"github.com/cascadehq/cascade/internal/message"
 	"github.com/cascadehq/cascade/internal/signing"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -64,7 +64,7 @@ func savedForms(t *testing.T, m *nats.Msg) map[string]string {
 	fmt.Fprintf(&req, "Cascade-Subject: %s\r\n\r\n%s", m.Subject, m.Data)
 	hookJSON, _ := json.Marshal(map[string]any{"headers": hooked, "body": string(m.Data)})
 	// The e-mail, as Cascade composes it.
-	var body delivery.Message
+	var body message.Message
 	if err := json.Unmarshal(m.Data, &body); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/delivery"
+	"github.com/cascadehq/cascade/internal/message"
 	"github.com/cascadehq/cascade/internal/store"
 )
 
@@ -50,8 +51,8 @@ type PromiseAction string
 // Promise actions.
 const (
 	PromiseNone    PromiseAction = ""
-	PromiseRemind  PromiseAction = delivery.VendorUpdateDue
-	PromiseOverdue PromiseAction = delivery.VendorUpdateOverdue
+	PromiseRemind  PromiseAction = message.VendorUpdateDue
+	PromiseOverdue PromiseAction = message.VendorUpdateOverdue
 )
 
 // PromiseDue is what the open promise needs at now: the overdue message
@@ -143,7 +144,7 @@ func (t *Timers) ProcessPromise(ctx context.Context, id breach.BreachID) error {
 		if act == PromiseRemind {
 			due = t.policy.PromiseRemindAt(&pr)
 		}
-		msg := delivery.PromiseMessage{Event: string(act), BreachID: id, Title: b.Report.Title, NextUpdateBy: pr.By,
+		msg := message.Promise{Event: string(act), BreachID: id, Title: b.Report.Title, NextUpdateBy: pr.By,
 			PromisedAt: pr.MadeAt, PromisedRevision: pr.Revision, LatestRevision: b.Latest(),
 			Late: now.Sub(due) > t.policy.LateAfter, Kept: pr.Kept, Missed: pr.Missed, SentAt: now,
 			How: fmt.Sprintf("publish an update on %s (or cascadectl breach update) for breach %s", store.SubjectUpdate, id)}

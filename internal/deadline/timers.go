@@ -279,19 +279,41 @@ func (t *Timers) handle(ctx context.Context, m jetstream.Msg) {
 // then the changes are recorded, pipelined across notices with optimistic
 // concurrency; a notice changed meanwhile is redone through the CAS helper.
 func (t *Timers) ProcessChunk(ctx context.Context, id breach.BreachID, chunk int) error {
+	b, vs, err := t.loadChunk(ctx, id, chunk)
+	if err != nil || b == nil {
+		return err
+	}
+	now := t.now()
+	p := t.plan(b, vs, now)
+	if err := t.publish(ctx, p.out); err != nil {
+		return err
+	}
+	if err := t.recordReminders(ctx, id, chunk, now, p.todo); err != nil {
+		return err
+	}
+	if err := t.recordActions(ctx, p.todo, now); err != nil {
+		return err
+	}
+	p.done.log(t.log, id, chunk)
+	return t.Arm(ctx, id, chunk, t.policy.NextOf(p.all))
+}
+
+// loadChunk reads breach id and the notices of its chunk; a nil breach
+// and no error when the breach or the chunk is gone (nothing to do).
+func (t *Timers) loadChunk(ctx context.Context, id breach.BreachID, chunk int) (*breach.Breach, []store.Version, error) {
 	b, err := t.st.GetBreach(ctx, id)
 	if err != nil {
 		if errors.Is(err, breach.ErrNotFound) {
-			return nil
+			return nil, nil, nil
 		}
-		return err
+		return nil, nil, err
 	}
 	ms, err := t.st.Members(ctx, id, b.Digest, chunk)
 	if err != nil {
 		if errors.Is(err, breach.ErrNotFound) {
-			return nil
+			return nil, nil, nil
 		}
-		return err
+		return nil, nil, err
 	}
 	ids := make([]breach.NoticeID, len(ms))
 	for i, m := range ms {
@@ -299,48 +321,70 @@ func (t *Timers) ProcessChunk(ctx context.Context, id breach.BreachID, chunk int
 	}
 	vs, err := t.st.GetNotices(ctx, ids)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	now := t.now()
+	return b, vs, nil
+}
+
+// chunkPlan is what is due now in a fired chunk.
+type chunkPlan struct {
+	todo []*work             // the notices with actions due
+	out  []delivery.Outgoing // the messages those actions send
+	done rounds              // the actions, counted for the log
+	all  []*breach.Notice    // every notice of the chunk, for its next time
+}
+
+// plan derives from the policy what is due now for each notice of b's
+// chunk (vs) and the messages that sends.
+func (t *Timers) plan(b *breach.Breach, vs []store.Version, now time.Time) chunkPlan {
 	last := t.policy.LastReminder() // the reminder that escalates
-	var todo []*work
-	var out []delivery.Outgoing
-	var done rounds
-	all := make([]*breach.Notice, 0, len(vs))
+	p := chunkPlan{all: make([]*breach.Notice, 0, len(vs))}
 	for _, v := range vs {
 		if v.Notice == nil {
 			continue
 		}
-		all = append(all, v.Notice)
+		p.all = append(p.all, v.Notice)
 		acts := t.policy.Due(v.Notice, now)
 		if len(acts) == 0 {
 			continue
 		}
-		todo = append(todo, &work{n: v.Notice, seq: v.Seq, actions: acts})
+		p.todo = append(p.todo, &work{n: v.Notice, seq: v.Seq, actions: acts})
 		for _, a := range acts {
-			done.add(a, t.policy.Late(a, now))
+			p.done.add(a, t.policy.Late(a, now))
 			switch a.Kind {
 			case ActRemind:
-				out = append(out, delivery.ReminderMessage(b, v.Notice, a.Remaining, now, t.policy.Late(a, now), a.Remaining == last))
+				p.out = append(p.out, delivery.ReminderMessage(b, v.Notice, a.Remaining, now, t.policy.Late(a, now), a.Remaining == last))
 			case ActOverdue:
-				out = append(out, delivery.OverdueMessage(b, v.Notice, now, t.policy.Late(a, now)))
+				p.out = append(p.out, delivery.OverdueMessage(b, v.Notice, now, t.policy.Late(a, now)))
 			case ActRedeliver:
-				out = append(out, delivery.RedeliveryMessage(b, v.Notice, a.Attempt, now))
+				p.out = append(p.out, delivery.RedeliveryMessage(b, v.Notice, a.Attempt, now))
 			}
 		}
 	}
-	if len(out) > 0 {
-		if _, err := t.pub.Send(ctx, out); err != nil {
-			return err
-		}
-		for _, r := range delivery.Rounds(out) {
-			t.rounds.Round(r.Event)
-		}
+	return p
+}
+
+// publish sends out (organisations' messages and the vendor's rounds) and
+// counts the rounds.
+func (t *Timers) publish(ctx context.Context, out []delivery.Outgoing) error {
+	if len(out) == 0 {
+		return nil
 	}
-	if err := t.recordReminders(ctx, id, chunk, now, todo); err != nil {
+	if _, err := t.pub.Send(ctx, out); err != nil {
 		return err
 	}
-	// Record the other actions: round r appends each notice's r-th change.
+	for _, r := range delivery.Rounds(out) {
+		t.rounds.Round(r.Event)
+	}
+	return nil
+}
+
+// recordActions records on the notices the actions of todo that
+// recordReminders left: round r appends each notice's r-th change, in one
+// pipelined call expecting each notice's last sequence; a notice changed
+// meanwhile has this and its remaining actions redone through the CAS
+// helper.
+func (t *Timers) recordActions(ctx context.Context, todo []*work, now time.Time) error {
 	for round := 0; ; round++ {
 		var changes []store.Change
 		var expect []uint64
@@ -360,7 +404,7 @@ func (t *Timers) ProcessChunk(ctx context.Context, id breach.BreachID, chunk int
 			expect, owners = append(expect, w.seq), append(owners, w)
 		}
 		if len(changes) == 0 {
-			break
+			return nil
 		}
 		res, err := t.st.AppendChanges(ctx, changes, expect)
 		if err != nil {
@@ -374,20 +418,27 @@ func (t *Timers) ProcessChunk(ctx context.Context, id breach.BreachID, chunk int
 			}
 			// Changed meanwhile (an acknowledgement, an outcome): redo this
 			// and the remaining actions against the stored state.
-			for _, a := range w.actions[round:] {
-				cur, err := t.st.UpdateNoticeDetail(ctx, w.n.ID, actor, now, t.detail(a, now), func(n *breach.Notice) (breach.Event, error) {
-					return t.apply(n, a, now), nil
-				})
-				if err != nil {
-					return err
-				}
-				*w.n = *cur
+			if err := t.redo(ctx, w, w.actions[round:], now); err != nil {
+				return err
 			}
 			w.done = true
 		}
 	}
-	done.log(t.log, id, chunk)
-	return t.Arm(ctx, id, chunk, t.policy.NextOf(all))
+}
+
+// redo applies actions to w's notice through the CAS helper, each against
+// the stored state, and keeps the result in w.
+func (t *Timers) redo(ctx context.Context, w *work, actions []Action, now time.Time) error {
+	for _, a := range actions {
+		cur, err := t.st.UpdateNoticeDetail(ctx, w.n.ID, actor, now, t.detail(a, now), func(n *breach.Notice) (breach.Event, error) {
+			return t.apply(n, a, now), nil
+		})
+		if err != nil {
+			return err
+		}
+		*w.n = *cur
+	}
+	return nil
 }
 
 // work is what one notice of a fired chunk needs.

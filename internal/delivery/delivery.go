@@ -1,10 +1,13 @@
-// Package delivery publishes what an organisation receives on its own
-// subject, cascade.notice.<org_id> (captured by the CASCADE_NOTICES
-// stream), and tells the vendor of reminders, escalations and
-// redeliveries: one round message per breach, event and threshold (or
-// redelivery attempt) on cascade.events.<breach_id>._<event>
-// (CASCADE_EVENTS), listing the organisations. Every message has a
-// Cascade-Event header and a Nats-Msg-Id: an organisation's message
+// Package delivery is the publisher: it builds, signs and publishes what
+// an organisation receives on its own subject, cascade.notice.<org_id>
+// (captured by the CASCADE_NOTICES stream), and tells the vendor of
+// reminders, escalations and redeliveries: one round message per breach,
+// event and threshold (or redelivery attempt) on
+// cascade.events.<breach_id>._<event> (CASCADE_EVENTS), listing the
+// organisations. The format of those messages (JSON bodies, Cascade-*
+// headers, event names) is internal/message; taking an organisation's
+// messages on to its webhook and e-mail is internal/dispatch. Every message
+// has a Cascade-Event header and a Nats-Msg-Id: an organisation's message
 // repeated after a crash is stored once, and so is a round when the same
 // organisations are in it again.
 package delivery
@@ -23,118 +26,20 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/message"
 	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/store"
 )
 
-// Headers on every message to an organisation.
-const (
-	HeaderEvent      = "Cascade-Event"     // notice, revision, reminder, overdue, answer, withdrawal
-	HeaderNoticeID   = "Cascade-Notice-Id" // "<breach_id>/<org_id>"
-	HeaderBreachID   = "Cascade-Breach-Id"
-	HeaderRevision   = "Cascade-Revision"
-	HeaderRedelivery = "Cascade-Redelivery" // attempt number of a redelivery
-	HeaderLate       = "Cascade-Late"       // "true" when sent well after it was due
-)
-
-// Cascade-Event values.
-const (
-	EventNotice   = "notice"
-	EventRevision = "revision"
-	EventReminder = "reminder"
-	EventOverdue  = "overdue"
-	// EventAnswer: the vendor's answer to a question of the organisation,
-	// or an answer shared with every organisation the breach affects
-	// (questions.go).
-	EventAnswer = "answer"
-	// EventWithdrawal: the processor found the organisation not affected;
-	// the notice is withdrawn and its clock stops (WithdrawalMessage).
-	EventWithdrawal = "withdrawal"
-)
-
-// Message is the JSON body of every message to an organisation. A notice
-// or revision carries everything the controller needs for its own Art. 33
-// assessment; a reminder or overdue message says where the clock stands.
-type Message struct {
-	Event           string          `json:"event"`
-	NoticeID        breach.NoticeID `json:"notice_id"`
-	BreachID        breach.BreachID `json:"breach_id"`
-	OrgID           breach.OrgID    `json:"org_id"`
-	OrgName         string          `json:"org_name,omitempty"`
-	Revision        int             `json:"revision"`
-	RevisionSummary string          `json:"revision_summary,omitempty"` // what changed (revisions)
-	Title           string          `json:"title"`
-	DeliveredAt     time.Time       `json:"delivered_at,omitzero"` // when the organisation first received the notice
-	SentAt          time.Time       `json:"sent_at"`               // when this message was sent
-	Deadline        time.Time       `json:"deadline,omitzero"`
-	// Clock, for an organisation that takes no notices over NATS, says that
-	// its clock starts at the first webhook or e-mail delivery (not known
-	// when this message is signed): then delivered_at and deadline are
-	// absent from the first notice.
-	Clock     string `json:"clock,omitempty"`
-	Remaining string `json:"remaining,omitempty"` // reminders: time left at the threshold
-	Late      bool   `json:"late,omitempty"`
-	// Escalation marks the last reminder and the overdue message: e-mail
-	// takes them to the organisation's escalation contact (the registry's
-	// escalation_email) as well.
-	Escalation     bool  `json:"escalation,omitempty"`
-	Redelivery     int   `json:"redelivery,omitempty"`
-	ApproxSubjects int64 `json:"approx_subjects,omitempty"`
-	ApproxRecords  int64 `json:"approx_records,omitempty"`
-	// AffectedStatus is what the processor says of the organisation:
-	// CONFIRMED, UNDER_INVESTIGATION, or NOT_AFFECTED in a withdrawal.
-	AffectedStatus breach.AffectedStatus `json:"affected_status,omitempty"`
-	// Statement (event withdrawal): why the processor found the
-	// organisation not affected; WithdrawnAt: when.
-	Statement   string         `json:"statement,omitempty"`
-	WithdrawnAt time.Time      `json:"withdrawn_at,omitzero"`
-	Breach      *breach.Report `json:"breach,omitempty"` // facts as of Revision, without the other affected organisations
-	HowToAck    string         `json:"how_to_acknowledge,omitempty"`
-	// Answers (event answer): the question answered, the answer, and when.
-	// QuestionID is set only on the answer to the organisation's own
-	// question; SharedAnswerID when the answer is shared with every
-	// affected organisation (which are never told who asked).
-	QuestionID     string    `json:"question_id,omitempty"`
-	Question       string    `json:"question,omitempty"`
-	Answer         string    `json:"answer,omitempty"`
-	AnsweredAt     time.Time `json:"answered_at,omitzero"`
-	SharedAnswerID string    `json:"shared_answer_id,omitempty"`
-}
-
 // Outgoing is one message to send.
 type Outgoing struct {
-	Msg    Message
+	Msg    message.Message
 	MsgID  string // Nats-Msg-Id: stable for the same logical message
-	Vendor bool   // the vendor is told: the organisation is listed in a Round
+	Vendor bool   // the vendor is told: the organisation is listed in a round (message.Round)
 }
 
 // Subject is the organisation's delivery subject.
 func Subject(org breach.OrgID) string { return store.SubjectNotice + "." + string(org) }
-
-// Round is what the vendor is told of the messages of one send that share
-// a breach, an event and a threshold (or redelivery attempt): which
-// organisations got one, and which of them late. A timer's firing sends
-// the reminders, escalations and redeliveries of up to 1,000 notices at
-// once, so the vendor gets one message per firing, kind and threshold or
-// attempt, not one per organisation.
-type Round struct {
-	Event      string          `json:"event"` // reminder, overdue or redelivery
-	BreachID   breach.BreachID `json:"breach_id"`
-	Title      string          `json:"title"`
-	Remaining  string          `json:"remaining,omitempty"`  // reminders: the threshold
-	Redelivery int             `json:"redelivery,omitempty"` // redeliveries: the attempt
-	Revision   int             `json:"revision,omitempty"`   // redeliveries: the revision repeated
-	SentAt     time.Time       `json:"sent_at"`
-	Orgs       []breach.OrgID  `json:"org_ids"`                // sorted
-	Late       []breach.OrgID  `json:"late_org_ids,omitempty"` // sent well after due (the daemon was down); sorted
-}
-
-// Round events (Cascade-Event of a round message).
-const (
-	RoundReminder   = EventReminder
-	RoundOverdue    = EventOverdue
-	RoundRedelivery = "redelivery"
-)
 
 // RoundSubject is the vendor's subject for rounds of event in breach b.
 // The last token starts with "_", which no organisation id does.
@@ -164,8 +69,8 @@ func factsFor(b *breach.Breach) breach.Report {
 // facts, sent at at, starting the clock at+window.
 func NoticeMessage(b *breach.Breach, n *breach.Notice, rev int, at time.Time, window time.Duration) Outgoing {
 	facts := factsFor(b)
-	o := Outgoing{MsgID: fmt.Sprintf("%s/notice/%d", n.ID, rev), Msg: Message{
-		Event: EventNotice, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
+	o := Outgoing{MsgID: fmt.Sprintf("%s/notice/%d", n.ID, rev), Msg: message.Message{
+		Event: message.EventNotice, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
 		Revision: rev, Title: facts.Title, DeliveredAt: at, SentAt: at, Deadline: at.Add(window),
 		ApproxSubjects: n.ApproxSubjects, ApproxRecords: n.ApproxRecords, AffectedStatus: n.Status(), Breach: &facts, HowToAck: howToAck(n.ID),
 	}}
@@ -185,8 +90,8 @@ func RevisionMessage(b *breach.Breach, n *breach.Notice, rev int, at time.Time) 
 			summary = r.Update.Summary
 		}
 	}
-	return Outgoing{MsgID: fmt.Sprintf("%s/revision/%d", n.ID, rev), Msg: Message{
-		Event: EventRevision, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
+	return Outgoing{MsgID: fmt.Sprintf("%s/revision/%d", n.ID, rev), Msg: message.Message{
+		Event: message.EventRevision, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
 		Revision: rev, RevisionSummary: summary, Title: facts.Title, DeliveredAt: n.DeliveredAt, SentAt: at, Deadline: n.Deadline,
 		ApproxSubjects: n.ApproxSubjects, ApproxRecords: n.ApproxRecords, AffectedStatus: n.Status(), Breach: &facts, HowToAck: howToAck(n.ID),
 	}}
@@ -202,8 +107,8 @@ func WithdrawalMessage(b *breach.Breach, n *breach.Notice, rev int, statement st
 	if r := b.RevisionNumber(rev); r != nil {
 		summary = r.Update.Summary
 	}
-	return Outgoing{MsgID: fmt.Sprintf("%s/withdrawal/%d", n.ID, rev), Msg: Message{
-		Event: EventWithdrawal, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
+	return Outgoing{MsgID: fmt.Sprintf("%s/withdrawal/%d", n.ID, rev), Msg: message.Message{
+		Event: message.EventWithdrawal, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
 		Revision: rev, RevisionSummary: summary, Title: facts.Title, DeliveredAt: n.DeliveredAt, SentAt: at, Deadline: n.Deadline,
 		AffectedStatus: breach.StatusNotAffected, Statement: statement, WithdrawnAt: at, Breach: &facts,
 	}}
@@ -213,9 +118,9 @@ func WithdrawalMessage(b *breach.Breach, n *breach.Notice, rev int, statement st
 // has not acknowledged it.
 func RedeliveryMessage(b *breach.Breach, n *breach.Notice, attempt int, at time.Time) Outgoing {
 	o := RevisionMessage(b, n, n.Revision, at)
-	o.Msg.Event = EventNotice
+	o.Msg.Event = message.EventNotice
 	if n.Revision > 1 {
-		o.Msg.Event = EventRevision
+		o.Msg.Event = message.EventRevision
 	}
 	o.Msg.Redelivery = attempt
 	o.MsgID = fmt.Sprintf("%s/redeliver/%d/%d", n.ID, n.Revision, attempt)
@@ -226,8 +131,8 @@ func RedeliveryMessage(b *breach.Breach, n *breach.Notice, attempt int, at time.
 // ReminderMessage reminds an organisation that remaining is left; last
 // marks the last reminder before the deadline, which escalates.
 func ReminderMessage(b *breach.Breach, n *breach.Notice, remaining time.Duration, at time.Time, late, last bool) Outgoing {
-	return Outgoing{MsgID: fmt.Sprintf("%s/reminder/%s", n.ID, remaining), Vendor: true, Msg: Message{
-		Event: EventReminder, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
+	return Outgoing{MsgID: fmt.Sprintf("%s/reminder/%s", n.ID, remaining), Vendor: true, Msg: message.Message{
+		Event: message.EventReminder, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
 		Revision: n.Revision, Title: b.Report.Title, DeliveredAt: n.DeliveredAt, SentAt: at, Deadline: n.Deadline,
 		Remaining: remaining.String(), Late: late, Escalation: last, HowToAck: howToAck(n.ID),
 	}}
@@ -236,8 +141,8 @@ func ReminderMessage(b *breach.Breach, n *breach.Notice, remaining time.Duration
 // OverdueMessage tells an organisation (and the vendor) that the deadline
 // passed unresolved; it escalates.
 func OverdueMessage(b *breach.Breach, n *breach.Notice, at time.Time, late bool) Outgoing {
-	return Outgoing{MsgID: fmt.Sprintf("%s/overdue", n.ID), Vendor: true, Msg: Message{
-		Event: EventOverdue, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
+	return Outgoing{MsgID: fmt.Sprintf("%s/overdue", n.ID), Vendor: true, Msg: message.Message{
+		Event: message.EventOverdue, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
 		Revision: n.Revision, Title: b.Report.Title, DeliveredAt: n.DeliveredAt, SentAt: at, Deadline: n.Deadline, Late: late,
 		Escalation: true,
 	}}
@@ -297,18 +202,18 @@ func (p *Publisher) natsMsg(subject string, o Outgoing) (*nats.Msg, error) {
 		return nil, err
 	}
 	m := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
-	m.Header.Set(HeaderEvent, o.Msg.Event)
-	m.Header.Set(HeaderNoticeID, o.Msg.NoticeID.String())
-	m.Header.Set(HeaderBreachID, string(o.Msg.BreachID))
-	m.Header.Set(HeaderRevision, strconv.Itoa(o.Msg.Revision))
+	m.Header.Set(message.HeaderEvent, o.Msg.Event)
+	m.Header.Set(message.HeaderNoticeID, o.Msg.NoticeID.String())
+	m.Header.Set(message.HeaderBreachID, string(o.Msg.BreachID))
+	m.Header.Set(message.HeaderRevision, strconv.Itoa(o.Msg.Revision))
 	if o.Msg.Redelivery > 0 {
-		m.Header.Set(HeaderRedelivery, strconv.Itoa(o.Msg.Redelivery))
+		m.Header.Set(message.HeaderRedelivery, strconv.Itoa(o.Msg.Redelivery))
 	}
 	if o.Msg.Late {
-		m.Header.Set(HeaderLate, "true")
+		m.Header.Set(message.HeaderLate, "true")
 	}
 	if o.Msg.QuestionID != "" {
-		m.Header.Set(HeaderQuestionID, o.Msg.QuestionID)
+		m.Header.Set(message.HeaderQuestionID, o.Msg.QuestionID)
 	}
 	m.Header.Set("Content-Type", "application/json")
 	// Signed over subject, notice id, event and body: a genuine message
@@ -318,7 +223,7 @@ func (p *Publisher) natsMsg(subject string, o Outgoing) (*nats.Msg, error) {
 }
 
 // Send publishes every message and, for those flagged Vendor, the rounds
-// that tell the vendor (see Round), and returns when all are persisted.
+// that tell the vendor (see message.Round), and returns when all are persisted.
 // Each stream's messages go in atomic batches; the two streams are written
 // at the same time.
 func (p *Publisher) Send(ctx context.Context, out []Outgoing) ([]Result, error) {
@@ -372,7 +277,7 @@ func (p *Publisher) Send(ctx context.Context, out []Outgoing) ([]Result, error) 
 		if err != nil {
 			return nil, fmt.Errorf("read earlier copy of %s: %w", out[i].MsgID, err)
 		}
-		var first Message
+		var first message.Message
 		if err := json.Unmarshal(m.Data, &first); err != nil {
 			return nil, fmt.Errorf("decode earlier copy of %s: %w", out[i].MsgID, err)
 		}
@@ -402,7 +307,7 @@ func (p *Publisher) countAcks(acks []store.Ack) {
 // Rounds groups the messages of out flagged Vendor by breach, event and
 // threshold or attempt, in order of first appearance, each listing its
 // organisations sorted.
-func Rounds(out []Outgoing) []Round {
+func Rounds(out []Outgoing) []message.Round {
 	type key struct {
 		b          breach.BreachID
 		event      string
@@ -410,7 +315,7 @@ func Rounds(out []Outgoing) []Round {
 		redelivery int
 		revision   int
 	}
-	var rounds []Round
+	var rounds []message.Round
 	index := map[key]int{}
 	for _, o := range out {
 		if !o.Vendor {
@@ -419,13 +324,13 @@ func Rounds(out []Outgoing) []Round {
 		m := o.Msg
 		k := key{b: m.BreachID, event: m.Event, remaining: m.Remaining}
 		if m.Redelivery > 0 {
-			k.event, k.redelivery, k.revision = RoundRedelivery, m.Redelivery, m.Revision
+			k.event, k.redelivery, k.revision = message.RoundRedelivery, m.Redelivery, m.Revision
 		}
 		i, ok := index[k]
 		if !ok {
 			i = len(rounds)
 			index[k] = i
-			rounds = append(rounds, Round{Event: k.event, BreachID: k.b, Title: m.Title, Remaining: k.remaining,
+			rounds = append(rounds, message.Round{Event: k.event, BreachID: k.b, Title: m.Title, Remaining: k.remaining,
 				Redelivery: k.redelivery, Revision: k.revision, SentAt: m.SentAt})
 		}
 		r := &rounds[i]
@@ -448,7 +353,7 @@ func Rounds(out []Outgoing) []Round {
 // organisations each. A message's id is derived from its breach, event,
 // threshold or attempt and organisations, so a firing handled again after
 // a crash stores it once (if the same notices were due again).
-func roundMsgs(rounds []Round) ([]*nats.Msg, error) {
+func roundMsgs(rounds []message.Round) ([]*nats.Msg, error) {
 	var msgs []*nats.Msg
 	for _, r := range rounds {
 		orgs, late := r.Orgs, r.Late
@@ -472,8 +377,8 @@ func roundMsgs(rounds []Round) ([]*nats.Msg, error) {
 			}
 			id := fmt.Sprintf("%s/_%s/%s/%d/%d/%x", r.BreachID, r.Event, r.Remaining, r.Revision, r.Redelivery, h.Sum(nil)[:12])
 			m := &nats.Msg{Subject: RoundSubject(r.BreachID, r.Event), Data: body, Header: nats.Header{}}
-			m.Header.Set(HeaderEvent, r.Event)
-			m.Header.Set(HeaderBreachID, string(r.BreachID))
+			m.Header.Set(message.HeaderEvent, r.Event)
+			m.Header.Set(message.HeaderBreachID, string(r.BreachID))
 			m.Header.Set("Content-Type", "application/json")
 			m.Header.Set(jetstream.MsgIDHeader, id)
 			msgs = append(msgs, m)
@@ -482,49 +387,12 @@ func roundMsgs(rounds []Round) ([]*nats.Msg, error) {
 	return msgs, nil
 }
 
-// Events of the messages that tell an organisation of the API tokens
-// issued for it and revoked (Cascade-Event).
-const (
-	EventTokenIssued  = "token_issued"
-	EventTokenRevoked = "token_revoked"
-)
-
-// HeaderTokenID names the token a token message is about.
-const HeaderTokenID = "Cascade-Token-Id"
-
-// TokenMessage is the body of a token_issued or token_revoked message: an
-// organisation is told, on its own subject and so by webhook and e-mail
-// too, of every token that can act for it (a controller token, or a viewer
-// token of the organisation) when it is issued and when it is revoked. It
-// never holds the token's secret.
-type TokenMessage struct {
-	Event     string       `json:"event"` // token_issued or token_revoked
-	OrgID     breach.OrgID `json:"org_id"`
-	OrgName   string       `json:"org_name,omitempty"`
-	TokenID   string       `json:"token_id"`
-	Label     string       `json:"label,omitempty"`
-	Role      string       `json:"role"`
-	IssuedAt  time.Time    `json:"issued_at"`
-	RevokedAt time.Time    `json:"revoked_at,omitzero"`
-	// By is who issued (token_issued) or revoked (token_revoked) it.
-	By     breach.Principal `json:"by"`
-	SentAt time.Time        `json:"sent_at"`
-}
-
-// TokenNoticeID is the Cascade-Notice-Id of token messages to org,
-// "_token/<org_id>": signed like a notice id, so the message is bound to
-// the organisation, and never a notice's (no breach id starts with "_").
-func TokenNoticeID(org breach.OrgID) string { return "_token/" + string(org) }
-
-// IsTokenEvent reports whether event is that of a token message.
-func IsTokenEvent(event string) bool { return event == EventTokenIssued || event == EventTokenRevoked }
-
 // SendToken publishes a token message to its organisation, signed, and
 // returns once it is stored in CASCADE_NOTICES (the dispatcher then
 // delivers it by webhook and e-mail). The same message again (the same
 // token and event) is stored once.
-func (p *Publisher) SendToken(ctx context.Context, t TokenMessage) (Result, error) {
-	if !IsTokenEvent(t.Event) || !t.OrgID.Valid() || t.TokenID == "" {
+func (p *Publisher) SendToken(ctx context.Context, t message.Token) (Result, error) {
+	if !message.IsTokenEvent(t.Event) || !t.OrgID.Valid() || t.TokenID == "" {
 		return Result{}, fmt.Errorf("token message: event %q, organisation %q, token %q", t.Event, t.OrgID, t.TokenID)
 	}
 	body, err := json.Marshal(t)
@@ -532,12 +400,12 @@ func (p *Publisher) SendToken(ctx context.Context, t TokenMessage) (Result, erro
 		return Result{}, err
 	}
 	m := &nats.Msg{Subject: Subject(t.OrgID), Data: body, Header: nats.Header{}}
-	m.Header.Set(HeaderEvent, t.Event)
-	m.Header.Set(HeaderNoticeID, TokenNoticeID(t.OrgID))
-	m.Header.Set(HeaderTokenID, t.TokenID)
+	m.Header.Set(message.HeaderEvent, t.Event)
+	m.Header.Set(message.HeaderNoticeID, message.TokenNoticeID(t.OrgID))
+	m.Header.Set(message.HeaderTokenID, t.TokenID)
 	m.Header.Set("Content-Type", "application/json")
 	signing.SignMsg(p.keys.Active(), m)
-	m.Header.Set(jetstream.MsgIDHeader, TokenNoticeID(t.OrgID)+"/"+t.TokenID+"/"+t.Event)
+	m.Header.Set(jetstream.MsgIDHeader, message.TokenNoticeID(t.OrgID)+"/"+t.TokenID+"/"+t.Event)
 	acks, err := p.st.PublishBatched(ctx, store.StreamNotices, []*nats.Msg{m})
 	if err != nil {
 		return Result{}, fmt.Errorf("tell %s of token %s: %w", t.OrgID, t.TokenID, err)

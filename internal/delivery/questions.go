@@ -10,45 +10,20 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/message"
 	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/store"
-)
-
-// Events of the vendor's question messages (Cascade-Event), on
-// QuestionSubject.
-const (
-	VendorQuestion = "question" // a controller asked
-	VendorAnswer   = "answer"   // the vendor answered (its own record)
 )
 
 // QuestionSubject is the vendor's subject for question events of breach b:
 // cascade.events.<breach_id>._question or ._answer.
 func QuestionSubject(b breach.BreachID, event string) string { return RoundSubject(b, event) }
 
-// QuestionEvent is the body of the vendor's question and answer messages.
-// It names who asked: only the vendor receives it.
-type QuestionEvent struct {
-	Event          string          `json:"event"` // question or answer
-	QuestionID     string          `json:"question_id"`
-	NoticeID       breach.NoticeID `json:"notice_id"`
-	BreachID       breach.BreachID `json:"breach_id"`
-	OrgID          breach.OrgID    `json:"org_id"`
-	OrgName        string          `json:"org_name,omitempty"`
-	Question       string          `json:"question"`
-	AskedAt        time.Time       `json:"asked_at"`
-	AskedBy        string          `json:"asked_by"`
-	Answer         string          `json:"answer,omitempty"`
-	AnsweredAt     time.Time       `json:"answered_at,omitzero"`
-	AnsweredBy     string          `json:"answered_by,omitempty"`
-	SharedAnswerID string          `json:"shared_answer_id,omitempty"`
-	SentAt         time.Time       `json:"sent_at"`
-}
-
 // AnswerMessage is the answer to question q, to the organisation that
 // asked it on notice n (title: the breach's).
 func AnswerMessage(title string, n *breach.Notice, q *breach.Question, at time.Time) Outgoing {
-	return Outgoing{MsgID: q.ID.String() + "/answer", Msg: Message{
-		Event: EventAnswer, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
+	return Outgoing{MsgID: q.ID.String() + "/answer", Msg: message.Message{
+		Event: message.EventAnswer, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
 		Revision: n.Revision, Title: title, DeliveredAt: n.DeliveredAt, SentAt: at, Deadline: n.Deadline,
 		QuestionID: q.ID.String(), Question: q.Text, Answer: q.Answer, AnsweredAt: q.AnsweredAt, SharedAnswerID: q.SharedID,
 	}}
@@ -57,23 +32,23 @@ func AnswerMessage(title string, n *breach.Notice, q *breach.Question, at time.T
 // SharedAnswerMessage is shared answer sa to the organisation of notice n,
 // which did not ask it: it says nothing of who did.
 func SharedAnswerMessage(title string, n *breach.Notice, sa breach.SharedAnswer, at time.Time) Outgoing {
-	return Outgoing{MsgID: fmt.Sprintf("%s/answer/%s", n.ID, sa.ID), Msg: Message{
-		Event: EventAnswer, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
+	return Outgoing{MsgID: fmt.Sprintf("%s/answer/%s", n.ID, sa.ID), Msg: message.Message{
+		Event: message.EventAnswer, NoticeID: n.ID, BreachID: n.ID.Breach, OrgID: n.ID.Org, OrgName: n.OrgName,
 		Revision: n.Revision, Title: title, DeliveredAt: n.DeliveredAt, SentAt: at, Deadline: n.Deadline,
 		Question: sa.Question, Answer: sa.Answer, AnsweredAt: sa.SharedAt, SharedAnswerID: sa.ID,
 	}}
 }
 
-// SendQuestionEvent tells the vendor of question q (event VendorQuestion
-// when asked, VendorAnswer when answered) on QuestionSubject, signed like
-// an organisation's message (Cascade-Notice-Id: the asking notice), and
-// returns once it is stored in CASCADE_EVENTS. The same event of the same
+// SendQuestionEvent tells the vendor of question q (event
+// message.VendorQuestion when asked, message.VendorAnswer when answered) on
+// QuestionSubject, signed like an organisation's message
+// (Cascade-Notice-Id: the asking notice), and returns once it is stored in CASCADE_EVENTS. The same event of the same
 // question again is stored once.
 func (p *Publisher) SendQuestionEvent(ctx context.Context, event string, q *breach.Question, at time.Time) error {
-	e := QuestionEvent{Event: event, QuestionID: q.ID.String(), NoticeID: q.ID.Notice, BreachID: q.ID.Notice.Breach,
+	e := message.QuestionEvent{Event: event, QuestionID: q.ID.String(), NoticeID: q.ID.Notice, BreachID: q.ID.Notice.Breach,
 		OrgID: q.ID.Notice.Org, OrgName: q.OrgName, Question: q.Text, AskedAt: q.AskedAt, AskedBy: q.AskedBy.String(),
 		SharedAnswerID: q.SharedID, SentAt: at}
-	if event == VendorAnswer {
+	if event == message.VendorAnswer {
 		e.Answer, e.AnsweredAt = q.Answer, q.AnsweredAt
 		if q.AnsweredBy != nil {
 			e.AnsweredBy = q.AnsweredBy.String()
@@ -84,10 +59,10 @@ func (p *Publisher) SendQuestionEvent(ctx context.Context, event string, q *brea
 		return err
 	}
 	m := &nats.Msg{Subject: QuestionSubject(e.BreachID, event), Data: body, Header: nats.Header{}}
-	m.Header.Set(HeaderEvent, event)
-	m.Header.Set(HeaderNoticeID, e.NoticeID.String())
-	m.Header.Set(HeaderBreachID, string(e.BreachID))
-	m.Header.Set(HeaderQuestionID, e.QuestionID)
+	m.Header.Set(message.HeaderEvent, event)
+	m.Header.Set(message.HeaderNoticeID, e.NoticeID.String())
+	m.Header.Set(message.HeaderBreachID, string(e.BreachID))
+	m.Header.Set(message.HeaderQuestionID, e.QuestionID)
 	m.Header.Set("Content-Type", "application/json")
 	signing.SignMsg(p.keys.Active(), m)
 	m.Header.Set(jetstream.MsgIDHeader, e.QuestionID+"/_"+event)
@@ -100,6 +75,3 @@ func (p *Publisher) SendQuestionEvent(ctx context.Context, event string, q *brea
 	}
 	return nil
 }
-
-// HeaderQuestionID names the question of a question or answer message.
-const HeaderQuestionID = "Cascade-Question-Id"

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/message"
 )
 
 // TestRounds: the vendor's messages of one send are grouped by breach,
@@ -74,7 +75,7 @@ func TestRounds(t *testing.T) {
 		t.Fatalf("%d messages for %d rounds", len(msgs), len(rounds))
 	}
 	m := msgs[0]
-	if m.Subject != "cascade.events.B-1._reminder" || m.Header.Get(HeaderEvent) != "reminder" || m.Header.Get(HeaderBreachID) != "B-1" {
+	if m.Subject != "cascade.events.B-1._reminder" || m.Header.Get(message.HeaderEvent) != "reminder" || m.Header.Get(message.HeaderBreachID) != "B-1" {
 		t.Fatalf("round message %s %v", m.Subject, m.Header)
 	}
 	var body map[string]any
@@ -96,12 +97,12 @@ func TestRounds(t *testing.T) {
 	}
 	// The same organisations in rounds that differ in one field each:
 	// every field is part of the id.
-	same := Round{Event: RoundRedelivery, BreachID: "B-1", Redelivery: 1, Revision: 2, SentAt: at, Orgs: []breach.OrgID{"se-d"}}
-	variants := []Round{same, same, same, same, same, same}
+	same := message.Round{Event: message.RoundRedelivery, BreachID: "B-1", Redelivery: 1, Revision: 2, SentAt: at, Orgs: []breach.OrgID{"se-d"}}
+	variants := []message.Round{same, same, same, same, same, same}
 	variants[1].Redelivery = 2
 	variants[2].Revision = 3
-	variants[3].Event, variants[3].Redelivery, variants[3].Revision = RoundReminder, 0, 0
-	variants[4].Event, variants[4].Redelivery, variants[4].Revision, variants[4].Remaining = RoundReminder, 0, 0, "1h0m0s"
+	variants[3].Event, variants[3].Redelivery, variants[3].Revision = message.RoundReminder, 0, 0
+	variants[4].Event, variants[4].Redelivery, variants[4].Revision, variants[4].Remaining = message.RoundReminder, 0, 0, "1h0m0s"
 	variants[5].BreachID = "B-2"
 	vms, err := roundMsgs(variants)
 	if err != nil {
@@ -132,7 +133,7 @@ func TestRounds(t *testing.T) {
 		}
 		var ids []string
 		for _, m := range ms {
-			var r Round
+			var r message.Round
 			if err := json.Unmarshal(m.Data, &r); err != nil {
 				t.Fatal(err)
 			}

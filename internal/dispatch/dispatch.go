@@ -3,7 +3,10 @@
 // durable NATS channel itself: stream CASCADE_NOTICES, read through one
 // durable consumer that every daemon shares (each message is handled by
 // one daemon), filtered to the organisations that have a webhook or
-// e-mail (filter.go). The fan-out never waits for it.
+// e-mail (filter.go). The fan-out never waits for it. It is the channels
+// only: what a message says is internal/message, and publishing it on
+// NATS is internal/delivery; the channels themselves are
+// internal/webhook and internal/email.
 //
 // A message that fails on a channel is retried by JetStream redelivery
 // (NakWithDelay, on the Backoff schedule), so retries survive restarts and
@@ -34,8 +37,8 @@ import (
 
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/consume"
-	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/email"
+	"github.com/cascadehq/cascade/internal/message"
 	"github.com/cascadehq/cascade/internal/store"
 	"github.com/cascadehq/cascade/internal/webhook"
 )
@@ -265,39 +268,40 @@ func (d *Dispatcher) watchRegistry(ctx context.Context) {
 // errNotConfigured: the channel cannot deliver at all (no relay).
 var errNotConfigured = errors.New("no SMTP relay is configured (cascaded --smtp-addr)")
 
-// message is one message being handled.
-type message struct {
+// job is one message being handled.
+type job struct {
 	m       jetstream.Msg
 	md      *jetstream.MsgMetadata
 	org     breach.Org
-	body    delivery.Message
+	body    message.Message
 	id      breach.NoticeID
 	msgID   string
 	attempt int
+	log     *slog.Logger // with the message's ids and attempt
 	// escalated are the escalation addresses the e-mail of this attempt
 	// went to (set when it was sent), to record on the notice.
 	escalated []string
 }
 
 // aboutNotice reports whether x is about a notice, whose history records
-// its deliveries; a token message (delivery.TokenMessage: a token issued
-// or revoked for the organisation) is not: it is delivered like any other,
+// its deliveries; a token message (message.Token: a token issued or
+// revoked for the organisation) is not: it is delivered like any other,
 // with no notice to record on, and no dead letter (which names a notice)
 // when given up on.
-func (x *message) aboutNotice() bool { return !delivery.IsTokenEvent(x.body.Event) }
+func (x *job) aboutNotice() bool { return !message.IsTokenEvent(x.body.Event) }
 
 // carriesNotice reports whether x delivers the notice (first delivery or
 // a revision), which for a notice whose clock starts on a channel
 // (Notice.ClockOnChannel) starts the clock.
-func (x *message) carriesNotice() bool {
-	return x.body.Event == delivery.EventNotice || x.body.Event == delivery.EventRevision
+func (x *job) carriesNotice() bool {
+	return x.body.Event == message.EventNotice || x.body.Event == message.EventRevision
 }
 
 // channels are the message's channels besides NATS: the organisation's,
 // and e-mail for a message that escalates (the last reminder, the overdue
 // message) to an organisation with an escalation address, when e-mail can
 // be sent, even if e-mail is not one of its channels.
-func (d *Dispatcher) channels(o breach.Org, b *delivery.Message) []breach.Channel {
+func (d *Dispatcher) channels(o breach.Org, b *message.Message) []breach.Channel {
 	var out []breach.Channel
 	for _, c := range o.DeliveryChannels() {
 		if c != breach.ChannelNATS {
@@ -310,12 +314,36 @@ func (d *Dispatcher) channels(o breach.Org, b *delivery.Message) []breach.Channe
 	return out
 }
 
+// handle takes one message of CASCADE_NOTICES to the organisation's
+// channels: it claims the message if there is work in it, sends it on each
+// channel it has not yet reached, starts the notice's clock if that
+// delivered it, and then settles the message, gives it up or has it
+// retried. Every path that returns early has already acknowledged,
+// terminated or given back the message.
 func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
+	x, chans, ok := d.claim(ctx, m)
+	if !ok {
+		return
+	}
+	r, ok := d.sendAll(ctx, x, chans)
+	if !ok {
+		return
+	}
+	if !d.startClock(ctx, x, r) {
+		return
+	}
+	d.conclude(ctx, x, r)
+}
+
+// claim decodes m into a job and the channels to send it on; false when
+// there is nothing to do (m is then acknowledged, terminated, or given
+// back to be retried).
+func (d *Dispatcher) claim(ctx context.Context, m jetstream.Msg) (*job, []breach.Channel, bool) {
 	md, err := m.Metadata()
 	if err != nil {
 		d.log.Error("dispatch: message without metadata", "subject", m.Subject(), "err", err)
 		_ = m.Term()
-		return
+		return nil, nil, false
 	}
 	orgID := breach.OrgID(strings.TrimPrefix(m.Subject(), store.SubjectNotice+"."))
 	d.mu.RLock()
@@ -323,138 +351,195 @@ func (d *Dispatcher) handle(ctx context.Context, m jetstream.Msg) {
 	d.mu.RUnlock()
 	if !work || f.excludes(md) {
 		_ = m.Ack()
-		return
+		return nil, nil, false
 	}
 	o, err := d.st.GetOrg(ctx, orgID)
 	if errors.Is(err, breach.ErrNotFound) {
 		_ = m.Ack() // no longer in the registry: nothing else to deliver to
-		return
+		return nil, nil, false
 	}
 	if err != nil {
 		d.retryLater(m, "read organisation", err)
-		return
+		return nil, nil, false
 	}
-	x := &message{m: m, md: md, org: *o, attempt: int(md.NumDelivered), msgID: m.Headers().Get(jetstream.MsgIDHeader)}
+	x := &job{m: m, md: md, org: *o, attempt: int(md.NumDelivered), msgID: m.Headers().Get(jetstream.MsgIDHeader)}
 	if err := json.Unmarshal(m.Data(), &x.body); err != nil {
 		d.log.Error("dispatch: undecodable message; not delivered", "subject", m.Subject(), "seq", md.Sequence.Stream, "err", err)
 		_ = m.Term()
-		return
+		return nil, nil, false
 	}
 	chans := d.channels(*o, &x.body)
 	if len(chans) == 0 {
 		_ = m.Ack()
-		return
+		return nil, nil, false
 	}
-	if x.id, err = breach.ParseNoticeID(m.Headers().Get(delivery.HeaderNoticeID)); err != nil {
+	if x.id, err = breach.ParseNoticeID(m.Headers().Get(message.HeaderNoticeID)); err != nil {
 		x.id = x.body.NoticeID
 	}
 	if x.msgID == "" {
 		x.msgID = fmt.Sprintf("%s/seq/%d", x.id, md.Sequence.Stream)
 	}
-	log := d.log.With("breach_id", string(x.id.Breach), "notice_id", x.id.String(), "org_id", string(orgID), "message_id", x.msgID, "attempt", x.attempt)
+	x.log = d.log.With("breach_id", string(x.id.Breach), "notice_id", x.id.String(), "org_id", string(orgID), "message_id", x.msgID, "attempt", x.attempt)
+	return x, chans, true
+}
 
-	var done []breach.Channel
+// failure is a channel's failed attempt.
+type failure struct {
+	c   breach.Channel
+	err error
+}
+
+// outcome is what one handling of a message achieved on its channels.
+type outcome struct {
+	done       []breach.Channel // reached, on this attempt or an earlier one
+	failed     []failure        // failed on this attempt
+	progressed bool             // a channel was reached on this attempt
+}
+
+// permanent reports whether every failure is one no retry can cure (a
+// webhook address that is not allowed).
+func (r *outcome) permanent() bool {
+	return !slices.ContainsFunc(r.failed, func(f failure) bool { return !errors.Is(f.err, webhook.ErrNotAllowed) })
+}
+
+// sendAll makes one attempt on each of chans not reached before and
+// records each on the notice; false when the message was given back
+// (shutting down, or its progress could not be read).
+func (d *Dispatcher) sendAll(ctx context.Context, x *job, chans []breach.Channel) (*outcome, bool) {
+	r := &outcome{}
 	if x.attempt > 1 {
-		if done, err = d.ch.Progress(ctx, md.Sequence.Stream); err != nil {
-			d.retryLater(m, "read delivery progress", err)
-			return
+		var err error
+		if r.done, err = d.ch.Progress(ctx, x.md.Sequence.Stream); err != nil {
+			d.retryLater(x.m, "read delivery progress", err)
+			return nil, false
 		}
 	}
-	type failure struct {
-		c   breach.Channel
-		err error
-	}
-	var failed []failure
-	progressed := false
 	for _, c := range chans {
-		if slices.Contains(done, c) {
+		if slices.Contains(r.done, c) {
 			continue
 		}
-		_ = m.InProgress()
+		_ = x.m.InProgress()
 		err := d.send(ctx, c, x)
 		at := d.now()
 		if errors.Is(err, errNotConfigured) {
-			if slices.Contains(o.Channels, c) && x.aboutNotice() { // named by the registry: say so on the notice, once
-				switch first, rerr := d.recordNotConfigured(ctx, c, x, at, err); {
-				case rerr != nil:
-					log.Warn("dispatch: cannot record an unconfigured channel", "channel", c, "err", rerr)
-				case first:
-					log.Warn("message given up on: dead-lettered", "channel", c, "err", err, "published", md.Timestamp)
-				}
-			}
+			d.noteNotConfigured(ctx, c, x, at, err)
 			continue // nothing to retry
 		}
 		if ctx.Err() != nil {
-			_ = m.Nak() // shutting down: another daemon (or the next start) takes it over at once
-			return
+			_ = x.m.Nak() // shutting down: another daemon (or the next start) takes it over at once
+			return nil, false
 		}
 		if x.aboutNotice() {
-			if rerr := d.record(ctx, c, x, at, err); rerr != nil {
-				// The attempt happened but is not on record: try it again (a
-				// webhook receiver deduplicates by Idempotency-Key).
-				log.Warn("dispatch: cannot record a delivery attempt", "channel", c, "err", rerr)
-				if err == nil {
-					err = fmt.Errorf("delivered, but not recorded: %w", rerr)
-				}
-			}
+			err = d.recordAttempt(ctx, c, x, at, err)
 		}
 		if err != nil {
 			d.cfg.Metrics.Delivery(string(c), "failed")
-			failed = append(failed, failure{c, err})
+			r.failed = append(r.failed, failure{c, err})
 			continue
 		}
 		d.cfg.Metrics.Delivery(string(c), "delivered")
-		done, progressed = append(done, c), true
-		log.Debug("delivered", "channel", c)
+		r.done, r.progressed = append(r.done, c), true
+		x.log.Debug("delivered", "channel", c)
 	}
+	return r, true
+}
 
-	if x.carriesNotice() && len(done) > 0 && d.cfg.OnDelivered != nil {
-		if err := d.onDelivered(ctx, x); err != nil {
-			if progressed {
-				d.saveProgress(ctx, x, done)
-			}
-			d.retryLater(m, "start the timers of a notice delivered on "+string(done[0]), err)
+// noteNotConfigured records on the notice, once, that channel c, named
+// by the registry, cannot deliver (err): a dead letter.
+func (d *Dispatcher) noteNotConfigured(ctx context.Context, c breach.Channel, x *job, at time.Time, err error) {
+	if !slices.Contains(x.org.Channels, c) || !x.aboutNotice() {
+		return
+	}
+	switch first, rerr := d.recordNotConfigured(ctx, c, x, at, err); {
+	case rerr != nil:
+		x.log.Warn("dispatch: cannot record an unconfigured channel", "channel", c, "err", rerr)
+	case first:
+		x.log.Warn("message given up on: dead-lettered", "channel", c, "err", err, "published", x.md.Timestamp)
+	}
+}
+
+// recordAttempt records the attempt on c (sendErr: its failure, if any)
+// on the notice and returns the attempt's error: sendErr, or, for a
+// delivery that could not be recorded, an error saying so, so that it is
+// tried again (a webhook receiver deduplicates by Idempotency-Key).
+func (d *Dispatcher) recordAttempt(ctx context.Context, c breach.Channel, x *job, at time.Time, sendErr error) error {
+	rerr := d.record(ctx, c, x, at, sendErr)
+	if rerr == nil {
+		return sendErr
+	}
+	x.log.Warn("dispatch: cannot record a delivery attempt", "channel", c, "err", rerr)
+	if sendErr == nil {
+		return fmt.Errorf("delivered, but not recorded: %w", rerr)
+	}
+	return sendErr
+}
+
+// startClock starts the timers of a notice that a channel has delivered
+// (OnDelivered); false when that failed and the message was given back.
+func (d *Dispatcher) startClock(ctx context.Context, x *job, r *outcome) bool {
+	if !x.carriesNotice() || len(r.done) == 0 || d.cfg.OnDelivered == nil {
+		return true
+	}
+	if err := d.onDelivered(ctx, x); err != nil {
+		d.keepProgress(ctx, x, r)
+		d.retryLater(x.m, "start the timers of a notice delivered on "+string(r.done[0]), err)
+		return false
+	}
+	return true
+}
+
+// conclude ends the handling of a message: acknowledged when nothing
+// failed, given up on when the failures are permanent or the retries are
+// exhausted, else retried after the backoff's delay.
+func (d *Dispatcher) conclude(ctx context.Context, x *job, r *outcome) {
+	if len(r.failed) == 0 {
+		d.settle(ctx, x)
+		return
+	}
+	age := d.now().Sub(x.md.Timestamp)
+	if r.permanent() || d.back.Exhausted(x.attempt, age) {
+		d.giveUp(ctx, x, r)
+		return
+	}
+	d.keepProgress(ctx, x, r)
+	delay := d.back.Delay(x.attempt, jitter())
+	for _, f := range r.failed {
+		x.log.Info("delivery failed; will retry", "channel", f.c, "err", f.err, "retry_in", delay.Round(time.Second))
+	}
+	_ = x.m.NakWithDelay(delay)
+}
+
+// giveUp dead-letters each failed channel of a notice's message (a token
+// message's are only logged) and settles the message; if a dead letter
+// cannot be stored, the message is given back to be retried.
+func (d *Dispatcher) giveUp(ctx context.Context, x *job, r *outcome) {
+	for _, f := range r.failed {
+		if !x.aboutNotice() {
+			x.log.Warn("token message given up on", "channel", f.c, "event", x.body.Event, "err", f.err, "published", x.md.Timestamp)
+			continue
+		}
+		if err := d.deadLetter(ctx, f.c, x, f.err); err != nil {
+			d.keepProgress(ctx, x, r)
+			d.retryLater(x.m, "store a dead letter", err)
 			return
 		}
+		d.cfg.Metrics.Delivery(string(f.c), "dead_lettered")
+		x.log.Warn("message given up on: dead-lettered", "channel", f.c, "err", f.err, "published", x.md.Timestamp)
 	}
-	if len(failed) == 0 {
-		d.settle(ctx, x)
-		return
+	d.settle(ctx, x)
+}
+
+// keepProgress saves the channels reached, if this attempt reached one,
+// so that a retry repeats only the others.
+func (d *Dispatcher) keepProgress(ctx context.Context, x *job, r *outcome) {
+	if r.progressed {
+		d.saveProgress(ctx, x, r.done)
 	}
-	age := d.now().Sub(md.Timestamp)
-	permanent := !slices.ContainsFunc(failed, func(f failure) bool { return !errors.Is(f.err, webhook.ErrNotAllowed) })
-	if permanent || d.back.Exhausted(x.attempt, age) {
-		for _, f := range failed {
-			if !x.aboutNotice() {
-				log.Warn("token message given up on", "channel", f.c, "event", x.body.Event, "err", f.err, "published", md.Timestamp)
-				continue
-			}
-			if err := d.deadLetter(ctx, f.c, x, f.err); err != nil {
-				if progressed {
-					d.saveProgress(ctx, x, done)
-				}
-				d.retryLater(m, "store a dead letter", err)
-				return
-			}
-			d.cfg.Metrics.Delivery(string(f.c), "dead_lettered")
-			log.Warn("message given up on: dead-lettered", "channel", f.c, "err", f.err, "published", md.Timestamp)
-		}
-		d.settle(ctx, x)
-		return
-	}
-	if progressed {
-		d.saveProgress(ctx, x, done)
-	}
-	delay := d.back.Delay(x.attempt, jitter())
-	for _, f := range failed {
-		log.Info("delivery failed; will retry", "channel", f.c, "err", f.err, "retry_in", delay.Round(time.Second))
-	}
-	_ = m.NakWithDelay(delay)
 }
 
 // settle acknowledges a message that needs nothing more and forgets its
 // progress.
-func (d *Dispatcher) settle(ctx context.Context, x *message) {
+func (d *Dispatcher) settle(ctx context.Context, x *job) {
 	if x.attempt > 1 {
 		if err := d.ch.DeleteProgress(ctx, x.md.Sequence.Stream); err != nil {
 			d.log.Debug("dispatch: progress not forgotten (it expires)", "err", err)
@@ -463,7 +548,7 @@ func (d *Dispatcher) settle(ctx context.Context, x *message) {
 	_ = x.m.Ack()
 }
 
-func (d *Dispatcher) saveProgress(ctx context.Context, x *message, done []breach.Channel) {
+func (d *Dispatcher) saveProgress(ctx context.Context, x *job, done []breach.Channel) {
 	if err := d.ch.PutProgress(ctx, x.md.Sequence.Stream, done); err != nil {
 		d.log.Warn("dispatch: progress not stored; reached channels will be tried again", "notice_id", x.id.String(), "err", err)
 	}
@@ -477,7 +562,7 @@ func (d *Dispatcher) retryLater(m jetstream.Msg, what string, err error) {
 }
 
 // send makes one attempt on channel c.
-func (d *Dispatcher) send(ctx context.Context, c breach.Channel, x *message) error {
+func (d *Dispatcher) send(ctx context.Context, c breach.Channel, x *job) error {
 	switch c {
 	case breach.ChannelWebhook:
 		return d.sendWebhook(ctx, x)
@@ -487,7 +572,7 @@ func (d *Dispatcher) send(ctx context.Context, c breach.Channel, x *message) err
 	return fmt.Errorf("unknown channel %q", c)
 }
 
-func (d *Dispatcher) sendWebhook(ctx context.Context, x *message) error {
+func (d *Dispatcher) sendWebhook(ctx context.Context, x *job) error {
 	if _, err := webhook.CheckURL(x.org.WebhookURL); err != nil {
 		return err
 	}
@@ -499,7 +584,7 @@ func (d *Dispatcher) sendWebhook(ctx context.Context, x *message) error {
 		return err
 	}
 	h := http.Header{}
-	for k, vs := range delivery.ForOrganisation(x.m.Headers()) {
+	for k, vs := range message.ForOrganisation(x.m.Headers()) {
 		if strings.HasPrefix(http.CanonicalHeaderKey(k), "Cascade-") {
 			h[http.CanonicalHeaderKey(k)] = vs
 		}
@@ -510,7 +595,7 @@ func (d *Dispatcher) sendWebhook(ctx context.Context, x *message) error {
 		Secrets: sec.Valid(d.now()), Attempt: x.attempt})
 }
 
-func (d *Dispatcher) sendEmail(ctx context.Context, x *message) error {
+func (d *Dispatcher) sendEmail(ctx context.Context, x *job) error {
 	if d.cfg.Relay == nil {
 		return errNotConfigured
 	}
@@ -535,7 +620,7 @@ func (d *Dispatcher) sendEmail(ctx context.Context, x *message) error {
 		esc = x.org.EscalationAddresses()
 	}
 	err := d.cfg.Relay.Send(ctx, &email.Message{
-		Msg: x.body, Subject: x.m.Subject(), Header: delivery.ForOrganisation(x.m.Headers()), Body: x.m.Data(), MessageID: x.msgID,
+		Msg: x.body, Subject: x.m.Subject(), Header: message.ForOrganisation(x.m.Headers()), Body: x.m.Data(), MessageID: x.msgID,
 		Locale: x.org.Locale, To: append(to, esc...), Escalation: esc, Date: at, DeliveredAt: deliveredAt, Deadline: deadline,
 	})
 	if err == nil {
@@ -545,7 +630,7 @@ func (d *Dispatcher) sendEmail(ctx context.Context, x *message) error {
 }
 
 // detail is the history entry's text of an attempt.
-func detail(c breach.Channel, x *message, err error) string {
+func detail(c breach.Channel, x *job, err error) string {
 	s := fmt.Sprintf("%s: message %s, attempt %d", c, x.msgID, x.attempt)
 	if err != nil {
 		s += ": " + err.Error()
@@ -556,7 +641,7 @@ func detail(c breach.Channel, x *message, err error) string {
 // record stores an attempt on the notice; a successful one delivers a
 // notice that waits for its first channel delivery (ClockOnChannel: its
 // clock starts at at).
-func (d *Dispatcher) record(ctx context.Context, c breach.Channel, x *message, at time.Time, sendErr error) error {
+func (d *Dispatcher) record(ctx context.Context, c breach.Channel, x *job, at time.Time, sendErr error) error {
 	d.awaitPublisherRecord(ctx, x)
 	_, err := d.st.UpdateNoticeDetail(ctx, x.id, actor, at, detail(c, x, sendErr), func(n *breach.Notice) (breach.Event, error) {
 		if sendErr != nil {
@@ -580,10 +665,10 @@ func (d *Dispatcher) record(ctx context.Context, c breach.Channel, x *message, a
 // recordEscalation records on the notice the escalation addresses the
 // e-mail of x went to (Notice.EscalatedTo, event escalated), once per
 // message and address: a repeat after a crash records nothing new.
-func (d *Dispatcher) recordEscalation(ctx context.Context, x *message, at time.Time) error {
+func (d *Dispatcher) recordEscalation(ctx context.Context, x *job, at time.Time) error {
 	for _, addr := range x.escalated {
 		e := breach.Escalation{Email: addr, Phone: x.org.EscalationPhone, Event: x.body.Event, MessageID: x.msgID, SentAt: at}
-		if x.body.Event == delivery.EventReminder {
+		if x.body.Event == message.EventReminder {
 			e.Remaining = x.body.Remaining
 		}
 		_, err := d.st.UpdateNoticeDetail(ctx, x.id, actor, at, breach.EscalationDetail(e), func(n *breach.Notice) (breach.Event, error) {
@@ -602,7 +687,7 @@ func (d *Dispatcher) recordEscalation(ctx context.Context, x *message, at time.T
 // stays PENDING, its clock not started) and the vendor must reach it
 // another way. The dead letter goes first: it is stored once per message
 // and channel, so a crash between the two leaves neither missing.
-func (d *Dispatcher) recordNotConfigured(ctx context.Context, c breach.Channel, x *message, at time.Time, why error) (first bool, _ error) {
+func (d *Dispatcher) recordNotConfigured(ctx context.Context, c breach.Channel, x *job, at time.Time, why error) (first bool, _ error) {
 	v, err := d.st.GetNotice(ctx, x.id)
 	if err != nil {
 		if errors.Is(err, breach.ErrNotFound) {
@@ -634,7 +719,7 @@ func (d *Dispatcher) recordNotConfigured(ctx context.Context, c breach.Channel, 
 // escalation), which follows the NATS publish by a moment. Writing before
 // it would make the publisher's batched write conflict and be redone one
 // by one.
-func (d *Dispatcher) awaitPublisherRecord(ctx context.Context, x *message) {
+func (d *Dispatcher) awaitPublisherRecord(ctx context.Context, x *job) {
 	deadline := time.Now().Add(d.cfg.RecordWait)
 	for {
 		v, err := d.st.GetNotice(ctx, x.id)
@@ -651,25 +736,25 @@ func (d *Dispatcher) awaitPublisherRecord(ctx context.Context, x *message) {
 
 // recorded reports whether n shows the publisher's record of message b
 // (or whether there is none to wait for).
-func recorded(n *breach.Notice, b *delivery.Message) bool {
+func recorded(n *breach.Notice, b *message.Message) bool {
 	if n.ClockOnChannel && n.State == breach.StatePending {
 		return true // the dispatcher records this notice's delivery
 	}
 	switch b.Event {
-	case delivery.EventReminder:
+	case message.EventReminder:
 		r, err := time.ParseDuration(b.Remaining)
 		return err != nil || n.Reminded(r)
-	case delivery.EventOverdue:
+	case message.EventOverdue:
 		return !n.OverdueAt.IsZero()
-	case delivery.EventAnswer:
+	case message.EventAnswer:
 		return true // recorded before it was published
-	case delivery.EventWithdrawal:
+	case message.EventWithdrawal:
 		return n.State == breach.StateWithdrawn || n.RenotifiedRevision > b.Revision
 	}
 	return n.State >= breach.StateDelivered && !n.LastDeliveryAt.Before(b.SentAt)
 }
 
-func (d *Dispatcher) onDelivered(ctx context.Context, x *message) error {
+func (d *Dispatcher) onDelivered(ctx context.Context, x *job) error {
 	v, err := d.st.GetNotice(ctx, x.id)
 	if err != nil {
 		return err
@@ -700,7 +785,7 @@ func attempts(n int) string {
 }
 
 // deadLetterOf is the dead letter of x on channel c, given up at at.
-func (d *Dispatcher) deadLetterOf(c breach.Channel, x *message, at time.Time, cause error) breach.DeadLetter {
+func (d *Dispatcher) deadLetterOf(c breach.Channel, x *job, at time.Time, cause error) breach.DeadLetter {
 	dl := breach.DeadLetter{NoticeID: x.id, Channel: c, Event: x.body.Event, Revision: x.body.Revision, MessageID: x.msgID,
 		NoticeSeq: x.md.Sequence.Stream, Destination: destination(c, x.org), Attempts: x.attempt, PublishedAt: x.md.Timestamp,
 		At: at, LastError: cause.Error()}
@@ -712,7 +797,7 @@ func (d *Dispatcher) deadLetterOf(c breach.Channel, x *message, at time.Time, ca
 
 // deadLetter gives up on x on channel c: a dead letter for the vendor and
 // a record on the notice.
-func (d *Dispatcher) deadLetter(ctx context.Context, c breach.Channel, x *message, cause error) error {
+func (d *Dispatcher) deadLetter(ctx context.Context, c breach.Channel, x *job, cause error) error {
 	at := d.now()
 	if err := d.ch.PutDeadLetter(ctx, d.deadLetterOf(c, x, at, cause)); err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/dispatch"
 	"github.com/cascadehq/cascade/internal/email"
+	"github.com/cascadehq/cascade/internal/message"
 	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/store"
 	"github.com/cascadehq/cascade/internal/testkit"
@@ -127,7 +128,7 @@ func TestEmailNotConfigured(t *testing.T) {
 	if len(dls) != 1 {
 		t.Fatalf("dead letters = %+v, want one for the named organisation's notice", dls)
 	}
-	if dl := dls[0].DeadLetter; dl.NoticeID != nid || dl.Channel != breach.ChannelEmail || dl.Event != delivery.EventNotice ||
+	if dl := dls[0].DeadLetter; dl.NoticeID != nid || dl.Channel != breach.ChannelEmail || dl.Event != message.EventNotice ||
 		!strings.Contains(dl.LastError, "--smtp-addr") || dl.Destination != "dpo@named.example.org" {
 		t.Fatalf("dead letter = %+v", dl)
 	}
@@ -165,7 +166,7 @@ func TestNATSHeadersStayInNATS(t *testing.T) {
 	}
 	var natsHeaders []string
 	for k := range stored.Header {
-		if delivery.IsNATSInternal(k) {
+		if message.IsNATSInternal(k) {
 			natsHeaders = append(natsHeaders, k)
 		}
 	}
@@ -173,7 +174,7 @@ func TestNATSHeadersStayInNATS(t *testing.T) {
 		t.Fatalf("the stored message has no Nats-* header to keep back: %v", stored.Header)
 	}
 	for k := range rc.all()[0].header {
-		if delivery.IsNATSInternal(k) {
+		if message.IsNATSInternal(k) {
 			t.Errorf("the webhook request carries %s", k)
 		}
 	}
@@ -187,7 +188,7 @@ func TestNATSHeadersStayInNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k := range saved.Headers {
-		if delivery.IsNATSInternal(k) {
+		if message.IsNATSInternal(k) {
 			t.Errorf("the attachment carries %s (stored: %v)", k, natsHeaders)
 		}
 	}

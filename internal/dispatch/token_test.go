@@ -11,6 +11,7 @@ import (
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/dispatch"
+	"github.com/cascadehq/cascade/internal/message"
 	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/testkit"
 )
@@ -28,7 +29,7 @@ func TestTokenMessageDelivered(t *testing.T) {
 	h := newHarness(t, []breach.Org{hookOrg("tok", rc.URL+"/hook")}, dispatch.Config{})
 	h.secret("tok")
 	by := breach.Principal{Kind: breach.PrincipalToken, ID: "0123456789abcdef", Label: "bootstrap", Role: "vendor"}
-	if _, err := h.pub.SendToken(ctx(t), delivery.TokenMessage{Event: delivery.EventTokenIssued, OrgID: "tok", TokenID: "fedcba9876543210",
+	if _, err := h.pub.SendToken(ctx(t), message.Token{Event: message.EventTokenIssued, OrgID: "tok", TokenID: "fedcba9876543210",
 		Label: "DPO", Role: "controller", IssuedAt: time.Now(), By: by, SentAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
@@ -39,14 +40,14 @@ func TestTokenMessageDelivered(t *testing.T) {
 		return nil
 	})
 	last := rc.all()[1]
-	if got := last.header.Get("Cascade-Event"); got != delivery.EventTokenIssued {
+	if got := last.header.Get("Cascade-Event"); got != message.EventTokenIssued {
 		t.Errorf("Cascade-Event %q", got)
 	}
 	if _, err := signing.Verify(h.keys(), delivery.Subject("tok"), nats.Header(last.header), last.body, time.Now()); err != nil {
 		t.Errorf("the delivered token message does not verify: %v", err)
 	}
 	// A token message that is not a valid one is refused before it is sent.
-	if _, err := h.pub.SendToken(ctx(t), delivery.TokenMessage{Event: "notice", OrgID: "tok", TokenID: "x"}); err == nil {
+	if _, err := h.pub.SendToken(ctx(t), message.Token{Event: "notice", OrgID: "tok", TokenID: "x"}); err == nil {
 		t.Error("a token message with event notice was sent")
 	}
 }

@@ -7,7 +7,7 @@ import (
 	_ "time/tzdata" // Europe/Stockholm on hosts without a zone database
 
 	"github.com/cascadehq/cascade/internal/breach"
-	"github.com/cascadehq/cascade/internal/delivery"
+	"github.com/cascadehq/cascade/internal/message"
 )
 
 // AttachmentName is the file the signed message is attached as, ready for
@@ -256,7 +256,7 @@ func (tx *texts) span(d time.Duration) string {
 
 // content builds the e-mail of message m for its organisation.
 func content(m *Message) doc {
-	if delivery.IsTokenEvent(m.Msg.Event) {
+	if message.IsTokenEvent(m.Msg.Event) {
 		return tokenContent(m)
 	}
 	tx := language(m.Locale)
@@ -279,30 +279,30 @@ func content(m *Message) doc {
 		Footer: fmt.Sprintf(tx.footer, processor, m.MessageID)}
 
 	switch {
-	case msg.Event == delivery.EventWithdrawal:
+	case msg.Event == message.EventWithdrawal:
 		d.Subject = fmt.Sprintf(tx.subjWithdrawal, title, id)
 		d.Intro = []string{fmt.Sprintf(tx.introWithdrawal, processor, msg.Revision)}
-	case msg.Event == delivery.EventAnswer:
+	case msg.Event == message.EventAnswer:
 		d.Subject = fmt.Sprintf(tx.subjAnswer, title, id)
 		if msg.QuestionID != "" {
 			d.Intro = []string{fmt.Sprintf(tx.introAnswer, processor)}
 		} else {
 			d.Intro = []string{fmt.Sprintf(tx.introShared, processor)}
 		}
-	case msg.Event == delivery.EventReminder:
+	case msg.Event == message.EventReminder:
 		left := m.Deadline.Sub(m.Date)
 		if r, err := time.ParseDuration(msg.Remaining); err == nil {
 			left = r
 		}
 		d.Subject = fmt.Sprintf(tx.subjReminder, tx.span(left), title, id)
 		d.Intro = []string{fmt.Sprintf(tx.introReminder, tx.span(left), formatTime(m.Deadline))}
-	case msg.Event == delivery.EventOverdue:
+	case msg.Event == message.EventOverdue:
 		d.Subject = fmt.Sprintf(tx.subjOverdue, title, id)
 		d.Intro = []string{fmt.Sprintf(tx.introOverdue, formatTime(m.Deadline))}
 	case msg.Redelivery > 0:
 		d.Subject = fmt.Sprintf(tx.subjRedo, title, id)
 		d.Intro = []string{fmt.Sprintf(tx.introRedelivery, msg.Redelivery+1)}
-	case msg.Event == delivery.EventRevision:
+	case msg.Event == message.EventRevision:
 		d.Subject = fmt.Sprintf(tx.subjRevision, msg.Revision, title, id)
 		d.Intro = []string{fmt.Sprintf(tx.introRevision, processor, msg.Revision)}
 		if s := strings.TrimSpace(msg.RevisionSummary); s != "" {
@@ -320,10 +320,10 @@ func content(m *Message) doc {
 	}
 
 	d.Facts = append(d.Facts, fact{tx.lNotice, id}, fact{tx.lTitle, title})
-	if msg.Event == delivery.EventAnswer {
+	if msg.Event == message.EventAnswer {
 		d.Facts = append(d.Facts, fact{tx.lQuestion, strings.TrimSpace(msg.Question)}, fact{tx.lAnswer, strings.TrimSpace(msg.Answer)})
 	}
-	if facts != nil && (msg.Event == delivery.EventNotice || msg.Event == delivery.EventRevision) {
+	if facts != nil && (msg.Event == message.EventNotice || msg.Event == message.EventRevision) {
 		add := func(label, v string) {
 			if v = strings.TrimSpace(v); v != "" {
 				d.Facts = append(d.Facts, fact{label, v})
@@ -353,7 +353,7 @@ func content(m *Message) doc {
 		add(tx.lAdvice, facts.AdviceToControllers)
 		add(tx.lContact, contact(facts.Contact))
 	}
-	if msg.Event == delivery.EventWithdrawal {
+	if msg.Event == message.EventWithdrawal {
 		d.Facts = append(d.Facts, fact{tx.lStatement, strings.TrimSpace(msg.Statement)})
 		d.Sections = append(d.Sections, section{Title: tx.withdrawnTitle, Paras: []string{tx.withdrawnPara}})
 		d.verify(tx, m, id)
@@ -361,7 +361,7 @@ func content(m *Message) doc {
 	}
 	d.Facts = append(d.Facts, fact{tx.lDeadline, formatTime(m.Deadline)})
 
-	if msg.Event == delivery.EventOverdue {
+	if msg.Event == message.EventOverdue {
 		d.Sections = append(d.Sections, section{Title: tx.deadlineTitle, Paras: []string{fmt.Sprintf(tx.deadlineOverdue, formatTime(m.Deadline))}})
 	} else {
 		d.Sections = append(d.Sections, section{Title: tx.deadlineTitle,

@@ -34,7 +34,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/cascadehq/cascade/internal/delivery"
+	"github.com/cascadehq/cascade/internal/message"
 	"github.com/cascadehq/cascade/internal/signing"
 )
 
@@ -47,12 +47,12 @@ const HeaderIdempotencyKey = "Idempotency-Key"
 
 // Message is one message to an organisation, to be sent by e-mail.
 type Message struct {
-	Msg       delivery.Message // the decoded body
-	Subject   string           // the NATS subject it was published on
-	Header    nats.Header      // its NATS headers (Cascade-Signature and the signed ones); Nats-* ones are not sent
-	Body      []byte           // its body, unchanged (attached for verification)
-	MessageID string           // its Nats-Msg-Id: stable across retries
-	Locale    string           // the organisation's: "en" for English, else Swedish
+	Msg       message.Message // the decoded body
+	Subject   string          // the NATS subject it was published on
+	Header    nats.Header     // its NATS headers (Cascade-Signature and the signed ones); Nats-* ones are not sent
+	Body      []byte          // its body, unchanged (attached for verification)
+	MessageID string          // its Nats-Msg-Id: stable across retries
+	Locale    string          // the organisation's: "en" for English, else Swedish
 	To        []string
 	// Escalation are the addresses of To that are the organisation's
 	// escalation contact (the last reminder and the overdue message go to
@@ -234,7 +234,7 @@ func Compose(from *mail.Address, m *Message) ([]byte, error) {
 	// The attachment is what the organisation keeps: NATS's own headers
 	// (Nats-Msg-Id, Nats-Batch-Id, ...) say nothing to it and are not
 	// signed; the Cascade-* headers the signature covers stay.
-	saved, err := signing.SavedMessage{Subject: m.Subject, Headers: delivery.ForOrganisation(m.Header), Data: m.Body}.Marshal()
+	saved, err := signing.SavedMessage{Subject: m.Subject, Headers: message.ForOrganisation(m.Header), Data: m.Body}.Marshal()
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func Compose(from *mail.Address, m *Message) ([]byte, error) {
 		{"Auto-Submitted", "auto-generated"}, // no vacation replies (RFC 3834)
 		{HeaderIdempotencyKey, oneLine(m.MessageID)},
 	}
-	for _, k := range []string{signing.HeaderSignature, delivery.HeaderNoticeID, delivery.HeaderEvent, delivery.HeaderRevision} {
+	for _, k := range []string{signing.HeaderSignature, message.HeaderNoticeID, message.HeaderEvent, message.HeaderRevision} {
 		if v := m.Header.Get(k); v != "" {
 			h = append(h, struct{ k, v string }{k, oneLine(v)})
 		}

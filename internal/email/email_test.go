@@ -22,6 +22,7 @@ import (
 
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/delivery"
+	"github.com/cascadehq/cascade/internal/message"
 	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/testkit"
 )
@@ -76,9 +77,9 @@ func noticeMessage(t *testing.T, k *signing.Key, locale string) *Message {
 		t.Fatal(err)
 	}
 	m := &nats.Msg{Subject: delivery.Subject(n.ID.Org), Data: body, Header: nats.Header{}}
-	m.Header.Set(delivery.HeaderEvent, o.Msg.Event)
-	m.Header.Set(delivery.HeaderNoticeID, n.ID.String())
-	m.Header.Set(delivery.HeaderRevision, "1")
+	m.Header.Set(message.HeaderEvent, o.Msg.Event)
+	m.Header.Set(message.HeaderNoticeID, n.ID.String())
+	m.Header.Set(message.HeaderRevision, "1")
 	signing.SignMsg(k, m)
 	return &Message{Msg: o.Msg, Subject: m.Subject, Header: m.Header, Body: body, MessageID: o.MsgID, Locale: locale,
 		To: []string{"dpo@stockholm.example.org", "security@stockholm.example.org"}, Date: sentAt.Add(time.Second),
@@ -239,29 +240,29 @@ func TestEventsInBothLanguages(t *testing.T) {
 		base := noticeMessage(t, k, locale)
 		for _, tc := range []struct {
 			name    string
-			change  func(m *delivery.Message)
+			change  func(m *message.Message)
 			subject map[string]string
 		}{
-			{"reminder", func(m *delivery.Message) { m.Event, m.Remaining, m.Breach = delivery.EventReminder, "24h0m0s", nil },
+			{"reminder", func(m *message.Message) { m.Event, m.Remaining, m.Breach = message.EventReminder, "24h0m0s", nil },
 				map[string]string{"sv": "Påminnelse, 24 timmar kvar", "en": "Reminder, 24 hours left"}},
-			{"overdue", func(m *delivery.Message) { m.Event, m.Breach = delivery.EventOverdue, nil },
+			{"overdue", func(m *message.Message) { m.Event, m.Breach = message.EventOverdue, nil },
 				map[string]string{"sv": "Tidsfristen har passerat", "en": "Deadline passed"}},
-			{"revision", func(m *delivery.Message) {
-				m.Event, m.Revision, m.RevisionSummary, m.AffectedStatus = delivery.EventRevision, 2, "Fler kategorier", "UNDER_INVESTIGATION"
+			{"revision", func(m *message.Message) {
+				m.Event, m.Revision, m.RevisionSummary, m.AffectedStatus = message.EventRevision, 2, "Fler kategorier", "UNDER_INVESTIGATION"
 			},
 				map[string]string{"sv": "Ny information (version 2)", "en": "New information (revision 2)"}},
-			{"redelivery", func(m *delivery.Message) { m.Redelivery = 1 },
+			{"redelivery", func(m *message.Message) { m.Redelivery = 1 },
 				map[string]string{"sv": "Ej kvitterad", "en": "Not yet acknowledged"}},
-			{"answer", func(m *delivery.Message) {
-				m.Event, m.Breach, m.QuestionID, m.Question, m.Answer = delivery.EventAnswer, nil, "B-1/org-a/1", "Krypterat?", "Ja, AES-256."
+			{"answer", func(m *message.Message) {
+				m.Event, m.Breach, m.QuestionID, m.Question, m.Answer = message.EventAnswer, nil, "B-1/org-a/1", "Krypterat?", "Ja, AES-256."
 			},
 				map[string]string{"sv": "Svar från biträdet", "en": "Answer from the processor"}},
-			{"shared answer", func(m *delivery.Message) {
-				m.Event, m.Breach, m.SharedAnswerID, m.Question, m.Answer = delivery.EventAnswer, nil, "s1", "Krypterat?", "Ja, AES-256."
+			{"shared answer", func(m *message.Message) {
+				m.Event, m.Breach, m.SharedAnswerID, m.Question, m.Answer = message.EventAnswer, nil, "s1", "Krypterat?", "Ja, AES-256."
 			},
 				map[string]string{"sv": "Svar från biträdet", "en": "Answer from the processor"}},
-			{"withdrawal", func(m *delivery.Message) {
-				m.Event, m.Revision, m.Statement, m.AffectedStatus = delivery.EventWithdrawal, 3, "Exporten läste aldrig er tenant.", "NOT_AFFECTED"
+			{"withdrawal", func(m *message.Message) {
+				m.Event, m.Revision, m.Statement, m.AffectedStatus = message.EventWithdrawal, 3, "Exporten läste aldrig er tenant.", "NOT_AFFECTED"
 			},
 				map[string]string{"sv": "Ni berörs inte", "en": "Not affected"}},
 		} {
@@ -278,15 +279,15 @@ func TestEventsInBothLanguages(t *testing.T) {
 			if !strings.Contains(p.plain, map[string]string{"sv": "Cascade ber aldrig", "en": "Cascade never asks"}[locale]) {
 				t.Errorf("%s/%s: no credentials warning", locale, tc.name)
 			}
-			if m.Msg.Event == delivery.EventRevision && !strings.Contains(p.plain, map[string]string{"sv": "utreder fortfarande", "en": "still investigating"}[locale]) {
+			if m.Msg.Event == message.EventRevision && !strings.Contains(p.plain, map[string]string{"sv": "utreder fortfarande", "en": "still investigating"}[locale]) {
 				t.Errorf("%s/%s: the status under investigation is not said:\n%s", locale, tc.name, p.plain)
 			}
-			if m.Msg.Event == delivery.EventWithdrawal && (!strings.Contains(p.plain, "Exporten läste aldrig er tenant.") ||
+			if m.Msg.Event == message.EventWithdrawal && (!strings.Contains(p.plain, "Exporten läste aldrig er tenant.") ||
 				!strings.Contains(p.plain, map[string]string{"sv": "inga fler påminnelser", "en": "no more reminders"}[locale]) ||
 				strings.Contains(p.plain, "cascadectl notice ack")) {
 				t.Errorf("%s/%s: no statement, or asks for an acknowledgement:\n%s", locale, tc.name, p.plain)
 			}
-			if m.Msg.Event == delivery.EventAnswer && (!strings.Contains(p.plain, "Krypterat?") || !strings.Contains(p.plain, "Ja, AES-256.")) {
+			if m.Msg.Event == message.EventAnswer && (!strings.Contains(p.plain, "Krypterat?") || !strings.Contains(p.plain, "Ja, AES-256.")) {
 				t.Errorf("%s/%s: no question or answer:\n%s", locale, tc.name, p.plain)
 			}
 		}

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/cascadehq/cascade/internal/delivery"
+	"github.com/cascadehq/cascade/internal/message"
 )
 
 // tokenTexts are the words of a token message's e-mail in one language.
@@ -49,14 +49,14 @@ var tokenEnglish = tokenTexts{
 	verifyPara:   "This message is signed with Cascade's key %s (Ed25519). Save the attachment " + AttachmentName + " and run:",
 }
 
-// tokenContent builds the e-mail of a token message (delivery.TokenMessage,
+// tokenContent builds the e-mail of a token message (message.Token,
 // decoded from the signed body).
 func tokenContent(m *Message) doc {
 	tx, tt := language(m.Locale), &tokenSwedish
 	if tx.lang == "en" {
 		tt = &tokenEnglish
 	}
-	var t delivery.TokenMessage
+	var t message.Token
 	_ = json.Unmarshal(m.Body, &t) // the dispatcher decoded it already; a field it lacks shows empty
 	org := oneLine(t.OrgName)
 	if org == "" {
@@ -65,7 +65,7 @@ func tokenContent(m *Message) doc {
 	d := doc{Lang: tx.lang, Greeting: fmt.Sprintf(tx.greeting, org), Warning: tx.warning,
 		Footer: fmt.Sprintf(tt.footer, m.MessageID)}
 	id := oneLine(t.TokenID)
-	if t.Event == delivery.EventTokenRevoked {
+	if t.Event == message.EventTokenRevoked {
 		d.Subject = fmt.Sprintf(tt.subjRevoked, org, id)
 		d.Intro = []string{tt.introRevoked}
 	} else {
@@ -83,7 +83,7 @@ func tokenContent(m *Message) doc {
 	if t.By.Kind != "" {
 		d.Facts = append(d.Facts, fact{tt.lBy, oneLine(t.By.String())})
 	}
-	if t.Event != delivery.EventTokenRevoked {
+	if t.Event != message.EventTokenRevoked {
 		d.Sections = append(d.Sections, section{Title: tt.checkTitle, Paras: []string{fmt.Sprintf(tt.checkPara, id)}})
 	}
 	if m.KeyID != "" {

@@ -90,7 +90,7 @@ import (
 )
 
 // Headers the scheme reads and writes. HeaderNoticeID and HeaderEvent are
-// the ones package delivery sets on every message to an organisation.
+// the ones every message to an organisation carries (internal/message).
 const (
 	HeaderSignature = "Cascade-Signature"
 	HeaderNoticeID  = "Cascade-Notice-Id"

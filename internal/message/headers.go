@@ -1,10 +1,8 @@
-package delivery
+package message
 
 import (
 	"net/http"
 	"strings"
-
-	"github.com/nats-io/nats.go"
 )
 
 // natsPrefix starts the headers NATS and JetStream use themselves
@@ -16,9 +14,10 @@ const natsPrefix = "Nats-"
 // NATS for an organisation's webhook or e-mail. The Cascade-* headers,
 // among them the Ed25519 Cascade-Signature and the headers it covers
 // (Cascade-Notice-Id, Cascade-Event; see internal/signing), are kept, so
-// the copy verifies as the original does. h is not changed.
-func ForOrganisation(h nats.Header) nats.Header {
-	out := make(nats.Header, len(h))
+// the copy verifies as the original does. h is not changed. It takes and
+// returns the plain map that nats.Header and http.Header both are.
+func ForOrganisation(h map[string][]string) map[string][]string {
+	out := make(map[string][]string, len(h))
 	for k, vs := range h {
 		if IsNATSInternal(k) {
 			continue
