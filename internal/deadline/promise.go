@@ -203,7 +203,7 @@ func (t *Timers) handlePromise(ctx context.Context, m jetstream.Msg, b breach.Br
 		}
 		return
 	}
-	if err := m.DoubleAck(ctx); err != nil {
-		t.log.Warn("timers: ack failed; the promise will be handled again (idempotently)", "err", err)
+	if err := m.DoubleAck(ctx); err != nil && ctx.Err() == nil { // stopping: handled again on the next start
+		t.log.Warn("timers: ack failed; the promise will be handled again (idempotently)", "breach_id", b, "err", err)
 	}
 }

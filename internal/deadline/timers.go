@@ -269,7 +269,11 @@ func (t *Timers) handle(ctx context.Context, m jetstream.Msg) {
 		return
 	}
 	if err := m.DoubleAck(ctx); err != nil {
-		t.log.Warn("timers: ack failed; the chunk will be handled again (idempotently)", "err", err)
+		if ctx.Err() != nil { // stopping: the chunk is handled again on the next start, as designed
+			t.log.Debug("timers: stopped before the ack; the chunk will be handled again (idempotently)", "breach_id", b, "chunk", chunk)
+			return
+		}
+		t.log.Warn("timers: ack failed; the chunk will be handled again (idempotently)", "breach_id", b, "chunk", chunk, "err", err)
 	}
 }
 

@@ -229,7 +229,7 @@ func (in *Intake) handle(ctx context.Context, m jetstream.Msg) {
 			return
 		}
 	}
-	if err = m.DoubleAck(ctx); err != nil {
+	if err = m.DoubleAck(ctx); err != nil && ctx.Err() == nil { // stopping: processed again on the next start
 		log.Warn("intake: ack failed; the report will be processed again (idempotently)", "err", err)
 	}
 }
