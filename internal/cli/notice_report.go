@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
+	"google.golang.org/protobuf/proto"
 )
 
 // Formats of a report draft (--format).
@@ -78,24 +79,8 @@ cascadectl notice report EXAMPLE-2025-08-23/se-kommun-0180 --format json`,
 				if f == draftJSON {
 					text = resp.GetJson()
 				}
-				if !strings.HasSuffix(text, "\n") {
-					text += "\n"
-				}
-				if *out == "" {
-					if a.g.output == outputJSON {
-						return writeProto(a.stdout, resp)
-					}
-					_, err := fmt.Fprint(a.stdout, safeMultiline(text))
-					return err
-				}
-				if err := writeNewFile(*out, []byte(text)); err != nil {
-					return err
-				}
-				if a.g.output == outputJSON {
-					return writeJSON(a.stdout, map[string]string{"path": *out, "language": resp.GetLanguage(), "format": f})
-				}
-				fmt.Fprintf(a.stdout, "Wrote the draft report (%s, %s) of notice %s to %s.\n", orNone(resp.GetLanguage()), f, args[0], *out)
-				return nil
+				return a.writeDraft(draftOutput{text: text, resp: resp, language: resp.GetLanguage(), format: f,
+					what: "the draft report", notice: args[0], out: *out})
 			}
 		},
 	}
@@ -123,5 +108,39 @@ func writeNewFile(path string, data []byte) error {
 		_ = os.Remove(path) // a partial draft is worse than none
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	return nil
+}
+
+// draftOutput is a draft the CLI prints or writes to a file.
+type draftOutput struct {
+	text     string
+	resp     proto.Message // printed as it is with -o json and no --out
+	language string
+	format   string
+	what     string // e.g. "the draft report"
+	notice   string
+	out      string // the file, or "" for standard output
+}
+
+// writeDraft prints d, or writes it to a new file and says so.
+func (a *app) writeDraft(d draftOutput) error {
+	text := d.text
+	if !strings.HasSuffix(text, "\n") {
+		text += "\n"
+	}
+	if d.out == "" {
+		if a.g.output == outputJSON {
+			return writeProto(a.stdout, d.resp)
+		}
+		_, err := fmt.Fprint(a.stdout, safeMultiline(text))
+		return err
+	}
+	if err := writeNewFile(d.out, []byte(text)); err != nil {
+		return err
+	}
+	if a.g.output == outputJSON {
+		return writeJSON(a.stdout, map[string]string{"path": d.out, "language": d.language, "format": d.format})
+	}
+	fmt.Fprintf(a.stdout, "Wrote %s (%s, %s) of notice %s to %s.\n", d.what, orNone(d.language), d.format, d.notice, d.out)
 	return nil
 }

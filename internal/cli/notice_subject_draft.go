@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"strings"
 
@@ -82,24 +81,8 @@ cascadectl notice subject-draft EXAMPLE-2025-08-23/se-kommun-0180 --lang en --fo
 				case subjectSMS:
 					text = resp.GetSms()
 				}
-				if !strings.HasSuffix(text, "\n") {
-					text += "\n"
-				}
-				if *out == "" {
-					if a.g.output == outputJSON {
-						return writeProto(a.stdout, resp)
-					}
-					_, err := fmt.Fprint(a.stdout, safeMultiline(text))
-					return err
-				}
-				if err := writeNewFile(*out, []byte(text)); err != nil {
-					return err
-				}
-				if a.g.output == outputJSON {
-					return writeJSON(a.stdout, map[string]string{"path": *out, "language": resp.GetLanguage(), "format": f})
-				}
-				fmt.Fprintf(a.stdout, "Wrote the draft to the data subjects (%s, %s) of notice %s to %s.\n", orNone(resp.GetLanguage()), f, args[0], *out)
-				return nil
+				return a.writeDraft(draftOutput{text: text, resp: resp, language: resp.GetLanguage(), format: f,
+					what: "the draft to the data subjects", notice: args[0], out: *out})
 			}
 		},
 	}

@@ -83,5 +83,13 @@ func init() {
 			do: post("/api/questions/"+advNotA+"/1/answer", ctrlA, `{"text":"x"}`)},
 		hostile{name: "controller lists another organisation's questions", surface: "http", want: "HTTP 403",
 			do: get("/api/events/questions?org_id="+advOrgB, ctrlA)},
+		hostile{name: "another organisation's subject draft", surface: "http", want: "HTTP 404", do: get("/api/notices/"+advNotB+"/subject-draft", ctrlA)},
+		hostile{name: "subject draft without a token", surface: "http", want: "HTTP 401", do: get("/api/notices/"+advNotA+"/subject-draft", none)},
+		hostile{name: "controller publishes the advisory page", surface: "http", want: "HTTP 403",
+			do: post("/api/breaches/"+advBreach+"/advisory/publish", ctrlA, `{}`)},
+		hostile{name: "viewer withdraws the advisory page", surface: "http", want: "HTTP 403",
+			do: post("/api/breaches/"+advBreach+"/advisory/unpublish", viewerA, `{}`)},
+		hostile{name: "advisory publish without a token", surface: "http", want: "HTTP 401",
+			do: post("/api/breaches/"+advBreach+"/advisory/publish", none, `{}`)},
 	)
 }

@@ -120,28 +120,21 @@ func (b *browser) eval(js string) string {
 }
 
 func (b *browser) screenshot(name string) {
-	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
-	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Errorf("%s: screenshot: %v", b.name, err)
-		return
-	}
-	path := filepath.Join(b.dir, name+".png")
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		b.t.Error(err)
-	}
-	b.t.Logf("screenshot %s", path)
+	b.save(name, chromedp.FullScreenshot(100))
 }
 
 // screenshotOf saves a picture of the element sel only.
 func (b *browser) screenshotOf(name, sel string) {
-	b.t.Helper()
+	b.save(name, chromedp.Screenshot(sel))
+}
+
+// save takes the picture shot makes and writes it to name.png.
+func (b *browser) save(name string, shot chromedp.Action[[]byte]) {
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.Screenshot(sel))
+	png, err := chromedp.Run(ctx, shot)
 	if err != nil {
-		b.t.Errorf("%s: screenshot of %s: %v", b.name, sel, err)
+		b.t.Errorf("%s: screenshot %s: %v", b.name, name, err)
 		return
 	}
 	path := filepath.Join(b.dir, name+".png")

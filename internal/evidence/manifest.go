@@ -227,7 +227,7 @@ func Sign(e Export, r Rendered, key *signing.Key) (Signed, error) {
 // signature is not checked here (VerifyDir does). As with WriteFiles, dir
 // is created if needed and nothing is overwritten.
 func WriteSigned(dir string, s Signed) ([]string, error) {
-	files, err := s.directory()
+	files, _, err := s.directory()
 	if err != nil {
 		return nil, err
 	}
@@ -238,13 +238,13 @@ func WriteSigned(dir string, s Signed) ([]string, error) {
 // WriteSigned would write: unpacked, it is checked with
 // 'cascadectl evidence verify dir'.
 func WriteZip(w io.Writer, dir string, s Signed) error {
-	files, err := s.directory()
+	files, m, err := s.directory()
 	if err != nil {
 		return err
 	}
 	zw := zip.NewWriter(w)
 	for _, f := range files {
-		fw, err := zw.CreateHeader(&zip.FileHeader{Name: path.Join(dir, f.Name), Method: zip.Deflate, Modified: s.exportedAt()})
+		fw, err := zw.CreateHeader(&zip.FileHeader{Name: path.Join(dir, f.Name), Method: zip.Deflate, Modified: m.ExportedAt})
 		if err != nil {
 			return fmt.Errorf("evidence: zip: %w", err)
 		}
@@ -259,28 +259,20 @@ func WriteZip(w io.Writer, dir string, s Signed) error {
 }
 
 // directory is every file of the signed export: its files, ManifestFile
-// and SignatureFile, once the files are checked against the manifest.
-func (s Signed) directory() ([]File, error) {
+// and SignatureFile, once the files are checked against the manifest,
+// which it returns too.
+func (s Signed) directory() ([]File, Manifest, error) {
 	m, err := ParseManifest(s.Manifest)
 	if err != nil {
-		return nil, fmt.Errorf("evidence: %w", err)
+		return nil, Manifest{}, fmt.Errorf("evidence: %w", err)
 	}
 	if err := m.Check(s.Files); err != nil {
-		return nil, fmt.Errorf("evidence: nothing written: the files do not match their manifest: %w", err)
+		return nil, Manifest{}, fmt.Errorf("evidence: nothing written: the files do not match their manifest: %w", err)
 	}
 	if s.Signature == "" || strings.ContainsAny(s.Signature, "\r\n") {
-		return nil, errors.New("evidence: the manifest's signature is empty or spans lines")
+		return nil, Manifest{}, errors.New("evidence: the manifest's signature is empty or spans lines")
 	}
-	return append(slices.Clone(s.Files), File{ManifestFile, s.Manifest}, File{SignatureFile, []byte(s.Signature + "\n")}), nil
-}
-
-// exportedAt is the manifest's export time (the zip entries' time).
-func (s Signed) exportedAt() time.Time {
-	m, err := ParseManifest(s.Manifest)
-	if err != nil {
-		return time.Time{}
-	}
-	return m.ExportedAt
+	return append(slices.Clone(s.Files), File{ManifestFile, s.Manifest}, File{SignatureFile, []byte(s.Signature + "\n")}), m, nil
 }
 
 // FileResult is the outcome of checking one file of an export.
