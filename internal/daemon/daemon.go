@@ -271,12 +271,14 @@ func (d *Daemon) openStore(ctx, openCtx context.Context, orgs []breach.Org) (*si
 	if d.opts.OrgsFile != "" {
 		// A large registry takes longer than the rest of the start-up.
 		loadCtx, cancelLoad := context.WithTimeout(ctx, 10*time.Minute)
-		err = d.st.PutOrgs(loadCtx, orgs)
+		start := time.Now()
+		res, err := d.st.LoadOrgs(loadCtx, orgs)
 		cancelLoad()
 		if err != nil {
 			return nil, nil, err
 		}
-		d.log.Info("registry loaded", "file", d.opts.OrgsFile, "organisations", len(orgs))
+		d.log.Info("registry loaded", "file", d.opts.OrgsFile, "organisations", len(orgs), "written", res.Written,
+			"unchanged", res.Unchanged, "took", time.Since(start).Round(time.Millisecond))
 	}
 	if err := ring.PublishKeys(openCtx); err != nil {
 		return nil, nil, fmt.Errorf("publish signing keys: %w", err)

@@ -110,3 +110,40 @@ func BenchmarkDecodeChange(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLoadOrgs loads a registry of 100,000 organisations into an
+// empty bucket (new) and loads it again (unchanged: nothing written).
+// Reported: organisations/s.
+func BenchmarkLoadOrgs(b *testing.B) {
+	orgs := make([]breach.Org, 100_000)
+	for i := range orgs {
+		orgs[i] = breach.Org{ID: breach.OrgID(fmt.Sprintf("org-%06d", i)), Name: fmt.Sprintf("Kommun %d", i),
+			DPOEmail: fmt.Sprintf("dpo@org-%06d.example", i), Locale: "sv"}
+	}
+	ctx := context.Background()
+	for _, again := range []bool{false, true} {
+		name := "new"
+		if again {
+			name = "unchanged"
+		}
+		b.Run(name, func(b *testing.B) {
+			var total time.Duration
+			for range b.N {
+				b.StopTimer()
+				st := open(b)
+				if again {
+					if _, err := st.LoadOrgs(ctx, orgs); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+				start := time.Now()
+				if _, err := st.LoadOrgs(ctx, orgs); err != nil {
+					b.Fatal(err)
+				}
+				total += time.Since(start)
+			}
+			b.ReportMetric(float64(len(orgs)*b.N)/total.Seconds(), "orgs/s")
+		})
+	}
+}

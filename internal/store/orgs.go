@@ -1,37 +1,105 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cascadehq/cascade/internal/breach"
 )
 
-// PutOrgs upserts organisations into the registry bucket. Writes are
-// pipelined; it returns once all are persisted.
+// PutResult is what PutOrgs did: organisations written (new or changed)
+// and left alone (stored exactly so already).
+type PutResult struct {
+	Written, Unchanged int
+}
+
+// PutOrgs upserts organisations into the registry bucket (see LoadOrgs).
 func (s *Store) PutOrgs(ctx context.Context, orgs []breach.Org) error {
-	msgs := make([]*nats.Msg, len(orgs))
-	for i, o := range orgs {
+	_, err := s.LoadOrgs(ctx, orgs)
+	return err
+}
+
+// LoadOrgs upserts organisations into the registry bucket and returns once
+// every write is persisted. An organisation stored exactly so already is
+// not written again (a restart with the same registry writes nothing); the
+// others go in atomic batches of up to MaxBatch, one fsync each, instead of
+// one fsync per organisation.
+func (s *Store) LoadOrgs(ctx context.Context, orgs []breach.Org) (PutResult, error) {
+	stored, err := s.orgValues(ctx)
+	if err != nil {
+		return PutResult{}, err
+	}
+	var res PutResult
+	msgs := make([]*nats.Msg, 0, len(orgs))
+	for _, o := range orgs {
 		data, err := json.Marshal(o)
 		if err != nil {
-			return err
+			return PutResult{}, err
 		}
-		msgs[i] = &nats.Msg{Subject: "$KV." + BucketOrgs + "." + string(o.ID), Data: data}
+		if old, ok := stored[o.ID]; ok && bytes.Equal(old, data) {
+			res.Unchanged++
+			continue
+		}
+		stored[o.ID] = data // a later row of the same id is compared with this one
+		msgs = append(msgs, &nats.Msg{Subject: "$KV." + BucketOrgs + "." + string(o.ID), Data: data})
 	}
-	acks, err := PublishAll(ctx, s.js, msgs)
+	// loadBatches batches in flight: the server stages the next while it
+	// commits one.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(loadBatches)
+	for from := 0; from < len(msgs); from += MaxBatch {
+		part := msgs[from:min(from+MaxBatch, len(msgs))]
+		g.Go(func() error {
+			acks, err := s.PublishBatched(gctx, kvStream(BucketOrgs), part)
+			if err != nil {
+				return fmt.Errorf("store registry: %w", err)
+			}
+			for i, a := range acks {
+				if a.Err != nil {
+					return fmt.Errorf("store organisation %s: %w", part[i].Subject[len("$KV."+BucketOrgs+"."):], a.Err)
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return PutResult{}, err
+	}
+	res.Written = len(msgs)
+	return res, nil
+}
+
+// loadBatches is how many of LoadOrgs' batches are in flight at once.
+const loadBatches = 4
+
+// kvStream is the stream behind a bucket.
+func kvStream(bucket string) string { return "KV_" + bucket }
+
+// orgValues reads the stored form of every organisation in the registry.
+func (s *Store) orgValues(ctx context.Context) (map[breach.OrgID][]byte, error) {
+	w, err := s.orgs.WatchAll(ctx, jetstream.IgnoreDeletes())
 	if err != nil {
-		return fmt.Errorf("store registry: %w", err)
+		return nil, fmt.Errorf("read registry: %w", err)
 	}
-	for i, a := range acks {
-		if a.Err != nil {
-			return fmt.Errorf("store organisation %s: %w", orgs[i].ID, a.Err)
+	defer stopWatcher(w)
+	out := map[breach.OrgID][]byte{}
+	for {
+		select {
+		case e := <-w.Updates():
+			if e == nil {
+				return out, nil
+			}
+			out[breach.OrgID(e.Key())] = e.Value()
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
-	return nil
 }
 
 // GetOrg returns one organisation or breach.ErrNotFound.

@@ -168,7 +168,28 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger) (*St
 		}
 		*b.kv = kv
 	}
+	// The registry is loaded in atomic batches (LoadOrgs): one fsync per
+	// batch instead of one per organisation.
+	if err := allowAtomic(ctx, js, kvStream(BucketOrgs)); err != nil {
+		return nil, fmt.Errorf("bucket %s: %w", BucketOrgs, err)
+	}
 	return s, nil
+}
+
+// allowAtomic turns on atomic batch publishing on a bucket's stream (the
+// bucket's own configuration has no such option), unless it is on.
+func allowAtomic(ctx context.Context, js jetstream.JetStream, stream string) error {
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return err
+	}
+	cfg := st.CachedInfo().Config
+	if cfg.AllowAtomicPublish {
+		return nil
+	}
+	cfg.AllowAtomicPublish = true
+	_, err = js.UpdateStream(ctx, cfg)
+	return err
 }
 
 // JetStream is the context the store was opened with, for the packages

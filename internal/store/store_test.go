@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -163,5 +164,61 @@ func TestSummaryCAS(t *testing.T) {
 	got, _ := st.GetSummary(ctx, "B1")
 	if got.Summary.Total != 1 || got.Applied != 5 {
 		t.Fatalf("stored = %+v", got)
+	}
+}
+
+func TestLoadOrgsWritesOnlyChanges(t *testing.T) {
+	st := open(t)
+	ctx := context.Background()
+	orgs := make([]breach.Org, 2500) // more than one atomic batch
+	for i := range orgs {
+		orgs[i] = breach.Org{ID: breach.OrgID(fmt.Sprintf("org-%05d", i)), Name: fmt.Sprintf("Org %d", i)}
+	}
+	res, err := st.LoadOrgs(ctx, orgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Written != len(orgs) || res.Unchanged != 0 {
+		t.Fatalf("first load: %+v, want %d written", res, len(orgs))
+	}
+	kv, err := st.JetStream().KeyValue(ctx, store.BucketOrgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := kv.Get(ctx, "org-00007")
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgs[42].Name = "Renamed"
+	orgs = append(orgs, breach.Org{ID: "org-new", Name: "New"})
+	res, err = st.LoadOrgs(ctx, orgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Written != 2 || res.Unchanged != len(orgs)-2 {
+		t.Fatalf("second load: %+v, want 2 written, %d unchanged", res, len(orgs)-2)
+	}
+	after, err := kv.Get(ctx, "org-00007")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Revision() != before.Revision() {
+		t.Fatalf("an unchanged organisation was written again: revision %d → %d", before.Revision(), after.Revision())
+	}
+	for id, name := range map[breach.OrgID]string{"org-00042": "Renamed", "org-new": "New", "org-02499": "Org 2499"} {
+		o, err := st.GetOrg(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Name != name {
+			t.Fatalf("%s: name %q, want %q", id, o.Name, name)
+		}
+	}
+	all, err := st.AllOrgs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != len(orgs) {
+		t.Fatalf("registry holds %d organisations, want %d", len(all), len(orgs))
 	}
 }
