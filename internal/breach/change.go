@@ -20,8 +20,29 @@ type Change struct {
 	Detail    string     `json:"detail,omitempty"`
 	// PrevRevisionAcked is the revision acknowledged before the change, so
 	// summaries can count acknowledgements of the latest revision.
-	PrevRevisionAcked int    `json:"prev_revision_acked,omitempty"`
-	Notice            Notice `json:"notice"`
+	PrevRevisionAcked int `json:"prev_revision_acked,omitempty"`
+	// Created marks a record that created the notice and recorded its
+	// first delivery at once (Event delivered, Prev UNSPECIFIED): the
+	// notice's history reads it as two entries, created then delivered
+	// (see Split). Older records are one each.
+	Created bool   `json:"created,omitempty"`
+	Notice  Notice `json:"notice"`
+}
+
+// Split is c as the history shows it: a record that created and delivered
+// the notice at once is its creation (at the notice's creation time,
+// PENDING) followed by its delivery; any other record is itself.
+func (c Change) Split() []Change {
+	if !c.Created {
+		return []Change{c}
+	}
+	created := Change{Event: EventCreated, At: c.Notice.CreatedAt, Actor: c.Actor, Principal: c.Principal, Notice: c.Notice}
+	n := &created.Notice
+	n.State, n.Revision, n.DeliveredAt, n.Deadline = StatePending, 0, time.Time{}, time.Time{}
+	n.DeliveryCount, n.LastDeliveryAt, n.Redeliveries = 0, time.Time{}, 0
+	delivered := c
+	delivered.Created, delivered.Prev = false, StatePending
+	return []Change{created, delivered}
 }
 
 // PrevNotice is the notice as it was before c (nil if c created it), as far

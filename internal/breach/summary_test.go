@@ -479,3 +479,34 @@ func TestMovesSummary(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitCreatedAndDelivered(t *testing.T) {
+	at := func(h int) time.Time { return time.Date(2024, 3, 1, h, 0, 0, 0, time.UTC) }
+	n := Notice{ID: NewNoticeID("B", "org-a"), State: StatePending, CreatedAt: at(0)}
+	n.Deliver(at(1), 72*time.Hour, 1)
+	c := Change{Event: EventDelivered, At: at(1), Actor: "cascade", Created: true, Detail: "revision 1", Notice: n}
+	got := c.Split()
+	if len(got) != 2 {
+		t.Fatalf("split into %d, want 2", len(got))
+	}
+	cr, dl := got[0], got[1]
+	if cr.Event != EventCreated || !cr.At.Equal(at(0)) || cr.Prev != StateUnspecified || cr.Notice.State != StatePending ||
+		!cr.Notice.DeliveredAt.IsZero() || !cr.Notice.Deadline.IsZero() || cr.Notice.Revision != 0 || cr.Notice.DeliveryCount != 0 {
+		t.Errorf("creation = %+v", cr)
+	}
+	if dl.Event != EventDelivered || dl.Created || dl.Prev != StatePending || dl.Notice.State != StateDelivered || !dl.Notice.Deadline.Equal(at(1).Add(72*time.Hour)) {
+		t.Errorf("delivery = %+v", dl)
+	}
+	// Counted as one record or as its two entries, the summary is the same.
+	var one, two Summary
+	one.Apply(c.PrevNotice(), &c.Notice)
+	for _, e := range got {
+		two.Apply(e.PrevNotice(), &e.Notice)
+	}
+	if one.Total != 1 || one.Delivered != 1 || one.Total != two.Total || one.Delivered != two.Delivered {
+		t.Errorf("summary of the record %+v, of its entries %+v", one, two)
+	}
+	if plain := (Change{Event: EventAcknowledged, Notice: n}).Split(); len(plain) != 1 {
+		t.Errorf("a plain record split into %d", len(plain))
+	}
+}

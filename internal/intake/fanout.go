@@ -70,77 +70,88 @@ func compare(a, b breach.OrgID) int {
 }
 
 // fanoutChunk brings the notices of one membership chunk to revision rev:
-// an organisation without a notice gets one (PENDING), then its first
-// delivery of rev, which starts its clock; one delivered an older revision
-// gets rev. For an organisation without the NATS channel the message is
-// published all the same (the webhook and e-mail dispatcher takes it from
-// there) but the notice stays PENDING: the dispatcher records the delivery
-// that starts its clock. Then the chunk's timer is armed. Every step is idempotent, so a
-// chunk interrupted anywhere is completed by running it again: notices are
-// not created twice, deliveries are not repeated (stable message ids), and
-// recorded deliveries are not recorded again.
+// an organisation without a notice gets its first delivery of rev, which
+// starts its clock; one delivered an older revision gets rev. Then the
+// chunk's timer is armed.
+//
+// A new notice reached over NATS is stored as one ledger record, created
+// and delivered at once (breach.Change.Created), written after its message
+// is stored: one record per notice instead of two. For an organisation
+// without the NATS channel the message is published all the same (the
+// webhook and e-mail dispatcher takes it from there) but the notice is
+// created PENDING before it, and the dispatcher records the delivery that
+// starts its clock.
+//
+// Every step is idempotent, so a chunk interrupted anywhere is completed
+// by running it again: a message stored before a crash is not stored twice
+// (stable message ids; the first copy's time is recorded), notices are not
+// created twice (a record expects the notice not to exist), and recorded
+// deliveries are not recorded again.
 func (in *Intake) fanoutChunk(ctx context.Context, b *breach.Breach, chunk int, ms []store.Member, rev int) error {
 	now := in.now()
-	creates := make([]store.Change, len(ms))
+	ids := make([]breach.NoticeID, len(ms))
 	for i, m := range ms {
-		creates[i] = store.Change{Event: breach.EventCreated, At: now, Actor: actorSystem, Notice: breach.Notice{
-			ID:             breach.NewNoticeID(b.ID, m.Org),
-			OrgName:        m.Name,
-			State:          breach.StatePending,
-			CreatedAt:      now,
-			ApproxSubjects: m.ApproxSubjects,
-			ApproxRecords:  m.ApproxRecords,
-			AffectedStatus: m.Status,
-			DiscoveredAt:   b.Report.DiscoveredAt,
-			Chunk:          chunk,
-			ClockOnChannel: m.ClockOnChannel,
-		}}
+		ids[i] = breach.NewNoticeID(b.ID, m.Org)
 	}
-	res, err := in.st.AppendChanges(ctx, creates, make([]uint64, len(ms)))
+	vs, err := in.st.GetNotices(ctx, ids)
 	if err != nil {
 		return err
 	}
-	all := make([]*breach.Notice, 0, len(ms)) // every notice of the chunk, for its timer
-	var todo []*breach.Notice                 // notices to deliver rev to
-	var seqs []uint64
-	var existing []breach.NoticeID
-	for i, r := range res {
-		if r.Conflict {
-			existing = append(existing, creates[i].Notice.ID)
-			continue
-		}
-		n := creates[i].Notice
-		all = append(all, &n)
-		todo, seqs = append(todo, &n), append(seqs, r.Seq)
-	}
-	if len(existing) > 0 { // resumed fan-out, or a later revision
-		vs, err := in.st.GetNotices(ctx, existing)
+	var (
+		all         = make([]*breach.Notice, 0, len(ms)) // every notice of the chunk, for its timer
+		todo        []*breach.Notice                     // notices to deliver rev to
+		seqs        []uint64                             // their ledger sequences; 0: not stored yet
+		withdrawals []*breach.Notice
+		creates     []store.Change // PENDING notices stored before their first message
+	)
+	planExisting := func(v store.Version) error {
+		p, v, err := in.plan(ctx, b, rev, v) // targets.go
 		if err != nil {
 			return err
 		}
-		var withdrawals []*breach.Notice
-		for i, v := range vs {
-			if v.Notice == nil {
-				// The create conflicted, yet the notice reads as missing: a
-				// concurrent write not yet visible. Retry the report later
-				// rather than skip the organisation.
-				return fmt.Errorf("notice %s: creation conflicted but it is not readable yet", existing[i])
-			}
-			p, v, err := in.plan(ctx, b, rev, v) // targets.go
-			if err != nil {
+		all = append(all, v.Notice)
+		switch p {
+		case planDeliver:
+			todo, seqs = append(todo, v.Notice), append(seqs, v.Seq)
+		case planWithdraw:
+			withdrawals = append(withdrawals, v.Notice)
+		}
+		return nil
+	}
+	for i, v := range vs {
+		if v.Notice != nil { // resumed fan-out, or a later revision
+			if err := planExisting(v); err != nil {
 				return err
 			}
-			all = append(all, v.Notice)
-			switch p {
-			case planDeliver:
-				todo, seqs = append(todo, v.Notice), append(seqs, v.Seq)
-			case planWithdraw:
-				withdrawals = append(withdrawals, v.Notice)
-			}
+			continue
 		}
-		if err := in.withdraw(ctx, b, rev, withdrawals); err != nil {
+		n := newNotice(b, ms[i], chunk, now)
+		if n.ClockOnChannel {
+			creates = append(creates, store.Change{Event: breach.EventCreated, At: now, Actor: actorSystem, Notice: *n})
+			continue
+		}
+		all, todo, seqs = append(all, n), append(todo, n), append(seqs, 0)
+	}
+	if len(creates) > 0 {
+		res, err := in.st.AppendChanges(ctx, creates, make([]uint64, len(creates)))
+		if err != nil {
 			return err
 		}
+		var existing []breach.NoticeID
+		for i, r := range res {
+			if r.Conflict {
+				existing = append(existing, creates[i].Notice.ID)
+				continue
+			}
+			n := creates[i].Notice
+			all, todo, seqs = append(all, &n), append(todo, &n), append(seqs, r.Seq)
+		}
+		if err := in.planCreated(ctx, existing, planExisting); err != nil {
+			return err
+		}
+	}
+	if err := in.withdraw(ctx, b, rev, withdrawals); err != nil {
+		return err
 	}
 	if len(todo) > 0 {
 		if err := in.deliver(ctx, b, todo, seqs, rev); err != nil {
@@ -150,8 +161,50 @@ func (in *Intake) fanoutChunk(ctx context.Context, b *breach.Breach, chunk int, 
 	return in.timers.Arm(ctx, b.ID, chunk, in.timers.Next(all))
 }
 
+// newNotice is member m's notice of b before its first delivery.
+func newNotice(b *breach.Breach, m store.Member, chunk int, now time.Time) *breach.Notice {
+	return &breach.Notice{
+		ID:             breach.NewNoticeID(b.ID, m.Org),
+		OrgName:        m.Name,
+		State:          breach.StatePending,
+		CreatedAt:      now,
+		ApproxSubjects: m.ApproxSubjects,
+		ApproxRecords:  m.ApproxRecords,
+		AffectedStatus: m.Status,
+		DiscoveredAt:   b.Report.DiscoveredAt,
+		Chunk:          chunk,
+		ClockOnChannel: m.ClockOnChannel,
+	}
+}
+
+// planCreated plans the notices another writer created meanwhile (their
+// creation here conflicted).
+func (in *Intake) planCreated(ctx context.Context, ids []breach.NoticeID, plan func(store.Version) error) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	vs, err := in.st.GetNotices(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i, v := range vs {
+		if v.Notice == nil {
+			// The create conflicted, yet the notice reads as missing: a
+			// concurrent write not yet visible. Retry the report later
+			// rather than skip the organisation.
+			return fmt.Errorf("notice %s: creation conflicted but it is not readable yet", ids[i])
+		}
+		if err := plan(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // deliver publishes revision rev to each notice's organisation, then
-// records the delivery. ns are updated in place to their stored state.
+// records the delivery: a notice not stored yet (seqs[i] == 0) is created
+// delivered in the same record. ns are updated in place to their stored
+// state.
 func (in *Intake) deliver(ctx context.Context, b *breach.Breach, ns []*breach.Notice, seqs []uint64, rev int) error {
 	at := in.now()
 	out := make([]delivery.Outgoing, len(ns))
@@ -175,8 +228,12 @@ func (in *Intake) deliver(ctx context.Context, b *breach.Breach, ns []*breach.No
 		}
 		prev, prevAcked := n.State, n.RevisionAcked
 		ev := n.Deliver(results[i].SentAt, in.window, rev)
-		changes = append(changes, store.Change{Event: ev, At: results[i].SentAt, Actor: actorSystem, Prev: prev, PrevRevisionAcked: prevAcked,
-			Detail: fmt.Sprintf("revision %d", rev), Notice: *n})
+		c := store.Change{Event: ev, At: results[i].SentAt, Actor: actorSystem, Prev: prev, PrevRevisionAcked: prevAcked,
+			Detail: fmt.Sprintf("revision %d", rev), Notice: *n}
+		if seqs[i] == 0 {
+			c.Prev, c.Created = breach.StateUnspecified, true
+		}
+		changes = append(changes, c)
 		expect, idx = append(expect, seqs[i]), append(idx, i)
 	}
 	res, err := in.st.AppendChanges(ctx, changes, expect)
@@ -189,7 +246,8 @@ func (in *Intake) deliver(ctx context.Context, b *breach.Breach, ns []*breach.No
 			continue
 		}
 		// Someone changed the notice meanwhile (an acknowledgement, or another
-		// daemon on the same fan-out): record the delivery only if still needed.
+		// daemon on the same fan-out, which created it): record the delivery
+		// only if still needed.
 		sent := results[i].SentAt
 		cur, err := in.st.UpdateNoticeDetail(ctx, ns[i].ID, actorSystem, sent, fmt.Sprintf("revision %d", rev), func(n *breach.Notice) (breach.Event, error) {
 			if (n.State != breach.StatePending && n.Revision >= rev) || n.State == breach.StateWithdrawn {

@@ -409,7 +409,9 @@ func (s *Store) History(ctx context.Context, id breach.NoticeID) ([]Entry, error
 		if err != nil {
 			return err
 		}
-		out = append(out, Entry{Seq: md.Sequence.Stream, Change: c})
+		for _, c := range c.Split() {
+			out = append(out, Entry{Seq: md.Sequence.Stream, Change: c})
+		}
 		return nil
 	})
 	if err != nil {
@@ -442,7 +444,9 @@ func (s *Store) Histories(ctx context.Context, b breach.BreachID, org breach.Org
 		if err != nil {
 			return err
 		}
-		out[c.Notice.ID] = append(out[c.Notice.ID], Entry{Seq: md.Sequence.Stream, Change: c})
+		for _, c := range c.Split() {
+			out[c.Notice.ID] = append(out[c.Notice.ID], Entry{Seq: md.Sequence.Stream, Change: c})
+		}
 		return nil
 	})
 	if err != nil {
