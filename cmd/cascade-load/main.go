@@ -21,6 +21,9 @@ import (
 )
 
 func main() {
+	if loadtest.IsClientMode() { // the clients of a run, started by cascade-load itself
+		os.Exit(loadtest.ClientMain(os.Stdin, os.Stdout, os.Stderr))
+	}
 	cfg, err := loadtest.ParseFlags(os.Args[1:], os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return

@@ -11,6 +11,14 @@ import (
 	"testing"
 )
 
+// TestMain lets Run start this test binary as its client process.
+func TestMain(m *testing.M) {
+	if IsClientMode() {
+		os.Exit(ClientMain(os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
 // TestSmokeEndToEnd runs the smoke configuration (every scenario, tiny
 // sizes, once) and checks that each scenario produced its figures.
 func TestSmokeEndToEnd(t *testing.T) {
