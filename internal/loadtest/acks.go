@@ -183,7 +183,7 @@ func (r *runner) runAcksStatus(ctx context.Context) error {
 		r.rep.add(ScenarioStatus, "status.raw_kv_get_p50_ms", name("raw KV get of the summary record p50"), "ms", kp50)
 		r.rep.add(ScenarioStatus, "status.raw_kv_get_p99_ms", name("raw KV get of the summary record p99"), "ms", kp99)
 		r.rep.notef("status: one prober per RPC, %s pause between calls; ListNotices walks the breach's pages of 100 in order and starts over; "+
-			"the raw KV get reads the breach's record in %s from the tool's own NATS connection (GetBreachSummary reads it and the breach record)", cfg.StatusInterval, store.BucketSummaries)
+			"the raw KV get reads the breach's record in %s from the client process's own NATS connection (GetBreachSummary reads it and the breach record)", cfg.StatusInterval, store.BucketSummaries)
 	}
 	return nil
 }
