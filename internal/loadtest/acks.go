@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/cascadehq/cascade/internal/store"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
@@ -74,40 +77,46 @@ func (r *runner) runAcksStatus(ctx context.Context) error {
 			}
 		}
 	}
+	clients, err := r.startClients(ctx)
+	if err != nil {
+		return err
+	}
+	defer clients.stop()
+	natsURL, seed := in.natsForClients()
 	var acks []ackResult
 	var kvs []kvResult
 	var probes []statusResult
 	for rep := range cfg.Reps {
-		var ids []string
 		if doAcks {
-			for i := range cfg.AckNotices {
-				ids = append(ids, ackIDs[rep]+"/"+orgID(i))
-			}
-			r.progressf("acks rep %d/%d: raw KV CAS at concurrency %d for %s on the same server", rep+1, cfg.Reps, cfg.AckConcurrency, cfg.kvDuration())
-			k, err := kvCAS(ctx, in.js, cfg.AckConcurrency, cfg.kvDuration(), cfg.MsgSize)
+			r.progressf("acks rep %d/%d: raw KV CAS at concurrency %d for %s on the same server, from the client process", rep+1, cfg.Reps, cfg.AckConcurrency, cfg.kvDuration())
+			a, err := clients.do(ctx, job{Kind: "kv_cas", NATSURL: natsURL, NATSSeed: seed, Concurrency: cfg.AckConcurrency, Duration: cfg.kvDuration(), MsgSize: cfg.MsgSize})
 			if err != nil {
 				return err
 			}
-			kvs = append(kvs, k)
+			kvs = append(kvs, a.KV.result())
 		}
-		pctx, stopProbes := context.WithCancel(ctx)
-		var probe statusResult
-		var wg sync.WaitGroup
+		j := job{Kind: "acks", GRPCAddr: in.d.GRPCAddr(), NATSURL: natsURL, NATSSeed: seed, Concurrency: cfg.AckConcurrency, Duration: cfg.AckDuration}
 		if doStatus {
-			wg.Go(func() { probe = probeStatus(pctx, in, statusID, cfg.StatusInterval) })
+			j.Status = &statusJob{Breach: statusID, Interval: cfg.StatusInterval, Bucket: store.BucketSummaries}
 		}
 		if doAcks {
-			r.progressf("acks rep %d/%d: %d gRPC clients acknowledging up to %d distinct notices for %s", rep+1, cfg.Reps, cfg.AckConcurrency, len(ids), cfg.AckDuration)
-			a, err := runAcks(ctx, in.d.GRPCAddr(), ids, cfg.AckConcurrency, cfg.AckDuration)
-			stopProbes()
-			wg.Wait()
-			if err != nil {
-				return err
-			}
+			j.Breach, j.Count = ackIDs[rep], cfg.AckNotices
+			r.progressf("acks rep %d/%d: %d gRPC clients (client process) acknowledging up to %d distinct notices for %s", rep+1, cfg.Reps, cfg.AckConcurrency, cfg.AckNotices, cfg.AckDuration)
+		} else {
+			r.progressf("status rep %d/%d: probing for %s without load (acks not selected)", rep+1, cfg.Reps, cfg.AckDuration)
+		}
+		cpu := startCPU()
+		ans, err := clients.do(ctx, j)
+		if err != nil {
+			return err
+		}
+		if doAcks {
+			a := ans.Acks.result()
+			a.cores = cpu.cores()
 			r.progressf("acks rep %d/%d: %d acks in %.1fs (%.0f/s), p50 %.2f ms, p99 %.2f ms, %d errors", rep+1, cfg.Reps, a.acks, a.elapsed.Seconds(),
 				rate(a.acks, a.elapsed), a.lat.P50ms, a.lat.P99ms, a.errors)
 			if a.exhausted {
-				r.rep.notef("acks rep %d: all %d notices were acknowledged after %.1fs, before --ack-duration %s ended; the rate is over that time", rep+1, len(ids), a.elapsed.Seconds(), cfg.AckDuration)
+				r.rep.notef("acks rep %d: all %d notices were acknowledged after %.1fs, before --ack-duration %s ended; the rate is over that time", rep+1, cfg.AckNotices, a.elapsed.Seconds(), cfg.AckDuration)
 			}
 			if a.firstErr != nil {
 				r.rep.notef("acks rep %d: %d errors, first: %v", rep+1, a.errors, a.firstErr)
@@ -116,20 +125,16 @@ func (r *runner) runAcksStatus(ctx context.Context) error {
 				r.rep.Errors = append(r.rep.Errors, fmt.Sprintf("acks rep %d: %v", rep+1, err))
 			}
 			acks = append(acks, a)
-		} else {
-			r.progressf("status rep %d/%d: probing for %s without load (acks not selected)", rep+1, cfg.Reps, cfg.AckDuration)
-			select {
-			case <-ctx.Done():
-			case <-time.After(cfg.AckDuration):
-			}
-			stopProbes()
-			wg.Wait()
 		}
 		if doStatus {
-			if probe.err != nil {
-				return probe.err
+			if ans.Status == nil {
+				return errors.New("status: the client process returned no probes")
 			}
-			probes = append(probes, probe)
+			if ans.Status.Err != "" {
+				return errors.New(ans.Status.Err)
+			}
+			probes = append(probes, statusResult{summary: LatencyOf(fromNanos(ans.Status.Summary)), list: LatencyOf(fromNanos(ans.Status.List)),
+				kvGet: LatencyOf(fromNanos(ans.Status.KVGet))})
 		}
 	}
 	if doAcks {
@@ -150,7 +155,7 @@ func (r *runner) runAcksStatus(ctx context.Context) error {
 		r.rep.add(ScenarioAcks, "acks.p99_ms", "ack latency p99", "ms", p99)
 		r.rep.add(ScenarioAcks, "acks.count", "acks done", "acks", n)
 		r.rep.add(ScenarioAcks, "acks.seconds", "acks run time", "s", secs)
-		r.rep.add(ScenarioAcks, "acks.cpu_cores", "process CPU while acking (tool, daemon, server)", "cores", cores)
+		r.rep.add(ScenarioAcks, "acks.cpu_cores", "daemon process CPU while acking (daemon, embedded server; the clients run in their own process)", "cores", cores)
 		f := r.rep.add(ScenarioAcks, "acks.pct_of_kv_cas", fmt.Sprintf("acks/s as %% of raw KV CAS C=%d (fsync)", c), "%", pct)
 		if kv := r.rep.Figure("raw.kv_cas_fsync.ops_per_s"); kv != nil && kv.Median > 0 && len(pct) > 0 {
 			f.Median = 100 * Summarize(rates).Median / kv.Median // ratio of the medians
@@ -178,7 +183,7 @@ func (r *runner) runAcksStatus(ctx context.Context) error {
 		r.rep.add(ScenarioStatus, "status.raw_kv_get_p50_ms", name("raw KV get of the summary record p50"), "ms", kp50)
 		r.rep.add(ScenarioStatus, "status.raw_kv_get_p99_ms", name("raw KV get of the summary record p99"), "ms", kp99)
 		r.rep.notef("status: one prober per RPC, %s pause between calls; ListNotices walks the breach's pages of 100 in order and starts over; "+
-			"the raw KV get reads the breach's record in %s from the tool's own NATS connection (GetBreachSummary reads it and the breach record)", cfg.StatusInterval, store.BucketSummaries)
+			"the raw KV get reads the breach's record in %s from the client process's own NATS connection (GetBreachSummary reads it and the breach record)", cfg.StatusInterval, store.BucketSummaries)
 	}
 	return nil
 }
@@ -188,15 +193,29 @@ type ackResult struct {
 	acks      int
 	elapsed   time.Duration
 	lat       Latency
+	lats      []time.Duration // every successful acknowledgement's latency (client side)
 	errors    int
 	firstErr  error
 	exhausted bool    // every notice acknowledged before the duration ended
-	cores     float64 // process CPU while the acks ran (status probes included)
+	cores     float64 // daemon process CPU while the acks ran
+}
+
+// result summarises what the client process measured.
+func (w *ackWire) result() ackResult {
+	a := ackResult{elapsed: time.Duration(w.Elapsed), errors: w.Errors, exhausted: w.Exhausted}
+	if w.FirstErr != "" {
+		a.firstErr = errors.New(w.FirstErr)
+	}
+	a.lats = fromNanos(w.Lat)
+	a.acks = len(a.lats)
+	a.lat = LatencyOf(slices.Clone(a.lats))
+	return a
 }
 
 // runAcks runs conc clients, each on its own gRPC connection, for dur:
-// client w acknowledges notices w, w+conc, w+2·conc, ... (each once).
-func runAcks(ctx context.Context, addr string, ids []string, conc int, dur time.Duration) (ackResult, error) {
+// client w acknowledges notices w, w+conc, w+2·conc, ... (each once),
+// with tokens[i] as the bearer token of ids[i] if tokens is not nil.
+func runAcks(ctx context.Context, addr string, ids, tokens []string, conc int, dur time.Duration) (ackResult, error) {
 	conns := make([]*grpc.ClientConn, conc)
 	for w := range conc {
 		cc, err := dialGRPC(addr)
@@ -214,7 +233,6 @@ func runAcks(ctx context.Context, addr string, ids []string, conc int, dur time.
 	var firstErr error
 	var once sync.Once
 	var wg sync.WaitGroup
-	cpu := startCPU()
 	start := time.Now()
 	end := start.Add(dur)
 	for w := range conc {
@@ -223,6 +241,9 @@ func runAcks(ctx context.Context, addr string, ids []string, conc int, dur time.
 			for i := w; i < len(ids) && time.Now().Before(end) && ctx.Err() == nil; i += conc {
 				t0 := time.Now()
 				rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				if tokens != nil {
+					rctx = withToken(rctx, tokens[i])
+				}
 				_, err := c.AcknowledgeNotice(rctx, &cascadev1.AcknowledgeNoticeRequest{NoticeId: ids[i], AcknowledgedBy: "dpo@loadtest.example.org"})
 				cancel()
 				if err != nil {
@@ -235,14 +256,13 @@ func runAcks(ctx context.Context, addr string, ids []string, conc int, dur time.
 		})
 	}
 	wg.Wait()
-	res := ackResult{elapsed: time.Since(start), firstErr: firstErr, exhausted: time.Now().Before(end), cores: cpu.cores()}
-	var all []time.Duration
+	res := ackResult{elapsed: time.Since(start), firstErr: firstErr, exhausted: time.Now().Before(end)}
 	for w := range conc {
-		all = append(all, lats[w]...)
+		res.lats = append(res.lats, lats[w]...)
 		res.errors += errs[w]
 	}
-	res.acks = len(all)
-	res.lat = LatencyOf(all)
+	res.acks = len(res.lats)
+	res.lat = LatencyOf(slices.Clone(res.lats))
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}
@@ -250,6 +270,11 @@ func runAcks(ctx context.Context, addr string, ids []string, conc int, dur time.
 		return res, fmt.Errorf("no acknowledgement succeeded: %w", firstErr)
 	}
 	return res, nil
+}
+
+// withToken sends token as the call's bearer token.
+func withToken(ctx context.Context, token string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 }
 
 // waitReady connects cc and waits until it is ready, so that connection
@@ -300,26 +325,33 @@ func checkAcknowledged(ctx context.Context, in *instance, breaches []string, wan
 // statusResult is one repetition of the status probes.
 type statusResult struct {
 	summary, list Latency
-	kvGet         Latency // raw: KV get of the breach's summary record, on the tool's own NATS connection
-	err           error
+	kvGet         Latency // raw: KV get of the breach's summary record, on the client process's own NATS connection
+}
+
+// probed is what the probes measured (every call's latency).
+type probed struct {
+	summary, list, kvGet []time.Duration
+	err                  error
 }
 
 // probeStatus calls GetBreachSummary and ListNotices (pages of 100, in
-// order, starting over at the end) on breach id, one prober each with
-// interval between calls, until ctx ends.
-func probeStatus(ctx context.Context, in *instance, id string, interval time.Duration) statusResult {
-	cc, err := dialGRPC(in.d.GRPCAddr())
+// order, starting over at the end) on the breach, and reads its summary
+// record from the KV bucket, one prober each with the interval between
+// calls, until ctx ends.
+func probeStatus(ctx context.Context, addr string, js jetstream.JetStream, sj statusJob) probed {
+	id, interval := sj.Breach, sj.Interval
+	cc, err := dialGRPC(addr)
 	if err != nil {
-		return statusResult{err: err}
+		return probed{err: err}
 	}
 	defer cc.Close()
 	if err := waitReady(ctx, cc); err != nil {
-		return statusResult{err: err}
+		return probed{err: err}
 	}
 	bc, nc := cascadev1.NewBreachServiceClient(cc), cascadev1.NewNoticeServiceClient(cc)
-	summaries, err := in.js.KeyValue(ctx, store.BucketSummaries)
+	summaries, err := js.KeyValue(ctx, sj.Bucket)
 	if err != nil {
-		return statusResult{err: err}
+		return probed{err: err}
 	}
 	var sum, list, kvGet []time.Duration
 	var sumErr, listErr, kvErr error
@@ -385,7 +417,5 @@ func probeStatus(ctx context.Context, in *instance, id string, interval time.Dur
 		}
 	})
 	wg.Wait()
-	res := statusResult{summary: LatencyOf(sum), list: LatencyOf(list), kvGet: LatencyOf(kvGet)}
-	res.err = errors.Join(sumErr, listErr, kvErr)
-	return res
+	return probed{summary: sum, list: list, kvGet: kvGet, err: errors.Join(sumErr, listErr, kvErr)}
 }

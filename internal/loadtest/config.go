@@ -19,12 +19,13 @@ const (
 	ScenarioFanout  = "fanout"
 	ScenarioAcks    = "acks"
 	ScenarioStatus  = "status"
+	ScenarioWatch   = "watch"
 	ScenarioRestart = "restart"
 	ScenarioTimers  = "timers"
 )
 
 // AllScenarios in the order they run.
-var AllScenarios = []string{ScenarioRaw, ScenarioFanout, ScenarioAcks, ScenarioStatus, ScenarioRestart, ScenarioTimers}
+var AllScenarios = []string{ScenarioRaw, ScenarioFanout, ScenarioAcks, ScenarioStatus, ScenarioWatch, ScenarioRestart, ScenarioTimers}
 
 // Config says what cascade-load measures. Every count and duration is
 // bounded (see validate).
@@ -42,6 +43,14 @@ type Config struct {
 
 	StatusOrgs     int           // notices of the breach probed by the status scenario
 	StatusInterval time.Duration // pause between two status calls of one prober
+
+	// Watch: live views and WatchBreach streams open during a fan-out of
+	// WatchOrgs organisations and then during the acknowledgement of the
+	// watched notices (see runWatch).
+	WatchOrgs           int  // organisations of the watched breach
+	WatchViews          int  // dashboard live views, one controller organisation each
+	WatchStreams        int  // gRPC WatchBreach streams (viewer tokens)
+	WatchIncludeNotices bool // the streams ask for every notice, not only the summary
 
 	RestartNotices  int // notices stored before the restart (created by fan-outs)
 	RestartBreaches int // all_customers breaches those notices come from
@@ -77,6 +86,9 @@ func DefaultConfig() Config {
 		AckDuration:     20 * time.Second,
 		StatusOrgs:      100_000,
 		StatusInterval:  10 * time.Millisecond,
+		WatchOrgs:       100_000,
+		WatchViews:      1_000,
+		WatchStreams:    64,
 		RestartNotices:  1_000_000,
 		RestartBreaches: 10,
 		TimerNotices:    1_000_000,
@@ -93,6 +105,9 @@ func SmokeConfig() Config {
 	c.AckNotices = 200
 	c.AckDuration = 2 * time.Second
 	c.StatusOrgs = 200
+	c.WatchOrgs = 200
+	c.WatchViews = 20
+	c.WatchStreams = 4
 	c.RestartNotices = 1_000
 	c.TimerNotices = 1_000
 	c.TimerLead = 3 * time.Second
@@ -117,6 +132,7 @@ const (
 	maxConcurrency = 1024
 	maxDuration    = 10 * time.Minute
 	maxReps        = 20
+	maxWatchers    = 10_000
 )
 
 func (c Config) validate() error {
@@ -149,6 +165,12 @@ func (c Config) validate() error {
 	checkRange("--ack-notices", c.AckNotices, 1, maxOrgs)
 	checkRange("--ack-concurrency", c.AckConcurrency, 1, maxConcurrency)
 	checkRange("--status-orgs", c.StatusOrgs, 1, maxOrgs)
+	checkRange("--watch-orgs", c.WatchOrgs, 1, maxOrgs)
+	checkRange("--watch-views", c.WatchViews, 0, min(c.WatchOrgs, maxWatchers))
+	checkRange("--watch-streams", c.WatchStreams, 0, maxWatchers)
+	if c.Has(ScenarioWatch) && c.WatchViews+c.WatchStreams == 0 {
+		errs = append(errs, errors.New("--watch-views and --watch-streams: the watch scenario needs at least one watcher"))
+	}
 	checkRange("--restart-notices", c.RestartNotices, 1, maxNotices)
 	checkRange("--restart-breaches", c.RestartBreaches, 1, 1000)
 	checkRange("--timer-notices", c.TimerNotices, 1, maxNotices)
@@ -220,8 +242,10 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 		fmt.Fprintf(stderr, "Usage: cascade-load [flags]\n\n"+
 			"Measures Cascade (embedded daemon, fsync on every write) beside the raw JetStream limits of the same\n"+
 			"server, in one run; each scenario is repeated --reps times and reported as median [min, max].\n"+
-			"Scenarios: raw, fanout, acks, status, restart, timers (raw publish also runs with fanout, raw KV CAS with\n"+
-			"acks: they are their baselines). Progress goes to stderr, the table to stdout.\n\nFlags:\n")
+			"Scenarios: raw, fanout, acks, status, watch, restart, timers (raw publish also runs with fanout, raw KV CAS\n"+
+			"with acks: they are their baselines). The acknowledging, probing and watching clients and the raw KV CAS\n"+
+			"run in a second process (this binary again), the daemon and its server in this one. Progress goes to\n"+
+			"stderr, the table to stdout.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	scen := fs.String("scenarios", strings.Join(c.Scenarios, ","), "comma-separated scenarios to run: "+strings.Join(AllScenarios, ","))
@@ -235,6 +259,10 @@ func ParseFlags(args []string, stderr io.Writer) (Config, error) {
 	fs.DurationVar(&c.KVDuration, "kv-duration", c.KVDuration, "raw KV compare-and-set duration (0: --ack-duration)")
 	fs.IntVar(&c.StatusOrgs, "status-orgs", c.StatusOrgs, "notices of the breach whose status is probed under load")
 	fs.DurationVar(&c.StatusInterval, "status-interval", c.StatusInterval, "pause between two calls of one status prober (a polling dashboard)")
+	fs.IntVar(&c.WatchOrgs, "watch-orgs", c.WatchOrgs, "watch: organisations of the breach fanned out while the views and streams are open")
+	fs.IntVar(&c.WatchViews, "watch-views", c.WatchViews, "watch: dashboard live views (server-sent events), one controller organisation and token each: its inbox during the fan-out, its notice page during the acknowledgements")
+	fs.IntVar(&c.WatchStreams, "watch-streams", c.WatchStreams, "watch: gRPC WatchBreach streams of the breach (viewer tokens), open through the fan-out and the acknowledgements")
+	fs.BoolVar(&c.WatchIncludeNotices, "watch-include-notices", c.WatchIncludeNotices, "watch: the WatchBreach streams ask for every notice (include_notices), not only the summary")
 	fs.IntVar(&c.RestartNotices, "restart-notices", c.RestartNotices, "notices stored before the restart (created by all_customers fan-outs)")
 	fs.IntVar(&c.RestartBreaches, "restart-breaches", c.RestartBreaches, "breaches the restart notices come from (registry = notices / breaches)")
 	fs.IntVar(&c.TimerNotices, "timer-notices", c.TimerNotices, "pending reminders (reusing the restart scenario's notices)")

@@ -49,6 +49,7 @@ type runner struct {
 	blockRate     int       // block profile rate (--blockprofile), 0: off
 	big           *bigStore // the restart/timers store in use
 	storeRates    []float64 // notices/s of each big store created
+	clientPID     int       // the last client process started
 }
 
 // afterServerStart sets the block profile rate again: an embedded
@@ -117,6 +118,10 @@ type instance struct {
 	cc   *grpc.ClientConn
 	bc   cascadev1.BreachServiceClient
 	ncl  cascadev1.NoticeServiceClient
+	tc   cascadev1.TokenServiceClient
+	// token is the first vendor token, with which the tool calls an
+	// authenticating daemon (empty with --insecure-no-auth).
+	token string
 }
 
 // external reports whether the daemons run against an external NATS server.
@@ -336,18 +341,51 @@ func (in *instance) connect() error {
 		in.nc.Close()
 		return err
 	}
-	if in.cc, err = dialGRPC(in.d.GRPCAddr()); err != nil {
+	var dialOpts []grpc.DialOption
+	if !in.opts.InsecureNoAuth {
+		path := in.opts.BootstrapTokenFile
+		if path == "" {
+			path = filepath.Join(in.opts.DataDir, "vendor.token")
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			in.nc.Close()
+			return fmt.Errorf("%s: the first vendor token: %w", in.name, err)
+		}
+		in.token = strings.TrimSpace(string(b))
+		dialOpts = append(dialOpts, grpc.WithPerRPCCredentials(bearer(in.token)))
+	}
+	if in.cc, err = dialGRPC(in.d.GRPCAddr(), dialOpts...); err != nil {
 		in.nc.Close()
 		return err
 	}
 	in.bc = cascadev1.NewBreachServiceClient(in.cc)
 	in.ncl = cascadev1.NewNoticeServiceClient(in.cc)
+	in.tc = cascadev1.NewTokenServiceClient(in.cc)
 	return nil
 }
 
-func dialGRPC(addr string) (*grpc.ClientConn, error) {
-	return grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+// bearer sends a token with every call.
+type bearer string
+
+func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(b)}, nil
+}
+func (bearer) RequireTransportSecurity() bool { return false }
+
+// natsForClients is the NATS URL and the seed file (empty: none) with
+// which the client process connects to this daemon's server, as the
+// daemon's user.
+func (in *instance) natsForClients() (url, seed string) {
+	if dir := in.d.NATSAuthDir(); dir != "" {
+		seed = filepath.Join(dir, natsauth.DaemonSeedFile)
+	}
+	return in.d.NATSURL(), seed
+}
+
+func dialGRPC(addr string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+	return grpc.NewClient(addr, append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64 << 20))}, opts...)...)
 }
 
 // stop stops the daemon and closes the clients (idempotent).

@@ -2,8 +2,10 @@ package loadtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -56,10 +58,23 @@ func rawPublish(ctx context.Context, js jetstream.JetStream, n, size int) (time.
 
 // kvResult is one run of concurrent KV compare-and-set updates.
 type kvResult struct {
-	ops     int
-	elapsed time.Duration
-	lat     Latency
-	errors  int
+	ops      int
+	elapsed  time.Duration
+	lat      Latency
+	lats     []time.Duration // every successful update's latency
+	errors   int
+	firstErr error
+}
+
+// result summarises what the client process measured.
+func (w *kvWire) result() kvResult {
+	k := kvResult{elapsed: time.Duration(w.Elapsed), errors: w.Errors, lats: fromNanos(w.Lat)}
+	if w.FirstErr != "" {
+		k.firstErr = errors.New(w.FirstErr)
+	}
+	k.ops = len(k.lats)
+	k.lat = LatencyOf(slices.Clone(k.lats))
+	return k
 }
 
 // kvCAS runs conc workers for dur, each updating its own key of a fresh
@@ -111,14 +126,13 @@ func kvCAS(ctx context.Context, js jetstream.JetStream, conc int, dur time.Durat
 		})
 	}
 	wg.Wait()
-	res := kvResult{elapsed: time.Since(start)}
-	var all []time.Duration
+	res := kvResult{elapsed: time.Since(start), firstErr: firstErr}
 	for w := range conc {
-		all = append(all, lats[w]...)
+		res.lats = append(res.lats, lats[w]...)
 		res.errors += errs[w]
 	}
-	res.ops = len(all)
-	res.lat = LatencyOf(all)
+	res.ops = len(res.lats)
+	res.lat = LatencyOf(slices.Clone(res.lats))
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}
@@ -212,10 +226,11 @@ func (r *runner) runRaw(ctx context.Context) error {
 			}
 		}
 		if doKV {
+			url, seed := in.natsForClients()
 			var res []kvResult
 			for rep := range cfg.Reps {
-				r.progressf("raw: KV CAS at concurrency %d for %s (fsync as the daemon), rep %d/%d", cfg.AckConcurrency, cfg.kvDuration(), rep+1, cfg.Reps)
-				k, err := kvCAS(ctx, in.js, cfg.AckConcurrency, cfg.kvDuration(), cfg.MsgSize)
+				r.progressf("raw: KV CAS at concurrency %d for %s (fsync as the daemon), rep %d/%d, from the client process", cfg.AckConcurrency, cfg.kvDuration(), rep+1, cfg.Reps)
+				k, err := r.kvCASClients(ctx, url, seed)
 				if err != nil {
 					return err
 				}
@@ -249,8 +264,8 @@ func (r *runner) runRaw(ctx context.Context) error {
 	if cfg.Has(ScenarioRaw) {
 		var res []kvResult
 		for rep := range cfg.Reps {
-			r.progressf("raw: KV CAS at concurrency %d for %s WITHOUT fsync, rep %d/%d", cfg.AckConcurrency, cfg.kvDuration(), rep+1, cfg.Reps)
-			k, err := kvCAS(ctx, nf.js, cfg.AckConcurrency, cfg.kvDuration(), cfg.MsgSize)
+			r.progressf("raw: KV CAS at concurrency %d for %s WITHOUT fsync, rep %d/%d, from the client process", cfg.AckConcurrency, cfg.kvDuration(), rep+1, cfg.Reps)
+			k, err := r.kvCASClients(ctx, nf.s.ClientURL(), "")
 			if err != nil {
 				return err
 			}
@@ -259,6 +274,21 @@ func (r *runner) runRaw(ctx context.Context) error {
 		r.kvFigures(ScenarioRaw, "raw.kv_cas_nofsync", "(no fsync)", res)
 	}
 	return nil
+}
+
+// kvCASClients runs kvCAS in a client process of its own against the
+// server at url (as the daemon's user if seed is not empty).
+func (r *runner) kvCASClients(ctx context.Context, url, seed string) (kvResult, error) {
+	p, err := r.startClients(ctx)
+	if err != nil {
+		return kvResult{}, err
+	}
+	defer p.stop()
+	a, err := p.do(ctx, job{Kind: "kv_cas", NATSURL: url, NATSSeed: seed, Concurrency: r.cfg.AckConcurrency, Duration: r.cfg.kvDuration(), MsgSize: r.cfg.MsgSize})
+	if err != nil {
+		return kvResult{}, err
+	}
+	return a.KV.result(), nil
 }
 
 // rawPublishFigures records the raw publish times of n messages (seconds per rep).

@@ -45,12 +45,14 @@ func Run(ctx context.Context, cfg Config, out, progress io.Writer) (*Report, err
 		Notes:     []string{},
 		Errors:    []string{},
 		Server: ServerInfo{
-			Mode:              "embedded",
-			NATSServerVersion: server.VERSION,
-			Fsync:             "every write (sync_always: fsync before JetStream acknowledges), the daemon's default",
-			NoFsyncBaseline:   "a second embedded server with sync_interval 2m (JetStream's default: no fsync per write), same process and disk",
-			DaemonInProcess:   true,
-			ServerInProcess:   true,
+			Mode:                "embedded",
+			NATSServerVersion:   server.VERSION,
+			Fsync:               "every write (sync_always: fsync before JetStream acknowledges), the daemon's default",
+			NoFsyncBaseline:     "a second embedded server with sync_interval 2m (JetStream's default: no fsync per write), same process and disk",
+			DaemonInProcess:     true,
+			ServerInProcess:     true,
+			ClientsOutOfProcess: true,
+			Clients:             clientsNote,
 		},
 	}
 	if cfg.DaemonSyncInterval > 0 {
@@ -84,7 +86,8 @@ func Run(ctx context.Context, cfg Config, out, progress io.Writer) (*Report, err
 			return r.rep, err
 		}
 		r.rep.Server = ServerInfo{Mode: "external", URL: cfg.NATSURL, NATSServerVersion: v,
-			Fsync: "the external server's configuration (not visible to clients)", NoFsyncBaseline: "not measured (external server)", DaemonInProcess: true}
+			Fsync: "the external server's configuration (not visible to clients)", NoFsyncBaseline: "not measured (external server)", DaemonInProcess: true,
+			ClientsOutOfProcess: true, Clients: clientsNote}
 	}
 	r.progressf("%d cores (%s), GOMAXPROCS %d; scenarios %v, reps %d; data in %s", r.rep.Machine.Cores, r.rep.Machine.CPUModel, r.rep.Machine.GOMAXPROCS, cfg.Scenarios, cfg.Reps, tmp)
 
@@ -102,6 +105,9 @@ func Run(ctx context.Context, cfg Config, out, progress io.Writer) (*Report, err
 	}
 	if (cfg.Has(ScenarioAcks) || cfg.Has(ScenarioStatus)) && ctx.Err() == nil {
 		fail("acks/status", r.runAcksStatus(ctx))
+	}
+	if cfg.Has(ScenarioWatch) && ctx.Err() == nil {
+		fail(ScenarioWatch, r.runWatch(ctx))
 	}
 	if (cfg.Has(ScenarioRestart) || cfg.Has(ScenarioTimers)) && ctx.Err() == nil {
 		b, err := r.setupBig(ctx)

@@ -11,6 +11,14 @@ import (
 	"testing"
 )
 
+// TestMain lets Run start this test binary as its client process.
+func TestMain(m *testing.M) {
+	if IsClientMode() {
+		os.Exit(ClientMain(os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
 // TestSmokeEndToEnd runs the smoke configuration (every scenario, tiny
 // sizes, once) and checks that each scenario produced its figures.
 func TestSmokeEndToEnd(t *testing.T) {
@@ -33,6 +41,8 @@ func TestSmokeEndToEnd(t *testing.T) {
 		"fanout.notices_s.n=200", "fanout.delivered_s.n=200", "fanout.x_raw_fsync.n=200", "fanout.x_raw_nofsync.n=200",
 		"acks.acks_per_s", "acks.p99_ms", "acks.pct_of_kv_cas",
 		"status.summary_p99_ms", "status.list_p99_ms",
+		"watch.lag_p50_ms", "watch.lag_p99_ms", "watch.lag_max_ms", "watch.inbox_lag_p99_ms", "watch.page_lag_p99_ms", "watch.stream_lag_p99_ms",
+		"watch.rss_per_view_bytes", "watch.heap_per_view_bytes", "watch.page_rss_per_view_bytes", "watch.missed", "watch.duplicates",
 		"restart.seconds", "restart.rss_mib",
 		"timers.lateness_p99_ms", "timers.schedules", "timers.rss_per_pending_bytes",
 	} {
@@ -43,6 +53,19 @@ func TestSmokeEndToEnd(t *testing.T) {
 	}
 	if f := rep.Figure("acks.count"); f == nil || f.Median != 200 {
 		t.Errorf("acks.count = %+v, want all 200 notices acknowledged", f)
+	}
+	// The watchers: every final state reached its watcher, none twice;
+	// every view timed its delivery and its acknowledgement.
+	for _, key := range []string{"watch.missed", "watch.duplicates"} {
+		if f := rep.Figure(key); f == nil || f.Median != 0 {
+			t.Errorf("%s = %+v, want 0", key, f)
+		}
+	}
+	if f := rep.Figure("watch.lag_samples"); f == nil || f.Median < float64(2*cfg.WatchViews) {
+		t.Errorf("watch.lag_samples = %+v, want at least %d (every view, both phases)", f, 2*cfg.WatchViews)
+	}
+	if !rep.Server.ClientsOutOfProcess || !strings.Contains(out.String(), "clients: out of process") {
+		t.Errorf("the report does not say that the clients ran out of process: %+v", rep.Server)
 	}
 	if f := rep.Figure("timers.measured"); f == nil || f.Median != 1000 {
 		t.Errorf("timers.measured = %+v, want 1000 reminders", f)
