@@ -196,6 +196,8 @@ type Result struct {
 	Repeat bool // an earlier copy was already stored (crash replay)
 }
 
+// natsMsg is o on subject, not yet signed: Send signs what it sends
+// together (signing.SignBatch).
 func (p *Publisher) natsMsg(subject string, o Outgoing) (*nats.Msg, error) {
 	body, err := json.Marshal(o.Msg)
 	if err != nil {
@@ -216,9 +218,6 @@ func (p *Publisher) natsMsg(subject string, o Outgoing) (*nats.Msg, error) {
 		m.Header.Set(message.HeaderQuestionID, o.Msg.QuestionID)
 	}
 	m.Header.Set("Content-Type", "application/json")
-	// Signed over subject, notice id, event and body: a genuine message
-	// cannot be altered or replayed to another organisation unnoticed.
-	signing.SignMsg(p.keys.Active(), m)
 	return m, nil
 }
 
@@ -235,6 +234,13 @@ func (p *Publisher) Send(ctx context.Context, out []Outgoing) ([]Result, error) 
 		}
 		m.Header.Set(jetstream.MsgIDHeader, o.MsgID)
 		toOrgs = append(toOrgs, m)
+	}
+	// Signed over subject, notice id, event and body (a genuine message
+	// cannot be altered or replayed to another organisation unnoticed),
+	// all with one signature over a hash tree of them, each message
+	// carrying its proof.
+	for from := 0; from < len(toOrgs); from += store.MaxBatch {
+		signing.SignBatch(p.keys.Active(), toOrgs[from:min(from+store.MaxBatch, len(toOrgs))])
 	}
 	toVendor, err := roundMsgs(Rounds(out))
 	if err != nil {

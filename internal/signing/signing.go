@@ -27,6 +27,10 @@
 // message that lacks one, repeats one (in any letter case) or has a line
 // break in the subject or a signed header as not genuine.
 //
+// Messages sent together are signed together instead, with one signature
+// over a hash tree of them and each message's proof (v2; see batch.go and
+// [SignBatch]); [Verify] checks both forms.
+//
 // # Evidence (v1)
 //
 // The same keys sign evidence exports: [SignEvidence] signs an export's
@@ -54,7 +58,8 @@
 //
 // In Go: [Verify] with a [KeySet] read by [ParseKeySet]; on the command
 // line: cascadectl verify MESSAGE.json --keys keys.json (a saved message is a
-// [SavedMessage]). In Python, with the cryptography package:
+// [SavedMessage]). In Python, with the cryptography package, a v1 message
+// (testdata/verify_message.py checks v2 as well, as docs/security.md shows):
 //
 //	import base64, datetime
 //	from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -298,6 +303,9 @@ func Verify(keys KeySet, subject string, h nats.Header, body []byte, now time.Ti
 	if strings.ContainsAny(subject, "\r\n") {
 		return "", fmt.Errorf("%w: line break in the subject %s", ErrMalformed, quote(subject))
 	}
+	if strings.HasPrefix(sigValue, VersionBatch+";") {
+		return verifyBatch(keys, sigValue, subject, noticeID, event, body, now)
+	}
 	kid, sig, err := parseSignature(HeaderSignature+" header", sigValue)
 	if err != nil {
 		return "", err
@@ -398,7 +406,7 @@ func parseSignature(field, v string) (kid string, sig []byte, err error) {
 	parts := strings.Split(v, ";")
 	if len(parts) == 0 || parts[0] != Version {
 		if strings.HasPrefix(v, "v") && len(parts) == 3 {
-			return "", nil, bad("unsupported version " + quote(parts[0]) + ": this verifier knows " + Version)
+			return "", nil, bad("unsupported version " + quote(parts[0]) + ": this verifier knows " + Version + " and, for messages, " + VersionBatch)
 		}
 		return "", nil, bad("does not start with " + Version + ";")
 	}

@@ -187,8 +187,10 @@ func TestVerifyErrors(t *testing.T) {
 		{name: "signature twice", keys: keySet(k), edit: func(h nats.Header) { h.Add(HeaderSignature, sig) }, want: ErrMalformed},
 		{name: "empty signature", keys: keySet(k), edit: func(h nats.Header) { h.Set(HeaderSignature, "") },
 			want: ErrMalformed, detail: "does not start with v1;"},
-		{name: "other version", keys: keySet(k), edit: func(h nats.Header) { h.Set(HeaderSignature, "v2"+sig[2:]) },
-			want: ErrMalformed, detail: `unsupported version "v2"`},
+		{name: "other version", keys: keySet(k), edit: func(h nats.Header) { h.Set(HeaderSignature, "v3"+sig[2:]) },
+			want: ErrMalformed, detail: `unsupported version "v3"`},
+		{name: "v1 fields under v2", keys: keySet(k), edit: func(h nats.Header) { h.Set(HeaderSignature, "v2"+sig[2:]) },
+			want: ErrMalformed, detail: "3 fields, want 6"},
 		{name: "extra field", keys: keySet(k), edit: func(h nats.Header) { h.Set(HeaderSignature, sig+";x=1") },
 			want: ErrMalformed, detail: "4 fields, want 3"},
 		{name: "fields swapped", keys: keySet(k), edit: func(h nats.Header) {
