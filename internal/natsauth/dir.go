@@ -50,31 +50,53 @@ func (s Set) WriteDir(dir string) error {
 		return err
 	}
 	all := s.All()
-	for _, c := range all {
-		if err := c.checkSeed(); err != nil {
-			return err
+	if err := forEach(len(all), cpuWorkers(), func(i int) error {
+		if all[i].derived {
+			return nil
 		}
+		return all[i].checkSeed()
+	}); err != nil {
+		return err
 	}
 	// Check everything before writing anything.
-	var missing []Credentials
-	for _, c := range all {
+	exists := make([]bool, len(all))
+	if err := forEach(len(all), ioWorkers, func(i int) error {
+		c := all[i]
 		path := filepath.Join(dir, c.SeedFile())
+		if c.file == path { // loaded from this very file
+			exists[i] = true
+			return nil
+		}
 		old, err := os.ReadFile(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			missing = append(missing, c)
+			return nil
 		case err != nil:
 			return fmt.Errorf("natsauth: %w", err)
 		case !bytes.Equal(bytes.TrimSpace(old), c.Seed):
 			return fmt.Errorf("natsauth: refusing to overwrite %s: it holds another key for %s (load the directory and update it instead)", path, c.Name)
+		}
+		exists[i] = true
+		return nil
+	}); err != nil {
+		return err
+	}
+	var missing []Credentials
+	for i, c := range all {
+		if !exists[i] {
+			missing = append(missing, c)
 		}
 	}
 	onDisk, err := orgSeedFiles(dir)
 	if err != nil {
 		return err
 	}
+	inSet := make(map[breach.OrgID]bool, len(s.Orgs))
+	for _, c := range s.Orgs {
+		inSet[c.Org] = true
+	}
 	for _, id := range onDisk {
-		if _, ok := s.Org(id); !ok {
+		if !inSet[id] {
 			return fmt.Errorf("natsauth: %s holds a key for organisation %s, which the set does not have (delete the file to revoke it)",
 				filepath.Join(dir, OrgsDir, string(id)+seedExt), id)
 		}
@@ -83,8 +105,18 @@ func (s Set) WriteDir(dir string) error {
 	if err := os.MkdirAll(filepath.Join(dir, OrgsDir), 0o700); err != nil {
 		return fmt.Errorf("natsauth: %w", err)
 	}
-	for _, c := range missing {
-		if err := writeNew(filepath.Join(dir, c.SeedFile()), append(slices.Clone(c.Seed), '\n')); err != nil {
+	if err := forEach(len(missing), ioWorkers, func(i int) error {
+		return writeNew(filepath.Join(dir, missing[i].SeedFile()), append(slices.Clone(missing[i].Seed), '\n'))
+	}); err != nil {
+		return err
+	}
+	// The new files' names are durable once their directories are synced:
+	// once for all of them, before the configuration that admits them.
+	if len(missing) > 0 {
+		if err := syncDir(filepath.Join(dir, OrgsDir)); err != nil {
+			return err
+		}
+		if err := syncDir(dir); err != nil {
 			return err
 		}
 	}
@@ -113,6 +145,8 @@ func (c Credentials) checkSeed() error {
 
 // writeNew writes data to a new file at path, mode 0600, atomically: the
 // file appears complete or not at all, and an existing file is an error.
+// The file's data is synced; its name is durable once the caller syncs
+// the directory (WriteDir does, once for every new file).
 func writeNew(path string, data []byte) error {
 	tmp, err := writeTemp(path, data, 0o600)
 	if err != nil {
@@ -125,7 +159,7 @@ func writeNew(path string, data []byte) error {
 		}
 		return fmt.Errorf("natsauth: %w", err)
 	}
-	return syncDir(filepath.Dir(path))
+	return nil
 }
 
 // replace writes data to path atomically, replacing what was there.
@@ -217,12 +251,13 @@ func LoadDir(dir string) (Set, error) {
 	if err != nil {
 		return Set{}, err
 	}
-	for _, id := range ids {
-		c, err := loadSeed(dir, OrgName(id), RoleOrg, id)
-		if err != nil {
-			return Set{}, err
-		}
-		s.Orgs = append(s.Orgs, c)
+	s.Orgs = make([]Credentials, len(ids))
+	if err := forEach(len(ids), ioWorkers, func(i int) error {
+		var err error
+		s.Orgs[i], err = loadSeed(dir, OrgName(ids[i]), RoleOrg, ids[i])
+		return err
+	}); err != nil {
+		return Set{}, err
 	}
 	slices.SortFunc(s.Orgs, func(a, b Credentials) int { return strings.Compare(string(a.Org), string(b.Org)) })
 	if err := s.validate(); err != nil {
@@ -244,7 +279,9 @@ func loadSeed(dir, name, role string, org breach.OrgID) (Credentials, error) {
 		return Credentials{}, fmt.Errorf("natsauth: %s: %w", path, err)
 	}
 	defer kp.Wipe()
-	return fromKeyPair(name, role, org, kp)
+	c, err = fromKeyPair(name, role, org, kp)
+	c.file = path
+	return c, err
 }
 
 // userKeyPair parses a user seed.

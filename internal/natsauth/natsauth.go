@@ -119,6 +119,9 @@ type Credentials struct {
 	Org        breach.OrgID
 	Seed       []byte
 	Public     string
+
+	derived bool   // Public was derived from Seed here: no need to check them again
+	file    string // the seed file LoadDir read Seed from
 }
 
 // Set is every user of one deployment.
@@ -166,6 +169,7 @@ func (s Set) Update(orgs []breach.Org) (Set, error) {
 	for _, c := range out.Orgs {
 		have[c.Org] = true
 	}
+	var missing []breach.OrgID
 	for _, o := range orgs {
 		if !o.ID.Valid() {
 			return Set{}, fmt.Errorf("natsauth: organisation id %q does not match %s", o.ID, breach.OrgIDPattern)
@@ -173,13 +177,18 @@ func (s Set) Update(orgs []breach.Org) (Set, error) {
 		if have[o.ID] {
 			continue
 		}
-		c, err := newCredentials(OrgName(o.ID), RoleOrg, o.ID)
-		if err != nil {
-			return Set{}, err
-		}
-		out.Orgs = append(out.Orgs, c)
+		missing = append(missing, o.ID)
 		have[o.ID] = true
 	}
+	created := make([]Credentials, len(missing))
+	if err := forEach(len(missing), cpuWorkers(), func(i int) error {
+		var err error
+		created[i], err = newCredentials(OrgName(missing[i]), RoleOrg, missing[i])
+		return err
+	}); err != nil {
+		return Set{}, err
+	}
+	out.Orgs = append(out.Orgs, created...)
 	slices.SortFunc(out.Orgs, func(a, b Credentials) int { return strings.Compare(string(a.Org), string(b.Org)) })
 	return out, nil
 }
@@ -202,7 +211,7 @@ func fromKeyPair(name, role string, org breach.OrgID, kp nkeys.KeyPair) (Credent
 		return Credentials{}, fmt.Errorf("natsauth: public key of %s: %w", name, err)
 	}
 	// A copy: kp.Seed is kp's own slice, which kp.Wipe overwrites.
-	return Credentials{Name: name, Role: role, Org: org, Seed: slices.Clone(seed), Public: pub}, nil
+	return Credentials{Name: name, Role: role, Org: org, Seed: slices.Clone(seed), Public: pub, derived: true}, nil
 }
 
 // All is the daemon, the vendor, then every organisation.
