@@ -87,15 +87,22 @@ func compare(a, b breach.OrgID) int {
 // (stable message ids; the first copy's time is recorded), notices are not
 // created twice (a record expects the notice not to exist), and recorded
 // deliveries are not recorded again.
-func (in *Intake) fanoutChunk(ctx context.Context, b *breach.Breach, chunk int, ms []store.Member, rev int) error {
+//
+// fresh says that no notice of b can exist yet (this attempt recorded the
+// breach): the chunk's notices are not read first, and one created
+// meanwhile by another daemon is found by its record's failed expectation.
+func (in *Intake) fanoutChunk(ctx context.Context, b *breach.Breach, chunk int, ms []store.Member, rev int, fresh bool) error {
 	now := in.now()
-	ids := make([]breach.NoticeID, len(ms))
-	for i, m := range ms {
-		ids[i] = breach.NewNoticeID(b.ID, m.Org)
-	}
-	vs, err := in.st.GetNotices(ctx, ids)
-	if err != nil {
-		return err
+	vs := make([]store.Version, len(ms))
+	if !fresh {
+		ids := make([]breach.NoticeID, len(ms))
+		for i, m := range ms {
+			ids[i] = breach.NewNoticeID(b.ID, m.Org)
+		}
+		var err error
+		if vs, err = in.st.GetNotices(ctx, ids); err != nil {
+			return err
+		}
 	}
 	var (
 		all         = make([]*breach.Notice, 0, len(ms)) // every notice of the chunk, for its timer
@@ -270,7 +277,7 @@ const fanoutWorkers = 4
 
 // fanoutChunks runs chunks [from, to) of b's membership for revision rev,
 // up to fanoutWorkers at a time, reporting progress after each.
-func (in *Intake) fanoutChunks(ctx context.Context, b *breach.Breach, from, to, rev int, progress func()) error {
+func (in *Intake) fanoutChunks(ctx context.Context, b *breach.Breach, from, to, rev int, fresh bool, progress func()) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(fanoutWorkers)
 	var mu sync.Mutex
@@ -280,7 +287,7 @@ func (in *Intake) fanoutChunks(ctx context.Context, b *breach.Breach, from, to, 
 			if err != nil {
 				return err
 			}
-			if err := in.fanoutChunk(gctx, b, c, ms, rev); err != nil {
+			if err := in.fanoutChunk(gctx, b, c, ms, rev, fresh); err != nil {
 				return fmt.Errorf("fan-out chunk %d/%d of %s revision %d: %w", c+1, to, b.ID, rev, err)
 			}
 			mu.Lock()
@@ -293,10 +300,11 @@ func (in *Intake) fanoutChunks(ctx context.Context, b *breach.Breach, from, to, 
 	return g.Wait()
 }
 
-// fanout delivers revision 1 to every member and marks the breach complete.
-func (in *Intake) fanout(ctx context.Context, b *breach.Breach, progress func()) error {
+// fanout delivers revision 1 to every member and marks the breach
+// complete; fresh: this attempt recorded the breach (see fanoutChunk).
+func (in *Intake) fanout(ctx context.Context, b *breach.Breach, fresh bool, progress func()) error {
 	start := time.Now()
-	if err := in.fanoutChunks(ctx, b, 0, b.Chunks, 1, progress); err != nil {
+	if err := in.fanoutChunks(ctx, b, 0, b.Chunks, 1, fresh, progress); err != nil {
 		return err
 	}
 	if _, err := in.st.UpdateBreach(ctx, b.ID, func(b *breach.Breach) error {
@@ -313,7 +321,7 @@ func (in *Intake) fanout(ctx context.Context, b *breach.Breach, progress func())
 // ones it adds) and marks the revision complete.
 func (in *Intake) fanoutRevision(ctx context.Context, b *breach.Breach, rev int, progress func()) error {
 	start := time.Now()
-	if err := in.fanoutChunks(ctx, b, 0, b.TotalChunks(), rev, progress); err != nil {
+	if err := in.fanoutChunks(ctx, b, 0, b.TotalChunks(), rev, false, progress); err != nil {
 		return err
 	}
 	if _, err := in.st.UpdateBreach(ctx, b.ID, func(b *breach.Breach) error {

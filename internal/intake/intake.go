@@ -422,7 +422,7 @@ func (in *Intake) accept(ctx context.Context, r *breach.Report, seq uint64, prog
 		}
 	}
 	done := in.metrics.FanoutStarted()
-	if err := in.fanout(ctx, b, progress); err != nil {
+	if err := in.fanout(ctx, b, true, progress); err != nil {
 		return nil, false, err
 	}
 	done()
@@ -488,7 +488,7 @@ func (in *Intake) resume(ctx context.Context, cur *breach.Breach, r *breach.Repo
 			return nil, false, err
 		}
 	}
-	if err := in.fanout(ctx, cur, progress); err != nil {
+	if err := in.fanout(ctx, cur, false, progress); err != nil {
 		return nil, false, err
 	}
 	return cur, true, nil
