@@ -472,7 +472,6 @@ func (f *NoticeFeed) dispatch(ctx context.Context, t *feedTail, m jetstream.Msg)
 	}
 }
 
-
 // noticeAt is a notice's current state with the sequences of its record
 // and of the last reminder round applied to it.
 type noticeAt struct {
