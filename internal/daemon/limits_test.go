@@ -216,6 +216,14 @@ func TestStreamLimits(t *testing.T) {
 	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(status.Convert(err).Message(), "limit per caller") {
 		t.Fatalf("third watch of one token: %v; want ResourceExhausted (limit per caller)", err)
 	}
+	nctx, ncancel := context.WithCancel(withToken(ctx(t), v1))
+	defer ncancel()
+	if nw, err := e.noticeC.WatchNotices(nctx, &cascadev1.WatchNoticesRequest{BreachId: "LIMIT-1"}); err == nil {
+		_, err = nw.Recv()
+		if status.Code(err) != codes.ResourceExhausted || !strings.Contains(status.Convert(err).Message(), "limit per caller") {
+			t.Fatalf("a notice watch beyond the token's limit: %v; want ResourceExhausted (limit per caller)", err)
+		}
+	}
 	if v := openLive(t, e.d.HTTPAddr(), "/api/events/breaches", v1); v.code != http.StatusTooManyRequests || !v.has("", "RESOURCE_EXHAUSTED") {
 		t.Fatalf("a live view beyond the token's limit: %d %q; want 429 RESOURCE_EXHAUSTED", v.code, v.events)
 	}
