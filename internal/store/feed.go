@@ -549,3 +549,15 @@ func (s *Store) noticesAt(ctx context.Context, f NoticeFilter) ([]noticeAt, erro
 	}
 	return out, nil
 }
+
+// roundsKept bounds the chunks whose reminder rounds the tail keeps.
+const roundsKept = 64
+
+// keep sets m[k] = v, first emptying m when it holds roundsKept other
+// chunks.
+func keep[V any](m map[chunkKey]V, k chunkKey, v V) {
+	if _, ok := m[k]; !ok && len(m) >= roundsKept {
+		clear(m)
+	}
+	m[k] = v
+}
