@@ -374,10 +374,14 @@ func (f *NoticeFeed) wants(id breach.NoticeID) bool {
 	return len(f.byBreach[id.Breach]) > 0
 }
 
-// send queues it on every watcher that selects its notice.
-func (f *NoticeFeed) send(it feedItem) {
+// send queues it on every watcher that selects its notice, unless tail t
+// was stopped meanwhile (a newer tail dispatches for the watchers now).
+func (f *NoticeFeed) send(t *feedTail, it feedItem) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
+	if f.tail != t {
+		return
+	}
 	id := it.n.ID
 	for w := range f.byOrg[id.Org] {
 		if w.filter.match(id) {
@@ -389,6 +393,22 @@ func (f *NoticeFeed) send(it feedItem) {
 	}
 }
 
+// advance records that tail t has dispatched the ledger up to seq (a
+// stopped tail's last message is not the feed's position).
+func (f *NoticeFeed) advance(t *feedTail, seq uint64) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.tail != t {
+		return
+	}
+	for {
+		cur := f.pos.Load()
+		if seq <= cur || f.pos.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
+}
+
 func (f *NoticeFeed) dispatch(ctx context.Context, t *feedTail, m jetstream.Msg) {
 	md, err := m.Metadata()
 	if err != nil {
@@ -396,7 +416,7 @@ func (f *NoticeFeed) dispatch(ctx context.Context, t *feedTail, m jetstream.Msg)
 		return
 	}
 	seq := md.Sequence.Stream
-	defer f.pos.Store(seq)
+	defer f.advance(t, seq)
 	if id, ok := NoticeIDFromSubject(m.Subject()); ok {
 		if !f.wants(id) {
 			return // nobody watches it: not decoded
@@ -421,7 +441,7 @@ func (f *NoticeFeed) dispatch(ctx context.Context, t *feedTail, m jetstream.Msg)
 			}
 			ApplyReminders(n, tr.rounds)
 		}
-		f.send(feedItem{n: n, seq: seq})
+		f.send(t, feedItem{n: n, seq: seq})
 		return
 	}
 	k, ok := parseRemindersSubject(m.Subject())
@@ -467,7 +487,7 @@ func (f *NoticeFeed) dispatch(ctx context.Context, t *feedTail, m jetstream.Msg)
 		// A notice changed after this round is sent when the tail reaches
 		// that change (with this round).
 		if v.Notice != nil && v.Seq < seq {
-			f.send(feedItem{n: v.Notice, seq: seq, round: true})
+			f.send(t, feedItem{n: v.Notice, seq: seq, round: true})
 		}
 	}
 }
