@@ -54,14 +54,14 @@ func (w *noticeWatcher) run(s cascadev1.NoticeService_WatchNoticesClient) {
 }
 
 // TestWatchNoticesFanout: 200 WatchNotices streams over real gRPC, half
-// opened before a fan-out of 3,000 notices and half during it, watch the
+// opened before a fan-out of 2,000 notices and half during it, watch the
 // fan-out and 1,000 acknowledgements. Every watcher ends with the final
 // state of every one of its notices, never receives one notice more often
 // than its ledger has changes (no stored change twice), and sees each
 // acknowledgement soon after it is stored. The lags are logged, not
 // asserted beyond a generous bound: this is a correctness test.
 func TestWatchNoticesFanout(t *testing.T) {
-	const orgs, watchers, breachWatchers, acks = 3000, 200, 4, 1000
+	const orgs, watchers, breachWatchers, acks = 2000, 200, 4, 1000
 	opts := options(t)
 	opts.OrgsFile = writeRegistry(t, orgs)
 	opts.MaxStreamsPerToken, opts.MaxStreams = 2*watchers, 2*watchers
@@ -214,6 +214,9 @@ func TestWatchNoticesFanout(t *testing.T) {
 			if !wants(w, id) {
 				t.Errorf("watch %v received %s", w.req, id)
 				continue
+			}
+			if c <= 2 {
+				continue // every notice has at least two changes: created, delivered
 			}
 			if _, ok := changes[id]; !ok {
 				h, err := e.noticeC.GetNoticeHistory(ctx(t), &cascadev1.GetNoticeHistoryRequest{NoticeId: id})
