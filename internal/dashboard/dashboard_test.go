@@ -186,6 +186,11 @@ func TestLiveEvents(t *testing.T) {
 	if ns := n.data["notices"].([]any); len(ns) != 1 || ns[0].(map[string]any)["org_id"] != stockholm {
 		t.Fatalf("controller's notices: %v", ns)
 	}
+	// The vendor's list of every notice has no watch to push it: polled.
+	all := events(t, e.call("GET", "/api/events/notices", e.vendor, "", ""))
+	if ns := next(t, all, 5*time.Second, func(ev sse) bool { return ev.event == "notices" }).data["notices"].([]any); len(ns) != 3 {
+		t.Fatalf("the vendor's notices: %v", ns)
+	}
 	history := events(t, e.call("GET", "/api/events/notices/LIVE-1/"+stockholm, controller, "", ""))
 	next(t, history, 5*time.Second, func(ev sse) bool { return ev.event == "notice" })
 
