@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/cascadehq/cascade/internal/breach"
@@ -340,6 +341,12 @@ func (f *NoticeFeed) run(t *feedTail) {
 		if err != nil {
 			if t.stopped.Load() {
 				f.log.Debug("notice feed stopped")
+				return
+			}
+			if errors.Is(err, nats.ErrConnectionClosed) || f.st.nc.IsClosed() || f.st.nc.IsDraining() {
+				// The daemon is stopping: its watches end with it.
+				f.log.Debug("notice feed ended with the NATS connection", "err", err)
+				f.endAll(t, ErrFeedEnded)
 				return
 			}
 			f.log.Warn("notice feed ended: its watches end", "err", err)
