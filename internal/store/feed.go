@@ -74,12 +74,12 @@ func (f NoticeFilter) match(id breach.NoticeID) bool {
 	return (f.Breach == "" || f.Breach == id.Breach) && (f.Org == "" || f.Org == id.Org)
 }
 
-// feedItem is a notice as of the stored change at ledger sequence seq: its
-// own record, or (round) a reminder round naming it.
+// feedItem is a notice's state with what it reflects: its record at
+// ledger sequence rec and, if round is set, the reminder round stored at
+// round (a state sent for a round).
 type feedItem struct {
-	n     *breach.Notice // shared between watchers: read only
-	seq   uint64
-	round bool
+	n          *breach.Notice // shared between watchers: read only
+	rec, round uint64
 }
 
 // snapSeq is, of a notice in a watch's snapshot, the sequence of its record
@@ -158,7 +158,7 @@ func (w *NoticeWatch) Next() ([]*breach.Notice, error) {
 	}
 	out := make([]*breach.Notice, 0, len(q))
 	for _, it := range q {
-		if s, ok := dedup[it.n.ID]; ok && ((!it.round && it.seq <= s.record) || (it.round && it.seq <= s.round)) {
+		if s, ok := dedup[it.n.ID]; ok && it.rec <= s.record && it.round <= s.round {
 			continue // the snapshot had it
 		}
 		out = append(out, it.n)
@@ -187,7 +187,8 @@ func (w *NoticeWatch) put(it feedItem) {
 		return
 	}
 	if i, ok := w.at[it.n.ID]; ok {
-		w.queue[i] = it
+		old := w.queue[i]
+		w.queue[i] = feedItem{n: it.n, rec: max(old.rec, it.rec), round: max(old.round, it.round)}
 	} else if len(w.queue) >= w.f.maxPending {
 		w.err, w.queue = ErrWatchBehind, nil
 		clear(w.at)
@@ -456,7 +457,7 @@ func (f *NoticeFeed) dispatch(ctx context.Context, t *feedTail, m jetstream.Msg)
 			}
 			ApplyReminders(n, tr.rounds)
 		}
-		f.send(t, feedItem{n: n, seq: seq})
+		f.send(t, feedItem{n: n, rec: seq})
 		return
 	}
 	k, ok := parseRemindersSubject(m.Subject())
@@ -502,7 +503,7 @@ func (f *NoticeFeed) dispatch(ctx context.Context, t *feedTail, m jetstream.Msg)
 		// A notice changed after this round is sent when the tail reaches
 		// that change (with this round).
 		if v.Notice != nil && v.Seq < seq {
-			f.send(t, feedItem{n: v.Notice, seq: seq, round: true})
+			f.send(t, feedItem{n: v.Notice, rec: v.Seq, round: seq})
 		}
 	}
 }
