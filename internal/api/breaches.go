@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -271,13 +272,18 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 	if err != nil {
 		return err
 	}
-	var notices <-chan *breach.Notice
-	noticesCaughtUp := true
+	// The notices come from the daemon's shared tail of the ledger: the
+	// snapshot first, then their changes (the latest state of each).
+	var noticesReady <-chan struct{} // nil: no notices watched
+	var nw *store.NoticeWatch
+	var snap []*breach.Notice
 	if req.GetIncludeNotices() {
-		if notices, err = s.st.WatchBreachNotices(ctx, id); err != nil {
+		if nw, snap, err = s.feed.Watch(ctx, store.NoticeFilter{Breach: id}, true); err != nil {
 			return err
 		}
-		noticesCaughtUp = false
+		defer nw.Close()
+		noticesReady = nw.Ready()
+		slices.SortFunc(snap, func(a, b *breach.Notice) int { return cmp.Compare(a.ID.Org, b.ID.Org) })
 	}
 	summaryCaughtUp, sentCaughtUp, sentSummary := false, false, false
 	send := func(r *cascadev1.WatchBreachResponse) error {
@@ -286,8 +292,22 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 		}
 		return nil
 	}
+	sendNotices := func(ns []*breach.Notice) error {
+		now := s.now()
+		for _, n := range ns {
+			if err := send(&cascadev1.WatchBreachResponse{Event: &cascadev1.WatchBreachResponse_Notice{
+				Notice: protoconv.NoticeProto(n, now)}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := sendNotices(snap); err != nil {
+		return err
+	}
+	snap = nil
 	for {
-		if summaryCaughtUp && noticesCaughtUp && !sentCaughtUp {
+		if summaryCaughtUp && !sentCaughtUp {
 			if !sentSummary { // no summary stored yet: an empty one
 				if err := send(&cascadev1.WatchBreachResponse{Event: &cascadev1.WatchBreachResponse_Summary{
 					Summary: protoconv.SummaryPromise(protoconv.BreachSummaryProto(&breach.Summary{Breach: id}, b, s.now()), &b.Promise, s.now())}}); err != nil {
@@ -318,16 +338,15 @@ func (s breachService) WatchBreach(req *cascadev1.WatchBreachRequest, stream cas
 				Summary: protoconv.SummaryPromise(protoconv.BreachSummaryProto(&v.Summary, b, s.now()), &b.Promise, s.now())}}); err != nil {
 				return err
 			}
-		case n, ok := <-notices:
-			if !ok {
-				return fmt.Errorf("notice watch of %s ended", id)
+		case <-noticesReady:
+			ns, err := nw.Next()
+			switch {
+			case errors.Is(err, store.ErrWatchBehind):
+				return status.Error(codes.ResourceExhausted, err.Error())
+			case err != nil:
+				return status.Error(codes.Unavailable, err.Error())
 			}
-			if n == nil {
-				noticesCaughtUp = true
-				continue
-			}
-			if err := send(&cascadev1.WatchBreachResponse{Event: &cascadev1.WatchBreachResponse_Notice{
-				Notice: protoconv.NoticeProto(n, s.now())}}); err != nil {
+			if err := sendNotices(ns); err != nil {
 				return err
 			}
 		}

@@ -44,6 +44,7 @@ type Server struct {
 	pages    pages       // seals page tokens
 	teller   Teller
 	answers  Answerer
+	feed     *store.NoticeFeed // the shared tail of notice changes, for the watches
 }
 
 // Teller tells an organisation of the tokens issued for it and revoked
@@ -77,6 +78,10 @@ type Config struct {
 	// Answerer delivers answers to organisations and tells the vendor of
 	// questions; without it questions are stored but nobody is told.
 	Answerer Answerer
+	// Feed is the shared tail of notice changes the watches read; nil: one
+	// of the API's own.
+	Feed *store.NoticeFeed
+
 	// Unary and Stream, if set, run outermost, before the guard (the
 	// daemon's metrics, so refused calls are counted too).
 	Unary  grpc.UnaryServerInterceptor
@@ -118,7 +123,10 @@ func New(st *store.Store, cfg Config) (*grpc.Server, *health.Server, error) {
 		return nil, nil, err
 	}
 	s := &Server{st: st, js: st.JetStream(), checker: cfg.Checker, tokens: cfg.Tokens, keys: cfg.Keys, now: cfg.Now, log: cfg.Log, health: health.NewServer(),
-		channels: cfg.Channels, view: cfg.View, pages: pg, teller: cfg.Teller, answers: cfg.Answerer}
+		channels: cfg.Channels, view: cfg.View, pages: pg, teller: cfg.Teller, answers: cfg.Answerer, feed: cfg.Feed}
+	if s.feed == nil {
+		s.feed = store.NewNoticeFeed(st, 0, cfg.Log)
+	}
 	codec := newRequestCodec(cfg.Log)
 	unary := []grpc.UnaryServerInterceptor{codec.checkDecoded, defaultDeadline, cfg.Guard.Unary(), statusUnary(cfg.Log)}
 	stream := []grpc.StreamServerInterceptor{codec.checkDecodedStream, cfg.Guard.Stream(), statusStream(cfg.Log)}

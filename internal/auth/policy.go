@@ -33,6 +33,7 @@ const (
 	listNotices                      // vendor, global viewer; scoped callers only with their org_id (default): ListNotices, ListQuestions
 	actNotice                        // controllers, on their organisation's notices only (else NotFound)
 	exportEvidence                   // vendor, global viewer; scoped callers by their org_id only
+	watchNotices                     // vendor, global viewer; scoped callers their organisation's only (org_id set; another's notice_id: NotFound)
 )
 
 // Policy is the one table of who may call what. Every RPC of the public
@@ -56,6 +57,7 @@ var Policy = map[string]access{
 	cascadev1.NoticeService_AskQuestion_FullMethodName:                actNotice,
 	cascadev1.NoticeService_AnswerQuestion_FullMethodName:             vendorOnly,
 	cascadev1.NoticeService_ListQuestions_FullMethodName:              listNotices,
+	cascadev1.NoticeService_WatchNotices_FullMethodName:               watchNotices,
 	cascadev1.TokenService_IssueToken_FullMethodName:                  vendorOnly,
 	cascadev1.TokenService_RevokeToken_FullMethodName:                 vendorOnly,
 	cascadev1.TokenService_ListTokens_FullMethodName:                  vendorOnly,
@@ -285,6 +287,24 @@ func (g *Guard) authorize(ctx context.Context, id Identity, method string, req a
 		default:
 			return denied
 		}
+	case watchNotices:
+		if global(id) {
+			return nil
+		}
+		r, _ := req.(*cascadev1.WatchNoticesRequest)
+		if r == nil {
+			return denied
+		}
+		switch r.OrgId {
+		case "":
+			r.OrgId = string(id.Org)
+		case string(id.Org):
+		default:
+			return denied
+		}
+		if nid, err := breach.ParseNoticeID(r.GetNoticeId()); err == nil && nid.Org != id.Org {
+			return notFound // do not reveal other organisations' notices
+		}
 	case exportEvidence:
 		if global(id) {
 			return nil
@@ -467,6 +487,8 @@ func Describe(method string) string {
 		return "controller, own notices only"
 	case exportEvidence:
 		return "vendor, viewer; controller for its own organisation"
+	case watchNotices:
+		return "vendor, viewer; controller for its own organisation's notices"
 	}
 	return fmt.Sprintf("no rule: denied (%s)", method)
 }

@@ -81,6 +81,8 @@ func requestFor(method string, org breach.OrgID) any {
 		return &cascadev1.AnswerQuestionRequest{}
 	case cascadev1.NoticeService_ListQuestions_FullMethodName:
 		return &cascadev1.ListQuestionsRequest{OrgId: o}
+	case cascadev1.NoticeService_WatchNotices_FullMethodName:
+		return &cascadev1.WatchNoticesRequest{OrgId: o}
 	case cascadev1.TokenService_IssueToken_FullMethodName:
 		return &cascadev1.IssueTokenRequest{OrgId: o}
 	case cascadev1.TokenService_RevokeToken_FullMethodName:
@@ -137,6 +139,7 @@ var expected = map[access][4]outcome{
 	actNotice:      {forbidden, forbidden, forbidden, {ok, notFound}},
 	listNotices:    {allowed, allowed, {ok, denied}, {ok, denied}},
 	exportEvidence: {allowed, allowed, {ok, denied}, {ok, denied}},
+	watchNotices:   {allowed, allowed, {ok, denied}, {ok, denied}},
 }
 
 // TestPolicyMatrix: every method of the policy, for every role, about the
@@ -197,6 +200,10 @@ func TestPolicyEdges(t *testing.T) {
 			&cascadev1.ExportEvidenceRequest{OrgId: string(ownOrg), BreachId: string(ownBreach)}, denied},
 		{"scoped evidence export without org_id", orgViewer, cascadev1.NoticeService_ExportEvidence_FullMethodName,
 			&cascadev1.ExportEvidenceRequest{}, denied},
+		{"watching another organisation's notice by its id", controller, cascadev1.NoticeService_WatchNotices_FullMethodName,
+			&cascadev1.WatchNoticesRequest{NoticeId: breach.NewNoticeID(ownBreach, otherOrg).String()}, notFound},
+		{"watching one's own notice by its id", orgViewer, cascadev1.NoticeService_WatchNotices_FullMethodName,
+			&cascadev1.WatchNoticesRequest{NoticeId: breach.NewNoticeID(ownBreach, ownOrg).String()}, ok},
 		{"the vendor never acts for a controller", vendor, cascadev1.NoticeService_AskQuestion_FullMethodName,
 			&cascadev1.AskQuestionRequest{NoticeId: breach.NewNoticeID(ownBreach, ownOrg).String()}, denied},
 	} {
@@ -213,7 +220,10 @@ func TestPolicyEdges(t *testing.T) {
 func TestPolicyNarrowsScopedLists(t *testing.T) {
 	g := policyGuard()
 	for _, id := range []Identity{controller, orgViewer} {
-		ln, lq := &cascadev1.ListNoticesRequest{}, &cascadev1.ListQuestionsRequest{}
+		ln, lq, wn := &cascadev1.ListNoticesRequest{}, &cascadev1.ListQuestionsRequest{}, &cascadev1.WatchNoticesRequest{}
+		if err := g.authorize(t.Context(), id, cascadev1.NoticeService_WatchNotices_FullMethodName, wn); err != nil || wn.GetOrgId() != string(ownOrg) {
+			t.Errorf("%s: WatchNotices org_id %q, %v; want %q", id, wn.GetOrgId(), err, ownOrg)
+		}
 		if err := g.authorize(t.Context(), id, cascadev1.NoticeService_ListNotices_FullMethodName, ln); err != nil || ln.GetOrgId() != string(ownOrg) {
 			t.Errorf("%s: ListNotices org_id %q, %v; want %q", id, ln.GetOrgId(), err, ownOrg)
 		}

@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
@@ -54,6 +55,18 @@ func init() {
 		return func(a *adversary) error {
 			_, err := a.notices().RecordAuthorityReport(a.as(by(a)), &cascadev1.RecordAuthorityReportRequest{NoticeId: notice,
 				Authority: "IMY", Reference: ref, ReportedAt: timestamppb.Now(), RecordedBy: "dpo"})
+			return err
+		}
+	}
+	watchNotices := func(by who, req *cascadev1.WatchNoticesRequest) func(a *adversary) error {
+		return func(a *adversary) error {
+			ctx, cancel := context.WithCancel(a.as(by(a)))
+			defer cancel()
+			s, err := a.notices().WatchNotices(ctx, req)
+			if err != nil {
+				return err
+			}
+			_, err = s.Recv()
 			return err
 		}
 	}
@@ -240,6 +253,16 @@ func init() {
 				_, err = s.Recv()
 				return err
 			}},
+		hostile{name: "controller watches another's notices", surface: "grpc", want: "PermissionDenied",
+			do: watchNotices(ctrlA, &cascadev1.WatchNoticesRequest{OrgId: advOrgB})},
+		hostile{name: "controller watches another's notice by its id", surface: "grpc", want: "NotFound",
+			do: watchNotices(ctrlA, &cascadev1.WatchNoticesRequest{NoticeId: advNotB})},
+		hostile{name: "controller watches another's notice with its own org_id", surface: "grpc", want: "NotFound",
+			do: watchNotices(ctrlA, &cascadev1.WatchNoticesRequest{OrgId: advOrgA, NoticeId: advNotB})},
+		hostile{name: "watch of notices without a token", surface: "grpc", want: "Unauthenticated",
+			do: watchNotices(none, &cascadev1.WatchNoticesRequest{OrgId: advOrgA})},
+		hostile{name: "watch of every notice at once", surface: "grpc", want: "InvalidArgument",
+			do: watchNotices(vendor, &cascadev1.WatchNoticesRequest{})},
 		hostile{name: "request over 2 MiB", surface: "grpc", want: "ResourceExhausted",
 			do: func(a *adversary) error {
 				_, err := a.notices().AcknowledgeNotice(a.as(a.controllerA), &cascadev1.AcknowledgeNoticeRequest{NoticeId: advNotA,

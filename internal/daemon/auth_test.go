@@ -128,6 +128,15 @@ func TestAuthorisationMatrix(t *testing.T) {
 			}
 			return err
 		},
+		cascadev1.NoticeService_WatchNotices_FullMethodName: func(ctx context.Context, org string) error {
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			st, err := ns.WatchNotices(ctx, &cascadev1.WatchNoticesRequest{OrgId: org})
+			if err == nil {
+				_, err = st.Recv()
+			}
+			return err
+		},
 		cascadev1.NoticeService_GetNotice_FullMethodName: func(ctx context.Context, org string) error {
 			_, err := ns.GetNotice(ctx, &cascadev1.GetNoticeRequest{NoticeId: noticeOf(org)})
 			return err
@@ -252,6 +261,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		cascadev1.NoticeService_AskQuestion_FullMethodName:                act,
 		cascadev1.NoticeService_AnswerQuestion_FullMethodName:             vendorOnly,
 		cascadev1.NoticeService_ListQuestions_FullMethodName:              {{ok, ok}, {ok, deny}, {ok, deny}, {ok, ok}},
+		cascadev1.NoticeService_WatchNotices_FullMethodName:               {{ok, ok}, {ok, deny}, {ok, deny}, {ok, ok}},
 		cascadev1.TokenService_IssueToken_FullMethodName:                  vendorOnly,
 		cascadev1.TokenService_RevokeToken_FullMethodName:                 vendorOnly,
 		cascadev1.TokenService_ListTokens_FullMethodName:                  vendorOnly,

@@ -340,6 +340,7 @@ func (d *Daemon) serveGRPC(runCtx context.Context, cfg api.Config) error {
 	}
 	cfg.View, cfg.Guard, cfg.PageKey, cfg.Now, cfg.Log = view, d.guard, d.pageKey, d.opts.Now, d.log.With("component", "api")
 	cfg.Unary, cfg.Stream = d.metrics.UnaryServerInterceptor(), d.metrics.StreamServerInterceptor()
+	cfg.Feed = store.NewNoticeFeed(d.st, 0, d.log.With("component", "notice feed"))
 	var err error
 	if d.grpc, _, err = api.New(d.st, cfg); err != nil {
 		return err

@@ -130,8 +130,9 @@ func TestRevokedTokenEndsStreams(t *testing.T) {
 	defer cancelOther()
 	relay := openLive(t, e.d.HTTPAddr(), "/api/events/breaches/REVOKE-1", viewer)
 	polled := openLive(t, e.d.HTTPAddr(), "/api/events/breaches", viewer)
+	pushed := openLive(t, e.d.HTTPAddr(), "/api/events/notices?breach_id=REVOKE-1", viewer) // on WatchNotices
 	testkit.Eventually(t, 10*time.Second, func() error {
-		if !relay.has("caught_up", "{}") || !polled.has("breaches", "REVOKE-1") {
+		if !relay.has("caught_up", "{}") || !polled.has("breaches", "REVOKE-1") || !pushed.has("notices", "REVOKE-1") {
 			return errors.New("live views not caught up")
 		}
 		return nil
@@ -157,7 +158,7 @@ func TestRevokedTokenEndsStreams(t *testing.T) {
 		t.Fatal("the revoked token's gRPC watch is still open after 10 s")
 	}
 	testkit.Eventually(t, 10*time.Second, func() error {
-		for name, v := range map[string]*liveView{"relayed watch": relay, "polled list": polled} {
+		for name, v := range map[string]*liveView{"relayed watch": relay, "polled list": polled, "pushed notice list": pushed} {
 			if _, done := v.snapshot(); !done {
 				return fmt.Errorf("the %s is still open", name)
 			}
@@ -215,6 +216,14 @@ func TestStreamLimits(t *testing.T) {
 	_, _, err = e.watch(v1, "LIMIT-1")
 	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(status.Convert(err).Message(), "limit per caller") {
 		t.Fatalf("third watch of one token: %v; want ResourceExhausted (limit per caller)", err)
+	}
+	nctx, ncancel := context.WithCancel(withToken(ctx(t), v1))
+	defer ncancel()
+	if nw, err := e.noticeC.WatchNotices(nctx, &cascadev1.WatchNoticesRequest{BreachId: "LIMIT-1"}); err == nil {
+		_, err = nw.Recv()
+		if status.Code(err) != codes.ResourceExhausted || !strings.Contains(status.Convert(err).Message(), "limit per caller") {
+			t.Fatalf("a notice watch beyond the token's limit: %v; want ResourceExhausted (limit per caller)", err)
+		}
 	}
 	if v := openLive(t, e.d.HTTPAddr(), "/api/events/breaches", v1); v.code != http.StatusTooManyRequests || !v.has("", "RESOURCE_EXHAUSTED") {
 		t.Fatalf("a live view beyond the token's limit: %d %q; want 429 RESOURCE_EXHAUSTED", v.code, v.events)

@@ -186,9 +186,15 @@ func TestLiveEvents(t *testing.T) {
 	if ns := n.data["notices"].([]any); len(ns) != 1 || ns[0].(map[string]any)["org_id"] != stockholm {
 		t.Fatalf("controller's notices: %v", ns)
 	}
+	// The vendor's list of every notice has no watch to push it: polled.
+	all := events(t, e.call("GET", "/api/events/notices", e.vendor, "", ""))
+	if ns := next(t, all, 5*time.Second, func(ev sse) bool { return ev.event == "notices" }).data["notices"].([]any); len(ns) != 3 {
+		t.Fatalf("the vendor's notices: %v", ns)
+	}
 	history := events(t, e.call("GET", "/api/events/notices/LIVE-1/"+stockholm, controller, "", ""))
 	next(t, history, 5*time.Second, func(ev sse) bool { return ev.event == "notice" })
 
+	acked := time.Now()
 	resp := e.call("POST", "/api/notices/LIVE-1/"+stockholm+"/acknowledge", controller, "application/json", `{"acknowledged_by":"dpo"}`)
 	if resp.StatusCode != 200 {
 		t.Fatalf("acknowledge: %d %v", resp.StatusCode, decode(t, resp))
@@ -197,6 +203,8 @@ func TestLiveEvents(t *testing.T) {
 		return ev.event == "notice" && ev.data["org_id"] == stockholm && ev.data["state"] == "NOTICE_STATE_ACKNOWLEDGED"
 	})
 	next(t, watch, 10*time.Second, func(ev sse) bool { return ev.event == "summary" && ev.data["acknowledged"] == "1" })
+	// The controller's list and notice page are pushed (WatchNotices), not
+	// polled: the change arrives long before their 30 s poll.
 	next(t, mine, 10*time.Second, func(ev sse) bool {
 		return ev.event == "notices" && ev.data["notices"].([]any)[0].(map[string]any)["state"] == "NOTICE_STATE_ACKNOWLEDGED"
 	})
@@ -204,6 +212,7 @@ func TestLiveEvents(t *testing.T) {
 		evs := ev.data["events"].([]any)
 		return ev.event == "notice" && evs[len(evs)-1].(map[string]any)["event"] == "acknowledged"
 	})
+	t.Logf("acknowledgement to the pushed notice list and page: %v (from the POST)", time.Since(acked).Round(time.Millisecond))
 	// The dashboard forwards the caller's token: the history records who
 	// the daemon authenticated, beside the name typed.
 	evs := ack.data["events"].([]any)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
@@ -112,15 +113,75 @@ func (d *Dashboard) ended(ctx context.Context, s *eventStream, r *http.Request) 
 type fetcher func(ctx context.Context) (json.RawMessage, error)
 
 // pollEvents answers with a stream of events named name, each the result
-// of fetch, sent first at once and then whenever it changes. The first
-// failure is an ordinary error answer; a later one is an "error" event,
-// after which the stream ends unless the error is transient.
+// of fetch, sent first at once and then whenever it changes, fetched again
+// every d.poll. The first failure is an ordinary error answer; a later one
+// is an "error" event, after which the stream ends unless the error is
+// transient.
 func (d *Dashboard) pollEvents(w http.ResponseWriter, r *http.Request, name string, fetch fetcher) {
 	ctx, cancel, ok := d.streamContext(w, r, true)
 	if !ok {
 		return
 	}
 	defer cancel()
+	d.liveEvents(ctx, w, r, name, fetch, d.poll, nil, nil)
+}
+
+// slowPoll is how often a pushed view fetches again without a change: for
+// what has no push (a breach's facts, the overdue flag as time passes).
+const slowPoll = 30 * time.Second
+
+// watchedEvents answers as pollEvents does, but fetches again when the
+// WatchNotices stream of req reports a change of the view's notices (at
+// most one fetch at a time; changes arriving meanwhile make one more), and
+// otherwise only every slowPoll. A caller who cannot watch what the view
+// shows (a global caller's list of every notice) is polled.
+func (d *Dashboard) watchedEvents(w http.ResponseWriter, r *http.Request, name string, req *cascadev1.WatchNoticesRequest, fetch fetcher) {
+	ctx, cancel, ok := d.streamContext(w, r, false) // WatchNotices is counted by the API
+	if !ok {
+		return
+	}
+	defer cancel()
+	req.ChangesOnly = true // the view fetches the current state itself
+	watch, err := d.notices.WatchNotices(ctx, req)
+	if err == nil {
+		_, err = watch.Recv() // caught_up; authorisation happens on the first message
+	}
+	if status.Code(err) == codes.InvalidArgument {
+		cancel()
+		d.pollEvents(w, r, name, fetch)
+		return
+	}
+	if err != nil {
+		d.writeError(w, r, err)
+		return
+	}
+	changes := make(chan struct{}, 1) // one pending fetch: a burst of changes is one
+	ended := make(chan error, 1)
+	go func() {
+		for {
+			m, err := watch.Recv()
+			if err != nil {
+				ended <- err
+				return
+			}
+			if m.GetNotice() != nil {
+				select {
+				case changes <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	d.liveEvents(ctx, w, r, name, fetch, max(d.poll, slowPoll), changes, ended)
+}
+
+// liveEvents runs a live view: fetch at once (its failure is an ordinary
+// error answer), then again every `every` and whenever changes has a
+// value, sending the result when it differs from the last. A later
+// failure is an "error" event, after which the stream ends unless the
+// error is transient; an error on ended (the watch behind changes) ends it.
+func (d *Dashboard) liveEvents(ctx context.Context, w http.ResponseWriter, r *http.Request, name string, fetch fetcher,
+	every time.Duration, changes <-chan struct{}, ended <-chan error) {
 	call := func() (json.RawMessage, error) {
 		c, cancel := context.WithTimeout(ctx, callTimeout)
 		defer cancel()
@@ -135,7 +196,7 @@ func (d *Dashboard) pollEvents(w http.ResponseWriter, r *http.Request, name stri
 	if s.send(name, last) != nil {
 		return
 	}
-	tick := time.NewTicker(d.poll)
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	ping := time.NewTicker(keepAlive)
 	defer ping.Stop()
@@ -148,25 +209,35 @@ func (d *Dashboard) pollEvents(w http.ResponseWriter, r *http.Request, name stri
 			if s.ping() != nil {
 				return
 			}
-		case <-tick.C:
-			b, err := call()
+			continue
+		case err := <-ended:
 			if ctx.Err() != nil {
 				d.ended(ctx, s, r)
 				return
 			}
-			if err != nil {
-				code, body := d.errorOf(r, err)
-				if s.send("error", mustJSON(body)) != nil || !transient(code) {
-					return
-				}
-				continue
+			_, body := d.errorOf(r, err)
+			_ = s.send("error", mustJSON(body))
+			return
+		case <-tick.C:
+		case <-changes:
+		}
+		b, err := call()
+		if ctx.Err() != nil {
+			d.ended(ctx, s, r)
+			return
+		}
+		if err != nil {
+			code, body := d.errorOf(r, err)
+			if s.send("error", mustJSON(body)) != nil || !transient(code) {
+				return
 			}
-			if !bytes.Equal(b, last) {
-				if s.send(name, b) != nil {
-					return
-				}
-				last = b
+			continue
+		}
+		if !bytes.Equal(b, last) {
+			if s.send(name, b) != nil {
+				return
 			}
+			last = b
 		}
 	}
 }
@@ -227,10 +298,11 @@ func (d *Dashboard) breachListEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // noticeListEvents streams the caller's notices (a controller's: its
-// organisation's), optionally of one breach, as ListNotices orders them.
+// organisation's), optionally of one breach, as ListNotices orders them,
+// fetched again when one of them changes.
 func (d *Dashboard) noticeListEvents(w http.ResponseWriter, r *http.Request) {
 	breachID := r.URL.Query().Get("breach_id")
-	d.pollEvents(w, r, "notices", func(ctx context.Context) (json.RawMessage, error) {
+	d.watchedEvents(w, r, "notices", &cascadev1.WatchNoticesRequest{BreachId: breachID}, func(ctx context.Context) (json.RawMessage, error) {
 		out := struct {
 			Notices   []json.RawMessage `json:"notices"`
 			Truncated bool              `json:"truncated,omitempty"`
@@ -258,10 +330,12 @@ func (d *Dashboard) noticeListEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // noticeEvents streams one notice with its history, its questions and its
-// breach (as the caller may see it: redacted for an organisation).
+// breach (as the caller may see it: redacted for an organisation), fetched
+// again when the notice changes (a question asked or answered is a change
+// of the notice) and every slowPoll for the breach's facts.
 func (d *Dashboard) noticeEvents(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("breach") + "/" + r.PathValue("org")
-	d.pollEvents(w, r, "notice", func(ctx context.Context) (json.RawMessage, error) {
+	d.watchedEvents(w, r, "notice", &cascadev1.WatchNoticesRequest{NoticeId: id}, func(ctx context.Context) (json.RawMessage, error) {
 		n, err := d.notices.GetNotice(ctx, &cascadev1.GetNoticeRequest{NoticeId: id})
 		if err != nil {
 			return nil, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -12,7 +14,6 @@ import (
 
 	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/store"
-	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 // deliveredNotices creates and delivers one notice per organisation of
@@ -287,58 +288,58 @@ func TestChunkRemindersBounded(t *testing.T) {
 }
 
 // TestWatchShowsReminderRounds: a round is a change of each notice it
-// names, on a watch of the breach.
+// names, on a watch of the breach or of the organisation; a new watch has
+// it in its snapshot and is not sent it again.
 func TestWatchShowsReminderRounds(t *testing.T) {
 	st := open(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := context.Background()
+	feed := store.NewNoticeFeed(st, 0, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ids := deliveredNotices(t, st, "B4", "a", "b")
-	ch, err := st.WatchBreachNotices(ctx, "B4")
-	if err != nil {
-		t.Fatal(err)
-	}
-	next := func() *breach.Notice {
+	next := func(w *store.NoticeWatch) []*breach.Notice {
 		select {
-		case n, ok := <-ch:
-			if !ok {
-				t.Fatal("watch ended")
+		case <-w.Ready():
+			ns, err := w.Next()
+			if err != nil {
+				t.Fatal(err)
 			}
-			return n
+			return ns
 		case <-time.After(10 * time.Second):
 			t.Fatal("nothing on the watch")
 		}
 		return nil
 	}
-	for caught := false; !caught; {
-		caught = next() == nil
+	wb, snap, err := feed.Watch(ctx, store.NoticeFilter{Breach: "B4"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wb.Close()
+	wo, _, err := feed.Watch(ctx, store.NoticeFilter{Org: "b"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wo.Close()
+	if len(snap) != 2 {
+		t.Fatalf("snapshot: %d notices", len(snap))
 	}
 	if _, err := st.RecordReminders(ctx, "B4", 0, []store.ReminderRound{{Remaining: 6 * time.Hour, SentAt: t0.Add(66 * time.Hour), Actor: "cascade", Orgs: []breach.OrgID{"b"}}}); err != nil {
 		t.Fatal(err)
 	}
-	n := next()
-	if n == nil || n.ID != ids[1] || len(n.Reminders) != 1 || n.Reminders[0].Remaining != 6*time.Hour {
-		t.Fatalf("watch: %+v", n)
+	for _, w := range []*store.NoticeWatch{wb, wo} {
+		ns := next(w)
+		if len(ns) != 1 || ns[0].ID != ids[1] || len(ns[0].Reminders) != 1 || ns[0].Reminders[0].Remaining != 6*time.Hour {
+			t.Fatalf("watch: %+v", ns)
+		}
 	}
-	// A new watch sees it in its first states.
-	ctx2, cancel2 := context.WithCancel(ctx)
-	defer cancel2()
-	ch2, err := st.WatchBreachNotices(ctx2, "B4")
+	// A new watch has it in its snapshot.
+	w2, snap, err := feed.Watch(ctx, store.NoticeFilter{Breach: "B4"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer w2.Close()
 	got := map[breach.NoticeID]int{}
-	testkit.Eventually(t, 10*time.Second, func() error {
-		select {
-		case n := <-ch2:
-			if n == nil {
-				return nil
-			}
-			got[n.ID] = len(n.Reminders)
-			return errors.New("not caught up")
-		default:
-			return errors.New("waiting")
-		}
-	})
+	for _, n := range snap {
+		got[n.ID] = len(n.Reminders)
+	}
 	if got[ids[0]] != 0 || got[ids[1]] != 1 {
 		t.Fatalf("new watch: reminders per notice %v", got)
 	}

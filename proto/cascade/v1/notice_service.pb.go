@@ -611,6 +611,170 @@ func (x *ListNoticesResponse) GetNextPageToken() string {
 	return ""
 }
 
+// WatchNoticesRequest selects the notices to watch: those matching every
+// field set.
+type WatchNoticesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only notices of this organisation. A controller's own if empty.
+	OrgId string `protobuf:"bytes,1,opt,name=org_id,json=orgId,proto3" json:"org_id,omitempty"`
+	// Only notices of this breach.
+	BreachId string `protobuf:"bytes,2,opt,name=breach_id,json=breachId,proto3" json:"breach_id,omitempty"`
+	// Only this notice, "<breach_id>/<org_id>" (breach_id and org_id, if
+	// set, must match it).
+	NoticeId string `protobuf:"bytes,3,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	// No snapshot: caught_up at once, then the changes only (for a client
+	// that reads the current state itself).
+	ChangesOnly   bool `protobuf:"varint,4,opt,name=changes_only,json=changesOnly,proto3" json:"changes_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchNoticesRequest) Reset() {
+	*x = WatchNoticesRequest{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchNoticesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchNoticesRequest) ProtoMessage() {}
+
+func (x *WatchNoticesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchNoticesRequest.ProtoReflect.Descriptor instead.
+func (*WatchNoticesRequest) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *WatchNoticesRequest) GetOrgId() string {
+	if x != nil {
+		return x.OrgId
+	}
+	return ""
+}
+
+func (x *WatchNoticesRequest) GetBreachId() string {
+	if x != nil {
+		return x.BreachId
+	}
+	return ""
+}
+
+func (x *WatchNoticesRequest) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
+}
+
+func (x *WatchNoticesRequest) GetChangesOnly() bool {
+	if x != nil {
+		return x.ChangesOnly
+	}
+	return false
+}
+
+// WatchNoticesResponse is one event of a notice watch.
+type WatchNoticesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One of the kinds of event.
+	//
+	// Types that are valid to be assigned to Event:
+	//
+	//	*WatchNoticesResponse_Notice
+	//	*WatchNoticesResponse_CaughtUp
+	Event         isWatchNoticesResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchNoticesResponse) Reset() {
+	*x = WatchNoticesResponse{}
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchNoticesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchNoticesResponse) ProtoMessage() {}
+
+func (x *WatchNoticesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchNoticesResponse.ProtoReflect.Descriptor instead.
+func (*WatchNoticesResponse) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *WatchNoticesResponse) GetEvent() isWatchNoticesResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *WatchNoticesResponse) GetNotice() *Notice {
+	if x != nil {
+		if x, ok := x.Event.(*WatchNoticesResponse_Notice); ok {
+			return x.Notice
+		}
+	}
+	return nil
+}
+
+func (x *WatchNoticesResponse) GetCaughtUp() *CaughtUp {
+	if x != nil {
+		if x, ok := x.Event.(*WatchNoticesResponse_CaughtUp); ok {
+			return x.CaughtUp
+		}
+	}
+	return nil
+}
+
+type isWatchNoticesResponse_Event interface {
+	isWatchNoticesResponse_Event()
+}
+
+type WatchNoticesResponse_Notice struct {
+	// A notice (in the snapshot, and whenever one changes), as
+	// ListNotices returns it.
+	Notice *Notice `protobuf:"bytes,1,opt,name=notice,proto3,oneof"`
+}
+
+type WatchNoticesResponse_CaughtUp struct {
+	// End of the snapshot.
+	CaughtUp *CaughtUp `protobuf:"bytes,2,opt,name=caught_up,json=caughtUp,proto3,oneof"`
+}
+
+func (*WatchNoticesResponse_Notice) isWatchNoticesResponse_Event() {}
+
+func (*WatchNoticesResponse_CaughtUp) isWatchNoticesResponse_Event() {}
+
 // AcknowledgeNoticeRequest acknowledges one notice.
 type AcknowledgeNoticeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -629,7 +793,7 @@ type AcknowledgeNoticeRequest struct {
 
 func (x *AcknowledgeNoticeRequest) Reset() {
 	*x = AcknowledgeNoticeRequest{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[10]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -641,7 +805,7 @@ func (x *AcknowledgeNoticeRequest) String() string {
 func (*AcknowledgeNoticeRequest) ProtoMessage() {}
 
 func (x *AcknowledgeNoticeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[10]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -654,7 +818,7 @@ func (x *AcknowledgeNoticeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeNoticeRequest.ProtoReflect.Descriptor instead.
 func (*AcknowledgeNoticeRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{10}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AcknowledgeNoticeRequest) GetNoticeId() string {
@@ -696,7 +860,7 @@ type AcknowledgeNoticeResponse struct {
 
 func (x *AcknowledgeNoticeResponse) Reset() {
 	*x = AcknowledgeNoticeResponse{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[11]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -708,7 +872,7 @@ func (x *AcknowledgeNoticeResponse) String() string {
 func (*AcknowledgeNoticeResponse) ProtoMessage() {}
 
 func (x *AcknowledgeNoticeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[11]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -721,7 +885,7 @@ func (x *AcknowledgeNoticeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeNoticeResponse.ProtoReflect.Descriptor instead.
 func (*AcknowledgeNoticeResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{11}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AcknowledgeNoticeResponse) GetNotice() *Notice {
@@ -752,7 +916,7 @@ type RecordAuthorityReportRequest struct {
 
 func (x *RecordAuthorityReportRequest) Reset() {
 	*x = RecordAuthorityReportRequest{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[12]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -764,7 +928,7 @@ func (x *RecordAuthorityReportRequest) String() string {
 func (*RecordAuthorityReportRequest) ProtoMessage() {}
 
 func (x *RecordAuthorityReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[12]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -777,7 +941,7 @@ func (x *RecordAuthorityReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAuthorityReportRequest.ProtoReflect.Descriptor instead.
 func (*RecordAuthorityReportRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{12}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RecordAuthorityReportRequest) GetNoticeId() string {
@@ -833,7 +997,7 @@ type RecordAuthorityReportResponse struct {
 
 func (x *RecordAuthorityReportResponse) Reset() {
 	*x = RecordAuthorityReportResponse{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[13]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -845,7 +1009,7 @@ func (x *RecordAuthorityReportResponse) String() string {
 func (*RecordAuthorityReportResponse) ProtoMessage() {}
 
 func (x *RecordAuthorityReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[13]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -858,7 +1022,7 @@ func (x *RecordAuthorityReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordAuthorityReportResponse.ProtoReflect.Descriptor instead.
 func (*RecordAuthorityReportResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{13}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RecordAuthorityReportResponse) GetNotice() *Notice {
@@ -883,7 +1047,7 @@ type RecordNotReportableRequest struct {
 
 func (x *RecordNotReportableRequest) Reset() {
 	*x = RecordNotReportableRequest{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[14]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -895,7 +1059,7 @@ func (x *RecordNotReportableRequest) String() string {
 func (*RecordNotReportableRequest) ProtoMessage() {}
 
 func (x *RecordNotReportableRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[14]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -908,7 +1072,7 @@ func (x *RecordNotReportableRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordNotReportableRequest.ProtoReflect.Descriptor instead.
 func (*RecordNotReportableRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{14}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RecordNotReportableRequest) GetNoticeId() string {
@@ -943,7 +1107,7 @@ type RecordNotReportableResponse struct {
 
 func (x *RecordNotReportableResponse) Reset() {
 	*x = RecordNotReportableResponse{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[15]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -955,7 +1119,7 @@ func (x *RecordNotReportableResponse) String() string {
 func (*RecordNotReportableResponse) ProtoMessage() {}
 
 func (x *RecordNotReportableResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[15]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -968,7 +1132,7 @@ func (x *RecordNotReportableResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordNotReportableResponse.ProtoReflect.Descriptor instead.
 func (*RecordNotReportableResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{15}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RecordNotReportableResponse) GetNotice() *Notice {
@@ -993,7 +1157,7 @@ type RecordSubjectCommunicationRequest struct {
 
 func (x *RecordSubjectCommunicationRequest) Reset() {
 	*x = RecordSubjectCommunicationRequest{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[16]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1005,7 +1169,7 @@ func (x *RecordSubjectCommunicationRequest) String() string {
 func (*RecordSubjectCommunicationRequest) ProtoMessage() {}
 
 func (x *RecordSubjectCommunicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[16]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1018,7 +1182,7 @@ func (x *RecordSubjectCommunicationRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use RecordSubjectCommunicationRequest.ProtoReflect.Descriptor instead.
 func (*RecordSubjectCommunicationRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{16}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RecordSubjectCommunicationRequest) GetNoticeId() string {
@@ -1053,7 +1217,7 @@ type RecordSubjectCommunicationResponse struct {
 
 func (x *RecordSubjectCommunicationResponse) Reset() {
 	*x = RecordSubjectCommunicationResponse{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[17]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1065,7 +1229,7 @@ func (x *RecordSubjectCommunicationResponse) String() string {
 func (*RecordSubjectCommunicationResponse) ProtoMessage() {}
 
 func (x *RecordSubjectCommunicationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[17]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1078,7 +1242,7 @@ func (x *RecordSubjectCommunicationResponse) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use RecordSubjectCommunicationResponse.ProtoReflect.Descriptor instead.
 func (*RecordSubjectCommunicationResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{17}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RecordSubjectCommunicationResponse) GetNotice() *Notice {
@@ -1099,7 +1263,7 @@ type GetNoticeHistoryRequest struct {
 
 func (x *GetNoticeHistoryRequest) Reset() {
 	*x = GetNoticeHistoryRequest{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[18]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1275,7 @@ func (x *GetNoticeHistoryRequest) String() string {
 func (*GetNoticeHistoryRequest) ProtoMessage() {}
 
 func (x *GetNoticeHistoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[18]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1288,7 @@ func (x *GetNoticeHistoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNoticeHistoryRequest.ProtoReflect.Descriptor instead.
 func (*GetNoticeHistoryRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{18}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetNoticeHistoryRequest) GetNoticeId() string {
@@ -1145,7 +1309,7 @@ type GetNoticeHistoryResponse struct {
 
 func (x *GetNoticeHistoryResponse) Reset() {
 	*x = GetNoticeHistoryResponse{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[19]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1157,7 +1321,7 @@ func (x *GetNoticeHistoryResponse) String() string {
 func (*GetNoticeHistoryResponse) ProtoMessage() {}
 
 func (x *GetNoticeHistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[19]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1170,7 +1334,7 @@ func (x *GetNoticeHistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNoticeHistoryResponse.ProtoReflect.Descriptor instead.
 func (*GetNoticeHistoryResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{19}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetNoticeHistoryResponse) GetEvents() []*NoticeEvent {
@@ -1195,7 +1359,7 @@ type ExportEvidenceRequest struct {
 
 func (x *ExportEvidenceRequest) Reset() {
 	*x = ExportEvidenceRequest{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[20]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1207,7 +1371,7 @@ func (x *ExportEvidenceRequest) String() string {
 func (*ExportEvidenceRequest) ProtoMessage() {}
 
 func (x *ExportEvidenceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[20]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1220,7 +1384,7 @@ func (x *ExportEvidenceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEvidenceRequest.ProtoReflect.Descriptor instead.
 func (*ExportEvidenceRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{20}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ExportEvidenceRequest) GetBreachId() string {
@@ -1271,7 +1435,7 @@ type ExportEvidenceResponse struct {
 
 func (x *ExportEvidenceResponse) Reset() {
 	*x = ExportEvidenceResponse{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[21]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1283,7 +1447,7 @@ func (x *ExportEvidenceResponse) String() string {
 func (*ExportEvidenceResponse) ProtoMessage() {}
 
 func (x *ExportEvidenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[21]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1296,7 +1460,7 @@ func (x *ExportEvidenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportEvidenceResponse.ProtoReflect.Descriptor instead.
 func (*ExportEvidenceResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{21}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ExportEvidenceResponse) GetJson() []byte {
@@ -1368,7 +1532,7 @@ type DraftAuthorityReportRequest struct {
 
 func (x *DraftAuthorityReportRequest) Reset() {
 	*x = DraftAuthorityReportRequest{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[22]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1380,7 +1544,7 @@ func (x *DraftAuthorityReportRequest) String() string {
 func (*DraftAuthorityReportRequest) ProtoMessage() {}
 
 func (x *DraftAuthorityReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[22]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1393,7 +1557,7 @@ func (x *DraftAuthorityReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftAuthorityReportRequest.ProtoReflect.Descriptor instead.
 func (*DraftAuthorityReportRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{22}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DraftAuthorityReportRequest) GetNoticeId() string {
@@ -1425,7 +1589,7 @@ type DraftAuthorityReportResponse struct {
 
 func (x *DraftAuthorityReportResponse) Reset() {
 	*x = DraftAuthorityReportResponse{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[23]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1437,7 +1601,7 @@ func (x *DraftAuthorityReportResponse) String() string {
 func (*DraftAuthorityReportResponse) ProtoMessage() {}
 
 func (x *DraftAuthorityReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[23]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +1614,7 @@ func (x *DraftAuthorityReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftAuthorityReportResponse.ProtoReflect.Descriptor instead.
 func (*DraftAuthorityReportResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{23}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DraftAuthorityReportResponse) GetMarkdown() string {
@@ -1487,7 +1651,7 @@ type DraftSubjectCommunicationRequest struct {
 
 func (x *DraftSubjectCommunicationRequest) Reset() {
 	*x = DraftSubjectCommunicationRequest{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[24]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1499,7 +1663,7 @@ func (x *DraftSubjectCommunicationRequest) String() string {
 func (*DraftSubjectCommunicationRequest) ProtoMessage() {}
 
 func (x *DraftSubjectCommunicationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[24]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1512,7 +1676,7 @@ func (x *DraftSubjectCommunicationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftSubjectCommunicationRequest.ProtoReflect.Descriptor instead.
 func (*DraftSubjectCommunicationRequest) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{24}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DraftSubjectCommunicationRequest) GetNoticeId() string {
@@ -1550,7 +1714,7 @@ type DraftSubjectCommunicationResponse struct {
 
 func (x *DraftSubjectCommunicationResponse) Reset() {
 	*x = DraftSubjectCommunicationResponse{}
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[25]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1562,7 +1726,7 @@ func (x *DraftSubjectCommunicationResponse) String() string {
 func (*DraftSubjectCommunicationResponse) ProtoMessage() {}
 
 func (x *DraftSubjectCommunicationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_notice_service_proto_msgTypes[25]
+	mi := &file_cascade_v1_notice_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1575,7 +1739,7 @@ func (x *DraftSubjectCommunicationResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use DraftSubjectCommunicationResponse.ProtoReflect.Descriptor instead.
 func (*DraftSubjectCommunicationResponse) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{25}
+	return file_cascade_v1_notice_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DraftSubjectCommunicationResponse) GetMarkdown() string {
@@ -1618,7 +1782,7 @@ var File_cascade_v1_notice_service_proto protoreflect.FileDescriptor
 const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1fcascade/v1/notice_service.proto\x12\n" +
-	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"O\n" +
+	"cascade.v1\x1a\x1fcascade/v1/breach_service.proto\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"O\n" +
 	"\x12AskQuestionRequest\x12 \n" +
 	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bnoticeId\x12\x17\n" +
 	"\x04text\x18\x02 \x01(\tB\x03\xe0A\x02R\x04text\"G\n" +
@@ -1655,7 +1819,16 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"page_token\x18\x06 \x01(\tR\tpageToken\"k\n" +
 	"\x13ListNoticesResponse\x12,\n" +
 	"\anotices\x18\x01 \x03(\v2\x12.cascade.v1.NoticeR\anotices\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9a\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x89\x01\n" +
+	"\x13WatchNoticesRequest\x12\x15\n" +
+	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x1b\n" +
+	"\tbreach_id\x18\x02 \x01(\tR\bbreachId\x12\x1b\n" +
+	"\tnotice_id\x18\x03 \x01(\tR\bnoticeId\x12!\n" +
+	"\fchanges_only\x18\x04 \x01(\bR\vchangesOnly\"\x82\x01\n" +
+	"\x14WatchNoticesResponse\x12,\n" +
+	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeH\x00R\x06notice\x123\n" +
+	"\tcaught_up\x18\x02 \x01(\v2\x14.cascade.v1.CaughtUpH\x00R\bcaughtUpB\a\n" +
+	"\x05event\"\x9a\x01\n" +
 	"\x18AcknowledgeNoticeRequest\x12 \n" +
 	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bnoticeId\x12,\n" +
 	"\x0facknowledged_by\x18\x02 \x01(\tB\x03\xe0A\x02R\x0eacknowledgedBy\x12\x12\n" +
@@ -1722,8 +1895,7 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"plain_text\x18\x02 \x01(\tR\tplainText\x12\x10\n" +
 	"\x03sms\x18\x03 \x01(\tR\x03sms\x12\x1a\n" +
 	"\blanguage\x18\x04 \x01(\tR\blanguage\x12,\n" +
-	"\x12fields_to_complete\x18\x05 \x03(\tR\x10fieldsToComplete2\xb7\n" +
-	"\n" +
+	"\x12fields_to_complete\x18\x05 \x03(\tR\x10fieldsToComplete2\x8c\v\n" +
 	"\rNoticeService\x12M\n" +
 	"\tGetNotice\x12\x1c.cascade.v1.GetNoticeRequest\x1a\x1d.cascade.v1.GetNoticeResponse\"\x03\x90\x02\x01\x12S\n" +
 	"\vListNotices\x12\x1e.cascade.v1.ListNoticesRequest\x1a\x1f.cascade.v1.ListNoticesResponse\"\x03\x90\x02\x01\x12e\n" +
@@ -1737,7 +1909,8 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"\x19DraftSubjectCommunication\x12,.cascade.v1.DraftSubjectCommunicationRequest\x1a-.cascade.v1.DraftSubjectCommunicationResponse\"\x03\x90\x02\x01\x12N\n" +
 	"\vAskQuestion\x12\x1e.cascade.v1.AskQuestionRequest\x1a\x1f.cascade.v1.AskQuestionResponse\x12\\\n" +
 	"\x0eAnswerQuestion\x12!.cascade.v1.AnswerQuestionRequest\x1a\".cascade.v1.AnswerQuestionResponse\"\x03\x90\x02\x02\x12Y\n" +
-	"\rListQuestions\x12 .cascade.v1.ListQuestionsRequest\x1a!.cascade.v1.ListQuestionsResponse\"\x03\x90\x02\x01B9Z7github.com/cascadehq/cascade/proto/cascade/v1;cascadev1b\x06proto3"
+	"\rListQuestions\x12 .cascade.v1.ListQuestionsRequest\x1a!.cascade.v1.ListQuestionsResponse\"\x03\x90\x02\x01\x12S\n" +
+	"\fWatchNotices\x12\x1f.cascade.v1.WatchNoticesRequest\x1a .cascade.v1.WatchNoticesResponse0\x01B9Z7github.com/cascadehq/cascade/proto/cascade/v1;cascadev1b\x06proto3"
 
 var (
 	file_cascade_v1_notice_service_proto_rawDescOnce sync.Once
@@ -1751,7 +1924,7 @@ func file_cascade_v1_notice_service_proto_rawDescGZIP() []byte {
 	return file_cascade_v1_notice_service_proto_rawDescData
 }
 
-var file_cascade_v1_notice_service_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_cascade_v1_notice_service_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_cascade_v1_notice_service_proto_goTypes = []any{
 	(*AskQuestionRequest)(nil),                 // 0: cascade.v1.AskQuestionRequest
 	(*AskQuestionResponse)(nil),                // 1: cascade.v1.AskQuestionResponse
@@ -1763,75 +1936,82 @@ var file_cascade_v1_notice_service_proto_goTypes = []any{
 	(*GetNoticeResponse)(nil),                  // 7: cascade.v1.GetNoticeResponse
 	(*ListNoticesRequest)(nil),                 // 8: cascade.v1.ListNoticesRequest
 	(*ListNoticesResponse)(nil),                // 9: cascade.v1.ListNoticesResponse
-	(*AcknowledgeNoticeRequest)(nil),           // 10: cascade.v1.AcknowledgeNoticeRequest
-	(*AcknowledgeNoticeResponse)(nil),          // 11: cascade.v1.AcknowledgeNoticeResponse
-	(*RecordAuthorityReportRequest)(nil),       // 12: cascade.v1.RecordAuthorityReportRequest
-	(*RecordAuthorityReportResponse)(nil),      // 13: cascade.v1.RecordAuthorityReportResponse
-	(*RecordNotReportableRequest)(nil),         // 14: cascade.v1.RecordNotReportableRequest
-	(*RecordNotReportableResponse)(nil),        // 15: cascade.v1.RecordNotReportableResponse
-	(*RecordSubjectCommunicationRequest)(nil),  // 16: cascade.v1.RecordSubjectCommunicationRequest
-	(*RecordSubjectCommunicationResponse)(nil), // 17: cascade.v1.RecordSubjectCommunicationResponse
-	(*GetNoticeHistoryRequest)(nil),            // 18: cascade.v1.GetNoticeHistoryRequest
-	(*GetNoticeHistoryResponse)(nil),           // 19: cascade.v1.GetNoticeHistoryResponse
-	(*ExportEvidenceRequest)(nil),              // 20: cascade.v1.ExportEvidenceRequest
-	(*ExportEvidenceResponse)(nil),             // 21: cascade.v1.ExportEvidenceResponse
-	(*DraftAuthorityReportRequest)(nil),        // 22: cascade.v1.DraftAuthorityReportRequest
-	(*DraftAuthorityReportResponse)(nil),       // 23: cascade.v1.DraftAuthorityReportResponse
-	(*DraftSubjectCommunicationRequest)(nil),   // 24: cascade.v1.DraftSubjectCommunicationRequest
-	(*DraftSubjectCommunicationResponse)(nil),  // 25: cascade.v1.DraftSubjectCommunicationResponse
-	(*Question)(nil),                           // 26: cascade.v1.Question
-	(*Notice)(nil),                             // 27: cascade.v1.Notice
-	(NoticeState)(0),                           // 28: cascade.v1.NoticeState
-	(*timestamppb.Timestamp)(nil),              // 29: google.protobuf.Timestamp
-	(*SubjectCommunication)(nil),               // 30: cascade.v1.SubjectCommunication
-	(*NoticeEvent)(nil),                        // 31: cascade.v1.NoticeEvent
+	(*WatchNoticesRequest)(nil),                // 10: cascade.v1.WatchNoticesRequest
+	(*WatchNoticesResponse)(nil),               // 11: cascade.v1.WatchNoticesResponse
+	(*AcknowledgeNoticeRequest)(nil),           // 12: cascade.v1.AcknowledgeNoticeRequest
+	(*AcknowledgeNoticeResponse)(nil),          // 13: cascade.v1.AcknowledgeNoticeResponse
+	(*RecordAuthorityReportRequest)(nil),       // 14: cascade.v1.RecordAuthorityReportRequest
+	(*RecordAuthorityReportResponse)(nil),      // 15: cascade.v1.RecordAuthorityReportResponse
+	(*RecordNotReportableRequest)(nil),         // 16: cascade.v1.RecordNotReportableRequest
+	(*RecordNotReportableResponse)(nil),        // 17: cascade.v1.RecordNotReportableResponse
+	(*RecordSubjectCommunicationRequest)(nil),  // 18: cascade.v1.RecordSubjectCommunicationRequest
+	(*RecordSubjectCommunicationResponse)(nil), // 19: cascade.v1.RecordSubjectCommunicationResponse
+	(*GetNoticeHistoryRequest)(nil),            // 20: cascade.v1.GetNoticeHistoryRequest
+	(*GetNoticeHistoryResponse)(nil),           // 21: cascade.v1.GetNoticeHistoryResponse
+	(*ExportEvidenceRequest)(nil),              // 22: cascade.v1.ExportEvidenceRequest
+	(*ExportEvidenceResponse)(nil),             // 23: cascade.v1.ExportEvidenceResponse
+	(*DraftAuthorityReportRequest)(nil),        // 24: cascade.v1.DraftAuthorityReportRequest
+	(*DraftAuthorityReportResponse)(nil),       // 25: cascade.v1.DraftAuthorityReportResponse
+	(*DraftSubjectCommunicationRequest)(nil),   // 26: cascade.v1.DraftSubjectCommunicationRequest
+	(*DraftSubjectCommunicationResponse)(nil),  // 27: cascade.v1.DraftSubjectCommunicationResponse
+	(*Question)(nil),                           // 28: cascade.v1.Question
+	(*Notice)(nil),                             // 29: cascade.v1.Notice
+	(NoticeState)(0),                           // 30: cascade.v1.NoticeState
+	(*CaughtUp)(nil),                           // 31: cascade.v1.CaughtUp
+	(*timestamppb.Timestamp)(nil),              // 32: google.protobuf.Timestamp
+	(*SubjectCommunication)(nil),               // 33: cascade.v1.SubjectCommunication
+	(*NoticeEvent)(nil),                        // 34: cascade.v1.NoticeEvent
 }
 var file_cascade_v1_notice_service_proto_depIdxs = []int32{
-	26, // 0: cascade.v1.AskQuestionResponse.question:type_name -> cascade.v1.Question
-	26, // 1: cascade.v1.AnswerQuestionResponse.question:type_name -> cascade.v1.Question
-	26, // 2: cascade.v1.ListQuestionsResponse.questions:type_name -> cascade.v1.Question
-	27, // 3: cascade.v1.GetNoticeResponse.notice:type_name -> cascade.v1.Notice
-	28, // 4: cascade.v1.ListNoticesRequest.state:type_name -> cascade.v1.NoticeState
-	27, // 5: cascade.v1.ListNoticesResponse.notices:type_name -> cascade.v1.Notice
-	27, // 6: cascade.v1.AcknowledgeNoticeResponse.notice:type_name -> cascade.v1.Notice
-	29, // 7: cascade.v1.RecordAuthorityReportRequest.reported_at:type_name -> google.protobuf.Timestamp
-	27, // 8: cascade.v1.RecordAuthorityReportResponse.notice:type_name -> cascade.v1.Notice
-	27, // 9: cascade.v1.RecordNotReportableResponse.notice:type_name -> cascade.v1.Notice
-	30, // 10: cascade.v1.RecordSubjectCommunicationRequest.communication:type_name -> cascade.v1.SubjectCommunication
-	27, // 11: cascade.v1.RecordSubjectCommunicationResponse.notice:type_name -> cascade.v1.Notice
-	31, // 12: cascade.v1.GetNoticeHistoryResponse.events:type_name -> cascade.v1.NoticeEvent
-	29, // 13: cascade.v1.ExportEvidenceResponse.generated_at:type_name -> google.protobuf.Timestamp
-	6,  // 14: cascade.v1.NoticeService.GetNotice:input_type -> cascade.v1.GetNoticeRequest
-	8,  // 15: cascade.v1.NoticeService.ListNotices:input_type -> cascade.v1.ListNoticesRequest
-	10, // 16: cascade.v1.NoticeService.AcknowledgeNotice:input_type -> cascade.v1.AcknowledgeNoticeRequest
-	12, // 17: cascade.v1.NoticeService.RecordAuthorityReport:input_type -> cascade.v1.RecordAuthorityReportRequest
-	14, // 18: cascade.v1.NoticeService.RecordNotReportable:input_type -> cascade.v1.RecordNotReportableRequest
-	16, // 19: cascade.v1.NoticeService.RecordSubjectCommunication:input_type -> cascade.v1.RecordSubjectCommunicationRequest
-	18, // 20: cascade.v1.NoticeService.GetNoticeHistory:input_type -> cascade.v1.GetNoticeHistoryRequest
-	20, // 21: cascade.v1.NoticeService.ExportEvidence:input_type -> cascade.v1.ExportEvidenceRequest
-	22, // 22: cascade.v1.NoticeService.DraftAuthorityReport:input_type -> cascade.v1.DraftAuthorityReportRequest
-	24, // 23: cascade.v1.NoticeService.DraftSubjectCommunication:input_type -> cascade.v1.DraftSubjectCommunicationRequest
-	0,  // 24: cascade.v1.NoticeService.AskQuestion:input_type -> cascade.v1.AskQuestionRequest
-	2,  // 25: cascade.v1.NoticeService.AnswerQuestion:input_type -> cascade.v1.AnswerQuestionRequest
-	4,  // 26: cascade.v1.NoticeService.ListQuestions:input_type -> cascade.v1.ListQuestionsRequest
-	7,  // 27: cascade.v1.NoticeService.GetNotice:output_type -> cascade.v1.GetNoticeResponse
-	9,  // 28: cascade.v1.NoticeService.ListNotices:output_type -> cascade.v1.ListNoticesResponse
-	11, // 29: cascade.v1.NoticeService.AcknowledgeNotice:output_type -> cascade.v1.AcknowledgeNoticeResponse
-	13, // 30: cascade.v1.NoticeService.RecordAuthorityReport:output_type -> cascade.v1.RecordAuthorityReportResponse
-	15, // 31: cascade.v1.NoticeService.RecordNotReportable:output_type -> cascade.v1.RecordNotReportableResponse
-	17, // 32: cascade.v1.NoticeService.RecordSubjectCommunication:output_type -> cascade.v1.RecordSubjectCommunicationResponse
-	19, // 33: cascade.v1.NoticeService.GetNoticeHistory:output_type -> cascade.v1.GetNoticeHistoryResponse
-	21, // 34: cascade.v1.NoticeService.ExportEvidence:output_type -> cascade.v1.ExportEvidenceResponse
-	23, // 35: cascade.v1.NoticeService.DraftAuthorityReport:output_type -> cascade.v1.DraftAuthorityReportResponse
-	25, // 36: cascade.v1.NoticeService.DraftSubjectCommunication:output_type -> cascade.v1.DraftSubjectCommunicationResponse
-	1,  // 37: cascade.v1.NoticeService.AskQuestion:output_type -> cascade.v1.AskQuestionResponse
-	3,  // 38: cascade.v1.NoticeService.AnswerQuestion:output_type -> cascade.v1.AnswerQuestionResponse
-	5,  // 39: cascade.v1.NoticeService.ListQuestions:output_type -> cascade.v1.ListQuestionsResponse
-	27, // [27:40] is the sub-list for method output_type
-	14, // [14:27] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	28, // 0: cascade.v1.AskQuestionResponse.question:type_name -> cascade.v1.Question
+	28, // 1: cascade.v1.AnswerQuestionResponse.question:type_name -> cascade.v1.Question
+	28, // 2: cascade.v1.ListQuestionsResponse.questions:type_name -> cascade.v1.Question
+	29, // 3: cascade.v1.GetNoticeResponse.notice:type_name -> cascade.v1.Notice
+	30, // 4: cascade.v1.ListNoticesRequest.state:type_name -> cascade.v1.NoticeState
+	29, // 5: cascade.v1.ListNoticesResponse.notices:type_name -> cascade.v1.Notice
+	29, // 6: cascade.v1.WatchNoticesResponse.notice:type_name -> cascade.v1.Notice
+	31, // 7: cascade.v1.WatchNoticesResponse.caught_up:type_name -> cascade.v1.CaughtUp
+	29, // 8: cascade.v1.AcknowledgeNoticeResponse.notice:type_name -> cascade.v1.Notice
+	32, // 9: cascade.v1.RecordAuthorityReportRequest.reported_at:type_name -> google.protobuf.Timestamp
+	29, // 10: cascade.v1.RecordAuthorityReportResponse.notice:type_name -> cascade.v1.Notice
+	29, // 11: cascade.v1.RecordNotReportableResponse.notice:type_name -> cascade.v1.Notice
+	33, // 12: cascade.v1.RecordSubjectCommunicationRequest.communication:type_name -> cascade.v1.SubjectCommunication
+	29, // 13: cascade.v1.RecordSubjectCommunicationResponse.notice:type_name -> cascade.v1.Notice
+	34, // 14: cascade.v1.GetNoticeHistoryResponse.events:type_name -> cascade.v1.NoticeEvent
+	32, // 15: cascade.v1.ExportEvidenceResponse.generated_at:type_name -> google.protobuf.Timestamp
+	6,  // 16: cascade.v1.NoticeService.GetNotice:input_type -> cascade.v1.GetNoticeRequest
+	8,  // 17: cascade.v1.NoticeService.ListNotices:input_type -> cascade.v1.ListNoticesRequest
+	12, // 18: cascade.v1.NoticeService.AcknowledgeNotice:input_type -> cascade.v1.AcknowledgeNoticeRequest
+	14, // 19: cascade.v1.NoticeService.RecordAuthorityReport:input_type -> cascade.v1.RecordAuthorityReportRequest
+	16, // 20: cascade.v1.NoticeService.RecordNotReportable:input_type -> cascade.v1.RecordNotReportableRequest
+	18, // 21: cascade.v1.NoticeService.RecordSubjectCommunication:input_type -> cascade.v1.RecordSubjectCommunicationRequest
+	20, // 22: cascade.v1.NoticeService.GetNoticeHistory:input_type -> cascade.v1.GetNoticeHistoryRequest
+	22, // 23: cascade.v1.NoticeService.ExportEvidence:input_type -> cascade.v1.ExportEvidenceRequest
+	24, // 24: cascade.v1.NoticeService.DraftAuthorityReport:input_type -> cascade.v1.DraftAuthorityReportRequest
+	26, // 25: cascade.v1.NoticeService.DraftSubjectCommunication:input_type -> cascade.v1.DraftSubjectCommunicationRequest
+	0,  // 26: cascade.v1.NoticeService.AskQuestion:input_type -> cascade.v1.AskQuestionRequest
+	2,  // 27: cascade.v1.NoticeService.AnswerQuestion:input_type -> cascade.v1.AnswerQuestionRequest
+	4,  // 28: cascade.v1.NoticeService.ListQuestions:input_type -> cascade.v1.ListQuestionsRequest
+	10, // 29: cascade.v1.NoticeService.WatchNotices:input_type -> cascade.v1.WatchNoticesRequest
+	7,  // 30: cascade.v1.NoticeService.GetNotice:output_type -> cascade.v1.GetNoticeResponse
+	9,  // 31: cascade.v1.NoticeService.ListNotices:output_type -> cascade.v1.ListNoticesResponse
+	13, // 32: cascade.v1.NoticeService.AcknowledgeNotice:output_type -> cascade.v1.AcknowledgeNoticeResponse
+	15, // 33: cascade.v1.NoticeService.RecordAuthorityReport:output_type -> cascade.v1.RecordAuthorityReportResponse
+	17, // 34: cascade.v1.NoticeService.RecordNotReportable:output_type -> cascade.v1.RecordNotReportableResponse
+	19, // 35: cascade.v1.NoticeService.RecordSubjectCommunication:output_type -> cascade.v1.RecordSubjectCommunicationResponse
+	21, // 36: cascade.v1.NoticeService.GetNoticeHistory:output_type -> cascade.v1.GetNoticeHistoryResponse
+	23, // 37: cascade.v1.NoticeService.ExportEvidence:output_type -> cascade.v1.ExportEvidenceResponse
+	25, // 38: cascade.v1.NoticeService.DraftAuthorityReport:output_type -> cascade.v1.DraftAuthorityReportResponse
+	27, // 39: cascade.v1.NoticeService.DraftSubjectCommunication:output_type -> cascade.v1.DraftSubjectCommunicationResponse
+	1,  // 40: cascade.v1.NoticeService.AskQuestion:output_type -> cascade.v1.AskQuestionResponse
+	3,  // 41: cascade.v1.NoticeService.AnswerQuestion:output_type -> cascade.v1.AnswerQuestionResponse
+	5,  // 42: cascade.v1.NoticeService.ListQuestions:output_type -> cascade.v1.ListQuestionsResponse
+	11, // 43: cascade.v1.NoticeService.WatchNotices:output_type -> cascade.v1.WatchNoticesResponse
+	30, // [30:44] is the sub-list for method output_type
+	16, // [16:30] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_notice_service_proto_init() }
@@ -1839,14 +2019,19 @@ func file_cascade_v1_notice_service_proto_init() {
 	if File_cascade_v1_notice_service_proto != nil {
 		return
 	}
+	file_cascade_v1_breach_service_proto_init()
 	file_cascade_v1_types_proto_init()
+	file_cascade_v1_notice_service_proto_msgTypes[11].OneofWrappers = []any{
+		(*WatchNoticesResponse_Notice)(nil),
+		(*WatchNoticesResponse_CaughtUp)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_notice_service_proto_rawDesc), len(file_cascade_v1_notice_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -32,6 +32,7 @@ const (
 	NoticeService_AskQuestion_FullMethodName                = "/cascade.v1.NoticeService/AskQuestion"
 	NoticeService_AnswerQuestion_FullMethodName             = "/cascade.v1.NoticeService/AnswerQuestion"
 	NoticeService_ListQuestions_FullMethodName              = "/cascade.v1.NoticeService/ListQuestions"
+	NoticeService_WatchNotices_FullMethodName               = "/cascade.v1.NoticeService/WatchNotices"
 )
 
 // NoticeServiceClient is the client API for NoticeService service.
@@ -98,6 +99,18 @@ type NoticeServiceClient interface {
 	// then question number. A controller or an organisation's viewer sees
 	// only its organisation's questions.
 	ListQuestions(ctx context.Context, in *ListQuestionsRequest, opts ...grpc.CallOption) (*ListQuestionsResponse, error)
+	// WatchNotices streams notices as they change: first the current state
+	// of every notice the request selects (the snapshot, by breach id then
+	// organisation id), then caught_up, then each of them again whenever a
+	// change to it is stored (its latest state: a watcher that reads slowly
+	// gets the latest state of each notice that changed, not every step).
+	// A controller or an organisation's viewer watches its organisation's
+	// notices only (org_id is its own, set if empty; another organisation's
+	// notice_id: NotFound); the vendor and global viewers name org_id,
+	// breach_id or notice_id (none: InvalidArgument). Counted against the
+	// stream limits; a watcher that falls far behind is ended with
+	// ResourceExhausted and watches again.
+	WatchNotices(ctx context.Context, in *WatchNoticesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchNoticesResponse], error)
 }
 
 type noticeServiceClient struct {
@@ -238,6 +251,25 @@ func (c *noticeServiceClient) ListQuestions(ctx context.Context, in *ListQuestio
 	return out, nil
 }
 
+func (c *noticeServiceClient) WatchNotices(ctx context.Context, in *WatchNoticesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchNoticesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &NoticeService_ServiceDesc.Streams[0], NoticeService_WatchNotices_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchNoticesRequest, WatchNoticesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NoticeService_WatchNoticesClient = grpc.ServerStreamingClient[WatchNoticesResponse]
+
 // NoticeServiceServer is the server API for NoticeService service.
 // All implementations must embed UnimplementedNoticeServiceServer
 // for forward compatibility.
@@ -302,6 +334,18 @@ type NoticeServiceServer interface {
 	// then question number. A controller or an organisation's viewer sees
 	// only its organisation's questions.
 	ListQuestions(context.Context, *ListQuestionsRequest) (*ListQuestionsResponse, error)
+	// WatchNotices streams notices as they change: first the current state
+	// of every notice the request selects (the snapshot, by breach id then
+	// organisation id), then caught_up, then each of them again whenever a
+	// change to it is stored (its latest state: a watcher that reads slowly
+	// gets the latest state of each notice that changed, not every step).
+	// A controller or an organisation's viewer watches its organisation's
+	// notices only (org_id is its own, set if empty; another organisation's
+	// notice_id: NotFound); the vendor and global viewers name org_id,
+	// breach_id or notice_id (none: InvalidArgument). Counted against the
+	// stream limits; a watcher that falls far behind is ended with
+	// ResourceExhausted and watches again.
+	WatchNotices(*WatchNoticesRequest, grpc.ServerStreamingServer[WatchNoticesResponse]) error
 	mustEmbedUnimplementedNoticeServiceServer()
 }
 
@@ -350,6 +394,9 @@ func (UnimplementedNoticeServiceServer) AnswerQuestion(context.Context, *AnswerQ
 }
 func (UnimplementedNoticeServiceServer) ListQuestions(context.Context, *ListQuestionsRequest) (*ListQuestionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListQuestions not implemented")
+}
+func (UnimplementedNoticeServiceServer) WatchNotices(*WatchNoticesRequest, grpc.ServerStreamingServer[WatchNoticesResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchNotices not implemented")
 }
 func (UnimplementedNoticeServiceServer) mustEmbedUnimplementedNoticeServiceServer() {}
 func (UnimplementedNoticeServiceServer) testEmbeddedByValue()                       {}
@@ -606,6 +653,17 @@ func _NoticeService_ListQuestions_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NoticeService_WatchNotices_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchNoticesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(NoticeServiceServer).WatchNotices(m, &grpc.GenericServerStream[WatchNoticesRequest, WatchNoticesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NoticeService_WatchNoticesServer = grpc.ServerStreamingServer[WatchNoticesResponse]
+
 // NoticeService_ServiceDesc is the grpc.ServiceDesc for NoticeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -666,6 +724,12 @@ var NoticeService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _NoticeService_ListQuestions_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchNotices",
+			Handler:       _NoticeService_WatchNotices_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "cascade/v1/notice_service.proto",
 }
