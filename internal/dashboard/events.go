@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -336,21 +337,30 @@ func (d *Dashboard) noticeListEvents(w http.ResponseWriter, r *http.Request) {
 func (d *Dashboard) noticeEvents(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("breach") + "/" + r.PathValue("org")
 	d.watchedEvents(w, r, "notice", &cascadev1.WatchNoticesRequest{NoticeId: id}, func(ctx context.Context) (json.RawMessage, error) {
-		n, err := d.notices.GetNotice(ctx, &cascadev1.GetNoticeRequest{NoticeId: id})
-		if err != nil {
-			return nil, err
-		}
-		h, err := d.notices.GetNoticeHistory(ctx, &cascadev1.GetNoticeHistoryRequest{NoticeId: id})
-		if err != nil {
-			return nil, err
-		}
-		b, err := d.breaches.GetBreach(ctx, &cascadev1.GetBreachRequest{BreachId: r.PathValue("breach")})
-		if err != nil {
-			return nil, err
-		}
-		qs, err := d.questions(ctx, &cascadev1.ListQuestionsRequest{BreachId: r.PathValue("breach"), OrgId: r.PathValue("org"), PageSize: 500})
-		if err != nil {
-			return nil, err
+		// The four reads at once: a page waits for the slowest, not the
+		// sum. Their errors are taken in a fixed order, so the answer to a
+		// refused page does not depend on which read failed first.
+		var (
+			n                      *cascadev1.GetNoticeResponse
+			h                      *cascadev1.GetNoticeHistoryResponse
+			b                      *cascadev1.GetBreachResponse
+			qs                     []*cascadev1.Question
+			nErr, hErr, bErr, qErr error
+			wg                     sync.WaitGroup
+		)
+		wg.Go(func() { n, nErr = d.notices.GetNotice(ctx, &cascadev1.GetNoticeRequest{NoticeId: id}) })
+		wg.Go(func() { h, hErr = d.notices.GetNoticeHistory(ctx, &cascadev1.GetNoticeHistoryRequest{NoticeId: id}) })
+		wg.Go(func() {
+			b, bErr = d.breaches.GetBreach(ctx, &cascadev1.GetBreachRequest{BreachId: r.PathValue("breach")})
+		})
+		wg.Go(func() {
+			qs, qErr = d.questions(ctx, &cascadev1.ListQuestionsRequest{BreachId: r.PathValue("breach"), OrgId: r.PathValue("org"), PageSize: 500})
+		})
+		wg.Wait()
+		for _, err := range []error{nErr, hErr, bErr, qErr} {
+			if err != nil {
+				return nil, err
+			}
 		}
 		out := struct {
 			Notice    json.RawMessage   `json:"notice"`
