@@ -83,21 +83,33 @@ func kvStream(bucket string) string { return "KV_" + bucket }
 
 // orgValues reads the stored form of every organisation in the registry.
 func (s *Store) orgValues(ctx context.Context) (map[breach.OrgID][]byte, error) {
+	out := map[breach.OrgID][]byte{}
+	err := s.scanOrgs(ctx, func(key string, value []byte) error {
+		out[breach.OrgID(key)] = value
+		return nil
+	})
+	return out, err
+}
+
+// scanOrgs calls fn with every organisation's key and stored value, in
+// the bucket's order.
+func (s *Store) scanOrgs(ctx context.Context, fn func(key string, value []byte) error) error {
 	w, err := s.orgs.WatchAll(ctx, jetstream.IgnoreDeletes())
 	if err != nil {
-		return nil, fmt.Errorf("read registry: %w", err)
+		return fmt.Errorf("read registry: %w", err)
 	}
 	defer stopWatcher(w)
-	out := map[breach.OrgID][]byte{}
 	for {
 		select {
 		case e := <-w.Updates():
 			if e == nil {
-				return out, nil
+				return nil
 			}
-			out[breach.OrgID(e.Key())] = e.Value()
+			if err := fn(e.Key(), e.Value()); err != nil {
+				return err
+			}
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 	}
 }
@@ -130,25 +142,17 @@ func stopWatcher(w jetstream.KeyWatcher) {
 
 // AllOrgs returns the whole registry.
 func (s *Store) AllOrgs(ctx context.Context) ([]breach.Org, error) {
-	w, err := s.orgs.WatchAll(ctx, jetstream.IgnoreDeletes())
-	if err != nil {
-		return nil, fmt.Errorf("read registry: %w", err)
-	}
-	defer stopWatcher(w)
 	var out []breach.Org
-	for {
-		select {
-		case e := <-w.Updates():
-			if e == nil {
-				return out, nil
-			}
-			var o breach.Org
-			if err := json.Unmarshal(e.Value(), &o); err != nil {
-				return nil, fmt.Errorf("decode organisation %s: %w", e.Key(), err)
-			}
-			out = append(out, o)
-		case <-ctx.Done():
-			return nil, ctx.Err()
+	err := s.scanOrgs(ctx, func(key string, value []byte) error {
+		var o breach.Org
+		if err := json.Unmarshal(value, &o); err != nil {
+			return fmt.Errorf("decode organisation %s: %w", key, err)
 		}
+		out = append(out, o)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
