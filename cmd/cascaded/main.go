@@ -27,6 +27,8 @@ func main() {
 	fs.StringVar(&o.GRPCAddr, "grpc-addr", env("CASCADE_GRPC_ADDR", daemon.DefaultGRPCAddr), "gRPC API address (env CASCADE_GRPC_ADDR)")
 	fs.StringVar(&o.HTTPAddr, "http-addr", env("CASCADE_HTTP_ADDR", daemon.DefaultHTTPAddr), "/healthz and /metrics address; empty disables (env CASCADE_HTTP_ADDR)")
 	fs.StringVar(&o.OrgsFile, "orgs", env("CASCADE_ORGS", ""), "registry CSV to load/merge at start (env CASCADE_ORGS)")
+	fs.StringVar(&o.ProcessorsFile, "processors", env("CASCADE_PROCESSORS", ""),
+		"processor registry CSV (id,name,contact_email,contact_phone,customers) to load/merge at start: several processors in one deployment (env CASCADE_PROCESSORS)")
 	fs.DurationVar(&o.Deadline, "deadline", daemon.DefaultDeadline, "controller deadline after delivery")
 	remind := fs.String("remind", deadline.FormatDurations(deadline.DefaultRemind), "reminders at these amounts of time remaining before the deadline while not resolved (comma-separated; empty: none)")
 	redeliver := fs.String("redeliver", deadline.FormatDurations(deadline.DefaultRedeliver), "backoff between deliveries of a notice not yet acknowledged; the last repeats (comma-separated; empty: none)")

@@ -72,6 +72,9 @@ var Policy = map[string]access{
 	cascadev1.BreachService_UnpublishAdvisory_FullMethodName:         vendorOnly,
 }
 
+// VendorOnlyMethod reports whether only vendors may call method.
+func VendorOnlyMethod(method string) bool { return Policy[method] == vendorOnly }
+
 // open are the methods that need no identity: health checks and reflection.
 func open(method string) bool {
 	return strings.HasPrefix(method, "/grpc.health.v1.") || strings.HasPrefix(method, "/grpc.reflection.")
@@ -220,6 +223,9 @@ func (g *Guard) authorize(ctx context.Context, id Identity, method string, req a
 	}
 	if id.Role == roleDev {
 		return nil
+	}
+	if err := confine(id, method, req); err != nil {
+		return err
 	}
 	denied := status.Errorf(codes.PermissionDenied, "%s may not call %s", id, method)
 	notFound := status.Error(codes.NotFound, "not found")

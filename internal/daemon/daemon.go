@@ -86,13 +86,17 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
+	procs, err := loadProcessors(opts.ProcessorsFile)
+	if err != nil {
+		return nil, err
+	}
 	if err := d.connectNATS(orgs); err != nil {
 		return nil, err
 	}
 
 	openCtx, cancelOpen := context.WithTimeout(ctx, 30*time.Second)
 	defer cancelOpen()
-	ring, tokens, err := d.openStore(ctx, openCtx, orgs)
+	ring, tokens, err := d.openStore(ctx, openCtx, orgs, procs)
 	if err != nil {
 		return nil, err
 	}
@@ -164,6 +168,44 @@ func loadRegistry(file string) ([]breach.Org, error) {
 		return nil, nil
 	}
 	return registry.LoadFile(file)
+}
+
+func loadProcessors(file string) ([]breach.Processor, error) {
+	if file == "" {
+		return nil, nil
+	}
+	return registry.LoadProcessorsFile(file)
+}
+
+// loadProcessors stores the processor registry, warning about customers
+// that are not in the organisation registry (they get no notice).
+func (d *Daemon) loadProcessors(ctx context.Context, procs []breach.Processor) error {
+	all, err := d.st.AllOrgs(ctx)
+	if err != nil {
+		return err
+	}
+	known := make(map[breach.OrgID]bool, len(all))
+	for _, o := range all {
+		known[o.ID] = true
+	}
+	for _, p := range procs {
+		var unknown []breach.OrgID
+		for _, c := range p.Customers {
+			if !known[c] {
+				unknown = append(unknown, c)
+			}
+		}
+		if len(unknown) > 0 {
+			d.log.Warn("processor's customers not in the organisation registry: its breaches cannot reach them",
+				"processor_id", p.ID, "unknown", len(unknown), "first_unknown", unknown[:min(len(unknown), 10)])
+		}
+	}
+	res, err := d.st.PutProcessors(ctx, procs)
+	if err != nil {
+		return err
+	}
+	d.log.Info("processor registry loaded", "file", d.opts.ProcessorsFile, "processors", len(procs), "written", res.Written, "unchanged", res.Unchanged)
+	return nil
 }
 
 // connectNATS starts the embedded NATS server (its users following orgs)
@@ -255,7 +297,7 @@ func (d *Daemon) refuseOpenNATS() error {
 // openStore opens the store and the deployment secret's ring and tokens,
 // loads the registry (orgs, bounded by ctx) and publishes the signing
 // keys (within openCtx).
-func (d *Daemon) openStore(ctx, openCtx context.Context, orgs []breach.Org) (*signing.Ring, *auth.Tokens, error) {
+func (d *Daemon) openStore(ctx, openCtx context.Context, orgs []breach.Org, procs []breach.Processor) (*signing.Ring, *auth.Tokens, error) {
 	var err error
 	d.st, err = store.Open(openCtx, d.nc, store.Config{Replicas: d.opts.Replicas}, d.log.With("component", "store"))
 	if err != nil {
@@ -279,6 +321,11 @@ func (d *Daemon) openStore(ctx, openCtx context.Context, orgs []breach.Org) (*si
 		}
 		d.log.Info("registry loaded", "file", d.opts.OrgsFile, "organisations", len(orgs), "written", res.Written,
 			"unchanged", res.Unchanged, "took", time.Since(start).Round(time.Millisecond))
+	}
+	if d.opts.ProcessorsFile != "" {
+		if err := d.loadProcessors(openCtx, procs); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := ring.PublishKeys(openCtx); err != nil {
 		return nil, nil, fmt.Errorf("publish signing keys: %w", err)

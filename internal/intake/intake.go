@@ -144,8 +144,9 @@ func (in *Intake) consumer(ctx context.Context) (jetstream.Consumer, error) {
 		MaxDeliver: -1,
 		// Messages waiting for a retry count as pending: room for many, so
 		// failing ones never keep a valid report from being delivered.
-		MaxAckPending:  max(in.workers*4, maxAckPending),
-		FilterSubjects: []string{store.SubjectReport, store.SubjectUpdate},
+		MaxAckPending: max(in.workers*4, maxAckPending),
+		FilterSubjects: []string{store.SubjectReport, store.SubjectUpdate,
+			store.SubjectProcessor + ".*.breach.report", store.SubjectProcessor + ".*.breach.update"},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("intake consumer: %w", err)
@@ -321,12 +322,24 @@ func (in *Intake) breachOf(m jetstream.Msg, md *jetstream.MsgMetadata) breach.Br
 }
 
 func (in *Intake) process(ctx context.Context, m jetstream.Msg, md *jetstream.MsgMetadata) error {
-	if m.Subject() == store.SubjectUpdate {
+	p, isUpdate, ok := store.IntakeSubject(m.Subject())
+	if !ok {
+		return &rejectErr{Rejection{Reason: "malformed", Detail: fmt.Sprintf("%s is not an intake subject", m.Subject())}}
+	}
+	if isUpdate {
 		wire, err := protoconv.DecodeUpdate(m.Data(), m.Headers().Get("Content-Type"))
 		if err != nil {
 			return &rejectErr{Rejection{Reason: "malformed", Detail: err.Error()}}
 		}
 		u := protoconv.Update(wire)
+		// The breach is the publishing processor's: its own id, or its
+		// qualified id; another processor's is a breach it does not have.
+		q, mine := breach.Qualify(p, u.Breach)
+		if !mine {
+			return &rejectErr{Rejection{Reason: "unknown_breach", BreachID: u.Breach, Field: "breach_id",
+				Detail: fmt.Sprintf("breach %s does not exist; report it on %s first", u.Breach, store.ReportSubject(p))}}
+		}
+		u.Breach = q
 		if err := invalidPromise(u.Breach, u.NextUpdateBy, md.Timestamp); err != nil {
 			return err
 		}
@@ -344,7 +357,7 @@ func (in *Intake) process(ctx context.Context, m jetstream.Msg, md *jetstream.Ms
 	if err := invalidPromise(r.ID, r.NextUpdateBy, md.Timestamp); err != nil {
 		return err
 	}
-	_, _, err = in.accept(ctx, &r, md.Sequence.Stream, func() { _ = m.InProgress() })
+	_, _, err = in.accept(ctx, p, &r, md.Sequence.Stream, func() { _ = m.InProgress() })
 	return err
 }
 
@@ -368,9 +381,13 @@ func GeneratedID(at time.Time, seq uint64) breach.BreachID {
 // out, calling progress after each chunk. Rejections are *rejectErr; other
 // errors are transient. It is idempotent: accepting the same report again
 // completes an interrupted fan-out and creates nothing twice.
-func (in *Intake) accept(ctx context.Context, r *breach.Report, seq uint64, progress func()) (*breach.Breach, bool, error) {
+func (in *Intake) accept(ctx context.Context, p breach.ProcessorID, r *breach.Report, seq uint64, progress func()) (*breach.Breach, bool, error) {
 	now := in.now()
-	if err := r.Validate(now); err != nil {
+	err := r.Validate(now)
+	if err == nil {
+		err = r.Qualify(p)
+	}
+	if err != nil {
 		var inv *breach.InvalidError
 		errors.As(err, &inv)
 		rej := Rejection{Reason: "invalid", Detail: err.Error(), BreachID: r.ID, Violations: inv.Violations}
@@ -547,12 +564,44 @@ func (in *Intake) rejectUnknown(ctx context.Context, b *breach.Breach, seq uint6
 		Reason: "unknown_organisations", Partial: true, BreachID: b.ID, UnknownOrgIDs: b.UnknownOrgs, Field: "affected",
 		Detail: fmt.Sprintf("%d affected organisations are not in the registry and got no notice; the %d known ones were notified",
 			len(b.UnknownOrgs), b.NoticeCount),
-		Subject: store.SubjectReport, StreamSeq: seq, At: in.now(),
+		Subject: store.ReportSubject(b.ID.Processor()), StreamSeq: seq, At: in.now(),
 	}, "unknown/"+string(b.ID))
 }
 
-// resolve looks up the affected organisations in the registry.
+// resolve looks up the affected organisations in the registry. A
+// registered processor's report (r.ID says whose it is) reaches its own
+// customers only: an organisation that is not one is unknown to it, as one
+// not in the registry, and all_customers means every customer of it.
 func (in *Intake) resolve(ctx context.Context, r *breach.Report) (map[breach.OrgID]breach.Org, []breach.OrgID, error) {
+	known, unknown, err := in.resolveAll(ctx, r)
+	if err != nil || r.ID.Processor() == "" {
+		return known, unknown, err
+	}
+	p, err := in.st.GetProcessor(ctx, r.ID.Processor())
+	if errors.Is(err, breach.ErrNotFound) {
+		return nil, nil, &rejectErr{Rejection{Reason: "unknown_processor", BreachID: r.ID,
+			Detail: fmt.Sprintf("processor %s is not in the processor registry", r.ID.Processor())}}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.AllCustomers {
+		return known, unknown, nil
+	}
+	for id := range known {
+		if !p.HasCustomer(id) {
+			delete(known, id)
+			if !r.AllCustomers || slices.ContainsFunc(r.Affected, func(a breach.Affected) bool { return a.Org == id }) {
+				unknown = append(unknown, id)
+			}
+		}
+	}
+	slices.Sort(unknown)
+	return known, slices.Compact(unknown), nil
+}
+
+// resolveAll looks up the affected organisations in the whole registry.
+func (in *Intake) resolveAll(ctx context.Context, r *breach.Report) (map[breach.OrgID]breach.Org, []breach.OrgID, error) {
 	known := map[breach.OrgID]breach.Org{}
 	var unknown []breach.OrgID
 	// Beyond a few hundred ids, one pass over the registry beats a lookup each.

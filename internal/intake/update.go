@@ -50,7 +50,7 @@ func (in *Intake) acceptUpdate(ctx context.Context, u *breach.Update, seq uint64
 	b, err := in.st.GetBreach(ctx, u.Breach)
 	if errors.Is(err, breach.ErrNotFound) {
 		return nil, 0, &rejectErr{Rejection{Reason: "unknown_breach", BreachID: u.Breach, Field: "breach_id",
-			Detail: fmt.Sprintf("breach %s does not exist; report it on %s first", u.Breach, store.SubjectReport)}}
+			Detail: fmt.Sprintf("breach %s does not exist; report it on %s first", u.Breach, store.ReportSubject(u.Breach.Processor()))}}
 	}
 	if err != nil {
 		return nil, 0, err
@@ -80,7 +80,7 @@ func (in *Intake) acceptUpdate(ctx context.Context, u *breach.Update, seq uint64
 		return nil, 0, err
 	}
 	// Newly affected organisations: known, and not notified before.
-	known, unknown, err := in.resolve(ctx, &breach.Report{Affected: u.AddAffected})
+	known, unknown, err := in.resolve(ctx, &breach.Report{ID: b.ID, Affected: u.AddAffected})
 	if err != nil {
 		return nil, 0, err
 	}

@@ -125,6 +125,7 @@ func ReportProto(r *breach.Report) *cascadev1.BreachReport {
 func BreachProto(b *breach.Breach) *cascadev1.Breach {
 	out := &cascadev1.Breach{
 		Id:             string(b.ID),
+		ProcessorId:    string(b.ID.Processor()),
 		Revision:       int32(b.Latest()),
 		Report:         ReportProto(&b.Report),
 		ReceivedAt:     pts(b.ReceivedAt),
@@ -154,6 +155,7 @@ func NoticeProto(n *breach.Notice, now time.Time) *cascadev1.Notice {
 	out := &cascadev1.Notice{
 		Id:                   n.ID.String(),
 		BreachId:             string(n.ID.Breach),
+		ProcessorId:          string(n.ID.Breach.Processor()),
 		OrgId:                string(n.ID.Org),
 		OrgName:              n.OrgName,
 		State:                StateProto(n.State),

@@ -248,5 +248,5 @@ func PrincipalProto(p *breach.Principal) *cascadev1.Principal {
 		return nil
 	}
 	return &cascadev1.Principal{Kind: string(p.Kind), Id: p.ID, Label: p.Label, Role: p.Role, OrgId: string(p.Org),
-		Subject: p.Subject, Display: p.String()}
+		Subject: p.Subject, Display: p.String(), ProcessorId: string(p.Processor)}
 }

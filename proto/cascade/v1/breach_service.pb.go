@@ -331,7 +331,10 @@ type ListBreachesRequest struct {
 	// Maximum breaches per page (default 100, at most 1000).
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// next_page_token of the previous page; empty for the first.
-	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only this processor's breaches. A registered processor's vendor and
+	// viewer tokens see only their own processor's, whatever they ask.
+	ProcessorId   string `protobuf:"bytes,3,opt,name=processor_id,json=processorId,proto3" json:"processor_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -376,6 +379,13 @@ func (x *ListBreachesRequest) GetPageSize() int32 {
 func (x *ListBreachesRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListBreachesRequest) GetProcessorId() string {
+	if x != nil {
+		return x.ProcessorId
 	}
 	return ""
 }
@@ -945,11 +955,12 @@ const file_cascade_v1_breach_service_proto_rawDesc = "" +
 	"\x10GetBreachRequest\x12 \n" +
 	"\tbreach_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bbreachId\"?\n" +
 	"\x11GetBreachResponse\x12*\n" +
-	"\x06breach\x18\x01 \x01(\v2\x12.cascade.v1.BreachR\x06breach\"Q\n" +
+	"\x06breach\x18\x01 \x01(\v2\x12.cascade.v1.BreachR\x06breach\"t\n" +
 	"\x13ListBreachesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"n\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12!\n" +
+	"\fprocessor_id\x18\x03 \x01(\tR\vprocessorId\"n\n" +
 	"\x14ListBreachesResponse\x12.\n" +
 	"\bbreaches\x18\x01 \x03(\v2\x12.cascade.v1.BreachR\bbreaches\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\";\n" +

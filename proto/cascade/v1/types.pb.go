@@ -1002,7 +1002,11 @@ type Breach struct {
 	// Path of the public advisory page on the daemon's --http-addr,
 	// "/advisories/<breach_id>". It is stable; the page answers 404 while
 	// the advisory is not published.
-	AdvisoryPath  string `protobuf:"bytes,16,opt,name=advisory_path,json=advisoryPath,proto3" json:"advisory_path,omitempty"`
+	AdvisoryPath string `protobuf:"bytes,16,opt,name=advisory_path,json=advisoryPath,proto3" json:"advisory_path,omitempty"`
+	// The processor whose breach it is: a registered processor's id, or
+	// empty for the deployment's default processor. A registered
+	// processor's breach id is "<processor_id>__<the id it reported>".
+	ProcessorId   string `protobuf:"bytes,20,opt,name=processor_id,json=processorId,proto3" json:"processor_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1131,6 +1135,13 @@ func (x *Breach) GetAdvisoryPublishedAt() *timestamppb.Timestamp {
 func (x *Breach) GetAdvisoryPath() string {
 	if x != nil {
 		return x.AdvisoryPath
+	}
+	return ""
+}
+
+func (x *Breach) GetProcessorId() string {
+	if x != nil {
+		return x.ProcessorId
 	}
 	return ""
 }
@@ -1983,8 +1994,10 @@ type Notice struct {
 	// What the processor says of the organisation: CONFIRMED,
 	// UNDER_INVESTIGATION, or NOT_AFFECTED once withdrawn.
 	AffectedStatus AffectedStatus `protobuf:"varint,30,opt,name=affected_status,json=affectedStatus,proto3,enum=cascade.v1.AffectedStatus" json:"affected_status,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The processor whose breach the notice is of (see Breach.processor_id).
+	ProcessorId   string `protobuf:"bytes,40,opt,name=processor_id,json=processorId,proto3" json:"processor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Notice) Reset() {
@@ -2232,6 +2245,13 @@ func (x *Notice) GetAffectedStatus() AffectedStatus {
 		return x.AffectedStatus
 	}
 	return AffectedStatus_AFFECTED_STATUS_UNSPECIFIED
+}
+
+func (x *Notice) GetProcessorId() string {
+	if x != nil {
+		return x.ProcessorId
+	}
+	return ""
 }
 
 // Escalation is one message sent to an organisation's escalation contact
@@ -2895,7 +2915,10 @@ type Principal struct {
 	// The principal in one line, e.g.
 	// `token 3f2a9c0d1e2b4a5f "Acme DPO" (controller@se-kommun-0180)` or
 	// `anonymous (insecure-no-auth)`.
-	Display       string `protobuf:"bytes,7,opt,name=display,proto3" json:"display,omitempty"`
+	Display string `protobuf:"bytes,7,opt,name=display,proto3" json:"display,omitempty"`
+	// The registered processor a vendor's or viewer's token acts for;
+	// empty for the default processor.
+	ProcessorId   string `protobuf:"bytes,8,opt,name=processor_id,json=processorId,proto3" json:"processor_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2975,6 +2998,13 @@ func (x *Principal) GetSubject() string {
 func (x *Principal) GetDisplay() string {
 	if x != nil {
 		return x.Display
+	}
+	return ""
+}
+
+func (x *Principal) GetProcessorId() string {
+	if x != nil {
+		return x.ProcessorId
 	}
 	return ""
 }
@@ -3307,7 +3337,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x15advice_to_controllers\x18\x0f \x01(\tR\x13adviceToControllers\x122\n" +
 	"\acontact\x18\x10 \x01(\v2\x13.cascade.v1.ContactB\x03\xe0A\x02R\acontact\x12@\n" +
 	"\x0enext_update_by\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12@\n" +
-	"\x0esubject_notice\x18\x12 \x01(\v2\x19.cascade.v1.SubjectNoticeR\rsubjectNotice\"\xf0\x05\n" +
+	"\x0esubject_notice\x18\x12 \x01(\v2\x19.cascade.v1.SubjectNoticeR\rsubjectNotice\"\x98\x06\n" +
 	"\x06Breach\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x1f\n" +
 	"\brevision\x18\x02 \x01(\x05B\x03\xe0A\x03R\brevision\x120\n" +
@@ -3325,7 +3355,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"nextUpdate\x12F\n" +
 	"\x0fpromise_history\x18\f \x03(\v2\x18.cascade.v1.PromiseEventB\x03\xe0A\x03R\x0epromiseHistory\x12S\n" +
 	"\x15advisory_published_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x13advisoryPublishedAt\x12(\n" +
-	"\radvisory_path\x18\x10 \x01(\tB\x03\xe0A\x03R\fadvisoryPath\"\xdf\x01\n" +
+	"\radvisory_path\x18\x10 \x01(\tB\x03\xe0A\x03R\fadvisoryPath\x12&\n" +
+	"\fprocessor_id\x18\x14 \x01(\tB\x03\xe0A\x03R\vprocessorId\"\xdf\x01\n" +
 	"\fPromiseEvent\x12\x19\n" +
 	"\x05event\x18\x01 \x01(\tB\x03\xe0A\x03R\x05event\x12/\n" +
 	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x02at\x12E\n" +
@@ -3401,7 +3432,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\twithdrawn\x18\b \x01(\x03B\x03\xe0A\x03R\twithdrawn\x12#\n" +
 	"\n" +
 	"renotified\x18\t \x01(\x03B\x03\xe0A\x03R\n" +
-	"renotified\"\xac\r\n" +
+	"renotified\"\xd4\r\n" +
 	"\x06Notice\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12 \n" +
 	"\tbreach_id\x18\x02 \x01(\tB\x03\xe0A\x03R\bbreachId\x12\x1a\n" +
@@ -3437,7 +3468,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"nextUpdate\x12B\n" +
 	"\fwithdrawn_at\x18\x1c \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vwithdrawnAt\x126\n" +
 	"\x14withdrawal_statement\x18\x1d \x01(\tB\x03\xe0A\x03R\x13withdrawalStatement\x12H\n" +
-	"\x0faffected_status\x18\x1e \x01(\x0e2\x1a.cascade.v1.AffectedStatusB\x03\xe0A\x03R\x0eaffectedStatus\"\xf9\x01\n" +
+	"\x0faffected_status\x18\x1e \x01(\x0e2\x1a.cascade.v1.AffectedStatusB\x03\xe0A\x03R\x0eaffectedStatus\x12&\n" +
+	"\fprocessor_id\x18( \x01(\tB\x03\xe0A\x03R\vprocessorId\"\xf9\x01\n" +
 	"\n" +
 	"Escalation\x12\x19\n" +
 	"\x05email\x18\x01 \x01(\tB\x03\xe0A\x03R\x05email\x12\x19\n" +
@@ -3497,7 +3529,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x05state\x18\x04 \x01(\x0e2\x17.cascade.v1.NoticeStateB\x03\xe0A\x03R\x05state\x12\x1b\n" +
 	"\x06detail\x18\x05 \x01(\tB\x03\xe0A\x03R\x06detail\x12\x1f\n" +
 	"\bsequence\x18\x06 \x01(\x04B\x03\xe0A\x03R\bsequence\x128\n" +
-	"\tprincipal\x18\a \x01(\v2\x15.cascade.v1.PrincipalB\x03\xe0A\x03R\tprincipal\"\xa4\x01\n" +
+	"\tprincipal\x18\a \x01(\v2\x15.cascade.v1.PrincipalB\x03\xe0A\x03R\tprincipal\"\xc7\x01\n" +
 	"\tPrincipal\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x14\n" +
@@ -3505,7 +3537,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x04role\x18\x04 \x01(\tR\x04role\x12\x15\n" +
 	"\x06org_id\x18\x05 \x01(\tR\x05orgId\x12\x18\n" +
 	"\asubject\x18\x06 \x01(\tR\asubject\x12\x18\n" +
-	"\adisplay\x18\a \x01(\tR\adisplay\"\xcf\x04\n" +
+	"\adisplay\x18\a \x01(\tR\adisplay\x12!\n" +
+	"\fprocessor_id\x18\b \x01(\tR\vprocessorId\"\xcf\x04\n" +
 	"\rBreachSummary\x12 \n" +
 	"\tbreach_id\x18\x01 \x01(\tB\x03\xe0A\x03R\bbreachId\x12\x19\n" +
 	"\x05total\x18\x02 \x01(\x03B\x03\xe0A\x03R\x05total\x12!\n" +
