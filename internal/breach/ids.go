@@ -39,11 +39,11 @@ func (id OrgID) Valid() bool { return validID(string(id), 63, false) }
 // processor's qualified id: a ProcessorID, ProcessorSeparator, and an id
 // that matches BreachIDPattern without the separator.
 func (id BreachID) Valid() bool {
-	p, local, ok := strings.Cut(string(id), ProcessorSeparator)
-	if !ok {
-		return validID(string(id), 64, true)
+	if validID(string(id), 64, true) {
+		return true
 	}
-	return ProcessorID(p).Valid() && validID(local, 64, true) && !strings.Contains(local, ProcessorSeparator)
+	p, local, ok := strings.Cut(string(id), ProcessorSeparator)
+	return ok && ProcessorID(p).Valid() && validID(local, 64, true) && !strings.Contains(local, ProcessorSeparator)
 }
 
 // validID matches s against `^[a-z0-9][a-z0-9_-]{0,max-1}$` (with upper

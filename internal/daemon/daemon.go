@@ -90,7 +90,7 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := d.connectNATS(orgs); err != nil {
+	if err := d.connectNATS(orgs, procs); err != nil {
 		return nil, err
 	}
 
@@ -210,7 +210,7 @@ func (d *Daemon) loadProcessors(ctx context.Context, procs []breach.Processor) e
 
 // connectNATS starts the embedded NATS server (its users following orgs)
 // or takes the external one's credentials, and connects the daemon.
-func (d *Daemon) connectNATS(orgs []breach.Org) error {
+func (d *Daemon) connectNATS(orgs []breach.Org, procs []breach.Processor) error {
 	natsOpts := []nats.Option{nats.Name("cascaded"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil { // nil: the daemon closed the connection itself (Stop)
@@ -220,7 +220,7 @@ func (d *Daemon) connectNATS(orgs []breach.Org) error {
 		nats.ReconnectHandler(func(nc *nats.Conn) { d.log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted()) })}
 	url := d.opts.NATSURL
 	if url == "" {
-		embedded, err := d.startEmbeddedNATS(orgs)
+		embedded, err := d.startEmbeddedNATS(orgs, procs)
 		if err != nil {
 			return err
 		}
@@ -250,12 +250,12 @@ func (d *Daemon) connectNATS(orgs []breach.Org) error {
 
 // startEmbeddedNATS starts the embedded server with the users of orgs and
 // returns the options of the daemon's own connection to it.
-func (d *Daemon) startEmbeddedNATS(orgs []breach.Org) ([]nats.Option, error) {
+func (d *Daemon) startEmbeddedNATS(orgs []breach.Org, procs []breach.Processor) ([]nats.Option, error) {
 	opts := d.opts
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	set, dir, err := natsUsers(opts, orgs)
+	set, dir, err := natsUsers(opts, orgs, procs)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/cascadehq/cascade/internal/auth"
+	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -529,4 +531,78 @@ func TestProcessorIsolationMatrix(t *testing.T) {
 // rather than one object.
 func listing(m string) bool {
 	return strings.Contains(m, "/List") || strings.Contains(m, "/Watch")
+}
+
+// TestProcessorNATSIdentity: a registered processor's own NATS user
+// publishes on cascade.breach.report in its own account, and the breach is
+// its own whatever the payload says; it hears its own rejections only, and
+// may not publish on another processor's intake subjects nor read notices.
+func TestProcessorNATSIdentity(t *testing.T) {
+	p := startProcessors(t)
+	seedB := filepath.Join(natsauth.ProcessorsDir, procB+".nk")
+	ncB := connectNC(t, p.d, seedB)
+	jsB, err := jetstream.New(ncB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rejB := make(chan *nats.Msg, 16)
+	if _, err := ncB.ChanSubscribe("cascade.breach.rejected", rejB); err != nil {
+		t.Fatal(err)
+	}
+	rejVendor := make(chan *nats.Msg, 16)
+	if _, err := p.vendorJS.Conn().ChanSubscribe("cascade.breach.rejected", rejVendor); err != nil {
+		t.Fatal(err)
+	}
+	if err := ncB.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	body := fmt.Sprintf(`{"id":"NATS-1","processor":"Alfa Lön AB","title":"t","nature":"n","discovered_at":"2026-11-30T08:00:00Z",`+
+		`"affected":[{"org_id":%q}],"contact":{"email":"a@b.example"}}`, shared)
+	ack, err := jsB.Publish(ctx(t), "cascade.breach.report", []byte(body))
+	if err != nil {
+		t.Fatalf("processor B publishes its report: %v", err)
+	}
+	if ack.Stream != "CASCADE_INTAKE" {
+		t.Fatalf("PubAck from %q", ack.Stream)
+	}
+	p.waitDelivered(p.vendorB, procB+"__NATS-1", 1)
+	if _, err := cascadev1.NewBreachServiceClient(p.cc).GetBreach(withToken(ctx(t), p.vendorA), &cascadev1.GetBreachRequest{BreachId: "NATS-1"}); status.Code(err) != codes.NotFound {
+		t.Fatalf("A sees B's NATS-1 as its own: %v", err)
+	}
+	// A rejected report of B's reaches B, not the default vendor.
+	if _, err := jsB.Publish(ctx(t), "cascade.breach.report", []byte(`{"id":"BAD"}`)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-rejB:
+		if !strings.Contains(string(m.Data), `"reason":"invalid"`) {
+			t.Fatalf("B's rejection: %s", m.Data)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("B got no rejection of its invalid report")
+	}
+	select {
+	case m := <-rejVendor:
+		t.Fatalf("the default vendor heard B's rejection: %s", m.Data)
+	default:
+	}
+	// Nothing else: another processor's intake, notices, the ledger.
+	errs := make(chan error, 8)
+	ncB.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err })
+	if err := ncB.Publish("cascade.processor."+procA+".breach.report", []byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ncB.SubscribeSync("cascade.notice." + shared); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		select {
+		case err := <-errs:
+			if !strings.Contains(strings.ToLower(err.Error()), "permissions violation") {
+				t.Fatalf("want a permissions violation, got %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no permissions violation for B's publish on A's subject or its subscription to notices (%d of 2)", i)
+		}
+	}
 }
