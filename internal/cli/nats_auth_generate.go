@@ -37,7 +37,6 @@ processor its processors/<id>.nk; cascadectl takes a seed with --nats-nkey.`,
 		examples: `
 # NATS users for the daemon, the vendor and every organisation
 cascadectl nats-auth generate --orgs deploy/examples/orgs.csv --out nats-auth
-
 # ... and a vendor user for each registered processor
 cascadectl nats-auth generate --orgs deploy/examples/orgs.csv --processors deploy/examples/processors.csv --out nats-auth`,
 		setup: func(fs *flag.FlagSet) runFunc {

@@ -23,7 +23,7 @@ const (
 	// ProcessorsDir holds the registered processors' vendor users:
 	// processors/<processor id>.nk.
 	ProcessorsDir = "processors"
-	seedExt        = ".nk"
+	seedExt       = ".nk"
 )
 
 // SeedFile is the path of c's seed file relative to a credentials directory.

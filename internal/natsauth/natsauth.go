@@ -94,7 +94,7 @@ const (
 
 // User names.
 const (
-	DaemonName = "cascade-daemon"
+	DaemonName      = "cascade-daemon"
 	VendorName      = "cascade-vendor"
 	orgPrefix       = "org-"
 	processorPrefix = "processor-"
