@@ -473,7 +473,7 @@ func (in *Intake) Check(ctx context.Context, r *breach.Report) (*breach.Breach, 
 		var vs []breach.FieldViolation
 		for i, a := range r.Affected[:min(len(r.Affected), MaxListed)] {
 			vs = append(vs, breach.FieldViolation{Field: fmt.Sprintf("affected[%d].org_id", i), Reason: "unknown_organisation",
-				Detail: fmt.Sprintf("organisation %q is not in the registry", a.Org)})
+				Detail: fmt.Sprintf("organisation %q is not in the registry%s", a.Org, customersOf(r.ID))})
 		}
 		if n := len(r.Affected) - MaxListed; n > 0 {
 			vs = append(vs, breach.FieldViolation{Field: "affected", Reason: "unknown_organisation",
@@ -562,10 +562,19 @@ func (in *Intake) rejectUnknown(ctx context.Context, b *breach.Breach, seq uint6
 		"breach_id", b.ID, "unknown_orgs", len(b.UnknownOrgs), "first_unknown_org_ids", b.UnknownOrgs[:min(len(b.UnknownOrgs), MaxListed)])
 	return publishRejection(ctx, in.st.JetStream(), Rejection{
 		Reason: "unknown_organisations", Partial: true, BreachID: b.ID, UnknownOrgIDs: b.UnknownOrgs, Field: "affected",
-		Detail: fmt.Sprintf("%d affected organisations are not in the registry and got no notice; the %d known ones were notified",
-			len(b.UnknownOrgs), b.NoticeCount),
+		Detail: fmt.Sprintf("%d affected organisations are not in the registry%s and got no notice; the %d known ones were notified",
+			len(b.UnknownOrgs), customersOf(b.ID), b.NoticeCount),
 		Subject: store.ReportSubject(b.ID.Processor()), StreamSeq: seq, At: in.now(),
 	}, "unknown/"+string(b.ID))
+}
+
+// customersOf is what "in the registry" means for breach id's processor:
+// among a registered processor's customers.
+func customersOf(id breach.BreachID) string {
+	if p := id.Processor(); p != "" {
+		return " among processor " + string(p) + "'s customers"
+	}
+	return ""
 }
 
 // resolve looks up the affected organisations in the registry. A

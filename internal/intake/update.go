@@ -132,7 +132,7 @@ func (in *Intake) acceptUpdate(ctx context.Context, u *breach.Update, seq uint64
 	if len(unknown) > 0 {
 		if err := publishRejection(ctx, in.st.JetStream(), Rejection{
 			Reason: "unknown_organisations", Partial: true, BreachID: b.ID, UnknownOrgIDs: unknown, Field: "add_affected",
-			Detail:  fmt.Sprintf("%d organisations added by revision %d are not in the registry and got no notice", len(unknown), rev),
+			Detail:  fmt.Sprintf("%d organisations added by revision %d are not in the registry%s and got no notice", len(unknown), rev, customersOf(b.ID)),
 			Subject: store.SubjectUpdate, StreamSeq: seq, At: in.now(),
 		}, fmt.Sprintf("unknown/%s/%d", b.ID, rev)); err != nil {
 			return nil, 0, err
