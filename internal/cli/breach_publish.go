@@ -194,7 +194,11 @@ func (a *app) publish(ctx context.Context, file string, noWait bool) error {
 		// deduplicated by JetStream, a changed one is stored and rejected
 		// by the daemon as a conflict.
 		sum := sha256.Sum256(data)
-		opts = append(opts, jetstream.WithMsgID("cli/"+id+"/"+hex.EncodeToString(sum[:8])))
+		// Every processor publishes into one intake stream, whose
+		// duplicate detection is by message id alone: the id carries the
+		// publishing NATS user's key, so two processors' reports of the
+		// same id and content are two reports.
+		opts = append(opts, jetstream.WithMsgID("cli/"+publisherTag(nc)+id+"/"+hex.EncodeToString(sum[:8])))
 	}
 	ack, err := js.PublishMsg(ctx, msg, opts...)
 	if err != nil {
@@ -742,6 +746,18 @@ func watchRejections(ctx context.Context, js jetstream.JetStream, start time.Tim
 		return nil, fmt.Errorf("read %s: %w", streamRejected, err)
 	}
 	return rw, nil
+}
+
+// publisherTag is the start of the publishing NATS user's public key and a
+// slash, for message ids (empty without a user): JetStream detects
+// duplicates in a stream by message id alone, and every processor
+// publishes into the one intake stream.
+func publisherTag(nc *nats.Conn) string {
+	pub, ok := strings.CutPrefix(nc.Opts.InboxPrefix, "_INBOX.")
+	if !ok || len(pub) < 16 {
+		return ""
+	}
+	return pub[:16] + "/"
 }
 
 // liveQuiet is how long breach publish, as a registered processor, waits
