@@ -805,6 +805,12 @@ type BreachReport struct {
 	// text, in Swedish and English, that controllers can pass on to the
 	// people concerned and that the public advisory page shows.
 	SubjectNotice *SubjectNotice `protobuf:"bytes,18,opt,name=subject_notice,json=subjectNotice,proto3" json:"subject_notice,omitempty"`
+	// The notice this breach forwards, when the processor received it as a
+	// customer of its own supplier (BreachService.ForwardNotice): the
+	// upstream message, signed by the upstream's Cascade. The intake
+	// verifies it; a report with an upstream that does not verify is
+	// rejected.
+	Upstream      *UpstreamNotice `protobuf:"bytes,19,opt,name=upstream,proto3" json:"upstream,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -961,6 +967,13 @@ func (x *BreachReport) GetNextUpdateBy() *timestamppb.Timestamp {
 func (x *BreachReport) GetSubjectNotice() *SubjectNotice {
 	if x != nil {
 		return x.SubjectNotice
+	}
+	return nil
+}
+
+func (x *BreachReport) GetUpstream() *UpstreamNotice {
+	if x != nil {
+		return x.Upstream
 	}
 	return nil
 }
@@ -3304,7 +3317,7 @@ var File_cascade_v1_types_proto protoreflect.FileDescriptor
 const file_cascade_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"\x16cascade/v1/types.proto\x12\n" +
-	"cascade.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"I\n" +
+	"cascade.v1\x1a\x16cascade/v1/chain.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"I\n" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
@@ -3316,7 +3329,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x01(\x0e2\x1a.cascade.v1.AffectedStatusR\x06status\"U\n" +
 	"\x14WithdrawOrganisation\x12\x1a\n" +
 	"\x06org_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x05orgId\x12!\n" +
-	"\tstatement\x18\x02 \x01(\tB\x03\xe0A\x02R\tstatement\"\xee\x06\n" +
+	"\tstatement\x18\x02 \x01(\tB\x03\xe0A\x02R\tstatement\"\xa6\a\n" +
 	"\fBreachReport\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x05R\x02id\x12!\n" +
 	"\tprocessor\x18\x02 \x01(\tB\x03\xe0A\x02R\tprocessor\x12\x19\n" +
@@ -3337,7 +3350,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x15advice_to_controllers\x18\x0f \x01(\tR\x13adviceToControllers\x122\n" +
 	"\acontact\x18\x10 \x01(\v2\x13.cascade.v1.ContactB\x03\xe0A\x02R\acontact\x12@\n" +
 	"\x0enext_update_by\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12@\n" +
-	"\x0esubject_notice\x18\x12 \x01(\v2\x19.cascade.v1.SubjectNoticeR\rsubjectNotice\"\x98\x06\n" +
+	"\x0esubject_notice\x18\x12 \x01(\v2\x19.cascade.v1.SubjectNoticeR\rsubjectNotice\x126\n" +
+	"\bupstream\x18\x13 \x01(\v2\x1a.cascade.v1.UpstreamNoticeR\bupstream\"\x98\x06\n" +
 	"\x06Breach\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x1f\n" +
 	"\brevision\x18\x02 \x01(\x05B\x03\xe0A\x03R\brevision\x120\n" +
@@ -3669,7 +3683,8 @@ var file_cascade_v1_types_proto_goTypes = []any{
 	(*SubjectNotice)(nil),         // 28: cascade.v1.SubjectNotice
 	(*SubjectNoticeText)(nil),     // 29: cascade.v1.SubjectNoticeText
 	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 31: google.protobuf.Duration
+	(*UpstreamNotice)(nil),        // 31: cascade.v1.UpstreamNotice
+	(*durationpb.Duration)(nil),   // 32: google.protobuf.Duration
 }
 var file_cascade_v1_types_proto_depIdxs = []int32{
 	0,  // 0: cascade.v1.AffectedOrganisation.status:type_name -> cascade.v1.AffectedStatus
@@ -3680,82 +3695,83 @@ var file_cascade_v1_types_proto_depIdxs = []int32{
 	8,  // 5: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
 	30, // 6: cascade.v1.BreachReport.next_update_by:type_name -> google.protobuf.Timestamp
 	28, // 7: cascade.v1.BreachReport.subject_notice:type_name -> cascade.v1.SubjectNotice
-	11, // 8: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
-	30, // 9: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
-	18, // 10: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
-	15, // 11: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
-	14, // 12: cascade.v1.Breach.next_update:type_name -> cascade.v1.UpdatePromise
-	13, // 13: cascade.v1.Breach.promise_history:type_name -> cascade.v1.PromiseEvent
-	30, // 14: cascade.v1.Breach.advisory_published_at:type_name -> google.protobuf.Timestamp
-	30, // 15: cascade.v1.PromiseEvent.at:type_name -> google.protobuf.Timestamp
-	30, // 16: cascade.v1.PromiseEvent.next_update_by:type_name -> google.protobuf.Timestamp
-	30, // 17: cascade.v1.UpdatePromise.next_update_by:type_name -> google.protobuf.Timestamp
-	30, // 18: cascade.v1.UpdatePromise.promised_at:type_name -> google.protobuf.Timestamp
-	31, // 19: cascade.v1.UpdatePromise.late_by:type_name -> google.protobuf.Duration
-	30, // 20: cascade.v1.UpdatePromise.reminded_at:type_name -> google.protobuf.Timestamp
-	30, // 21: cascade.v1.UpdatePromise.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	30, // 22: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
-	30, // 23: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
-	26, // 24: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
-	30, // 25: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
-	26, // 26: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
-	30, // 27: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
-	30, // 28: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
-	9,  // 29: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
-	8,  // 30: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
-	30, // 31: cascade.v1.BreachUpdate.next_update_by:type_name -> google.protobuf.Timestamp
-	28, // 32: cascade.v1.BreachUpdate.subject_notice:type_name -> cascade.v1.SubjectNotice
-	9,  // 33: cascade.v1.BreachUpdate.correct_affected:type_name -> cascade.v1.AffectedOrganisation
-	10, // 34: cascade.v1.BreachUpdate.withdraw:type_name -> cascade.v1.WithdrawOrganisation
-	30, // 35: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
-	17, // 36: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
-	1,  // 37: cascade.v1.BreachRevision.promise_outcome:type_name -> cascade.v1.PromiseOutcome
-	2,  // 38: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
-	30, // 39: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
-	30, // 40: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
-	30, // 41: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
-	30, // 42: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
-	31, // 43: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
-	22, // 44: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
-	30, // 45: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	30, // 46: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
-	23, // 47: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
-	24, // 48: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
-	21, // 49: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
-	20, // 50: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
-	14, // 51: cascade.v1.Notice.next_update:type_name -> cascade.v1.UpdatePromise
-	30, // 52: cascade.v1.Notice.withdrawn_at:type_name -> google.protobuf.Timestamp
-	0,  // 53: cascade.v1.Notice.affected_status:type_name -> cascade.v1.AffectedStatus
-	31, // 54: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
-	30, // 55: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
-	3,  // 56: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
-	30, // 57: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
-	30, // 58: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
-	30, // 59: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
-	30, // 60: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
-	31, // 61: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
-	30, // 62: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
-	30, // 63: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
-	4,  // 64: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
-	30, // 65: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
-	30, // 66: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
-	5,  // 67: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
-	30, // 68: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
-	6,  // 69: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
-	30, // 70: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
-	7,  // 71: cascade.v1.NoticeEvent.kind:type_name -> cascade.v1.NoticeEventKind
-	30, // 72: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
-	2,  // 73: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
-	26, // 74: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
-	30, // 75: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
-	30, // 76: cascade.v1.BreachSummary.next_update_by:type_name -> google.protobuf.Timestamp
-	29, // 77: cascade.v1.SubjectNotice.sv:type_name -> cascade.v1.SubjectNoticeText
-	29, // 78: cascade.v1.SubjectNotice.en:type_name -> cascade.v1.SubjectNoticeText
-	79, // [79:79] is the sub-list for method output_type
-	79, // [79:79] is the sub-list for method input_type
-	79, // [79:79] is the sub-list for extension type_name
-	79, // [79:79] is the sub-list for extension extendee
-	0,  // [0:79] is the sub-list for field type_name
+	31, // 8: cascade.v1.BreachReport.upstream:type_name -> cascade.v1.UpstreamNotice
+	11, // 9: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
+	30, // 10: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
+	18, // 11: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
+	15, // 12: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
+	14, // 13: cascade.v1.Breach.next_update:type_name -> cascade.v1.UpdatePromise
+	13, // 14: cascade.v1.Breach.promise_history:type_name -> cascade.v1.PromiseEvent
+	30, // 15: cascade.v1.Breach.advisory_published_at:type_name -> google.protobuf.Timestamp
+	30, // 16: cascade.v1.PromiseEvent.at:type_name -> google.protobuf.Timestamp
+	30, // 17: cascade.v1.PromiseEvent.next_update_by:type_name -> google.protobuf.Timestamp
+	30, // 18: cascade.v1.UpdatePromise.next_update_by:type_name -> google.protobuf.Timestamp
+	30, // 19: cascade.v1.UpdatePromise.promised_at:type_name -> google.protobuf.Timestamp
+	32, // 20: cascade.v1.UpdatePromise.late_by:type_name -> google.protobuf.Duration
+	30, // 21: cascade.v1.UpdatePromise.reminded_at:type_name -> google.protobuf.Timestamp
+	30, // 22: cascade.v1.UpdatePromise.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	30, // 23: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
+	30, // 24: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
+	26, // 25: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
+	30, // 26: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
+	26, // 27: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
+	30, // 28: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
+	30, // 29: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
+	9,  // 30: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
+	8,  // 31: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
+	30, // 32: cascade.v1.BreachUpdate.next_update_by:type_name -> google.protobuf.Timestamp
+	28, // 33: cascade.v1.BreachUpdate.subject_notice:type_name -> cascade.v1.SubjectNotice
+	9,  // 34: cascade.v1.BreachUpdate.correct_affected:type_name -> cascade.v1.AffectedOrganisation
+	10, // 35: cascade.v1.BreachUpdate.withdraw:type_name -> cascade.v1.WithdrawOrganisation
+	30, // 36: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
+	17, // 37: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
+	1,  // 38: cascade.v1.BreachRevision.promise_outcome:type_name -> cascade.v1.PromiseOutcome
+	2,  // 39: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
+	30, // 40: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
+	30, // 41: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
+	30, // 42: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
+	30, // 43: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
+	32, // 44: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
+	22, // 45: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
+	30, // 46: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	30, // 47: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
+	23, // 48: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
+	24, // 49: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
+	21, // 50: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
+	20, // 51: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
+	14, // 52: cascade.v1.Notice.next_update:type_name -> cascade.v1.UpdatePromise
+	30, // 53: cascade.v1.Notice.withdrawn_at:type_name -> google.protobuf.Timestamp
+	0,  // 54: cascade.v1.Notice.affected_status:type_name -> cascade.v1.AffectedStatus
+	32, // 55: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
+	30, // 56: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
+	3,  // 57: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
+	30, // 58: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
+	30, // 59: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
+	30, // 60: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
+	30, // 61: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
+	32, // 62: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
+	30, // 63: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
+	30, // 64: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
+	4,  // 65: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
+	30, // 66: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
+	30, // 67: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
+	5,  // 68: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
+	30, // 69: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
+	6,  // 70: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
+	30, // 71: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
+	7,  // 72: cascade.v1.NoticeEvent.kind:type_name -> cascade.v1.NoticeEventKind
+	30, // 73: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
+	2,  // 74: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
+	26, // 75: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
+	30, // 76: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	30, // 77: cascade.v1.BreachSummary.next_update_by:type_name -> google.protobuf.Timestamp
+	29, // 78: cascade.v1.SubjectNotice.sv:type_name -> cascade.v1.SubjectNoticeText
+	29, // 79: cascade.v1.SubjectNotice.en:type_name -> cascade.v1.SubjectNoticeText
+	80, // [80:80] is the sub-list for method output_type
+	80, // [80:80] is the sub-list for method input_type
+	80, // [80:80] is the sub-list for extension type_name
+	80, // [80:80] is the sub-list for extension extendee
+	0,  // [0:80] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_types_proto_init() }
@@ -3763,6 +3779,7 @@ func file_cascade_v1_types_proto_init() {
 	if File_cascade_v1_types_proto != nil {
 		return
 	}
+	file_cascade_v1_chain_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
