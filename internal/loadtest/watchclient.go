@@ -267,7 +267,7 @@ func (v *liveView) handle(event string, data []byte, at time.Time) error {
 			return &fatalErr{fmt.Sprintf("decode %s event: %v", event, err)}
 		}
 		ns = body.Notices
-	case "notice":
+	case "notice", "notice_changed": // the page whole, or one notice as it changed (page and list)
 		var body struct {
 			Notice noticeJSON `json:"notice"`
 		}
