@@ -48,11 +48,16 @@ func (s breachService) ReportBreach(ctx context.Context, req *cascadev1.ReportBr
 	}
 	// The caller's processor is its token's, never the report's: the
 	// report goes on that processor's intake subject, under its id.
-	p := callerProcessor(ctx)
+	return s.report(ctx, callerProcessor(ctx), &r)
+}
+
+// report checks processor p's report r, enqueues it on p's intake subject
+// and waits until the breach is recorded.
+func (s breachService) report(ctx context.Context, p breach.ProcessorID, r *breach.Report) (*cascadev1.ReportBreachResponse, error) {
 	if err := r.Qualify(p); err != nil {
 		return nil, err
 	}
-	existing, err := s.checker.Check(ctx, &r)
+	existing, err := s.checker.Check(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +68,7 @@ func (s breachService) ReportBreach(ctx context.Context, req *cascadev1.ReportBr
 	// the breach to be recorded.
 	digest := r.Digest()
 	var resp *cascadev1.ReportBreachResponse
-	err = s.enqueue(ctx, store.ReportSubject(p), "grpc/"+string(r.ID)+"/"+digest[:16], protoconv.ReportProto(&r), 30*time.Second,
+	err = s.enqueue(ctx, store.ReportSubject(p), "grpc/"+string(r.ID)+"/"+digest[:16], protoconv.ReportProto(r), 30*time.Second,
 		func() (bool, error) {
 			b, err := s.st.GetBreach(ctx, r.ID)
 			switch {
@@ -139,13 +144,18 @@ func (s breachService) UpdateBreach(ctx context.Context, req *cascadev1.UpdateBr
 		return nil, invalid("update", "update is required")
 	}
 	u := protoconv.Update(req.GetUpdate())
-	p := callerProcessor(ctx)
+	return s.update(ctx, callerProcessor(ctx), &u)
+}
+
+// update checks processor p's update u, enqueues it on p's intake subject
+// and waits until the revision is recorded.
+func (s breachService) update(ctx context.Context, p breach.ProcessorID, u *breach.Update) (*cascadev1.UpdateBreachResponse, error) {
 	q, mine := breach.Qualify(p, u.Breach)
 	if !mine {
 		return nil, fmt.Errorf("breach %s: %w", u.Breach, breach.ErrNotFound)
 	}
 	u.Breach = q
-	b, rev, err := s.checker.CheckUpdate(ctx, &u)
+	b, rev, err := s.checker.CheckUpdate(ctx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +164,7 @@ func (s breachService) UpdateBreach(ctx context.Context, req *cascadev1.UpdateBr
 	}
 	digest := u.Digest()
 	var resp *cascadev1.UpdateBreachResponse
-	err = s.enqueue(ctx, store.UpdateSubject(p), "grpc-update/"+string(u.Breach)+"/"+digest[:16], protoconv.UpdateProto(&u), 60*time.Second,
+	err = s.enqueue(ctx, store.UpdateSubject(p), "grpc-update/"+string(u.Breach)+"/"+digest[:16], protoconv.UpdateProto(u), 60*time.Second,
 		func() (bool, error) {
 			b, err := s.st.GetBreach(ctx, u.Breach)
 			if err != nil {

@@ -41,6 +41,7 @@ const (
 var Policy = map[string]access{
 	cascadev1.BreachService_ReportBreach_FullMethodName:               vendorOnly,
 	cascadev1.BreachService_UpdateBreach_FullMethodName:               vendorOnly,
+	cascadev1.BreachService_ForwardNotice_FullMethodName:              vendorOnly, // a registered processor's, for a notice to its org_id (the handler checks)
 	cascadev1.BreachService_GetBreach_FullMethodName:                  readBreach,
 	cascadev1.BreachService_ListBreaches_FullMethodName:               listBreaches,
 	cascadev1.BreachService_GetBreachSummary_FullMethodName:           readBreachWide,

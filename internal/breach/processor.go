@@ -107,6 +107,11 @@ type Processor struct {
 	// sorted.
 	AllCustomers bool    `json:"all_customers,omitempty"`
 	Customers    []OrgID `json:"customers,omitempty"`
+	// OrgID is the processor as an organisation: the id under which it
+	// receives notices as a customer of its own suppliers (in this
+	// deployment's registry, or in an upstream deployment's), so that it
+	// may forward them (ForwardNotice). Empty: it forwards nothing.
+	OrgID OrgID `json:"org_id,omitempty"`
 }
 
 // HasCustomer reports whether org is one of p's customers.

@@ -170,6 +170,25 @@ func loadRegistry(file string) ([]breach.Org, error) {
 	return registry.LoadFile(file)
 }
 
+// loadUpstreamKeys reads the key sets of --upstream-keys: the public keys
+// of upstream Cascade deployments whose signed notices a processor here
+// may forward.
+func loadUpstreamKeys(files []string) ([]signing.PublicKey, error) {
+	var out []signing.PublicKey
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("--upstream-keys: %w", err)
+		}
+		ks, err := signing.ParseKeySet(data)
+		if err != nil {
+			return nil, fmt.Errorf("--upstream-keys %s: %w", f, err)
+		}
+		out = append(out, ks.Keys...)
+	}
+	return out, nil
+}
+
 func loadProcessors(file string) ([]breach.Processor, error) {
 	if file == "" {
 		return nil, nil
@@ -343,8 +362,15 @@ func (d *Daemon) startWork(ctx, runCtx context.Context, pub *delivery.Publisher)
 	if err != nil {
 		return nil, nil, err
 	}
+	upstream, err := loadUpstreamKeys(d.opts.UpstreamKeys)
+	if err != nil {
+		return nil, nil, err
+	}
+	trusted := func() signing.KeySet {
+		return signing.KeySet{Keys: append(d.publicKeys(), upstream...)}
+	}
 	in := intake.New(d.st, pub, intake.Config{Deadline: d.opts.Deadline, Now: d.opts.Now, AckWait: d.opts.IntakeAckWait, Timers: timers, Promises: timers,
-		Metrics: d.metrics, Log: d.log.With("component", "intake")})
+		Metrics: d.metrics, Log: d.log.With("component", "intake"), UpstreamKeys: trusted})
 	folder := summary.NewFolder(d.st, d.log.With("component", "summary"))
 	d.goRun("intake", func() error { return in.Run(runCtx) })
 	d.goRun("summary", func() error { return folder.Run(runCtx) })

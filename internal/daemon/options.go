@@ -40,6 +40,11 @@ type Options struct {
 	// (many processors in one deployment); empty: none, and only the
 	// default processor publishes.
 	ProcessorsFile string
+	// UpstreamKeys are key set files (as cascadectl keys list --save
+	// writes them) of upstream Cascade deployments: a registered processor
+	// here may forward a notice one of their keys signed (ForwardNotice).
+	// The deployment's own keys are always trusted.
+	UpstreamKeys []string
 	Deadline       time.Duration // controller deadline after delivery
 	// Remind are the reminder thresholds (time remaining before the
 	// deadline); nil means deadline.DefaultRemind, empty means none.

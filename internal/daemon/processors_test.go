@@ -281,6 +281,12 @@ func TestProcessorIsolationMatrix(t *testing.T) {
 			_, err := bs.UpdateBreach(ctx, &cascadev1.UpdateBreachRequest{Update: &cascadev1.BreachUpdate{BreachId: breachOf(proc)}})
 			return err
 		},
+		cascadev1.BreachService_ForwardNotice_FullMethodName: func(ctx context.Context, proc string) error {
+			// A's processor has no org_id here: FailedPrecondition once
+			// allowed (whose notice it may forward: TestForwardNotice).
+			_, err := bs.ForwardNotice(ctx, &cascadev1.ForwardNoticeRequest{NoticeId: noticeOf(proc)})
+			return err
+		},
 		cascadev1.BreachService_GetBreach_FullMethodName: func(ctx context.Context, proc string) error {
 			_, err := bs.GetBreach(ctx, &cascadev1.GetBreachRequest{BreachId: breachOf(proc)})
 			return err
@@ -478,6 +484,7 @@ func TestProcessorIsolationMatrix(t *testing.T) {
 		cascadev1.DeliveryService_RotateWebhookSecret_FullMethodName:      true,
 	}
 	targetless := map[string]bool{ // no processor's data in them
+		cascadev1.BreachService_ForwardNotice_FullMethodName:         true,
 		cascadev1.TokenService_WhoAmI_FullMethodName:                 true,
 		cascadev1.KeyService_ListSigningKeys_FullMethodName:          true,
 		cascadev1.KeyService_RotateSigningKey_FullMethodName:         true,

@@ -23,7 +23,9 @@ import (
 	"github.com/cascadehq/cascade/internal/consume"
 	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/protoconv"
+	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/store"
+	"github.com/cascadehq/cascade/internal/verify"
 )
 
 // ConsumerName is the durable consumer every daemon shares, so each
@@ -58,6 +60,11 @@ type Config struct {
 	// Promises arms the processor's own clock (nil: no promise timers).
 	Promises PromiseTimers
 	Log      *slog.Logger
+
+	// UpstreamKeys are the keys whose signatures a forwarded breach's
+	// upstream notice may carry: the deployment's own and those of
+	// --upstream-keys (nil: no breach may be forwarded).
+	UpstreamKeys func() signing.KeySet
 
 	// Metrics counts results and times fan-outs (nil: nothing is counted).
 	Metrics Metrics
@@ -96,6 +103,7 @@ type Intake struct {
 	timers  Timers
 
 	promises    PromiseTimers
+	keys        func() signing.KeySet // which upstream signatures to trust
 	metrics     Metrics
 	maxAttempts int
 	retryDelay  time.Duration
@@ -115,6 +123,7 @@ func New(st *store.Store, pub *delivery.Publisher, cfg Config) *Intake {
 		cfg.Metrics = noMetrics{}
 	}
 	return &Intake{st: st, pub: pub, now: cfg.Now, window: cfg.Deadline, workers: cfg.Workers, ackWait: cfg.AckWait, timers: cfg.Timers, log: cfg.Log, promises: cfg.Promises,
+		keys:        cfg.UpstreamKeys,
 		metrics:     cfg.Metrics,
 		maxAttempts: cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts), retryDelay: cmp.Or(cfg.RetryDelay, time.Second), busyLimit: cmp.Or(cfg.BusyLimit, time.Hour)}
 }
@@ -396,6 +405,9 @@ func (in *Intake) accept(ctx context.Context, p breach.ProcessorID, r *breach.Re
 		}
 		return nil, false, &rejectErr{rej}
 	}
+	if err := in.checkUpstream(ctx, r); err != nil {
+		return nil, false, err
+	}
 	digest := r.Digest()
 	if cur, err := in.st.GetBreach(ctx, r.ID); err == nil {
 		return in.resume(ctx, cur, r, digest, seq, progress)
@@ -454,6 +466,9 @@ func (in *Intake) accept(ctx context.Context, p breach.ProcessorID, r *breach.Re
 func (in *Intake) Check(ctx context.Context, r *breach.Report) (*breach.Breach, error) {
 	if err := withPromise(r.Validate(in.now()), r.NextUpdateBy, in.now()); err != nil {
 		return nil, capViolations(err)
+	}
+	if err := in.checkUpstream(ctx, r); err != nil {
+		return nil, invalidUpstream(err)
 	}
 	if cur, err := in.st.GetBreach(ctx, r.ID); err == nil {
 		if cur.Digest != r.Digest() {
@@ -566,6 +581,41 @@ func (in *Intake) rejectUnknown(ctx context.Context, b *breach.Breach, seq uint6
 			len(b.UnknownOrgs), customersOf(b.ID), b.NoticeCount),
 		Subject: store.ReportSubject(b.ID.Processor()), StreamSeq: seq, At: in.now(),
 	}, "unknown/"+string(b.ID))
+}
+
+// checkUpstream verifies the upstream notice a forwarded report carries
+// (verify.Upstream): a registered processor with an organisation id
+// forwards a notice sent to that organisation, signed by a trusted key.
+// It fills in the upstream's fields from its message. A report that fails
+// is rejected (invalid_upstream).
+func (in *Intake) checkUpstream(ctx context.Context, r *breach.Report) error {
+	if r.Upstream == nil {
+		return nil
+	}
+	reject := func(format string, args ...any) error {
+		return &rejectErr{Rejection{Reason: "invalid_upstream", BreachID: r.ID, Field: "upstream", Detail: fmt.Sprintf(format, args...)}}
+	}
+	p := r.ID.Processor()
+	if p == "" {
+		return reject("only a registered processor forwards a notice it received as a customer (the default processor receives none)")
+	}
+	proc, err := in.st.GetProcessor(ctx, p)
+	if errors.Is(err, breach.ErrNotFound) {
+		return reject("processor %s is not in the processor registry", p)
+	}
+	if err != nil {
+		return err
+	}
+	if proc.OrgID == "" {
+		return reject("processor %s has no org_id in the processor registry: it receives no notices it could forward", p)
+	}
+	if in.keys == nil {
+		return reject("this deployment trusts no upstream signatures")
+	}
+	if _, err := verify.Upstream(r.Upstream, in.keys(), proc.OrgID, in.now()); err != nil {
+		return reject("%v", err)
+	}
+	return nil
 }
 
 // customersOf is what "in the registry" means for breach id's processor:

@@ -86,6 +86,7 @@ func Report(r *cascadev1.BreachReport) breach.Report {
 			Phone: r.GetContact().GetPhone(),
 		},
 		SubjectNotice: SubjectNotice(r.GetSubjectNotice()),
+		Upstream:      Upstream(r.GetUpstream()),
 	}
 	out.NextUpdateBy = ts(r.GetNextUpdateBy())
 	for _, a := range r.GetAffected() {
@@ -113,6 +114,7 @@ func ReportProto(r *breach.Report) *cascadev1.BreachReport {
 		AdviceToControllers: r.AdviceToControllers,
 		Contact:             &cascadev1.Contact{Name: r.Contact.Name, Email: r.Contact.Email, Phone: r.Contact.Phone},
 		SubjectNotice:       SubjectNoticeProto(r.SubjectNotice),
+		Upstream:            UpstreamProto(r.Upstream),
 	}
 	out.NextUpdateBy = pts(r.NextUpdateBy)
 	for _, a := range r.Affected {

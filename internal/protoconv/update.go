@@ -101,6 +101,7 @@ func Update(u *cascadev1.BreachUpdate) breach.Update {
 	}
 	out.NextUpdateBy = ts(u.GetNextUpdateBy())
 	out.SubjectNotice = SubjectNotice(u.GetSubjectNotice())
+	out.Upstream = Upstream(u.GetUpstream())
 	for _, w := range u.GetWithdraw() {
 		out.Withdraw = append(out.Withdraw, breach.WithdrawOrganisation{Org: breach.OrgID(w.GetOrgId()), Statement: w.GetStatement()})
 	}
@@ -122,6 +123,7 @@ func UpdateProto(u *breach.Update) *cascadev1.BreachUpdate {
 	}
 	out.NextUpdateBy = pts(u.NextUpdateBy)
 	out.SubjectNotice = SubjectNoticeProto(u.SubjectNotice)
+	out.Upstream = UpstreamProto(u.Upstream)
 	for _, w := range u.Withdraw {
 		out.Withdraw = append(out.Withdraw, &cascadev1.WithdrawOrganisation{OrgId: string(w.Org), Statement: w.Statement})
 	}

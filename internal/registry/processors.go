@@ -24,10 +24,13 @@ const (
 	// ProcColCustomers lists the organisations the processor serves,
 	// separated by spaces or semicolons; "*" means every organisation.
 	ProcColCustomers = "customers"
+	// ProcColOrgID is the processor as an organisation: the id under which
+	// it receives its own suppliers' notices, which it may forward.
+	ProcColOrgID = "org_id"
 )
 
 // ProcessorColumns lists every column a processor registry may have.
-var ProcessorColumns = []string{ProcColID, ProcColName, ProcColContactEmail, ProcColContactPhone, ProcColCustomers}
+var ProcessorColumns = []string{ProcColID, ProcColName, ProcColContactEmail, ProcColContactPhone, ProcColCustomers, ProcColOrgID}
 
 // Limits on a processor registry file.
 const (
@@ -37,8 +40,8 @@ const (
 )
 
 // ParseProcessorsCSV reads a processor registry: a header naming the
-// columns (id and name required; contact_email, contact_phone, customers
-// optional; any order), then one processor per row. id matches
+// columns (id and name required; contact_email, contact_phone, customers,
+// org_id optional; any order), then one processor per row. id matches
 // breach.ProcessorIDPattern and is unique; name is present; contact_email
 // is a bare address; customers is empty (no customers yet), "*" (every
 // organisation in the registry) or organisation ids separated by spaces or
@@ -186,6 +189,11 @@ func processorRow(rec, cols []string, line int, seen map[breach.ProcessorID]int,
 			p.ContactEmail = v
 		case ProcColContactPhone:
 			p.ContactPhone = v
+		case ProcColOrgID:
+			if v != "" && !breach.OrgID(v).Valid() {
+				perr.add(line, col, v, "does not match "+breach.OrgIDPattern)
+			}
+			p.OrgID = breach.OrgID(v)
 		}
 	}
 	return p, len(perr.Rows)+perr.Omitted == before

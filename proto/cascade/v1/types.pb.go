@@ -1655,7 +1655,11 @@ type BreachUpdate struct {
 	CorrectAffected []*AffectedOrganisation `protobuf:"bytes,14,rep,name=correct_affected,json=correctAffected,proto3" json:"correct_affected,omitempty"`
 	// Organisations found not affected: each notice becomes WITHDRAWN and
 	// gets a signed withdrawal message; its clock stops.
-	Withdraw      []*WithdrawOrganisation `protobuf:"bytes,15,rep,name=withdraw,proto3" json:"withdraw,omitempty"`
+	Withdraw []*WithdrawOrganisation `protobuf:"bytes,15,rep,name=withdraw,proto3" json:"withdraw,omitempty"`
+	// A later revision of the upstream notice a forwarded breach forwards
+	// (BreachService.ForwardNotice): the same notice, a higher revision,
+	// verified as the first one.
+	Upstream      *UpstreamNotice `protobuf:"bytes,18,opt,name=upstream,proto3" json:"upstream,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1805,6 +1809,13 @@ func (x *BreachUpdate) GetCorrectAffected() []*AffectedOrganisation {
 func (x *BreachUpdate) GetWithdraw() []*WithdrawOrganisation {
 	if x != nil {
 		return x.Withdraw
+	}
+	return nil
+}
+
+func (x *BreachUpdate) GetUpstream() *UpstreamNotice {
+	if x != nil {
+		return x.Upstream
 	}
 	return nil
 }
@@ -3411,7 +3422,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\vanswered_by\x18\f \x01(\v2\x15.cascade.v1.PrincipalB\x03\xe0A\x03R\n" +
 	"answeredBy\x12+\n" +
 	"\x0fshared_with_all\x18\r \x01(\bB\x03\xe0A\x03R\rsharedWithAll\x12-\n" +
-	"\x10shared_answer_id\x18\x0e \x01(\tB\x03\xe0A\x03R\x0esharedAnswerId\"\xf9\x06\n" +
+	"\x10shared_answer_id\x18\x0e \x01(\tB\x03\xe0A\x03R\x0esharedAnswerId\"\xb1\a\n" +
 	"\fBreachUpdate\x12 \n" +
 	"\tbreach_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bbreachId\x12\x1d\n" +
 	"\asummary\x18\x02 \x01(\tB\x03\xe0A\x02R\asummary\x12\x16\n" +
@@ -3431,7 +3442,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x0enext_update_by\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12@\n" +
 	"\x0esubject_notice\x18\x11 \x01(\v2\x19.cascade.v1.SubjectNoticeR\rsubjectNotice\x12K\n" +
 	"\x10correct_affected\x18\x0e \x03(\v2 .cascade.v1.AffectedOrganisationR\x0fcorrectAffected\x12<\n" +
-	"\bwithdraw\x18\x0f \x03(\v2 .cascade.v1.WithdrawOrganisationR\bwithdraw\"\xcc\x03\n" +
+	"\bwithdraw\x18\x0f \x03(\v2 .cascade.v1.WithdrawOrganisationR\bwithdraw\x126\n" +
+	"\bupstream\x18\x12 \x01(\v2\x1a.cascade.v1.UpstreamNoticeR\bupstream\"\xcc\x03\n" +
 	"\x0eBreachRevision\x12\x1b\n" +
 	"\x06number\x18\x01 \x01(\x05B\x03\xe0A\x03R\x06number\x12@\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
@@ -3723,55 +3735,56 @@ var file_cascade_v1_types_proto_depIdxs = []int32{
 	28, // 33: cascade.v1.BreachUpdate.subject_notice:type_name -> cascade.v1.SubjectNotice
 	9,  // 34: cascade.v1.BreachUpdate.correct_affected:type_name -> cascade.v1.AffectedOrganisation
 	10, // 35: cascade.v1.BreachUpdate.withdraw:type_name -> cascade.v1.WithdrawOrganisation
-	30, // 36: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
-	17, // 37: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
-	1,  // 38: cascade.v1.BreachRevision.promise_outcome:type_name -> cascade.v1.PromiseOutcome
-	2,  // 39: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
-	30, // 40: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
-	30, // 41: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
-	30, // 42: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
-	30, // 43: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
-	32, // 44: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
-	22, // 45: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
-	30, // 46: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	30, // 47: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
-	23, // 48: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
-	24, // 49: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
-	21, // 50: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
-	20, // 51: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
-	14, // 52: cascade.v1.Notice.next_update:type_name -> cascade.v1.UpdatePromise
-	30, // 53: cascade.v1.Notice.withdrawn_at:type_name -> google.protobuf.Timestamp
-	0,  // 54: cascade.v1.Notice.affected_status:type_name -> cascade.v1.AffectedStatus
-	32, // 55: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
-	30, // 56: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
-	3,  // 57: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
-	30, // 58: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
-	30, // 59: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
-	30, // 60: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
-	30, // 61: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
-	32, // 62: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
-	30, // 63: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
-	30, // 64: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
-	4,  // 65: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
-	30, // 66: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
-	30, // 67: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
-	5,  // 68: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
-	30, // 69: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
-	6,  // 70: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
-	30, // 71: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
-	7,  // 72: cascade.v1.NoticeEvent.kind:type_name -> cascade.v1.NoticeEventKind
-	30, // 73: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
-	2,  // 74: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
-	26, // 75: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
-	30, // 76: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
-	30, // 77: cascade.v1.BreachSummary.next_update_by:type_name -> google.protobuf.Timestamp
-	29, // 78: cascade.v1.SubjectNotice.sv:type_name -> cascade.v1.SubjectNoticeText
-	29, // 79: cascade.v1.SubjectNotice.en:type_name -> cascade.v1.SubjectNoticeText
-	80, // [80:80] is the sub-list for method output_type
-	80, // [80:80] is the sub-list for method input_type
-	80, // [80:80] is the sub-list for extension type_name
-	80, // [80:80] is the sub-list for extension extendee
-	0,  // [0:80] is the sub-list for field type_name
+	31, // 36: cascade.v1.BreachUpdate.upstream:type_name -> cascade.v1.UpstreamNotice
+	30, // 37: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
+	17, // 38: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
+	1,  // 39: cascade.v1.BreachRevision.promise_outcome:type_name -> cascade.v1.PromiseOutcome
+	2,  // 40: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
+	30, // 41: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
+	30, // 42: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
+	30, // 43: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
+	30, // 44: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
+	32, // 45: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
+	22, // 46: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
+	30, // 47: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	30, // 48: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
+	23, // 49: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
+	24, // 50: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
+	21, // 51: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
+	20, // 52: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
+	14, // 53: cascade.v1.Notice.next_update:type_name -> cascade.v1.UpdatePromise
+	30, // 54: cascade.v1.Notice.withdrawn_at:type_name -> google.protobuf.Timestamp
+	0,  // 55: cascade.v1.Notice.affected_status:type_name -> cascade.v1.AffectedStatus
+	32, // 56: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
+	30, // 57: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
+	3,  // 58: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
+	30, // 59: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
+	30, // 60: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
+	30, // 61: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
+	30, // 62: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
+	32, // 63: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
+	30, // 64: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
+	30, // 65: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
+	4,  // 66: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
+	30, // 67: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
+	30, // 68: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
+	5,  // 69: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
+	30, // 70: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
+	6,  // 71: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
+	30, // 72: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
+	7,  // 73: cascade.v1.NoticeEvent.kind:type_name -> cascade.v1.NoticeEventKind
+	30, // 74: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
+	2,  // 75: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
+	26, // 76: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
+	30, // 77: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	30, // 78: cascade.v1.BreachSummary.next_update_by:type_name -> google.protobuf.Timestamp
+	29, // 79: cascade.v1.SubjectNotice.sv:type_name -> cascade.v1.SubjectNoticeText
+	29, // 80: cascade.v1.SubjectNotice.en:type_name -> cascade.v1.SubjectNoticeText
+	81, // [81:81] is the sub-list for method output_type
+	81, // [81:81] is the sub-list for method input_type
+	81, // [81:81] is the sub-list for extension type_name
+	81, // [81:81] is the sub-list for extension extendee
+	0,  // [0:81] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_types_proto_init() }
