@@ -74,8 +74,8 @@ func SummaryChange(h nats.Header, data []byte) (c Change, ok bool, err error) {
 		return Change{}, false, nil
 	}
 	var r struct {
-		V                 int          `json:"v"`
-		Event             breach.Event `json:"event"`
+		V                 int           `json:"v"`
+		Event             breach.Event  `json:"event"`
 		Prev              breach.State  `json:"prev_state"`
 		PrevRevisionAcked int           `json:"prev_revision_acked"`
 		PrevMarks         *breach.Marks `json:"prev_marks"`
