@@ -740,6 +740,17 @@ func recorded(n *breach.Notice, b *message.Message) bool {
 	if n.ClockOnChannel && n.State == breach.StatePending {
 		return true // the dispatcher records this notice's delivery
 	}
+	if b.Obligation != "" && (b.Event == message.EventReminder || b.Event == message.EventOverdue) {
+		o := n.Obligation(breach.ObligationKind(b.Obligation))
+		if o == nil {
+			return true
+		}
+		if b.Event == message.EventOverdue {
+			return !o.OverdueAt.IsZero()
+		}
+		r, err := time.ParseDuration(b.Remaining)
+		return err != nil || o.Reminded(r)
+	}
 	switch b.Event {
 	case message.EventReminder:
 		r, err := time.ParseDuration(b.Remaining)

@@ -55,6 +55,10 @@ type texts struct {
 	subjWithdrawal, introWithdrawal, lStatement                   string
 	withdrawnTitle, withdrawnPara, investigating                  string
 	hours, minutes                                                func(int) string
+	// The NIS2 obligations' reminder and overdue texts (Cybersecurity
+	// Act), and the obligations' names by kind.
+	nis2Reminder, nis2Overdue string
+	obligations               map[string]string
 }
 
 var swedish = texts{
@@ -63,6 +67,10 @@ var swedish = texts{
 	subjRevision:    "Ny information (version %d): %s [%s]",
 	subjReminder:    "Påminnelse, %s kvar: %s [%s]",
 	subjOverdue:     "Tidsfristen har passerat: %s [%s]",
+	nis2Reminder:    "Påminnelse: det återstår %s till tidsfristen %s för er %s (NIS2, cybersäkerhetslagen) om incidenten nedan, och den är ännu inte registrerad i Cascade (rapporterad, eller dokumenterad som inte tillämplig).",
+	nis2Overdue:     "Tidsfristen %s för er %s (NIS2, cybersäkerhetslagen) om incidenten nedan har passerat och den är inte registrerad i Cascade. Rapportera så snart som möjligt och ange skälen till dröjsmålet.",
+	obligations: map[string]string{"nis2_early_warning": "tidiga varning", "nis2_incident_notification": "incidentanmälan",
+		"nis2_final_report": "slutrapport"},
 	subjRedo:        "Ej kvitterad: %s [%s]",
 	greeting:        "Till %s",
 	introNotice:     "%s, som behandlar personuppgifter för er räkning (personuppgiftsbiträde), har drabbats av en personuppgiftsincident som berör er organisation. Detta är biträdets underrättelse till er enligt artikel 33.2 i dataskyddsförordningen.",
@@ -135,6 +143,10 @@ var english = texts{
 	subjRevision:    "New information (revision %d): %s [%s]",
 	subjReminder:    "Reminder, %s left: %s [%s]",
 	subjOverdue:     "Deadline passed: %s [%s]",
+	nis2Reminder:    "Reminder: %s remain before the deadline %s of your %s (NIS2) about the incident below, and it is not recorded in Cascade yet (reported, or documented as not applicable).",
+	nis2Overdue:     "The deadline %s of your %s (NIS2) about the incident below has passed and it is not recorded in Cascade. Report as soon as possible and give the reasons for the delay.",
+	obligations: map[string]string{"nis2_early_warning": "early warning", "nis2_incident_notification": "incident notification",
+		"nis2_final_report": "final report"},
 	subjRedo:        "Not yet acknowledged: %s [%s]",
 	greeting:        "To %s",
 	introNotice:     "%s, which processes personal data on your behalf (your processor), has suffered a personal data breach that affects your organisation. This is the processor's notification to you under Article 33(2) GDPR.",
@@ -311,6 +323,19 @@ func content(m *Message) doc {
 	default:
 		d.Subject = fmt.Sprintf(tx.subjNotice, title, id)
 		d.Intro = []string{fmt.Sprintf(tx.introNotice, processor)}
+	}
+	if name, ok := tx.obligations[msg.Obligation]; ok {
+		d.Subject = "NIS2 " + name + ": " + d.Subject
+		switch msg.Event {
+		case message.EventReminder:
+			left := m.Deadline.Sub(m.Date)
+			if r, err := time.ParseDuration(msg.Remaining); err == nil {
+				left = r
+			}
+			d.Intro = []string{fmt.Sprintf(tx.nis2Reminder, tx.span(left), formatTime(m.Deadline), name)}
+		case message.EventOverdue:
+			d.Intro = []string{fmt.Sprintf(tx.nis2Overdue, formatTime(m.Deadline), name)}
+		}
 	}
 	if msg.Late {
 		d.Intro = append(d.Intro, tx.late)
