@@ -62,13 +62,13 @@ type texts struct {
 }
 
 var swedish = texts{
-	lang:            "sv",
-	subjNotice:      "Personuppgiftsincident: %s [%s]",
-	subjRevision:    "Ny information (version %d): %s [%s]",
-	subjReminder:    "Påminnelse, %s kvar: %s [%s]",
-	subjOverdue:     "Tidsfristen har passerat: %s [%s]",
-	nis2Reminder:    "Påminnelse: det återstår %s till tidsfristen %s för er %s (NIS2, cybersäkerhetslagen) om incidenten nedan, och den är ännu inte registrerad i Cascade (rapporterad, eller dokumenterad som inte tillämplig).",
-	nis2Overdue:     "Tidsfristen %s för er %s (NIS2, cybersäkerhetslagen) om incidenten nedan har passerat och den är inte registrerad i Cascade. Rapportera så snart som möjligt och ange skälen till dröjsmålet.",
+	lang:         "sv",
+	subjNotice:   "Personuppgiftsincident: %s [%s]",
+	subjRevision: "Ny information (version %d): %s [%s]",
+	subjReminder: "Påminnelse, %s kvar: %s [%s]",
+	subjOverdue:  "Tidsfristen har passerat: %s [%s]",
+	nis2Reminder: "Påminnelse: det återstår %s till tidsfristen %s för er %s (NIS2, cybersäkerhetslagen) om incidenten nedan, och den är ännu inte registrerad i Cascade (rapporterad, eller dokumenterad som inte tillämplig).",
+	nis2Overdue:  "Tidsfristen %s för er %s (NIS2, cybersäkerhetslagen) om incidenten nedan har passerat och den är inte registrerad i Cascade. Rapportera så snart som möjligt och ange skälen till dröjsmålet.",
 	obligations: map[string]string{"nis2_early_warning": "tidiga varning", "nis2_incident_notification": "incidentanmälan",
 		"nis2_final_report": "slutrapport"},
 	subjRedo:        "Ej kvitterad: %s [%s]",
@@ -138,13 +138,13 @@ var swedish = texts{
 }
 
 var english = texts{
-	lang:            "en",
-	subjNotice:      "Personal data breach: %s [%s]",
-	subjRevision:    "New information (revision %d): %s [%s]",
-	subjReminder:    "Reminder, %s left: %s [%s]",
-	subjOverdue:     "Deadline passed: %s [%s]",
-	nis2Reminder:    "Reminder: %s remain before the deadline %s of your %s (NIS2) about the incident below, and it is not recorded in Cascade yet (reported, or documented as not applicable).",
-	nis2Overdue:     "The deadline %s of your %s (NIS2) about the incident below has passed and it is not recorded in Cascade. Report as soon as possible and give the reasons for the delay.",
+	lang:         "en",
+	subjNotice:   "Personal data breach: %s [%s]",
+	subjRevision: "New information (revision %d): %s [%s]",
+	subjReminder: "Reminder, %s left: %s [%s]",
+	subjOverdue:  "Deadline passed: %s [%s]",
+	nis2Reminder: "Reminder: %s remain before the deadline %s of your %s (NIS2) about the incident below, and it is not recorded in Cascade yet (reported, or documented as not applicable).",
+	nis2Overdue:  "The deadline %s of your %s (NIS2) about the incident below has passed and it is not recorded in Cascade. Report as soon as possible and give the reasons for the delay.",
 	obligations: map[string]string{"nis2_early_warning": "early warning", "nis2_incident_notification": "incident notification",
 		"nis2_final_report": "final report"},
 	subjRedo:        "Not yet acknowledged: %s [%s]",
