@@ -463,10 +463,10 @@ func TestExampleRegistry(t *testing.T) {
 	if kommuner != 290 || regioner != 20 {
 		t.Errorf("%d municipalities, %d regions; want 290, 20", kommuner, regioner)
 	}
-	// Regions and Stockholm County's municipalities carry NIS2's
+	// Regions and Jämtland County's municipalities carry NIS2's
 	// obligations; the others GDPR's alone.
-	for id, nis2 := range map[breach.OrgID]bool{"se-region-01": true, "se-region-14": true, "se-kommun-0180": true,
-		"se-kommun-2584": false, "se-kommun-0980": false} {
+	for id, nis2 := range map[breach.OrgID]bool{"se-region-01": true, "se-region-14": true, "se-kommun-2380": true,
+		"se-kommun-0180": false, "se-kommun-2584": false, "se-kommun-0980": false} {
 		if got := byID[id].UnderNIS2(); got != nis2 {
 			t.Errorf("%s under NIS2 = %v; want %v", id, got, nis2)
 		}

@@ -14,8 +14,8 @@
 // the security contact and, as the escalation contact, the head of
 // administration (kommundirektor@ for a municipality, regiondirektor@ for
 // a region); phone, webhook_url, channels and escalation_phone stay empty;
-// the locale is sv. Regions and the municipalities of Stockholm County
-// (county code 01) get the regimes nis2 (GDPR and NIS2 obligations); the
+// the locale is sv. Regions and the municipalities of Jämtland County
+// (county code 23) get the regimes nis2 (GDPR and NIS2 obligations); the
 // others are left empty (GDPR alone), so the example shows both. (Since
 // 15 January 2026 every Swedish municipality and region is under the
 // Cybersecurity Act, cybersäkerhetslagen 2025:1506: a real registry
@@ -144,7 +144,7 @@ func convert(r io.Reader) ([][]string, error) {
 			head = "regiondirektor@" + domain
 		}
 		regimes := ""
-		if kind == "region" || county == "01" {
+		if kind == "region" || county == "23" {
 			regimes = "nis2"
 		}
 		rows = append(rows, row(map[string]string{
