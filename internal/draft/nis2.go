@@ -117,9 +117,9 @@ func (w EarlyWarning) JSON() ([]byte, error) { return json.MarshalIndent(w, "", 
 // ewWords are an early-warning draft's words in one language.
 type ewWords struct {
 	title, intro, particulars, entity, authority, aware, deadline, remaining, late, reported string
-	incident, titleL, nature, discovered, occurred, questions, malicious, maliciousYes         string
-	maliciousTodo, cross, crossTodo, significance, significanceTodo, services, servicesTodo    string
-	orgNumber, orgNumberTodo, measures, source, checklist                                     string
+	incident, titleL, nature, discovered, occurred, questions, malicious, maliciousYes       string
+	maliciousTodo, cross, crossTodo, significance, significanceTodo, services, servicesTodo  string
+	orgNumber, orgNumberTodo, measures, source, checklist                                    string
 }
 
 var ewSwedish = ewWords{
