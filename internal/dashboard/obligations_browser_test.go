@@ -64,4 +64,15 @@ func TestObligationsInBrowser(t *testing.T) {
 	}
 	dpo.screenshot("workspace-nis2-recorded")
 	dpo.noConsoleErrors()
+
+	// The vendor's breach view counts each obligation.
+	vendor := newBrowser(t, dpo.ctx, "vendor", dir, chromedp.WithNewBrowserContext())
+	vendor.signIn(e.base, e.vendor)
+	vendor.do("the breach", chromedp.Navigate(e.base+"/#/breach/WS-NIS2"))
+	vendor.waitFor("counts per obligation", `document.querySelectorAll('#obligation-progress li').length === 4 &&
+		document.querySelector('#obligation-progress li[data-obligation="OBLIGATION_KIND_NIS2_EARLY_WARNING"]').innerText.includes('1 resolved')`)
+	if got := vendor.eval(`document.querySelector('#obligation-progress li[data-obligation="OBLIGATION_KIND_GDPR_ART33"]').innerText`); !strings.Contains(got, "0 resolved, 1 open") {
+		t.Errorf("GDPR progress %q", got)
+	}
+	vendor.noConsoleErrors()
 }

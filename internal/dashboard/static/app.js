@@ -79,7 +79,7 @@
       obligationsHelp: 'Your organisation is under NIS2 (in Sweden the Cybersecurity Act): besides the GDPR report, the incident is reported to CERT-SE in three steps, each with its own deadline: the early warning within 24 hours, the incident notification within 72 hours, the final report one month after the incident notification. The notice is resolved once every report is recorded.',
       notApplicableTitle: 'Not applicable (e.g. not a significant incident)', recordNotApplicable: 'Record as not applicable',
       notApplicableOutcome: 'Not applicable: {0}', recordObligationReport: 'Record the report', draftEarlyWarning: 'Draft the early warning',
-      obligationOpen: 'open', nextDeadline: '{0}: {1}',
+      obligationOpen: 'open', obNextDeadline: '{0}: {1}', obProgress: '{0}: {1} resolved, {2} open, {3} overdue',
       outcomeHelpNIS2: 'This is the GDPR report (Art. 33): recording it stops its clock. The notice is resolved once the NIS2 reports below are recorded too.',
       fixFields: 'Check the marked fields.', inbox: 'Inbox', unresolvedFirst: 'Every notice of your organisation, unresolved first, by time left.',
       show: 'Show', f_all: 'All', f_unacked: 'Not acknowledged', f_overdue: 'Overdue', f_unresolved: 'Unresolved', f_questions: 'Open questions',
@@ -203,7 +203,7 @@
       obligationsHelp: 'Er organisation omfattas av cybersäkerhetslagen (NIS2): utöver anmälan enligt dataskyddsförordningen rapporteras incidenten till CERT-SE i tre steg, vart och ett med egen tidsfrist: tidig varning inom 24 timmar, incidentanmälan inom 72 timmar och slutrapport en månad efter incidentanmälan. Underrättelsen avslutas när alla rapporter är registrerade.',
       notApplicableTitle: 'Inte tillämplig (t.ex. inte en betydande incident)', recordNotApplicable: 'Registrera som inte tillämplig',
       notApplicableOutcome: 'Inte tillämplig: {0}', recordObligationReport: 'Registrera rapporten', draftEarlyWarning: 'Utkast till tidig varning',
-      obligationOpen: 'öppen', nextDeadline: '{0}: {1}',
+      obligationOpen: 'öppen', obNextDeadline: '{0}: {1}', obProgress: '{0}: {1} avslutade, {2} öppna, {3} försenade',
       outcomeHelpNIS2: 'Detta är anmälan enligt dataskyddsförordningen (art. 33): när den registreras stannar dess tidsfrist. Underrättelsen avslutas när även NIS2-rapporterna nedan är registrerade.',
       fixFields: 'Kontrollera de markerade fälten.', inbox: 'Inkorg', unresolvedFirst: 'Alla er organisations underrättelser, oavslutade först, efter återstående tid.',
       show: 'Visa', f_all: 'Alla', f_unacked: 'Inte kvitterade', f_overdue: 'Försenade', f_unresolved: 'Oavslutade', f_questions: 'Öppna frågor',
@@ -716,6 +716,7 @@
     const promise = h('p', { class: 'meta', id: 'breach-promise' });
     const bars = h('div', { class: 'bars', id: 'progress' });
     const extra = h('p', { class: 'meta', id: 'progress-extra' });
+    const perObligation = h('ul', { class: 'plain meta', id: 'obligation-progress' });
     const filter = h('input', { id: 'org-filter', name: 'filter', type: 'search', autocomplete: 'off' });
     const filterLabel = h('label', { for: 'org-filter' }, t('filter'));
     const count = h('p', { class: 'muted', id: 'org-count' });
@@ -759,7 +760,7 @@
       h('p', {}, h('a', { href: '#/' }, t('allBreaches'))),
       h('div', { class: 'head' }, title, live),
       meta, warn, promise, advisory,
-      h('section', { 'aria-labelledby': 'progress-head', class: 'panel' }, h('h2', { id: 'progress-head' }, t('progress')), bars, extra),
+      h('section', { 'aria-labelledby': 'progress-head', class: 'panel' }, h('h2', { id: 'progress-head' }, t('progress')), bars, extra, perObligation),
       qPanel,
       h('section', { 'aria-labelledby': 'orgs-head', class: 'panel' }, orgsHead,
         h('div', { class: 'toolbar' }, h('div', { class: 'filter' }, filterLabel, filter), chips,
@@ -813,7 +814,7 @@
         const r = remaining(n);
         if (r == null) continue;
         if (r < 0) late++;
-        else if (!next || Date.parse(n.deadline) < Date.parse(next)) next = n.deadline;
+        else if (!next || Date.parse(openDeadline(n)) < Date.parse(next)) next = openDeadline(n);
       }
       return { late, next };
     };
@@ -835,6 +836,10 @@
         parts.push(h('span', {}, ' · ' + t('latestRevision', summary.latest_revision, num(summary.acknowledged_latest), num(total))));
       }
       extra.replaceChildren(...parts);
+      // Per obligation, once some notice carries NIS2's: GDPR's and each NIS2 report's counts.
+      const obs = summary.obligations || [];
+      perObligation.replaceChildren(...(obs.length > 1 ? obs.map((o) => h('li', { 'data-obligation': o.kind },
+        t('obProgress', t('ob_' + o.kind), num(Number(o.resolved || 0)), num(Number(o.open || 0)), num(Number(o.overdue || 0))))) : []));
     };
     let pending = false;
     const renderList = () => {
@@ -1002,7 +1007,7 @@
         n.delivered_at ? `${t('deliveredAt')} ${fmtTime(n.delivered_at)}` : ''].filter(Boolean).join(' · ')),
       h('div', { class: 'row' }, stateBadge(n), countdown(n), nearestObligation(n)
         ? h('span', { class: 'deadline', 'data-obligation': nearestObligation(n).kind },
-          t('nextDeadline', t('ob_' + nearestObligation(n).kind), fmtTime(nearestObligation(n).deadline)))
+          t('obNextDeadline', t('ob_' + nearestObligation(n).kind), fmtTime(nearestObligation(n).deadline)))
         : n.deadline ? h('span', { class: 'deadline' }, `${t('deadline')} ${fmtTime(n.deadline)}`) : null),
       ackLine(n),
       canAck(n) ? ackForm(n, onAck) : null);
