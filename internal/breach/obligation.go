@@ -304,10 +304,16 @@ func (n *Notice) obligationsResolved() bool {
 }
 
 // settle makes the notice RESOLVED once its GDPR outcome and every NIS2
-// obligation's are recorded (a withdrawn notice stays WITHDRAWN).
+// obligation's are recorded (a withdrawn notice stays WITHDRAWN); until
+// then an outcome recorded makes a DELIVERED notice ACKNOWLEDGED, as
+// recording one implies it was received.
 func (n *Notice) settle() {
-	if n.State != StateWithdrawn && n.Outcome != nil && n.obligationsResolved() {
+	switch {
+	case n.State == StateWithdrawn:
+	case n.Outcome != nil && n.obligationsResolved():
 		n.State = StateResolved
+	case n.State == StateDelivered:
+		n.State = StateAcknowledged
 	}
 }
 

@@ -160,6 +160,9 @@ func (s *Summary) countObligations(n *Notice, sign int64) {
 		} else {
 			addCount(&t.Deadlines, deadlineKey(o.Deadline), sign)
 		}
+		if len(t.Deadlines) == 0 {
+			t.Deadlines = nil
+		}
 		if t.Resolved == 0 && len(t.Deadlines) == 0 {
 			delete(s.Obligations, o.Kind)
 			continue
