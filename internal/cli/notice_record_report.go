@@ -34,8 +34,8 @@ A NIS2 obligation on a notice without it is refused (FailedPrecondition).`,
 cascadectl notice record-report EXAMPLE-2025-08-23/se-kommun-0180 --authority IMY --reference IMY-2025-1234 --by dpo@stockholm.example.org
 # Record a late report, with its reasons
 cascadectl notice record-report EXAMPLE-2025-08-23/se-kommun-0180 --authority IMY --reference IMY-2025-1234 --reported-at 2025-08-27T09:00:00Z --delay-reason "the supplier's extract arrived late" --by dpo@stockholm.example.org
-# Record Östersund's NIS2 early warning to CERT-SE
-cascadectl notice record-report EXAMPLE-2025-08-23/se-kommun-2380 --obligation nis2-early-warning --authority CERT-SE --reference CERT-SE-2025-0042 --by ciso@ostersund.example.org`,
+# Record Östersund's NIS2 early warning to CERT-SE (the all-customers example breach, deploy/examples/breach-all.json)
+cascadectl notice record-report EXAMPLE-ALL-1/se-kommun-2380 --obligation nis2-early-warning --authority CERT-SE --reference CERT-SE-2025-0042 --by ciso@ostersund.example.org`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			authority := fs.String("authority", "", "`name` of the supervisory authority notified, e.g. IMY (required)")
 			reference := fs.String("reference", "", "reference of the report, an `id`: the authority's case number or your own (required)")

@@ -49,7 +49,7 @@ cascadectl notice report EXAMPLE-2025-08-23/se-kommun-0180 --lang sv --out repor
 # The draft's fields as JSON
 cascadectl notice report EXAMPLE-2025-08-23/se-kommun-0180 --format json
 # Draft Östersund's NIS2 early warning in English
-cascadectl notice report EXAMPLE-2025-08-23/se-kommun-2380 --obligation nis2-early-warning --lang en`,
+cascadectl notice report EXAMPLE-ALL-1/se-kommun-2380 --obligation nis2-early-warning --lang en`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			lang := fs.String("lang", "", "`language` of the draft: sv or en (default: the organisation's locale, else sv)")
 			format := fs.String("format", draftMarkdown, "`format` of the draft: markdown or json")
