@@ -1999,7 +1999,9 @@ type Notice struct {
 	AcknowledgedBy string `protobuf:"bytes,9,opt,name=acknowledged_by,json=acknowledgedBy,proto3" json:"acknowledged_by,omitempty"`
 	// Free-text note given with the acknowledgement.
 	AcknowledgementNote string `protobuf:"bytes,10,opt,name=acknowledgement_note,json=acknowledgementNote,proto3" json:"acknowledgement_note,omitempty"`
-	// Past the deadline and not resolved, at the time of the answer.
+	// Past the deadline and not resolved, at the time of the answer. This is
+	// the GDPR obligation's (its outcome not recorded); a NIS2 obligation's
+	// is its own Obligation.overdue.
 	Overdue bool `protobuf:"varint,11,opt,name=overdue,proto3" json:"overdue,omitempty"`
 	// Display name of the organisation.
 	OrgName string `protobuf:"bytes,12,opt,name=org_name,json=orgName,proto3" json:"org_name,omitempty"`
