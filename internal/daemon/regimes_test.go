@@ -13,6 +13,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/cascadehq/cascade/internal/breach"
+	"github.com/cascadehq/cascade/internal/daemon"
+	"github.com/cascadehq/cascade/internal/natstest"
 	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -292,5 +294,60 @@ func TestNIS2EarlyWarningDraft(t *testing.T) {
 	_, err = e.noticeC.DraftAuthorityReport(ctx(t), &cascadev1.DraftAuthorityReportRequest{NoticeId: "DRAFT-NIS2/se-kommun-2380", Obligation: obFR})
 	if status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("final-report draft: %v", err)
+	}
+}
+
+// TestObligationTimersSurviveRestart: the early warning's reminder and
+// escalation fall due while the daemon is down; the restarted daemon
+// sends both, marked late, from the stored notice, and GDPR's clock is
+// untouched.
+func TestObligationTimersSurviveRestart(t *testing.T) {
+	srv := natstest.Start(t)
+	opts := daemon.Options{SecretFile: sharedSecret(t), InsecureNATSNoAuth: true, NATSURL: srv.ClientURL(), GRPCAddr: "127.0.0.1:0",
+		InsecureNoAuth: true, Deadline: time.Hour, Remind: []time.Duration{30 * time.Minute}, Redeliver: []time.Duration{},
+		LateAfter: 500 * time.Millisecond, OrgsFile: exampleOrgs, Log: testLogger(t),
+		NIS2: breach.NIS2Clocks{EarlyWarning: breach.Period{Duration: 4 * time.Second}}} // reminder at +2s, escalation at +4s
+	e := start(t, opts)
+	e.publish(report("OBL-RST", "se-kommun-2380"))
+	e.waitSummary("OBL-RST", 20*time.Second, func(s *cascadev1.BreachSummary) bool { return s.GetDelivered() == 1 })
+	e.d.Stop()
+	timers, err := e.js.Stream(ctx(t), "CASCADE_TIMERS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 20*time.Second, func() error { // the reminder's schedule fired, a while ago
+		m, err := timers.GetLastMsgForSubject(ctx(t), "cascade.timer.fire.OBL-RST.0")
+		if err != nil {
+			return err
+		}
+		if time.Since(m.Time) < 4*time.Second {
+			return fmt.Errorf("fired %s ago", time.Since(m.Time))
+		}
+		return nil
+	})
+	opts.OrgsFile = ""
+	e2 := start(t, opts)
+	var n *cascadev1.Notice
+	testkit.Eventually(t, 20*time.Second, func() error {
+		n = getNotice(t, e2.noticeC, "OBL-RST/se-kommun-2380")
+		if obligationOf(n, obEW).GetOverdueNotifiedAt() == nil {
+			return fmt.Errorf("early warning not escalated yet")
+		}
+		return nil
+	})
+	ew := obligationOf(n, obEW)
+	if rs := ew.GetReminders(); len(rs) != 1 || !rs[0].GetLate() || rs[0].GetRemaining().AsDuration() != 2*time.Second {
+		t.Fatalf("early-warning reminders after restart = %v; want the 2s one, late", rs)
+	}
+	if len(n.GetReminders()) != 0 || n.GetOverdueNotifiedAt() != nil {
+		t.Fatalf("GDPR's clock moved: %v", n)
+	}
+	evs, bodies := orgMessages(t, e2.js, "CASCADE_NOTICES", "cascade.notice.se-kommun-2380")
+	var got []string
+	for i, ev := range evs {
+		got = append(got, fmt.Sprint(ev, "/", bodies[i]["obligation"], "/", bodies[i]["late"]))
+	}
+	if want := []string{"notice/<nil>/<nil>", "reminder/nis2_early_warning/true", "overdue/nis2_early_warning/true"}; !slices.Equal(got, want) {
+		t.Fatalf("messages = %v, want %v", got, want)
 	}
 }
