@@ -667,7 +667,7 @@ func (d *Dispatcher) record(ctx context.Context, c breach.Channel, x *job, at ti
 // message and address: a repeat after a crash records nothing new.
 func (d *Dispatcher) recordEscalation(ctx context.Context, x *job, at time.Time) error {
 	for _, addr := range x.escalated {
-		e := breach.Escalation{Email: addr, Phone: x.org.EscalationPhone, Event: x.body.Event, MessageID: x.msgID, SentAt: at}
+		e := breach.Escalation{Email: addr, Phone: x.org.EscalationPhone, Event: x.body.Event, Obligation: x.body.Obligation, MessageID: x.msgID, SentAt: at}
 		if x.body.Event == message.EventReminder {
 			e.Remaining = x.body.Remaining
 		}

@@ -2523,7 +2523,10 @@ type Escalation struct {
 	// The message's id (its Nats-Msg-Id and e-mail Message-ID).
 	MessageId string `protobuf:"bytes,5,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
 	// When the e-mail was sent.
-	SentAt        *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	SentAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	// The NIS2 obligation the message was about; unspecified for the GDPR
+	// obligation.
+	Obligation    ObligationKind `protobuf:"varint,7,opt,name=obligation,proto3,enum=cascade.v1.ObligationKind" json:"obligation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2598,6 +2601,13 @@ func (x *Escalation) GetSentAt() *timestamppb.Timestamp {
 		return x.SentAt
 	}
 	return nil
+}
+
+func (x *Escalation) GetObligation() ObligationKind {
+	if x != nil {
+		return x.Obligation
+	}
+	return ObligationKind_OBLIGATION_KIND_UNSPECIFIED
 }
 
 // ChannelDelivery is how a notice's messages (the notice, revisions,
@@ -3741,7 +3751,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x04open\x18\x02 \x01(\x03B\x03\xe0A\x03R\x04open\x12\x1f\n" +
 	"\bresolved\x18\x03 \x01(\x03B\x03\xe0A\x03R\bresolved\x12\x1d\n" +
 	"\aoverdue\x18\x04 \x01(\x03B\x03\xe0A\x03R\aoverdue\x12D\n" +
-	"\rnext_deadline\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\fnextDeadline\"\xf9\x01\n" +
+	"\rnext_deadline\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\fnextDeadline\"\xba\x02\n" +
 	"\n" +
 	"Escalation\x12\x19\n" +
 	"\x05email\x18\x01 \x01(\tB\x03\xe0A\x03R\x05email\x12\x19\n" +
@@ -3750,7 +3760,10 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\tremaining\x18\x04 \x01(\v2\x19.google.protobuf.DurationB\x03\xe0A\x03R\tremaining\x12\"\n" +
 	"\n" +
 	"message_id\x18\x05 \x01(\tB\x03\xe0A\x03R\tmessageId\x128\n" +
-	"\asent_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x06sentAt\"\xb0\x04\n" +
+	"\asent_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x06sentAt\x12?\n" +
+	"\n" +
+	"obligation\x18\a \x01(\x0e2\x1a.cascade.v1.ObligationKindB\x03\xe0A\x03R\n" +
+	"obligation\"\xb0\x04\n" +
 	"\x0fChannelDelivery\x12:\n" +
 	"\achannel\x18\x01 \x01(\x0e2\x1b.cascade.v1.DeliveryChannelB\x03\xe0A\x03R\achannel\x12\x1f\n" +
 	"\battempts\x18\x02 \x01(\x05B\x03\xe0A\x03R\battempts\x12!\n" +
@@ -4019,35 +4032,36 @@ var file_cascade_v1_types_proto_depIdxs = []int32{
 	33, // 63: cascade.v1.ObligationSummary.next_deadline:type_name -> google.protobuf.Timestamp
 	34, // 64: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
 	33, // 65: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
-	4,  // 66: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
-	33, // 67: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
-	33, // 68: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
-	33, // 69: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
-	33, // 70: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
-	34, // 71: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
-	33, // 72: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
-	33, // 73: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
-	5,  // 74: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
-	33, // 75: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
-	33, // 76: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
-	6,  // 77: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
-	33, // 78: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
-	7,  // 79: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
-	33, // 80: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
-	8,  // 81: cascade.v1.NoticeEvent.kind:type_name -> cascade.v1.NoticeEventKind
-	33, // 82: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
-	2,  // 83: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
-	29, // 84: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
-	33, // 85: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
-	33, // 86: cascade.v1.BreachSummary.next_update_by:type_name -> google.protobuf.Timestamp
-	22, // 87: cascade.v1.BreachSummary.obligations:type_name -> cascade.v1.ObligationSummary
-	32, // 88: cascade.v1.SubjectNotice.sv:type_name -> cascade.v1.SubjectNoticeText
-	32, // 89: cascade.v1.SubjectNotice.en:type_name -> cascade.v1.SubjectNoticeText
-	90, // [90:90] is the sub-list for method output_type
-	90, // [90:90] is the sub-list for method input_type
-	90, // [90:90] is the sub-list for extension type_name
-	90, // [90:90] is the sub-list for extension extendee
-	0,  // [0:90] is the sub-list for field type_name
+	3,  // 66: cascade.v1.Escalation.obligation:type_name -> cascade.v1.ObligationKind
+	4,  // 67: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
+	33, // 68: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
+	33, // 69: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
+	33, // 70: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
+	33, // 71: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
+	34, // 72: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
+	33, // 73: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
+	33, // 74: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
+	5,  // 75: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
+	33, // 76: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
+	33, // 77: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
+	6,  // 78: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
+	33, // 79: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
+	7,  // 80: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
+	33, // 81: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
+	8,  // 82: cascade.v1.NoticeEvent.kind:type_name -> cascade.v1.NoticeEventKind
+	33, // 83: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
+	2,  // 84: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
+	29, // 85: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
+	33, // 86: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	33, // 87: cascade.v1.BreachSummary.next_update_by:type_name -> google.protobuf.Timestamp
+	22, // 88: cascade.v1.BreachSummary.obligations:type_name -> cascade.v1.ObligationSummary
+	32, // 89: cascade.v1.SubjectNotice.sv:type_name -> cascade.v1.SubjectNoticeText
+	32, // 90: cascade.v1.SubjectNotice.en:type_name -> cascade.v1.SubjectNoticeText
+	91, // [91:91] is the sub-list for method output_type
+	91, // [91:91] is the sub-list for method input_type
+	91, // [91:91] is the sub-list for extension type_name
+	91, // [91:91] is the sub-list for extension extendee
+	0,  // [0:91] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_types_proto_init() }
