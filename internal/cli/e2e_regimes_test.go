@@ -36,6 +36,12 @@ func TestEndToEndNIS2Obligations(t *testing.T) {
 			t.Errorf("notice show lacks %q:\n%s", want, r.stdout)
 		}
 	}
+	r = c.must("breach", "status", "EXAMPLE-ALL-1")
+	for _, want := range []string{"Obligations:", "GDPR Art. 33: 0 resolved, 310 open", "NIS2 early warning: 1 resolved, 27 open, 0 overdue, next deadline"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("breach status lacks %q:\n%s", want, r.stdout)
+		}
+	}
 	c.must("notice", "record-not-reportable", ostersund, "--obligation", "nis2_final_report", "--justification", "not significant", "--by", "ciso")
 	// Stockholm is under GDPR alone: refused, naming the obligation.
 	res := c.run("notice", "record-not-reportable", "EXAMPLE-ALL-1/se-kommun-0180", "--obligation", "nis2-final-report",
