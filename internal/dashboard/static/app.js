@@ -807,14 +807,16 @@
     };
     // Once every notice is here, overdue and the next deadline are counted
     // in the page, so they follow the clock; before, the summary's count.
+    // Both are the GDPR obligation's, as the summary's (a NIS2 report's
+    // are in the counts per obligation).
     const clientSide = () => {
       let late = 0;
       let next = null;
       for (const n of notices.values()) {
-        const r = remaining(n);
-        if (r == null) continue;
+        if (!n.deadline || closed(n) || n.outcome?.kind) continue;
+        const r = Date.parse(n.deadline) - now();
         if (r < 0) late++;
-        else if (!next || Date.parse(openDeadline(n)) < Date.parse(next)) next = openDeadline(n);
+        else if (!next || Date.parse(n.deadline) < Date.parse(next)) next = n.deadline;
       }
       return { late, next };
     };
