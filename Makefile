@@ -3,6 +3,8 @@ GO        ?= go
 BIN       := bin
 DATA_DIR  ?= ./cascade-data
 ORGS      ?= deploy/examples/orgs.csv
+# PROCESSORS: a processor registry to load too (make run PROCESSORS=deploy/examples/processors.csv).
+PROCESSORS ?=
 
 .DEFAULT_GOAL := help
 
@@ -27,7 +29,7 @@ build: ## build cascaded and cascadectl into ./bin
 
 .PHONY: run
 run: build ## start cascaded with the embedded NATS server and the example registry
-	$(BIN)/cascaded --data-dir $(DATA_DIR) --orgs $(ORGS)
+	$(BIN)/cascaded --data-dir $(DATA_DIR) --orgs $(ORGS) $(if $(PROCESSORS),--processors $(PROCESSORS))
 
 DEMO_DIR  ?= ./cascade-demo
 

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,6 +29,16 @@ func main() {
 	fs.StringVar(&o.GRPCAddr, "grpc-addr", env("CASCADE_GRPC_ADDR", daemon.DefaultGRPCAddr), "gRPC API address (env CASCADE_GRPC_ADDR)")
 	fs.StringVar(&o.HTTPAddr, "http-addr", env("CASCADE_HTTP_ADDR", daemon.DefaultHTTPAddr), "/healthz and /metrics address; empty disables (env CASCADE_HTTP_ADDR)")
 	fs.StringVar(&o.OrgsFile, "orgs", env("CASCADE_ORGS", ""), "registry CSV to load/merge at start (env CASCADE_ORGS)")
+	fs.StringVar(&o.ProcessorsFile, "processors", env("CASCADE_PROCESSORS", ""),
+		"processor registry CSV (id,name,contact_email,contact_phone,customers,org_id) to load/merge at start: several processors in one deployment (env CASCADE_PROCESSORS)")
+	fs.Func("upstream-keys", "key set `file` (cascadectl keys list --save) of an upstream Cascade deployment whose signed notices registered processors may forward; repeat or comma-separate for several", func(v string) error {
+		for _, f := range strings.Split(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				o.UpstreamKeys = append(o.UpstreamKeys, f)
+			}
+		}
+		return nil
+	})
 	fs.DurationVar(&o.Deadline, "deadline", daemon.DefaultDeadline, "controller deadline after delivery")
 	remind := fs.String("remind", deadline.FormatDurations(deadline.DefaultRemind), "reminders at these amounts of time remaining before the deadline while not resolved (comma-separated; empty: none)")
 	nis2 := breach.DefaultNIS2Clocks

@@ -46,7 +46,18 @@ func (s breachService) ReportBreach(ctx context.Context, req *cascadev1.ReportBr
 		}
 		r.ID = breach.BreachID(id.String())
 	}
-	existing, err := s.checker.Check(ctx, &r)
+	// The caller's processor is its token's, never the report's: the
+	// report goes on that processor's intake subject, under its id.
+	return s.report(ctx, callerProcessor(ctx), &r)
+}
+
+// report checks processor p's report r, enqueues it on p's intake subject
+// and waits until the breach is recorded.
+func (s breachService) report(ctx context.Context, p breach.ProcessorID, r *breach.Report) (*cascadev1.ReportBreachResponse, error) {
+	if err := r.Qualify(p); err != nil {
+		return nil, err
+	}
+	existing, err := s.checker.Check(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +68,7 @@ func (s breachService) ReportBreach(ctx context.Context, req *cascadev1.ReportBr
 	// the breach to be recorded.
 	digest := r.Digest()
 	var resp *cascadev1.ReportBreachResponse
-	err = s.enqueue(ctx, store.SubjectReport, "grpc/"+string(r.ID)+"/"+digest[:16], protoconv.ReportProto(&r), 30*time.Second,
+	err = s.enqueue(ctx, store.ReportSubject(p), "grpc/"+string(r.ID)+"/"+digest[:16], protoconv.ReportProto(r), 30*time.Second,
 		func() (bool, error) {
 			b, err := s.st.GetBreach(ctx, r.ID)
 			switch {
@@ -75,6 +86,26 @@ func (s breachService) ReportBreach(ctx context.Context, req *cascadev1.ReportBr
 		return nil, err
 	}
 	return resp, nil
+}
+
+// processorFilter selects the breaches of processor id (a request's
+// processor_id); nil (all) for an empty id.
+func processorFilter(id string) (func(breach.BreachID) bool, error) {
+	if id == "" {
+		return nil, nil
+	}
+	p, err := breach.ParseProcessorID(id)
+	if err != nil {
+		return nil, invalid("processor_id", err.Error())
+	}
+	return func(b breach.BreachID) bool { return b.Processor() == p }, nil
+}
+
+// callerProcessor is the registered processor the caller acts for (empty:
+// the default processor).
+func callerProcessor(ctx context.Context) breach.ProcessorID {
+	id, _ := auth.FromContext(ctx)
+	return id.Processor
 }
 
 // enqueue publishes m (protobuf) on the durable intake with a stable
@@ -113,7 +144,18 @@ func (s breachService) UpdateBreach(ctx context.Context, req *cascadev1.UpdateBr
 		return nil, invalid("update", "update is required")
 	}
 	u := protoconv.Update(req.GetUpdate())
-	b, rev, err := s.checker.CheckUpdate(ctx, &u)
+	return s.update(ctx, callerProcessor(ctx), &u)
+}
+
+// update checks processor p's update u, enqueues it on p's intake subject
+// and waits until the revision is recorded.
+func (s breachService) update(ctx context.Context, p breach.ProcessorID, u *breach.Update) (*cascadev1.UpdateBreachResponse, error) {
+	q, mine := breach.Qualify(p, u.Breach)
+	if !mine {
+		return nil, fmt.Errorf("breach %s: %w", u.Breach, breach.ErrNotFound)
+	}
+	u.Breach = q
+	b, rev, err := s.checker.CheckUpdate(ctx, u)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +164,7 @@ func (s breachService) UpdateBreach(ctx context.Context, req *cascadev1.UpdateBr
 	}
 	digest := u.Digest()
 	var resp *cascadev1.UpdateBreachResponse
-	err = s.enqueue(ctx, store.SubjectUpdate, "grpc-update/"+string(u.Breach)+"/"+digest[:16], protoconv.UpdateProto(&u), 60*time.Second,
+	err = s.enqueue(ctx, store.UpdateSubject(p), "grpc-update/"+string(u.Breach)+"/"+digest[:16], protoconv.UpdateProto(u), 60*time.Second,
 		func() (bool, error) {
 			b, err := s.st.GetBreach(ctx, u.Breach)
 			if err != nil {
@@ -170,8 +212,12 @@ func (s breachService) ListBreaches(ctx context.Context, req *cascadev1.ListBrea
 	if err != nil {
 		return nil, err
 	}
-	ad := binding(ctx, method)
+	ad := binding(ctx, method, req.GetProcessorId())
 	cur, err := s.pages.open(req.GetPageToken(), ad)
+	if err != nil {
+		return nil, err
+	}
+	keep, err := processorFilter(req.GetProcessorId())
 	if err != nil {
 		return nil, err
 	}
@@ -180,10 +226,10 @@ func (s breachService) ListBreaches(ctx context.Context, req *cascadev1.ListBrea
 	if id, _ := auth.FromContext(ctx); id.Scoped() {
 		// Only the breaches the caller may see are listed, counted and
 		// paged through: a token never holds a position it could not see.
-		bs, next, err = s.orgBreaches(ctx, id.Org, cur.Breach, size)
+		bs, next, err = s.orgBreaches(ctx, id.Org, cur.Breach, size, keep)
 	} else {
 		var more bool
-		bs, more, err = s.st.ListBreaches(ctx, cur.Breach, size)
+		bs, more, err = s.st.ListBreaches(ctx, cur.Breach, size, keep)
 		if more && len(bs) > 0 {
 			next = bs[len(bs)-1].ID
 		}
@@ -203,14 +249,14 @@ func (s breachService) ListBreaches(ctx context.Context, req *cascadev1.ListBrea
 
 // orgBreaches returns up to size breaches with a notice of org, with ids
 // after `after`, in id order, and the id to continue after ("" at the end).
-func (s breachService) orgBreaches(ctx context.Context, org breach.OrgID, after breach.BreachID, size int) ([]*breach.Breach, breach.BreachID, error) {
+func (s breachService) orgBreaches(ctx context.Context, org breach.OrgID, after breach.BreachID, size int, keep func(breach.BreachID) bool) ([]*breach.Breach, breach.BreachID, error) {
 	ns, err := s.st.OrgNotices(ctx, org)
 	if err != nil {
 		return nil, "", err
 	}
 	var ids []breach.BreachID
 	for _, n := range ns {
-		if n.ID.Breach > after {
+		if n.ID.Breach > after && (keep == nil || keep(n.ID.Breach)) {
 			ids = append(ids, n.ID.Breach)
 		}
 	}

@@ -96,8 +96,12 @@ func (s deliveryService) ListDeadLetters(ctx context.Context, req *cascadev1.Lis
 	if err != nil {
 		return nil, err
 	}
-	ad := binding(ctx, method, string(b), string(org))
+	ad := binding(ctx, method, string(b), string(org), req.GetProcessorId())
 	cur, err := s.pages.open(req.GetPageToken(), ad)
+	if err != nil {
+		return nil, err
+	}
+	keep, err := processorFilter(req.GetProcessorId())
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +111,9 @@ func (s deliveryService) ListDeadLetters(ctx context.Context, req *cascadev1.Lis
 	}
 	resp := &cascadev1.ListDeadLettersResponse{}
 	for i := range entries {
+		if keep != nil && !keep(entries[i].DeadLetter.NoticeID.Breach) {
+			continue // a page may come out short; its token goes on
+		}
 		resp.DeadLetters = append(resp.DeadLetters, protoconv.DeadLetterProto(&entries[i].DeadLetter))
 	}
 	if more && len(entries) > 0 {

@@ -69,9 +69,13 @@ func (s noticeService) AcknowledgeNotice(ctx context.Context, req *cascadev1.Ack
 type noticeFilter struct {
 	state   breach.State
 	overdue bool
+	breach  func(breach.BreachID) bool // nil: every breach (processorFilter)
 }
 
 func (f noticeFilter) keep(n *breach.Notice, s *Server) bool {
+	if f.breach != nil && !f.breach(n.ID.Breach) {
+		return false
+	}
 	if f.state != breach.StateUnspecified && n.State != f.state {
 		return false
 	}
@@ -90,12 +94,16 @@ func (s noticeService) ListNotices(ctx context.Context, req *cascadev1.ListNotic
 		return nil, err
 	}
 	// The guard has set a scoped caller's org_id, so it is bound too.
-	ad := binding(ctx, method, req.GetOrgId(), req.GetBreachId(), strconv.Itoa(int(req.GetState())), strconv.FormatBool(req.GetOverdueOnly()))
+	ad := binding(ctx, method, req.GetOrgId(), req.GetBreachId(), strconv.Itoa(int(req.GetState())), strconv.FormatBool(req.GetOverdueOnly()), req.GetProcessorId())
 	cur, err := s.pages.open(req.GetPageToken(), ad)
 	if err != nil {
 		return nil, err
 	}
-	f := noticeFilter{state: protoconv.State(req.GetState()), overdue: req.GetOverdueOnly()}
+	keep, err := processorFilter(req.GetProcessorId())
+	if err != nil {
+		return nil, err
+	}
+	f := noticeFilter{state: protoconv.State(req.GetState()), overdue: req.GetOverdueOnly(), breach: keep}
 	if _, ok := cascadev1.NoticeState_name[int32(req.GetState())]; !ok {
 		return nil, invalid("state", "unknown notice state")
 	}
@@ -182,7 +190,7 @@ func (s noticeService) listBreaches(ctx context.Context, only breach.BreachID, f
 	}
 	for {
 		if pos.Breach == "" { // first breach after cur.Breach
-			bs, _, err := s.st.ListBreaches(ctx, cur.Breach, 1)
+			bs, _, err := s.st.ListBreaches(ctx, cur.Breach, 1, f.breach)
 			if err != nil || len(bs) == 0 {
 				return page, nil, err
 			}

@@ -148,8 +148,12 @@ func (s noticeService) ListQuestions(ctx context.Context, req *cascadev1.ListQue
 		return nil, err
 	}
 	// The guard has set a scoped caller's org_id, so it is bound too.
-	ad := binding(ctx, method, req.GetOrgId(), req.GetBreachId(), strconv.FormatBool(req.GetUnansweredOnly()))
+	ad := binding(ctx, method, req.GetOrgId(), req.GetBreachId(), strconv.FormatBool(req.GetUnansweredOnly()), req.GetProcessorId())
 	cur, err := s.pages.open(req.GetPageToken(), ad)
+	if err != nil {
+		return nil, err
+	}
+	keep, err := processorFilter(req.GetProcessorId())
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +187,7 @@ func (s noticeService) ListQuestions(ctx context.Context, req *cascadev1.ListQue
 		if after != nil && breach.CompareQuestionID(q.ID, *after) <= 0 {
 			continue
 		}
-		if req.GetUnansweredOnly() && q.Answered() {
+		if req.GetUnansweredOnly() && q.Answered() || keep != nil && !keep(q.ID.Notice.Breach) {
 			continue
 		}
 		if len(resp.Questions) == size {

@@ -32,7 +32,7 @@ var roles = map[auth.Role]cascadev1.Role{
 
 func tokenInfo(t *store.Token) *cascadev1.TokenInfo {
 	info := &cascadev1.TokenInfo{TokenId: t.ID, OrgId: string(t.Org), Role: roles[auth.Role(t.Role)], Label: t.Label,
-		IssuedAt: timestamppb.New(t.IssuedAt)}
+		IssuedAt: timestamppb.New(t.IssuedAt), ProcessorId: string(t.Processor)}
 	if !t.RevokedAt.IsZero() {
 		info.RevokedAt = timestamppb.New(t.RevokedAt)
 	}
@@ -50,13 +50,24 @@ func (s tokenService) IssueToken(ctx context.Context, req *cascadev1.IssueTokenR
 	if role == "" {
 		return nil, invalid("role", "role must be ROLE_CONTROLLER, ROLE_VENDOR or ROLE_VIEWER")
 	}
+	// A registered processor's vendor issues tokens for its own processor
+	// only (the guard sets processor_id to its own, or refuses another);
+	// controller tokens, and viewers of one organisation, see every
+	// processor's notices to it, so only the default processor's vendors
+	// issue them.
+	caller, _ := auth.FromContext(ctx)
+	if caller.ProcessorScoped() && (role == auth.RoleController || req.GetOrgId() != "" && role != auth.RoleVendor) {
+		return nil, status.Errorf(codes.PermissionDenied,
+			"%s may not issue a token that acts for an organisation: it would see every processor's notices to it (the default processor's vendors issue those)", caller)
+	}
 	by := principal(ctx)
-	secret, tok, err := s.tokens.IssueBy(ctx, breach.OrgID(req.GetOrgId()), role, req.GetLabel(), by,
+	grant := auth.Grant{Org: breach.OrgID(req.GetOrgId()), Processor: breach.ProcessorID(req.GetProcessorId()), Role: role, Label: req.GetLabel()}
+	secret, tok, err := s.tokens.IssueBy(ctx, grant, by,
 		func(ctx context.Context, t store.Token) error { return s.tell(ctx, message.EventTokenIssued, &t) })
 	if err != nil {
 		return nil, err
 	}
-	s.log.Info("token issued", "token_id", tok.ID, "org_id", tok.Org, "role", tok.Role, "by", fmt.Sprint(by))
+	s.log.Info("token issued", "token_id", tok.ID, "org_id", tok.Org, "processor_id", tok.Processor, "role", tok.Role, "by", fmt.Sprint(by))
 	return &cascadev1.IssueTokenResponse{Token: secret, Info: tokenInfo(tok)}, nil
 }
 
@@ -91,6 +102,17 @@ func (s tokenService) RevokeToken(ctx context.Context, req *cascadev1.RevokeToke
 	if len(req.GetTokenId()) != 16 {
 		return nil, invalid("token_id", "token_id is the 16-character id shown when the token was issued")
 	}
+	// A registered processor's vendor revokes its own processor's tokens
+	// only; another's is not found.
+	if caller, _ := auth.FromContext(ctx); caller.ProcessorScoped() {
+		t, _, err := s.st.GetToken(ctx, req.GetTokenId())
+		if err != nil {
+			return nil, err
+		}
+		if t.Processor != caller.Processor {
+			return nil, fmt.Errorf("token %s: %w", req.GetTokenId(), breach.ErrNotFound)
+		}
+	}
 	by := principal(ctx)
 	tok, err := s.tokens.Revoke(ctx, req.GetTokenId(), by)
 	if err != nil {
@@ -123,8 +145,12 @@ func (s tokenService) ListTokens(ctx context.Context, req *cascadev1.ListTokensR
 	after := time.Unix(0, cur.At)
 	resp := &cascadev1.ListTokensResponse{}
 	var last *store.Token
+	caller, _ := auth.FromContext(ctx)
 	for i := range ts {
 		t := &ts[i]
+		if caller.ProcessorScoped() && t.Processor != caller.Processor {
+			continue // a registered processor lists its own tokens only
+		}
 		if req.GetPageToken() != "" && store.CompareTokens(t.IssuedAt, t.ID, after, cur.Key) <= 0 {
 			continue
 		}
@@ -146,7 +172,16 @@ func (s tokenService) WhoAmI(ctx context.Context, _ *cascadev1.WhoAmIRequest) (*
 	}
 	p := id.Principal()
 	resp := &cascadev1.WhoAmIResponse{Role: roles[id.Role], OrgId: string(id.Org), TokenId: id.TokenID, Label: id.Label,
-		Principal: protoconv.PrincipalProto(&p), InsecureNoAuth: id.InsecureNoAuth()}
+		Principal: protoconv.PrincipalProto(&p), InsecureNoAuth: id.InsecureNoAuth(), ProcessorId: string(id.Processor)}
+	if id.Processor != "" {
+		pr, err := s.st.GetProcessor(ctx, id.Processor)
+		switch {
+		case err == nil:
+			resp.ProcessorName = pr.Name
+		case !errors.Is(err, breach.ErrNotFound):
+			return nil, err
+		}
+	}
 	if id.Org != "" {
 		o, err := s.st.GetOrg(ctx, id.Org)
 		switch {

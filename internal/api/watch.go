@@ -45,6 +45,11 @@ func watchFilter(req *cascadev1.WatchNoticesRequest) (store.NoticeFilter, error)
 	if f.Org == "" && f.Breach == "" {
 		return f, invalid("org_id", "name org_id, breach_id or notice_id")
 	}
+	keep, err := processorFilter(req.GetProcessorId())
+	if err != nil {
+		return f, err
+	}
+	f.Keep = keep
 	return f, nil
 }
 

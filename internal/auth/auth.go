@@ -43,11 +43,15 @@ func ParseRole(s string) (Role, error) {
 
 // Identity is an authenticated caller.
 type Identity struct {
-	Org     breach.OrgID // empty for the vendor and for global viewers
-	Role    Role
-	TokenID string // for tokens; "cert:<serial>" for certificates
-	Label   string // a token's label
-	Subject string // a certificate's subject
+	Org breach.OrgID // empty for the vendor and for global viewers
+	// Processor is the registered processor a vendor or viewer acts for:
+	// it then sees that processor's breaches only. Empty: the default
+	// processor, whose vendors and global viewers see every breach.
+	Processor breach.ProcessorID
+	Role      Role
+	TokenID   string // for tokens; "cert:<serial>" for certificates
+	Label     string // a token's label
+	Subject   string // a certificate's subject
 }
 
 // Principal is who a caller is, as recorded in what it changes (see
@@ -63,7 +67,7 @@ func (id Identity) Principal() Principal {
 	case strings.HasPrefix(id.TokenID, certPrefix):
 		return Principal{Kind: breach.PrincipalCertificate, ID: id.TokenID, Role: string(id.Role), Org: id.Org, Subject: id.Subject}
 	}
-	return Principal{Kind: breach.PrincipalToken, ID: id.TokenID, Label: id.Label, Role: string(id.Role), Org: id.Org}
+	return Principal{Kind: breach.PrincipalToken, ID: id.TokenID, Label: id.Label, Role: string(id.Role), Org: id.Org, Processor: id.Processor}
 }
 
 // PrincipalFrom returns the principal of the caller whose call ctx is,
@@ -82,6 +86,9 @@ func (id Identity) String() string {
 	if id.Org != "" {
 		s += "@" + string(id.Org)
 	}
+	if id.Processor != "" {
+		s += " of processor " + string(id.Processor)
+	}
 	if id.TokenID != "" {
 		s += " (" + id.TokenID + ")"
 	}
@@ -95,6 +102,10 @@ func (id Identity) InsecureNoAuth() bool { return id.Role == roleDev }
 // Scoped reports whether the caller sees one organisation only (a
 // controller, or a viewer with an organisation).
 func (id Identity) Scoped() bool { return scoped(id) }
+
+// ProcessorScoped reports whether the caller acts for one registered
+// processor (a vendor or viewer token of it) and sees its breaches only.
+func (id Identity) ProcessorScoped() bool { return id.Processor != "" }
 
 type ctxKey struct{}
 
@@ -143,7 +154,15 @@ func hashOf(secret string) (id, hash string) {
 // Issue creates a token for org and role and returns the secret (shown
 // once). It records no issuer: it is for the bootstrap token.
 func (t *Tokens) Issue(ctx context.Context, org breach.OrgID, role Role, label string) (string, *store.Token, error) {
-	return t.IssueBy(ctx, org, role, label, nil, nil)
+	return t.IssueBy(ctx, Grant{Org: org, Role: role, Label: label}, nil, nil)
+}
+
+// Grant is what a token is issued for.
+type Grant struct {
+	Org       breach.OrgID       // the organisation it acts for (controllers, scoped viewers)
+	Processor breach.ProcessorID // the registered processor it acts for (vendors, unscoped viewers)
+	Role      Role
+	Label     string
 }
 
 // IssueBy is Issue for a token issued by principal by. A token that acts
@@ -152,9 +171,27 @@ func (t *Tokens) Issue(ctx context.Context, org breach.OrgID, role Role, label s
 // wrapping breach.ErrNotFound). tell, if not nil, is called with the token
 // (never the secret) before it is stored, so that the token works only
 // once it has been told (to its organisation); its error is returned and
-// the token is not stored.
-func (t *Tokens) IssueBy(ctx context.Context, org breach.OrgID, role Role, label string, by *Principal,
+// the token is not stored. A token for a processor is a vendor's or a
+// viewer's without an organisation, of a processor in the processor
+// registry: a controller's token, and a viewer's of one organisation,
+// see what every processor sent that organisation, so they belong to none.
+func (t *Tokens) IssueBy(ctx context.Context, g Grant, by *Principal,
 	tell func(context.Context, store.Token) error) (string, *store.Token, error) {
+	org, role, label := g.Org, g.Role, g.Label
+	if g.Processor != "" {
+		if !g.Processor.Valid() {
+			return "", nil, breach.Invalid("processor_id", "pattern", "processor id %q does not match %s", g.Processor, breach.ProcessorIDPattern)
+		}
+		if role == RoleController || org != "" && role != RoleVendor {
+			return "", nil, breach.Invalid("processor_id", "not_for_role",
+				"a controller's token, or a viewer's of one organisation, sees what every processor sent it, so it belongs to no processor")
+		}
+		if _, err := t.st.GetProcessor(ctx, g.Processor); errors.Is(err, breach.ErrNotFound) {
+			return "", nil, fmt.Errorf("processor %s is not in the processor registry: %w", g.Processor, breach.ErrNotFound)
+		} else if err != nil {
+			return "", nil, err
+		}
+	}
 	if role == RoleController && org == "" {
 		return "", nil, breach.Invalid("org_id", "required", "a controller token needs org_id")
 	}
@@ -184,7 +221,7 @@ func (t *Tokens) IssueBy(ctx context.Context, org breach.OrgID, role Role, label
 	}
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	id, hash := hashOf(secret)
-	tok := store.Token{ID: id, Hash: hash, Org: org, Role: string(role), Label: label, IssuedAt: t.now(), IssuedBy: by}
+	tok := store.Token{ID: id, Hash: hash, Org: org, Processor: g.Processor, Role: string(role), Label: label, IssuedAt: t.now(), IssuedBy: by}
 	if tell != nil {
 		if err := tell(ctx, tok); err != nil {
 			return "", nil, err
@@ -224,7 +261,7 @@ func (t *Tokens) Check(ctx context.Context, secret string) (Identity, error) {
 	if subtle.ConstantTimeCompare([]byte(tok.Hash), []byte(hash)) != 1 || !tok.RevokedAt.IsZero() {
 		return Identity{}, errUnauthenticated
 	}
-	return Identity{Org: tok.Org, Role: Role(tok.Role), TokenID: tok.ID, Label: tok.Label}, nil
+	return Identity{Org: tok.Org, Processor: tok.Processor, Role: Role(tok.Role), TokenID: tok.ID, Label: tok.Label}, nil
 }
 
 // Revoke marks the token revoked (idempotent); later checks of it fail.

@@ -41,6 +41,7 @@ const (
 var Policy = map[string]access{
 	cascadev1.BreachService_ReportBreach_FullMethodName:               vendorOnly,
 	cascadev1.BreachService_UpdateBreach_FullMethodName:               vendorOnly,
+	cascadev1.BreachService_ForwardNotice_FullMethodName:              vendorOnly, // a registered processor's, for a notice to its org_id (the handler checks)
 	cascadev1.BreachService_GetBreach_FullMethodName:                  readBreach,
 	cascadev1.BreachService_ListBreaches_FullMethodName:               listBreaches,
 	cascadev1.BreachService_GetBreachSummary_FullMethodName:           readBreachWide,
@@ -71,6 +72,9 @@ var Policy = map[string]access{
 	cascadev1.BreachService_PublishAdvisory_FullMethodName:           vendorOnly,
 	cascadev1.BreachService_UnpublishAdvisory_FullMethodName:         vendorOnly,
 }
+
+// VendorOnlyMethod reports whether only vendors may call method.
+func VendorOnlyMethod(method string) bool { return Policy[method] == vendorOnly }
 
 // open are the methods that need no identity: health checks and reflection.
 func open(method string) bool {
@@ -220,6 +224,9 @@ func (g *Guard) authorize(ctx context.Context, id Identity, method string, req a
 	}
 	if id.Role == roleDev {
 		return nil
+	}
+	if err := confine(id, method, req); err != nil {
+		return err
 	}
 	denied := status.Errorf(codes.PermissionDenied, "%s may not call %s", id, method)
 	notFound := status.Error(codes.NotFound, "not found")

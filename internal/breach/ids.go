@@ -13,7 +13,10 @@ import (
 // one NATS subject token.
 type OrgID string
 
-// BreachID identifies one incident at the processor.
+// BreachID identifies one incident at the processor. A breach of a
+// registered processor (processor.go) is stored under its qualified id,
+// "<processor_id>__<id>" (Qualify); the default processor's breaches keep
+// the id they were reported with.
 type BreachID string
 
 // NoticeID identifies one notice: one breach x one organisation. Its text
@@ -32,8 +35,16 @@ const (
 // Valid reports whether id matches OrgIDPattern.
 func (id OrgID) Valid() bool { return validID(string(id), 63, false) }
 
-// Valid reports whether id matches BreachIDPattern.
-func (id BreachID) Valid() bool { return validID(string(id), 64, true) }
+// Valid reports whether id matches BreachIDPattern, or is a registered
+// processor's qualified id: a ProcessorID, ProcessorSeparator, and an id
+// that matches BreachIDPattern without the separator.
+func (id BreachID) Valid() bool {
+	if validID(string(id), 64, true) {
+		return true
+	}
+	p, local, ok := strings.Cut(string(id), ProcessorSeparator)
+	return ok && ProcessorID(p).Valid() && validID(local, 64, true) && !strings.Contains(local, ProcessorSeparator)
+}
 
 // validID matches s against `^[a-z0-9][a-z0-9_-]{0,max-1}$` (with upper
 // case letters too if upper): the id patterns, checked byte by byte because

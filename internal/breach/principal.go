@@ -27,6 +27,9 @@ type Principal struct {
 	Label string `json:"label,omitempty"`
 	Role  string `json:"role,omitempty"`
 	Org   OrgID  `json:"org_id,omitempty"`
+	// Processor: the registered processor a vendor's or viewer's token
+	// acts for (empty: the default processor).
+	Processor ProcessorID `json:"processor_id,omitempty"`
 	// Subject: a certificate's subject distinguished name.
 	Subject string `json:"subject,omitempty"`
 }
@@ -63,6 +66,9 @@ func (p Principal) String() string {
 		role := p.Role
 		if p.Org != "" {
 			role += "@" + string(p.Org)
+		}
+		if p.Processor != "" {
+			role += " of processor " + string(p.Processor)
 		}
 		b.WriteString(" (" + role + ")")
 	}

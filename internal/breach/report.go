@@ -58,6 +58,9 @@ type Report struct {
 	// (zero: none); ValidatePromise checks it against the receipt.
 	NextUpdateBy  time.Time      `json:"next_update_by,omitzero"`
 	SubjectNotice *SubjectNotice `json:"subject_notice,omitempty"` // words for the data subjects (Art. 34)
+	// Upstream is the notice this breach forwards (upstream.go); nil for
+	// a breach of the processor's own.
+	Upstream *Upstream `json:"upstream,omitempty"`
 }
 
 // Digest is the SHA-256 (hex) of the report's canonical JSON: equal

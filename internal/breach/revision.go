@@ -35,6 +35,9 @@ type Update struct {
 	// notified before (withdraw.go).
 	CorrectAffected []Affected             `json:"correct_affected,omitempty"`
 	Withdraw        []WithdrawOrganisation `json:"withdraw,omitempty"`
+	// Upstream is a later revision of the upstream notice a forwarded
+	// breach forwards (upstream.go).
+	Upstream *Upstream `json:"upstream,omitempty"`
 }
 
 // Digest identifies an update's content: publishing the same update again
@@ -194,6 +197,9 @@ func (b *Breach) Facts() Report {
 		}
 		if u.SubjectNotice != nil {
 			r.SubjectNotice = u.SubjectNotice
+		}
+		if u.Upstream != nil {
+			r.Upstream = u.Upstream
 		}
 		r.Affected = append(slices.Clip(r.Affected), u.AddAffected...)
 		r.NextUpdateBy = u.NextUpdateBy // the latest promise replaces the previous one, or leaves none

@@ -22,6 +22,7 @@ cascadectl breach list --limit 10 -o json`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			pageSize := fs.Int("page-size", 0, "`n` breaches per request; 0 means the server's default (100), at most 1000")
 			limit := fs.Int("limit", 0, "list at most `n` breaches; 0 means all")
+			processor := fs.String("processor", "", "only this registered processor's breaches (`id`)")
 			return func(ctx context.Context, a *app, args []string) error {
 				if err := wantArgs("breach list", args, 0); err != nil {
 					return err
@@ -37,7 +38,7 @@ cascadectl breach list --limit 10 -o json`,
 				}
 				defer c.Close()
 				var all []*cascadev1.Breach
-				req := &cascadev1.ListBreachesRequest{PageSize: int32(min(*pageSize, 1000))}
+				req := &cascadev1.ListBreachesRequest{PageSize: int32(min(*pageSize, 1000)), ProcessorId: *processor}
 				if *limit > 0 && (*pageSize == 0 || *limit < *pageSize) {
 					req.PageSize = int32(min(*limit, 1000))
 				}

@@ -168,7 +168,19 @@ func (a *app) publish(ctx context.Context, file string, noWait bool) error {
 				return err
 			}
 		}
-		if rw, err = watchRejections(ctx, js, time.Now().Add(-rejectionLookback)); err != nil {
+		// A registered processor's NATS user reads no JetStream API: it
+		// hears its own rejections live (subscribed before it publishes)
+		// and follows the rest over gRPC.
+		who, err := c.tokens.WhoAmI(ctx, &cascadev1.WhoAmIRequest{})
+		if err != nil {
+			return err
+		}
+		if who.GetProcessorId() != "" {
+			rw, err = listenRejections(nc)
+		} else {
+			rw, err = watchRejections(ctx, js, time.Now().Add(-rejectionLookback))
+		}
+		if err != nil {
 			return err
 		}
 		defer rw.stop()
@@ -182,7 +194,11 @@ func (a *app) publish(ctx context.Context, file string, noWait bool) error {
 		// deduplicated by JetStream, a changed one is stored and rejected
 		// by the daemon as a conflict.
 		sum := sha256.Sum256(data)
-		opts = append(opts, jetstream.WithMsgID("cli/"+id+"/"+hex.EncodeToString(sum[:8])))
+		// Every processor publishes into one intake stream, whose
+		// duplicate detection is by message id alone: the id carries the
+		// publishing NATS user's key, so two processors' reports of the
+		// same id and content are two reports.
+		opts = append(opts, jetstream.WithMsgID("cli/"+publisherTag(nc)+id+"/"+hex.EncodeToString(sum[:8])))
 	}
 	ack, err := js.PublishMsg(ctx, msg, opts...)
 	if err != nil {
@@ -193,9 +209,12 @@ func (a *app) publish(ctx context.Context, file string, noWait bool) error {
 		return fmt.Errorf("publish on %s: %w", subjectReport, err)
 	}
 	pub := &publishedJSON{BreachID: id, Subject: subjectReport, Stream: ack.Stream, Seq: ack.Sequence, Duplicate: ack.Duplicate}
-	if ack.Duplicate {
+	if ack.Duplicate && (rw == nil || !rw.live) {
 		// JetStream dropped the message for its Nats-Msg-Id: fine for a
-		// retry, but a changed report would be lost without a word.
+		// retry, but a changed report would be lost without a word. (The
+		// Nats-Msg-Id holds a hash of the content, so only a collision
+		// could hide a change; a processor's user cannot read the stream
+		// to compare.)
 		if err := sameAsStored(ctx, js, ack.Sequence, data); err != nil {
 			return err
 		}
@@ -495,6 +514,20 @@ func (a *app) awaitRecorded(ctx context.Context, c *clients, js jetstream.JetStr
 				return nil, false, err
 			}
 		}
+		// A processor's user cannot read the intake's progress: a report
+		// of a breach that existed is the same one again unless rejected
+		// within liveQuiet.
+		if rw.live && b != nil {
+			select {
+			case <-ctx.Done():
+				return nil, false, a.notRecorded(ctx, id, ack)
+			case <-time.After(liveQuiet):
+			}
+			if r, ok := rw.match(ack.Sequence); ok {
+				return nil, false, &rejectedError{r}
+			}
+			return b, true, nil
+		}
 		// The breach existed before (or the id is unusable): only the
 		// intake having processed the message tells the outcome.
 		if b != nil || id == "" {
@@ -667,6 +700,9 @@ type rejectionWatch struct {
 	cons   jetstream.Consumer
 	cc     jetstream.ConsumeContext
 	notify chan struct{} // signalled after each rejection read
+	// live: a core subscription (listenRejections) instead of the stream.
+	live bool
+	sub  *nats.Subscription
 
 	mu      sync.Mutex
 	bySeq   map[uint64]rejection // by the stream sequence of the rejected report
@@ -712,7 +748,57 @@ func watchRejections(ctx context.Context, js jetstream.JetStream, start time.Tim
 	return rw, nil
 }
 
-func (rw *rejectionWatch) stop() { rw.cc.Stop() }
+// publisherTag is the start of the publishing NATS user's public key and a
+// slash, for message ids (empty without a user): JetStream detects
+// duplicates in a stream by message id alone, and every processor
+// publishes into the one intake stream.
+func publisherTag(nc *nats.Conn) string {
+	pub, ok := strings.CutPrefix(nc.Opts.InboxPrefix, "_INBOX.")
+	if !ok || len(pub) < 16 {
+		return ""
+	}
+	return pub[:16] + "/"
+}
+
+// liveQuiet is how long breach publish, as a registered processor, waits
+// for a rejection of a report whose breach existed before.
+const liveQuiet = 3 * time.Second
+
+// listenRejections hears the rejections published from now on, on the
+// caller's own cascade.breach.rejected (a registered processor's account
+// maps its own rejections there).
+func listenRejections(nc *nats.Conn) (*rejectionWatch, error) {
+	rw := &rejectionWatch{notify: make(chan struct{}, 1), bySeq: map[uint64]rejection{}, live: true}
+	sub, err := nc.Subscribe(subjectRejected, func(m *nats.Msg) {
+		var r rejection
+		if json.Unmarshal(m.Data, &r) != nil || r.StreamSeq == 0 || r.Partial {
+			return
+		}
+		rw.mu.Lock()
+		rw.bySeq[r.StreamSeq] = r
+		rw.mu.Unlock()
+		select {
+		case rw.notify <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", subjectRejected, err)
+	}
+	if err := nc.Flush(); err != nil { // subscribed before the report is published
+		return nil, fmt.Errorf("listen on %s: %w", subjectRejected, err)
+	}
+	rw.sub = sub
+	return rw, nil
+}
+
+func (rw *rejectionWatch) stop() {
+	if rw.sub != nil {
+		_ = rw.sub.Unsubscribe()
+		return
+	}
+	rw.cc.Stop()
+}
 
 // match returns the rejection of the report stored at seq, if read yet.
 func (rw *rejectionWatch) match(seq uint64) (rejection, bool) {

@@ -139,7 +139,17 @@ func (a *app) update(ctx context.Context, file string, noWait bool) error {
 		default:
 			return err
 		}
-		if rw, err = watchRejections(ctx, js, time.Now().Add(-rejectionLookback)); err != nil {
+		// A registered processor hears its rejections live (see publish).
+		who, err := c.tokens.WhoAmI(ctx, &cascadev1.WhoAmIRequest{})
+		if err != nil {
+			return err
+		}
+		if who.GetProcessorId() != "" {
+			rw, err = listenRejections(nc)
+		} else {
+			rw, err = watchRejections(ctx, js, time.Now().Add(-rejectionLookback))
+		}
+		if err != nil {
 			return err
 		}
 		defer rw.stop()
@@ -151,7 +161,7 @@ func (a *app) update(ctx context.Context, file string, noWait bool) error {
 	// The breach id and a content hash: a retry of the same update is
 	// deduplicated by JetStream; a changed one is a new revision.
 	ack, err := js.PublishMsg(ctx, msg, jetstream.WithExpectStream(streamIntake),
-		jetstream.WithMsgID("cli-update/"+id+"/"+hex.EncodeToString(sum[:])[:16]))
+		jetstream.WithMsgID("cli-update/"+publisherTag(nc)+id+"/"+hex.EncodeToString(sum[:])[:16]))
 	if err != nil {
 		if errors.Is(err, jetstream.ErrNoStreamResponse) {
 			return &hintError{err: fmt.Errorf("publish on %s: no JetStream stream stored the update", subjectUpdate),
@@ -326,9 +336,15 @@ func (a *app) awaitRevision(ctx context.Context, c *clients, js jetstream.JetStr
 		case rev != nil:
 			return b, rev, nil
 		}
-		done, err := intakeProcessed(ctx, js, ack.Sequence)
-		if err == nil && done {
-			done, err = rw.caughtUp(ctx)
+		// A processor's user cannot read the intake's progress: its update
+		// is settled once its revision shows, or a rejection arrives
+		// (above), polled until the context ends.
+		var done bool
+		if !rw.live {
+			done, err = intakeProcessed(ctx, js, ack.Sequence)
+			if err == nil && done {
+				done, err = rw.caughtUp(ctx)
+			}
 		}
 		switch {
 		case ctx.Err() != nil:

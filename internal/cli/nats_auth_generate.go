@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/registry"
 )
@@ -24,15 +25,24 @@ nats-auth.conf (public keys and permissions, to include in a nats-server
 configuration) into --out. Run it again with a grown registry: existing
 credentials are kept, new organisations are added.
 
+With --processors (the processor registry of a deployment shared by several
+processors), each registered processor gets a vendor user of its own
+(processors/<id>.nk), in an account of its own where cascade.breach.report
+and cascade.breach.update are its own intake subjects: what it publishes is
+its own breach, whatever the payload says.
+
 Start the embedded server with them: cascaded --nats-auth DIR. Hand each
-organisation its own seed file (orgs/<id>.nk) and the vendor vendor.nk;
-cascadectl takes a seed with --nats-nkey.`,
+organisation its own seed file (orgs/<id>.nk), the vendor vendor.nk and each
+processor its processors/<id>.nk; cascadectl takes a seed with --nats-nkey.`,
 		examples: `
 # NATS users for the daemon, the vendor and every organisation
-cascadectl nats-auth generate --orgs deploy/examples/orgs.csv --out nats-auth`,
+cascadectl nats-auth generate --orgs deploy/examples/orgs.csv --out nats-auth
+# ... and a vendor user for each registered processor
+cascadectl nats-auth generate --orgs deploy/examples/orgs.csv --processors deploy/examples/processors.csv --out nats-auth`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			orgs := fs.String("orgs", "", "registry CSV `file` (required)")
 			out := fs.String("out", "", "credentials `directory` to create or extend (required)")
+			procFile := fs.String("processors", "", "processor registry CSV `file`: a vendor user for each registered processor")
 			return func(ctx context.Context, a *app, args []string) error {
 				if err := wantArgs(name, args, 0); err != nil {
 					return err
@@ -57,11 +67,24 @@ cascadectl nats-auth generate --orgs deploy/examples/orgs.csv --out nats-auth`,
 				default:
 					return err
 				}
+				if *procFile != "" {
+					procs, err := registry.LoadProcessorsFile(*procFile)
+					if err != nil {
+						return err
+					}
+					ids := make([]breach.ProcessorID, len(procs))
+					for i, p := range procs {
+						ids[i] = p.ID
+					}
+					if set, err = set.UpdateProcessors(ids); err != nil {
+						return err
+					}
+				}
 				if err := set.WriteDir(*out); err != nil {
 					return err
 				}
 				if a.g.output == outputJSON {
-					return writeJSON(a.stdout, map[string]any{"dir": *out, "organisations": len(set.Orgs),
+					return writeJSON(a.stdout, map[string]any{"dir": *out, "organisations": len(set.Orgs), "processors": len(set.Processors),
 						"daemon": set.Daemon.Public, "vendor": set.Vendor.Public})
 				}
 				_, err = fmt.Fprintf(a.stdout, "NATS credentials for the daemon, the vendor and %s are in %s.\n"+

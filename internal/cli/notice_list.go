@@ -27,6 +27,7 @@ cascadectl notice list --org se-kommun-0180 --state delivered`,
 			orgID := fs.String("org", "", "only notices of the organisation with this `id`")
 			stateName := fs.String("state", "", "only notices in this `state`")
 			overdue := fs.Bool("overdue", false, "only notices past their deadline and not resolved")
+			processor := fs.String("processor", "", "only notices of this registered processor's breaches (`id`)")
 			limit := fs.Int("limit", 0, "list at most `n` notices; 0 means all")
 			pageSize := fs.Int("page-size", 0, "`n` notices per request; 0 means the server's default (100), at most 1000")
 			return func(ctx context.Context, a *app, args []string) error {
@@ -36,7 +37,7 @@ cascadectl notice list --org se-kommun-0180 --state delivered`,
 				if *pageSize < 0 || *limit < 0 {
 					return usageErrorf("notice list", "--page-size and --limit must not be negative")
 				}
-				req := &cascadev1.ListNoticesRequest{BreachId: *breachID, OrgId: *orgID, OverdueOnly: *overdue,
+				req := &cascadev1.ListNoticesRequest{BreachId: *breachID, OrgId: *orgID, OverdueOnly: *overdue, ProcessorId: *processor,
 					PageSize: int32(min(*pageSize, 1000))}
 				if *stateName != "" {
 					st, err := parseState(*stateName)

@@ -22,6 +22,14 @@ Roles: controller (acts on its own organisation's notices; needs --org),
 viewer (reads its organisation's notices, or everything without --org)
 and vendor (publishes and reads everything; no --org).
 
+In a deployment shared by several processors (cascaded --processors), a
+vendor or viewer token with --processor acts for that registered processor
+only: it publishes, reads and answers that processor's breaches, and
+nothing else. The default processor's vendor (the bootstrap token) issues
+them; a processor's vendor issues tokens for its own processor only.
+Controller tokens belong to no processor: they see what every processor
+sent their organisation.
+
 With -q only the token is printed, on one line, for scripts:
   cascadectl tokens issue --org se-kommun-0180 --role controller -q > controller.token
 With -o json the whole response is printed, token included. Callers send
@@ -30,11 +38,14 @@ the token with --token-file, --token or ` + EnvToken + `.`,
 # A token for Stockholm's DPO, printed alone so it can be stored
 cascadectl tokens issue --org se-kommun-0180 --role controller --label "Stockholm DPO" -q > stockholm.token
 # A read-only token for an auditor
-cascadectl tokens issue --role viewer --label auditor`,
+cascadectl tokens issue --role viewer --label auditor
+# The vendor token of a registered processor
+cascadectl tokens issue --role vendor --processor alfa-lon --label "Alfa Lön security team" -q > alfa-lon.token`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			org := fs.String("org", "", "organisation `id` the token acts for (required for controllers)")
 			roleName := fs.String("role", "", "`role`: controller, vendor or viewer (required)")
 			label := fs.String("label", "", "free `text` to record with the token: who holds it, what for")
+			processor := fs.String("processor", "", "registered processor `id` a vendor or viewer token acts for")
 			quiet := fs.Bool("q", false, "print only the token, on one line")
 			return func(ctx context.Context, a *app, args []string) error {
 				if err := wantArgs(name, args, 0); err != nil {
@@ -63,7 +74,8 @@ cascadectl tokens issue --role viewer --label auditor`,
 					return err
 				}
 				defer c.Close()
-				resp, err := c.tokens.IssueToken(ctx, &cascadev1.IssueTokenRequest{OrgId: *org, Role: role, Label: *label})
+				resp, err := c.tokens.IssueToken(ctx, &cascadev1.IssueTokenRequest{OrgId: *org, Role: role, Label: *label,
+					ProcessorId: strings.TrimSpace(*processor)})
 				if err != nil {
 					return err
 				}

@@ -58,7 +58,11 @@ func renderTokens(w io.Writer, ts []*cascadev1.TokenInfo) error {
 	tw := newTable(w)
 	row(tw, "ID", "ORG", "ROLE", "LABEL", "ISSUED", "REVOKED")
 	for _, t := range ts {
-		row(tw, t.GetTokenId(), orNone(t.GetOrgId()), roleName(t.GetRole()), orNone(truncate(t.GetLabel(), 40)),
+		role := roleName(t.GetRole())
+		if t.GetProcessorId() != "" {
+			role += " of " + t.GetProcessorId()
+		}
+		row(tw, t.GetTokenId(), orNone(t.GetOrgId()), role, orNone(truncate(t.GetLabel(), 40)),
 			formatTime(t.GetIssuedAt()), formatTime(t.GetRevokedAt()))
 	}
 	return tw.Flush()
@@ -70,6 +74,9 @@ func renderToken(w io.Writer, t *cascadev1.TokenInfo) error {
 	row(tw, "ID:", t.GetTokenId())
 	row(tw, "Org:", orNone(t.GetOrgId()))
 	row(tw, "Role:", roleName(t.GetRole()))
+	if t.GetProcessorId() != "" {
+		row(tw, "Processor:", t.GetProcessorId())
+	}
 	row(tw, "Label:", orNone(t.GetLabel()))
 	row(tw, "Issued:", formatTime(t.GetIssuedAt()))
 	if t.GetRevokedAt() != nil {

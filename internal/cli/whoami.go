@@ -62,6 +62,13 @@ func renderWhoAmI(w io.Writer, r *cascadev1.WhoAmIResponse) error {
 		org += " (" + r.GetOrgName() + ")"
 	}
 	row(tw, "Org:", org)
+	if r.GetProcessorId() != "" {
+		proc := r.GetProcessorId()
+		if r.GetProcessorName() != "" {
+			proc += " (" + r.GetProcessorName() + ")"
+		}
+		row(tw, "Processor:", proc)
+	}
 	row(tw, "Token id:", orNone(r.GetTokenId()))
 	row(tw, "Label:", orNone(r.GetLabel()))
 	row(tw, "Principal:", r.GetPrincipal().GetDisplay())

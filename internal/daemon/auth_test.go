@@ -95,6 +95,15 @@ func TestAuthorisationMatrix(t *testing.T) {
 			_, err := bs.UpdateBreach(ctx, &cascadev1.UpdateBreachRequest{})
 			return err
 		},
+		cascadev1.BreachService_ForwardNotice_FullMethodName: func(ctx context.Context, org string) error {
+			// The default processor's vendor forwards nothing: FailedPrecondition
+			// once allowed (TestForwardNotice covers the processors').
+			_, err := bs.ForwardNotice(ctx, &cascadev1.ForwardNoticeRequest{NoticeId: noticeOf(org)})
+			if status.Code(err) == codes.FailedPrecondition {
+				return nil
+			}
+			return err
+		},
 		cascadev1.BreachService_GetBreach_FullMethodName: func(ctx context.Context, org string) error {
 			id := "AUTH-1"
 			if org == b {
@@ -292,6 +301,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		cascadev1.DeliveryService_ListDeadLetters_FullMethodName:                             wide, // Words for the data subjects and the public advisory page.
 		cascadev1.NoticeService_DraftSubjectCommunication_FullMethodName:                     read,
 		cascadev1.BreachService_PublishAdvisory_FullMethodName:                               vendorOnly,
+		cascadev1.BreachService_ForwardNotice_FullMethodName:                                 vendorOnly,
 		cascadev1.BreachService_UnpublishAdvisory_FullMethodName:                             vendorOnly,
 	}
 	// Every RPC of every service is in the policy, in this test, and in the table.

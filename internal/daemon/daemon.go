@@ -86,13 +86,17 @@ func Start(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := d.connectNATS(orgs); err != nil {
+	procs, err := loadProcessors(opts.ProcessorsFile)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.connectNATS(orgs, procs); err != nil {
 		return nil, err
 	}
 
 	openCtx, cancelOpen := context.WithTimeout(ctx, 30*time.Second)
 	defer cancelOpen()
-	ring, tokens, err := d.openStore(ctx, openCtx, orgs)
+	ring, tokens, err := d.openStore(ctx, openCtx, orgs, procs)
 	if err != nil {
 		return nil, err
 	}
@@ -166,9 +170,66 @@ func loadRegistry(file string) ([]breach.Org, error) {
 	return registry.LoadFile(file)
 }
 
+// loadUpstreamKeys reads the key sets of --upstream-keys: the public keys
+// of upstream Cascade deployments whose signed notices a processor here
+// may forward.
+func loadUpstreamKeys(files []string) ([]signing.PublicKey, error) {
+	var out []signing.PublicKey
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("--upstream-keys: %w", err)
+		}
+		ks, err := signing.ParseKeySet(data)
+		if err != nil {
+			return nil, fmt.Errorf("--upstream-keys %s: %w", f, err)
+		}
+		out = append(out, ks.Keys...)
+	}
+	return out, nil
+}
+
+func loadProcessors(file string) ([]breach.Processor, error) {
+	if file == "" {
+		return nil, nil
+	}
+	return registry.LoadProcessorsFile(file)
+}
+
+// loadProcessors stores the processor registry, warning about customers
+// that are not in the organisation registry (they get no notice).
+func (d *Daemon) loadProcessors(ctx context.Context, procs []breach.Processor) error {
+	all, err := d.st.AllOrgs(ctx)
+	if err != nil {
+		return err
+	}
+	known := make(map[breach.OrgID]bool, len(all))
+	for _, o := range all {
+		known[o.ID] = true
+	}
+	for _, p := range procs {
+		var unknown []breach.OrgID
+		for _, c := range p.Customers {
+			if !known[c] {
+				unknown = append(unknown, c)
+			}
+		}
+		if len(unknown) > 0 {
+			d.log.Warn("processor's customers not in the organisation registry: its breaches cannot reach them",
+				"processor_id", p.ID, "unknown", len(unknown), "first_unknown", unknown[:min(len(unknown), 10)])
+		}
+	}
+	res, err := d.st.PutProcessors(ctx, procs)
+	if err != nil {
+		return err
+	}
+	d.log.Info("processor registry loaded", "file", d.opts.ProcessorsFile, "processors", len(procs), "written", res.Written, "unchanged", res.Unchanged)
+	return nil
+}
+
 // connectNATS starts the embedded NATS server (its users following orgs)
 // or takes the external one's credentials, and connects the daemon.
-func (d *Daemon) connectNATS(orgs []breach.Org) error {
+func (d *Daemon) connectNATS(orgs []breach.Org, procs []breach.Processor) error {
 	natsOpts := []nats.Option{nats.Name("cascaded"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil { // nil: the daemon closed the connection itself (Stop)
@@ -178,7 +239,7 @@ func (d *Daemon) connectNATS(orgs []breach.Org) error {
 		nats.ReconnectHandler(func(nc *nats.Conn) { d.log.Info("NATS reconnected", "url", nc.ConnectedUrlRedacted()) })}
 	url := d.opts.NATSURL
 	if url == "" {
-		embedded, err := d.startEmbeddedNATS(orgs)
+		embedded, err := d.startEmbeddedNATS(orgs, procs)
 		if err != nil {
 			return err
 		}
@@ -208,12 +269,12 @@ func (d *Daemon) connectNATS(orgs []breach.Org) error {
 
 // startEmbeddedNATS starts the embedded server with the users of orgs and
 // returns the options of the daemon's own connection to it.
-func (d *Daemon) startEmbeddedNATS(orgs []breach.Org) ([]nats.Option, error) {
+func (d *Daemon) startEmbeddedNATS(orgs []breach.Org, procs []breach.Processor) ([]nats.Option, error) {
 	opts := d.opts
 	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	set, dir, err := natsUsers(opts, orgs)
+	set, dir, err := natsUsers(opts, orgs, procs)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +316,7 @@ func (d *Daemon) refuseOpenNATS() error {
 // openStore opens the store and the deployment secret's ring and tokens,
 // loads the registry (orgs, bounded by ctx) and publishes the signing
 // keys (within openCtx).
-func (d *Daemon) openStore(ctx, openCtx context.Context, orgs []breach.Org) (*signing.Ring, *auth.Tokens, error) {
+func (d *Daemon) openStore(ctx, openCtx context.Context, orgs []breach.Org, procs []breach.Processor) (*signing.Ring, *auth.Tokens, error) {
 	var err error
 	d.st, err = store.Open(openCtx, d.nc, store.Config{Replicas: d.opts.Replicas}, d.log.With("component", "store"))
 	if err != nil {
@@ -280,6 +341,11 @@ func (d *Daemon) openStore(ctx, openCtx context.Context, orgs []breach.Org) (*si
 		d.log.Info("registry loaded", "file", d.opts.OrgsFile, "organisations", len(orgs), "written", res.Written,
 			"unchanged", res.Unchanged, "took", time.Since(start).Round(time.Millisecond))
 	}
+	if d.opts.ProcessorsFile != "" {
+		if err := d.loadProcessors(openCtx, procs); err != nil {
+			return nil, nil, err
+		}
+	}
 	if err := ring.PublishKeys(openCtx); err != nil {
 		return nil, nil, fmt.Errorf("publish signing keys: %w", err)
 	}
@@ -296,8 +362,15 @@ func (d *Daemon) startWork(ctx, runCtx context.Context, pub *delivery.Publisher)
 	if err != nil {
 		return nil, nil, err
 	}
+	upstream, err := loadUpstreamKeys(d.opts.UpstreamKeys)
+	if err != nil {
+		return nil, nil, err
+	}
+	trusted := func() signing.KeySet {
+		return signing.KeySet{Keys: append(d.publicKeys(), upstream...)}
+	}
 	in := intake.New(d.st, pub, intake.Config{Deadline: d.opts.Deadline, NIS2: d.opts.nis2Clocks(), Now: d.opts.Now, AckWait: d.opts.IntakeAckWait, Timers: timers, Promises: timers,
-		Metrics: d.metrics, Log: d.log.With("component", "intake")})
+		Metrics: d.metrics, Log: d.log.With("component", "intake"), UpstreamKeys: trusted})
 	folder := summary.NewFolder(d.st, d.log.With("component", "summary"))
 	d.goRun("intake", func() error { return in.Run(runCtx) })
 	d.goRun("summary", func() error { return folder.Run(runCtx) })

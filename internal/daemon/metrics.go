@@ -47,7 +47,7 @@ func (s metricsSource) LatePromises(ctx context.Context, now time.Time, limit in
 	if n, ok := s.view.CountBreaches(late); ok {
 		return n, nil
 	}
-	bs, _, err := s.st.ListBreaches(ctx, "", limit)
+	bs, _, err := s.st.ListBreaches(ctx, "", limit, nil)
 	if err != nil {
 		return 0, err
 	}

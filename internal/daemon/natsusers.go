@@ -20,9 +20,10 @@ const NATSAuthSubdir = "nats-auth"
 // layout of `cascadectl nats-auth generate`, creating it on the first
 // start and adding a user for every organisation of the registry that has
 // none (existing seeds are never changed, so credentials handed out stay
-// valid). With --nats-auth the operator manages the directory and it is
-// only read.
-func natsUsers(opts Options, orgs []breach.Org) (natsauth.Set, string, error) {
+// valid), and for every registered processor of the processor registry
+// (--processors) a vendor user of its own (processors/<id>.nk). With
+// --nats-auth the operator manages the directory and it is only read.
+func natsUsers(opts Options, orgs []breach.Org, procs []breach.Processor) (natsauth.Set, string, error) {
 	if opts.NATSAuthDir != "" {
 		set, err := natsauth.LoadDir(opts.NATSAuthDir)
 		if err != nil {
@@ -38,6 +39,9 @@ func natsUsers(opts Options, orgs []breach.Org) (natsauth.Set, string, error) {
 	case err == nil:
 		set, err = set.Update(orgs)
 	}
+	if err == nil {
+		set, err = set.UpdateProcessors(processorIDs(procs))
+	}
 	if err != nil {
 		return natsauth.Set{}, "", fmt.Errorf("NATS credentials in %s: %w", dir, err)
 	}
@@ -45,4 +49,12 @@ func natsUsers(opts Options, orgs []breach.Org) (natsauth.Set, string, error) {
 		return natsauth.Set{}, "", fmt.Errorf("NATS credentials in %s: %w", dir, err)
 	}
 	return set, dir, nil
+}
+
+func processorIDs(procs []breach.Processor) []breach.ProcessorID {
+	ids := make([]breach.ProcessorID, len(procs))
+	for i, p := range procs {
+		ids[i] = p.ID
+	}
+	return ids
 }

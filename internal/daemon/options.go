@@ -31,13 +31,22 @@ const (
 
 // Options configure a daemon.
 type Options struct {
-	DataDir    string        // embedded JetStream storage
-	NATSURL    string        // external NATS; empty runs the embedded server
-	NATSListen string        // client address of the embedded server
-	GRPCAddr   string        // gRPC API
-	HTTPAddr   string        // the web dashboard, /healthz, /metrics; empty disables
-	OrgsFile   string        // registry CSV to load/merge at start; empty: none
-	Deadline   time.Duration // controller deadline after delivery
+	DataDir    string // embedded JetStream storage
+	NATSURL    string // external NATS; empty runs the embedded server
+	NATSListen string // client address of the embedded server
+	GRPCAddr   string // gRPC API
+	HTTPAddr   string // the web dashboard, /healthz, /metrics; empty disables
+	OrgsFile   string // registry CSV to load/merge at start; empty: none
+	// ProcessorsFile is the processor registry CSV to load/merge at start
+	// (many processors in one deployment); empty: none, and only the
+	// default processor publishes.
+	ProcessorsFile string
+	// UpstreamKeys are key set files (as cascadectl keys list --save
+	// writes them) of upstream Cascade deployments: a registered processor
+	// here may forward a notice one of their keys signed (ForwardNotice).
+	// The deployment's own keys are always trusted.
+	UpstreamKeys []string
+	Deadline       time.Duration // controller deadline after delivery
 	// Remind are the reminder thresholds (time remaining before the
 	// deadline); nil means deadline.DefaultRemind, empty means none.
 	Remind []time.Duration

@@ -264,6 +264,27 @@ func TestDashboardInBrowser(t *testing.T) {
 		document.querySelector('#history li[data-event="delivered"]') !== null`)
 	vendor.screenshot("dashboard-history")
 
+	// A notice page open while its notice changes: the vendor watches
+	// Uppsala's notice, which Uppsala's controller acknowledges through the
+	// API; the page shows the new state and then the history, live.
+	vendor.eval(`location.hash = '#/notice/E2E-1/` + uppsala + `'`)
+	vendor.waitFor("Uppsala's notice page", `document.querySelector('#notice-details .badge.state.delivered') !== null &&
+		document.querySelector('#history li[data-event="delivered"]') !== null && document.querySelector('.live[data-live="true"]') !== null`)
+	if resp := e.call("POST", "/api/notices/E2E-1/"+uppsala+"/acknowledge", e.issue(uppsala, cascadev1.Role_ROLE_CONTROLLER),
+		"application/json", `{"acknowledged_by":"dpo@uppsala.example.org"}`); resp.StatusCode != 200 {
+		t.Fatalf("acknowledge Uppsala's notice: %d %v", resp.StatusCode, decode(t, resp))
+	}
+	vendor.waitFor("the acknowledgement on the open notice page", `document.querySelector('#notice-details .badge.state.acknowledged') !== null &&
+		document.querySelector('#notice-details').innerText.includes('dpo@uppsala.example.org') &&
+		document.querySelector('#history li[data-event="acknowledged"]') !== null`)
+
+	// A new notice of the controller's organisation joins its open inbox.
+	ctrl.eval(`location.hash = '#/'`)
+	ctrl.waitFor("the inbox", `document.querySelectorAll('#notice-cards > li').length === 1 && document.querySelector('.live[data-live="true"]') !== null`)
+	e.publish("E2E-2", stockholm)
+	ctrl.waitFor("the new notice in the open inbox", `document.querySelector('[data-notice-id="E2E-2/`+stockholm+`"]')?.dataset.state === 'NOTICE_STATE_DELIVERED' &&
+		document.querySelectorAll('#notice-cards > li').length === 2`)
+
 	// On a phone, in Swedish.
 	vendor.do("phone, Swedish",
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)),

@@ -7,10 +7,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -192,7 +194,15 @@ func TestLiveEvents(t *testing.T) {
 		t.Fatalf("the vendor's notices: %v", ns)
 	}
 	history := events(t, e.call("GET", "/api/events/notices/LIVE-1/"+stockholm, controller, "", ""))
-	next(t, history, 5*time.Second, func(ev sse) bool { return ev.event == "notice" })
+	page := next(t, history, 5*time.Second, func(ev sse) bool { return ev.event == "notice" })
+	if n := page.data["notice"].(map[string]any); n["state"] != "NOTICE_STATE_DELIVERED" || n["id"] != "LIVE-1/"+stockholm {
+		t.Fatalf("the notice page's first event: %v", n)
+	}
+	// Another organisation's notice page is refused as it was: the watch
+	// behind it sees the controller's own organisation only.
+	if resp := e.call("GET", "/api/events/notices/LIVE-1/"+uppsala, controller, "", ""); resp.StatusCode != 404 {
+		t.Fatalf("another organisation's notice page: %d %v", resp.StatusCode, decode(t, resp))
+	}
 
 	acked := time.Now()
 	resp := e.call("POST", "/api/notices/LIVE-1/"+stockholm+"/acknowledge", controller, "application/json", `{"acknowledged_by":"dpo"}`)
@@ -204,15 +214,58 @@ func TestLiveEvents(t *testing.T) {
 	})
 	next(t, watch, 10*time.Second, func(ev sse) bool { return ev.event == "summary" && ev.data["acknowledged"] == "1" })
 	// The controller's list and notice page are pushed (WatchNotices), not
-	// polled: the change arrives long before their 30 s poll.
-	next(t, mine, 10*time.Second, func(ev sse) bool {
-		return ev.event == "notices" && ev.data["notices"].([]any)[0].(map[string]any)["state"] == "NOTICE_STATE_ACKNOWLEDGED"
-	})
-	ack := next(t, history, 10*time.Second, func(ev sse) bool {
-		evs := ev.data["events"].([]any)
-		return ev.event == "notice" && evs[len(evs)-1].(map[string]any)["event"] == "acknowledged"
-	})
-	t.Logf("acknowledgement to the pushed notice list and page: %v (from the POST)", time.Since(acked).Round(time.Millisecond))
+	// polled: the change arrives long before their 30 s poll, as the
+	// notice itself ("notice_changed"), without a read of the list.
+	changed := next(t, mine, 10*time.Second, func(ev sse) bool { return ev.event != "clock" })
+	if n, _ := changed.data["notice"].(map[string]any); changed.event != "notice_changed" ||
+		n["id"] != "LIVE-1/"+stockholm || n["state"] != "NOTICE_STATE_ACKNOWLEDGED" || n["acknowledged_by"] != "dpo" {
+		t.Fatalf("the controller's list after the acknowledgement: %s %v", changed.event, changed.data)
+	}
+	pushedAt := time.Since(acked)
+	// The page: the notice at once, then the page read again with it (its
+	// history now ending with the acknowledgement), never an older state.
+	var seen []string
+	var ack sse
+	for ack.event == "" {
+		ev := next(t, history, 10*time.Second, func(ev sse) bool { return ev.event != "clock" })
+		n, _ := ev.data["notice"].(map[string]any)
+		seen = append(seen, ev.event+":"+fmt.Sprint(n["state"]))
+		evs, _ := ev.data["events"].([]any)
+		if ev.event == "notice" && len(evs) > 0 && evs[len(evs)-1].(map[string]any)["event"] == "acknowledged" {
+			ack = ev
+		}
+	}
+	if seen[0] != "notice_changed:NOTICE_STATE_ACKNOWLEDGED" || slices.ContainsFunc(seen, func(s string) bool { return !strings.HasSuffix(s, ":NOTICE_STATE_ACKNOWLEDGED") }) {
+		t.Errorf("the notice page's events after the acknowledgement: %v", seen)
+	}
+	if n := ack.data["notice"].(map[string]any); n["acknowledged_by"] != "dpo" {
+		t.Errorf("the page read again: %v", n)
+	}
+	t.Logf("acknowledgement to the pushed notice list: %v, to the page read again: %v (from the POST)",
+		pushedAt.Round(time.Millisecond), time.Since(acked).Round(time.Millisecond))
+
+	// A new notice of the organisation joins the list the same way; the
+	// other organisations' notices of the breach are never sent to it.
+	e.publish("LIVE-2", uppsala, stockholm)
+	for {
+		ev := next(t, mine, 10*time.Second, func(ev sse) bool { return ev.event != "clock" })
+		n, _ := ev.data["notice"].(map[string]any)
+		if ev.event != "notice_changed" || n["org_id"] != stockholm {
+			t.Fatalf("the controller's list after another breach: %s %v", ev.event, ev.data)
+		}
+		if n["id"] == "LIVE-2/"+stockholm && n["state"] == "NOTICE_STATE_DELIVERED" {
+			break
+		}
+	}
+	// A view opened now has both in its first event, in ListNotices order.
+	again := next(t, events(t, e.call("GET", "/api/events/notices", controller, "", "")), 5*time.Second, func(ev sse) bool { return ev.event == "notices" })
+	var ids []string
+	for _, n := range again.data["notices"].([]any) {
+		ids = append(ids, n.(map[string]any)["id"].(string)+":"+n.(map[string]any)["state"].(string))
+	}
+	if got := strings.Join(ids, ","); got != "LIVE-1/"+stockholm+":NOTICE_STATE_ACKNOWLEDGED,LIVE-2/"+stockholm+":NOTICE_STATE_DELIVERED" {
+		t.Errorf("the controller's list opened again: %s", got)
+	}
 	// The dashboard forwards the caller's token: the history records who
 	// the daemon authenticated, beside the name typed.
 	evs := ack.data["events"].([]any)

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
 )
@@ -299,11 +301,16 @@ func (d *Dashboard) breachListEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // noticeListEvents streams the caller's notices (a controller's: its
-// organisation's), optionally of one breach, as ListNotices orders them,
-// fetched again when one of them changes.
+// organisation's), optionally of one breach, as ListNotices orders them.
+// A caller who may watch them gets the list from WatchNotices: its
+// snapshot is the first "notices" event, and each notice it pushes is sent
+// at once as a "notice_changed" event, {"notice": ...}, the notice as
+// ListNotices returns it, which the page puts in its list (replacing the
+// notice's row, or adding it). A list longer than maxNotices is fetched
+// again on every change instead; a caller who cannot watch it is polled.
 func (d *Dashboard) noticeListEvents(w http.ResponseWriter, r *http.Request) {
 	breachID := r.URL.Query().Get("breach_id")
-	d.watchedEvents(w, r, "notices", &cascadev1.WatchNoticesRequest{BreachId: breachID}, func(ctx context.Context) (json.RawMessage, error) {
+	fetch := func(ctx context.Context) (json.RawMessage, error) {
 		out := struct {
 			Notices   []json.RawMessage `json:"notices"`
 			Truncated bool              `json:"truncated,omitempty"`
@@ -327,55 +334,382 @@ func (d *Dashboard) noticeListEvents(w http.ResponseWriter, r *http.Request) {
 			req.PageToken = resp.GetNextPageToken()
 		}
 		return json.Marshal(out)
+	}
+	ctx, cancel, ok := d.streamContext(w, r, false) // WatchNotices is counted by the API
+	if !ok {
+		return
+	}
+	defer cancel()
+	nw, err := d.watchNotices(ctx, &cascadev1.WatchNoticesRequest{BreachId: breachID})
+	switch {
+	case status.Code(err) == codes.InvalidArgument:
+		cancel()
+		d.pollEvents(w, r, "notices", fetch)
+		return
+	case errors.Is(err, errLongSnapshot):
+		cancel()
+		d.watchedEvents(w, r, "notices", &cascadev1.WatchNoticesRequest{BreachId: breachID}, fetch)
+		return
+	case err != nil:
+		d.writeError(w, r, err)
+		return
+	}
+	list := noticeRows{}
+	for _, n := range nw.snap {
+		list.put(n)
+	}
+	nw.snap = nil
+	s := startEvents(w, d.now)
+	if s.send("notices", list.marshal()) != nil {
+		return
+	}
+	ping := time.NewTicker(keepAlive)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			d.ended(ctx, s, r)
+			return
+		case <-ping.C:
+			if s.ping() != nil {
+				return
+			}
+		case err := <-nw.ended:
+			d.watchEnded(ctx, s, r, err)
+			return
+		case n := <-nw.pushed:
+			row, changed := list.put(n)
+			switch {
+			case !changed:
+			case row == nil: // the list grew past maxNotices: send it whole
+				if s.send("notices", list.marshal()) != nil {
+					return
+				}
+			default:
+				if s.send("notice_changed", noticeChanged(row)) != nil {
+					return
+				}
+			}
+		}
+	}
+}
+
+// noticeRows is a watched list of notices as the page shows it: in
+// ListNotices order (breach id, then organisation id), each as JSON, the
+// first maxNotices only.
+type noticeRows struct {
+	rows      []noticeRow
+	truncated bool
+}
+
+type noticeRow struct {
+	breach, org string
+	json        json.RawMessage
+}
+
+// put sets n's row, reporting whether the list changed and the row's JSON
+// (nil if n is not in the list, or the list lost its last row to make
+// room for it).
+func (l *noticeRows) put(n *cascadev1.Notice) (json.RawMessage, bool) {
+	i, found := slices.BinarySearchFunc(l.rows, n, func(row noticeRow, n *cascadev1.Notice) int {
+		return cmp.Or(cmp.Compare(row.breach, n.GetBreachId()), cmp.Compare(row.org, n.GetOrgId()))
 	})
+	b := jsonOf(n)
+	switch {
+	case found && bytes.Equal(l.rows[i].json, b):
+		return nil, false
+	case found:
+		l.rows[i].json = b
+		return b, true
+	case i >= maxNotices: // after the part of the list shown
+		return nil, false
+	}
+	l.rows = slices.Insert(l.rows, i, noticeRow{breach: n.GetBreachId(), org: n.GetOrgId(), json: b})
+	if len(l.rows) > maxNotices {
+		l.rows[maxNotices] = noticeRow{}
+		l.rows, l.truncated = l.rows[:maxNotices], true
+		return nil, true
+	}
+	return b, true
+}
+
+// marshal is the list's "notices" event, as ListNotices would fill it.
+func (l *noticeRows) marshal() []byte {
+	out := struct {
+		Notices   []json.RawMessage `json:"notices"`
+		Truncated bool              `json:"truncated,omitempty"`
+	}{Notices: make([]json.RawMessage, len(l.rows)), Truncated: l.truncated}
+	for i, row := range l.rows {
+		out.Notices[i] = row.json
+	}
+	return mustJSON(out)
+}
+
+// noticeChanged is a "notice_changed" event's data.
+func noticeChanged(notice json.RawMessage) []byte {
+	return mustJSON(struct {
+		Notice json.RawMessage `json:"notice"`
+	}{notice})
+}
+
+// errLongSnapshot: a watch's snapshot holds more notices than a view shows.
+var errLongSnapshot = errors.New("more notices than a live view shows")
+
+// noticeWatch is a WatchNotices stream whose snapshot has been read: the
+// notices it pushes after that arrive on pushed, in the order the stream
+// sent them, and its end (an error) on ended.
+type noticeWatch struct {
+	snap   []*cascadev1.Notice
+	pushed chan *cascadev1.Notice
+	ended  chan error
+}
+
+// watchNotices opens WatchNotices for req with its snapshot, reads the
+// snapshot (errLongSnapshot past maxNotices notices) and relays the rest
+// until ctx ends. Each notice it then pushes is newer than what the
+// snapshot or an earlier push had of it: a view made from the watch alone
+// never goes back in time.
+func (d *Dashboard) watchNotices(ctx context.Context, req *cascadev1.WatchNoticesRequest) (*noticeWatch, error) {
+	req.ChangesOnly = false
+	watch, err := d.notices.WatchNotices(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	nw := &noticeWatch{pushed: make(chan *cascadev1.Notice, 16), ended: make(chan error, 1)}
+	for {
+		m, err := watch.Recv() // authorisation happens on the first message
+		if err != nil {
+			return nil, err
+		}
+		if m.GetCaughtUp() != nil {
+			break
+		}
+		if n := m.GetNotice(); n != nil {
+			if len(nw.snap) == maxNotices {
+				return nil, errLongSnapshot
+			}
+			nw.snap = append(nw.snap, n)
+		}
+	}
+	go func() {
+		for {
+			m, err := watch.Recv()
+			if err != nil {
+				nw.ended <- err
+				return
+			}
+			if n := m.GetNotice(); n != nil {
+				select {
+				case nw.pushed <- n:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return nw, nil
+}
+
+// watchEnded ends a view whose watch ended with err: the page is told why.
+func (d *Dashboard) watchEnded(ctx context.Context, s *eventStream, r *http.Request, err error) {
+	if ctx.Err() != nil {
+		d.ended(ctx, s, r)
+		return
+	}
+	_, body := d.errorOf(r, err)
+	_ = s.send("error", mustJSON(body))
+}
+
+// noticePage is what the notice page shows.
+type noticePage struct {
+	notice    *cascadev1.Notice
+	breach    *cascadev1.Breach
+	events    []*cascadev1.NoticeEvent
+	questions []*cascadev1.Question
+}
+
+func (p *noticePage) marshal() []byte {
+	out := struct {
+		Notice    json.RawMessage   `json:"notice"`
+		Breach    json.RawMessage   `json:"breach"`
+		Events    []json.RawMessage `json:"events"`
+		Questions []json.RawMessage `json:"questions"`
+	}{Notice: jsonOf(p.notice), Breach: jsonOf(p.breach), Events: []json.RawMessage{}, Questions: []json.RawMessage{}}
+	for _, e := range p.events {
+		out.Events = append(out.Events, jsonOf(e))
+	}
+	for _, x := range p.questions {
+		out.Questions = append(out.Questions, jsonOf(x))
+	}
+	return mustJSON(out)
+}
+
+// readNoticePage reads the notice page: the notice, its history, its
+// breach (as the caller may see it: redacted for an organisation) and its
+// questions, the four at once (a page waits for the slowest, not the
+// sum). Their errors are taken in a fixed order, so the answer to a
+// refused page does not depend on which read failed first.
+func (d *Dashboard) readNoticePage(ctx context.Context, breachID, orgID string) (*noticePage, error) {
+	id := breachID + "/" + orgID
+	var (
+		n                      *cascadev1.GetNoticeResponse
+		h                      *cascadev1.GetNoticeHistoryResponse
+		b                      *cascadev1.GetBreachResponse
+		qs                     []*cascadev1.Question
+		nErr, hErr, bErr, qErr error
+		wg                     sync.WaitGroup
+	)
+	wg.Go(func() { n, nErr = d.notices.GetNotice(ctx, &cascadev1.GetNoticeRequest{NoticeId: id}) })
+	wg.Go(func() { h, hErr = d.notices.GetNoticeHistory(ctx, &cascadev1.GetNoticeHistoryRequest{NoticeId: id}) })
+	wg.Go(func() { b, bErr = d.breaches.GetBreach(ctx, &cascadev1.GetBreachRequest{BreachId: breachID}) })
+	wg.Go(func() {
+		qs, qErr = d.questions(ctx, &cascadev1.ListQuestionsRequest{BreachId: breachID, OrgId: orgID, PageSize: 500})
+	})
+	wg.Wait()
+	if err := cmp.Or(nErr, hErr, bErr, qErr); err != nil {
+		return nil, err
+	}
+	return &noticePage{notice: n.GetNotice(), breach: b.GetBreach(), events: h.GetEvents(), questions: qs}, nil
 }
 
 // noticeEvents streams one notice with its history, its questions and its
-// breach (as the caller may see it: redacted for an organisation), fetched
-// again when the notice changes (a question asked or answered is a change
-// of the notice) and every slowPoll for the breach's facts.
+// breach as "notice" events, read again when the notice changes (a
+// question asked or answered is a change of the notice) and every slowPoll
+// for the breach's facts. The notice itself is the one WatchNotices
+// pushes: each change is sent at once as a "notice_changed" event,
+// {"notice": ...} (with next_update from the last read), before the rest
+// is read again, and every "notice" event carries the latest pushed
+// notice, so the page never goes back to an older state of it. A caller
+// who cannot watch the notice is polled.
 func (d *Dashboard) noticeEvents(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("breach") + "/" + r.PathValue("org")
-	d.watchedEvents(w, r, "notice", &cascadev1.WatchNoticesRequest{NoticeId: id}, func(ctx context.Context) (json.RawMessage, error) {
-		// The four reads at once: a page waits for the slowest, not the
-		// sum. Their errors are taken in a fixed order, so the answer to a
-		// refused page does not depend on which read failed first.
-		var (
-			n                      *cascadev1.GetNoticeResponse
-			h                      *cascadev1.GetNoticeHistoryResponse
-			b                      *cascadev1.GetBreachResponse
-			qs                     []*cascadev1.Question
-			nErr, hErr, bErr, qErr error
-			wg                     sync.WaitGroup
-		)
-		wg.Go(func() { n, nErr = d.notices.GetNotice(ctx, &cascadev1.GetNoticeRequest{NoticeId: id}) })
-		wg.Go(func() { h, hErr = d.notices.GetNoticeHistory(ctx, &cascadev1.GetNoticeHistoryRequest{NoticeId: id}) })
-		wg.Go(func() {
-			b, bErr = d.breaches.GetBreach(ctx, &cascadev1.GetBreachRequest{BreachId: r.PathValue("breach")})
-		})
-		wg.Go(func() {
-			qs, qErr = d.questions(ctx, &cascadev1.ListQuestionsRequest{BreachId: r.PathValue("breach"), OrgId: r.PathValue("org"), PageSize: 500})
-		})
-		wg.Wait()
-		for _, err := range []error{nErr, hErr, bErr, qErr} {
+	breachID, orgID := r.PathValue("breach"), r.PathValue("org")
+	read := func(ctx context.Context) (*noticePage, error) {
+		c, cancel := context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+		return d.readNoticePage(c, breachID, orgID)
+	}
+	ctx, cancel, ok := d.streamContext(w, r, false) // WatchNotices is counted by the API
+	if !ok {
+		return
+	}
+	defer cancel()
+	nw, err := d.watchNotices(ctx, &cascadev1.WatchNoticesRequest{NoticeId: breachID + "/" + orgID})
+	if status.Code(err) == codes.InvalidArgument {
+		cancel()
+		d.pollEvents(w, r, "notice", func(ctx context.Context) (json.RawMessage, error) {
+			p, err := d.readNoticePage(ctx, breachID, orgID)
 			if err != nil {
 				return nil, err
 			}
+			return p.marshal(), nil
+		})
+		return
+	}
+	if err != nil {
+		d.writeError(w, r, err)
+		return
+	}
+	var pushed *cascadev1.Notice // the latest notice the watch had
+	if len(nw.snap) > 0 {
+		pushed = nw.snap[len(nw.snap)-1]
+	}
+	nw.snap = nil
+	page, err := read(ctx)
+	if err != nil {
+		d.writeError(w, r, err)
+		return
+	}
+	// What the page was last sent: the whole page, and the notice alone.
+	var lastPage, lastNotice []byte
+	nextUpdate := page.notice.GetNextUpdate() // GetNotice's; WatchNotices has none
+	// current is the notice to show: the latest pushed, with next_update.
+	current := func(read *cascadev1.Notice) *cascadev1.Notice {
+		if pushed == nil {
+			return read
 		}
-		out := struct {
-			Notice    json.RawMessage   `json:"notice"`
-			Breach    json.RawMessage   `json:"breach"`
-			Events    []json.RawMessage `json:"events"`
-			Questions []json.RawMessage `json:"questions"`
-		}{Notice: jsonOf(n.GetNotice()), Breach: jsonOf(b.GetBreach()), Events: []json.RawMessage{}, Questions: []json.RawMessage{}}
-		for _, e := range h.GetEvents() {
-			out.Events = append(out.Events, jsonOf(e))
+		n := proto.CloneOf(pushed)
+		n.NextUpdate = nextUpdate
+		return n
+	}
+	page.notice = current(page.notice)
+	lastPage, lastNotice = page.marshal(), jsonOf(page.notice)
+	page = nil
+	s := startEvents(w, d.now)
+	if s.send("notice", lastPage) != nil {
+		return
+	}
+	type result struct {
+		page *noticePage
+		err  error
+	}
+	results := make(chan result, 1)
+	reading, again := false, false
+	reread := func() {
+		if reading {
+			again = true
+			return
 		}
-		for _, x := range qs {
-			out.Questions = append(out.Questions, jsonOf(x))
+		reading = true
+		go func() {
+			p, err := read(ctx)
+			results <- result{p, err}
+		}()
+	}
+	tick := time.NewTicker(max(d.poll, slowPoll))
+	defer tick.Stop()
+	ping := time.NewTicker(keepAlive)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			d.ended(ctx, s, r)
+			return
+		case <-ping.C:
+			if s.ping() != nil {
+				return
+			}
+		case err := <-nw.ended:
+			d.watchEnded(ctx, s, r, err)
+			return
+		case <-tick.C:
+			reread()
+		case n := <-nw.pushed:
+			pushed = n
+			if b := jsonOf(current(nil)); !bytes.Equal(b, lastNotice) {
+				if s.send("notice_changed", noticeChanged(b)) != nil {
+					return
+				}
+				lastNotice = b
+			}
+			reread()
+		case res := <-results:
+			reading = false
+			if ctx.Err() != nil {
+				d.ended(ctx, s, r)
+				return
+			}
+			if res.err != nil {
+				code, body := d.errorOf(r, res.err)
+				if s.send("error", mustJSON(body)) != nil || !transient(code) {
+					return
+				}
+			} else {
+				nextUpdate = res.page.notice.GetNextUpdate()
+				res.page.notice = current(res.page.notice)
+				if b := res.page.marshal(); !bytes.Equal(b, lastPage) {
+					if s.send("notice", b) != nil {
+						return
+					}
+					lastPage = b
+				}
+				lastNotice = jsonOf(res.page.notice)
+			}
+			if again {
+				again = false
+				reread()
+			}
 		}
-		return json.Marshal(out)
-	})
+	}
 }
 
 // breachEvents relays WatchBreach with every notice: first "breach" (the

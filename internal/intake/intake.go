@@ -23,7 +23,9 @@ import (
 	"github.com/cascadehq/cascade/internal/consume"
 	"github.com/cascadehq/cascade/internal/delivery"
 	"github.com/cascadehq/cascade/internal/protoconv"
+	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/store"
+	"github.com/cascadehq/cascade/internal/verify"
 )
 
 // ConsumerName is the durable consumer every daemon shares, so each
@@ -61,6 +63,11 @@ type Config struct {
 	// Promises arms the processor's own clock (nil: no promise timers).
 	Promises PromiseTimers
 	Log      *slog.Logger
+
+	// UpstreamKeys are the keys whose signatures a forwarded breach's
+	// upstream notice may carry: the deployment's own and those of
+	// --upstream-keys (nil: no breach may be forwarded).
+	UpstreamKeys func() signing.KeySet
 
 	// Metrics counts results and times fan-outs (nil: nothing is counted).
 	Metrics Metrics
@@ -100,6 +107,7 @@ type Intake struct {
 	timers  Timers
 
 	promises    PromiseTimers
+	keys        func() signing.KeySet // which upstream signatures to trust
 	metrics     Metrics
 	maxAttempts int
 	retryDelay  time.Duration
@@ -122,6 +130,7 @@ func New(st *store.Store, pub *delivery.Publisher, cfg Config) *Intake {
 		cfg.NIS2 = breach.DefaultNIS2Clocks
 	}
 	return &Intake{st: st, pub: pub, now: cfg.Now, window: cfg.Deadline, nis2: cfg.NIS2, workers: cfg.Workers, ackWait: cfg.AckWait, timers: cfg.Timers, log: cfg.Log, promises: cfg.Promises,
+		keys:        cfg.UpstreamKeys,
 		metrics:     cfg.Metrics,
 		maxAttempts: cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts), retryDelay: cmp.Or(cfg.RetryDelay, time.Second), busyLimit: cmp.Or(cfg.BusyLimit, time.Hour)}
 }
@@ -151,8 +160,9 @@ func (in *Intake) consumer(ctx context.Context) (jetstream.Consumer, error) {
 		MaxDeliver: -1,
 		// Messages waiting for a retry count as pending: room for many, so
 		// failing ones never keep a valid report from being delivered.
-		MaxAckPending:  max(in.workers*4, maxAckPending),
-		FilterSubjects: []string{store.SubjectReport, store.SubjectUpdate},
+		MaxAckPending: max(in.workers*4, maxAckPending),
+		FilterSubjects: []string{store.SubjectReport, store.SubjectUpdate,
+			store.SubjectProcessor + ".*.breach.report", store.SubjectProcessor + ".*.breach.update"},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("intake consumer: %w", err)
@@ -328,12 +338,24 @@ func (in *Intake) breachOf(m jetstream.Msg, md *jetstream.MsgMetadata) breach.Br
 }
 
 func (in *Intake) process(ctx context.Context, m jetstream.Msg, md *jetstream.MsgMetadata) error {
-	if m.Subject() == store.SubjectUpdate {
+	p, isUpdate, ok := store.IntakeSubject(m.Subject())
+	if !ok {
+		return &rejectErr{Rejection{Reason: "malformed", Detail: fmt.Sprintf("%s is not an intake subject", m.Subject())}}
+	}
+	if isUpdate {
 		wire, err := protoconv.DecodeUpdate(m.Data(), m.Headers().Get("Content-Type"))
 		if err != nil {
 			return &rejectErr{Rejection{Reason: "malformed", Detail: err.Error()}}
 		}
 		u := protoconv.Update(wire)
+		// The breach is the publishing processor's: its own id, or its
+		// qualified id; another processor's is a breach it does not have.
+		q, mine := breach.Qualify(p, u.Breach)
+		if !mine {
+			return &rejectErr{Rejection{Reason: "unknown_breach", BreachID: u.Breach, Field: "breach_id",
+				Detail: fmt.Sprintf("breach %s does not exist; report it on %s first", u.Breach, store.ReportSubject(p))}}
+		}
+		u.Breach = q
 		if err := invalidPromise(u.Breach, u.NextUpdateBy, md.Timestamp); err != nil {
 			return err
 		}
@@ -351,7 +373,7 @@ func (in *Intake) process(ctx context.Context, m jetstream.Msg, md *jetstream.Ms
 	if err := invalidPromise(r.ID, r.NextUpdateBy, md.Timestamp); err != nil {
 		return err
 	}
-	_, _, err = in.accept(ctx, &r, md.Sequence.Stream, func() { _ = m.InProgress() })
+	_, _, err = in.accept(ctx, p, &r, md.Sequence.Stream, func() { _ = m.InProgress() })
 	return err
 }
 
@@ -375,9 +397,13 @@ func GeneratedID(at time.Time, seq uint64) breach.BreachID {
 // out, calling progress after each chunk. Rejections are *rejectErr; other
 // errors are transient. It is idempotent: accepting the same report again
 // completes an interrupted fan-out and creates nothing twice.
-func (in *Intake) accept(ctx context.Context, r *breach.Report, seq uint64, progress func()) (*breach.Breach, bool, error) {
+func (in *Intake) accept(ctx context.Context, p breach.ProcessorID, r *breach.Report, seq uint64, progress func()) (*breach.Breach, bool, error) {
 	now := in.now()
-	if err := r.Validate(now); err != nil {
+	err := r.Validate(now)
+	if err == nil {
+		err = r.Qualify(p)
+	}
+	if err != nil {
 		var inv *breach.InvalidError
 		errors.As(err, &inv)
 		rej := Rejection{Reason: "invalid", Detail: err.Error(), BreachID: r.ID, Violations: inv.Violations}
@@ -385,6 +411,9 @@ func (in *Intake) accept(ctx context.Context, r *breach.Report, seq uint64, prog
 			rej.Field = inv.Violations[0].Field
 		}
 		return nil, false, &rejectErr{rej}
+	}
+	if err := in.checkUpstream(ctx, r); err != nil {
+		return nil, false, err
 	}
 	digest := r.Digest()
 	if cur, err := in.st.GetBreach(ctx, r.ID); err == nil {
@@ -445,6 +474,9 @@ func (in *Intake) Check(ctx context.Context, r *breach.Report) (*breach.Breach, 
 	if err := withPromise(r.Validate(in.now()), r.NextUpdateBy, in.now()); err != nil {
 		return nil, capViolations(err)
 	}
+	if err := in.checkUpstream(ctx, r); err != nil {
+		return nil, invalidUpstream(err)
+	}
 	if cur, err := in.st.GetBreach(ctx, r.ID); err == nil {
 		if cur.Digest != r.Digest() {
 			return nil, fmt.Errorf("%w: breach %s was already reported with different content; send follow-up facts as an update", breach.ErrConflict, r.ID)
@@ -463,7 +495,7 @@ func (in *Intake) Check(ctx context.Context, r *breach.Report) (*breach.Breach, 
 		var vs []breach.FieldViolation
 		for i, a := range r.Affected[:min(len(r.Affected), MaxListed)] {
 			vs = append(vs, breach.FieldViolation{Field: fmt.Sprintf("affected[%d].org_id", i), Reason: "unknown_organisation",
-				Detail: fmt.Sprintf("organisation %q is not in the registry", a.Org)})
+				Detail: fmt.Sprintf("organisation %q is not in the registry%s", a.Org, customersOf(r.ID))})
 		}
 		if n := len(r.Affected) - MaxListed; n > 0 {
 			vs = append(vs, breach.FieldViolation{Field: "affected", Reason: "unknown_organisation",
@@ -552,14 +584,90 @@ func (in *Intake) rejectUnknown(ctx context.Context, b *breach.Breach, seq uint6
 		"breach_id", b.ID, "unknown_orgs", len(b.UnknownOrgs), "first_unknown_org_ids", b.UnknownOrgs[:min(len(b.UnknownOrgs), MaxListed)])
 	return publishRejection(ctx, in.st.JetStream(), Rejection{
 		Reason: "unknown_organisations", Partial: true, BreachID: b.ID, UnknownOrgIDs: b.UnknownOrgs, Field: "affected",
-		Detail: fmt.Sprintf("%d affected organisations are not in the registry and got no notice; the %d known ones were notified",
-			len(b.UnknownOrgs), b.NoticeCount),
-		Subject: store.SubjectReport, StreamSeq: seq, At: in.now(),
+		Detail: fmt.Sprintf("%d affected organisations are not in the registry%s and got no notice; the %d known ones were notified",
+			len(b.UnknownOrgs), customersOf(b.ID), b.NoticeCount),
+		Subject: store.ReportSubject(b.ID.Processor()), StreamSeq: seq, At: in.now(),
 	}, "unknown/"+string(b.ID))
 }
 
-// resolve looks up the affected organisations in the registry.
+// checkUpstream verifies the upstream notice a forwarded report carries
+// (verify.Upstream): a registered processor with an organisation id
+// forwards a notice sent to that organisation, signed by a trusted key.
+// It fills in the upstream's fields from its message. A report that fails
+// is rejected (invalid_upstream).
+func (in *Intake) checkUpstream(ctx context.Context, r *breach.Report) error {
+	if r.Upstream == nil {
+		return nil
+	}
+	reject := func(format string, args ...any) error {
+		return &rejectErr{Rejection{Reason: "invalid_upstream", BreachID: r.ID, Field: "upstream", Detail: fmt.Sprintf(format, args...)}}
+	}
+	p := r.ID.Processor()
+	if p == "" {
+		return reject("only a registered processor forwards a notice it received as a customer (the default processor receives none)")
+	}
+	proc, err := in.st.GetProcessor(ctx, p)
+	if errors.Is(err, breach.ErrNotFound) {
+		return reject("processor %s is not in the processor registry", p)
+	}
+	if err != nil {
+		return err
+	}
+	if proc.OrgID == "" {
+		return reject("processor %s has no org_id in the processor registry: it receives no notices it could forward", p)
+	}
+	if in.keys == nil {
+		return reject("this deployment trusts no upstream signatures")
+	}
+	if _, err := verify.Upstream(r.Upstream, in.keys(), proc.OrgID, in.now()); err != nil {
+		return reject("%v", err)
+	}
+	return nil
+}
+
+// customersOf is what "in the registry" means for breach id's processor:
+// among a registered processor's customers.
+func customersOf(id breach.BreachID) string {
+	if p := id.Processor(); p != "" {
+		return " among processor " + string(p) + "'s customers"
+	}
+	return ""
+}
+
+// resolve looks up the affected organisations in the registry. A
+// registered processor's report (r.ID says whose it is) reaches its own
+// customers only: an organisation that is not one is unknown to it, as one
+// not in the registry, and all_customers means every customer of it.
 func (in *Intake) resolve(ctx context.Context, r *breach.Report) (map[breach.OrgID]breach.Org, []breach.OrgID, error) {
+	known, unknown, err := in.resolveAll(ctx, r)
+	if err != nil || r.ID.Processor() == "" {
+		return known, unknown, err
+	}
+	p, err := in.st.GetProcessor(ctx, r.ID.Processor())
+	if errors.Is(err, breach.ErrNotFound) {
+		return nil, nil, &rejectErr{Rejection{Reason: "unknown_processor", BreachID: r.ID,
+			Detail: fmt.Sprintf("processor %s is not in the processor registry", r.ID.Processor())}}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.AllCustomers {
+		return known, unknown, nil
+	}
+	for id := range known {
+		if !p.HasCustomer(id) {
+			delete(known, id)
+			if !r.AllCustomers || slices.ContainsFunc(r.Affected, func(a breach.Affected) bool { return a.Org == id }) {
+				unknown = append(unknown, id)
+			}
+		}
+	}
+	slices.Sort(unknown)
+	return known, slices.Compact(unknown), nil
+}
+
+// resolveAll looks up the affected organisations in the whole registry.
+func (in *Intake) resolveAll(ctx context.Context, r *breach.Report) (map[breach.OrgID]breach.Org, []breach.OrgID, error) {
 	known := map[breach.OrgID]breach.Org{}
 	var unknown []breach.OrgID
 	// Beyond a few hundred ids, one pass over the registry beats a lookup each.

@@ -107,7 +107,8 @@ func publishRejection(ctx context.Context, js jetstream.JetStream, r Rejection, 
 	if err != nil {
 		return err
 	}
-	if _, err := js.Publish(ctx, store.SubjectRejected, data, jetstream.WithMsgID(msgID)); err != nil {
+	p, _, _ := store.IntakeSubject(r.Subject) // a processor's rejections are its own
+	if _, err := js.Publish(ctx, store.RejectedSubject(p), data, jetstream.WithMsgID(msgID)); err != nil {
 		return fmt.Errorf("publish rejection: %w", err)
 	}
 	return nil

@@ -26,8 +26,14 @@ func (in *Intake) CheckUpdate(ctx context.Context, u *breach.Update) (*breach.Br
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := in.checkUpstreamUpdate(ctx, b, u); err != nil {
+		return nil, nil, invalidUpstream(err)
+	}
 	if r := b.RevisionByDigest(u.Digest()); r != nil {
 		return b, r, nil
+	}
+	if err := upstreamOrder(b, u); err != nil {
+		return nil, nil, invalidUpstream(err)
 	}
 	if _, _, _, err := in.targets(ctx, b, u); err != nil {
 		return nil, nil, err
@@ -50,9 +56,12 @@ func (in *Intake) acceptUpdate(ctx context.Context, u *breach.Update, seq uint64
 	b, err := in.st.GetBreach(ctx, u.Breach)
 	if errors.Is(err, breach.ErrNotFound) {
 		return nil, 0, &rejectErr{Rejection{Reason: "unknown_breach", BreachID: u.Breach, Field: "breach_id",
-			Detail: fmt.Sprintf("breach %s does not exist; report it on %s first", u.Breach, store.SubjectReport)}}
+			Detail: fmt.Sprintf("breach %s does not exist; report it on %s first", u.Breach, store.ReportSubject(u.Breach.Processor()))}}
 	}
 	if err != nil {
+		return nil, 0, err
+	}
+	if err := in.checkUpstreamUpdate(ctx, b, u); err != nil {
 		return nil, 0, err
 	}
 	digest := u.Digest()
@@ -68,6 +77,9 @@ func (in *Intake) acceptUpdate(ctx context.Context, u *breach.Update, seq uint64
 		}
 		return b, r.Number, nil
 	}
+	if err := upstreamOrder(b, u); err != nil {
+		return nil, 0, err
+	}
 	if !b.FanoutComplete || slices.ContainsFunc(b.Revisions, func(r breach.Revision) bool { return !r.FanoutComplete }) {
 		return nil, 0, errBusy
 	}
@@ -80,7 +92,7 @@ func (in *Intake) acceptUpdate(ctx context.Context, u *breach.Update, seq uint64
 		return nil, 0, err
 	}
 	// Newly affected organisations: known, and not notified before.
-	known, unknown, err := in.resolve(ctx, &breach.Report{Affected: u.AddAffected})
+	known, unknown, err := in.resolve(ctx, &breach.Report{ID: b.ID, Affected: u.AddAffected})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -132,7 +144,7 @@ func (in *Intake) acceptUpdate(ctx context.Context, u *breach.Update, seq uint64
 	if len(unknown) > 0 {
 		if err := publishRejection(ctx, in.st.JetStream(), Rejection{
 			Reason: "unknown_organisations", Partial: true, BreachID: b.ID, UnknownOrgIDs: unknown, Field: "add_affected",
-			Detail:  fmt.Sprintf("%d organisations added by revision %d are not in the registry and got no notice", len(unknown), rev),
+			Detail:  fmt.Sprintf("%d organisations added by revision %d are not in the registry%s and got no notice", len(unknown), rev, customersOf(b.ID)),
 			Subject: store.SubjectUpdate, StreamSeq: seq, At: in.now(),
 		}, fmt.Sprintf("unknown/%s/%d", b.ID, rev)); err != nil {
 			return nil, 0, err
@@ -142,4 +154,46 @@ func (in *Intake) acceptUpdate(ctx context.Context, u *breach.Update, seq uint64
 		return nil, 0, err
 	}
 	return b, rev, nil
+}
+
+// checkUpstreamUpdate verifies the upstream notice an update of forwarded
+// breach b carries (checkUpstream), filling in its fields.
+func (in *Intake) checkUpstreamUpdate(ctx context.Context, b *breach.Breach, u *breach.Update) error {
+	if u.Upstream == nil {
+		return nil
+	}
+	if b.Report.Upstream == nil {
+		return &rejectErr{Rejection{Reason: "invalid_upstream", BreachID: b.ID, Field: "upstream",
+			Detail: fmt.Sprintf("breach %s forwards no upstream notice; forward one with a new breach", b.ID)}}
+	}
+	return in.checkUpstream(ctx, &breach.Report{ID: b.ID, Upstream: u.Upstream})
+}
+
+// upstreamOrder checks that an update's upstream notice is a later
+// revision of the notice breach b forwards.
+func upstreamOrder(b *breach.Breach, u *breach.Update) error {
+	if u.Upstream == nil {
+		return nil
+	}
+	cur := b.Facts().Upstream
+	reject := func(format string, args ...any) error {
+		return &rejectErr{Rejection{Reason: "invalid_upstream", BreachID: b.ID, Field: "upstream", Detail: fmt.Sprintf(format, args...)}}
+	}
+	switch {
+	case u.Upstream.Notice != cur.Notice:
+		return reject("breach %s forwards notice %s, not %s", b.ID, cur.Notice, u.Upstream.Notice)
+	case u.Upstream.Revision <= cur.Revision:
+		return reject("breach %s carries revision %d of notice %s already; revision %d is not later", b.ID, cur.Revision, cur.Notice, u.Upstream.Revision)
+	}
+	return nil
+}
+
+// invalidUpstream turns a rejection of an upstream notice into the domain
+// error the API answers with (InvalidArgument on field upstream).
+func invalidUpstream(err error) error {
+	var rej *rejectErr
+	if errors.As(err, &rej) {
+		return breach.Invalid("upstream", rej.r.Reason, "%s", rej.r.Detail)
+	}
+	return err
 }

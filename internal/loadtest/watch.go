@@ -209,6 +209,9 @@ func (r *runner) watchOnce(ctx context.Context, rep int) (watchRep, error) {
 	if res.dups > 0 {
 		r.rep.notef("%s: %d changes shown twice, e.g. %v", label, res.dups, end.Watch.DupWhat)
 	}
+	if res.reconnects > 0 {
+		r.rep.notef("%s: %d view reconnections, e.g. %v", label, res.reconnects, end.Watch.ReconnWhat)
+	}
 	if len(end.Watch.Errors) > 0 {
 		r.rep.notef("%s: watcher errors: %v", label, end.Watch.Errors)
 	}

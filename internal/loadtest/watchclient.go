@@ -56,6 +56,7 @@ type watchResult struct {
 	DupWhat     []string `json:"dup_what,omitempty"`
 	Events      int64    `json:"events"`
 	Reconnects  int      `json:"reconnects"`
+	ReconnWhat  []string `json:"reconnect_what,omitempty"`
 	Errors      []string `json:"errors,omitempty"`
 	Views       int      `json:"views"`
 	Streams     int      `json:"streams"`
@@ -136,6 +137,9 @@ type liveView struct {
 	identical  int
 	events     int64
 	reconnects int
+	why        []string  // the first reconnections' reasons
+	lastError  string    // the last transient "error" event on this connection
+	opened     time.Time // when run began
 	err        error
 }
 
@@ -153,6 +157,9 @@ func (v *liveView) path() string {
 func (v *liveView) run(ctx context.Context, hc *http.Client, base string) {
 	defer close(v.done)
 	defer v.markFirst()
+	v.mu.Lock()
+	v.opened = time.Now()
+	v.mu.Unlock()
 	delay := time.Second
 	for ctx.Err() == nil {
 		err := v.read(ctx, hc, base)
@@ -168,6 +175,13 @@ func (v *liveView) run(ctx context.Context, hc *http.Client, base string) {
 		}
 		v.mu.Lock()
 		v.reconnects++
+		if len(v.why) < 2 {
+			why := fmt.Sprintf("%s view of %s after %.1fs: %v", v.kind, v.org, time.Since(v.opened).Seconds(), err)
+			if v.lastError != "" {
+				why += " (after the error event " + v.lastError + ")"
+			}
+			v.why = append(v.why, why)
+		}
 		v.mu.Unlock()
 		select {
 		case <-ctx.Done():
@@ -197,6 +211,7 @@ func (v *liveView) read(ctx context.Context, hc *http.Client, base string) error
 	defer res.Body.Close()
 	v.mu.Lock()
 	v.lastData = nil // a new connection starts with a snapshot
+	v.lastError = ""
 	v.mu.Unlock()
 	if res.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
@@ -253,6 +268,9 @@ func (v *liveView) handle(event string, data []byte, at time.Time) error {
 		}
 		_ = json.Unmarshal(data, &e)
 		if e.Code == "UNAVAILABLE" || e.Code == "DEADLINE_EXCEEDED" {
+			v.mu.Lock()
+			v.lastError = string(data)
+			v.mu.Unlock()
 			return nil
 		}
 		return &fatalErr{fmt.Sprintf("%s view of %s: error event: %s", v.kind, v.org, data)}
@@ -267,7 +285,7 @@ func (v *liveView) handle(event string, data []byte, at time.Time) error {
 			return &fatalErr{fmt.Sprintf("decode %s event: %v", event, err)}
 		}
 		ns = body.Notices
-	case "notice":
+	case "notice", "notice_changed": // the page whole, or one notice as it changed (page and list)
 		var body struct {
 			Notice noticeJSON `json:"notice"`
 		}
@@ -644,6 +662,11 @@ func (w *watcher) totals() *watchResult {
 		v.mu.Lock()
 		res.Events += v.events
 		res.Reconnects += v.reconnects
+		for _, why := range v.why {
+			if len(res.ReconnWhat) < 10 {
+				res.ReconnWhat = append(res.ReconnWhat, why)
+			}
+		}
 		if v.err != nil {
 			res.Errors = append(res.Errors, v.err.Error())
 		}

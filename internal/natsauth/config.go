@@ -3,6 +3,8 @@ package natsauth
 import (
 	"fmt"
 	"strings"
+
+	"github.com/cascadehq/cascade/internal/breach"
 )
 
 // ConfigFile is the name of the rendered server configuration in a
@@ -48,16 +50,37 @@ func (s Set) Config() string {
 
 	fmt.Fprintf(&b, "  %s {\n    jetstream: enabled\n", Account)
 	writeUsers(&b, append([]Credentials{s.Daemon}, s.Orgs...))
+	// Who imports what: the vendor everything of its own; every
+	// registered processor the key set and the shadow, and its own intake
+	// and rejection subjects only.
+	shared := []string{VendorAccount}
+	for _, c := range s.Processors {
+		shared = append(shared, ProcessorAccount(c.Processor))
+	}
 	b.WriteString("    exports = [\n")
 	for _, i := range append(vendorServices(), vendorShadow) {
 		rt := ""
 		if i.stream {
 			rt = ", response_type: stream"
 		}
-		fmt.Fprintf(&b, "      { service: \"%s\"%s, accounts: [%s] }\n", i.subject, rt, VendorAccount)
+		to := []string{VendorAccount}
+		if i == vendorShadow {
+			to = shared
+		}
+		fmt.Fprintf(&b, "      { service: \"%s\"%s, accounts: [%s] }\n", i.subject, rt, strings.Join(to, ", "))
 	}
 	for _, subj := range vendorStreams() {
-		fmt.Fprintf(&b, "      { stream: \"%s\", accounts: [%s] }\n", subj, VendorAccount)
+		to := []string{VendorAccount}
+		if subj == subjectKeys {
+			to = shared
+		}
+		fmt.Fprintf(&b, "      { stream: \"%s\", accounts: [%s] }\n", subj, strings.Join(to, ", "))
+	}
+	for _, c := range s.Processors {
+		acct, ns := ProcessorAccount(c.Processor), processorNamespace(c.Processor)
+		fmt.Fprintf(&b, "      { service: \"%s.breach.report\", accounts: [%s] }\n", ns, acct)
+		fmt.Fprintf(&b, "      { service: \"%s.breach.update\", accounts: [%s] }\n", ns, acct)
+		fmt.Fprintf(&b, "      { stream: \"%s.breach.rejected\", accounts: [%s] }\n", ns, acct)
 	}
 	b.WriteString("    ]\n  }\n")
 
@@ -70,9 +93,37 @@ func (s Set) Config() string {
 	for _, subj := range vendorStreams() {
 		fmt.Fprintf(&b, "      { stream: { account: %s, subject: \"%s\" } }\n", Account, subj)
 	}
-	b.WriteString("    ]\n  }\n}\n")
+	b.WriteString("    ]\n  }\n")
+
+	// A registered processor publishes on cascade.breach.report and
+	// .update in its own account; they arrive on its own intake subjects.
+	for _, c := range s.Processors {
+		acct, ns := ProcessorAccount(c.Processor), processorNamespace(c.Processor)
+		fmt.Fprintf(&b, "  %s {\n", acct)
+		writeUsers(&b, []Credentials{c})
+		b.WriteString("    imports = [\n")
+		fmt.Fprintf(&b, "      { service: { account: %s, subject: \"%s.breach.report\" }, to: \"%s\" }\n", Account, ns, subjectReport)
+		fmt.Fprintf(&b, "      { service: { account: %s, subject: \"%s.breach.update\" }, to: \"%s\" }\n", Account, ns, subjectUpdate)
+		fmt.Fprintf(&b, "      { service: { account: %s, subject: \"%s\" } }\n", Account, vendorShadow.subject)
+		fmt.Fprintf(&b, "      { stream: { account: %s, subject: \"%s.breach.rejected\" }, to: \"%s\" }\n", Account, ns, subjectRejected)
+		fmt.Fprintf(&b, "      { stream: { account: %s, subject: \"%s\" } }\n", Account, subjectKeys)
+		b.WriteString("    ]\n  }\n")
+	}
+	b.WriteString("}\n")
 	return b.String()
 }
+
+// ProcessorAccount is the NATS account of registered processor id's
+// vendor user: CASCADE_PROCESSOR_ and the id in upper case with its
+// hyphens as underscores (one account per processor; ids have no
+// underscore, so no two share one).
+func ProcessorAccount(id breach.ProcessorID) string {
+	return "CASCADE_PROCESSOR_" + strings.ToUpper(strings.ReplaceAll(string(id), "-", "_"))
+}
+
+// processorNamespace is where a registered processor's intake and
+// rejection subjects are in Account (internal/store.SubjectProcessor).
+func processorNamespace(id breach.ProcessorID) string { return "cascade.processor." + string(id) }
 
 // vendorShadow is imported by VendorAccount only so that the server does
 // not answer the vendor's JetStream API requests itself: an account

@@ -20,7 +20,10 @@ const (
 	DaemonSeedFile = "daemon.nk"
 	VendorSeedFile = "vendor.nk"
 	OrgsDir        = "orgs" // orgs/<organisation id>.nk
-	seedExt        = ".nk"
+	// ProcessorsDir holds the registered processors' vendor users:
+	// processors/<processor id>.nk.
+	ProcessorsDir = "processors"
+	seedExt       = ".nk"
 )
 
 // SeedFile is the path of c's seed file relative to a credentials directory.
@@ -30,6 +33,8 @@ func (c Credentials) SeedFile() string {
 		return DaemonSeedFile
 	case RoleVendor:
 		return VendorSeedFile
+	case RoleProcessor:
+		return filepath.Join(ProcessorsDir, string(c.Processor)+seedExt)
 	}
 	return filepath.Join(OrgsDir, string(c.Org)+seedExt)
 }
@@ -105,6 +110,11 @@ func (s Set) WriteDir(dir string) error {
 	if err := os.MkdirAll(filepath.Join(dir, OrgsDir), 0o700); err != nil {
 		return fmt.Errorf("natsauth: %w", err)
 	}
+	if len(s.Processors) > 0 {
+		if err := os.MkdirAll(filepath.Join(dir, ProcessorsDir), 0o700); err != nil {
+			return fmt.Errorf("natsauth: %w", err)
+		}
+	}
 	if err := forEach(len(missing), ioWorkers, func(i int) error {
 		return writeNew(filepath.Join(dir, missing[i].SeedFile()), append(slices.Clone(missing[i].Seed), '\n'))
 	}); err != nil {
@@ -115,6 +125,11 @@ func (s Set) WriteDir(dir string) error {
 	if len(missing) > 0 {
 		if err := syncDir(filepath.Join(dir, OrgsDir)); err != nil {
 			return err
+		}
+		if len(s.Processors) > 0 {
+			if err := syncDir(filepath.Join(dir, ProcessorsDir)); err != nil {
+				return err
+			}
 		}
 		if err := syncDir(dir); err != nil {
 			return err
@@ -260,14 +275,53 @@ func LoadDir(dir string) (Set, error) {
 		return Set{}, err
 	}
 	slices.SortFunc(s.Orgs, func(a, b Credentials) int { return strings.Compare(string(a.Org), string(b.Org)) })
+	procs, err := processorSeedFiles(dir)
+	if err != nil {
+		return Set{}, err
+	}
+	for _, id := range procs {
+		c, err := loadSeed(dir, ProcessorName(id), RoleProcessor, "", id)
+		if err != nil {
+			return Set{}, err
+		}
+		s.Processors = append(s.Processors, c)
+	}
 	if err := s.validate(); err != nil {
 		return Set{}, err
 	}
 	return s, nil
 }
 
-func loadSeed(dir, name, role string, org breach.OrgID) (Credentials, error) {
+// processorSeedFiles lists the processors with a seed file in
+// dir/ProcessorsDir, in id order.
+func processorSeedFiles(dir string) ([]breach.ProcessorID, error) {
+	entries, err := os.ReadDir(filepath.Join(dir, ProcessorsDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("natsauth: %w", err)
+	}
+	var ids []breach.ProcessorID
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), seedExt)
+		if !ok || e.IsDir() || strings.HasPrefix(name, ".") {
+			continue
+		}
+		id, err := breach.ParseProcessorID(name)
+		if err != nil {
+			return nil, fmt.Errorf("natsauth: %s: %w", filepath.Join(dir, ProcessorsDir, e.Name()), err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+func loadSeed(dir, name, role string, org breach.OrgID, proc ...breach.ProcessorID) (Credentials, error) {
 	c := Credentials{Name: name, Role: role, Org: org}
+	if len(proc) > 0 {
+		c.Processor = proc[0]
+	}
 	path := filepath.Join(dir, c.SeedFile())
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -281,6 +335,9 @@ func loadSeed(dir, name, role string, org breach.OrgID) (Credentials, error) {
 	defer kp.Wipe()
 	c, err = fromKeyPair(name, role, org, kp)
 	c.file = path
+	if len(proc) > 0 {
+		c.Processor = proc[0]
+	}
 	return c, err
 }
 

@@ -85,13 +85,19 @@ const (
 	RoleDaemon = "daemon"
 	RoleVendor = "vendor"
 	RoleOrg    = "org"
+	// RoleProcessor is a registered processor's vendor user: in an account
+	// of its own (ProcessorAccount), where cascade.breach.report and
+	// .update lead to its own intake subjects, so what it publishes is its
+	// own whatever the payload says.
+	RoleProcessor = "processor"
 )
 
 // User names.
 const (
-	DaemonName = "cascade-daemon"
-	VendorName = "cascade-vendor"
-	orgPrefix  = "org-"
+	DaemonName      = "cascade-daemon"
+	VendorName      = "cascade-vendor"
+	orgPrefix       = "org-"
+	processorPrefix = "processor-"
 )
 
 // Subjects and JetStream names the permissions refer to. They must agree
@@ -117,6 +123,7 @@ const (
 type Credentials struct {
 	Name, Role string
 	Org        breach.OrgID
+	Processor  breach.ProcessorID // for RoleProcessor
 	Seed       []byte
 	Public     string
 
@@ -129,6 +136,54 @@ type Set struct {
 	Daemon, Vendor Credentials
 	// Orgs are ordered by organisation id.
 	Orgs []Credentials
+	// Processors are the registered processors' vendor users, ordered by
+	// processor id.
+	Processors []Credentials
+}
+
+// ProcessorName is the user name of registered processor id.
+func ProcessorName(id breach.ProcessorID) string { return processorPrefix + string(id) }
+
+// UpdateProcessors returns s with a user for every processor in ids that
+// has none (existing users keep their keys; none is removed).
+func (s Set) UpdateProcessors(ids []breach.ProcessorID) (Set, error) {
+	out := s
+	out.Processors = slices.Clone(s.Processors)
+	have := map[breach.ProcessorID]bool{}
+	for _, c := range out.Processors {
+		have[c.Processor] = true
+	}
+	for _, id := range ids {
+		if !id.Valid() {
+			return Set{}, fmt.Errorf("natsauth: processor id %q does not match %s", id, breach.ProcessorIDPattern)
+		}
+		if have[id] {
+			continue
+		}
+		have[id] = true
+		kp, err := nkeys.CreateUser()
+		if err != nil {
+			return Set{}, fmt.Errorf("natsauth: create nkey for %s: %w", ProcessorName(id), err)
+		}
+		c, err := fromKeyPair(ProcessorName(id), RoleProcessor, "", kp)
+		if err != nil {
+			return Set{}, err
+		}
+		c.Processor = id
+		out.Processors = append(out.Processors, c)
+	}
+	slices.SortFunc(out.Processors, func(a, b Credentials) int { return strings.Compare(string(a.Processor), string(b.Processor)) })
+	return out, nil
+}
+
+// Processor returns the credentials of registered processor id.
+func (s Set) Processor(id breach.ProcessorID) (Credentials, bool) {
+	for _, c := range s.Processors {
+		if c.Processor == id {
+			return c, true
+		}
+	}
+	return Credentials{}, false
 }
 
 // OrgName is the user name of organisation id.
@@ -153,7 +208,7 @@ func Generate(orgs []breach.Org) (Set, error) {
 // organisations no longer in orgs are kept (the registry is upserted, never
 // shrunk; to revoke a user, delete its seed file and load the directory).
 func (s Set) Update(orgs []breach.Org) (Set, error) {
-	out := Set{Daemon: s.Daemon, Vendor: s.Vendor, Orgs: slices.Clone(s.Orgs)}
+	out := Set{Daemon: s.Daemon, Vendor: s.Vendor, Orgs: slices.Clone(s.Orgs), Processors: s.Processors}
 	var err error
 	if out.Daemon.Public == "" {
 		if out.Daemon, err = newCredentials(DaemonName, RoleDaemon, ""); err != nil {
@@ -214,9 +269,10 @@ func fromKeyPair(name, role string, org breach.OrgID, kp nkeys.KeyPair) (Credent
 	return Credentials{Name: name, Role: role, Org: org, Seed: slices.Clone(seed), Public: pub, derived: true}, nil
 }
 
-// All is the daemon, the vendor, then every organisation.
+// All is the daemon, the vendor, every organisation, then every
+// registered processor.
 func (s Set) All() []Credentials {
-	return append([]Credentials{s.Daemon, s.Vendor}, s.Orgs...)
+	return append(append([]Credentials{s.Daemon, s.Vendor}, s.Orgs...), s.Processors...)
 }
 
 // Org returns the credentials of organisation id.
@@ -260,6 +316,16 @@ func (s Set) validate() error {
 			return fmt.Errorf("natsauth: user %s among the organisations has role %q", c.Name, c.Role)
 		}
 	}
+	procs := map[breach.ProcessorID]bool{}
+	for _, c := range s.Processors {
+		if c.Role != RoleProcessor || !c.Processor.Valid() || c.Name != ProcessorName(c.Processor) {
+			return fmt.Errorf("natsauth: processor user %q (processor %q) is not named processor-<processor id>", c.Name, c.Processor)
+		}
+		if procs[c.Processor] {
+			return fmt.Errorf("natsauth: processor %s has two users", c.Processor)
+		}
+		procs[c.Processor] = true
+	}
 	return nil
 }
 
@@ -279,6 +345,18 @@ func (c Credentials) Permissions() *server.Permissions {
 			},
 			Subscribe: &server.SubjectPermission{
 				Allow: append(vendorStreams(), c.InboxPrefix()+".>"),
+			},
+		}
+	case RoleProcessor:
+		// In its own account, cascade.breach.report and .update are its
+		// own intake subjects (ProcessorAccount's imports).
+		return &server.Permissions{
+			Publish: &server.SubjectPermission{
+				Allow: []string{subjectReport, subjectUpdate},
+				Deny:  []string{"cascade.notice.>", "cascade.ledger.>", "cascade.timer.>", "$KV.>", "$JS.ACK.>", "$JS.API.>"},
+			},
+			Subscribe: &server.SubjectPermission{
+				Allow: []string{subjectRejected, subjectKeys, c.InboxPrefix() + ".>"},
 			},
 		}
 	case RoleOrg:

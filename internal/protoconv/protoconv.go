@@ -86,6 +86,7 @@ func Report(r *cascadev1.BreachReport) breach.Report {
 			Phone: r.GetContact().GetPhone(),
 		},
 		SubjectNotice: SubjectNotice(r.GetSubjectNotice()),
+		Upstream:      Upstream(r.GetUpstream()),
 	}
 	out.NextUpdateBy = ts(r.GetNextUpdateBy())
 	for _, a := range r.GetAffected() {
@@ -113,6 +114,7 @@ func ReportProto(r *breach.Report) *cascadev1.BreachReport {
 		AdviceToControllers: r.AdviceToControllers,
 		Contact:             &cascadev1.Contact{Name: r.Contact.Name, Email: r.Contact.Email, Phone: r.Contact.Phone},
 		SubjectNotice:       SubjectNoticeProto(r.SubjectNotice),
+		Upstream:            UpstreamProto(r.Upstream),
 	}
 	out.NextUpdateBy = pts(r.NextUpdateBy)
 	for _, a := range r.Affected {
@@ -125,6 +127,7 @@ func ReportProto(r *breach.Report) *cascadev1.BreachReport {
 func BreachProto(b *breach.Breach) *cascadev1.Breach {
 	out := &cascadev1.Breach{
 		Id:             string(b.ID),
+		ProcessorId:    string(b.ID.Processor()),
 		Revision:       int32(b.Latest()),
 		Report:         ReportProto(&b.Report),
 		ReceivedAt:     pts(b.ReceivedAt),
@@ -154,6 +157,7 @@ func NoticeProto(n *breach.Notice, now time.Time) *cascadev1.Notice {
 	out := &cascadev1.Notice{
 		Id:                   n.ID.String(),
 		BreachId:             string(n.ID.Breach),
+		ProcessorId:          string(n.ID.Breach.Processor()),
 		OrgId:                string(n.ID.Org),
 		OrgName:              n.OrgName,
 		State:                StateProto(n.State),

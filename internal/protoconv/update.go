@@ -101,6 +101,7 @@ func Update(u *cascadev1.BreachUpdate) breach.Update {
 	}
 	out.NextUpdateBy = ts(u.GetNextUpdateBy())
 	out.SubjectNotice = SubjectNotice(u.GetSubjectNotice())
+	out.Upstream = Upstream(u.GetUpstream())
 	for _, w := range u.GetWithdraw() {
 		out.Withdraw = append(out.Withdraw, breach.WithdrawOrganisation{Org: breach.OrgID(w.GetOrgId()), Statement: w.GetStatement()})
 	}
@@ -122,6 +123,7 @@ func UpdateProto(u *breach.Update) *cascadev1.BreachUpdate {
 	}
 	out.NextUpdateBy = pts(u.NextUpdateBy)
 	out.SubjectNotice = SubjectNoticeProto(u.SubjectNotice)
+	out.Upstream = UpstreamProto(u.Upstream)
 	for _, w := range u.Withdraw {
 		out.Withdraw = append(out.Withdraw, &cascadev1.WithdrawOrganisation{OrgId: string(w.Org), Statement: w.Statement})
 	}
@@ -248,5 +250,5 @@ func PrincipalProto(p *breach.Principal) *cascadev1.Principal {
 		return nil
 	}
 	return &cascadev1.Principal{Kind: string(p.Kind), Id: p.ID, Label: p.Label, Role: p.Role, OrgId: string(p.Org),
-		Subject: p.Subject, Display: p.String()}
+		Subject: p.Subject, Display: p.String(), ProcessorId: string(p.Processor)}
 }

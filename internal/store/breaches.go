@@ -206,15 +206,15 @@ func (s *Store) UpdateBreach(ctx context.Context, id breach.BreachID, fn func(*b
 }
 
 // ListBreaches returns up to limit breaches with ids after `after`, in id
-// order, and whether more follow.
-func (s *Store) ListBreaches(ctx context.Context, after breach.BreachID, limit int) ([]*breach.Breach, bool, error) {
+// order, and whether more follow; keep (nil: all) selects by id.
+func (s *Store) ListBreaches(ctx context.Context, after breach.BreachID, limit int, keep func(breach.BreachID) bool) ([]*breach.Breach, bool, error) {
 	lister, err := s.breaches.ListKeys(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("list breaches: %w", err)
 	}
 	var ids []string
 	for k := range lister.Keys() {
-		if k > string(after) {
+		if k > string(after) && (keep == nil || keep(breach.BreachID(k))) {
 			ids = append(ids, k)
 		}
 	}

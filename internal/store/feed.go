@@ -68,10 +68,13 @@ func NewNoticeFeed(st *Store, maxPending int, log *slog.Logger) *NoticeFeed {
 type NoticeFilter struct {
 	Breach breach.BreachID
 	Org    breach.OrgID
+	// Keep, if not nil, narrows it further by breach (e.g. one
+	// processor's breaches).
+	Keep func(breach.BreachID) bool
 }
 
 func (f NoticeFilter) match(id breach.NoticeID) bool {
-	return (f.Breach == "" || f.Breach == id.Breach) && (f.Org == "" || f.Org == id.Org)
+	return (f.Breach == "" || f.Breach == id.Breach) && (f.Org == "" || f.Org == id.Org) && (f.Keep == nil || f.Keep(id.Breach))
 }
 
 // feedItem is a notice's state with what it reflects: its record at
@@ -556,6 +559,9 @@ func (s *Store) noticesAt(ctx context.Context, f NoticeFilter) ([]noticeAt, erro
 		if err != nil {
 			return nil, err
 		}
+	}
+	if f.Keep != nil {
+		out = slices.DeleteFunc(out, func(a noticeAt) bool { return !f.Keep(a.n.ID.Breach) })
 	}
 	rounds := map[chunkKey][]ReminderRound{}
 	for i := range out {

@@ -226,51 +226,88 @@ func (s *Store) multiGetNotices(ctx context.Context, ids []breach.NoticeID) ([]V
 		subjects[i] = noticeSubject(id)
 		at[subjects[i]] = i
 	}
-	req, err := json.Marshal(struct {
+	_, _, err := s.directGet(ctx, struct {
 		MultiLast []string `json:"multi_last"`
 		Batch     int      `json:"batch"`
-	}{subjects, len(subjects)})
+	}{subjects, len(subjects)}, func(subject string, seq uint64, data []byte) error {
+		i, ok := at[subject]
+		if !ok {
+			return fmt.Errorf("unexpected subject %q", subject)
+		}
+		c, err := DecodeChange(data)
+		if err != nil {
+			return fmt.Errorf("notice %s: %w", ids[i], err)
+		}
+		out[i] = Version{Notice: &c.Notice, Seq: seq}
+		return nil
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read notices: %w", err)
+	}
+	return out, nil
+}
+
+// directGet sends one JetStream direct-get request (req: its JSON body)
+// for the ledger and passes each message of the answer to fn; the answer
+// streams to an inbox and ends with a 204 status that says how many
+// messages matching the request remain after the last one sent (pending,
+// last). None found (404) is no error.
+func (s *Store) directGet(ctx context.Context, req any, fn func(subject string, seq uint64, data []byte) error) (pending, last uint64, err error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return 0, 0, err
 	}
 	inbox := s.nc.NewInbox()
 	sub, err := s.nc.SubscribeSync(inbox)
 	if err != nil {
-		return nil, err
+		return 0, 0, err
 	}
 	defer func() { _ = sub.Unsubscribe() }()
-	if err := s.nc.PublishRequest("$JS.API.DIRECT.GET."+StreamLedger, inbox, req); err != nil {
-		return nil, err
+	if err := s.nc.PublishRequest("$JS.API.DIRECT.GET."+StreamLedger, inbox, body); err != nil {
+		return 0, 0, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
 		m, err := sub.NextMsgWithContext(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("read notices: %w", err)
+			return 0, 0, err
 		}
 		switch st := m.Header.Get("Status"); st {
 		case "":
 		case "204": // end of batch
-			return out, nil
-		case "404": // none of them exists
-			return out, nil
+			pending, _ = strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
+			last, _ = strconv.ParseUint(m.Header.Get(jetstream.LastSequenceHeader), 10, 64)
+			return pending, last, nil
+		case "404": // nothing matches
+			return 0, 0, nil
 		default:
-			return nil, fmt.Errorf("read notices: status %s %s", st, m.Header.Get("Description"))
-		}
-		i, ok := at[m.Header.Get(jetstream.SubjectHeader)]
-		if !ok {
-			return nil, fmt.Errorf("read notices: unexpected subject %q", m.Header.Get(jetstream.SubjectHeader))
+			return 0, 0, fmt.Errorf("status %s %s", st, m.Header.Get("Description"))
 		}
 		seq, err := strconv.ParseUint(m.Header.Get(jetstream.SequenceHeader), 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("read notices: sequence of %s: %w", ids[i], err)
+			return 0, 0, fmt.Errorf("sequence of %s: %w", m.Header.Get(jetstream.SubjectHeader), err)
 		}
-		c, err := DecodeChange(m.Data)
-		if err != nil {
-			return nil, fmt.Errorf("notice %s: %w", ids[i], err)
+		if err := fn(m.Header.Get(jetstream.SubjectHeader), seq, m.Data); err != nil {
+			return 0, 0, err
 		}
-		out[i] = Version{Notice: &c.Notice, Seq: seq}
+	}
+}
+
+// readSubject passes every ledger message on subject (no wildcard) to fn,
+// oldest first, with direct gets of up to batch messages, no consumer.
+func (s *Store) readSubject(ctx context.Context, subject string, batch int, fn func(seq uint64, data []byte) error) error {
+	var from uint64
+	for {
+		pending, last, err := s.directGet(ctx, struct {
+			Seq     uint64 `json:"seq,omitempty"`
+			NextFor string `json:"next_by_subj"`
+			Batch   int    `json:"batch"`
+		}{from, subject, batch}, func(_ string, seq uint64, data []byte) error { return fn(seq, data) })
+		if err != nil || pending == 0 || last == 0 {
+			return err
+		}
+		from = last + 1
 	}
 }
 
@@ -415,25 +452,43 @@ type Entry struct {
 	Change Change
 }
 
-// History returns every change of a notice, oldest first.
+// History returns every change of a notice, oldest first. On a single
+// server it is read with direct gets (readSubject), without a consumer; on
+// a replicated ledger, or if that fails, with a consumer (scan) through
+// the stream leader.
 func (s *Store) History(ctx context.Context, id breach.NoticeID) ([]Entry, error) {
 	var out []Entry
-	err := s.scan(ctx, noticeSubject(id), jetstream.DeliverAllPolicy, func(m jetstream.Msg) error {
-		c, err := DecodeChange(m.Data())
-		if err != nil {
-			return err
-		}
-		md, err := m.Metadata()
+	add := func(seq uint64, data []byte) error {
+		c, err := DecodeChange(data)
 		if err != nil {
 			return err
 		}
 		for _, c := range c.Split() {
-			out = append(out, Entry{Seq: md.Sequence.Stream, Change: c})
+			out = append(out, Entry{Seq: seq, Change: c})
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
+	}
+	direct := s.replicas <= 1
+	if direct {
+		if err := s.readSubject(ctx, noticeSubject(id), 1000, add); err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			s.log.Debug("direct history read failed; reading with a consumer", "notice_id", id, "err", err)
+			direct, out = false, nil
+		}
+	}
+	if !direct {
+		err := s.scan(ctx, noticeSubject(id), jetstream.DeliverAllPolicy, func(m jetstream.Msg) error {
+			md, err := m.Metadata()
+			if err != nil {
+				return err
+			}
+			return add(md.Sequence.Stream, m.Data())
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("notice %s: %w", id, breach.ErrNotFound)

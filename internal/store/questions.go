@@ -268,11 +268,12 @@ func (s *Store) ListQuestions(ctx context.Context, b breach.BreachID, org breach
 	if of == "" {
 		of = "*"
 	}
+	subject := ledgerQuestion + "." + bf + "." + of + ".*"
 	latest := map[breach.QuestionID]*breach.Question{}
-	err := s.scan(ctx, ledgerQuestion+"."+bf+"."+of+".*", jetstream.DeliverLastPerSubjectPolicy, func(m jetstream.Msg) error {
-		q, err := decodeQuestion(m.Data())
+	add := func(subject string, data []byte) error {
+		q, err := decodeQuestion(data)
 		if err != nil {
-			return fmt.Errorf("%s: %w", m.Subject(), err)
+			return fmt.Errorf("%s: %w", subject, err)
 		}
 		// An ordered consumer that resumed may deliver an older record
 		// too: an answered record is never followed by an unanswered one.
@@ -280,9 +281,30 @@ func (s *Store) ListQuestions(ctx context.Context, b breach.BreachID, org breach
 			latest[q.ID] = q
 		}
 		return nil
-	})
-	if err != nil {
-		return nil, err
+	}
+	// One notice's questions (few) on a single server: one direct get of
+	// the last record of each, no consumer. More than one answer holds,
+	// a replicated ledger, or a failure: a consumer through the leader.
+	direct := s.replicas <= 1 && b != "" && org != ""
+	if direct {
+		pending, _, err := s.directGet(ctx, struct {
+			MultiLast []string `json:"multi_last"`
+			Batch     int      `json:"batch"`
+		}{[]string{subject}, 1024}, func(subject string, _ uint64, data []byte) error { return add(subject, data) })
+		if err != nil && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err != nil || pending > 0 {
+			s.log.Debug("direct question read incomplete; reading with a consumer", "subject", subject, "pending", pending, "err", err)
+			direct = false
+			clear(latest)
+		}
+	}
+	if !direct {
+		err := s.scan(ctx, subject, jetstream.DeliverLastPerSubjectPolicy, func(m jetstream.Msg) error { return add(m.Subject(), m.Data()) })
+		if err != nil {
+			return nil, err
+		}
 	}
 	qs := slices.Collect(maps.Values(latest))
 	slices.SortFunc(qs, func(a, b *breach.Question) int { return breach.CompareQuestionID(a.ID, b.ID) })

@@ -42,6 +42,12 @@ const (
 	SubjectTimerAt   = "cascade.timer.at"   // + ".<breach_id>.<chunk>": the chunk's pending schedule
 	SubjectTimerFire = "cascade.timer.fire" // + ".<breach_id>.<chunk>": where it fires
 
+	// A registered processor's reports, updates and rejections are on
+	// subjects of its own, below SubjectProcessor + ".<processor_id>.":
+	// breach.report, breach.update, breach.rejected (ReportSubject etc.).
+	// The processor is the subject's, never the payload's.
+	SubjectProcessor = "cascade.processor"
+
 	ledgerNotice  = "cascade.ledger.notice"  // + ".<breach>.<org>"
 	ledgerMembers = "cascade.ledger.members" // + ".<breach>.<chunk>"
 
@@ -66,8 +72,10 @@ type Store struct {
 	breaches  jetstream.KeyValue
 	orgs      jetstream.KeyValue
 	summaries jetstream.KeyValue
-	log       *slog.Logger
-	replicas  int
+	// processors is the processor registry (processors.go).
+	processors jetstream.KeyValue
+	log        *slog.Logger
+	replicas   int
 
 	ledgerCommit *groupCommit // single notice changes, stored together
 	rounds       roundsCache  // decoded chunk reminder records
@@ -92,14 +100,14 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger) (*St
 		{
 			Name:        StreamIntake,
 			Description: "Breach reports and updates published by the processor",
-			Subjects:    []string{SubjectReport, SubjectUpdate},
+			Subjects:    []string{SubjectReport, SubjectUpdate, SubjectProcessor + ".*.breach.report", SubjectProcessor + ".*.breach.update"},
 			MaxMsgSize:  MaxReportBytes,
 			Duplicates:  2 * time.Minute,
 		},
 		{
 			Name:        StreamRejected,
 			Description: "Why a published report or update was rejected",
-			Subjects:    []string{SubjectRejected},
+			Subjects:    []string{SubjectRejected, SubjectProcessor + ".*.breach.rejected"},
 			MaxAge:      90 * 24 * time.Hour,
 			Duplicates:  time.Hour,
 		},
@@ -158,6 +166,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger) (*St
 		{&s.breaches, jetstream.KeyValueConfig{Bucket: BucketBreaches, Description: "Breaches by id", History: 1}},
 		{&s.orgs, jetstream.KeyValueConfig{Bucket: BucketOrgs, Description: "Organisation registry by id", History: 1}},
 		{&s.summaries, jetstream.KeyValueConfig{Bucket: BucketSummaries, Description: "Breach summaries and the summary checkpoint", History: 1}},
+		{&s.processors, processorsBucket},
 	}
 	for _, b := range buckets {
 		b.cfg.Storage = jetstream.FileStorage

@@ -35,13 +35,16 @@ const TokenMACPurpose = "cascade token mac v1"
 // record of a token put back (a revoked token's record from before its
 // revocation).
 type Token struct {
-	ID        string       `json:"id"`
-	Hash      string       `json:"sha256"` // hex SHA-256 of the secret
-	Org       breach.OrgID `json:"org_id,omitempty"`
-	Role      string       `json:"role"`
-	Label     string       `json:"label,omitempty"`
-	IssuedAt  time.Time    `json:"issued_at"`
-	RevokedAt time.Time    `json:"revoked_at,omitzero"`
+	ID   string       `json:"id"`
+	Hash string       `json:"sha256"` // hex SHA-256 of the secret
+	Org  breach.OrgID `json:"org_id,omitempty"`
+	// Processor is the registered processor a vendor or viewer token acts
+	// for; empty for the default processor (and for controllers).
+	Processor breach.ProcessorID `json:"processor_id,omitempty"`
+	Role      string             `json:"role"`
+	Label     string             `json:"label,omitempty"`
+	IssuedAt  time.Time          `json:"issued_at"`
+	RevokedAt time.Time          `json:"revoked_at,omitzero"`
 	// IssuedBy and RevokedBy are who issued and revoked the token through
 	// the API; nil for the bootstrap token and tokens stored before this
 	// was recorded.
@@ -89,6 +92,13 @@ func (t *Token) canonical() []byte {
 		put(string(b))
 	}
 	put(strconv.FormatUint(t.Rev, 10))
+	// The processor is bound after the rest, and only when set, so that
+	// the records of the default processor's tokens (and every record
+	// written before processors) keep their MAC.
+	if t.Processor != "" {
+		put("processor")
+		put(string(t.Processor))
+	}
 	return b
 }
 

@@ -1033,6 +1033,12 @@
     rerender = () => { prev?.(); render(); };
     stream('/api/events/notices' + (breachID ? '?breach_id=' + enc(breachID) : ''), {
       notices: (d) => { notices = d.notices; render(); },
+      // One notice as it changed: its row replaced, or added.
+      notice_changed: (d) => {
+        const i = notices.findIndex((x) => x.id === d.notice.id);
+        notices = i < 0 ? [...notices, d.notice] : notices.map((x, j) => (j === i ? d.notice : x));
+        render();
+      },
       live: (on) => setLive(live, on),
     }, signal);
     return render;
@@ -1619,7 +1625,13 @@
       history.replaceChildren(...historyList(data.events || []));
     };
     rerender = () => { histHead.textContent = t('history'); drawn = {}; render(); };
-    stream(`/api/events/notices/${enc(breachID)}/${enc(orgID)}`, { notice: (d) => { data = d; render(); }, live: (on) => setLive(live, on) }, signal);
+    stream(`/api/events/notices/${enc(breachID)}/${enc(orgID)}`, {
+      notice: (d) => { data = d; render(); },
+      // The notice as it changed, at once; the rest of the page follows in
+      // the next "notice" event.
+      notice_changed: (d) => { if (data && d.notice.id === data.notice.id) setNotice(d.notice); },
+      live: (on) => setLive(live, on),
+    }, signal);
   }
 
   // questionsPanel is the notice's questions and the breach's answers for

@@ -331,7 +331,10 @@ type ListBreachesRequest struct {
 	// Maximum breaches per page (default 100, at most 1000).
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// next_page_token of the previous page; empty for the first.
-	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only this processor's breaches. A registered processor's vendor and
+	// viewer tokens see only their own processor's, whatever they ask.
+	ProcessorId   string `protobuf:"bytes,3,opt,name=processor_id,json=processorId,proto3" json:"processor_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -376,6 +379,13 @@ func (x *ListBreachesRequest) GetPageSize() int32 {
 func (x *ListBreachesRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListBreachesRequest) GetProcessorId() string {
+	if x != nil {
+		return x.ProcessorId
 	}
 	return ""
 }
@@ -925,12 +935,181 @@ func (x *UnpublishAdvisoryResponse) GetAlreadyUnpublished() bool {
 	return false
 }
 
+// ForwardNoticeRequest names the upstream notice and the new breach's
+// recipients.
+type ForwardNoticeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The upstream notice, "<breach_id>/<org_id>", in this deployment.
+	NoticeId string `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	// Or the upstream message as received from another deployment (webhook
+	// request, NATS message or e-mail attachment, in cascadectl verify's
+	// form).
+	Message *SignedMessage `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// The forwarded breach's id; empty: the upstream breach's own id.
+	Id string `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
+	// The processor's customers it affects.
+	Affected []*AffectedOrganisation `protobuf:"bytes,4,rep,name=affected,proto3" json:"affected,omitempty"`
+	// Or every customer of the processor.
+	AllCustomers bool `protobuf:"varint,5,opt,name=all_customers,json=allCustomers,proto3" json:"all_customers,omitempty"`
+	// The processor's contact point; empty: the processor registry's.
+	Contact *Contact `protobuf:"bytes,6,opt,name=contact,proto3" json:"contact,omitempty"`
+	// What the processor adds for its customers (their measures, their
+	// advice); empty: the upstream's advice.
+	AdviceToControllers string `protobuf:"bytes,7,opt,name=advice_to_controllers,json=adviceToControllers,proto3" json:"advice_to_controllers,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *ForwardNoticeRequest) Reset() {
+	*x = ForwardNoticeRequest{}
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardNoticeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardNoticeRequest) ProtoMessage() {}
+
+func (x *ForwardNoticeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardNoticeRequest.ProtoReflect.Descriptor instead.
+func (*ForwardNoticeRequest) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ForwardNoticeRequest) GetNoticeId() string {
+	if x != nil {
+		return x.NoticeId
+	}
+	return ""
+}
+
+func (x *ForwardNoticeRequest) GetMessage() *SignedMessage {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *ForwardNoticeRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ForwardNoticeRequest) GetAffected() []*AffectedOrganisation {
+	if x != nil {
+		return x.Affected
+	}
+	return nil
+}
+
+func (x *ForwardNoticeRequest) GetAllCustomers() bool {
+	if x != nil {
+		return x.AllCustomers
+	}
+	return false
+}
+
+func (x *ForwardNoticeRequest) GetContact() *Contact {
+	if x != nil {
+		return x.Contact
+	}
+	return nil
+}
+
+func (x *ForwardNoticeRequest) GetAdviceToControllers() string {
+	if x != nil {
+		return x.AdviceToControllers
+	}
+	return ""
+}
+
+// ForwardNoticeResponse is the forwarded breach.
+type ForwardNoticeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The breach as recorded.
+	Breach *Breach `protobuf:"bytes,1,opt,name=breach,proto3" json:"breach,omitempty"`
+	// True if this upstream revision was forwarded before.
+	AlreadyForwarded bool `protobuf:"varint,2,opt,name=already_forwarded,json=alreadyForwarded,proto3" json:"already_forwarded,omitempty"`
+	// The revision of the forwarded breach that carries it (1 for the
+	// first forward).
+	Revision      int32 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ForwardNoticeResponse) Reset() {
+	*x = ForwardNoticeResponse{}
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ForwardNoticeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ForwardNoticeResponse) ProtoMessage() {}
+
+func (x *ForwardNoticeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_breach_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ForwardNoticeResponse.ProtoReflect.Descriptor instead.
+func (*ForwardNoticeResponse) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_breach_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ForwardNoticeResponse) GetBreach() *Breach {
+	if x != nil {
+		return x.Breach
+	}
+	return nil
+}
+
+func (x *ForwardNoticeResponse) GetAlreadyForwarded() bool {
+	if x != nil {
+		return x.AlreadyForwarded
+	}
+	return false
+}
+
+func (x *ForwardNoticeResponse) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
 var File_cascade_v1_breach_service_proto protoreflect.FileDescriptor
 
 const file_cascade_v1_breach_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1fcascade/v1/breach_service.proto\x12\n" +
-	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\"L\n" +
+	"cascade.v1\x1a\x16cascade/v1/chain.proto\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\"L\n" +
 	"\x13ReportBreachRequest\x125\n" +
 	"\x06report\x18\x01 \x01(\v2\x18.cascade.v1.BreachReportB\x03\xe0A\x02R\x06report\"m\n" +
 	"\x14ReportBreachResponse\x12*\n" +
@@ -945,11 +1124,12 @@ const file_cascade_v1_breach_service_proto_rawDesc = "" +
 	"\x10GetBreachRequest\x12 \n" +
 	"\tbreach_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bbreachId\"?\n" +
 	"\x11GetBreachResponse\x12*\n" +
-	"\x06breach\x18\x01 \x01(\v2\x12.cascade.v1.BreachR\x06breach\"Q\n" +
+	"\x06breach\x18\x01 \x01(\v2\x12.cascade.v1.BreachR\x06breach\"t\n" +
 	"\x13ListBreachesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"n\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12!\n" +
+	"\fprocessor_id\x18\x03 \x01(\tR\vprocessorId\"n\n" +
 	"\x14ListBreachesResponse\x12.\n" +
 	"\bbreaches\x18\x01 \x03(\v2\x12.cascade.v1.BreachR\bbreaches\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\";\n" +
@@ -976,9 +1156,22 @@ const file_cascade_v1_breach_service_proto_rawDesc = "" +
 	"\tbreach_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bbreachId\"x\n" +
 	"\x19UnpublishAdvisoryResponse\x12*\n" +
 	"\x06breach\x18\x01 \x01(\v2\x12.cascade.v1.BreachR\x06breach\x12/\n" +
-	"\x13already_unpublished\x18\x02 \x01(\bR\x12alreadyUnpublished2\xdf\x05\n" +
+	"\x13already_unpublished\x18\x02 \x01(\bR\x12alreadyUnpublished\"\xbe\x02\n" +
+	"\x14ForwardNoticeRequest\x12\x1b\n" +
+	"\tnotice_id\x18\x01 \x01(\tR\bnoticeId\x123\n" +
+	"\amessage\x18\x02 \x01(\v2\x19.cascade.v1.SignedMessageR\amessage\x12\x0e\n" +
+	"\x02id\x18\x03 \x01(\tR\x02id\x12<\n" +
+	"\baffected\x18\x04 \x03(\v2 .cascade.v1.AffectedOrganisationR\baffected\x12#\n" +
+	"\rall_customers\x18\x05 \x01(\bR\fallCustomers\x12-\n" +
+	"\acontact\x18\x06 \x01(\v2\x13.cascade.v1.ContactR\acontact\x122\n" +
+	"\x15advice_to_controllers\x18\a \x01(\tR\x13adviceToControllers\"\x8c\x01\n" +
+	"\x15ForwardNoticeResponse\x12*\n" +
+	"\x06breach\x18\x01 \x01(\v2\x12.cascade.v1.BreachR\x06breach\x12+\n" +
+	"\x11already_forwarded\x18\x02 \x01(\bR\x10alreadyForwarded\x12\x1a\n" +
+	"\brevision\x18\x03 \x01(\x05R\brevision2\xb5\x06\n" +
 	"\rBreachService\x12Q\n" +
-	"\fReportBreach\x12\x1f.cascade.v1.ReportBreachRequest\x1a .cascade.v1.ReportBreachResponse\x12Q\n" +
+	"\fReportBreach\x12\x1f.cascade.v1.ReportBreachRequest\x1a .cascade.v1.ReportBreachResponse\x12T\n" +
+	"\rForwardNotice\x12 .cascade.v1.ForwardNoticeRequest\x1a!.cascade.v1.ForwardNoticeResponse\x12Q\n" +
 	"\fUpdateBreach\x12\x1f.cascade.v1.UpdateBreachRequest\x1a .cascade.v1.UpdateBreachResponse\x12M\n" +
 	"\tGetBreach\x12\x1c.cascade.v1.GetBreachRequest\x1a\x1d.cascade.v1.GetBreachResponse\"\x03\x90\x02\x01\x12V\n" +
 	"\fListBreaches\x12\x1f.cascade.v1.ListBreachesRequest\x1a .cascade.v1.ListBreachesResponse\"\x03\x90\x02\x01\x12b\n" +
@@ -999,7 +1192,7 @@ func file_cascade_v1_breach_service_proto_rawDescGZIP() []byte {
 	return file_cascade_v1_breach_service_proto_rawDescData
 }
 
-var file_cascade_v1_breach_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_cascade_v1_breach_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_cascade_v1_breach_service_proto_goTypes = []any{
 	(*ReportBreachRequest)(nil),       // 0: cascade.v1.ReportBreachRequest
 	(*ReportBreachResponse)(nil),      // 1: cascade.v1.ReportBreachResponse
@@ -1018,46 +1211,57 @@ var file_cascade_v1_breach_service_proto_goTypes = []any{
 	(*PublishAdvisoryResponse)(nil),   // 14: cascade.v1.PublishAdvisoryResponse
 	(*UnpublishAdvisoryRequest)(nil),  // 15: cascade.v1.UnpublishAdvisoryRequest
 	(*UnpublishAdvisoryResponse)(nil), // 16: cascade.v1.UnpublishAdvisoryResponse
-	(*BreachReport)(nil),              // 17: cascade.v1.BreachReport
-	(*Breach)(nil),                    // 18: cascade.v1.Breach
-	(*BreachUpdate)(nil),              // 19: cascade.v1.BreachUpdate
-	(*BreachSummary)(nil),             // 20: cascade.v1.BreachSummary
-	(*Notice)(nil),                    // 21: cascade.v1.Notice
+	(*ForwardNoticeRequest)(nil),      // 17: cascade.v1.ForwardNoticeRequest
+	(*ForwardNoticeResponse)(nil),     // 18: cascade.v1.ForwardNoticeResponse
+	(*BreachReport)(nil),              // 19: cascade.v1.BreachReport
+	(*Breach)(nil),                    // 20: cascade.v1.Breach
+	(*BreachUpdate)(nil),              // 21: cascade.v1.BreachUpdate
+	(*BreachSummary)(nil),             // 22: cascade.v1.BreachSummary
+	(*Notice)(nil),                    // 23: cascade.v1.Notice
+	(*SignedMessage)(nil),             // 24: cascade.v1.SignedMessage
+	(*AffectedOrganisation)(nil),      // 25: cascade.v1.AffectedOrganisation
+	(*Contact)(nil),                   // 26: cascade.v1.Contact
 }
 var file_cascade_v1_breach_service_proto_depIdxs = []int32{
-	17, // 0: cascade.v1.ReportBreachRequest.report:type_name -> cascade.v1.BreachReport
-	18, // 1: cascade.v1.ReportBreachResponse.breach:type_name -> cascade.v1.Breach
-	19, // 2: cascade.v1.UpdateBreachRequest.update:type_name -> cascade.v1.BreachUpdate
-	18, // 3: cascade.v1.UpdateBreachResponse.breach:type_name -> cascade.v1.Breach
-	18, // 4: cascade.v1.GetBreachResponse.breach:type_name -> cascade.v1.Breach
-	18, // 5: cascade.v1.ListBreachesResponse.breaches:type_name -> cascade.v1.Breach
-	20, // 6: cascade.v1.GetBreachSummaryResponse.summary:type_name -> cascade.v1.BreachSummary
-	20, // 7: cascade.v1.WatchBreachResponse.summary:type_name -> cascade.v1.BreachSummary
-	21, // 8: cascade.v1.WatchBreachResponse.notice:type_name -> cascade.v1.Notice
+	19, // 0: cascade.v1.ReportBreachRequest.report:type_name -> cascade.v1.BreachReport
+	20, // 1: cascade.v1.ReportBreachResponse.breach:type_name -> cascade.v1.Breach
+	21, // 2: cascade.v1.UpdateBreachRequest.update:type_name -> cascade.v1.BreachUpdate
+	20, // 3: cascade.v1.UpdateBreachResponse.breach:type_name -> cascade.v1.Breach
+	20, // 4: cascade.v1.GetBreachResponse.breach:type_name -> cascade.v1.Breach
+	20, // 5: cascade.v1.ListBreachesResponse.breaches:type_name -> cascade.v1.Breach
+	22, // 6: cascade.v1.GetBreachSummaryResponse.summary:type_name -> cascade.v1.BreachSummary
+	22, // 7: cascade.v1.WatchBreachResponse.summary:type_name -> cascade.v1.BreachSummary
+	23, // 8: cascade.v1.WatchBreachResponse.notice:type_name -> cascade.v1.Notice
 	11, // 9: cascade.v1.WatchBreachResponse.caught_up:type_name -> cascade.v1.CaughtUp
-	18, // 10: cascade.v1.PublishAdvisoryResponse.breach:type_name -> cascade.v1.Breach
-	18, // 11: cascade.v1.UnpublishAdvisoryResponse.breach:type_name -> cascade.v1.Breach
-	0,  // 12: cascade.v1.BreachService.ReportBreach:input_type -> cascade.v1.ReportBreachRequest
-	2,  // 13: cascade.v1.BreachService.UpdateBreach:input_type -> cascade.v1.UpdateBreachRequest
-	4,  // 14: cascade.v1.BreachService.GetBreach:input_type -> cascade.v1.GetBreachRequest
-	6,  // 15: cascade.v1.BreachService.ListBreaches:input_type -> cascade.v1.ListBreachesRequest
-	8,  // 16: cascade.v1.BreachService.GetBreachSummary:input_type -> cascade.v1.GetBreachSummaryRequest
-	10, // 17: cascade.v1.BreachService.WatchBreach:input_type -> cascade.v1.WatchBreachRequest
-	13, // 18: cascade.v1.BreachService.PublishAdvisory:input_type -> cascade.v1.PublishAdvisoryRequest
-	15, // 19: cascade.v1.BreachService.UnpublishAdvisory:input_type -> cascade.v1.UnpublishAdvisoryRequest
-	1,  // 20: cascade.v1.BreachService.ReportBreach:output_type -> cascade.v1.ReportBreachResponse
-	3,  // 21: cascade.v1.BreachService.UpdateBreach:output_type -> cascade.v1.UpdateBreachResponse
-	5,  // 22: cascade.v1.BreachService.GetBreach:output_type -> cascade.v1.GetBreachResponse
-	7,  // 23: cascade.v1.BreachService.ListBreaches:output_type -> cascade.v1.ListBreachesResponse
-	9,  // 24: cascade.v1.BreachService.GetBreachSummary:output_type -> cascade.v1.GetBreachSummaryResponse
-	12, // 25: cascade.v1.BreachService.WatchBreach:output_type -> cascade.v1.WatchBreachResponse
-	14, // 26: cascade.v1.BreachService.PublishAdvisory:output_type -> cascade.v1.PublishAdvisoryResponse
-	16, // 27: cascade.v1.BreachService.UnpublishAdvisory:output_type -> cascade.v1.UnpublishAdvisoryResponse
-	20, // [20:28] is the sub-list for method output_type
-	12, // [12:20] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	20, // 10: cascade.v1.PublishAdvisoryResponse.breach:type_name -> cascade.v1.Breach
+	20, // 11: cascade.v1.UnpublishAdvisoryResponse.breach:type_name -> cascade.v1.Breach
+	24, // 12: cascade.v1.ForwardNoticeRequest.message:type_name -> cascade.v1.SignedMessage
+	25, // 13: cascade.v1.ForwardNoticeRequest.affected:type_name -> cascade.v1.AffectedOrganisation
+	26, // 14: cascade.v1.ForwardNoticeRequest.contact:type_name -> cascade.v1.Contact
+	20, // 15: cascade.v1.ForwardNoticeResponse.breach:type_name -> cascade.v1.Breach
+	0,  // 16: cascade.v1.BreachService.ReportBreach:input_type -> cascade.v1.ReportBreachRequest
+	17, // 17: cascade.v1.BreachService.ForwardNotice:input_type -> cascade.v1.ForwardNoticeRequest
+	2,  // 18: cascade.v1.BreachService.UpdateBreach:input_type -> cascade.v1.UpdateBreachRequest
+	4,  // 19: cascade.v1.BreachService.GetBreach:input_type -> cascade.v1.GetBreachRequest
+	6,  // 20: cascade.v1.BreachService.ListBreaches:input_type -> cascade.v1.ListBreachesRequest
+	8,  // 21: cascade.v1.BreachService.GetBreachSummary:input_type -> cascade.v1.GetBreachSummaryRequest
+	10, // 22: cascade.v1.BreachService.WatchBreach:input_type -> cascade.v1.WatchBreachRequest
+	13, // 23: cascade.v1.BreachService.PublishAdvisory:input_type -> cascade.v1.PublishAdvisoryRequest
+	15, // 24: cascade.v1.BreachService.UnpublishAdvisory:input_type -> cascade.v1.UnpublishAdvisoryRequest
+	1,  // 25: cascade.v1.BreachService.ReportBreach:output_type -> cascade.v1.ReportBreachResponse
+	18, // 26: cascade.v1.BreachService.ForwardNotice:output_type -> cascade.v1.ForwardNoticeResponse
+	3,  // 27: cascade.v1.BreachService.UpdateBreach:output_type -> cascade.v1.UpdateBreachResponse
+	5,  // 28: cascade.v1.BreachService.GetBreach:output_type -> cascade.v1.GetBreachResponse
+	7,  // 29: cascade.v1.BreachService.ListBreaches:output_type -> cascade.v1.ListBreachesResponse
+	9,  // 30: cascade.v1.BreachService.GetBreachSummary:output_type -> cascade.v1.GetBreachSummaryResponse
+	12, // 31: cascade.v1.BreachService.WatchBreach:output_type -> cascade.v1.WatchBreachResponse
+	14, // 32: cascade.v1.BreachService.PublishAdvisory:output_type -> cascade.v1.PublishAdvisoryResponse
+	16, // 33: cascade.v1.BreachService.UnpublishAdvisory:output_type -> cascade.v1.UnpublishAdvisoryResponse
+	25, // [25:34] is the sub-list for method output_type
+	16, // [16:25] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_breach_service_proto_init() }
@@ -1065,6 +1269,7 @@ func file_cascade_v1_breach_service_proto_init() {
 	if File_cascade_v1_breach_service_proto != nil {
 		return
 	}
+	file_cascade_v1_chain_proto_init()
 	file_cascade_v1_types_proto_init()
 	file_cascade_v1_breach_service_proto_msgTypes[12].OneofWrappers = []any{
 		(*WatchBreachResponse_Summary)(nil),
@@ -1077,7 +1282,7 @@ func file_cascade_v1_breach_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_breach_service_proto_rawDesc), len(file_cascade_v1_breach_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	BreachService_ReportBreach_FullMethodName      = "/cascade.v1.BreachService/ReportBreach"
+	BreachService_ForwardNotice_FullMethodName     = "/cascade.v1.BreachService/ForwardNotice"
 	BreachService_UpdateBreach_FullMethodName      = "/cascade.v1.BreachService/UpdateBreach"
 	BreachService_GetBreach_FullMethodName         = "/cascade.v1.BreachService/GetBreach"
 	BreachService_ListBreaches_FullMethodName      = "/cascade.v1.BreachService/ListBreaches"
@@ -41,6 +42,17 @@ type BreachServiceClient interface {
 	// as a NATS publish; the call returns once the breach is recorded, while
 	// the fan-out continues (watch it with WatchBreach).
 	ReportBreach(ctx context.Context, in *ReportBreachRequest, opts ...grpc.CallOption) (*ReportBreachResponse, error)
+	// ForwardNotice forwards a notice the calling processor received as a
+	// customer of its own supplier (a sub-processor) as its own breach, to
+	// its own customers, in one step: the new breach carries the upstream
+	// notice's id, processor, facts and signed message. Called with a
+	// registered processor's vendor token whose processor is, as an
+	// organisation, the notice's recipient (processor registry column
+	// org_id). Within one deployment name the notice (notice_id); from
+	// another deployment give the message as received (message), signed by
+	// a key of --upstream-keys. Forwarding a later upstream revision of a
+	// breach forwarded before makes it a revision of the forwarded breach.
+	ForwardNotice(ctx context.Context, in *ForwardNoticeRequest, opts ...grpc.CallOption) (*ForwardNoticeResponse, error)
 	// UpdateBreach adds follow-up information as the breach's next revision
 	// (the synchronous alternative to cascade.breach.update). It returns once
 	// the revision is recorded; delivery to every organisation continues.
@@ -82,6 +94,16 @@ func (c *breachServiceClient) ReportBreach(ctx context.Context, in *ReportBreach
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ReportBreachResponse)
 	err := c.cc.Invoke(ctx, BreachService_ReportBreach_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *breachServiceClient) ForwardNotice(ctx context.Context, in *ForwardNoticeRequest, opts ...grpc.CallOption) (*ForwardNoticeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ForwardNoticeResponse)
+	err := c.cc.Invoke(ctx, BreachService_ForwardNotice_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +201,17 @@ type BreachServiceServer interface {
 	// as a NATS publish; the call returns once the breach is recorded, while
 	// the fan-out continues (watch it with WatchBreach).
 	ReportBreach(context.Context, *ReportBreachRequest) (*ReportBreachResponse, error)
+	// ForwardNotice forwards a notice the calling processor received as a
+	// customer of its own supplier (a sub-processor) as its own breach, to
+	// its own customers, in one step: the new breach carries the upstream
+	// notice's id, processor, facts and signed message. Called with a
+	// registered processor's vendor token whose processor is, as an
+	// organisation, the notice's recipient (processor registry column
+	// org_id). Within one deployment name the notice (notice_id); from
+	// another deployment give the message as received (message), signed by
+	// a key of --upstream-keys. Forwarding a later upstream revision of a
+	// breach forwarded before makes it a revision of the forwarded breach.
+	ForwardNotice(context.Context, *ForwardNoticeRequest) (*ForwardNoticeResponse, error)
 	// UpdateBreach adds follow-up information as the breach's next revision
 	// (the synchronous alternative to cascade.breach.update). It returns once
 	// the revision is recorded; delivery to every organisation continues.
@@ -218,6 +251,9 @@ type UnimplementedBreachServiceServer struct{}
 
 func (UnimplementedBreachServiceServer) ReportBreach(context.Context, *ReportBreachRequest) (*ReportBreachResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReportBreach not implemented")
+}
+func (UnimplementedBreachServiceServer) ForwardNotice(context.Context, *ForwardNoticeRequest) (*ForwardNoticeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ForwardNotice not implemented")
 }
 func (UnimplementedBreachServiceServer) UpdateBreach(context.Context, *UpdateBreachRequest) (*UpdateBreachResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateBreach not implemented")
@@ -275,6 +311,24 @@ func _BreachService_ReportBreach_Handler(srv interface{}, ctx context.Context, d
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(BreachServiceServer).ReportBreach(ctx, req.(*ReportBreachRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _BreachService_ForwardNotice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ForwardNoticeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BreachServiceServer).ForwardNotice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BreachService_ForwardNotice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BreachServiceServer).ForwardNotice(ctx, req.(*ForwardNoticeRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -408,6 +462,10 @@ var BreachService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReportBreach",
 			Handler:    _BreachService_ReportBreach_Handler,
+		},
+		{
+			MethodName: "ForwardNotice",
+			Handler:    _BreachService_ForwardNotice_Handler,
 		},
 		{
 			MethodName: "UpdateBreach",

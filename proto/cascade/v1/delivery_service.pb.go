@@ -180,7 +180,10 @@ type ListDeadLettersRequest struct {
 	// Page size; 0 means 100, at most 1000.
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Token from a previous response.
-	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only dead letters of this processor's breaches. A registered
+	// processor's tokens see only their own.
+	ProcessorId   string `protobuf:"bytes,5,opt,name=processor_id,json=processorId,proto3" json:"processor_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -239,6 +242,13 @@ func (x *ListDeadLettersRequest) GetPageSize() int32 {
 func (x *ListDeadLettersRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListDeadLettersRequest) GetProcessorId() string {
+	if x != nil {
+		return x.ProcessorId
 	}
 	return ""
 }
@@ -469,13 +479,14 @@ const file_cascade_v1_delivery_service_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12L\n" +
 	"\x14previous_valid_until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x12previousValidUntil\x12\x1a\n" +
-	"\bprepared\x18\x05 \x01(\bR\bprepared\"\x88\x01\n" +
+	"\bprepared\x18\x05 \x01(\bR\bprepared\"\xab\x01\n" +
 	"\x16ListDeadLettersRequest\x12\x1b\n" +
 	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x15\n" +
 	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"|\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x12!\n" +
+	"\fprocessor_id\x18\x05 \x01(\tR\vprocessorId\"|\n" +
 	"\x17ListDeadLettersResponse\x129\n" +
 	"\fdead_letters\x18\x01 \x03(\v2\x16.cascade.v1.DeadLetterR\vdeadLetters\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa7\x04\n" +

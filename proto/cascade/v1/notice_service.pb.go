@@ -247,7 +247,10 @@ type ListQuestionsRequest struct {
 	// Maximum questions per page (default 100, at most 1000).
 	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// next_page_token of the previous page; empty for the first.
-	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only questions on this processor's breaches. A registered
+	// processor's tokens see only their own.
+	ProcessorId   string `protobuf:"bytes,6,opt,name=processor_id,json=processorId,proto3" json:"processor_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -313,6 +316,13 @@ func (x *ListQuestionsRequest) GetPageSize() int32 {
 func (x *ListQuestionsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListQuestionsRequest) GetProcessorId() string {
+	if x != nil {
+		return x.ProcessorId
 	}
 	return ""
 }
@@ -478,7 +488,10 @@ type ListNoticesRequest struct {
 	// Maximum notices per page (default 100, at most 1000).
 	PageSize int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// next_page_token of the previous page; empty for the first.
-	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only notices of this processor's breaches (a controller's inbox, one
+	// supplier at a time). A registered processor's tokens see only their own.
+	ProcessorId   string `protobuf:"bytes,7,opt,name=processor_id,json=processorId,proto3" json:"processor_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -555,6 +568,13 @@ func (x *ListNoticesRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListNoticesRequest) GetProcessorId() string {
+	if x != nil {
+		return x.ProcessorId
+	}
+	return ""
+}
+
 // ListNoticesResponse is one page of notices.
 type ListNoticesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -624,7 +644,10 @@ type WatchNoticesRequest struct {
 	NoticeId string `protobuf:"bytes,3,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
 	// No snapshot: caught_up at once, then the changes only (for a client
 	// that reads the current state itself).
-	ChangesOnly   bool `protobuf:"varint,4,opt,name=changes_only,json=changesOnly,proto3" json:"changes_only,omitempty"`
+	ChangesOnly bool `protobuf:"varint,4,opt,name=changes_only,json=changesOnly,proto3" json:"changes_only,omitempty"`
+	// Only notices of this processor's breaches. A registered processor's
+	// tokens watch only their own.
+	ProcessorId   string `protobuf:"bytes,5,opt,name=processor_id,json=processorId,proto3" json:"processor_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -685,6 +708,13 @@ func (x *WatchNoticesRequest) GetChangesOnly() bool {
 		return x.ChangesOnly
 	}
 	return false
+}
+
+func (x *WatchNoticesRequest) GetProcessorId() string {
+	if x != nil {
+		return x.ProcessorId
+	}
+	return ""
 }
 
 // WatchNoticesResponse is one event of a notice watch.
@@ -1829,21 +1859,22 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"\x04text\x18\x02 \x01(\tB\x03\xe0A\x02R\x04text\x12$\n" +
 	"\x0eshare_with_all\x18\x03 \x01(\bR\fshareWithAll\"J\n" +
 	"\x16AnswerQuestionResponse\x120\n" +
-	"\bquestion\x18\x01 \x01(\v2\x14.cascade.v1.QuestionR\bquestion\"\xaf\x01\n" +
+	"\bquestion\x18\x01 \x01(\v2\x14.cascade.v1.QuestionR\bquestion\"\xd2\x01\n" +
 	"\x14ListQuestionsRequest\x12\x1b\n" +
 	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x15\n" +
 	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12'\n" +
 	"\x0funanswered_only\x18\x03 \x01(\bR\x0eunansweredOnly\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageToken\"s\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x12!\n" +
+	"\fprocessor_id\x18\x06 \x01(\tR\vprocessorId\"s\n" +
 	"\x15ListQuestionsResponse\x122\n" +
 	"\tquestions\x18\x01 \x03(\v2\x14.cascade.v1.QuestionR\tquestions\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"4\n" +
 	"\x10GetNoticeRequest\x12 \n" +
 	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bnoticeId\"?\n" +
 	"\x11GetNoticeResponse\x12*\n" +
-	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"\xd6\x01\n" +
+	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"\xf9\x01\n" +
 	"\x12ListNoticesRequest\x12\x1b\n" +
 	"\tbreach_id\x18\x01 \x01(\tR\bbreachId\x12\x15\n" +
 	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12-\n" +
@@ -1851,15 +1882,17 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"\foverdue_only\x18\x04 \x01(\bR\voverdueOnly\x12\x1b\n" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x06 \x01(\tR\tpageToken\"k\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\x12!\n" +
+	"\fprocessor_id\x18\a \x01(\tR\vprocessorId\"k\n" +
 	"\x13ListNoticesResponse\x12,\n" +
 	"\anotices\x18\x01 \x03(\v2\x12.cascade.v1.NoticeR\anotices\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x89\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xac\x01\n" +
 	"\x13WatchNoticesRequest\x12\x15\n" +
 	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12\x1b\n" +
 	"\tbreach_id\x18\x02 \x01(\tR\bbreachId\x12\x1b\n" +
 	"\tnotice_id\x18\x03 \x01(\tR\bnoticeId\x12!\n" +
-	"\fchanges_only\x18\x04 \x01(\bR\vchangesOnly\"\x82\x01\n" +
+	"\fchanges_only\x18\x04 \x01(\bR\vchangesOnly\x12!\n" +
+	"\fprocessor_id\x18\x05 \x01(\tR\vprocessorId\"\x82\x01\n" +
 	"\x14WatchNoticesResponse\x12,\n" +
 	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeH\x00R\x06notice\x123\n" +
 	"\tcaught_up\x18\x02 \x01(\v2\x14.cascade.v1.CaughtUpH\x00R\bcaughtUpB\a\n" +

@@ -90,7 +90,15 @@ type IssueTokenRequest struct {
 	// Role. Required.
 	Role Role `protobuf:"varint,2,opt,name=role,proto3,enum=cascade.v1.Role" json:"role,omitempty"`
 	// Free-text label (who holds it, what for).
-	Label         string `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
+	Label string `protobuf:"bytes,3,opt,name=label,proto3" json:"label,omitempty"`
+	// The registered processor a vendor or viewer token acts for (it then
+	// publishes, reads and answers that processor's breaches only). Only
+	// the default processor's vendor tokens may issue a token for another
+	// processor; a registered processor's vendor tokens issue tokens for
+	// their own processor only (empty means theirs). Controller tokens
+	// belong to no processor: they see every processor's notices to their
+	// organisation.
+	ProcessorId   string `protobuf:"bytes,4,opt,name=processor_id,json=processorId,proto3" json:"processor_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -142,6 +150,13 @@ func (x *IssueTokenRequest) GetRole() Role {
 func (x *IssueTokenRequest) GetLabel() string {
 	if x != nil {
 		return x.Label
+	}
+	return ""
+}
+
+func (x *IssueTokenRequest) GetProcessorId() string {
+	if x != nil {
+		return x.ProcessorId
 	}
 	return ""
 }
@@ -220,7 +235,10 @@ type TokenInfo struct {
 	// for the first token, created at start-up.
 	IssuedBy *Principal `protobuf:"bytes,7,opt,name=issued_by,json=issuedBy,proto3" json:"issued_by,omitempty"`
 	// Who revoked it; unset while valid.
-	RevokedBy     *Principal `protobuf:"bytes,8,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
+	RevokedBy *Principal `protobuf:"bytes,8,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
+	// The registered processor the token acts for; empty for the default
+	// processor and for controllers.
+	ProcessorId   string `protobuf:"bytes,9,opt,name=processor_id,json=processorId,proto3" json:"processor_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -309,6 +327,13 @@ func (x *TokenInfo) GetRevokedBy() *Principal {
 		return x.RevokedBy
 	}
 	return nil
+}
+
+func (x *TokenInfo) GetProcessorId() string {
+	if x != nil {
+		return x.ProcessorId
+	}
+	return ""
 }
 
 // RevokeTokenRequest names the token.
@@ -571,8 +596,13 @@ type WhoAmIResponse struct {
 	// The daemon runs with --insecure-no-auth: nobody is authenticated and
 	// every call is allowed, acknowledging for any organisation included.
 	InsecureNoAuth bool `protobuf:"varint,7,opt,name=insecure_no_auth,json=insecureNoAuth,proto3" json:"insecure_no_auth,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The registered processor the caller acts for; empty for the default
+	// processor and for controllers.
+	ProcessorId string `protobuf:"bytes,8,opt,name=processor_id,json=processorId,proto3" json:"processor_id,omitempty"`
+	// That processor's name in the processor registry.
+	ProcessorName string `protobuf:"bytes,9,opt,name=processor_name,json=processorName,proto3" json:"processor_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WhoAmIResponse) Reset() {
@@ -652,6 +682,20 @@ func (x *WhoAmIResponse) GetInsecureNoAuth() bool {
 		return x.InsecureNoAuth
 	}
 	return false
+}
+
+func (x *WhoAmIResponse) GetProcessorId() string {
+	if x != nil {
+		return x.ProcessorId
+	}
+	return ""
+}
+
+func (x *WhoAmIResponse) GetProcessorName() string {
+	if x != nil {
+		return x.ProcessorName
+	}
+	return ""
 }
 
 // SigningKey is one public key.
@@ -916,14 +960,15 @@ var File_cascade_v1_trust_service_proto protoreflect.FileDescriptor
 const file_cascade_v1_trust_service_proto_rawDesc = "" +
 	"\n" +
 	"\x1ecascade/v1/trust_service.proto\x12\n" +
-	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"k\n" +
+	"cascade.v1\x1a\x16cascade/v1/types.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8e\x01\n" +
 	"\x11IssueTokenRequest\x12\x15\n" +
 	"\x06org_id\x18\x01 \x01(\tR\x05orgId\x12)\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x10.cascade.v1.RoleB\x03\xe0A\x02R\x04role\x12\x14\n" +
-	"\x05label\x18\x03 \x01(\tR\x05label\"U\n" +
+	"\x05label\x18\x03 \x01(\tR\x05label\x12!\n" +
+	"\fprocessor_id\x18\x04 \x01(\tR\vprocessorId\"U\n" +
 	"\x12IssueTokenResponse\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12)\n" +
-	"\x04info\x18\x02 \x01(\v2\x15.cascade.v1.TokenInfoR\x04info\"\xf0\x02\n" +
+	"\x04info\x18\x02 \x01(\v2\x15.cascade.v1.TokenInfoR\x04info\"\x93\x03\n" +
 	"\tTokenInfo\x12\x1e\n" +
 	"\btoken_id\x18\x01 \x01(\tB\x03\xe0A\x03R\atokenId\x12\x15\n" +
 	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12$\n" +
@@ -934,7 +979,8 @@ const file_cascade_v1_trust_service_proto_rawDesc = "" +
 	"revoked_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\trevokedAt\x127\n" +
 	"\tissued_by\x18\a \x01(\v2\x15.cascade.v1.PrincipalB\x03\xe0A\x03R\bissuedBy\x129\n" +
 	"\n" +
-	"revoked_by\x18\b \x01(\v2\x15.cascade.v1.PrincipalB\x03\xe0A\x03R\trevokedBy\"4\n" +
+	"revoked_by\x18\b \x01(\v2\x15.cascade.v1.PrincipalB\x03\xe0A\x03R\trevokedBy\x12!\n" +
+	"\fprocessor_id\x18\t \x01(\tR\vprocessorId\"4\n" +
 	"\x12RevokeTokenRequest\x12\x1e\n" +
 	"\btoken_id\x18\x01 \x01(\tB\x03\xe0A\x02R\atokenId\"@\n" +
 	"\x13RevokeTokenResponse\x12)\n" +
@@ -946,7 +992,7 @@ const file_cascade_v1_trust_service_proto_rawDesc = "" +
 	"\x12ListTokensResponse\x12-\n" +
 	"\x06tokens\x18\x01 \x03(\v2\x15.cascade.v1.TokenInfoR\x06tokens\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x0f\n" +
-	"\rWhoAmIRequest\"\xf8\x01\n" +
+	"\rWhoAmIRequest\"\xc2\x02\n" +
 	"\x0eWhoAmIResponse\x12$\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x10.cascade.v1.RoleR\x04role\x12\x15\n" +
 	"\x06org_id\x18\x02 \x01(\tR\x05orgId\x12\x19\n" +
@@ -954,7 +1000,9 @@ const file_cascade_v1_trust_service_proto_rawDesc = "" +
 	"\btoken_id\x18\x04 \x01(\tR\atokenId\x12\x14\n" +
 	"\x05label\x18\x05 \x01(\tR\x05label\x123\n" +
 	"\tprincipal\x18\x06 \x01(\v2\x15.cascade.v1.PrincipalR\tprincipal\x12(\n" +
-	"\x10insecure_no_auth\x18\a \x01(\bR\x0einsecureNoAuth\"\x8c\x02\n" +
+	"\x10insecure_no_auth\x18\a \x01(\bR\x0einsecureNoAuth\x12!\n" +
+	"\fprocessor_id\x18\b \x01(\tR\vprocessorId\x12%\n" +
+	"\x0eprocessor_name\x18\t \x01(\tR\rprocessorName\"\x8c\x02\n" +
 	"\n" +
 	"SigningKey\x12\x1a\n" +
 	"\x06key_id\x18\x01 \x01(\tB\x03\xe0A\x03R\x05keyId\x12!\n" +

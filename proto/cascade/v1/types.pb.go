@@ -869,6 +869,12 @@ type BreachReport struct {
 	// text, in Swedish and English, that controllers can pass on to the
 	// people concerned and that the public advisory page shows.
 	SubjectNotice *SubjectNotice `protobuf:"bytes,18,opt,name=subject_notice,json=subjectNotice,proto3" json:"subject_notice,omitempty"`
+	// The notice this breach forwards, when the processor received it as a
+	// customer of its own supplier (BreachService.ForwardNotice): the
+	// upstream message, signed by the upstream's Cascade. The intake
+	// verifies it; a report with an upstream that does not verify is
+	// rejected.
+	Upstream      *UpstreamNotice `protobuf:"bytes,19,opt,name=upstream,proto3" json:"upstream,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1029,6 +1035,13 @@ func (x *BreachReport) GetSubjectNotice() *SubjectNotice {
 	return nil
 }
 
+func (x *BreachReport) GetUpstream() *UpstreamNotice {
+	if x != nil {
+		return x.Upstream
+	}
+	return nil
+}
+
 // Breach is one incident at the processor as Cascade recorded it.
 type Breach struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1066,7 +1079,11 @@ type Breach struct {
 	// Path of the public advisory page on the daemon's --http-addr,
 	// "/advisories/<breach_id>". It is stable; the page answers 404 while
 	// the advisory is not published.
-	AdvisoryPath  string `protobuf:"bytes,16,opt,name=advisory_path,json=advisoryPath,proto3" json:"advisory_path,omitempty"`
+	AdvisoryPath string `protobuf:"bytes,16,opt,name=advisory_path,json=advisoryPath,proto3" json:"advisory_path,omitempty"`
+	// The processor whose breach it is: a registered processor's id, or
+	// empty for the deployment's default processor. A registered
+	// processor's breach id is "<processor_id>__<the id it reported>".
+	ProcessorId   string `protobuf:"bytes,20,opt,name=processor_id,json=processorId,proto3" json:"processor_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1195,6 +1212,13 @@ func (x *Breach) GetAdvisoryPublishedAt() *timestamppb.Timestamp {
 func (x *Breach) GetAdvisoryPath() string {
 	if x != nil {
 		return x.AdvisoryPath
+	}
+	return ""
+}
+
+func (x *Breach) GetProcessorId() string {
+	if x != nil {
+		return x.ProcessorId
 	}
 	return ""
 }
@@ -1695,7 +1719,11 @@ type BreachUpdate struct {
 	CorrectAffected []*AffectedOrganisation `protobuf:"bytes,14,rep,name=correct_affected,json=correctAffected,proto3" json:"correct_affected,omitempty"`
 	// Organisations found not affected: each notice becomes WITHDRAWN and
 	// gets a signed withdrawal message; its clock stops.
-	Withdraw      []*WithdrawOrganisation `protobuf:"bytes,15,rep,name=withdraw,proto3" json:"withdraw,omitempty"`
+	Withdraw []*WithdrawOrganisation `protobuf:"bytes,15,rep,name=withdraw,proto3" json:"withdraw,omitempty"`
+	// A later revision of the upstream notice a forwarded breach forwards
+	// (BreachService.ForwardNotice): the same notice, a higher revision,
+	// verified as the first one.
+	Upstream      *UpstreamNotice `protobuf:"bytes,18,opt,name=upstream,proto3" json:"upstream,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1845,6 +1873,13 @@ func (x *BreachUpdate) GetCorrectAffected() []*AffectedOrganisation {
 func (x *BreachUpdate) GetWithdraw() []*WithdrawOrganisation {
 	if x != nil {
 		return x.Withdraw
+	}
+	return nil
+}
+
+func (x *BreachUpdate) GetUpstream() *UpstreamNotice {
+	if x != nil {
+		return x.Upstream
 	}
 	return nil
 }
@@ -2055,7 +2090,9 @@ type Notice struct {
 	// above; then, for an organisation under NIS2 (registry column
 	// regimes), the NIS2 early warning, incident notification and final
 	// report. The notice is RESOLVED once every obligation is resolved.
-	Obligations   []*Obligation `protobuf:"bytes,32,rep,name=obligations,proto3" json:"obligations,omitempty"`
+	Obligations []*Obligation `protobuf:"bytes,32,rep,name=obligations,proto3" json:"obligations,omitempty"`
+	// The processor whose breach the notice is of (see Breach.processor_id).
+	ProcessorId   string `protobuf:"bytes,40,opt,name=processor_id,json=processorId,proto3" json:"processor_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2312,6 +2349,13 @@ func (x *Notice) GetObligations() []*Obligation {
 		return x.Obligations
 	}
 	return nil
+}
+
+func (x *Notice) GetProcessorId() string {
+	if x != nil {
+		return x.ProcessorId
+	}
+	return ""
 }
 
 // Obligation is one reporting obligation of a notice, with its clock,
@@ -3179,7 +3223,10 @@ type Principal struct {
 	// The principal in one line, e.g.
 	// `token 3f2a9c0d1e2b4a5f "Acme DPO" (controller@se-kommun-0180)` or
 	// `anonymous (insecure-no-auth)`.
-	Display       string `protobuf:"bytes,7,opt,name=display,proto3" json:"display,omitempty"`
+	Display string `protobuf:"bytes,7,opt,name=display,proto3" json:"display,omitempty"`
+	// The registered processor a vendor's or viewer's token acts for;
+	// empty for the default processor.
+	ProcessorId   string `protobuf:"bytes,8,opt,name=processor_id,json=processorId,proto3" json:"processor_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3259,6 +3306,13 @@ func (x *Principal) GetSubject() string {
 func (x *Principal) GetDisplay() string {
 	if x != nil {
 		return x.Display
+	}
+	return ""
+}
+
+func (x *Principal) GetProcessorId() string {
+	if x != nil {
+		return x.ProcessorId
 	}
 	return ""
 }
@@ -3570,7 +3624,7 @@ var File_cascade_v1_types_proto protoreflect.FileDescriptor
 const file_cascade_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"\x16cascade/v1/types.proto\x12\n" +
-	"cascade.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"I\n" +
+	"cascade.v1\x1a\x16cascade/v1/chain.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"I\n" +
 	"\aContact\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x14\n" +
@@ -3582,7 +3636,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x06status\x18\x04 \x01(\x0e2\x1a.cascade.v1.AffectedStatusR\x06status\"U\n" +
 	"\x14WithdrawOrganisation\x12\x1a\n" +
 	"\x06org_id\x18\x01 \x01(\tB\x03\xe0A\x02R\x05orgId\x12!\n" +
-	"\tstatement\x18\x02 \x01(\tB\x03\xe0A\x02R\tstatement\"\xee\x06\n" +
+	"\tstatement\x18\x02 \x01(\tB\x03\xe0A\x02R\tstatement\"\xa6\a\n" +
 	"\fBreachReport\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x05R\x02id\x12!\n" +
 	"\tprocessor\x18\x02 \x01(\tB\x03\xe0A\x02R\tprocessor\x12\x19\n" +
@@ -3603,7 +3657,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x15advice_to_controllers\x18\x0f \x01(\tR\x13adviceToControllers\x122\n" +
 	"\acontact\x18\x10 \x01(\v2\x13.cascade.v1.ContactB\x03\xe0A\x02R\acontact\x12@\n" +
 	"\x0enext_update_by\x18\x11 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12@\n" +
-	"\x0esubject_notice\x18\x12 \x01(\v2\x19.cascade.v1.SubjectNoticeR\rsubjectNotice\"\xf0\x05\n" +
+	"\x0esubject_notice\x18\x12 \x01(\v2\x19.cascade.v1.SubjectNoticeR\rsubjectNotice\x126\n" +
+	"\bupstream\x18\x13 \x01(\v2\x1a.cascade.v1.UpstreamNoticeR\bupstream\"\x98\x06\n" +
 	"\x06Breach\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12\x1f\n" +
 	"\brevision\x18\x02 \x01(\x05B\x03\xe0A\x03R\brevision\x120\n" +
@@ -3621,7 +3676,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"nextUpdate\x12F\n" +
 	"\x0fpromise_history\x18\f \x03(\v2\x18.cascade.v1.PromiseEventB\x03\xe0A\x03R\x0epromiseHistory\x12S\n" +
 	"\x15advisory_published_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x13advisoryPublishedAt\x12(\n" +
-	"\radvisory_path\x18\x10 \x01(\tB\x03\xe0A\x03R\fadvisoryPath\"\xdf\x01\n" +
+	"\radvisory_path\x18\x10 \x01(\tB\x03\xe0A\x03R\fadvisoryPath\x12&\n" +
+	"\fprocessor_id\x18\x14 \x01(\tB\x03\xe0A\x03R\vprocessorId\"\xdf\x01\n" +
 	"\fPromiseEvent\x12\x19\n" +
 	"\x05event\x18\x01 \x01(\tB\x03\xe0A\x03R\x05event\x12/\n" +
 	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x02at\x12E\n" +
@@ -3662,7 +3718,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\vanswered_by\x18\f \x01(\v2\x15.cascade.v1.PrincipalB\x03\xe0A\x03R\n" +
 	"answeredBy\x12+\n" +
 	"\x0fshared_with_all\x18\r \x01(\bB\x03\xe0A\x03R\rsharedWithAll\x12-\n" +
-	"\x10shared_answer_id\x18\x0e \x01(\tB\x03\xe0A\x03R\x0esharedAnswerId\"\xf9\x06\n" +
+	"\x10shared_answer_id\x18\x0e \x01(\tB\x03\xe0A\x03R\x0esharedAnswerId\"\xb1\a\n" +
 	"\fBreachUpdate\x12 \n" +
 	"\tbreach_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bbreachId\x12\x1d\n" +
 	"\asummary\x18\x02 \x01(\tB\x03\xe0A\x02R\asummary\x12\x16\n" +
@@ -3682,7 +3738,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x0enext_update_by\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\fnextUpdateBy\x12@\n" +
 	"\x0esubject_notice\x18\x11 \x01(\v2\x19.cascade.v1.SubjectNoticeR\rsubjectNotice\x12K\n" +
 	"\x10correct_affected\x18\x0e \x03(\v2 .cascade.v1.AffectedOrganisationR\x0fcorrectAffected\x12<\n" +
-	"\bwithdraw\x18\x0f \x03(\v2 .cascade.v1.WithdrawOrganisationR\bwithdraw\"\xcc\x03\n" +
+	"\bwithdraw\x18\x0f \x03(\v2 .cascade.v1.WithdrawOrganisationR\bwithdraw\x126\n" +
+	"\bupstream\x18\x12 \x01(\v2\x1a.cascade.v1.UpstreamNoticeR\bupstream\"\xcc\x03\n" +
 	"\x0eBreachRevision\x12\x1b\n" +
 	"\x06number\x18\x01 \x01(\x05B\x03\xe0A\x03R\x06number\x12@\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
@@ -3697,7 +3754,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\twithdrawn\x18\b \x01(\x03B\x03\xe0A\x03R\twithdrawn\x12#\n" +
 	"\n" +
 	"renotified\x18\t \x01(\x03B\x03\xe0A\x03R\n" +
-	"renotified\"\xeb\r\n" +
+	"renotified\"\x93\x0e\n" +
 	"\x06Notice\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12 \n" +
 	"\tbreach_id\x18\x02 \x01(\tB\x03\xe0A\x03R\bbreachId\x12\x1a\n" +
@@ -3734,7 +3791,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\fwithdrawn_at\x18\x1c \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vwithdrawnAt\x126\n" +
 	"\x14withdrawal_statement\x18\x1d \x01(\tB\x03\xe0A\x03R\x13withdrawalStatement\x12H\n" +
 	"\x0faffected_status\x18\x1e \x01(\x0e2\x1a.cascade.v1.AffectedStatusB\x03\xe0A\x03R\x0eaffectedStatus\x12=\n" +
-	"\vobligations\x18  \x03(\v2\x16.cascade.v1.ObligationB\x03\xe0A\x03R\vobligations\"\xdb\x03\n" +
+	"\vobligations\x18  \x03(\v2\x16.cascade.v1.ObligationB\x03\xe0A\x03R\vobligations\x12&\n" +
+	"\fprocessor_id\x18( \x01(\tB\x03\xe0A\x03R\vprocessorId\"\xdb\x03\n" +
 	"\n" +
 	"Obligation\x123\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1a.cascade.v1.ObligationKindB\x03\xe0A\x03R\x04kind\x12<\n" +
@@ -3814,7 +3872,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x05state\x18\x04 \x01(\x0e2\x17.cascade.v1.NoticeStateB\x03\xe0A\x03R\x05state\x12\x1b\n" +
 	"\x06detail\x18\x05 \x01(\tB\x03\xe0A\x03R\x06detail\x12\x1f\n" +
 	"\bsequence\x18\x06 \x01(\x04B\x03\xe0A\x03R\bsequence\x128\n" +
-	"\tprincipal\x18\a \x01(\v2\x15.cascade.v1.PrincipalB\x03\xe0A\x03R\tprincipal\"\xa4\x01\n" +
+	"\tprincipal\x18\a \x01(\v2\x15.cascade.v1.PrincipalB\x03\xe0A\x03R\tprincipal\"\xc7\x01\n" +
 	"\tPrincipal\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x14\n" +
@@ -3822,7 +3880,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x04role\x18\x04 \x01(\tR\x04role\x12\x15\n" +
 	"\x06org_id\x18\x05 \x01(\tR\x05orgId\x12\x18\n" +
 	"\asubject\x18\x06 \x01(\tR\asubject\x12\x18\n" +
-	"\adisplay\x18\a \x01(\tR\adisplay\"\x95\x05\n" +
+	"\adisplay\x18\a \x01(\tR\adisplay\x12!\n" +
+	"\fprocessor_id\x18\b \x01(\tR\vprocessorId\"\x95\x05\n" +
 	"\rBreachSummary\x12 \n" +
 	"\tbreach_id\x18\x01 \x01(\tB\x03\xe0A\x03R\bbreachId\x12\x19\n" +
 	"\x05total\x18\x02 \x01(\x03B\x03\xe0A\x03R\x05total\x12!\n" +
@@ -3963,7 +4022,8 @@ var file_cascade_v1_types_proto_goTypes = []any{
 	(*SubjectNotice)(nil),         // 31: cascade.v1.SubjectNotice
 	(*SubjectNoticeText)(nil),     // 32: cascade.v1.SubjectNoticeText
 	(*timestamppb.Timestamp)(nil), // 33: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 34: google.protobuf.Duration
+	(*UpstreamNotice)(nil),        // 34: cascade.v1.UpstreamNotice
+	(*durationpb.Duration)(nil),   // 35: google.protobuf.Duration
 }
 var file_cascade_v1_types_proto_depIdxs = []int32{
 	0,  // 0: cascade.v1.AffectedOrganisation.status:type_name -> cascade.v1.AffectedStatus
@@ -3974,94 +4034,96 @@ var file_cascade_v1_types_proto_depIdxs = []int32{
 	9,  // 5: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
 	33, // 6: cascade.v1.BreachReport.next_update_by:type_name -> google.protobuf.Timestamp
 	31, // 7: cascade.v1.BreachReport.subject_notice:type_name -> cascade.v1.SubjectNotice
-	12, // 8: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
-	33, // 9: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
-	19, // 10: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
-	16, // 11: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
-	15, // 12: cascade.v1.Breach.next_update:type_name -> cascade.v1.UpdatePromise
-	14, // 13: cascade.v1.Breach.promise_history:type_name -> cascade.v1.PromiseEvent
-	33, // 14: cascade.v1.Breach.advisory_published_at:type_name -> google.protobuf.Timestamp
-	33, // 15: cascade.v1.PromiseEvent.at:type_name -> google.protobuf.Timestamp
-	33, // 16: cascade.v1.PromiseEvent.next_update_by:type_name -> google.protobuf.Timestamp
-	33, // 17: cascade.v1.UpdatePromise.next_update_by:type_name -> google.protobuf.Timestamp
-	33, // 18: cascade.v1.UpdatePromise.promised_at:type_name -> google.protobuf.Timestamp
-	34, // 19: cascade.v1.UpdatePromise.late_by:type_name -> google.protobuf.Duration
-	33, // 20: cascade.v1.UpdatePromise.reminded_at:type_name -> google.protobuf.Timestamp
-	33, // 21: cascade.v1.UpdatePromise.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	33, // 22: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
-	33, // 23: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
-	29, // 24: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
-	33, // 25: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
-	29, // 26: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
-	33, // 27: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
-	33, // 28: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
-	10, // 29: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
-	9,  // 30: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
-	33, // 31: cascade.v1.BreachUpdate.next_update_by:type_name -> google.protobuf.Timestamp
-	31, // 32: cascade.v1.BreachUpdate.subject_notice:type_name -> cascade.v1.SubjectNotice
-	10, // 33: cascade.v1.BreachUpdate.correct_affected:type_name -> cascade.v1.AffectedOrganisation
-	11, // 34: cascade.v1.BreachUpdate.withdraw:type_name -> cascade.v1.WithdrawOrganisation
-	33, // 35: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
-	18, // 36: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
-	1,  // 37: cascade.v1.BreachRevision.promise_outcome:type_name -> cascade.v1.PromiseOutcome
-	2,  // 38: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
-	33, // 39: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
-	33, // 40: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
-	33, // 41: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
-	33, // 42: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
-	34, // 43: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
-	25, // 44: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
-	33, // 45: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	33, // 46: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
-	26, // 47: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
-	27, // 48: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
-	24, // 49: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
-	23, // 50: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
-	15, // 51: cascade.v1.Notice.next_update:type_name -> cascade.v1.UpdatePromise
-	33, // 52: cascade.v1.Notice.withdrawn_at:type_name -> google.protobuf.Timestamp
-	0,  // 53: cascade.v1.Notice.affected_status:type_name -> cascade.v1.AffectedStatus
-	21, // 54: cascade.v1.Notice.obligations:type_name -> cascade.v1.Obligation
-	3,  // 55: cascade.v1.Obligation.kind:type_name -> cascade.v1.ObligationKind
-	33, // 56: cascade.v1.Obligation.starts_at:type_name -> google.protobuf.Timestamp
-	33, // 57: cascade.v1.Obligation.deadline:type_name -> google.protobuf.Timestamp
-	25, // 58: cascade.v1.Obligation.reminders:type_name -> cascade.v1.Reminder
-	33, // 59: cascade.v1.Obligation.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	33, // 60: cascade.v1.Obligation.resolved_at:type_name -> google.protobuf.Timestamp
-	26, // 61: cascade.v1.Obligation.outcome:type_name -> cascade.v1.Outcome
-	3,  // 62: cascade.v1.ObligationSummary.kind:type_name -> cascade.v1.ObligationKind
-	33, // 63: cascade.v1.ObligationSummary.next_deadline:type_name -> google.protobuf.Timestamp
-	34, // 64: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
-	33, // 65: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
-	3,  // 66: cascade.v1.Escalation.obligation:type_name -> cascade.v1.ObligationKind
-	4,  // 67: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
-	33, // 68: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
-	33, // 69: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
-	33, // 70: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
-	33, // 71: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
-	34, // 72: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
-	33, // 73: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
-	33, // 74: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
-	5,  // 75: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
-	33, // 76: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
-	33, // 77: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
-	6,  // 78: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
-	33, // 79: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
-	7,  // 80: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
-	33, // 81: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
-	8,  // 82: cascade.v1.NoticeEvent.kind:type_name -> cascade.v1.NoticeEventKind
-	33, // 83: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
-	2,  // 84: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
-	29, // 85: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
-	33, // 86: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
-	33, // 87: cascade.v1.BreachSummary.next_update_by:type_name -> google.protobuf.Timestamp
-	22, // 88: cascade.v1.BreachSummary.obligations:type_name -> cascade.v1.ObligationSummary
-	32, // 89: cascade.v1.SubjectNotice.sv:type_name -> cascade.v1.SubjectNoticeText
-	32, // 90: cascade.v1.SubjectNotice.en:type_name -> cascade.v1.SubjectNoticeText
-	91, // [91:91] is the sub-list for method output_type
-	91, // [91:91] is the sub-list for method input_type
-	91, // [91:91] is the sub-list for extension type_name
-	91, // [91:91] is the sub-list for extension extendee
-	0,  // [0:91] is the sub-list for field type_name
+	34, // 8: cascade.v1.BreachReport.upstream:type_name -> cascade.v1.UpstreamNotice
+	12, // 9: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
+	33, // 10: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
+	19, // 11: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
+	16, // 12: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
+	15, // 13: cascade.v1.Breach.next_update:type_name -> cascade.v1.UpdatePromise
+	14, // 14: cascade.v1.Breach.promise_history:type_name -> cascade.v1.PromiseEvent
+	33, // 15: cascade.v1.Breach.advisory_published_at:type_name -> google.protobuf.Timestamp
+	33, // 16: cascade.v1.PromiseEvent.at:type_name -> google.protobuf.Timestamp
+	33, // 17: cascade.v1.PromiseEvent.next_update_by:type_name -> google.protobuf.Timestamp
+	33, // 18: cascade.v1.UpdatePromise.next_update_by:type_name -> google.protobuf.Timestamp
+	33, // 19: cascade.v1.UpdatePromise.promised_at:type_name -> google.protobuf.Timestamp
+	35, // 20: cascade.v1.UpdatePromise.late_by:type_name -> google.protobuf.Duration
+	33, // 21: cascade.v1.UpdatePromise.reminded_at:type_name -> google.protobuf.Timestamp
+	33, // 22: cascade.v1.UpdatePromise.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	33, // 23: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
+	33, // 24: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
+	29, // 25: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
+	33, // 26: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
+	29, // 27: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
+	33, // 28: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
+	33, // 29: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
+	10, // 30: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
+	9,  // 31: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
+	33, // 32: cascade.v1.BreachUpdate.next_update_by:type_name -> google.protobuf.Timestamp
+	31, // 33: cascade.v1.BreachUpdate.subject_notice:type_name -> cascade.v1.SubjectNotice
+	10, // 34: cascade.v1.BreachUpdate.correct_affected:type_name -> cascade.v1.AffectedOrganisation
+	11, // 35: cascade.v1.BreachUpdate.withdraw:type_name -> cascade.v1.WithdrawOrganisation
+	34, // 36: cascade.v1.BreachUpdate.upstream:type_name -> cascade.v1.UpstreamNotice
+	33, // 37: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
+	18, // 38: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
+	1,  // 39: cascade.v1.BreachRevision.promise_outcome:type_name -> cascade.v1.PromiseOutcome
+	2,  // 40: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
+	33, // 41: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
+	33, // 42: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
+	33, // 43: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
+	33, // 44: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
+	35, // 45: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
+	25, // 46: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
+	33, // 47: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	33, // 48: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
+	26, // 49: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
+	27, // 50: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
+	24, // 51: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
+	23, // 52: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
+	15, // 53: cascade.v1.Notice.next_update:type_name -> cascade.v1.UpdatePromise
+	33, // 54: cascade.v1.Notice.withdrawn_at:type_name -> google.protobuf.Timestamp
+	0,  // 55: cascade.v1.Notice.affected_status:type_name -> cascade.v1.AffectedStatus
+	21, // 56: cascade.v1.Notice.obligations:type_name -> cascade.v1.Obligation
+	3,  // 57: cascade.v1.Obligation.kind:type_name -> cascade.v1.ObligationKind
+	33, // 58: cascade.v1.Obligation.starts_at:type_name -> google.protobuf.Timestamp
+	33, // 59: cascade.v1.Obligation.deadline:type_name -> google.protobuf.Timestamp
+	25, // 60: cascade.v1.Obligation.reminders:type_name -> cascade.v1.Reminder
+	33, // 61: cascade.v1.Obligation.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	33, // 62: cascade.v1.Obligation.resolved_at:type_name -> google.protobuf.Timestamp
+	26, // 63: cascade.v1.Obligation.outcome:type_name -> cascade.v1.Outcome
+	3,  // 64: cascade.v1.ObligationSummary.kind:type_name -> cascade.v1.ObligationKind
+	33, // 65: cascade.v1.ObligationSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	35, // 66: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
+	33, // 67: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
+	3,  // 68: cascade.v1.Escalation.obligation:type_name -> cascade.v1.ObligationKind
+	4,  // 69: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
+	33, // 70: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
+	33, // 71: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
+	33, // 72: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
+	33, // 73: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
+	35, // 74: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
+	33, // 75: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
+	33, // 76: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
+	5,  // 77: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
+	33, // 78: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
+	33, // 79: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
+	6,  // 80: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
+	33, // 81: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
+	7,  // 82: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
+	33, // 83: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
+	8,  // 84: cascade.v1.NoticeEvent.kind:type_name -> cascade.v1.NoticeEventKind
+	33, // 85: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
+	2,  // 86: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
+	29, // 87: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
+	33, // 88: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	33, // 89: cascade.v1.BreachSummary.next_update_by:type_name -> google.protobuf.Timestamp
+	22, // 90: cascade.v1.BreachSummary.obligations:type_name -> cascade.v1.ObligationSummary
+	32, // 91: cascade.v1.SubjectNotice.sv:type_name -> cascade.v1.SubjectNoticeText
+	32, // 92: cascade.v1.SubjectNotice.en:type_name -> cascade.v1.SubjectNoticeText
+	93, // [93:93] is the sub-list for method output_type
+	93, // [93:93] is the sub-list for method input_type
+	93, // [93:93] is the sub-list for extension type_name
+	93, // [93:93] is the sub-list for extension extendee
+	0,  // [0:93] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_types_proto_init() }
@@ -4069,6 +4131,7 @@ func file_cascade_v1_types_proto_init() {
 	if File_cascade_v1_types_proto != nil {
 		return
 	}
+	file_cascade_v1_chain_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
