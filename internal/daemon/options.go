@@ -46,7 +46,7 @@ type Options struct {
 	// here may forward a notice one of their keys signed (ForwardNotice).
 	// The deployment's own keys are always trusted.
 	UpstreamKeys []string
-	Deadline       time.Duration // controller deadline after delivery
+	Deadline     time.Duration // controller deadline after delivery
 	// Remind are the reminder thresholds (time remaining before the
 	// deadline); nil means deadline.DefaultRemind, empty means none.
 	Remind []time.Duration
