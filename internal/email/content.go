@@ -57,8 +57,8 @@ type texts struct {
 	hours, minutes                                                func(int) string
 	// The NIS2 obligations' reminder and overdue texts (Cybersecurity
 	// Act), and the obligations' names by kind.
-	nis2Reminder, nis2Overdue string
-	obligations               map[string]string
+	nis2Reminder, nis2Overdue, nis2Para string
+	obligations                         map[string]string
 }
 
 var swedish = texts{
@@ -69,6 +69,7 @@ var swedish = texts{
 	subjOverdue:  "Tidsfristen har passerat: %s [%s]",
 	nis2Reminder: "Påminnelse: det återstår %s till tidsfristen %s för er %s (NIS2, cybersäkerhetslagen) om incidenten nedan, och den är ännu inte registrerad i Cascade (rapporterad, eller dokumenterad som inte tillämplig).",
 	nis2Overdue:  "Tidsfristen %s för er %s (NIS2, cybersäkerhetslagen) om incidenten nedan har passerat och den är inte registrerad i Cascade. Rapportera så snart som möjligt och ange skälen till dröjsmålet.",
+	nis2Para:     "Ni informerades %s. Er organisation omfattas av cybersäkerhetslagen: rapporten till CERT-SE ska vara inlämnad senast %s. Registrera den sedan i Cascade: cascadectl notice record-report --obligation (eller på underrättelsens sida i Cascade).",
 	obligations: map[string]string{"nis2_early_warning": "tidiga varning", "nis2_incident_notification": "incidentanmälan",
 		"nis2_final_report": "slutrapport"},
 	subjRedo:        "Ej kvitterad: %s [%s]",
@@ -145,6 +146,7 @@ var english = texts{
 	subjOverdue:  "Deadline passed: %s [%s]",
 	nis2Reminder: "Reminder: %s remain before the deadline %s of your %s (NIS2) about the incident below, and it is not recorded in Cascade yet (reported, or documented as not applicable).",
 	nis2Overdue:  "The deadline %s of your %s (NIS2) about the incident below has passed and it is not recorded in Cascade. Report as soon as possible and give the reasons for the delay.",
+	nis2Para:     "You were informed at %s. Your organisation is under NIS2: the report to the CSIRT (in Sweden CERT-SE) is due by %s. Then record it in Cascade: cascadectl notice record-report --obligation (or on the notice's page in Cascade).",
 	obligations: map[string]string{"nis2_early_warning": "early warning", "nis2_incident_notification": "incident notification",
 		"nis2_final_report": "final report"},
 	subjRedo:        "Not yet acknowledged: %s [%s]",
@@ -386,9 +388,14 @@ func content(m *Message) doc {
 	}
 	d.Facts = append(d.Facts, fact{tx.lDeadline, formatTime(m.Deadline)})
 
-	if msg.Event == message.EventOverdue {
+	_, nis2 := tx.obligations[msg.Obligation]
+	switch {
+	case msg.Event == message.EventOverdue:
 		d.Sections = append(d.Sections, section{Title: tx.deadlineTitle, Paras: []string{fmt.Sprintf(tx.deadlineOverdue, formatTime(m.Deadline))}})
-	} else {
+	case nis2: // the intro said which report and by when; the GDPR paragraph is not this one's
+		d.Sections = append(d.Sections, section{Title: tx.deadlineTitle,
+			Paras: []string{fmt.Sprintf(tx.nis2Para, formatTime(m.DeliveredAt), formatTime(m.Deadline))}})
+	default:
 		d.Sections = append(d.Sections, section{Title: tx.deadlineTitle,
 			Paras: []string{fmt.Sprintf(tx.deadlinePara, formatTime(m.DeliveredAt), formatTime(m.Deadline))}})
 	}
