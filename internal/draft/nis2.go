@@ -2,6 +2,7 @@ package draft
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"time"
 
@@ -227,10 +228,10 @@ func (w EarlyWarning) Markdown() string {
 	}
 	r.endList()
 	r.para("**" + ew.nature + ":**")
-	r.quote(r.text(w.Breach.Nature))
+	r.para(r.text(w.Breach.Nature))
 	if strings.TrimSpace(w.MeasuresTaken) != "" {
 		r.para("**" + ew.measures + ":**")
-		r.quote(r.text(w.MeasuresTaken))
+		r.para(r.text(w.MeasuresTaken))
 	}
 	r.heading(2, ew.questions)
 	if w.SuspectedMalicious != "" {
@@ -242,7 +243,7 @@ func (w EarlyWarning) Markdown() string {
 	r.item(ew.significance, r.todo(ew.significanceTodo))
 	r.item(ew.services, r.todo(ew.servicesTodo))
 	r.endList()
-	r.para(ew.source + " " + r.number(int64(w.Breach.Revision)) + ".")
+	r.para(ew.source + " " + strconv.Itoa(w.Breach.Revision) + ".")
 	r.heading(2, ew.checklist)
 	for _, f := range w.FieldsToComplete {
 		r.b.WriteString("- [ ] " + f + "\n")
