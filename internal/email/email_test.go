@@ -251,7 +251,9 @@ func TestEventsInBothLanguages(t *testing.T) {
 				m.Event, m.Remaining, m.Breach, m.Obligation = message.EventReminder, "2h0m0s", nil, "nis2_early_warning"
 			},
 				map[string]string{"sv": "NIS2 tidiga varning: Påminnelse, 2 timmar kvar", "en": "NIS2 early warning: Reminder, 2 hours left"}},
-			{"NIS2 overdue", func(m *message.Message) { m.Event, m.Breach, m.Obligation = message.EventOverdue, nil, "nis2_final_report" },
+			{"NIS2 overdue", func(m *message.Message) {
+				m.Event, m.Breach, m.Obligation = message.EventOverdue, nil, "nis2_final_report"
+			},
 				map[string]string{"sv": "NIS2 slutrapport: Tidsfristen har passerat", "en": "NIS2 final report: Deadline passed"}},
 			{"revision", func(m *message.Message) {
 				m.Event, m.Revision, m.RevisionSummary, m.AffectedStatus = message.EventRevision, 2, "Fler kategorier", "UNDER_INVESTIGATION"
