@@ -202,6 +202,7 @@ func commands() []*command {
 	return []*command{
 		breachPublishCmd(),
 		breachUpdateCmd(),
+		breachForwardCmd(),
 		breachStatusCmd(),
 		breachListCmd(),
 		breachAdvisoryPublishCmd(),

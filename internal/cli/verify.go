@@ -2,13 +2,16 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
+	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/signing"
 	"github.com/cascadehq/cascade/internal/verify"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
@@ -36,21 +39,31 @@ With --keys, checks offline against a key set saved from cascade.keys
 Prints "OK: signed by Cascade key ..." and the subject, notice and event
 it was signed for, and exits 0; or "FAILED: <reason>" and exits 1. Check
 that the subject is your organisation's: a genuine message to another
-organisation verifies too.`,
+organisation verifies too.
+
+A notice a processor forwarded from its own supplier (BreachService.
+ForwardNotice) carries the supplier's message inside it: verify checks it
+too (the chain), with the keys of --upstream-keys when the supplier uses
+another Cascade (default: the same keys), and prints whose notice it
+forwards, to which organisation it was sent and by which key it is signed.
+A chain that does not verify fails the check.`,
 		examples: `
 # Check a saved message with the keys from 'cascadectl keys list --save'
 cascadectl verify MSG.json --keys keys.json
 # Check one from stdin, fetching the keys from cascaded
 cascadectl verify - < MSG.json
 # Check a message kept in a stream, as the nats CLI prints it
-nats stream get CASCADE_NOTICES 42 --json | cascadectl verify - --keys keys.json`,
+nats stream get CASCADE_NOTICES 42 --json | cascadectl verify - --keys keys.json
+# Check a forwarded notice and the supplier's notice inside it
+cascadectl verify MSG.json --keys keys.json --upstream-keys supplier-keys.json`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			keysFile := fs.String("keys", "", "verify offline with the key `file` saved from cascade.keys")
+			upstreamFile := fs.String("upstream-keys", "", "key set `file` of the supplier's Cascade, for a forwarded notice's chain (default: the same keys)")
 			return func(ctx context.Context, a *app, args []string) error {
 				if err := wantArgs(name, args, 1); err != nil {
 					return err
 				}
-				return a.verifyMessage(ctx, args[0], *keysFile)
+				return a.verifyMessage(ctx, args[0], *keysFile, *upstreamFile)
 			}
 		},
 	}
@@ -71,9 +84,23 @@ type verifyResultJSON struct {
 	OrgID        string     `json:"org_id,omitempty"`
 	NoticeID     string     `json:"notice_id,omitempty"`
 	Event        string     `json:"event,omitempty"`
+	// Upstream is the chain of a forwarded notice: the supplier's message
+	// inside it.
+	Upstream *upstreamJSON `json:"upstream,omitempty"`
 }
 
-func (a *app) verifyMessage(ctx context.Context, file, keysFile string) error {
+// upstreamJSON is the -o json form of a forwarded notice's chain.
+type upstreamJSON struct {
+	OK        bool   `json:"ok"`
+	Error     string `json:"error,omitempty"`
+	NoticeID  string `json:"notice_id,omitempty"`
+	Revision  int    `json:"revision,omitempty"`
+	Processor string `json:"processor,omitempty"`
+	OrgID     string `json:"org_id,omitempty"` // whom the supplier sent it to: the forwarding processor
+	KeyID     string `json:"key_id,omitempty"`
+}
+
+func (a *app) verifyMessage(ctx context.Context, file, keysFile, upstreamFile string) error {
 	data, err := a.readSaved(file)
 	if err != nil {
 		return err
@@ -96,6 +123,14 @@ func (a *app) verifyMessage(ctx context.Context, file, keysFile string) error {
 		out.KeyID, out.KeyCreatedAt, out.KeyActive = kid, utc(key.CreatedAt), key.Active
 		out.KeyExpiresAt = utc(key.ExpiresAt)
 	}
+	if verr == nil {
+		if out.Upstream, err = a.verifyChain(ctx, res.Body, keys, upstreamFile); err != nil {
+			return err
+		}
+		if out.Upstream != nil && !out.Upstream.OK {
+			out.OK = false
+		}
+	}
 	if a.g.output == outputJSON {
 		if err := writeJSON(a.stdout, out); err != nil {
 			return err
@@ -109,11 +144,54 @@ func (a *app) verifyMessage(ctx context.Context, file, keysFile string) error {
 		}
 		fmt.Fprintf(a.stdout, "OK: signed by Cascade key %s (created %s, %s)\n", kid, key.CreatedAt.UTC().Format(time.RFC3339), state)
 		fmt.Fprintf(a.stdout, "  for subject %s, notice %s, event %s\n", safeText(msg.Subject), safeText(out.NoticeID), safeText(out.Event))
+		if u := out.Upstream; u != nil && u.OK {
+			fmt.Fprintf(a.stdout, "  forwards %s's notice %s (revision %d), sent to organisation %s: OK, signed by key %s\n",
+				safeText(u.Processor), safeText(u.NoticeID), u.Revision, safeText(u.OrgID), safeText(u.KeyID))
+		} else if u != nil {
+			fmt.Fprintf(a.stdout, "FAILED: the forwarded notice inside it does not verify: %s\n", safeText(u.Error))
+		}
 	}
-	if verr != nil {
+	if !out.OK {
 		return &exitError{code: 1}
 	}
 	return nil
+}
+
+// verifyChain checks the upstream notice a verified forwarded notice
+// carries (nil if it carries none), against the keys of upstreamFile, or
+// keys without one.
+func (a *app) verifyChain(ctx context.Context, body json.RawMessage, keys signing.KeySet, upstreamFile string) (*upstreamJSON, error) {
+	var v struct {
+		Breach *struct {
+			Upstream *breach.Upstream `json:"upstream"`
+		} `json:"breach"`
+	}
+	if body == nil || json.Unmarshal(body, &v) != nil || v.Breach == nil || v.Breach.Upstream == nil {
+		return nil, nil
+	}
+	if upstreamFile != "" {
+		var err error
+		if keys, err = a.signingKeys(ctx, upstreamFile); err != nil {
+			return nil, err
+		}
+	}
+	up := v.Breach.Upstream
+	org, _ := strings.CutPrefix(up.Message.Subject, "cascade.notice.")
+	claimed := *up
+	out := &upstreamJSON{OrgID: org}
+	if _, err := verify.Upstream(up, keys, breach.OrgID(org), time.Now()); err != nil {
+		out.Error = err.Error()
+		if strings.Contains(err.Error(), "unknown_key") && upstreamFile == "" {
+			out.Error += " (give the supplier's Cascade keys with --upstream-keys)"
+		}
+		return out, nil
+	}
+	if up.Notice != claimed.Notice || up.Revision != claimed.Revision {
+		out.Error = fmt.Sprintf("the forwarded notice says it is %s revision %d; its message is %s revision %d", claimed.Notice, claimed.Revision, up.Notice, up.Revision)
+		return out, nil
+	}
+	out.OK, out.NoticeID, out.Revision, out.Processor, out.KeyID = true, up.Notice.String(), up.Revision, up.Processor, up.KeyID
+	return out, nil
 }
 
 // maxSavedBytes bounds a saved message: a body of NATS's largest payload

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -163,11 +164,28 @@ func (o *Options) deadlinePolicy() deadline.Policy {
 }
 
 // loadRegistry reads the registry file, if one is given.
-func loadRegistry(file string) ([]breach.Org, error) {
-	if file == "" {
+// loadRegistry reads the registry: one CSV file, or several separated by
+// commas (an organisation in two of them is an error).
+func loadRegistry(files string) ([]breach.Org, error) {
+	if files == "" {
 		return nil, nil
 	}
-	return registry.LoadFile(file)
+	var all []breach.Org
+	from := map[breach.OrgID]string{}
+	for _, f := range strings.Split(files, ",") {
+		orgs, err := registry.LoadFile(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range orgs {
+			if prev, dup := from[o.ID]; dup {
+				return nil, fmt.Errorf("load registry: organisation %s is in %s and in %s", o.ID, prev, f)
+			}
+			from[o.ID] = f
+		}
+		all = append(all, orgs...)
+	}
+	return all, nil
 }
 
 // loadUpstreamKeys reads the key sets of --upstream-keys: the public keys

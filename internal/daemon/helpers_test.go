@@ -271,7 +271,7 @@ func (e *env) useToken(token string) {
 	e.noticeC = cascadev1.NewNoticeServiceClient(cc)
 }
 
-func grpcConn(t *testing.T, addr string) *grpc.ClientConn {
+func grpcConn(t testing.TB, addr string) *grpc.ClientConn {
 	t.Helper()
 	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
