@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/daemon"
 	"github.com/cascadehq/cascade/internal/deadline"
 	"github.com/cascadehq/cascade/internal/version"
@@ -40,6 +41,10 @@ func main() {
 	})
 	fs.DurationVar(&o.Deadline, "deadline", daemon.DefaultDeadline, "controller deadline after delivery")
 	remind := fs.String("remind", deadline.FormatDurations(deadline.DefaultRemind), "reminders at these amounts of time remaining before the deadline while not resolved (comma-separated; empty: none)")
+	nis2 := breach.DefaultNIS2Clocks
+	fs.Func("nis2-early-warning", "NIS2 early warning due this long after delivery, for organisations under NIS2 (registry column regimes) (default 24h)", periodFlag(&nis2.EarlyWarning))
+	fs.Func("nis2-incident-notification", "NIS2 incident notification due this long after delivery (default 72h)", periodFlag(&nis2.IncidentNotification))
+	fs.Func("nis2-final-report", "NIS2 final report due this long after the incident notification is reported (until then, after its deadline): a duration or months, e.g. \"1 month\" (default 1 month)", periodFlag(&nis2.FinalReport))
 	redeliver := fs.String("redeliver", deadline.FormatDurations(deadline.DefaultRedeliver), "backoff between deliveries of a notice not yet acknowledged; the last repeats (comma-separated; empty: none)")
 	fs.DurationVar(&o.UpdateReminder, "update-reminder", deadline.DefaultUpdateReminder, "remind the processor this long before the next update it promised (next_update_by), or a quarter of the time it gave itself if less; negative: no reminder")
 	fs.DurationVar(&o.SyncInterval, "sync-interval", 0, "embedded JetStream fsync interval; 0 = fsync every write before acknowledging it")
@@ -69,6 +74,7 @@ func main() {
 		fmt.Println("cascaded", version.Get())
 		return
 	}
+	o.NIS2 = nis2
 	var err error
 	if o.Remind, err = deadline.ParseDurations(*remind); err != nil {
 		fmt.Fprintln(os.Stderr, "cascaded: --remind:", err)
@@ -96,6 +102,18 @@ func main() {
 	if err := daemon.Run(ctx, o); err != nil {
 		fmt.Fprintln(os.Stderr, "cascaded:", err)
 		os.Exit(1)
+	}
+}
+
+// periodFlag sets *p from a flag's value (breach.ParsePeriod).
+func periodFlag(p *breach.Period) func(string) error {
+	return func(s string) error {
+		v, err := breach.ParsePeriod(s)
+		if err != nil {
+			return err
+		}
+		*p = v
+		return nil
 	}
 }
 

@@ -57,6 +57,8 @@ func TestFlagCombinationsRefused(t *testing.T) {
 		{[]string{"--tls-cert", "x.pem"}, "--tls-cert and --tls-key go together"},
 		{[]string{"--insecure-nats-no-auth"}, "--insecure-nats-no-auth applies only to an external server (--nats-url)"},
 		{[]string{"--deadline", "0s"}, "--deadline must be positive"},
+		{[]string{"--nis2-early-warning", "0s"}, "must be positive"},
+		{[]string{"--nis2-final-report", "a fortnight"}, "want a duration such as 24h or a number of months"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			args := append([]string{"--data-dir", dir + "/data", "--nats-listen", "127.0.0.1:-1", "--grpc-addr", "127.0.0.1:0", "--http-addr", ""}, tc.args...)

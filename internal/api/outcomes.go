@@ -43,10 +43,14 @@ var outcomeKinds = map[string]string{
 }
 
 func (s noticeService) RecordAuthorityReport(ctx context.Context, req *cascadev1.RecordAuthorityReportRequest) (*cascadev1.RecordAuthorityReportResponse, error) {
+	k, err := protoconv.ObligationKind(req.GetObligation())
+	if err != nil {
+		return nil, err
+	}
 	n, err := s.update(ctx, "RecordAuthorityReport", req.GetNoticeId(), req.GetRecordedBy(),
-		fmt.Sprintf("reported to %s, reference %s", req.GetAuthority(), req.GetReference()),
+		breach.ObligationDetail(k, fmt.Sprintf("reported to %s, reference %s", req.GetAuthority(), req.GetReference())),
 		func(now time.Time, n *breach.Notice) (breach.Event, error) {
-			return n.RecordAuthorityReport(now, req.GetRecordedBy(), req.GetAuthority(), req.GetReference(),
+			return n.RecordObligationReport(k, now, req.GetRecordedBy(), req.GetAuthority(), req.GetReference(),
 				protoconv.Time(req.GetReportedAt()), req.GetDelayReason())
 		})
 	if err != nil {
@@ -56,9 +60,17 @@ func (s noticeService) RecordAuthorityReport(ctx context.Context, req *cascadev1
 }
 
 func (s noticeService) RecordNotReportable(ctx context.Context, req *cascadev1.RecordNotReportableRequest) (*cascadev1.RecordNotReportableResponse, error) {
-	n, err := s.update(ctx, "RecordNotReportable", req.GetNoticeId(), req.GetRecordedBy(), "documented as not reportable",
+	k, err := protoconv.ObligationKind(req.GetObligation())
+	if err != nil {
+		return nil, err
+	}
+	detail := "documented as not reportable"
+	if k != breach.ObligationGDPR {
+		detail = breach.ObligationDetail(k, "documented as not applicable")
+	}
+	n, err := s.update(ctx, "RecordNotReportable", req.GetNoticeId(), req.GetRecordedBy(), detail,
 		func(now time.Time, n *breach.Notice) (breach.Event, error) {
-			return n.RecordNotReportable(now, req.GetRecordedBy(), req.GetJustification())
+			return n.RecordObligationNotApplicable(k, now, req.GetRecordedBy(), req.GetJustification())
 		})
 	if err != nil {
 		return nil, err
@@ -201,6 +213,13 @@ func (s noticeService) DraftAuthorityReport(ctx context.Context, req *cascadev1.
 	if err != nil {
 		return nil, invalid("language", err.Error())
 	}
+	k, err := protoconv.ObligationKind(req.GetObligation())
+	if err != nil {
+		return nil, err
+	}
+	if k != breach.ObligationGDPR && k != breach.ObligationNIS2EarlyWarning {
+		return nil, invalid("obligation", fmt.Sprintf("a draft is made for the GDPR report or the NIS2 early warning, not the %s", k.Title()))
+	}
 	v, err := s.st.GetNotice(ctx, id)
 	if err != nil {
 		return nil, err
@@ -212,6 +231,18 @@ func (s noticeService) DraftAuthorityReport(ctx context.Context, req *cascadev1.
 	org, err := s.st.GetOrg(ctx, id.Org)
 	if err != nil && !errors.Is(err, breach.ErrNotFound) {
 		return nil, err
+	}
+	if k == breach.ObligationNIS2EarlyWarning {
+		if v.Notice.Obligation(k) == nil {
+			return nil, fmt.Errorf("%w: notice %s carries no NIS2 early warning: its organisation is not under NIS2 (registry column regimes)",
+				breach.ErrIllegalTransition, id)
+		}
+		w := draft.BuildEarlyWarning(b, v.Notice, org, lang, s.now())
+		j, err := w.JSON()
+		if err != nil {
+			return nil, err
+		}
+		return &cascadev1.DraftAuthorityReportResponse{Markdown: w.Markdown(), Json: string(j), Language: string(w.Language)}, nil
 	}
 	d := draft.Build(b, v.Notice, org, lang, s.now())
 	j, err := d.JSON()

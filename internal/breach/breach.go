@@ -43,7 +43,14 @@ type Org struct {
 	// Channels lists the organisation's delivery channels as the registry
 	// names them; empty means the default (see DeliveryChannels).
 	Channels []Channel `json:"channels,omitempty"`
+	// Regimes are the legal regimes whose obligations the organisation's
+	// notices carry; empty means GDPR alone (obligation.go).
+	Regimes []Regime `json:"regimes,omitempty"`
 }
+
+// UnderNIS2 reports whether the organisation's notices carry NIS2's
+// obligations besides GDPR's.
+func (o Org) UnderNIS2() bool { return slices.Contains(o.Regimes, RegimeNIS2) }
 
 // For is the breach as one organisation may see it: the affected lists
 // (the report's and each revision's) keep only org's entry, and what

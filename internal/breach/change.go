@@ -25,8 +25,86 @@ type Change struct {
 	// first delivery at once (Event delivered, Prev UNSPECIFIED): the
 	// notice's history reads it as two entries, created then delivered
 	// (see Split). Older records are one each.
-	Created bool   `json:"created,omitempty"`
-	Notice  Notice `json:"notice"`
+	Created bool `json:"created,omitempty"`
+	// PrevMarks is what summaries count of a notice with NIS2 obligations
+	// before a change that resolved one of them (or its GDPR obligation)
+	// or moved a deadline (MarksOf); nil otherwise.
+	PrevMarks *Marks `json:"prev_marks,omitempty"`
+	Notice    Notice `json:"notice"`
+}
+
+// Marks are the obligation facts summaries count of a notice with NIS2
+// obligations: whether its GDPR outcome is recorded, and each
+// obligation's deadline and resolution.
+type Marks struct {
+	GDPRResolved bool   `json:"gdpr_resolved,omitempty"`
+	Obligations  []Mark `json:"obligations,omitempty"`
+}
+
+// Mark is one obligation's part of Marks.
+type Mark struct {
+	Kind     ObligationKind `json:"kind"`
+	Deadline time.Time      `json:"deadline,omitzero"`
+	Resolved bool           `json:"resolved,omitempty"`
+}
+
+// MarksOf is n's Marks, or nil when n carries no NIS2 obligation (its
+// state says all summaries need).
+func MarksOf(n *Notice) *Marks {
+	if len(n.Obligations) == 0 {
+		return nil
+	}
+	m := &Marks{GDPRResolved: n.Outcome != nil, Obligations: make([]Mark, len(n.Obligations))}
+	for i, o := range n.Obligations {
+		m.Obligations[i] = Mark{Kind: o.Kind, Deadline: o.Deadline, Resolved: o.Outcome != nil}
+	}
+	return m
+}
+
+// PrevMarksFor is what a change from prev (MarksOf the notice before it)
+// to next records as its PrevMarks: prev when the marks differ, else nil.
+func PrevMarksFor(prev *Marks, next *Notice) *Marks {
+	m := MarksOf(next)
+	if prev == nil || m == nil || prev.equal(m) {
+		return nil
+	}
+	return prev
+}
+
+func (m *Marks) equal(o *Marks) bool {
+	if m.GDPRResolved != o.GDPRResolved || len(m.Obligations) != len(o.Obligations) {
+		return false
+	}
+	for i := range m.Obligations {
+		a, b := m.Obligations[i], o.Obligations[i]
+		if a.Kind != b.Kind || !a.Deadline.Equal(b.Deadline) || a.Resolved != b.Resolved {
+			return false
+		}
+	}
+	return true
+}
+
+// apply gives n the marks m (as far as summaries count them).
+func (m *Marks) apply(n *Notice) {
+	if !m.GDPRResolved {
+		n.Outcome = nil
+	} else if n.Outcome == nil {
+		n.Outcome = &Outcome{}
+	}
+	n.Obligations = cloneObligations(n.Obligations)
+	for _, k := range m.Obligations {
+		o := n.Obligation(k.Kind)
+		if o == nil {
+			continue
+		}
+		o.Deadline = k.Deadline
+		switch {
+		case !k.Resolved:
+			o.Outcome = nil
+		case o.Outcome == nil:
+			o.Outcome = &Outcome{}
+		}
+	}
 }
 
 // Split is c as the history shows it: a record that created and delivered
@@ -46,8 +124,8 @@ func (c Change) Split() []Change {
 }
 
 // PrevNotice is the notice as it was before c (nil if c created it), as far
-// as summaries need: state and acknowledged revision. The deadline, once
-// set, never moves.
+// as summaries need: state, acknowledged revision and, for a notice with
+// NIS2 obligations, PrevMarks. The GDPR deadline, once set, never moves.
 func (c Change) PrevNotice() *Notice {
 	if c.Prev == StateUnspecified {
 		return nil
@@ -55,5 +133,11 @@ func (c Change) PrevNotice() *Notice {
 	p := c.Notice
 	p.State = c.Prev
 	p.RevisionAcked = c.PrevRevisionAcked
+	switch {
+	case c.PrevMarks != nil:
+		c.PrevMarks.apply(&p)
+	case len(p.Obligations) == 0 && p.State != StateResolved:
+		p.Outcome = nil // GDPR alone: the outcome is what made it RESOLVED
+	}
 	return &p
 }

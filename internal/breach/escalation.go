@@ -12,8 +12,9 @@ import (
 const EventEscalated Event = "escalated"
 
 // MaxEscalations bounds the escalations kept on one notice: the last
-// reminder and the overdue message, each once, with room to spare.
-const MaxEscalations = 8
+// reminder and the overdue message of each obligation (GDPR's and NIS2's
+// three), each once, with room to spare.
+const MaxEscalations = 16
 
 // Escalation records one message sent to the organisation's second line
 // (for a municipality, say, its head of administration): to whom, which
@@ -26,9 +27,12 @@ type Escalation struct {
 	// Event is the message's: "reminder" (the last one) or "overdue".
 	Event string `json:"event"`
 	// Remaining is a reminder's threshold ("1h0m0s"); empty for overdue.
-	Remaining string    `json:"remaining,omitempty"`
-	MessageID string    `json:"message_id"` // the message's Nats-Msg-Id
-	SentAt    time.Time `json:"sent_at"`
+	Remaining string `json:"remaining,omitempty"`
+	// Obligation is the NIS2 obligation the message was about; empty for
+	// the GDPR obligation.
+	Obligation string    `json:"obligation,omitempty"`
+	MessageID  string    `json:"message_id"` // the message's Nats-Msg-Id
+	SentAt     time.Time `json:"sent_at"`
 }
 
 // EscalationAddresses are the addresses an escalated message goes to
@@ -71,5 +75,5 @@ func EscalationDetail(e Escalation) string {
 	if e.Phone != "" {
 		d += " (phone " + e.Phone + ")"
 	}
-	return d + ", message " + e.MessageID
+	return ObligationDetail(ObligationKind(e.Obligation), d+", message "+e.MessageID)
 }

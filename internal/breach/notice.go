@@ -117,6 +117,13 @@ type Notice struct {
 	WithdrawnAt         time.Time      `json:"withdrawn_at,omitzero"`
 	WithdrawalStatement string         `json:"withdrawal_statement,omitempty"`
 	RenotifiedRevision  int            `json:"renotified_revision,omitempty"`
+
+	// Obligations are the notice's reporting obligations beyond GDPR's
+	// (which is the notice's own Deadline, Reminders, OverdueAt, Outcome
+	// and ResolvedAt): NIS2's early warning, incident notification and
+	// final report for an organisation under NIS2; none otherwise
+	// (obligation.go).
+	Obligations []Obligation `json:"obligations,omitempty"`
 }
 
 // Reminder records one reminder sent while the notice was not resolved.
@@ -127,10 +134,10 @@ type Reminder struct {
 	Late      bool          `json:"late,omitempty"` // sent well after DueAt (the daemon was down)
 }
 
-// Overdue reports whether the notice is past its deadline and not
-// resolved. A withdrawn notice is never overdue.
+// Overdue reports whether the notice is past its (GDPR) deadline and
+// its GDPR outcome is not recorded. A withdrawn notice is never overdue.
 func (n *Notice) Overdue(now time.Time) bool {
-	return n.Running() && !now.Before(n.Deadline)
+	return n.GDPROpen() && !now.Before(n.Deadline)
 }
 
 // Running reports whether the notice's clock runs: delivered and neither
@@ -164,6 +171,7 @@ func (n *Notice) Deliver(at time.Time, window time.Duration, rev int) Event {
 		n.DeliveredAt = at
 		n.Deadline = at.Add(window)
 		n.Revision = rev
+		n.startObligations(at)
 		return EventDelivered
 	case rev > n.Revision:
 		n.Revision = rev
@@ -193,7 +201,7 @@ func (n *Notice) delivered() int {
 // at now). It returns "" when that reminder was recorded before or the
 // notice is resolved: reminders are idempotent.
 func (n *Notice) Remind(remaining time.Duration, dueAt, now time.Time, late bool) Event {
-	if !n.Running() || n.Reminded(remaining) {
+	if !n.GDPROpen() || n.Reminded(remaining) {
 		return ""
 	}
 	n.Reminders = append(n.Reminders, Reminder{Remaining: remaining, DueAt: dueAt, SentAt: now, Late: late})
@@ -245,7 +253,7 @@ func (n *Notice) Reminded(remaining time.Duration) bool {
 // MarkOverdue records that the overdue escalation was sent at now. It
 // returns "" when it was recorded before or the notice is resolved or withdrawn.
 func (n *Notice) MarkOverdue(now time.Time) Event {
-	if !n.Running() || !n.OverdueAt.IsZero() {
+	if !n.GDPROpen() || !n.OverdueAt.IsZero() {
 		return ""
 	}
 	n.OverdueAt = now

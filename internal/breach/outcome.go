@@ -70,19 +70,26 @@ func (n *Notice) resolvable() error {
 	return nil
 }
 
-func (n *Notice) resolve(now time.Time, by string, o *Outcome) Event {
-	if n.AcknowledgedAt.IsZero() { // resolving implies the notice was received
+// markReceived: recording an outcome implies the notice was received.
+func (n *Notice) markReceived(now time.Time, by string) {
+	if n.AcknowledgedAt.IsZero() {
 		n.AcknowledgedAt, n.AcknowledgedBy = now, by
 	}
 	if n.RevisionAcked == 0 {
 		n.RevisionAcked = n.Revision
 	}
-	if n.State != StateWithdrawn { // a withdrawn notice stays WITHDRAWN with its outcome (Art. 33(5) documentation)
-		n.State = StateResolved
-	}
+}
+
+// resolve records the GDPR outcome o. The notice is RESOLVED when it
+// carries no other obligation or every other one is resolved too; a
+// withdrawn notice stays WITHDRAWN with its outcome (Art. 33(5)
+// documentation).
+func (n *Notice) resolve(now time.Time, by string, o *Outcome) Event {
+	n.markReceived(now, by)
 	n.ResolvedAt = now
 	o.RecordedAt, o.RecordedBy = now, by
 	n.Outcome = o
+	n.settle()
 	return EventOutcomeRecorded
 }
 
@@ -106,21 +113,7 @@ func textField(vs *violations, field, v string, required bool, max int) {
 // other outcome recorded before, is ErrIllegalTransition: an outcome is
 // never changed or undone.
 func (n *Notice) RecordAuthorityReport(now time.Time, by, authority, reference string, reportedAt time.Time, delayReason string) (Event, error) {
-	var vs violations
-	textField(&vs, "recorded_by", by, true, MaxActor)
-	textField(&vs, "authority", authority, true, MaxShortText)
-	textField(&vs, "reference", reference, true, MaxShortText)
-	textField(&vs, "delay_reason", delayReason, false, MaxLongText)
-	switch {
-	case reportedAt.IsZero():
-		vs.add("reported_at", "required", "reported_at is required")
-	case !timeField(&vs, "reported_at", reportedAt):
-	case reportedAt.After(now.Add(5 * time.Minute)):
-		vs.add("reported_at", "future", "reported_at %s is in the future", reportedAt.Format(time.RFC3339))
-	case !n.DiscoveredAt.IsZero() && reportedAt.Before(n.DiscoveredAt):
-		vs.add("reported_at", "order", "reported_at is before the processor discovered the breach (%s)", n.DiscoveredAt.Format(time.RFC3339))
-	}
-	if err := vs.err(); err != nil {
+	if err := n.validateReport(now, by, authority, reference, reportedAt, delayReason); err != nil {
 		return "", err
 	}
 	if err := n.resolvable(); err != nil {
@@ -144,6 +137,25 @@ func (n *Notice) RecordAuthorityReport(now time.Time, by, authority, reference s
 	}
 	return n.resolve(now, by, &Outcome{Kind: OutcomeReported, Authority: authority, Reference: reference,
 		ReportedAt: reportedAt, DelayReason: delayReason, Late: late}), nil
+}
+
+// validateReport checks the fields of a report to an authority.
+func (n *Notice) validateReport(now time.Time, by, authority, reference string, reportedAt time.Time, delayReason string) error {
+	var vs violations
+	textField(&vs, "recorded_by", by, true, MaxActor)
+	textField(&vs, "authority", authority, true, MaxShortText)
+	textField(&vs, "reference", reference, true, MaxShortText)
+	textField(&vs, "delay_reason", delayReason, false, MaxLongText)
+	switch {
+	case reportedAt.IsZero():
+		vs.add("reported_at", "required", "reported_at is required")
+	case !timeField(&vs, "reported_at", reportedAt):
+	case reportedAt.After(now.Add(5 * time.Minute)):
+		vs.add("reported_at", "future", "reported_at %s is in the future", reportedAt.Format(time.RFC3339))
+	case !n.DiscoveredAt.IsZero() && reportedAt.Before(n.DiscoveredAt):
+		vs.add("reported_at", "order", "reported_at is before the processor discovered the breach (%s)", n.DiscoveredAt.Format(time.RFC3339))
+	}
+	return vs.err()
 }
 
 // RecordNotReportable resolves the notice as documented not reportable

@@ -218,6 +218,7 @@ func (n *Notice) Renotify(a Affected, rev int) Event {
 	n.Reminders, n.OverdueAt = nil, time.Time{}
 	n.ResolvedAt, n.Outcome, n.SubjectComm = time.Time{}, nil, nil
 	n.WithdrawnAt, n.WithdrawalStatement = time.Time{}, ""
+	n.resetObligations()
 	n.ApproxSubjects, n.ApproxRecords = a.ApproxSubjects, a.ApproxRecords
 	n.AffectedStatus = a.Status
 	if n.AffectedStatus == StatusConfirmed {

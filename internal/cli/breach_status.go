@@ -148,6 +148,19 @@ func renderBreachStatus(w io.Writer, b *cascadev1.Breach, s *cascadev1.BreachSum
 		row(tw, "Withdrawn:", fmt.Sprintf("%d (found not affected; never overdue)", wd))
 	}
 	row(tw, "Next deadline:", formatDeadline(s.GetNextDeadline(), now))
+	if obs := s.GetObligations(); len(obs) > 1 { // shown only when some organisation is under NIS2
+		for i, o := range obs {
+			label := ""
+			if i == 0 {
+				label = "Obligations:"
+			}
+			line := fmt.Sprintf("%s: %d resolved, %d open, %d overdue", obligationTitle(o.GetKind()), o.GetResolved(), o.GetOpen(), o.GetOverdue())
+			if nd := o.GetNextDeadline(); nd != nil {
+				line += ", next deadline " + formatDeadline(nd, now)
+			}
+			row(tw, label, line)
+		}
+	}
 	promiseRows(tw, b, now)
 	unknown := none
 	if ids := unknownOrgs(b); len(ids) > 0 {

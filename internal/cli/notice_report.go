@@ -36,18 +36,31 @@ and its deadline. Fields only the organisation can fill in are marked.
 locale, else Swedish. --format json gives the same draft as JSON, for forms
 and tools. --out writes the draft to a new file instead of stdout; an
 existing file is never overwritten. With -o json, the whole answer (both
-forms and the language) is printed as JSON. ID is "<breach_id>/<org_id>".`,
+forms and the language) is printed as JSON. ID is "<breach_id>/<org_id>".
+
+--obligation nis2-early-warning drafts the NIS2 early warning (to CERT-SE)
+instead, for an organisation under NIS2: whether the incident is suspected
+of being caused by unlawful or malicious acts (filled in when the
+processor's description says so) and whether it could have a cross-border
+impact, with what only the organisation can say marked.`,
 		examples: `
 # Draft the report to IMY in Swedish, to a file
 cascadectl notice report EXAMPLE-2025-08-23/se-kommun-0180 --lang sv --out report.md
 # The draft's fields as JSON
-cascadectl notice report EXAMPLE-2025-08-23/se-kommun-0180 --format json`,
+cascadectl notice report EXAMPLE-2025-08-23/se-kommun-0180 --format json
+# Draft Östersund's NIS2 early warning in English
+cascadectl notice report EXAMPLE-ALL-1/se-kommun-2380 --obligation nis2-early-warning --lang en`,
 		setup: func(fs *flag.FlagSet) runFunc {
 			lang := fs.String("lang", "", "`language` of the draft: sv or en (default: the organisation's locale, else sv)")
 			format := fs.String("format", draftMarkdown, "`format` of the draft: markdown or json")
 			out := fs.String("out", "", "write the draft to this new `file` instead of stdout")
+			obligation := fs.String("obligation", "", "which `report` to draft: gdpr (Art. 33(3), the default) or nis2-early-warning")
 			return func(ctx context.Context, a *app, args []string) error {
 				if err := wantArgs(name, args, 1); err != nil {
+					return err
+				}
+				ob, err := parseObligation(name, *obligation)
+				if err != nil {
 					return err
 				}
 				l := strings.ToLower(strings.TrimSpace(*lang))
@@ -71,7 +84,7 @@ cascadectl notice report EXAMPLE-2025-08-23/se-kommun-0180 --format json`,
 					return err
 				}
 				defer c.Close()
-				resp, err := c.notices.DraftAuthorityReport(ctx, &cascadev1.DraftAuthorityReportRequest{NoticeId: args[0], Language: l})
+				resp, err := c.notices.DraftAuthorityReport(ctx, &cascadev1.DraftAuthorityReportRequest{NoticeId: args[0], Language: l, Obligation: ob})
 				if err != nil {
 					return err
 				}

@@ -117,6 +117,7 @@ func renderNotice(w io.Writer, n *cascadev1.Notice, now time.Time) error {
 	row(tw, "Note:", orNone(n.GetAcknowledgementNote()))
 	row(tw, "Resolved:", formatTime(n.GetResolvedAt()))
 	renderOutcome(tw, n.GetOutcome())
+	renderObligations(tw, n, now)
 	renderSubjectCommunication(tw, n.GetSubjectCommunication())
 	row(tw, "Approx. subjects:", count(n.GetApproxSubjects()))
 	row(tw, "Approx. records:", count(n.GetApproxRecords()))

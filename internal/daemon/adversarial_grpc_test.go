@@ -194,6 +194,41 @@ func init() {
 					Authority: "IMY", Reference: "IMY-F", ReportedAt: timestamppb.New(timestamppb.Now().AsTime().Add(24 * 3600e9)), RecordedBy: "dpo"})
 				return err
 			}},
+		// Obligations per regime: a NIS2 obligation where the notice has
+		// none, on another organisation's notice, by the vendor, or out
+		// of range.
+		hostile{name: "NIS2 outcome on a GDPR-only notice", surface: "grpc", want: "FailedPrecondition",
+			do: func(a *adversary) error {
+				_, err := a.notices().RecordAuthorityReport(a.as(a.controllerA), &cascadev1.RecordAuthorityReportRequest{NoticeId: advNotA,
+					Obligation: cascadev1.ObligationKind_OBLIGATION_KIND_NIS2_EARLY_WARNING, Authority: "CERT-SE", Reference: "CERT-SE-1",
+					ReportedAt: timestamppb.Now(), DelayReason: "late", RecordedBy: "ciso"})
+				return err
+			}},
+		hostile{name: "NIS2 not-applicable on another organisation's notice", surface: "grpc", want: "NotFound",
+			do: func(a *adversary) error {
+				_, err := a.notices().RecordNotReportable(a.as(a.controllerA), &cascadev1.RecordNotReportableRequest{NoticeId: advNotB,
+					Obligation: cascadev1.ObligationKind_OBLIGATION_KIND_NIS2_FINAL_REPORT, Justification: "not significant", RecordedBy: "ciso"})
+				return err
+			}},
+		hostile{name: "vendor records a NIS2 outcome on a controller's behalf", surface: "grpc", want: "PermissionDenied",
+			do: func(a *adversary) error {
+				_, err := a.notices().RecordAuthorityReport(a.as(a.vendor), &cascadev1.RecordAuthorityReportRequest{NoticeId: advNotA,
+					Obligation: cascadev1.ObligationKind_OBLIGATION_KIND_NIS2_INCIDENT_NOTIFICATION, Authority: "CERT-SE", Reference: "V",
+					ReportedAt: timestamppb.Now(), RecordedBy: "vendor"})
+				return err
+			}},
+		hostile{name: "obligation kind out of range", surface: "grpc", want: "InvalidArgument",
+			do: func(a *adversary) error {
+				_, err := a.notices().RecordNotReportable(a.as(a.controllerA), &cascadev1.RecordNotReportableRequest{NoticeId: advNotA,
+					Obligation: cascadev1.ObligationKind(99), Justification: "x", RecordedBy: "dpo"})
+				return err
+			}},
+		hostile{name: "NIS2 early-warning draft of a GDPR-only notice", surface: "grpc", want: "FailedPrecondition",
+			do: func(a *adversary) error {
+				_, err := a.notices().DraftAuthorityReport(a.as(a.controllerA), &cascadev1.DraftAuthorityReportRequest{NoticeId: advNotA,
+					Obligation: cascadev1.ObligationKind_OBLIGATION_KIND_NIS2_EARLY_WARNING})
+				return err
+			}},
 		hostile{name: "draft in an unknown language", surface: "grpc", want: "InvalidArgument",
 			do: func(a *adversary) error {
 				_, err := a.notices().DraftAuthorityReport(a.as(a.controllerA), &cascadev1.DraftAuthorityReportRequest{NoticeId: advNotA, Language: "xx"})

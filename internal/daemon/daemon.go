@@ -387,7 +387,7 @@ func (d *Daemon) startWork(ctx, runCtx context.Context, pub *delivery.Publisher)
 	trusted := func() signing.KeySet {
 		return signing.KeySet{Keys: append(d.publicKeys(), upstream...)}
 	}
-	in := intake.New(d.st, pub, intake.Config{Deadline: d.opts.Deadline, Now: d.opts.Now, AckWait: d.opts.IntakeAckWait, Timers: timers, Promises: timers,
+	in := intake.New(d.st, pub, intake.Config{Deadline: d.opts.Deadline, NIS2: d.opts.nis2Clocks(), Now: d.opts.Now, AckWait: d.opts.IntakeAckWait, Timers: timers, Promises: timers,
 		Metrics: d.metrics, Log: d.log.With("component", "intake"), UpstreamKeys: trusted})
 	folder := summary.NewFolder(d.st, d.log.With("component", "summary"))
 	d.goRun("intake", func() error { return in.Run(runCtx) })

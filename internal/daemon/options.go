@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/dispatch"
 	"github.com/cascadehq/cascade/internal/email"
 )
@@ -49,6 +50,11 @@ type Options struct {
 	// Remind are the reminder thresholds (time remaining before the
 	// deadline); nil means deadline.DefaultRemind, empty means none.
 	Remind []time.Duration
+	// NIS2 are the clocks of the NIS2 obligations (early warning, incident
+	// notification, final report) of the notices of organisations under
+	// NIS2 (registry column regimes); a zero period means its default
+	// (breach.DefaultNIS2Clocks: 24h, 72h, 1 month).
+	NIS2 breach.NIS2Clocks
 	// Redeliver is the backoff between deliveries of an unacknowledged
 	// notice (the last repeats); nil means deadline.DefaultRedeliver.
 	Redeliver []time.Duration
@@ -212,7 +218,28 @@ func (o *Options) scheduleErrs() []error {
 	if o.SyncInterval < 0 {
 		errs = append(errs, fmt.Errorf("--sync-interval must not be negative"))
 	}
+	for flag, p := range map[string]breach.Period{"--nis2-early-warning": o.NIS2.EarlyWarning,
+		"--nis2-incident-notification": o.NIS2.IncidentNotification, "--nis2-final-report": o.NIS2.FinalReport} {
+		if p.Months < 0 || p.Duration < 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, got %s", flag, p))
+		}
+	}
 	return errs
+}
+
+// nis2Clocks are the NIS2 obligations' clocks, defaults filled in.
+func (o *Options) nis2Clocks() breach.NIS2Clocks {
+	c, d := o.NIS2, breach.DefaultNIS2Clocks
+	if c.EarlyWarning.IsZero() {
+		c.EarlyWarning = d.EarlyWarning
+	}
+	if c.IncidentNotification.IsZero() {
+		c.IncidentNotification = d.IncidentNotification
+	}
+	if c.FinalReport.IsZero() {
+		c.FinalReport = d.FinalReport
+	}
+	return c
 }
 
 // accessErrs checks authentication, TLS and the bootstrap token.

@@ -8,8 +8,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -108,12 +111,22 @@ type draftAnswer struct {
 }
 
 // draft answers DraftAuthorityReport (?language=sv|en; empty: the
-// organisation's locale).
+// organisation's locale; ?obligation=nis2_early_warning: the NIS2 early
+// warning instead of the GDPR report).
 func (d *Dashboard) draft(w http.ResponseWriter, r *http.Request) {
+	var ob cascadev1.ObligationKind
+	if q := r.URL.Query().Get("obligation"); q != "" {
+		v, ok := cascadev1.ObligationKind_value["OBLIGATION_KIND_"+strings.ToUpper(q)]
+		if !ok {
+			d.writeError(w, r, status.Errorf(codes.InvalidArgument, "unknown obligation %q", shortQuery(q)))
+			return
+		}
+		ob = cascadev1.ObligationKind(v)
+	}
 	ctx, cancel := unary(r)
 	defer cancel()
 	resp, err := d.notices.DraftAuthorityReport(ctx, &cascadev1.DraftAuthorityReportRequest{
-		NoticeId: noticeID(r), Language: r.URL.Query().Get("language")})
+		NoticeId: noticeID(r), Language: r.URL.Query().Get("language"), Obligation: ob})
 	if err != nil {
 		d.writeError(w, r, err)
 		return
@@ -123,6 +136,14 @@ func (d *Dashboard) draft(w http.ResponseWriter, r *http.Request) {
 		fields = json.RawMessage("null")
 	}
 	writeJSON(w, http.StatusOK, draftAnswer{Language: resp.GetLanguage(), Markdown: resp.GetMarkdown(), Fields: fields})
+}
+
+// shortQuery is a query value fit to quote in an error.
+func shortQuery(q string) string {
+	if r := []rune(q); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return q
 }
 
 // subjectDraft answers DraftSubjectCommunication (?language=sv|en): the

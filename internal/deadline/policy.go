@@ -47,10 +47,14 @@ const (
 
 // Action is one thing due for a notice.
 type Action struct {
-	Kind      ActionKind
-	Remaining time.Duration // for reminders: the threshold
-	DueAt     time.Time
-	Attempt   int // for redeliveries: 1, 2, ...
+	Kind ActionKind
+	// Obligation is the NIS2 obligation a reminder or escalation is for;
+	// empty for the GDPR obligation (the notice's own deadline) and for
+	// redeliveries.
+	Obligation breach.ObligationKind
+	Remaining  time.Duration // for reminders: the threshold
+	DueAt      time.Time
+	Attempt    int // for redeliveries: 1, 2, ...
 }
 
 // Late reports whether performing a at now is late.
@@ -79,15 +83,60 @@ func (p Policy) LastReminder() time.Duration {
 	return 0
 }
 
+// ObligationThresholds are the reminder thresholds of obligation o: the
+// thresholds of the GDPR clock (Remind within Window) scaled to o's clock,
+// so they fall at the same fractions of it (with the defaults, 16h, 8h,
+// 2h and 20m before a 24-hour early warning), largest first.
+func (p Policy) ObligationThresholds(o *breach.Obligation) []time.Duration {
+	w := o.Window()
+	if w <= 0 || p.Window <= 0 {
+		return nil
+	}
+	var out []time.Duration
+	for _, r := range p.thresholds() {
+		s := time.Duration(float64(r) / float64(p.Window) * float64(w)).Round(time.Millisecond)
+		if s > 0 && s < w {
+			out = append(out, s)
+		}
+	}
+	return slices.Compact(out)
+}
+
+// LastObligationReminder is the threshold of o's last reminder before its
+// deadline, which escalates; 0 if none.
+func (p Policy) LastObligationReminder(o *breach.Obligation) time.Duration {
+	if ts := p.ObligationThresholds(o); len(ts) > 0 {
+		return ts[len(ts)-1]
+	}
+	return 0
+}
+
 // pending lists every action the notice will still need, due or not, in
 // the order they fall due. A withdrawn notice needs none: its reminders,
-// redeliveries and escalation stop.
+// redeliveries and escalation stop. Each obligation has its own
+// reminders and escalation, until its own outcome is recorded.
 func (p Policy) pending(n *breach.Notice) []Action {
 	if n.State < breach.StateDelivered || n.State == breach.StateWithdrawn {
 		return nil
 	}
 	var out []Action
 	if n.State != breach.StateResolved {
+		for i := range n.Obligations {
+			o := &n.Obligations[i]
+			if o.Outcome != nil || o.Deadline.IsZero() {
+				continue
+			}
+			for _, r := range p.ObligationThresholds(o) {
+				if !o.Reminded(r) {
+					out = append(out, Action{Kind: ActRemind, Obligation: o.Kind, Remaining: r, DueAt: o.Deadline.Add(-r)})
+				}
+			}
+			if o.OverdueAt.IsZero() {
+				out = append(out, Action{Kind: ActOverdue, Obligation: o.Kind, DueAt: o.Deadline})
+			}
+		}
+	}
+	if n.State != breach.StateResolved && n.Outcome == nil {
 		for _, r := range p.thresholds() {
 			if !n.Reminded(r) {
 				out = append(out, Action{Kind: ActRemind, Remaining: r, DueAt: n.Deadline.Add(-r)})

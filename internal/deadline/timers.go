@@ -355,6 +355,16 @@ func (t *Timers) plan(b *breach.Breach, vs []store.Version, now time.Time) chunk
 		p.todo = append(p.todo, &work{n: v.Notice, seq: v.Seq, actions: acts})
 		for _, a := range acts {
 			p.done.add(a, t.policy.Late(a, now))
+			if o := v.Notice.Obligation(a.Obligation); o != nil {
+				switch a.Kind {
+				case ActRemind:
+					p.out = append(p.out, delivery.ObligationReminderMessage(b, v.Notice, o, a.Remaining, now, t.policy.Late(a, now),
+						a.Remaining == t.policy.LastObligationReminder(o)))
+				case ActOverdue:
+					p.out = append(p.out, delivery.ObligationOverdueMessage(b, v.Notice, o, now, t.policy.Late(a, now)))
+				}
+				continue
+			}
 			switch a.Kind {
 			case ActRemind:
 				p.out = append(p.out, delivery.ReminderMessage(b, v.Notice, a.Remaining, now, t.policy.Late(a, now), a.Remaining == last))
@@ -472,7 +482,7 @@ func (t *Timers) recordReminders(ctx context.Context, id breach.BreachID, chunk 
 	}
 	for _, w := range todo {
 		for _, a := range w.actions { // due: not sent yet, the notice not resolved
-			if a.Kind != ActRemind {
+			if a.Kind != ActRemind || a.Obligation != "" { // an obligation's reminders are recorded on the notice
 				continue
 			}
 			r := round(a.Remaining)
@@ -496,7 +506,9 @@ func (t *Timers) recordReminders(ctx context.Context, id breach.BreachID, chunk 
 	}
 	for _, w := range todo {
 		store.ApplyReminders(w.n, recorded)
-		w.actions = slices.DeleteFunc(w.actions, func(a Action) bool { return a.Kind == ActRemind && w.n.Reminded(a.Remaining) })
+		w.actions = slices.DeleteFunc(w.actions, func(a Action) bool {
+			return a.Kind == ActRemind && a.Obligation == "" && w.n.Reminded(a.Remaining)
+		})
 	}
 	return nil
 }
@@ -507,6 +519,15 @@ const actor = "cascade"
 // apply performs action a on n (in memory) and names the event, or ""
 // when it is no longer needed.
 func (t *Timers) apply(n *breach.Notice, a Action, now time.Time) breach.Event {
+	if a.Obligation != "" {
+		switch a.Kind {
+		case ActRemind:
+			return n.RemindObligation(a.Obligation, a.Remaining, a.DueAt, now, t.policy.Late(a, now))
+		case ActOverdue:
+			return n.MarkObligationOverdue(a.Obligation, now)
+		}
+		return ""
+	}
 	switch a.Kind {
 	case ActRemind:
 		return n.Remind(a.Remaining, a.DueAt, now, t.policy.Late(a, now))
@@ -524,14 +545,14 @@ func (t *Timers) detail(a Action, now time.Time) string {
 	d := string(a.Kind)
 	switch a.Kind {
 	case ActRemind:
-		return breach.ReminderDetail(a.Remaining, a.DueAt, t.policy.Late(a, now))
+		return breach.ObligationDetail(a.Obligation, breach.ReminderDetail(a.Remaining, a.DueAt, t.policy.Late(a, now)))
 	case ActRedeliver:
 		d = fmt.Sprintf("redelivery %d", a.Attempt)
 	}
 	if t.policy.Late(a, now) {
 		d += breach.LateDetail(a.DueAt)
 	}
-	return d
+	return breach.ObligationDetail(a.Obligation, d)
 }
 
 // NextOf is the earliest time any of ns needs an action (zero if none).

@@ -148,6 +148,25 @@ func OverdueMessage(b *breach.Breach, n *breach.Notice, at time.Time, late bool)
 	}}
 }
 
+// ObligationReminderMessage reminds an organisation that remaining is
+// left before the deadline of its obligation o (a NIS2 report); last marks
+// the obligation's last reminder, which escalates.
+func ObligationReminderMessage(b *breach.Breach, n *breach.Notice, o *breach.Obligation, remaining time.Duration, at time.Time, late, last bool) Outgoing {
+	out := ReminderMessage(b, n, remaining, at, late, last)
+	out.MsgID = fmt.Sprintf("%s/%s/reminder/%s", n.ID, o.Kind, remaining)
+	out.Msg.Obligation, out.Msg.Deadline = string(o.Kind), o.Deadline
+	return out
+}
+
+// ObligationOverdueMessage tells an organisation (and the vendor) that the
+// deadline of its obligation o passed unresolved; it escalates.
+func ObligationOverdueMessage(b *breach.Breach, n *breach.Notice, o *breach.Obligation, at time.Time, late bool) Outgoing {
+	out := OverdueMessage(b, n, at, late)
+	out.MsgID = fmt.Sprintf("%s/%s/overdue", n.ID, o.Kind)
+	out.Msg.Obligation, out.Msg.Deadline = string(o.Kind), o.Deadline
+	return out
+}
+
 // Publisher publishes to organisations, signing every message, and the
 // vendor's rounds to the vendor's event stream. Rounds are not signed:
 // they go only to the vendor, with --nats-auth only Cascade's NATS user
@@ -318,6 +337,7 @@ func Rounds(out []Outgoing) []message.Round {
 		b          breach.BreachID
 		event      string
 		remaining  string
+		obligation string
 		redelivery int
 		revision   int
 	}
@@ -328,7 +348,7 @@ func Rounds(out []Outgoing) []message.Round {
 			continue
 		}
 		m := o.Msg
-		k := key{b: m.BreachID, event: m.Event, remaining: m.Remaining}
+		k := key{b: m.BreachID, event: m.Event, remaining: m.Remaining, obligation: m.Obligation}
 		if m.Redelivery > 0 {
 			k.event, k.redelivery, k.revision = message.RoundRedelivery, m.Redelivery, m.Revision
 		}
@@ -336,7 +356,7 @@ func Rounds(out []Outgoing) []message.Round {
 		if !ok {
 			i = len(rounds)
 			index[k] = i
-			rounds = append(rounds, message.Round{Event: k.event, BreachID: k.b, Title: m.Title, Remaining: k.remaining,
+			rounds = append(rounds, message.Round{Event: k.event, BreachID: k.b, Title: m.Title, Remaining: k.remaining, Obligation: k.obligation,
 				Redelivery: k.redelivery, Revision: k.revision, SentAt: m.SentAt})
 		}
 		r := &rounds[i]
@@ -382,6 +402,9 @@ func roundMsgs(rounds []message.Round) ([]*nats.Msg, error) {
 				h.Write([]byte{0})
 			}
 			id := fmt.Sprintf("%s/_%s/%s/%d/%d/%x", r.BreachID, r.Event, r.Remaining, r.Revision, r.Redelivery, h.Sum(nil)[:12])
+			if r.Obligation != "" {
+				id = fmt.Sprintf("%s/_%s/%s/%s/%x", r.BreachID, r.Event, r.Obligation, r.Remaining, h.Sum(nil)[:12])
+			}
 			m := &nats.Msg{Subject: RoundSubject(r.BreachID, r.Event), Data: body, Header: nats.Header{}}
 			m.Header.Set(message.HeaderEvent, r.Event)
 			m.Header.Set(message.HeaderBreachID, string(r.BreachID))

@@ -667,7 +667,7 @@ func (d *Dispatcher) record(ctx context.Context, c breach.Channel, x *job, at ti
 // message and address: a repeat after a crash records nothing new.
 func (d *Dispatcher) recordEscalation(ctx context.Context, x *job, at time.Time) error {
 	for _, addr := range x.escalated {
-		e := breach.Escalation{Email: addr, Phone: x.org.EscalationPhone, Event: x.body.Event, MessageID: x.msgID, SentAt: at}
+		e := breach.Escalation{Email: addr, Phone: x.org.EscalationPhone, Event: x.body.Event, Obligation: x.body.Obligation, MessageID: x.msgID, SentAt: at}
 		if x.body.Event == message.EventReminder {
 			e.Remaining = x.body.Remaining
 		}
@@ -739,6 +739,17 @@ func (d *Dispatcher) awaitPublisherRecord(ctx context.Context, x *job) {
 func recorded(n *breach.Notice, b *message.Message) bool {
 	if n.ClockOnChannel && n.State == breach.StatePending {
 		return true // the dispatcher records this notice's delivery
+	}
+	if b.Obligation != "" && (b.Event == message.EventReminder || b.Event == message.EventOverdue) {
+		o := n.Obligation(breach.ObligationKind(b.Obligation))
+		if o == nil {
+			return true
+		}
+		if b.Event == message.EventOverdue {
+			return !o.OverdueAt.IsZero()
+		}
+		r, err := time.ParseDuration(b.Remaining)
+		return err != nil || o.Reminded(r)
 	}
 	switch b.Event {
 	case message.EventReminder:

@@ -55,14 +55,23 @@ type texts struct {
 	subjWithdrawal, introWithdrawal, lStatement                   string
 	withdrawnTitle, withdrawnPara, investigating                  string
 	hours, minutes                                                func(int) string
+	// The NIS2 obligations' reminder and overdue texts (Cybersecurity
+	// Act), and the obligations' names by kind.
+	nis2Reminder, nis2Overdue, nis2Para string
+	obligations                         map[string]string
 }
 
 var swedish = texts{
-	lang:            "sv",
-	subjNotice:      "Personuppgiftsincident: %s [%s]",
-	subjRevision:    "Ny information (version %d): %s [%s]",
-	subjReminder:    "Påminnelse, %s kvar: %s [%s]",
-	subjOverdue:     "Tidsfristen har passerat: %s [%s]",
+	lang:         "sv",
+	subjNotice:   "Personuppgiftsincident: %s [%s]",
+	subjRevision: "Ny information (version %d): %s [%s]",
+	subjReminder: "Påminnelse, %s kvar: %s [%s]",
+	subjOverdue:  "Tidsfristen har passerat: %s [%s]",
+	nis2Reminder: "Påminnelse: det återstår %s till tidsfristen %s för er %s (NIS2, cybersäkerhetslagen) om incidenten nedan, och den är ännu inte registrerad i Cascade (rapporterad, eller dokumenterad som inte tillämplig).",
+	nis2Overdue:  "Tidsfristen %s för er %s (NIS2, cybersäkerhetslagen) om incidenten nedan har passerat och den är inte registrerad i Cascade. Rapportera så snart som möjligt och ange skälen till dröjsmålet.",
+	nis2Para:     "Ni informerades %s. Er organisation omfattas av cybersäkerhetslagen: rapporten till CERT-SE ska vara inlämnad senast %s. Registrera den sedan i Cascade: cascadectl notice record-report --obligation (eller på underrättelsens sida i Cascade).",
+	obligations: map[string]string{"nis2_early_warning": "tidiga varning", "nis2_incident_notification": "incidentanmälan",
+		"nis2_final_report": "slutrapport"},
 	subjRedo:        "Ej kvitterad: %s [%s]",
 	greeting:        "Till %s",
 	introNotice:     "%s, som behandlar personuppgifter för er räkning (personuppgiftsbiträde), har drabbats av en personuppgiftsincident som berör er organisation. Detta är biträdets underrättelse till er enligt artikel 33.2 i dataskyddsförordningen.",
@@ -130,11 +139,16 @@ var swedish = texts{
 }
 
 var english = texts{
-	lang:            "en",
-	subjNotice:      "Personal data breach: %s [%s]",
-	subjRevision:    "New information (revision %d): %s [%s]",
-	subjReminder:    "Reminder, %s left: %s [%s]",
-	subjOverdue:     "Deadline passed: %s [%s]",
+	lang:         "en",
+	subjNotice:   "Personal data breach: %s [%s]",
+	subjRevision: "New information (revision %d): %s [%s]",
+	subjReminder: "Reminder, %s left: %s [%s]",
+	subjOverdue:  "Deadline passed: %s [%s]",
+	nis2Reminder: "Reminder: %s remain before the deadline %s of your %s (NIS2) about the incident below, and it is not recorded in Cascade yet (reported, or documented as not applicable).",
+	nis2Overdue:  "The deadline %s of your %s (NIS2) about the incident below has passed and it is not recorded in Cascade. Report as soon as possible and give the reasons for the delay.",
+	nis2Para:     "You were informed at %s. Your organisation is under NIS2: the report to the CSIRT (in Sweden CERT-SE) is due by %s. Then record it in Cascade: cascadectl notice record-report --obligation (or on the notice's page in Cascade).",
+	obligations: map[string]string{"nis2_early_warning": "early warning", "nis2_incident_notification": "incident notification",
+		"nis2_final_report": "final report"},
 	subjRedo:        "Not yet acknowledged: %s [%s]",
 	greeting:        "To %s",
 	introNotice:     "%s, which processes personal data on your behalf (your processor), has suffered a personal data breach that affects your organisation. This is the processor's notification to you under Article 33(2) GDPR.",
@@ -312,6 +326,19 @@ func content(m *Message) doc {
 		d.Subject = fmt.Sprintf(tx.subjNotice, title, id)
 		d.Intro = []string{fmt.Sprintf(tx.introNotice, processor)}
 	}
+	if name, ok := tx.obligations[msg.Obligation]; ok {
+		d.Subject = "NIS2 " + name + ": " + d.Subject
+		switch msg.Event {
+		case message.EventReminder:
+			left := m.Deadline.Sub(m.Date)
+			if r, err := time.ParseDuration(msg.Remaining); err == nil {
+				left = r
+			}
+			d.Intro = []string{fmt.Sprintf(tx.nis2Reminder, tx.span(left), formatTime(m.Deadline), name)}
+		case message.EventOverdue:
+			d.Intro = []string{fmt.Sprintf(tx.nis2Overdue, formatTime(m.Deadline), name)}
+		}
+	}
 	if msg.Late {
 		d.Intro = append(d.Intro, tx.late)
 	}
@@ -361,9 +388,14 @@ func content(m *Message) doc {
 	}
 	d.Facts = append(d.Facts, fact{tx.lDeadline, formatTime(m.Deadline)})
 
-	if msg.Event == message.EventOverdue {
+	_, nis2 := tx.obligations[msg.Obligation]
+	switch {
+	case msg.Event == message.EventOverdue:
 		d.Sections = append(d.Sections, section{Title: tx.deadlineTitle, Paras: []string{fmt.Sprintf(tx.deadlineOverdue, formatTime(m.Deadline))}})
-	} else {
+	case nis2: // the intro said which report and by when; the GDPR paragraph is not this one's
+		d.Sections = append(d.Sections, section{Title: tx.deadlineTitle,
+			Paras: []string{fmt.Sprintf(tx.nis2Para, formatTime(m.DeliveredAt), formatTime(m.Deadline))}})
+	default:
 		d.Sections = append(d.Sections, section{Title: tx.deadlineTitle,
 			Paras: []string{fmt.Sprintf(tx.deadlinePara, formatTime(m.DeliveredAt), formatTime(m.Deadline))}})
 	}

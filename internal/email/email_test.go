@@ -247,6 +247,14 @@ func TestEventsInBothLanguages(t *testing.T) {
 				map[string]string{"sv": "Påminnelse, 24 timmar kvar", "en": "Reminder, 24 hours left"}},
 			{"overdue", func(m *message.Message) { m.Event, m.Breach = message.EventOverdue, nil },
 				map[string]string{"sv": "Tidsfristen har passerat", "en": "Deadline passed"}},
+			{"NIS2 reminder", func(m *message.Message) {
+				m.Event, m.Remaining, m.Breach, m.Obligation = message.EventReminder, "2h0m0s", nil, "nis2_early_warning"
+			},
+				map[string]string{"sv": "NIS2 tidiga varning: Påminnelse, 2 timmar kvar", "en": "NIS2 early warning: Reminder, 2 hours left"}},
+			{"NIS2 overdue", func(m *message.Message) {
+				m.Event, m.Breach, m.Obligation = message.EventOverdue, nil, "nis2_final_report"
+			},
+				map[string]string{"sv": "NIS2 slutrapport: Tidsfristen har passerat", "en": "NIS2 final report: Deadline passed"}},
 			{"revision", func(m *message.Message) {
 				m.Event, m.Revision, m.RevisionSummary, m.AffectedStatus = message.EventRevision, 2, "Fler kategorier", "UNDER_INVESTIGATION"
 			},
@@ -286,6 +294,13 @@ func TestEventsInBothLanguages(t *testing.T) {
 				!strings.Contains(p.plain, map[string]string{"sv": "inga fler påminnelser", "en": "no more reminders"}[locale]) ||
 				strings.Contains(p.plain, "cascadectl notice ack")) {
 				t.Errorf("%s/%s: no statement, or asks for an acknowledgement:\n%s", locale, tc.name, p.plain)
+			}
+			if m.Msg.Obligation != "" && m.Msg.Event == message.EventReminder && !strings.Contains(p.plain, "CERT-SE") {
+				t.Errorf("%s/%s: the NIS2 reminder does not say where the report goes:\n%s", locale, tc.name, p.plain)
+			}
+			if m.Msg.Obligation != "" && (!strings.Contains(p.plain, "NIS2") || strings.Contains(p.plain, "Integritetsskyddsmyndigheten") ||
+				strings.Contains(p.plain, "Article 33(1)")) {
+				t.Errorf("%s/%s: the NIS2 text is not the obligation's:\n%s", locale, tc.name, p.plain)
 			}
 			if m.Msg.Event == message.EventAnswer && (!strings.Contains(p.plain, "Krypterat?") || !strings.Contains(p.plain, "Ja, AES-256.")) {
 				t.Errorf("%s/%s: no question or answer:\n%s", locale, tc.name, p.plain)

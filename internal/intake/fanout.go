@@ -22,7 +22,7 @@ const actorSystem = "cascade"
 // affected list only adds approximate numbers.
 func members(r *breach.Report, known map[breach.OrgID]breach.Org) []store.Member {
 	member := func(o breach.Org) store.Member {
-		return store.Member{Org: o.ID, Name: o.Name, ClockOnChannel: !o.ClockOnNATS()}
+		return store.Member{Org: o.ID, Name: o.Name, ClockOnChannel: !o.ClockOnNATS(), NIS2: o.UnderNIS2()}
 	}
 	var out []store.Member
 	if r.AllCustomers {
@@ -132,7 +132,7 @@ func (in *Intake) fanoutChunk(ctx context.Context, b *breach.Breach, chunk int, 
 			}
 			continue
 		}
-		n := newNotice(b, ms[i], chunk, now)
+		n := newNotice(b, ms[i], chunk, now, in.nis2)
 		if n.ClockOnChannel {
 			creates = append(creates, store.Change{Event: breach.EventCreated, At: now, Actor: actorSystem, Notice: *n})
 			continue
@@ -169,8 +169,13 @@ func (in *Intake) fanoutChunk(ctx context.Context, b *breach.Breach, chunk int, 
 }
 
 // newNotice is member m's notice of b before its first delivery.
-func newNotice(b *breach.Breach, m store.Member, chunk int, now time.Time) *breach.Notice {
+func newNotice(b *breach.Breach, m store.Member, chunk int, now time.Time, nis2 breach.NIS2Clocks) *breach.Notice {
+	var obligations []breach.Obligation
+	if m.NIS2 {
+		obligations = breach.NewObligations([]breach.Regime{breach.RegimeGDPR, breach.RegimeNIS2}, nis2)
+	}
 	return &breach.Notice{
+		Obligations:    obligations,
 		ID:             breach.NewNoticeID(b.ID, m.Org),
 		OrgName:        m.Name,
 		State:          breach.StatePending,

@@ -43,10 +43,13 @@ const maxAckPending = 1024
 
 // Config configures the intake.
 type Config struct {
-	Deadline time.Duration    // controller deadline after delivery
-	Now      func() time.Time // clock
-	Workers  int              // reports processed at once
-	AckWait  time.Duration    // redelivery after a crash; extended while a fan-out progresses
+	Deadline time.Duration // controller deadline after delivery
+	// NIS2 are the clocks of the NIS2 obligations of the notices of
+	// organisations under NIS2 (zero: breach.DefaultNIS2Clocks).
+	NIS2    breach.NIS2Clocks
+	Now     func() time.Time // clock
+	Workers int              // reports processed at once
+	AckWait time.Duration    // redelivery after a crash; extended while a fan-out progresses
 	// MaxAttempts bounds the deliveries of a message whose processing
 	// keeps failing (default 8); then it is dead-lettered.
 	MaxAttempts int
@@ -98,6 +101,7 @@ type Intake struct {
 	pub     *delivery.Publisher
 	now     func() time.Time
 	window  time.Duration
+	nis2    breach.NIS2Clocks
 	workers int
 	ackWait time.Duration
 	timers  Timers
@@ -122,7 +126,10 @@ func New(st *store.Store, pub *delivery.Publisher, cfg Config) *Intake {
 	if cfg.Metrics == nil {
 		cfg.Metrics = noMetrics{}
 	}
-	return &Intake{st: st, pub: pub, now: cfg.Now, window: cfg.Deadline, workers: cfg.Workers, ackWait: cfg.AckWait, timers: cfg.Timers, log: cfg.Log, promises: cfg.Promises,
+	if cfg.NIS2 == (breach.NIS2Clocks{}) {
+		cfg.NIS2 = breach.DefaultNIS2Clocks
+	}
+	return &Intake{st: st, pub: pub, now: cfg.Now, window: cfg.Deadline, nis2: cfg.NIS2, workers: cfg.Workers, ackWait: cfg.AckWait, timers: cfg.Timers, log: cfg.Log, promises: cfg.Promises,
 		keys:        cfg.UpstreamKeys,
 		metrics:     cfg.Metrics,
 		maxAttempts: cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts), retryDelay: cmp.Or(cfg.RetryDelay, time.Second), busyLimit: cmp.Or(cfg.BusyLimit, time.Hour)}

@@ -62,7 +62,12 @@ type Message struct {
 	// absent from the first notice.
 	Clock     string `json:"clock,omitempty"`
 	Remaining string `json:"remaining,omitempty"` // reminders: time left at the threshold
-	Late      bool   `json:"late,omitempty"`
+	// Obligation names the NIS2 obligation a reminder or overdue message
+	// is about (nis2_early_warning, nis2_incident_notification,
+	// nis2_final_report; Deadline is then that obligation's); absent for
+	// the GDPR obligation (Art. 33), the notice's own deadline.
+	Obligation string `json:"obligation,omitempty"`
+	Late       bool   `json:"late,omitempty"`
 	// Escalation marks the last reminder and the overdue message: e-mail
 	// takes them to the organisation's escalation contact (the registry's
 	// escalation_email) as well.

@@ -17,6 +17,7 @@ type Round struct {
 	BreachID   breach.BreachID `json:"breach_id"`
 	Title      string          `json:"title"`
 	Remaining  string          `json:"remaining,omitempty"`  // reminders: the threshold
+	Obligation string          `json:"obligation,omitempty"` // the NIS2 obligation reminded of or overdue; absent for GDPR's
 	Redelivery int             `json:"redelivery,omitempty"` // redeliveries: the attempt
 	Revision   int             `json:"revision,omitempty"`   // redeliveries: the revision repeated
 	SentAt     time.Time       `json:"sent_at"`

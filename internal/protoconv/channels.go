@@ -43,7 +43,8 @@ func ChannelDeliveriesProto(cs []breach.ChannelDelivery) []*cascadev1.ChannelDel
 func EscalationsProto(es []breach.Escalation) []*cascadev1.Escalation {
 	var out []*cascadev1.Escalation
 	for _, e := range es {
-		p := &cascadev1.Escalation{Email: e.Email, Phone: e.Phone, Event: e.Event, MessageId: e.MessageID, SentAt: pts(e.SentAt)}
+		p := &cascadev1.Escalation{Email: e.Email, Phone: e.Phone, Event: e.Event, MessageId: e.MessageID, SentAt: pts(e.SentAt),
+			Obligation: ObligationKindProto(breach.ObligationKind(e.Obligation))}
 		if r, err := time.ParseDuration(e.Remaining); err == nil && e.Remaining != "" {
 			p.Remaining = durationpb.New(r)
 		}

@@ -185,6 +185,7 @@ func NoticeProto(n *breach.Notice, now time.Time) *cascadev1.Notice {
 		WithdrawnAt:          pts(n.WithdrawnAt),
 		WithdrawalStatement:  n.WithdrawalStatement,
 		AffectedStatus:       AffectedStatusProto(n.Status()),
+		Obligations:          ObligationsProto(n, now),
 	}
 	if d := n.ProcessorDelay(); d != 0 {
 		out.ProcessorDelay = durationpb.New(d)
@@ -206,6 +207,7 @@ func SummaryProto(s *breach.Summary, latest int, now time.Time) *cascadev1.Breac
 		Overdue:            s.Overdue(now),
 		NextDeadline:       pts(s.NextDeadline(now)),
 		Withdrawn:          s.Withdrawn,
+		Obligations:        ObligationSummariesProto(s, now),
 	}
 }
 

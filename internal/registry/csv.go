@@ -48,12 +48,17 @@ const (
 	// reminder and the overdue message go to escalation_email too.
 	ColEscalationEmail = "escalation_email"
 	ColEscalationPhone = "escalation_phone"
+	// ColRegimes names the legal regimes whose reporting obligations the
+	// organisation's notices carry: gdpr and nis2, separated by spaces or
+	// semicolons; empty means gdpr. GDPR applies to every personal-data
+	// breach, so nis2 alone means gdpr and nis2.
+	ColRegimes = "regimes"
 )
 
 // Columns lists every column a registry file may have, in the canonical
 // order.
 var Columns = []string{ColID, ColName, ColDPOEmail, ColSecurityEmail, ColPhone, ColWebhookURL, ColLocale, ColChannels,
-	ColEscalationEmail, ColEscalationPhone}
+	ColEscalationEmail, ColEscalationPhone, ColRegimes}
 
 // Locales are the accepted values of the locale column (empty is accepted
 // too and means the deployment's default).
@@ -87,7 +92,10 @@ var defaultLimits = limits{bytes: MaxBytes, rows: MaxRows}
 // empty, "sv" or "en"; channels is empty (the default: nats, plus webhook
 // with a webhook_url, plus email with an e-mail address) or names some of
 // nats, webhook and email, separated by spaces or semicolons, and names
-// webhook only with a webhook_url and email only with an e-mail address. If any row fails, ParseCSV
+// webhook only with a webhook_url and email only with an e-mail address;
+// regimes is empty (gdpr) or names some of gdpr and nis2, separated by
+// spaces or semicolons (nis2 alone means gdpr and nis2: GDPR applies to
+// every personal-data breach). If any row fails, ParseCSV
 // returns no organisations and a *ParseError listing every problem with its
 // line number. A bad header is reported alone: the rows cannot be read
 // without it.
@@ -304,6 +312,8 @@ func parseRow(rec, cols []string, line int, seen map[breach.OrgID]int, perr *Par
 		case ColChannels:
 			channelsSet = v != ""
 			org.Channels = parseChannels(v, line, perr)
+		case ColRegimes:
+			org.Regimes = parseRegimes(v, line, perr)
 		}
 	}
 	if channelsSet {
@@ -393,6 +403,32 @@ func parseChannels(v string, line int, perr *ParseError) []breach.Channel {
 		}
 	}
 	return out
+}
+
+// parseRegimes parses the regimes column: nil for GDPR alone (empty, or
+// gdpr), else the regimes in canonical order, GDPR first.
+func parseRegimes(v string, line int, perr *ParseError) []breach.Regime {
+	words := strings.FieldsFunc(v, func(r rune) bool { return r == ';' || unicode.IsSpace(r) })
+	if v != "" && len(words) == 0 {
+		perr.add(line, ColRegimes, v, "names no regime; leave it empty for gdpr alone")
+		return nil
+	}
+	var named []breach.Regime
+	for _, w := range words {
+		r, err := breach.ParseRegime(w)
+		switch {
+		case err != nil:
+			perr.add(line, ColRegimes, w, "unknown regime; expected gdpr or nis2")
+		case slices.Contains(named, r):
+			perr.add(line, ColRegimes, w, "named twice")
+		default:
+			named = append(named, r)
+		}
+	}
+	if !slices.Contains(named, breach.RegimeNIS2) {
+		return nil
+	}
+	return []breach.Regime{breach.RegimeGDPR, breach.RegimeNIS2}
 }
 
 // checkChannels checks that every channel a row names can deliver.

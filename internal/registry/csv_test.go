@@ -146,6 +146,19 @@ var parseCases = []parseCase{
 	{name: "channels email without address", in: "id,name,security_email,channels\nacme,A,s@example.org,email\nb,B,,email nats\n",
 		errs: []at{{3, "channels"}}},
 
+	// Rows: regimes.
+	{name: "regimes empty, gdpr and nis2",
+		in: "id,name,regimes\na,A,\nb,B,gdpr\nc,C,nis2\nd,D,gdpr; nis2\ne,E,NIS2 gdpr\n",
+		want: []breach.Org{
+			{ID: "a", Name: "A"}, {ID: "b", Name: "B"},
+			{ID: "c", Name: "C", Regimes: []breach.Regime{"gdpr", "nis2"}},
+			{ID: "d", Name: "D", Regimes: []breach.Regime{"gdpr", "nis2"}},
+			{ID: "e", Name: "E", Regimes: []breach.Regime{"gdpr", "nis2"}},
+		}},
+	{name: "regimes unknown", in: "id,name,regimes\nacme,A,nis2 dora\n", errs: []at{{2, "regimes"}}},
+	{name: "regimes twice", in: "id,name,regimes\nacme,A,nis2;nis2\n", errs: []at{{2, "regimes"}}},
+	{name: "regimes only separators", in: "id,name,regimes\nacme,A, ; \n", errs: []at{{2, "regimes"}}},
+
 	// Rows: escalation.
 	{name: "escalation contact",
 		in: "id,name,dpo_email,escalation_email,escalation_phone\nacme,A,dpo@example.org,head@example.org,+46 8 000 00 01\nb,B,,head@b.example.org,\n",
@@ -450,6 +463,14 @@ func TestExampleRegistry(t *testing.T) {
 	if kommuner != 290 || regioner != 20 {
 		t.Errorf("%d municipalities, %d regions; want 290, 20", kommuner, regioner)
 	}
+	// Regions and Jämtland County's municipalities carry NIS2's
+	// obligations; the others GDPR's alone.
+	for id, nis2 := range map[breach.OrgID]bool{"se-region-01": true, "se-region-14": true, "se-kommun-2380": true,
+		"se-kommun-0180": false, "se-kommun-2584": false, "se-kommun-0980": false} {
+		if got := byID[id].UnderNIS2(); got != nis2 {
+			t.Errorf("%s under NIS2 = %v; want %v", id, got, nis2)
+		}
+	}
 	for id, name := range map[breach.OrgID]string{
 		"se-kommun-0180": "Stockholms kommun",
 		"se-kommun-0980": "Region Gotland",
@@ -555,8 +576,12 @@ func FuzzParseCSV(f *testing.F) {
 			for _, c := range o.Channels {
 				chans = append(chans, string(c))
 			}
+			var regimes []string
+			for _, r := range o.Regimes {
+				regimes = append(regimes, string(r))
+			}
 			_ = w.Write([]string{string(o.ID), o.Name, o.DPOEmail, o.SecurityEmail, o.Phone, o.WebhookURL, o.Locale, strings.Join(chans, " "),
-				o.EscalationEmail, o.EscalationPhone})
+				o.EscalationEmail, o.EscalationPhone, strings.Join(regimes, ";")})
 		}
 		w.Flush()
 		again, err := ParseCSV(&buf)

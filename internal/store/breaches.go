@@ -250,6 +250,10 @@ type Member struct {
 	// membership is written, so a registry change mid fan-out changes
 	// nothing.
 	ClockOnChannel bool `json:"clock_on_channel,omitempty"`
+	// NIS2: the organisation is under NIS2 (registry column regimes); its
+	// notice carries NIS2's obligations besides GDPR's. Fixed when the
+	// membership is written, like ClockOnChannel.
+	NIS2 bool `json:"nis2,omitempty"`
 }
 
 // MembersChunk is the largest number of members in one chunk record.

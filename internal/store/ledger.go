@@ -74,15 +74,22 @@ func SummaryChange(h nats.Header, data []byte) (c Change, ok bool, err error) {
 		return Change{}, false, nil
 	}
 	var r struct {
-		V                 int          `json:"v"`
-		Event             breach.Event `json:"event"`
-		Prev              breach.State `json:"prev_state"`
-		PrevRevisionAcked int          `json:"prev_revision_acked"`
+		V                 int           `json:"v"`
+		Event             breach.Event  `json:"event"`
+		Prev              breach.State  `json:"prev_state"`
+		PrevRevisionAcked int           `json:"prev_revision_acked"`
+		PrevMarks         *breach.Marks `json:"prev_marks"`
 		Notice            struct {
 			ID            breach.NoticeID `json:"id"`
 			State         breach.State    `json:"state"`
 			Deadline      time.Time       `json:"deadline"`
 			RevisionAcked int             `json:"revision_acknowledged"`
+			Outcome       *struct{}       `json:"outcome"`
+			Obligations   []struct {
+				Kind     breach.ObligationKind `json:"kind"`
+				Deadline time.Time             `json:"deadline"`
+				Outcome  *struct{}             `json:"outcome"`
+			} `json:"obligations"`
 		} `json:"notice"`
 	}
 	if err := json.Unmarshal(data, &r); err != nil {
@@ -91,8 +98,18 @@ func SummaryChange(h nats.Header, data []byte) (c Change, ok bool, err error) {
 	if r.V != recordVersion {
 		return Change{}, false, fmt.Errorf("notice record version %d not supported", r.V)
 	}
-	c = Change{Event: r.Event, Prev: r.Prev, PrevRevisionAcked: r.PrevRevisionAcked, Notice: breach.Notice{
+	c = Change{Event: r.Event, Prev: r.Prev, PrevRevisionAcked: r.PrevRevisionAcked, PrevMarks: r.PrevMarks, Notice: breach.Notice{
 		ID: r.Notice.ID, State: r.Notice.State, Deadline: r.Notice.Deadline, RevisionAcked: r.Notice.RevisionAcked}}
+	if r.Notice.Outcome != nil {
+		c.Notice.Outcome = &breach.Outcome{}
+	}
+	for _, o := range r.Notice.Obligations {
+		ob := breach.Obligation{Kind: o.Kind, Deadline: o.Deadline}
+		if o.Outcome != nil {
+			ob.Outcome = &breach.Outcome{}
+		}
+		c.Notice.Obligations = append(c.Notice.Obligations, ob)
+	}
 	return c, true, nil
 }
 
@@ -393,7 +410,7 @@ func (s *Store) UpdateNoticeBy(ctx context.Context, id breach.NoticeID, actor st
 		if err != nil {
 			return nil, err
 		}
-		prev, prevAcked := v.Notice.State, v.Notice.RevisionAcked
+		prev, prevAcked, prevMarks := v.Notice.State, v.Notice.RevisionAcked, breach.MarksOf(v.Notice)
 		ev, err := fn(v.Notice)
 		if err != nil {
 			return nil, err
@@ -401,7 +418,8 @@ func (s *Store) UpdateNoticeBy(ctx context.Context, id breach.NoticeID, actor st
 		if ev == "" {
 			return v.Notice, s.withReminders(ctx, []*breach.Notice{v.Notice})
 		}
-		c := Change{Event: ev, At: now, Actor: actor, Principal: principal, Prev: prev, PrevRevisionAcked: prevAcked, Detail: detail, Notice: *v.Notice}
+		c := Change{Event: ev, At: now, Actor: actor, Principal: principal, Prev: prev, PrevRevisionAcked: prevAcked, Detail: detail, Notice: *v.Notice,
+			PrevMarks: breach.PrevMarksFor(prevMarks, v.Notice)}
 		m, err := changeMsg(c, v.Seq)
 		if err != nil {
 			return nil, err

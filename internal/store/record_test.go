@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -385,6 +386,52 @@ func TestSummaryChange(t *testing.T) {
 	}
 	if _, _, err := SummaryChange(nats.Header{}, []byte(`{"v":9}`)); err == nil {
 		t.Error("an unknown record version decoded")
+	}
+}
+
+// TestSummaryChangeObligations: for a notice with NIS2 obligations the
+// partial decoding folds into the summary exactly as the full record does
+// (the GDPR outcome, each obligation's deadline and resolution, and the
+// marks before the change).
+func TestSummaryChangeObligations(t *testing.T) {
+	at := time.Date(2026, 1, 20, 9, 0, 0, 0, time.UTC)
+	n := breach.Notice{ID: breach.NewNoticeID("INC-1", "acme"), State: breach.StatePending, CreatedAt: at,
+		Obligations: breach.NewObligations([]breach.Regime{breach.RegimeNIS2}, breach.DefaultNIS2Clocks)}
+	n.Deliver(at, 72*time.Hour, 1)
+	var changes []Change
+	step := func(op func(n *breach.Notice) (breach.Event, error)) {
+		prev, acked, marks := n.State, n.RevisionAcked, breach.MarksOf(&n)
+		ev, err := op(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changes = append(changes, Change{Event: ev, At: at, Prev: prev, PrevRevisionAcked: acked, PrevMarks: breach.PrevMarksFor(marks, &n), Notice: n})
+	}
+	later := at.Add(time.Hour)
+	step(func(n *breach.Notice) (breach.Event, error) {
+		return n.RecordObligationReport(breach.ObligationNIS2IncidentNotification, later, "ciso", "CERT-SE", "C", later, "")
+	})
+	step(func(n *breach.Notice) (breach.Event, error) { return n.RecordNotReportable(later, "dpo", "encrypted") })
+	for i, c := range changes {
+		data, err := EncodeChange(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := SummaryChange(nats.Header{}, data)
+		if err != nil || !ok {
+			t.Fatalf("change %d: %v %v", i, ok, err)
+		}
+		var a, b breach.Summary
+		a.Apply(got.PrevNotice(), &got.Notice)
+		b.Apply(c.PrevNotice(), &c.Notice)
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if string(ja) != string(jb) {
+			t.Errorf("change %d (%s) folds as %s, want %s", i, c.Event, ja, jb)
+		}
+		if c.PrevMarks == nil {
+			t.Errorf("change %d (%s) has no marks before it", i, c.Event)
+		}
 	}
 }
 

@@ -14,7 +14,12 @@
 // the security contact and, as the escalation contact, the head of
 // administration (kommundirektor@ for a municipality, regiondirektor@ for
 // a region); phone, webhook_url, channels and escalation_phone stay empty;
-// the locale is sv. Every column of registry.Columns is written, in its
+// the locale is sv. Regions and the municipalities of Jämtland County
+// (county code 23) get the regimes nis2 (GDPR and NIS2 obligations); the
+// others are left empty (GDPR alone), so the example shows both. (Since
+// 15 January 2026 every Swedish municipality and region is under the
+// Cybersecurity Act, cybersäkerhetslagen 2025:1506: a real registry
+// writes nis2 on all of them.) Every column of registry.Columns is written, in its
 // order. The output is checked with registry.ParseCSV before it is
 // written.
 package main
@@ -106,7 +111,7 @@ func convert(r io.Reader) ([][]string, error) {
 	merged := make(map[string]bool)
 	for i, rec := range recs[1:] {
 		line := i + 2
-		kind, code, name := rec[0], rec[1], rec[2]
+		kind, code, name, county := rec[0], rec[1], rec[2], rec[3]
 		p, ok := codePattern[kind]
 		switch {
 		case !ok:
@@ -138,9 +143,14 @@ func convert(r io.Reader) ([][]string, error) {
 		if kind == "region" {
 			head = "regiondirektor@" + domain
 		}
+		regimes := ""
+		if kind == "region" || county == "23" {
+			regimes = "nis2"
+		}
 		rows = append(rows, row(map[string]string{
 			registry.ColID: id, registry.ColName: name, registry.ColDPOEmail: "dpo@" + domain,
 			registry.ColSecurityEmail: "security@" + domain, registry.ColLocale: "sv", registry.ColEscalationEmail: head,
+			registry.ColRegimes: regimes,
 		}))
 	}
 	for code := range sameBody {

@@ -73,6 +73,14 @@
       sc_SUBJECT_COMMUNICATION_KIND_EXEMPT: 'Exempt', reportedOutcome: 'Reported to {0}, reference {1}, {2}', lateReport: 'after the deadline',
       notReportableOutcome: 'Not reportable: {0}', evidenceTitle: 'Evidence', evidenceHelp: 'Your organisation\'s record of every notice, signed by Cascade (Art. 33(5)). Unpack it and check it with: cascadectl evidence verify DIR',
       downloadEvidence: 'Download evidence (zip)', downloaded: 'Downloaded {0}',
+      obligationsTitle: 'NIS2 reports', ob_OBLIGATION_KIND_GDPR_ART33: 'GDPR report (Art. 33)',
+      ob_OBLIGATION_KIND_NIS2_EARLY_WARNING: 'NIS2 early warning', ob_OBLIGATION_KIND_NIS2_INCIDENT_NOTIFICATION: 'NIS2 incident notification',
+      ob_OBLIGATION_KIND_NIS2_FINAL_REPORT: 'NIS2 final report',
+      obligationsHelp: 'Your organisation is under NIS2 (in Sweden the Cybersecurity Act): besides the GDPR report, the incident is reported to CERT-SE in three steps, each with its own deadline: the early warning within 24 hours, the incident notification within 72 hours, the final report one month after the incident notification. The notice is resolved once every report is recorded.',
+      notApplicableTitle: 'Not applicable (e.g. not a significant incident)', recordNotApplicable: 'Record as not applicable',
+      notApplicableOutcome: 'Not applicable: {0}', recordObligationReport: 'Record the report', draftEarlyWarning: 'Draft the early warning',
+      obligationOpen: 'open', obNextDeadline: '{0}: {1}', obProgress: '{0}: {1} resolved, {2} open, {3} overdue',
+      outcomeHelpNIS2: 'This is the GDPR report (Art. 33): recording it stops its clock. The notice is resolved once the NIS2 reports below are recorded too.',
       fixFields: 'Check the marked fields.', inbox: 'Inbox', unresolvedFirst: 'Every notice of your organisation, unresolved first, by time left.',
       show: 'Show', f_all: 'All', f_unacked: 'Not acknowledged', f_overdue: 'Overdue', f_unresolved: 'Unresolved', f_questions: 'Open questions',
       sortBy: 'Sort by', s_time: 'Time left', s_name: 'Name', downloadCSV: 'Download CSV', none: 'None match.',
@@ -189,6 +197,14 @@
       sc_SUBJECT_COMMUNICATION_KIND_EXEMPT: 'Undantag', reportedOutcome: 'Anmäld till {0}, referens {1}, {2}', lateReport: 'efter tidsfristen',
       notReportableOutcome: 'Inte anmälningspliktig: {0}', evidenceTitle: 'Bevisning', evidenceHelp: 'Er organisations underlag för varje underrättelse, signerat av Cascade (artikel 33.5). Packa upp och kontrollera med: cascadectl evidence verify KATALOG',
       downloadEvidence: 'Ladda ner bevisning (zip)', downloaded: 'Nedladdat {0}',
+      obligationsTitle: 'NIS2-rapporter', ob_OBLIGATION_KIND_GDPR_ART33: 'Anmälan enligt dataskyddsförordningen (art. 33)',
+      ob_OBLIGATION_KIND_NIS2_EARLY_WARNING: 'NIS2: tidig varning', ob_OBLIGATION_KIND_NIS2_INCIDENT_NOTIFICATION: 'NIS2: incidentanmälan',
+      ob_OBLIGATION_KIND_NIS2_FINAL_REPORT: 'NIS2: slutrapport',
+      obligationsHelp: 'Er organisation omfattas av cybersäkerhetslagen (NIS2): utöver anmälan enligt dataskyddsförordningen rapporteras incidenten till CERT-SE i tre steg, vart och ett med egen tidsfrist: tidig varning inom 24 timmar, incidentanmälan inom 72 timmar och slutrapport en månad efter incidentanmälan. Underrättelsen avslutas när alla rapporter är registrerade.',
+      notApplicableTitle: 'Inte tillämplig (t.ex. inte en betydande incident)', recordNotApplicable: 'Registrera som inte tillämplig',
+      notApplicableOutcome: 'Inte tillämplig: {0}', recordObligationReport: 'Registrera rapporten', draftEarlyWarning: 'Utkast till tidig varning',
+      obligationOpen: 'öppen', obNextDeadline: '{0}: {1}', obProgress: '{0}: {1} avslutade, {2} öppna, {3} försenade',
+      outcomeHelpNIS2: 'Detta är anmälan enligt dataskyddsförordningen (art. 33): när den registreras stannar dess tidsfrist. Underrättelsen avslutas när även NIS2-rapporterna nedan är registrerade.',
       fixFields: 'Kontrollera de markerade fälten.', inbox: 'Inkorg', unresolvedFirst: 'Alla er organisations underrättelser, oavslutade först, efter återstående tid.',
       show: 'Visa', f_all: 'Alla', f_unacked: 'Inte kvitterade', f_overdue: 'Försenade', f_unresolved: 'Oavslutade', f_questions: 'Öppna frågor',
       sortBy: 'Sortera efter', s_time: 'Tid kvar', s_name: 'Namn', downloadCSV: 'Ladda ner CSV', none: 'Inga träffar.',
@@ -492,9 +508,21 @@
   // null when it has none or no longer matters.
   const closed = (n) => n.state === 'NOTICE_STATE_RESOLVED' || n.state === 'NOTICE_STATE_WITHDRAWN';
 
+  // nearestObligation is the open obligation of a notice with NIS2
+  // obligations whose deadline comes first (GDPR's among them), or null:
+  // a notice under GDPR alone has its own deadline only.
+  function nearestObligation(n) {
+    if (!n.obligations || n.obligations.length < 2) return null;
+    const open = n.obligations.filter((o) => o.deadline && !o.outcome?.kind);
+    open.sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline));
+    return open[0] || null;
+  }
+  const openDeadline = (n) => (n.obligations?.length > 1 ? nearestObligation(n)?.deadline : n.deadline);
+
   function remaining(n) {
-    if (!n.deadline || closed(n)) return null;
-    return Date.parse(n.deadline) - now();
+    const d = openDeadline(n);
+    if (!d || closed(n)) return null;
+    return Date.parse(d) - now();
   }
 
   function countdownText(n) {
@@ -506,7 +534,7 @@
   }
 
   function countdown(n) {
-    return h('span', { class: 'countdown', 'data-deadline': n.deadline || '', 'data-state': n.state }, countdownText(n));
+    return h('span', { class: 'countdown', 'data-deadline': openDeadline(n) || '', 'data-state': n.state }, countdownText(n));
   }
 
   function tick() {
@@ -526,7 +554,7 @@
   // deadline, then the undelivered, then the resolved.
   function byTimeLeft(a, b) {
     const rank = (n) => (n.state === 'NOTICE_STATE_WITHDRAWN' ? 4 : n.state === 'NOTICE_STATE_RESOLVED' ? 3 : !n.deadline ? 2 : remaining(n) < 0 ? 0 : 1);
-    const at = (n) => (n.deadline ? Date.parse(n.deadline) : 0);
+    const at = (n) => (openDeadline(n) ? Date.parse(openDeadline(n)) : 0);
     return rank(a) - rank(b) || at(a) - at(b) || byName(a, b);
   }
 
@@ -537,7 +565,7 @@
 
   function isLate(n) {
     const r = remaining(n);
-    return n.overdue || (r != null && r < 0);
+    return n.overdue || (n.obligations || []).some((o) => o.overdue) || (r != null && r < 0);
   }
 
   function stateBadge(n) {
@@ -688,6 +716,7 @@
     const promise = h('p', { class: 'meta', id: 'breach-promise' });
     const bars = h('div', { class: 'bars', id: 'progress' });
     const extra = h('p', { class: 'meta', id: 'progress-extra' });
+    const perObligation = h('ul', { class: 'plain meta', id: 'obligation-progress' });
     const filter = h('input', { id: 'org-filter', name: 'filter', type: 'search', autocomplete: 'off' });
     const filterLabel = h('label', { for: 'org-filter' }, t('filter'));
     const count = h('p', { class: 'muted', id: 'org-count' });
@@ -731,7 +760,7 @@
       h('p', {}, h('a', { href: '#/' }, t('allBreaches'))),
       h('div', { class: 'head' }, title, live),
       meta, warn, promise, advisory,
-      h('section', { 'aria-labelledby': 'progress-head', class: 'panel' }, h('h2', { id: 'progress-head' }, t('progress')), bars, extra),
+      h('section', { 'aria-labelledby': 'progress-head', class: 'panel' }, h('h2', { id: 'progress-head' }, t('progress')), bars, extra, perObligation),
       qPanel,
       h('section', { 'aria-labelledby': 'orgs-head', class: 'panel' }, orgsHead,
         h('div', { class: 'toolbar' }, h('div', { class: 'filter' }, filterLabel, filter), chips,
@@ -778,12 +807,14 @@
     };
     // Once every notice is here, overdue and the next deadline are counted
     // in the page, so they follow the clock; before, the summary's count.
+    // Both are the GDPR obligation's, as the summary's (a NIS2 report's
+    // are in the counts per obligation).
     const clientSide = () => {
       let late = 0;
       let next = null;
       for (const n of notices.values()) {
-        const r = remaining(n);
-        if (r == null) continue;
+        if (!n.deadline || closed(n) || n.outcome?.kind) continue;
+        const r = Date.parse(n.deadline) - now();
         if (r < 0) late++;
         else if (!next || Date.parse(n.deadline) < Date.parse(next)) next = n.deadline;
       }
@@ -807,6 +838,10 @@
         parts.push(h('span', {}, ' · ' + t('latestRevision', summary.latest_revision, num(summary.acknowledged_latest), num(total))));
       }
       extra.replaceChildren(...parts);
+      // Per obligation, once some notice carries NIS2's: GDPR's and each NIS2 report's counts.
+      const obs = summary.obligations || [];
+      perObligation.replaceChildren(...(obs.length > 1 ? obs.map((o) => h('li', { 'data-obligation': o.kind },
+        t('obProgress', t('ob_' + o.kind), num(Number(o.resolved || 0)), num(Number(o.open || 0)), num(Number(o.overdue || 0))))) : []));
     };
     let pending = false;
     const renderList = () => {
@@ -972,8 +1007,10 @@
       h('h2', {}, h('a', { href: `#/notice/${enc(n.breach_id)}/${enc(n.org_id)}` }, breachTitle || n.breach_id)),
       h('p', { class: 'meta' }, [n.breach_id, n.org_name, t('revision', n.revision_delivered || 1),
         n.delivered_at ? `${t('deliveredAt')} ${fmtTime(n.delivered_at)}` : ''].filter(Boolean).join(' · ')),
-      h('div', { class: 'row' }, stateBadge(n), countdown(n),
-        n.deadline ? h('span', { class: 'deadline' }, `${t('deadline')} ${fmtTime(n.deadline)}`) : null),
+      h('div', { class: 'row' }, stateBadge(n), countdown(n), nearestObligation(n)
+        ? h('span', { class: 'deadline', 'data-obligation': nearestObligation(n).kind },
+          t('obNextDeadline', t('ob_' + nearestObligation(n).kind), fmtTime(nearestObligation(n).deadline)))
+        : n.deadline ? h('span', { class: 'deadline' }, `${t('deadline')} ${fmtTime(n.deadline)}`) : null),
       ackLine(n),
       canAck(n) ? ackForm(n, onAck) : null);
   }
@@ -1356,11 +1393,90 @@
       submitForm(notReportable, base + '/not-reportable', { justification: justification.value.trim(), recorded_by: by2.value.trim() },
         (r) => { setStatus(t('outcomeRecorded')); onDone(r.notice); });
     });
-    const panel = section('outcome', 'outcomeTitle', h('p', { class: 'muted small' }, t('outcomeHelp')),
+    const panel = section('outcome', 'outcomeTitle', h('p', { class: 'muted small' }, t(n.obligations?.length > 1 ? 'outcomeHelpNIS2' : 'outcomeHelp')),
       h('details', { open: true, id: 'report-details' }, h('summary', {}, t('reportedTitle')), report),
       h('details', { id: 'not-reportable-details' }, h('summary', {}, t('notReportableTitle')), notReportable));
     setTimeout(reasonHelp);
     return panel;
+  }
+
+  // obligationsPanel shows a notice's NIS2 reports, each with its clock
+  // and outcome, and the forms to record each (reported, or not
+  // applicable); the early warning has its draft. Nothing for a notice
+  // under GDPR alone.
+  function obligationsPanel(n, onDone, signal) {
+    const obs = (n.obligations || []).filter((o) => o.kind !== 'OBLIGATION_KIND_GDPR_ART33');
+    if (!obs.length) return null;
+    const base = `/api/notices/${enc(n.breach_id)}/${enc(n.org_id)}`;
+    const items = obs.map((o) => {
+      const slug = o.kind.replace('OBLIGATION_KIND_', '').toLowerCase();
+      const head = h('h3', {}, t('ob_' + o.kind));
+      const clock = h('p', { class: 'row' }, `${t('deadline')} ${o.deadline ? fmtTime(o.deadline) : '—'} `,
+        o.outcome?.kind ? null : countdown({ deadline: o.deadline, state: n.state }),
+        o.overdue ? h('span', { class: 'badge overdue' }, t('overdueOne')) : null);
+      const li = h('li', { class: 'obligation' + (o.overdue ? ' late' : ''), 'data-obligation': o.kind }, head, clock);
+      if (o.outcome?.kind) {
+        const text = o.outcome.kind === 'OUTCOME_KIND_REPORTED_TO_AUTHORITY' ? outcomeText(o.outcome) : t('notApplicableOutcome', o.outcome.justification || '');
+        li.append(h('p', { class: 'acked', 'data-kind': o.outcome.kind }, text),
+          h('p', { class: 'meta' }, t('acked', o.outcome.recorded_by, fmtTime(o.outcome.recorded_at))));
+        return li;
+      }
+      if (!canRecord(n)) return li;
+      const by1 = h('input', { autocomplete: 'name', maxlength: 200, required: true, value: recordedBy() });
+      const authority = h('input', { autocomplete: 'off', maxlength: 200, required: true, value: 'CERT-SE' });
+      const reference = h('input', { autocomplete: 'off', maxlength: 200, required: true });
+      const reportedAt = h('input', { type: 'datetime-local', required: true, value: toLocalInput(now()) });
+      const reason = h('textarea', { rows: 2, maxlength: 20000 });
+      const fid = 'ob-' + slug;
+      const report = h('form', { class: 'outcome-form', id: fid + '-report', novalidate: true },
+        h('div', { class: 'fields' },
+          field(fid, 'authority', t('authority'), authority),
+          field(fid, 'reference', t('reference'), reference),
+          field(fid, 'reported_at', t('reportedAt'), reportedAt),
+          field(fid, 'recorded_by', t('recordedBy'), by1)),
+        field(fid, 'delay_reason', t('delayReason'), reason, t('delayReasonOptional')),
+        h('button', { type: 'submit' }, t('recordObligationReport')),
+        h('p', { class: 'error form-error', role: 'alert', tabindex: '-1' }));
+      report.addEventListener('submit', (e) => {
+        e.preventDefault();
+        rememberBy(by1.value);
+        submitForm(report, base + '/authority-report', {
+          obligation: o.kind, authority: authority.value.trim(), reference: reference.value.trim(),
+          reported_at: fromLocalInput(reportedAt.value), delay_reason: reason.value.trim(), recorded_by: by1.value.trim(),
+        }, (r) => { setStatus(t('outcomeRecorded')); onDone(r.notice); });
+      });
+      const by2 = h('input', { autocomplete: 'name', maxlength: 200, required: true, value: recordedBy() });
+      const justification = h('textarea', { rows: 2, maxlength: 20000, required: true });
+      const na = h('form', { class: 'outcome-form', id: fid + '-not-applicable', novalidate: true },
+        field(fid + '-na', 'justification', t('justification'), justification),
+        field(fid + '-na', 'recorded_by', t('recordedBy'), by2),
+        h('button', { type: 'submit' }, t('recordNotApplicable')),
+        h('p', { class: 'error form-error', role: 'alert', tabindex: '-1' }));
+      na.addEventListener('submit', (e) => {
+        e.preventDefault();
+        rememberBy(by2.value);
+        submitForm(na, base + '/not-reportable', { obligation: o.kind, justification: justification.value.trim(), recorded_by: by2.value.trim() },
+          (r) => { setStatus(t('outcomeRecorded')); onDone(r.notice); });
+      });
+      li.append(h('details', { open: o.overdue || o === nearestObligation(n) }, h('summary', {}, t('reportedTitle')), report),
+        h('details', {}, h('summary', {}, t('notApplicableTitle')), na));
+      if (o.kind === 'OBLIGATION_KIND_NIS2_EARLY_WARNING') {
+        const out = h('pre', { class: 'draft-md', id: 'early-warning-draft', hidden: true });
+        const button = h('button', { type: 'button', class: 'ghost', id: 'early-warning-draft-button', onclick: async () => {
+          try {
+            const d = await api(`${base}/draft?obligation=nis2_early_warning&language=${enc(lang)}`, { signal });
+            out.textContent = d.markdown;
+          } catch (err) {
+            out.textContent = err.message;
+          }
+          out.hidden = false;
+        } }, t('draftEarlyWarning'));
+        li.append(h('p', {}, button), out);
+      }
+      return li;
+    });
+    return section('obligations', 'obligationsTitle', h('p', { class: 'muted small' }, t('obligationsHelp')),
+      h('ul', { class: 'plain obligations', id: 'obligations' }, ...items));
   }
 
   function art34Panel(n, onDone) {
@@ -1451,12 +1567,12 @@
     const details = h('dl', { class: 'details', id: 'notice-details' });
     const action = h('div', { id: 'notice-action' });
     const status = h('section', { class: 'panel', id: 'status-panel' }, details, action);
-    const slots = { what: h('div'), changes: h('div'), questions: h('div'), draft: h('div'), outcome: h('div'), art34: h('div'), subjects: h('div'), evidence: h('div') };
+    const slots = { what: h('div'), changes: h('div'), questions: h('div'), draft: h('div'), outcome: h('div'), obligations: h('div'), art34: h('div'), subjects: h('div'), evidence: h('div') };
     const history = h('ol', { class: 'history', id: 'history' });
     const histHead = h('h2', { id: 'history-head' }, t('history'));
     const backTo = session.scope === 'all' ? '#/breach/' + enc(breachID) : '#/';
     mainView(h('p', {}, h('a', { href: backTo }, t('back'))), h('div', { class: 'head' }, title, live),
-      status, slots.what, slots.changes, slots.questions, slots.draft, slots.outcome, slots.art34, slots.subjects, slots.evidence,
+      status, slots.what, slots.changes, slots.questions, slots.draft, slots.outcome, slots.obligations, slots.art34, slots.subjects, slots.evidence,
       h('section', { class: 'panel', 'aria-labelledby': 'history-head' }, histHead, history));
     let data = null;
     let drawn = {}; // what each slot was drawn from, so typing survives a refresh
@@ -1502,6 +1618,7 @@
       }));
       draw('draft', [n.revision_delivered, n.state, n.outcome?.kind, n.subject_communication?.kind, lang].join(), () => draftPanel(n, signal));
       draw('outcome', JSON.stringify([n.outcome, n.state, n.deadline]) + lang, () => outcomePanel(n, setNotice));
+      draw('obligations', JSON.stringify([n.obligations, n.state]) + lang, () => obligationsPanel(n, setNotice, signal));
       draw('art34', JSON.stringify([n.subject_communication, n.state]) + lang, () => art34Panel(n, setNotice));
       draw('subjects', JSON.stringify([b?.advisory_published_at, b?.latest_revision, n.approx_subjects]) + lang, () => subjectPanel(n, b, signal));
       draw('evidence', lang, () => evidencePanel(n));

@@ -939,7 +939,12 @@ type RecordAuthorityReportRequest struct {
 	// Reasons for the delay; required when reported_at is after the deadline.
 	DelayReason string `protobuf:"bytes,5,opt,name=delay_reason,json=delayReason,proto3" json:"delay_reason,omitempty"`
 	// Who records this. Required.
-	RecordedBy    string `protobuf:"bytes,6,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	RecordedBy string `protobuf:"bytes,6,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	// Which obligation was reported: unspecified (or GDPR_ART33) is the
+	// GDPR report (Art. 33); a NIS2 kind needs a notice that carries it
+	// (else FAILED_PRECONDITION). Reporting the NIS2 incident notification
+	// moves the final report's deadline to one month after reported_at.
+	Obligation    ObligationKind `protobuf:"varint,7,opt,name=obligation,proto3,enum=cascade.v1.ObligationKind" json:"obligation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1016,6 +1021,13 @@ func (x *RecordAuthorityReportRequest) GetRecordedBy() string {
 	return ""
 }
 
+func (x *RecordAuthorityReportRequest) GetObligation() ObligationKind {
+	if x != nil {
+		return x.Obligation
+	}
+	return ObligationKind_OBLIGATION_KIND_UNSPECIFIED
+}
+
 // RecordAuthorityReportResponse is the resolved notice.
 type RecordAuthorityReportResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1070,7 +1082,11 @@ type RecordNotReportableRequest struct {
 	// Why the breach is unlikely to result in a risk. Required.
 	Justification string `protobuf:"bytes,2,opt,name=justification,proto3" json:"justification,omitempty"`
 	// Who records this. Required.
-	RecordedBy    string `protobuf:"bytes,3,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	RecordedBy string `protobuf:"bytes,3,opt,name=recorded_by,json=recordedBy,proto3" json:"recorded_by,omitempty"`
+	// Which obligation does not apply: unspecified (or GDPR_ART33) is the
+	// GDPR report; a NIS2 kind (e.g. not a significant incident) needs a
+	// notice that carries it (else FAILED_PRECONDITION).
+	Obligation    ObligationKind `protobuf:"varint,4,opt,name=obligation,proto3,enum=cascade.v1.ObligationKind" json:"obligation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1124,6 +1140,13 @@ func (x *RecordNotReportableRequest) GetRecordedBy() string {
 		return x.RecordedBy
 	}
 	return ""
+}
+
+func (x *RecordNotReportableRequest) GetObligation() ObligationKind {
+	if x != nil {
+		return x.Obligation
+	}
+	return ObligationKind_OBLIGATION_KIND_UNSPECIFIED
 }
 
 // RecordNotReportableResponse is the resolved notice.
@@ -1555,7 +1578,12 @@ type DraftAuthorityReportRequest struct {
 	// Notice id.
 	NoticeId string `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
 	// "sv" or "en"; empty means the organisation's locale, else "sv".
-	Language      string `protobuf:"bytes,2,opt,name=language,proto3" json:"language,omitempty"`
+	Language string `protobuf:"bytes,2,opt,name=language,proto3" json:"language,omitempty"`
+	// Which report to draft: unspecified (or GDPR_ART33) is the Art. 33(3)
+	// report to the supervisory authority; NIS2_EARLY_WARNING the NIS2
+	// early warning to the CSIRT (e.g. CERT-SE), for a notice that carries
+	// it. Other kinds are INVALID_ARGUMENT.
+	Obligation    ObligationKind `protobuf:"varint,3,opt,name=obligation,proto3,enum=cascade.v1.ObligationKind" json:"obligation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1602,6 +1630,13 @@ func (x *DraftAuthorityReportRequest) GetLanguage() string {
 		return x.Language
 	}
 	return ""
+}
+
+func (x *DraftAuthorityReportRequest) GetObligation() ObligationKind {
+	if x != nil {
+		return x.Obligation
+	}
+	return ObligationKind_OBLIGATION_KIND_UNSPECIFIED
 }
 
 // DraftAuthorityReportResponse is the draft in two forms.
@@ -1868,7 +1903,7 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"\x04note\x18\x03 \x01(\tR\x04note\x12\x1a\n" +
 	"\brevision\x18\x04 \x01(\x05R\brevision\"G\n" +
 	"\x19AcknowledgeNoticeResponse\x12*\n" +
-	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"\x91\x02\n" +
+	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"\xcd\x02\n" +
 	"\x1cRecordAuthorityReportRequest\x12 \n" +
 	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bnoticeId\x12!\n" +
 	"\tauthority\x18\x02 \x01(\tB\x03\xe0A\x02R\tauthority\x12!\n" +
@@ -1877,14 +1912,20 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"reportedAt\x12!\n" +
 	"\fdelay_reason\x18\x05 \x01(\tR\vdelayReason\x12$\n" +
 	"\vrecorded_by\x18\x06 \x01(\tB\x03\xe0A\x02R\n" +
-	"recordedBy\"K\n" +
+	"recordedBy\x12:\n" +
+	"\n" +
+	"obligation\x18\a \x01(\x0e2\x1a.cascade.v1.ObligationKindR\n" +
+	"obligation\"K\n" +
 	"\x1dRecordAuthorityReportResponse\x12*\n" +
-	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"\x8f\x01\n" +
+	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"\xcb\x01\n" +
 	"\x1aRecordNotReportableRequest\x12 \n" +
 	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bnoticeId\x12)\n" +
 	"\rjustification\x18\x02 \x01(\tB\x03\xe0A\x02R\rjustification\x12$\n" +
 	"\vrecorded_by\x18\x03 \x01(\tB\x03\xe0A\x02R\n" +
-	"recordedBy\"I\n" +
+	"recordedBy\x12:\n" +
+	"\n" +
+	"obligation\x18\x04 \x01(\x0e2\x1a.cascade.v1.ObligationKindR\n" +
+	"obligation\"I\n" +
 	"\x1bRecordNotReportableResponse\x12*\n" +
 	"\x06notice\x18\x01 \x01(\v2\x12.cascade.v1.NoticeR\x06notice\"\xb8\x01\n" +
 	"!RecordSubjectCommunicationRequest\x12 \n" +
@@ -1911,10 +1952,13 @@ const file_cascade_v1_notice_service_proto_rawDesc = "" +
 	"\fgenerated_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vgeneratedAt\x12\x1a\n" +
 	"\bmanifest\x18\x06 \x01(\fR\bmanifest\x12-\n" +
 	"\x12manifest_signature\x18\a \x01(\tR\x11manifestSignature\x12\x15\n" +
-	"\x06key_id\x18\b \x01(\tR\x05keyId\"[\n" +
+	"\x06key_id\x18\b \x01(\tR\x05keyId\"\x97\x01\n" +
 	"\x1bDraftAuthorityReportRequest\x12 \n" +
 	"\tnotice_id\x18\x01 \x01(\tB\x03\xe0A\x02R\bnoticeId\x12\x1a\n" +
-	"\blanguage\x18\x02 \x01(\tR\blanguage\"j\n" +
+	"\blanguage\x18\x02 \x01(\tR\blanguage\x12:\n" +
+	"\n" +
+	"obligation\x18\x03 \x01(\x0e2\x1a.cascade.v1.ObligationKindR\n" +
+	"obligation\"j\n" +
 	"\x1cDraftAuthorityReportResponse\x12\x1a\n" +
 	"\bmarkdown\x18\x01 \x01(\tR\bmarkdown\x12\x12\n" +
 	"\x04json\x18\x02 \x01(\tR\x04json\x12\x1a\n" +
@@ -1992,8 +2036,9 @@ var file_cascade_v1_notice_service_proto_goTypes = []any{
 	(NoticeState)(0),                           // 30: cascade.v1.NoticeState
 	(*CaughtUp)(nil),                           // 31: cascade.v1.CaughtUp
 	(*timestamppb.Timestamp)(nil),              // 32: google.protobuf.Timestamp
-	(*SubjectCommunication)(nil),               // 33: cascade.v1.SubjectCommunication
-	(*NoticeEvent)(nil),                        // 34: cascade.v1.NoticeEvent
+	(ObligationKind)(0),                        // 33: cascade.v1.ObligationKind
+	(*SubjectCommunication)(nil),               // 34: cascade.v1.SubjectCommunication
+	(*NoticeEvent)(nil),                        // 35: cascade.v1.NoticeEvent
 }
 var file_cascade_v1_notice_service_proto_depIdxs = []int32{
 	28, // 0: cascade.v1.AskQuestionResponse.question:type_name -> cascade.v1.Question
@@ -2006,45 +2051,48 @@ var file_cascade_v1_notice_service_proto_depIdxs = []int32{
 	31, // 7: cascade.v1.WatchNoticesResponse.caught_up:type_name -> cascade.v1.CaughtUp
 	29, // 8: cascade.v1.AcknowledgeNoticeResponse.notice:type_name -> cascade.v1.Notice
 	32, // 9: cascade.v1.RecordAuthorityReportRequest.reported_at:type_name -> google.protobuf.Timestamp
-	29, // 10: cascade.v1.RecordAuthorityReportResponse.notice:type_name -> cascade.v1.Notice
-	29, // 11: cascade.v1.RecordNotReportableResponse.notice:type_name -> cascade.v1.Notice
-	33, // 12: cascade.v1.RecordSubjectCommunicationRequest.communication:type_name -> cascade.v1.SubjectCommunication
-	29, // 13: cascade.v1.RecordSubjectCommunicationResponse.notice:type_name -> cascade.v1.Notice
-	34, // 14: cascade.v1.GetNoticeHistoryResponse.events:type_name -> cascade.v1.NoticeEvent
-	32, // 15: cascade.v1.ExportEvidenceResponse.generated_at:type_name -> google.protobuf.Timestamp
-	6,  // 16: cascade.v1.NoticeService.GetNotice:input_type -> cascade.v1.GetNoticeRequest
-	8,  // 17: cascade.v1.NoticeService.ListNotices:input_type -> cascade.v1.ListNoticesRequest
-	12, // 18: cascade.v1.NoticeService.AcknowledgeNotice:input_type -> cascade.v1.AcknowledgeNoticeRequest
-	14, // 19: cascade.v1.NoticeService.RecordAuthorityReport:input_type -> cascade.v1.RecordAuthorityReportRequest
-	16, // 20: cascade.v1.NoticeService.RecordNotReportable:input_type -> cascade.v1.RecordNotReportableRequest
-	18, // 21: cascade.v1.NoticeService.RecordSubjectCommunication:input_type -> cascade.v1.RecordSubjectCommunicationRequest
-	20, // 22: cascade.v1.NoticeService.GetNoticeHistory:input_type -> cascade.v1.GetNoticeHistoryRequest
-	22, // 23: cascade.v1.NoticeService.ExportEvidence:input_type -> cascade.v1.ExportEvidenceRequest
-	24, // 24: cascade.v1.NoticeService.DraftAuthorityReport:input_type -> cascade.v1.DraftAuthorityReportRequest
-	26, // 25: cascade.v1.NoticeService.DraftSubjectCommunication:input_type -> cascade.v1.DraftSubjectCommunicationRequest
-	0,  // 26: cascade.v1.NoticeService.AskQuestion:input_type -> cascade.v1.AskQuestionRequest
-	2,  // 27: cascade.v1.NoticeService.AnswerQuestion:input_type -> cascade.v1.AnswerQuestionRequest
-	4,  // 28: cascade.v1.NoticeService.ListQuestions:input_type -> cascade.v1.ListQuestionsRequest
-	10, // 29: cascade.v1.NoticeService.WatchNotices:input_type -> cascade.v1.WatchNoticesRequest
-	7,  // 30: cascade.v1.NoticeService.GetNotice:output_type -> cascade.v1.GetNoticeResponse
-	9,  // 31: cascade.v1.NoticeService.ListNotices:output_type -> cascade.v1.ListNoticesResponse
-	13, // 32: cascade.v1.NoticeService.AcknowledgeNotice:output_type -> cascade.v1.AcknowledgeNoticeResponse
-	15, // 33: cascade.v1.NoticeService.RecordAuthorityReport:output_type -> cascade.v1.RecordAuthorityReportResponse
-	17, // 34: cascade.v1.NoticeService.RecordNotReportable:output_type -> cascade.v1.RecordNotReportableResponse
-	19, // 35: cascade.v1.NoticeService.RecordSubjectCommunication:output_type -> cascade.v1.RecordSubjectCommunicationResponse
-	21, // 36: cascade.v1.NoticeService.GetNoticeHistory:output_type -> cascade.v1.GetNoticeHistoryResponse
-	23, // 37: cascade.v1.NoticeService.ExportEvidence:output_type -> cascade.v1.ExportEvidenceResponse
-	25, // 38: cascade.v1.NoticeService.DraftAuthorityReport:output_type -> cascade.v1.DraftAuthorityReportResponse
-	27, // 39: cascade.v1.NoticeService.DraftSubjectCommunication:output_type -> cascade.v1.DraftSubjectCommunicationResponse
-	1,  // 40: cascade.v1.NoticeService.AskQuestion:output_type -> cascade.v1.AskQuestionResponse
-	3,  // 41: cascade.v1.NoticeService.AnswerQuestion:output_type -> cascade.v1.AnswerQuestionResponse
-	5,  // 42: cascade.v1.NoticeService.ListQuestions:output_type -> cascade.v1.ListQuestionsResponse
-	11, // 43: cascade.v1.NoticeService.WatchNotices:output_type -> cascade.v1.WatchNoticesResponse
-	30, // [30:44] is the sub-list for method output_type
-	16, // [16:30] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	33, // 10: cascade.v1.RecordAuthorityReportRequest.obligation:type_name -> cascade.v1.ObligationKind
+	29, // 11: cascade.v1.RecordAuthorityReportResponse.notice:type_name -> cascade.v1.Notice
+	33, // 12: cascade.v1.RecordNotReportableRequest.obligation:type_name -> cascade.v1.ObligationKind
+	29, // 13: cascade.v1.RecordNotReportableResponse.notice:type_name -> cascade.v1.Notice
+	34, // 14: cascade.v1.RecordSubjectCommunicationRequest.communication:type_name -> cascade.v1.SubjectCommunication
+	29, // 15: cascade.v1.RecordSubjectCommunicationResponse.notice:type_name -> cascade.v1.Notice
+	35, // 16: cascade.v1.GetNoticeHistoryResponse.events:type_name -> cascade.v1.NoticeEvent
+	32, // 17: cascade.v1.ExportEvidenceResponse.generated_at:type_name -> google.protobuf.Timestamp
+	33, // 18: cascade.v1.DraftAuthorityReportRequest.obligation:type_name -> cascade.v1.ObligationKind
+	6,  // 19: cascade.v1.NoticeService.GetNotice:input_type -> cascade.v1.GetNoticeRequest
+	8,  // 20: cascade.v1.NoticeService.ListNotices:input_type -> cascade.v1.ListNoticesRequest
+	12, // 21: cascade.v1.NoticeService.AcknowledgeNotice:input_type -> cascade.v1.AcknowledgeNoticeRequest
+	14, // 22: cascade.v1.NoticeService.RecordAuthorityReport:input_type -> cascade.v1.RecordAuthorityReportRequest
+	16, // 23: cascade.v1.NoticeService.RecordNotReportable:input_type -> cascade.v1.RecordNotReportableRequest
+	18, // 24: cascade.v1.NoticeService.RecordSubjectCommunication:input_type -> cascade.v1.RecordSubjectCommunicationRequest
+	20, // 25: cascade.v1.NoticeService.GetNoticeHistory:input_type -> cascade.v1.GetNoticeHistoryRequest
+	22, // 26: cascade.v1.NoticeService.ExportEvidence:input_type -> cascade.v1.ExportEvidenceRequest
+	24, // 27: cascade.v1.NoticeService.DraftAuthorityReport:input_type -> cascade.v1.DraftAuthorityReportRequest
+	26, // 28: cascade.v1.NoticeService.DraftSubjectCommunication:input_type -> cascade.v1.DraftSubjectCommunicationRequest
+	0,  // 29: cascade.v1.NoticeService.AskQuestion:input_type -> cascade.v1.AskQuestionRequest
+	2,  // 30: cascade.v1.NoticeService.AnswerQuestion:input_type -> cascade.v1.AnswerQuestionRequest
+	4,  // 31: cascade.v1.NoticeService.ListQuestions:input_type -> cascade.v1.ListQuestionsRequest
+	10, // 32: cascade.v1.NoticeService.WatchNotices:input_type -> cascade.v1.WatchNoticesRequest
+	7,  // 33: cascade.v1.NoticeService.GetNotice:output_type -> cascade.v1.GetNoticeResponse
+	9,  // 34: cascade.v1.NoticeService.ListNotices:output_type -> cascade.v1.ListNoticesResponse
+	13, // 35: cascade.v1.NoticeService.AcknowledgeNotice:output_type -> cascade.v1.AcknowledgeNoticeResponse
+	15, // 36: cascade.v1.NoticeService.RecordAuthorityReport:output_type -> cascade.v1.RecordAuthorityReportResponse
+	17, // 37: cascade.v1.NoticeService.RecordNotReportable:output_type -> cascade.v1.RecordNotReportableResponse
+	19, // 38: cascade.v1.NoticeService.RecordSubjectCommunication:output_type -> cascade.v1.RecordSubjectCommunicationResponse
+	21, // 39: cascade.v1.NoticeService.GetNoticeHistory:output_type -> cascade.v1.GetNoticeHistoryResponse
+	23, // 40: cascade.v1.NoticeService.ExportEvidence:output_type -> cascade.v1.ExportEvidenceResponse
+	25, // 41: cascade.v1.NoticeService.DraftAuthorityReport:output_type -> cascade.v1.DraftAuthorityReportResponse
+	27, // 42: cascade.v1.NoticeService.DraftSubjectCommunication:output_type -> cascade.v1.DraftSubjectCommunicationResponse
+	1,  // 43: cascade.v1.NoticeService.AskQuestion:output_type -> cascade.v1.AskQuestionResponse
+	3,  // 44: cascade.v1.NoticeService.AnswerQuestion:output_type -> cascade.v1.AnswerQuestionResponse
+	5,  // 45: cascade.v1.NoticeService.ListQuestions:output_type -> cascade.v1.ListQuestionsResponse
+	11, // 46: cascade.v1.NoticeService.WatchNotices:output_type -> cascade.v1.WatchNoticesResponse
+	33, // [33:47] is the sub-list for method output_type
+	19, // [19:33] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_notice_service_proto_init() }

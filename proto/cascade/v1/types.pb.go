@@ -205,6 +205,70 @@ func (NoticeState) EnumDescriptor() ([]byte, []int) {
 	return file_cascade_v1_types_proto_rawDescGZIP(), []int{2}
 }
 
+// ObligationKind names a reporting obligation of a notice.
+type ObligationKind int32
+
+const (
+	// Not set: in a request, the GDPR obligation.
+	ObligationKind_OBLIGATION_KIND_UNSPECIFIED ObligationKind = 0
+	// GDPR Art. 33: report to the supervisory authority (e.g. IMY) within
+	// the deadline (72 hours) after delivery.
+	ObligationKind_OBLIGATION_KIND_GDPR_ART33 ObligationKind = 1
+	// NIS2 Art. 23(4)(a) (in Sweden the Cybersecurity Act): early warning
+	// to the CSIRT (e.g. CERT-SE) within 24 hours of becoming aware.
+	ObligationKind_OBLIGATION_KIND_NIS2_EARLY_WARNING ObligationKind = 2
+	// NIS2 Art. 23(4)(b): incident notification within 72 hours.
+	ObligationKind_OBLIGATION_KIND_NIS2_INCIDENT_NOTIFICATION ObligationKind = 3
+	// NIS2 Art. 23(4)(d): final report within one month after the incident
+	// notification (until it is reported: after its deadline).
+	ObligationKind_OBLIGATION_KIND_NIS2_FINAL_REPORT ObligationKind = 4
+)
+
+// Enum value maps for ObligationKind.
+var (
+	ObligationKind_name = map[int32]string{
+		0: "OBLIGATION_KIND_UNSPECIFIED",
+		1: "OBLIGATION_KIND_GDPR_ART33",
+		2: "OBLIGATION_KIND_NIS2_EARLY_WARNING",
+		3: "OBLIGATION_KIND_NIS2_INCIDENT_NOTIFICATION",
+		4: "OBLIGATION_KIND_NIS2_FINAL_REPORT",
+	}
+	ObligationKind_value = map[string]int32{
+		"OBLIGATION_KIND_UNSPECIFIED":                0,
+		"OBLIGATION_KIND_GDPR_ART33":                 1,
+		"OBLIGATION_KIND_NIS2_EARLY_WARNING":         2,
+		"OBLIGATION_KIND_NIS2_INCIDENT_NOTIFICATION": 3,
+		"OBLIGATION_KIND_NIS2_FINAL_REPORT":          4,
+	}
+)
+
+func (x ObligationKind) Enum() *ObligationKind {
+	p := new(ObligationKind)
+	*p = x
+	return p
+}
+
+func (x ObligationKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ObligationKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_cascade_v1_types_proto_enumTypes[3].Descriptor()
+}
+
+func (ObligationKind) Type() protoreflect.EnumType {
+	return &file_cascade_v1_types_proto_enumTypes[3]
+}
+
+func (x ObligationKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ObligationKind.Descriptor instead.
+func (ObligationKind) EnumDescriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{3}
+}
+
 // DeliveryChannel is a way of delivering messages to an organisation.
 type DeliveryChannel int32
 
@@ -246,11 +310,11 @@ func (x DeliveryChannel) String() string {
 }
 
 func (DeliveryChannel) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[3].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[4].Descriptor()
 }
 
 func (DeliveryChannel) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[3]
+	return &file_cascade_v1_types_proto_enumTypes[4]
 }
 
 func (x DeliveryChannel) Number() protoreflect.EnumNumber {
@@ -259,7 +323,7 @@ func (x DeliveryChannel) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use DeliveryChannel.Descriptor instead.
 func (DeliveryChannel) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{3}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
 }
 
 // OutcomeKind is how a controller resolved its obligation.
@@ -299,11 +363,11 @@ func (x OutcomeKind) String() string {
 }
 
 func (OutcomeKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[4].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[5].Descriptor()
 }
 
 func (OutcomeKind) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[4]
+	return &file_cascade_v1_types_proto_enumTypes[5]
 }
 
 func (x OutcomeKind) Number() protoreflect.EnumNumber {
@@ -312,7 +376,7 @@ func (x OutcomeKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use OutcomeKind.Descriptor instead.
 func (OutcomeKind) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{5}
 }
 
 // SubjectCommunicationKind is the Art. 34 decision.
@@ -356,11 +420,11 @@ func (x SubjectCommunicationKind) String() string {
 }
 
 func (SubjectCommunicationKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[5].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[6].Descriptor()
 }
 
 func (SubjectCommunicationKind) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[5]
+	return &file_cascade_v1_types_proto_enumTypes[6]
 }
 
 func (x SubjectCommunicationKind) Number() protoreflect.EnumNumber {
@@ -369,7 +433,7 @@ func (x SubjectCommunicationKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SubjectCommunicationKind.Descriptor instead.
 func (SubjectCommunicationKind) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{5}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{6}
 }
 
 // Art34Exemption is the Art. 34(3) ground.
@@ -413,11 +477,11 @@ func (x Art34Exemption) String() string {
 }
 
 func (Art34Exemption) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[6].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[7].Descriptor()
 }
 
 func (Art34Exemption) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[6]
+	return &file_cascade_v1_types_proto_enumTypes[7]
 }
 
 func (x Art34Exemption) Number() protoreflect.EnumNumber {
@@ -426,7 +490,7 @@ func (x Art34Exemption) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Art34Exemption.Descriptor instead.
 func (Art34Exemption) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{6}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{7}
 }
 
 // NoticeEventKind is what happened to a notice, one value per entry of
@@ -541,11 +605,11 @@ func (x NoticeEventKind) String() string {
 }
 
 func (NoticeEventKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_cascade_v1_types_proto_enumTypes[7].Descriptor()
+	return file_cascade_v1_types_proto_enumTypes[8].Descriptor()
 }
 
 func (NoticeEventKind) Type() protoreflect.EnumType {
-	return &file_cascade_v1_types_proto_enumTypes[7]
+	return &file_cascade_v1_types_proto_enumTypes[8]
 }
 
 func (x NoticeEventKind) Number() protoreflect.EnumNumber {
@@ -554,7 +618,7 @@ func (x NoticeEventKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use NoticeEventKind.Descriptor instead.
 func (NoticeEventKind) EnumDescriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{7}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{8}
 }
 
 // Contact is the processor's contact point for the breach (Art. 33(3)(b)).
@@ -1970,7 +2034,9 @@ type Notice struct {
 	AcknowledgedBy string `protobuf:"bytes,9,opt,name=acknowledged_by,json=acknowledgedBy,proto3" json:"acknowledged_by,omitempty"`
 	// Free-text note given with the acknowledgement.
 	AcknowledgementNote string `protobuf:"bytes,10,opt,name=acknowledgement_note,json=acknowledgementNote,proto3" json:"acknowledgement_note,omitempty"`
-	// Past the deadline and not resolved, at the time of the answer.
+	// Past the deadline and not resolved, at the time of the answer. This is
+	// the GDPR obligation's (its outcome not recorded); a NIS2 obligation's
+	// is its own Obligation.overdue.
 	Overdue bool `protobuf:"varint,11,opt,name=overdue,proto3" json:"overdue,omitempty"`
 	// Display name of the organisation.
 	OrgName string `protobuf:"bytes,12,opt,name=org_name,json=orgName,proto3" json:"org_name,omitempty"`
@@ -2018,6 +2084,13 @@ type Notice struct {
 	// What the processor says of the organisation: CONFIRMED,
 	// UNDER_INVESTIGATION, or NOT_AFFECTED once withdrawn.
 	AffectedStatus AffectedStatus `protobuf:"varint,30,opt,name=affected_status,json=affectedStatus,proto3,enum=cascade.v1.AffectedStatus" json:"affected_status,omitempty"`
+	// The notice's reporting obligations, each with its own clock and
+	// outcome: the GDPR one (Art. 33) first, which is this notice's
+	// deadline, reminders, overdue_notified_at, resolved_at and outcome
+	// above; then, for an organisation under NIS2 (registry column
+	// regimes), the NIS2 early warning, incident notification and final
+	// report. The notice is RESOLVED once every obligation is resolved.
+	Obligations []*Obligation `protobuf:"bytes,32,rep,name=obligations,proto3" json:"obligations,omitempty"`
 	// The processor whose breach the notice is of (see Breach.processor_id).
 	ProcessorId   string `protobuf:"bytes,40,opt,name=processor_id,json=processorId,proto3" json:"processor_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -2271,11 +2344,212 @@ func (x *Notice) GetAffectedStatus() AffectedStatus {
 	return AffectedStatus_AFFECTED_STATUS_UNSPECIFIED
 }
 
+func (x *Notice) GetObligations() []*Obligation {
+	if x != nil {
+		return x.Obligations
+	}
+	return nil
+}
+
 func (x *Notice) GetProcessorId() string {
 	if x != nil {
 		return x.ProcessorId
 	}
 	return ""
+}
+
+// Obligation is one reporting obligation of a notice, with its clock,
+// reminders, escalation and outcome.
+type Obligation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Which obligation.
+	Kind ObligationKind `protobuf:"varint,1,opt,name=kind,proto3,enum=cascade.v1.ObligationKind" json:"kind,omitempty"`
+	// When its clock started (delivery; for the final report, the incident
+	// notification's report or deadline). Unset before delivery.
+	StartsAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
+	// Its deadline. Unset before delivery.
+	Deadline *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	// Past its deadline and not resolved, at the time of the answer.
+	Overdue bool `protobuf:"varint,4,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	// Its reminders sent, in order.
+	Reminders []*Reminder `protobuf:"bytes,5,rep,name=reminders,proto3" json:"reminders,omitempty"`
+	// When its overdue escalation was sent, if it was.
+	OverdueNotifiedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=overdue_notified_at,json=overdueNotifiedAt,proto3" json:"overdue_notified_at,omitempty"`
+	// When its outcome was recorded.
+	ResolvedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
+	// Its outcome: reported (authority, reference, when) or not applicable
+	// (OUTCOME_KIND_NOT_REPORTABLE, with the justification).
+	Outcome       *Outcome `protobuf:"bytes,8,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Obligation) Reset() {
+	*x = Obligation{}
+	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Obligation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Obligation) ProtoMessage() {}
+
+func (x *Obligation) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Obligation.ProtoReflect.Descriptor instead.
+func (*Obligation) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Obligation) GetKind() ObligationKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ObligationKind_OBLIGATION_KIND_UNSPECIFIED
+}
+
+func (x *Obligation) GetStartsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartsAt
+	}
+	return nil
+}
+
+func (x *Obligation) GetDeadline() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Deadline
+	}
+	return nil
+}
+
+func (x *Obligation) GetOverdue() bool {
+	if x != nil {
+		return x.Overdue
+	}
+	return false
+}
+
+func (x *Obligation) GetReminders() []*Reminder {
+	if x != nil {
+		return x.Reminders
+	}
+	return nil
+}
+
+func (x *Obligation) GetOverdueNotifiedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OverdueNotifiedAt
+	}
+	return nil
+}
+
+func (x *Obligation) GetResolvedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolvedAt
+	}
+	return nil
+}
+
+func (x *Obligation) GetOutcome() *Outcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return nil
+}
+
+// ObligationSummary is a breach's progress on one kind of obligation.
+type ObligationSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Which obligation.
+	Kind ObligationKind `protobuf:"varint,1,opt,name=kind,proto3,enum=cascade.v1.ObligationKind" json:"kind,omitempty"`
+	// Delivered, not withdrawn notices whose obligation is not resolved.
+	Open int64 `protobuf:"varint,2,opt,name=open,proto3" json:"open,omitempty"`
+	// Notices whose obligation is resolved.
+	Resolved int64 `protobuf:"varint,3,opt,name=resolved,proto3" json:"resolved,omitempty"`
+	// Of the open ones, those past their deadline, at the time of the answer.
+	Overdue int64 `protobuf:"varint,4,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	// Earliest deadline still ahead among the open ones; unset if none.
+	NextDeadline  *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=next_deadline,json=nextDeadline,proto3" json:"next_deadline,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObligationSummary) Reset() {
+	*x = ObligationSummary{}
+	mi := &file_cascade_v1_types_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObligationSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObligationSummary) ProtoMessage() {}
+
+func (x *ObligationSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_cascade_v1_types_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObligationSummary.ProtoReflect.Descriptor instead.
+func (*ObligationSummary) Descriptor() ([]byte, []int) {
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ObligationSummary) GetKind() ObligationKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ObligationKind_OBLIGATION_KIND_UNSPECIFIED
+}
+
+func (x *ObligationSummary) GetOpen() int64 {
+	if x != nil {
+		return x.Open
+	}
+	return 0
+}
+
+func (x *ObligationSummary) GetResolved() int64 {
+	if x != nil {
+		return x.Resolved
+	}
+	return 0
+}
+
+func (x *ObligationSummary) GetOverdue() int64 {
+	if x != nil {
+		return x.Overdue
+	}
+	return 0
+}
+
+func (x *ObligationSummary) GetNextDeadline() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextDeadline
+	}
+	return nil
 }
 
 // Escalation is one message sent to an organisation's escalation contact
@@ -2293,14 +2567,17 @@ type Escalation struct {
 	// The message's id (its Nats-Msg-Id and e-mail Message-ID).
 	MessageId string `protobuf:"bytes,5,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
 	// When the e-mail was sent.
-	SentAt        *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	SentAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=sent_at,json=sentAt,proto3" json:"sent_at,omitempty"`
+	// The NIS2 obligation the message was about; unspecified for the GDPR
+	// obligation.
+	Obligation    ObligationKind `protobuf:"varint,7,opt,name=obligation,proto3,enum=cascade.v1.ObligationKind" json:"obligation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Escalation) Reset() {
 	*x = Escalation{}
-	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	mi := &file_cascade_v1_types_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2312,7 +2589,7 @@ func (x *Escalation) String() string {
 func (*Escalation) ProtoMessage() {}
 
 func (x *Escalation) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[12]
+	mi := &file_cascade_v1_types_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2325,7 +2602,7 @@ func (x *Escalation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Escalation.ProtoReflect.Descriptor instead.
 func (*Escalation) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{12}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Escalation) GetEmail() string {
@@ -2370,6 +2647,13 @@ func (x *Escalation) GetSentAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Escalation) GetObligation() ObligationKind {
+	if x != nil {
+		return x.Obligation
+	}
+	return ObligationKind_OBLIGATION_KIND_UNSPECIFIED
+}
+
 // ChannelDelivery is how a notice's messages (the notice, revisions,
 // reminders, escalations) fared on one channel.
 type ChannelDelivery struct {
@@ -2400,7 +2684,7 @@ type ChannelDelivery struct {
 
 func (x *ChannelDelivery) Reset() {
 	*x = ChannelDelivery{}
-	mi := &file_cascade_v1_types_proto_msgTypes[13]
+	mi := &file_cascade_v1_types_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2412,7 +2696,7 @@ func (x *ChannelDelivery) String() string {
 func (*ChannelDelivery) ProtoMessage() {}
 
 func (x *ChannelDelivery) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[13]
+	mi := &file_cascade_v1_types_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2425,7 +2709,7 @@ func (x *ChannelDelivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelDelivery.ProtoReflect.Descriptor instead.
 func (*ChannelDelivery) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{13}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ChannelDelivery) GetChannel() DeliveryChannel {
@@ -2515,7 +2799,7 @@ type Reminder struct {
 
 func (x *Reminder) Reset() {
 	*x = Reminder{}
-	mi := &file_cascade_v1_types_proto_msgTypes[14]
+	mi := &file_cascade_v1_types_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2527,7 +2811,7 @@ func (x *Reminder) String() string {
 func (*Reminder) ProtoMessage() {}
 
 func (x *Reminder) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[14]
+	mi := &file_cascade_v1_types_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2540,7 +2824,7 @@ func (x *Reminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reminder.ProtoReflect.Descriptor instead.
 func (*Reminder) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{14}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Reminder) GetRemaining() *durationpb.Duration {
@@ -2598,7 +2882,7 @@ type Outcome struct {
 
 func (x *Outcome) Reset() {
 	*x = Outcome{}
-	mi := &file_cascade_v1_types_proto_msgTypes[15]
+	mi := &file_cascade_v1_types_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2610,7 +2894,7 @@ func (x *Outcome) String() string {
 func (*Outcome) ProtoMessage() {}
 
 func (x *Outcome) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[15]
+	mi := &file_cascade_v1_types_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2623,7 +2907,7 @@ func (x *Outcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
 func (*Outcome) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{15}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Outcome) GetKind() OutcomeKind {
@@ -2714,7 +2998,7 @@ type SubjectCommunication struct {
 
 func (x *SubjectCommunication) Reset() {
 	*x = SubjectCommunication{}
-	mi := &file_cascade_v1_types_proto_msgTypes[16]
+	mi := &file_cascade_v1_types_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2726,7 +3010,7 @@ func (x *SubjectCommunication) String() string {
 func (*SubjectCommunication) ProtoMessage() {}
 
 func (x *SubjectCommunication) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[16]
+	mi := &file_cascade_v1_types_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2739,7 +3023,7 @@ func (x *SubjectCommunication) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubjectCommunication.ProtoReflect.Descriptor instead.
 func (*SubjectCommunication) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{16}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SubjectCommunication) GetKind() SubjectCommunicationKind {
@@ -2833,7 +3117,7 @@ type NoticeEvent struct {
 
 func (x *NoticeEvent) Reset() {
 	*x = NoticeEvent{}
-	mi := &file_cascade_v1_types_proto_msgTypes[17]
+	mi := &file_cascade_v1_types_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2845,7 +3129,7 @@ func (x *NoticeEvent) String() string {
 func (*NoticeEvent) ProtoMessage() {}
 
 func (x *NoticeEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[17]
+	mi := &file_cascade_v1_types_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2858,7 +3142,7 @@ func (x *NoticeEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoticeEvent.ProtoReflect.Descriptor instead.
 func (*NoticeEvent) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{17}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *NoticeEvent) GetEvent() string {
@@ -2949,7 +3233,7 @@ type Principal struct {
 
 func (x *Principal) Reset() {
 	*x = Principal{}
-	mi := &file_cascade_v1_types_proto_msgTypes[18]
+	mi := &file_cascade_v1_types_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2961,7 +3245,7 @@ func (x *Principal) String() string {
 func (*Principal) ProtoMessage() {}
 
 func (x *Principal) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[18]
+	mi := &file_cascade_v1_types_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2974,7 +3258,7 @@ func (x *Principal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Principal.ProtoReflect.Descriptor instead.
 func (*Principal) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{18}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Principal) GetKind() string {
@@ -3065,14 +3349,19 @@ type BreachSummary struct {
 	// Notices withdrawn (the organisation found not affected). They count in
 	// total only besides here: not in delivered, acknowledged, resolved or
 	// overdue.
-	Withdrawn     int64 `protobuf:"varint,10,opt,name=withdrawn,proto3" json:"withdrawn,omitempty"`
+	Withdrawn int64 `protobuf:"varint,10,opt,name=withdrawn,proto3" json:"withdrawn,omitempty"`
+	// Progress per obligation: GDPR's (Art. 33; the counts above, where a
+	// notice whose GDPR outcome is recorded counts resolved here even while
+	// a NIS2 obligation keeps it from RESOLVED) first, then each NIS2
+	// obligation some notice carries.
+	Obligations   []*ObligationSummary `protobuf:"bytes,14,rep,name=obligations,proto3" json:"obligations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BreachSummary) Reset() {
 	*x = BreachSummary{}
-	mi := &file_cascade_v1_types_proto_msgTypes[19]
+	mi := &file_cascade_v1_types_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3084,7 +3373,7 @@ func (x *BreachSummary) String() string {
 func (*BreachSummary) ProtoMessage() {}
 
 func (x *BreachSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[19]
+	mi := &file_cascade_v1_types_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3097,7 +3386,7 @@ func (x *BreachSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BreachSummary.ProtoReflect.Descriptor instead.
 func (*BreachSummary) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{19}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *BreachSummary) GetBreachId() string {
@@ -3191,6 +3480,13 @@ func (x *BreachSummary) GetWithdrawn() int64 {
 	return 0
 }
 
+func (x *BreachSummary) GetObligations() []*ObligationSummary {
+	if x != nil {
+		return x.Obligations
+	}
+	return nil
+}
+
 // SubjectNotice is the processor's plain-language text for the data
 // subjects (GDPR Art. 34), in Swedish and English. Each language is
 // optional, but a subject_notice needs at least one; a language given
@@ -3208,7 +3504,7 @@ type SubjectNotice struct {
 
 func (x *SubjectNotice) Reset() {
 	*x = SubjectNotice{}
-	mi := &file_cascade_v1_types_proto_msgTypes[20]
+	mi := &file_cascade_v1_types_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3220,7 +3516,7 @@ func (x *SubjectNotice) String() string {
 func (*SubjectNotice) ProtoMessage() {}
 
 func (x *SubjectNotice) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[20]
+	mi := &file_cascade_v1_types_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3233,7 +3529,7 @@ func (x *SubjectNotice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubjectNotice.ProtoReflect.Descriptor instead.
 func (*SubjectNotice) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{20}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SubjectNotice) GetSv() *SubjectNoticeText {
@@ -3267,7 +3563,7 @@ type SubjectNoticeText struct {
 
 func (x *SubjectNoticeText) Reset() {
 	*x = SubjectNoticeText{}
-	mi := &file_cascade_v1_types_proto_msgTypes[21]
+	mi := &file_cascade_v1_types_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3279,7 +3575,7 @@ func (x *SubjectNoticeText) String() string {
 func (*SubjectNoticeText) ProtoMessage() {}
 
 func (x *SubjectNoticeText) ProtoReflect() protoreflect.Message {
-	mi := &file_cascade_v1_types_proto_msgTypes[21]
+	mi := &file_cascade_v1_types_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3292,7 +3588,7 @@ func (x *SubjectNoticeText) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubjectNoticeText.ProtoReflect.Descriptor instead.
 func (*SubjectNoticeText) Descriptor() ([]byte, []int) {
-	return file_cascade_v1_types_proto_rawDescGZIP(), []int{21}
+	return file_cascade_v1_types_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SubjectNoticeText) GetWhatHappened() string {
@@ -3458,7 +3754,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\twithdrawn\x18\b \x01(\x03B\x03\xe0A\x03R\twithdrawn\x12#\n" +
 	"\n" +
 	"renotified\x18\t \x01(\x03B\x03\xe0A\x03R\n" +
-	"renotified\"\xd4\r\n" +
+	"renotified\"\x93\x0e\n" +
 	"\x06Notice\x12\x13\n" +
 	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12 \n" +
 	"\tbreach_id\x18\x02 \x01(\tB\x03\xe0A\x03R\bbreachId\x12\x1a\n" +
@@ -3494,8 +3790,26 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"nextUpdate\x12B\n" +
 	"\fwithdrawn_at\x18\x1c \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vwithdrawnAt\x126\n" +
 	"\x14withdrawal_statement\x18\x1d \x01(\tB\x03\xe0A\x03R\x13withdrawalStatement\x12H\n" +
-	"\x0faffected_status\x18\x1e \x01(\x0e2\x1a.cascade.v1.AffectedStatusB\x03\xe0A\x03R\x0eaffectedStatus\x12&\n" +
-	"\fprocessor_id\x18( \x01(\tB\x03\xe0A\x03R\vprocessorId\"\xf9\x01\n" +
+	"\x0faffected_status\x18\x1e \x01(\x0e2\x1a.cascade.v1.AffectedStatusB\x03\xe0A\x03R\x0eaffectedStatus\x12=\n" +
+	"\vobligations\x18  \x03(\v2\x16.cascade.v1.ObligationB\x03\xe0A\x03R\vobligations\x12&\n" +
+	"\fprocessor_id\x18( \x01(\tB\x03\xe0A\x03R\vprocessorId\"\xdb\x03\n" +
+	"\n" +
+	"Obligation\x123\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1a.cascade.v1.ObligationKindB\x03\xe0A\x03R\x04kind\x12<\n" +
+	"\tstarts_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\bstartsAt\x12;\n" +
+	"\bdeadline\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\bdeadline\x12\x1d\n" +
+	"\aoverdue\x18\x04 \x01(\bB\x03\xe0A\x03R\aoverdue\x127\n" +
+	"\treminders\x18\x05 \x03(\v2\x14.cascade.v1.ReminderB\x03\xe0A\x03R\treminders\x12O\n" +
+	"\x13overdue_notified_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x11overdueNotifiedAt\x12@\n" +
+	"\vresolved_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"resolvedAt\x122\n" +
+	"\aoutcome\x18\b \x01(\v2\x13.cascade.v1.OutcomeB\x03\xe0A\x03R\aoutcome\"\xe7\x01\n" +
+	"\x11ObligationSummary\x123\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1a.cascade.v1.ObligationKindB\x03\xe0A\x03R\x04kind\x12\x17\n" +
+	"\x04open\x18\x02 \x01(\x03B\x03\xe0A\x03R\x04open\x12\x1f\n" +
+	"\bresolved\x18\x03 \x01(\x03B\x03\xe0A\x03R\bresolved\x12\x1d\n" +
+	"\aoverdue\x18\x04 \x01(\x03B\x03\xe0A\x03R\aoverdue\x12D\n" +
+	"\rnext_deadline\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\fnextDeadline\"\xba\x02\n" +
 	"\n" +
 	"Escalation\x12\x19\n" +
 	"\x05email\x18\x01 \x01(\tB\x03\xe0A\x03R\x05email\x12\x19\n" +
@@ -3504,7 +3818,10 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\tremaining\x18\x04 \x01(\v2\x19.google.protobuf.DurationB\x03\xe0A\x03R\tremaining\x12\"\n" +
 	"\n" +
 	"message_id\x18\x05 \x01(\tB\x03\xe0A\x03R\tmessageId\x128\n" +
-	"\asent_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x06sentAt\"\xb0\x04\n" +
+	"\asent_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x06sentAt\x12?\n" +
+	"\n" +
+	"obligation\x18\a \x01(\x0e2\x1a.cascade.v1.ObligationKindB\x03\xe0A\x03R\n" +
+	"obligation\"\xb0\x04\n" +
 	"\x0fChannelDelivery\x12:\n" +
 	"\achannel\x18\x01 \x01(\x0e2\x1b.cascade.v1.DeliveryChannelB\x03\xe0A\x03R\achannel\x12\x1f\n" +
 	"\battempts\x18\x02 \x01(\x05B\x03\xe0A\x03R\battempts\x12!\n" +
@@ -3564,7 +3881,7 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x06org_id\x18\x05 \x01(\tR\x05orgId\x12\x18\n" +
 	"\asubject\x18\x06 \x01(\tR\asubject\x12\x18\n" +
 	"\adisplay\x18\a \x01(\tR\adisplay\x12!\n" +
-	"\fprocessor_id\x18\b \x01(\tR\vprocessorId\"\xcf\x04\n" +
+	"\fprocessor_id\x18\b \x01(\tR\vprocessorId\"\x95\x05\n" +
 	"\rBreachSummary\x12 \n" +
 	"\tbreach_id\x18\x01 \x01(\tB\x03\xe0A\x03R\bbreachId\x12\x19\n" +
 	"\x05total\x18\x02 \x01(\x03B\x03\xe0A\x03R\x05total\x12!\n" +
@@ -3579,7 +3896,8 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x13next_update_overdue\x18\f \x01(\bB\x03\xe0A\x03R\x11nextUpdateOverdue\x12,\n" +
 	"\x0fpromises_missed\x18\r \x01(\x05B\x03\xe0A\x03R\x0epromisesMissed\x12!\n" +
 	"\twithdrawn\x18\n" +
-	" \x01(\x03B\x03\xe0A\x03R\twithdrawn\"m\n" +
+	" \x01(\x03B\x03\xe0A\x03R\twithdrawn\x12D\n" +
+	"\vobligations\x18\x0e \x03(\v2\x1d.cascade.v1.ObligationSummaryB\x03\xe0A\x03R\vobligations\"m\n" +
 	"\rSubjectNotice\x12-\n" +
 	"\x02sv\x18\x01 \x01(\v2\x1d.cascade.v1.SubjectNoticeTextR\x02sv\x12-\n" +
 	"\x02en\x18\x02 \x01(\v2\x1d.cascade.v1.SubjectNoticeTextR\x02en\"\xa9\x01\n" +
@@ -3605,7 +3923,13 @@ const file_cascade_v1_types_proto_rawDesc = "" +
 	"\x16NOTICE_STATE_DELIVERED\x10\x02\x12\x1d\n" +
 	"\x19NOTICE_STATE_ACKNOWLEDGED\x10\x03\x12\x19\n" +
 	"\x15NOTICE_STATE_RESOLVED\x10\x04\x12\x1a\n" +
-	"\x16NOTICE_STATE_WITHDRAWN\x10\x05*\x88\x01\n" +
+	"\x16NOTICE_STATE_WITHDRAWN\x10\x05*\xd0\x01\n" +
+	"\x0eObligationKind\x12\x1f\n" +
+	"\x1bOBLIGATION_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aOBLIGATION_KIND_GDPR_ART33\x10\x01\x12&\n" +
+	"\"OBLIGATION_KIND_NIS2_EARLY_WARNING\x10\x02\x12.\n" +
+	"*OBLIGATION_KIND_NIS2_INCIDENT_NOTIFICATION\x10\x03\x12%\n" +
+	"!OBLIGATION_KIND_NIS2_FINAL_REPORT\x10\x04*\x88\x01\n" +
 	"\x0fDeliveryChannel\x12 \n" +
 	"\x1cDELIVERY_CHANNEL_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15DELIVERY_CHANNEL_NATS\x10\x01\x12\x1c\n" +
@@ -3661,130 +3985,145 @@ func file_cascade_v1_types_proto_rawDescGZIP() []byte {
 	return file_cascade_v1_types_proto_rawDescData
 }
 
-var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_cascade_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
+var file_cascade_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_cascade_v1_types_proto_goTypes = []any{
 	(AffectedStatus)(0),           // 0: cascade.v1.AffectedStatus
 	(PromiseOutcome)(0),           // 1: cascade.v1.PromiseOutcome
 	(NoticeState)(0),              // 2: cascade.v1.NoticeState
-	(DeliveryChannel)(0),          // 3: cascade.v1.DeliveryChannel
-	(OutcomeKind)(0),              // 4: cascade.v1.OutcomeKind
-	(SubjectCommunicationKind)(0), // 5: cascade.v1.SubjectCommunicationKind
-	(Art34Exemption)(0),           // 6: cascade.v1.Art34Exemption
-	(NoticeEventKind)(0),          // 7: cascade.v1.NoticeEventKind
-	(*Contact)(nil),               // 8: cascade.v1.Contact
-	(*AffectedOrganisation)(nil),  // 9: cascade.v1.AffectedOrganisation
-	(*WithdrawOrganisation)(nil),  // 10: cascade.v1.WithdrawOrganisation
-	(*BreachReport)(nil),          // 11: cascade.v1.BreachReport
-	(*Breach)(nil),                // 12: cascade.v1.Breach
-	(*PromiseEvent)(nil),          // 13: cascade.v1.PromiseEvent
-	(*UpdatePromise)(nil),         // 14: cascade.v1.UpdatePromise
-	(*SharedAnswer)(nil),          // 15: cascade.v1.SharedAnswer
-	(*Question)(nil),              // 16: cascade.v1.Question
-	(*BreachUpdate)(nil),          // 17: cascade.v1.BreachUpdate
-	(*BreachRevision)(nil),        // 18: cascade.v1.BreachRevision
-	(*Notice)(nil),                // 19: cascade.v1.Notice
-	(*Escalation)(nil),            // 20: cascade.v1.Escalation
-	(*ChannelDelivery)(nil),       // 21: cascade.v1.ChannelDelivery
-	(*Reminder)(nil),              // 22: cascade.v1.Reminder
-	(*Outcome)(nil),               // 23: cascade.v1.Outcome
-	(*SubjectCommunication)(nil),  // 24: cascade.v1.SubjectCommunication
-	(*NoticeEvent)(nil),           // 25: cascade.v1.NoticeEvent
-	(*Principal)(nil),             // 26: cascade.v1.Principal
-	(*BreachSummary)(nil),         // 27: cascade.v1.BreachSummary
-	(*SubjectNotice)(nil),         // 28: cascade.v1.SubjectNotice
-	(*SubjectNoticeText)(nil),     // 29: cascade.v1.SubjectNoticeText
-	(*timestamppb.Timestamp)(nil), // 30: google.protobuf.Timestamp
-	(*UpstreamNotice)(nil),        // 31: cascade.v1.UpstreamNotice
-	(*durationpb.Duration)(nil),   // 32: google.protobuf.Duration
+	(ObligationKind)(0),           // 3: cascade.v1.ObligationKind
+	(DeliveryChannel)(0),          // 4: cascade.v1.DeliveryChannel
+	(OutcomeKind)(0),              // 5: cascade.v1.OutcomeKind
+	(SubjectCommunicationKind)(0), // 6: cascade.v1.SubjectCommunicationKind
+	(Art34Exemption)(0),           // 7: cascade.v1.Art34Exemption
+	(NoticeEventKind)(0),          // 8: cascade.v1.NoticeEventKind
+	(*Contact)(nil),               // 9: cascade.v1.Contact
+	(*AffectedOrganisation)(nil),  // 10: cascade.v1.AffectedOrganisation
+	(*WithdrawOrganisation)(nil),  // 11: cascade.v1.WithdrawOrganisation
+	(*BreachReport)(nil),          // 12: cascade.v1.BreachReport
+	(*Breach)(nil),                // 13: cascade.v1.Breach
+	(*PromiseEvent)(nil),          // 14: cascade.v1.PromiseEvent
+	(*UpdatePromise)(nil),         // 15: cascade.v1.UpdatePromise
+	(*SharedAnswer)(nil),          // 16: cascade.v1.SharedAnswer
+	(*Question)(nil),              // 17: cascade.v1.Question
+	(*BreachUpdate)(nil),          // 18: cascade.v1.BreachUpdate
+	(*BreachRevision)(nil),        // 19: cascade.v1.BreachRevision
+	(*Notice)(nil),                // 20: cascade.v1.Notice
+	(*Obligation)(nil),            // 21: cascade.v1.Obligation
+	(*ObligationSummary)(nil),     // 22: cascade.v1.ObligationSummary
+	(*Escalation)(nil),            // 23: cascade.v1.Escalation
+	(*ChannelDelivery)(nil),       // 24: cascade.v1.ChannelDelivery
+	(*Reminder)(nil),              // 25: cascade.v1.Reminder
+	(*Outcome)(nil),               // 26: cascade.v1.Outcome
+	(*SubjectCommunication)(nil),  // 27: cascade.v1.SubjectCommunication
+	(*NoticeEvent)(nil),           // 28: cascade.v1.NoticeEvent
+	(*Principal)(nil),             // 29: cascade.v1.Principal
+	(*BreachSummary)(nil),         // 30: cascade.v1.BreachSummary
+	(*SubjectNotice)(nil),         // 31: cascade.v1.SubjectNotice
+	(*SubjectNoticeText)(nil),     // 32: cascade.v1.SubjectNoticeText
+	(*timestamppb.Timestamp)(nil), // 33: google.protobuf.Timestamp
+	(*UpstreamNotice)(nil),        // 34: cascade.v1.UpstreamNotice
+	(*durationpb.Duration)(nil),   // 35: google.protobuf.Duration
 }
 var file_cascade_v1_types_proto_depIdxs = []int32{
 	0,  // 0: cascade.v1.AffectedOrganisation.status:type_name -> cascade.v1.AffectedStatus
-	30, // 1: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
-	30, // 2: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
-	30, // 3: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
-	9,  // 4: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
-	8,  // 5: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
-	30, // 6: cascade.v1.BreachReport.next_update_by:type_name -> google.protobuf.Timestamp
-	28, // 7: cascade.v1.BreachReport.subject_notice:type_name -> cascade.v1.SubjectNotice
-	31, // 8: cascade.v1.BreachReport.upstream:type_name -> cascade.v1.UpstreamNotice
-	11, // 9: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
-	30, // 10: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
-	18, // 11: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
-	15, // 12: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
-	14, // 13: cascade.v1.Breach.next_update:type_name -> cascade.v1.UpdatePromise
-	13, // 14: cascade.v1.Breach.promise_history:type_name -> cascade.v1.PromiseEvent
-	30, // 15: cascade.v1.Breach.advisory_published_at:type_name -> google.protobuf.Timestamp
-	30, // 16: cascade.v1.PromiseEvent.at:type_name -> google.protobuf.Timestamp
-	30, // 17: cascade.v1.PromiseEvent.next_update_by:type_name -> google.protobuf.Timestamp
-	30, // 18: cascade.v1.UpdatePromise.next_update_by:type_name -> google.protobuf.Timestamp
-	30, // 19: cascade.v1.UpdatePromise.promised_at:type_name -> google.protobuf.Timestamp
-	32, // 20: cascade.v1.UpdatePromise.late_by:type_name -> google.protobuf.Duration
-	30, // 21: cascade.v1.UpdatePromise.reminded_at:type_name -> google.protobuf.Timestamp
-	30, // 22: cascade.v1.UpdatePromise.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	30, // 23: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
-	30, // 24: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
-	26, // 25: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
-	30, // 26: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
-	26, // 27: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
-	30, // 28: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
-	30, // 29: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
-	9,  // 30: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
-	8,  // 31: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
-	30, // 32: cascade.v1.BreachUpdate.next_update_by:type_name -> google.protobuf.Timestamp
-	28, // 33: cascade.v1.BreachUpdate.subject_notice:type_name -> cascade.v1.SubjectNotice
-	9,  // 34: cascade.v1.BreachUpdate.correct_affected:type_name -> cascade.v1.AffectedOrganisation
-	10, // 35: cascade.v1.BreachUpdate.withdraw:type_name -> cascade.v1.WithdrawOrganisation
-	31, // 36: cascade.v1.BreachUpdate.upstream:type_name -> cascade.v1.UpstreamNotice
-	30, // 37: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
-	17, // 38: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
+	33, // 1: cascade.v1.BreachReport.discovered_at:type_name -> google.protobuf.Timestamp
+	33, // 2: cascade.v1.BreachReport.occurred_from:type_name -> google.protobuf.Timestamp
+	33, // 3: cascade.v1.BreachReport.occurred_to:type_name -> google.protobuf.Timestamp
+	10, // 4: cascade.v1.BreachReport.affected:type_name -> cascade.v1.AffectedOrganisation
+	9,  // 5: cascade.v1.BreachReport.contact:type_name -> cascade.v1.Contact
+	33, // 6: cascade.v1.BreachReport.next_update_by:type_name -> google.protobuf.Timestamp
+	31, // 7: cascade.v1.BreachReport.subject_notice:type_name -> cascade.v1.SubjectNotice
+	34, // 8: cascade.v1.BreachReport.upstream:type_name -> cascade.v1.UpstreamNotice
+	12, // 9: cascade.v1.Breach.report:type_name -> cascade.v1.BreachReport
+	33, // 10: cascade.v1.Breach.received_at:type_name -> google.protobuf.Timestamp
+	19, // 11: cascade.v1.Breach.revisions:type_name -> cascade.v1.BreachRevision
+	16, // 12: cascade.v1.Breach.shared_answers:type_name -> cascade.v1.SharedAnswer
+	15, // 13: cascade.v1.Breach.next_update:type_name -> cascade.v1.UpdatePromise
+	14, // 14: cascade.v1.Breach.promise_history:type_name -> cascade.v1.PromiseEvent
+	33, // 15: cascade.v1.Breach.advisory_published_at:type_name -> google.protobuf.Timestamp
+	33, // 16: cascade.v1.PromiseEvent.at:type_name -> google.protobuf.Timestamp
+	33, // 17: cascade.v1.PromiseEvent.next_update_by:type_name -> google.protobuf.Timestamp
+	33, // 18: cascade.v1.UpdatePromise.next_update_by:type_name -> google.protobuf.Timestamp
+	33, // 19: cascade.v1.UpdatePromise.promised_at:type_name -> google.protobuf.Timestamp
+	35, // 20: cascade.v1.UpdatePromise.late_by:type_name -> google.protobuf.Duration
+	33, // 21: cascade.v1.UpdatePromise.reminded_at:type_name -> google.protobuf.Timestamp
+	33, // 22: cascade.v1.UpdatePromise.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	33, // 23: cascade.v1.SharedAnswer.shared_at:type_name -> google.protobuf.Timestamp
+	33, // 24: cascade.v1.Question.asked_at:type_name -> google.protobuf.Timestamp
+	29, // 25: cascade.v1.Question.asked_by:type_name -> cascade.v1.Principal
+	33, // 26: cascade.v1.Question.answered_at:type_name -> google.protobuf.Timestamp
+	29, // 27: cascade.v1.Question.answered_by:type_name -> cascade.v1.Principal
+	33, // 28: cascade.v1.BreachUpdate.occurred_from:type_name -> google.protobuf.Timestamp
+	33, // 29: cascade.v1.BreachUpdate.occurred_to:type_name -> google.protobuf.Timestamp
+	10, // 30: cascade.v1.BreachUpdate.add_affected:type_name -> cascade.v1.AffectedOrganisation
+	9,  // 31: cascade.v1.BreachUpdate.contact:type_name -> cascade.v1.Contact
+	33, // 32: cascade.v1.BreachUpdate.next_update_by:type_name -> google.protobuf.Timestamp
+	31, // 33: cascade.v1.BreachUpdate.subject_notice:type_name -> cascade.v1.SubjectNotice
+	10, // 34: cascade.v1.BreachUpdate.correct_affected:type_name -> cascade.v1.AffectedOrganisation
+	11, // 35: cascade.v1.BreachUpdate.withdraw:type_name -> cascade.v1.WithdrawOrganisation
+	34, // 36: cascade.v1.BreachUpdate.upstream:type_name -> cascade.v1.UpstreamNotice
+	33, // 37: cascade.v1.BreachRevision.received_at:type_name -> google.protobuf.Timestamp
+	18, // 38: cascade.v1.BreachRevision.update:type_name -> cascade.v1.BreachUpdate
 	1,  // 39: cascade.v1.BreachRevision.promise_outcome:type_name -> cascade.v1.PromiseOutcome
 	2,  // 40: cascade.v1.Notice.state:type_name -> cascade.v1.NoticeState
-	30, // 41: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
-	30, // 42: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
-	30, // 43: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
-	30, // 44: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
-	32, // 45: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
-	22, // 46: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
-	30, // 47: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
-	30, // 48: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
-	23, // 49: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
-	24, // 50: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
-	21, // 51: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
-	20, // 52: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
-	14, // 53: cascade.v1.Notice.next_update:type_name -> cascade.v1.UpdatePromise
-	30, // 54: cascade.v1.Notice.withdrawn_at:type_name -> google.protobuf.Timestamp
+	33, // 41: cascade.v1.Notice.created_at:type_name -> google.protobuf.Timestamp
+	33, // 42: cascade.v1.Notice.delivered_at:type_name -> google.protobuf.Timestamp
+	33, // 43: cascade.v1.Notice.deadline:type_name -> google.protobuf.Timestamp
+	33, // 44: cascade.v1.Notice.acknowledged_at:type_name -> google.protobuf.Timestamp
+	35, // 45: cascade.v1.Notice.processor_delay:type_name -> google.protobuf.Duration
+	25, // 46: cascade.v1.Notice.reminders:type_name -> cascade.v1.Reminder
+	33, // 47: cascade.v1.Notice.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	33, // 48: cascade.v1.Notice.resolved_at:type_name -> google.protobuf.Timestamp
+	26, // 49: cascade.v1.Notice.outcome:type_name -> cascade.v1.Outcome
+	27, // 50: cascade.v1.Notice.subject_communication:type_name -> cascade.v1.SubjectCommunication
+	24, // 51: cascade.v1.Notice.channels:type_name -> cascade.v1.ChannelDelivery
+	23, // 52: cascade.v1.Notice.escalated_to:type_name -> cascade.v1.Escalation
+	15, // 53: cascade.v1.Notice.next_update:type_name -> cascade.v1.UpdatePromise
+	33, // 54: cascade.v1.Notice.withdrawn_at:type_name -> google.protobuf.Timestamp
 	0,  // 55: cascade.v1.Notice.affected_status:type_name -> cascade.v1.AffectedStatus
-	32, // 56: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
-	30, // 57: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
-	3,  // 58: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
-	30, // 59: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
-	30, // 60: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
-	30, // 61: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
-	30, // 62: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
-	32, // 63: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
-	30, // 64: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
-	30, // 65: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
-	4,  // 66: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
-	30, // 67: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
-	30, // 68: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
-	5,  // 69: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
-	30, // 70: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
-	6,  // 71: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
-	30, // 72: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
-	7,  // 73: cascade.v1.NoticeEvent.kind:type_name -> cascade.v1.NoticeEventKind
-	30, // 74: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
-	2,  // 75: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
-	26, // 76: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
-	30, // 77: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
-	30, // 78: cascade.v1.BreachSummary.next_update_by:type_name -> google.protobuf.Timestamp
-	29, // 79: cascade.v1.SubjectNotice.sv:type_name -> cascade.v1.SubjectNoticeText
-	29, // 80: cascade.v1.SubjectNotice.en:type_name -> cascade.v1.SubjectNoticeText
-	81, // [81:81] is the sub-list for method output_type
-	81, // [81:81] is the sub-list for method input_type
-	81, // [81:81] is the sub-list for extension type_name
-	81, // [81:81] is the sub-list for extension extendee
-	0,  // [0:81] is the sub-list for field type_name
+	21, // 56: cascade.v1.Notice.obligations:type_name -> cascade.v1.Obligation
+	3,  // 57: cascade.v1.Obligation.kind:type_name -> cascade.v1.ObligationKind
+	33, // 58: cascade.v1.Obligation.starts_at:type_name -> google.protobuf.Timestamp
+	33, // 59: cascade.v1.Obligation.deadline:type_name -> google.protobuf.Timestamp
+	25, // 60: cascade.v1.Obligation.reminders:type_name -> cascade.v1.Reminder
+	33, // 61: cascade.v1.Obligation.overdue_notified_at:type_name -> google.protobuf.Timestamp
+	33, // 62: cascade.v1.Obligation.resolved_at:type_name -> google.protobuf.Timestamp
+	26, // 63: cascade.v1.Obligation.outcome:type_name -> cascade.v1.Outcome
+	3,  // 64: cascade.v1.ObligationSummary.kind:type_name -> cascade.v1.ObligationKind
+	33, // 65: cascade.v1.ObligationSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	35, // 66: cascade.v1.Escalation.remaining:type_name -> google.protobuf.Duration
+	33, // 67: cascade.v1.Escalation.sent_at:type_name -> google.protobuf.Timestamp
+	3,  // 68: cascade.v1.Escalation.obligation:type_name -> cascade.v1.ObligationKind
+	4,  // 69: cascade.v1.ChannelDelivery.channel:type_name -> cascade.v1.DeliveryChannel
+	33, // 70: cascade.v1.ChannelDelivery.delivered_at:type_name -> google.protobuf.Timestamp
+	33, // 71: cascade.v1.ChannelDelivery.last_delivered_at:type_name -> google.protobuf.Timestamp
+	33, // 72: cascade.v1.ChannelDelivery.last_attempt_at:type_name -> google.protobuf.Timestamp
+	33, // 73: cascade.v1.ChannelDelivery.dead_lettered_at:type_name -> google.protobuf.Timestamp
+	35, // 74: cascade.v1.Reminder.remaining:type_name -> google.protobuf.Duration
+	33, // 75: cascade.v1.Reminder.due_at:type_name -> google.protobuf.Timestamp
+	33, // 76: cascade.v1.Reminder.sent_at:type_name -> google.protobuf.Timestamp
+	5,  // 77: cascade.v1.Outcome.kind:type_name -> cascade.v1.OutcomeKind
+	33, // 78: cascade.v1.Outcome.reported_at:type_name -> google.protobuf.Timestamp
+	33, // 79: cascade.v1.Outcome.recorded_at:type_name -> google.protobuf.Timestamp
+	6,  // 80: cascade.v1.SubjectCommunication.kind:type_name -> cascade.v1.SubjectCommunicationKind
+	33, // 81: cascade.v1.SubjectCommunication.communicated_at:type_name -> google.protobuf.Timestamp
+	7,  // 82: cascade.v1.SubjectCommunication.exemption:type_name -> cascade.v1.Art34Exemption
+	33, // 83: cascade.v1.SubjectCommunication.recorded_at:type_name -> google.protobuf.Timestamp
+	8,  // 84: cascade.v1.NoticeEvent.kind:type_name -> cascade.v1.NoticeEventKind
+	33, // 85: cascade.v1.NoticeEvent.at:type_name -> google.protobuf.Timestamp
+	2,  // 86: cascade.v1.NoticeEvent.state:type_name -> cascade.v1.NoticeState
+	29, // 87: cascade.v1.NoticeEvent.principal:type_name -> cascade.v1.Principal
+	33, // 88: cascade.v1.BreachSummary.next_deadline:type_name -> google.protobuf.Timestamp
+	33, // 89: cascade.v1.BreachSummary.next_update_by:type_name -> google.protobuf.Timestamp
+	22, // 90: cascade.v1.BreachSummary.obligations:type_name -> cascade.v1.ObligationSummary
+	32, // 91: cascade.v1.SubjectNotice.sv:type_name -> cascade.v1.SubjectNoticeText
+	32, // 92: cascade.v1.SubjectNotice.en:type_name -> cascade.v1.SubjectNoticeText
+	93, // [93:93] is the sub-list for method output_type
+	93, // [93:93] is the sub-list for method input_type
+	93, // [93:93] is the sub-list for extension type_name
+	93, // [93:93] is the sub-list for extension extendee
+	0,  // [0:93] is the sub-list for field type_name
 }
 
 func init() { file_cascade_v1_types_proto_init() }
@@ -3798,8 +4137,8 @@ func file_cascade_v1_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cascade_v1_types_proto_rawDesc), len(file_cascade_v1_types_proto_rawDesc)),
-			NumEnums:      8,
-			NumMessages:   22,
+			NumEnums:      9,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
