@@ -43,6 +43,8 @@ func requestFor(method string, org breach.OrgID) any {
 		return &cascadev1.ReportBreachRequest{}
 	case cascadev1.BreachService_UpdateBreach_FullMethodName:
 		return &cascadev1.UpdateBreachRequest{}
+	case cascadev1.BreachService_ForwardNotice_FullMethodName:
+		return &cascadev1.ForwardNoticeRequest{NoticeId: n}
 	case cascadev1.BreachService_GetBreach_FullMethodName:
 		return &cascadev1.GetBreachRequest{BreachId: br}
 	case cascadev1.BreachService_ListBreaches_FullMethodName:

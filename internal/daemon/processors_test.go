@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -48,6 +50,7 @@ func startProcessors(t *testing.T) *processorEnv {
 	t.Helper()
 	opts := options(t)
 	opts.InsecureNoAuth = false
+	opts.HTTPAddr = "127.0.0.1:0"
 	opts.ProcessorsFile = filepath.Join(t.TempDir(), "processors.csv")
 	csv := "id,name,contact_email,customers\n" +
 		procA + ",Alfa Lön AB,security@alfa.example," + strings.Join([]string{shared, shared2, onlyA}, " ") + "\n" +
@@ -204,6 +207,33 @@ func TestProcessorsShareOneDeployment(t *testing.T) {
 	}
 	if len(lb.GetBreaches()) != 3 {
 		t.Fatalf("controller's breaches of %s: %d, want 3", procB, len(lb.GetBreaches()))
+	}
+
+	// The dashboard is a client of the API: the same confinement.
+	for _, c := range []struct {
+		token, breach string
+		want          int
+	}{
+		{p.vendorA, "INC-1", 200}, {p.vendorA, procA + "__INC-1", 200}, {p.vendorA, procB + "__INC-1", 404},
+		{p.viewerA, procB + "__INC-1", 404}, {p.controller, procB + "__INC-1", 200}, {p.operator, procB + "__INC-1", 200},
+	} {
+		req, err := http.NewRequestWithContext(ctx(t), "GET", "http://"+p.d.HTTPAddr()+"/api/breaches/"+c.breach, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Fatalf("dashboard GET /api/breaches/%s: %d, want %d: %s", c.breach, resp.StatusCode, c.want, body)
+		}
+		if c.want == 200 && !strings.Contains(string(body), c.breach[strings.LastIndex(c.breach, "_")+1:]) {
+			t.Fatalf("dashboard GET /api/breaches/%s: %s", c.breach, body)
+		}
 	}
 
 	// Who am I: a processor's token says which.
