@@ -53,6 +53,18 @@ func artefacts(t *testing.T) string {
 	return dir
 }
 
+// allocator starts the chromium at exe (headless, English, 1280×900, a
+// profile of its own) for the browsers of one test.
+func allocator(t *testing.T, exe string) context.Context {
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("lang", "en-GB"), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
+	)...)
+	t.Cleanup(cancel)
+	return alloc
+}
+
 // browser is one browser context (own storage) driving one tab.
 type browser struct {
 	t       *testing.T

@@ -1,7 +1,6 @@
 package dashboard_test
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -36,12 +35,7 @@ func TestVerifyPageInBrowser(t *testing.T) {
 		"body": strings.Replace(string(m.Data), "Stolen payroll", "Stolen Payroll", 1)})
 	js := func(v string) string { b, _ := json.Marshal(v); return string(b) }
 
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("lang", "en-GB"), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
-	)...)
-	t.Cleanup(cancel)
+	alloc := allocator(t, exe)
 
 	// On a phone, not signed in: from the sign-in form to the check page.
 	dpo := newBrowser(t, alloc, "dpo-phone", dir)

@@ -1,7 +1,6 @@
 package dashboard_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -25,12 +24,7 @@ func TestObligationsInBrowser(t *testing.T) {
 	e.publish("WS-NIS2", ostersund)
 	controller := e.issue(ostersund, cascadev1.Role_ROLE_CONTROLLER)
 
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("lang", "en-GB"), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
-	)...)
-	t.Cleanup(cancel)
+	alloc := allocator(t, exe)
 	dpo := newBrowser(t, alloc, "dpo", dir)
 	dpo.signIn(e.base, controller)
 	card := `[data-notice-id="WS-NIS2/` + ostersund + `"]`

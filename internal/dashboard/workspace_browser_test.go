@@ -1,7 +1,6 @@
 package dashboard_test
 
 import (
-	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -97,12 +96,7 @@ func TestWorkspaceInBrowser(t *testing.T) {
 	}
 	controller := e.issue(stockholm, cascadev1.Role_ROLE_CONTROLLER)
 
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("lang", "en-GB"), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900),
-	)...)
-	t.Cleanup(cancel)
+	alloc := allocator(t, exe)
 	dpo := newBrowser(t, alloc, "dpo", dir)
 	dpoFiles := dpo.downloads()
 	vendor := newBrowser(t, dpo.ctx, "vendor", dir, chromedp.WithNewBrowserContext())

@@ -82,6 +82,7 @@
       obligationOpen: 'open', obNextDeadline: '{0}: {1}', obProgress: '{0}: {1} resolved, {2} open, {3} overdue',
       outcomeHelpNIS2: 'This is the GDPR report (Art. 33): recording it stops its clock. The notice is resolved once the NIS2 reports below are recorded too.',
       fixFields: 'Check the marked fields.', inbox: 'Inbox', unresolvedFirst: 'Every notice of your organisation, unresolved first, by time left.',
+      allProcessors: 'Every processor', fromProcessor: 'Processor',
       show: 'Show', f_all: 'All', f_unacked: 'Not acknowledged', f_overdue: 'Overdue', f_unresolved: 'Unresolved', f_questions: 'Open questions',
       sortBy: 'Sort by', s_time: 'Time left', s_name: 'Name', downloadCSV: 'Download CSV', none: 'None match.',
       questions: 'Questions to the processor', askHelp: 'Ask the processor about this breach. Your question and the answer are kept in the notice\'s history and evidence. Asking does not stop the clock.',
@@ -206,6 +207,7 @@
       obligationOpen: 'öppen', obNextDeadline: '{0}: {1}', obProgress: '{0}: {1} avslutade, {2} öppna, {3} försenade',
       outcomeHelpNIS2: 'Detta är anmälan enligt dataskyddsförordningen (art. 33): när den registreras stannar dess tidsfrist. Underrättelsen avslutas när även NIS2-rapporterna nedan är registrerade.',
       fixFields: 'Kontrollera de markerade fälten.', inbox: 'Inkorg', unresolvedFirst: 'Alla er organisations underrättelser, oavslutade först, efter återstående tid.',
+      allProcessors: 'Alla personuppgiftsbiträden', fromProcessor: 'Personuppgiftsbiträde',
       show: 'Visa', f_all: 'Alla', f_unacked: 'Inte kvitterade', f_overdue: 'Försenade', f_unresolved: 'Oavslutade', f_questions: 'Öppna frågor',
       sortBy: 'Sortera efter', s_time: 'Tid kvar', s_name: 'Namn', downloadCSV: 'Ladda ner CSV', none: 'Inga träffar.',
       questions: 'Frågor till biträdet', askHelp: 'Fråga biträdet om incidenten. Frågan och svaret sparas i underrättelsens historik och bevisning. En fråga stoppar inte tidsfristen.',
@@ -1017,18 +1019,25 @@
 
   // orgNotices keeps list showing the caller's notices (of one breach, if
   // breachID is set), live, by time left.
-  function orgNotices(signal, list, live, titles, breachID) {
+  // A deployment shared by several processors: filter, if set, is the
+  // processor select of the inbox, shown once notices of more than one
+  // processor are there; it keeps the notices of the processor chosen.
+  function orgNotices(signal, list, live, titles, breachID, filter) {
     let notices = [];
     const empty = h('p', { class: 'empty', hidden: true }, t('noNotices'));
     list.after(empty);
     const render = () => {
-      empty.hidden = notices.length > 0;
-      notices.sort(byTimeLeft);
+      if (filter) syncProcessors(filter, notices);
+      const want = filter?.value || 'all';
+      const shown = want === 'all' ? notices : notices.filter((n) => (n.processor_id || '_default') === want);
+      empty.hidden = shown.length > 0;
+      shown.sort(byTimeLeft);
       const onAck = (updated) => { notices = notices.map((x) => (x.id === updated.id ? updated : x)); render(); };
-      reconcile(list, notices, (n) => n.id, (n) => signature(n) + (titles.get(n.breach_id) || ''),
+      reconcile(list, shown, (n) => n.id, (n) => signature(n) + (titles.get(n.breach_id) || ''),
         (n) => noticeCard(n, titles.get(n.breach_id), onAck));
       if (notices[0]?.org_name) updateWho(notices[0].org_name);
     };
+    filter?.addEventListener('change', render);
     const prev = rerender;
     rerender = () => { prev?.(); render(); };
     stream('/api/events/notices' + (breachID ? '?breach_id=' + enc(breachID) : ''), {
@@ -1044,18 +1053,43 @@
     return render;
   }
 
+  // syncProcessors keeps the options of the processor select: every
+  // processor with a notice here ('_default' for the default processor:
+  // no registered processor id has an underscore), shown once there are
+  // two.
+  function syncProcessors(sel, notices) {
+    const ids = [...new Set(notices.map((n) => n.processor_id || '_default'))].sort();
+    sel.hidden = ids.length < 2 && sel.value === 'all';
+    const want = ['all', ...ids];
+    if ([...sel.options].map((o) => o.value).join('\n') === want.join('\n')) return;
+    const keep = sel.value || 'all';
+    sel.replaceChildren(...want.map((id) => h('option', { value: id },
+      id === 'all' ? t('allProcessors') : (processorNames.get(id) || (id === '_default' ? t('fromProcessor') : id)))));
+    sel.value = want.includes(keep) ? keep : 'all';
+  }
+
+  // processorNames are the processors' names as their breaches give them.
+  const processorNames = new Map();
+
   function viewOrgHome(signal) {
     const live = liveBadge();
     const list = h('ul', { class: 'cards', id: 'notice-cards' });
     const heading = h('h1', {}, t('inbox'));
     const help = h('p', { class: 'muted' }, t('unresolvedFirst'));
-    mainView(h('div', { class: 'head' }, heading, live), help, list);
+    const filter = h('select', { id: 'processor-filter', 'aria-label': t('fromProcessor'), hidden: true });
+    mainView(h('div', { class: 'head' }, heading, live), help, filter, list);
     const titles = new Map();
     rerender = () => { heading.textContent = t('inbox'); help.textContent = t('unresolvedFirst'); };
-    const render = orgNotices(signal, list, live, titles);
+    const render = orgNotices(signal, list, live, titles, undefined, filter);
     // Breach titles for the cards (the list is redacted for the caller).
     stream('/api/events/breaches', {
-      breaches: (d) => { for (const b of d.breaches) titles.set(b.id, b.report?.title || b.id); render(); },
+      breaches: (d) => {
+        for (const b of d.breaches) {
+          titles.set(b.id, b.report?.title || b.id);
+          if (b.report?.processor) processorNames.set(b.processor_id || '_default', b.report.processor);
+        }
+        render();
+      },
     }, signal);
   }
 
