@@ -623,6 +623,40 @@ func TestProcessorNATSIdentity(t *testing.T) {
 		t.Fatalf("the default vendor heard B's rejection: %s", m.Data)
 	default:
 	}
+	// Its rounds (here a question on its breach) reach its own user on
+	// cascade.events.>, and not the default vendor.
+	eventsB := make(chan *nats.Msg, 16)
+	if _, err := ncB.ChanSubscribe("cascade.events.>", eventsB); err != nil {
+		t.Fatal(err)
+	}
+	eventsVendor := make(chan *nats.Msg, 16)
+	if _, err := p.vendorJS.Conn().ChanSubscribe("cascade.events.>", eventsVendor); err != nil {
+		t.Fatal(err)
+	}
+	if err := ncB.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.vendorJS.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cascadev1.NewNoticeServiceClient(p.cc).AskQuestion(withToken(ctx(t), p.controller), &cascadev1.AskQuestionRequest{
+		NoticeId: procB + "__NATS-1/" + shared, Text: "Which fields?"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-eventsB:
+		if m.Subject != "cascade.events."+procB+"__NATS-1._question" {
+			t.Fatalf("B's round on %s", m.Subject)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("B's NATS user got no round of its breach")
+	}
+	select {
+	case m := <-eventsVendor:
+		t.Fatalf("the default vendor got B's round on %s", m.Subject)
+	case <-time.After(time.Second): // a negative: nothing may arrive within the second after B's own arrived
+	}
+
 	// Nothing else: another processor's intake, notices, the ledger.
 	errs := make(chan error, 8)
 	ncB.SetErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { errs <- err })

@@ -41,9 +41,15 @@ type Outgoing struct {
 // Subject is the organisation's delivery subject.
 func Subject(org breach.OrgID) string { return store.SubjectNotice + "." + string(org) }
 
-// RoundSubject is the vendor's subject for rounds of event in breach b.
-// The last token starts with "_", which no organisation id does.
+// RoundSubject is the vendor's subject for rounds of event in breach b:
+// cascade.events.<breach_id>._<event>, or for a registered processor's
+// breach cascade.processor.<processor_id>.events.<breach_id>._<event>,
+// which its NATS account sees as cascade.events.… (its own only). The
+// last token starts with "_", which no organisation id does.
 func RoundSubject(b breach.BreachID, event string) string {
+	if p := b.Processor(); p != "" {
+		return store.SubjectProcessor + "." + string(p) + ".events." + string(b) + "._" + event
+	}
 	return store.SubjectEvents + "." + string(b) + "._" + event
 }
 

@@ -81,6 +81,7 @@ func (s Set) Config() string {
 		fmt.Fprintf(&b, "      { service: \"%s.breach.report\", accounts: [%s] }\n", ns, acct)
 		fmt.Fprintf(&b, "      { service: \"%s.breach.update\", accounts: [%s] }\n", ns, acct)
 		fmt.Fprintf(&b, "      { stream: \"%s.breach.rejected\", accounts: [%s] }\n", ns, acct)
+		fmt.Fprintf(&b, "      { stream: \"%s.events.>\", accounts: [%s] }\n", ns, acct)
 	}
 	b.WriteString("    ]\n  }\n")
 
@@ -106,6 +107,7 @@ func (s Set) Config() string {
 		fmt.Fprintf(&b, "      { service: { account: %s, subject: \"%s.breach.update\" }, to: \"%s\" }\n", Account, ns, subjectUpdate)
 		fmt.Fprintf(&b, "      { service: { account: %s, subject: \"%s\" } }\n", Account, vendorShadow.subject)
 		fmt.Fprintf(&b, "      { stream: { account: %s, subject: \"%s.breach.rejected\" }, to: \"%s\" }\n", Account, ns, subjectRejected)
+		fmt.Fprintf(&b, "      { stream: { account: %s, subject: \"%s.events.>\" }, to: \"%s\" }\n", Account, ns, subjectEvents)
 		fmt.Fprintf(&b, "      { stream: { account: %s, subject: \"%s\" } }\n", Account, subjectKeys)
 		b.WriteString("    ]\n  }\n")
 	}

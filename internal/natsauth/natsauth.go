@@ -356,7 +356,7 @@ func (c Credentials) Permissions() *server.Permissions {
 				Deny:  []string{"cascade.notice.>", "cascade.ledger.>", "cascade.timer.>", "$KV.>", "$JS.ACK.>", "$JS.API.>"},
 			},
 			Subscribe: &server.SubjectPermission{
-				Allow: []string{subjectRejected, subjectKeys, c.InboxPrefix() + ".>"},
+				Allow: []string{subjectRejected, subjectEvents, subjectKeys, c.InboxPrefix() + ".>"},
 			},
 		}
 	case RoleOrg:

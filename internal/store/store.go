@@ -125,7 +125,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config, log *slog.Logger) (*St
 			// One fsync per firing's rounds.
 			AllowAtomicPublish: true,
 			Description:        "Rounds of reminders, overdue escalations and redeliveries (the organisations of each), for the vendor's dashboards",
-			Subjects:           []string{SubjectEvents + ".>"},
+			Subjects:           []string{SubjectEvents + ".>", SubjectProcessor + ".*.events.>"},
 			Duplicates:         NoticeDedupWindow,
 		},
 		{
