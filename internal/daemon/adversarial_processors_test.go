@@ -35,6 +35,8 @@ func init() {
 			do: func(a *adversary) error {
 				return a.pubAs(a.vendorNC, "cascade.processor.alfa-lon.breach.report", []byte(validReport("PROC-1", nil)))
 			}},
+		hostile{name: "vendor listens to a registered processor's rounds", surface: "nats", want: denied,
+			do: func(a *adversary) error { return subscribeAs(a.vendorNC, "cascade.processor.alfa-lon.events.>") }},
 		hostile{name: "organisation listens to processors' rejections", surface: "nats", want: denied,
 			do: func(a *adversary) error { return subscribeAs(a.orgNC, "cascade.processor.>") }},
 		hostile{name: "report forwarding a forged upstream notice", surface: "nats", want: "invalid_upstream",
