@@ -35,6 +35,30 @@ func TestTally(t *testing.T) {
 	}
 }
 
+func TestTallyObligations(t *testing.T) {
+	a := breach.Summary{Breach: "A", Total: 3, Delivered: 3, Deadlines: map[int64]int64{now.Add(time.Hour).Unix(): 3},
+		Obligations: map[breach.ObligationKind]breach.ObligationTally{
+			breach.ObligationNIS2EarlyWarning: {Resolved: 1, Deadlines: map[int64]int64{now.Add(-time.Minute).Unix(): 2}},
+		}}
+	b := breach.Summary{Breach: "B", Total: 1, Delivered: 1, Deadlines: map[int64]int64{now.Add(-time.Hour).Unix(): 1}}
+	got := map[breach.ObligationKind][2]int64{}
+	for _, o := range metrics.TallyObligations([]breach.Summary{a, b}, now) {
+		got[o.Kind] = [2]int64{o.Open, o.Overdue}
+	}
+	want := map[breach.ObligationKind][2]int64{
+		breach.ObligationGDPR: {4, 1}, breach.ObligationNIS2EarlyWarning: {2, 2},
+		breach.ObligationNIS2IncidentNotification: {0, 0}, breach.ObligationNIS2FinalReport: {0, 0},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("kinds %v", got)
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: open, overdue %v, want %v", k, got[k], w)
+		}
+	}
+}
+
 // source is a fixed Source.
 type source struct {
 	sums []breach.Summary
@@ -88,6 +112,9 @@ func TestStateCollector(t *testing.T) {
 				}
 			}
 		}
+	}
+	if n := testutil.CollectAndCount(reg, "cascade_obligations_overdue"); n != 4 {
+		t.Errorf("cascade_obligations_overdue: %d series, want one per obligation kind", n)
 	}
 	if n := testutil.CollectAndCount(reg, "cascade_notices"); n != 5 {
 		t.Errorf("cascade_notices: %d series, want one per state", n)

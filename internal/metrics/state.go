@@ -42,9 +42,10 @@ type StateCollector struct {
 	src Source
 	cfg StateConfig
 
-	notices, overdue, next, truncated *prometheus.Desc
-	questions, late, dead, streams    *prometheus.Desc
-	connected                         *prometheus.Desc
+	notices, overdue, next, truncated   *prometheus.Desc
+	obligationsOpen, obligationsOverdue *prometheus.Desc
+	questions, late, dead, streams      *prometheus.Desc
+	connected                           *prometheus.Desc
 }
 
 // NewStateCollector returns a collector over src.
@@ -62,6 +63,12 @@ func NewStateCollector(src Source, cfg StateConfig) *StateCollector {
 		notices: prometheus.NewDesc("cascade_notices", "Notices of every breach together, by state (pending, delivered, acknowledged, resolved, withdrawn).",
 			[]string{"state"}, nil),
 		overdue: prometheus.NewDesc("cascade_notices_overdue", "Delivered notices not resolved by their deadline.", nil, nil),
+		obligationsOpen: prometheus.NewDesc("cascade_obligations_open",
+			"Open obligations of delivered notices, by kind (gdpr_art33, nis2_early_warning, nis2_incident_notification, nis2_final_report).",
+			[]string{"obligation"}, nil),
+		obligationsOverdue: prometheus.NewDesc("cascade_obligations_overdue",
+			"Obligations of delivered notices past their deadline and not resolved, by kind (gdpr_art33 is cascade_notices_overdue).",
+			[]string{"obligation"}, nil),
 		next: prometheus.NewDesc("cascade_next_deadline_seconds",
 			"Seconds until the nearest deadline of an unresolved delivered notice (absent when there is none).", nil, nil),
 		truncated: prometheus.NewDesc("cascade_metrics_breaches_truncated",
@@ -77,7 +84,8 @@ func NewStateCollector(src Source, cfg StateConfig) *StateCollector {
 
 // Describe implements prometheus.Collector.
 func (c *StateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.notices, c.overdue, c.next, c.truncated, c.questions, c.late, c.dead, c.streams, c.connected} {
+	for _, d := range []*prometheus.Desc{c.notices, c.overdue, c.next, c.truncated, c.questions, c.late, c.dead, c.streams, c.connected,
+		c.obligationsOpen, c.obligationsOverdue} {
 		ch <- d
 	}
 }
@@ -108,6 +116,10 @@ func (c *StateCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(c.notices, float64(s.n), s.state)
 		}
 		gauge(c.overdue, float64(t.Overdue))
+		for _, o := range TallyObligations(sums, now) {
+			gauge(c.obligationsOpen, float64(o.Open), string(o.Kind))
+			gauge(c.obligationsOverdue, float64(o.Overdue), string(o.Kind))
+		}
 		if !t.NextDeadline.IsZero() {
 			gauge(c.next, t.NextDeadline.Sub(now).Seconds())
 		}
@@ -146,6 +158,27 @@ type Totals struct {
 	Pending, Delivered, Acknowledged, Resolved, Withdrawn int64
 	Overdue                                               int64
 	NextDeadline                                          time.Time // zero: none ahead
+}
+
+// TallyObligations adds up summaries' obligations at now: one entry per
+// kind, GDPR's first, every kind present (zero when no notice carries it),
+// so that alerts on a kind always have a series.
+func TallyObligations(sums []breach.Summary, now time.Time) []breach.ObligationCounts {
+	out := []breach.ObligationCounts{{Kind: breach.ObligationGDPR}}
+	for _, k := range breach.NIS2Kinds {
+		out = append(out, breach.ObligationCounts{Kind: k})
+	}
+	for i := range sums {
+		for _, c := range sums[i].ObligationCounts(now) {
+			for j := range out {
+				if out[j].Kind == c.Kind {
+					out[j].Open += c.Open
+					out[j].Overdue += c.Overdue
+				}
+			}
+		}
+	}
+	return out
 }
 
 // Tally adds up summaries at now. A notice is counted in its own state
