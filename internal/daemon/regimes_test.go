@@ -59,6 +59,7 @@ func TestObligationsClocksFireIndependently(t *testing.T) {
 	opts.Deadline = 8 * time.Second
 	opts.Remind = []time.Duration{6 * time.Second, 4 * time.Second} // GDPR: at +2s and +4s; overdue at +8s
 	opts.Redeliver = []time.Duration{}
+	opts.HTTPAddr = "127.0.0.1:0" // /metrics
 	opts.NIS2 = breach.NIS2Clocks{
 		EarlyWarning:         breach.Period{Duration: 2 * time.Second}, // thresholds scaled: 1.5s, 1s; overdue at +2s
 		IncidentNotification: breach.Period{Duration: 8 * time.Second}, // as GDPR's
@@ -120,6 +121,16 @@ func TestObligationsClocksFireIndependently(t *testing.T) {
 	if g := obligationSummaryOf(s, obGDPR); g.GetOpen() != 2 || g.GetOverdue() != 0 || s.GetOverdue() != 0 {
 		t.Fatalf("summary while only the early warning is overdue: %v", s)
 	}
+	// What an operator alerts on (CascadeNIS2ReportOverdue).
+	testkit.Eventually(t, 10*time.Second, func() error {
+		fams := scrape(t, e.d.HTTPAddr())
+		ew, _ := value(fams, "cascade_obligations_overdue", "obligation", "nis2_early_warning")
+		gdpr, ok := value(fams, "cascade_obligations_overdue", "obligation", "gdpr_art33")
+		if ew != 1 || gdpr != 0 || !ok {
+			return fmt.Errorf("cascade_obligations_overdue: early warning %v, gdpr %v (%v)", ew, gdpr, ok)
+		}
+		return nil
+	})
 
 	// Reported late without a reason: refused, naming the reason needed.
 	_, err := e.noticeC.RecordAuthorityReport(ctx(t), &cascadev1.RecordAuthorityReportRequest{NoticeId: nis2, Obligation: obEW,
