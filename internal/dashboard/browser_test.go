@@ -296,6 +296,10 @@ func TestDashboardInBrowser(t *testing.T) {
 	e.publish("E2E-2", stockholm)
 	ctrl.waitFor("the new notice in the open inbox", `document.querySelector('[data-notice-id="E2E-2/`+stockholm+`"]')?.dataset.state === 'NOTICE_STATE_DELIVERED' &&
 		document.querySelectorAll('#notice-cards > li').length === 2`)
+	// One processor (this deployment has no processor registry): no processor select.
+	if got := ctrl.eval(`String(document.querySelector('#processor-filter').hidden)`); got != "true" {
+		t.Errorf("the inbox of a single-processor deployment shows a processor select (hidden %s)", got)
+	}
 
 	// On a phone, in Swedish.
 	vendor.do("phone, Swedish",

@@ -1059,13 +1059,16 @@
   // two.
   function syncProcessors(sel, notices) {
     const ids = [...new Set(notices.map((n) => n.processor_id || '_default'))].sort();
-    sel.hidden = ids.length < 2 && sel.value === 'all';
     const want = ['all', ...ids];
-    if ([...sel.options].map((o) => o.value).join('\n') === want.join('\n')) return;
-    const keep = sel.value || 'all';
-    sel.replaceChildren(...want.map((id) => h('option', { value: id },
-      id === 'all' ? t('allProcessors') : (processorNames.get(id) || (id === '_default' ? t('fromProcessor') : id)))));
-    sel.value = want.includes(keep) ? keep : 'all';
+    const label = (id) => (id === 'all' ? t('allProcessors') : (processorNames.get(id) || (id === '_default' ? t('fromProcessor') : id)));
+    // Rebuilt when the processors or their names (which come with the
+    // breaches, maybe after the notices) change.
+    if ([...sel.options].map((o) => o.value + '=' + o.textContent).join('\n') !== want.map((id) => id + '=' + label(id)).join('\n')) {
+      const keep = sel.value || 'all';
+      sel.replaceChildren(...want.map((id) => h('option', { value: id }, label(id))));
+      sel.value = want.includes(keep) ? keep : 'all';
+    }
+    sel.hidden = ids.length < 2 && sel.value === 'all';
   }
 
   // processorNames are the processors' names as their breaches give them.
