@@ -253,12 +253,24 @@ func (in *Intake) handle(ctx context.Context, m jetstream.Msg) {
 
 // inPlaceRetries are the waits before each retry of a transiently failed
 // message (or its acknowledgement) within one delivery: a quarter of
-// RetryDelay doubling five times, about 8 s in all by default, long enough
-// for a NATS cluster to elect new leaders, well within AckWait.
+// RetryDelay doubling five times (about 8 s by default), then up to three
+// more of the longest while they add up to at most two thirds of AckWait
+// (about 20 s by default). That is long enough for a NATS cluster to elect
+// new leaders on a loaded machine, and within AckWait: the message goes on
+// in the same delivery instead of waiting out AckWait because the nak that
+// would retry it was lost with the consumer's leader.
 func (in *Intake) inPlaceRetries() []time.Duration {
-	waits := make([]time.Duration, 5)
-	for i, d := 0, in.retryDelay/4; i < len(waits); i, d = i+1, d*2 {
-		waits[i] = d
+	var waits []time.Duration
+	var total time.Duration
+	d := in.retryDelay / 4
+	for i := 0; i < 5; i, d = i+1, d*2 {
+		waits = append(waits, d)
+		total += d
+	}
+	last := waits[len(waits)-1]
+	for i := 0; i < 3 && total+last <= in.ackWait*2/3; i++ {
+		waits = append(waits, last)
+		total += last
 	}
 	return waits
 }

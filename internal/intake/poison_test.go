@@ -131,7 +131,9 @@ func TestTransientFailureDeadLetters(t *testing.T) {
 		t.Fatalf("valid report recorded after %v behind a failing one", took)
 	}
 	var dead Rejection
-	testkit.Eventually(t, 10*time.Second, func() error {
+	// attempts deliveries, each tried again in place (inPlaceRetries: about
+	// 4 s with this RetryDelay), with the delays between them.
+	testkit.Eventually(t, 30*time.Second, func() error {
 		for _, r := range rejectionsOf(t, js) {
 			if r.Reason == "dead_lettered" {
 				dead = r
