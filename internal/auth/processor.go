@@ -60,16 +60,15 @@ func confine(id Identity, method string, req any) error {
 		if v == "" {
 			continue
 		}
-		head, rest, _ := strings.Cut(v, "/")
+		head, rest, more := strings.Cut(v, "/")
 		q, mine := breach.Qualify(id.Processor, breach.BreachID(head))
 		if !mine {
 			return status.Error(codes.NotFound, "not found")
 		}
-		if rest != "" || strings.HasSuffix(v, "/") {
-			r.Set(f, protoreflect.ValueOfString(string(q)+"/"+rest))
-		} else {
-			r.Set(f, protoreflect.ValueOfString(string(q)))
+		if more {
+			q += breach.BreachID("/" + rest)
 		}
+		r.Set(f, protoreflect.ValueOfString(string(q)))
 	}
 	if f := fields.ByName("processor_id"); f != nil && f.Kind() == protoreflect.StringKind && !f.IsList() {
 		switch v := r.Get(f).String(); v {

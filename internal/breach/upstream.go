@@ -14,14 +14,6 @@ type SignedMessage struct {
 	Data    []byte              `json:"data"`
 }
 
-// Header returns the first value of header name (exact name), or "".
-func (m *SignedMessage) Header(name string) string {
-	if vs := m.Headers[name]; len(vs) > 0 {
-		return vs[0]
-	}
-	return ""
-}
-
 // Upstream is the notice a forwarded breach forwards.
 type Upstream struct {
 	// Notice is the upstream notice: the upstream breach and the

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cascadehq/cascade/internal/breach"
 	"github.com/cascadehq/cascade/internal/protoconv"
 	"github.com/cascadehq/cascade/internal/verify"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
@@ -68,10 +69,7 @@ cascadectl breach forward --message cascade-message.json --affected se-kommun-01
 					if err != nil {
 						return fmt.Errorf("%s: %w", *msgFile, err)
 					}
-					req.Message = &cascadev1.SignedMessage{Subject: msg.Subject, Data: msg.Data}
-					for k, vs := range msg.Headers {
-						req.Message.Headers = append(req.Message.Headers, &cascadev1.MessageHeader{Name: k, Values: vs})
-					}
+					req.Message = protoconv.SignedMessageProto(&breach.SignedMessage{Subject: msg.Subject, Headers: msg.Headers, Data: msg.Data})
 				}
 				ctx, cancel := a.withTimeout(ctx)
 				defer cancel()

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cascadehq/cascade/internal/daemon"
+	"github.com/cascadehq/cascade/internal/testkit"
 )
 
 // TestForwardAndVerifyChain: cascadectl as the three parties of a
@@ -58,14 +60,13 @@ func TestForwardAndVerifyChain(t *testing.T) {
 	keys := filepath.Join(dir, "keys.json")
 	c.must("keys", "list", "--save", keys, "--token", operator)
 	var msg string
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testkit.Eventually(t, 30*time.Second, func() error {
 		msg = lastNotice(t, c, "se-kommun-1480")
-		data, _ := os.ReadFile(msg)
-		if strings.Contains(string(data), "Cascade-Signature") || time.Now().After(deadline) {
-			break
+		if data, _ := os.ReadFile(msg); !strings.Contains(string(data), "alfa-lon__DH-9") {
+			return errors.New("no forwarded notice for se-kommun-1480 yet")
 		}
-	}
+		return nil
+	})
 	r = c.must("verify", msg, "--keys", keys)
 	for _, want := range []string{"OK: signed by Cascade key", "notice alfa-lon__DH-9/se-kommun-1480",
 		"forwards Drift Hosting AB's notice drift-hosting__DH-9/" + org + " (revision 1), sent to organisation " + org + ": OK, signed by key"} {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -217,13 +218,15 @@ func loadProcessors(file string) ([]breach.Processor, error) {
 // loadProcessors stores the processor registry, warning about customers
 // that are not in the organisation registry (they get no notice).
 func (d *Daemon) loadProcessors(ctx context.Context, procs []breach.Processor) error {
-	all, err := d.st.AllOrgs(ctx)
-	if err != nil {
-		return err
-	}
-	known := make(map[breach.OrgID]bool, len(all))
-	for _, o := range all {
-		known[o.ID] = true
+	known := map[breach.OrgID]bool{}
+	if slices.ContainsFunc(procs, func(p breach.Processor) bool { return len(p.Customers) > 0 }) {
+		all, err := d.st.AllOrgs(ctx) // the whole registry: earlier loads count too
+		if err != nil {
+			return err
+		}
+		for _, o := range all {
+			known[o.ID] = true
+		}
 	}
 	for _, p := range procs {
 		var unknown []breach.OrgID

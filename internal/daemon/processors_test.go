@@ -17,11 +17,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/cascadehq/cascade/internal/auth"
+	"github.com/cascadehq/cascade/internal/daemon"
 	"github.com/cascadehq/cascade/internal/natsauth"
 	"github.com/cascadehq/cascade/internal/testkit"
 	cascadev1 "github.com/cascadehq/cascade/proto/cascade/v1"
@@ -58,19 +58,7 @@ func startProcessors(t *testing.T) *processorEnv {
 	if err := os.WriteFile(opts.ProcessorsFile, []byte(csv), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e := start(t, opts)
-	raw, err := os.ReadFile(filepath.Join(opts.DataDir, "vendor.token"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &processorEnv{env: e, operator: strings.TrimSpace(string(raw))}
-	p.cc, err = grpc.NewClient(e.d.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.cc.Close() })
-	p.vendorA = p.issue(p.operator, &cascadev1.IssueTokenRequest{Role: cascadev1.Role_ROLE_VENDOR, ProcessorId: procA, Label: "A"})
-	p.vendorB = p.issue(p.operator, &cascadev1.IssueTokenRequest{Role: cascadev1.Role_ROLE_VENDOR, ProcessorId: procB, Label: "B"})
+	p := processorsOf(t, start(t, opts))
 	// A processor's vendor issues its own processor's viewers.
 	p.viewerA = p.issue(p.vendorA, &cascadev1.IssueTokenRequest{Role: cascadev1.Role_ROLE_VIEWER, Label: "A dashboard"})
 	p.controller = p.issue(p.operator, &cascadev1.IssueTokenRequest{Role: cascadev1.Role_ROLE_CONTROLLER, OrgId: shared, Label: "DPO"})
@@ -651,10 +639,16 @@ func TestProcessorNATSIdentity(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("B's NATS user got no round of its breach")
 	}
+	// The server hands a message to every subscriber at once: had the
+	// vendor's subscription matched, its copy would be in before a
+	// round trip on its connection completes.
+	if err := p.vendorJS.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case m := <-eventsVendor:
 		t.Fatalf("the default vendor got B's round on %s", m.Subject)
-	case <-time.After(time.Second): // a negative: nothing may arrive within the second after B's own arrived
+	default:
 	}
 
 	// Nothing else: another processor's intake, notices, the ledger.
@@ -674,6 +668,35 @@ func TestProcessorNATSIdentity(t *testing.T) {
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatalf("no permissions violation for B's publish on A's subject or its subscription to notices (%d of 2)", i)
+		}
+	}
+}
+
+// TestProcessorFlagsRefuseBadFiles: a processor registry or upstream key
+// set that cannot be used stops the start with an error naming it.
+func TestProcessorFlagsRefuseBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	badProcs := filepath.Join(dir, "processors.csv")
+	if err := os.WriteFile(badProcs, []byte("id,name\nAlfa_Lön,A\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badKeys := filepath.Join(dir, "keys.json")
+	if err := os.WriteFile(badKeys, []byte(`{"keys":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		set  func(*daemon.Options)
+		want string
+	}{
+		{func(o *daemon.Options) { o.ProcessorsFile = badProcs }, "does not match"},
+		{func(o *daemon.Options) { o.ProcessorsFile = filepath.Join(dir, "missing.csv") }, "load processor registry"},
+		{func(o *daemon.Options) { o.UpstreamKeys = []string{badKeys} }, "--upstream-keys " + badKeys},
+		{func(o *daemon.Options) { o.UpstreamKeys = []string{filepath.Join(dir, "missing.json")} }, "--upstream-keys"},
+	} {
+		opts := options(t)
+		c.set(&opts)
+		if _, err := startErr(opts); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("start: %v, want an error with %q", err, c.want)
 		}
 	}
 }

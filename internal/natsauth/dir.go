@@ -256,10 +256,10 @@ func orgSeedFiles(dir string) ([]breach.OrgID, error) {
 func LoadDir(dir string) (Set, error) {
 	var s Set
 	var err error
-	if s.Daemon, err = loadSeed(dir, DaemonName, RoleDaemon, ""); err != nil {
+	if s.Daemon, err = loadSeed(dir, Credentials{Name: DaemonName, Role: RoleDaemon}); err != nil {
 		return Set{}, err
 	}
-	if s.Vendor, err = loadSeed(dir, VendorName, RoleVendor, ""); err != nil {
+	if s.Vendor, err = loadSeed(dir, Credentials{Name: VendorName, Role: RoleVendor}); err != nil {
 		return Set{}, err
 	}
 	ids, err := orgSeedFiles(dir)
@@ -269,7 +269,7 @@ func LoadDir(dir string) (Set, error) {
 	s.Orgs = make([]Credentials, len(ids))
 	if err := forEach(len(ids), ioWorkers, func(i int) error {
 		var err error
-		s.Orgs[i], err = loadSeed(dir, OrgName(ids[i]), RoleOrg, ids[i])
+		s.Orgs[i], err = loadSeed(dir, Credentials{Name: OrgName(ids[i]), Role: RoleOrg, Org: ids[i]})
 		return err
 	}); err != nil {
 		return Set{}, err
@@ -280,7 +280,7 @@ func LoadDir(dir string) (Set, error) {
 		return Set{}, err
 	}
 	for _, id := range procs {
-		c, err := loadSeed(dir, ProcessorName(id), RoleProcessor, "", id)
+		c, err := loadSeed(dir, Credentials{Name: ProcessorName(id), Role: RoleProcessor, Processor: id})
 		if err != nil {
 			return Set{}, err
 		}
@@ -317,27 +317,21 @@ func processorSeedFiles(dir string) ([]breach.ProcessorID, error) {
 	return ids, nil
 }
 
-func loadSeed(dir, name, role string, org breach.OrgID, proc ...breach.ProcessorID) (Credentials, error) {
-	c := Credentials{Name: name, Role: role, Org: org}
-	if len(proc) > 0 {
-		c.Processor = proc[0]
-	}
-	path := filepath.Join(dir, c.SeedFile())
+// loadSeed reads the seed file of the user who names (name, role,
+// organisation or processor) and returns who with its keys.
+func loadSeed(dir string, who Credentials) (Credentials, error) {
+	path := filepath.Join(dir, who.SeedFile())
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("natsauth: %w", err)
 	}
-	seed := bytes.TrimSpace(data)
-	kp, err := userKeyPair(seed)
+	kp, err := userKeyPair(bytes.TrimSpace(data))
 	if err != nil {
 		return Credentials{}, fmt.Errorf("natsauth: %s: %w", path, err)
 	}
 	defer kp.Wipe()
-	c, err = fromKeyPair(name, role, org, kp)
-	c.file = path
-	if len(proc) > 0 {
-		c.Processor = proc[0]
-	}
+	c, err := fromKeyPair(who.Name, who.Role, who.Org, kp)
+	c.Processor, c.file = who.Processor, path
 	return c, err
 }
 

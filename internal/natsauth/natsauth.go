@@ -176,16 +176,6 @@ func (s Set) UpdateProcessors(ids []breach.ProcessorID) (Set, error) {
 	return out, nil
 }
 
-// Processor returns the credentials of registered processor id.
-func (s Set) Processor(id breach.ProcessorID) (Credentials, bool) {
-	for _, c := range s.Processors {
-		if c.Processor == id {
-			return c, true
-		}
-	}
-	return Credentials{}, false
-}
-
 // OrgName is the user name of organisation id.
 func OrgName(id breach.OrgID) string { return orgPrefix + string(id) }
 

@@ -153,7 +153,7 @@ func parse(r io.Reader, lim limits) ([]breach.Org, error) {
 			continue
 		}
 		line, _ := cr.FieldPos(0)
-		cols = parseHeader(rec, line, &perr)
+		cols = parseHeader(rec, line, Columns, &perr)
 		if perr.err() != nil {
 			return nil, &perr
 		}
@@ -210,9 +210,10 @@ func blank(rec []string) bool {
 	return len(rec) == 1 && strings.TrimSpace(rec[0]) == ""
 }
 
-// parseHeader maps each field of the header to its column name, reporting
-// unknown, duplicate and missing columns.
-func parseHeader(rec []string, line int, perr *ParseError) []string {
+// parseHeader maps each field of the header to its column name, one of
+// columns, reporting unknown, duplicate and missing columns (id and name
+// are required).
+func parseHeader(rec []string, line int, columns []string, perr *ParseError) []string {
 	cols := make([]string, len(rec))
 	at := make(map[string]int, len(rec)) // column -> 1-based position
 	for i, raw := range rec {
@@ -220,8 +221,8 @@ func parseHeader(rec []string, line int, perr *ParseError) []string {
 		switch {
 		case name == "":
 			perr.add(line, "", "", fmt.Sprintf("header: column %d has no name", i+1))
-		case !known(name):
-			perr.add(line, shorten(name), "", fmt.Sprintf("header: unknown column; expected %s", strings.Join(Columns, ", ")))
+		case !slices.Contains(columns, name):
+			perr.add(line, shorten(name), "", fmt.Sprintf("header: unknown column; expected %s", strings.Join(columns, ", ")))
 		case at[name] != 0:
 			perr.add(line, name, "", fmt.Sprintf("header: duplicate column (columns %d and %d)", at[name], i+1))
 		default:
@@ -235,15 +236,6 @@ func parseHeader(rec []string, line int, perr *ParseError) []string {
 		}
 	}
 	return cols
-}
-
-func known(col string) bool {
-	for _, c := range Columns {
-		if c == col {
-			return true
-		}
-	}
-	return false
 }
 
 // parseRow checks one data row and builds its organisation. ok is false if

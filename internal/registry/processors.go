@@ -86,7 +86,7 @@ func ParseProcessorsCSV(r io.Reader) ([]breach.Processor, error) {
 		}
 		line, _ := cr.FieldPos(0)
 		if cols == nil {
-			cols = processorHeader(rec, line, &perr)
+			cols = parseHeader(rec, line, ProcessorColumns, &perr)
 			if perr.err() != nil {
 				return nil, &perr
 			}
@@ -120,29 +120,6 @@ func LoadProcessorsFile(path string) ([]breach.Processor, error) {
 		return nil, fmt.Errorf("load processor registry %s: %w", path, err)
 	}
 	return ps, nil
-}
-
-func processorHeader(rec []string, line int, perr *ParseError) []string {
-	cols := make([]string, len(rec))
-	at := map[string]int{}
-	for i, raw := range rec {
-		name := strings.TrimSpace(raw)
-		switch {
-		case !slices.Contains(ProcessorColumns, name):
-			perr.add(line, shorten(name), "", "header: unknown column; expected "+strings.Join(ProcessorColumns, ", "))
-		case at[name] != 0:
-			perr.add(line, name, "", fmt.Sprintf("header: duplicate column (columns %d and %d)", at[name], i+1))
-		default:
-			at[name] = i + 1
-		}
-		cols[i] = name
-	}
-	for _, req := range []string{ProcColID, ProcColName} {
-		if at[req] == 0 {
-			perr.add(line, req, "", "header: required column missing")
-		}
-	}
-	return cols
 }
 
 func processorRow(rec, cols []string, line int, seen map[breach.ProcessorID]int, perr *ParseError) (breach.Processor, bool) {

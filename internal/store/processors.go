@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -63,32 +61,6 @@ func (s *Store) GetProcessor(ctx context.Context, id breach.ProcessorID) (*breac
 		return nil, fmt.Errorf("decode processor %s: %w", id, err)
 	}
 	return &p, nil
-}
-
-// ListProcessors returns every registered processor, ordered by id.
-func (s *Store) ListProcessors(ctx context.Context) ([]breach.Processor, error) {
-	keys, err := s.processors.ListKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list processors: %w", err)
-	}
-	var ids []string
-	defer keys.Stop()
-	for k := range keys.Keys() {
-		ids = append(ids, k)
-	}
-	slices.Sort(ids)
-	out := make([]breach.Processor, 0, len(ids))
-	for _, id := range ids {
-		p, err := s.GetProcessor(ctx, breach.ProcessorID(id))
-		if errors.Is(err, breach.ErrNotFound) {
-			continue // deleted meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *p)
-	}
-	return out, nil
 }
 
 // processorsBucket is the configuration of BucketProcessors.
