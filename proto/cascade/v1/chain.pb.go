@@ -36,8 +36,9 @@ type UpstreamNotice struct {
 	BreachId string `protobuf:"bytes,2,opt,name=breach_id,json=breachId,proto3" json:"breach_id,omitempty"`
 	// The upstream processor's name, as its report gives it.
 	Processor string `protobuf:"bytes,3,opt,name=processor,proto3" json:"processor,omitempty"`
-	// The upstream processor's id when it is registered in the same
-	// deployment; empty otherwise.
+	// The upstream processor's id in the upstream's deployment (the part of
+	// its breach id before "__"); empty for that deployment's default
+	// processor.
 	ProcessorId string `protobuf:"bytes,4,opt,name=processor_id,json=processorId,proto3" json:"processor_id,omitempty"`
 	// The upstream revision forwarded.
 	Revision int32 `protobuf:"varint,5,opt,name=revision,proto3" json:"revision,omitempty"`
